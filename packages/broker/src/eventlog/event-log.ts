@@ -1,0 +1,160 @@
+// The event log: the one narrow interface that Brokers, Channels, the dispatcher, replay and the
+// autoscaler's backlog reader use. Two implementations (Kafka on kafkajs, embedded on SQLite)
+// pass the same conformance suite (event-log.conformance.ts), so everything above this file runs
+// unchanged on a laptop and on a Kafka cluster.
+//
+// Semantics follow Kafka's: a topic has N partitions, each an append-only sequence of records
+// with dense offsets starting at 0; consumer groups own committed offsets, where a committed
+// offset is the offset of the NEXT record to read (Kafka's convention), so committing a processed
+// record at offset o means committing o + 1.
+
+import type { CloudEvent } from 'cloudevents';
+
+/** A CloudEvent as the log stores it. Attributes and specversion are kept exactly as given. */
+export type LogEvent = CloudEvent<unknown>;
+
+export interface TopicSpec {
+  /** Number of partitions; ensureTopic never shrinks an existing topic. Default 1. */
+  partitions?: number;
+  /** Records older than this are deleted (Kafka retention.ms). Undefined = keep forever. */
+  retentionMs?: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  partitions: number;
+  retentionMs: number | undefined;
+}
+
+export interface AppendOptions {
+  /**
+   * Partition to write every event of this batch to. Default: the event's `partitionkey`
+   * extension hashed (same key -> same partition), else round-robin.
+   */
+  partition?: number;
+}
+
+/** Where an appended event landed. */
+export interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface LogRecord extends RecordPosition {
+  /** Record timestamp in epoch milliseconds (append time). */
+  timestamp: number;
+  /** Record key (the `partitionkey` extension in the Kafka binding), if any. */
+  key: string | null;
+  event: LogEvent;
+}
+
+/**
+ * Where a consumer group starts.
+ * - `committed`: resume from the group's committed offsets; partitions with none start at
+ *   `initial` (default `latest`). This is what a restarted dispatcher uses.
+ * - `earliest` / `latest` / `{ timestamp }`: reposition the whole group there first, discarding
+ *   committed offsets (replay, "start from" annotations).
+ */
+export type StartPosition = 'committed' | 'earliest' | 'latest' | { timestamp: number };
+export type InitialPosition = 'earliest' | 'latest' | { timestamp: number };
+
+export interface ConsumeOptions {
+  group: string;
+  topic: string;
+  start?: StartPosition;
+  initial?: InitialPosition;
+  /** Upper bound on records handed to one handler call. Default 100. */
+  maxBatchSize?: number;
+  /**
+   * Called with records of ONE partition in offset order. The next batch of that partition is
+   * not delivered until the returned promise settles (this is the backpressure that keeps memory
+   * bounded under a huge backlog). Batches of different partitions may run concurrently. A
+   * thrown error stops the consumer (status `failed`) without committing anything.
+   */
+  handler: (batch: RecordBatch) => Promise<void>;
+  /** Partitions assigned to / revoked from this member (rebalance, close). */
+  onAssignment?: (assigned: number[]) => void;
+}
+
+export interface RecordBatch {
+  topic: string;
+  partition: number;
+  records: LogRecord[];
+  /** Log end offset of this partition when the batch was fetched (for lag reporting). */
+  highWatermark: number;
+}
+
+export interface CommitOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read: the last processed record's offset + 1. */
+  offset: number;
+}
+
+export interface Consumer {
+  readonly group: string;
+  readonly topic: string;
+  /** Resolves once the member joined its group and has its first assignment. */
+  ready(): Promise<void>;
+  /**
+   * Commits offsets for the group. Only what is committed survives a crash: uncommitted
+   * records are delivered again to whichever member owns the partition next.
+   */
+  commit(offsets: CommitOffset[]): Promise<void>;
+  /** Moves this live group's position on every partition to the first record at or after `timestamp`. */
+  seekToTimestamp(timestamp: number): Promise<void>;
+  /** Stops fetching, waits for running handlers, leaves the group. Does not commit. */
+  close(): Promise<void>;
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** Committed offset of the group, or null when the group never committed on this partition. */
+  committed: number | null;
+  /** Offset of the next record to be appended (Kafka's high watermark / log end offset). */
+  end: number;
+  /** First offset still retained. */
+  start: number;
+  /** Records not yet committed: end - (committed ?? start). */
+  lag: number;
+}
+
+export interface EventLog {
+  /** Implementation name for logs and metrics: `kafka` or `embedded`. */
+  readonly kind: 'kafka' | 'embedded';
+  /** Creates the topic, or grows its partitions / updates retention. Idempotent. */
+  ensureTopic(name: string, spec?: TopicSpec): Promise<TopicInfo>;
+  deleteTopic(name: string): Promise<void>;
+  listTopics(): Promise<TopicInfo[]>;
+  /**
+   * Appends the events in order. Resolves only once every event is durable (Kafka: acks=all with
+   * an idempotent producer; embedded: committed to disk); rejects if any could not be stored, in
+   * which case the caller must treat the whole batch as not accepted.
+   */
+  append(topic: string, events: LogEvent[], options?: AppendOptions): Promise<RecordPosition[]>;
+  /** Joins `group` on `topic` and starts delivering batches to the handler. */
+  consume(options: ConsumeOptions): Promise<Consumer>;
+  /** Per-partition backlog of a group (whether or not it has live members). */
+  lag(group: string, topic: string): Promise<PartitionLag[]>;
+  /**
+   * Sets a group's committed offsets on every partition to the first record at or after
+   * `timestamp` (end of log if none). Works whether or not the group has live members in this
+   * process; live members continue from the new position.
+   */
+  seekGroupToTimestamp(group: string, topic: string, timestamp: number): Promise<void>;
+  /** Deletes a group's committed offsets (after a Trigger is deleted). */
+  deleteGroup(group: string): Promise<void>;
+  /** Closes every consumer and connection this log opened. */
+  close(): Promise<void>;
+}
+
+/** Raised when the log cannot store or serve data right now (ingress answers 503). */
+export class EventLogUnavailableError extends Error {
+  override readonly name = 'EventLogUnavailableError';
+}
+
+/** Raised for calls that can never succeed (unknown topic, bad partition, ...). */
+export class EventLogUsageError extends Error {
+  override readonly name = 'EventLogUsageError';
+}

@@ -1,0 +1,1 @@
+export * from './eventlog/event-log.js';

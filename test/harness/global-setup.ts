@@ -1,0 +1,2 @@
+// Placeholder: replaced by the Kafka harness.
+export default async function setup(): Promise<void> {}
