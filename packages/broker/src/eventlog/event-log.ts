@@ -75,6 +75,12 @@ export interface ConsumeOptions {
   handler: (batch: RecordBatch) => Promise<void>;
   /** Partitions assigned to / revoked from this member (rebalance, close). */
   onAssignment?: (assigned: number[]) => void;
+  /**
+   * Called once when the consumer stops on its own: the handler threw (or the log failed). The
+   * member has left its group by then, so its partitions go to other members from the committed
+   * offsets. Not called for close().
+   */
+  onError?: (error: Error) => void;
 }
 
 export interface RecordBatch {
@@ -92,9 +98,13 @@ export interface CommitOffset {
   offset: number;
 }
 
+/** `failed`: a handler threw (see ConsumeOptions.onError); `closed`: close() was called. */
+export type ConsumerStatus = 'running' | 'failed' | 'closed';
+
 export interface Consumer {
   readonly group: string;
   readonly topic: string;
+  readonly status: ConsumerStatus;
   /** Resolves once the member joined its group and has its first assignment. */
   ready(): Promise<void>;
   /**
