@@ -1,1 +1,2 @@
 export const packageName = '@eddy/api';
+export * from './cloudevents/kafka-binding.js';

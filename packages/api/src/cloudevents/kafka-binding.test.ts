@@ -1,0 +1,485 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CloudEvent, Kafka } from 'cloudevents';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import {
+  fromKafkaMessage,
+  isKafkaCloudEvent,
+  KafkaBindingError,
+  kafkaContentMode,
+  toKafkaBinary,
+} from './kafka-binding.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const corpus = resolve(repoRoot, '../shared/conformance/cloudevents-conformance');
+const featureFile = join(corpus, 'features/kafka-protocol-binding.feature');
+const corpusMissing = existsSync(featureFile)
+  ? undefined
+  : `CloudEvents conformance corpus not found at ${corpus} (expected ../shared/conformance beside the repo)`;
+
+// ---------------------------------------------------------------------------------------------
+// A reader for the few Gherkin constructs the conformance feature uses: Scenario / Scenario
+// Outline with Examples, doc strings and tables after Given/And/Then steps.
+
+interface Vector {
+  name: string;
+  payload: string;
+  headers: Record<string, string>;
+  attributes: Record<string, string>;
+  dataJson: string | undefined;
+}
+
+function readTable(lines: string[], start: number): { rows: string[][]; next: number } {
+  const rows: string[][] = [];
+  let i = start;
+  while (i < lines.length && (lines[i] ?? '').trim().startsWith('|')) {
+    const cells = (lines[i] ?? '').trim().slice(1, -1).split('|');
+    rows.push(cells.map((cell) => cell.trim()));
+    i++;
+  }
+  return { rows, next: i };
+}
+
+function readDocString(lines: string[], start: number): { text: string; next: number } {
+  const open = lines[start] ?? '';
+  const indent = open.indexOf('"""');
+  const body: string[] = [];
+  let i = start + 1;
+  while (i < lines.length && (lines[i] ?? '').trim() !== '"""') {
+    body.push((lines[i] ?? '').slice(indent));
+    i++;
+  }
+  return { text: body.join('\n'), next: i + 1 };
+}
+
+function tableToRecord(rows: string[][]): Record<string, string> {
+  const [header, ...data] = rows;
+  if (header?.[0] !== 'key' || header[1] !== 'value') throw new Error(`unexpected table header ${header}`);
+  return Object.fromEntries(data.map((row) => [row[0] ?? '', row[1] ?? '']));
+}
+
+function parseFeature(text: string): Vector[] {
+  const lines = text.split('\n');
+  const vectors: Vector[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = (lines[i] ?? '').trim();
+    const scenario = /^Scenario(?: Outline)?:\s*(.*)$/.exec(line);
+    if (!scenario) {
+      i++;
+      continue;
+    }
+    const template: Omit<Vector, 'name'> = { payload: '', headers: {}, attributes: {}, dataJson: undefined };
+    let examples: Record<string, string>[] = [{}];
+    i++;
+    while (i < lines.length && !/^\s*Scenario/.test(lines[i] ?? '')) {
+      const step = (lines[i] ?? '').trim();
+      if (step.endsWith('a Kafka message with payload:')) {
+        const doc = readDocString(lines, i + 1);
+        template.payload = doc.text;
+        i = doc.next;
+      } else if (step.endsWith('Kafka headers:')) {
+        const table = readTable(lines, i + 1);
+        template.headers = tableToRecord(table.rows);
+        i = table.next;
+      } else if (step.endsWith('the attributes are:')) {
+        const table = readTable(lines, i + 1);
+        template.attributes = tableToRecord(table.rows);
+        i = table.next;
+      } else if (step.endsWith('the data is equal to the following JSON:')) {
+        const doc = readDocString(lines, i + 1);
+        template.dataJson = doc.text;
+        i = doc.next;
+      } else if (step.startsWith('Examples:')) {
+        const table = readTable(lines, i + 1);
+        const [names, ...rows] = table.rows;
+        examples = rows.map((row) => Object.fromEntries((names ?? []).map((n, k) => [n, row[k] ?? ''])));
+        i = table.next;
+      } else {
+        i++;
+      }
+    }
+    for (const example of examples) {
+      const fill = (s: string) => s.replace(/<([^>]+)>/g, (_, name: string) => example[name] ?? `<${name}>`);
+      const mapValues = (r: Record<string, string>) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, fill(v)]));
+      vectors.push({
+        name: fill(scenario[1] ?? ''),
+        payload: fill(template.payload),
+        headers: mapValues(template.headers),
+        attributes: mapValues(template.attributes),
+        dataJson: template.dataJson,
+      });
+    }
+  }
+  return vectors;
+}
+
+describe.skipIf(corpusMissing !== undefined)('Kafka binding: CloudEvents conformance vectors', () => {
+  if (corpusMissing) {
+    it.skip(corpusMissing, () => {});
+    return;
+  }
+  const vectors = parseFeature(readFileSync(featureFile, 'utf8'));
+
+  it('reads every scenario of the feature file', () => {
+    // Binary mode + the structured outline with two content types.
+    expect(vectors.map((v) => v.name)).toEqual([
+      'Binary content mode',
+      'Structured content mode (application/cloudevents+json)',
+      'Structured content mode (application/cloudevents+json; charset=utf-8)',
+    ]);
+  });
+
+  for (const vector of vectors) {
+    it(vector.name, () => {
+      // kafkajs hands out header values and the value as Buffers.
+      const headers = Object.fromEntries(Object.entries(vector.headers).map(([k, v]) => [k, Buffer.from(v)]));
+      const event = fromKafkaMessage({ key: null, value: Buffer.from(vector.payload), headers });
+      const attributes = event as unknown as Record<string, unknown>;
+      for (const [name, value] of Object.entries(vector.attributes)) {
+        expect(attributes[name], `attribute ${name}`).toBe(value);
+      }
+      expect(event.data).toEqual(JSON.parse(vector.dataJson ?? 'null'));
+    });
+  }
+});
+
+// The conformance repo's YAML events (written for the HTTP binding) give a spread of attribute
+// sets, both spec versions and several media types: each must survive binary encoding byte-exactly.
+interface YamlEvent {
+  ContextAttributes: Record<string, string> & { Extensions?: Record<string, string> };
+  Data?: string;
+}
+
+function yamlEvents(): { file: string; index: number; event: YamlEvent }[] {
+  const files = ['yaml/v1.yaml', 'yaml/v03.yaml'];
+  for (const dir of ['yaml/v1.0', 'yaml/v0.3']) {
+    for (const f of readdirSync(join(corpus, dir))) files.push(`${dir}/${f}`);
+  }
+  return files.flatMap((file) =>
+    parseAllDocuments(readFileSync(join(corpus, file), 'utf8'), { schema: 'failsafe' }).map((doc, index) => ({
+      file,
+      index,
+      event: doc.toJS() as YamlEvent,
+    })),
+  );
+}
+
+describe.skipIf(corpusMissing !== undefined)(
+  'Kafka binding: round trip of the conformance YAML events',
+  () => {
+    if (corpusMissing) return;
+    for (const { file, index, event: vector } of yamlEvents()) {
+      it(`${file} #${index}`, () => {
+        const { Extensions: extensions = {}, ...attributes } = vector.ContextAttributes;
+        const data = vector.Data === undefined ? undefined : Buffer.from(vector.Data, 'utf8');
+        const event = new CloudEvent<unknown>({ ...attributes, ...extensions, data } as never, false);
+
+        const record = toKafkaBinary(event);
+        const expectedHeaders: Record<string, string> = {};
+        for (const [name, value] of Object.entries({ ...attributes, ...extensions })) {
+          if (name === 'datacontenttype') expectedHeaders['content-type'] = value;
+          else expectedHeaders[`ce_${name}`] = value;
+        }
+        // The SDK's CloudEvent gives every event a time; the minimal vectors have none.
+        expectedHeaders.ce_time ??= event.time as string;
+        expect(record.headers).toEqual(expectedHeaders);
+        expect(record.value).toEqual(data ?? null);
+
+        const decoded = fromKafkaMessage({
+          key: record.key,
+          value: record.value,
+          headers: Object.fromEntries(Object.entries(record.headers).map(([k, v]) => [k, Buffer.from(v)])),
+        });
+        const decodedAttributes = decoded as unknown as Record<string, unknown>;
+        for (const [name, value] of Object.entries({ ...attributes, ...extensions })) {
+          expect(decodedAttributes[name], name).toBe(value);
+        }
+        // Whatever in-memory shape the data takes, it must encode back to the same bytes; JSON is
+        // handed out parsed, so there only the JSON value (not insignificant whitespace) survives.
+        const again = toKafkaBinary(decoded).value;
+        if (/json/.test(attributes.datacontenttype ?? '')) {
+          expect(JSON.parse(String(again))).toEqual(JSON.parse(String(record.value)));
+        } else {
+          expect(again).toEqual(record.value);
+        }
+      });
+    }
+  },
+);
+
+describe('Kafka binding: binary mode encoding', () => {
+  const base = {
+    specversion: '1.0',
+    id: 'e-1',
+    source: '/eddy/test',
+    type: 'dev.eddy.test',
+    time: '2018-04-05T03:56:24Z',
+  };
+
+  it('maps attributes to ce_ headers, datacontenttype to content-type and partitionkey to the key', () => {
+    const event = new CloudEvent({
+      ...base,
+      subject: 'sub',
+      dataschema: 'https://example.com/schema',
+      datacontenttype: 'application/json',
+      partitionkey: 'customer-7',
+      data: { hello: 'world' },
+    });
+    const record = toKafkaBinary(event);
+    expect(record.key).toBe('customer-7');
+    expect(record.headers).toEqual({
+      ce_specversion: '1.0',
+      ce_id: 'e-1',
+      ce_source: '/eddy/test',
+      ce_type: 'dev.eddy.test',
+      ce_time: '2018-04-05T03:56:24Z',
+      ce_subject: 'sub',
+      ce_dataschema: 'https://example.com/schema',
+      ce_partitionkey: 'customer-7',
+      'content-type': 'application/json',
+    });
+    expect(record.value?.toString()).toBe('{"hello":"world"}');
+  });
+
+  it('writes no key without a partitionkey and keeps time exactly as given', () => {
+    const record = toKafkaBinary(new CloudEvent({ ...base, time: '2018-04-05T05:56:24+02:00', data: 'x' }));
+    expect(record.key).toBeNull();
+    expect(record.headers.ce_time).toBe('2018-04-05T05:56:24+02:00');
+  });
+
+  it('encodes extension values in the canonical string form', () => {
+    const record = toKafkaBinary(
+      new CloudEvent<unknown>(
+        { ...base, flag: true, count: 42, bin: new Uint8Array([1, 2, 255]), text: 'plain' } as never,
+        false,
+      ),
+    );
+    expect(record.headers.ce_flag).toBe('true');
+    expect(record.headers.ce_count).toBe('42');
+    expect(record.headers.ce_bin).toBe(Buffer.from([1, 2, 255]).toString('base64'));
+    expect(record.headers.ce_text).toBe('plain');
+    for (const value of Object.values(record.headers)) expect(typeof value).toBe('string');
+  });
+
+  it('keeps specversion 0.3 and its attributes (schemaurl, datacontentencoding)', () => {
+    const event = new CloudEvent<unknown>(
+      {
+        specversion: '0.3',
+        id: 'old-1',
+        source: '/legacy',
+        type: 'legacy.type',
+        time: '2019-01-01T00:00:00Z',
+        schemaurl: 'https://example.com/s',
+        datacontentencoding: 'base64',
+        datacontenttype: 'text/plain',
+        data: 'aGVsbG8=',
+      } as never,
+      false,
+    );
+    const record = toKafkaBinary(event);
+    expect(record.headers.ce_specversion).toBe('0.3');
+    expect(record.headers.ce_schemaurl).toBe('https://example.com/s');
+    expect(record.headers.ce_datacontentencoding).toBe('base64');
+    const back = fromKafkaMessage(record);
+    expect(back.specversion).toBe('0.3');
+    expect(back.schemaurl).toBe('https://example.com/s');
+    expect(back.datacontentencoding).toBe('base64');
+    expect(back.data).toBe('aGVsbG8=');
+  });
+
+  it('writes binary data as raw bytes and reads it back as the same bytes', () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 253, 254, 255]);
+    const record = toKafkaBinary(
+      new CloudEvent({ ...base, datacontenttype: 'application/octet-stream', data: bytes }),
+    );
+    expect(record.headers).not.toHaveProperty('ce_data_base64');
+    expect(record.value).toEqual(bytes);
+    const back = fromKafkaMessage(record);
+    expect(Buffer.from(back.data as Uint8Array)).toEqual(bytes);
+    expect(back.data_base64).toBe(bytes.toString('base64'));
+  });
+
+  it('encodes an event without data as a record with a null value (tombstone) and reads it back', () => {
+    const record = toKafkaBinary(new CloudEvent({ ...base }));
+    expect(record.value).toBeNull();
+    expect(record.headers).not.toHaveProperty('content-type');
+    const back = fromKafkaMessage(record);
+    expect(back.data).toBeUndefined();
+    expect(back.id).toBe('e-1');
+  });
+
+  it('keeps empty data distinct from no data', () => {
+    const record = toKafkaBinary(new CloudEvent({ ...base, datacontenttype: 'text/plain', data: '' }));
+    expect(record.value).toEqual(Buffer.alloc(0));
+    expect(fromKafkaMessage(record).data).toBe('');
+  });
+
+  it('rejects events it cannot represent, naming the problem', () => {
+    const bad = { ...base, specversion: '2.0' } as never;
+    expect(() => toKafkaBinary(bad)).toThrow(/specversion must be "1.0" or "0.3", got "2.0"/);
+    expect(() => toKafkaBinary({ ...base, type: '' } as never)).toThrow(/required attribute "type"/);
+    expect(() => toKafkaBinary({ ...base, 'Bad-Name': 'x' } as never)).toThrow(/attribute name "Bad-Name"/);
+  });
+
+  it('is what the SDK binding gets wrong: no ce_datacontenttype header and serialised JSON value', () => {
+    const event = new CloudEvent({ ...base, datacontenttype: 'application/json', data: { a: 1 } });
+    const sdk = Kafka.binary(event);
+    // The SDK writes the content type twice and leaves the value an object.
+    expect(sdk.headers).toHaveProperty('ce_datacontenttype');
+    expect(typeof (sdk as { value: unknown }).value).toBe('object');
+    const ours = toKafkaBinary(event);
+    expect(ours.headers).not.toHaveProperty('ce_datacontenttype');
+    expect(Buffer.isBuffer(ours.value)).toBe(true);
+  });
+});
+
+describe('Kafka binding: decoding', () => {
+  const headers = (extra: Record<string, string> = {}) => ({
+    ce_specversion: Buffer.from('1.0'),
+    ce_id: Buffer.from('x-1'),
+    ce_source: Buffer.from('/src'),
+    ce_type: Buffer.from('t'),
+    ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, Buffer.from(v)])),
+  });
+
+  it('does not turn the record key into a partitionkey attribute', () => {
+    const event = fromKafkaMessage({ key: Buffer.from('k'), value: null, headers: headers() });
+    expect(event).not.toHaveProperty('partitionkey');
+  });
+
+  it('reads partitionkey from its ce_ header', () => {
+    const event = fromKafkaMessage({
+      key: Buffer.from('k'),
+      value: null,
+      headers: headers({ ce_partitionkey: 'k' }),
+    });
+    expect(event.partitionkey).toBe('k');
+  });
+
+  it('uses the record timestamp when the event has no time, so redeliveries look the same', () => {
+    const message = { value: null, headers: headers(), timestamp: '1700000000000' };
+    expect(fromKafkaMessage(message).time).toBe('2023-11-14T22:13:20.000Z');
+    expect(fromKafkaMessage(message).time).toBe(fromKafkaMessage(message).time);
+  });
+
+  it('keeps unparsable JSON data as its bytes, so it is written back unchanged', () => {
+    const event = fromKafkaMessage({
+      value: Buffer.from('{not json'),
+      headers: headers({ 'content-type': 'application/json' }),
+    });
+    expect(event.data).toEqual(Buffer.from('{not json'));
+    expect(toKafkaBinary(event).value?.toString()).toBe('{not json');
+  });
+
+  it('keeps a JSON string value a JSON string on the wire', () => {
+    const event = new CloudEvent({
+      specversion: '1.0',
+      id: 'j',
+      source: '/j',
+      type: 't',
+      datacontenttype: 'application/json; charset=utf-8',
+      data: 'Hello',
+    });
+    const record = toKafkaBinary(event);
+    expect(record.value?.toString()).toBe('"Hello"');
+    expect(fromKafkaMessage(record).data).toBe('Hello');
+  });
+
+  it('hands out data of unknown or non-UTF-8 media types as bytes', () => {
+    const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+    const event = fromKafkaMessage({
+      value: latin1,
+      headers: headers({ 'content-type': 'text/plain; charset=iso-8859-1' }),
+    });
+    expect(Buffer.isBuffer(event.data)).toBe(true);
+    expect(toKafkaBinary(event).value).toEqual(latin1);
+    const noType = fromKafkaMessage({ value: Buffer.from('abc'), headers: headers() });
+    expect(Buffer.isBuffer(noType.data)).toBe(true);
+  });
+
+  it('treats content-type application/cloudevents+json case-insensitively as structured mode', () => {
+    expect(kafkaContentMode({ 'content-type': 'Application/CloudEvents+JSON' })).toBe('structured');
+    expect(kafkaContentMode({ 'content-type': 'application/json' })).toBe('binary');
+    expect(kafkaContentMode(undefined)).toBe('binary');
+  });
+
+  it('decodes structured mode with data_base64, 0.3 events and no time', () => {
+    const value = JSON.stringify({
+      specversion: '1.0',
+      id: 's-1',
+      source: '/s',
+      type: 't',
+      data_base64: Buffer.from([9, 8, 7]).toString('base64'),
+      ext: 'v',
+    });
+    const event = fromKafkaMessage({
+      value,
+      headers: { 'content-type': 'application/cloudevents+json' },
+      timestamp: 0,
+    });
+    expect(Buffer.from(event.data as Uint8Array)).toEqual(Buffer.from([9, 8, 7]));
+    expect(event.ext).toBe('v');
+    expect(event.time).toBe('1970-01-01T00:00:00.000Z');
+
+    const v03 = fromKafkaMessage({
+      value: JSON.stringify({
+        specversion: '0.3',
+        id: 'o',
+        source: '/o',
+        type: 't',
+        schemaurl: 'u',
+        data: 1,
+      }),
+      headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+    });
+    expect(v03.specversion).toBe('0.3');
+    expect(v03.schemaurl).toBe('u');
+    expect(v03.data).toBe(1);
+  });
+
+  it('rejects records that are not CloudEvents with an error naming the record and the problem', () => {
+    const where = 'events/2@17';
+    const cases: [Parameters<typeof fromKafkaMessage>[0], RegExp][] = [
+      [{ value: null, headers: {} }, /events\/2@17 \(binary mode\).*specversion.*found none/],
+      [{ value: null, headers: { ...headers(), ce_specversion: Buffer.from('2.0') } }, /found "2.0"/],
+      [{ value: null, headers: { ...headers(), ce_type: Buffer.from('') } }, /header ce_type is missing/],
+      [{ value: null, headers: { ...headers(), 'ce_bad-name': Buffer.from('x') } }, /header "ce_bad-name"/],
+      [{ value: null, headers: { 'content-type': 'application/cloudevents+json' } }, /has no value/],
+      [
+        { value: '[]', headers: { 'content-type': 'application/cloudevents-batch+json' } },
+        /unsupported event format/,
+      ],
+      [{ value: '{', headers: { 'content-type': 'application/cloudevents+json' } }, /not JSON/],
+      [
+        { value: '{}', headers: { 'content-type': 'application/cloudevents+avro' } },
+        /unsupported event format/,
+      ],
+      [
+        {
+          value: '{"specversion":"1.0","id":"a","source":"b"}',
+          headers: { 'content-type': 'application/cloudevents+json' },
+        },
+        /member "type" is missing/,
+      ],
+      [
+        { value: null, headers: { ...headers(), ce_schemaurl: Buffer.from('u') } },
+        /not a valid CloudEvent: cannot set schemaurl on version 1.0/,
+      ],
+    ];
+    for (const [message, pattern] of cases) {
+      expect(() => fromKafkaMessage(message, where)).toThrow(KafkaBindingError);
+      expect(() => fromKafkaMessage(message, where)).toThrow(pattern);
+    }
+  });
+
+  it('recognises CloudEvent records', () => {
+    expect(isKafkaCloudEvent({ headers: headers() })).toBe(true);
+    expect(isKafkaCloudEvent({ headers: { ce_id: 'x' } })).toBe(false);
+    expect(isKafkaCloudEvent({ headers: { 'content-type': 'application/cloudevents+json' } })).toBe(true);
+    expect(isKafkaCloudEvent({ headers: {} })).toBe(false);
+  });
+});
