@@ -1,0 +1,637 @@
+// Starts a real Apache Kafka (KRaft, combined broker+controller nodes) from the Maven Central jars
+// on free 127.0.0.1 ports, for tests and benchmarks. One node by default; three for fault tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { checkJava, ensureKafkaLibs, javaCommand, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
+import { freePorts } from './free-ports.ts';
+
+export interface KafkaNode {
+  readonly id: number;
+  /** `127.0.0.1:<port>` of the client (PLAINTEXT) listener. */
+  readonly broker: string;
+  readonly port: number;
+  readonly controllerPort: number;
+  /** Kafka's own log (log4j2); JVM stdout/stderr go next to it with the suffix `.out`. */
+  readonly logFile: string;
+  readonly dataDir: string;
+  /** True between a successful start and a stop; false while the node is stopped. */
+  readonly running: boolean;
+  readonly pid: number | undefined;
+}
+
+export interface StopNodeOptions {
+  /** SIGTERM (default) = controlled shutdown; SIGKILL = crash. */
+  signal?: 'SIGTERM' | 'SIGKILL';
+}
+
+export interface KafkaCluster {
+  readonly version: string;
+  readonly clusterId: string;
+  /** Bootstrap list, `host:port` per node. */
+  readonly brokers: string[];
+  readonly nodes: KafkaNode[];
+  readonly logFiles: string[];
+  /** Stops every node (SIGTERM, SIGKILL after a grace period) and removes the data. Idempotent. */
+  stop(): Promise<void>;
+  /** Stops one node and keeps its data, so `startNode` brings it back with its log. */
+  stopNode(id: number, options?: StopNodeOptions): Promise<void>;
+  /** Restarts a stopped node on the same ports; resolves once the cluster reports it again. */
+  startNode(id: number): Promise<void>;
+}
+
+export interface StartKafkaOptions {
+  nodes?: 1 | 3;
+  /** Where node data goes (default: a fresh folder under the OS temp dir). */
+  dataDir?: string;
+  /** Progress lines (default: stderr with a `[kafka]` prefix). */
+  log?: (line: string) => void;
+  /** JVM heap per node in MiB (default 768 for one node, 512 per node for three). */
+  heapMb?: number;
+  /** How long to wait for the cluster to answer (default 180 s, env EDDY_KAFKA_START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
+}
+
+const STOP_GRACE_MS = 15_000;
+const WARMUP_NAME = '__eddy_harness_warmup';
+
+const defaultLog = (line: string) => process.stderr.write(`[kafka] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface NodeState {
+  id: number;
+  broker: string;
+  port: number;
+  controllerPort: number;
+  logFile: string;
+  outFile: string;
+  dataDir: string;
+  configFile: string;
+  log4jFile: string;
+  proc: ChildProcess | undefined;
+  exited: Promise<number | null> | undefined;
+  exitCode: number | null | undefined;
+  watchdog: ChildProcess | undefined;
+}
+
+/** Everything still running, so a dying test process can take its JVMs with it. */
+const liveClusters = new Set<{ nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Only synchronous work is possible in 'exit'. Signals are left to the host (vitest, the CLI):
+  // a SIGINT listener here would stop Node from exiting on Ctrl-C.
+  process.on('exit', () => {
+    for (const cluster of liveClusters) {
+      for (const node of cluster.nodes) {
+        if (node.proc?.pid !== undefined && node.exitCode === undefined) {
+          try {
+            process.kill(node.proc.pid, 'SIGKILL');
+          } catch {}
+        }
+      }
+      removeData(cluster);
+    }
+  });
+}
+
+function removeData(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
+  for (const node of cluster.nodes) rmSync(node.dataDir, { recursive: true, force: true, maxRetries: 3 });
+  if (cluster.ownsBaseDir) rmSync(cluster.baseDir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Data folders left by a test process that was killed before it could clean up. */
+function sweepStaleDataDirs(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir()).filter((e) => e.startsWith('eddy-kafka-'));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = join(tmpdir(), entry);
+    try {
+      const owner = Number.parseInt(readFileSync(join(dir, 'owner.pid'), 'utf8'), 10);
+      if (owner > 0 && !isAlive(owner)) rmSync(dir, { recursive: true, force: true });
+    } catch {}
+  }
+}
+
+/** Keeps the newest run folders under .cache/kafka/logs so logs of recent runs stay readable. */
+function pruneOldLogs(logsRoot: string, keep: number): void {
+  try {
+    const runs = readdirSync(logsRoot)
+      .map((name) => ({ name, mtime: statSync(join(logsRoot, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const run of runs.slice(keep)) rmSync(join(logsRoot, run.name), { recursive: true, force: true });
+  } catch {}
+}
+
+/** Kafka cluster ids are 16 random bytes in URL-safe base64; a leading '-' would read as a CLI flag. */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function serverProperties(node: NodeState, all: NodeState[]): string {
+  const n = all.length;
+  const voters = all.map((v) => `${v.id}@127.0.0.1:${v.controllerPort}`).join(',');
+  const props: Record<string, string | number> = {
+    'process.roles': 'broker,controller',
+    'node.id': node.id,
+    'controller.quorum.voters': voters,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': join(node.dataDir, 'log'),
+    // Topics exist only when code asks for them, as in production.
+    'auto.create.topics.enable': 'false',
+    'num.partitions': 1,
+    'default.replication.factor': n,
+    'min.insync.replicas': n === 1 ? 1 : 2,
+    'offsets.topic.replication.factor': n,
+    'offsets.topic.num.partitions': 10,
+    'transaction.state.log.replication.factor': n,
+    'transaction.state.log.min.isr': n === 1 ? 1 : 2,
+    'transaction.state.log.num.partitions': 5,
+    'share.coordinator.state.topic.replication.factor': n,
+    'share.coordinator.state.topic.min.isr': n === 1 ? 1 : 2,
+    'share.coordinator.state.topic.num.partitions': 1,
+    // Fast tests: no wait for more members before the first rebalance, short sessions allowed for
+    // crash tests, retention enforced within a second of a segment expiring.
+    'group.initial.rebalance.delay.ms': 0,
+    'group.min.session.timeout.ms': 1000,
+    'log.initial.task.delay.ms': 0,
+    'log.retention.check.interval.ms': 1000,
+    'log.segment.delete.delay.ms': 0,
+    // Fault tests: a killed node is fenced and leaves the ISR within seconds.
+    'broker.heartbeat.interval.ms': 1000,
+    'broker.session.timeout.ms': 6000,
+    'replica.lag.time.max.ms': 10_000,
+    'num.recovery.threads.per.data.dir': 1,
+  };
+  return `${Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`;
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function log4jConfig(logFile: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN">
+  <Appenders>
+    <File name="file" fileName="${xmlEscape(logFile)}" append="true">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </File>
+  </Appenders>
+  <Loggers>
+    <Root level="INFO"><AppenderRef ref="file"/></Root>
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="state.change.logger" level="WARN"/>
+  </Loggers>
+</Configuration>
+`;
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    const all = readFileSync(file, 'utf8').trimEnd().split('\n');
+    return all.slice(-lines).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}
+
+function describeFailure(node: NodeState): string {
+  return [
+    `--- last lines of ${node.logFile} ---`,
+    tail(node.logFile, 30),
+    `--- last lines of ${node.outFile} ---`,
+    tail(node.outFile, 10),
+  ].join('\n');
+}
+
+function runToCompletion(cmd: string, args: string[], outFile: string): Promise<number | null> {
+  const fd = openSync(outFile, 'a');
+  return new Promise<number | null>((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+    child.on('error', reject);
+    child.on('close', resolve);
+  }).finally(() => closeSync(fd));
+}
+
+function jvmArgs(heapMb: number, libsDir: string, log4jFile: string): string[] {
+  return [
+    `-Xmx${heapMb}m`,
+    `-Xms${Math.min(heapMb, 256)}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:InitiatingHeapOccupancyPercent=35',
+    '-XX:+ExplicitGCInvokesConcurrent',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${log4jFile}`,
+    // Kafka logs its own shutdown; log4j's hook would close the file appender before that.
+    '-Dlog4j2.shutdownHookEnabled=false',
+    '-cp',
+    join(libsDir, '*'),
+  ];
+}
+
+/**
+ * A detached shell that outlives us: if this process disappears without running its exit hook
+ * (SIGKILL, a crashed runner), it stops the JVM so no orphaned Kafka keeps ports and memory.
+ */
+function startWatchdog(javaPid: number): ChildProcess {
+  const script = [
+    'parent=$1; child=$2',
+    'while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done',
+    'if kill -0 "$child" 2>/dev/null; then',
+    '  kill -TERM "$child" 2>/dev/null; i=0',
+    '  while [ $i -lt 15 ] && kill -0 "$child" 2>/dev/null; do sleep 1; i=$((i+1)); done',
+    '  kill -KILL "$child" 2>/dev/null',
+    'fi',
+  ].join('\n');
+  const watchdog = spawn('sh', ['-c', script, 'eddy-kafka-watchdog', String(process.pid), String(javaPid)], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.unref();
+  return watchdog;
+}
+
+function launch(node: NodeState, heapMb: number, libsDir: string): void {
+  const fd = openSync(node.outFile, 'a');
+  const proc = spawn(javaCommand(), [...jvmArgs(heapMb, libsDir, node.log4jFile), 'kafka.Kafka', node.configFile], {
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  node.proc = proc;
+  node.exitCode = undefined;
+  node.exited = new Promise((resolve) => {
+    proc.on('error', (err) => {
+      writeFileSync(node.outFile, `failed to start java: ${err.message}\n`, { flag: 'a' });
+      node.exitCode = null;
+      resolve(null);
+    });
+    proc.on('exit', (code, signal) => {
+      node.exitCode = code ?? (signal ? null : -1);
+      resolve(node.exitCode);
+    });
+  });
+  node.watchdog = proc.pid === undefined ? undefined : startWatchdog(proc.pid);
+}
+
+async function terminate(node: NodeState, signal: 'SIGTERM' | 'SIGKILL', graceMs: number): Promise<void> {
+  const { proc, exited } = node;
+  if (proc && exited && node.exitCode === undefined) {
+    proc.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!done) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  }
+  if (node.watchdog?.pid !== undefined) {
+    try {
+      process.kill(node.watchdog.pid, 'SIGKILL');
+    } catch {}
+  }
+  node.proc = undefined;
+  node.watchdog = undefined;
+}
+
+function adminClient(brokers: string[]) {
+  return new Kafka({
+    clientId: 'eddy-test-harness',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    retry: { retries: 0 },
+  }).admin();
+}
+
+/**
+ * Polls the cluster over the Kafka protocol until every id in `ids` is a live broker, failing fast
+ * (with the node's log tail) if a JVM exits on the way.
+ */
+async function waitForBrokers(
+  brokers: string[],
+  ids: number[],
+  nodes: NodeState[],
+  deadline: number,
+): Promise<void> {
+  let lastProblem = 'no answer yet';
+  for (;;) {
+    for (const node of nodes) {
+      if (node.exitCode !== undefined) {
+        throw new StartupError(
+          `Kafka node ${node.id} exited with code ${node.exitCode} while starting\n${describeFailure(node)}`,
+          node,
+        );
+      }
+    }
+    const admin = adminClient(brokers);
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      const seen = new Set(cluster.brokers.map((b) => b.nodeId));
+      if (ids.every((id) => seen.has(id))) return;
+      lastProblem = `brokers answering: [${[...seen].join(', ')}], waiting for [${ids.join(', ')}]`;
+    } catch (err) {
+      lastProblem = (err as Error).message;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    if (Date.now() > deadline) {
+      const node = nodes.find((n) => ids.includes(n.id)) ?? nodes[0]!;
+      throw new StartupError(
+        `Kafka did not become ready in time (${lastProblem})\n${describeFailure(node)}`,
+        node,
+      );
+    }
+    await sleep(500);
+  }
+}
+
+class StartupError extends Error {
+  readonly node: NodeState;
+  constructor(message: string, node: NodeState) {
+    super(message);
+    this.node = node;
+  }
+}
+
+/**
+ * The first group request creates __consumer_offsets and the first idempotent send fetches a
+ * producer-id block; doing both here keeps that one-off cost out of the first test's time budget.
+ */
+async function warmUp(brokers: string[], replicationFactor: number, deadline: number): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'eddy-test-harness',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
+  // kafkajs retries some errors of these calls but not all (admin.fetchOffsets gives up on
+  // NOT_COORDINATOR while a 3-node cluster is still moving group coordinators), so each step
+  // is retried here until the startup deadline.
+  const step = async (what: string, fn: () => Promise<unknown>) => {
+    for (;;) {
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`Kafka warm-up (${what}) failed: ${(err as Error).message}`);
+        await sleep(300);
+      }
+    }
+  };
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  try {
+    await step('connect', () => admin.connect());
+    await step('create topic', async () => {
+      const topics = await admin.listTopics();
+      if (!topics.includes(WARMUP_NAME)) {
+        await admin.createTopics({
+          topics: [{ topic: WARMUP_NAME, numPartitions: 1, replicationFactor }],
+          waitForLeaders: true,
+        });
+      }
+    });
+    await step('idempotent produce', async () => {
+      await producer.connect();
+      await producer.send({ topic: WARMUP_NAME, acks: -1, messages: [{ value: 'warm-up' }] });
+    });
+    await step('group coordinator', () => admin.fetchOffsets({ groupId: WARMUP_NAME, topics: [WARMUP_NAME] }));
+    await step('delete topic', () => admin.deleteTopics({ topics: [WARMUP_NAME] }));
+  } finally {
+    await producer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+function startTimeout(options: StartKafkaOptions): number {
+  if (options.startTimeoutMs !== undefined) return options.startTimeoutMs;
+  const fromEnv = process.env.EDDY_KAFKA_START_TIMEOUT_MS;
+  if (fromEnv !== undefined) {
+    const ms = Number(fromEnv);
+    if (!Number.isFinite(ms) || ms <= 0) {
+      throw new Error(`EDDY_KAFKA_START_TIMEOUT_MS must be a positive number of ms, got ${JSON.stringify(fromEnv)}`);
+    }
+    return ms;
+  }
+  return 180_000;
+}
+
+export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaCluster> {
+  const count = options.nodes ?? 1;
+  if (count !== 1 && count !== 3) throw new Error(`startKafka: nodes must be 1 or 3, got ${String(count)}`);
+  const log = options.log ?? defaultLog;
+  const heapMb = options.heapMb ?? (count === 1 ? 768 : 512);
+  const timeoutMs = startTimeout(options);
+  const version = kafkaVersion();
+  const started = Date.now();
+
+  checkJava();
+  const libsDir = await ensureKafkaLibs(version, log);
+  sweepStaleDataDirs();
+
+  const logsRoot = join(kafkaCacheRoot(), 'logs');
+  pruneOldLogs(logsRoot, 20);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const runLogDir = join(logsRoot, `${stamp}-${process.pid}-${randomBytes(2).toString('hex')}`);
+  mkdirSync(runLogDir, { recursive: true });
+
+  const ownsBaseDir = options.dataDir === undefined;
+  const baseDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'eddy-kafka-'));
+  mkdirSync(baseDir, { recursive: true });
+  if (ownsBaseDir) writeFileSync(join(baseDir, 'owner.pid'), `${process.pid}\n`);
+
+  const clusterId = newClusterId();
+  const nodes: NodeState[] = [];
+  for (let id = 1; id <= count; id++) {
+    nodes.push({
+      id,
+      broker: '',
+      port: 0,
+      controllerPort: 0,
+      logFile: join(runLogDir, `kafka-${id}.log`),
+      outFile: join(runLogDir, `kafka-${id}.out`),
+      dataDir: join(baseDir, `node-${id}`),
+      configFile: join(runLogDir, `server-${id}.properties`),
+      log4jFile: join(runLogDir, `log4j2-${id}.xml`),
+      proc: undefined,
+      exited: undefined,
+      exitCode: undefined,
+      watchdog: undefined,
+    });
+  }
+  const state = { nodes, baseDir, ownsBaseDir };
+  liveClusters.add(state);
+  installExitHook();
+
+  log(`starting Kafka ${version} (${count} node${count > 1 ? 's' : ''}, KRaft); logs in ${runLogDir}`);
+  const maxAttempts = 3;
+  for (let attempt = 1; ; attempt++) {
+    const ports = await freePorts(count * 2);
+    for (const [i, node] of nodes.entries()) {
+      node.port = ports[2 * i]!;
+      node.controllerPort = ports[2 * i + 1]!;
+      node.broker = `127.0.0.1:${node.port}`;
+    }
+    try {
+      for (const node of nodes) {
+        rmSync(node.dataDir, { recursive: true, force: true });
+        mkdirSync(node.dataDir, { recursive: true });
+        writeFileSync(node.configFile, serverProperties(node, nodes));
+        writeFileSync(node.log4jFile, log4jConfig(node.logFile));
+      }
+      // One JVM per node for the format; in parallel since each mostly waits on class loading.
+      const formatted = await Promise.all(
+        nodes.map((node) =>
+          runToCompletion(
+            javaCommand(),
+            [
+              ...jvmArgs(256, libsDir, node.log4jFile),
+              'kafka.tools.StorageTool',
+              'format',
+              '--cluster-id',
+              clusterId,
+              '--config',
+              node.configFile,
+            ],
+            node.outFile,
+          ),
+        ),
+      );
+      formatted.forEach((code, i) => {
+        const node = nodes[i]!;
+        if (code !== 0) {
+          throw new Error(
+            `kafka.tools.StorageTool format failed for node ${node.id} (exit ${code})\n${describeFailure(node)}`,
+          );
+        }
+      });
+      for (const node of nodes) launch(node, heapMb, libsDir);
+      const brokers = nodes.map((n) => n.broker);
+      const deadline = Date.now() + timeoutMs;
+      await waitForBrokers(
+        brokers,
+        nodes.map((n) => n.id),
+        nodes,
+        deadline,
+      );
+      await warmUp(brokers, count, deadline);
+      break;
+    } catch (err) {
+      await Promise.all(nodes.map((n) => terminate(n, 'SIGKILL', 5000)));
+      const bindConflict = nodes.some((n) => /BindException|Address already in use/.test(tail(n.logFile, 200)));
+      if (bindConflict && attempt < maxAttempts) {
+        log(`a port was taken before Kafka could bind it; retrying with new ports (attempt ${attempt + 1})`);
+        continue;
+      }
+      liveClusters.delete(state);
+      removeData(state);
+      throw err;
+    }
+  }
+
+  const brokers = nodes.map((n) => n.broker);
+  log(`Kafka ${version} ready at ${brokers.join(',')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const byId = (id: number): NodeState => {
+    const node = nodes.find((n) => n.id === id);
+    if (!node) throw new Error(`no Kafka node ${id}; nodes are ${nodes.map((n) => n.id).join(', ')}`);
+    return node;
+  };
+  let stopping: Promise<void> | undefined;
+
+  const cluster: KafkaCluster = {
+    version,
+    clusterId,
+    brokers,
+    nodes: nodes.map((node) => ({
+      id: node.id,
+      broker: node.broker,
+      port: node.port,
+      controllerPort: node.controllerPort,
+      logFile: node.logFile,
+      dataDir: node.dataDir,
+      get running() {
+        return node.proc !== undefined && node.exitCode === undefined;
+      },
+      get pid() {
+        return node.proc?.pid;
+      },
+    })),
+    logFiles: nodes.map((n) => n.logFile),
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all(nodes.map((n) => terminate(n, 'SIGTERM', STOP_GRACE_MS)));
+        liveClusters.delete(state);
+        removeData(state);
+      })();
+      return stopping;
+    },
+    async stopNode(id, stopOptions = {}) {
+      const node = byId(id);
+      await terminate(node, stopOptions.signal ?? 'SIGTERM', STOP_GRACE_MS);
+    },
+    async startNode(id) {
+      const node = byId(id);
+      if (stopping) throw new Error('startNode: the cluster has been stopped');
+      if (node.proc !== undefined && node.exitCode === undefined) return;
+      if (!existsSync(node.dataDir)) throw new Error(`startNode: data of node ${id} is gone (${node.dataDir})`);
+      launch(node, heapMb, libsDir);
+      try {
+        await waitForBrokers(brokers, [id], [node], Date.now() + timeoutMs);
+      } catch (err) {
+        await terminate(node, 'SIGKILL', 5000);
+        throw err;
+      }
+    },
+  };
+  return cluster;
+}
