@@ -1,0 +1,575 @@
+// The production event log: Kafka through kafkajs, events as CloudEvents Kafka binary-mode records.
+import { toKafkaBinary } from '@eddy/api';
+import {
+  type Admin,
+  ConfigResourceTypes,
+  Kafka,
+  type Message,
+  Partitioners,
+  type PartitionMetadata,
+} from 'kafkajs';
+import pino from 'pino';
+import {
+  type AppendOptions,
+  type ConsumeOptions,
+  type Consumer,
+  type EventLog,
+  EventLogUsageError,
+  type LogEvent,
+  type PartitionLag,
+  type RecordPosition,
+  type TopicInfo,
+  type TopicSpec,
+} from '../event-log.js';
+import { AppendProducer } from './append-producer.js';
+import { KafkaLogConsumer, type OffsetLookup } from './kafka-consumer.js';
+import { protocolErrorType, toEventLogError, withDeadline } from './kafka-errors.js';
+import { kafkaLogCreator, kafkaLogLevelFor } from './kafka-logger.js';
+
+export interface KafkaEventLogOptions {
+  /** Bootstrap servers, `host:port`. */
+  brokers: string[];
+  clientId?: string;
+  /** Where kafkajs and the log write their logs. Default: pino at `warn` on stderr. */
+  logger?: pino.Logger;
+  /** Upper bound for one append (connecting included) before it rejects. Default 30 s. */
+  appendTimeoutMs?: number;
+  /** Upper bound for admin calls, commits, joins' setup. Default 30 s. */
+  operationTimeoutMs?: number;
+  /** How long ready() waits for a consumer to join its group. Default 60 s. */
+  readyTimeoutMs?: number;
+  /** TCP connect timeout per broker. Default 3 s. */
+  connectionTimeoutMs?: number;
+  /** Consumer group session timeout. Default 30 s (a crashed member's partitions move after it). */
+  sessionTimeoutMs?: number;
+  /** Default 3 s. */
+  heartbeatIntervalMs?: number;
+  /** Longest a fetch waits for new records; also bounds how long close() waits. Default 1 s. */
+  maxWaitTimeMs?: number;
+  /** Partitions whose batches one consumer hands to its handler at the same time. Default 16. */
+  partitionsConsumedConcurrently?: number;
+  /** Replication factor of created topics. Default: number of brokers, at most 3. */
+  replicationFactor?: number;
+}
+
+/** Names Kafka accepts for a topic. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Kafka's default segment.ms; retentions shorter than this get segments as short as themselves. */
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+/** Floor for segment.ms so a tiny retention does not make Kafka roll a file per record. */
+const MIN_SEGMENT_MS = 1_000;
+/** How long topic metadata (partition count, leaders) is trusted before it is fetched again. */
+const METADATA_TTL_MS = 30_000;
+
+interface TopicMetadata {
+  partitions: PartitionMetadata[];
+  fetchedAt: number;
+}
+
+export function createKafkaEventLog(options: KafkaEventLogOptions): KafkaEventLog {
+  return new KafkaEventLog(options);
+}
+
+export class KafkaEventLog implements EventLog {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly logger: pino.Logger;
+  private readonly producer: AppendProducer;
+  private readonly consumers = new Set<KafkaLogConsumer>();
+  private readonly metadata = new Map<string, TopicMetadata>();
+  /** The same murmur2 partitioner the producer is configured with, run here to know positions. */
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private admin: Promise<Admin> | undefined;
+  private closed = false;
+  private readonly settings: Required<Omit<KafkaEventLogOptions, 'logger' | 'replicationFactor' | 'brokers'>>;
+  private readonly replicationFactor: number | undefined;
+
+  constructor(options: KafkaEventLogOptions) {
+    if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+      throw new EventLogUsageError('Kafka event log: `brokers` must list at least one host:port');
+    }
+    this.logger = options.logger ?? pino({ name: 'eddy-kafka', level: 'warn' });
+    this.settings = {
+      clientId: options.clientId ?? 'eddy',
+      appendTimeoutMs: options.appendTimeoutMs ?? 30_000,
+      operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+      connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
+      maxWaitTimeMs: options.maxWaitTimeMs ?? 1_000,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 16,
+    };
+    this.replicationFactor = options.replicationFactor;
+    this.kafka = new Kafka({
+      brokers: options.brokers,
+      clientId: this.settings.clientId,
+      connectionTimeout: this.settings.connectionTimeoutMs,
+      requestTimeout: Math.min(30_000, this.settings.operationTimeoutMs),
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+      logLevel: kafkaLogLevelFor(this.logger),
+      logCreator: kafkaLogCreator(this.logger),
+    });
+    this.producer = new AppendProducer(this.kafka, {
+      appendTimeoutMs: this.settings.appendTimeoutMs,
+      ackTimeoutMs: Math.min(30_000, this.settings.appendTimeoutMs),
+      logger: this.logger,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Topics
+
+  async ensureTopic(name: string, spec: TopicSpec = {}): Promise<TopicInfo> {
+    const action = `ensure topic "${name}"`;
+    this.checkOpen(action);
+    checkTopicName(name, action);
+    const partitions = spec.partitions ?? 1;
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new EventLogUsageError(`${action}: partitions must be an integer >= 1, got ${spec.partitions}`);
+    }
+    if (spec.retentionMs !== undefined && (!Number.isSafeInteger(spec.retentionMs) || spec.retentionMs < 1)) {
+      throw new EventLogUsageError(
+        `${action}: retentionMs must be a positive integer, got ${spec.retentionMs}`,
+      );
+    }
+    const configs = topicConfigs(spec.retentionMs);
+    return this.adminCall(action, async (admin) => {
+      const created = await admin.createTopics({
+        waitForLeaders: true,
+        timeout: this.settings.operationTimeoutMs,
+        topics: [
+          {
+            topic: name,
+            numPartitions: partitions,
+            replicationFactor: await this.replicationFactorFor(admin),
+            configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
+          },
+        ],
+      });
+      let count = partitions;
+      if (!created) {
+        const current = (await this.topicMetadata(name, true)).length;
+        if (current < partitions) {
+          await admin.createPartitions({
+            timeout: this.settings.operationTimeoutMs,
+            topicPartitions: [{ topic: name, count: partitions }],
+          });
+        }
+        count = Math.max(current, partitions);
+        await this.applyConfigs(admin, name, configs);
+      }
+      this.metadata.delete(name);
+      return { name, partitions: count, retentionMs: spec.retentionMs };
+    });
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const action = `delete topic "${name}"`;
+    this.checkOpen(action);
+    checkTopicName(name, action);
+    await this.adminCall(action, async (admin) => {
+      try {
+        await admin.deleteTopics({ topics: [name], timeout: this.settings.operationTimeoutMs });
+      } catch (error) {
+        if (protocolErrorType(error) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      }
+      this.metadata.delete(name);
+      // Kafka deletes asynchronously; wait until the name is free so that an ensureTopic right after
+      // creates a new, empty topic instead of finding the old one still there.
+      const deadline = Date.now() + this.settings.operationTimeoutMs;
+      while ((await admin.listTopics()).includes(name)) {
+        if (Date.now() > deadline) throw new Error('the topic is still listed after deletion');
+        await sleep(100);
+      }
+    });
+  }
+
+  async listTopics(): Promise<TopicInfo[]> {
+    const action = 'list topics';
+    this.checkOpen(action);
+    return this.adminCall(action, async (admin) => {
+      const names = (await admin.listTopics()).filter((n) => !n.startsWith('__')).sort();
+      if (names.length === 0) return [];
+      const [{ topics }, configs] = await Promise.all([
+        admin.fetchTopicMetadata({ topics: names }),
+        admin.describeConfigs({
+          includeSynonyms: false,
+          resources: names.map((n) => ({
+            type: ConfigResourceTypes.TOPIC,
+            name: n,
+            configNames: ['retention.ms'],
+          })),
+        }),
+      ]);
+      const retention = new Map(
+        configs.resources.map((r) => [
+          r.resourceName,
+          r.configEntries.find((e) => e.configName === 'retention.ms'),
+        ]),
+      );
+      return names.map((name) => {
+        const value = retention.get(name)?.configValue;
+        const retentionMs = value === undefined || Number(value) < 0 ? undefined : Number(value);
+        return { name, partitions: topics.find((t) => t.name === name)?.partitions.length ?? 0, retentionMs };
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Append
+
+  async append(topic: string, events: LogEvent[], options: AppendOptions = {}): Promise<RecordPosition[]> {
+    const action = `append to "${topic}"`;
+    this.checkOpen(action);
+    if (!Array.isArray(events)) throw new EventLogUsageError(`${action}: events must be an array`);
+    if (events.length === 0) return [];
+    const partitionMetadata = await this.partitionsForAppend(topic, options.partition, action);
+
+    const messages: Message[] = events.map((event, index) => {
+      let record: ReturnType<typeof toKafkaBinary>;
+      try {
+        record = toKafkaBinary(event);
+      } catch (error) {
+        throw new EventLogUsageError(`${action}: events[${index}]: ${(error as Error).message}`);
+      }
+      const message: Message = { key: record.key, value: record.value, headers: record.headers };
+      message.partition = options.partition ?? this.partitioner({ topic, partitionMetadata, message });
+      return message;
+    });
+
+    const acks = await this.producer.send(topic, messages);
+    const baseOffsets = new Map(acks.map((a) => [a.partition, Number(a.baseOffset)]));
+    const next = new Map<number, number>();
+    return messages.map((message) => {
+      const partition = message.partition as number;
+      const base = baseOffsets.get(partition);
+      if (base === undefined) {
+        throw toEventLogError(new Error(`no acknowledgement for partition ${partition}`), action);
+      }
+      const index = next.get(partition) ?? 0;
+      next.set(partition, index + 1);
+      return { topic, partition, offset: base + index };
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Consume
+
+  async consume(options: ConsumeOptions): Promise<Consumer> {
+    const action = `consume "${options?.topic}" as group "${options?.group}"`;
+    this.checkOpen(action);
+    checkConsumeOptions(options, action);
+    const partitions = await this.topicMetadata(options.topic, true).catch((error: unknown) => {
+      throw toEventLogError(error, action);
+    });
+    const consumer = new KafkaLogConsumer(
+      this.kafka,
+      options,
+      this.offsetLookup(),
+      {
+        sessionTimeoutMs: this.settings.sessionTimeoutMs,
+        heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+        maxWaitTimeMs: this.settings.maxWaitTimeMs,
+        readyTimeoutMs: this.settings.readyTimeoutMs,
+        operationTimeoutMs: this.settings.operationTimeoutMs,
+        partitionsConsumedConcurrently: Math.max(
+          1,
+          Math.min(this.settings.partitionsConsumedConcurrently, partitions.length),
+        ),
+      },
+      this.logger.child({ group: options.group, topic: options.topic }),
+      (c) => this.consumers.delete(c),
+    );
+    this.consumers.add(consumer);
+    await consumer.start();
+    return consumer;
+  }
+
+  async lag(group: string, topic: string): Promise<PartitionLag[]> {
+    const action = `lag of group "${group}" on "${topic}"`;
+    this.checkOpen(action);
+    checkGroupName(group, action);
+    checkTopicName(topic, action);
+    const lookup = this.offsetLookup();
+    try {
+      await this.topicMetadata(topic, true);
+      const [offsets, committed] = await Promise.all([
+        lookup.topicOffsets(topic),
+        lookup.committedOffsets(group, topic),
+      ]);
+      return [...offsets]
+        .sort(([a], [b]) => a - b)
+        .map(([partition, { start, end }]) => {
+          const c = committed.get(partition) ?? null;
+          return { partition, committed: c, end, start, lag: Math.max(0, end - (c ?? start)) };
+        });
+    } catch (error) {
+      throw toEventLogError(error, action);
+    }
+  }
+
+  async seekGroupToTimestamp(group: string, topic: string, timestamp: number): Promise<void> {
+    const action = `seek group "${group}" on "${topic}" to ${timestamp}`;
+    this.checkOpen(action);
+    checkGroupName(group, action);
+    checkTopicName(topic, action);
+    if (!Number.isFinite(timestamp)) throw new EventLogUsageError(`${action}: timestamp must be a number`);
+    try {
+      await this.topicMetadata(topic, true);
+      const offsets = await this.offsetLookup().offsetsForTimestamp(topic, timestamp);
+      const live = [...this.consumers].filter(
+        (c) => c.group === group && c.topic === topic && c.status === 'running',
+      );
+      if (live.length > 0) {
+        // A member in this process commits for every partition; each local member seeks its own.
+        for (const consumer of live) await consumer.reposition(offsets);
+        return;
+      }
+      await this.adminCall(action, (admin) =>
+        admin.setOffsets({
+          groupId: group,
+          topic,
+          partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+        }),
+      );
+    } catch (error) {
+      const mapped = toEventLogError(error, action);
+      if (/must have no running instances/.test(mapped.message)) {
+        throw new EventLogUsageError(
+          `${action}: the group has members in another process; seek through one of its live consumers instead`,
+          { cause: error },
+        );
+      }
+      throw mapped;
+    }
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    const action = `delete group "${group}"`;
+    this.checkOpen(action);
+    checkGroupName(group, action);
+    await Promise.all([...this.consumers].filter((c) => c.group === group).map((c) => c.close()));
+    await this.adminCall(action, async (admin) => {
+      try {
+        await admin.deleteGroups([group]);
+      } catch (error) {
+        if (protocolErrorType(error) === 'GROUP_ID_NOT_FOUND') return;
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => c.close()));
+    await this.producer.close();
+    const admin = this.admin;
+    this.admin = undefined;
+    const connected = await admin?.catch(() => undefined);
+    await connected?.disconnect().catch(() => {});
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  private checkOpen(action: string): void {
+    if (this.closed) throw new EventLogUsageError(`${action}: the event log is closed`);
+  }
+
+  /** Runs `fn` with the shared admin client, bounded in time, with errors mapped. */
+  private async adminCall<T>(action: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(this.connectedAdmin().then(fn), this.settings.operationTimeoutMs, action);
+    } catch (error) {
+      throw toEventLogError(error, action);
+    }
+  }
+
+  private connectedAdmin(): Promise<Admin> {
+    if (this.admin) return this.admin;
+    const admin = this.kafka.admin({ retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 } });
+    const connecting = admin.connect().then(
+      () => admin,
+      (error: unknown) => {
+        if (this.admin === connecting) this.admin = undefined;
+        void admin.disconnect().catch(() => {});
+        throw error;
+      },
+    );
+    this.admin = connecting;
+    return connecting;
+  }
+
+  private async replicationFactorFor(admin: Admin): Promise<number> {
+    if (this.replicationFactor !== undefined) return this.replicationFactor;
+    const { brokers } = await admin.describeCluster();
+    return Math.max(1, Math.min(3, brokers.length));
+  }
+
+  /** Partition metadata of a topic; EventLogUsageError if it does not exist. */
+  private async topicMetadata(topic: string, refresh = false): Promise<PartitionMetadata[]> {
+    const cached = this.metadata.get(topic);
+    if (!refresh && cached && Date.now() - cached.fetchedAt < METADATA_TTL_MS) return cached.partitions;
+    const action = `read metadata of "${topic}"`;
+    checkTopicName(topic, action);
+    return this.adminCall(action, async (admin) => {
+      // Listing first: asking for the metadata of a missing topic makes kafkajs retry for a while.
+      if (!(await admin.listTopics()).includes(topic)) {
+        throw new EventLogUsageError(`topic "${topic}" does not exist`);
+      }
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = topics[0]?.partitions ?? [];
+      this.metadata.set(topic, { partitions, fetchedAt: Date.now() });
+      return partitions;
+    });
+  }
+
+  private async partitionsForAppend(
+    topic: string,
+    partition: number | undefined,
+    action: string,
+  ): Promise<PartitionMetadata[]> {
+    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) {
+      throw new EventLogUsageError(`${action}: partition must be an integer >= 0, got ${partition}`);
+    }
+    let metadata = await this.topicMetadata(topic).catch((error: unknown) => {
+      throw toEventLogError(error, action);
+    });
+    if (partition !== undefined && partition >= metadata.length) {
+      // The topic may have grown since the metadata was cached.
+      metadata = await this.topicMetadata(topic, true).catch((error: unknown) => {
+        throw toEventLogError(error, action);
+      });
+      if (partition >= metadata.length) {
+        throw new EventLogUsageError(
+          `${action}: partition ${partition} does not exist (the topic has ${metadata.length} partitions)`,
+        );
+      }
+    }
+    return metadata;
+  }
+
+  private async applyConfigs(admin: Admin, name: string, configs: Record<string, string>): Promise<void> {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: Object.keys(configs) }],
+    });
+    const current = new Map(
+      (resources[0]?.configEntries ?? [])
+        .filter((e) => !e.isDefault)
+        .map((e) => [e.configName, e.configValue]),
+    );
+    const same =
+      Object.entries(configs).every(([k, v]) => current.get(k) === v) &&
+      [...current.keys()].every((k) => k in configs);
+    if (same) return;
+    // AlterConfigs (the only config call kafkajs has) replaces the topic's whole override set, so
+    // the full desired set is sent every time: ensureTopic is declarative.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
+        },
+      ],
+    });
+  }
+
+  private offsetLookup(): OffsetLookup {
+    return {
+      topicOffsets: async (topic) => {
+        const offsets = await this.adminCall(`read offsets of "${topic}"`, (a) => a.fetchTopicOffsets(topic));
+        return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]));
+      },
+      offsetsForTimestamp: async (topic, timestamp) => {
+        const offsets = await this.adminCall(`find offsets of "${topic}" at ${timestamp}`, (a) =>
+          a.fetchTopicOffsetsByTimestamp(topic, timestamp),
+        );
+        return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
+      },
+      committedOffsets: async (group, topic) => {
+        const result = await this.adminCall(`read committed offsets of group "${group}"`, (a) =>
+          a.fetchOffsets({ groupId: group, topics: [topic] }),
+        );
+        const partitions = result.find((t) => t.topic === topic)?.partitions ?? [];
+        return new Map(
+          partitions.map((p) => [p.partition, Number(p.offset) < 0 ? null : Number(p.offset)] as const),
+        );
+      },
+    };
+  }
+}
+
+/**
+ * Topic configuration Eddy owns. `retention.ms` -1 keeps records forever.
+ * - `message.timestamp.type=LogAppendTime`: record timestamps are the broker's append time, so
+ *   they grow with the offset and seeking by time finds exactly "first record appended at or after".
+ * - `segment.ms`: Kafka deletes whole segments only, and a segment expires by its NEWEST record.
+ *   With the default week-long segments a topic with steady traffic keeps up to a week beyond its
+ *   retention; short retentions get segments as short as the retention (floor 1 s), so records go
+ *   within about twice the retention (plus the broker's log.retention.check.interval.ms).
+ */
+function topicConfigs(retentionMs: number | undefined): Record<string, string> {
+  const configs: Record<string, string> = {
+    'cleanup.policy': 'delete',
+    'message.timestamp.type': 'LogAppendTime',
+    'retention.ms': String(retentionMs ?? -1),
+  };
+  if (retentionMs !== undefined && retentionMs < WEEK_MS) {
+    configs['segment.ms'] = String(Math.max(MIN_SEGMENT_MS, retentionMs));
+  }
+  return configs;
+}
+
+function checkTopicName(name: unknown, action: string): void {
+  if (typeof name !== 'string' || !TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    throw new EventLogUsageError(
+      `${action}: invalid topic name ${JSON.stringify(name)} (1-249 characters of a-z, A-Z, 0-9, ".", "_", "-")`,
+    );
+  }
+}
+
+function checkGroupName(group: unknown, action: string): void {
+  if (typeof group !== 'string' || group === '') {
+    throw new EventLogUsageError(`${action}: group must be a non-empty string`);
+  }
+}
+
+function checkPosition(position: unknown, allowCommitted: boolean, field: string, action: string): void {
+  if (position === undefined) return;
+  const names = allowCommitted ? ['committed', 'earliest', 'latest'] : ['earliest', 'latest'];
+  if (typeof position === 'string' && names.includes(position)) return;
+  if (
+    typeof position === 'object' &&
+    position !== null &&
+    Number.isFinite((position as { timestamp?: unknown }).timestamp)
+  ) {
+    return;
+  }
+  throw new EventLogUsageError(
+    `${action}: ${field} must be ${names.map((n) => `"${n}"`).join(', ')} or { timestamp: <epoch ms> }, got ${JSON.stringify(position)}`,
+  );
+}
+
+function checkConsumeOptions(options: ConsumeOptions, action: string): void {
+  if (typeof options !== 'object' || options === null)
+    throw new EventLogUsageError(`${action}: options missing`);
+  checkGroupName(options.group, action);
+  checkTopicName(options.topic, action);
+  if (typeof options.handler !== 'function')
+    throw new EventLogUsageError(`${action}: handler must be a function`);
+  checkPosition(options.start, true, 'start', action);
+  checkPosition(options.initial, false, 'initial', action);
+  const max = options.maxBatchSize;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    throw new EventLogUsageError(`${action}: maxBatchSize must be an integer >= 1, got ${max}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
