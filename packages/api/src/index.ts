@@ -1,2 +1,3 @@
 export const packageName = '@eddy/api';
 export * from './cloudevents/kafka-binding.js';
+export * from './resources/index.js';

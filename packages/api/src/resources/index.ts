@@ -1,0 +1,37 @@
+export { type CesqlValidator, registerCesqlValidator } from './cesql.js';
+export * from './defaults.js';
+export { parseGoDuration, parseIsoDuration } from './durations.js';
+export { type FieldPath, formatPath } from './field-path.js';
+export {
+  EDDY_GROUPS,
+  KINDS,
+  type KindDefinition,
+  LATER_KINDS,
+  lookupKind,
+  supportedKindsText,
+} from './kinds.js';
+export {
+  type DocumentReport,
+  type DocumentStatus,
+  hasErrors,
+  type LoadedResource,
+  type LoadOptions,
+  type LoadResult,
+  loadPaths,
+  loadText,
+} from './load.js';
+export { findPlaceholderLines, isPlaceholderText } from './placeholders.js';
+export {
+  describeObject,
+  formatProblem,
+  type Origin,
+  type Problem,
+  type ProblemCode,
+  type Severity,
+} from './problem.js';
+export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';
+export * from './schemas/common.js';
+export * from './schemas/eventing.js';
+export * from './schemas/messaging.js';
+export * from './schemas/serving.js';
+export * from './schemas/sources.js';

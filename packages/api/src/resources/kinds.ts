@@ -1,0 +1,130 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { RuleContext } from './rule-context.js';
+import * as ev from './rules-eventing.js';
+import * as sv from './rules-serving.js';
+import * as src from './rules-sources.js';
+import { Broker, Trigger } from './schemas/eventing.js';
+import { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
+import { Configuration, Revision, Route, Service } from './schemas/serving.js';
+import {
+  ApiServerSource,
+  ContainerSource,
+  GitHubSource,
+  KafkaSource,
+  PingSource,
+  PubSubSource,
+  SinkBinding,
+  SqsSource,
+} from './schemas/sources.js';
+
+export interface KindDefinition {
+  kind: string;
+  group: string;
+  /** Versions Eddy accepts, newest first. */
+  versions: readonly string[];
+  schema: TSchema;
+  // biome-ignore lint/suspicious/noExplicitAny: each rule takes its own resource type.
+  check: (ctx: RuleContext, resource: any) => void;
+}
+
+const def = (
+  group: string,
+  versions: readonly string[],
+  kind: string,
+  schema: TSchema,
+  // biome-ignore lint/suspicious/noExplicitAny: see KindDefinition.check.
+  check: (ctx: RuleContext, resource: any) => void,
+): KindDefinition => ({ group, versions, kind, schema, check });
+
+/** Every kind Eddy runs (or, for ApiServerSource, accepts and validates). */
+export const KINDS: readonly KindDefinition[] = [
+  def('eventing.knative.dev', ['v1'], 'Broker', Broker, ev.checkBroker),
+  def('eventing.knative.dev', ['v1'], 'Trigger', Trigger, ev.checkTrigger),
+  def('messaging.knative.dev', ['v1'], 'Channel', Channel, ev.checkChannel),
+  def('messaging.knative.dev', ['v1'], 'InMemoryChannel', InMemoryChannel, ev.checkInMemoryChannel),
+  def('messaging.knative.dev', ['v1beta1'], 'KafkaChannel', KafkaChannel, ev.checkKafkaChannel),
+  def('messaging.knative.dev', ['v1'], 'Subscription', Subscription, ev.checkSubscription),
+  def('sources.knative.dev', ['v1', 'v1beta2'], 'PingSource', PingSource, src.checkPingSource),
+  def('sources.knative.dev', ['v1'], 'ContainerSource', ContainerSource, src.checkContainerSource),
+  def('sources.knative.dev', ['v1'], 'SinkBinding', SinkBinding, src.checkSinkBinding),
+  def('sources.knative.dev', ['v1'], 'ApiServerSource', ApiServerSource, src.checkApiServerSource),
+  def('sources.knative.dev', ['v1', 'v1beta1'], 'KafkaSource', KafkaSource, src.checkKafkaSource),
+  def('sources.knative.dev', ['v1alpha1'], 'GitHubSource', GitHubSource, src.checkGitHubSource),
+  def('sources.eddy.dev', ['v1alpha1'], 'SqsSource', SqsSource, src.checkSqsSource),
+  def('sources.eddy.dev', ['v1alpha1'], 'PubSubSource', PubSubSource, src.checkPubSubSource),
+  def('serving.knative.dev', ['v1'], 'Service', Service, sv.checkService),
+  def('serving.knative.dev', ['v1'], 'Configuration', Configuration, sv.checkConfiguration),
+  def('serving.knative.dev', ['v1'], 'Revision', Revision, sv.checkRevision),
+  def('serving.knative.dev', ['v1'], 'Route', Route, sv.checkRoute),
+];
+
+/** Knative (and Eddy) kinds that are parsed but not run yet: reported as a warning, never run. */
+export const LATER_KINDS: Readonly<Record<string, readonly string[]>> = {
+  'flows.knative.dev': ['Sequence', 'Parallel'],
+  'eventing.knative.dev': [
+    'EventType',
+    'KafkaSink',
+    'EventPolicy',
+    'EventTransform',
+    'RequestReply',
+    'IntegrationSink',
+    'JobSink',
+  ],
+  'sources.knative.dev': ['IntegrationSource', 'CamelSource', 'RabbitmqSource', 'RedisStreamSource'],
+  'bindings.knative.dev': ['KafkaBinding'],
+  'messaging.knative.dev': ['NatssChannel', 'RabbitmqChannel'],
+  'serving.knative.dev': ['DomainMapping'],
+  'eddy.dev': ['Replay'],
+};
+
+/** API groups whose kinds Eddy owns: an unknown kind there is an error (probably a typo). */
+export const EDDY_GROUPS = new Set([
+  'eventing.knative.dev',
+  'messaging.knative.dev',
+  'sources.knative.dev',
+  'serving.knative.dev',
+  'flows.knative.dev',
+  'bindings.knative.dev',
+  'sources.eddy.dev',
+  'eddy.dev',
+  'autoscaling.eddy.dev',
+]);
+
+export function supportedKindsText(): string {
+  return KINDS.map((k) => `${k.group}/${k.versions.join('|')} ${k.kind}`).join(', ');
+}
+
+export type KindLookup =
+  | { status: 'supported'; definition: KindDefinition }
+  | { status: 'later' }
+  | { status: 'foreign' }
+  | { status: 'unknown-version'; definition: KindDefinition }
+  | { status: 'unknown'; suggestion?: KindDefinition | undefined };
+
+export function lookupKind(group: string, version: string, kind: string): KindLookup {
+  const byKind = KINDS.filter((k) => k.kind === kind && k.group === group);
+  const exact = byKind.find((k) => k.versions.includes(version));
+  if (exact) return { status: 'supported', definition: exact };
+  if (byKind[0]) return { status: 'unknown-version', definition: byKind[0] };
+  if (LATER_KINDS[group]?.includes(kind)) return { status: 'later' };
+  if (!EDDY_GROUPS.has(group)) return { status: 'foreign' };
+  const lower = kind.toLowerCase();
+  const suggestion =
+    KINDS.find((k) => k.kind.toLowerCase() === lower) ??
+    KINDS.find((k) => k.group === group && editDistance(k.kind.toLowerCase(), lower) <= 2);
+  return { status: 'unknown', suggestion };
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,38 @@
+import type { FieldPath } from './field-path.js';
+import type { Severity } from './problem.js';
+
+export interface RuleFinding {
+  severity: Severity;
+  /** The field the finding is about (shown to the user). */
+  path: FieldPath;
+  message: string;
+  /**
+   * Where to point in the YAML when `path` is not there (a missing field): the nearest existing field
+   * is found by walking up from `locate ?? path`.
+   */
+  locate?: FieldPath;
+}
+
+/** Collects what the semantic rules find for one resource. */
+export class RuleContext {
+  readonly findings: RuleFinding[] = [];
+
+  constructor(
+    /** The resource's namespace after defaulting. */
+    readonly namespace: string,
+    readonly name: string,
+  ) {}
+
+  error(path: FieldPath, message: string, locate?: FieldPath): void {
+    this.findings.push({ severity: 'error', path, message, ...(locate ? { locate } : {}) });
+  }
+
+  warn(path: FieldPath, message: string, locate?: FieldPath): void {
+    this.findings.push({ severity: 'warning', path, message, ...(locate ? { locate } : {}) });
+  }
+}
+
+/** Quotes a value for a message: strings in double quotes, everything else as JSON. */
+export function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}

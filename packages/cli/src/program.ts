@@ -1,0 +1,45 @@
+import { Command, CommanderError } from 'commander';
+import { registerValidate } from './commands/validate.js';
+import { type Output, processOutput } from './output.js';
+import { EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
+
+/**
+ * Builds the `eddy` program. Each verb lives in commands/<verb>.ts and registers itself here; the
+ * others (dev, apply, get, delete, send, tail, replay) slot in the same way.
+ */
+export function buildProgram(output: Output, setExit: (code: number) => void): Command {
+  const program = new Command('eddy')
+    .description('Eddy: Knative-compatible eventing with a backlog-aware autoscaler')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => output.out(s.trimEnd()),
+      writeErr: (s) => output.err(s.trimEnd()),
+    })
+    .showHelpAfterError(false);
+  registerValidate(program, output, setExit);
+  return program;
+}
+
+/** Runs `eddy` with `argv` (without node and script), returning the exit code; never throws. */
+export async function run(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram(output, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      output.err(`eddy: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof CommanderError) {
+      // Help and version are successful exits; anything else commander rejects is a usage error.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    output.err(`eddy: internal error: ${(e as Error).message}`);
+    return EXIT_USAGE + 1;
+  }
+}
