@@ -83,6 +83,11 @@ export class EmbeddedEventLog implements EventLog {
     }
   }
 
+  /** SQLite transactions the group committer ran (appends and commits share them). */
+  get writeTransactions(): number {
+    return this.#batcher.committedTransactions;
+  }
+
   /** Path of the SQLite database file. */
   get databasePath(): string {
     return this.#store.path;

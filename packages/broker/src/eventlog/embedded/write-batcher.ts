@@ -30,6 +30,8 @@ export class WriteBatcher<Tx> {
   #queue: Pending<Tx>[] = [];
   #scheduled = false;
   #closed = false;
+  /** Transactions committed so far (group-commit effectiveness: writes per transaction). */
+  committedTransactions = 0;
 
   /**
    * @param newTransaction creates the per-transaction scratch state handed to every write
@@ -106,6 +108,7 @@ export class WriteBatcher<Tx> {
         for (const pending of remaining) pending.reject(unavailable('cannot commit to the event log', error));
         return;
       }
+      this.committedTransactions++;
       this.#applyTransaction(tx);
       for (const { pending, outcome } of done) {
         try {
