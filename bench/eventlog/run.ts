@@ -1,0 +1,202 @@
+// Event-log benchmark: append and consume throughput of Eddy's two event logs against a bare
+// kafkajs producer/consumer on the same Kafka in the same run. Not a test: it never gates CI.
+//
+//   pnpm run build && node bench/eventlog/run.ts [--events N] [--no-write]
+//
+// Every contender writes 1 KiB events in batches of 100, one batch in flight at a time (an
+// idempotent producer allows no more anyway), acks=all; consumers read everything back as a
+// consumer group from the earliest offset and commit after every batch, which is what a
+// dispatcher does. The bare baseline sends the raw 1 KiB value with no headers, so the ratio
+// charges Eddy for everything it adds: the CloudEvents binding, validation, bookkeeping.
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createKafkaEventLog, type EventLog, openEmbeddedEventLog } from '@eddy/broker';
+import { CloudEvent } from 'cloudevents';
+import { Kafka, logLevel } from 'kafkajs';
+import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
+import { formatRate, type Measurement, measure, ratio, waitFor } from './measure.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: process.env.EDDY_BENCH_EVENTS ?? '50000' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const EVENTS = Number(args.events);
+if (!Number.isInteger(EVENTS) || EVENTS < 100 || EVENTS % 100 !== 0) {
+  console.error(`--events must be a positive multiple of 100, got ${JSON.stringify(args.events)}`);
+  process.exit(2);
+}
+const BATCH = 100;
+const PARTITIONS = 4;
+const PAYLOAD = Buffer.alloc(1024, 'e');
+const RESULTS = path.join(import.meta.dirname, '..', 'RESULTS.md');
+
+interface Row {
+  contender: string;
+  append: Measurement;
+  consume: Measurement;
+}
+
+function progress(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+function makeBatch(offset: number): CloudEvent<Buffer>[] {
+  const batch: CloudEvent<Buffer>[] = [];
+  for (let i = 0; i < BATCH; i++) {
+    batch.push(
+      new CloudEvent({
+        id: `e-${offset + i}`,
+        source: '/bench/eventlog',
+        type: 'dev.eddy.bench',
+        datacontenttype: 'application/octet-stream',
+        data: PAYLOAD,
+      }),
+    );
+  }
+  return batch;
+}
+
+async function benchBareKafka(brokers: string[]): Promise<Row> {
+  const kafka = new Kafka({ clientId: 'bench-bare', brokers, logLevel: logLevel.NOTHING });
+  const topic = `bench-bare-${Date.now()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.disconnect();
+
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const messages = Array.from({ length: BATCH }, () => ({ value: PAYLOAD }));
+  const append = await measure(EVENTS, async () => {
+    for (let sent = 0; sent < EVENTS; sent += BATCH) {
+      await producer.send({ topic, acks: -1, messages });
+    }
+  });
+  await producer.disconnect();
+
+  const consumer = kafka.consumer({ groupId: `${topic}-group`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let received = 0;
+  const consume = await measure(EVENTS, async () => {
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        received += batch.messages.length;
+        const last = batch.messages.at(-1);
+        if (last) {
+          await consumer.commitOffsets([
+            { topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
+          ]);
+        }
+      },
+    });
+    await waitFor(() => received >= EVENTS, 300_000, `bare consumer to read ${EVENTS} records`);
+  });
+  await consumer.disconnect();
+  return { contender: 'bare kafkajs', append, consume };
+}
+
+async function benchEventLog(contender: string, log: EventLog): Promise<Row> {
+  const topic = `bench-${log.kind}-${Date.now()}`;
+  await log.ensureTopic(topic, { partitions: PARTITIONS });
+  const batches = Array.from({ length: EVENTS / BATCH }, (_, i) => makeBatch(i * BATCH));
+  const append = await measure(EVENTS, async () => {
+    for (const batch of batches) await log.append(topic, batch);
+  });
+
+  let received = 0;
+  let consumer: Awaited<ReturnType<EventLog['consume']>> | undefined;
+  const consume = await measure(EVENTS, async () => {
+    consumer = await log.consume({
+      group: `${topic}-group`,
+      topic,
+      start: 'earliest',
+      maxBatchSize: 500,
+      handler: async (batch) => {
+        received += batch.records.length;
+        const last = batch.records.at(-1);
+        if (last) await consumer?.commit([{ topic, partition: batch.partition, offset: last.offset + 1 }]);
+      },
+    });
+    await waitFor(() => received >= EVENTS, 300_000, `${contender} to consume ${EVENTS} records`);
+  });
+  await consumer?.close();
+  await log.deleteTopic(topic);
+  return { contender, append, consume };
+}
+
+function table(rows: Row[]): string {
+  const bare = rows.find((r) => r.contender === 'bare kafkajs');
+  const lines = [
+    '| contender | append (events/s) | vs bare | consume + commit (events/s) | vs bare |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const appendRatio = bare ? ratio(r.append.perSecond, bare.append.perSecond) : 'n/a';
+    const consumeRatio = bare ? ratio(r.consume.perSecond, bare.consume.perSecond) : 'n/a';
+    lines.push(
+      `| ${r.contender} | ${formatRate(r.append.perSecond)} | ${appendRatio} | ${formatRate(r.consume.perSecond)} | ${consumeRatio} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  let cluster: KafkaCluster | undefined;
+  let brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
+  if (brokers.length === 0) {
+    progress('starting a single-node Kafka (set KAFKA_BROKERS to use an existing one)');
+    cluster = await startKafka({ log: progress });
+    brokers = cluster.brokers;
+  }
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-embedded-'));
+  const rows: Row[] = [];
+  try {
+    progress(`bare kafkajs: ${EVENTS} events`);
+    rows.push(await benchBareKafka(brokers));
+    progress(`Eddy kafka event log: ${EVENTS} events`);
+    const kafkaLog = createKafkaEventLog({ brokers, clientId: 'bench-eddy' });
+    try {
+      rows.push(await benchEventLog('Eddy kafka log', kafkaLog));
+    } finally {
+      await kafkaLog.close();
+    }
+    progress(`Eddy embedded event log: ${EVENTS} events`);
+    const embedded = await openEmbeddedEventLog({ dataDir });
+    try {
+      rows.push(await benchEventLog('Eddy embedded log (SQLite)', embedded));
+    } finally {
+      await embedded.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    await cluster?.stop();
+  }
+
+  const heading = [
+    `## eventlog, ${new Date().toISOString().slice(0, 16)}Z`,
+    '',
+    `Command: \`node bench/eventlog/run.ts --events ${EVENTS}\` (after \`pnpm run build\`).`,
+    `Machine: ${os.cpus().length} cores, Node ${process.version}, Kafka single node ${cluster?.version ?? `at ${brokers.join(',')}`} on 127.0.0.1.`,
+    `${EVENTS} events of 1 KiB, batches of ${BATCH}, one batch in flight, acks=all, ${PARTITIONS} partitions; consumers commit after every batch.`,
+    '',
+  ].join('\n');
+  const text = `${heading}${table(rows)}\n`;
+  console.log(`\n${text}`);
+  if (!args['no-write']) {
+    if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Benchmark results\n\nNewest last. Targets are aims, not gates.\n\n');
+    appendFileSync(RESULTS, `${text}\n`);
+    progress(`appended to ${path.relative(process.cwd(), RESULTS)}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench/eventlog failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
