@@ -140,6 +140,16 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         const listed = (await log.listTopics()).find((info) => info.name === topic);
         return listed?.partitions === 3 && listed.retentionMs === 3_600_000;
       }, `listTopics to show ${topic} with 3 partitions`);
+      // Retention is declarative: a spec without it means keep forever.
+      expect(await log.ensureTopic(topic, { partitions: 3 })).toEqual({
+        name: topic,
+        partitions: 3,
+        retentionMs: undefined,
+      });
+      await waitFor(async () => {
+        const listed = (await log.listTopics()).find((info) => info.name === topic);
+        return listed?.partitions === 3 && listed.retentionMs === undefined;
+      }, `listTopics to show ${topic} without retention`);
       // Records can go to the new partition.
       const [position] = await log.append(topic, [conformanceEvent(0)], { partition: 2 });
       expect(position).toEqual({ topic, partition: 2, offset: 0 });

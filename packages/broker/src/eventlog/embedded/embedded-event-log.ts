@@ -162,9 +162,9 @@ export class EmbeddedEventLog implements EventLog {
       await this.#rebalanceTopic(name);
       return topicInfo(topic);
     }
-    // Never shrinks; retention changes only when given.
+    // Partitions never shrink; retention is declarative (absent = keep forever), as on Kafka.
     const count = Math.max(existing.partitions.length, partitions ?? 0);
-    const retention = retentionMs ?? existing.retentionMs;
+    const retention = retentionMs;
     if (count === existing.partitions.length && retention === existing.retentionMs)
       return topicInfo(existing);
     this.#write(`ensureTopic "${name}"`, () => {
