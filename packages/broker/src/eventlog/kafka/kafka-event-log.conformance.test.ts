@@ -1,0 +1,270 @@
+// Runs the shared event-log conformance suite on the Kafka log against the real broker the test
+// harness starts (test/harness/global-setup.ts), plus checks only Kafka has: the wire format seen
+// by a bare kafkajs consumer, and bounded failure when no broker answers.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { CloudEvent } from 'cloudevents';
+import { Kafka, logLevel } from 'kafkajs';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type KafkaCluster, startKafka } from '../../../../../test/harness/kafka.ts';
+import { describeEventLogConformance } from '../event-log.conformance.js';
+import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
+import { createKafkaEventLog, type KafkaEventLog } from './kafka-event-log.js';
+
+const brokers = inject('kafkaBrokers');
+const quiet = pino({ level: 'silent' });
+
+function kafkaLog(overrides: Partial<Parameters<typeof createKafkaEventLog>[0]> = {}): KafkaEventLog {
+  return createKafkaEventLog({
+    brokers,
+    logger: quiet,
+    // Short timings so rebalances after a member leaves or fails settle within the suite's waits.
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
+    maxWaitTimeMs: 250,
+    ...overrides,
+  });
+}
+
+describeEventLogConformance('kafka', {
+  create: async () => kafkaLog(),
+  // Kafka keeps the data; a new client over the same cluster is the restarted process.
+  reopen: async () => kafkaLog(),
+  retentionMs: 1_000,
+  retentionWaitMs: 40_000,
+  waitMs: 20_000,
+});
+
+const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+describe('Kafka event log: on the wire', () => {
+  let log: KafkaEventLog;
+  const topics: string[] = [];
+  beforeAll(() => {
+    log = kafkaLog();
+  });
+  afterAll(async () => {
+    for (const topic of topics) await log.deleteTopic(topic).catch(() => {});
+    await log.close();
+  });
+
+  it('writes binary-mode records: ce_ headers, content-type, key = partitionkey, raw data', async () => {
+    const topic = unique('wire');
+    topics.push(topic);
+    await log.ensureTopic(topic, { partitions: 3 });
+    const event = new CloudEvent({
+      specversion: '1.0',
+      id: 'wire-1',
+      source: '/eddy/wire',
+      type: 'dev.eddy.wire',
+      time: '2024-05-06T07:08:09Z',
+      datacontenttype: 'application/json',
+      partitionkey: 'customer-42',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      data: { amount: 12 },
+    });
+    const noData = new CloudEvent({ specversion: '0.3', id: 'wire-2', source: '/eddy/wire', type: 'empty' });
+    const [first, second] = await log.append(topic, [event, noData], { partition: 1 });
+    expect(first).toEqual({ topic, partition: 1, offset: 0 });
+    expect(second).toEqual({ topic, partition: 1, offset: 1 });
+
+    // Read back with a bare kafkajs consumer, nothing of ours in between.
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: unique('wire-reader'), maxWaitTimeInMs: 250 });
+    const seen: { key: string | null; value: Buffer | null; headers: Record<string, string> }[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const headers = Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+          );
+          seen.push({ key: message.key?.toString() ?? null, value: message.value, headers });
+        },
+      });
+      await expect.poll(() => seen.length, { timeout: 20_000, interval: 50 }).toBe(2);
+    } finally {
+      await consumer.disconnect();
+    }
+    const [binary, tombstone] = seen;
+    expect(binary!.key).toBe('customer-42');
+    expect(binary!.value?.toString()).toBe('{"amount":12}');
+    expect(binary!.headers).toEqual({
+      ce_specversion: '1.0',
+      ce_id: 'wire-1',
+      ce_source: '/eddy/wire',
+      ce_type: 'dev.eddy.wire',
+      ce_time: '2024-05-06T07:08:09Z',
+      ce_partitionkey: 'customer-42',
+      ce_traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      'content-type': 'application/json',
+    });
+    // An event without data is a record without a value; its specversion stays 0.3.
+    expect(tombstone!.value).toBeNull();
+    expect(tombstone!.key).toBeNull();
+    expect(tombstone!.headers.ce_specversion).toBe('0.3');
+    expect(tombstone!.headers).not.toHaveProperty('content-type');
+  });
+
+  it('places a partitionkey where the Java client (murmur2) would', async () => {
+    const topic = unique('murmur');
+    topics.push(topic);
+    await log.ensureTopic(topic, { partitions: 6 });
+    // Expected partitions computed with Kafka's Utils.murmur2(key) & 0x7fffffff % 6.
+    const keys = ['a', 'customer-42', 'order-17'];
+    const positions = await log.append(
+      topic,
+      keys.map((k, i) => new CloudEvent({ id: `m-${i}`, source: '/m', type: 't', partitionkey: k })),
+    );
+    const { Partitioners } = await import('kafkajs');
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionMetadata = [0, 1, 2, 3, 4, 5].map((partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 1,
+      replicas: [1],
+      isr: [1],
+    }));
+    expect(positions.map((p) => p.partition)).toEqual(
+      keys.map((key) => partitioner({ topic, partitionMetadata, message: { key, value: null } })),
+    );
+  });
+
+  it('keeps topic configuration declarative: retention, short segments, append-time timestamps', async () => {
+    const topic = unique('config');
+    topics.push(topic);
+    await log.ensureTopic(topic, { retentionMs: 5_000 });
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const describe = async () => {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: 2, name: topic }],
+        });
+        return Object.fromEntries(
+          (resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue] as const),
+        );
+      };
+      expect(await describe()).toMatchObject({
+        'retention.ms': '5000',
+        'segment.ms': '5000',
+        'message.timestamp.type': 'LogAppendTime',
+        'cleanup.policy': 'delete',
+      });
+      await log.ensureTopic(topic, {});
+      const forever = await describe();
+      expect(forever['retention.ms']).toBe('-1');
+      expect(forever['segment.ms']).toBe(String(7 * 24 * 3600 * 1000));
+      expect((await log.listTopics()).find((t) => t.name === topic)).toEqual({
+        name: topic,
+        partitions: 1,
+        retentionMs: undefined,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('rejects bad arguments with EventLogUsageError naming the problem', async () => {
+    await expect(log.ensureTopic('no spaces allowed')).rejects.toThrow(/invalid topic name/);
+    await expect(log.ensureTopic(unique('t'), { partitions: 0 })).rejects.toBeInstanceOf(EventLogUsageError);
+    const topic = unique('usage');
+    topics.push(topic);
+    await log.ensureTopic(topic);
+    await expect(
+      log.append(topic, [{ specversion: '9.9', id: 'x', source: '/', type: 't' } as never]),
+    ).rejects.toThrow(/events\[0\].*specversion/);
+    await expect(
+      log.consume({ group: 'g', topic, start: 'soon' as never, handler: async () => {} }),
+    ).rejects.toThrow(/start must be/);
+  });
+});
+
+describe('Kafka event log: broker unreachable', () => {
+  // A port that accepts TCP connections but never speaks Kafka, and a closed port.
+  let silent: Server;
+  let silentPort = 0;
+  beforeAll(async () => {
+    silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentPort = (silent.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+
+  it('append rejects with EventLogUnavailableError within its timeout when no broker answers', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    for (const address of [`127.0.0.1:${closedPort}`, `127.0.0.1:${silentPort}`]) {
+      const log = kafkaLog({
+        brokers: [address],
+        appendTimeoutMs: 2_000,
+        operationTimeoutMs: 2_000,
+        connectionTimeoutMs: 500,
+      });
+      const started = Date.now();
+      const event = new CloudEvent({ id: 'x', source: '/x', type: 'x' });
+      await expect(log.append('any-topic', [event])).rejects.toBeInstanceOf(EventLogUnavailableError);
+      expect(Date.now() - started).toBeLessThan(6_000);
+      await log.close();
+    }
+  });
+});
+
+describe('Kafka event log: broker stops and comes back', () => {
+  // A Kafka of its own: stopping the run's shared broker would break every other test file.
+  let cluster: KafkaCluster;
+  beforeAll(async () => {
+    cluster = await startKafka({ log: () => {} });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('append rejects within its timeout while the broker is down, and works again after', {
+    timeout: 60_000,
+  }, async () => {
+    const log = kafkaLog({
+      brokers: cluster.brokers,
+      appendTimeoutMs: 3_000,
+      operationTimeoutMs: 3_000,
+      connectionTimeoutMs: 500,
+    });
+    try {
+      const topic = unique('outage');
+      await log.ensureTopic(topic);
+      const event = (id: string) => new CloudEvent({ id, source: '/outage', type: 't' });
+      expect(await log.append(topic, [event('before')])).toEqual([{ topic, partition: 0, offset: 0 }]);
+
+      await cluster.stopNode(cluster.nodes[0]!.id, { signal: 'SIGKILL' });
+      const started = Date.now();
+      await expect(log.append(topic, [event('during')])).rejects.toBeInstanceOf(EventLogUnavailableError);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      await expect(log.lag('g', topic)).rejects.toBeInstanceOf(EventLogUnavailableError);
+
+      await cluster.startNode(cluster.nodes[0]!.id);
+      // The producer that failed was discarded; a fresh one appends after the last durable record
+      // (the failed append may or may not have landed: at-least-once, so only ">= 1" is promised).
+      let position: { offset: number } | undefined;
+      await expect
+        .poll(
+          async () => {
+            position = (await log.append(topic, [event('after')]).catch(() => []))[0];
+            return position !== undefined;
+          },
+          { timeout: 30_000, interval: 500 },
+        )
+        .toBe(true);
+      expect(position!.offset).toBeGreaterThanOrEqual(1);
+    } finally {
+      await log.close();
+    }
+  });
+});
