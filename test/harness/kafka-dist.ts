@@ -2,7 +2,17 @@
 // We use Maven itself (a generated pom + dependency:copy-dependencies) rather than resolving the
 // dependency tree by hand, so transitive runtime deps are exactly what Kafka declares.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -122,7 +132,9 @@ export function checkJava(): void {
   const m = /version "(\d+)(?:\.(\d+))?/.exec(out);
   const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : 0;
   if (major < 17) {
-    throw new Error(`Kafka 4.x needs Java 17 or newer; \`${javaCommand()} -version\` says: ${out.split('\n')[0]}`);
+    throw new Error(
+      `Kafka 4.x needs Java 17 or newer; \`${javaCommand()} -version\` says: ${out.split('\n')[0]}`,
+    );
   }
 }
 
@@ -163,7 +175,14 @@ export async function ensureKafkaLibs(
     const code = await new Promise<number | null>((done, fail) => {
       const child = spawn(
         'mvn',
-        ['-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${staging}`],
+        [
+          '-B',
+          '-f',
+          pom,
+          'dependency:copy-dependencies',
+          '-DincludeScope=runtime',
+          `-DoutputDirectory=${staging}`,
+        ],
         { stdio: ['ignore', logFd, logFd] },
       );
       child.on('error', fail);

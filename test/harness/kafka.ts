@@ -17,8 +17,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { checkJava, ensureKafkaLibs, javaCommand, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
 import { freePorts } from './free-ports.ts';
+import { checkJava, ensureKafkaLibs, javaCommand, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
 
 export interface KafkaNode {
   readonly id: number;
@@ -294,9 +294,13 @@ function startWatchdog(javaPid: number): ChildProcess {
 
 function launch(node: NodeState, heapMb: number, libsDir: string): void {
   const fd = openSync(node.outFile, 'a');
-  const proc = spawn(javaCommand(), [...jvmArgs(heapMb, libsDir, node.log4jFile), 'kafka.Kafka', node.configFile], {
-    stdio: ['ignore', fd, fd],
-  });
+  const proc = spawn(
+    javaCommand(),
+    [...jvmArgs(heapMb, libsDir, node.log4jFile), 'kafka.Kafka', node.configFile],
+    {
+      stdio: ['ignore', fd, fd],
+    },
+  );
   closeSync(fd);
   node.proc = proc;
   node.exitCode = undefined;
@@ -422,13 +426,18 @@ async function warmUp(brokers: string[], replicationFactor: number, deadline: nu
         await fn();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`Kafka warm-up (${what}) failed: ${(err as Error).message}`);
+        if (Date.now() > deadline)
+          throw new Error(`Kafka warm-up (${what}) failed: ${(err as Error).message}`);
         await sleep(300);
       }
     }
   };
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   try {
     await step('connect', () => admin.connect());
     await step('create topic', async () => {
@@ -444,7 +453,9 @@ async function warmUp(brokers: string[], replicationFactor: number, deadline: nu
       await producer.connect();
       await producer.send({ topic: WARMUP_NAME, acks: -1, messages: [{ value: 'warm-up' }] });
     });
-    await step('group coordinator', () => admin.fetchOffsets({ groupId: WARMUP_NAME, topics: [WARMUP_NAME] }));
+    await step('group coordinator', () =>
+      admin.fetchOffsets({ groupId: WARMUP_NAME, topics: [WARMUP_NAME] }),
+    );
     await step('delete topic', () => admin.deleteTopics({ topics: [WARMUP_NAME] }));
   } finally {
     await producer.disconnect().catch(() => {});
@@ -458,7 +469,9 @@ function startTimeout(options: StartKafkaOptions): number {
   if (fromEnv !== undefined) {
     const ms = Number(fromEnv);
     if (!Number.isFinite(ms) || ms <= 0) {
-      throw new Error(`EDDY_KAFKA_START_TIMEOUT_MS must be a positive number of ms, got ${JSON.stringify(fromEnv)}`);
+      throw new Error(
+        `EDDY_KAFKA_START_TIMEOUT_MS must be a positive number of ms, got ${JSON.stringify(fromEnv)}`,
+      );
     }
     return ms;
   }
@@ -567,7 +580,9 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       break;
     } catch (err) {
       await Promise.all(nodes.map((n) => terminate(n, 'SIGKILL', 5000)));
-      const bindConflict = nodes.some((n) => /BindException|Address already in use/.test(tail(n.logFile, 200)));
+      const bindConflict = nodes.some((n) =>
+        /BindException|Address already in use/.test(tail(n.logFile, 200)),
+      );
       if (bindConflict && attempt < maxAttempts) {
         log(`a port was taken before Kafka could bind it; retrying with new ports (attempt ${attempt + 1})`);
         continue;
@@ -623,7 +638,8 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       const node = byId(id);
       if (stopping) throw new Error('startNode: the cluster has been stopped');
       if (node.proc !== undefined && node.exitCode === undefined) return;
-      if (!existsSync(node.dataDir)) throw new Error(`startNode: data of node ${id} is gone (${node.dataDir})`);
+      if (!existsSync(node.dataDir))
+        throw new Error(`startNode: data of node ${id} is gone (${node.dataDir})`);
       launch(node, heapMb, libsDir);
       try {
         await waitForBrokers(brokers, [id], [node], Date.now() + timeoutMs);
