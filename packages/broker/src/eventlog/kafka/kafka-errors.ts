@@ -87,6 +87,17 @@ export function isUsageFailure(error: unknown): boolean {
   return errors[0]?.name === 'KafkaJSNonRetriableError';
 }
 
+/** A Kafka protocol error the broker marks retriable (leader election, coordinator loading, ...). */
+export function isTransientProtocolError(error: unknown): boolean {
+  return chain(error).some(
+    (e) =>
+      e.name === 'KafkaJSProtocolError' &&
+      e.retriable === true &&
+      typeof e.type === 'string' &&
+      !USAGE_PROTOCOL_ERRORS.has(e.type),
+  );
+}
+
 /** Wraps a kafkajs failure of `action` (e.g. `append to "orders"`) in the event log's error kinds. */
 export function toEventLogError(error: unknown, action: string): Error {
   if (error instanceof EventLogUsageError || error instanceof EventLogUnavailableError) return error;

@@ -187,12 +187,19 @@ describe('Kafka event log: broker unreachable', () => {
   // A port that accepts TCP connections but never speaks Kafka, and a closed port.
   let silent: Server;
   let silentPort = 0;
+  const accepted = new Set<import('node:net').Socket>();
   beforeAll(async () => {
-    silent = createServer(() => {});
+    silent = createServer((socket) => {
+      accepted.add(socket);
+      socket.on('error', () => {});
+    });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     silentPort = (silent.address() as { port: number }).port;
   });
-  afterAll(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+  afterAll(async () => {
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
 
   it('append rejects with EventLogUnavailableError within its timeout when no broker answers', async () => {
     const closedPort = await new Promise<number>((resolve) => {

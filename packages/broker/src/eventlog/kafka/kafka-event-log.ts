@@ -23,7 +23,12 @@ import {
 } from '../event-log.js';
 import { AppendProducer } from './append-producer.js';
 import { KafkaLogConsumer, type OffsetLookup } from './kafka-consumer.js';
-import { protocolErrorType, toEventLogError, withDeadline } from './kafka-errors.js';
+import {
+  isTransientProtocolError,
+  protocolErrorType,
+  toEventLogError,
+  withDeadline,
+} from './kafka-errors.js';
 import { kafkaLogCreator, kafkaLogLevelFor } from './kafka-logger.js';
 
 export interface KafkaEventLogOptions {
@@ -326,22 +331,61 @@ export class KafkaEventLog implements EventLog {
         for (const consumer of live) await consumer.reposition(offsets);
         return;
       }
-      await this.adminCall(action, (admin) =>
-        admin.setOffsets({
-          groupId: group,
-          topic,
-          partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset) })),
-        }),
-      );
-    } catch (error) {
-      const mapped = toEventLogError(error, action);
-      if (/must have no running instances/.test(mapped.message)) {
+      const { groups } = await this.adminCall(action, (admin) => admin.describeGroups([group]));
+      const state = groups[0]?.state ?? 'Dead';
+      if (state !== 'Empty' && state !== 'Dead') {
         throw new EventLogUsageError(
-          `${action}: the group has members in another process; seek through one of its live consumers instead`,
-          { cause: error },
+          `${action}: the group has live members in another process (state ${state}); seek through one of its consumers`,
         );
       }
-      throw mapped;
+      await this.commitAsTemporaryMember(group, topic, offsets, action);
+    } catch (error) {
+      throw toEventLogError(error, action);
+    }
+  }
+
+  /**
+   * Commits offsets for a group that has no live member. kafkajs' admin.setOffsets does the same
+   * (Kafka takes commits only from a member, or for an empty group) but then waits for a fetch of
+   * its paused consumer, which costs seconds; this member joins, commits at once and leaves.
+   */
+  private async commitAsTemporaryMember(
+    group: string,
+    topic: string,
+    offsets: Map<number, number>,
+    action: string,
+  ): Promise<void> {
+    const member = this.kafka.consumer({
+      groupId: group,
+      sessionTimeout: this.settings.sessionTimeoutMs,
+      heartbeatInterval: this.settings.heartbeatIntervalMs,
+      maxWaitTimeInMs: this.settings.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+    try {
+      const joined = new Promise<void>((resolve) => member.on(member.events.GROUP_JOIN, () => resolve()));
+      const crashed = new Promise<never>((_, reject) =>
+        member.on(member.events.CRASH, (event) => reject(event.payload.error)),
+      );
+      crashed.catch(() => {});
+      await withDeadline(
+        (async () => {
+          await member.connect();
+          await member.subscribe({ topic });
+          // Nothing is processed and nothing resolved: the member exists only to commit.
+          await member.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
+          member.pause([{ topic }]);
+          await Promise.race([joined, crashed]);
+          await member.commitOffsets(
+            [...offsets].map(([partition, offset]) => ({ topic, partition, offset: String(offset) })),
+          );
+        })(),
+        this.settings.operationTimeoutMs,
+        action,
+      );
+    } finally {
+      await member.disconnect().catch(() => {});
     }
   }
 
@@ -378,10 +422,27 @@ export class KafkaEventLog implements EventLog {
     if (this.closed) throw new EventLogUsageError(`${action}: the event log is closed`);
   }
 
-  /** Runs `fn` with the shared admin client, bounded in time, with errors mapped. */
+  /**
+   * Runs `fn` with the shared admin client, bounded in time, with errors mapped. Transient
+   * protocol errors (a partition without a leader right after the topic was created, a group
+   * coordinator still loading) are retried until the deadline: some kafkajs admin calls give up
+   * on them at once.
+   */
   private async adminCall<T>(action: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + this.settings.operationTimeoutMs;
+    const attempts = async (): Promise<T> => {
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+        try {
+          return await fn(await this.connectedAdmin());
+        } catch (error) {
+          if (!isTransientProtocolError(error) || this.closed || Date.now() + delay > giveUpAt) throw error;
+          this.logger.debug({ err: error, action }, 'retrying after a transient Kafka error');
+          await sleep(delay);
+        }
+      }
+    };
     try {
-      return await withDeadline(this.connectedAdmin().then(fn), this.settings.operationTimeoutMs, action);
+      return await withDeadline(attempts(), this.settings.operationTimeoutMs, action);
     } catch (error) {
       throw toEventLogError(error, action);
     }
