@@ -20,7 +20,19 @@ export interface ScheduleProblem {
  * descriptors): 5 fields, or 6 with seconds first; `@yearly`, `@monthly`, `@weekly`, `@daily`, `@hourly`,
  * `@midnight`; an optional `CRON_TZ=<zone>` / `TZ=<zone>` prefix; `@every` is rejected as Knative does.
  */
-export function checkSchedule(schedule: string, timezone?: string): ScheduleProblem | undefined {
+export function checkSchedule(schedule: string, timezone?: string): ScheduleProblem[] {
+  const problems: ScheduleProblem[] = [];
+  if (timezone !== undefined && timezone !== '' && !isKnownTimeZone(timezone))
+    problems.push({
+      field: 'timezone',
+      message: `unknown time zone "${timezone}" (expected an IANA name such as "Europe/Paris")`,
+    });
+  const scheduleProblem = checkExpression(schedule, problems.length === 0 ? timezone : undefined);
+  if (scheduleProblem) problems.push(scheduleProblem);
+  return problems;
+}
+
+function checkExpression(schedule: string, timezone: string | undefined): ScheduleProblem | undefined {
   let expr = schedule.trim();
   let zone = timezone;
   const prefixed = /^(?:CRON_TZ|TZ)=(\S+)\s+(.*)$/.exec(expr);
@@ -29,11 +41,6 @@ export function checkSchedule(schedule: string, timezone?: string): ScheduleProb
     expr = prefixed[2] ?? '';
     if (zone && !isKnownTimeZone(zone)) return { field: 'schedule', message: `unknown time zone "${zone}"` };
   }
-  if (timezone !== undefined && timezone !== '' && !isKnownTimeZone(timezone))
-    return {
-      field: 'timezone',
-      message: `unknown time zone "${timezone}" (expected an IANA name such as "Europe/Paris")`,
-    };
   if (expr.startsWith('@every'))
     return {
       field: 'schedule',

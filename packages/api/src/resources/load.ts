@@ -244,7 +244,7 @@ function processDocument(d: DocContext): DocumentReport {
   const ctx = new RuleContext(namespace, d.name ?? '');
   definition.check(ctx, data);
   for (const f of ctx.findings)
-    report(d, f.severity, 'semantic', f.path, f.message, 'value', f.locate ?? f.path);
+    report(d, f.severity, 'semantic', f.path, f.message, f.atKey ? 'key' : 'value', f.locate ?? f.path);
   const status = ctx.findings.some((f) => f.severity === 'error') ? 'invalid' : 'ok';
   return {
     ...head,

@@ -11,6 +11,8 @@ export interface RuleFinding {
    * is found by walking up from `locate ?? path`.
    */
   locate?: FieldPath;
+  /** Point at the field's key instead of its value (the name itself is wrong). */
+  atKey?: boolean;
 }
 
 /** Collects what the semantic rules find for one resource. */
@@ -25,6 +27,11 @@ export class RuleContext {
 
   error(path: FieldPath, message: string, locate?: FieldPath): void {
     this.findings.push({ severity: 'error', path, message, ...(locate ? { locate } : {}) });
+  }
+
+  /** An error about a map key (an attribute or extension name): points at the key. */
+  errorAtKey(path: FieldPath, message: string): void {
+    this.findings.push({ severity: 'error', path, message, atKey: true });
   }
 
   warn(path: FieldPath, message: string, locate?: FieldPath): void {

@@ -103,7 +103,7 @@ export function checkAttributeNames(
 ): void {
   for (const name of Object.keys(attrs ?? {})) {
     if (!ATTRIBUTE_NAME.test(name))
-      ctx.error(
+      ctx.errorAtKey(
         [...path, name],
         `invalid attribute name ${show(name)}: must start with a lowercase letter and contain only lowercase letters and digits`,
       );
@@ -166,7 +166,7 @@ export function checkSourceSpec(
   checkDestination(ctx, spec.sink, ['spec', 'sink']);
   for (const key of Object.keys(spec.ceOverrides?.extensions ?? {})) {
     if (!/^[A-Za-z0-9]+$/.test(key))
-      ctx.error(
+      ctx.errorAtKey(
         ['spec', 'ceOverrides', 'extensions', key],
         `invalid extension name ${show(key)}: CloudEvents extension names are alphanumeric`,
       );

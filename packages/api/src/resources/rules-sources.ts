@@ -28,8 +28,8 @@ function isJsonObject(text: string): boolean {
 export function checkPingSource(ctx: RuleContext, p: PingSource): void {
   checkMetadata(ctx, p.metadata);
   const s = p.spec;
-  const problem = checkSchedule(s.schedule ?? '', s.timezone);
-  if (problem) ctx.error(['spec', problem.field], problem.message);
+  for (const problem of checkSchedule(s.schedule ?? '', s.timezone))
+    ctx.error(['spec', problem.field], problem.message);
   const json = s.contentType === 'application/json';
   if (s.data && s.dataBase64)
     ctx.error(['spec', 'dataBase64'], 'expected only one of "data" and "dataBase64", found both');
