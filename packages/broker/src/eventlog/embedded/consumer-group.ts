@@ -97,7 +97,14 @@ export class ConsumerGroup {
       try {
         do {
           this.#rebalanceAgain = false;
-          await this.#rebalanceOnce();
+          try {
+            await this.#rebalanceOnce();
+          } catch (error) {
+            // The database failed under us (reads of committed offsets): members cannot know
+            // where to start, so they stop like on a handler error and the caller learns why.
+            for (const member of this.#members) member.fail(error);
+            this.#rebalanceAgain = this.#members.length > 0 || this.#owners.size > 0;
+          }
         } while (this.#rebalanceAgain);
       } finally {
         this.#rebalancing = undefined;

@@ -309,7 +309,8 @@ export class EmbeddedEventLog implements EventLog {
       onAssignment: options.onAssignment,
       onError: options.onError,
     });
-    void coordinator.join(member);
+    // Never rejects: a failing rebalance fails the member instead (status, onError).
+    void coordinator.join(member).catch(() => {});
     return member;
   }
 
