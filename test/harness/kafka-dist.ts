@@ -2,6 +2,7 @@
 // We use Maven itself (a generated pom + dependency:copy-dependencies) rather than resolving the
 // dependency tree by hand, so transitive runtime deps are exactly what Kafka declares.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   mkdirSync,
@@ -126,8 +127,11 @@ export function javaCommand(): string {
   return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
-/** Kafka 4 brokers need Java 17+; say so up front instead of failing with a class-version error. */
-export function checkJava(): void {
+/**
+ * Kafka 4 brokers need Java 17+; say so up front instead of failing with a class-version error.
+ * Returns the full `java -version` text, which identifies the JVM build (see cdsArchivePath).
+ */
+export function checkJava(): string {
   const out = requireTool(javaCommand(), ['-version'], 'Java 17 or newer');
   const m = /version "(\d+)(?:\.(\d+))?/.exec(out);
   const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : 0;
@@ -136,6 +140,16 @@ export function checkJava(): void {
       `Kafka 4.x needs Java 17 or newer; \`${javaCommand()} -version\` says: ${out.split('\n')[0]}`,
     );
   }
+  return out;
+}
+
+/**
+ * Where the class-data-sharing archive of this Kafka version lives. A JVM only accepts an archive
+ * written by the very same JVM build, so the build is part of the name.
+ */
+export function cdsArchivePath(version: string, javaVersionText: string): string {
+  const build = createHash('sha256').update(javaVersionText).digest('hex').slice(0, 12);
+  return join(kafkaCacheRoot(), version, `classes-${build}.jsa`);
 }
 
 function listJars(dir: string): string[] {

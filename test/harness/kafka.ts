@@ -10,15 +10,23 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePorts } from './free-ports.ts';
-import { checkJava, ensureKafkaLibs, javaCommand, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
+import {
+  cdsArchivePath,
+  checkJava,
+  ensureKafkaLibs,
+  javaCommand,
+  kafkaCacheRoot,
+  kafkaVersion,
+} from './kafka-dist.ts';
 
 export interface KafkaNode {
   readonly id: number;
@@ -64,6 +72,11 @@ export interface StartKafkaOptions {
   heapMb?: number;
   /** How long to wait for the cluster to answer (default 180 s, env EDDY_KAFKA_START_TIMEOUT_MS). */
   startTimeoutMs?: number;
+  /**
+   * Run the JVM with the C1 compiler only (default true): a much quicker and cheaper start on a
+   * small, busy machine, at the price of peak throughput. Benchmarks pass false.
+   */
+  fastStartJvm?: boolean;
 }
 
 const STOP_GRACE_MS = 15_000;
@@ -82,6 +95,10 @@ interface NodeState {
   dataDir: string;
   configFile: string;
   log4jFile: string;
+  /** JVM flags besides heap, log4j and classpath (JIT mode, class-data sharing). */
+  jvmFlags: string[];
+  /** Set while this node's JVM writes a class-data-sharing archive when it exits. */
+  cdsDump: { partial: string; archive: string } | undefined;
   proc: ChildProcess | undefined;
   exited: Promise<number | null> | undefined;
   exitCode: number | null | undefined;
@@ -140,6 +157,16 @@ function sweepStaleDataDirs(): void {
       if (owner > 0 && !isAlive(owner)) rmSync(dir, { recursive: true, force: true });
     } catch {}
   }
+}
+
+/** Class-data-sharing archives a killed process did not finish writing. */
+function sweepStaleCdsParts(dir: string): void {
+  try {
+    for (const entry of readdirSync(dir)) {
+      const m = /\.jsa\.partial-(\d+)$/.exec(entry);
+      if (m && !isAlive(Number(m[1]))) rmSync(join(dir, entry), { force: true });
+    }
+  } catch {}
 }
 
 /** Keeps the newest run folders under .cache/kafka/logs so logs of recent runs stay readable. */
@@ -252,8 +279,9 @@ function runToCompletion(cmd: string, args: string[], outFile: string): Promise<
   }).finally(() => closeSync(fd));
 }
 
-function jvmArgs(heapMb: number, libsDir: string, log4jFile: string): string[] {
+function jvmArgs(heapMb: number, libsDir: string, log4jFile: string, flags: string[]): string[] {
   return [
+    ...flags,
     `-Xmx${heapMb}m`,
     `-Xms${Math.min(heapMb, 256)}m`,
     '-XX:+UseG1GC',
@@ -292,11 +320,27 @@ function startWatchdog(javaPid: number): ChildProcess {
   return watchdog;
 }
 
+/**
+ * The first JVM of a Kafka version records the classes it loaded into an archive when it exits;
+ * later JVMs map that archive instead of loading and verifying ~5000 classes again, which roughly
+ * halves start-up time. A killed JVM may have left a torn file, which is discarded.
+ */
+function adoptCdsArchive(node: NodeState, killed: boolean): void {
+  const dump = node.cdsDump;
+  if (!dump) return;
+  node.cdsDump = undefined;
+  node.jvmFlags = node.jvmFlags.filter((f) => !f.startsWith('-XX:ArchiveClassesAtExit='));
+  try {
+    if (!killed && statSync(dump.partial).size > 0) renameSync(dump.partial, dump.archive);
+  } catch {}
+  rmSync(dump.partial, { force: true });
+}
+
 function launch(node: NodeState, heapMb: number, libsDir: string): void {
   const fd = openSync(node.outFile, 'a');
   const proc = spawn(
     javaCommand(),
-    [...jvmArgs(heapMb, libsDir, node.log4jFile), 'kafka.Kafka', node.configFile],
+    [...jvmArgs(heapMb, libsDir, node.log4jFile, node.jvmFlags), 'kafka.Kafka', node.configFile],
     {
       stdio: ['ignore', fd, fd],
     },
@@ -312,6 +356,7 @@ function launch(node: NodeState, heapMb: number, libsDir: string): void {
     });
     proc.on('exit', (code, signal) => {
       node.exitCode = code ?? (signal ? null : -1);
+      adoptCdsArchive(node, signal === 'SIGKILL');
       resolve(node.exitCode);
     });
   });
@@ -487,8 +532,19 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const version = kafkaVersion();
   const started = Date.now();
 
-  checkJava();
+  const javaVersionText = checkJava();
   const libsDir = await ensureKafkaLibs(version, log);
+  const cdsArchive = cdsArchivePath(version, javaVersionText);
+  sweepStaleCdsParts(dirname(cdsArchive));
+  const haveCds = existsSync(cdsArchive);
+  const sharedFlags = [
+    ...(options.fastStartJvm === false ? [] : ['-XX:TieredStopAtLevel=1']),
+    ...(haveCds ? [`-XX:SharedArchiveFile=${cdsArchive}`] : []),
+  ];
+  const formatFlags = [
+    '-XX:TieredStopAtLevel=1',
+    ...(haveCds ? [`-XX:SharedArchiveFile=${cdsArchive}`] : []),
+  ];
   sweepStaleDataDirs();
 
   const logsRoot = join(kafkaCacheRoot(), 'logs');
@@ -515,6 +571,8 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       dataDir: join(baseDir, `node-${id}`),
       configFile: join(runLogDir, `server-${id}.properties`),
       log4jFile: join(runLogDir, `log4j2-${id}.xml`),
+      jvmFlags: [...sharedFlags],
+      cdsDump: undefined,
       proc: undefined,
       exited: undefined,
       exitCode: undefined,
@@ -547,7 +605,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
           runToCompletion(
             javaCommand(),
             [
-              ...jvmArgs(256, libsDir, node.log4jFile),
+              ...jvmArgs(256, libsDir, node.log4jFile, formatFlags),
               'kafka.tools.StorageTool',
               'format',
               '--cluster-id',
@@ -567,6 +625,11 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
           );
         }
       });
+      if (!haveCds && attempt === 1) {
+        const first = nodes[0]!;
+        first.cdsDump = { partial: `${cdsArchive}.partial-${process.pid}`, archive: cdsArchive };
+        first.jvmFlags.push(`-XX:ArchiveClassesAtExit=${first.cdsDump.partial}`);
+      }
       for (const node of nodes) launch(node, heapMb, libsDir);
       const brokers = nodes.map((n) => n.broker);
       const deadline = Date.now() + timeoutMs;
