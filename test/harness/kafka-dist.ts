@@ -207,8 +207,8 @@ export async function ensureKafkaLibs(
       rmSync(staging, { recursive: true, force: true });
       const tail = readFileSync(mvnLog, 'utf8')
         .split('\n')
-        .filter((l) => l.includes('ERROR'))
-        .slice(0, 5)
+        .filter((l) => /^\[ERROR\] \S/.test(l))
+        .slice(0, 3)
         .join('\n');
       throw new Error(
         `downloading Kafka ${version} with Maven failed (exit ${code}); see ${mvnLog}${tail ? `:\n${tail}` : ''}`,
