@@ -513,17 +513,10 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       const group = uniqueName('conf-group');
       const { boundary } = await appendTwoEras(log, topic);
       const committer = await f.consume(log, { group, topic, start: 'latest', handler: async () => {} });
-      await committer.commit([{ topic, partition: 0, offset: 10 }]);
+      await committer.commit([{ topic, partition: 0, offset: 0 }]);
       await committer.close();
 
-      await log.seekGroupToTimestamp(group, topic, boundary);
-      await waitForLag(
-        log,
-        group,
-        topic,
-        (lag) => lag[0]?.committed === 5,
-        'the committed offset to move to 5',
-      );
+      // Two seeks only: on Kafka, seeking a group without members joins it briefly (seconds).
       // Past the last record: the end of the log.
       await log.seekGroupToTimestamp(group, topic, Date.now() + 3_600_000);
       await waitForLag(
