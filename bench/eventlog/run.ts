@@ -68,7 +68,11 @@ async function benchBareKafka(brokers: string[]): Promise<Row> {
   await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
   await admin.disconnect();
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   const messages = Array.from({ length: BATCH }, () => ({ value: PAYLOAD }));
   const append = await measure(EVENTS, async () => {
@@ -190,7 +194,8 @@ async function main(): Promise<void> {
   const text = `${heading}${table(rows)}\n`;
   console.log(`\n${text}`);
   if (!args['no-write']) {
-    if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Benchmark results\n\nNewest last. Targets are aims, not gates.\n\n');
+    if (!existsSync(RESULTS))
+      writeFileSync(RESULTS, '# Benchmark results\n\nNewest last. Targets are aims, not gates.\n\n');
     appendFileSync(RESULTS, `${text}\n`);
     progress(`appended to ${path.relative(process.cwd(), RESULTS)}`);
   }
