@@ -1,2 +1,3 @@
+export * from './eventlog/embedded/index.js';
 export * from './eventlog/event-log.js';
 export * from './eventlog/kafka/kafka-event-log.js';
