@@ -139,34 +139,40 @@ export class KafkaEventLog implements EventLog {
       );
     }
     const configs = topicConfigs(spec.retentionMs);
-    return this.adminCall(action, async (admin) => {
-      const created = await admin.createTopics({
-        waitForLeaders: true,
-        timeout: this.settings.operationTimeoutMs,
-        topics: [
-          {
-            topic: name,
-            numPartitions: partitions,
-            replicationFactor: await this.replicationFactorFor(admin),
-            configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
-          },
-        ],
-      });
-      let count = partitions;
-      if (!created) {
-        const current = (await this.topicMetadata(name, true)).length;
-        if (current < partitions) {
-          await admin.createPartitions({
-            timeout: this.settings.operationTimeoutMs,
-            topicPartitions: [{ topic: name, count: partitions }],
-          });
+    return this.adminCall(
+      action,
+      async (admin) => {
+        const created = await admin.createTopics({
+          waitForLeaders: true,
+          timeout: this.settings.operationTimeoutMs,
+          topics: [
+            {
+              topic: name,
+              numPartitions: partitions,
+              replicationFactor: await this.replicationFactorFor(admin),
+              configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
+            },
+          ],
+        });
+        let count = partitions;
+        if (!created) {
+          const current = (await this.topicMetadata(name, true)).length;
+          if (current < partitions) {
+            await admin.createPartitions({
+              timeout: this.settings.operationTimeoutMs,
+              topicPartitions: [{ topic: name, count: partitions }],
+            });
+          }
+          count = Math.max(current, partitions);
+          await this.applyConfigs(admin, name, configs);
         }
-        count = Math.max(current, partitions);
-        await this.applyConfigs(admin, name, configs);
-      }
-      this.metadata.delete(name);
-      return { name, partitions: count, retentionMs: spec.retentionMs };
-    });
+        this.metadata.delete(name);
+        return { name, partitions: count, retentionMs: spec.retentionMs };
+        // Right after a create (or a delete + create of the same name) a broker may not know the topic
+        // yet: here that error means "not propagated", not "no such topic".
+      },
+      (error) => protocolErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION',
+    );
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -428,14 +434,19 @@ export class KafkaEventLog implements EventLog {
    * coordinator still loading) are retried until the deadline: some kafkajs admin calls give up
    * on them at once.
    */
-  private async adminCall<T>(action: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  private async adminCall<T>(
+    action: string,
+    fn: (admin: Admin) => Promise<T>,
+    alsoTransient: (error: unknown) => boolean = () => false,
+  ): Promise<T> {
     const giveUpAt = Date.now() + this.settings.operationTimeoutMs;
     const attempts = async (): Promise<T> => {
       for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
         try {
           return await fn(await this.connectedAdmin());
         } catch (error) {
-          if (!isTransientProtocolError(error) || this.closed || Date.now() + delay > giveUpAt) throw error;
+          const transient = isTransientProtocolError(error) || alsoTransient(error);
+          if (!transient || this.closed || Date.now() + delay > giveUpAt) throw error;
           this.logger.debug({ err: error, action }, 'retrying after a transient Kafka error');
           await sleep(delay);
         }
