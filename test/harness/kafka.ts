@@ -175,7 +175,12 @@ function pruneOldLogs(logsRoot: string, keep: number): void {
     const runs = readdirSync(logsRoot)
       .map((name) => ({ name, mtime: statSync(join(logsRoot, name)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
-    for (const run of runs.slice(keep)) rmSync(join(logsRoot, run.name), { recursive: true, force: true });
+    for (const run of runs.slice(keep)) {
+      // A run that is still going reads its configs from there when it restarts a node.
+      const owner = /-(\d+)-[0-9a-f]{4}$/.exec(run.name);
+      if (owner && isAlive(Number(owner[1]))) continue;
+      rmSync(join(logsRoot, run.name), { recursive: true, force: true });
+    }
   } catch {}
 }
 
