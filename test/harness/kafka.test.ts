@@ -203,8 +203,9 @@ describe('KAFKA_BROKERS parsing', () => {
 });
 
 describe('startKafka', () => {
-  it('rejects an unsupported node count', async () => {
+  it('rejects an unsupported node count or heap size', async () => {
     await expect(startKafka({ nodes: 2 as 1 })).rejects.toThrow(/nodes must be 1 or 3, got 2/);
+    await expect(startKafka({ heapMb: 1 })).rejects.toThrow(/heapMb must be .* >= 128, got 1/);
   });
 
   it('runs a 3-node cluster that keeps producing and consuming with one node stopped or crashed', {

@@ -102,6 +102,8 @@ interface NodeState {
   proc: ChildProcess | undefined;
   exited: Promise<number | null> | undefined;
   exitCode: number | null | undefined;
+  /** How the JVM ended, for error messages: `code 1`, `signal SIGKILL`. */
+  exitReason: string;
   watchdog: ChildProcess | undefined;
 }
 
@@ -267,11 +269,19 @@ function tail(file: string, lines: number): string {
 }
 
 function describeFailure(node: NodeState): string {
+  let errors: string[] = [];
+  try {
+    errors = readFileSync(node.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => /^\[[^\]]+\] (ERROR|FATAL) /.test(l))
+      .slice(-10);
+  } catch {}
   return [
-    `--- last lines of ${node.logFile} ---`,
-    tail(node.logFile, 30),
-    `--- last lines of ${node.outFile} ---`,
+    `--- last lines of ${node.outFile} (JVM output) ---`,
     tail(node.outFile, 10),
+    ...(errors.length > 0 ? [`--- ERROR lines of ${node.logFile} ---`, ...errors] : []),
+    `--- last lines of ${node.logFile} ---`,
+    tail(node.logFile, 20),
   ].join('\n');
 }
 
@@ -357,10 +367,12 @@ function launch(node: NodeState, heapMb: number, libsDir: string): void {
     proc.on('error', (err) => {
       writeFileSync(node.outFile, `failed to start java: ${err.message}\n`, { flag: 'a' });
       node.exitCode = null;
+      node.exitReason = `spawn error: ${err.message}`;
       resolve(null);
     });
     proc.on('exit', (code, signal) => {
       node.exitCode = code ?? (signal ? null : -1);
+      node.exitReason = signal ? `signal ${signal}` : `code ${code}`;
       adoptCdsArchive(node, signal === 'SIGKILL');
       resolve(node.exitCode);
     });
@@ -420,7 +432,7 @@ async function waitForBrokers(
     for (const node of nodes) {
       if (node.exitCode !== undefined) {
         throw new StartupError(
-          `Kafka node ${node.id} exited with code ${node.exitCode} while starting\n${describeFailure(node)}`,
+          `Kafka node ${node.id} exited (${node.exitReason}) while starting\n${describeFailure(node)}`,
           node,
         );
       }
@@ -533,6 +545,9 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   if (count !== 1 && count !== 3) throw new Error(`startKafka: nodes must be 1 or 3, got ${String(count)}`);
   const log = options.log ?? defaultLog;
   const heapMb = options.heapMb ?? (count === 1 ? 768 : 512);
+  if (!Number.isInteger(heapMb) || heapMb < 128) {
+    throw new Error(`startKafka: heapMb must be a whole number of MiB >= 128, got ${String(heapMb)}`);
+  }
   const timeoutMs = startTimeout(options);
   const version = kafkaVersion();
   const started = Date.now();
@@ -581,6 +596,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       proc: undefined,
       exited: undefined,
       exitCode: undefined,
+      exitReason: '',
       watchdog: undefined,
     });
   }
