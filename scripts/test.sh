@@ -4,7 +4,7 @@
 # downloads and caches Kafka's jars (.cache/) and starts the real peers on free 127.0.0.1 ports.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/bootstrap.sh
+source scripts/bootstrap.sh || exit 1
 echo "== install" >&2
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only >&2
 echo "== build" >&2
