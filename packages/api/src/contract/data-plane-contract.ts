@@ -1,0 +1,89 @@
+// The data-plane contract: plain data the control plane computes from resources (Broker, Trigger,
+// Channel, Subscription, ...) and the data plane runs from. Ingress, dispatchers and the
+// autoscaler's backlog reader never read YAML or Kubernetes: they get this, and a new version of
+// it when resources change. Everything here is resolved: URLs instead of references, milliseconds
+// instead of ISO-8601 strings, defaults applied.
+
+import type { SubscriptionsAPIFilter } from '../resources/schemas/common.js';
+
+/** Where a new consumer group starts when it has no committed offset yet. */
+export type StartFrom = 'earliest' | 'latest' | { timestamp: number };
+
+export interface ResolvedDelivery {
+  /** Retries after the first attempt (0 = exactly one attempt). */
+  retry: number;
+  backoffPolicy: 'linear' | 'exponential';
+  /** Base delay: linear waits delay * n, exponential delay * 2^n before retry n (n from 1). */
+  backoffDelayMs: number;
+  /** Per-attempt timeout; undefined = the dispatcher's default. */
+  timeoutMs?: number;
+  /** Upper bound for a subscriber's Retry-After; undefined = Retry-After is not honoured. */
+  retryAfterMaxMs?: number;
+  /** Resolved dead-letter sink URL; undefined = drop (and count) after the last attempt. */
+  deadLetterSink?: string;
+}
+
+/** Trigger filtering, as written: a non-empty `filters` overrides `attributes`. */
+export interface ResolvedFilter {
+  attributes?: Record<string, string>;
+  filters?: SubscriptionsAPIFilter[];
+}
+
+/** Where a subscriber's reply event goes. */
+export type ReplyTarget = { kind: 'topic'; topic: string } | { kind: 'url'; url: string } | { kind: 'drop' };
+
+/**
+ * One consumer of a topic that delivers to one subscriber: a Trigger (filtering a broker's topic,
+ * replies back into the broker) or a Subscription (a channel's topic, replies to `reply`). One
+ * dispatcher implementation runs both.
+ */
+export interface DispatchRoute {
+  kind: 'Trigger' | 'Subscription';
+  namespace: string;
+  name: string;
+  /** Stable identity used in metrics and logs: `<namespace>/<name>`. */
+  id: string;
+  topic: string;
+  /** Consumer group; stable across restarts so committed offsets and lag survive. */
+  group: string;
+  filter?: ResolvedFilter;
+  subscriber: string;
+  reply: ReplyTarget;
+  delivery: ResolvedDelivery;
+  ordering: 'ordered' | 'unordered';
+  /** Events in flight at once for `unordered` (ordered is always one per partition). */
+  maxInFlight: number;
+  /** Start position for a group that never committed. */
+  startFrom: StartFrom;
+}
+
+/** A Broker's ingress and its topic. */
+export interface BrokerRoute {
+  namespace: string;
+  name: string;
+  /** Ingress path: `/<namespace>/<name>`. */
+  path: string;
+  topic: string;
+  partitions: number;
+  retentionMs?: number;
+}
+
+/** A Channel (InMemoryChannel, KafkaChannel, Channel) and its topic. */
+export interface ChannelRoute {
+  namespace: string;
+  name: string;
+  kind: 'Channel' | 'InMemoryChannel' | 'KafkaChannel';
+  /** Ingress path: `/<namespace>/<name>` on the channel ingress. */
+  path: string;
+  topic: string;
+  partitions: number;
+  retentionMs?: number;
+}
+
+export interface DataPlaneContract {
+  /** Increases with every change; data-plane components ignore an older contract. */
+  generation: number;
+  brokers: BrokerRoute[];
+  channels: ChannelRoute[];
+  routes: DispatchRoute[];
+}
