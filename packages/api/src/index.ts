@@ -3,4 +3,3 @@ export * from './cloudevents/kafka-binding.js';
 export * from './contract/data-plane-contract.js';
 export * from './resources/index.js';
 export * from './cesql/index.js';
-export * from './cesql/index.js';
