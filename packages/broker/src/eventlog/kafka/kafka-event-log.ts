@@ -1,14 +1,11 @@
 // The production event log: Kafka through kafkajs, events as CloudEvents Kafka binary-mode records.
 import { toKafkaBinary } from '@eddy/api';
-import {
-  type Admin,
-  ConfigResourceTypes,
-  Kafka,
-  type Message,
-  Partitioners,
-  type PartitionMetadata,
-} from 'kafkajs';
+import kafkajs, { type Admin, Kafka, type Message, Partitioners, type PartitionMetadata } from 'kafkajs';
 import pino from 'pino';
+
+// Node's CommonJS interop does not expose this one as a named export (vitest would hide that).
+const { ConfigResourceTypes } = kafkajs;
+
 import {
   type AppendOptions,
   type ConsumeOptions,
