@@ -332,8 +332,10 @@ class Compiler {
 
   private call(name: string, argNodes: readonly Node[], offset: number): Compiled {
     const resolved = resolveFunction(name, argNodes.length);
-    if ('problem' in resolved)
-      throw new CesqlCompileError('missingFunction', resolved.problem, this.source, offset);
+    if ('problem' in resolved) {
+      const { reason, found, note } = resolved.problem;
+      throw new CesqlCompileError('missingFunction', reason, this.source, offset, found, note);
+    }
     const definition: FunctionDefinition = resolved.definition;
     const args = argNodes.map((n) => this.compile(n).run);
     const types = argNodes.map((_, i) => parameterType(definition, i));

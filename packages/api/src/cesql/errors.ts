@@ -52,8 +52,12 @@ export class CesqlCompileError extends Error {
     readonly offset: number,
     /** What was there instead ("end of input", "identifier 'abc'"), when it helps. */
     readonly found?: string,
+    /** Context after the position ("to close the '(' at column 3"). */
+    readonly note?: string,
   ) {
-    super(`${reason} at ${describePosition(source, offset)}${found === undefined ? '' : `, found ${found}`}`);
+    super(
+      `${reason} at ${describePosition(source, offset)}${found === undefined ? '' : `, found ${found}`}${note === undefined ? '' : ` (${note})`}`,
+    );
     const { line, column } = lineAndColumn(source, offset);
     this.line = line;
     this.column = column;

@@ -185,20 +185,35 @@ function arityText(overloads: readonly FunctionDefinition[]): string {
   return `${text} argument${plural ? 's' : ''}`;
 }
 
+export interface DispatchProblem {
+  readonly reason: string;
+  readonly found?: string;
+  readonly note: string;
+}
+
 /** Resolves a call by upper-cased name and arity, or says why it cannot be dispatched. */
 export function resolveFunction(
   name: string,
   arity: number,
-): { definition: FunctionDefinition } | { problem: string } {
+): { definition: FunctionDefinition } | { problem: DispatchProblem } {
   const overloads = BY_NAME.get(name);
   if (!overloads)
-    return { problem: `unknown function ${name} (built-in: ${builtinFunctionNames().join(', ')})` };
+    return {
+      problem: {
+        reason: `unknown function ${name}`,
+        note: `built-in functions: ${builtinFunctionNames().join(', ')}`,
+      },
+    };
   const exact = overloads.find((d) => !d.variadic && d.parameters.length === arity);
   const variadic = overloads.find((d) => d.variadic && arity >= d.parameters.length);
   const definition = exact ?? variadic;
   if (definition) return { definition };
   return {
-    problem: `function ${name} takes ${arityText(overloads)}, found ${arity}`,
+    problem: {
+      reason: `wrong number of arguments for ${name}`,
+      found: `${arity} argument${arity === 1 ? '' : 's'}`,
+      note: `${name} takes ${arityText(overloads)}`,
+    },
   };
 }
 

@@ -69,9 +69,11 @@ function readString(source: string, start: number): Token {
   }
   throw new CesqlCompileError(
     'parse',
-    `unterminated string literal (missing closing ${String.fromCharCode(quote)}) starting`,
+    'unterminated string literal',
     source,
     start,
+    undefined,
+    `no closing ${String.fromCharCode(quote)} found; a ${String.fromCharCode(quote)} inside the string is written \\${String.fromCharCode(quote)}`,
   );
 }
 

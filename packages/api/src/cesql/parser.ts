@@ -89,17 +89,21 @@ class Parser {
     return token;
   }
 
-  private fail(reason: string, token: Token): never {
-    throw new CesqlCompileError('parse', reason, this.source, token.start, describe(token));
+  private fail(reason: string, token: Token, note?: string): never {
+    throw new CesqlCompileError('parse', reason, this.source, token.start, describe(token), note);
+  }
+
+  private at(token: Token): string {
+    return describePosition(this.source, token.start);
   }
 
   private isWord(token: Token, upper: string): boolean {
     return token.type === 'word' && token.upper === upper;
   }
 
-  private expectPunct(text: string, reason: string): Token {
+  private expectPunct(text: string, reason: string, note?: string): Token {
     const token = this.peek();
-    if (token.type !== 'punct' || token.text !== text) this.fail(reason, token);
+    if (token.type !== 'punct' || token.text !== text) this.fail(reason, token, note);
     return this.next();
   }
 
@@ -108,7 +112,8 @@ class Parser {
     const ast = this.parseExpression(BP_LOGICAL);
     const rest = this.peek();
     if (rest.type !== 'eof') {
-      if (rest.type === 'punct' && rest.text === ')') this.fail("unmatched ')'", rest);
+      if (rest.type === 'punct' && rest.text === ')')
+        throw new CesqlCompileError('parse', "unmatched ')'", this.source, rest.start);
       this.fail('expected an operator or end of input', rest);
     }
     return ast;
@@ -194,10 +199,7 @@ class Parser {
         continue;
       }
       if (token.type === 'punct' && token.text === ')') break;
-      this.fail(
-        `expected ',' or ')' in the set opened at ${describePosition(this.source, open.start)}`,
-        token,
-      );
+      this.fail("expected ',' or ')'", token, `in the set opened at ${this.at(open)}`);
     }
     const close = this.next();
     return {
@@ -216,7 +218,7 @@ class Parser {
     switch (token.type) {
       case 'integer':
         this.next();
-        return this.integerLiteral(token.text, false, token.start, token.start, token.end);
+        return this.integerLiteral(token.text, false, token.start, token.end);
       case 'string':
         this.next();
         return { type: 'literal', value: token.value, start: token.start, end: token.end };
@@ -229,13 +231,7 @@ class Parser {
     }
   }
 
-  private integerLiteral(
-    digits: string,
-    negative: boolean,
-    start: number,
-    digitsStart: number,
-    end: number,
-  ): Node {
+  private integerLiteral(digits: string, negative: boolean, start: number, end: number): Node {
     // Digits are compared as a number only after the range check on length, so huge literals do not lose
     // precision into a false "in range".
     const magnitude = digits.replace(/^0+(?=\d)/, '');
@@ -245,7 +241,7 @@ class Parser {
         'parse',
         `integer literal ${negative ? '-' : ''}${digits} is outside the 32-bit signed range (-2147483648 to 2147483647)`,
         this.source,
-        digitsStart,
+        start,
       );
     const value = negative ? -Number(magnitude) | 0 : Number(magnitude);
     return { type: 'literal', value, start, end };
@@ -257,7 +253,7 @@ class Parser {
       if (this.peek().type === 'punct' && (this.peek() as { text: string }).text === ')')
         this.fail("expected an expression inside '()'", this.peek());
       const inner = this.parseExpression(BP_LOGICAL);
-      this.expectPunct(')', `expected ')' to close the '(' at ${describePosition(this.source, token.start)}`);
+      this.expectPunct(')', "expected ')'", `to close the '(' at ${this.at(token)}`);
       inner.parenthesized = true;
       return inner;
     }
@@ -268,7 +264,7 @@ class Parser {
       // makes -2147483648 expressible.
       if (after.type === 'integer') {
         this.next();
-        return this.integerLiteral(after.text, token.text === '-', token.start, after.start, after.end);
+        return this.integerLiteral(after.text, token.text === '-', token.start, after.end);
       }
       if (token.text === '+')
         this.fail("expected digits after '+' (CESQL has no unary plus operator)", after);
@@ -338,10 +334,7 @@ class Parser {
       for (;;) {
         const argStart = this.peek();
         if (argStart.type === 'eof')
-          this.fail(
-            `expected an argument or ')' to close the call to ${name}( at ${describePosition(this.source, open.start)}`,
-            argStart,
-          );
+          this.fail("expected an argument or ')'", argStart, `to close ${name}( at ${this.at(open)}`);
         args.push(this.parseExpression(BP_LOGICAL));
         const token = this.peek();
         if (token.type === 'punct' && token.text === ',') {
@@ -349,10 +342,7 @@ class Parser {
           continue;
         }
         if (token.type === 'punct' && token.text === ')') break;
-        this.fail(
-          `expected ',' or ')' in the arguments of ${name}( at ${describePosition(this.source, open.start)}`,
-          token,
-        );
+        this.fail("expected ',' or ')'", token, `in the arguments of ${name}( at ${this.at(open)}`);
       }
     }
     const close = this.next();
@@ -384,7 +374,7 @@ class Parser {
     )
       this.warnings.push({
         offset: token.start,
-        message: `${left.operator} and ${operator} have the same precedence in CESQL and are evaluated left to right, so 'a ${left.operator} b ${operator} c' means '(a ${left.operator} b) ${operator} c' (SQL would read it differently); add parentheses to make the intent explicit`,
+        message: `${left.operator} and ${operator} have the same precedence in CESQL and are evaluated left to right, so 'a ${left.operator} b ${operator} c' means '(a ${left.operator} b) ${operator} c'; SQL and other CESQL engines may group it differently, so add parentheses to make the intent explicit`,
       });
   }
 }
