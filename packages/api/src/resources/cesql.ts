@@ -1,16 +1,18 @@
-/**
- * CESQL expressions (`filters[].cesql`) are parsed by the broker package, which owns the CESQL engine.
- * `api` depends on nothing of ours, so the broker registers its parser here; until then any string is
- * accepted. A validator returns an error message, or undefined when the expression is valid.
- */
-export type CesqlValidator = (expression: string) => string | undefined;
+import { describePosition } from '../cesql/errors.js';
+import { checkCesql } from '../cesql/index.js';
 
-let validator: CesqlValidator | undefined;
-
-export function registerCesqlValidator(fn: CesqlValidator | undefined): void {
-  validator = fn;
+export interface CesqlFindings {
+  /** Why the expression cannot be compiled, with the position inside the expression; undefined when valid. */
+  readonly error?: string;
+  /** Legal but probably unintended constructs (precedence surprises), each with its position. */
+  readonly warnings: readonly string[];
 }
 
-export function validateCesql(expression: string): string | undefined {
-  return validator?.(expression);
+/** Checks a `filters[].cesql` expression with the CESQL engine (the same compiler the broker runs). */
+export function validateCesql(expression: string): CesqlFindings {
+  const check = checkCesql(expression);
+  if (!check.ok) return { error: check.error.message, warnings: [] };
+  return {
+    warnings: check.warnings.map((w) => `${w.message} (at ${describePosition(expression, w.offset)})`),
+  };
 }

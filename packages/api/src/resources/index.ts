@@ -1,4 +1,4 @@
-export { type CesqlValidator, registerCesqlValidator } from './cesql.js';
+export { type CesqlFindings, validateCesql } from './cesql.js';
 export * from './defaults.js';
 export { parseGoDuration, parseIsoDuration } from './durations.js';
 export { type FieldPath, formatPath } from './field-path.js';

@@ -143,8 +143,9 @@ export function checkFilter(ctx: RuleContext, f: SubscriptionsAPIFilter, path: F
   });
   if (f.not) checkFilter(ctx, f.not, [...path, 'not']);
   if (f.cesql) {
-    const why = validateCesql(f.cesql);
-    if (why) ctx.error([...path, 'cesql'], `invalid CESQL expression ${show(f.cesql)}: ${why}`);
+    const { error, warnings } = validateCesql(f.cesql);
+    if (error) ctx.error([...path, 'cesql'], `invalid CESQL expression ${show(f.cesql)}: ${error}`);
+    for (const w of warnings) ctx.warn([...path, 'cesql'], `CESQL expression ${show(f.cesql)}: ${w}`);
   }
 }
 

@@ -81,6 +81,15 @@ describe('hand-made broken manifests are rejected with located messages', () => 
     ]);
   });
 
+  it('CESQL filters: the field line, then the column inside the expression and what was expected', async () => {
+    expect(await problemsOf('cesql.yaml')).toEqual([
+      `cesql.yaml:8:14: error: #0 Trigger default/cesql-filters: spec.filters[0].cesql: invalid CESQL expression "type = 'com.example.order' AND (source LIKE '/orders%'": expected ')' at column 55, found end of input (to close the '(' at column 32)`,
+      `cesql.yaml:10:18: error: #0 Trigger default/cesql-filters: spec.filters[1].any[0].cesql: invalid CESQL expression "LEFT(subject) = 'a'": wrong number of arguments for LEFT at column 1, found 1 argument (LEFT takes 2 arguments)`,
+      `cesql.yaml:11:18: error: #0 Trigger default/cesql-filters: spec.filters[1].any[1].cesql: invalid CESQL expression "myext LIKE 123": expected a string literal pattern after LIKE (the pattern cannot be computed) at column 12, found integer 123`,
+      `cesql.yaml:12:14: warning: #0 Trigger default/cesql-filters: spec.filters[2].cesql: CESQL expression "type = 'x' OR subject = 'y' AND EXISTS myext": OR and AND have the same precedence in CESQL and are evaluated left to right, so 'a OR b AND c' means '(a OR b) AND c'; SQL and other CESQL engines may group it differently, so add parentheses to make the intent explicit (at column 29)`,
+    ]);
+  });
+
   it('PingSource: cron field count, @every, time zone, data vs dataBase64, JSON data', async () => {
     expect(await problemsOf('ping.yaml')).toEqual([
       'ping.yaml:6:13: error: #0 PingSource default/ping: spec.schedule: "*/5 * * *" has 4 fields; expected 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)',
@@ -104,6 +113,7 @@ describe('hand-made broken manifests are rejected with located messages', () => 
     const files = new Set(result.problems.map((p) => relative(FIXTURES, p.file)));
     expect([...files].sort()).toEqual([
       'bad-duration.yaml',
+      'cesql.yaml',
       'filters.yaml',
       'invalid-name.yaml',
       'missing-required.yaml',
