@@ -173,9 +173,10 @@ class Compiler {
     zero: CesqlValue,
     apply: (v: CesqlValue, errors: Errors) => CesqlValue,
   ): Compiled {
-    const inner = this.compile(operand).run;
+    const compiled = this.compile(operand);
+    const inner = compiled.run;
     return {
-      constant: this.isConstant(operand),
+      constant: compiled.constant,
       run: (event, errors) => {
         const before = errors.length;
         const v = inner(event, errors);
@@ -184,21 +185,12 @@ class Compiler {
     };
   }
 
-  private constantCache = new WeakMap<Node, boolean>();
-
-  private isConstant(node: Node): boolean {
-    let known = this.constantCache.get(node);
-    if (known === undefined) {
-      known = computeConstant(node);
-      this.constantCache.set(node, known);
-    }
-    return known;
-  }
-
   private binary(operator: BinaryOperator, leftNode: Node, rightNode: Node, offset: number): Compiled {
-    const left = this.compile(leftNode).run;
-    const right = this.compile(rightNode).run;
-    const constant = this.isConstant(leftNode) && this.isConstant(rightNode);
+    const l = this.compile(leftNode);
+    const r = this.compile(rightNode);
+    const left = l.run;
+    const right = r.run;
+    const constant = l.constant && r.constant;
     switch (operator) {
       case 'AND':
         return {
@@ -288,10 +280,11 @@ class Compiler {
   }
 
   private like(operandNode: Node, pattern: string, negated: boolean): Compiled {
-    const operand = this.compile(operandNode).run;
+    const compiled = this.compile(operandNode);
+    const operand = compiled.run;
     const match = compileLike(pattern);
     return {
-      constant: this.isConstant(operandNode),
+      constant: compiled.constant,
       run: (event, errors) => {
         const before = errors.length;
         const v = operand(event, errors);
@@ -302,9 +295,12 @@ class Compiler {
   }
 
   private in(operandNode: Node, setNodes: readonly Node[], negated: boolean, offset: number): Compiled {
-    const operand = this.compile(operandNode).run;
-    const set = setNodes.map((n) => this.compile(n).run);
-    const constant = this.isConstant(operandNode) && setNodes.every((n) => this.isConstant(n));
+    const compiledOperand = this.compile(operandNode);
+    const operand = compiledOperand.run;
+    const compiledSet = setNodes.map((n) => this.compile(n));
+    const set = compiledSet.map((c) => c.run);
+    const setConstant = compiledSet.every((c) => c.constant);
+    const constant = compiledOperand.constant && setConstant;
     // Elements in order, stopping at the first equal one.
     const scan = (x: CesqlValue, event: CesqlAttributes, errors: Errors): boolean => {
       for (const element of set) {
@@ -316,7 +312,7 @@ class Compiler {
       }
       return negated;
     };
-    const lookup = setNodes.every((n) => this.isConstant(n)) ? literalSetLookup(set, offset) : undefined;
+    const lookup = setConstant ? literalSetLookup(set, offset) : undefined;
     return {
       constant,
       run: (event, errors) => {
@@ -337,11 +333,12 @@ class Compiler {
       throw new CesqlCompileError('missingFunction', reason, this.source, offset, found, note);
     }
     const definition: FunctionDefinition = resolved.definition;
-    const args = argNodes.map((n) => this.compile(n).run);
+    const compiledArgs = argNodes.map((n) => this.compile(n));
+    const args = compiledArgs.map((c) => c.run);
     const types = argNodes.map((_, i) => parameterType(definition, i));
     const zero = zeroOf(definition.returns);
     return {
-      constant: argNodes.every((n) => this.isConstant(n)),
+      constant: compiledArgs.every((c) => c.constant),
       run: (event, errors) => {
         const before = errors.length;
         const values = args.map((arg) => arg(event, errors));
@@ -356,26 +353,6 @@ class Compiler {
   }
 
   constructor(private readonly source: string) {}
-}
-
-function computeConstant(node: Node): boolean {
-  switch (node.type) {
-    case 'literal':
-      return true;
-    case 'attribute':
-    case 'exists':
-      return false;
-    case 'not':
-    case 'negate':
-    case 'like':
-      return computeConstant(node.operand);
-    case 'binary':
-      return computeConstant(node.left) && computeConstant(node.right);
-    case 'in':
-      return computeConstant(node.operand) && node.set.every(computeConstant);
-    case 'call':
-      return node.args.every(computeConstant);
-  }
 }
 
 function fromAttributePresent(raw: unknown): boolean {

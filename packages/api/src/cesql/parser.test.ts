@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Node } from './ast.js';
 import { CesqlCompileError } from './errors.js';
 import { compileCesql } from './index.js';
-import { parse } from './parser.js';
+import { MAX_NESTING, parse } from './parser.js';
 
 /** Fully parenthesized rendering of a syntax tree, to assert grouping. */
 function show(node: Node): string {
@@ -220,5 +220,28 @@ describe('warnings: legal but probably unintended grouping', () => {
     expect(warnings('NOT (a = b)')).toEqual([]);
     expect(warnings('NOT a AND b')).toEqual([]);
     expect(warnings('(NOT a) = b')).toEqual([]);
+  });
+});
+
+describe('nesting limit: deep trees are a parse error, not a stack overflow', () => {
+  it(`accepts trees up to ${MAX_NESTING} levels`, () => {
+    const chain = Array.from({ length: MAX_NESTING - 1 }, () => 'a').join(' OR ');
+    expect(compileCesql(chain).evaluate({ a: false })).toEqual({ value: false, errors: [] });
+    const parens = `${'('.repeat(MAX_NESTING - 1)}1${')'.repeat(MAX_NESTING - 1)}`;
+    expect(compileCesql(parens).evaluate({})).toEqual({ value: 1, errors: [] });
+  });
+
+  it.each([
+    ['a 100,000-clause chain', Array.from({ length: 100_000 }, () => 'a').join(' OR ')],
+    ['100,000 parentheses', `${'('.repeat(100_000)}1${')'.repeat(100_000)}`],
+    ['100,000 NOTs', `${'NOT '.repeat(100_000)}TRUE`],
+    ['100,000 minus signs', `${'-'.repeat(100_000)}1`],
+    ['100,000 nested calls', `${'ABS('.repeat(100_000)}1${')'.repeat(100_000)}`],
+  ])('%s', (_, expression) => {
+    const e = compileError(expression);
+    expect(e.kind).toBe('parse');
+    expect(e.reason).toBe(
+      `expression nested too deeply (more than ${MAX_NESTING} levels of operators, parentheses or calls)`,
+    );
   });
 });

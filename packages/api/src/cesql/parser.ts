@@ -19,6 +19,12 @@ const BP_UNARY = 7;
 
 const INT32_MAX = 2147483647;
 
+/**
+ * Deepest tree accepted. Parsing, compiling and evaluating recurse once per level, so this keeps all three far
+ * from the JavaScript stack limit (a 100,000-clause chain is rejected instead of overflowing at evaluation).
+ */
+export const MAX_NESTING = 1000;
+
 const ATTRIBUTE_NAME = /^[A-Za-z0-9]+$/;
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z_]*$/;
 
@@ -71,6 +77,8 @@ export interface ParseResult {
 
 class Parser {
   private index = 0;
+  private depth = 0;
+  private readonly heights = new WeakMap<Node, number>();
   readonly warnings: CesqlWarning[] = [];
 
   constructor(
@@ -119,7 +127,34 @@ class Parser {
     return ast;
   }
 
+  /** Records a node's height (1 + its tallest child) and rejects trees deeper than MAX_NESTING. */
+  private grown<T extends Node>(node: T, children: readonly Node[]): T {
+    let height = 1;
+    for (const child of children) height = Math.max(height, (this.heights.get(child) ?? 1) + 1);
+    if (height > MAX_NESTING) this.tooDeep(node.start);
+    this.heights.set(node, height);
+    return node;
+  }
+
+  private tooDeep(offset: number): never {
+    throw new CesqlCompileError(
+      'parse',
+      `expression nested too deeply (more than ${MAX_NESTING} levels of operators, parentheses or calls)`,
+      this.source,
+      offset,
+    );
+  }
+
   private parseExpression(minBp: number): Node {
+    if (++this.depth > MAX_NESTING) this.tooDeep(this.peek().start);
+    try {
+      return this.parseExpressionLoop(minBp);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseExpressionLoop(minBp: number): Node {
     let left = this.parseOperand();
     for (;;) {
       const token = this.peek();
@@ -148,15 +183,18 @@ class Parser {
       this.checkNotOperand(left, binary.operator);
       if (binary.bp === BP_LOGICAL) this.checkMixedLogic(left, binary.operator as LogicalOperator, token);
       const right = this.parseExpression(binary.bp + 1);
-      left = {
-        type: 'binary',
-        operator: binary.operator,
-        operatorStart: token.start,
-        left,
-        right,
-        start: left.start,
-        end: right.end,
-      };
+      left = this.grown(
+        {
+          type: 'binary',
+          operator: binary.operator,
+          operatorStart: token.start,
+          left,
+          right,
+          start: left.start,
+          end: right.end,
+        },
+        [left, right],
+      );
     }
   }
 
@@ -172,15 +210,18 @@ class Parser {
         pattern.start,
         describe(pattern),
       );
-    return {
-      type: 'like',
-      negated,
-      operatorStart: operatorToken.start,
-      operand,
-      pattern: pattern.value,
-      start: operand.start,
-      end: pattern.end,
-    };
+    return this.grown(
+      {
+        type: 'like',
+        negated,
+        operatorStart: operatorToken.start,
+        operand,
+        pattern: pattern.value,
+        start: operand.start,
+        end: pattern.end,
+      },
+      [operand],
+    );
   }
 
   private parseIn(operand: Node, operatorToken: Token, negated: boolean): Node {
@@ -202,15 +243,18 @@ class Parser {
       this.fail("expected ',' or ')'", token, `in the set opened at ${this.at(open)}`);
     }
     const close = this.next();
-    return {
-      type: 'in',
-      negated,
-      operatorStart: operatorToken.start,
-      operand,
-      set,
-      start: operand.start,
-      end: close.end,
-    };
+    return this.grown(
+      {
+        type: 'in',
+        negated,
+        operatorStart: operatorToken.start,
+        operand,
+        set,
+        start: operand.start,
+        end: close.end,
+      },
+      [operand, ...set],
+    );
   }
 
   private parseOperand(): Node {
@@ -269,7 +313,7 @@ class Parser {
       if (token.text === '+')
         this.fail("expected digits after '+' (CESQL has no unary plus operator)", after);
       const operand = this.parseExpression(BP_UNARY);
-      return { type: 'negate', operand, start: token.start, end: operand.end };
+      return this.grown({ type: 'negate', operand, start: token.start, end: operand.end }, [operand]);
     }
     return this.fail('expected an expression', token);
   }
@@ -285,7 +329,7 @@ class Parser {
       case 'NOT': {
         this.next();
         const operand = this.parseExpression(BP_UNARY);
-        return { type: 'not', operand, start: token.start, end: operand.end };
+        return this.grown({ type: 'not', operand, start: token.start, end: operand.end }, [operand]);
       }
       case 'EXISTS': {
         this.next();
@@ -301,7 +345,7 @@ class Parser {
       default:
         break;
     }
-    if (KEYWORDS.has(token.upper) && !isCall) this.fail('expected an expression', token);
+    if (KEYWORDS.has(token.upper)) this.fail('expected an expression', token);
     this.next();
     if (isCall) return this.parseCall(token);
     this.checkAttributeName(token.text, token.start);
@@ -346,7 +390,7 @@ class Parser {
       }
     }
     const close = this.next();
-    return { type: 'call', name, args, start: nameToken.start, end: close.end };
+    return this.grown({ type: 'call', name, args, start: nameToken.start, end: close.end }, args);
   }
 
   /** `NOT x = y` is legal but means `(NOT x) = y`; the author almost always meant `NOT (x = y)`. */
