@@ -144,6 +144,7 @@ class Compiler {
         return { constant: false, run: attributeReader(node.name, node.start) };
       case 'exists': {
         const name = node.name;
+        if (name === NOT_AN_ATTRIBUTE) return { constant: false, run: () => false };
         return { constant: false, run: (event) => fromAttributePresent(event[name]) };
       }
       case 'not':
@@ -359,7 +360,22 @@ function fromAttributePresent(raw: unknown): boolean {
   return raw !== undefined && raw !== null && typeof raw !== 'function' && typeof raw !== 'symbol';
 }
 
+/**
+ * CESQL does not address the event's data (section 1), and `data` cannot be an extension name; excluding it
+ * keeps an expression from reading the payload when the caller passes a whole CloudEvent object.
+ */
+const NOT_AN_ATTRIBUTE = 'data';
+
 function attributeReader(name: string, offset: number): Evaluator {
+  if (name === NOT_AN_ATTRIBUTE)
+    return (_event, errors) => {
+      errors.push({
+        kind: 'missingAttribute',
+        offset,
+        message: "'data' is not an attribute: CESQL cannot read event data",
+      });
+      return false;
+    };
   return (event, errors) => {
     const raw = event[name];
     if (typeof raw === 'string') return raw;

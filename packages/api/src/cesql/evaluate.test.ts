@@ -1,3 +1,4 @@
+import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { type CesqlAttributes, compileCesql } from './index.js';
 
@@ -80,6 +81,34 @@ describe('attribute values from the event map', () => {
       expect(run(name, event)).toEqual({ value: false, errors: ['missingAttribute'] });
       expect(run(`EXISTS ${name}`, event)).toEqual({ value: false, errors: [] });
     }
+  });
+
+  it('data is never an attribute, even when the caller passes a whole CloudEvent with its payload', () => {
+    const event = { ...EVENT, data: 'payload' };
+    expect(compileCesql("data = 'payload'").evaluate(event).errors).toEqual([
+      {
+        kind: 'missingAttribute',
+        offset: 0,
+        message: "'data' is not an attribute: CESQL cannot read event data",
+      },
+    ]);
+    expect(run('EXISTS data', event)).toEqual({ value: false, errors: [] });
+  });
+
+  it('a CloudEvent of the cloudevents SDK can be passed as the attribute map', () => {
+    const event = new CloudEvent({
+      type: 'com.example.order.created',
+      source: '/orders',
+      subject: 'o-1',
+      time: '2024-05-06T07:08:09Z',
+      priority: 3,
+      urgent: true,
+      data: { total: 10 },
+    });
+    const filter = compileCesql(
+      "type LIKE 'com.example.%' AND specversion = '1.0' AND priority > 2 AND urgent AND time LIKE '2024-%' AND NOT EXISTS data",
+    );
+    expect(filter.evaluate(event as unknown as CesqlAttributes)).toEqual({ value: true, errors: [] });
   });
 
   it('attribute names are case-insensitive in the expression and looked up in lower case', () => {
