@@ -1,0 +1,677 @@
+// CloudEvents HTTP protocol binding (spec: cloudevents/bindings/http-protocol-binding.md 1.0.x, and
+// the 0.3 HTTP transport binding), shared by broker ingress, delivery and source emitters.
+//
+// Decoding: binary mode (`ce-` headers + body), structured mode (`application/cloudevents+json`)
+// and batch mode (`application/cloudevents-batch+json`), specversion 1.0 and 0.3.
+// Encoding: binary mode (toHttpBinary), structured mode (toHttpStructured), batch (toHttpBatch).
+//
+// The in-memory event is the SDK's `CloudEvent` (built with strict=false after our own checks),
+// and 1.0 events are additionally validated with the SDK's JSON-schema check (`event.validate()`),
+// whose failures are turned into a reason naming the attribute. The wire mapping is ours, because
+// the SDK's `HTTP.toEvent` / `HTTP.binary` (cloudevents 10) are not faithful:
+// - header values are not percent-decoded (nor quoted strings unescaped) when reading, nor
+//   percent-encoded when writing, as the 1.0.2 binding requires;
+// - `time` goes through a parser that rewrites it via `Date#toISOString` ("…:24Z" becomes
+//   "…:24.000Z") and silently replaces an unparseable time with "now";
+// - binary-mode JSON bodies are parsed only for an exact `application/json` content type (so
+//   `application/json; charset=utf-8` data stays a string) and bodies are handled as strings,
+//   which loses non-UTF-8 binary data;
+// - structured 0.3 `datacontentencoding: base64` data and 1.0 `data_base64` are decoded into a
+//   Uint32Array (wrong element width) and the `datacontentencoding` attribute is deleted;
+// - any `application/cloudevents…` content type is read as JSON (an `+xml` event included);
+// - batch elements skip the structured-mode rules (data_base64, null members) and the "same
+//   specversion in a batch" rule; an unknown specversion is read with the 1.0 rules and a missing
+//   one defaults to "1.0" (a silent upgrade);
+// - `ce-` header names are not checked, so `ce-my-ext` becomes an attribute named `my-ext`.
+//
+// Data representation (the same choices as kafka-binding.ts, so an event looks the same whichever
+// log it went through): binary-mode bodies become the parsed JSON value for JSON media types in a
+// Unicode charset (the raw Buffer if the body does not parse: the broker does not judge data), a
+// string for text/* in a Unicode charset, and a Buffer otherwise; an empty body is "no data".
+// Structured `data` keeps its JSON value, `data_base64` becomes a Buffer. A 0.3 event with
+// `datacontentencoding` keeps that attribute and its data as the encoded string (binary or
+// structured alike), so it is forwarded exactly as received.
+//
+// One thing the SDK's class does that cannot be avoided: an event without `time` gets the current
+// time when it is built. Ingress builds each event once, so every subscriber sees the same value.
+
+import { CloudEvent, ValidationError } from 'cloudevents';
+import { jsonErrorPosition } from './json-error-position.js';
+import { attributeToString } from './kafka-binding.js';
+
+export type HttpContentMode = 'binary' | 'structured' | 'batch';
+
+export interface ParsedEvents {
+  mode: HttpContentMode;
+  /** One event for binary and structured mode; any number (also zero) for batch mode. */
+  events: CloudEvent<unknown>[];
+}
+
+/** HTTP request or response headers: Node's IncomingHttpHeaders, undici's, or a fetch `Headers`. */
+export type HttpHeadersInput = Record<string, string | string[] | number | undefined> | Headers;
+
+export interface HttpMessage {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Why a request is not an acceptable CloudEvent; `code` is a short label for metrics. */
+export type HttpBindingErrorCode =
+  | 'not_cloudevent'
+  | 'unsupported_media_type'
+  | 'invalid_encoding'
+  | 'invalid_json'
+  | 'unsupported_specversion'
+  | 'missing_attribute'
+  | 'invalid_attribute'
+  | 'invalid_data'
+  | 'mixed_specversion';
+
+/** A request that is not a valid CloudEvent. `message` is the human reason, naming header or member. */
+export class HttpBindingError extends Error {
+  override readonly name = 'HttpBindingError';
+  constructor(
+    message: string,
+    readonly code: HttpBindingErrorCode,
+  ) {
+    super(message);
+  }
+
+  /** The HTTP status a receiver should answer: 415 for an event format we do not read, else 400. */
+  get status(): 400 | 415 {
+    return this.code === 'unsupported_media_type' ? 415 : 400;
+  }
+}
+
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
+export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json; charset=utf-8';
+const STRUCTURED_JSON_MEDIA = 'application/cloudevents+json';
+const BATCH_JSON_MEDIA = 'application/cloudevents-batch+json';
+const HEADER_PREFIX = 'ce-';
+export const SUPPORTED_SPEC_VERSIONS: readonly string[] = ['1.0', '0.3'];
+const REQUIRED_ATTRIBUTES = ['id', 'source', 'type'] as const;
+const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
+/** Context attributes that must be strings when present (extensions may also be int/bool). */
+const STRING_ATTRIBUTES = new Set([
+  'id',
+  'source',
+  'type',
+  'specversion',
+  'datacontenttype',
+  'dataschema',
+  'schemaurl',
+  'subject',
+  'time',
+  'datacontentencoding',
+]);
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/**
+ * Decodes an HTTP request (or response) carrying CloudEvents.
+ * @throws HttpBindingError with a reason that names the offending header, member or position.
+ */
+export function parseHttpRequest(headersInput: HttpHeadersInput, body: Buffer): ParsedEvents {
+  const headers = normalizeHeaders(headersInput);
+  const contentType = headers.get('content-type');
+  const media = contentType === undefined ? '' : mediaType(contentType);
+
+  if (media.startsWith('application/cloudevents-batch')) {
+    if (media !== BATCH_JSON_MEDIA) throw unsupportedFormat(contentType ?? '');
+    checkUnicodeCharset(contentType ?? '');
+    return { mode: 'batch', events: parseBatch(body) };
+  }
+  if (media.startsWith('application/cloudevents')) {
+    if (media !== STRUCTURED_JSON_MEDIA) throw unsupportedFormat(contentType ?? '');
+    checkUnicodeCharset(contentType ?? '');
+    const json = parseJsonBody(body);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw new HttpBindingError(
+        `structured mode body must be a JSON object holding one event, got ${jsonKind(json)}`,
+        'invalid_json',
+      );
+    }
+    return { mode: 'structured', events: [eventFromJson(json as Record<string, unknown>, '')] };
+  }
+  return { mode: 'binary', events: [parseBinary(headers, contentType, body)] };
+}
+
+function unsupportedFormat(contentType: string): HttpBindingError {
+  return new HttpBindingError(
+    `unsupported event format "${contentType}" (Content-Type): only ${STRUCTURED_JSON_MEDIA}, ${BATCH_JSON_MEDIA} and binary mode are accepted`,
+    'unsupported_media_type',
+  );
+}
+
+function parseBinary(headers: Map<string, string>, contentType: string | undefined, body: Buffer) {
+  if (!headers.has(`${HEADER_PREFIX}specversion`)) {
+    const cePresent = [...headers.keys()].some((name) => name.startsWith(HEADER_PREFIX));
+    throw new HttpBindingError(
+      cePresent
+        ? 'missing required attribute "specversion" (header ce-specversion)'
+        : `request is not a CloudEvent: no ce-specversion header (binary mode) and Content-Type ${
+            contentType === undefined ? 'is absent' : `"${contentType}" is not ${STRUCTURED_JSON_MEDIA}`
+          } (structured mode)`,
+      cePresent ? 'missing_attribute' : 'not_cloudevent',
+    );
+  }
+  const attributes: Record<string, unknown> = {};
+  for (const [header, raw] of headers) {
+    if (!header.startsWith(HEADER_PREFIX)) continue;
+    const name = header.slice(HEADER_PREFIX.length);
+    if (!ATTRIBUTE_NAME.test(name)) {
+      throw new HttpBindingError(
+        `header ${header} does not name a valid CloudEvents attribute: "${name}" must consist of lower-case letters and digits`,
+        'invalid_attribute',
+      );
+    }
+    if (name === 'data') {
+      throw new HttpBindingError(
+        `header ${header} is not allowed: in binary mode data is the body`,
+        'invalid_attribute',
+      );
+    }
+    attributes[name] = percentDecodeHeaderValue(raw, header);
+  }
+  const declared = attributes.datacontenttype;
+  if (declared !== undefined && contentType !== undefined && declared !== contentType) {
+    throw new HttpBindingError(
+      `header ce-datacontenttype ("${declared}") contradicts Content-Type ("${contentType}"); in binary mode datacontenttype is the Content-Type header`,
+      'invalid_attribute',
+    );
+  }
+  if (contentType !== undefined) attributes.datacontenttype = contentType;
+  const where: Where = {
+    prefix: '',
+    locate: (name) => (name === 'datacontenttype' ? 'header Content-Type' : `header ${HEADER_PREFIX}${name}`),
+  };
+  checkSpecversion(attributes, where);
+  if (body.length > 0) {
+    attributes.data = decodeBinaryData(body, attributes, where);
+  }
+  return buildEvent(attributes, where);
+}
+
+function decodeBinaryData(body: Buffer, attributes: Record<string, unknown>, where: Where): unknown {
+  const encoding = attributes.datacontentencoding;
+  if (attributes.specversion === '0.3' && typeof encoding === 'string') {
+    // 0.3: the body is the data in the declared transfer encoding; it is kept as that text.
+    const text = body.toString('latin1');
+    if (encoding.toLowerCase() === 'base64' && !BASE64.test(text)) {
+      throw new HttpBindingError(
+        `${where.prefix}body is not valid base64 although datacontentencoding is "base64" (${where.locate('datacontentencoding')})`,
+        'invalid_data',
+      );
+    }
+    return text;
+  }
+  return decodeDataBytes(body, attributes.datacontenttype as string | undefined);
+}
+
+/** Data bytes -> in-memory data, by media type (see the comment at the top). */
+export function decodeDataBytes(bytes: Buffer, contentType: string | undefined): unknown {
+  if (contentType === undefined || !isUnicodeCharset(contentType)) return bytes;
+  const media = mediaType(contentType);
+  if (isJsonMedia(media)) {
+    try {
+      return JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return bytes;
+    }
+  }
+  if (media.startsWith('text/')) {
+    try {
+      return utf8Decoder.decode(bytes);
+    } catch {
+      return bytes;
+    }
+  }
+  return bytes;
+}
+
+function parseBatch(body: Buffer): CloudEvent<unknown>[] {
+  const json = parseJsonBody(body);
+  if (!Array.isArray(json)) {
+    throw new HttpBindingError(
+      `batch mode body must be a JSON array of events, got ${jsonKind(json)}`,
+      'invalid_json',
+    );
+  }
+  const events: CloudEvent<unknown>[] = [];
+  for (const [index, element] of json.entries()) {
+    const prefix = `event #${index} of the batch: `;
+    if (typeof element !== 'object' || element === null || Array.isArray(element)) {
+      throw new HttpBindingError(`${prefix}must be a JSON object, got ${jsonKind(element)}`, 'invalid_json');
+    }
+    const event = eventFromJson(element as Record<string, unknown>, prefix);
+    const first = events[0];
+    if (first !== undefined && first.specversion !== event.specversion) {
+      throw new HttpBindingError(
+        `${prefix}specversion "${event.specversion}" differs from event #0's "${first.specversion}"; all events of a batch must have the same specversion`,
+        'mixed_specversion',
+      );
+    }
+    events.push(event);
+  }
+  return events;
+}
+
+/** One event in the JSON format (a structured body or a batch element). */
+function eventFromJson(json: Record<string, unknown>, prefix: string): CloudEvent<unknown> {
+  const where: Where = { prefix, locate: (name) => `member "${name}"` };
+  const attributes: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(json)) {
+    // The JSON format treats a null member as an absent attribute.
+    if (value === null) continue;
+    if (name === 'data' || name === 'data_base64') continue;
+    if (!ATTRIBUTE_NAME.test(name)) {
+      throw new HttpBindingError(
+        `${prefix}member "${name}" is not a valid CloudEvents attribute name (lower-case letters and digits only)`,
+        'invalid_attribute',
+      );
+    }
+    if (STRING_ATTRIBUTES.has(name)) {
+      if (typeof value !== 'string') {
+        throw new HttpBindingError(
+          `${prefix}attribute "${name}" must be a string (member "${name}"), got ${jsonKind(value)}`,
+          name === 'specversion' ? 'unsupported_specversion' : 'invalid_attribute',
+        );
+      }
+    } else if (!isExtensionValue(value)) {
+      throw new HttpBindingError(
+        `${prefix}extension attribute "${name}" must be a string, a 32-bit integer or a boolean (member "${name}"), got ${jsonKind(value)}`,
+        'invalid_attribute',
+      );
+    }
+    attributes[name] = value;
+  }
+  checkSpecversion(attributes, where);
+
+  const data = json.data ?? undefined;
+  const dataBase64 = json.data_base64 ?? undefined;
+  if (dataBase64 !== undefined) {
+    if (attributes.specversion !== '1.0') {
+      throw new HttpBindingError(
+        `${prefix}member "data_base64" is not defined for specversion ${attributes.specversion} (0.3 uses "data" with datacontentencoding "base64")`,
+        'invalid_data',
+      );
+    }
+    if (data !== undefined) {
+      throw new HttpBindingError(
+        `${prefix}an event cannot have both "data" and "data_base64"`,
+        'invalid_data',
+      );
+    }
+    if (typeof dataBase64 !== 'string' || !BASE64.test(dataBase64)) {
+      throw new HttpBindingError(`${prefix}member "data_base64" must be a base64 string`, 'invalid_data');
+    }
+    attributes.data = Buffer.from(dataBase64, 'base64');
+  } else if (data !== undefined) {
+    const encoding = attributes.datacontentencoding;
+    if (
+      attributes.specversion === '0.3' &&
+      typeof encoding === 'string' &&
+      encoding.toLowerCase() === 'base64'
+    ) {
+      if (typeof data !== 'string' || !BASE64.test(data)) {
+        throw new HttpBindingError(
+          `${prefix}member "data" must be a base64 string because datacontentencoding is "base64"`,
+          'invalid_data',
+        );
+      }
+    }
+    attributes.data = data;
+  }
+  return buildEvent(attributes, where);
+}
+
+function isExtensionValue(value: unknown): boolean {
+  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  return typeof value === 'number' && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
+}
+
+interface Where {
+  /** Prepended to messages, e.g. "event #2 of the batch: ". */
+  prefix: string;
+  /** Where an attribute lives on the wire: `header ce-source`, `member "source"`. */
+  locate: (name: string) => string;
+}
+
+function checkSpecversion(attributes: Record<string, unknown>, where: Where): void {
+  const specversion = attributes.specversion;
+  if (specversion === undefined) {
+    throw new HttpBindingError(
+      `${where.prefix}missing required attribute "specversion" (${where.locate('specversion')})`,
+      'missing_attribute',
+    );
+  }
+  if (typeof specversion !== 'string' || !SUPPORTED_SPEC_VERSIONS.includes(specversion)) {
+    throw new HttpBindingError(
+      `${where.prefix}unsupported specversion ${JSON.stringify(specversion)} (${where.locate('specversion')}); supported: ${SUPPORTED_SPEC_VERSIONS.join(', ')}`,
+      'unsupported_specversion',
+    );
+  }
+}
+
+function buildEvent(attributes: Record<string, unknown>, where: Where): CloudEvent<unknown> {
+  const { prefix, locate } = where;
+  for (const name of REQUIRED_ATTRIBUTES) {
+    const value = attributes[name];
+    if (value === undefined) {
+      throw new HttpBindingError(
+        `${prefix}missing required attribute "${name}" (${locate(name)})`,
+        'missing_attribute',
+      );
+    }
+    if (value === '') {
+      throw new HttpBindingError(
+        `${prefix}attribute "${name}" must not be empty (${locate(name)})`,
+        'invalid_attribute',
+      );
+    }
+  }
+  for (const name of ['subject', 'datacontenttype', 'dataschema', 'schemaurl'] as const) {
+    if (attributes[name] === '') {
+      throw new HttpBindingError(
+        `${prefix}attribute "${name}" must not be empty when present (${locate(name)})`,
+        'invalid_attribute',
+      );
+    }
+  }
+  const time = attributes.time;
+  if (
+    time !== undefined &&
+    !(typeof time === 'string' && RFC3339.test(time) && !Number.isNaN(Date.parse(time)))
+  ) {
+    throw new HttpBindingError(
+      `${prefix}invalid attribute "time" (${locate('time')}): ${JSON.stringify(time)} is not an RFC 3339 timestamp`,
+      'invalid_attribute',
+    );
+  }
+  const specversion = attributes.specversion as string;
+  const foreign = specversion === '1.0' ? 'schemaurl' : 'dataschema';
+  if (attributes[foreign] !== undefined) {
+    throw new HttpBindingError(
+      `${prefix}attribute "${foreign}" (${locate(foreign)}) is not defined for specversion ${specversion}; use "${
+        foreign === 'schemaurl' ? 'dataschema' : 'schemaurl'
+      }"`,
+      'invalid_attribute',
+    );
+  }
+
+  let event: CloudEvent<unknown>;
+  try {
+    event = new CloudEvent<unknown>(attributes as never, false);
+  } catch (error) {
+    throw new HttpBindingError(`${prefix}invalid event: ${(error as Error).message}`, 'invalid_attribute');
+  }
+  if (specversion === '1.0') {
+    try {
+      event.validate();
+    } catch (error) {
+      throw new HttpBindingError(`${prefix}${describeSchemaError(error, locate)}`, 'invalid_attribute');
+    }
+  }
+  return event;
+}
+
+/** Turns the SDK's ajv output into "invalid attribute "source" (header ce-source): must match …". */
+function describeSchemaError(error: unknown, locate: (name: string) => string): string {
+  if (error instanceof ValidationError) {
+    const first = (error.errors as { instancePath?: string; message?: string }[] | undefined)?.[0];
+    if (first && typeof first === 'object' && typeof first.instancePath === 'string') {
+      const name = first.instancePath.replace(/^\//, '');
+      return `invalid attribute "${name}" (${locate(name)}): ${first.message ?? 'does not match the CloudEvents schema'}`;
+    }
+    return `invalid event: ${error.message.split('\n')[0]}`;
+  }
+  return `invalid event: ${(error as Error).message}`;
+}
+
+function parseJsonBody(body: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8Decoder.decode(body);
+  } catch {
+    throw new HttpBindingError('body is not valid UTF-8', 'invalid_encoding');
+  }
+  if (text.trim() === '') throw new HttpBindingError('body is empty; expected a JSON event', 'invalid_json');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const position = jsonErrorPosition(text) ?? text.length;
+    const { line, column } = lineAndColumn(text, position);
+    const detail = (error as Error).message
+      .replace(/\s*in JSON at position \d+.*$/, '')
+      .replace(/, ".*" is not valid JSON$/, '');
+    throw new HttpBindingError(
+      `invalid JSON body at position ${position} (line ${line}, column ${column}): ${detail}`,
+      'invalid_json',
+    );
+  }
+}
+
+function lineAndColumn(text: string, position: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < position && i < text.length; i++) {
+    if (text.charCodeAt(i) === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: position - lineStart + 1 };
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'number' && !Number.isInteger(value)) return `the number ${value}`;
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function checkUnicodeCharset(contentType: string): void {
+  if (!isUnicodeCharset(contentType)) {
+    throw new HttpBindingError(
+      `unsupported charset in Content-Type "${contentType}": JSON events must be UTF-8`,
+      'unsupported_media_type',
+    );
+  }
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Lower-cased header names; repeated values (already joined by Node for ce- headers) joined with ", ". */
+function normalizeHeaders(input: HttpHeadersInput): Map<string, string> {
+  const result = new Map<string, string>();
+  if (typeof Headers !== 'undefined' && input instanceof Headers) {
+    input.forEach((value, name) => {
+      result.set(name.toLowerCase(), value);
+    });
+    return result;
+  }
+  for (const [name, raw] of Object.entries(input)) {
+    if (raw === undefined) continue;
+    const value = Array.isArray(raw) ? raw.join(', ') : String(raw);
+    result.set(name.toLowerCase(), value);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header value encoding (binding section 3.1.3.2)
+
+/**
+ * Decodes a `ce-` header value: a double-quoted string is unescaped first, then one round of
+ * percent-decoding; the bytes must be valid UTF-8. Raw bytes above 0x7F (which Node hands out as
+ * Latin-1 characters) are taken as the bytes they were, so unencoded UTF-8 is accepted too.
+ * @throws HttpBindingError naming the header.
+ */
+export function percentDecodeHeaderValue(raw: string, header: string): string {
+  let value = raw;
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
+    const inner = value.slice(1, -1);
+    if (/(^|[^\\])(\\\\)*\\$/.test(inner)) {
+      throw new HttpBindingError(
+        `invalid quoted string in header ${header}: ends with a lone backslash`,
+        'invalid_encoding',
+      );
+    }
+    value = inner.replace(/\\(.)/g, '$1');
+  }
+  if (!/[%\u0080-\uffff]/.test(value)) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code === 0x25) {
+      const hex = value.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
+        throw new HttpBindingError(
+          `invalid percent-encoding in header ${header}: "%${hex}" at offset ${i} is not "%" followed by two hex digits`,
+          'invalid_encoding',
+        );
+      }
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else if (code <= 0xff) {
+      bytes.push(code);
+    } else {
+      // Only reachable for headers built in memory (a fetch Headers object); take the character as is.
+      for (const byte of Buffer.from(value[i] ?? '', 'utf8')) bytes.push(byte);
+    }
+  }
+  try {
+    return utf8Decoder.decode(Uint8Array.from(bytes));
+  } catch {
+    throw new HttpBindingError(
+      `invalid percent-encoding in header ${header}: the decoded bytes are not valid UTF-8`,
+      'invalid_encoding',
+    );
+  }
+}
+
+/** Percent-encodes space, double-quote, percent and everything outside U+0021..U+007E (as UTF-8). */
+export function percentEncodeHeaderValue(value: string): string {
+  if (/^[\x21\x23\x24\x26-\x7e]*$/.test(value)) return value;
+  let out = '';
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code >= 0x21 && code <= 0x7e && code !== 0x22 && code !== 0x25) {
+      out += char;
+    } else {
+      for (const byte of Buffer.from(char, 'utf8'))
+        out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/** Attributes of an SDK CloudEvent that are not carried as `ce-` headers. */
+const NOT_HEADERS = new Set(['data', 'data_base64', 'datacontenttype']);
+
+/**
+ * Binary mode: every attribute except datacontenttype as a percent-encoded `ce-<name>` header
+ * (canonical string form), datacontenttype as Content-Type (none when absent), data as the body.
+ */
+export function toHttpBinary(event: CloudEvent<unknown>): HttpMessage {
+  const attributes = event as unknown as Record<string, unknown>;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    if (NOT_HEADERS.has(name) || value === undefined || value === null) continue;
+    headers[HEADER_PREFIX + name] = percentEncodeHeaderValue(attributeToString(value));
+  }
+  const contentType = attributes.datacontenttype;
+  if (contentType !== undefined && contentType !== null)
+    headers['content-type'] = attributeToString(contentType);
+  // A 0.3 event with datacontentencoding carries its data as the encoded text: sent as is.
+  if (attributes.specversion === '0.3' && attributes.datacontentencoding && typeof event.data === 'string') {
+    return { headers, body: Buffer.from(event.data, 'utf8') };
+  }
+  return { headers, body: encodeDataBytes(event.data, headers['content-type']) };
+}
+
+/** Data -> body bytes: bytes as-is, JSON text for JSON media types, UTF-8 for other strings. */
+export function encodeDataBytes(data: unknown, contentType: string | undefined): Buffer {
+  if (data === undefined || data === null) return Buffer.alloc(0);
+  if (ArrayBuffer.isView(data)) return viewToBuffer(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (typeof data === 'string' && !isJsonMedia(mediaType(contentType ?? '')))
+    return Buffer.from(data, 'utf8');
+  return Buffer.from(JSON.stringify(data), 'utf8');
+}
+
+/** Structured mode: the event in the JSON format, Content-Type application/cloudevents+json. */
+export function toHttpStructured(event: CloudEvent<unknown>): HttpMessage {
+  return {
+    headers: { 'content-type': STRUCTURED_CONTENT_TYPE },
+    body: Buffer.from(JSON.stringify(toJsonFormat(event)), 'utf8'),
+  };
+}
+
+/** Batch mode: a JSON array of events, Content-Type application/cloudevents-batch+json. */
+export function toHttpBatch(events: CloudEvent<unknown>[]): HttpMessage {
+  return {
+    headers: { 'content-type': BATCH_CONTENT_TYPE },
+    body: Buffer.from(JSON.stringify(events.map(toJsonFormat)), 'utf8'),
+  };
+}
+
+/**
+ * An event as a JSON-format object. Bytes go to `data_base64` (1.0) or, for 0.3, which has no
+ * such member, to `data` as base64 with `datacontentencoding: "base64"` added.
+ */
+export function toJsonFormat(event: CloudEvent<unknown>): Record<string, unknown> {
+  const attributes = event as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === 'data' || name === 'data_base64' || value === undefined || value === null) continue;
+    out[name] = typeof value === 'number' || typeof value === 'boolean' ? value : attributeToString(value);
+  }
+  const data = event.data;
+  if (data === undefined || data === null) return out;
+  if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) {
+    const bytes = data instanceof ArrayBuffer ? Buffer.from(data) : viewToBuffer(data);
+    if (out.specversion === '0.3') {
+      out.datacontentencoding ??= 'base64';
+      out.data = bytes.toString('base64');
+    } else {
+      out.data_base64 = bytes.toString('base64');
+    }
+    return out;
+  }
+  out.data = data;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Media types
+
+/** The media type of a content type, lower-cased, without parameters. */
+export function mediaType(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+export function isJsonMedia(media: string): boolean {
+  return media === 'application/json' || media === 'text/json' || media.endsWith('+json');
+}
+
+/** False when a charset parameter names an encoding a UTF-8 string would not round-trip. */
+function isUnicodeCharset(contentType: string): boolean {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
+  if (!match) return true;
+  const charset = (match[1] ?? '').toLowerCase();
+  return charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii' || charset === 'ascii';
+}
+
+function viewToBuffer(view: ArrayBufferView): Buffer {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
