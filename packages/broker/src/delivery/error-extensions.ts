@@ -1,0 +1,76 @@
+// The extensions a dead-lettered event carries, as the Kafka broker's dispatcher sets them
+// (RecordDispatcherImpl.errorTransform; read, not copied):
+// - knativeerrordest: the subscriber URL, always;
+// - knativeerrorcode: the last attempt's HTTP status, only when there was a response;
+// - knativeerrordata: the last response body cut to its first 1024 BYTES, then base64 (so the
+//   value is at most 1368 characters); only when that body is not empty;
+// - every response header `kne-<name>` becomes extension `<name>` (lower-cased): a subscriber's
+//   way to explain a failure to whoever reads the dead-letter sink.
+// A network error or a timeout gives no code and no data (Knative's channel dispatcher would
+// invent code 500 and a "dispatch error" text; the Kafka broker does not, nor do we).
+
+import type { CloudEvent } from 'cloudevents';
+import type { HttpHeaderValues } from './http-codec.js';
+
+export const ERROR_DEST_EXTENSION = 'knativeerrordest';
+export const ERROR_CODE_EXTENSION = 'knativeerrorcode';
+export const ERROR_DATA_EXTENSION = 'knativeerrordata';
+export const ERROR_DATA_MAX_BYTES = 1024;
+const ERROR_HEADER_PREFIX = 'kne-';
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+
+/** Context attributes an error header must never overwrite. */
+const PROTECTED = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'datacontenttype',
+  'dataschema',
+  'schemaurl',
+  'subject',
+  'time',
+  'data',
+  'datacontentencoding',
+  ERROR_DEST_EXTENSION,
+  ERROR_CODE_EXTENSION,
+  ERROR_DATA_EXTENSION,
+]);
+
+export interface LastFailure {
+  status?: number;
+  headers?: HttpHeaderValues;
+  /** The start of the response body (only the first 1024 bytes are used). */
+  body?: Buffer;
+}
+
+/** The extensions to add, in the order they are applied (later ones win). */
+export function errorExtensions(
+  destination: string,
+  failure: LastFailure | undefined,
+): Record<string, string> {
+  const extensions: Record<string, string> = {};
+  for (const [name, value] of Object.entries(failure?.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!lower.startsWith(ERROR_HEADER_PREFIX) || value === undefined) continue;
+    const extension = lower.slice(ERROR_HEADER_PREFIX.length);
+    if (!EXTENSION_NAME.test(extension) || PROTECTED.has(extension)) continue;
+    extensions[extension] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  extensions[ERROR_DEST_EXTENSION] = destination;
+  if (failure?.status !== undefined) extensions[ERROR_CODE_EXTENSION] = String(failure.status);
+  if (failure?.body !== undefined && failure.body.length > 0) {
+    extensions[ERROR_DATA_EXTENSION] = failure.body.subarray(0, ERROR_DATA_MAX_BYTES).toString('base64');
+  }
+  return extensions;
+}
+
+/** The event for the dead-letter sink: the original, unchanged, plus the error extensions. */
+export function withErrorExtensions(
+  event: CloudEvent<unknown>,
+  destination: string,
+  failure: LastFailure | undefined,
+): CloudEvent<unknown> {
+  // Not strict: the original event is delivered as it is, even if the SDK would quibble with it.
+  return event.cloneWith(errorExtensions(destination, failure), false);
+}
