@@ -124,8 +124,10 @@ function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: unknown }).code;
   const cause = (err as { cause?: unknown }).cause;
-  const base =
-    typeof code === 'string' && !err.message.includes(code) ? `${code} ${err.message}` : err.message;
+  // System and undici error codes (ECONNREFUSED, UND_ERR_SOCKET) say more than some messages.
+  const systemCode =
+    typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) && !err.message.includes(code);
+  const base = systemCode ? `${code} ${err.message}` : err.message;
   return cause instanceof Error && cause.message !== err.message ? `${base} (${cause.message})` : base;
 }
 

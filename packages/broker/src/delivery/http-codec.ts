@@ -1,8 +1,9 @@
-// The delivery module's only contact with the CloudEvents HTTP binding. Encoding and decoding
-// belong to @eddy/api's http-binding; until that lands, this adapter falls back to the
-// cloudevents SDK so the rest of the module does not care which one it is.
+// The delivery module's only contact with the CloudEvents HTTP binding, which lives in @eddy/api
+// (one binding for ingress, delivery and sources). What is added here is the decision, from
+// headers alone, whether a response can carry an event at all, so a body is read only then.
 
-import { type CloudEvent, HTTP } from 'cloudevents';
+import { parseHttpRequest, toHttpBinary } from '@eddy/api';
+import type { CloudEvent } from 'cloudevents';
 
 export interface EncodedHttpEvent {
   /** Lower-case header names. */
@@ -35,64 +36,19 @@ export function responseEncoding(headers: HttpHeaderValues): ResponseEncoding | 
 
 /** Binary content mode request headers and body for an event. */
 export function encodeBinary(event: CloudEvent<unknown>): EncodedHttpEvent {
-  const message = HTTP.binary(event);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers)) {
-    if (value !== undefined && value !== null) headers[name.toLowerCase()] = String(value);
-  }
-  const body = message.body;
-  if (body === undefined || body === null) return { headers, body: undefined };
-  if (typeof body === 'string' || Buffer.isBuffer(body)) return { headers, body };
-  if (ArrayBuffer.isView(body))
-    return { headers, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
-  return { headers, body: String(body) };
+  const message = toHttpBinary(event);
+  return { headers: message.headers, body: message.body.length > 0 ? message.body : undefined };
 }
 
 /**
- * Decodes a binary or structured response into a valid event; throws an Error saying why not
+ * Decodes a binary or structured response into one valid event; throws an Error saying why not
  * (batch responses are refused: a reply is one event).
  */
 export function decodeEvent(headers: HttpHeaderValues, body: Buffer): CloudEvent<unknown> {
-  const encoding = responseEncoding(headers);
-  if (encoding === undefined) throw new Error('the response carries no CloudEvent');
-  if (encoding === 'batch') throw new Error('a batch of events is not a valid reply (one event expected)');
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const v = Array.isArray(value) ? value.join(', ') : value;
-    if (v !== undefined) flat[name.toLowerCase()] = v;
+  const parsed = parseHttpRequest(headers, body);
+  const [event] = parsed.events;
+  if (parsed.mode === 'batch' || event === undefined) {
+    throw new Error('a batch of events is not a valid reply (one event expected)');
   }
-  const contentType = flat['content-type'] ?? '';
-  const textual = encoding === 'structured' || /json|^text\//i.test(contentType);
-  const text = textual ? body.toString('utf8') : undefined;
-  // The SDK invents a missing id and time and validates nothing but 1.0 events, so the required
-  // attributes are checked here first.
-  let attributes: Record<string, unknown>;
-  if (encoding === 'structured') {
-    try {
-      const parsed: unknown = JSON.parse(text ?? '');
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new Error('not a JSON object');
-      }
-      attributes = parsed as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`structured event body is not a JSON object: ${(err as Error).message}`);
-    }
-  } else {
-    attributes = {};
-    for (const name of ['specversion', 'id', 'source', 'type']) attributes[name] = flat[`ce-${name}`];
-  }
-  for (const name of ['specversion', 'id', 'source', 'type']) {
-    const value = attributes[name];
-    if (typeof value !== 'string' || value === '') throw new Error(`required attribute "${name}" is missing`);
-  }
-  if (attributes.specversion !== '1.0' && attributes.specversion !== '0.3') {
-    throw new Error(
-      `unsupported specversion ${JSON.stringify(attributes.specversion)} (expected 1.0 or 0.3)`,
-    );
-  }
-  const decoded = HTTP.toEvent({ headers: flat, body: text ?? body });
-  if (Array.isArray(decoded)) throw new Error('a batch of events is not a valid reply (one event expected)');
-  const event = decoded as CloudEvent<unknown>;
-  event.validate();
   return event;
 }
