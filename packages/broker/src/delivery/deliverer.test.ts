@@ -515,6 +515,18 @@ describe('resuming after a restart', () => {
     expect(outcome).toMatchObject({ kind: 'dropped', status: 400, attempts: 1 });
   });
 
+  it('a failing onAttemptFailed fails deliver() before any retry', async () => {
+    const sub = await startServer(status(500));
+    await expect(
+      deliverer.deliver({
+        event: testEvent(),
+        route: route(sub.url, { retry: 3 }),
+        onAttemptFailed: () => Promise.reject(new Error('offset store down')),
+      }),
+    ).rejects.toThrow('offset store down');
+    expect(sub.received).toHaveLength(1);
+  });
+
   it('notBefore delays the first attempt', async () => {
     const sub = await startServer(status(202));
     const started = performance.now();
