@@ -1,5 +1,5 @@
+export * from './delivery/index.js';
 export * from './eventlog/embedded/index.js';
 export * from './eventlog/event-log.js';
 export * from './eventlog/kafka/kafka-event-log.js';
 export * from './filters/index.js';
-export * from './delivery/index.js';

@@ -1,0 +1,9 @@
+export { createIngress, DEFAULT_MAX_BODY_BYTES, Ingress, type IngressOptions } from './ingress.js';
+export {
+  brokerIngressPath,
+  CHANNEL_PATH_PREFIX,
+  channelIngressPath,
+  type IngressRoute,
+  type IngressRouteKind,
+} from './route-table.js';
+export { validTraceparent, withTraceContext } from './trace-context.js';

@@ -1,0 +1,444 @@
+// Broker and channel ingress: the HTTP front door that turns CloudEvents POSTed to
+// /<namespace>/<broker> (or /channels/<namespace>/<channel>) into records of the route's topic.
+//
+// Guarantees:
+// - 202 only after log.append resolved, i.e. the events are durable; a batch is one append, so it
+//   is stored entirely or not at all. Any error answer means nothing was stored.
+// - Attributes, extensions, specversion and time are stored as received (see the HTTP binding in
+//   @eddy/api); the only additions are the W3C trace context headers as the Distributed Tracing
+//   extension, for events that carry none.
+// - Status codes: 400 invalid event (reason in `{ "error": ... }`), 404 unknown path (says which
+//   broker/channel), 405 non-POST on a route (`Allow: POST`), 413 body over maxBodyBytes, 415 an
+//   event format other than JSON, 503 log unavailable or topic not ready (`Retry-After`), 500 a bug.
+//
+// Topics: by default the ingress ensures every route's topic itself (ensureTopic is idempotent,
+// so a control plane doing the same is harmless) and answers 503 for a route until that succeeded;
+// a failed ensure is retried with backoff while the route exists.
+
+import type { BrokerRoute, ChannelRoute } from '@eddy/api';
+import { HttpBindingError, parseHttpRequest } from '@eddy/api';
+import type { CloudEvent } from 'cloudevents';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { type EventLog, EventLogUnavailableError, EventLogUsageError } from '../eventlog/event-log.js';
+import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
+import { buildRouteTable, describeUnknownPath, type IngressRoute, sameTopicSpec } from './route-table.js';
+import { withTraceContext } from './trace-context.js';
+
+/** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_HEALTH_TIMEOUT_MS = 2_000;
+const ENSURE_RETRY_MIN_MS = 200;
+const ENSURE_RETRY_MAX_MS = 10_000;
+const RETRY_AFTER_SECONDS = '1';
+
+export interface IngressOptions {
+  log: EventLog;
+  /** Metrics registry; default a new one (served at /metrics either way). */
+  registry?: Registry;
+  /** Default pino at `warn`. */
+  logger?: pino.Logger;
+  /** Largest accepted request body. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port; see address()). */
+  port?: number;
+  /** Create/grow each route's topic before accepting events for it. Default true. */
+  ensureTopics?: boolean;
+  /** How long /healthz waits for the log. Default 2 s. */
+  healthTimeoutMs?: number;
+}
+
+interface RouteState {
+  route: IngressRoute;
+  ready: boolean;
+  /** Why the topic is not ready yet (last ensureTopic failure). */
+  lastError: string | undefined;
+  /** Settles when the topic is ready or the route was replaced/removed. */
+  settled: Promise<void>;
+  retired: boolean;
+}
+
+type Outcome = 'accepted' | 'rejected' | 'unavailable' | 'error';
+
+export class Ingress {
+  readonly registry: Registry;
+  private readonly log: EventLog;
+  private readonly logger: pino.Logger;
+  private readonly metrics: IngressMetrics;
+  private readonly app: FastifyInstance;
+  private readonly maxBodyBytes: number;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly ensureTopics: boolean;
+  private readonly healthTimeoutMs: number;
+  private routes = new Map<string, RouteState>();
+  private closed = false;
+  private listening: string | undefined;
+
+  constructor(options: IngressOptions) {
+    if (!options?.log) throw new TypeError('createIngress: `log` (an EventLog) is required');
+    const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+      throw new RangeError(
+        `createIngress: maxBodyBytes must be a positive integer, got ${options.maxBodyBytes}`,
+      );
+    }
+    this.log = options.log;
+    this.registry = options.registry ?? new Registry();
+    this.logger = options.logger ?? pino({ level: 'warn' });
+    this.metrics = ingressMetrics(this.registry);
+    this.maxBodyBytes = maxBodyBytes;
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? 0;
+    this.ensureTopics = options.ensureTopics ?? true;
+    this.healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+    this.app = this.buildServer();
+  }
+
+  /**
+   * Replaces the served routes. Routing switches at once; the promise resolves when every route of
+   * this contract has its topic ready (it stays pending while a topic cannot be created, and
+   * resolves early if a later contract or close() replaces it). Callers may ignore it.
+   * @throws Error (synchronously, nothing changed) when two routes share a path or a name is invalid.
+   */
+  updateContract(brokers: BrokerRoute[], channels: ChannelRoute[]): Promise<void> {
+    const table = buildRouteTable(brokers, channels);
+    const next = new Map<string, RouteState>();
+    for (const [path, route] of table) {
+      const previous = this.routes.get(path);
+      if (previous && sameTopicSpec(previous.route, route)) {
+        previous.route = route;
+        next.set(path, previous);
+      } else {
+        next.set(path, this.startRoute(route));
+      }
+    }
+    for (const [path, state] of this.routes) {
+      if (next.get(path) !== state) state.retired = true;
+    }
+    this.routes = next;
+    return Promise.all([...next.values()].map((state) => state.settled)).then(() => {});
+  }
+
+  /** Starts listening; resolves with the base URL (e.g. http://127.0.0.1:41234). */
+  async listen(): Promise<string> {
+    if (this.closed) throw new Error('ingress: listen() after close()');
+    if (this.listening) return this.listening;
+    await this.app.listen({ host: this.host, port: this.port });
+    const address = this.app.server.address();
+    const port = typeof address === 'object' && address ? address.port : this.port;
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    this.listening = `http://${host}:${port}`;
+    this.logger.info({ url: this.listening, log: this.log.kind }, `ingress listening on ${this.listening}`);
+    return this.listening;
+  }
+
+  /** The base URL once listening. */
+  get url(): string | undefined {
+    return this.listening;
+  }
+
+  /** Stops accepting connections and waits for requests in flight. Does not close the log. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const state of this.routes.values()) state.retired = true;
+    await this.app.close();
+  }
+
+  // ---- topics ---------------------------------------------------------------------------------
+
+  private startRoute(route: IngressRoute): RouteState {
+    const state: RouteState = {
+      route,
+      ready: !this.ensureTopics,
+      lastError: undefined,
+      settled: Promise.resolve(),
+      retired: false,
+    };
+    if (this.ensureTopics) state.settled = this.ensureTopicLoop(state);
+    return state;
+  }
+
+  private async ensureTopicLoop(state: RouteState): Promise<void> {
+    let delay = ENSURE_RETRY_MIN_MS;
+    while (!state.retired && !this.closed) {
+      const { route } = state;
+      try {
+        await this.log.ensureTopic(route.topic, {
+          partitions: route.partitions,
+          retentionMs: route.retentionMs,
+        });
+        state.ready = true;
+        state.lastError = undefined;
+        return;
+      } catch (error) {
+        state.lastError = (error as Error).message;
+        this.logger.warn(
+          { kind: route.kind, namespace: route.namespace, name: route.name, topic: route.topic, err: error },
+          `ingress: cannot ensure topic "${route.topic}" of ${route.kind} ${route.namespace}/${route.name}; retrying in ${delay} ms`,
+        );
+        await sleep(delay);
+        delay = Math.min(delay * 2, ENSURE_RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /** The route's topic vanished under us (e.g. deleted): not ready until it is ensured again. */
+  private invalidate(state: RouteState, reason: string): void {
+    if (!this.ensureTopics || !state.ready || state.retired) return;
+    state.ready = false;
+    state.lastError = reason;
+    state.settled = this.ensureTopicLoop(state);
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------------
+
+  private buildServer(): FastifyInstance {
+    const app = Fastify({ logger: false, bodyLimit: this.maxBodyBytes, return503OnClosing: true });
+    // Every body is read as raw bytes, whatever its content type: the binding decides what it is.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    app.addHook('onRequest', async (request) => {
+      (request as TimedRequest).startedAt = process.hrtime.bigint();
+    });
+    app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+      const route = this.routes.get(pathOf(request.url))?.route;
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
+        const message = `request body exceeds the limit of ${this.maxBodyBytes} bytes`;
+        return this.fail(request, reply, route, 413, 'too_large', 'rejected', message, 1);
+      }
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return this.fail(
+          request,
+          reply,
+          route,
+          error.statusCode,
+          'bad_request',
+          'rejected',
+          error.message,
+          1,
+        );
+      }
+      this.logger.error({ err: error, url: request.url }, 'ingress: unexpected error');
+      return this.fail(request, reply, route, 500, 'internal', 'error', 'internal error', 1);
+    });
+    app.all('*', (request, reply) => this.handle(request, reply));
+    return app;
+  }
+
+  private async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const path = pathOf(request.url);
+    if (path === '/healthz' || path === '/metrics') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        return reply
+          .code(405)
+          .header('allow', 'GET')
+          .send({ error: `${request.method} is not allowed on ${path}; use GET` });
+      }
+      return path === '/healthz' ? this.health(reply) : this.metricsText(reply);
+    }
+    const state = this.routes.get(path);
+    if (!state) {
+      return this.fail(
+        request,
+        reply,
+        undefined,
+        404,
+        'unknown_route',
+        'rejected',
+        describeUnknownPath(path),
+        1,
+      );
+    }
+    const { route } = state;
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    this.metrics.bytes.inc(labels(route), body.length);
+    if (request.method !== 'POST') {
+      reply.header('allow', 'POST');
+      const message = `${request.method} is not allowed on ${route.kind} ${route.namespace}/${route.name}; send events with POST`;
+      return this.fail(request, reply, route, 405, 'method_not_allowed', 'rejected', message, 1);
+    }
+
+    let events: CloudEvent<unknown>[];
+    try {
+      events = parseHttpRequest(request.headers, body).events;
+    } catch (error) {
+      if (error instanceof HttpBindingError) {
+        return this.fail(request, reply, route, error.status, error.code, 'rejected', error.message, 1);
+      }
+      throw error;
+    }
+
+    if (!state.ready) {
+      reply.header('retry-after', RETRY_AFTER_SECONDS);
+      const message = `${route.kind} ${route.namespace}/${route.name} is not ready: its topic "${route.topic}" is not available yet${
+        state.lastError ? ` (${state.lastError})` : ''
+      }`;
+      return this.fail(
+        request,
+        reply,
+        route,
+        503,
+        'topic_not_ready',
+        'unavailable',
+        message,
+        events.length || 1,
+      );
+    }
+
+    events = withTraceContext(
+      events,
+      headerValue(request.headers.traceparent),
+      headerValue(request.headers.tracestate),
+    );
+    if (events.length > 0) {
+      try {
+        await this.log.append(route.topic, events);
+      } catch (error) {
+        return this.appendFailed(request, reply, state, error as Error, events.length);
+      }
+    }
+    this.metrics.events.inc({ ...labels(route), outcome: 'accepted' }, events.length);
+    return this.finish(request, reply.code(202), route).send();
+  }
+
+  private appendFailed(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    state: RouteState,
+    error: Error,
+    count: number,
+  ): FastifyReply {
+    const { route } = state;
+    const where = `${route.kind} ${route.namespace}/${route.name} (topic "${route.topic}")`;
+    if (/too large/i.test(error.message)) {
+      const message = `the events are larger than the log accepts for ${where}: ${error.message}`;
+      return this.fail(request, reply, route, 413, 'too_large', 'rejected', message, count);
+    }
+    if (error instanceof EventLogUnavailableError) {
+      reply.header('retry-after', RETRY_AFTER_SECONDS);
+      const message = `event log unavailable, nothing was stored for ${where}: ${error.message}`;
+      return this.fail(request, reply, route, 503, 'log_unavailable', 'unavailable', message, count);
+    }
+    if (error instanceof EventLogUsageError) {
+      // The contract names this route, so its topic should exist: most likely it was deleted or
+      // is still being created by someone else. Not the sender's fault, and worth a retry.
+      this.invalidate(state, error.message);
+      reply.header('retry-after', RETRY_AFTER_SECONDS);
+      const message = `${where} is not ready, nothing was stored: ${error.message}`;
+      return this.fail(request, reply, route, 503, 'topic_not_ready', 'unavailable', message, count);
+    }
+    this.logger.error(
+      { err: error, kind: route.kind, namespace: route.namespace, name: route.name },
+      'ingress: append failed',
+    );
+    return this.fail(
+      request,
+      reply,
+      route,
+      500,
+      'internal',
+      'error',
+      `append to ${where} failed: ${error.message}`,
+      count,
+    );
+  }
+
+  private fail(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: IngressRoute | undefined,
+    code: number,
+    reason: string,
+    outcome: Outcome,
+    message: string,
+    count: number,
+  ): FastifyReply {
+    const routeLabels = labels(route);
+    this.metrics.rejected.inc({ ...routeLabels, reason });
+    this.metrics.events.inc({ ...routeLabels, outcome }, count);
+    const fields = { status: code, reason, method: request.method, url: request.url, remote: request.ip };
+    if (code >= 500) this.logger.error(fields, `ingress: ${message}`);
+    else this.logger.warn(fields, `ingress: ${message}`);
+    return this.finish(request, reply.code(code), route).send({ error: message });
+  }
+
+  private finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: IngressRoute | undefined,
+  ): FastifyReply {
+    const startedAt = (request as TimedRequest).startedAt;
+    if (startedAt !== undefined) {
+      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      this.metrics.duration.observe({ ...labels(route), code: String(reply.statusCode) }, seconds);
+    }
+    return reply;
+  }
+
+  private async health(reply: FastifyReply): Promise<FastifyReply> {
+    try {
+      await withTimeout(this.log.listTopics(), this.healthTimeoutMs, 'the event log did not answer');
+      const notReady = [...this.routes.values()]
+        .filter((s) => !s.ready)
+        .map((s) => `${s.route.namespace}/${s.route.name}`);
+      return reply.code(200).send({ status: 'ok', log: this.log.kind, routes: this.routes.size, notReady });
+    } catch (error) {
+      return reply
+        .code(503)
+        .send({ status: 'unavailable', log: this.log.kind, error: (error as Error).message });
+    }
+  }
+
+  private async metricsText(reply: FastifyReply): Promise<FastifyReply> {
+    const text = await this.registry.metrics();
+    return reply.code(200).header('content-type', this.registry.contentType).send(text);
+  }
+}
+
+export function createIngress(options: IngressOptions): Ingress {
+  return new Ingress(options);
+}
+
+interface TimedRequest extends FastifyRequest {
+  startedAt?: bigint;
+}
+
+function labels(route: IngressRoute | undefined): { kind: string; namespace: string; name: string } {
+  return route
+    ? { kind: route.kind, namespace: route.namespace, name: route.name }
+    : { kind: '', namespace: '', name: '' };
+}
+
+/** The URL's path without query string, one trailing slash ignored. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

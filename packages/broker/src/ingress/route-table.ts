@@ -1,0 +1,119 @@
+// Which URL path reaches which topic, and whether that topic is ready to take events.
+//
+// Path space (one server for brokers and channels, unambiguous by segment count, because Kubernetes
+// names never contain "/"):
+//   POST /<namespace>/<broker>              a Broker (BrokerRoute.path)
+//   POST /channels/<namespace>/<channel>    a Channel, InMemoryChannel or KafkaChannel
+//   GET  /healthz, GET /metrics             the server's own endpoints (one segment)
+// A broker in a namespace called "channels" is still `/channels/<broker>`: two segments, not three.
+
+import type { BrokerRoute, ChannelRoute } from '@eddy/api';
+
+export const CHANNEL_PATH_PREFIX = '/channels';
+
+export type IngressRouteKind = 'broker' | 'channel';
+
+export interface IngressRoute {
+  kind: IngressRouteKind;
+  namespace: string;
+  name: string;
+  /** The URL path this route is served at. */
+  path: string;
+  topic: string;
+  partitions: number;
+  retentionMs: number | undefined;
+}
+
+/** The path a Broker's ingress is served at: `/<namespace>/<name>`. */
+export function brokerIngressPath(broker: Pick<BrokerRoute, 'namespace' | 'name'>): string {
+  return `/${broker.namespace}/${broker.name}`;
+}
+
+/** The path a Channel's ingress is served at: `/channels/<namespace>/<name>`. */
+export function channelIngressPath(channel: Pick<ChannelRoute, 'namespace' | 'name'>): string {
+  return `${CHANNEL_PATH_PREFIX}/${channel.namespace}/${channel.name}`;
+}
+
+const SEGMENT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/**
+ * Turns the contract's routes into path -> route, checking names and that no two routes share a
+ * path. Brokers are served at their BrokerRoute.path, which must be `/<namespace>/<name>`;
+ * channels at `/channels` + ChannelRoute.path.
+ * @throws Error naming the offending route.
+ */
+export function buildRouteTable(brokers: BrokerRoute[], channels: ChannelRoute[]): Map<string, IngressRoute> {
+  const table = new Map<string, IngressRoute>();
+  const add = (route: IngressRoute, declared: string) => {
+    for (const [what, value] of [
+      ['namespace', route.namespace],
+      ['name', route.name],
+    ] as const) {
+      if (!SEGMENT.test(value)) {
+        throw new Error(
+          `ingress: ${route.kind} ${route.namespace}/${route.name}: ${what} "${value}" is not a valid Kubernetes name (lower-case letters, digits, "-" and ".")`,
+        );
+      }
+    }
+    const expected = `/${route.namespace}/${route.name}`;
+    if (declared !== expected) {
+      throw new Error(
+        `ingress: ${route.kind} ${route.namespace}/${route.name} declares path "${declared}", expected "${expected}"`,
+      );
+    }
+    if (!route.topic) throw new Error(`ingress: ${route.kind} ${route.namespace}/${route.name} has no topic`);
+    const clash = table.get(route.path);
+    if (clash) {
+      throw new Error(
+        `ingress: ${route.kind} ${route.namespace}/${route.name} and ${clash.kind} ${clash.namespace}/${clash.name} both map to path "${route.path}"`,
+      );
+    }
+    table.set(route.path, route);
+  };
+  for (const broker of brokers) {
+    add(
+      {
+        kind: 'broker',
+        namespace: broker.namespace,
+        name: broker.name,
+        path: brokerIngressPath(broker),
+        topic: broker.topic,
+        partitions: broker.partitions,
+        retentionMs: broker.retentionMs,
+      },
+      broker.path,
+    );
+  }
+  for (const channel of channels) {
+    add(
+      {
+        kind: 'channel',
+        namespace: channel.namespace,
+        name: channel.name,
+        path: channelIngressPath(channel),
+        topic: channel.topic,
+        partitions: channel.partitions,
+        retentionMs: channel.retentionMs,
+      },
+      channel.path,
+    );
+  }
+  return table;
+}
+
+/** Describes a path that matches no route, saying what the caller probably meant. */
+export function describeUnknownPath(path: string): string {
+  const segments = path.split('/').slice(1);
+  if (segments.length === 2 && segments.every((s) => s !== '')) {
+    return `broker "${segments[1]}" does not exist in namespace "${segments[0]}" (no broker at ${path})`;
+  }
+  if (segments.length === 3 && `/${segments[0]}` === CHANNEL_PATH_PREFIX && segments.every((s) => s !== '')) {
+    return `channel "${segments[2]}" does not exist in namespace "${segments[1]}" (no channel at ${path})`;
+  }
+  return `no broker or channel at ${path}: brokers are at /<namespace>/<broker>, channels at ${CHANNEL_PATH_PREFIX}/<namespace>/<channel>`;
+}
+
+/** Whether two routes need the same topic setup (so readiness carries over a contract update). */
+export function sameTopicSpec(a: IngressRoute, b: IngressRoute): boolean {
+  return a.topic === b.topic && a.partitions === b.partitions && a.retentionMs === b.retentionMs;
+}
