@@ -1,4 +1,5 @@
 export * from './delivery/index.js';
+export * from './dispatcher/index.js';
 export * from './eventlog/embedded/index.js';
 export * from './eventlog/event-log.js';
 export * from './eventlog/kafka/kafka-event-log.js';

@@ -1,0 +1,93 @@
+// Prometheus metrics of the dispatcher (per route; the deliverer counts attempts and latency).
+// Several dispatchers may share a registry (tests, a restarted dispatcher), so each metric is
+// looked up before it is created.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Final outcome of one event for one route. */
+export type EventOutcome = 'filtered' | 'delivered' | 'dead_lettered' | 'dropped';
+export type ReplyTarget = 'topic' | 'url' | 'none';
+export type ReplyOutcome = 'stored' | 'delivered' | 'dead_lettered' | 'dropped';
+
+const EVENT_OUTCOMES: EventOutcome[] = ['filtered', 'delivered', 'dead_lettered', 'dropped'];
+const REPLY_TARGETS: ReplyTarget[] = ['topic', 'url', 'none'];
+const REPLY_OUTCOMES: ReplyOutcome[] = ['stored', 'delivered', 'dead_lettered', 'dropped'];
+
+export interface DispatchMetrics {
+  /** Events whose outcome became final (their offsets may be committed). */
+  events: Counter<'route' | 'outcome'>;
+  /** Replies: target = topic | url | none; outcome = stored | delivered | dead_lettered | dropped. */
+  replies: Counter<'route' | 'target' | 'outcome'>;
+  /** Records not yet committed by the route's group, summed over partitions. */
+  lag: Gauge<'route'>;
+  /** Events being filtered/delivered right now. */
+  inFlight: Gauge<'route'>;
+  /** Forgets a removed route's series. */
+  removeRoute(route: string): void;
+}
+
+function metric<T>(registry: Registry, name: string, create: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+export function dispatchMetrics(registry: Registry): DispatchMetrics {
+  const events = metric(
+    registry,
+    'eddy_dispatch_events_total',
+    () =>
+      new Counter({
+        name: 'eddy_dispatch_events_total',
+        help: 'Events with a final outcome per route: filtered, delivered, dead_lettered, dropped',
+        labelNames: ['route', 'outcome'] as const,
+        registers: [registry],
+      }),
+  );
+  const replies = metric(
+    registry,
+    'eddy_dispatch_replies_total',
+    () =>
+      new Counter({
+        name: 'eddy_dispatch_replies_total',
+        help: 'Reply events from subscribers per route, by where they went',
+        labelNames: ['route', 'target', 'outcome'] as const,
+        registers: [registry],
+      }),
+  );
+  const lag = metric(
+    registry,
+    'eddy_dispatch_lag',
+    () =>
+      new Gauge({
+        name: 'eddy_dispatch_lag',
+        help: 'Records of the route topic not yet committed by its consumer group (sum over partitions)',
+        labelNames: ['route'] as const,
+        registers: [registry],
+      }),
+  );
+  const inFlight = metric(
+    registry,
+    'eddy_dispatch_in_flight',
+    () =>
+      new Gauge({
+        name: 'eddy_dispatch_in_flight',
+        help: 'Events of the route being filtered or delivered now',
+        labelNames: ['route'] as const,
+        registers: [registry],
+      }),
+  );
+  return {
+    events,
+    replies,
+    lag,
+    inFlight,
+    removeRoute(route) {
+      // remove() matches complete label sets only, so every combination the dispatcher uses is listed.
+      lag.remove({ route });
+      inFlight.remove({ route });
+      for (const outcome of EVENT_OUTCOMES) events.remove({ route, outcome });
+      for (const target of REPLY_TARGETS) {
+        for (const outcome of REPLY_OUTCOMES) replies.remove({ route, target, outcome });
+      }
+    },
+  };
+}

@@ -1,0 +1,484 @@
+// The dispatcher's commit, ordering, in-flight and route-update logic on the real embedded log,
+// with a scripted deliverer object (the deliverer's HTTP behaviour is tested on its own; here each
+// event's outcome and timing must be controlled exactly). End-to-end runs on both logs with real
+// HTTP subscribers are in dispatcher.integration.test.ts.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DispatchRoute } from '@eddy/api';
+import { CloudEvent } from 'cloudevents';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { Deliverer, DeliveryOutcome, DeliveryRequest } from '../delivery/index.js';
+import { type EmbeddedEventLog, openEmbeddedEventLog } from '../eventlog/embedded/index.js';
+import type { EventLog } from '../eventlog/event-log.js';
+import {
+  createDispatcher,
+  type Dispatcher,
+  type DispatcherOptions,
+  InvalidRouteError,
+} from './dispatcher.js';
+import { createLogRetryStateStore, createMemoryRetryStateStore } from './retry-state.js';
+
+const root = mkdtempSync(join(tmpdir(), 'eddy-dispatcher-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const quiet = pino({ level: 'silent' });
+
+async function openLog(dataDir = join(root, `log-${++dirs}`)): Promise<EmbeddedEventLog> {
+  const log = await openEmbeddedEventLog({ dataDir });
+  onTestFinished(() => log.close());
+  return log;
+}
+
+function route(overrides: Partial<DispatchRoute> = {}): DispatchRoute {
+  const name = overrides.name ?? 't1';
+  return {
+    kind: 'Trigger',
+    namespace: 'default',
+    name,
+    id: `default/${name}`,
+    topic: 'broker-events',
+    group: `trigger-${name}`,
+    subscriber: 'http://127.0.0.1:1/unused',
+    reply: { kind: 'drop' },
+    delivery: { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 10 },
+    ordering: 'unordered',
+    maxInFlight: 10,
+    startFrom: 'earliest',
+    ...overrides,
+  };
+}
+
+function event(i: number, extra: Record<string, unknown> = {}): CloudEvent<unknown> {
+  return new CloudEvent<unknown>({
+    id: `e-${i}`,
+    source: '/test',
+    type: 'dev.eddy.test',
+    data: { i },
+    ...extra,
+  });
+}
+
+interface Call {
+  req: DeliveryRequest;
+  id: string;
+  settle: (outcome: DeliveryOutcome) => void;
+}
+
+/** A deliverer whose every call waits until the test settles it (or `auto` answers it). */
+function scriptedDeliverer(
+  auto?: (req: DeliveryRequest) => DeliveryOutcome | Promise<DeliveryOutcome> | undefined,
+) {
+  const calls: Call[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const deliverer: Deliverer & { calls: Call[]; maxRunning: () => number; running: () => number } = {
+    calls,
+    maxRunning: () => maxRunning,
+    running: () => running,
+    async deliver(req) {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      try {
+        const automatic = await auto?.(req);
+        if (automatic !== undefined) return automatic;
+        return await new Promise<DeliveryOutcome>((resolve) => {
+          const call: Call = { req, id: req.event.id, settle: resolve };
+          calls.push(call);
+          req.signal?.addEventListener('abort', () => resolve({ kind: 'aborted', attempts: 0 }), {
+            once: true,
+          });
+        });
+      } finally {
+        running--;
+      }
+    },
+    async close() {},
+  };
+  return deliverer;
+}
+
+const delivered: DeliveryOutcome = { kind: 'delivered', status: 202, attempts: 1 };
+
+function dispatcherOn(
+  log: EventLog,
+  deliverer: Deliverer,
+  extra: Partial<DispatcherOptions> = {},
+): Dispatcher {
+  const dispatcher = createDispatcher({
+    log,
+    deliverer,
+    logger: quiet,
+    retryState: createMemoryRetryStateStore(),
+    lagIntervalMs: 0,
+    ...extra,
+  });
+  onTestFinished(() => dispatcher.close());
+  return dispatcher;
+}
+
+async function committed(log: EventLog, group: string, topic = 'broker-events'): Promise<(number | null)[]> {
+  return (await log.lag(group, topic)).map((p) => p.committed);
+}
+
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('dispatcher on the embedded log (scripted deliverer)', () => {
+  it('commits filtered events without delivering them and counts every outcome', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    const outcomes: Record<string, DeliveryOutcome> = {
+      'e-1': delivered,
+      'e-3': { kind: 'dead-lettered', status: 500, attempts: 3 },
+      'e-4': { kind: 'dropped', reason: 'no dead-letter sink', status: 500, attempts: 3 },
+    };
+    const deliverer = scriptedDeliverer((req) => outcomes[req.event.id]);
+    const registry = new Registry();
+    const dispatcher = dispatcherOn(log, deliverer, { registry });
+    await dispatcher.updateRoutes([route({ filter: { filters: [{ exact: { kind: 'order' } }] } })]);
+    await log.append('broker-events', [
+      event(0),
+      event(1, { kind: 'order' }),
+      event(2),
+      event(3, { kind: 'order' }),
+      event(4, { kind: 'order' }),
+    ]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 5, 'all five committed');
+    expect(deliverer.calls).toHaveLength(0);
+    const metrics = await registry.getSingleMetric('eddy_dispatch_events_total')!.get();
+    const count = (outcome: string) => metrics.values.find((v) => v.labels.outcome === outcome)?.value;
+    expect([count('filtered'), count('delivered'), count('dead_lettered'), count('dropped')]).toEqual([
+      2, 1, 1, 1,
+    ]);
+  });
+
+  it('unordered: keeps delivering behind a slow event but commits only up to it', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    const deliverer = scriptedDeliverer((req) => (req.event.id === 'e-2' ? undefined : delivered));
+    const dispatcher = dispatcherOn(log, deliverer);
+    await dispatcher.updateRoutes([route({ maxInFlight: 5 })]);
+    await log.append(
+      'broker-events',
+      Array.from({ length: 20 }, (_, i) => event(i)),
+    );
+    await waitFor(() => deliverer.calls.length === 1, 'the slow event to be in flight');
+    // Everything after the slow event was delivered (the slot it holds is the only one taken)...
+    await waitFor(() => deliverer.running() === 1, 'the others to finish');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // ...but the group's committed offset stays on it.
+    expect(await committed(log, 'trigger-t1')).toEqual([2]);
+    deliverer.calls[0]!.settle(delivered);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 20, 'commit past the slow event');
+  });
+
+  it('unordered: never more than maxInFlight deliveries at once, across partitions', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events', { partitions: 3 });
+    const deliverer = scriptedDeliverer(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      return delivered;
+    });
+    const dispatcher = dispatcherOn(log, deliverer);
+    await dispatcher.updateRoutes([route({ maxInFlight: 4 })]);
+    await log.append(
+      'broker-events',
+      Array.from({ length: 300 }, (_, i) => event(i)),
+    );
+    await waitFor(
+      async () => (await log.lag('trigger-t1', 'broker-events')).every((p) => p.lag === 0),
+      'the backlog to drain',
+    );
+    expect(deliverer.maxRunning()).toBe(4);
+  });
+
+  it('ordered: one event at a time per partition, partitions in parallel', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events', { partitions: 2 });
+    const order: string[][] = [[], []];
+    const deliverer = scriptedDeliverer();
+    const dispatcher = dispatcherOn(log, deliverer);
+    await dispatcher.updateRoutes([route({ ordering: 'ordered', maxInFlight: 50 })]);
+    for (const p of [0, 1]) {
+      await log.append(
+        'broker-events',
+        Array.from({ length: 5 }, (_, i) => event(p * 100 + i)),
+        { partition: p },
+      );
+    }
+    // Settle in arrival order; at every moment at most one call per partition is open.
+    for (let settled = 0; settled < 10; ) {
+      await waitFor(() => deliverer.calls.length > 0, 'a delivery');
+      const open = deliverer.calls.splice(0);
+      const byPartition = new Map<number, number>();
+      for (const call of open) {
+        const i = (call.req.event.data as { i: number }).i;
+        const p = i >= 100 ? 1 : 0;
+        byPartition.set(p, (byPartition.get(p) ?? 0) + 1);
+        order[p]!.push(call.id);
+      }
+      expect([...byPartition.values()].every((n) => n === 1)).toBe(true);
+      for (const call of open) call.settle(delivered);
+      settled += open.length;
+    }
+    expect(order[0]).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-4']);
+    expect(order[1]).toEqual(['e-100', 'e-101', 'e-102', 'e-103', 'e-104']);
+    expect(deliverer.maxRunning()).toBe(2);
+  });
+
+  it('a reply to a topic is appended there; a reply with reply: drop is only counted', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    await log.ensureTopic('replies');
+    const reply = new CloudEvent<unknown>({ id: 'r-1', source: '/sub', type: 'dev.eddy.reply', data: 'ok' });
+    const deliverer = scriptedDeliverer(() => ({ kind: 'delivered', status: 200, reply, attempts: 1 }));
+    const registry = new Registry();
+    const dispatcher = dispatcherOn(log, deliverer, { registry });
+    await dispatcher.updateRoutes([
+      route({ name: 'to-topic', reply: { kind: 'topic', topic: 'replies' } }),
+      route({ name: 'dropping' }),
+    ]);
+    await log.append('broker-events', [event(1)]);
+    await waitFor(
+      async () => (await committed(log, 'trigger-dropping'))[0] === 1,
+      'dropping route committed',
+    );
+    await waitFor(async () => (await committed(log, 'trigger-to-topic'))[0] === 1, 'topic route committed');
+    const stored = await log.lag('nobody', 'replies');
+    expect(stored[0]!.end).toBe(1);
+    const replies = await registry.getSingleMetric('eddy_dispatch_replies_total')!.get();
+    expect(
+      replies.values.map((v) => [v.labels.route, v.labels.target, v.labels.outcome, v.value]).sort(),
+    ).toEqual([
+      ['default/dropping', 'none', 'dropped', 1],
+      ['default/to-topic', 'topic', 'stored', 1],
+    ]);
+  });
+
+  it('close aborts what is in flight, commits only finished events, and a new dispatcher resumes there', async () => {
+    const dataDir = join(root, `log-${++dirs}`);
+    let log = await openLog(dataDir);
+    await log.ensureTopic('broker-events');
+    const first = scriptedDeliverer((req) => (['e-3', 'e-6'].includes(req.event.id) ? undefined : delivered));
+    const dispatcher = createDispatcher({ log, deliverer: first, logger: quiet, lagIntervalMs: 0 });
+    await dispatcher.updateRoutes([route()]);
+    await log.append(
+      'broker-events',
+      Array.from({ length: 10 }, (_, i) => event(i)),
+    );
+    await waitFor(() => first.calls.length === 2 && first.running() === 2, 'two slow events in flight');
+    const signals = first.calls.map((c) => c.req.signal!);
+    await dispatcher.close();
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    expect(await committed(log, 'trigger-t1')).toEqual([3]);
+    await log.close();
+
+    log = await openLog(dataDir);
+    const second = scriptedDeliverer(() => delivered);
+    const seen: string[] = [];
+    const recording: Deliverer = {
+      deliver: (req) => {
+        seen.push(req.event.id);
+        return second.deliver(req);
+      },
+      close: async () => {},
+    };
+    const again = createDispatcher({ log, deliverer: recording, logger: quiet, lagIntervalMs: 0 });
+    onTestFinished(() => again.close());
+    await again.updateRoutes([route({ startFrom: 'latest' })]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 10, 'the rest committed');
+    // From the committed offset (not "latest"): the unfinished e-3 and e-6, and the finished
+    // events after e-3 that could not be committed yet (at-least-once).
+    expect(seen).toEqual(['e-3', 'e-4', 'e-5', 'e-6', 'e-7', 'e-8', 'e-9']);
+  });
+
+  it('attempts survive a restart through the log-backed retry state, and final events clear it', async () => {
+    const dataDir = join(root, `log-${++dirs}`);
+    let log = await openLog(dataDir);
+    await log.ensureTopic('broker-events');
+    // A deliverer that fails twice per run, reports each failure, then waits (in backoff).
+    const failingTwice: (attemptsBefore: number[]) => Deliverer = (attemptsBefore) => ({
+      async deliver(req) {
+        attemptsBefore.push(req.attemptsMade ?? 0);
+        let attempts = req.attemptsMade ?? 0;
+        for (let i = 0; i < 2; i++) {
+          attempts++;
+          await req.onAttemptFailed?.({
+            attempt: attempts,
+            status: 503,
+            error: 'HTTP 503',
+            nextDelayMs: 60_000,
+          });
+        }
+        return new Promise((resolve) =>
+          req.signal?.addEventListener('abort', () => resolve({ kind: 'aborted', attempts }), { once: true }),
+        );
+      },
+      close: async () => {},
+    });
+    const seenFirst: number[] = [];
+    let retryState = await createLogRetryStateStore({ log, topic: 'retry-state' });
+    let dispatcher = createDispatcher({
+      log,
+      deliverer: failingTwice(seenFirst),
+      logger: quiet,
+      lagIntervalMs: 0,
+      retryState,
+    });
+    await dispatcher.updateRoutes([route()]);
+    await log.append('broker-events', [event(0)]);
+    await waitFor(
+      async () =>
+        (await retryState.get({ group: 'trigger-t1', topic: 'broker-events', partition: 0, offset: 0 }))
+          ?.attempts === 2,
+      'two failures recorded',
+    );
+    await dispatcher.close();
+    await retryState.close();
+    await log.close();
+
+    // A new process: new log handle, new store reading the state topic back.
+    log = await openLog(dataDir);
+    retryState = await createLogRetryStateStore({ log, topic: 'retry-state' });
+    onTestFinished(() => retryState.close());
+    const seenSecond: number[] = [];
+    dispatcher = createDispatcher({
+      log,
+      deliverer: failingTwice(seenSecond),
+      logger: quiet,
+      lagIntervalMs: 0,
+      retryState,
+    });
+    await dispatcher.updateRoutes([route()]);
+    await waitFor(() => seenSecond.length === 1, 'the event delivered again');
+    expect(seenFirst).toEqual([0]);
+    expect(seenSecond).toEqual([2]);
+    const key = { group: 'trigger-t1', topic: 'broker-events', partition: 0, offset: 0 };
+    await waitFor(async () => (await retryState.get(key))?.attempts === 4, 'four attempts recorded');
+    const state = await retryState.get(key);
+    expect(state?.lastFailure).toEqual({ attempt: 4, status: 503, error: 'HTTP 503', nextDelayMs: 60_000 });
+    expect(state?.notBefore).toBeGreaterThan(Date.now());
+    await dispatcher.close();
+
+    // A third run delivers: the state is deleted (tombstoned) and a fresh reader does not see it.
+    dispatcher = createDispatcher({
+      log,
+      deliverer: scriptedDeliverer(() => delivered),
+      logger: quiet,
+      lagIntervalMs: 0,
+      retryState,
+    });
+    await dispatcher.updateRoutes([route()]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 1, 'delivered and committed');
+    await dispatcher.close();
+    expect(await retryState.get(key)).toBeUndefined();
+    const fresh = await createLogRetryStateStore({ log, topic: 'retry-state' });
+    onTestFinished(() => fresh.close());
+    await fresh.sync();
+    expect(await fresh.get(key)).toBeUndefined();
+  });
+
+  it('applies a changed filter and subscriber in place: nothing re-read, nothing skipped', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    const deliverer = scriptedDeliverer(() => delivered);
+    const seen: [string, string][] = [];
+    const recording: Deliverer = {
+      deliver: (req) => {
+        seen.push([req.event.id, req.route.subscriber]);
+        return deliverer.deliver(req);
+      },
+      close: async () => {},
+    };
+    const dispatcher = dispatcherOn(log, recording);
+    await dispatcher.updateRoutes([
+      route({ filter: { attributes: { type: 'a' } }, subscriber: 'http://127.0.0.1:1/old' }),
+    ]);
+    await log.append('broker-events', [event(0, { type: 'a' }), event(1, { type: 'b' })]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 2, 'first two committed');
+    await dispatcher.updateRoutes([
+      route({ filter: { attributes: { type: 'b' } }, subscriber: 'http://127.0.0.1:1/new' }),
+    ]);
+    await log.append('broker-events', [event(2, { type: 'a' }), event(3, { type: 'b' })]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 4, 'all committed');
+    expect(seen).toEqual([
+      ['e-0', 'http://127.0.0.1:1/old'],
+      ['e-3', 'http://127.0.0.1:1/new'],
+    ]);
+  });
+
+  it('a removed route stops and keeps its offsets unless asked to delete them', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    const deliverer = scriptedDeliverer(() => delivered);
+    const dispatcher = dispatcherOn(log, deliverer);
+    await dispatcher.updateRoutes([route({ name: 'a' }), route({ name: 'b' })]);
+    await log.append('broker-events', [event(0)]);
+    await waitFor(
+      async () =>
+        (await committed(log, 'trigger-a'))[0] === 1 && (await committed(log, 'trigger-b'))[0] === 1,
+      'both committed',
+    );
+    await dispatcher.updateRoutes([route({ name: 'b' })]);
+    expect(dispatcher.routes().map((r) => r.id)).toEqual(['default/b']);
+    expect(await committed(log, 'trigger-a')).toEqual([1]);
+    await dispatcher.updateRoutes([], { deleteRemovedGroups: true });
+    expect(await committed(log, 'trigger-b')).toEqual([null]);
+    expect(dispatcher.routes()).toEqual([]);
+  });
+
+  it('reports lag per route, from where a "latest" route started', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    await log.append('broker-events', [event(0), event(1)]);
+    const deliverer = scriptedDeliverer((req) => (req.event.id === 'e-3' ? undefined : delivered));
+    const registry = new Registry();
+    const dispatcher = dispatcherOn(log, deliverer, { registry, lagIntervalMs: 20 });
+    await dispatcher.updateRoutes([route({ startFrom: 'latest' })]);
+    expect(await dispatcher.lag('default/t1')).toBe(0);
+    await log.append('broker-events', [event(2), event(3), event(4)]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 3, 'commit up to the slow event');
+    expect(await dispatcher.lag('default/t1')).toBe(2);
+    await waitFor(async () => {
+      const gauge = await registry.getSingleMetric('eddy_dispatch_lag')!.get();
+      return gauge.values.some((v) => v.labels.route === 'default/t1' && v.value === 2);
+    }, 'the lag gauge');
+    await expect(dispatcher.lag('default/none')).rejects.toThrow(/no route "default\/none"/);
+  });
+
+  it('rejects invalid routes before changing anything, naming the route and field', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    const dispatcher = dispatcherOn(
+      log,
+      scriptedDeliverer(() => delivered),
+    );
+    await dispatcher.updateRoutes([route({ name: 'ok' })]);
+    expect(() =>
+      dispatcher.updateRoutes([route({ name: 'ok' }), route({ name: 'bad', maxInFlight: 0 })]),
+    ).toThrow(InvalidRouteError);
+    expect(() => dispatcher.updateRoutes([route({ name: 'bad', maxInFlight: 0 })])).toThrow(
+      'routes[0] (default/bad).maxInFlight: expected an integer >= 1, got 0',
+    );
+    expect(() => dispatcher.updateRoutes([route({ name: 'x' }), route({ name: 'x' })])).toThrow(
+      /duplicate route id "default\/x"/,
+    );
+    expect(() =>
+      dispatcher.updateRoutes([route({ filter: { filters: [{ cesql: "type = 'a' AND" }] } })]),
+    ).toThrow(/routes\[0\] \(default\/t1\)\.filter\.filters\[0\]\.cesql: invalid CESQL expression/);
+    expect(dispatcher.routes().map((r) => r.id)).toEqual(['default/ok']);
+  });
+});

@@ -1,0 +1,280 @@
+// The dispatcher: one consumer group per route (Trigger or Subscription), started, updated and
+// stopped as the control plane's contract changes. See route-consumer.ts for what happens to
+// each event and when offsets are committed, retry-state.ts for how attempts survive restarts.
+
+import type { DispatchRoute } from '@eddy/api';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import type { Deliverer } from '../delivery/index.js';
+import type { EventLog } from '../eventlog/event-log.js';
+import { compileFilter } from '../filters/index.js';
+import { type DispatchMetrics, dispatchMetrics } from './dispatch-metrics.js';
+import { createLogRetryStateStore, DEFAULT_RETRY_STATE_TOPIC, type RetryStateStore } from './retry-state.js';
+import { RouteConsumer, type RouteSettings } from './route-consumer.js';
+
+export interface DispatcherOptions {
+  log: EventLog;
+  deliverer: Deliverer;
+  registry?: Registry;
+  logger?: pino.Logger;
+  /**
+   * Where attempts already made survive rebalances, restarts and crashes. Default: a store on the
+   * event log itself (topic `retryStateTopic`), opened on the first updateRoutes() and closed by
+   * close(). A store passed in is not closed by the dispatcher.
+   */
+  retryState?: RetryStateStore;
+  /** State topic of the default retry state store. Default `eddy-dispatcher-retry-state`. */
+  retryStateTopic?: string;
+  /** How often `eddy_dispatch_lag` is refreshed. Default 10 000 ms; 0 = never (call lag()). */
+  lagIntervalMs?: number;
+  /** Records per handler call of the event log. Default 100. */
+  maxBatchSize?: number;
+}
+
+export interface UpdateRoutesOptions {
+  /**
+   * Also delete the consumer groups (committed offsets) and retry state of routes that are
+   * removed (or whose group changed). Default false: a route that comes back resumes.
+   */
+  deleteRemovedGroups?: boolean;
+}
+
+export interface Dispatcher {
+  /**
+   * Makes the running routes exactly `routes`: new routes start (resolving once their group has
+   * its partitions), removed routes stop, and a route whose topic and group are unchanged gets its
+   * new filter, subscriber, delivery, reply, ordering and maxInFlight in place, without re-reading
+   * or skipping anything. Invalid routes reject the whole call before anything changes. A route
+   * whose consumer cannot start yet stays registered and keeps retrying; the call then rejects
+   * naming it.
+   */
+  updateRoutes(routes: DispatchRoute[], options?: UpdateRoutesOptions): Promise<void>;
+  /** Records the route's group has not committed yet, summed over partitions. */
+  lag(routeId: string): Promise<number>;
+  /** The routes currently running. */
+  routes(): DispatchRoute[];
+  /**
+   * Stops every route: no more fetching, deliveries in flight are aborted (retries included) and
+   * stay uncommitted, every finished event is committed, groups are left.
+   */
+  close(): Promise<void>;
+}
+
+/** A route the dispatcher cannot run; names the route and the field. */
+export class InvalidRouteError extends Error {
+  override readonly name = 'InvalidRouteError';
+}
+
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  return new RouteDispatcher(options);
+}
+
+class RouteDispatcher implements Dispatcher {
+  readonly #log: EventLog;
+  readonly #deliverer: Deliverer;
+  readonly #logger: pino.Logger;
+  readonly #metrics: DispatchMetrics;
+  readonly #maxBatchSize: number;
+  readonly #retryStateTopic: string;
+  #retryState: RetryStateStore | undefined;
+  #ownsRetryState = false;
+  readonly #consumers = new Map<string, RouteConsumer>();
+  #updates: Promise<unknown> = Promise.resolve();
+  #lagTimer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: DispatcherOptions) {
+    if (options?.log === undefined) throw new TypeError('createDispatcher: options.log is required');
+    if (options.deliverer === undefined)
+      throw new TypeError('createDispatcher: options.deliverer is required');
+    this.#log = options.log;
+    this.#deliverer = options.deliverer;
+    this.#logger = options.logger ?? pino({ level: 'warn' });
+    this.#metrics = dispatchMetrics(options.registry ?? new Registry());
+    this.#maxBatchSize = options.maxBatchSize ?? 100;
+    if (!Number.isInteger(this.#maxBatchSize) || this.#maxBatchSize < 1) {
+      throw new RangeError(
+        `createDispatcher: maxBatchSize must be an integer >= 1, got ${options.maxBatchSize}`,
+      );
+    }
+    this.#retryState = options.retryState;
+    this.#retryStateTopic = options.retryStateTopic ?? DEFAULT_RETRY_STATE_TOPIC;
+    const lagIntervalMs = options.lagIntervalMs ?? 10_000;
+    if (!(lagIntervalMs >= 0)) {
+      throw new RangeError(`createDispatcher: lagIntervalMs must be >= 0, got ${options.lagIntervalMs}`);
+    }
+    if (lagIntervalMs > 0) {
+      this.#lagTimer = setInterval(() => void this.#refreshLag(), lagIntervalMs);
+      this.#lagTimer.unref();
+    }
+  }
+
+  updateRoutes(routes: DispatchRoute[], options: UpdateRoutesOptions = {}): Promise<void> {
+    if (this.#closed !== undefined)
+      return Promise.reject(new Error('updateRoutes: the dispatcher is closed'));
+    // Validate synchronously so a bad contract is reported before any earlier update finishes.
+    const settings = validateRoutes(routes);
+    const run = this.#updates.then(() => this.#apply(settings, options));
+    this.#updates = run.catch(() => {});
+    return run;
+  }
+
+  async lag(routeId: string): Promise<number> {
+    const consumer = this.#consumers.get(routeId);
+    if (consumer === undefined) throw new Error(`lag: no route "${routeId}" is running`);
+    return consumer.lag();
+  }
+
+  routes(): DispatchRoute[] {
+    return [...this.#consumers.values()].map((c) => c.route);
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#lagTimer);
+      await this.#updates;
+      const consumers = [...this.#consumers.values()];
+      this.#consumers.clear();
+      await Promise.all(consumers.map((c) => c.stop()));
+      if (this.#ownsRetryState) await this.#retryState?.close();
+    })();
+    return this.#closed;
+  }
+
+  async #apply(settings: Map<string, RouteSettings>, options: UpdateRoutesOptions): Promise<void> {
+    if (this.#closed !== undefined) throw new Error('updateRoutes: the dispatcher is closed');
+    const retryState = await this.#retryStateStore();
+    const stopping: RouteConsumer[] = [];
+    const starting: RouteConsumer[] = [];
+    for (const [id, consumer] of this.#consumers) {
+      const next = settings.get(id);
+      if (
+        next !== undefined &&
+        next.route.topic === consumer.route.topic &&
+        next.route.group === consumer.route.group
+      ) {
+        consumer.update(next);
+        continue;
+      }
+      stopping.push(consumer);
+      this.#consumers.delete(id);
+    }
+    await Promise.all(
+      stopping.map(async (consumer) => {
+        await consumer.stop();
+        this.#metrics.removeRoute(consumer.route.id);
+        if (options.deleteRemovedGroups) {
+          await this.#log.deleteGroup(consumer.route.group);
+          await retryState.deleteGroup(consumer.route.group);
+        }
+      }),
+    );
+    for (const [id, next] of settings) {
+      if (this.#consumers.has(id)) continue;
+      const consumer = new RouteConsumer(next, {
+        log: this.#log,
+        deliverer: this.#deliverer,
+        retryState,
+        metrics: this.#metrics,
+        logger: this.#logger,
+        maxBatchSize: this.#maxBatchSize,
+      });
+      this.#consumers.set(id, consumer);
+      starting.push(consumer);
+    }
+    const failures: string[] = [];
+    await Promise.all(
+      starting.map((consumer) =>
+        consumer.start().catch((error: unknown) => {
+          failures.push(`${consumer.route.id}: ${error instanceof Error ? error.message : String(error)}`);
+        }),
+      ),
+    );
+    if (failures.length > 0) {
+      throw new Error(
+        `updateRoutes: ${failures.length} route(s) could not start yet (retrying): ${failures.join('; ')}`,
+      );
+    }
+  }
+
+  async #retryStateStore(): Promise<RetryStateStore> {
+    if (this.#retryState === undefined) {
+      this.#retryState = await createLogRetryStateStore({
+        log: this.#log,
+        topic: this.#retryStateTopic,
+        logger: this.#logger,
+      });
+      this.#ownsRetryState = true;
+    }
+    return this.#retryState;
+  }
+
+  async #refreshLag(): Promise<void> {
+    await Promise.all(
+      [...this.#consumers.values()].map(async (consumer) => {
+        try {
+          this.#metrics.lag.set({ route: consumer.route.id }, await consumer.lag());
+        } catch (error) {
+          this.#logger.debug({ err: error, route: consumer.route.id }, 'could not read lag');
+        }
+      }),
+    );
+  }
+}
+
+function validateRoutes(routes: DispatchRoute[]): Map<string, RouteSettings> {
+  if (!Array.isArray(routes)) throw new InvalidRouteError('updateRoutes: routes must be an array');
+  const settings = new Map<string, RouteSettings>();
+  for (const [i, route] of routes.entries()) {
+    const where = `routes[${i}]${typeof route?.id === 'string' && route.id !== '' ? ` (${route.id})` : ''}`;
+    const fail = (field: string, expected: string, got: unknown) => {
+      throw new InvalidRouteError(`${where}.${field}: expected ${expected}, got ${JSON.stringify(got)}`);
+    };
+    if (route === null || typeof route !== 'object')
+      throw new InvalidRouteError(`${where}: expected a route object`);
+    for (const field of ['id', 'topic', 'group', 'subscriber'] as const) {
+      if (typeof route[field] !== 'string' || route[field] === '')
+        fail(field, 'a non-empty string', route[field]);
+    }
+    if (settings.has(route.id)) throw new InvalidRouteError(`${where}.id: duplicate route id "${route.id}"`);
+    if (route.ordering !== 'ordered' && route.ordering !== 'unordered') {
+      fail('ordering', '"ordered" or "unordered"', route.ordering);
+    }
+    if (!Number.isInteger(route.maxInFlight) || route.maxInFlight < 1) {
+      fail('maxInFlight', 'an integer >= 1', route.maxInFlight);
+    }
+    const reply = route.reply as { kind?: unknown; topic?: unknown; url?: unknown } | undefined;
+    if (
+      reply === undefined ||
+      !(
+        reply.kind === 'drop' ||
+        (reply.kind === 'topic' && typeof reply.topic === 'string' && reply.topic !== '') ||
+        (reply.kind === 'url' && typeof reply.url === 'string' && reply.url !== '')
+      )
+    ) {
+      fail('reply', '{kind:"drop"}, {kind:"topic",topic} or {kind:"url",url}', route.reply);
+    }
+    const start = route.startFrom as unknown;
+    if (
+      start !== 'earliest' &&
+      start !== 'latest' &&
+      !(
+        start !== null &&
+        typeof start === 'object' &&
+        Number.isFinite((start as { timestamp?: unknown }).timestamp)
+      )
+    ) {
+      fail('startFrom', '"earliest", "latest" or {timestamp}', start);
+    }
+    if (route.delivery === null || typeof route.delivery !== 'object')
+      fail('delivery', 'resolved delivery settings', route.delivery);
+    let filter: RouteSettings['filter'];
+    try {
+      filter = compileFilter(route.filter, `${where}.filter`);
+    } catch (error) {
+      throw new InvalidRouteError(error instanceof Error ? error.message : String(error));
+    }
+    settings.set(route.id, { route, filter });
+  }
+  return settings;
+}

@@ -1,0 +1,522 @@
+// One route's consumer: its consumer group reads the route's topic; each event is filtered,
+// delivered, its reply forwarded, and its offset committed only once its outcome is final, in
+// offset order per partition.
+//
+// - unordered: up to `maxInFlight` events of the route at once (all partitions together); the
+//   batch handler returns once every record of the batch has started, and waits for a free slot
+//   before starting the next, so the log's backpressure bounds memory whatever the backlog.
+//   Completions come in any order; each partition commits up to its lowest unfinished offset.
+// - ordered: one event at a time per partition; the next starts when the previous is final.
+//
+// Route changes that keep the topic and group (filter, subscriber, delivery, reply, ordering,
+// maxInFlight) apply in place: events that have not started use the new settings, events in
+// flight finish with the old ones, and nothing is re-read or skipped.
+
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { DispatchRoute } from '@eddy/api';
+import type { CloudEvent } from 'cloudevents';
+import type pino from 'pino';
+import type { AttemptFailure, Deliverer } from '../delivery/index.js';
+import type { CommitOffset, Consumer, EventLog, LogRecord, RecordBatch } from '../eventlog/event-log.js';
+import type { EventFilter } from '../filters/index.js';
+import { CommitTracker } from './commit-tracker.js';
+import type { DispatchMetrics, EventOutcome } from './dispatch-metrics.js';
+import type { RetryKey, RetryState, RetryStateStore } from './retry-state.js';
+
+export interface RouteSettings {
+  route: DispatchRoute;
+  filter: EventFilter;
+}
+
+export interface RouteConsumerDeps {
+  log: EventLog;
+  deliverer: Deliverer;
+  retryState: RetryStateStore;
+  metrics: DispatchMetrics;
+  logger: pino.Logger;
+  /** Records per handler call. */
+  maxBatchSize: number;
+}
+
+/** Longest wait between two tries of something that failed (a commit, a reply append, a restart). */
+const MAX_BACKOFF_MS = 30_000;
+
+function backoff(failures: number): number {
+  return Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 16));
+}
+
+/** Sleeps; false when the signal fired first. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleepFor(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+class PartitionState {
+  tracker = new CommitTracker();
+  /** Processing of offsets started by any tracker of this partition that has not settled. */
+  readonly running = new Map<number, Promise<boolean>>();
+  readonly abort = new AbortController();
+  readonly signal: AbortSignal;
+  owned = true;
+  synced: Promise<void> | undefined;
+
+  constructor(routeSignal: AbortSignal) {
+    this.signal = AbortSignal.any([routeSignal, this.abort.signal]);
+  }
+}
+
+export class RouteConsumer {
+  #settings: RouteSettings;
+  readonly #deps: RouteConsumerDeps;
+  readonly #topic: string;
+  readonly #group: string;
+  #consumer: Consumer | undefined;
+  readonly #partitions = new Map<number, PartitionState>();
+  #stopping = false;
+  readonly #stop = new AbortController();
+  #inFlight = 0;
+  #waiters: ((granted: boolean) => void)[] = [];
+  readonly #pending = new Set<Promise<void>>();
+  #committing: Promise<void> | undefined;
+  #commitAgain = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #restarts = 0;
+  #stopped: Promise<void> | undefined;
+
+  constructor(settings: RouteSettings, deps: RouteConsumerDeps) {
+    this.#settings = settings;
+    this.#deps = deps;
+    this.#topic = settings.route.topic;
+    this.#group = settings.route.group;
+  }
+
+  get route(): DispatchRoute {
+    return this.#settings.route;
+  }
+
+  /** Applies new settings of the same topic and group to events not started yet. */
+  update(settings: RouteSettings): void {
+    if (settings.route.topic !== this.#topic || settings.route.group !== this.#group) {
+      throw new Error(`route ${settings.route.id}: topic and group cannot change in place`);
+    }
+    this.#settings = settings;
+    this.#grant();
+  }
+
+  /** Joins the group; resolves once the member has its partitions. On failure it keeps retrying in the background. */
+  async start(): Promise<void> {
+    try {
+      await this.#startConsumer();
+    } catch (error) {
+      this.#scheduleRestart(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Records not yet committed by the group, summed over partitions. A partition the group never
+   * committed counts from where this member started reading it (the log alone would count the
+   * whole retained topic for a route that starts at "latest").
+   */
+  async lag(): Promise<number> {
+    const partitions = await this.#deps.log.lag(this.#group, this.#topic);
+    let sum = 0;
+    for (const p of partitions) {
+      if (p.committed !== null) {
+        sum += p.lag;
+        continue;
+      }
+      const tracker = this.#partitions.get(p.partition)?.tracker;
+      if (tracker !== undefined && tracker.highestStarted >= 0) {
+        sum += Math.max(0, p.end - tracker.lowestUnfinished);
+      } else if (this.#settings.route.startFrom !== 'latest' || this.#consumer?.status !== 'running') {
+        sum += p.lag;
+      }
+    }
+    return sum;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Stops fetching, aborts deliveries in flight (they stay uncommitted and are delivered again by
+   * the next owner, with their attempts kept in the retry state), commits every finished event,
+   * and leaves the group. The group's committed offsets stay.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    for (const waiter of this.#waiters.splice(0)) waiter(false);
+    this.#stop.abort();
+    await this.#settle();
+    await this.#flushCommits();
+    await this.#consumer?.close();
+  }
+
+  async #settle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  async #startConsumer(): Promise<void> {
+    const { route } = this.#settings;
+    const consumer = await this.#deps.log.consume({
+      group: this.#group,
+      topic: this.#topic,
+      start: 'committed',
+      initial: route.startFrom,
+      maxBatchSize: this.#deps.maxBatchSize,
+      handler: (batch) => this.#onBatch(batch),
+      onAssignment: (assigned) => this.#onAssignment(assigned),
+      onError: (error) => this.#onConsumerError(error),
+    });
+    this.#consumer = consumer;
+    if (this.#stopping) {
+      await consumer.close();
+      return;
+    }
+    try {
+      await consumer.ready();
+    } catch (error) {
+      await consumer.close().catch(() => {});
+      throw error;
+    }
+    this.#restarts = 0;
+  }
+
+  #onConsumerError(error: Error): void {
+    if (this.#stopping) return;
+    this.#deps.logger.error({ err: error, route: this.route.id }, 'route consumer stopped; restarting');
+    // The member left its group: whatever is in flight is no longer ours to commit.
+    for (const [partition, state] of this.#partitions) this.#revoke(partition, state);
+    this.#scheduleRestart(error);
+  }
+
+  #scheduleRestart(error: unknown): void {
+    if (this.#stopping) return;
+    const delay = backoff(this.#restarts++);
+    this.#deps.logger.warn(
+      { err: error, route: this.route.id, delayMs: delay },
+      'starting the route consumer again',
+    );
+    this.#restartTimer = setTimeout(() => {
+      void (async () => {
+        await this.#settle();
+        if (this.#stopping) return;
+        try {
+          await this.#startConsumer();
+        } catch (startError) {
+          this.#scheduleRestart(startError);
+        }
+      })();
+    }, delay);
+  }
+
+  #onAssignment(assigned: number[]): void {
+    const keep = new Set(assigned);
+    for (const [partition, state] of this.#partitions) {
+      if (!keep.has(partition)) this.#revoke(partition, state);
+    }
+  }
+
+  /** The partition went to another member: stop its deliveries and never commit it again. */
+  #revoke(partition: number, state: PartitionState): void {
+    state.owned = false;
+    state.abort.abort();
+    this.#partitions.delete(partition);
+  }
+
+  #partition(partition: number): PartitionState {
+    let state = this.#partitions.get(partition);
+    if (state === undefined) {
+      state = new PartitionState(this.#stop.signal);
+      // Attempts recorded by the previous owner must be visible before this member retries.
+      state.synced = this.#deps.retryState.sync();
+      this.#partitions.set(partition, state);
+    }
+    return state;
+  }
+
+  async #onBatch(batch: RecordBatch): Promise<void> {
+    if (this.#stopping) return;
+    const state = this.#partition(batch.partition);
+    try {
+      await state.synced;
+    } catch (error) {
+      // Without the retry state this member could exceed the configured attempts; let the
+      // consumer restart (the batch is not committed, so nothing is lost).
+      throw new Error(`route ${this.route.id}: retry state unavailable: ${(error as Error).message}`);
+    }
+    for (const record of batch.records) {
+      if (this.#stopping || !state.owned) return;
+      if (state.tracker.isUnfinished(record.offset)) continue;
+      if (record.offset <= state.tracker.highestStarted) {
+        // Read again (a seek, or the log re-fetching from the committed offset after a
+        // rebalance): progress from the old position must no longer be committed.
+        state.tracker = new CommitTracker();
+      }
+      if (this.#settings.route.ordering === 'ordered') {
+        await this.#track(state, record);
+        continue;
+      }
+      if (!(await this.#acquire())) return;
+      if (!state.owned) {
+        this.#release();
+        return;
+      }
+      void this.#track(state, record).finally(() => this.#release());
+    }
+  }
+
+  /** Runs one record and marks it finished in the tracker that started it. */
+  #track(state: PartitionState, record: LogRecord): Promise<void> {
+    const tracker = state.tracker;
+    const first = tracker.highestStarted < 0;
+    tracker.begin(record.offset);
+    // Committing the first offset at once records where the group starts, so lag is exact
+    // from then on and a restart does not fall back to the route's start position.
+    if (first) this.#scheduleCommit();
+    let running = state.running.get(record.offset);
+    if (running === undefined) {
+      const started = this.#process(record, state.signal);
+      running = started;
+      state.running.set(record.offset, started);
+      void started.finally(() => {
+        if (state.running.get(record.offset) === started) state.running.delete(record.offset);
+      });
+    }
+    const work = running.then((final) => {
+      if (!final) return;
+      tracker.finish(record.offset);
+      if (state.owned && state.tracker === tracker) this.#scheduleCommit();
+    });
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
+    return work;
+  }
+
+  async #acquire(): Promise<boolean> {
+    if (this.#stopping) return false;
+    if (this.#inFlight < this.#settings.route.maxInFlight) {
+      this.#take();
+      return true;
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #take(): void {
+    this.#inFlight++;
+    this.#deps.metrics.inFlight.set({ route: this.route.id }, this.#inFlight);
+  }
+
+  #release(): void {
+    this.#inFlight--;
+    this.#deps.metrics.inFlight.set({ route: this.route.id }, this.#inFlight);
+    this.#grant();
+  }
+
+  #grant(): void {
+    while (this.#waiters.length > 0 && this.#inFlight < this.#settings.route.maxInFlight) {
+      this.#take();
+      this.#waiters.shift()!(true);
+    }
+  }
+
+  /** Filters and delivers one event; true when its outcome is final. Never rejects. */
+  async #process(record: LogRecord, signal: AbortSignal): Promise<boolean> {
+    const { route, filter } = this.#settings;
+    let result: ReturnType<EventFilter>;
+    try {
+      result = filter(record.event);
+    } catch {
+      result = 'fail';
+    }
+    if (result === 'fail') {
+      this.#count(route, 'filtered');
+      return true;
+    }
+    const key: RetryKey = {
+      group: route.group,
+      topic: route.topic,
+      partition: record.partition,
+      offset: record.offset,
+    };
+    for (let failures = 0; ; failures++) {
+      if (signal.aborted) return false;
+      try {
+        return await this.#deliver(route, record.event, key, signal);
+      } catch (error) {
+        if (signal.aborted) return false;
+        this.#deps.logger.error(
+          { err: error, route: route.id, partition: record.partition, offset: record.offset },
+          'delivery failed unexpectedly; trying again',
+        );
+        if (!(await pause(backoff(failures), signal))) return false;
+      }
+    }
+  }
+
+  async #deliver(
+    route: DispatchRoute,
+    event: CloudEvent<unknown>,
+    key: RetryKey,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const previous = await this.#deps.retryState.get(key);
+    let recorded = previous !== undefined;
+    const outcome = await this.#deps.deliverer.deliver({
+      event,
+      route,
+      attemptsMade: previous?.attempts,
+      lastFailure: previous?.lastFailure,
+      notBefore: previous?.notBefore,
+      signal,
+      onAttemptFailed: async (failure: AttemptFailure) => {
+        recorded = true;
+        await this.#record(key, failure, signal);
+      },
+    });
+    switch (outcome.kind) {
+      case 'aborted':
+        return false;
+      case 'delivered':
+        if (outcome.reply !== undefined && !(await this.#reply(route, outcome.reply, signal))) return false;
+        this.#count(route, 'delivered');
+        break;
+      case 'dead-lettered':
+        this.#count(route, 'dead_lettered');
+        break;
+      case 'dropped':
+        this.#count(route, 'dropped');
+        break;
+    }
+    if (recorded) {
+      // Final: the state is not needed again. If this write fails the entry only lingers until
+      // the state topic's retention (or is reused if the offset is ever replayed).
+      await this.#deps.retryState.delete(key).catch((error: unknown) => {
+        this.#deps.logger.warn({ err: error, route: route.id, ...key }, 'could not clear retry state');
+      });
+    }
+    return true;
+  }
+
+  /** Persists a failed attempt before the next one; retried until it works or the delivery is aborted. */
+  async #record(key: RetryKey, failure: AttemptFailure, signal: AbortSignal): Promise<void> {
+    const state: RetryState = {
+      attempts: failure.attempt,
+      lastFailure: failure,
+      notBefore: failure.nextDelayMs === undefined ? undefined : Date.now() + failure.nextDelayMs,
+    };
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.#deps.retryState.put(key, state);
+        return;
+      } catch (error) {
+        this.#deps.logger.warn(
+          { err: error, route: this.route.id, ...key },
+          'could not record a failed attempt',
+        );
+        if (!(await pause(backoff(failures), signal))) throw error;
+      }
+    }
+  }
+
+  /** Sends a reply where the route says; false when aborted before it was stored or delivered. */
+  async #reply(route: DispatchRoute, reply: CloudEvent<unknown>, signal: AbortSignal): Promise<boolean> {
+    const target = route.reply;
+    switch (target.kind) {
+      case 'drop':
+        this.#deps.metrics.replies.inc({ route: route.id, target: 'none', outcome: 'dropped' });
+        return true;
+      case 'topic':
+        for (let failures = 0; ; failures++) {
+          try {
+            await this.#deps.log.append(target.topic, [reply]);
+            this.#deps.metrics.replies.inc({ route: route.id, target: 'topic', outcome: 'stored' });
+            return true;
+          } catch (error) {
+            this.#deps.logger.warn(
+              { err: error, route: route.id, topic: target.topic },
+              'could not store a reply',
+            );
+            if (!(await pause(backoff(failures), signal))) return false;
+          }
+        }
+      case 'url': {
+        const outcome = await this.#deps.deliverer.deliver({
+          event: reply,
+          route: { ...route, subscriber: target.url, reply: { kind: 'drop' } },
+          signal,
+        });
+        if (outcome.kind === 'aborted') return false;
+        const result = outcome.kind === 'dead-lettered' ? 'dead_lettered' : outcome.kind;
+        this.#deps.metrics.replies.inc({ route: route.id, target: 'url', outcome: result });
+        return true;
+      }
+    }
+  }
+
+  #count(route: DispatchRoute, outcome: EventOutcome): void {
+    this.#deps.metrics.events.inc({ route: route.id, outcome });
+  }
+
+  #scheduleCommit(): void {
+    if (this.#committing !== undefined) {
+      this.#commitAgain = true;
+      return;
+    }
+    this.#committing = this.#commitLoop().finally(() => {
+      this.#committing = undefined;
+    });
+  }
+
+  async #flushCommits(): Promise<void> {
+    await this.#committing;
+    this.#scheduleCommit();
+    await this.#committing;
+  }
+
+  /** Commits what every owned partition may commit; coalesces completions that arrive meanwhile. */
+  async #commitLoop(): Promise<void> {
+    for (let failures = 0; ; ) {
+      this.#commitAgain = false;
+      const consumer = this.#consumer;
+      if (consumer === undefined || consumer.status !== 'running') return;
+      const offsets: CommitOffset[] = [];
+      const taken: { tracker: CommitTracker; offset: number; previous: number }[] = [];
+      for (const [partition, state] of this.#partitions) {
+        if (!state.owned) continue;
+        const previous = state.tracker.committed;
+        const offset = state.tracker.takeCommit();
+        if (offset === undefined) continue;
+        offsets.push({ topic: this.#topic, partition, offset });
+        taken.push({ tracker: state.tracker, offset, previous });
+      }
+      if (offsets.length > 0) {
+        try {
+          await consumer.commit(offsets);
+          failures = 0;
+        } catch (error) {
+          for (const t of taken) t.tracker.commitFailed(t.offset, t.previous);
+          this.#deps.logger.warn({ err: error, route: this.route.id }, 'commit failed; will try again');
+          if (consumer.status !== 'running') return;
+          // While stopping, one more try; uncommitted work is delivered again, never lost.
+          if (this.#stopping && failures > 0) return;
+          await sleepFor(backoff(failures++));
+          this.#commitAgain = true;
+        }
+      }
+      if (!this.#commitAgain) return;
+    }
+  }
+}
