@@ -4,3 +4,4 @@ export * from './eventlog/embedded/index.js';
 export * from './eventlog/event-log.js';
 export * from './eventlog/kafka/kafka-event-log.js';
 export * from './filters/index.js';
+export * from './ingress/index.js';
