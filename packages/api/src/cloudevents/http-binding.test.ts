@@ -1,6 +1,11 @@
 import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import {
+  conformanceCorpusMissing,
+  readHttpFeatureVectors,
+  readYamlEventVectors,
+} from './binding-vectors.conformance.js';
+import {
   HttpBindingError,
   parseHttpRequest,
   percentDecodeHeaderValue,
@@ -9,11 +14,6 @@ import {
   toHttpBinary,
   toHttpStructured,
 } from './http-binding.js';
-import {
-  conformanceCorpusMissing,
-  readHttpFeatureVectors,
-  readYamlEventVectors,
-} from './http-vectors.conformance.js';
 import { jsonErrorPosition } from './json-error-position.js';
 
 function attrs(event: CloudEvent<unknown>): Record<string, unknown> {

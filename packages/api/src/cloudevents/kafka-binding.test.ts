@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CloudEvent, Kafka } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import {
+  conformanceCorpusMissing as corpusMissing,
+  readKafkaFeatureVectors,
+  readYamlEventVectors,
+} from './binding-vectors.conformance.js';
 import {
   fromKafkaMessage,
   isKafkaCloudEvent,
@@ -12,117 +13,12 @@ import {
   toKafkaBinary,
 } from './kafka-binding.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const corpus = resolve(repoRoot, '../shared/conformance/cloudevents-conformance');
-const featureFile = join(corpus, 'features/kafka-protocol-binding.feature');
-const corpusMissing = existsSync(featureFile)
-  ? undefined
-  : `CloudEvents conformance corpus not found at ${corpus} (expected ../shared/conformance beside the repo)`;
-
-// ---------------------------------------------------------------------------------------------
-// A reader for the few Gherkin constructs the conformance feature uses: Scenario / Scenario
-// Outline with Examples, doc strings and tables after Given/And/Then steps.
-
-interface Vector {
-  name: string;
-  payload: string;
-  headers: Record<string, string>;
-  attributes: Record<string, string>;
-  dataJson: string | undefined;
-}
-
-function readTable(lines: string[], start: number): { rows: string[][]; next: number } {
-  const rows: string[][] = [];
-  let i = start;
-  while (i < lines.length && (lines[i] ?? '').trim().startsWith('|')) {
-    const cells = (lines[i] ?? '').trim().slice(1, -1).split('|');
-    rows.push(cells.map((cell) => cell.trim()));
-    i++;
-  }
-  return { rows, next: i };
-}
-
-function readDocString(lines: string[], start: number): { text: string; next: number } {
-  const open = lines[start] ?? '';
-  const indent = open.indexOf('"""');
-  const body: string[] = [];
-  let i = start + 1;
-  while (i < lines.length && (lines[i] ?? '').trim() !== '"""') {
-    body.push((lines[i] ?? '').slice(indent));
-    i++;
-  }
-  return { text: body.join('\n'), next: i + 1 };
-}
-
-function tableToRecord(rows: string[][]): Record<string, string> {
-  const [header, ...data] = rows;
-  if (header?.[0] !== 'key' || header[1] !== 'value') throw new Error(`unexpected table header ${header}`);
-  return Object.fromEntries(data.map((row) => [row[0] ?? '', row[1] ?? '']));
-}
-
-function parseFeature(text: string): Vector[] {
-  const lines = text.split('\n');
-  const vectors: Vector[] = [];
-  let i = 0;
-  while (i < lines.length) {
-    const line = (lines[i] ?? '').trim();
-    const scenario = /^Scenario(?: Outline)?:\s*(.*)$/.exec(line);
-    if (!scenario) {
-      i++;
-      continue;
-    }
-    const template: Omit<Vector, 'name'> = { payload: '', headers: {}, attributes: {}, dataJson: undefined };
-    let examples: Record<string, string>[] = [{}];
-    i++;
-    while (i < lines.length && !/^\s*Scenario/.test(lines[i] ?? '')) {
-      const step = (lines[i] ?? '').trim();
-      if (step.endsWith('a Kafka message with payload:')) {
-        const doc = readDocString(lines, i + 1);
-        template.payload = doc.text;
-        i = doc.next;
-      } else if (step.endsWith('Kafka headers:')) {
-        const table = readTable(lines, i + 1);
-        template.headers = tableToRecord(table.rows);
-        i = table.next;
-      } else if (step.endsWith('the attributes are:')) {
-        const table = readTable(lines, i + 1);
-        template.attributes = tableToRecord(table.rows);
-        i = table.next;
-      } else if (step.endsWith('the data is equal to the following JSON:')) {
-        const doc = readDocString(lines, i + 1);
-        template.dataJson = doc.text;
-        i = doc.next;
-      } else if (step.startsWith('Examples:')) {
-        const table = readTable(lines, i + 1);
-        const [names, ...rows] = table.rows;
-        examples = rows.map((row) => Object.fromEntries((names ?? []).map((n, k) => [n, row[k] ?? ''])));
-        i = table.next;
-      } else {
-        i++;
-      }
-    }
-    for (const example of examples) {
-      const fill = (s: string) => s.replace(/<([^>]+)>/g, (_, name: string) => example[name] ?? `<${name}>`);
-      const mapValues = (r: Record<string, string>) =>
-        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, fill(v)]));
-      vectors.push({
-        name: fill(scenario[1] ?? ''),
-        payload: fill(template.payload),
-        headers: mapValues(template.headers),
-        attributes: mapValues(template.attributes),
-        dataJson: template.dataJson,
-      });
-    }
-  }
-  return vectors;
-}
-
 describe.skipIf(corpusMissing !== undefined)('Kafka binding: CloudEvents conformance vectors', () => {
   if (corpusMissing) {
     it.skip(corpusMissing, () => {});
     return;
   }
-  const vectors = parseFeature(readFileSync(featureFile, 'utf8'));
+  const vectors = readKafkaFeatureVectors();
 
   it('reads every scenario of the feature file', () => {
     // Binary mode + the structured outline with two content types.
@@ -149,33 +45,14 @@ describe.skipIf(corpusMissing !== undefined)('Kafka binding: CloudEvents conform
 
 // The conformance repo's YAML events (written for the HTTP binding) give a spread of attribute
 // sets, both spec versions and several media types: each must survive binary encoding byte-exactly.
-interface YamlEvent {
-  ContextAttributes: Record<string, string> & { Extensions?: Record<string, string> };
-  Data?: string;
-}
-
-function yamlEvents(): { file: string; index: number; event: YamlEvent }[] {
-  const files = ['yaml/v1.yaml', 'yaml/v03.yaml'];
-  for (const dir of ['yaml/v1.0', 'yaml/v0.3']) {
-    for (const f of readdirSync(join(corpus, dir))) files.push(`${dir}/${f}`);
-  }
-  return files.flatMap((file) =>
-    parseAllDocuments(readFileSync(join(corpus, file), 'utf8'), { schema: 'failsafe' }).map((doc, index) => ({
-      file,
-      index,
-      event: doc.toJS() as YamlEvent,
-    })),
-  );
-}
-
 describe.skipIf(corpusMissing !== undefined)(
   'Kafka binding: round trip of the conformance YAML events',
   () => {
     if (corpusMissing) return;
-    for (const { file, index, event: vector } of yamlEvents()) {
-      it(`${file} #${index}`, () => {
-        const { Extensions: extensions = {}, ...attributes } = vector.ContextAttributes;
-        const data = vector.Data === undefined ? undefined : Buffer.from(vector.Data, 'utf8');
+    for (const vector of readYamlEventVectors()) {
+      it(vector.name, () => {
+        const { attributes, extensions } = vector;
+        const data = vector.data === undefined ? undefined : Buffer.from(vector.data, 'utf8');
         const event = new CloudEvent<unknown>({ ...attributes, ...extensions, data } as never, false);
 
         const record = toKafkaBinary(event);

@@ -23,7 +23,7 @@ import {
   conformanceCorpusMissing,
   readHttpFeatureVectors,
   readYamlEventVectors,
-} from '../../../api/src/cloudevents/http-vectors.conformance.js';
+} from '../../../api/src/cloudevents/binding-vectors.conformance.js';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog, LogRecord } from '../eventlog/event-log.js';
 import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';

@@ -1,5 +1,5 @@
 // Reads the CloudEvents conformance corpus (../shared/conformance/cloudevents-conformance beside the
-// repository) for tests: the HTTP binding feature's scenarios and the YAML events. Test-only (kept out
+// repository) for tests: the HTTP and Kafka binding features' scenarios and the YAML events. Test-only (kept out
 // of dist like every *.conformance.ts); broker ingress tests post the same vectors. Nothing of the
 // corpus is copied into the project.
 
@@ -11,11 +11,13 @@ import { parseAllDocuments } from 'yaml';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const conformanceCorpus = resolve(repoRoot, '../shared/conformance/cloudevents-conformance');
 const httpFeature = join(conformanceCorpus, 'features/http-protocol-binding.feature');
+const kafkaFeature = join(conformanceCorpus, 'features/kafka-protocol-binding.feature');
 
 /** Why the corpus cannot be used, or undefined when it is there. */
-export const conformanceCorpusMissing: string | undefined = existsSync(httpFeature)
-  ? undefined
-  : `CloudEvents conformance corpus not found at ${conformanceCorpus} (expected ../shared/conformance beside the repo)`;
+export const conformanceCorpusMissing: string | undefined =
+  existsSync(httpFeature) && existsSync(kafkaFeature)
+    ? undefined
+    : `CloudEvents conformance corpus not found at ${conformanceCorpus} (expected ../shared/conformance beside the repo)`;
 
 export interface HttpFeatureVector {
   name: string;
@@ -72,10 +74,31 @@ function parseRawRequest(text: string): Pick<HttpFeatureVector, 'method' | 'head
   return { method: requestLine.split(' ')[0] ?? '', headers, body: rest.join('\n\n') };
 }
 
-/** Every scenario of features/http-protocol-binding.feature, outlines expanded. */
-export function readHttpFeatureVectors(): HttpFeatureVector[] {
-  const lines = readFileSync(httpFeature, 'utf8').split('\n');
-  const vectors: HttpFeatureVector[] = [];
+/** One scenario of a feature file (outlines expanded): its steps' doc strings and key/value tables. */
+export interface FeatureScenario {
+  name: string;
+  /** Doc string after the step whose text ends with the key (e.g. `an HTTP request`). */
+  docs: Record<string, string>;
+  /** Key/value table after the step whose text ends with the key (e.g. `the attributes are:`). */
+  tables: Record<string, Record<string, string>>;
+}
+
+const DOC_STEPS = [
+  'an HTTP request',
+  'a Kafka message with payload:',
+  'the data is equal to the following JSON:',
+];
+const TABLE_STEPS = ['the attributes are:', 'Kafka headers:'];
+
+/**
+ * Reads the few Gherkin constructs the conformance features use: Scenario / Scenario Outline with
+ * Examples, and doc strings and key/value tables after steps.
+ */
+export function readFeatureScenarios(
+  feature: 'http-protocol-binding' | 'kafka-protocol-binding',
+): FeatureScenario[] {
+  const lines = readFileSync(join(conformanceCorpus, 'features', `${feature}.feature`), 'utf8').split('\n');
+  const scenarios: FeatureScenario[] = [];
   let i = 0;
   while (i < lines.length) {
     const scenario = /^Scenario(?: Outline)?:\s*(.*)$/.exec((lines[i] ?? '').trim());
@@ -83,25 +106,22 @@ export function readHttpFeatureVectors(): HttpFeatureVector[] {
       i++;
       continue;
     }
-    let request = '';
-    let attributes: Record<string, string> = {};
-    let dataJson: string | undefined;
+    const docs: Record<string, string> = {};
+    const tables: Record<string, Record<string, string>> = {};
     let examples: Record<string, string>[] = [{}];
     i++;
     while (i < lines.length && !/^\s*Scenario/.test(lines[i] ?? '')) {
       const step = (lines[i] ?? '').trim();
-      if (step.endsWith('an HTTP request')) {
+      const docStep = DOC_STEPS.find((suffix) => step.endsWith(suffix));
+      const tableStep = TABLE_STEPS.find((suffix) => step.endsWith(suffix));
+      if (docStep) {
         const doc = readDocString(lines, i + 1);
-        request = doc.text;
+        docs[docStep] = doc.text;
         i = doc.next;
-      } else if (step.endsWith('the attributes are:')) {
+      } else if (tableStep) {
         const table = readTable(lines, i + 1);
-        attributes = tableToRecord(table.rows);
+        tables[tableStep] = tableToRecord(table.rows);
         i = table.next;
-      } else if (step.endsWith('the data is equal to the following JSON:')) {
-        const doc = readDocString(lines, i + 1);
-        dataJson = doc.text;
-        i = doc.next;
       } else if (step.startsWith('Examples:')) {
         const table = readTable(lines, i + 1);
         const [names, ...rows] = table.rows;
@@ -112,16 +132,47 @@ export function readHttpFeatureVectors(): HttpFeatureVector[] {
       }
     }
     for (const example of examples) {
-      const fill = (s: string) => s.replace(/<([^>]+)>/g, (_, name: string) => example[name] ?? `<${name}>`);
-      vectors.push({
+      const fill = (text: string) =>
+        text.replace(/<([^>]+)>/g, (_, name: string) => example[name] ?? `<${name}>`);
+      const fillValues = (r: Record<string, string>) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, fill(v)]));
+      scenarios.push({
         name: fill(scenario[1] ?? ''),
-        ...parseRawRequest(fill(request)),
-        attributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, fill(v)])),
-        dataJson,
+        docs: fillValues(docs),
+        tables: Object.fromEntries(Object.entries(tables).map(([k, t]) => [k, fillValues(t)])),
       });
     }
   }
-  return vectors;
+  return scenarios;
+}
+
+/** Every scenario of features/http-protocol-binding.feature, outlines expanded. */
+export function readHttpFeatureVectors(): HttpFeatureVector[] {
+  return readFeatureScenarios('http-protocol-binding').map((s) => ({
+    name: s.name,
+    ...parseRawRequest(s.docs['an HTTP request'] ?? ''),
+    attributes: s.tables['the attributes are:'] ?? {},
+    dataJson: s.docs['the data is equal to the following JSON:'],
+  }));
+}
+
+export interface KafkaFeatureVector {
+  name: string;
+  payload: string;
+  headers: Record<string, string>;
+  attributes: Record<string, string>;
+  dataJson: string | undefined;
+}
+
+/** Every scenario of features/kafka-protocol-binding.feature, outlines expanded. */
+export function readKafkaFeatureVectors(): KafkaFeatureVector[] {
+  return readFeatureScenarios('kafka-protocol-binding').map((s) => ({
+    name: s.name,
+    payload: s.docs['a Kafka message with payload:'] ?? '',
+    headers: s.tables['Kafka headers:'] ?? {},
+    attributes: s.tables['the attributes are:'] ?? {},
+    dataJson: s.docs['the data is equal to the following JSON:'],
+  }));
 }
 
 export interface YamlEventVector {
