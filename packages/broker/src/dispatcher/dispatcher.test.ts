@@ -459,6 +459,52 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     await expect(dispatcher.lag('default/none')).rejects.toThrow(/no route "default\/none"/);
   });
 
+  it('a new route starts at its startFrom timestamp; a restarted one at its committed offset', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    await log.append('broker-events', [event(0), event(1)]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const cut = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await log.append('broker-events', [event(2), event(3)]);
+    const seen: string[] = [];
+    const deliverer = scriptedDeliverer((req) => {
+      seen.push(req.event.id);
+      return delivered;
+    });
+    const dispatcher = dispatcherOn(log, deliverer);
+    await dispatcher.updateRoutes([route({ startFrom: { timestamp: cut } })]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 4, 'committed to the end');
+    expect(seen).toEqual(['e-2', 'e-3']);
+  });
+
+  it('restarts a route whose consumer failed, from the committed offsets', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    await log.append('broker-events', [event(0), event(1)]);
+    const inner = createMemoryRetryStateStore();
+    let syncs = 0;
+    // The first sync fails (as if the state topic were unreadable): the batch must not be
+    // delivered without it, the consumer stops, and the dispatcher starts it again.
+    const flaky = {
+      ...inner,
+      sync: async () => {
+        syncs++;
+        if (syncs === 1) throw new Error('state topic unavailable');
+      },
+    };
+    const seen: string[] = [];
+    const deliverer = scriptedDeliverer((req) => {
+      seen.push(req.event.id);
+      return delivered;
+    });
+    const dispatcher = dispatcherOn(log, deliverer, { retryState: flaky });
+    await dispatcher.updateRoutes([route()]);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 2, 'committed after the restart');
+    expect(syncs).toBe(2);
+    expect(seen).toEqual(['e-0', 'e-1']);
+  });
+
   it('rejects invalid routes before changing anything, naming the route and field', async () => {
     const log = await openLog();
     await log.ensureTopic('broker-events');

@@ -211,9 +211,11 @@ class RouteDispatcher implements Dispatcher {
 
   async #refreshLag(): Promise<void> {
     await Promise.all(
-      [...this.#consumers.values()].map(async (consumer) => {
+      [...this.#consumers].map(async ([id, consumer]) => {
         try {
-          this.#metrics.lag.set({ route: consumer.route.id }, await consumer.lag());
+          const lag = await consumer.lag();
+          // A route removed meanwhile must not get its series back.
+          if (this.#consumers.get(id) === consumer) this.#metrics.lag.set({ route: id }, lag);
         } catch (error) {
           this.#logger.debug({ err: error, route: consumer.route.id }, 'could not read lag');
         }

@@ -19,7 +19,13 @@
 //   entries it cannot materialise.
 // - The dispatcher drops only `fail`: `nofilter` means "no opinion" and the event is delivered.
 
-import { CesqlCompileError, compileCesql, type ResolvedFilter, type SubscriptionsAPIFilter } from '@eddy/api';
+import {
+  type CesqlAttributes,
+  CesqlCompileError,
+  compileCesql,
+  type ResolvedFilter,
+  type SubscriptionsAPIFilter,
+} from '@eddy/api';
 import type { CloudEvent } from 'cloudevents';
 import { attributeString } from './attribute-value.js';
 
@@ -147,33 +153,14 @@ function compileCesqlFilter(expression: string, where: string): EventFilter {
     }
     throw error;
   }
-  // Most expressions never name `data`, and then the event object itself is the attribute map
-  // (no per-event copy); otherwise a copy without the payload keeps `data` an unknown attribute.
-  const view = /data/i.test(expression) ? withoutPayload : asAttributes;
+  // The SDK's CloudEvent is the attribute map itself (the engine never reads `data`): no per-event copy.
   return (event) => {
     try {
-      return compiled.matches(view(event)) ? 'pass' : 'fail';
+      return compiled.matches(event as unknown as CesqlAttributes) ? 'pass' : 'fail';
     } catch {
       // The engine reports errors in its result; a throw would be a bug there, and an event
       // that trips it must still not stop the route.
       return 'fail';
     }
   };
-}
-
-/**
- * The attributes CESQL sees: context attributes and extensions, not the payload. The engine
- * converts non-string values to their canonical string form itself.
- */
-function withoutPayload(event: CloudEvent<unknown>): Record<string, unknown> {
-  const view: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(event as unknown as Record<string, unknown>)) {
-    if (key === 'data' || key === 'data_base64' || value === undefined) continue;
-    view[key] = value;
-  }
-  return view;
-}
-
-function asAttributes(event: CloudEvent<unknown>): Record<string, unknown> {
-  return event as unknown as Record<string, unknown>;
 }
