@@ -1,6 +1,6 @@
 // Reading a response body without trusting its size: a subscriber that answers with gigabytes,
 // or trickles bytes forever, must cost at most a fixed amount of memory (and the attempt's
-// timeout, which aborts the stream).
+// timeout, which aborts the stream). Used by the broker's deliverer and the source emitter.
 
 import type { Readable } from 'node:stream';
 

@@ -1,10 +1,11 @@
-// When to retry and how long to wait: Knative's delivery semantics in one place.
+// When to retry and how long to wait: Knative's delivery semantics in one place, shared by the
+// broker's deliverer and the source emitter (@eddy/sources), so both follow the same table.
 //
 // Sources (read, not copied): knative/specs data-plane.md (response table), knative/eventing
 // pkg/kncloudevents/retries.go (SelectiveRetry, Retry-After handling) and
 // eventing-kafka-broker's WebClientCloudEventSender (isRetryableStatusCode, computeRetryPolicy).
 
-import type { ResolvedDelivery } from '@eddy/api';
+import type { ResolvedDelivery } from '../contract/data-plane-contract.js';
 
 /** setTimeout fires at once for longer delays, so every computed wait is clamped to this. */
 export const MAX_DELAY_MS = 2_147_483_647;

@@ -5,12 +5,19 @@
 // See README "Delivery" for every rule and where it comes from.
 
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { DispatchRoute, ResolvedDelivery } from '@eddy/api';
+import {
+  type DispatchRoute,
+  delayBeforeRetry,
+  isRetryableStatus,
+  isSuccessStatus,
+  parseRetryAfter,
+  type ResolvedDelivery,
+  readBounded,
+} from '@eddy/api';
 import type { CloudEvent } from 'cloudevents';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
-import { readBounded } from './bounded-body.js';
 import { deliveryMetrics } from './delivery-metrics.js';
 import { ERROR_DATA_MAX_BYTES, type LastFailure, withErrorExtensions } from './error-extensions.js';
 import {
@@ -20,7 +27,6 @@ import {
   type HttpHeaderValues,
   responseEncoding,
 } from './http-codec.js';
-import { delayBeforeRetry, isRetryableStatus, isSuccessStatus, parseRetryAfter } from './retry-policy.js';
 
 /** One failed attempt, reported so the dispatcher can persist the count across restarts. */
 export interface AttemptFailure {

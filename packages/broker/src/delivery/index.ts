@@ -1,3 +1,5 @@
+// The retry policy lives in @eddy/api (shared with the source emitter); re-exported for existing importers.
+export { backoffMs, delayBeforeRetry, isRetryableStatus, parseRetryAfter } from '@eddy/api';
 export {
   type AttemptFailure,
   createDeliverer,
@@ -15,4 +17,3 @@ export {
   ERROR_DEST_EXTENSION,
   errorExtensions,
 } from './error-extensions.js';
-export { backoffMs, delayBeforeRetry, isRetryableStatus, parseRetryAfter } from './retry-policy.js';

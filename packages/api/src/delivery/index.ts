@@ -1,0 +1,12 @@
+// Delivery policy shared by every component that POSTs events to a sink: the broker's deliverer
+// and the source emitter. Pure functions only; each component owns its HTTP client.
+export { type BoundedBody, readBounded } from './bounded-body.js';
+export {
+  backoffMs,
+  delayBeforeRetry,
+  isRetryableStatus,
+  isSuccessStatus,
+  MAX_DELAY_MS,
+  parseRetryAfter,
+  retryAfterApplies,
+} from './retry-policy.js';
