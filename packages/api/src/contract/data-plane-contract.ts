@@ -41,13 +41,21 @@ export interface DispatchRoute {
   kind: 'Trigger' | 'Subscription';
   namespace: string;
   name: string;
-  /** Stable identity used in metrics and logs: `<namespace>/<name>`. */
+  /**
+   * Stable identity used in metrics and logs: `<namespace>/<name>` for a Trigger,
+   * `subscriptions/<namespace>/<name>` for a Subscription (so the two kinds never share an id).
+   */
   id: string;
   topic: string;
   /** Consumer group; stable across restarts so committed offsets and lag survive. */
   group: string;
   filter?: ResolvedFilter;
   subscriber: string;
+  /**
+   * The object the subscriber URL was resolved from, when the Destination had a `ref` (namespace filled
+   * in). Lets the autoscaler find the routes whose backlog belongs to a Service.
+   */
+  subscriberRef?: { apiVersion: string; kind: string; namespace: string; name: string };
   reply: ReplyTarget;
   delivery: ResolvedDelivery;
   ordering: 'ordered' | 'unordered';

@@ -8,6 +8,12 @@ import {
   checkFilters,
   checkMetadata,
 } from './rules-common.js';
+import {
+  checkConsumerAnnotations,
+  checkSubscriptionAnnotations,
+  checkTopicAnnotations,
+  warnTopicAnnotationsOnKafkaChannel,
+} from './rules-eddy-annotations.js';
 import type { Broker, Trigger } from './schemas/eventing.js';
 import type { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
 
@@ -23,6 +29,7 @@ export function checkBroker(ctx: RuleContext, b: Broker): void {
       `unsupported broker class ${show(cls)}; expected one of ${SUPPORTED_BROKER_CLASSES.join(', ')} (case-sensitive)`,
     );
   checkDelivery(ctx, b.spec?.delivery, ['spec', 'delivery']);
+  checkTopicAnnotations(ctx, b.metadata.annotations);
 }
 
 const DELIVERY_ORDER_ANNOTATION = 'kafka.eventing.knative.dev/delivery.order';
@@ -54,6 +61,7 @@ export function checkTrigger(ctx: RuleContext, t: Trigger): void {
     );
   const dependency = annotations[DEPENDENCY_ANNOTATION];
   if (dependency !== undefined) checkDependencyAnnotation(ctx, dependency);
+  checkConsumerAnnotations(ctx, annotations);
 }
 
 function checkDependencyAnnotation(ctx: RuleContext, value: string): void {
@@ -89,12 +97,14 @@ export function checkChannel(ctx: RuleContext, c: Channel): void {
   if (c.spec?.subscribers && c.spec.subscribers.length > 0)
     ctx.error(['spec', 'subscribers'], 'not allowed on a Channel: create Subscriptions instead');
   checkDelivery(ctx, c.spec?.delivery, ['spec', 'delivery']);
+  checkTopicAnnotations(ctx, c.metadata.annotations);
 }
 
 export function checkInMemoryChannel(ctx: RuleContext, c: InMemoryChannel): void {
   checkMetadata(ctx, c.metadata);
   warnManagedSubscribers(ctx, c.spec?.subscribers);
   checkDelivery(ctx, c.spec?.delivery, ['spec', 'delivery']);
+  checkTopicAnnotations(ctx, c.metadata.annotations);
 }
 
 export function checkKafkaChannel(ctx: RuleContext, c: KafkaChannel): void {
@@ -110,6 +120,7 @@ export function checkKafkaChannel(ctx: RuleContext, c: KafkaChannel): void {
   }
   warnManagedSubscribers(ctx, c.spec?.subscribers);
   checkDelivery(ctx, c.spec?.delivery, ['spec', 'delivery']);
+  warnTopicAnnotationsOnKafkaChannel(ctx, c.metadata.annotations);
 }
 
 export function checkSubscription(ctx: RuleContext, s: Subscription): void {
@@ -119,4 +130,5 @@ export function checkSubscription(ctx: RuleContext, s: Subscription): void {
   checkDestination(ctx, s.spec.subscriber, ['spec', 'subscriber']);
   if (s.spec.reply) checkDestination(ctx, s.spec.reply, ['spec', 'reply']);
   checkDelivery(ctx, s.spec.delivery, ['spec', 'delivery']);
+  checkSubscriptionAnnotations(ctx, s.metadata.annotations);
 }

@@ -1,0 +1,78 @@
+// Turning Destinations (`ref` and/or `uri`) into URLs, as Knative's URIResolver does for the kinds the
+// control plane knows.
+
+import type { Destination, KReference } from '../resources/schemas/common.js';
+
+/** Resolves a reference to an addressable object into its URL. */
+export interface AddressResolver {
+  /** The URL of `ref` (whose namespace defaults to `namespace`), or undefined when it has none. */
+  resolve(ref: KReference, namespace: string): string | undefined;
+  /** Why `resolve` returned undefined, for status messages (optional). */
+  describeFailure?(ref: KReference, namespace: string): string;
+}
+
+export type DestinationResult = { ok: true; url: string } | { ok: false; message: string };
+
+/** `Service default/display (serving.knative.dev/v1)` */
+export function describeRef(ref: KReference, namespace: string): string {
+  return `${ref.kind} ${ref.namespace ?? namespace}/${ref.name} (${ref.apiVersion})`;
+}
+
+function isAbsolute(uri: string): boolean {
+  try {
+    return new URL(uri).host !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Appends a relative `uri` to a ref's URL: `/path` or `path` continue the ref URL's path, `?q` and `#f`
+ * replace its query and fragment. For an address without a path (a Knative Service's
+ * `http://svc.ns.svc.cluster.local`) this is exactly what Knative's URL resolution gives; for Eddy's
+ * path-based ingress URLs (`http://host/<ns>/<broker>`) it keeps the prefix, which RFC 3986 resolution
+ * would drop.
+ */
+export function appendRelativeUri(base: string, relative: string): string {
+  const url = new URL(base);
+  const parts = /^([^?#]*)(\?[^#]*)?(#.*)?$/.exec(relative);
+  const [, path = '', query, fragment] = parts ?? [];
+  if (path !== '') {
+    const prefix = url.pathname.replace(/\/+$/, '');
+    url.pathname = `${prefix}/${path.replace(/^\/+/, '')}`;
+  }
+  if (query !== undefined) url.search = query;
+  if (fragment !== undefined) url.hash = fragment;
+  return url.toString();
+}
+
+/**
+ * Knative's Destination resolution: an absolute `uri` alone; a `ref` resolved by `resolver`, with an
+ * optional relative `uri` appended. `namespace` is the namespace of the resource holding the Destination.
+ */
+export function resolveDestination(
+  dest: Destination | undefined,
+  namespace: string,
+  resolver: AddressResolver,
+): DestinationResult {
+  if (!dest || (!dest.ref && dest.uri === undefined))
+    return { ok: false, message: 'destination has neither "ref" nor "uri"' };
+  if (!dest.ref) {
+    const uri = dest.uri ?? '';
+    if (!isAbsolute(uri)) return { ok: false, message: `URI ${JSON.stringify(uri)} is not absolute` };
+    return { ok: true, url: uri };
+  }
+  const ref = dest.ref;
+  const url = resolver.resolve(ref, namespace);
+  if (url === undefined) {
+    const why = resolver.describeFailure?.(ref, namespace) ?? 'not found or not addressable';
+    return { ok: false, message: `${describeRef(ref, namespace)}: ${why}` };
+  }
+  if (dest.uri === undefined || dest.uri === '') return { ok: true, url };
+  if (isAbsolute(dest.uri))
+    return {
+      ok: false,
+      message: `absolute URI ${JSON.stringify(dest.uri)} is not allowed together with "ref"`,
+    };
+  return { ok: true, url: appendRelativeUri(url, dest.uri) };
+}

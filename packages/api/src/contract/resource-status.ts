@@ -1,0 +1,107 @@
+// Knative-style status of the eventing resources, as the control plane computes it together with the
+// contract. `lastTransitionTime` is left to the caller (computeContract is pure and has no clock): it
+// compares with the previous status and stamps conditions whose status changed.
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  /** CamelCase, machine-readable (`BrokerDoesNotExist`); absent on a plain True. */
+  reason?: string;
+  message?: string;
+}
+
+/** The parts of Knative's status Eddy fills for Broker, Trigger, channels and Subscription. */
+export interface ResourceStatus {
+  /** The `metadata.generation` this status was computed from (1 when the resource carries none). */
+  observedGeneration: number;
+  /** Sorted by type, as Knative stores them; always contains `Ready`. */
+  conditions: Condition[];
+  /** Broker and channels: where to send events. */
+  address?: { url: string };
+  /** Trigger: the resolved subscriber. */
+  subscriberUri?: string;
+  /** Broker, Trigger, channels: the resolved dead-letter sink of the delivery that applies. */
+  deadLetterSinkUri?: string;
+  /** Subscription (Knative's field name): the resolved subscriber, reply and dead-letter sink. */
+  physicalSubscription?: { subscriberUri?: string; replyUri?: string; deadLetterSinkUri?: string };
+}
+
+/** Key of `statuses`: `<Kind>/<namespace>/<name>`, e.g. `Trigger/default/orders-to-display`. */
+export function resourceKey(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+export function readyCondition(status: ResourceStatus): Condition | undefined {
+  return status.conditions.find((c) => c.type === 'Ready');
+}
+
+export function isReady(status: ResourceStatus | undefined): boolean {
+  return status !== undefined && readyCondition(status)?.status === 'True';
+}
+
+/**
+ * Collects a resource's dependent conditions and derives `Ready` the way Knative's living condition
+ * sets do: the first False (in the order the kind declares its conditions) makes Ready False with
+ * that reason and message, else the first Unknown makes it Unknown, else it is True.
+ */
+export class ConditionSet {
+  readonly #order: readonly string[];
+  readonly #conditions = new Map<string, Condition>();
+
+  constructor(order: readonly string[]) {
+    this.#order = order;
+  }
+
+  markTrue(type: string, reason?: string, message?: string): void {
+    this.#set({ type, status: 'True', ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+  }
+
+  markFalse(type: string, reason: string, message: string): void {
+    this.#set({ type, status: 'False', reason, message });
+  }
+
+  markUnknown(type: string, reason: string, message: string): void {
+    this.#set({ type, status: 'Unknown', reason, message });
+  }
+
+  /** Copies another resource's Ready into `type` (a Trigger's BrokerReady from its Broker). */
+  propagate(type: string, from: Condition | undefined, fallbackReason: string): void {
+    if (!from) this.markUnknown(type, fallbackReason, 'not reconciled yet');
+    else if (from.status === 'True') this.markTrue(type);
+    else if (from.status === 'False')
+      this.markFalse(type, from.reason ?? fallbackReason, from.message ?? 'not ready');
+    else this.markUnknown(type, from.reason ?? fallbackReason, from.message ?? 'not ready');
+  }
+
+  isFalse(type: string): boolean {
+    return this.#conditions.get(type)?.status === 'False';
+  }
+
+  get ready(): boolean {
+    return this.#ready().status === 'True';
+  }
+
+  conditions(): Condition[] {
+    return [...this.#conditions.values(), this.#ready()].sort((a, b) =>
+      a.type < b.type ? -1 : a.type > b.type ? 1 : 0,
+    );
+  }
+
+  #set(c: Condition): void {
+    this.#conditions.set(c.type, c);
+  }
+
+  #ready(): Condition {
+    const ordered = this.#order.map((t) => this.#conditions.get(t));
+    const firstFalse = ordered.find((c) => c?.status === 'False');
+    if (firstFalse) return { ...firstFalse, type: 'Ready' };
+    const missing = this.#order.find((t) => !this.#conditions.has(t));
+    if (missing)
+      return { type: 'Ready', status: 'Unknown', reason: 'NotReconciled', message: `${missing} unknown` };
+    const firstUnknown = ordered.find((c) => c?.status === 'Unknown');
+    if (firstUnknown) return { ...firstUnknown, type: 'Ready' };
+    return { type: 'Ready', status: 'True' };
+  }
+}

@@ -1,0 +1,122 @@
+// Partitions and retention of a Broker's or a channel's topic, from (first match wins):
+// - Broker: the `eddy.dev/partitions` / `eddy.dev/retention` annotations, then the ConfigMap named by
+//   `spec.config` (the Kafka broker's keys `default.topic.partitions` and
+//   `default.topic.config.retention.ms`), then the defaults.
+// - KafkaChannel: `spec.numPartitions` / `spec.retentionDuration` (defaulted to 1 / PT168H).
+// - Channel with a KafkaChannel template: the template's `spec.numPartitions` / `spec.retentionDuration`.
+// - InMemoryChannel, Channel with an InMemoryChannel template: the annotations, then the defaults.
+
+import { parseIsoDuration } from '../resources/durations.js';
+import {
+  PARTITIONS_ANNOTATION,
+  parsePartitionsAnnotation,
+  parseRetentionAnnotation,
+  RETENTION_ANNOTATION,
+} from '../resources/eddy-annotations.js';
+
+export interface TopicSettings {
+  partitions: number;
+  retentionMs?: number;
+}
+
+export type TopicSettingsResult =
+  | { ok: true; settings: TopicSettings }
+  | { ok: false; reason: 'InvalidAnnotation' | 'InvalidConfig'; message: string };
+
+/** The ConfigMap keys the Kafka broker reads from a Broker's `spec.config`. */
+export const CONFIGMAP_PARTITIONS_KEY = 'default.topic.partitions';
+export const CONFIGMAP_RETENTION_MS_KEY = 'default.topic.config.retention.ms';
+
+const annotationPath = (name: string) => `metadata.annotations["${name}"]`;
+
+/** Annotations first; `fallback` supplies what they leave out. */
+export function topicSettingsFromAnnotations(
+  annotations: Record<string, string> | undefined,
+  fallback: TopicSettings,
+): TopicSettingsResult {
+  const settings: TopicSettings = { ...fallback };
+  const partitions = annotations?.[PARTITIONS_ANNOTATION];
+  if (partitions !== undefined) {
+    const r = parsePartitionsAnnotation(partitions);
+    if (!r.ok)
+      return {
+        ok: false,
+        reason: 'InvalidAnnotation',
+        message: `${annotationPath(PARTITIONS_ANNOTATION)}: ${r.message}`,
+      };
+    settings.partitions = r.value;
+  }
+  const retention = annotations?.[RETENTION_ANNOTATION];
+  if (retention !== undefined) {
+    const r = parseRetentionAnnotation(retention);
+    if (!r.ok)
+      return {
+        ok: false,
+        reason: 'InvalidAnnotation',
+        message: `${annotationPath(RETENTION_ANNOTATION)}: ${r.message}`,
+      };
+    settings.retentionMs = r.value;
+  }
+  return { ok: true, settings };
+}
+
+/** A Broker's ConfigMap (`data`), as the Kafka broker reads it; keys it does not set keep `fallback`. */
+export function topicSettingsFromConfigMap(
+  where: string,
+  data: Record<string, unknown> | undefined,
+  fallback: TopicSettings,
+): TopicSettingsResult {
+  const settings: TopicSettings = { ...fallback };
+  const partitions = data?.[CONFIGMAP_PARTITIONS_KEY];
+  if (partitions !== undefined) {
+    const r = parsePartitionsAnnotation(String(partitions));
+    if (!r.ok)
+      return {
+        ok: false,
+        reason: 'InvalidConfig',
+        message: `${where}: data["${CONFIGMAP_PARTITIONS_KEY}"]: ${r.message}`,
+      };
+    settings.partitions = r.value;
+  }
+  const retention = data?.[CONFIGMAP_RETENTION_MS_KEY];
+  if (retention !== undefined) {
+    const text = String(retention).trim();
+    const ms = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(ms) || ms < 1)
+      return {
+        ok: false,
+        reason: 'InvalidConfig',
+        message: `${where}: data["${CONFIGMAP_RETENTION_MS_KEY}"]: expected a positive number of milliseconds, found ${JSON.stringify(retention)}`,
+      };
+    settings.retentionMs = ms;
+  }
+  return { ok: true, settings };
+}
+
+/** KafkaChannel's spec fields (also a Channel's KafkaChannel template spec, which is not defaulted). */
+export function topicSettingsFromKafkaChannelSpec(
+  where: string,
+  spec: Record<string, unknown> | undefined,
+  defaults: { partitions: number; retention: string },
+): TopicSettingsResult {
+  const numPartitions = spec?.numPartitions ?? 0;
+  if (typeof numPartitions !== 'number' || !Number.isSafeInteger(numPartitions) || numPartitions < 0)
+    return {
+      ok: false,
+      reason: 'InvalidConfig',
+      message: `${where}.numPartitions: expected a positive integer, found ${JSON.stringify(numPartitions)}`,
+    };
+  const retention = spec?.retentionDuration ?? defaults.retention;
+  const d = typeof retention === 'string' ? parseIsoDuration(retention) : undefined;
+  if (!d || d.negative || d.ms === 0)
+    return {
+      ok: false,
+      reason: 'InvalidConfig',
+      message: `${where}.retentionDuration: expected a positive ISO-8601 duration such as "PT168H", found ${JSON.stringify(retention)}`,
+    };
+  // 0 means "default" in the KafkaChannel Go types.
+  return {
+    ok: true,
+    settings: { partitions: numPartitions || defaults.partitions, retentionMs: Math.round(d.ms) },
+  };
+}
