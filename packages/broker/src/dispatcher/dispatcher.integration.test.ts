@@ -225,6 +225,35 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
     expect(nothing.received).toEqual([]);
   });
 
+  it("a Subscription's reply goes to its reply URL", async () => {
+    const { log } = await createEnv();
+    const topic = unique('channel');
+    await log.ensureTopic(topic);
+    const service = await subscriber((e, res) => {
+      res
+        .writeHead(200, {
+          'ce-specversion': '1.0',
+          'ce-id': `reply-${e.id}`,
+          'ce-source': '/service',
+          'ce-type': 'dev.eddy.reply',
+        })
+        .end();
+    });
+    const replies = await subscriber();
+    const route = makeRoute(topic, 'sub', {
+      kind: 'Subscription',
+      subscriber: service.url,
+      reply: { kind: 'url', url: replies.url },
+    });
+    const dispatcher = newDispatcher(log, newDeliverer(), unique('retry'));
+    await dispatcher.updateRoutes([route]);
+    await log.append(topic, [event('m-1'), event('m-2')]);
+    await waitFor(async () => (await committedSum(log, route)) === 2, 'both committed');
+    expect(replies.received.map((e) => e.id).sort()).toEqual(['reply-m-1', 'reply-m-2']);
+    // Nothing was written back to the channel's topic.
+    expect((await log.lag(route.group, topic))[0]!.end).toBe(2);
+  });
+
   it('unordered: keeps delivering past a slow event, and commits stop right before it', async () => {
     const { log } = await createEnv();
     const topic = unique('broker');
