@@ -505,6 +505,33 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     expect(seen).toEqual(['e-0', 'e-1']);
   });
 
+  it('a seek back while an event is in flight: joins it, re-delivers the others, never commits past it', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events');
+    const seen: string[] = [];
+    const deliverer = scriptedDeliverer((req) => {
+      seen.push(req.event.id);
+      return req.event.id === 'e-1' ? undefined : delivered;
+    });
+    const dispatcher = dispatcherOn(log, deliverer);
+    await dispatcher.updateRoutes([route()]);
+    await log.append('broker-events', [event(0)]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const atSlow = Date.now();
+    await log.append('broker-events', [event(1), event(2), event(3)]);
+    await waitFor(() => seen.length === 4 && deliverer.running() === 1, 'e-1 held, the rest delivered');
+    expect(await committed(log, 'trigger-t1')).toEqual([1]);
+    // Re-reading starts at the event still in flight (as after a rebalance, from the committed offset).
+    await log.seekGroupToTimestamp('trigger-t1', 'broker-events', atSlow);
+    await waitFor(() => seen.length === 6, 'e-2 and e-3 delivered again');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-2', 'e-3']);
+    expect(await committed(log, 'trigger-t1')).toEqual([1]);
+    deliverer.calls[0]!.settle(delivered);
+    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 4, 'commit past e-1');
+    expect(seen).toHaveLength(6);
+  });
+
   it('rejects invalid routes before changing anything, naming the route and field', async () => {
     const log = await openLog();
     await log.ensureTopic('broker-events');

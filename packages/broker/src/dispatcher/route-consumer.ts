@@ -259,10 +259,10 @@ export class RouteConsumer {
     }
     for (const record of batch.records) {
       if (this.#stopping || !state.owned) return;
-      if (state.tracker.isUnfinished(record.offset)) continue;
       if (record.offset <= state.tracker.highestStarted) {
         // Read again (a seek, or the log re-fetching from the committed offset after a
-        // rebalance): progress from the old position must no longer be committed.
+        // rebalance): progress from the old position must no longer be committed. Events of
+        // the old position still in flight are joined, not delivered twice (see #track).
         state.tracker = new CommitTracker();
       }
       if (this.#settings.route.ordering === 'ordered') {
