@@ -1,1 +1,3 @@
 export const packageName = '@eddy/sources';
+export { builtinAdapters, createSourceRegistry } from './builtins.js';
+export * from './sdk/index.js';

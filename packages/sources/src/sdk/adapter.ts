@@ -1,0 +1,161 @@
+// The source adapter contract: what an adapter (built-in or third-party npm package) implements and
+// what the runner hands it. Adapters never read YAML, never resolve sinks and never speak HTTP to
+// the sink themselves: they get a resolved sink URL and an emitter, and turn upstream data into
+// CloudEvents. See README.md "Writing an adapter".
+
+import type { ResolvedDelivery } from '@eddy/api';
+import type { CloudEvent } from 'cloudevents';
+import type { Logger } from 'pino';
+
+/**
+ * A source kind's implementation. The default export of an adapter package is one of these, or an
+ * array of them.
+ */
+export interface SourceAdapter<Spec = unknown> {
+  /** The apiVersion(s) this adapter serves, e.g. `'sources.knative.dev/v1'` or several versions. */
+  apiVersion: string | readonly string[];
+  /** The resource kind, e.g. `'PingSource'`. */
+  kind: string;
+  /**
+   * JSON Schema of `spec` (without `sink` / `ceOverrides`, which the runner handles), checked before
+   * start(). Third-party kinds should set it; built-in kinds are validated by @eddy/api and omit it.
+   */
+  specSchema?: object;
+  /**
+   * Starts pulling from upstream. May be async (connect, create a subscription); a rejection is
+   * reported as the source's Ready=False condition (reason `StartFailed`) and start is retried with
+   * backoff by the runner. Must not resolve before the adapter is running.
+   */
+  start(context: SourceContext<Spec>): Promise<RunningSource> | RunningSource;
+}
+
+/** A started adapter. */
+export interface RunningSource {
+  /**
+   * Stops pulling. In-flight events are either finished (delivered, then acked upstream) or released
+   * (not acked, so upstream redelivers them). `context.signal` is aborted before stop() is called,
+   * which makes pending `emitter.send()` calls reject with EmitError `aborted`.
+   */
+  stop(): Promise<void>;
+}
+
+/** Everything an adapter gets from the runner for one source resource. */
+export interface SourceContext<Spec = unknown> {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** The resource's spec as written (already validated). */
+  spec: Spec;
+  /** metadata.annotations (empty object when none). */
+  annotations: Readonly<Record<string, string>>;
+  /** metadata.labels (empty object when none). */
+  labels: Readonly<Record<string, string>>;
+  /** The resolved sink URL (Knative's K_SINK). */
+  sink: string;
+  /** spec.ceOverrides: extensions the emitter sets on every event (they win over the event's own). */
+  ceOverrides?: CeOverrides;
+  /** Sends CloudEvents to the sink; see CloudEventEmitter. */
+  emitter: CloudEventEmitter;
+  /** A pino child logger bound to kind/namespace/name. */
+  logger: Logger;
+  /** This source's metrics (delivered/failed are counted by the emitter). */
+  metrics: SourceMetrics;
+  /** Aborted when the source is removed, updated or the runner closes. */
+  signal: AbortSignal;
+  /** Resolves `secretKeyRef` references (see SecretResolver for the lookup rule). */
+  secrets: SecretResolver;
+  /**
+   * Reports health, which becomes the source's Ready condition. Call with `ready: false` and a
+   * CamelCase `reason` when upstream is unreachable, and `ready: true` once it works again. If an
+   * adapter never calls it, the source is Ready once start() resolved.
+   */
+  setHealth(health: SourceHealth): void;
+}
+
+/** duckv1.CloudEventOverrides. */
+export interface CeOverrides {
+  extensions?: Record<string, string>;
+}
+
+export interface SourceHealth {
+  ready: boolean;
+  /** CamelCase reason, e.g. `UpstreamUnreachable`, `CrashLoop`. */
+  reason?: string;
+  message?: string;
+}
+
+export interface SendOptions {
+  /** Aborts this send (in addition to the source's own signal). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends CloudEvents to the source's sink in binary mode, `ceOverrides` applied, with retries and
+ * backoff per the shared delivery policy (@eddy/api: 404/408/409/429/5xx, timeouts and network
+ * errors are retried; other statuses are final).
+ *
+ * The at-least-once rule for adapters: ack/delete/commit upstream ONLY after `send()` resolved
+ * (the sink answered 2xx). When it rejects (an EmitError: sink rejected the event, retries
+ * exhausted, aborted), do NOT ack: leave the message for upstream redelivery.
+ */
+export interface CloudEventEmitter {
+  /** Resolves with the sink's 2xx status; rejects with an EmitError. */
+  send(event: CloudEvent<unknown>, options?: SendOptions): Promise<{ status: number }>;
+}
+
+/**
+ * The emitter's retry policy for one source: @eddy/api's ResolvedDelivery (the same shape the
+ * broker uses; `deadLetterSink` is ignored: a source's dead letter is its upstream's own redrive),
+ * plus a cap on any one backoff so `retry: Infinity` keeps retrying at a bounded pace.
+ */
+export interface EmitterPolicy extends ResolvedDelivery {
+  /** Upper bound of a single backoff wait (default 30 000 ms). */
+  maxBackoffMs?: number;
+}
+
+/** Per-source metrics. delivered/failed(sink) are counted by the emitter; the rest by the adapter. */
+export interface SourceMetrics {
+  /** Events (or upstream messages) taken from upstream. */
+  received(count?: number): void;
+  /** An upstream message that could not be turned into an event: logged by the adapter, counted, skipped. */
+  malformed(count?: number): void;
+  /** Upstream backlog (Kafka lag, approximate SQS queue depth...), where upstream exposes one. */
+  setLag(value: number): void;
+}
+
+/** A reference to one key of a secret, as in Kubernetes (`secretKeyRef`). */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+
+/**
+ * Resolves secret references. In embedded mode the lookup rule (see secrets.ts) is: environment
+ * variable `EDDY_SECRET_<NAME>_<KEY>` (upper-cased, every non-alphanumeric character as `_`), then
+ * the file `<dir>/<namespace>/<name>/<key>` in each configured secrets directory.
+ */
+export interface SecretResolver {
+  /**
+   * The secret's value; `undefined` only for an `optional` ref that was not found. A missing
+   * required secret rejects with a SecretNotFoundError naming where it looked.
+   */
+  resolve(ref: SecretKeyRef | { secretKeyRef?: SecretKeyRef } | undefined): Promise<string | undefined>;
+}
+
+/** The resolved source the control plane hands to the runner. */
+export interface SourceDefinition {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  spec: unknown;
+  /** Resolved sink URL. */
+  sink: string;
+  ceOverrides?: CeOverrides;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Emitter retry policy; default DEFAULT_EMITTER_POLICY. */
+  delivery?: EmitterPolicy;
+}

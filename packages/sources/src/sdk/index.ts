@@ -1,0 +1,43 @@
+// The source adapter SDK: the contract third-party adapters implement, and what runs them.
+export type {
+  CeOverrides,
+  CloudEventEmitter,
+  EmitterPolicy,
+  RunningSource,
+  SecretKeyRef,
+  SecretResolver,
+  SendOptions,
+  SourceAdapter,
+  SourceContext,
+  SourceDefinition,
+  SourceHealth,
+  SourceMetrics,
+} from './adapter.js';
+export {
+  createEmitter,
+  DEFAULT_EMITTER_POLICY,
+  EmitError,
+  type EmitErrorReason,
+  type EmitterOptions,
+} from './emitter.js';
+export { type FailureReason, type SourceMetricsRecorder, sourceMetrics } from './metrics.js';
+export {
+  adapterShapeProblem,
+  type LoadPackageOptions,
+  SourceRegistry,
+  SourceRegistryError,
+} from './registry.js';
+export {
+  createSourceRunner,
+  type ReadyCondition,
+  type SourceRunner,
+  type SourceRunnerOptions,
+  type SourceStatus,
+  sourceKey,
+} from './runner.js';
+export {
+  createEnvSecretResolver,
+  type EnvSecretResolverOptions,
+  SecretNotFoundError,
+  secretEnvName,
+} from './secrets.js';

@@ -1,0 +1,287 @@
+// Runs source adapters from resolved source definitions (the contract), one instance per source:
+// apply() starts or updates, remove() stops, statuses() reports each source's Ready condition.
+
+import { isDeepStrictEqual } from 'node:util';
+import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { Agent } from 'undici';
+import type { RunningSource, SourceContext, SourceDefinition, SourceHealth } from './adapter.js';
+import { createEmitter } from './emitter.js';
+import { type SourceMetricsRecorder, sourceMetrics } from './metrics.js';
+import type { SourceRegistry } from './registry.js';
+import { createEnvSecretResolver } from './secrets.js';
+
+/** Knative-style Ready condition of one source. */
+export interface ReadyCondition {
+  type: 'Ready';
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  /** ISO time of the last status change. */
+  lastTransitionTime: string;
+}
+
+export interface SourceStatus {
+  key: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  ready: ReadyCondition;
+}
+
+export interface SourceRunnerOptions {
+  /** Which adapter runs which kind (createSourceRegistry() has the built-ins). */
+  adapters: SourceRegistry;
+  /** Prometheus registry for the eddy_source_* metrics; default a new one. */
+  registry?: Registry;
+  /** Default pino at warn. */
+  logger?: Logger;
+  /** Directories of embedded-mode secret files (see secrets.ts); default none. */
+  secretDirs?: string[];
+  /** Environment for secret lookups; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** First wait before restarting an adapter whose start() failed (doubles up to 60 s); default 1000. */
+  restartDelayMs?: number;
+  /** How long stop() of one adapter may take before the runner gives up on it; default 30 000. */
+  stopTimeoutMs?: number;
+}
+
+export interface SourceRunner {
+  /**
+   * Starts the source, or restarts it when its definition changed (a no-op when unchanged).
+   * Rejects, changing nothing, for an unknown kind, an invalid spec or sink; a start() failure is
+   * not a rejection: it shows in statuses() (Ready=False, StartFailed) and is retried with backoff.
+   */
+  apply(source: SourceDefinition): Promise<SourceStatus>;
+  /** Stops and forgets a source; unknown keys are ignored. */
+  remove(key: string): Promise<void>;
+  statuses(): SourceStatus[];
+  /** Stops every source and closes the HTTP connections. */
+  close(): Promise<void>;
+}
+
+/** The runner's key of a source: `<kind>/<namespace>/<name>`. */
+export function sourceKey(source: Pick<SourceDefinition, 'kind' | 'namespace' | 'name'>): string {
+  return `${source.kind}/${source.namespace}/${source.name}`;
+}
+
+interface Instance {
+  key: string;
+  definition: SourceDefinition;
+  controller: AbortController;
+  metrics: SourceMetricsRecorder;
+  logger: Logger;
+  ready: ReadyCondition;
+  healthReported: boolean;
+  running?: RunningSource;
+  starting?: Promise<void>;
+  restartTimer?: NodeJS.Timeout;
+  failures: number;
+}
+
+const MAX_RESTART_DELAY_MS = 60_000;
+
+function checkDefinition(source: SourceDefinition): void {
+  for (const field of ['apiVersion', 'kind', 'namespace', 'name', 'sink'] as const) {
+    if (typeof source[field] !== 'string' || source[field] === '') {
+      throw new TypeError(
+        `source definition: "${field}" must be a non-empty string, found ${String(source[field])}`,
+      );
+    }
+  }
+}
+
+export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
+  const adapters = options.adapters;
+  const registry = options.registry ?? new Registry();
+  const logger = options.logger ?? pino({ level: 'warn' });
+  const restartDelayMs = options.restartDelayMs ?? 1_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+  const agent = new Agent({ keepAliveTimeout: 4_000 });
+  const instances = new Map<string, Instance>();
+  let closed = false;
+
+  function setReady(instance: Instance, status: ReadyCondition['status'], reason?: string, message?: string) {
+    const r = instance.ready;
+    if (r.status === status && r.reason === reason && r.message === message) return;
+    instance.ready = {
+      type: 'Ready',
+      status,
+      reason,
+      message,
+      lastTransitionTime: r.status === status ? r.lastTransitionTime : new Date().toISOString(),
+    };
+  }
+
+  function statusOf(instance: Instance): SourceStatus {
+    const d = instance.definition;
+    return {
+      key: instance.key,
+      apiVersion: d.apiVersion,
+      kind: d.kind,
+      namespace: d.namespace,
+      name: d.name,
+      ready: { ...instance.ready },
+    };
+  }
+
+  function scheduleRestart(instance: Instance): void {
+    const delay = Math.min(restartDelayMs * 2 ** (instance.failures - 1), MAX_RESTART_DELAY_MS);
+    instance.restartTimer = setTimeout(() => {
+      instance.restartTimer = undefined;
+      if (!instance.controller.signal.aborted) instance.starting = start(instance);
+    }, delay);
+  }
+
+  async function start(instance: Instance): Promise<void> {
+    const d = instance.definition;
+    const adapter = adapters.get(d.apiVersion, d.kind);
+    const signal = instance.controller.signal;
+    const context: SourceContext = {
+      apiVersion: d.apiVersion,
+      kind: d.kind,
+      namespace: d.namespace,
+      name: d.name,
+      spec: d.spec,
+      annotations: { ...(d.annotations ?? {}) },
+      labels: { ...(d.labels ?? {}) },
+      sink: d.sink,
+      ceOverrides: d.ceOverrides,
+      emitter: createEmitter({
+        sink: d.sink,
+        ceOverrides: d.ceOverrides,
+        policy: d.delivery,
+        signal,
+        dispatcher: agent,
+        logger: instance.logger,
+        metrics: instance.metrics,
+      }),
+      logger: instance.logger,
+      metrics: instance.metrics,
+      signal,
+      secrets: createEnvSecretResolver({
+        namespace: d.namespace,
+        env: options.env,
+        dirs: options.secretDirs,
+      }),
+      setHealth(health: SourceHealth) {
+        if (signal.aborted) return;
+        instance.healthReported = true;
+        setReady(instance, health.ready ? 'True' : 'False', health.reason, health.message);
+      },
+    };
+    try {
+      const running = await adapter.start(context);
+      if (!running || typeof running.stop !== 'function') {
+        throw new TypeError(`${d.kind} adapter: start() must return { stop(): Promise<void> }`);
+      }
+      if (signal.aborted) {
+        // Removed or replaced while starting: nobody else will stop it.
+        await running.stop();
+        return;
+      }
+      instance.running = running;
+      instance.failures = 0;
+      if (!instance.healthReported) setReady(instance, 'True', 'Started');
+    } catch (err) {
+      if (signal.aborted) return;
+      instance.failures++;
+      const message = err instanceof Error ? err.message : String(err);
+      instance.logger.warn({ err, failures: instance.failures }, 'source adapter failed to start');
+      setReady(instance, 'False', 'StartFailed', message);
+      scheduleRestart(instance);
+    }
+  }
+
+  async function stop(instance: Instance): Promise<void> {
+    instance.controller.abort();
+    if (instance.restartTimer) clearTimeout(instance.restartTimer);
+    await instance.starting;
+    const running = instance.running;
+    instance.running = undefined;
+    if (!running) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), timedOut]);
+      if (outcome === 'timeout')
+        instance.logger.warn({ stopTimeoutMs }, 'source adapter did not stop in time');
+    } catch (err) {
+      instance.logger.warn({ err }, 'source adapter failed to stop cleanly');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async apply(source) {
+      if (closed) throw new Error('source runner is closed');
+      checkDefinition(source);
+      adapters.get(source.apiVersion, source.kind);
+      adapters.validateSpec(source.apiVersion, source.kind, source.spec);
+      // Checks sink and ceOverrides now, so a bad definition is rejected before anything stops.
+      createEmitter({
+        sink: source.sink,
+        ceOverrides: source.ceOverrides,
+        policy: source.delivery,
+        dispatcher: agent,
+      });
+      const key = sourceKey(source);
+      const existing = instances.get(key);
+      if (existing && isDeepStrictEqual(existing.definition, source)) return statusOf(existing);
+      if (existing) {
+        instances.delete(key);
+        // Same kind/namespace/name, so the metric series carry on.
+        await stop(existing);
+      }
+      const instanceLogger = logger.child({
+        kind: source.kind,
+        namespace: source.namespace,
+        name: source.name,
+      });
+      const instance: Instance = {
+        key,
+        definition: structuredClone(source),
+        controller: new AbortController(),
+        metrics: sourceMetrics(registry, source),
+        logger: instanceLogger,
+        ready: {
+          type: 'Ready',
+          status: 'Unknown',
+          reason: 'Starting',
+          lastTransitionTime: new Date().toISOString(),
+        },
+        healthReported: false,
+        failures: 0,
+      };
+      instances.set(key, instance);
+      instance.starting = start(instance);
+      await instance.starting;
+      return statusOf(instance);
+    },
+
+    async remove(key) {
+      const instance = instances.get(key);
+      if (!instance) return;
+      instances.delete(key);
+      await stop(instance);
+      instance.metrics.remove();
+    },
+
+    statuses() {
+      return [...instances.values()].map(statusOf);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      const all = [...instances.values()];
+      instances.clear();
+      await Promise.all(all.map((i) => stop(i)));
+      await agent.close();
+    },
+  };
+}
