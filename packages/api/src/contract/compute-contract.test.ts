@@ -390,6 +390,39 @@ describe('delivery', () => {
   });
 });
 
+describe('filters that did not go through eddy validate', () => {
+  it.each([
+    {
+      what: 'invalid CESQL',
+      filters: [{ cesql: 'type = ' }],
+      message: 'spec.filters[0].cesql: invalid CESQL expression "type = "',
+    },
+    {
+      what: 'two dialects in one entry',
+      filters: [{ exact: { type: 'a' }, prefix: { source: 'b' } }],
+      message: 'spec.filters[0]: multiple dialects found (exact, prefix)',
+    },
+  ])('$what: the Trigger is not Ready (InvalidFilter), the others still route', ({ filters, message }) => {
+    const resources = load(
+      broker('default'),
+      trigger('bad', '  broker: default\n  subscriber: {uri: "http://a.example.com"}\n'),
+      trigger('good', '  broker: default\n  subscriber: {uri: "http://a.example.com"}\n'),
+    ).map((r) => {
+      if (r.name !== 'bad') return r;
+      const copy = structuredClone(r.resource) as { spec: Record<string, unknown> };
+      copy.spec.filters = filters;
+      return { ...r, resource: copy };
+    });
+    const { contract, statuses } = compute(resources);
+    expect(contract.routes.map((r) => r.id)).toEqual(['default/good']);
+    expect(ready(statuses, 'Trigger', 'bad')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidFilter',
+      message: expect.stringContaining(message),
+    });
+  });
+});
+
 describe('annotations', () => {
   it('ordering, start-from, max-in-flight on Triggers; partitions and retention on Brokers', () => {
     const { contract } = compute(
@@ -734,6 +767,32 @@ describe('name clashes', () => {
     });
     expect(incumbent.contract.brokers.map((b) => `${b.namespace}/${b.name}`)).toEqual(['x-a/b']);
     expect(ready(incumbent.statuses, 'Broker', 'a-b', 'x')).toMatchObject({ reason: 'TopicNameConflict' });
+  });
+
+  it('two Triggers whose consumer groups collide: one routes, the other says why', () => {
+    const resources = load(
+      broker('default', '', 'x'),
+      broker('default', '', 'x-a'),
+      trigger('a-b', '  broker: default\n  subscriber: {uri: "http://a.example.com"}\n', '  namespace: x\n'),
+      trigger('b', '  broker: default\n  subscriber: {uri: "http://a.example.com"}\n', '  namespace: x-a\n'),
+    );
+    const { contract, statuses } = compute(resources);
+    expect(contract.routes.map((r) => `${r.id} ${r.group}`)).toEqual(['x/a-b knative-trigger-x-a-b']);
+    expect(ready(statuses, 'Trigger', 'b', 'x-a')).toEqual({
+      type: 'Ready',
+      status: 'False',
+      reason: 'ConsumerGroupConflict',
+      message: 'consumer group "knative-trigger-x-a-b" is already used by Trigger x/a-b; rename one of them',
+    });
+    const previous = {
+      ...contract,
+      routes: [{ ...contract.routes[0]!, namespace: 'x-a', name: 'b', id: 'x-a/b' }],
+    };
+    const incumbent = compute(resources, { previous });
+    expect(incumbent.contract.routes.map((r) => r.id)).toEqual(['x-a/b']);
+    expect(ready(incumbent.statuses, 'Trigger', 'a-b', 'x')).toMatchObject({
+      reason: 'ConsumerGroupConflict',
+    });
   });
 
   it('a Trigger and a Subscription with the same name get different route ids', () => {

@@ -11,8 +11,11 @@ import {
   parseStartFromAnnotation,
   START_FROM_ANNOTATION,
 } from '../resources/eddy-annotations.js';
+import { formatPath } from '../resources/field-path.js';
 import type { LoadedResource } from '../resources/load.js';
 import { parseApiVersion } from '../resources/names.js';
+import { RuleContext } from '../resources/rule-context.js';
+import { checkAttributeNames, checkFilters } from '../resources/rules-common.js';
 import type { Destination, KReference } from '../resources/schemas/common.js';
 import type { Broker, Trigger } from '../resources/schemas/eventing.js';
 import type { Channel, InMemoryChannel, KafkaChannel, Subscription } from '../resources/schemas/messaging.js';
@@ -223,6 +226,19 @@ function filterOf(spec: Trigger['spec']): ResolvedFilter | undefined {
   // An empty `filters: []` does not override `filter` (Knative), so it is the same as no `filters`.
   if (spec.filters && spec.filters.length > 0) filter.filters = structuredClone(spec.filters);
   return filter.attributes || filter.filters ? filter : undefined;
+}
+
+/**
+ * The filter checks `eddy validate` runs (attribute names, one dialect per entry, CESQL compiles), for
+ * resources that did not go through it: the dispatcher rejects a whole contract with an invalid filter.
+ */
+function filterProblems(spec: Trigger['spec'], namespace: string, name: string): string | undefined {
+  const ctx = new RuleContext(namespace, name);
+  checkAttributeNames(ctx, spec.filter?.attributes, ['spec', 'filter', 'attributes']);
+  checkFilters(ctx, spec.filters, ['spec', 'filters']);
+  const errors = ctx.findings.filter((f) => f.severity === 'error');
+  if (errors.length === 0) return undefined;
+  return errors.map((f) => `${formatPath(f.path)}: ${f.message}`).join('; ');
 }
 
 function subscriberRefOf(dest: Destination, namespace: string): DispatchRoute['subscriberRef'] {
@@ -557,7 +573,9 @@ export function computeContract(
       ordering: 'unordered',
       maxInFlight: defaultMaxInFlight,
     });
-    if (annotations.ok) set.markTrue('ConfigParsed');
+    const badFilter = filterProblems(t.spec, entry.namespace, entry.name);
+    if (badFilter) set.markFalse('ConfigParsed', 'InvalidFilter', badFilter);
+    else if (annotations.ok) set.markTrue('ConfigParsed');
     else set.markFalse('ConfigParsed', 'InvalidAnnotation', annotations.message);
 
     const subscriber = resolveDestination(t.spec.subscriber, entry.namespace, resolver);
@@ -585,7 +603,7 @@ export function computeContract(
     if (dls) status.deadLetterSinkUri = dls;
 
     const item: Pending = { kind: 'Trigger', entry, set, status, groupCondition: 'SubscriptionReady' };
-    if (broker && subscriber.ok && annotations.ok && delivery.ok) {
+    if (broker && subscriber.ok && annotations.ok && !badFilter && delivery.ok) {
       item.route = {
         kind: 'Trigger',
         namespace: entry.namespace,
