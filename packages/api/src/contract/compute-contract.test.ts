@@ -723,6 +723,19 @@ describe('channels and subscriptions', () => {
     });
   });
 
+  it("a Subscription may name a Channel's backing kind (Knative creates it with the Channel's name)", () => {
+    const { contract } = compute(
+      load(
+        channel('Channel', 'ch'),
+        subscription(
+          's',
+          '  channel: {apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: ch}\n  subscriber: {uri: "http://x.example.com"}\n',
+        ),
+      ),
+    );
+    expect(route(contract, 'subscriptions/default/s')?.topic).toBe('knative-messaging-kafka.default.ch');
+  });
+
   it('a Channel with an unsupported template is not Ready; a Channel cannot share the name of another channel', () => {
     const { contract, statuses } = compute(
       load(

@@ -105,3 +105,26 @@ export class ConditionSet {
     return { type: 'Ready', status: 'True' };
   }
 }
+
+export interface TimedCondition extends Condition {
+  /** RFC 3339; kept from the previous status while the condition's status does not change. */
+  lastTransitionTime: string;
+}
+
+/**
+ * Stamps `lastTransitionTime` as Kubernetes does: a condition whose status is the same as in `previous`
+ * keeps its time, any other gets `now`. For the caller that stores statuses (computeContract has no clock).
+ */
+export function withTransitionTimes(
+  next: ResourceStatus,
+  previous: { conditions: readonly (Condition & { lastTransitionTime?: string })[] } | undefined,
+  now: Date,
+): Omit<ResourceStatus, 'conditions'> & { conditions: TimedCondition[] } {
+  const stamp = now.toISOString();
+  const conditions = next.conditions.map((c): TimedCondition => {
+    const before = previous?.conditions.find((p) => p.type === c.type);
+    const kept = before && before.status === c.status ? before.lastTransitionTime : undefined;
+    return { ...c, lastTransitionTime: kept ?? stamp };
+  });
+  return { ...next, conditions };
+}
