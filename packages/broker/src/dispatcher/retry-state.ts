@@ -183,7 +183,10 @@ class LogRetryStateStore implements RetryStateStore {
   async sync(): Promise<void> {
     this.#check('sync');
     const [partition] = await this.#log.lag(this.#readerGroup, this.#topic);
-    await this.#readUntil(partition?.end ?? 0);
+    if (partition === undefined) return;
+    // Records below the retained start are gone (retention): the reader will never see them.
+    this.#advance(partition.start);
+    await this.#readUntil(partition.end);
   }
 
   async get(key: RetryKey): Promise<RetryState | undefined> {
@@ -260,7 +263,7 @@ class LogRetryStateStore implements RetryStateStore {
 
   #apply(batch: RecordBatch): void {
     for (const record of batch.records) {
-      this.#readUpTo = record.offset + 1;
+      this.#readUpTo = Math.max(this.#readUpTo, record.offset + 1);
       const state = parseStateRecord(record.event.data);
       if (state === undefined) {
         this.#logger?.warn(
@@ -278,6 +281,11 @@ class LogRetryStateStore implements RetryStateStore {
         this.#entries.delete(k);
       }
     }
+    this.#advance(this.#readUpTo);
+  }
+
+  #advance(offset: number): void {
+    this.#readUpTo = Math.max(this.#readUpTo, offset);
     this.#readWaiters = this.#readWaiters.filter((waiter) => {
       if (waiter.offset > this.#readUpTo) return true;
       waiter.resolve();
