@@ -1,16 +1,16 @@
 // The adapters every Eddy ships with. An adapter written for this package adds itself here.
+import { pingSourceAdapter } from './ping/ping-source.js';
 import type { SourceAdapter } from './sdk/adapter.js';
 import { SourceRegistry } from './sdk/registry.js';
 
 /** Built-in adapters, registered by createSourceRegistry(). */
-export const builtinAdapters: readonly SourceAdapter<never>[] = [];
+export const builtinAdapters: readonly SourceAdapter[] = [pingSourceAdapter as SourceAdapter];
 
 /** A registry with the built-in adapters (pass `{ builtins: false }` for an empty one). */
 export function createSourceRegistry(options: { builtins?: boolean } = {}): SourceRegistry {
   const registry = new SourceRegistry();
   if (options.builtins !== false) {
-    for (const adapter of builtinAdapters)
-      registry.register(adapter as SourceAdapter, { origin: '@eddy/sources' });
+    for (const adapter of builtinAdapters) registry.register(adapter, { origin: '@eddy/sources' });
   }
   return registry;
 }

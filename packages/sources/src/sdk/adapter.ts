@@ -120,6 +120,8 @@ export interface SourceMetrics {
   received(count?: number): void;
   /** An upstream message that could not be turned into an event: logged by the adapter, counted, skipped. */
   malformed(count?: number): void;
+  /** Events the adapter gave up on before sending (e.g. a bound on in-flight retries was reached). */
+  dropped(count?: number): void;
   /** Upstream backlog (Kafka lag, approximate SQS queue depth...), where upstream exposes one. */
   setLag(value: number): void;
 }

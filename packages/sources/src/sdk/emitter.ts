@@ -32,7 +32,7 @@ export const DEFAULT_EMITTER_POLICY: Readonly<EmitterPolicy> = Object.freeze({
   maxBackoffMs: 30_000,
 });
 
-export type EmitErrorReason = Exclude<FailureReason, 'malformed'> | 'aborted';
+export type EmitErrorReason = Exclude<FailureReason, 'malformed' | 'overloaded'> | 'aborted';
 
 /** Why send() rejected. The event was NOT accepted by the sink: do not ack it upstream. */
 export class EmitError extends Error {

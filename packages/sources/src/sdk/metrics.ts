@@ -12,7 +12,9 @@ export type FailureReason =
   /** The event cannot be encoded for HTTP (e.g. an attribute value no header can carry). */
   | 'unencodable'
   /** Upstream data that could not become an event (counted by the adapter through malformed()). */
-  | 'malformed';
+  | 'malformed'
+  /** Dropped by the adapter because too many earlier events are still being retried (dropped()). */
+  | 'overloaded';
 
 /** What the emitter records; adapters see the SourceMetrics part. */
 export interface SourceMetricsRecorder extends SourceMetrics {
@@ -57,7 +59,7 @@ function metricSet(registry: Registry): MetricSet {
     }),
     failed: new Counter({
       name: 'eddy_source_events_failed_total',
-      help: 'Events a source could not deliver, by reason (rejected, retries_exhausted, unencodable, malformed).',
+      help: 'Events a source could not deliver, by reason (rejected, retries_exhausted, unencodable, malformed, overloaded).',
       labelNames: [...labelNames, 'reason'],
       registers: [registry],
     }),
@@ -81,6 +83,7 @@ export function sourceMetrics(registry: Registry, labels: SourceLabels): SourceM
   return {
     received: (count = 1) => m.received.inc(l, count),
     malformed: (count = 1) => m.failed.inc({ ...l, reason: 'malformed' }, count),
+    dropped: (count = 1) => m.failed.inc({ ...l, reason: 'overloaded' }, count),
     setLag: (value) => m.lag.set(l, value),
     delivered: () => m.delivered.inc(l),
     failed: (reason, count = 1) => m.failed.inc({ ...l, reason }, count),
@@ -88,7 +91,13 @@ export function sourceMetrics(registry: Registry, labels: SourceLabels): SourceM
       m.received.remove(l);
       m.delivered.remove(l);
       m.lag.remove(l);
-      for (const reason of ['rejected', 'retries_exhausted', 'unencodable', 'malformed'] as const) {
+      for (const reason of [
+        'rejected',
+        'retries_exhausted',
+        'unencodable',
+        'malformed',
+        'overloaded',
+      ] as const) {
         m.failed.remove({ ...l, reason });
       }
     },

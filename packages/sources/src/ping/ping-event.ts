@@ -1,0 +1,64 @@
+// The CloudEvent a PingSource tick produces, with Knative's attributes (knative/eventing
+// pkg/adapter/mtping: type dev.knative.sources.ping, source /apis/v1/namespaces/<ns>/pingsources/<name>,
+// a fresh UUID per tick, ceOverrides as extensions, data as written).
+
+import { randomUUID } from 'node:crypto';
+import type { PingSource } from '@eddy/api';
+import { CloudEvent } from 'cloudevents';
+
+export type PingSourceSpec = PingSource['spec'];
+
+export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
+
+/** The `source` attribute of a PingSource's events (the same for v1 and v1beta2 resources). */
+export function pingEventSource(namespace: string, name: string): string {
+  return `/apis/v1/namespaces/${namespace}/pingsources/${name}`;
+}
+
+function isJsonMedia(contentType: string | undefined): boolean {
+  const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return media === 'application/json' || media.endsWith('+json');
+}
+
+/**
+ * The event's data: dataBase64 decoded to bytes; data as a parsed JSON value when contentType is
+ * JSON (Knative re-serializes it, so the body is compact JSON, and it appears as `data`, never
+ * `data_base64`, in structured mode); otherwise data as text. Throws on JSON that does not parse
+ * (the resource validation rejects that first).
+ */
+export function pingData(spec: PingSourceSpec): unknown {
+  if (spec.dataBase64) return Buffer.from(spec.dataBase64, 'base64');
+  if (!spec.data) return undefined;
+  if (isJsonMedia(spec.contentType)) {
+    try {
+      return JSON.parse(spec.data);
+    } catch (err) {
+      throw new TypeError(
+        `spec.data: contentType is ${spec.contentType} but data is not JSON: ${(err as Error).message}`,
+      );
+    }
+  }
+  return spec.data;
+}
+
+/** One tick's event; `time` is the tick's scheduled time, so every retry carries the same event. */
+export function pingEvent(
+  namespace: string,
+  name: string,
+  data: unknown,
+  contentType: string | undefined,
+  time: Date,
+) {
+  const attributes: Record<string, unknown> = {
+    specversion: '1.0',
+    id: randomUUID(),
+    type: PING_EVENT_TYPE,
+    source: pingEventSource(namespace, name),
+    time: time.toISOString(),
+  };
+  if (data !== undefined) {
+    attributes.data = data;
+    if (contentType) attributes.datacontenttype = contentType;
+  }
+  return new CloudEvent<unknown>(attributes as never, false);
+}

@@ -1,0 +1,136 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSourceRegistry } from '../builtins.js';
+import type { SourceDefinition } from '../sdk/adapter.js';
+import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { parseSchedule } from './ping-source.js';
+
+const quiet = pino({ level: 'silent' });
+
+function ping(sink: string, spec: Record<string, unknown>, name = 'every-second'): SourceDefinition {
+  return {
+    apiVersion: 'sources.knative.dev/v1',
+    kind: 'PingSource',
+    namespace: 'demo',
+    name,
+    spec: { schedule: '* * * * * *', sink: { uri: sink }, ...spec },
+    sink,
+    delivery: {
+      retry: 50,
+      backoffPolicy: 'linear',
+      backoffDelayMs: 100,
+      maxBackoffMs: 200,
+      timeoutMs: 2_000,
+    },
+  };
+}
+
+async function delivered(registry: Registry, name: string): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find(
+    (m) => m.name === 'eddy_source_events_delivered_total',
+  );
+  const values = (metric?.values ?? []) as { labels: Record<string, unknown>; value: number }[];
+  return values.find((v) => v.labels.name === name)?.value ?? 0;
+}
+
+describe('PingSource', () => {
+  let sink: TestSink;
+  let runner: SourceRunner;
+  let registry: Registry;
+  beforeEach(async () => {
+    sink = await startTestSink();
+    registry = new Registry();
+    runner = createSourceRunner({ adapters: createSourceRegistry(), registry, logger: quiet });
+  });
+  afterEach(async () => {
+    await runner.close();
+    await sink.close();
+  });
+
+  it('fires every second with Knative attributes, JSON data and ceOverrides', async () => {
+    const def = ping(sink.url, { contentType: 'application/json', data: '{ "message": "hello" }' });
+    def.ceOverrides = { extensions: { team: 'blue' } };
+    const status = await runner.apply(def);
+    expect(status.ready).toMatchObject({ status: 'True', reason: 'Started' });
+    await sink.waitFor((r) => r.length >= 2, 5_000);
+    const events = sink.accepted();
+    for (const e of events.slice(0, 2)) {
+      expect(e.type).toBe('dev.knative.sources.ping');
+      expect(e.source).toBe('/apis/v1/namespaces/demo/pingsources/every-second');
+      expect(e.specversion).toBe('1.0');
+      expect(e.datacontenttype).toBe('application/json');
+      expect(e.data).toEqual({ message: 'hello' });
+      expect(e.team).toBe('blue');
+      // time is the scheduled tick: a whole second
+      expect(new Date(String(e.time)).getMilliseconds()).toBe(0);
+    }
+    const [first, second] = events;
+    expect(first?.id).not.toBe(second?.id);
+    expect(Date.parse(String(second?.time)) - Date.parse(String(first?.time))).toBe(1_000);
+    expect(sink.requests[0]?.body.toString()).toBe('{"message":"hello"}');
+    expect(sink.requests[0]?.headers['ce-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sends dataBase64 decoded and text data as is, with contentType', async () => {
+    await runner.apply(
+      ping(sink.url, { contentType: 'application/octet-stream', dataBase64: 'AAEC/w==' }, 'bytes'),
+    );
+    await runner.apply(ping(sink.url, { contentType: 'text/plain', data: 'plain words' }, 'text'));
+    await sink.waitFor(
+      (r) =>
+        r.some((x) => String(x.headers['ce-source']).endsWith('/bytes')) &&
+        r.some((x) => String(x.headers['ce-source']).endsWith('/text')),
+      5_000,
+    );
+    const bytes = sink.requests.find((x) => String(x.headers['ce-source']).endsWith('/bytes'));
+    expect(bytes?.headers['content-type']).toBe('application/octet-stream');
+    expect([...(bytes?.body ?? [])]).toEqual([0, 1, 2, 255]);
+    const text = sink.requests.find((x) => String(x.headers['ce-source']).endsWith('/text'));
+    expect(text?.headers['content-type']).toBe('text/plain');
+    expect(text?.body.toString()).toBe('plain words');
+  });
+
+  it('acks nothing while the sink is down and delivers the retried ticks once it is back', async () => {
+    await runner.apply(ping(sink.url, {}, 'outage'));
+    await sink.waitFor((r) => r.length >= 1, 5_000);
+    while ((await delivered(registry, 'outage')) < 1) await new Promise((r) => setTimeout(r, 20));
+    await sink.down();
+    const downAt = Date.now();
+    // A response already on the wire when the sink went down may still be counted: settle first.
+    await new Promise((r) => setTimeout(r, 100));
+    const before = await delivered(registry, 'outage');
+    await new Promise((r) => setTimeout(r, 2_400));
+    expect(await delivered(registry, 'outage')).toBe(before);
+    const requestsWhileDown = sink.requests.length;
+    await sink.up();
+    const upAt = Date.now();
+    await sink.waitFor((r) => r.length >= requestsWhileDown + 3, 5_000);
+    const late = sink.accepted().slice(requestsWhileDown);
+    const lateTimes = late
+      .map((e) => Date.parse(String(e.time)))
+      .filter((t) => t > downAt - 1_000 && t < upAt);
+    // The ticks that fell in the outage (at least two of the ~2.5 s) arrive after it, each once.
+    expect(lateTimes.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(late.map((e) => e.id)).size).toBe(late.length);
+    expect(await delivered(registry, 'outage')).toBeGreaterThan(before);
+    // Removing the source stops the ticks.
+    await runner.remove(sourceKey({ kind: 'PingSource', namespace: 'demo', name: 'outage' }));
+    const count = sink.requests.length;
+    await new Promise((r) => setTimeout(r, 1_300));
+    expect(sink.requests.length).toBe(count);
+  });
+
+  it('reads CRON_TZ prefixes, lets spec.timezone win, defaults an empty schedule', () => {
+    expect(parseSchedule({ schedule: 'CRON_TZ=Europe/Paris 0 9 * * *' })).toEqual({
+      pattern: '0 9 * * *',
+      timezone: 'Europe/Paris',
+    });
+    expect(parseSchedule({ schedule: 'TZ=UTC 0 9 * * *', timezone: 'Asia/Tokyo' })).toEqual({
+      pattern: '0 9 * * *',
+      timezone: 'Asia/Tokyo',
+    });
+    expect(parseSchedule({})).toEqual({ pattern: '* * * * *' });
+  });
+});
