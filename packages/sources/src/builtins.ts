@@ -1,10 +1,14 @@
 // The adapters every Eddy ships with. An adapter written for this package adds itself here.
+import { containerSourceAdapter } from './container/container-source.js';
 import { pingSourceAdapter } from './ping/ping-source.js';
 import type { SourceAdapter } from './sdk/adapter.js';
 import { SourceRegistry } from './sdk/registry.js';
 
 /** Built-in adapters, registered by createSourceRegistry(). */
-export const builtinAdapters: readonly SourceAdapter[] = [pingSourceAdapter as SourceAdapter];
+export const builtinAdapters: readonly SourceAdapter[] = [
+  pingSourceAdapter as SourceAdapter,
+  containerSourceAdapter as SourceAdapter,
+];
 
 /** A registry with the built-in adapters (pass `{ builtins: false }` for an empty one). */
 export function createSourceRegistry(options: { builtins?: boolean } = {}): SourceRegistry {

@@ -1,0 +1,127 @@
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSourceRegistry } from '../builtins.js';
+import type { SourceDefinition } from '../sdk/adapter.js';
+import { createSourceRunner, type SourceRunner } from '../sdk/runner.js';
+import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { createContainerSourceAdapter, sourceContainerEnv } from './container-source.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/emit-once.mjs', import.meta.url));
+
+function containerSource(
+  sink: string,
+  env: { name: string; value?: string; valueFrom?: unknown }[],
+): SourceDefinition {
+  return {
+    apiVersion: 'sources.knative.dev/v1',
+    kind: 'ContainerSource',
+    namespace: 'demo',
+    name: 'heartbeat',
+    spec: {
+      template: {
+        spec: { containers: [{ name: 'main', command: [process.execPath], args: [fixture], env }] },
+      },
+      sink: { uri: sink },
+    },
+    sink,
+    ceOverrides: { extensions: { team: 'blue' } },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('ContainerSource', () => {
+  let sink: TestSink;
+  let runner: SourceRunner;
+  beforeEach(async () => {
+    sink = await startTestSink();
+    const adapters = createSourceRegistry();
+    adapters.register(
+      createContainerSourceAdapter({ restartDelayMs: 200, stableAfterMs: 5_000, stopGraceMs: 500 }),
+      { replace: true },
+    );
+    runner = createSourceRunner({
+      adapters,
+      logger: pino({ level: 'silent' }),
+      env: { EDDY_SECRET_FIXTURE_TOKEN: 's3cret' },
+    });
+  });
+  afterEach(async () => {
+    await runner.close();
+    await sink.close();
+  });
+
+  it('runs the command with K_SINK, K_CE_OVERRIDES and env; stop ends the process', async () => {
+    const status = await runner.apply(
+      containerSource(sink.url, [
+        { name: 'MODE', value: 'serve' },
+        { name: 'MESSAGE', value: 'hi' },
+        { name: 'SECRET', valueFrom: { secretKeyRef: { name: 'fixture', key: 'token' } } },
+      ]),
+    );
+    expect(status.ready).toMatchObject({ status: 'True', reason: 'Running' });
+    await sink.waitFor((r) => r.length >= 1, 10_000);
+    const [event] = sink.accepted();
+    expect(event?.team).toBe('blue');
+    const data = event?.data as { pid: number; message: string; secret: string };
+    expect(data.message).toBe('hi');
+    expect(data.secret).toBe('s3cret');
+    expect(alive(data.pid)).toBe(true);
+    await runner.close();
+    expect(alive(data.pid)).toBe(false);
+  });
+
+  it('kills a process that ignores SIGTERM after the grace period', async () => {
+    await runner.apply(containerSource(sink.url, [{ name: 'MODE', value: 'stubborn' }]));
+    await sink.waitFor((r) => r.length >= 1, 10_000);
+    const pid = (sink.accepted()[0]?.data as { pid: number } | undefined)?.pid ?? -1;
+    const started = performance.now();
+    await runner.close();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('restarts a crashing process with growing delays and reports CrashLoop with its last output', async () => {
+    await runner.apply(containerSource(sink.url, [{ name: 'MODE', value: 'crash' }]));
+    await sink.waitFor((r) => r.length >= 4, 15_000);
+    const pids = sink.accepted().map((e) => (e.data as { pid: number }).pid);
+    expect(new Set(pids).size).toBe(pids.length);
+    const at = sink.requests.map((r) => r.at);
+    const gaps = at.slice(1).map((t, i) => t - (at[i] ?? 0));
+    // restart delays 200, 400, 800 ms (+ process start-up time)
+    expect(gaps[0]).toBeGreaterThanOrEqual(200);
+    expect(gaps[1]).toBeGreaterThanOrEqual(400);
+    expect(gaps[2]).toBeGreaterThanOrEqual(800);
+    const [status] = runner.statuses();
+    expect(status?.ready.status).toBe('False');
+    expect(status?.ready.reason).toBe('CrashLoop');
+    expect(status?.ready.message).toMatch(/exited with code 3; restart \d+ in \d+ ms; last output: .*boom/);
+  });
+
+  it('fails to start without a command, naming the field', async () => {
+    const def = containerSource(sink.url, []);
+    (
+      def.spec as { template: { spec: { containers: { command?: string[]; image?: string }[] } } }
+    ).template.spec.containers = [{ image: 'ghcr.io/x/y' }];
+    const status = await runner.apply(def);
+    expect(status.ready.status).toBe('False');
+    expect(status.ready.reason).toBe('StartFailed');
+    expect(status.ready.message).toMatch(/containers\[0\]\.command: required in embedded mode/);
+  });
+
+  it('puts K_CE_OVERRIDES only when overrides exist', () => {
+    expect(sourceContainerEnv('http://x/', undefined)).toEqual({ K_SINK: 'http://x/' });
+    expect(sourceContainerEnv('http://x/', { extensions: { a: 'b' } })).toEqual({
+      K_SINK: 'http://x/',
+      K_CE_OVERRIDES: '{"extensions":{"a":"b"}}',
+    });
+  });
+});
