@@ -100,8 +100,30 @@ export interface SendOptions {
  * exhausted, aborted), do NOT ack: leave the message for upstream redelivery.
  */
 export interface CloudEventEmitter {
-  /** Resolves with the sink's 2xx status; rejects with an EmitError. */
-  send(event: CloudEvent<unknown>, options?: SendOptions): Promise<{ status: number }>;
+  /**
+   * Resolves with the sink's 2xx status; rejects with an EmitError. Takes a `cloudevents` SDK
+   * CloudEvent, or the plain attributes (EventInit), so an adapter package needs no `cloudevents`
+   * dependency of its own.
+   */
+  send(event: CloudEvent<unknown> | EventInit, options?: SendOptions): Promise<{ status: number }>;
+}
+
+/**
+ * A CloudEvent as plain data. `specversion` defaults to 1.0, `id` to a random UUID and `time` to
+ * now; every other member is an extension (lower-case letters and digits, as the spec requires).
+ */
+export interface EventInit {
+  source: string;
+  type: string;
+  id?: string;
+  specversion?: '1.0';
+  time?: string;
+  subject?: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  /** JSON value, string, or bytes (Buffer / Uint8Array). */
+  data?: unknown;
+  [extension: string]: unknown;
 }
 
 /**

@@ -142,6 +142,31 @@ describe('source emitter', () => {
     await expect(emitter.send(event())).rejects.toMatchObject({ reason: 'aborted', attempts: 0 });
   });
 
+  it('accepts plain event data: fills id, time and specversion; rejects invalid attributes', async () => {
+    const emitter = createEmitter({ sink: sink.url, policy: fast });
+    await emitter.send({
+      source: '/plain',
+      type: 'dev.eddy.plain',
+      data: 'text',
+      datacontenttype: 'text/plain',
+    });
+    const [received] = sink.accepted();
+    expect(received).toMatchObject({
+      source: '/plain',
+      type: 'dev.eddy.plain',
+      specversion: '1.0',
+      data: 'text',
+    });
+    expect(received?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Date.now() - Date.parse(String(received?.time))).toBeLessThan(5_000);
+    await expect(emitter.send({ source: '/plain', type: 'x', 'Bad-Name': 'v' })).rejects.toMatchObject({
+      name: 'EmitError',
+      reason: 'unencodable',
+      attempts: 0,
+    });
+    expect(sink.requests).toHaveLength(1);
+  });
+
   it('rejects a bad sink URL or ceOverrides at creation, naming the field', () => {
     expect(() => createEmitter({ sink: 'not a url' })).toThrow(/sink "not a url" is not a valid URL/);
     expect(() => createEmitter({ sink: 'ftp://x/' })).toThrow(/not an http\(s\) URL/);

@@ -13,10 +13,10 @@ import {
   retryAfterApplies,
   toHttpBinary,
 } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import { CloudEvent } from 'cloudevents';
 import pino, { type Logger } from 'pino';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
-import type { CeOverrides, CloudEventEmitter, EmitterPolicy, SendOptions } from './adapter.js';
+import type { CeOverrides, CloudEventEmitter, EmitterPolicy, EventInit, SendOptions } from './adapter.js';
 import type { FailureReason, SourceMetricsRecorder } from './metrics.js';
 
 /**
@@ -172,20 +172,28 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   }
 
   async function send(
-    event: CloudEvent<unknown>,
+    input: CloudEvent<unknown> | EventInit,
     sendOptions: SendOptions = {},
   ): Promise<{ status: number }> {
     const signals = [options.signal, sendOptions.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+    const eventId = typeof input.id === 'string' ? input.id : undefined;
     const fail = (error: EmitError): never => {
       if (error.reason !== 'aborted') {
         options.metrics?.failed(error.reason);
-        logger.warn({ eventId: event.id, sink: options.sink, attempts: error.attempts }, error.message);
+        logger.warn({ eventId, sink: options.sink, attempts: error.attempts }, error.message);
       }
       throw error;
     };
+    let event: CloudEvent<unknown>;
     let headers: Record<string, string>;
     let body: Buffer;
+    try {
+      // The SDK's constructor fills id/time/specversion and validates the attributes.
+      event = input instanceof CloudEvent ? input : new CloudEvent<unknown>(input as never);
+    } catch (err) {
+      return fail(new EmitError(`invalid event: ${describeError(err)}`, 'unencodable', 0));
+    }
     try {
       const message = toHttpBinary(event);
       headers = message.headers;

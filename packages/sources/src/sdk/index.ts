@@ -3,6 +3,7 @@ export type {
   CeOverrides,
   CloudEventEmitter,
   EmitterPolicy,
+  EventInit,
   RunningSource,
   SecretKeyRef,
   SecretResolver,
