@@ -14,7 +14,13 @@
 import { randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
 import type pino from 'pino';
-import type { Consumer, EventLog, RecordBatch } from '../eventlog/event-log.js';
+import {
+  type Consumer,
+  type EventLog,
+  EventLogUnavailableError,
+  type PartitionLag,
+  type RecordBatch,
+} from '../eventlog/event-log.js';
 
 /** One event of one consumer group. */
 export interface RetryKey {
@@ -182,11 +188,23 @@ class LogRetryStateStore implements RetryStateStore {
 
   async sync(): Promise<void> {
     this.#check('sync');
-    const [partition] = await this.#log.lag(this.#readerGroup, this.#topic);
+    const [partition] = await this.#endOffsets();
     if (partition === undefined) return;
     // Records below the retained start are gone (retention): the reader will never see them.
     this.#advance(partition.start);
     await this.#readUntil(partition.end);
+  }
+
+  /** The state topic's offsets; a failure right after the topic was created is retried briefly. */
+  async #endOffsets(): Promise<PartitionLag[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#log.lag(this.#readerGroup, this.#topic);
+      } catch (error) {
+        if (!(error instanceof EventLogUnavailableError) || attempt >= 8 || this.#closed) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
   }
 
   async get(key: RetryKey): Promise<RetryState | undefined> {
