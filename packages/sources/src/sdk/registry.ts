@@ -140,10 +140,12 @@ export class SourceRegistry {
 
   /** Registered `apiVersion kind` pairs, sorted. */
   kinds(): { apiVersion: string; kind: string }[] {
-    return [...this.#entries.keys()].sort().map((key) => {
-      const [apiVersion = '', kind = ''] = key.split('|');
-      return { apiVersion, kind };
-    });
+    return [...this.#entries.keys()]
+      .map((key) => {
+        const [apiVersion = '', kind = ''] = key.split('|');
+        return { apiVersion, kind };
+      })
+      .sort((a, b) => a.apiVersion.localeCompare(b.apiVersion) || a.kind.localeCompare(b.kind));
   }
 
   /**

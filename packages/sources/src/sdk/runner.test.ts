@@ -1,0 +1,134 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SourceAdapter, SourceContext, SourceDefinition } from './adapter.js';
+import { SourceRegistry } from './registry.js';
+import { createSourceRunner, type SourceRunner, sourceKey } from './runner.js';
+
+const quiet = pino({ level: 'silent' });
+
+interface Probe {
+  starts: SourceContext[];
+  stops: { abortedFirst: boolean }[];
+  failFirst: number;
+}
+
+function probeAdapter(probe: Probe): SourceAdapter {
+  return {
+    apiVersion: 'sources.example.com/v1',
+    kind: 'ProbeSource',
+    specSchema: { type: 'object', properties: { n: { type: 'integer' } } },
+    start(context) {
+      probe.starts.push(context);
+      if (probe.starts.length <= probe.failFirst)
+        throw new Error(`upstream refused attempt ${probe.starts.length}`);
+      return {
+        async stop() {
+          probe.stops.push({ abortedFirst: context.signal.aborted });
+        },
+      };
+    },
+  };
+}
+
+const def = (spec: unknown = { n: 1 }): SourceDefinition => ({
+  apiVersion: 'sources.example.com/v1',
+  kind: 'ProbeSource',
+  namespace: 'demo',
+  name: 'probe',
+  spec,
+  sink: 'http://127.0.0.1:9/',
+  annotations: { a: 'b' },
+});
+
+describe('source runner', () => {
+  let runner: SourceRunner;
+  afterEach(async () => {
+    await runner?.close();
+  });
+
+  function setup(probe: Probe): SourceRunner {
+    const adapters = new SourceRegistry();
+    adapters.register(probeAdapter(probe));
+    runner = createSourceRunner({ adapters, logger: quiet, restartDelayMs: 50 });
+    return runner;
+  }
+
+  it('starts once per definition, restarts on change, stops (signal aborted first) on remove', async () => {
+    const probe: Probe = { starts: [], stops: [], failFirst: 0 };
+    setup(probe);
+    const status = await runner.apply(def());
+    expect(status).toMatchObject({
+      key: 'ProbeSource/demo/probe',
+      ready: { type: 'Ready', status: 'True', reason: 'Started' },
+    });
+    expect(probe.starts[0]).toMatchObject({
+      namespace: 'demo',
+      name: 'probe',
+      spec: { n: 1 },
+      annotations: { a: 'b' },
+    });
+    await runner.apply(def());
+    expect(probe.starts).toHaveLength(1);
+    await runner.apply(def({ n: 2 }));
+    expect(probe.starts).toHaveLength(2);
+    expect(probe.stops).toEqual([{ abortedFirst: true }]);
+    expect(probe.starts[0]?.signal.aborted).toBe(true);
+    await runner.remove(sourceKey(def()));
+    expect(probe.stops).toHaveLength(2);
+    expect(runner.statuses()).toEqual([]);
+  });
+
+  it('reports start failures as StartFailed and retries with backoff until the adapter starts', async () => {
+    const probe: Probe = { starts: [], stops: [], failFirst: 2 };
+    setup(probe);
+    const status = await runner.apply(def());
+    expect(status.ready).toMatchObject({
+      status: 'False',
+      reason: 'StartFailed',
+      message: 'upstream refused attempt 1',
+    });
+    const deadline = Date.now() + 5_000;
+    while (runner.statuses()[0]?.ready.status !== 'True' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'True', reason: 'Started' });
+    expect(probe.starts).toHaveLength(3);
+  });
+
+  it('turns setHealth into the Ready condition', async () => {
+    const probe: Probe = { starts: [], stops: [], failFirst: 0 };
+    setup(probe);
+    await runner.apply(def());
+    probe.starts[0]?.setHealth({
+      ready: false,
+      reason: 'UpstreamUnreachable',
+      message: 'connection refused',
+    });
+    expect(runner.statuses()[0]?.ready).toMatchObject({
+      status: 'False',
+      reason: 'UpstreamUnreachable',
+      message: 'connection refused',
+    });
+    probe.starts[0]?.setHealth({ ready: true });
+    expect(runner.statuses()[0]?.ready.status).toBe('True');
+  });
+
+  it('rejects bad definitions without touching the running source', async () => {
+    const probe: Probe = { starts: [], stops: [], failFirst: 0 };
+    setup(probe);
+    await runner.apply(def());
+    await expect(runner.apply(def({ n: 'one' }))).rejects.toThrow(
+      /ProbeSource: invalid spec: spec.n: must be integer/,
+    );
+    await expect(runner.apply({ ...def(), sink: 'nowhere' })).rejects.toThrow(
+      /sink "nowhere" is not a valid URL/,
+    );
+    await expect(runner.apply({ ...def(), name: '' })).rejects.toThrow(/"name" must be a non-empty string/);
+    await expect(runner.apply({ ...def(), kind: 'GhostSource' })).rejects.toThrow(
+      /no source adapter for kind GhostSource/,
+    );
+    expect(probe.starts).toHaveLength(1);
+    expect(probe.stops).toHaveLength(0);
+    expect(runner.statuses()[0]?.ready.status).toBe('True');
+  });
+});
