@@ -91,6 +91,19 @@ describe('source emitter', () => {
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(990);
   });
 
+  it('abandons an attempt after timeoutMs and retries it', async () => {
+    sink.respond = (_r, n) => (n === 0 ? { status: 202, delayMs: 5_000 } : { status: 202 });
+    const emitter = createEmitter({
+      sink: sink.url,
+      policy: { ...fast, timeoutMs: 200, backoffDelayMs: 10 },
+    });
+    const started = performance.now();
+    await expect(emitter.send(event())).resolves.toEqual({ status: 202 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(200);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(sink.requests).toHaveLength(2);
+  });
+
   it('does not retry other 4xx: rejects with reason "rejected" and counts the failure', async () => {
     const registry = new Registry();
     const metrics = sourceMetrics(registry, { kind: 'TestSource', namespace: 'ns', name: 'b' });

@@ -82,6 +82,12 @@ describe('source registry', () => {
     expect(registry.kinds()).toEqual([]);
   });
 
+  it('follows the package exports conditions (import) over main', async () => {
+    const registry = new SourceRegistry();
+    const [adapter] = await registry.loadPackage('./conditional-exports', { from: fixtures });
+    expect(adapter?.kind).toBe('ConditionalSource');
+  });
+
   it('loads the example adapter package by path and by installed name', async () => {
     const byPath = new SourceRegistry();
     const loaded = await byPath.loadPackage(example);

@@ -19,6 +19,8 @@ export interface ReceivedRequest {
 
 export interface SinkAnswer {
   status: number;
+  /** Wait this long before answering (a slow or hanging sink). */
+  delayMs?: number;
   headers?: Record<string, string>;
   body?: string;
 }
@@ -111,8 +113,13 @@ export async function startTestSink(): Promise<TestSink> {
         const answer = sink.respond(request, requests.length);
         answers.set(request, answer);
         requests.push(request);
-        res.writeHead(answer.status, answer.headers ?? {});
-        res.end(answer.body ?? '');
+        const reply = () => {
+          if (res.destroyed) return;
+          res.writeHead(answer.status, answer.headers ?? {});
+          res.end(answer.body ?? '');
+        };
+        if (answer.delayMs) setTimeout(reply, answer.delayMs).unref();
+        else reply();
         for (const waiter of [...waiters]) waiter();
       });
     });
