@@ -512,7 +512,8 @@ export class RouteConsumer {
           if (consumer.status !== 'running') return;
           // While stopping, one more try; uncommitted work is delivered again, never lost.
           if (this.#stopping && failures > 0) return;
-          await sleepFor(backoff(failures++));
+          // A stop cuts the wait short: its final flush tries once more right away.
+          await pause(backoff(failures++), this.#stop.signal);
           this.#commitAgain = true;
         }
       }
