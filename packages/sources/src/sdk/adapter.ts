@@ -22,9 +22,11 @@ export interface SourceAdapter<Spec = unknown> {
    */
   specSchema?: object;
   /**
-   * Starts pulling from upstream. May be async (connect, create a subscription); a rejection is
-   * reported as the source's Ready=False condition (reason `StartFailed`) and start is retried with
-   * backoff by the runner. Must not resolve before the adapter is running.
+   * Starts pulling from upstream. May be async (connect, create a subscription): resolve once the
+   * adapter is running, or reject; a rejection is reported as the source's Ready=False condition
+   * (reason `StartFailed`) and start is retried with backoff by the runner. Keep it bounded (a few
+   * seconds) and honour `context.signal`: an upstream that stays unreachable is better reported
+   * with setHealth() from a running adapter that keeps reconnecting.
    */
   start(context: SourceContext<Spec>): Promise<RunningSource> | RunningSource;
 }

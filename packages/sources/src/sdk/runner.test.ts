@@ -131,4 +131,30 @@ describe('source runner', () => {
     expect(probe.stops).toHaveLength(0);
     expect(runner.statuses()[0]?.ready.status).toBe('True');
   });
+
+  it('bounds a start() or stop() that never ends, so close() returns', async () => {
+    const adapters = new SourceRegistry();
+    adapters.register({
+      ...probeAdapter({ starts: [], stops: [], failFirst: 0 }),
+      kind: 'HangingStart',
+      start: () => new Promise(() => {}),
+    });
+    adapters.register({
+      ...probeAdapter({ starts: [], stops: [], failFirst: 0 }),
+      kind: 'HangingStop',
+      start: () => ({ stop: () => new Promise<void>(() => {}) }),
+    });
+    runner = createSourceRunner({ adapters, logger: quiet, stopTimeoutMs: 100 });
+    void runner.apply({ ...def(), kind: 'HangingStart' });
+    await runner.apply({ ...def(), kind: 'HangingStop' });
+    expect(
+      runner
+        .statuses()
+        .map((s) => s.ready.reason)
+        .sort(),
+    ).toEqual(['Started', 'Starting']);
+    const started = performance.now();
+    await runner.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
 });

@@ -194,26 +194,33 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
     }
   }
 
-  async function stop(instance: Instance): Promise<void> {
-    instance.controller.abort();
-    if (instance.restartTimer) clearTimeout(instance.restartTimer);
-    await instance.starting;
-    const running = instance.running;
-    instance.running = undefined;
-    if (!running) return;
+  /** Waits for `work` at most stopTimeoutMs; true when it settled in time. */
+  async function bounded(work: Promise<unknown>, instance: Instance, what: string): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
     });
     try {
-      const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), timedOut]);
+      const outcome = await Promise.race([work.then(() => 'done' as const), timedOut]);
       if (outcome === 'timeout')
-        instance.logger.warn({ stopTimeoutMs }, 'source adapter did not stop in time');
+        instance.logger.warn({ stopTimeoutMs }, `source adapter: ${what} did not end in time`);
+      return outcome === 'done';
     } catch (err) {
-      instance.logger.warn({ err }, 'source adapter failed to stop cleanly');
+      instance.logger.warn({ err }, `source adapter: ${what} failed`);
+      return true;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async function stop(instance: Instance): Promise<void> {
+    instance.controller.abort();
+    if (instance.restartTimer) clearTimeout(instance.restartTimer);
+    // A start() that ignores the signal must not hang removal or close().
+    if (instance.starting) await bounded(instance.starting, instance, 'start()');
+    const running = instance.running;
+    instance.running = undefined;
+    if (running) await bounded(running.stop(), instance, 'stop()');
   }
 
   return {
