@@ -42,6 +42,8 @@ describe('ContainerSource', () => {
   let sink: TestSink;
   let runner: SourceRunner;
   beforeEach(async () => {
+    // The runner's own secrets must not reach the container's environment.
+    process.env.EDDY_SECRET_RUNNER_ONLY_TOKEN = 'runner-only';
     sink = await startTestSink();
     const adapters = createSourceRegistry();
     adapters.register(
@@ -55,6 +57,7 @@ describe('ContainerSource', () => {
     });
   });
   afterEach(async () => {
+    delete process.env.EDDY_SECRET_RUNNER_ONLY_TOKEN;
     await runner.close();
     await sink.close();
   });
@@ -71,9 +74,10 @@ describe('ContainerSource', () => {
     await sink.waitFor((r) => r.length >= 1, 10_000);
     const [event] = sink.accepted();
     expect(event?.team).toBe('blue');
-    const data = event?.data as { pid: number; message: string; secret: string };
+    const data = event?.data as { pid: number; message: string; secret: string; leaked?: string };
     expect(data.message).toBe('hi');
     expect(data.secret).toBe('s3cret');
+    expect(data.leaked).toBeUndefined();
     expect(alive(data.pid)).toBe(true);
     await runner.close();
     expect(alive(data.pid)).toBe(false);

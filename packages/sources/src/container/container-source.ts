@@ -68,6 +68,14 @@ async function resolveEnv(vars: readonly EnvVar[], secrets: SecretResolver): Pro
   return env;
 }
 
+/**
+ * The runner's environment minus embedded-mode secrets (EDDY_SECRET_*): a container gets only the
+ * secrets its spec asks for, through valueFrom.secretKeyRef.
+ */
+function inheritedEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('EDDY_SECRET_')));
+}
+
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `exited with code ${code}`;
 }
@@ -93,7 +101,7 @@ export function createContainerSourceAdapter(
     }
     const args = [...commandArgs, ...(container.args ?? [])];
     const env = {
-      ...process.env,
+      ...inheritedEnv(),
       ...(await resolveEnv(container.env ?? [], secrets)),
       ...sourceContainerEnv(context.sink, context.ceOverrides),
     };
