@@ -532,6 +532,40 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     expect(seen).toHaveLength(6);
   });
 
+  it('two dispatchers in one group split the partitions on a rebalance; every event is delivered and committed', async () => {
+    const log = await openLog();
+    await log.ensureTopic('broker-events', { partitions: 4 });
+    const seen = new Map<string, number>();
+    const byDispatcher = [0, 0];
+    const slowly = (which: number) =>
+      scriptedDeliverer(async (req) => {
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        if (req.signal?.aborted) return { kind: 'aborted', attempts: 0 };
+        seen.set(req.event.id, (seen.get(req.event.id) ?? 0) + 1);
+        byDispatcher[which]!++;
+        return delivered;
+      });
+    const first = dispatcherOn(log, slowly(0));
+    await first.updateRoutes([route({ maxInFlight: 3 })]);
+    await log.append(
+      'broker-events',
+      Array.from({ length: 200 }, (_, i) => event(i)),
+    );
+    await waitFor(() => seen.size >= 20, 'the first dispatcher to get going');
+    const second = dispatcherOn(log, slowly(1));
+    await second.updateRoutes([route({ maxInFlight: 3 })]);
+    await waitFor(
+      async () => (await log.lag('trigger-t1', 'broker-events')).every((p) => p.lag === 0),
+      'every partition committed to its end',
+    );
+    expect(seen.size).toBe(200);
+    // Both members did part of the work.
+    expect(byDispatcher.every((n) => n > 0)).toBe(true);
+    await first.close();
+    await second.close();
+    expect((await log.lag('trigger-t1', 'broker-events')).every((p) => p.lag === 0)).toBe(true);
+  });
+
   it('rejects invalid routes before changing anything, naming the route and field', async () => {
     const log = await openLog();
     await log.ensureTopic('broker-events');
