@@ -19,14 +19,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePorts } from './free-ports.ts';
-import {
-  cdsArchivePath,
-  checkJava,
-  ensureKafkaLibs,
-  javaCommand,
-  kafkaCacheRoot,
-  kafkaVersion,
-} from './kafka-dist.ts';
+import { newRunLogDir } from './harness-cache.ts';
+import { cdsArchivePath, ensureKafkaLibs, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
+import { checkJava, javaCommand } from './maven-classpath.ts';
+import { isAlive, runLogged, sleep, startWatchdog, tailFile as tail } from './processes.ts';
 
 export interface KafkaNode {
   readonly id: number;
@@ -83,7 +79,6 @@ const STOP_GRACE_MS = 15_000;
 const WARMUP_NAME = '__eddy_harness_warmup';
 
 const defaultLog = (line: string) => process.stderr.write(`[kafka] ${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface NodeState {
   id: number;
@@ -135,15 +130,6 @@ function removeData(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir:
   if (cluster.ownsBaseDir) rmSync(cluster.baseDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Data folders left by a test process that was killed before it could clean up. */
 function sweepStaleDataDirs(): void {
   let entries: string[];
@@ -167,21 +153,6 @@ function sweepStaleCdsParts(dir: string): void {
     for (const entry of readdirSync(dir)) {
       const m = /\.jsa\.partial-(\d+)$/.exec(entry);
       if (m && !isAlive(Number(m[1]))) rmSync(join(dir, entry), { force: true });
-    }
-  } catch {}
-}
-
-/** Keeps the newest run folders under .cache/kafka/logs so logs of recent runs stay readable. */
-function pruneOldLogs(logsRoot: string, keep: number): void {
-  try {
-    const runs = readdirSync(logsRoot)
-      .map((name) => ({ name, mtime: statSync(join(logsRoot, name)).mtimeMs }))
-      .sort((a, b) => b.mtime - a.mtime);
-    for (const run of runs.slice(keep)) {
-      // A run that is still going reads its configs from there when it restarts a node.
-      const owner = /-(\d+)-[0-9a-f]{4}$/.exec(run.name);
-      if (owner && isAlive(Number(owner[1]))) continue;
-      rmSync(join(logsRoot, run.name), { recursive: true, force: true });
     }
   } catch {}
 }
@@ -259,15 +230,6 @@ function log4jConfig(logFile: string): string {
 `;
 }
 
-function tail(file: string, lines: number): string {
-  try {
-    const all = readFileSync(file, 'utf8').trimEnd().split('\n');
-    return all.slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
-
 function describeFailure(node: NodeState): string {
   let errors: string[] = [];
   try {
@@ -283,15 +245,6 @@ function describeFailure(node: NodeState): string {
     `--- last lines of ${node.logFile} ---`,
     tail(node.logFile, 20),
   ].join('\n');
-}
-
-function runToCompletion(cmd: string, args: string[], outFile: string): Promise<number | null> {
-  const fd = openSync(outFile, 'a');
-  return new Promise<number | null>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
-    child.on('error', reject);
-    child.on('close', resolve);
-  }).finally(() => closeSync(fd));
 }
 
 function jvmArgs(heapMb: number, libsDir: string, log4jFile: string, flags: string[]): string[] {
@@ -311,28 +264,6 @@ function jvmArgs(heapMb: number, libsDir: string, log4jFile: string, flags: stri
     '-cp',
     join(libsDir, '*'),
   ];
-}
-
-/**
- * A detached shell that outlives us: if this process disappears without running its exit hook
- * (SIGKILL, a crashed runner), it stops the JVM so no orphaned Kafka keeps ports and memory.
- */
-function startWatchdog(javaPid: number): ChildProcess {
-  const script = [
-    'parent=$1; child=$2',
-    'while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done',
-    'if kill -0 "$child" 2>/dev/null; then',
-    '  kill -TERM "$child" 2>/dev/null; i=0',
-    '  while [ $i -lt 15 ] && kill -0 "$child" 2>/dev/null; do sleep 1; i=$((i+1)); done',
-    '  kill -KILL "$child" 2>/dev/null',
-    'fi',
-  ].join('\n');
-  const watchdog = spawn('sh', ['-c', script, 'eddy-kafka-watchdog', String(process.pid), String(javaPid)], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  watchdog.unref();
-  return watchdog;
 }
 
 /**
@@ -377,7 +308,7 @@ function launch(node: NodeState, heapMb: number, libsDir: string): void {
       resolve(node.exitCode);
     });
   });
-  node.watchdog = proc.pid === undefined ? undefined : startWatchdog(proc.pid);
+  node.watchdog = proc.pid === undefined ? undefined : startWatchdog(proc.pid, 'kafka');
 }
 
 async function terminate(node: NodeState, signal: 'SIGTERM' | 'SIGKILL', graceMs: number): Promise<void> {
@@ -552,7 +483,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const version = kafkaVersion();
   const started = Date.now();
 
-  const javaVersionText = checkJava();
+  const javaVersionText = checkJava(17, 'Kafka 4.x');
   const libsDir = await ensureKafkaLibs(version, log);
   const cdsArchive = cdsArchivePath(version, javaVersionText);
   sweepStaleCdsParts(dirname(cdsArchive));
@@ -567,11 +498,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   ];
   sweepStaleDataDirs();
 
-  const logsRoot = join(kafkaCacheRoot(), 'logs');
-  pruneOldLogs(logsRoot, 20);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const runLogDir = join(logsRoot, `${stamp}-${process.pid}-${randomBytes(2).toString('hex')}`);
-  mkdirSync(runLogDir, { recursive: true });
+  const runLogDir = newRunLogDir(join(kafkaCacheRoot(), 'logs'));
 
   const ownsBaseDir = options.dataDir === undefined;
   const baseDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'eddy-kafka-'));
@@ -623,7 +550,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       // One JVM per node for the format; in parallel since each mostly waits on class loading.
       const formatted = await Promise.all(
         nodes.map((node) =>
-          runToCompletion(
+          runLogged(
             javaCommand(),
             [
               ...jvmArgs(256, libsDir, node.log4jFile, formatFlags),
@@ -634,7 +561,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
               '--config',
               node.configFile,
             ],
-            node.outFile,
+            { outFile: node.outFile },
           ),
         ),
       );

@@ -1,0 +1,88 @@
+// The git-ignored cache under .cache/<peer>/ where the harness keeps what it downloads or builds,
+// and the per-run log folders of the peers it starts.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isAlive, sleep } from './processes.ts';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** `.cache/<peer>` in the repository, or the folder named by the environment variable `envVar`. */
+export function peerCacheRoot(peer: string, envVar: string): string {
+  const fromEnv = process.env[envVar];
+  return fromEnv ? resolve(fromEnv) : join(REPO_ROOT, '.cache', peer);
+}
+
+/**
+ * A directory lock (mkdir is atomic) so two test runs started at once do not both download or
+ * build the same thing; a lock whose owner process is gone, or that is older than 15 minutes, is
+ * taken over. `doing` completes the progress line "waiting for another process that is ...".
+ */
+export async function withDirLock<T>(
+  lockDir: string,
+  doing: string,
+  log: (line: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const staleMs = 15 * 60_000;
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(join(lockDir, 'owner'), `${process.pid}\n`);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let ownerPid = 0;
+      let age = 0;
+      try {
+        ownerPid = Number.parseInt(readFileSync(join(lockDir, 'owner'), 'utf8'), 10);
+        age = Date.now() - statSync(lockDir).mtimeMs;
+      } catch {
+        // The owner is between mkdir and writing its pid, or just released the lock: look again.
+      }
+      if ((ownerPid > 0 && !isAlive(ownerPid)) || age > staleMs) {
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) {
+        log(`waiting for another process (pid ${ownerPid || '?'}) that is ${doing} (${lockDir})`);
+        announced = true;
+      }
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+/** Keeps the newest `keep` run folders under `logsRoot` so logs of recent runs stay readable. */
+export function pruneOldLogs(logsRoot: string, keep: number): void {
+  try {
+    const runs = readdirSync(logsRoot)
+      .map((name) => ({ name, mtime: statSync(join(logsRoot, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const run of runs.slice(keep)) {
+      // A run that is still going may read its configs from there again (Kafka node restarts).
+      const owner = /-(\d+)-[0-9a-f]{4}$/.exec(run.name);
+      if (owner && isAlive(Number(owner[1]))) continue;
+      rmSync(join(logsRoot, run.name), { recursive: true, force: true });
+    }
+  } catch {}
+}
+
+/**
+ * A fresh `<logsRoot>/<time>-<pid>-<random>` folder for one run's logs and generated configs,
+ * after removing all but the 20 newest older ones.
+ */
+export function newRunLogDir(logsRoot: string, keep = 20): string {
+  pruneOldLogs(logsRoot, keep - 1);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = join(logsRoot, `${stamp}-${process.pid}-${randomBytes(2).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
