@@ -1,7 +1,10 @@
-// vitest globalSetup: one Kafka for the whole test run, shared by every test file.
-// KAFKA_BROKERS=host:port[,host:port] points the tests at an existing Kafka instead.
+// vitest globalSetup: the real peers every test file shares, started once per run and in
+// parallel: Kafka, an SQS server (ElasticMQ) and the Pub/Sub fake (pstest).
+// KAFKA_BROKERS, SQS_ENDPOINT and PUBSUB_EMULATOR_HOST point the tests at running ones instead.
 import type { TestProject } from 'vitest/node';
-import { type KafkaCluster, startKafka } from './kafka.ts';
+import { ELASTICMQ_REGION, startElasticMq } from './elasticmq.ts';
+import { startKafka } from './kafka.ts';
+import { PSTEST_PROJECT_ID, startPubSubFake } from './pstest.ts';
 import './vitest-context.ts';
 
 export function parseBrokerList(value: string, source = 'KAFKA_BROKERS'): string[] {
@@ -21,23 +24,150 @@ export function parseBrokerList(value: string, source = 'KAFKA_BROKERS'): string
   return brokers;
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const fromEnv = process.env.KAFKA_BROKERS;
-  if (fromEnv !== undefined && fromEnv.trim() !== '') {
-    const brokers = parseBrokerList(fromEnv);
-    process.stderr.write(`[kafka] using KAFKA_BROKERS=${brokers.join(',')} (no Kafka started)\n`);
-    project.provide('kafkaBrokers', brokers);
-    return async () => {};
+/** An SQS endpoint is an http(s) URL with nothing after the host and port. */
+export function parseSqsEndpoint(value: string, source = 'SQS_ENDPOINT'): string {
+  let url: URL;
+  try {
+    // Without a scheme, `127.0.0.1:9324` would parse as a URL whose scheme is `127.0.0.1:`.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) throw new Error('no scheme');
+    url = new URL(value.trim());
+  } catch {
+    throw new Error(`${source}: ${JSON.stringify(value)} is not a URL (expected http://host:port)`);
   }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new Error(`${source}: ${JSON.stringify(value)} must be an http:// or https:// URL with a host`);
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new Error(`${source}: ${JSON.stringify(value)} must not have a path, query or fragment`);
+  }
+  return url.origin;
+}
 
-  const cluster: KafkaCluster = await startKafka();
-  const brokers = cluster.brokers;
-  // Test workers and any process a test spawns inherit this.
-  process.env.KAFKA_BROKERS = brokers.join(',');
-  project.provide('kafkaBrokers', brokers);
-  process.stderr.write(`[kafka] listening on ${brokers.join(',')}; log: ${cluster.logFiles.join(', ')}\n`);
+/** PUBSUB_EMULATOR_HOST is `host:port`, without a scheme (what Google's client libraries expect). */
+export function parseEmulatorHost(value: string, source = 'PUBSUB_EMULATOR_HOST'): string {
+  const host = value.trim();
+  if (!/^[^\s:/]+:\d{1,5}$/.test(host)) {
+    throw new Error(`${source}: ${JSON.stringify(value)} is not host:port (e.g. 127.0.0.1:8085)`);
+  }
+  return host;
+}
+
+/** What one started (or borrowed) peer contributes: values for the tests, and how to stop it. */
+interface RunningPeer {
+  provide(project: TestProject): void;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+const fromEnv = (name: string): string | undefined => {
+  const value = process.env[name];
+  return value !== undefined && value.trim() !== '' ? value : undefined;
+};
+
+async function kafkaPeer(): Promise<RunningPeer> {
+  const existing = fromEnv('KAFKA_BROKERS');
+  if (existing !== undefined) {
+    const brokers = parseBrokerList(existing);
+    process.stderr.write(`[kafka] using KAFKA_BROKERS=${brokers.join(',')} (no Kafka started)\n`);
+    return { provide: (p) => p.provide('kafkaBrokers', brokers), env: {}, stop: async () => {} };
+  }
+  const cluster = await startKafka();
+  process.stderr.write(
+    `[kafka] listening on ${cluster.brokers.join(',')}; log: ${cluster.logFiles.join(', ')}\n`,
+  );
+  return {
+    provide: (p) => p.provide('kafkaBrokers', cluster.brokers),
+    // Test workers and any process a test spawns inherit these.
+    env: { KAFKA_BROKERS: cluster.brokers.join(',') },
+    stop: () => cluster.stop(),
+  };
+}
+
+async function sqsPeer(): Promise<RunningPeer> {
+  const existing = fromEnv('SQS_ENDPOINT');
+  if (existing !== undefined) {
+    const endpoint = parseSqsEndpoint(existing);
+    const region = fromEnv('AWS_REGION') ?? ELASTICMQ_REGION;
+    process.stderr.write(
+      `[elasticmq] using SQS_ENDPOINT=${endpoint} (region ${region}; no server started)\n`,
+    );
+    return {
+      provide: (p) => {
+        p.provide('sqsEndpoint', endpoint);
+        p.provide('sqsRegion', region);
+      },
+      env: {},
+      stop: async () => {},
+    };
+  }
+  const mq = await startElasticMq();
+  process.stderr.write(`[elasticmq] listening on ${mq.endpoint}; log: ${mq.logFile}\n`);
+  return {
+    provide: (p) => {
+      p.provide('sqsEndpoint', mq.endpoint);
+      p.provide('sqsRegion', mq.region);
+    },
+    env: { SQS_ENDPOINT: mq.endpoint },
+    stop: () => mq.stop(),
+  };
+}
+
+async function pubSubPeer(): Promise<RunningPeer> {
+  const existing = fromEnv('PUBSUB_EMULATOR_HOST');
+  if (existing !== undefined) {
+    const host = parseEmulatorHost(existing);
+    const projectId = fromEnv('PUBSUB_PROJECT_ID') ?? PSTEST_PROJECT_ID;
+    process.stderr.write(
+      `[pstest] using PUBSUB_EMULATOR_HOST=${host} (project ${projectId}; no server started)\n`,
+    );
+    return {
+      provide: (p) => {
+        p.provide('pubsubEmulatorHost', host);
+        p.provide('pubsubProjectId', projectId);
+      },
+      env: {},
+      stop: async () => {},
+    };
+  }
+  const fake = await startPubSubFake();
+  process.stderr.write(`[pstest] listening on ${fake.emulatorHost}; log: ${fake.logFile}\n`);
+  return {
+    provide: (p) => {
+      p.provide('pubsubEmulatorHost', fake.emulatorHost);
+      p.provide('pubsubProjectId', fake.projectId);
+    },
+    // Google's client libraries read PUBSUB_EMULATOR_HOST themselves, so nothing a test starts
+    // can reach the real Pub/Sub by accident.
+    env: { PUBSUB_EMULATOR_HOST: fake.emulatorHost, PUBSUB_PROJECT_ID: fake.projectId },
+    stop: () => fake.stop(),
+  };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const names = ['Kafka', 'SQS (ElasticMQ)', 'Pub/Sub (pstest)'];
+  const results = await Promise.allSettled([kafkaPeer(), sqsPeer(), pubSubPeer()]);
+  const peers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failures = results.flatMap((r, i) =>
+    r.status === 'rejected'
+      ? [`--- ${names[i]} ---\n${(r.reason as Error)?.message ?? String(r.reason)}`]
+      : [],
+  );
+  if (failures.length > 0) {
+    await Promise.allSettled(peers.map((p) => p.stop()));
+    throw new Error(
+      `the test harness could not start ${failures.length} of its peers (the others were stopped):\n${failures.join('\n')}`,
+    );
+  }
+  const envNames: string[] = [];
+  for (const peer of peers) {
+    peer.provide(project);
+    for (const [name, value] of Object.entries(peer.env)) {
+      process.env[name] = value;
+      envNames.push(name);
+    }
+  }
   return async () => {
-    await cluster.stop();
-    delete process.env.KAFKA_BROKERS;
+    await Promise.allSettled(peers.map((p) => p.stop()));
+    for (const name of envNames) delete process.env[name];
   };
 }

@@ -5,6 +5,19 @@ export interface KafkaProvidedContext {
   kafkaBrokers: string[];
 }
 
+export interface SqsProvidedContext {
+  /** `http://127.0.0.1:<port>` of the SQS-compatible server (ElasticMQ) shared by the run. */
+  sqsEndpoint: string;
+  /** The region to configure SQS clients with; it is also the one in the server's queue ARNs. */
+  sqsRegion: string;
+}
+
+export interface PubSubProvidedContext {
+  /** `host:port` of the Pub/Sub fake (pstest) shared by the run, as PUBSUB_EMULATOR_HOST holds it. */
+  pubsubEmulatorHost: string;
+  pubsubProjectId: string;
+}
+
 declare module 'vitest' {
-  export interface ProvidedContext extends KafkaProvidedContext {}
+  export interface ProvidedContext extends KafkaProvidedContext, SqsProvidedContext, PubSubProvidedContext {}
 }
