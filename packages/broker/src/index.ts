@@ -1,3 +1,4 @@
+export * from './data-plane/index.js';
 export * from './delivery/index.js';
 export * from './dispatcher/index.js';
 export * from './eventlog/embedded/index.js';

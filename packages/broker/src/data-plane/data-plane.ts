@@ -1,0 +1,224 @@
+// The broker data plane: one ingress server (brokers and channels, /healthz, /metrics) and one
+// dispatcher (every Trigger and Subscription route), both driven by the control plane's
+// DataPlaneContract, sharing one event log, one deliverer and one metrics registry.
+//
+// apply() is serialized and ignores a contract whose generation is not newer than the running one,
+// so a stale or re-delivered contract (a file re-read, a watcher firing twice) changes nothing.
+// Topics first, then routes: a route's consumer can only start once its topic exists, and the
+// ingress is the one that ensures topics.
+
+import type { DataPlaneContract } from '@eddy/api';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createDeliverer, type Deliverer } from '../delivery/index.js';
+import { createDispatcher, type Dispatcher, type RetryStateStore } from '../dispatcher/index.js';
+import type { EventLog } from '../eventlog/event-log.js';
+import { createIngress, type Ingress } from '../ingress/index.js';
+
+export interface BrokerDataPlaneOptions {
+  log: EventLog;
+  /** One registry for ingress, dispatcher and delivery metrics, served at /metrics. Default a new one. */
+  registry?: Registry;
+  /** Default pino at `warn`. */
+  logger?: pino.Logger;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port; see `url`). */
+  port?: number;
+  // ingress
+  /** Largest accepted request body. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** How long /healthz waits for the log. Default 2 s. */
+  healthTimeoutMs?: number;
+  // dispatcher
+  retryState?: RetryStateStore;
+  /** State topic of the default retry state store. Default `eddy-dispatcher-retry-state`. */
+  retryStateTopic?: string;
+  /** How often `eddy_dispatch_lag` is refreshed. Default 10 000 ms. */
+  lagIntervalMs?: number;
+  /** Records per handler call of the event log. Default 100. */
+  maxBatchSize?: number;
+  /** Delete consumer groups and retry state of routes a new contract removes. Default false. */
+  deleteRemovedGroups?: boolean;
+  // delivery
+  /** Per-attempt timeout when a route sets none. Default 600 000 ms. */
+  defaultTimeoutMs?: number;
+  /** Largest reply body read into memory. Default 4 MiB. */
+  maxReplyBytes?: number;
+  /** How long apply() waits for a contract's topics before starting its routes anyway. Default 30 s. */
+  topicWaitMs?: number;
+}
+
+export interface ApplyResult {
+  /** False when the contract was ignored because its generation is not newer. */
+  applied: boolean;
+  /** The generation running after the call. */
+  generation: number | undefined;
+}
+
+export interface BrokerDataPlane {
+  /** Base URL of the ingress, e.g. http://127.0.0.1:8080 (brokers at /<ns>/<name>, channels at /channels/<ns>/<name>). */
+  readonly url: string;
+  readonly registry: Registry;
+  /** Generation of the contract running now; undefined before the first apply(). */
+  readonly generation: number | undefined;
+  /**
+   * Runs `contract`: ingress routes switch at once, topics are ensured, then dispatch routes are
+   * started, updated in place or stopped. Resolves once the routes run. Rejects (having changed
+   * nothing) for a malformed contract or clashing paths/routes; rejects after switching when a
+   * route's consumer could not start yet (it keeps retrying).
+   */
+  apply(contract: DataPlaneContract): Promise<ApplyResult>;
+  /** Records a route's group has not committed yet. */
+  lag(routeId: string): Promise<number>;
+  /**
+   * Stops accepting events, then drains the dispatcher (finished events committed, deliveries in
+   * flight aborted and left uncommitted for the next run). Does not close the log.
+   */
+  close(): Promise<void>;
+}
+
+/** Creates the data plane and starts listening (with no routes until apply()). */
+export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Promise<BrokerDataPlane> {
+  if (options?.log === undefined) throw new TypeError('createBrokerDataPlane: options.log is required');
+  const registry = options.registry ?? new Registry();
+  const logger = options.logger ?? pino({ level: 'warn' });
+  const topicWaitMs = options.topicWaitMs ?? 30_000;
+  const ingress = createIngress({
+    log: options.log,
+    registry,
+    logger,
+    host: options.host,
+    port: options.port,
+    maxBodyBytes: options.maxBodyBytes,
+    healthTimeoutMs: options.healthTimeoutMs,
+  });
+  const deliverer = createDeliverer({
+    registry,
+    logger,
+    defaultTimeoutMs: options.defaultTimeoutMs,
+    maxReplyBytes: options.maxReplyBytes,
+  });
+  const dispatcher = createDispatcher({
+    log: options.log,
+    deliverer,
+    registry,
+    logger,
+    retryState: options.retryState,
+    retryStateTopic: options.retryStateTopic,
+    lagIntervalMs: options.lagIntervalMs,
+    maxBatchSize: options.maxBatchSize,
+  });
+  let url: string;
+  try {
+    url = await ingress.listen();
+  } catch (error) {
+    await Promise.allSettled([ingress.close(), dispatcher.close(), deliverer.close()]);
+    throw error;
+  }
+  return new DataPlane(url, registry, logger, ingress, dispatcher, deliverer, {
+    topicWaitMs,
+    deleteRemovedGroups: options.deleteRemovedGroups ?? false,
+  });
+}
+
+class DataPlane implements BrokerDataPlane {
+  #generation: number | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed: Promise<void> | undefined;
+
+  constructor(
+    readonly url: string,
+    readonly registry: Registry,
+    private readonly logger: pino.Logger,
+    private readonly ingress: Ingress,
+    private readonly dispatcher: Dispatcher,
+    private readonly deliverer: Deliverer,
+    private readonly settings: { topicWaitMs: number; deleteRemovedGroups: boolean },
+  ) {}
+
+  get generation(): number | undefined {
+    return this.#generation;
+  }
+
+  apply(contract: DataPlaneContract): Promise<ApplyResult> {
+    try {
+      checkContract(contract);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const run = this.#queue.then(() => this.#apply(contract));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  lag(routeId: string): Promise<number> {
+    return this.dispatcher.lag(routeId);
+  }
+
+  async #apply(contract: DataPlaneContract): Promise<ApplyResult> {
+    if (this.#closed !== undefined) throw new Error('apply: the data plane is closed');
+    if (this.#generation !== undefined && contract.generation <= this.#generation) {
+      this.logger.info(
+        { generation: contract.generation, running: this.#generation },
+        `data plane: ignoring contract generation ${contract.generation} (running ${this.#generation})`,
+      );
+      return { applied: false, generation: this.#generation };
+    }
+    // Throws synchronously (nothing changed) when two routes share a path.
+    const topicsReady = this.ingress.updateContract(contract.brokers, contract.channels);
+    this.#generation = contract.generation;
+    const waited = await Promise.race([
+      topicsReady.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.settings.topicWaitMs).unref()),
+    ]);
+    if (!waited) {
+      this.logger.warn(
+        { generation: contract.generation },
+        `data plane: topics of contract generation ${contract.generation} not ready after ${this.settings.topicWaitMs} ms; starting routes anyway (they retry)`,
+      );
+    }
+    await this.dispatcher.updateRoutes(contract.routes, {
+      deleteRemovedGroups: this.settings.deleteRemovedGroups,
+    });
+    this.logger.info(
+      {
+        generation: contract.generation,
+        brokers: contract.brokers.length,
+        channels: contract.channels.length,
+        routes: contract.routes.length,
+      },
+      `data plane: applied contract generation ${contract.generation}`,
+    );
+    return { applied: true, generation: contract.generation };
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#queue;
+      // Stop accepting first, so nothing new lands while the dispatcher drains.
+      await this.ingress.close();
+      await this.dispatcher.close();
+      await this.deliverer.close();
+    })();
+    return this.#closed;
+  }
+}
+
+/** Shape checks a contract read from a file needs before anything uses it. */
+export function checkContract(contract: unknown): asserts contract is DataPlaneContract {
+  if (contract === null || typeof contract !== 'object' || Array.isArray(contract)) {
+    throw new TypeError('data-plane contract: expected an object with generation, brokers, channels, routes');
+  }
+  const c = contract as Record<string, unknown>;
+  if (typeof c.generation !== 'number' || !Number.isFinite(c.generation)) {
+    throw new TypeError(
+      `data-plane contract: "generation" must be a number, got ${JSON.stringify(c.generation)}`,
+    );
+  }
+  for (const field of ['brokers', 'channels', 'routes'] as const) {
+    if (!Array.isArray(c[field])) {
+      throw new TypeError(`data-plane contract: "${field}" must be an array, got ${typeof c[field]}`);
+    }
+  }
+}
