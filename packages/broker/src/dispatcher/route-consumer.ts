@@ -85,6 +85,7 @@ export class RouteConsumer {
   #commitAgain = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #restarts = 0;
+  #restarting: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
 
   constructor(settings: RouteSettings, deps: RouteConsumerDeps) {
@@ -159,6 +160,8 @@ export class RouteConsumer {
     clearTimeout(this.#restartTimer);
     for (const waiter of this.#waiters.splice(0)) waiter(false);
     this.#stop.abort();
+    // A restart under way finishes first (it sees the stop and closes what it opened).
+    await this.#restarting;
     await this.#settle();
     await this.#flushCommits();
     await this.#consumer?.close();
@@ -210,7 +213,7 @@ export class RouteConsumer {
       'starting the route consumer again',
     );
     this.#restartTimer = setTimeout(() => {
-      void (async () => {
+      this.#restarting = (async () => {
         await this.#settle();
         if (this.#stopping) return;
         try {
