@@ -93,6 +93,38 @@ describe('log-backed retry state store', () => {
     expect(await later.get(key(8))).toBeUndefined();
   });
 
+  it('concurrent syncs share offset lookups, and each still sees what was written before it', async () => {
+    const log = await openLog();
+    let lookups = 0;
+    const counting: EventLog = {
+      kind: log.kind,
+      ensureTopic: (name, spec) => log.ensureTopic(name, spec),
+      deleteTopic: (name) => log.deleteTopic(name),
+      listTopics: () => log.listTopics(),
+      append: (topic, events, options) => log.append(topic, events, options),
+      consume: (options) => log.consume(options),
+      lag: (group, topic) => {
+        lookups++;
+        return log.lag(group, topic);
+      },
+      seekGroupToTimestamp: (group, topic, timestamp) => log.seekGroupToTimestamp(group, topic, timestamp),
+      deleteGroup: (group) => log.deleteGroup(group),
+      close: () => log.close(),
+    };
+    const a = await store(counting);
+    const b = await store(log);
+    await b.put(key(1), { attempts: 1 });
+    const first = Array.from({ length: 50 }, () => a.sync());
+    await b.put(key(2), { attempts: 2 });
+    const second = Array.from({ length: 50 }, () => a.sync());
+    await Promise.all(first);
+    expect(await a.get(key(1))).toEqual({ attempts: 1 });
+    await Promise.all(second);
+    expect(await a.get(key(2))).toEqual({ attempts: 2 });
+    // Two bursts: at most one running and one queued lookup each.
+    expect(lookups).toBeLessThanOrEqual(4);
+  });
+
   it('rejects a negative attempt count', async () => {
     const log = await openLog();
     const a = await store(log);
