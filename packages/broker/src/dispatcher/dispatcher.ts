@@ -65,6 +65,9 @@ export class InvalidRouteError extends Error {
   override readonly name = 'InvalidRouteError';
 }
 
+/** Lag lookups in flight at once when refreshing the gauge (each is a few admin calls on Kafka). */
+const LAG_LOOKUP_CONCURRENCY = 8;
+
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return new RouteDispatcher(options);
 }
@@ -81,6 +84,7 @@ class RouteDispatcher implements Dispatcher {
   readonly #consumers = new Map<string, RouteConsumer>();
   #updates: Promise<unknown> = Promise.resolve();
   #lagTimer: NodeJS.Timeout | undefined;
+  #lagRefresh: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(options: DispatcherOptions) {
@@ -132,6 +136,7 @@ class RouteDispatcher implements Dispatcher {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       clearInterval(this.#lagTimer);
+      await this.#lagRefresh;
       await this.#updates;
       const consumers = [...this.#consumers.values()];
       this.#consumers.clear();
@@ -209,18 +214,27 @@ class RouteDispatcher implements Dispatcher {
     return this.#retryState;
   }
 
-  async #refreshLag(): Promise<void> {
-    await Promise.all(
-      [...this.#consumers].map(async ([id, consumer]) => {
-        try {
-          const lag = await consumer.lag();
-          // A route removed meanwhile must not get its series back.
-          if (this.#consumers.get(id) === consumer) this.#metrics.lag.set({ route: id }, lag);
-        } catch (error) {
-          this.#logger.debug({ err: error, route: consumer.route.id }, 'could not read lag');
+  /** Refreshes every route's lag gauge, a few routes at a time; a refresh still running is not doubled. */
+  #refreshLag(): Promise<void> {
+    this.#lagRefresh ??= (async () => {
+      const queue = [...this.#consumers];
+      const worker = async () => {
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+          const [id, consumer] = next;
+          try {
+            const lag = await consumer.lag();
+            // A route removed meanwhile must not get its series back.
+            if (this.#consumers.get(id) === consumer) this.#metrics.lag.set({ route: id }, lag);
+          } catch (error) {
+            this.#logger.debug({ err: error, route: id }, 'could not read lag');
+          }
         }
-      }),
-    );
+      };
+      await Promise.all(Array.from({ length: LAG_LOOKUP_CONCURRENCY }, worker));
+    })().finally(() => {
+      this.#lagRefresh = undefined;
+    });
+    return this.#lagRefresh;
   }
 }
 
