@@ -1,5 +1,7 @@
 // The adapters every Eddy ships with. An adapter written for this package adds itself here.
 import { containerSourceAdapter } from './container/container-source.js';
+import { githubSourceAdapter } from './github/github-source.js';
+import { kafkaSourceAdapter } from './kafka/kafka-source.js';
 import { pingSourceAdapter } from './ping/ping-source.js';
 import type { SourceAdapter } from './sdk/adapter.js';
 import { SourceRegistry } from './sdk/registry.js';
@@ -8,6 +10,8 @@ import { SourceRegistry } from './sdk/registry.js';
 export const builtinAdapters: readonly SourceAdapter[] = [
   pingSourceAdapter as SourceAdapter,
   containerSourceAdapter as SourceAdapter,
+  kafkaSourceAdapter as SourceAdapter,
+  githubSourceAdapter as SourceAdapter,
 ];
 
 /** A registry with the built-in adapters (pass `{ builtins: false }` for an empty one). */
