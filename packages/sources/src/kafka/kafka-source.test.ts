@@ -1,0 +1,363 @@
+// KafkaSource end to end: the harness's real Kafka, the real runner/emitter, a real HTTP sink.
+
+import { randomBytes } from 'node:crypto';
+import { toKafkaBinary } from '@eddy/api';
+import { CloudEvent } from 'cloudevents';
+import type { Admin, Message, Producer } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { createSourceRegistry } from '../builtins.js';
+import type { SourceDefinition } from '../sdk/adapter.js';
+import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { createKafkaSourceAdapter } from './kafka-source.js';
+
+const { Kafka, logLevel } = kafkajs;
+const brokers = inject('kafkaBrokers');
+const quiet = pino({ level: 'silent' });
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+const kafka = new Kafka({ clientId: 'kafka-source-test', brokers, logLevel: logLevel.NOTHING });
+let admin: Admin;
+let producer: Producer;
+
+beforeAll(async () => {
+  admin = kafka.admin();
+  producer = kafka.producer();
+  await Promise.all([admin.connect(), producer.connect()]);
+});
+afterAll(async () => {
+  await Promise.all([admin.disconnect(), producer.disconnect()]);
+});
+
+async function createTopic(partitions = 1): Promise<string> {
+  const topic = unique('ks');
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  return topic;
+}
+
+async function produce(topic: string, messages: Message[]): Promise<void> {
+  await producer.send({ topic, messages, acks: -1 });
+}
+
+/** The group's committed offset of one partition (-1 when none); kafkajs offset lookups can fail transiently. */
+async function committed(groupId: string, topic: string, partition = 0): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const p = entry?.partitions.find((x) => x.partition === partition);
+      return Number(p?.offset ?? -1);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+const groupOf = (def: SourceDefinition) => (def.spec as { consumerGroup: string }).consumerGroup;
+
+async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (found?.values ?? []) as { labels: Record<string, unknown>; value: number }[];
+  return (
+    values.find((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))?.value ?? 0
+  );
+}
+
+describe('KafkaSource', () => {
+  let sink: TestSink;
+  let runner: SourceRunner;
+  let registry: Registry;
+
+  beforeEach(async () => {
+    sink = await startTestSink();
+    registry = new Registry();
+    const adapters = createSourceRegistry({ builtins: false });
+    adapters.register(
+      createKafkaSourceAdapter({
+        lagIntervalMs: 300,
+        redeliveryPauseMs: 200,
+        sessionTimeoutMs: 6_000,
+        maxWaitTimeMs: 200,
+        reconnectDelayMs: 300,
+        startWaitMs: 8_000,
+      }),
+    );
+    runner = createSourceRunner({ adapters, registry, logger: quiet });
+  });
+  afterEach(async () => {
+    await runner.close();
+    await sink.close();
+  });
+
+  function source(
+    name: string,
+    spec: Record<string, unknown>,
+    extra: Partial<SourceDefinition> = {},
+  ): SourceDefinition {
+    return {
+      apiVersion: 'sources.knative.dev/v1',
+      kind: 'KafkaSource',
+      namespace: 'demo',
+      name,
+      spec: { bootstrapServers: brokers, consumerGroup: unique('group'), sink: { uri: sink.url }, ...spec },
+      sink: sink.url,
+      delivery: {
+        retry: 2,
+        backoffPolicy: 'linear',
+        backoffDelayMs: 100,
+        maxBackoffMs: 200,
+        timeoutMs: 2_000,
+      },
+      ...extra,
+    };
+  }
+
+  it('turns plain records into dev.knative.kafka.event with Knative attributes, key, headers and data', async () => {
+    const topic = await createTopic();
+    await produce(topic, [
+      {
+        key: 'order-7',
+        value: '{"amount": 12}',
+        timestamp: '1700000000123',
+        headers: { 'content-type': 'Application/JSON', 'X-Trace_ID': 'abc-1' },
+      },
+      { key: null, value: null, timestamp: '1700000000456' },
+      { value: Buffer.from([0, 1, 2, 255]) },
+    ]);
+    const def = source('orders', { topics: [topic], initialOffset: 'earliest' });
+    def.ceOverrides = { extensions: { team: 'blue' } };
+    const status = await runner.apply(def);
+    expect(status.ready.status).toBe('True');
+    await sink.waitFor((r) => r.length >= 3, 15_000);
+    const [first, second, third] = sink.accepted();
+    expect(first).toMatchObject({
+      specversion: '1.0',
+      id: 'partition:0/offset:0',
+      source: `/apis/v1/namespaces/demo/kafkasources/orders#${topic}`,
+      subject: 'partition:0#0',
+      type: 'dev.knative.kafka.event',
+      time: '2023-11-14T22:13:20.123Z',
+      datacontenttype: 'application/json',
+      key: 'order-7',
+      partitionkey: 'order-7',
+      kafkaheaderxtraceid: 'abc-1',
+      team: 'blue',
+    });
+    // The value goes out byte for byte.
+    expect(sink.requests[0]?.body.toString()).toBe('{"amount": 12}');
+    expect(second).toMatchObject({ id: 'partition:0/offset:1', subject: 'partition:0#1' });
+    expect(second?.key).toBeUndefined();
+    expect(second?.data).toBeUndefined();
+    expect(sink.requests[1]?.body.length).toBe(0);
+    expect(third?.id).toBe('partition:0/offset:2');
+    expect(sink.requests[2]?.body).toEqual(Buffer.from([0, 1, 2, 255]));
+    await until(async () => (await committed(groupOf(def), topic)) === 3, 5_000, 'commit 3');
+  });
+
+  it('passes binary and structured CloudEvent records through unchanged', async () => {
+    const topic = await createTopic();
+    const binary = new CloudEvent({
+      id: 'b-1',
+      source: '/producer/a',
+      type: 'com.example.created',
+      subject: 'thing-1',
+      time: '2024-01-02T03:04:05Z',
+      datacontenttype: 'application/json',
+      color: 'red',
+      data: { n: 1 },
+    });
+    const structured = {
+      specversion: '1.0',
+      id: 's-1',
+      source: '/producer/b',
+      type: 'com.example.updated',
+      time: '2024-01-02T03:04:06Z',
+      datacontenttype: 'text/plain',
+      shape: 'round',
+      data: 'hello',
+    };
+    await produce(topic, [
+      toKafkaBinary(binary),
+      { value: JSON.stringify(structured), headers: { 'content-type': 'application/cloudevents+json' } },
+    ]);
+    const def = source('passthrough', { topics: [topic], initialOffset: 'earliest' });
+    await runner.apply(def);
+    await sink.waitFor((r) => r.length >= 2, 15_000);
+    const [a, b] = sink.accepted();
+    expect(a).toMatchObject({
+      id: 'b-1',
+      source: '/producer/a',
+      type: 'com.example.created',
+      subject: 'thing-1',
+      time: '2024-01-02T03:04:05Z',
+      datacontenttype: 'application/json',
+      color: 'red',
+      data: { n: 1 },
+    });
+    expect(a?.key).toBeUndefined();
+    expect(b).toMatchObject(structured);
+    expect(sink.requests[1]?.headers['ce-type']).toBe('com.example.updated');
+  });
+
+  it('starts a new group at the earliest record or only at new ones (latest)', async () => {
+    const topic = await createTopic();
+    await produce(topic, [{ value: 'old' }]);
+    const earliest = source('from-earliest', { topics: [topic], initialOffset: 'earliest' });
+    const latest = source('from-latest', { topics: [topic], initialOffset: 'latest' });
+    await runner.apply(earliest);
+    await runner.apply(latest);
+    // Keep producing fresh records until the latest source saw one: it joined after "old".
+    const seen = (name: string) =>
+      sink.requests.filter((r) => String(r.headers['ce-source']).includes(`/kafkasources/${name}#`));
+    await until(
+      async () => {
+        if (seen('from-latest').length > 0) return true;
+        await produce(topic, [{ value: 'new' }]);
+        return false;
+      },
+      20_000,
+      'the latest source to receive a new record',
+    );
+    await until(() => seen('from-earliest').length >= 2, 10_000, 'earliest source');
+    expect(seen('from-earliest')[0]?.body.toString()).toBe('old');
+    expect(seen('from-latest').map((r) => r.body.toString())).not.toContain('old');
+  });
+
+  it('commits nothing while the sink is down, then delivers everything; reports the lag', async () => {
+    const topic = await createTopic(2);
+    await sink.down();
+    await produce(
+      topic,
+      Array.from({ length: 6 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })),
+    );
+    const def = source('outage', { topics: [topic], initialOffset: 'earliest', ordering: 'unordered' });
+    const group = groupOf(def);
+    await runner.apply(def);
+    const lagLabels = { kind: 'KafkaSource', namespace: 'demo', name: 'outage' };
+    await until(
+      async () => (await metric(registry, 'eddy_source_upstream_lag', lagLabels)) === 6,
+      10_000,
+      'lag 6',
+    );
+    // Several delivery rounds fail (3 attempts ~300 ms each, then redelivery) while nothing moves.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await committed(group, topic, 0)).toBe(-1);
+    expect(await committed(group, topic, 1)).toBe(-1);
+    expect(await metric(registry, 'eddy_source_events_received_total', lagLabels)).toBeGreaterThan(6);
+    await sink.up();
+    await until(() => new Set(sink.accepted().map((e) => e.id)).size === 6, 10_000, 'all six events');
+    const bodies = sink.accepted().map((e) => Buffer.from(e.data as Uint8Array).toString());
+    expect(new Set(bodies)).toEqual(new Set(['v0', 'v1', 'v2', 'v3', 'v4', 'v5']));
+    await until(
+      async () => (await committed(group, topic, 0)) === 3 && (await committed(group, topic, 1)) === 3,
+      5_000,
+      'commits at 3/3',
+    );
+    await until(
+      async () => (await metric(registry, 'eddy_source_upstream_lag', lagLabels)) === 0,
+      5_000,
+      'lag 0',
+    );
+  });
+
+  it('logs, counts and skips a malformed record and keeps going', async () => {
+    const topic = await createTopic();
+    await produce(topic, [
+      { value: 'before' },
+      // Claims to be a binary-mode CloudEvent but has no id.
+      { value: 'x', headers: { ce_specversion: '1.0', ce_source: '/s', ce_type: 't' } },
+      { value: '{not json', headers: { 'content-type': 'application/cloudevents+json' } },
+      { value: 'after' },
+    ]);
+    const def = source('malformed', { topics: [topic], initialOffset: 'earliest' });
+    await runner.apply(def);
+    await sink.waitFor((r) => r.length >= 2, 15_000);
+    expect(sink.accepted().map((e) => e.id)).toEqual(['partition:0/offset:0', 'partition:0/offset:3']);
+    const labels = { kind: 'KafkaSource', namespace: 'demo', name: 'malformed', reason: 'malformed' };
+    expect(await metric(registry, 'eddy_source_events_failed_total', labels)).toBe(2);
+    await until(async () => (await committed(groupOf(def), topic)) === 4, 5_000, 'commit 4');
+    expect(runner.statuses()[0]?.ready.status).toBe('True');
+  });
+
+  it('resumes from the committed offsets after a restart with nothing lost', async () => {
+    const topic = await createTopic();
+    await produce(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+    const def = source('restart', { topics: [topic], initialOffset: 'earliest' });
+    await runner.apply(def);
+    await sink.waitFor((r) => r.length >= 3, 15_000);
+    await until(async () => (await committed(groupOf(def), topic)) === 3, 5_000, 'commit 3');
+    await runner.remove(sourceKey(def));
+    await produce(topic, [{ value: 'd' }, { value: 'e' }]);
+    await runner.apply(def);
+    await sink.waitFor((r) => r.length >= 5, 15_000);
+    const ids = sink.accepted().map((e) => e.id);
+    expect(ids).toEqual([0, 1, 2, 3, 4].map((o) => `partition:0/offset:${o}`));
+    await until(async () => (await committed(groupOf(def), topic)) === 5, 5_000, 'commit 5');
+  });
+
+  it('ordered: one record at a time per partition, in offset order', async () => {
+    const topic = await createTopic();
+    await produce(
+      topic,
+      Array.from({ length: 5 }, (_, i) => ({ value: `o${i}` })),
+    );
+    sink.respond = () => ({ status: 202, delayMs: 150 });
+    const def = source('ordered', { topics: [topic], initialOffset: 'earliest', ordering: 'ordered' });
+    await runner.apply(def);
+    await sink.waitFor((r) => r.length >= 5, 15_000);
+    expect(sink.requests.map((r) => r.body.toString())).toEqual(['o0', 'o1', 'o2', 'o3', 'o4']);
+    const at = sink.requests.map((r) => r.at);
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(140);
+  });
+
+  it('unordered: records of a partition in parallel, commits never pass the slowest', async () => {
+    const topic = await createTopic();
+    await produce(
+      topic,
+      Array.from({ length: 6 }, (_, i) => ({ value: `u${i}` })),
+    );
+    // The first record is slow; the others are answered at once.
+    sink.respond = (req) => ({ status: 202, delayMs: req.body.toString() === 'u0' ? 1_500 : 0 });
+    const def = source(
+      'unordered',
+      { topics: [topic], initialOffset: 'earliest' },
+      {
+        annotations: { 'kafka.eventing.knative.dev/delivery.order': 'unordered' },
+      },
+    );
+    const group = groupOf(def);
+    await runner.apply(def);
+    await sink.waitFor((r) => r.length >= 6, 15_000);
+    const first = sink.requests[0]!.at;
+    // All six arrived while u0 was still pending.
+    expect(sink.requests[5]!.at - first).toBeLessThan(1_000);
+    expect(await committed(group, topic)).toBe(-1);
+    await until(async () => (await committed(group, topic)) === 6, 8_000, 'commit 6 after the slow one');
+  });
+
+  it('reports Ready=False UpstreamUnreachable when Kafka cannot be reached', async () => {
+    const def = source('unreachable', { topics: ['nowhere'], bootstrapServers: ['127.0.0.1:1'] });
+    await runner.apply(def);
+    await until(
+      () => runner.statuses()[0]?.ready.reason === 'UpstreamUnreachable',
+      10_000,
+      'UpstreamUnreachable',
+    );
+    expect(runner.statuses()[0]?.ready.status).toBe('False');
+    expect(runner.statuses()[0]?.ready.message).toBeTruthy();
+  });
+});

@@ -1,0 +1,453 @@
+// KafkaSource: reads topics as a consumer group and sends each record to the sink as a CloudEvent
+// (see kafka-event.ts for the mapping). README "KafkaSource" describes the behaviour; in short:
+// - offsets are committed by hand (kafkajs autoCommit off), only up to records whose send resolved
+//   (the sink answered 2xx), or that are final: malformed (logged, counted, skipped) or refused for
+//   good by the sink (a non-retryable status, as Knative drops them when there is no dead letter sink);
+// - a record whose retries ran out (sink down) is neither committed nor resolved: kafkajs fetches the
+//   partition again from it after a pause, so nothing is lost while the sink is away;
+// - `ordered`: one record at a time per partition; `unordered`: up to maxInFlight per partition,
+//   committed in offset order behind the slowest;
+// - a supervisor reconnects with backoff and turns Kafka trouble into Ready=False;
+// - upstream lag = high watermark - committed offset, summed over the partitions, refreshed
+//   periodically through an admin client.
+
+import type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  Kafka as KafkaClient,
+  KafkaMessage,
+  LogEntry,
+  logLevel as LogLevel,
+} from 'kafkajs';
+import kafkajs from 'kafkajs';
+import type { Logger } from 'pino';
+import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
+import { EmitError } from '../sdk/emitter.js';
+import { InOrderCommits } from './in-order-commits.js';
+import {
+  checkSpec,
+  connectionSecurity,
+  defaultConsumerGroup,
+  type KafkaSourceSpec,
+  type Ordering,
+  resolveOrdering,
+} from './kafka-config.js';
+import { type KeyType, MalformedRecordError, parseKeyType, recordToEvent } from './kafka-event.js';
+
+// kafkajs is CommonJS: its values are read off the default export, which works under plain Node ESM.
+const { Kafka, logLevel } = kafkajs;
+
+export interface KafkaSourceOptions {
+  /** Records in flight per partition with `unordered` (default 32). */
+  maxInFlight?: number;
+  /** Partitions processed at once by one consumer (default 8). */
+  partitionsConsumedConcurrently?: number;
+  /** How often the upstream lag is refreshed (default 10 s). */
+  lagIntervalMs?: number;
+  /** Pause before a record whose delivery failed is read again (default 1 s). */
+  redeliveryPauseMs?: number;
+  /** How long start() waits for the first group join before returning (default 10 s). */
+  startWaitMs?: number;
+  /** First reconnect delay after the consumer failed, doubling up to maxReconnectDelayMs (default 1 s). */
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+  /** kafkajs consumer session timeout (default 30 s). */
+  sessionTimeoutMs?: number;
+  /** Longest a fetch waits for new records; also bounds how long a stop waits for a fetch (default 1 s). */
+  maxWaitTimeMs?: number;
+  /** kafkajs connection timeout (default 3 s). */
+  connectionTimeoutMs?: number;
+}
+
+const DEFAULTS: Required<KafkaSourceOptions> = {
+  maxInFlight: 32,
+  partitionsConsumedConcurrently: 8,
+  lagIntervalMs: 10_000,
+  redeliveryPauseMs: 1_000,
+  startWaitMs: 10_000,
+  reconnectDelayMs: 1_000,
+  maxReconnectDelayMs: 30_000,
+  sessionTimeoutMs: 30_000,
+  maxWaitTimeMs: 1_000,
+  connectionTimeoutMs: 3_000,
+};
+
+type Outcome = 'done' | 'again';
+
+export function createKafkaSourceAdapter(options: KafkaSourceOptions = {}): SourceAdapter<KafkaSourceSpec> {
+  const settings = { ...DEFAULTS, ...options };
+  return {
+    apiVersion: ['sources.knative.dev/v1', 'sources.knative.dev/v1beta1'],
+    kind: 'KafkaSource',
+    start: (context) => startKafkaSource(context, settings),
+  };
+}
+
+export const kafkaSourceAdapter: SourceAdapter<KafkaSourceSpec> = createKafkaSourceAdapter();
+
+async function startKafkaSource(
+  context: SourceContext<KafkaSourceSpec>,
+  settings: Required<KafkaSourceOptions>,
+): Promise<RunningSource> {
+  const { spec, namespace, name, logger, metrics, emitter, signal } = context;
+  checkSpec(spec);
+  const ordering = resolveOrdering(spec, context.annotations);
+  const keyType = parseKeyType(context.annotations);
+  const groupId = spec.consumerGroup || defaultConsumerGroup(namespace, name);
+  const fromBeginning = spec.initialOffset === 'earliest';
+  const topics = [...new Set(spec.topics.map((t) => t.trim()))];
+  const security = await connectionSecurity(spec.net, context.secrets);
+
+  const kafka: KafkaClient = new Kafka({
+    clientId: `eddy-kafkasource-${namespace}-${name}`,
+    brokers: spec.bootstrapServers.map((s) => s.trim()),
+    connectionTimeout: settings.connectionTimeoutMs,
+    retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3_000 },
+    logLevel: kafkaLogLevel(logger),
+    logCreator: kafkaLogCreator(logger),
+    ...security,
+  });
+
+  const stopping = new AbortController();
+  let current: Consumer | undefined;
+  const health = healthReporter(context);
+  let firstAttempt!: () => void;
+  const firstAttemptDone = new Promise<void>((resolve) => {
+    firstAttempt = resolve;
+  });
+
+  async function deliver(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
+    metrics.received();
+    let event: ReturnType<typeof recordToEvent>;
+    try {
+      event = recordToEvent(message, { namespace, name, topic, partition }, keyType);
+    } catch (err) {
+      if (!(err instanceof MalformedRecordError)) throw err;
+      metrics.malformed();
+      logger.warn(
+        { topic, partition, offset: message.offset, reason: err.message },
+        'malformed Kafka record skipped',
+      );
+      return 'done';
+    }
+    try {
+      await emitter.send(event);
+      return 'done';
+    } catch (err) {
+      if (err instanceof EmitError && (err.reason === 'rejected' || err.reason === 'unencodable')) {
+        // Final: the emitter logged and counted it. Kafka has no redrive, so re-reading it would only
+        // block the partition; Knative drops such an event too when there is no dead letter sink.
+        return 'done';
+      }
+      if (!(err instanceof EmitError))
+        logger.error({ err, topic, partition }, 'Kafka record send failed unexpectedly');
+      return 'again';
+    }
+  }
+
+  function makeEachBatch(consumer: Consumer) {
+    return async ({
+      batch,
+      resolveOffset,
+      heartbeat,
+      isRunning,
+      isStale,
+    }: EachBatchPayload): Promise<void> => {
+      const { topic, partition } = batch;
+      const limit = ordering === 'ordered' ? 1 : settings.maxInFlight;
+      const commits = new InOrderCommits();
+      const inFlight = new Set<Promise<void>>();
+      const committer = partitionCommitter(consumer, topic, partition, logger);
+      let again = false;
+      // Where this batch starts reading: a commit point at it would only re-state the position.
+      let resolved = Number(batch.messages[0]?.offset ?? Number.MAX_SAFE_INTEGER);
+      const advance = () => {
+        const point = commits.commitPoint;
+        if (point === undefined || point <= resolved) return;
+        resolved = point;
+        resolveOffset(String(point - 1));
+        committer.commit(point);
+      };
+      const halted = () => again || stopping.signal.aborted || !isRunning() || isStale();
+      // kafkajs only heartbeats between batches or when asked; a batch waiting on a slow sink must
+      // not cost the consumer its group membership.
+      const beat = setInterval(() => heartbeat().catch(() => {}), 3_000);
+      try {
+        for (const message of batch.messages) {
+          if (halted()) break;
+          while (inFlight.size >= limit) await Promise.race(inFlight);
+          if (halted()) break;
+          const offset = Number(message.offset);
+          commits.begin(offset);
+          const work: Promise<void> = deliver(topic, partition, message)
+            .then((outcome) => {
+              if (outcome === 'done') {
+                commits.finish(offset);
+                advance();
+              } else again = true;
+            })
+            .catch((err: unknown) => {
+              again = true;
+              logger.error({ err, topic, partition, offset: message.offset }, 'Kafka record handling failed');
+            })
+            .finally(() => inFlight.delete(work));
+          inFlight.add(work);
+        }
+        await Promise.all(inFlight);
+      } finally {
+        clearInterval(beat);
+      }
+      advance();
+      await committer.settled();
+      // Unresolved records are fetched again by kafkajs; the pause keeps that from spinning.
+      if (again && !stopping.signal.aborted) await sleep(settings.redeliveryPauseMs, stopping.signal);
+    };
+  }
+
+  async function superviseConsumer(): Promise<void> {
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      const consumer = kafka.consumer({
+        groupId,
+        sessionTimeout: settings.sessionTimeoutMs,
+        heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
+        maxWaitTimeInMs: settings.maxWaitTimeMs,
+        allowAutoTopicCreation: false,
+        retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+      });
+      current = consumer;
+      const crashed = new Promise<unknown>((resolve) => {
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          health.consumer(false, describe(payload.error));
+          if (!payload.restart) resolve(payload.error);
+        });
+      });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        failures = 0;
+        health.consumer(true);
+        firstAttempt();
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
+          eachBatch: makeEachBatch(consumer),
+        });
+        const aborted = new Promise<void>((resolve) =>
+          stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
+        const error = await Promise.race([crashed, aborted]);
+        if (stopping.signal.aborted) return;
+        throw error;
+      } catch (err) {
+        if (stopping.signal.aborted) return;
+        failures++;
+        health.consumer(false, describe(err));
+        logger.warn({ err: describe(err), failures }, 'Kafka consumer failed; reconnecting');
+        firstAttempt();
+      } finally {
+        // Stops fetching, waits for the batches in progress (their sends abort with the source's
+        // signal, what finished is committed inside them) and leaves the group.
+        await consumer
+          .disconnect()
+          .catch((err: unknown) => logger.warn({ err }, 'Kafka consumer disconnect failed'));
+        if (current === consumer) current = undefined;
+      }
+      const delay = Math.min(settings.reconnectDelayMs * 2 ** (failures - 1), settings.maxReconnectDelayMs);
+      await sleep(delay, stopping.signal);
+    }
+  }
+
+  let admin: Admin | undefined;
+  let lagRunning = false;
+  async function refreshLag(): Promise<void> {
+    if (lagRunning || stopping.signal.aborted) return;
+    lagRunning = true;
+    try {
+      if (!admin) {
+        admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 300, maxRetryTime: 1_000 } });
+        await admin.connect();
+      }
+      metrics.setLag(await groupLag(admin, groupId, topics, fromBeginning));
+      health.admin(true);
+    } catch (err) {
+      health.admin(false, describe(err));
+      logger.debug({ err: describe(err) }, 'Kafka lag refresh failed');
+      const broken = admin;
+      admin = undefined;
+      await broken?.disconnect().catch(() => {});
+    } finally {
+      lagRunning = false;
+    }
+  }
+
+  const supervisor = superviseConsumer();
+  void refreshLag();
+  const lagTimer = setInterval(() => void refreshLag(), settings.lagIntervalMs);
+  const onAbort = () => stopping.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  // Bounded: a Kafka that is not reachable yet is reported through health, not a failed start.
+  await Promise.race([firstAttemptDone, sleep(settings.startWaitMs, stopping.signal)]);
+  if (!health.joinedOnce() && !health.reported()) {
+    health.consumer(
+      false,
+      `consumer group ${groupId} not joined within ${settings.startWaitMs} ms`,
+      'Joining',
+    );
+  }
+
+  return {
+    async stop() {
+      stopping.abort();
+      signal.removeEventListener('abort', onAbort);
+      clearInterval(lagTimer);
+      await supervisor;
+      while (lagRunning) await sleep(20);
+      await admin?.disconnect().catch(() => {});
+    },
+  };
+}
+
+/** Sum over the topics' partitions of high watermark - committed offset. */
+async function groupLag(
+  admin: Admin,
+  groupId: string,
+  topics: string[],
+  fromBeginning: boolean,
+): Promise<number> {
+  const committed = await admin.fetchOffsets({ groupId, topics });
+  let lag = 0;
+  for (const topic of topics) {
+    const watermarks = await admin.fetchTopicOffsets(topic);
+    const byPartition = new Map(
+      (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [
+        p.partition,
+        Number(p.offset),
+      ]),
+    );
+    for (const w of watermarks) {
+      const high = Number(w.high);
+      const at = byPartition.get(w.partition) ?? -1;
+      // No commit yet: the group starts at the low watermark (earliest) or at the end (latest).
+      const from = at >= 0 ? at : fromBeginning ? Number(w.low) : high;
+      lag += Math.max(0, high - from);
+    }
+  }
+  return lag;
+}
+
+/** Coalesces a partition's commits: at most one request in flight, the newest point wins. */
+function partitionCommitter(consumer: Consumer, topic: string, partition: number, logger: Logger) {
+  let wanted = -1;
+  let done = -1;
+  let running: Promise<void> | undefined;
+  async function loop(): Promise<void> {
+    while (wanted > done) {
+      const point = wanted;
+      try {
+        await consumer.commitOffsets([{ topic, partition, offset: String(point) }]);
+        done = point;
+      } catch (err) {
+        // The records stay uncommitted: read again by whoever owns the partition next (at-least-once).
+        logger.warn({ err: describe(err), topic, partition, offset: point }, 'Kafka offset commit failed');
+        return;
+      }
+    }
+  }
+  return {
+    commit(point: number): void {
+      wanted = Math.max(wanted, point);
+      running ??= loop().finally(() => {
+        running = undefined;
+      });
+    },
+    async settled(): Promise<void> {
+      while (running) await running;
+    },
+  };
+}
+
+/** Ready = the consumer is in its group and the admin client reaches Kafka. */
+function healthReporter(context: SourceContext<KafkaSourceSpec>) {
+  let consumerOk: boolean | undefined;
+  let consumerMessage = '';
+  let consumerReason = 'UpstreamUnreachable';
+  let adminOk = true;
+  let adminMessage = '';
+  let joined = false;
+  let last = '';
+  function report(): void {
+    let next: { ready: boolean; reason: string; message?: string } | undefined;
+    if (consumerOk === false) next = { ready: false, reason: consumerReason, message: consumerMessage };
+    else if (!adminOk) next = { ready: false, reason: 'UpstreamUnreachable', message: adminMessage };
+    else if (consumerOk) next = { ready: true, reason: 'Running' };
+    if (!next) return;
+    const key = JSON.stringify(next);
+    if (key === last) return;
+    last = key;
+    context.setHealth(next);
+  }
+  return {
+    consumer(ok: boolean, message = '', reason = 'UpstreamUnreachable'): void {
+      consumerOk = ok;
+      consumerMessage = message;
+      consumerReason = reason;
+      if (ok) joined = true;
+      report();
+    },
+    admin(ok: boolean, message = ''): void {
+      adminOk = ok;
+      adminMessage = message;
+      report();
+    },
+    joinedOnce: () => joined,
+    reported: () => last !== '',
+  };
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error && cause.message !== err.message
+    ? `${err.message} (${cause.message})`
+    : err.message;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function kafkaLogLevel(logger: Logger): LogLevel {
+  if (logger.levelVal <= 20) return logLevel.DEBUG;
+  if (logger.levelVal <= 40) return logLevel.WARN;
+  if (logger.levelVal <= 50) return logLevel.ERROR;
+  return logLevel.NOTHING;
+}
+
+/** kafkajs logs into the source's pino logger; its info chatter goes to debug. */
+function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = log;
+      const context = { kafkajs: namespace, ...fields };
+      if (level === logLevel.ERROR) logger.error(context, message);
+      else if (level === logLevel.WARN) logger.warn(context, message);
+      else logger.debug(context, message);
+    };
+}
+
+export type { KeyType, Ordering };
