@@ -246,6 +246,14 @@ async function main(argv: string[]): Promise<void> {
 }
 
 // Run only as the entry point, so `eddy dev` can import runDataPlane.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  void main(process.argv.slice(2));
+if (isEntryPoint()) void main(process.argv.slice(2));
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false; // argv[1] is not a file (a REPL, an eval, a bundler's virtual path)
+  }
 }
