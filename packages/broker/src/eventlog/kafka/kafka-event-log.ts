@@ -551,12 +551,18 @@ export class KafkaEventLog implements EventLog {
   private offsetLookup(): OffsetLookup {
     return {
       topicOffsets: async (topic) => {
-        const offsets = await this.adminCall(`read offsets of "${topic}"`, (a) => a.fetchTopicOffsets(topic));
+        const offsets = await this.adminCall(
+          `read offsets of "${topic}"`,
+          (a) => a.fetchTopicOffsets(topic),
+          isStaleOffsetsLookup,
+        );
         return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]));
       },
       offsetsForTimestamp: async (topic, timestamp) => {
-        const offsets = await this.adminCall(`find offsets of "${topic}" at ${timestamp}`, (a) =>
-          a.fetchTopicOffsetsByTimestamp(topic, timestamp),
+        const offsets = await this.adminCall(
+          `find offsets of "${topic}" at ${timestamp}`,
+          (a) => a.fetchTopicOffsetsByTimestamp(topic, timestamp),
+          isStaleOffsetsLookup,
         );
         return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
       },
@@ -571,6 +577,15 @@ export class KafkaEventLog implements EventLog {
       },
     };
   }
+}
+
+/**
+ * kafkajs' offset lookups group partitions by leader from cached metadata; while that metadata is
+ * stale (a topic just created, a leader moving) they crash with a TypeError on an empty leader list
+ * instead of refreshing. Another try after the metadata refresh succeeds, so it is transient.
+ */
+function isStaleOffsetsLookup(error: unknown): boolean {
+  return error instanceof TypeError && /Cannot destructure property 'partitions'/.test(error.message);
 }
 
 /**
