@@ -405,6 +405,18 @@ describe('GitHubSource', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
+  it('answers 503 to a delivery still waiting for the sink when the source stops', async () => {
+    await start();
+    sink.respond = () => ({ status: 202, delayMs: 5_000 });
+    const pending = post(url, { event: 'ping', body: '{"hook_id":8}' });
+    await sink.waitFor((r) => r.length >= 1);
+    await runner.remove(sourceKey(definition()));
+    const res = await pending;
+    expect(res.status).toBe(503);
+    expect(res.text).toMatch(/source is stopping/);
+    expect(await metric(registry, 'eddy_source_events_delivered_total')).toBe(0);
+  });
+
   it('reports where it listens, honours the port annotation, and fails to start without its secret', async () => {
     const probe = await startTestSink();
     const port = Number(new URL(probe.url).port);
