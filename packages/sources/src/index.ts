@@ -7,6 +7,19 @@ export {
   createContainerSourceAdapter,
   sourceContainerEnv,
 } from './container/container-source.js';
+export {
+  GITHUB_EVENT_SOURCE_PREFIX,
+  GITHUB_EVENT_TYPE_PREFIX,
+  githubCloudEvent,
+  githubEventSource,
+  githubEventType,
+} from './github/github-event.js';
+export {
+  createGitHubSourceAdapter,
+  type GitHubSourceOptions,
+  type GitHubSourceSpec,
+  githubSourceAdapter,
+} from './github/github-source.js';
 export { PING_EVENT_TYPE, type PingSourceSpec, pingEventSource } from './ping/ping-event.js';
 export { MAX_TICKS_IN_FLIGHT, parseSchedule, pingSourceAdapter } from './ping/ping-source.js';
 export * from './sdk/index.js';
