@@ -2,9 +2,10 @@
 // port, for tests of SQS consumers. Version 1.6+ speaks the AWS JSON protocol that current
 // @aws-sdk/client-sqs uses (older ones only the query/XML protocol).
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { newRunLogDir, peerCacheRoot } from './harness-cache.ts';
+import { adoptCdsDump, cdsArchivePath, cdsFlags, sweepStaleCdsParts } from './jvm-cds.ts';
 import { checkJava, ensureMavenClasspath, javaCommand } from './maven-classpath.ts';
 import { type PeerProcess, sleep, spawnPeer, tailFile, waitForLogLine } from './processes.ts';
 import { sqsSdk } from './sqs-sdk.ts';
@@ -165,8 +166,11 @@ export async function startElasticMq(options: StartElasticMqOptions = {}): Promi
   const timeoutMs = startTimeout(options);
   const version = elasticMqVersion();
   const started = Date.now();
-  checkJava(11, `ElasticMQ ${version}`);
+  const javaVersionText = checkJava(11, `ElasticMQ ${version}`);
   const libsDir = await ensureElasticMqLibs(version, log);
+  const archive = cdsArchivePath(join(elasticMqCacheRoot(), version), javaVersionText);
+  sweepStaleCdsParts(dirname(archive));
+  const cds = cdsFlags(archive);
 
   const runDir = newRunLogDir(join(elasticMqCacheRoot(), 'logs'));
   const configFile = join(runDir, 'elasticmq.conf');
@@ -179,6 +183,7 @@ export async function startElasticMq(options: StartElasticMqOptions = {}): Promi
       // C1 only and a small serial-GC heap: ElasticMQ holds a few test messages, and starting
       // quickly on a busy 2-core machine matters more than peak throughput.
       '-XX:TieredStopAtLevel=1',
+      ...cds.flags,
       '-XX:+UseSerialGC',
       '-Xmx384m',
       '-XX:+ExitOnOutOfMemoryError',
@@ -190,6 +195,8 @@ export async function startElasticMq(options: StartElasticMqOptions = {}): Promi
     ],
     { outFile: logFile, label: 'elasticmq' },
   );
+  const { dump } = cds;
+  if (dump) void proc.exited.then(() => adoptCdsDump(dump, proc.exitReason === 'signal SIGKILL'));
   try {
     const deadline = Date.now() + timeoutMs;
     const bound = await waitForLogLine(

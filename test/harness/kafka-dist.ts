@@ -1,7 +1,7 @@
 // Fetches the Apache Kafka server jars from Maven Central into a git-ignored cache, once per version.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { peerCacheRoot } from './harness-cache.ts';
+import { cdsArchivePath as jvmCdsArchivePath } from './jvm-cds.ts';
 import { ensureMavenClasspath } from './maven-classpath.ts';
 
 export { REPO_ROOT } from './harness-cache.ts';
@@ -27,13 +27,9 @@ export function kafkaVersion(): string {
   return version;
 }
 
-/**
- * Where the class-data-sharing archive of this Kafka version lives. A JVM only accepts an archive
- * written by the very same JVM build, so the build is part of the name.
- */
+/** Where the class-data-sharing archive of this Kafka version and JVM build lives. */
 export function cdsArchivePath(version: string, javaVersionText: string): string {
-  const build = createHash('sha256').update(javaVersionText).digest('hex').slice(0, 12);
-  return join(kafkaCacheRoot(), version, `classes-${build}.jsa`);
+  return jvmCdsArchivePath(join(kafkaCacheRoot(), version), javaVersionText);
 }
 
 /**

@@ -10,9 +10,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePorts } from './free-ports.ts';
 import { newRunLogDir } from './harness-cache.ts';
+import { adoptCdsDump, type CdsDump, sweepStaleCdsParts } from './jvm-cds.ts';
 import { cdsArchivePath, ensureKafkaLibs, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
 import { checkJava, javaCommand } from './maven-classpath.ts';
 import { isAlive, runLogged, sleep, startWatchdog, tailFile as tail } from './processes.ts';
@@ -93,7 +92,7 @@ interface NodeState {
   /** JVM flags besides heap, log4j and classpath (JIT mode, class-data sharing). */
   jvmFlags: string[];
   /** Set while this node's JVM writes a class-data-sharing archive when it exits. */
-  cdsDump: { partial: string; archive: string } | undefined;
+  cdsDump: CdsDump | undefined;
   proc: ChildProcess | undefined;
   exited: Promise<number | null> | undefined;
   exitCode: number | null | undefined;
@@ -145,16 +144,6 @@ function sweepStaleDataDirs(): void {
       if (owner > 0 && !isAlive(owner)) rmSync(dir, { recursive: true, force: true });
     } catch {}
   }
-}
-
-/** Class-data-sharing archives a killed process did not finish writing. */
-function sweepStaleCdsParts(dir: string): void {
-  try {
-    for (const entry of readdirSync(dir)) {
-      const m = /\.jsa\.partial-(\d+)$/.exec(entry);
-      if (m && !isAlive(Number(m[1]))) rmSync(join(dir, entry), { force: true });
-    }
-  } catch {}
 }
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64; a leading '-' would read as a CLI flag. */
@@ -267,19 +256,15 @@ function jvmArgs(heapMb: number, libsDir: string, log4jFile: string, flags: stri
 }
 
 /**
- * The first JVM of a Kafka version records the classes it loaded into an archive when it exits;
- * later JVMs map that archive instead of loading and verifying ~5000 classes again, which roughly
- * halves start-up time. A killed JVM may have left a torn file, which is discarded.
+ * The first JVM of a Kafka version writes the class-data-sharing archive when it exits (see
+ * jvm-cds.ts); later starts of the same node do not write it again.
  */
 function adoptCdsArchive(node: NodeState, killed: boolean): void {
   const dump = node.cdsDump;
   if (!dump) return;
   node.cdsDump = undefined;
   node.jvmFlags = node.jvmFlags.filter((f) => !f.startsWith('-XX:ArchiveClassesAtExit='));
-  try {
-    if (!killed && statSync(dump.partial).size > 0) renameSync(dump.partial, dump.archive);
-  } catch {}
-  rmSync(dump.partial, { force: true });
+  adoptCdsDump(dump, killed);
 }
 
 function launch(node: NodeState, heapMb: number, libsDir: string): void {

@@ -107,7 +107,7 @@ export async function ensureMavenClasspath(options: MavenClasspathOptions): Prom
         '-DincludeScope=runtime',
         `-DoutputDirectory=${staging}`,
       ],
-      { outFile: mvnLog },
+      { outFile: mvnLog, progress: { log, what: `downloading ${what}` } },
     );
     const jars = listJars(staging);
     if (code !== 0 || !jars.some((j) => j.startsWith(options.requiredJarPrefix))) {

@@ -65,14 +65,29 @@ export function startWatchdog(childPid: number, label: string): ChildProcess {
 
 /**
  * Runs a command to completion with stdout and stderr appended to `outFile`; resolves with its
- * exit code (null if a signal ended it) and rejects only if it could not be started.
+ * exit code (null if a signal ended it) and rejects only if it could not be started. With
+ * `progress`, long runs (downloads, builds) report every `everyMs` how long they have taken and
+ * the command's last output line, so a first run does not look stuck.
  */
 export function runLogged(
   cmd: string,
   args: string[],
-  options: { outFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
+  options: {
+    outFile: string;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    progress?: { log: (line: string) => void; what: string; everyMs?: number };
+  },
 ): Promise<number | null> {
   const fd = openSync(options.outFile, 'a');
+  const started = Date.now();
+  const { progress } = options;
+  const timer =
+    progress &&
+    setInterval(() => {
+      const last = tailFile(options.outFile, 1).replace(/\s+/g, ' ').slice(0, 160);
+      progress.log(`${progress.what}: ${Math.round((Date.now() - started) / 1000)} s so far (${last})`);
+    }, progress.everyMs ?? 15_000);
   return new Promise<number | null>((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: ['ignore', fd, fd],
@@ -81,7 +96,10 @@ export function runLogged(
     });
     child.on('error', reject);
     child.on('close', resolve);
-  }).finally(() => closeSync(fd));
+  }).finally(() => {
+    clearInterval(timer);
+    closeSync(fd);
+  });
 }
 
 /** A server process whose output goes to a file and which is stopped with the test run. */

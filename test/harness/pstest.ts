@@ -79,13 +79,16 @@ export async function ensurePstestBinary(log: (line: string) => void = () => {})
     const buildLog = join(dir, 'go-build.log');
     const partial = `${binary}.partial-${process.pid}`;
     rmSync(partial, { force: true });
-    log(`building pstest-server with go (the first build downloads Go modules; log: ${buildLog})`);
+    log(
+      `building pstest-server with go; the first build on a machine downloads ~600 MB of Go modules and takes a few minutes (log: ${buildLog})`,
+    );
     const started = Date.now();
     const code = await runLogged('go', ['build', '-o', partial, '.'], {
       cwd: PSTEST_SOURCE_DIR,
       outFile: buildLog,
       // -mod=mod: no vendor folder; GOWORK=off: a go.work above the repository must not interfere.
       env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' },
+      progress: { log, what: 'building pstest-server' },
     });
     if (code !== 0 || !existsSync(partial)) {
       rmSync(partial, { force: true });
