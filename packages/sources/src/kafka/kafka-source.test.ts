@@ -16,7 +16,7 @@ import { createKafkaSourceAdapter } from './kafka-source.js';
 
 const { Kafka, logLevel } = kafkajs;
 const brokers = inject('kafkaBrokers');
-const quiet = pino({ level: 'silent' });
+const quiet = pino({ level: process.env.KS_LOG ?? 'silent' });
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 const kafka = new Kafka({ clientId: 'kafka-source-test', brokers, logLevel: logLevel.NOTHING });
 let admin: Admin;
@@ -347,6 +347,27 @@ describe('KafkaSource', () => {
     expect(sink.requests[5]!.at - first).toBeLessThan(1_000);
     expect(await committed(group, topic)).toBe(-1);
     await until(async () => (await committed(group, topic)) === 6, 8_000, 'commit 6 after the slow one');
+  });
+
+  it('stop aborts in-flight sends, commits what finished and leaves the group', async () => {
+    const topic = await createTopic();
+    await produce(
+      topic,
+      Array.from({ length: 4 }, (_, i) => ({ value: `s${i}` })),
+    );
+    // s0 and s1 are accepted; s2 hangs until the source stops.
+    sink.respond = (req) => ({ status: 202, delayMs: req.body.toString() === 's2' ? 1_900 : 0 });
+    const def = source('stopping', { topics: [topic], initialOffset: 'earliest', ordering: 'ordered' });
+    const group = groupOf(def);
+    await runner.apply(def);
+    await sink.waitFor((r) => r.some((x) => x.body.toString() === 's2'), 15_000);
+    const started = Date.now();
+    await runner.remove(sourceKey(def));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await committed(group, topic)).toBe(2);
+    const { groups } = await admin.describeGroups([group]);
+    expect(groups[0]?.members).toEqual([]);
+    expect(sink.requests.map((r) => r.body.toString())).not.toContain('s3');
   });
 
   it('reports Ready=False UpstreamUnreachable when Kafka cannot be reached', async () => {

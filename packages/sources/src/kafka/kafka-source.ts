@@ -146,19 +146,20 @@ async function startKafkaSource(
     }
   }
 
-  function makeEachBatch(consumer: Consumer) {
+  function makeEachBatch() {
     return async ({
       batch,
       resolveOffset,
       heartbeat,
       isRunning,
       isStale,
+      commitOffsetsIfNecessary,
     }: EachBatchPayload): Promise<void> => {
       const { topic, partition } = batch;
       const limit = ordering === 'ordered' ? 1 : settings.maxInFlight;
       const commits = new InOrderCommits();
       const inFlight = new Set<Promise<void>>();
-      const committer = partitionCommitter(consumer, topic, partition, logger);
+      const committer = partitionCommitter(commitOffsetsIfNecessary, topic, partition, logger);
       let again = false;
       // Where this batch starts reading: a commit point at it would only re-state the position.
       let resolved = Number(batch.messages[0]?.offset ?? Number.MAX_SAFE_INTEGER);
@@ -235,7 +236,7 @@ async function startKafkaSource(
           autoCommit: false,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
-          eachBatch: makeEachBatch(consumer),
+          eachBatch: makeEachBatch(),
         });
         const aborted = new Promise<void>((resolve) =>
           stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
@@ -341,8 +342,17 @@ async function groupLag(
   return lag;
 }
 
-/** Coalesces a partition's commits: at most one request in flight, the newest point wins. */
-function partitionCommitter(consumer: Consumer, topic: string, partition: number, logger: Logger) {
+/**
+ * Coalesces a partition's commits: at most one request in flight, the newest point wins. Commits go
+ * through the batch's own commit function: consumer.commitOffsets() silently does nothing once a
+ * stop began, and a stop is exactly when the records that finished must still be committed.
+ */
+function partitionCommitter(
+  commitOffsets: EachBatchPayload['commitOffsetsIfNecessary'],
+  topic: string,
+  partition: number,
+  logger: Logger,
+) {
   let wanted = -1;
   let done = -1;
   let running: Promise<void> | undefined;
@@ -350,7 +360,7 @@ function partitionCommitter(consumer: Consumer, topic: string, partition: number
     while (wanted > done) {
       const point = wanted;
       try {
-        await consumer.commitOffsets([{ topic, partition, offset: String(point) }]);
+        await commitOffsets({ topics: [{ topic, partitions: [{ partition, offset: String(point) }] }] });
         done = point;
       } catch (err) {
         // The records stay uncommitted: read again by whoever owns the partition next (at-least-once).
