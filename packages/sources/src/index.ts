@@ -20,6 +20,11 @@ export {
   type GitHubSourceSpec,
   githubSourceAdapter,
 } from './github/github-source.js';
+export {
+  createKafkaSourceAdapter,
+  type KafkaSourceOptions,
+  kafkaSourceAdapter,
+} from './kafka/kafka-source.js';
 export { PING_EVENT_TYPE, type PingSourceSpec, pingEventSource } from './ping/ping-event.js';
 export { MAX_TICKS_IN_FLIGHT, parseSchedule, pingSourceAdapter } from './ping/ping-source.js';
 export * from './sdk/index.js';

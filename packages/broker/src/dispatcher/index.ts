@@ -1,4 +1,3 @@
-export { CommitTracker } from './commit-tracker.js';
 export { type DispatchMetrics, dispatchMetrics, type EventOutcome } from './dispatch-metrics.js';
 export {
   createDispatcher,

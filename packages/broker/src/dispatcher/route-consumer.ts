@@ -13,13 +13,12 @@
 // flight finish with the old ones, and nothing is re-read or skipped.
 
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { DispatchRoute } from '@eddy/api';
+import { CommitTracker, type DispatchRoute } from '@eddy/api';
 import type { CloudEvent } from 'cloudevents';
 import type pino from 'pino';
 import type { AttemptFailure, Deliverer } from '../delivery/index.js';
 import type { CommitOffset, Consumer, EventLog, LogRecord, RecordBatch } from '../eventlog/event-log.js';
 import type { EventFilter } from '../filters/index.js';
-import { CommitTracker } from './commit-tracker.js';
 import type { DispatchMetrics, EventOutcome } from './dispatch-metrics.js';
 import type { RetryKey, RetryState, RetryStateStore } from './retry-state.js';
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { createEnvSecretResolver } from '../sdk/secrets.js';
-import { InOrderCommits } from './in-order-commits.js';
 import { checkSpec, connectionSecurity, type KafkaSourceSpec, resolveOrdering } from './kafka-config.js';
 import { MalformedRecordError, parseKeyType, recordToEvent } from './kafka-event.js';
 
@@ -128,19 +127,5 @@ describe('KafkaSource record mapping', () => {
         'string',
       ),
     ).toThrow(/record orders\/2@3 .*ce_id/);
-  });
-});
-
-describe('InOrderCommits', () => {
-  it('commits up to the lowest unfinished record', () => {
-    const c = new InOrderCommits();
-    expect(c.commitPoint).toBeUndefined();
-    for (const o of [10, 11, 12]) c.begin(o);
-    c.finish(11);
-    c.finish(12);
-    expect(c.commitPoint).toBe(10);
-    c.finish(10);
-    expect(c.commitPoint).toBe(13);
-    expect(() => c.begin(12)).toThrow(RangeError);
   });
 });

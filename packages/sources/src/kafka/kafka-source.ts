@@ -11,6 +11,7 @@
 // - upstream lag = high watermark - committed offset, summed over the partitions, refreshed
 //   periodically through an admin client.
 
+import { CommitTracker } from '@eddy/api';
 import type {
   Admin,
   Consumer,
@@ -24,7 +25,6 @@ import kafkajs from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
 import { EmitError } from '../sdk/emitter.js';
-import { InOrderCommits } from './in-order-commits.js';
 import {
   checkSpec,
   connectionSecurity,
@@ -157,7 +157,7 @@ async function startKafkaSource(
     }: EachBatchPayload): Promise<void> => {
       const { topic, partition } = batch;
       const limit = ordering === 'ordered' ? 1 : settings.maxInFlight;
-      const commits = new InOrderCommits();
+      const commits = new CommitTracker();
       const inFlight = new Set<Promise<void>>();
       const committer = partitionCommitter(commitOffsetsIfNecessary, topic, partition, logger);
       let again = false;

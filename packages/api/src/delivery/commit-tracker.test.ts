@@ -58,3 +58,17 @@ describe('CommitTracker', () => {
     expect(() => t.begin(3)).toThrow(/offset 3 started after 3/);
   });
 });
+
+describe('CommitTracker.commitPoint', () => {
+  it('commits up to the lowest unfinished record', () => {
+    const c = new CommitTracker();
+    expect(c.commitPoint).toBeUndefined();
+    for (const o of [10, 11, 12]) c.begin(o);
+    c.finish(11);
+    c.finish(12);
+    expect(c.commitPoint).toBe(10);
+    c.finish(10);
+    expect(c.commitPoint).toBe(13);
+    expect(() => c.begin(12)).toThrow(RangeError);
+  });
+});

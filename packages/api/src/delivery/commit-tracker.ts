@@ -1,4 +1,5 @@
-// In-order commits with out-of-order completions, for one partition. Events start in offset order
+// In-order commits with out-of-order completions, for one partition (shared by the broker's
+// dispatcher and the KafkaSource adapter). Events start in offset order
 // and may finish in any order; the offset that may be committed is the lowest unfinished one (or
 // one past the highest started when nothing is unfinished), so a committed offset never passes an
 // event whose outcome is not final. Memory is the set of unfinished offsets only (bounded by the
@@ -50,6 +51,11 @@ export class CommitTracker {
   finish(offset: number): void {
     const index = this.#indexOf(offset);
     if (index >= 0) this.#unfinished.splice(index, 1);
+  }
+
+  /** Where the partition may be committed now (the next offset to read); undefined before any begin(). */
+  get commitPoint(): number | undefined {
+    return this.#highest < 0 ? undefined : this.lowestUnfinished;
   }
 
   /** The offset to commit now (the next one to read), or undefined when it did not advance. */
