@@ -3,8 +3,10 @@ import { containerSourceAdapter } from './container/container-source.js';
 import { githubSourceAdapter } from './github/github-source.js';
 import { kafkaSourceAdapter } from './kafka/kafka-source.js';
 import { pingSourceAdapter } from './ping/ping-source.js';
+import { pubsubSourceAdapter } from './pubsub/pubsub-source.js';
 import type { SourceAdapter } from './sdk/adapter.js';
 import { SourceRegistry } from './sdk/registry.js';
+import { sqsSourceAdapter } from './sqs/sqs-source.js';
 
 /** Built-in adapters, registered by createSourceRegistry(). */
 export const builtinAdapters: readonly SourceAdapter[] = [
@@ -12,6 +14,8 @@ export const builtinAdapters: readonly SourceAdapter[] = [
   containerSourceAdapter as SourceAdapter,
   kafkaSourceAdapter as SourceAdapter,
   githubSourceAdapter as SourceAdapter,
+  pubsubSourceAdapter as SourceAdapter,
+  sqsSourceAdapter as SourceAdapter,
 ];
 
 /** A registry with the built-in adapters (pass `{ builtins: false }` for an empty one). */

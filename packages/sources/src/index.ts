@@ -27,6 +27,13 @@ export {
 } from './kafka/kafka-source.js';
 export { PING_EVENT_TYPE, type PingSourceSpec, pingEventSource } from './ping/ping-event.js';
 export { MAX_TICKS_IN_FLIGHT, parseSchedule, pingSourceAdapter } from './ping/ping-source.js';
+export {
+  createPubSubSourceAdapter,
+  type PubSubModule,
+  type PubSubSourceOptions,
+  type PubSubSourceSpec,
+  pubsubSourceAdapter,
+} from './pubsub/pubsub-source.js';
 export * from './sdk/index.js';
 export {
   type BindableWorkload,
@@ -38,3 +45,11 @@ export {
   type WorkloadBinding,
   withBindingEnv,
 } from './sinkbinding/sink-binding.js';
+export { MalformedSqsMessageError, SQS_EVENT_TYPE, sqsMessageToEvent } from './sqs/sqs-event.js';
+export {
+  createSqsSourceAdapter,
+  type SqsSdk,
+  type SqsSourceOptions,
+  type SqsSourceSpec,
+  sqsSourceAdapter,
+} from './sqs/sqs-source.js';

@@ -1,0 +1,326 @@
+// PubSubSource end to end: the harness's pstest (Google's Pub/Sub fake), the real runner/emitter
+// and a real HTTP sink.
+
+import { randomBytes } from 'node:crypto';
+import type { Message, PubSub, Subscription, Topic } from '@google-cloud/pubsub';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { pubSubClientOptions } from '../../../../test/harness/pstest.ts';
+import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
+import { createSourceRegistry } from '../builtins.js';
+import type { SourceDefinition } from '../sdk/adapter.js';
+import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub-event.js';
+import { createPubSubSourceAdapter } from './pubsub-source.js';
+
+const emulatorHost = inject('pubsubEmulatorHost');
+const projectId = inject('pubsubProjectId');
+const quiet = pino({ level: process.env.PS_LOG ?? 'silent' });
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+let pubsub: PubSub;
+
+beforeAll(() => {
+  pubsub = new pubsubSdk.PubSub(pubSubClientOptions({ emulatorHost, projectId }));
+});
+afterAll(async () => {
+  await pubsub.close();
+});
+
+async function topicWithSubscription(): Promise<{ topic: Topic; subscription: string }> {
+  const [topic] = await pubsub.createTopic(unique('pst'));
+  const subscription = unique('pss');
+  await topic.createSubscription(subscription, { ackDeadlineSeconds: 10 });
+  return { topic, subscription };
+}
+
+async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (found?.values ?? []) as { labels: Record<string, unknown>; value: number }[];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Messages a plain subscriber gets from `subscription` within `ms` (acked). */
+async function drain(subscription: string, ms: number): Promise<Message[]> {
+  const sub: Subscription = pubsub.subscription(subscription);
+  const got: Message[] = [];
+  sub.on('message', (m: Message) => {
+    got.push(m);
+    m.ack();
+  });
+  await sleep(ms);
+  await sub.close();
+  return got;
+}
+
+describe('PubSubSource', () => {
+  let sink: TestSink;
+  let runner: SourceRunner;
+  let registry: Registry;
+
+  beforeEach(async () => {
+    sink = await startTestSink();
+    registry = new Registry();
+    const adapters = createSourceRegistry({ builtins: false });
+    adapters.register(
+      createPubSubSourceAdapter({
+        pubsub: pubsubSdk,
+        reconnectDelayMs: 200,
+        maxReconnectDelayMs: 500,
+        checkTimeoutMs: 3_000,
+      }),
+    );
+    runner = createSourceRunner({ adapters, registry, logger: quiet });
+  });
+  afterEach(async () => {
+    await runner.close();
+    await sink.close();
+  });
+
+  function source(name: string, spec: Record<string, unknown>): SourceDefinition {
+    return {
+      apiVersion: 'sources.eddy.dev/v1alpha1',
+      kind: 'PubSubSource',
+      namespace: 'demo',
+      name,
+      spec: { project: projectId, endpoint: emulatorHost, sink: { uri: sink.url }, ...spec },
+      sink: sink.url,
+      delivery: { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 50, timeoutMs: 5_000 },
+    };
+  }
+
+  const labels = (name: string) => ({ kind: 'PubSubSource', namespace: 'demo', name });
+
+  it('turns published messages into messagePublished CloudEvents and acks them', async () => {
+    const { topic, subscription } = await topicWithSubscription();
+    await runner.apply(source('plain', { subscription }));
+    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'True', reason: 'Running' });
+    const id = await topic.publishMessage({
+      data: Buffer.from('hello \x00 bytes'),
+      attributes: { color: 'blue' },
+    });
+    const id2 = await topic.publishMessage({ data: Buffer.from('{"a":1}') });
+    await sink.waitFor(() => sink.accepted().length >= 2, 10_000);
+
+    const byId = new Map(sink.accepted().map((e) => [e.id, e]));
+    const event = byId.get(id)!;
+    expect(event).toBeDefined();
+    expect(event.type).toBe(PUBSUB_MESSAGE_PUBLISHED_TYPE);
+    expect(event.source).toBe(
+      `//pubsub.googleapis.com/projects/${projectId}/topics/${topic.name.split('/').pop()}`,
+    );
+    expect(event.datacontenttype).toBe('application/json');
+    const data = event.data as { message: Record<string, unknown>; subscription: string };
+    expect(data.subscription).toBe(`projects/${projectId}/subscriptions/${subscription}`);
+    expect(data.message).toMatchObject({
+      data: Buffer.from('hello \x00 bytes').toString('base64'),
+      attributes: { color: 'blue' },
+      messageId: id,
+    });
+    expect(data.message.publishTime).toBe(event.time);
+    expect(Date.parse(String(event.time))).toBeGreaterThan(Date.now() - 60_000);
+    const second = byId.get(id2)!.data as { message: Record<string, unknown> };
+    expect(second.message).not.toHaveProperty('attributes');
+    expect(second.message).not.toHaveProperty('orderingKey');
+
+    await until(
+      async () => (await metric(registry, 'eddy_source_events_delivered_total', labels('plain'))) === 2,
+      5_000,
+      'delivered',
+    );
+    expect(await metric(registry, 'eddy_source_events_received_total', labels('plain'))).toBe(2);
+    // Acked: after the source stops, nothing is left on the subscription.
+    await runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'plain' }));
+    expect(await drain(subscription, 1_000)).toHaveLength(0);
+  });
+
+  it('passes CloudEvents in the Pub/Sub binding (binary and structured) through unchanged', async () => {
+    const { topic, subscription } = await topicWithSubscription();
+    await runner.apply(source('passthrough', { subscription }));
+    await topic.publishMessage({
+      data: Buffer.from('{"n":1}'),
+      attributes: {
+        'ce-specversion': '1.0',
+        'ce-id': 'evt-1',
+        'ce-source': 'urn:test:binary',
+        'ce-type': 'com.example.binary',
+        'ce-subject': 'sub-1',
+        'ce-myext': 'ext value',
+        'content-type': 'application/json',
+        unrelated: 'dropped',
+      },
+    });
+    await topic.publishMessage({
+      data: Buffer.from(
+        JSON.stringify({
+          specversion: '1.0',
+          id: 'evt-2',
+          source: 'urn:test:structured',
+          type: 'com.example.structured',
+          datacontenttype: 'text/plain',
+          data: 'plain text',
+          other: 'x',
+        }),
+      ),
+      attributes: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+    });
+    await sink.waitFor(() => sink.accepted().length >= 2, 10_000);
+    const byId = new Map(sink.accepted().map((e) => [e.id, e]));
+    expect(byId.get('evt-1')).toMatchObject({
+      source: 'urn:test:binary',
+      type: 'com.example.binary',
+      subject: 'sub-1',
+      myext: 'ext value',
+      datacontenttype: 'application/json',
+      data: { n: 1 },
+    });
+    expect(byId.get('evt-1')).not.toHaveProperty('unrelated');
+    expect(byId.get('evt-2')).toMatchObject({
+      source: 'urn:test:structured',
+      type: 'com.example.structured',
+      datacontenttype: 'text/plain',
+      data: 'plain text',
+      other: 'x',
+    });
+  });
+
+  it('counts and acks a malformed message without stopping', async () => {
+    const { topic, subscription } = await topicWithSubscription();
+    await runner.apply(source('malformed', { subscription }));
+    await topic.publishMessage({
+      data: Buffer.from('x'),
+      attributes: { 'ce-specversion': '1.0', 'ce-type': 't' },
+    });
+    await topic.publishMessage({ data: Buffer.from('good') });
+    await sink.waitFor(() => sink.accepted().length >= 1, 10_000);
+    await until(
+      async () =>
+        (await metric(registry, 'eddy_source_events_failed_total', {
+          ...labels('malformed'),
+          reason: 'malformed',
+        })) === 1,
+      5_000,
+      'malformed counted',
+    );
+    // Acked, not nacked: a nacked message would come back at once and be counted again.
+    await sleep(1_000);
+    expect(await metric(registry, 'eddy_source_events_received_total', labels('malformed'))).toBe(2);
+    expect(sink.accepted()).toHaveLength(1);
+  });
+
+  it('nacks while the sink is down and delivers every message once it is back', async () => {
+    const { topic, subscription } = await topicWithSubscription();
+    await sink.down();
+    await runner.apply(source('down', { subscription }));
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => topic.publishMessage({ data: Buffer.from(`m${i}`) })),
+    );
+    // Nacked messages are redelivered: more receptions than messages, none delivered.
+    await until(
+      async () => (await metric(registry, 'eddy_source_events_received_total', labels('down'))) >= 30,
+      15_000,
+      'redeliveries',
+    );
+    expect(await metric(registry, 'eddy_source_events_delivered_total', labels('down'))).toBe(0);
+    expect(
+      await metric(registry, 'eddy_source_events_failed_total', {
+        ...labels('down'),
+        reason: 'retries_exhausted',
+      }),
+    ).toBeGreaterThan(0);
+    await sink.up();
+    await sink.waitFor(() => new Set(sink.accepted().map((e) => e.id)).size >= ids.length, 15_000);
+    expect(new Set(sink.accepted().map((e) => e.id))).toEqual(new Set(ids));
+  });
+
+  it('never has more sends in flight than flowControl.maxMessages', async () => {
+    const { topic, subscription } = await topicWithSubscription();
+    const delayMs = 250;
+    sink.respond = () => ({ status: 202, delayMs });
+    await runner.apply(source('flow', { subscription, flowControl: { maxMessages: 3 } }));
+    await Promise.all(
+      Array.from({ length: 15 }, (_, i) => topic.publishMessage({ data: Buffer.from(`m${i}`) })),
+    );
+    await sink.waitFor(() => sink.accepted().length >= 15, 20_000);
+    // A message's request is answered after delayMs; the next one for its slot comes after the ack.
+    const starts = sink.requests.map((r) => r.at);
+    const maxConcurrent = Math.max(
+      ...starts.map((s) => starts.filter((t) => t >= s && t < s + delayMs).length),
+    );
+    expect(maxConcurrent).toBeLessThanOrEqual(3);
+    expect(maxConcurrent).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reports a missing subscription as not Ready and recovers once it exists', async () => {
+    const [topic] = await pubsub.createTopic(unique('pst'));
+    const subscription = unique('pss');
+    await runner.apply(source('missing', { subscription }));
+    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'False', reason: 'SubscriptionNotFound' });
+    expect(runner.statuses()[0]?.ready.message).toContain(subscription);
+    await topic.createSubscription(subscription, { ackDeadlineSeconds: 10 });
+    await until(() => runner.statuses()[0]?.ready.status === 'True', 10_000, 'Ready after creation');
+    const id = await topic.publishMessage({ data: Buffer.from('late') });
+    await sink.waitFor(() => sink.accepted().some((e) => e.id === id), 10_000);
+  });
+
+  it('creates the subscription on spec.topic with the spec ack deadline', async () => {
+    const [topic] = await pubsub.createTopic(unique('pst'));
+    const subscription = unique('pss');
+    const topicId = topic.name.split('/').pop()!;
+    await runner.apply(source('create', { subscription, topic: topicId, ackDeadlineSeconds: 42 }));
+    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'True' });
+    const [metadata] = await pubsub.subscription(subscription).getMetadata();
+    expect(metadata.ackDeadlineSeconds).toBe(42);
+    const id = await topic.publishMessage({ data: Buffer.from('x') });
+    await sink.waitFor(() => sink.accepted().some((e) => e.id === id), 10_000);
+  });
+
+  it('reports an unreachable server as not Ready', async () => {
+    await runner.apply({ ...source('unreachable', { subscription: 'sub-x', endpoint: '127.0.0.1:9' }) });
+    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'False', reason: 'UpstreamUnreachable' });
+  });
+
+  it('stop nacks in-flight messages (redelivered at once) and acks finished ones', async () => {
+    const { topic, subscription } = await topicWithSubscription();
+    sink.respond = (req) =>
+      req.body.toString().includes(Buffer.from('slow').toString('base64'))
+        ? { status: 202, delayMs: 20_000 }
+        : { status: 202 };
+    await runner.apply(source('stop', { subscription }));
+    const fastId = await topic.publishMessage({ data: Buffer.from('fast') });
+    await sink.waitFor(() => sink.accepted().length === 1, 10_000);
+    const slowId = await topic.publishMessage({ data: Buffer.from('slow') });
+    await sink.waitFor((rs) => rs.length === 2, 10_000);
+    const started = Date.now();
+    await runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'stop' }));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The stream is closed: a message published now stays on the subscription.
+    const afterId = await topic.publishMessage({ data: Buffer.from('after') });
+    await sleep(300);
+    expect(sink.requests).toHaveLength(2);
+    const left = await drain(subscription, 1_500);
+    expect(left.map((m) => m.id).sort()).toEqual([slowId, afterId].sort());
+    expect(left.map((m) => m.id)).not.toContain(fastId);
+  });
+});
