@@ -1,0 +1,354 @@
+// SqsSource end to end: the harness's ElasticMQ, the real runner/emitter, a real HTTP sink.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MessageAttributeValue, SQSClient as SqsClient } from '@aws-sdk/client-sqs';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { sqsSdk } from '../../../../test/harness/sqs-sdk.ts';
+import { createSourceRegistry } from '../builtins.js';
+import type { SourceDefinition } from '../sdk/adapter.js';
+import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { SQS_EVENT_TYPE } from './sqs-event.js';
+import { createSqsSourceAdapter } from './sqs-source.js';
+
+const {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} = sqsSdk;
+const endpoint = inject('sqsEndpoint');
+const region = inject('sqsRegion');
+const quiet = pino({ level: process.env.SQS_LOG ?? 'silent' }, pino.destination(2));
+const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+let sqs: SqsClient;
+let secretDir: string;
+const created: string[] = [];
+
+beforeAll(async () => {
+  sqs = new SQSClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  secretDir = await mkdtemp(join(tmpdir(), 'sqs-secrets-'));
+  await mkdir(join(secretDir, 'demo', 'aws'), { recursive: true });
+  await writeFile(join(secretDir, 'demo', 'aws', 'id'), 'eddy-key\n');
+  await writeFile(join(secretDir, 'demo', 'aws', 'secret'), 'eddy-secret\n');
+});
+afterAll(async () => {
+  await Promise.allSettled(created.map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl }))));
+  sqs.destroy();
+  await rm(secretDir, { recursive: true, force: true });
+});
+
+async function createQueue(attributes: Record<string, string> = {}): Promise<{ url: string; arn: string }> {
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: unique('sqs-src'), Attributes: attributes }),
+  );
+  if (!QueueUrl) throw new Error('CreateQueue returned no QueueUrl');
+  created.push(QueueUrl);
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return { url: QueueUrl, arn: Attributes?.QueueArn ?? '' };
+}
+
+async function send(
+  QueueUrl: string,
+  body: string,
+  attributes: Record<string, MessageAttributeValue> = {},
+): Promise<string> {
+  const out = await sqs.send(
+    new SendMessageCommand({ QueueUrl, MessageBody: body, MessageAttributes: attributes }),
+  );
+  return out.MessageId ?? '';
+}
+
+async function counts(QueueUrl: string): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(Attributes?.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+  };
+}
+
+async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const empty = async (url: string) => {
+  const c = await counts(url);
+  return c.visible === 0 && c.inFlight === 0;
+};
+
+async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (found?.values ?? []) as { labels: Record<string, unknown>; value: number }[];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+const str = (StringValue: string): MessageAttributeValue => ({ DataType: 'String', StringValue });
+
+describe('SqsSource', () => {
+  let sink: TestSink;
+  let runner: SourceRunner;
+  let registry: Registry;
+
+  beforeEach(async () => {
+    sink = await startTestSink();
+    registry = new Registry();
+    const adapters = createSourceRegistry({ builtins: false });
+    adapters.register(
+      createSqsSourceAdapter({
+        loadSdk: () => sqsSdk,
+        lagIntervalMs: 200,
+        retryDelayMs: 200,
+        maxRetryDelayMs: 500,
+        startWaitMs: 5_000,
+      }),
+    );
+    runner = createSourceRunner({ adapters, registry, logger: quiet, secretDirs: [secretDir] });
+  });
+  afterEach(async () => {
+    await runner.close();
+    await sink.close();
+  });
+
+  function source(name: string, spec: Record<string, unknown>): SourceDefinition {
+    return {
+      apiVersion: 'sources.eddy.dev/v1alpha1',
+      kind: 'SqsSource',
+      namespace: 'demo',
+      name,
+      spec: {
+        region,
+        endpoint,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 3,
+        credentials: {
+          accessKeyId: { secretKeyRef: { name: 'aws', key: 'id' } },
+          secretAccessKey: { secretKeyRef: { name: 'aws', key: 'secret' } },
+        },
+        sink: { uri: sink.url },
+        ...spec,
+      },
+      sink: sink.url,
+      delivery: {
+        retry: 1,
+        backoffPolicy: 'linear',
+        backoffDelayMs: 50,
+        maxBackoffMs: 100,
+        timeoutMs: 10_000,
+      },
+    };
+  }
+
+  it('wraps plain messages as dev.eddy.sources.sqs.message and deletes them after delivery', async () => {
+    const q = await createQueue();
+    const id1 = await send(q.url, '{"amount": 12}', {
+      tenant: str('acme'),
+      'X-Trace_ID': str('abc-1'),
+      priority: { DataType: 'Number', StringValue: '7' },
+      blob: { DataType: 'Binary', BinaryValue: Buffer.from([1, 2, 3]) },
+      'a-name-far-too-long-for-an-extension': str('dropped'),
+    });
+    const id2 = await send(q.url, 'plain words', { 'Content-Type': str('text/x-custom') });
+    const id3 = await send(q.url, 'no type');
+    const status = await runner.apply(source('orders', { queueUrl: q.url }));
+    expect(status.ready.status).toBe('True');
+    await sink.waitFor((r) => r.length >= 3, 10_000);
+    const events = sink.accepted();
+    const byId = new Map(events.map((e) => [e.id, e]));
+    const first = byId.get(id1);
+    expect(first).toMatchObject({
+      type: SQS_EVENT_TYPE,
+      source: q.arn,
+      datacontenttype: 'application/json',
+      tenant: 'acme',
+      xtraceid: 'abc-1',
+      priority: '7',
+      blob: 'AQID',
+      sqsreceivecount: '1',
+    });
+    expect(q.arn).toMatch(/^arn:aws:sqs:/);
+    expect(Object.keys(first ?? {})).not.toContain('anamefartoolongforanextension');
+    expect(Date.now() - Date.parse(first?.time ?? '')).toBeLessThan(60_000);
+    expect(byId.get(id2)).toMatchObject({ datacontenttype: 'text/x-custom', data: 'plain words' });
+    expect(byId.get(id3)?.datacontenttype).toBe('text/plain; charset=utf-8');
+    const bodyOf1 = sink.requests.find((r) => r.headers['ce-id'] === id1)?.body.toString();
+    expect(bodyOf1).toBe('{"amount": 12}');
+    await until(() => empty(q.url), 5_000, 'queue empty');
+    const labels = { kind: 'SqsSource', namespace: 'demo', name: 'orders' };
+    expect(await metric(registry, 'eddy_source_events_received_total', labels)).toBe(3);
+    expect(await metric(registry, 'eddy_source_events_delivered_total', labels)).toBe(3);
+    await until(
+      async () => (await metric(registry, 'eddy_source_upstream_lag', labels)) === 0,
+      3_000,
+      'lag gauge 0',
+    );
+  });
+
+  it('passes CloudEvents through: structured JSON body and ce- message attributes', async () => {
+    const q = await createQueue();
+    const structured = {
+      specversion: '1.0',
+      id: 's-1',
+      source: '/producer/b',
+      type: 'com.example.updated',
+      datacontenttype: 'application/json',
+      shape: 'round',
+      data: { n: 2 },
+    };
+    await send(q.url, JSON.stringify(structured));
+    await send(q.url, 'hello', {
+      'ce-specversion': str('1.0'),
+      'ce-id': str('b-1'),
+      'ce-source': str('/producer/a'),
+      'ce-type': str('com.example.created'),
+      'ce-color': str('red'),
+      'content-type': str('text/plain'),
+    });
+    await runner.apply(source('passthrough', { queueUrl: q.url }));
+    await sink.waitFor((r) => r.length >= 2, 10_000);
+    const byId = new Map(sink.accepted().map((e) => [e.id, e]));
+    expect(byId.get('s-1')).toMatchObject({
+      source: '/producer/b',
+      type: 'com.example.updated',
+      shape: 'round',
+      data: { n: 2 },
+    });
+    expect(byId.get('b-1')).toMatchObject({
+      source: '/producer/a',
+      type: 'com.example.created',
+      color: 'red',
+      datacontenttype: 'text/plain',
+      data: 'hello',
+    });
+    await until(() => empty(q.url), 5_000, 'queue empty');
+  });
+
+  it('deletes nothing while the sink is down and delivers everything once it is back', async () => {
+    const q = await createQueue();
+    await sink.down();
+    for (let i = 0; i < 3; i++) await send(q.url, `m${i}`);
+    await runner.apply(source('down', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }));
+    const labels = { kind: 'SqsSource', name: 'down' };
+    await until(
+      async () => (await metric(registry, 'eddy_source_events_failed_total', labels)) >= 3,
+      10_000,
+      '3 failed sends',
+    );
+    const c = await counts(q.url);
+    expect(c.visible + c.inFlight).toBe(3);
+    await sink.up();
+    await sink.waitFor(() => new Set(sink.accepted().map((e) => e.data)).size === 3, 15_000);
+    expect(new Set(sink.accepted().map((e) => e.data))).toEqual(new Set(['m0', 'm1', 'm2']));
+    await until(() => empty(q.url), 5_000, 'queue empty');
+    expect(await metric(registry, 'eddy_source_events_received_total', labels)).toBeGreaterThan(3);
+  });
+
+  it('extends the visibility of a message while a slow sink holds it', async () => {
+    const q = await createQueue();
+    sink.respond = () => ({ status: 202, delayMs: 5_000 });
+    await send(q.url, 'slow');
+    await runner.apply(source('slow', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }));
+    await sink.waitFor((r) => r.length >= 1, 5_000);
+    // Well past the 2 s visibility timeout: without extensions SQS would hand it out again.
+    await new Promise((r) => setTimeout(r, 5_500));
+    await until(() => empty(q.url), 3_000, 'queue empty');
+    expect(sink.requests).toHaveLength(1);
+    expect(await metric(registry, 'eddy_source_events_received_total', { name: 'slow' })).toBe(1);
+  });
+
+  it('leaves messages the sink refuses to the queue redrive policy (dead-letter queue)', async () => {
+    const dlq = await createQueue();
+    const q = await createQueue({
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 2 }),
+    });
+    sink.respond = () => ({ status: 400 });
+    const id = await send(q.url, 'poison');
+    await runner.apply(source('redrive', { queueUrl: q.url, visibilityTimeoutSeconds: 1 }));
+    await until(async () => (await counts(dlq.url)).visible === 1, 15_000, 'message in the DLQ');
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url }));
+    expect(Messages[0]?.MessageId).toBe(id);
+    expect(sink.requests).toHaveLength(2);
+    expect(
+      await metric(registry, 'eddy_source_events_failed_total', { name: 'redrive', reason: 'rejected' }),
+    ).toBe(2);
+  });
+
+  it('counts a malformed message, deletes it when the queue has no redrive policy, and keeps going', async () => {
+    const q = await createQueue();
+    await send(q.url, JSON.stringify({ specversion: '1.0', type: 'no.id.or.source' }));
+    await send(q.url, 'x', { 'ce-id': str('only-an-id') });
+    await send(q.url, 'good one');
+    await runner.apply(source('malformed', { queueUrl: q.url }));
+    await sink.waitFor((r) => r.length >= 1, 10_000);
+    await until(() => empty(q.url), 5_000, 'queue empty');
+    expect(sink.accepted().map((e) => e.data)).toEqual(['good one']);
+    expect(
+      await metric(registry, 'eddy_source_events_failed_total', { name: 'malformed', reason: 'malformed' }),
+    ).toBe(2);
+  });
+
+  it('leaves a malformed message to the redrive policy when the queue has one', async () => {
+    const dlq = await createQueue();
+    const q = await createQueue({
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 2 }),
+    });
+    await send(q.url, JSON.stringify({ specversion: '1.0', id: 'x' }));
+    await runner.apply(source('malformed-dlq', { queueUrl: q.url }));
+    await until(async () => (await counts(dlq.url)).visible === 1, 10_000, 'malformed message in the DLQ');
+    expect(sink.requests).toHaveLength(0);
+  });
+
+  it('releases in-flight messages on stop (visible again at once, not deleted)', async () => {
+    const q = await createQueue();
+    sink.respond = () => ({ status: 202, delayMs: 20_000 });
+    await send(q.url, 'a');
+    await send(q.url, 'b');
+    // A 20 s long poll: the stop must not leave it orphaned on the server (it would hide the
+    // released messages again), nor wait it out.
+    const def = source('stop', { queueUrl: q.url, visibilityTimeoutSeconds: 20, waitTimeSeconds: 20 });
+    await runner.apply(def);
+    await sink.waitFor((r) => r.length >= 2, 5_000);
+    expect((await counts(q.url)).inFlight).toBe(2);
+    const started = Date.now();
+    await runner.remove(sourceKey(def));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Visible again long before the 20 s visibility timeout.
+    await until(async () => (await counts(q.url)).visible === 2, 3_000, 'messages released');
+  });
+
+  it('reports a missing queue as Ready=False QueueNotFound', async () => {
+    const q = await createQueue();
+    const missing = `${q.url}-missing`;
+    const status = await runner.apply(source('missing', { queueUrl: missing }));
+    expect(status.ready).toMatchObject({ status: 'False', reason: 'QueueNotFound' });
+    expect(status.ready.message).toContain(missing);
+  });
+});
