@@ -89,6 +89,7 @@ describe('PubSubSource', () => {
         reconnectDelayMs: 200,
         maxReconnectDelayMs: 500,
         checkTimeoutMs: 3_000,
+        probeIntervalMs: 300,
       }),
     );
     runner = createSourceRunner({ adapters, registry, logger: quiet });
@@ -293,6 +294,18 @@ describe('PubSubSource', () => {
     const [metadata] = await pubsub.subscription(subscription).getMetadata();
     expect(metadata.ackDeadlineSeconds).toBe(42);
     const id = await topic.publishMessage({ data: Buffer.from('x') });
+    await sink.waitFor(() => sink.accepted().some((e) => e.id === id), 10_000);
+  });
+
+  it('reports a subscription deleted under a running source and resumes once it is back', async () => {
+    const { topic, subscription } = await topicWithSubscription();
+    await runner.apply(source('deleted', { subscription }));
+    expect(runner.statuses()[0]?.ready.status).toBe('True');
+    await pubsub.subscription(subscription).delete();
+    await until(() => runner.statuses()[0]?.ready.reason === 'SubscriptionNotFound', 15_000, 'not Ready');
+    await topic.createSubscription(subscription, { ackDeadlineSeconds: 10 });
+    await until(() => runner.statuses()[0]?.ready.status === 'True', 10_000, 'Ready again');
+    const id = await topic.publishMessage({ data: Buffer.from('again') });
     await sink.waitFor(() => sink.accepted().some((e) => e.id === id), 10_000);
   });
 

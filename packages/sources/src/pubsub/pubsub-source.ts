@@ -33,6 +33,12 @@ export interface PubSubSourceOptions {
   defaultMaxBytes?: number;
   /** Timeout of one subscription lookup/creation (default 5 s). */
   checkTimeoutMs?: number;
+  /**
+   * How often a running source checks that its subscription still exists and the server answers
+   * (default 30 s): the stream itself retries an unreachable server quietly, and an emulator may
+   * not end it when the subscription is deleted.
+   */
+  probeIntervalMs?: number;
   /** How long start() waits for the first attempt to open the stream (default 10 s). */
   startWaitMs?: number;
   /** First retry delay after a failure, doubling up to maxReconnectDelayMs (default 1 s, 30 s). */
@@ -45,6 +51,7 @@ const DEFAULTS = {
   defaultMaxBytes: 64 * 1024 * 1024,
   checkTimeoutMs: 5_000,
   startWaitMs: 10_000,
+  probeIntervalMs: 30_000,
   reconnectDelayMs: 1_000,
   maxReconnectDelayMs: 30_000,
 };
@@ -177,6 +184,7 @@ async function startPubSubSource(
   let stopping = false;
   let current: Subscription | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
   let failures = 0;
   const inFlight = new Set<Promise<void>>();
   let lastHealth = '';
@@ -274,17 +282,35 @@ async function startPubSubSource(
     if (stopping) return;
     const subscription = client.subscription(spec.subscription, subscriberOptions);
     current = subscription;
-    subscription.on('error', (err: unknown) => {
-      if (current !== subscription) return;
-      current = undefined;
-      failed(err, 'streaming pull');
-      subscription.removeAllListeners('message');
-      void subscription.close().catch(() => {});
-      scheduleRetry();
-    });
+    subscription.on('error', (err: unknown) => abandon(subscription, err, 'streaming pull'));
     subscription.on('message', (message: Message) => handle(message, topic));
     failures = 0;
     health(true, 'Running');
+    let probing = false;
+    probeTimer = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      withTimeout(
+        client.subscription(spec.subscription).getMetadata(gaxOpts),
+        settings.checkTimeoutMs,
+        'no answer',
+      )
+        .catch((err: unknown) => abandon(subscription, err, 'subscription check'))
+        .finally(() => {
+          probing = false;
+        });
+    }, settings.probeIntervalMs);
+    probeTimer.unref();
+  }
+
+  /** Closes a failed stream (its held messages are settled by their sends) and tries again later. */
+  function abandon(subscription: Subscription, err: unknown, during: string): void {
+    if (current !== subscription || stopping) return;
+    current = undefined;
+    clearInterval(probeTimer);
+    failed(err, during);
+    void subscription.close().catch(() => {});
+    scheduleRetry();
   }
 
   await withTimeout(attempt(), settings.startWaitMs, '').catch(() => {});
@@ -292,7 +318,8 @@ async function startPubSubSource(
   return {
     async stop() {
       stopping = true;
-      if (retryTimer) clearTimeout(retryTimer);
+      clearTimeout(retryTimer);
+      clearInterval(probeTimer);
       // Stop pulling first: a message nacked while the stream is still open would be redelivered
       // straight back into it and then sit out its ack deadline. close() then waits (closeOptions)
       // for the sends, which the aborted signal ends at once: aborted ones nack, finished ones ack.
