@@ -108,6 +108,52 @@ describe('Kafka event log: on the wire', () => {
     expect(tombstone!.headers).not.toHaveProperty('content-type');
   });
 
+  it('coalesces concurrent appends into shared produce requests with exact positions', async () => {
+    const topic = unique('coalesce');
+    topics.push(topic);
+    await log.ensureTopic(topic, { partitions: 3 });
+    // 120 appends at once, of 1 or 2 events, some keyed: every reported position must be unique,
+    // dense per partition, and hold exactly the event that was appended there.
+    const appends = Array.from({ length: 120 }, (_, i) =>
+      Array.from(
+        { length: 1 + (i % 2) },
+        (_, k) =>
+          new CloudEvent({
+            id: `c-${i}-${k}`,
+            source: '/c',
+            type: 't',
+            ...(i % 3 === 0 ? { partitionkey: `k${i % 7}` } : {}),
+          }),
+      ),
+    );
+    const results = await Promise.all(appends.map((events) => log.append(topic, events)));
+    const byPosition = new Map<string, string>();
+    results.forEach((positions, i) =>
+      positions.forEach((p, k) => byPosition.set(`${p.partition}/${p.offset}`, appends[i]![k]!.id)),
+    );
+    const total = appends.reduce((n, events) => n + events.length, 0);
+    expect(byPosition.size).toBe(total);
+    const lag = await log.lag(unique('probe'), topic);
+    expect(lag.reduce((n, p) => n + p.end, 0)).toBe(total);
+    for (const p of lag) {
+      for (let offset = 0; offset < p.end; offset++)
+        expect(byPosition.has(`${p.partition}/${offset}`)).toBe(true);
+    }
+    const seen = new Map<string, string>();
+    const consumer = await log.consume({
+      group: unique('coalesce-read'),
+      topic,
+      start: 'earliest',
+      handler: async (batch) => {
+        for (const r of batch.records) seen.set(`${r.partition}/${r.offset}`, r.event.id);
+      },
+    });
+    const deadline = Date.now() + 20_000;
+    while (seen.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await consumer.close();
+    expect(seen).toEqual(byPosition);
+  });
+
   it('places a partitionkey where the Java client (murmur2) would', async () => {
     const topic = unique('murmur');
     topics.push(topic);

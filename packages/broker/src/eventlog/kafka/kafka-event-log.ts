@@ -246,19 +246,12 @@ export class KafkaEventLog implements EventLog {
       return message;
     });
 
-    const acks = await this.producer.send(topic, messages);
-    const baseOffsets = new Map(acks.map((a) => [a.partition, Number(a.baseOffset)]));
-    const next = new Map<number, number>();
-    return messages.map((message) => {
-      const partition = message.partition as number;
-      const base = baseOffsets.get(partition);
-      if (base === undefined) {
-        throw toEventLogError(new Error(`no acknowledgement for partition ${partition}`), action);
-      }
-      const index = next.get(partition) ?? 0;
-      next.set(partition, index + 1);
-      return { topic, partition, offset: base + index };
-    });
+    const offsets = await this.producer.send(topic, messages);
+    return messages.map((message, i) => ({
+      topic,
+      partition: message.partition as number,
+      offset: offsets[i]!,
+    }));
   }
 
   // ---------------------------------------------------------------------------------------------
