@@ -9,6 +9,7 @@
 // A network error or a timeout gives no code and no data (Knative's channel dispatcher would
 // invent code 500 and a "dispatch error" text; the Kafka broker does not, nor do we).
 
+import { CONTEXT_ATTRIBUTE_NAMES, isExtensionName } from '@eddy/api';
 import type { CloudEvent } from 'cloudevents';
 import type { HttpHeaderValues } from './http-codec.js';
 
@@ -17,21 +18,10 @@ export const ERROR_CODE_EXTENSION = 'knativeerrorcode';
 export const ERROR_DATA_EXTENSION = 'knativeerrordata';
 export const ERROR_DATA_MAX_BYTES = 1024;
 const ERROR_HEADER_PREFIX = 'kne-';
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 
 /** Context attributes an error header must never overwrite. */
 const PROTECTED = new Set([
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'datacontenttype',
-  'dataschema',
-  'schemaurl',
-  'subject',
-  'time',
-  'data',
-  'datacontentencoding',
+  ...CONTEXT_ATTRIBUTE_NAMES,
   ERROR_DEST_EXTENSION,
   ERROR_CODE_EXTENSION,
   ERROR_DATA_EXTENSION,
@@ -54,7 +44,7 @@ export function errorExtensions(
     const lower = name.toLowerCase();
     if (!lower.startsWith(ERROR_HEADER_PREFIX) || value === undefined) continue;
     const extension = lower.slice(ERROR_HEADER_PREFIX.length);
-    if (!EXTENSION_NAME.test(extension) || PROTECTED.has(extension)) continue;
+    if (!isExtensionName(extension) || PROTECTED.has(extension)) continue;
     extensions[extension] = Array.isArray(value) ? value.join(', ') : value;
   }
   extensions[ERROR_DEST_EXTENSION] = destination;

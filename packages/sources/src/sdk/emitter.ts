@@ -5,6 +5,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   backoffMs,
+  isExtensionName,
   isRetryableStatus,
   isSuccessStatus,
   parseRetryAfter,
@@ -63,29 +64,13 @@ export interface EmitterOptions {
   metrics?: Pick<SourceMetricsRecorder, 'delivered' | 'failed'>;
 }
 
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
-// Knative rejects overrides of the context attributes; an override may only add/replace extensions.
-const CONTEXT_ATTRIBUTES = new Set([
-  'id',
-  'source',
-  'specversion',
-  'type',
-  'datacontenttype',
-  'dataschema',
-  'subject',
-  'time',
-  'data',
-  'data_base64',
-  'schemaurl',
-  'datacontentencoding',
-]);
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 const ERROR_BODY_BYTES = 512;
 
 function checkOverrides(overrides: CeOverrides | undefined): [string, string][] {
   const entries = Object.entries(overrides?.extensions ?? {});
   for (const [name, value] of entries) {
-    if (!EXTENSION_NAME.test(name) || CONTEXT_ATTRIBUTES.has(name)) {
+    if (!isExtensionName(name)) {
       throw new TypeError(
         `ceOverrides.extensions.${name}: not an extension name (lower-case letters and digits, at most 20, not a context attribute)`,
       );

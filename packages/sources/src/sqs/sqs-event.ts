@@ -3,31 +3,15 @@
 // `dev.eddy.sources.sqs.message`. See README.md "SqsSource" for the table.
 
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { HttpBindingError, parseHttpRequest } from '@eddy/api';
+import { CONTEXT_ATTRIBUTE_NAMES, HttpBindingError, isExtensionName, parseHttpRequest } from '@eddy/api';
 import type { CloudEvent } from 'cloudevents';
 import type { EventInit } from '../sdk/adapter.js';
 
 export const SQS_EVENT_TYPE = 'dev.eddy.sources.sqs.message';
 const STRUCTURED_MEDIA = 'application/cloudevents+json';
 const CE_PREFIX = 'ce-';
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 /** Names an SQS message attribute may not take as an extension (context attributes and our own). */
-const RESERVED = new Set([
-  'id',
-  'source',
-  'specversion',
-  'type',
-  'datacontenttype',
-  'dataschema',
-  'subject',
-  'time',
-  'data',
-  'schemaurl',
-  'datacontentencoding',
-  'contenttype',
-  'sqsreceivecount',
-  'sqsmessagegroupid',
-]);
+const RESERVED = new Set([...CONTEXT_ATTRIBUTE_NAMES, 'contenttype', 'sqsreceivecount', 'sqsmessagegroupid']);
 
 /** An SQS message that claims to be a CloudEvent but does not decode as one. */
 export class MalformedSqsMessageError extends Error {
@@ -133,7 +117,7 @@ export function sqsMessageToEvent(message: Message, source: string): SqsEventRes
     const ext = name.toLowerCase().replace(/[^a-z0-9]/g, '');
     const text = attributeText(value);
     // Attributes that cannot be an extension name stay out of the event rather than fail it.
-    if (text === undefined || !EXTENSION_NAME.test(ext) || RESERVED.has(ext) || ext in event) continue;
+    if (text === undefined || !isExtensionName(ext) || RESERVED.has(ext) || ext in event) continue;
     event[ext] = text;
   }
   return { mode: 'wrapped', event };

@@ -128,9 +128,10 @@ describe('Kafka event log: on the wire', () => {
     );
     const results = await Promise.all(appends.map((events) => log.append(topic, events)));
     const byPosition = new Map<string, string>();
-    results.forEach((positions, i) =>
-      positions.forEach((p, k) => byPosition.set(`${p.partition}/${p.offset}`, appends[i]![k]!.id)),
-    );
+    for (const [i, positions] of results.entries()) {
+      for (const [k, p] of positions.entries())
+        byPosition.set(`${p.partition}/${p.offset}`, appends[i]![k]!.id);
+    }
     const total = appends.reduce((n, events) => n + events.length, 0);
     expect(byPosition.size).toBe(total);
     const lag = await log.lag(unique('probe'), topic);

@@ -1,0 +1,26 @@
+// Names the CloudEvents spec reserves, shared by everything that turns outside names (headers,
+// message attributes, overrides) into extensions: none of them may become one.
+
+/** Context attributes of CloudEvents 1.0 and 0.3 (`schemaurl`, `datacontentencoding`), and the data members. */
+export const CONTEXT_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
+  'id',
+  'source',
+  'specversion',
+  'type',
+  'datacontenttype',
+  'dataschema',
+  'subject',
+  'time',
+  'schemaurl',
+  'datacontentencoding',
+  'data',
+  'data_base64',
+]);
+
+/** An extension name per the spec: lower-case ASCII letters and digits; 20 characters at most is the spec's SHOULD. */
+export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+
+/** Whether `name` may be used as an extension attribute (valid, and not a context attribute). */
+export function isExtensionName(name: string): boolean {
+  return EXTENSION_NAME.test(name) && !CONTEXT_ATTRIBUTE_NAMES.has(name);
+}
