@@ -1,4 +1,6 @@
-// Shared measurement helpers for the event-log benchmark: every contender is timed the same way.
+// Shared measurement and reporting helpers for the benchmarks: every contender is timed the same way.
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 export interface Measurement {
   events: number;
@@ -28,4 +30,16 @@ export function formatRate(perSecond: number): string {
 
 export function ratio(value: number, baseline: number): string {
   return `${(value / baseline).toFixed(2)}x`;
+}
+
+const RESULTS = path.join(import.meta.dirname, '..', 'RESULTS.md');
+
+/** Prints a result section and, when `write`, appends it to bench/RESULTS.md. */
+export function publishResults(text: string, write: boolean): void {
+  console.log(`\n${text}`);
+  if (!write) return;
+  if (!existsSync(RESULTS))
+    writeFileSync(RESULTS, '# Benchmark results\n\nNewest last. Targets are aims, not gates.\n\n');
+  appendFileSync(RESULTS, `${text}\n`);
+  process.stderr.write(`[bench] appended to ${path.relative(process.cwd(), RESULTS)}\n`);
 }

@@ -9,7 +9,7 @@
 // dispatcher does. Consume throughput is timed from the first record to the last, so a group join
 // (seconds, and not what this measures) does not drown the figure. The bare baseline sends the raw 1 KiB value with no headers, so the ratio
 // charges Eddy for everything it adds: the CloudEvents binding, validation, bookkeeping.
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import { createKafkaEventLog, type EventLog, openEmbeddedEventLog } from '@eddy/
 import { CloudEvent } from 'cloudevents';
 import { Kafka, logLevel } from 'kafkajs';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
-import { formatRate, type Measurement, measure, ratio, waitFor } from './measure.ts';
+import { formatRate, type Measurement, measure, publishResults, ratio, waitFor } from './measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,7 +33,6 @@ if (!Number.isInteger(EVENTS) || EVENTS < 100 || EVENTS % 100 !== 0) {
 const BATCH = 100;
 const PARTITIONS = 4;
 const PAYLOAD = Buffer.alloc(1024, 'e');
-const RESULTS = path.join(import.meta.dirname, '..', 'RESULTS.md');
 
 interface Row {
   contender: string;
@@ -213,13 +212,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   const text = `${heading}${table(rows)}\n`;
-  console.log(`\n${text}`);
-  if (!args['no-write']) {
-    if (!existsSync(RESULTS))
-      writeFileSync(RESULTS, '# Benchmark results\n\nNewest last. Targets are aims, not gates.\n\n');
-    appendFileSync(RESULTS, `${text}\n`);
-    progress(`appended to ${path.relative(process.cwd(), RESULTS)}`);
-  }
+  publishResults(text, !args['no-write']);
 }
 
 main().catch((error: unknown) => {

@@ -8,9 +8,7 @@
 // batch; the bare SQS consumer receives batches of 10 with 4 pollers and deletes each batch. The
 // adapters do all that AND deliver every event to the broker, which acknowledges only once the
 // event is durable in Kafka (acks=all): the ratio is what that path costs.
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   CreateQueueCommand,
@@ -26,7 +24,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { type ElasticMq, sqsClientConfig, startElasticMq } from '../../test/harness/elasticmq.ts';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
-import { formatRate, type Measurement, ratio, waitFor } from '../eventlog/measure.ts';
+import { formatRate, type Measurement, publishResults, ratio } from '../eventlog/measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,7 +46,6 @@ for (const [name, n] of [
 }
 const PAYLOAD = Buffer.alloc(1024, 's');
 const PARTITIONS = 4;
-const RESULTS = path.join(import.meta.dirname, '..', 'RESULTS.md');
 const quiet = pino({ level: 'silent' });
 
 interface Row {
@@ -259,13 +256,7 @@ async function main(): Promise<void> {
     ),
   ];
   const text = `${lines.join('\n')}\n`;
-  console.log(`\n${text}`);
-  if (!args['no-write']) {
-    if (!existsSync(RESULTS))
-      writeFileSync(RESULTS, '# Benchmark results\n\nNewest last. Targets are aims, not gates.\n\n');
-    appendFileSync(RESULTS, `${text}\n`);
-    progress(`appended to ${path.relative(process.cwd(), RESULTS)}`);
-  }
+  publishResults(text, !args['no-write']);
 }
 
 main().catch((error: unknown) => {
