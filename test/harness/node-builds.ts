@@ -1,7 +1,7 @@
 // Loads a third-party package the way plain Node does, also inside vitest workers.
 //
-// Why: vitest.config.ts resolves with the `module` condition and passes it on to the workers' Node
-// (`--conditions module`). Several packages map that condition to a bundler build whose
+// Why: when vitest resolves with the `module` condition (vitest.config.ts no longer sets it) it
+// passes it on to the workers' Node (`--conditions module`). Several packages map that condition to a bundler build whose
 // extensionless relative imports Node cannot load: @aws-sdk/* (dist-es) and @opentelemetry/api
 // (build/esm, used by @google-cloud/pubsub) fail with "Cannot find module .../<file>". A resolve
 // hook drops `module` for what this module requires and for everything resolved from inside

@@ -84,8 +84,8 @@ describe('PubSubSource', () => {
     registry = new Registry();
     const adapters = createSourceRegistry({ builtins: false });
     adapters.register(
+      // The adapter's default import of @google-cloud/pubsub, as in production.
       createPubSubSourceAdapter({
-        pubsub: pubsubSdk,
         reconnectDelayMs: 200,
         maxReconnectDelayMs: 500,
         checkTimeoutMs: 3_000,

@@ -123,8 +123,8 @@ describe('SqsSource', () => {
     registry = new Registry();
     const adapters = createSourceRegistry({ builtins: false });
     adapters.register(
+      // The adapter's default SDK loader (a plain import of @aws-sdk/client-sqs), as in production.
       createSqsSourceAdapter({
-        loadSdk: () => sqsSdk,
         lagIntervalMs: 200,
         retryDelayMs: 200,
         maxRetryDelayMs: 500,
