@@ -21,7 +21,7 @@ import { newRunLogDir } from './harness-cache.ts';
 import { adoptCdsDump, type CdsDump, sweepStaleCdsParts } from './jvm-cds.ts';
 import { cdsArchivePath, ensureKafkaLibs, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
 import { checkJava, javaCommand } from './maven-classpath.ts';
-import { isAlive, runLogged, sleep, startWatchdog, tailFile as tail } from './processes.ts';
+import { isAlive, killAndWait, runLogged, sleep, startWatchdog, tailFile as tail } from './processes.ts';
 
 export interface KafkaNode {
   readonly id: number;
@@ -298,21 +298,7 @@ function launch(node: NodeState, heapMb: number, libsDir: string): void {
 
 async function terminate(node: NodeState, signal: 'SIGTERM' | 'SIGKILL', graceMs: number): Promise<void> {
   const { proc, exited } = node;
-  if (proc && exited && node.exitCode === undefined) {
-    proc.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([
-      exited.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!done) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  }
+  if (proc && exited && node.exitCode === undefined) await killAndWait(proc, exited, signal, graceMs);
   if (node.watchdog?.pid !== undefined) {
     try {
       process.kill(node.watchdog.pid, 'SIGKILL');

@@ -41,6 +41,28 @@ export function tailFile(file: string, lines: number): string {
  * A detached shell that outlives us: if this process disappears without running its exit hook
  * (SIGKILL, a crashed runner), it stops the child so no orphaned server keeps ports and memory.
  */
+/** Sends `signal`, waits up to `graceMs` for `exited`, then SIGKILLs and waits for good. */
+export async function killAndWait(
+  child: ChildProcess,
+  exited: Promise<unknown>,
+  signal: 'SIGTERM' | 'SIGKILL',
+  graceMs: number,
+): Promise<void> {
+  child.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    exited.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!done) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
 export function startWatchdog(childPid: number, label: string): ChildProcess {
   const script = [
     'parent=$1; child=$2',
@@ -200,19 +222,7 @@ export function spawnPeer(cmd: string, args: string[], options: SpawnPeerOptions
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
         if (hasExited) return;
-        child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        const done = await Promise.race([
-          exited.then(() => true),
-          new Promise<boolean>((resolve) => {
-            timer = setTimeout(() => resolve(false), graceMs);
-          }),
-        ]);
-        clearTimeout(timer);
-        if (!done) {
-          child.kill('SIGKILL');
-          await exited;
-        }
+        await killAndWait(child, exited, 'SIGTERM', graceMs);
       })();
       return stopping;
     },
