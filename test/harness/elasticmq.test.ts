@@ -1,14 +1,11 @@
-// Proves the harness gives a working SQS server and that @aws-sdk/client-sqs (JSON protocol)
-// gets from it the behaviour an SQS consumer relies on: long polling, batch receive, deletes,
-// visibility timeouts that can be extended or released, and redrive to a dead-letter queue.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Message, SQSClient as SqsClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sqsClientConfig, startElasticMq } from './elasticmq.ts';
 import { parseSqsEndpoint } from './global-setup.ts';
+import { expectPeerDiesWithParent } from './orphan-check.ts';
+import { isAlive } from './processes.ts';
 import { sqsSdk } from './sqs-sdk.ts';
 
 const {
@@ -240,7 +237,7 @@ describe('startElasticMq', () => {
       expect(readFileSync(mq.logFile, 'utf8')).toContain('Started SQS rest server');
       await mq.stop();
       stopped = true;
-      expect(isRunning(mq.pid!)).toBe(false);
+      expect(isAlive(mq.pid!)).toBe(false);
       await expect(fetch(mq.endpoint)).rejects.toThrow();
       expect(existsSync(mq.logFile)).toBe(true);
     } finally {
@@ -249,41 +246,12 @@ describe('startElasticMq', () => {
   });
 
   it('takes the JVM down when the process that started it is SIGKILLed', { timeout: 90_000 }, async () => {
-    const script = [
-      `import { startElasticMq } from ${JSON.stringify(new URL('./elasticmq.ts', import.meta.url).href)};`,
-      'const mq = await startElasticMq({ log: () => {} });',
-      'console.log(JSON.stringify({ pid: mq.pid }));',
-      'setInterval(() => {}, 1 << 30);',
-    ].join('\n');
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    await expectPeerDiesWithParent({
+      module: new URL('./elasticmq.ts', import.meta.url).href,
+      start: 'startElasticMq',
+      pidOf: 'peer.pid',
+      what: 'ElasticMQ',
+      withinMs: 30_000,
     });
-    let javaPid = 0;
-    try {
-      const first = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: parent.stdout! }).once('line', resolve);
-        parent.once('exit', (code) =>
-          reject(new Error(`the ElasticMQ-starting process exited early (${code})`)),
-        );
-      });
-      javaPid = (JSON.parse(first) as { pid: number }).pid;
-      expect(isRunning(javaPid)).toBe(true);
-      parent.kill('SIGKILL');
-      const deadline = Date.now() + 30_000;
-      while (isRunning(javaPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-      expect(isRunning(javaPid)).toBe(false);
-    } finally {
-      parent.kill('SIGKILL');
-      if (javaPid && isRunning(javaPid)) process.kill(javaPid, 'SIGKILL');
-    }
   });
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,13 +1,10 @@
-// Proves the harness gives a working Kafka and that kafkajs 2.2.4 speaks to this Kafka version:
-// every client call the event log relies on is exercised against the real broker.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { type Admin, type Consumer, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { describe, expect, inject, it } from 'vitest';
 import { parseBrokerList } from './global-setup.ts';
 import { startKafka } from './kafka.ts';
+import { expectPeerDiesWithParent } from './orphan-check.ts';
 
 const CONFIG_RESOURCE_TOPIC = 2; // kafkajs ConfigResourceTypes.TOPIC
 
@@ -269,40 +266,12 @@ describe('startKafka', () => {
   });
 
   it('takes the JVM down when the process that started it is SIGKILLed', { timeout: 90_000 }, async () => {
-    const script = [
-      `import { startKafka } from ${JSON.stringify(new URL('./kafka.ts', import.meta.url).href)};`,
-      'const cluster = await startKafka({ log: () => {} });',
-      'console.log(JSON.stringify({ pid: cluster.nodes[0].pid, dataDir: cluster.nodes[0].dataDir }));',
-      'setInterval(() => {}, 1 << 30);',
-    ].join('\n');
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    await expectPeerDiesWithParent({
+      module: new URL('./kafka.ts', import.meta.url).href,
+      start: 'startKafka',
+      pidOf: 'peer.nodes[0].pid',
+      what: 'Kafka',
+      withinMs: 30_000,
     });
-    let javaPid = 0;
-    try {
-      const first = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: parent.stdout! }).once('line', resolve);
-        parent.once('exit', (code) => reject(new Error(`the Kafka-starting process exited early (${code})`)));
-      });
-      const started = JSON.parse(first) as { pid: number; dataDir: string };
-      javaPid = started.pid;
-      expect(isRunning(javaPid)).toBe(true);
-      parent.kill('SIGKILL');
-      const deadline = Date.now() + 30_000;
-      while (isRunning(javaPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-      expect(isRunning(javaPid)).toBe(false);
-    } finally {
-      parent.kill('SIGKILL');
-      if (javaPid && isRunning(javaPid)) process.kill(javaPid, 'SIGKILL');
-    }
   });
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,10 +1,5 @@
-// Proves the harness gives a working Pub/Sub fake and that @google-cloud/pubsub gets from it the
-// behaviour a Pub/Sub consumer relies on: streaming pull, acks that stick, nacks that redeliver,
-// and client-side flow control.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type {
   Message,
   PubSub as PubSubClient,
@@ -14,6 +9,8 @@ import type {
 } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseEmulatorHost } from './global-setup.ts';
+import { expectPeerDiesWithParent } from './orphan-check.ts';
+import { isAlive } from './processes.ts';
 import { ensurePstestBinary, pubSubClientOptions, startPubSubFake } from './pstest.ts';
 import { pubsubSdk } from './pubsub-sdk.ts';
 
@@ -216,7 +213,7 @@ describe('startPubSubFake', () => {
       expect(readFileSync(fake.logFile, 'utf8')).toContain(`pstest listening on ${fake.emulatorHost}`);
       await fake.stop();
       stopped = true;
-      expect(isRunning(fake.pid!)).toBe(false);
+      expect(isAlive(fake.pid!)).toBe(false);
       expect(readFileSync(fake.logFile, 'utf8')).toContain('pstest stopping (terminated)');
     } finally {
       if (!stopped) await fake.stop();
@@ -224,42 +221,13 @@ describe('startPubSubFake', () => {
   });
 
   it('goes away when the process that started it is SIGKILLed', async () => {
-    const script = [
-      `import { startPubSubFake } from ${JSON.stringify(new URL('./pstest.ts', import.meta.url).href)};`,
-      'const fake = await startPubSubFake({ log: () => {} });',
-      'console.log(JSON.stringify({ pid: fake.pid }));',
-      'setInterval(() => {}, 1 << 30);',
-    ].join('\n');
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    // Its stdin pipe closes with the parent, so it stops without waiting for the watchdog.
+    await expectPeerDiesWithParent({
+      module: new URL('./pstest.ts', import.meta.url).href,
+      start: 'startPubSubFake',
+      pidOf: 'peer.pid',
+      what: 'pstest',
+      withinMs: 10_000,
     });
-    let serverPid = 0;
-    try {
-      const first = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: parent.stdout! }).once('line', resolve);
-        parent.once('exit', (code) =>
-          reject(new Error(`the pstest-starting process exited early (${code})`)),
-        );
-      });
-      serverPid = (JSON.parse(first) as { pid: number }).pid;
-      expect(isRunning(serverPid)).toBe(true);
-      parent.kill('SIGKILL');
-      // Its stdin pipe closes with the parent, so it stops without waiting for the watchdog.
-      const deadline = Date.now() + 10_000;
-      while (isRunning(serverPid) && Date.now() < deadline) await sleep(100);
-      expect(isRunning(serverPid)).toBe(false);
-    } finally {
-      parent.kill('SIGKILL');
-      if (serverPid && isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');
-    }
   });
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
