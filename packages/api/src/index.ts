@@ -10,6 +10,7 @@ export * from './contract/data-plane-contract.js';
 export * from './contract/delivery.js';
 export * from './contract/naming.js';
 export * from './contract/resource-status.js';
+export * from './contract/serving-contract.js';
 export * from './delivery/index.js';
 export * from './resources/eddy-annotations.js';
 export * from './resources/index.js';

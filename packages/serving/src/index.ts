@@ -1,1 +1,27 @@
 export const packageName = '@eddy/serving';
+export type {
+  Autoscaler,
+  Decision,
+  DecisionInput,
+  DecisionReason,
+  MetricSample,
+} from './autoscaler/autoscaler.js';
+export type {
+  ReconcileServingInput,
+  ReconcileServingResult,
+  ServingResourceStatus,
+} from './control/reconcile-serving.js';
+export type {
+  RevisionRuntimeStatus,
+  ServingDataPlane,
+  ServingDataPlaneOptions,
+} from './plane/serving-plane.js';
+export type { RevisionStats, Router, RouterRevision, RouterRoute } from './router/router.js';
+export type {
+  DeploymentFailure,
+  DeploymentStatus,
+  Replica,
+  RevisionDeployment,
+  WorkloadRuntime,
+  WorkloadSpec,
+} from './runtime/runtime.js';

@@ -1,0 +1,126 @@
+// The admin API between `eddy dev` (server) and the other CLI verbs (clients): HTTP/JSON on 127.0.0.1,
+// every request carrying the token `eddy dev` wrote into its data dir. Like kubeconfig, the data dir is
+// how a verb finds the server: `--data-dir <dir>`, else EDDY_DATA_DIR, else `.eddy/` in the cwd.
+//
+//   GET    /v1/status                                  -> StatusResponse   (also the health check)
+//   GET    /v1/resources[?kind=<Kind>][&namespace=<ns>] -> ResourceList     (kind: the Kind, e.g. Trigger)
+//   GET    /v1/resources/<Kind>/<ns>/<name>             -> StoredResource   (404 ErrorResponse)
+//   GET    /v1/describe/<Kind>/<ns>/<name>              -> DescribeResponse
+//   POST   /v1/apply    ApplyRequest                    -> ApplyResponse    (400 ErrorResponse: nothing applied)
+//   POST   /v1/delete   ApplyRequest (the documents to delete) -> DeleteResponse
+//   DELETE /v1/resources/<Kind>/<ns>/<name>             -> DeleteResponse   (404 when absent)
+//   GET    /v1/tail?namespace=<ns>&broker=<name>[&filter=<cesql>]
+//          -> 200 application/x-ndjson: one structured-mode CloudEvent JSON object per line, live, from the
+//             moment of the request, until the client disconnects (400 bad filter with its position,
+//             404 unknown broker). The first line is `{"tailing": "<ns>/<broker>"}` once the stream is live.
+//
+// Errors are `ErrorResponse` with a one-line `error`; 401 for a missing or wrong token.
+
+/** File in the data dir that `eddy dev` writes (mode 0600) when its admin API listens, and removes on exit. */
+export const ADMIN_FILE = 'admin.json';
+export const DEFAULT_DATA_DIR = '.eddy';
+export const DATA_DIR_ENV = 'EDDY_DATA_DIR';
+export const TOKEN_HEADER = 'authorization'; // value: `Bearer <token>`
+
+export interface AdminFile {
+  /** `http://127.0.0.1:<port>` of the admin API. */
+  url: string;
+  token: string;
+  /** The `eddy dev` process, so a client can tell "not running" from "not answering". */
+  pid: number;
+  startedAt: string;
+}
+
+export interface StatusResponse {
+  version: string;
+  dataDir: string;
+  eventLog: 'embedded' | 'kafka';
+  /** Base URL of the broker ingress (brokers at /<ns>/<name>). */
+  brokerIngressUrl: string;
+  /** Base URL of the serving router (services at /<ns>/<name>). */
+  routerUrl: string;
+  /** Files `eddy dev -f` watches. */
+  watching: string[];
+  resources: number;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** A resource as stored, with `metadata.generation` and a Knative-style `status` filled in by the server. */
+export interface StoredResource {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    generation: number;
+    creationTimestamp: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; controller?: boolean }[];
+  };
+  spec?: unknown;
+  status?: {
+    observedGeneration?: number;
+    conditions?: Condition[];
+    address?: { url: string };
+    url?: string;
+    [field: string]: unknown;
+  };
+  [field: string]: unknown;
+}
+
+export interface ResourceList {
+  items: StoredResource[];
+}
+
+export interface DescribeEvent {
+  time: string;
+  /** Normal | Warning, as `kubectl describe` shows them. */
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface DescribeResponse {
+  resource: StoredResource;
+  /** Recent things that happened to it (applied, became ready, failed, scaled, ...), oldest first. */
+  events: DescribeEvent[];
+  /** For Revisions (and Services: their revisions'): recent autoscaler decisions, oldest first. */
+  decisions?: { at: string; revision: string; desired: number; reason: string; detail: string }[];
+}
+
+export interface ApplyRequest {
+  /** Multi-document YAML (or JSON) text. */
+  text: string;
+  /** Shown in error locations, e.g. the path the client read it from. */
+  file: string;
+}
+
+export interface AppliedItem {
+  kind: string;
+  namespace: string;
+  name: string;
+  action: 'created' | 'configured' | 'unchanged' | 'deleted' | 'not found';
+}
+
+export interface ApplyResponse {
+  items: AppliedItem[];
+  /** Validation warnings (e.g. kinds Eddy does not run), as one-line located messages. */
+  warnings: string[];
+}
+
+export type DeleteResponse = ApplyResponse;
+
+export interface ErrorResponse {
+  /** One line, e.g. `quickstart.yaml:12:5: Trigger default/t1: spec.broker: expected a string`. */
+  error: string;
+  /** Every problem when there are several (validation), one located line each. */
+  problems?: string[];
+}

@@ -1,0 +1,32 @@
+// Runs every test peer (Kafka, ElasticMQ, pstest) until SIGINT/SIGTERM, so several `vitest run`s
+// (or several developers' shells) can share one set instead of each starting its own:
+//   node test/harness/peers-cli.ts > peers.env
+//   set -a; . ./peers.env; set +a; pnpm exec vitest run test/broker
+// stdout gets `KAFKA_BROKERS=...`, `SQS_ENDPOINT=...`, `PUBSUB_EMULATOR_HOST=...` lines (the
+// variables the global setup honours); progress and log paths go to stderr.
+import { startElasticMq } from './elasticmq.ts';
+import { startKafka } from './kafka.ts';
+import { startPubSubFake } from './pstest.ts';
+
+const [kafka, sqs, pubsub] = await Promise.all([startKafka(), startElasticMq(), startPubSubFake()]);
+process.stdout.write(
+  `KAFKA_BROKERS=${kafka.brokers.join(',')}\nSQS_ENDPOINT=${sqs.endpoint}\nAWS_REGION=${sqs.region}\n` +
+    `PUBSUB_EMULATOR_HOST=${pubsub.emulatorHost}\nPUBSUB_PROJECT_ID=${pubsub.projectId}\n`,
+);
+process.stderr.write(
+  `[peers] logs: ${[...kafka.logFiles, sqs.logFile, pubsub.logFile].join(', ')}\n[peers] Ctrl-C (SIGINT) or SIGTERM stops them\n`,
+);
+
+let stopping = false;
+const stop = async (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`[peers] ${signal}: stopping\n`);
+  await Promise.allSettled([kafka.stop(), sqs.stop(), pubsub.stop()]);
+  process.stderr.write('[peers] stopped\n');
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+// Keeps the event loop alive; the signal handlers end the process.
+setInterval(() => {}, 1 << 30);
