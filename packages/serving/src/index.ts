@@ -11,6 +11,15 @@ export type {
   ReconcileServingResult,
   ServingResourceStatus,
 } from './control/reconcile-serving.js';
+export {
+  BACKLOG_ANNOTATION,
+  LAG_TARGET_ANNOTATION,
+  type ParsedScalingSettings,
+  parseScalingSettings,
+  type ScalingPlatform,
+  type ScalingProblem,
+  scalingSettings,
+} from './control/scaling-settings.js';
 export type {
   RevisionRuntimeStatus,
   ServingDataPlane,

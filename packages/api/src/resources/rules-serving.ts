@@ -16,6 +16,8 @@ import type {
 } from './schemas/serving.js';
 
 const AUTOSCALING = 'autoscaling.knative.dev/';
+/** Eddy's own autoscaling annotations (the backlog signal); also only effective on the revision template. */
+const EDDY_AUTOSCALING = 'autoscaling.eddy.dev/';
 /** Ports the queue-proxy (and Eddy's router) keep for themselves. */
 const RESERVED_PORTS = new Set([8012, 8013, 8022, 9090, 9091]);
 /** Set by the runtime for every revision. */
@@ -24,7 +26,7 @@ const RESERVED_ENV = new Set(['PORT', 'K_SERVICE', 'K_CONFIGURATION', 'K_REVISIO
 /** Autoscaling annotations belong on the revision template; Knative rejects them on the parent. */
 function checkNoAutoscalingOnParent(ctx: RuleContext, meta: ObjectMeta): void {
   for (const key of Object.keys(meta.annotations ?? {})) {
-    if (key.startsWith(AUTOSCALING))
+    if (key.startsWith(AUTOSCALING) || key.startsWith(EDDY_AUTOSCALING))
       ctx.error(
         ['metadata', 'annotations', key],
         'autoscaling annotations must be put under spec.template.metadata.annotations to take effect',
@@ -94,6 +96,12 @@ const AUTOSCALING_CHECKS: Record<string, Check> = {
   'target-burst-capacity': number(-1),
 };
 
+/** `autoscaling.eddy.dev/*`: the backlog signal of Eddy's autoscaler (same ranges as packages/serving's scalingSettings). */
+const EDDY_AUTOSCALING_CHECKS: Record<string, Check> = {
+  'lag-target': number(0, Number.POSITIVE_INFINITY, true),
+  backlog: oneOf('true', 'false'),
+};
+
 function checkAutoscalingAnnotations(
   ctx: RuleContext,
   annotations: Record<string, string>,
@@ -102,6 +110,20 @@ function checkAutoscalingAnnotations(
   for (const [key, value] of Object.entries(annotations)) {
     if (!key.startsWith(AUTOSCALING)) continue;
     const check = AUTOSCALING_CHECKS[key.slice(AUTOSCALING.length)];
+    const why = check?.(value);
+    if (why) ctx.error([...base, key], why);
+  }
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith(EDDY_AUTOSCALING)) continue;
+    const name = key.slice(EDDY_AUTOSCALING.length);
+    const check = EDDY_AUTOSCALING_CHECKS[name];
+    if (!check)
+      ctx.warn(
+        [...base, key],
+        `unknown Eddy autoscaling annotation (known: ${Object.keys(EDDY_AUTOSCALING_CHECKS)
+          .map((k) => EDDY_AUTOSCALING + k)
+          .join(', ')}); it is ignored`,
+      );
     const why = check?.(value);
     if (why) ctx.error([...base, key], why);
   }
