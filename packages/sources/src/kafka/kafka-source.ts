@@ -5,8 +5,10 @@
 //   good by the sink (a non-retryable status, as Knative drops them when there is no dead letter sink);
 // - a record whose retries ran out (sink down) is neither committed nor resolved: kafkajs fetches the
 //   partition again from it after a pause, so nothing is lost while the sink is away;
-// - `ordered`: one record at a time per partition; `unordered`: up to maxInFlight per partition,
-//   committed in offset order behind the slowest;
+// - one fetch batch goes to emitter.emitBatch(): batch POSTs of up to 500 records when the sink is
+//   an Eddy ingress (SourceDefinition.sinkAcceptsBatch), else one binary POST per record;
+// - `ordered`: one POST at a time per partition, in offset order; `unordered`: up to maxInFlight
+//   POSTs per partition, committed in offset order behind the slowest;
 // - a supervisor reconnects with backoff and turns Kafka trouble into Ready=False;
 // - upstream lag = high watermark - committed offset, summed over the partitions, refreshed
 //   periodically through an admin client.
@@ -24,7 +26,6 @@ import type {
 import kafkajs from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
-import { EmitError } from '../sdk/emitter.js';
 import {
   checkSpec,
   connectionSecurity,
@@ -73,8 +74,6 @@ const DEFAULTS: Required<KafkaSourceOptions> = {
   connectionTimeoutMs: 3_000,
 };
 
-type Outcome = 'done' | 'again';
-
 export function createKafkaSourceAdapter(options: KafkaSourceOptions = {}): SourceAdapter<KafkaSourceSpec> {
   const settings = { ...DEFAULTS, ...options };
   return {
@@ -117,11 +116,10 @@ async function startKafkaSource(
     firstAttempt = resolve;
   });
 
-  async function deliver(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
-    metrics.received();
-    let event: ReturnType<typeof recordToEvent>;
+  /** The record as an event, or undefined when it is malformed (logged and counted here). */
+  function toEvent(topic: string, partition: number, message: KafkaMessage) {
     try {
-      event = recordToEvent(message, { namespace, name, topic, partition }, keyType);
+      return recordToEvent(message, { namespace, name, topic, partition }, keyType);
     } catch (err) {
       if (!(err instanceof MalformedRecordError)) throw err;
       metrics.malformed();
@@ -129,20 +127,7 @@ async function startKafkaSource(
         { topic, partition, offset: message.offset, reason: err.message },
         'malformed Kafka record skipped',
       );
-      return 'done';
-    }
-    try {
-      await emitter.send(event);
-      return 'done';
-    } catch (err) {
-      if (err instanceof EmitError && (err.reason === 'rejected' || err.reason === 'unencodable')) {
-        // Final: the emitter logged and counted it. Kafka has no redrive, so re-reading it would only
-        // block the partition; Knative drops such an event too when there is no dead letter sink.
-        return 'done';
-      }
-      if (!(err instanceof EmitError))
-        logger.error({ err, topic, partition }, 'Kafka record send failed unexpectedly');
-      return 'again';
+      return undefined;
     }
   }
 
@@ -156,9 +141,7 @@ async function startKafkaSource(
       commitOffsetsIfNecessary,
     }: EachBatchPayload): Promise<void> => {
       const { topic, partition } = batch;
-      const limit = ordering === 'ordered' ? 1 : settings.maxInFlight;
       const commits = new CommitTracker();
-      const inFlight = new Set<Promise<void>>();
       const committer = partitionCommitter(commitOffsetsIfNecessary, topic, partition, logger);
       let again = false;
       // Where this batch starts reading: a commit point at it would only re-state the position.
@@ -170,34 +153,61 @@ async function startKafkaSource(
         resolveOffset(String(point - 1));
         committer.commit(point);
       };
-      const halted = () => again || stopping.signal.aborted || !isRunning() || isStale();
+      // Ends the batch's sends on a stop or when the partition is no longer ours (rebalance):
+      // what was not accepted stays uncommitted and is read again by whoever owns it.
+      const halt = new AbortController();
+      const onStop = () => halt.abort();
+      stopping.signal.addEventListener('abort', onStop, { once: true });
+      const check = setInterval(() => {
+        if (!isRunning() || isStale()) halt.abort();
+      }, 250);
       // kafkajs only heartbeats between batches or when asked; a batch waiting on a slow sink must
       // not cost the consumer its group membership.
       const beat = setInterval(() => heartbeat().catch(() => {}), 3_000);
       try {
+        if (batch.messages.length > 0) metrics.received(batch.messages.length);
+        const pending: { offset: number; event: NonNullable<ReturnType<typeof toEvent>> }[] = [];
         for (const message of batch.messages) {
-          if (halted()) break;
-          while (inFlight.size >= limit) await Promise.race(inFlight);
-          if (halted()) break;
           const offset = Number(message.offset);
           commits.begin(offset);
-          const work: Promise<void> = deliver(topic, partition, message)
-            .then((outcome) => {
-              if (outcome === 'done') {
+          const event = toEvent(topic, partition, message);
+          if (event) pending.push({ offset, event });
+          else commits.finish(offset);
+        }
+        advance();
+        // One fetch batch -> batch POSTs when the sink is an Eddy ingress, else one POST per record
+        // (ordered: one at a time; unordered: up to maxInFlight at once, committed in offset order).
+        await emitter.emitBatch(
+          pending.map((p) => p.event),
+          {
+            ordered: ordering === 'ordered',
+            concurrency: settings.maxInFlight,
+            signal: halt.signal,
+            onOutcome: (index, outcome) => {
+              const offset = pending[index]!.offset;
+              // Refused for good: the emitter logged and counted it. Kafka has no redrive, so
+              // re-reading it would only block the partition; Knative drops such an event too
+              // when there is no dead letter sink.
+              if (
+                outcome.ok ||
+                outcome.error.reason === 'rejected' ||
+                outcome.error.reason === 'unencodable'
+              ) {
                 commits.finish(offset);
                 advance();
-              } else again = true;
-            })
-            .catch((err: unknown) => {
-              again = true;
-              logger.error({ err, topic, partition, offset: message.offset }, 'Kafka record handling failed');
-            })
-            .finally(() => inFlight.delete(work));
-          inFlight.add(work);
-        }
-        await Promise.all(inFlight);
+              } else {
+                again = true;
+              }
+            },
+          },
+        );
+      } catch (err) {
+        again = true;
+        logger.error({ err, topic, partition }, 'Kafka batch handling failed');
       } finally {
         clearInterval(beat);
+        clearInterval(check);
+        stopping.signal.removeEventListener('abort', onStop);
       }
       advance();
       await committer.settled();

@@ -6,6 +6,7 @@
 import type { ResolvedDelivery } from '@eddy/api';
 import type { CloudEvent } from 'cloudevents';
 import type { Logger } from 'pino';
+import type { EmitError } from './emitter.js';
 
 /**
  * A source kind's implementation. The default export of an adapter package is one of these, or an
@@ -92,6 +93,24 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+export interface BatchSendOptions extends SendOptions {
+  /**
+   * Keep the events' order: batch POSTs and one-by-one sends go one at a time, in order. Default
+   * false. Either way, once an event was not accepted for a reason that may pass (retries
+   * exhausted, aborted), the events not started yet are not sent (EmitError reason `skipped`):
+   * with `ordered` that is every event after it, so upstream can redeliver from there in order.
+   * Events refused for good (`rejected`, `unencodable`) do not stop the others.
+   */
+  ordered?: boolean;
+  /** One-by-one sends in flight at once when not `ordered` (default 32). */
+  concurrency?: number;
+  /** Called once per event as soon as its outcome is known (index into the given array). */
+  onOutcome?: (index: number, outcome: EmitOutcome) => void;
+}
+
+/** What became of one event of emitBatch(). */
+export type EmitOutcome = { ok: true; status: number } | { ok: false; error: EmitError };
+
 /**
  * Sends CloudEvents to the source's sink in binary mode, `ceOverrides` applied, with retries and
  * backoff per the shared delivery policy (@eddy/api: 404/408/409/429/5xx, timeouts and network
@@ -108,6 +127,22 @@ export interface CloudEventEmitter {
    * dependency of its own.
    */
   send(event: CloudEvent<unknown> | EventInit, options?: SendOptions): Promise<{ status: number }>;
+  /**
+   * Sends many events and reports each one's outcome (in the given order; never rejects).
+   * When the sink accepts batches (SourceDefinition.sinkAcceptsBatch: an Eddy Broker/Channel
+   * ingress), they go as `application/cloudevents-batch+json` POSTs of at most 500 events and 1 MiB
+   * each, one durable all-or-nothing append per POST, retried as a whole like send(); a batch the
+   * sink refuses for good (400, 413, 415...) is sent again one event at a time, so one malformed
+   * event cannot hold back the others (it fails alone, reported like a send()). Otherwise every
+   * event is one binary-mode POST, as send() does. ceOverrides apply to every event either way.
+   * The at-least-once rule holds per event: ack upstream only the events whose outcome is `ok`.
+   */
+  emitBatch(
+    events: readonly (CloudEvent<unknown> | EventInit)[],
+    options?: BatchSendOptions,
+  ): Promise<EmitOutcome[]>;
+  /** True when emitBatch() sends batch POSTs (the sink is an Eddy ingress). */
+  readonly batching: boolean;
 }
 
 /**
@@ -184,4 +219,12 @@ export interface SourceDefinition {
   labels?: Record<string, string>;
   /** Emitter retry policy; default DEFAULT_EMITTER_POLICY. */
   delivery?: EmitterPolicy;
+  /**
+   * The sink is an Eddy Broker or Channel ingress, which takes `application/cloudevents-batch+json`
+   * as one all-or-nothing durable append: emitter.emitBatch() may then send many events per POST.
+   * The control plane sets it only when the sink resolved to an Eddy Broker/Channel; Knative's sink
+   * contract (any Service or URI) is one binary-mode event per POST, which is what happens when
+   * this is unset or false. Default false.
+   */
+  sinkAcceptsBatch?: boolean;
 }

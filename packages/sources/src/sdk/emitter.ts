@@ -13,11 +13,20 @@ import {
   readBounded,
   retryAfterApplies,
   toHttpBinary,
+  toJsonFormat,
 } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import pino, { type Logger } from 'pino';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
-import type { CeOverrides, CloudEventEmitter, EmitterPolicy, EventInit, SendOptions } from './adapter.js';
+import type {
+  BatchSendOptions,
+  CeOverrides,
+  CloudEventEmitter,
+  EmitOutcome,
+  EmitterPolicy,
+  EventInit,
+  SendOptions,
+} from './adapter.js';
 import type { FailureReason, SourceMetricsRecorder } from './metrics.js';
 
 /**
@@ -33,7 +42,11 @@ export const DEFAULT_EMITTER_POLICY: Readonly<EmitterPolicy> = Object.freeze({
   maxBackoffMs: 30_000,
 });
 
-export type EmitErrorReason = Exclude<FailureReason, 'malformed' | 'overloaded'> | 'aborted';
+/**
+ * `skipped`: emitBatch() did not send it because another event of the batch was not accepted for a
+ * reason that may pass (like `aborted`, it is not counted as a failure: just do not ack it).
+ */
+export type EmitErrorReason = Exclude<FailureReason, 'malformed' | 'overloaded'> | 'aborted' | 'skipped';
 
 /** Why send() rejected. The event was NOT accepted by the sink: do not ack it upstream. */
 export class EmitError extends Error {
@@ -62,9 +75,23 @@ export interface EmitterOptions {
   logger?: Logger;
   /** Counts delivered and failed events; optional. */
   metrics?: Pick<SourceMetricsRecorder, 'delivered' | 'failed'>;
+  /**
+   * The sink takes `application/cloudevents-batch+json` (an Eddy ingress): emitBatch() sends batch
+   * POSTs. Default false: one binary-mode POST per event (Knative's sink contract).
+   */
+  acceptsBatch?: boolean;
+  /** Most events in one batch POST (default 500). */
+  maxBatchEvents?: number;
+  /** Largest batch POST body in bytes (default 1 MiB, the Eddy ingress's default body limit). */
+  maxBatchBytes?: number;
+  /** Batch POSTs of one emitBatch() in flight at once when not `ordered` (default 4). */
+  batchConcurrency?: number;
 }
 
 const DRAIN_LIMIT_BYTES = 64 * 1024;
+export const DEFAULT_MAX_BATCH_EVENTS = 500;
+export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
+const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json; charset=utf-8';
 const ERROR_BODY_BYTES = 512;
 
 function checkOverrides(overrides: CeOverrides | undefined): [string, string][] {
@@ -108,6 +135,28 @@ type Attempt =
   | { ok: true; status: number }
   | { ok: false; status?: number; retryable: boolean; retryAfterMs?: number; error: string };
 
+/** The end of one POST's retry loop. */
+type Delivery =
+  | { ok: true; status: number; attempts: number }
+  | {
+      ok: false;
+      reason: 'rejected' | 'retries_exhausted' | 'aborted';
+      attempts: number;
+      status?: number;
+      error: string;
+    };
+
+type Prepared = { ok: true; event: CloudEvent<unknown> } | { ok: false; error: EmitError };
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
 export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   const target = checkSink(options.sink);
   const overrides = checkOverrides(options.ceOverrides);
@@ -118,6 +167,18 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   const dispatcher = options.dispatcher ?? getGlobalDispatcher();
   const logger = options.logger ?? pino({ level: 'warn' });
   const path = `${target.pathname}${target.search}`;
+  const acceptsBatch = options.acceptsBatch === true;
+  const maxBatchEvents = options.maxBatchEvents ?? DEFAULT_MAX_BATCH_EVENTS;
+  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const batchConcurrency = options.batchConcurrency ?? 4;
+  for (const [name, value] of [
+    ['maxBatchEvents', maxBatchEvents],
+    ['maxBatchBytes', maxBatchBytes],
+    ['batchConcurrency', batchConcurrency],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
 
   async function attempt(
     headers: Record<string, string>,
@@ -156,71 +217,33 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
     }
   }
 
-  async function send(
-    input: CloudEvent<unknown> | EventInit,
-    sendOptions: SendOptions = {},
-  ): Promise<{ status: number }> {
-    const signals = [options.signal, sendOptions.signal].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
-    const eventId = typeof input.id === 'string' ? input.id : undefined;
-    const fail = (error: EmitError): never => {
-      if (error.reason !== 'aborted') {
-        options.metrics?.failed(error.reason);
-        logger.warn({ eventId, sink: options.sink, attempts: error.attempts }, error.message);
-      }
-      throw error;
-    };
-    let event: CloudEvent<unknown>;
-    let headers: Record<string, string>;
-    let body: Buffer;
-    try {
-      // The SDK's constructor fills id/time/specversion and validates the attributes.
-      event = input instanceof CloudEvent ? input : new CloudEvent<unknown>(input as never);
-    } catch (err) {
-      return fail(new EmitError(`invalid event: ${describeError(err)}`, 'unencodable', 0));
-    }
-    try {
-      const message = toHttpBinary(event);
-      headers = message.headers;
-      body = message.body;
-      for (const [name, value] of overrides) headers[`ce-${name}`] = percentEncodeHeaderValue(value);
-    } catch (err) {
-      return fail(
-        new EmitError(`event ${event.id} cannot be encoded: ${describeError(err)}`, 'unencodable', 0),
-      );
-    }
+  /** One message POSTed until a 2xx, a status that is not retried, the last attempt or an abort. */
+  async function deliver(
+    headers: Record<string, string>,
+    body: Buffer,
+    signal: AbortSignal,
+    what: string,
+  ): Promise<Delivery> {
     const maxAttempts = policy.retry + 1;
     for (let n = 1; ; n++) {
-      if (signal.aborted) return fail(new EmitError('send aborted', 'aborted', n - 1));
+      if (signal.aborted) return { ok: false, reason: 'aborted', attempts: n - 1, error: 'send aborted' };
       let result: Attempt;
       try {
         result = await attempt(headers, body, signal);
       } catch {
-        return fail(new EmitError('send aborted', 'aborted', n));
+        return { ok: false, reason: 'aborted', attempts: n, error: 'send aborted' };
       }
-      if (result.ok) {
-        options.metrics?.delivered();
-        return { status: result.status };
-      }
-      if (!result.retryable) {
-        return fail(
-          new EmitError(
-            `sink ${options.sink} rejected event ${event.id}: ${result.error} (not retried)`,
-            'rejected',
-            n,
-            result.status,
-          ),
-        );
-      }
+      if (result.ok) return { ok: true, status: result.status, attempts: n };
+      if (!result.retryable)
+        return { ok: false, reason: 'rejected', attempts: n, status: result.status, error: result.error };
       if (n >= maxAttempts) {
-        return fail(
-          new EmitError(
-            `sink ${options.sink} did not accept event ${event.id} after ${n} attempt(s): ${result.error}`,
-            'retries_exhausted',
-            n,
-            result.status,
-          ),
-        );
+        return {
+          ok: false,
+          reason: 'retries_exhausted',
+          attempts: n,
+          status: result.status,
+          error: result.error,
+        };
       }
       // The cap bounds the configured backoff only; a sink's Retry-After is bounded by retryAfterMaxMs.
       const backoff = Math.min(backoffMs(policy, n), maxBackoffMs);
@@ -229,17 +252,237 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
           ? Math.min(result.retryAfterMs, policy.retryAfterMaxMs ?? 0)
           : 0;
       const delay = Math.max(backoff, askedFor);
-      logger.debug(
-        { eventId: event.id, attempt: n, error: result.error, delayMs: delay },
-        'send attempt failed',
-      );
+      logger.debug({ what, attempt: n, error: result.error, delayMs: delay }, 'send attempt failed');
       try {
         if (delay > 0) await sleepFor(delay, undefined, { signal });
       } catch {
-        return fail(new EmitError('send aborted', 'aborted', n, result.status));
+        return { ok: false, reason: 'aborted', attempts: n, status: result.status, error: 'send aborted' };
       }
     }
   }
 
-  return { send };
+  /** Counts and logs a failure (not aborts and skips, which are no failure of the sink's). */
+  function report(error: EmitError, eventId: string | undefined, count = 1): EmitError {
+    if (error.reason !== 'aborted' && error.reason !== 'skipped') {
+      options.metrics?.failed(error.reason, count);
+      logger.warn({ eventId, sink: options.sink, attempts: error.attempts, count }, error.message);
+    }
+    return error;
+  }
+
+  function combine(extra: AbortSignal | undefined): AbortSignal {
+    const signals = [options.signal, extra].filter((s): s is AbortSignal => s !== undefined);
+    if (signals.length === 0) return new AbortController().signal;
+    return signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+  }
+
+  function prepare(input: CloudEvent<unknown> | EventInit): Prepared {
+    try {
+      // The SDK's constructor fills id/time/specversion and validates the attributes.
+      return {
+        ok: true,
+        event: input instanceof CloudEvent ? input : new CloudEvent<unknown>(input as never),
+      };
+    } catch (err) {
+      const eventId = typeof input.id === 'string' ? input.id : undefined;
+      return {
+        ok: false,
+        error: report(new EmitError(`invalid event: ${describeError(err)}`, 'unencodable', 0), eventId),
+      };
+    }
+  }
+
+  /** One event, binary mode; resolves with its outcome (failures already counted and logged). */
+  async function sendOne(event: CloudEvent<unknown>, signal: AbortSignal): Promise<EmitOutcome> {
+    let headers: Record<string, string>;
+    let body: Buffer;
+    try {
+      const message = toHttpBinary(event);
+      headers = message.headers;
+      body = message.body;
+      for (const [name, value] of overrides) headers[`ce-${name}`] = percentEncodeHeaderValue(value);
+    } catch (err) {
+      const error = new EmitError(
+        `event ${event.id} cannot be encoded: ${describeError(err)}`,
+        'unencodable',
+        0,
+      );
+      return { ok: false, error: report(error, event.id) };
+    }
+    const result = await deliver(headers, body, signal, `event ${event.id}`);
+    if (result.ok) {
+      options.metrics?.delivered();
+      return { ok: true, status: result.status };
+    }
+    let error: EmitError;
+    if (result.reason === 'aborted')
+      error = new EmitError('send aborted', 'aborted', result.attempts, result.status);
+    else if (result.reason === 'rejected') {
+      error = new EmitError(
+        `sink ${options.sink} rejected event ${event.id}: ${result.error} (not retried)`,
+        'rejected',
+        result.attempts,
+        result.status,
+      );
+    } else {
+      error = new EmitError(
+        `sink ${options.sink} did not accept event ${event.id} after ${result.attempts} attempt(s): ${result.error}`,
+        'retries_exhausted',
+        result.attempts,
+        result.status,
+      );
+    }
+    return { ok: false, error: report(error, event.id) };
+  }
+
+  async function send(
+    input: CloudEvent<unknown> | EventInit,
+    sendOptions: SendOptions = {},
+  ): Promise<{ status: number }> {
+    const prepared = prepare(input);
+    if (!prepared.ok) throw prepared.error;
+    const outcome = await sendOne(prepared.event, combine(sendOptions.signal));
+    if (!outcome.ok) throw outcome.error;
+    return { status: outcome.status };
+  }
+
+  /** The event as one member of a batch body, ceOverrides applied. */
+  function batchMember(event: CloudEvent<unknown>): string {
+    const json = toJsonFormat(event);
+    for (const [name, value] of overrides) json[name] = value;
+    return JSON.stringify(json);
+  }
+
+  const mayStop = (outcome: EmitOutcome) =>
+    !outcome.ok && outcome.error.reason !== 'rejected' && outcome.error.reason !== 'unencodable';
+
+  async function emitBatch(
+    inputs: readonly (CloudEvent<unknown> | EventInit)[],
+    batchOptions: BatchSendOptions = {},
+  ): Promise<EmitOutcome[]> {
+    const signal = combine(batchOptions.signal);
+    const ordered = batchOptions.ordered === true;
+    const concurrency = ordered ? 1 : Math.max(1, batchOptions.concurrency ?? 32);
+    const outcomes: (EmitOutcome | undefined)[] = new Array(inputs.length);
+    // Set once an event was not accepted for a reason that may pass (sink down, abort): nothing
+    // that has not started yet is sent after that (with `ordered`, nothing after that event).
+    let stopped = false;
+    const settle = (index: number, outcome: EmitOutcome) => {
+      outcomes[index] = outcome;
+      if (mayStop(outcome)) stopped = true;
+      try {
+        batchOptions.onOutcome?.(index, outcome);
+      } catch (err) {
+        logger.error({ err }, 'emitBatch onOutcome callback threw');
+      }
+    };
+    const skip = (index: number) =>
+      settle(index, {
+        ok: false,
+        error: new EmitError(
+          'not sent: another event of this batch was not accepted (sink unavailable or aborted)',
+          'skipped',
+          0,
+        ),
+      });
+
+    const events: { index: number; event: CloudEvent<unknown> }[] = [];
+    inputs.forEach((input, index) => {
+      const prepared = prepare(input);
+      if (prepared.ok) events.push({ index, event: prepared.event });
+      else settle(index, prepared);
+    });
+
+    async function oneByOne(list: { index: number; event: CloudEvent<unknown> }[]): Promise<void> {
+      await eachLimited(list, concurrency, async ({ index, event }) => {
+        if (stopped) return skip(index);
+        settle(index, await sendOne(event, signal));
+      });
+    }
+
+    if (!acceptsBatch) {
+      await oneByOne(events);
+      return outcomes as EmitOutcome[];
+    }
+
+    // Chunks in input order, each within the event and byte limits; an event too large for any
+    // batch goes alone in binary mode (the sink then says what it thinks of it).
+    type Chunk = { members: { index: number; event: CloudEvent<unknown>; json: string }[]; bytes: number };
+    const chunks: (Chunk | { alone: { index: number; event: CloudEvent<unknown> } })[] = [];
+    let open: Chunk | undefined;
+    for (const { index, event } of events) {
+      let json: string;
+      try {
+        json = batchMember(event);
+      } catch (err) {
+        const error = new EmitError(
+          `event ${event.id} cannot be encoded: ${describeError(err)}`,
+          'unencodable',
+          0,
+        );
+        settle(index, { ok: false, error: report(error, event.id) });
+        continue;
+      }
+      const size = Buffer.byteLength(json, 'utf8') + 1; // its comma or bracket
+      if (size + 1 > maxBatchBytes) {
+        open = undefined;
+        chunks.push({ alone: { index, event } });
+        continue;
+      }
+      if (!open || open.members.length >= maxBatchEvents || open.bytes + size > maxBatchBytes) {
+        open = { members: [], bytes: 1 };
+        chunks.push(open);
+      }
+      open.members.push({ index, event, json });
+      open.bytes += size;
+    }
+
+    await eachLimited(chunks, ordered ? 1 : batchConcurrency, async (chunk) => {
+      if ('alone' in chunk) {
+        if (stopped) return skip(chunk.alone.index);
+        return settle(chunk.alone.index, await sendOne(chunk.alone.event, signal));
+      }
+      const { members } = chunk;
+      if (stopped) {
+        for (const m of members) skip(m.index);
+        return;
+      }
+      const body = Buffer.from(`[${members.map((m) => m.json).join(',')}]`, 'utf8');
+      const first = members[0]!.event.id;
+      const what = `batch of ${members.length} events (first ${first})`;
+      const result = await deliver({ 'content-type': BATCH_CONTENT_TYPE }, body, signal, what);
+      if (result.ok) {
+        options.metrics?.delivered(members.length);
+        for (const m of members) settle(m.index, { ok: true, status: result.status });
+        return;
+      }
+      if (result.reason === 'rejected') {
+        // Refused for good (a malformed member, too large, batches not taken): each event on its
+        // own, so the bad one fails alone and the others are delivered.
+        logger.info(
+          { sink: options.sink, status: result.status, count: members.length, error: result.error },
+          'sink refused a batch; sending its events one by one',
+        );
+        await oneByOne(members);
+        return;
+      }
+      const error =
+        result.reason === 'aborted'
+          ? new EmitError('send aborted', 'aborted', result.attempts, result.status)
+          : report(
+              new EmitError(
+                `sink ${options.sink} did not accept the ${what} after ${result.attempts} attempt(s): ${result.error}`,
+                'retries_exhausted',
+                result.attempts,
+                result.status,
+              ),
+              first,
+              members.length,
+            );
+      for (const m of members) settle(m.index, { ok: false, error });
+    });
+    return outcomes as EmitOutcome[];
+  }
+
+  return { send, emitBatch, batching: acceptsBatch };
 }

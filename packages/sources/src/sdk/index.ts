@@ -1,7 +1,9 @@
 // The source adapter SDK: the contract third-party adapters implement, and what runs them.
 export type {
+  BatchSendOptions,
   CeOverrides,
   CloudEventEmitter,
+  EmitOutcome,
   EmitterPolicy,
   EventInit,
   RunningSource,
@@ -17,6 +19,8 @@ export type {
 export {
   createEmitter,
   DEFAULT_EMITTER_POLICY,
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_MAX_BATCH_EVENTS,
   EmitError,
   type EmitErrorReason,
   type EmitterOptions,

@@ -18,7 +18,7 @@ export type FailureReason =
 
 /** What the emitter records; adapters see the SourceMetrics part. */
 export interface SourceMetricsRecorder extends SourceMetrics {
-  delivered(): void;
+  delivered(count?: number): void;
   failed(reason: FailureReason, count?: number): void;
   /** Drops this source's series (the source was removed). */
   remove(): void;
@@ -85,7 +85,7 @@ export function sourceMetrics(registry: Registry, labels: SourceLabels): SourceM
     malformed: (count = 1) => m.failed.inc({ ...l, reason: 'malformed' }, count),
     dropped: (count = 1) => m.failed.inc({ ...l, reason: 'overloaded' }, count),
     setLag: (value) => m.lag.set(l, value),
-    delivered: () => m.delivered.inc(l),
+    delivered: (count = 1) => m.delivered.inc(l, count),
     failed: (reason, count = 1) => m.failed.inc({ ...l, reason }, count),
     remove() {
       m.received.remove(l);

@@ -90,6 +90,11 @@ function checkDefinition(source: SourceDefinition): void {
       );
     }
   }
+  if (source.sinkAcceptsBatch !== undefined && typeof source.sinkAcceptsBatch !== 'boolean') {
+    throw new TypeError(
+      `source definition: "sinkAcceptsBatch" must be a boolean, found ${JSON.stringify(source.sinkAcceptsBatch)}`,
+    );
+  }
 }
 
 export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
@@ -152,6 +157,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
         sink: d.sink,
         ceOverrides: d.ceOverrides,
         policy: d.delivery,
+        acceptsBatch: d.sinkAcceptsBatch === true,
         signal,
         dispatcher: agent,
         logger: instance.logger,

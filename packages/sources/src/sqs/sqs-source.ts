@@ -6,7 +6,6 @@
 import type { Message, SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { SqsSource } from '@eddy/api';
 import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
-import { EmitError } from '../sdk/emitter.js';
 import { MalformedSqsMessageError, sqsMessageToEvent } from './sqs-event.js';
 
 export type SqsSourceSpec = SqsSource['spec'];
@@ -40,6 +39,28 @@ export interface SqsSourceOptions {
   failureBackoffSeconds?: number;
   /** How long start() waits for the first queue lookup before it resolves anyway (default 10 000 ms). */
   startWaitMs?: number;
+  /** Concurrent receive loops when the source has no RECEIVERS_ANNOTATION (default 4). */
+  receivers?: number;
+}
+
+/**
+ * How many ReceiveMessage long polls run at once (1-16, default 4). All of them together still hold
+ * at most maxInFlight messages.
+ */
+export const RECEIVERS_ANNOTATION = 'sqs.sources.eddy.dev/receivers';
+const DEFAULT_RECEIVERS = 4;
+const MAX_RECEIVERS = 16;
+
+function receiversOf(annotations: Readonly<Record<string, string>>, fallback: number): number {
+  const raw = annotations[RECEIVERS_ANNOTATION];
+  if (raw === undefined) return fallback;
+  const n = Number(raw.trim());
+  if (!Number.isInteger(n) || n < 1 || n > MAX_RECEIVERS || raw.trim() === '') {
+    throw new Error(
+      `metadata.annotations["${RECEIVERS_ANNOTATION}"]: expected an integer from 1 to ${MAX_RECEIVERS}, found ${JSON.stringify(raw)}`,
+    );
+  }
+  return n;
 }
 
 /** Visibility timeout when neither the spec nor the queue says (SQS's own default). */
@@ -138,11 +159,13 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
   const failureBackoffSeconds = options.failureBackoffSeconds ?? 1;
   const startWaitMs = options.startWaitMs ?? 10_000;
   const loadSdk = options.loadSdk ?? (() => import('@aws-sdk/client-sqs'));
+  const defaultReceivers = options.receivers ?? DEFAULT_RECEIVERS;
 
   return {
     apiVersion: 'sources.eddy.dev/v1alpha1',
     kind: 'SqsSource',
     async start(ctx): Promise<RunningSource> {
+      const receivers = receiversOf(ctx.annotations, defaultReceivers);
       const sdk = await loadSdk();
       const config = await clientConfig(ctx);
       const { spec, logger, metrics } = ctx;
@@ -168,7 +191,6 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
       let failures = 0;
       const inFlight = new Map<string, InFlight>();
       const settling = new Set<Promise<void>>();
-      let spaceWaiter: (() => void) | undefined;
       if (ctx.signal.aborted) onStop();
 
       const unhealthy = (err: unknown, what: string) => {
@@ -293,50 +315,80 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
         heartbeat.unref();
       }
 
-      // --- one message -------------------------------------------------------------------------
-      async function handle(entry: InFlight, info: QueueInfo): Promise<void> {
+      // --- one received batch --------------------------------------------------------------------
+      /** Redelivery wait for a message the sink did not accept, growing with its receive count. */
+      const failureWait = (entry: InFlight, info: QueueInfo) => {
+        const count = Number(entry.message.Attributes?.ApproximateReceiveCount ?? 1);
+        return Math.min(
+          info.visibilitySeconds,
+          Math.round(failureBackoffSeconds * 2 ** Math.min(Math.max(count - 1, 0), 16)),
+        );
+      };
+
+      async function handleMalformed(entry: InFlight, info: QueueInfo, err: Error): Promise<void> {
         const { message } = entry;
-        let result: ReturnType<typeof sqsMessageToEvent>;
-        try {
-          result = sqsMessageToEvent(message, info.arn ?? queueUrl);
-        } catch (err) {
-          if (!(err instanceof MalformedSqsMessageError)) throw err;
-          metrics.malformed();
-          entry.settled = true;
-          if (info.hasRedrive) {
-            // Made visible at once so the redrive policy moves it to the dead-letter queue soon.
-            logger.warn(
-              { messageId: message.MessageId },
-              `${err.message}; left for the queue's redrive policy`,
-            );
-            await changeVisibility([entry], () => 0, 'releasing a malformed message');
-          } else {
-            logger.error(
-              { messageId: message.MessageId, body: message.Body?.slice(0, 512) },
-              `${err.message}; deleted (the queue has no redrive policy)`,
-            );
-            await deleteMessages([entry]);
-          }
-          return;
-        }
-        try {
-          await ctx.emitter.send(result.event);
-          entry.settled = true;
-          await deleteMessages([entry]);
-        } catch (err) {
-          entry.settled = true;
-          if (err instanceof EmitError && err.reason === 'aborted') {
-            await changeVisibility([entry], () => 0, 'releasing a message on stop');
-            return;
-          }
-          // Not deleted: SQS redelivers it after the backoff, and redrives it past maxReceiveCount.
-          const count = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
-          const wait = Math.min(
-            info.visibilitySeconds,
-            Math.round(failureBackoffSeconds * 2 ** Math.min(Math.max(count - 1, 0), 16)),
+        metrics.malformed();
+        entry.settled = true;
+        if (info.hasRedrive) {
+          // Made visible at once so the redrive policy moves it to the dead-letter queue soon.
+          logger.warn(
+            { messageId: message.MessageId },
+            `${err.message}; left for the queue's redrive policy`,
           );
-          await changeVisibility([entry], () => wait, 'backing off a message the sink did not accept');
+          await changeVisibility([entry], () => 0, 'releasing a malformed message');
+        } else {
+          logger.error(
+            { messageId: message.MessageId, body: message.Body?.slice(0, 512) },
+            `${err.message}; deleted (the queue has no redrive policy)`,
+          );
+          await deleteMessages([entry]);
         }
+      }
+
+      /**
+       * One ReceiveMessage batch -> one emitBatch() (a single batch POST when the sink is an Eddy
+       * ingress), then one DeleteMessageBatch for the accepted messages. Messages whose send
+       * failed are left to SQS (visibility set to a backoff; the redrive policy applies); those a
+       * stop aborted are made visible again at once.
+       */
+      async function handleBatch(entries: InFlight[], info: QueueInfo): Promise<void> {
+        const sendable: { entry: InFlight; event: ReturnType<typeof sqsMessageToEvent>['event'] }[] = [];
+        const malformed: Promise<void>[] = [];
+        for (const entry of entries) {
+          try {
+            sendable.push({ entry, event: sqsMessageToEvent(entry.message, info.arn ?? queueUrl).event });
+          } catch (err) {
+            if (!(err instanceof MalformedSqsMessageError)) throw err;
+            malformed.push(handleMalformed(entry, info, err));
+          }
+        }
+        const outcomes = await ctx.emitter.emitBatch(
+          sendable.map((s) => s.event),
+          { concurrency: SQS_BATCH_LIMIT },
+        );
+        const accepted: InFlight[] = [];
+        const aborted: InFlight[] = [];
+        const failed: InFlight[] = [];
+        outcomes.forEach((outcome, i) => {
+          const { entry } = sendable[i]!;
+          entry.settled = true;
+          if (outcome.ok) accepted.push(entry);
+          else if (outcome.error.reason === 'aborted') aborted.push(entry);
+          // Not deleted: SQS redelivers it after the backoff, and redrives it past maxReceiveCount.
+          else failed.push(entry);
+        });
+        await Promise.all([
+          ...malformed,
+          accepted.length > 0 ? deleteMessages(accepted) : undefined,
+          aborted.length > 0 ? changeVisibility(aborted, () => 0, 'releasing messages on stop') : undefined,
+          failed.length > 0
+            ? changeVisibility(
+                failed,
+                (e) => failureWait(e, info),
+                'backing off messages the sink did not accept',
+              )
+            : undefined,
+        ]);
       }
 
       /** Makes messages received during a stop visible again at once, untouched. */
@@ -350,27 +402,51 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
           await changeVisibility(entries, () => 0, 'releasing messages received during stop');
       }
 
-      function track(message: Message, info: QueueInfo) {
-        if (!message.ReceiptHandle) return;
-        const entry: InFlight = {
-          message,
-          receiptHandle: message.ReceiptHandle,
-          visibleAt: Date.now() + info.visibilitySeconds * 1000,
-          settled: false,
-        };
-        const key = message.ReceiptHandle;
-        inFlight.set(key, entry);
-        const done = handle(entry, info)
-          .catch((err) => logger.error({ err, messageId: message.MessageId }, 'SQS message handling failed'))
+      function track(messages: Message[], info: QueueInfo) {
+        const entries: InFlight[] = [];
+        for (const message of messages) {
+          if (!message.ReceiptHandle) continue;
+          const entry: InFlight = {
+            message,
+            receiptHandle: message.ReceiptHandle,
+            visibleAt: Date.now() + info.visibilitySeconds * 1000,
+            settled: false,
+          };
+          inFlight.set(message.ReceiptHandle, entry);
+          entries.push(entry);
+        }
+        if (entries.length === 0) return;
+        const done = handleBatch(entries, info)
+          .catch((err) => logger.error({ err, queueUrl }, 'SQS message batch handling failed'))
           .finally(() => {
-            inFlight.delete(key);
+            for (const e of entries) inFlight.delete(e.receiptHandle);
             settling.delete(done);
-            spaceWaiter?.();
+            wakeWaiters();
           });
         settling.add(done);
       }
 
-      // --- the poll loop -----------------------------------------------------------------------
+      // --- the receive loops -------------------------------------------------------------------
+      // Several long polls at once (the receivers annotation): one ReceiveMessage returns at most
+      // 10 messages, so a single loop caps throughput at 10 per round trip. Room is reserved
+      // before each receive, so the loops together never hold more than maxInFlight messages.
+      let reserved = 0;
+      const waiters = new Set<() => void>();
+      const wakeWaiters = () => {
+        for (const wake of [...waiters]) wake();
+      };
+      async function waitForRoom(): Promise<void> {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            signal.removeEventListener('abort', wake);
+            resolve();
+          };
+          waiters.add(wake);
+          signal.addEventListener('abort', wake, { once: true });
+        });
+      }
+
       async function poll(): Promise<void> {
         while (!signal.aborted) {
           const info = await ensureQueue();
@@ -379,20 +455,18 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
             continue;
           }
           startHeartbeat(info.visibilitySeconds);
-          if (inFlight.size >= maxInFlight) {
-            await new Promise<void>((resolve) => {
-              spaceWaiter = resolve;
-              signal.addEventListener('abort', () => resolve(), { once: true });
-            });
-            spaceWaiter = undefined;
+          const room = Math.min(batchSize, maxInFlight - inFlight.size - reserved);
+          if (room <= 0) {
+            await waitForRoom();
             continue;
           }
+          reserved += room;
           let messages: Message[];
           try {
             const out = await client.send(
               new sdk.ReceiveMessageCommand({
                 QueueUrl: queueUrl,
-                MaxNumberOfMessages: Math.min(batchSize, maxInFlight - inFlight.size),
+                MaxNumberOfMessages: room,
                 WaitTimeSeconds: waitTimeSeconds,
                 VisibilityTimeout: info.visibilitySeconds,
                 MessageAttributeNames: ['All'],
@@ -404,6 +478,8 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
             if (failures > 0) ctx.setHealth({ ready: true, reason: 'Running' });
             failures = 0;
           } catch (err) {
+            reserved -= room;
+            wakeWaiters();
             if (signal.aborted) break;
             failures++;
             unhealthy(err, 'ReceiveMessage failed on queue');
@@ -411,12 +487,15 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
             await sleep(backoff(), signal);
             continue;
           }
+          reserved -= room;
           if (signal.aborted) {
+            wakeWaiters();
             await release(messages);
             break;
           }
           if (messages.length > 0) metrics.received(messages.length);
-          for (const message of messages) track(message, info);
+          track(messages, info);
+          wakeWaiters();
         }
       }
 
@@ -445,7 +524,11 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
       // adapter running (Ready=False) and retrying rather than failing the start.
       const first = ensureQueue();
       await Promise.race([first, sleep(startWaitMs, signal)]);
-      const polling = poll().catch((err) => logger.error({ err }, 'SQS poll loop failed'));
+      const polling = Promise.all(
+        Array.from({ length: receivers }, () =>
+          poll().catch((err) => logger.error({ err }, 'SQS poll loop failed')),
+        ),
+      );
 
       return {
         async stop() {
