@@ -6,6 +6,7 @@ export type {
   DecisionReason,
   MetricSample,
 } from './autoscaler/autoscaler.js';
+export { createAutoscaler } from './autoscaler/kpa.js';
 export type {
   ReconcileServingInput,
   ReconcileServingResult,
@@ -20,12 +21,19 @@ export {
   type ScalingProblem,
   scalingSettings,
 } from './control/scaling-settings.js';
+export { createServingDataPlane } from './plane/create-serving-plane.js';
 export type {
   RevisionRuntimeStatus,
   ServingDataPlane,
   ServingDataPlaneOptions,
 } from './plane/serving-plane.js';
+export { type CreateRouterOptions, createRouter } from './router/create-router.js';
 export type { RevisionStats, Router, RouterRevision, RouterRoute } from './router/router.js';
+export {
+  createProcessRuntime,
+  type ProcessRuntime,
+  type ProcessRuntimeOptions,
+} from './runtime/process-runtime.js';
 export type {
   DeploymentFailure,
   DeploymentStatus,

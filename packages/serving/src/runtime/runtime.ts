@@ -27,6 +27,8 @@ export interface Replica {
   url: string;
   /** Passed its readiness probe and not terminating. */
   ready: boolean;
+  /** OS process id (process runtime only; also its process-group id). */
+  pid?: number;
 }
 
 /** Why a revision cannot run, Knative-style (RevisionFailed / ContainerHealthy=False reasons). */
@@ -47,6 +49,8 @@ export interface DeploymentStatus {
   /** Replica processes that exist (starting, ready or terminating). */
   actual: number;
   ready: number;
+  /** Replica processes restarted after an unexpected exit or a failed start, since deploy(). */
+  restarts?: number;
   /** Set while replicas keep failing (cleared when one becomes ready). */
   failure?: DeploymentFailure;
 }
