@@ -6,7 +6,6 @@ export type {
   DecisionReason,
   MetricSample,
 } from './autoscaler/autoscaler.js';
-export { createAutoscaler } from './autoscaler/kpa.js';
 export type {
   ReconcileServingInput,
   ReconcileServingResult,
@@ -21,13 +20,11 @@ export {
   type ScalingProblem,
   scalingSettings,
 } from './control/scaling-settings.js';
-export { createServingDataPlane } from './plane/create-serving-plane.js';
 export type {
   RevisionRuntimeStatus,
   ServingDataPlane,
   ServingDataPlaneOptions,
 } from './plane/serving-plane.js';
-export { type CreateRouterOptions, createRouter } from './router/create-router.js';
 export type { RevisionStats, Router, RouterRevision, RouterRoute } from './router/router.js';
 export {
   createProcessRuntime,
