@@ -6,6 +6,7 @@ export type {
   DecisionReason,
   MetricSample,
 } from './autoscaler/autoscaler.js';
+export { createAutoscaler } from './autoscaler/kpa.js';
 export type {
   ReconcileServingInput,
   ReconcileServingResult,
