@@ -1,4 +1,11 @@
 import { Command, CommanderError } from 'commander';
+import { registerApply } from './commands/apply.js';
+import { registerDelete } from './commands/delete.js';
+import { registerDescribe } from './commands/describe.js';
+import { registerDev } from './commands/dev.js';
+import { registerGet } from './commands/get.js';
+import { registerSend } from './commands/send.js';
+import { registerTail } from './commands/tail.js';
 import { registerValidate } from './commands/validate.js';
 import { type Output, processOutput } from './output.js';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
@@ -17,6 +24,13 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
     })
     .showHelpAfterError(false);
   registerValidate(program, output, setExit);
+  registerDev(program, output, setExit);
+  registerApply(program, output, setExit);
+  registerDelete(program, output, setExit);
+  registerGet(program, output, setExit);
+  registerDescribe(program, output, setExit);
+  registerSend(program, output, setExit);
+  registerTail(program, output, setExit);
   return program;
 }
 

@@ -3,6 +3,14 @@ export * from './defaults.js';
 export { parseGoDuration, parseIsoDuration } from './durations.js';
 export { type FieldPath, formatPath } from './field-path.js';
 export {
+  KIND_NAMES,
+  type KindNameResult,
+  type KindNames,
+  kindNamesText,
+  resolveKindName,
+  suggestKindName,
+} from './kind-names.js';
+export {
   EDDY_GROUPS,
   KINDS,
   type KindDefinition,

@@ -115,7 +115,8 @@ export function lookupKind(group: string, version: string, kind: string): KindLo
   return { status: 'unknown', suggestion };
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;

@@ -1,0 +1,145 @@
+// `eddy get` columns, kubectl-like: NAME, what matters for the kind (URLs, revisions, the broker and
+// subscriber, the sink), READY and REASON from the Ready condition, AGE. `-o wide` adds a few more.
+
+import type { Condition, StoredResource } from '../admin/protocol.js';
+import { age } from './age.js';
+
+export interface Column {
+  header: string;
+  value(r: StoredResource, ctx: ColumnContext): string;
+  /** Only with `-o wide`. */
+  wide?: boolean;
+}
+
+export interface ColumnContext {
+  now: number;
+  /** For Services: replicas of their revisions, `<actual>/<desired>` (filled in by `get`). */
+  replicas?: ReadonlyMap<string, string>;
+}
+
+const text = (v: unknown): string =>
+  v === undefined || v === null
+    ? ''
+    : typeof v === 'string'
+      ? v
+      : typeof v === 'number'
+        ? String(v)
+        : JSON.stringify(v);
+
+const rec = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+const spec = (r: StoredResource) => rec(r.spec);
+const status = (r: StoredResource) => rec(r.status);
+
+export function readyCondition(r: StoredResource): Condition | undefined {
+  const conditions = r.status?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  // Knative uses Ready for long-running kinds and Succeeded for run-to-completion ones.
+  return conditions.find((c) => c.type === 'Ready') ?? conditions.find((c) => c.type === 'Succeeded');
+}
+
+const col = (header: string, value: Column['value'], wide = false): Column => ({ header, value, wide });
+
+const addressUrl = col('URL', (r) => text(rec(status(r).address).url));
+const statusUrl = col('URL', (r) => text(status(r).url));
+const latestCreated = col('LATESTCREATED', (r) => text(status(r).latestCreatedRevisionName));
+const latestReady = col('LATESTREADY', (r) => text(status(r).latestReadyRevisionName));
+const sink = col('SINK', (r) => text(status(r).sinkUri));
+
+function describeFilter(r: StoredResource): string {
+  const s = spec(r);
+  if (Array.isArray(s.filters) && s.filters.length > 0) {
+    return s.filters
+      .map((f) => {
+        const [op, arg] = Object.entries(rec(f))[0] ?? ['', ''];
+        return op === 'cesql' ? `cesql(${text(arg)})` : `${op}(${text(arg)})`;
+      })
+      .join(' AND ');
+  }
+  const attributes = rec(rec(s.filter).attributes);
+  const pairs = Object.entries(attributes).map(([k, v]) => `${k}=${text(v)}`);
+  return pairs.length > 0 ? pairs.join(',') : '<all>';
+}
+
+function revisionConfiguration(r: StoredResource): string {
+  const labels = r.metadata.labels ?? {};
+  return (
+    labels['serving.knative.dev/configuration'] ??
+    r.metadata.ownerReferences?.find((o) => o.kind === 'Configuration')?.name ??
+    ''
+  );
+}
+
+const KIND_COLUMNS: Record<string, Column[]> = {
+  Broker: [
+    addressUrl,
+    col('CLASS', (r) => r.metadata.annotations?.['eventing.knative.dev/broker.class'] ?? '', true),
+  ],
+  Trigger: [
+    col('BROKER', (r) => text(spec(r).broker)),
+    col('SUBSCRIBER_URI', (r) => text(status(r).subscriberUri)),
+    col('FILTER', describeFilter, true),
+  ],
+  Service: [
+    statusUrl,
+    latestCreated,
+    latestReady,
+    col('REPLICAS', (r, ctx) => ctx.replicas?.get(`${r.metadata.namespace}/${r.metadata.name}`) ?? ''),
+  ],
+  Configuration: [latestCreated, latestReady],
+  Revision: [
+    col('CONFIG NAME', revisionConfiguration),
+    col('GENERATION', (r) => r.metadata.labels?.['serving.knative.dev/configurationGeneration'] ?? ''),
+    col('ACTUAL REPLICAS', (r) => text(status(r).actualReplicas)),
+    col('DESIRED REPLICAS', (r) => text(status(r).desiredReplicas)),
+  ],
+  Route: [statusUrl],
+  Channel: [addressUrl],
+  InMemoryChannel: [addressUrl],
+  KafkaChannel: [addressUrl],
+  Subscription: [
+    col('CHANNEL', (r) => text(rec(spec(r).channel).name)),
+    col('SUBSCRIBER_URI', (r) => text(rec(status(r).physicalSubscription).subscriberUri)),
+  ],
+  PingSource: [col('SCHEDULE', (r) => text(spec(r).schedule)), sink],
+};
+
+/** The columns for `kind`, in order, with or without the wide ones and the NAMESPACE column. */
+export function columnsFor(kind: string, options: { wide: boolean; allNamespaces: boolean }): Column[] {
+  const specific = KIND_COLUMNS[kind] ?? (kind.endsWith('Source') || kind === 'SinkBinding' ? [sink] : []);
+  const columns: Column[] = [
+    ...(options.allNamespaces ? [col('NAMESPACE', (r) => r.metadata.namespace)] : []),
+    col('NAME', (r) => r.metadata.name),
+    ...specific,
+    col('READY', (r) => readyCondition(r)?.status ?? ''),
+    col('REASON', (r) => {
+      const c = readyCondition(r);
+      return c && c.status !== 'True' ? (c.reason ?? '') : '';
+    }),
+    col('AGE', (r, ctx) => age(r.metadata.creationTimestamp, ctx.now)),
+    col('MESSAGE', (r) => readyCondition(r)?.message ?? '', true),
+  ];
+  return columns.filter((c) => options.wide || !c.wide);
+}
+
+/** Sum of actual/desired replicas of each Service's revisions, keyed `<ns>/<service>`. */
+export function serviceReplicas(revisions: readonly StoredResource[]): Map<string, string> {
+  const sums = new Map<string, { actual: number; desired: number }>();
+  for (const r of revisions) {
+    const service =
+      r.metadata.labels?.['serving.knative.dev/service'] ??
+      r.metadata.labels?.['serving.knative.dev/configuration'];
+    if (!service) continue;
+    const s = status(r);
+    const actual = typeof s.actualReplicas === 'number' ? s.actualReplicas : undefined;
+    const desired = typeof s.desiredReplicas === 'number' ? s.desiredReplicas : undefined;
+    if (actual === undefined && desired === undefined) continue;
+    const key = `${r.metadata.namespace}/${service}`;
+    const sum = sums.get(key) ?? { actual: 0, desired: 0 };
+    sum.actual += actual ?? 0;
+    sum.desired += desired ?? 0;
+    sums.set(key, sum);
+  }
+  return new Map([...sums].map(([k, v]) => [k, `${v.actual}/${v.desired}`]));
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { age, humanDuration } from './age.js';
+import { eventLine } from './event-line.js';
+import { renderTable } from './table.js';
+
+describe('humanDuration (kubectl AGE)', () => {
+  it.each([
+    [0, '0s'],
+    [59_000, '59s'],
+    [119_000, '119s'],
+    [125_000, '2m5s'],
+    [600_000, '10m'],
+    [3 * 3600_000 + 5 * 60_000, '3h5m'],
+    [9 * 3600_000, '9h'],
+    [50 * 3600_000, '2d2h'],
+    [10 * 86_400_000, '10d'],
+    [800 * 86_400_000, '2y'],
+  ])('%d ms -> %s', (ms, text) => {
+    expect(humanDuration(ms)).toBe(text);
+  });
+
+  it('an absent or unparsable timestamp is <unknown>', () => {
+    expect(age(undefined, Date.now())).toBe('<unknown>');
+    expect(age('yesterday', Date.now())).toBe('<unknown>');
+  });
+});
+
+describe('renderTable', () => {
+  it('pads every column but the last to its widest cell', () => {
+    expect(
+      renderTable(
+        ['NAME', 'READY'],
+        [
+          ['a-long-name', 'True'],
+          ['b', ''],
+        ],
+      ),
+    ).toEqual(['NAME          READY', 'a-long-name   True', 'b']);
+  });
+});
+
+describe('eventLine', () => {
+  it('shortens long data to one line', () => {
+    const line = eventLine({ id: '1', type: 't', source: 's', time: 'T', data: `${'x'.repeat(100)}\n` });
+    expect(line).toBe(`T  t  s  id=1  ${'x'.repeat(77)}...`);
+  });
+});
