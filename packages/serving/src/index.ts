@@ -26,6 +26,7 @@ export type {
   ServingDataPlane,
   ServingDataPlaneOptions,
 } from './plane/serving-plane.js';
+export { type CreateRouterOptions, createRouter } from './router/create-router.js';
 export type { RevisionStats, Router, RouterRevision, RouterRoute } from './router/router.js';
 export {
   createProcessRuntime,

@@ -1,0 +1,54 @@
+// Factory of the serving router/activator (see router.ts for the contract and http-router.ts for the
+// request flow).
+
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { HttpRouter } from './http-router.js';
+import type { Router } from './router.js';
+
+export interface CreateRouterOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port; see router.url). */
+  port?: number;
+  /** Default pino at `warn`. */
+  logger?: pino.Logger;
+  /** Where the eddy_serving_* metrics live (also served at /metrics). Default a new Registry. */
+  registry?: Registry;
+  /** Requests that may wait per revision (for capacity or a first replica); beyond it 503 with Retry-After. Default 1000. */
+  maxQueuePerRevision?: number;
+  /** TCP connect timeout towards a replica. Default 5000 ms. */
+  connectTimeoutMs?: number;
+}
+
+export const DEFAULT_MAX_QUEUE_PER_REVISION = 1000;
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`createRouter: ${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+/** Starts the router; resolves once it listens (router.url is then set). */
+export async function createRouter(options: CreateRouterOptions = {}): Promise<Router> {
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`createRouter: port must be an integer in 0..65535, got ${options.port}`);
+  }
+  const router = new HttpRouter({
+    host: options.host ?? '127.0.0.1',
+    port,
+    logger: options.logger ?? pino({ level: 'warn' }),
+    registry: options.registry ?? new Registry(),
+    maxQueuePerRevision: positiveInteger(
+      'maxQueuePerRevision',
+      options.maxQueuePerRevision,
+      DEFAULT_MAX_QUEUE_PER_REVISION,
+    ),
+    connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
+  });
+  await router.listen();
+  return router;
+}

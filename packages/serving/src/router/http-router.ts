@@ -1,0 +1,499 @@
+// The Router on one fastify listener. Request flow: resolve the address (Host, then path) to a route,
+// tag or revision; pick the revision (weighted split for a route); wait at the revision's gate for a
+// replica with free capacity (queued FIFO, activator-style while the revision has no ready replica);
+// stream the request to the replica with undici and the response back, never holding a whole body.
+//
+// Status codes of the router itself (one-line text/plain reason): 404 unknown address, 502 replica
+// unreachable (after one retry on another replica when nothing was sent yet), 503 queue full
+// (Retry-After) / revision removed / route without targets, 504 no replica or no response within
+// the revision's timeoutMs (measured from arrival, queueing included).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type pino from 'pino';
+import type { Registry } from 'prom-client';
+import { Agent, type Dispatcher } from 'undici';
+import type { Replica } from '../runtime/runtime.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { GateError, type Lease, RevisionGate } from './revision-gate.js';
+import type { RevisionStats, Router, RouterRevision, RouterRoute } from './router.js';
+import { type RouterMetrics, routerMetrics } from './router-metrics.js';
+import {
+  buildRoutingTable,
+  describeUnknownAddress,
+  type ResolvedAddress,
+  type RoutingTable,
+  resolveAddress,
+} from './routing-table.js';
+import { WeightedSplit } from './weighted-split.js';
+
+const DEMAND_INTERVAL_MS = 1_000;
+const RETRY_AFTER_SECONDS = 1;
+
+/** Errors that prove the replica never saw the request: safe to send it to another replica. */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** Socket errors before a response: the replica may have seen the request, so only idempotent methods retry. */
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+export interface HttpRouterSettings {
+  host: string;
+  port: number;
+  logger: pino.Logger;
+  registry: Registry;
+  maxQueuePerRevision: number;
+  connectTimeoutMs: number;
+}
+
+function key(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const candidate = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  if (typeof candidate?.code === 'string') return candidate.code;
+  if (typeof candidate?.cause?.code === 'string') return candidate.cause.code;
+  return undefined;
+}
+
+function requestHasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+/** The request body as undici pulls it; `state.started` tells whether undici began reading it. */
+async function* bodyOf(req: IncomingMessage, state: { started: boolean }): AsyncGenerator<Buffer> {
+  state.started = true;
+  for await (const chunk of req) yield chunk as Buffer;
+}
+
+function sendText(res: ServerResponse, status: number, message: string, retryAfter?: number): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  res.writeHead(status, headers);
+  res.end(`${message}\n`);
+}
+
+export class HttpRouter implements Router {
+  private readonly app: FastifyInstance;
+  private readonly agent: Agent;
+  private readonly logger: pino.Logger;
+  private readonly registry: Registry;
+  private readonly metrics: RouterMetrics;
+  private table: RoutingTable = { labels: new Map(), clashes: [] };
+  private readonly gates = new Map<string, RevisionGate>();
+  private readonly splits = new Map<string, { signature: string; split: WeightedSplit<string> }>();
+  private readonly replicaLists = new Map<string, readonly Replica[]>();
+  private readonly demandListeners: ((namespace: string, revision: string) => void)[] = [];
+  private readonly lastDemand = new Map<string, number>();
+  private readonly upstreams = new Set<AbortController>();
+  private demandTimer: NodeJS.Timeout | undefined;
+  private listening = '';
+  private closed = false;
+
+  constructor(private readonly settings: HttpRouterSettings) {
+    this.logger = settings.logger;
+    this.registry = settings.registry;
+    this.metrics = routerMetrics(settings.registry);
+    this.agent = new Agent({ connect: { timeout: settings.connectTimeoutMs } });
+    this.app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: 'idle' });
+    // Bodies are never parsed: the raw request stream goes to the replica as it arrives.
+    this.app.removeAllContentTypeParsers();
+    this.app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    this.app.all('*', (request, reply) => this.handle(request, reply));
+  }
+
+  get url(): string {
+    return this.listening;
+  }
+
+  async listen(): Promise<void> {
+    await this.app.listen({ host: this.settings.host, port: this.settings.port });
+    const address = this.app.server.address();
+    const port = typeof address === 'object' && address ? address.port : this.settings.port;
+    const host = this.settings.host.includes(':') ? `[${this.settings.host}]` : this.settings.host;
+    this.listening = `http://${host}:${port}`;
+    this.demandTimer = setInterval(() => this.renewDemand(), DEMAND_INTERVAL_MS / 4);
+    this.demandTimer.unref();
+    this.logger.info({ url: this.listening }, `serving router listening on ${this.listening}`);
+  }
+
+  routeUrl(namespace: string, name: string): string {
+    return `${this.listening}/${namespace}/${name}`;
+  }
+
+  tagUrl(namespace: string, name: string, tag: string): string {
+    return `${this.listening}/${namespace}/${tag}-${name}`;
+  }
+
+  revisionUrl(namespace: string, revision: string): string {
+    return `${this.listening}/${namespace}/${revision}`;
+  }
+
+  update(revisions: RouterRevision[], routes: RouterRoute[]): void {
+    const table = buildRoutingTable(revisions, routes);
+    for (const clash of table.clashes) this.logger.warn(`serving router: ${clash}`);
+
+    const wanted = new Map(revisions.map((revision) => [key(revision.namespace, revision.name), revision]));
+    for (const [revisionKey, gate] of this.gates) {
+      if (wanted.has(revisionKey)) continue;
+      gate.remove();
+      this.gates.delete(revisionKey);
+      this.replicaLists.delete(revisionKey);
+      this.lastDemand.delete(revisionKey);
+      const labels = { namespace: gate.spec.namespace, revision: gate.spec.name };
+      this.metrics.queueDepth.remove(labels);
+      this.metrics.inFlight.remove(labels);
+    }
+    for (const [revisionKey, spec] of wanted) {
+      const existing = this.gates.get(revisionKey);
+      if (existing) {
+        existing.spec = spec;
+        continue;
+      }
+      const labels = { namespace: spec.namespace, revision: spec.name };
+      const gate = new RevisionGate(
+        spec,
+        this.settings.maxQueuePerRevision,
+        (inFlight, queued) => {
+          this.metrics.inFlight.set(labels, inFlight);
+          this.metrics.queueDepth.set(labels, queued);
+        },
+        () => this.demand(spec.namespace, spec.name),
+      );
+      this.metrics.inFlight.set(labels, 0);
+      this.metrics.queueDepth.set(labels, 0);
+      const replicas = this.replicaLists.get(revisionKey);
+      if (replicas) gate.setReplicas(replicas);
+      this.gates.set(revisionKey, gate);
+    }
+
+    const nextSplits = new Map<string, { signature: string; split: WeightedSplit<string> }>();
+    for (const route of routes) {
+      const targets = route.traffic.filter((target) => target.percent > 0);
+      const signature = JSON.stringify(targets.map((target) => [target.revisionName, target.percent]));
+      const routeKey = key(route.namespace, route.name);
+      const previous = this.splits.get(routeKey);
+      nextSplits.set(
+        routeKey,
+        previous?.signature === signature
+          ? previous
+          : {
+              signature,
+              split: new WeightedSplit(
+                targets.map((target) => ({ value: target.revisionName, weight: target.percent })),
+              ),
+            },
+      );
+    }
+    this.splits.clear();
+    for (const [routeKey, split] of nextSplits) this.splits.set(routeKey, split);
+    this.table = table;
+  }
+
+  setReplicas(namespace: string, revision: string, replicas: readonly Replica[]): void {
+    const revisionKey = key(namespace, revision);
+    const copy = replicas.map((replica) => ({ ...replica }));
+    this.replicaLists.set(revisionKey, copy);
+    this.gates.get(revisionKey)?.setReplicas(copy);
+  }
+
+  onDemand(listener: (namespace: string, revision: string) => void): void {
+    this.demandListeners.push(listener);
+  }
+
+  takeStats(now: number = Date.now()): RevisionStats[] {
+    const stats: RevisionStats[] = [];
+    for (const gate of this.gates.values()) {
+      const snapshot = gate.snapshot(now);
+      stats.push({
+        namespace: gate.spec.namespace,
+        revision: gate.spec.name,
+        concurrency: snapshot.concurrency,
+        rps: snapshot.intervalMs > 0 ? (snapshot.arrivals * 1000) / snapshot.intervalMs : 0,
+        inFlight: snapshot.inFlight,
+        queued: snapshot.queued,
+      });
+    }
+    return stats;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.demandTimer) clearInterval(this.demandTimer);
+    for (const gate of this.gates.values()) gate.remove();
+    for (const controller of this.upstreams) controller.abort(new Error('router closing'));
+    await this.app.close();
+    await this.agent.close();
+  }
+
+  // ---- demand (the activator's request for a replica) ------------------------------------------
+
+  private demand(namespace: string, revision: string): void {
+    const revisionKey = key(namespace, revision);
+    const now = Date.now();
+    const last = this.lastDemand.get(revisionKey);
+    if (last !== undefined && now - last < DEMAND_INTERVAL_MS) return;
+    this.lastDemand.set(revisionKey, now);
+    this.logger.debug(
+      { namespace, revision },
+      'serving router: requests wait for a revision with no ready replica',
+    );
+    for (const listener of this.demandListeners) {
+      try {
+        listener(namespace, revision);
+      } catch (error) {
+        this.logger.error({ err: error, namespace, revision }, 'serving router: onDemand listener threw');
+      }
+    }
+  }
+
+  /** Asks again (rate-limited) while requests keep waiting at zero, in case the first ask was lost. */
+  private renewDemand(): void {
+    for (const gate of this.gates.values()) {
+      if (gate.waitingAtZero) this.demand(gate.spec.namespace, gate.spec.name);
+    }
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------------
+
+  private async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const req = request.raw;
+    const rawUrl = req.url ?? '/';
+    const resolved = resolveAddress(this.table, req.headers.host, rawUrl);
+    if (!resolved) {
+      const path = rawUrl.split('?')[0];
+      if (path === '/healthz') {
+        await reply.code(200).type('text/plain; charset=utf-8').send('ok\n');
+        return;
+      }
+      if (path === '/metrics') {
+        const body = await this.registry.metrics();
+        await reply.code(200).type(this.registry.contentType).send(body);
+        return;
+      }
+      await reply
+        .code(404)
+        .type('text/plain; charset=utf-8')
+        .send(`${describeUnknownAddress(req.headers.host, rawUrl)}\n`);
+      return;
+    }
+    reply.hijack();
+    const res = reply.raw;
+    const target = this.pickRevision(resolved);
+    if (typeof target === 'string') {
+      sendText(res, 503, target, RETRY_AFTER_SECONDS);
+      return;
+    }
+    await this.proxy(target, resolved, req, res);
+  }
+
+  /** The gate of the revision this request goes to, or why there is none. */
+  private pickRevision(resolved: ResolvedAddress): RevisionGate | string {
+    const destination = resolved.destination;
+    let revision: string;
+    let via = '';
+    if (destination.kind === 'route') {
+      const split = this.splits.get(key(destination.namespace, destination.route))?.split;
+      const next = split?.next();
+      if (next === undefined) {
+        return `route ${destination.namespace}/${destination.route} has no traffic target with percent > 0`;
+      }
+      revision = next;
+      via = ` (of route ${destination.namespace}/${destination.route})`;
+    } else if (destination.kind === 'tag') {
+      revision = destination.revision;
+      via = ` (tag "${destination.tag}" of route ${destination.namespace}/${destination.route})`;
+    } else {
+      revision = destination.revision;
+    }
+    const gate = this.gates.get(key(destination.namespace, revision));
+    return gate ?? `revision ${destination.namespace}/${revision}${via} is not in the routing table`;
+  }
+
+  private async proxy(
+    gate: RevisionGate,
+    resolved: ResolvedAddress,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const started = performance.now();
+    const spec = gate.spec;
+    const labels = { namespace: spec.namespace, revision: spec.name };
+    const deadline = Date.now() + spec.timeoutMs;
+    gate.arrived();
+
+    const upstream = new AbortController();
+    let clientGone = false;
+    let timedOut = false;
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      clientGone = true;
+      upstream.abort(new Error('client went away'));
+    };
+    res.on('close', onClose);
+    const deadlineTimer = setTimeout(() => {
+      timedOut = true;
+      upstream.abort(new Error(`no complete response within the revision's timeout of ${spec.timeoutMs} ms`));
+    }, spec.timeoutMs);
+    this.upstreams.add(upstream);
+
+    let code = 0;
+    let lease: Lease | undefined;
+    try {
+      try {
+        lease = await gate.acquire(deadline, upstream.signal);
+      } catch (error) {
+        if (!(error instanceof GateError)) throw error;
+        if (clientGone) {
+          code = 499;
+        } else if (timedOut) {
+          code = 504;
+          sendText(
+            res,
+            504,
+            `revision ${spec.namespace}/${spec.name} had no free replica within its timeout of ${spec.timeoutMs} ms`,
+          );
+        } else {
+          code = error.status;
+          sendText(res, error.status, error.message, error.retryAfterSeconds);
+        }
+        return;
+      }
+      code = await this.forward(gate, lease, resolved, req, res, upstream.signal, () => ({
+        clientGone,
+        timedOut,
+      }));
+    } catch (error) {
+      this.logger.error({ err: error, ...labels }, 'serving router: request failed unexpectedly');
+      code = clientGone ? 499 : 500;
+      sendText(res, 500, 'internal router error');
+    } finally {
+      clearTimeout(deadlineTimer);
+      this.upstreams.delete(upstream);
+      res.off('close', onClose);
+      const codeLabel = { ...labels, code: String(code) };
+      this.metrics.requests.inc(codeLabel);
+      this.metrics.duration.observe(codeLabel, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Sends the request to the leased replica (retrying once elsewhere when safe); returns the status code recorded. */
+  private async forward(
+    gate: RevisionGate,
+    firstLease: Lease,
+    resolved: ResolvedAddress,
+    req: IncomingMessage,
+    res: ServerResponse,
+    signal: AbortSignal,
+    state: () => { clientGone: boolean; timedOut: boolean },
+  ): Promise<number> {
+    const spec = gate.spec;
+    const method = req.method ?? 'GET';
+    const hasBody = requestHasBody(req);
+    const headers = upstreamRequestHeaders(req.rawHeaders, {
+      clientAddress: req.socket.remoteAddress?.replace(/^::ffff:/, ''),
+      protocol: 'http',
+      prefix: resolved.prefix,
+    });
+    let lease = firstLease;
+    let retried = false;
+    try {
+      for (;;) {
+        const body = { started: false };
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await this.agent.request({
+            origin: lease.slot.replica.url,
+            path: resolved.forwardPath,
+            method: method as 'GET',
+            headers,
+            body: hasBody ? Readable.from(bodyOf(req, body), { objectMode: false }) : undefined,
+            signal,
+            headersTimeout: spec.responseStartTimeoutMs ?? spec.timeoutMs,
+            bodyTimeout: spec.idleTimeoutMs ?? 0,
+          });
+        } catch (error) {
+          const { clientGone, timedOut } = state();
+          if (clientGone) return 499;
+          if (timedOut) {
+            sendText(
+              res,
+              504,
+              `revision ${spec.namespace}/${spec.name} did not answer within ${spec.timeoutMs} ms`,
+            );
+            return 504;
+          }
+          const code = errorCode(error);
+          if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+            sendText(
+              res,
+              504,
+              `revision ${spec.namespace}/${spec.name} did not start its response within ${spec.responseStartTimeoutMs ?? spec.timeoutMs} ms`,
+            );
+            return 504;
+          }
+          const safe =
+            !body.started &&
+            code !== undefined &&
+            (CONNECT_ERRORS.has(code) || (SOCKET_ERRORS.has(code) && IDEMPOTENT.has(method)));
+          if (!retried && safe) {
+            const other = gate.tryAcquireOther(lease.slot);
+            if (other) {
+              this.logger.warn(
+                { err: error, replica: lease.slot.replica.id, retryOn: other.slot.replica.id },
+                `serving router: replica ${lease.slot.replica.id} unreachable (${code}); retrying on ${other.slot.replica.id}`,
+              );
+              lease.release();
+              lease = other;
+              retried = true;
+              continue;
+            }
+          }
+          this.logger.warn(
+            { err: error, replica: lease.slot.replica.id },
+            `serving router: replica ${lease.slot.replica.id} of ${spec.namespace}/${spec.name} failed: ${(error as Error).message}`,
+          );
+          sendText(
+            res,
+            502,
+            `replica ${lease.slot.replica.id} of revision ${spec.namespace}/${spec.name} failed: ${code ?? (error as Error).message}`,
+          );
+          return 502;
+        }
+
+        res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers));
+        try {
+          await pipeline(response.body, res);
+        } catch (error) {
+          const { clientGone } = state();
+          if (!clientGone) {
+            this.logger.warn(
+              { err: error, replica: lease.slot.replica.id },
+              `serving router: response of ${spec.namespace}/${spec.name} broke off: ${(error as Error).message}`,
+            );
+          }
+          res.destroy();
+          return clientGone ? 499 : response.statusCode;
+        }
+        return response.statusCode;
+      }
+    } finally {
+      lease.release();
+    }
+  }
+}

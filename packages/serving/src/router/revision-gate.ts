@@ -1,0 +1,304 @@
+// One revision's admission control: which ready replica takes the next request (the least loaded one
+// below containerConcurrency), the FIFO queue of requests waiting for capacity or for a first replica
+// (the activator), and the time-weighted concurrency and arrival counts that the autoscaler reads.
+
+import type { Replica } from '../runtime/runtime.js';
+import type { RouterRevision } from './router.js';
+
+export interface ReplicaSlot {
+  readonly replica: Replica;
+  inFlight: number;
+}
+
+/** Why a request was refused or dropped before reaching a replica. */
+export class GateError extends Error {
+  constructor(
+    readonly status: 503 | 504,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'GateError';
+  }
+}
+
+interface Waiter {
+  resolve(slot: ReplicaSlot): void;
+  reject(error: GateError): void;
+  timer: NodeJS.Timeout;
+  done: boolean;
+}
+
+export interface Lease {
+  readonly slot: ReplicaSlot;
+  /** Gives the capacity back (idempotent). */
+  release(): void;
+}
+
+export interface GateSnapshot {
+  concurrency: number;
+  arrivals: number;
+  intervalMs: number;
+  inFlight: number;
+  queued: number;
+}
+
+export class RevisionGate {
+  /** Ready replicas, in the order given. */
+  private ready: ReplicaSlot[] = [];
+  /** Every slot that is ready or still has requests in flight, so a replica that leaves and comes back keeps its count. */
+  private readonly slots = new Map<string, ReplicaSlot>();
+  private readonly queue: Waiter[] = [];
+  private inFlightCount = 0;
+  private queuedCount = 0;
+  private rotation = 0;
+  private removed = false;
+  // Stats since the last snapshot.
+  private area = 0;
+  private arrivals = 0;
+  private lastChange: number;
+  private lastSnapshot: number;
+
+  constructor(
+    public spec: RouterRevision,
+    private readonly maxQueue: number,
+    private readonly onLevels: (inFlight: number, queued: number) => void,
+    private readonly onWaitingAtZero: () => void,
+    now: number = Date.now(),
+  ) {
+    this.lastChange = now;
+    this.lastSnapshot = now;
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  get queued(): number {
+    return this.queuedCount;
+  }
+
+  get readyCount(): number {
+    return this.ready.length;
+  }
+
+  /** True while requests wait and no replica is ready (the activator's "needs a replica" state). */
+  get waitingAtZero(): boolean {
+    return this.queuedCount > 0 && this.ready.length === 0;
+  }
+
+  setReplicas(replicas: readonly Replica[]): void {
+    const next: ReplicaSlot[] = [];
+    const seen = new Set<string>();
+    for (const replica of replicas) {
+      if (!replica.ready || seen.has(replica.id)) continue;
+      seen.add(replica.id);
+      const existing = this.slots.get(replica.id);
+      const slot: ReplicaSlot =
+        existing && existing.replica.url === replica.url
+          ? existing
+          : { replica, inFlight: existing?.inFlight ?? 0 };
+      this.slots.set(replica.id, slot);
+      next.push(slot);
+    }
+    for (const [id, slot] of this.slots) {
+      if (!seen.has(id) && slot.inFlight === 0) this.slots.delete(id);
+    }
+    this.ready = next;
+    this.drain();
+  }
+
+  /** Counts an arrival for the rps measurement. */
+  arrived(): void {
+    this.arrivals++;
+  }
+
+  /**
+   * A replica with free capacity, at once if one exists and nobody is queued ahead, else after waiting
+   * in FIFO order until `deadline` (epoch ms). Rejects with 503 when the queue is full or the revision
+   * is removed, 504 when the deadline passes. `signal` aborts the wait (client gone).
+   */
+  acquire(deadline: number, signal?: AbortSignal): Promise<Lease> {
+    if (this.removed)
+      return Promise.reject(new GateError(503, `revision ${this.label()} is not served any more`));
+    if (this.queue.length === 0) {
+      const slot = this.pick();
+      if (slot) return Promise.resolve(this.lease(slot, true));
+    }
+    if (this.queue.length >= this.maxQueue) {
+      return Promise.reject(
+        new GateError(
+          503,
+          `revision ${this.label()} has ${this.queue.length} requests queued (the limit)`,
+          1,
+        ),
+      );
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const waiter: Waiter = {
+        done: false,
+        resolve: (slot) => resolve(this.lease(slot, false)),
+        reject,
+        timer: setTimeout(
+          () => {
+            this.dropWaiter(
+              waiter,
+              new GateError(
+                504,
+                `revision ${this.label()} had no free replica within its timeout of ${this.spec.timeoutMs} ms`,
+              ),
+            );
+          },
+          Math.max(0, deadline - Date.now()),
+        ),
+      };
+      const onAbort = (): void =>
+        this.dropWaiter(waiter, new GateError(503, 'client went away while the request was queued'));
+      if (signal) {
+        if (signal.aborted) {
+          clearTimeout(waiter.timer);
+          reject(new GateError(503, 'client went away'));
+          return;
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+        const settle = waiter.resolve;
+        const fail = waiter.reject;
+        waiter.resolve = (slot) => {
+          signal.removeEventListener('abort', onAbort);
+          settle(slot);
+        };
+        waiter.reject = (error) => {
+          signal.removeEventListener('abort', onAbort);
+          fail(error);
+        };
+      }
+      this.changeLevels(() => {
+        this.queuedCount++;
+      });
+      this.queue.push(waiter);
+      if (this.ready.length === 0) this.onWaitingAtZero();
+    });
+  }
+
+  /** Another ready replica with free capacity right now (for one retry after a connection error). */
+  tryAcquireOther(exclude: ReplicaSlot): Lease | undefined {
+    if (this.removed) return undefined;
+    const slot = this.pick(exclude);
+    return slot ? this.lease(slot, true) : undefined;
+  }
+
+  /** The revision left the routing table: queued requests fail with 503; in-flight ones finish. */
+  remove(): void {
+    this.removed = true;
+    for (const waiter of [...this.queue]) {
+      this.dropWaiter(
+        waiter,
+        new GateError(503, `revision ${this.label()} was removed while the request waited`),
+      );
+    }
+  }
+
+  snapshot(now: number = Date.now()): GateSnapshot {
+    this.accumulate(now);
+    const intervalMs = Math.max(0, now - this.lastSnapshot);
+    const current = this.inFlightCount + this.queuedCount;
+    const result: GateSnapshot = {
+      concurrency: intervalMs > 0 ? this.area / intervalMs : current,
+      arrivals: this.arrivals,
+      intervalMs,
+      inFlight: this.inFlightCount,
+      queued: this.queuedCount,
+    };
+    this.area = 0;
+    this.arrivals = 0;
+    this.lastSnapshot = Math.max(this.lastSnapshot, now);
+    return result;
+  }
+
+  private label(): string {
+    return `${this.spec.namespace}/${this.spec.name}`;
+  }
+
+  private capacity(): number {
+    return this.spec.containerConcurrency > 0 ? this.spec.containerConcurrency : Number.POSITIVE_INFINITY;
+  }
+
+  /** Least-loaded ready replica with free capacity; ties rotate so idle replicas share the work. */
+  private pick(exclude?: ReplicaSlot): ReplicaSlot | undefined {
+    const capacity = this.capacity();
+    const count = this.ready.length;
+    let best: ReplicaSlot | undefined;
+    for (let i = 0; i < count; i++) {
+      const slot = this.ready[(this.rotation + i) % count]!;
+      if (slot === exclude || slot.inFlight >= capacity) continue;
+      if (!best || slot.inFlight < best.inFlight) best = slot;
+    }
+    if (best) this.rotation = (this.rotation + 1) % Math.max(1, count);
+    return best;
+  }
+
+  private lease(slot: ReplicaSlot, fresh: boolean): Lease {
+    // A queued request that gets a slot moves from queued to in flight in drain(); a fresh one adds to the level.
+    if (fresh) {
+      this.changeLevels(() => {
+        slot.inFlight++;
+        this.inFlightCount++;
+      });
+    }
+    let released = false;
+    return {
+      slot,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.changeLevels(() => {
+          slot.inFlight--;
+          this.inFlightCount--;
+        });
+        if (slot.inFlight === 0 && !this.ready.includes(slot)) this.slots.delete(slot.replica.id);
+        this.drain();
+      },
+    };
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0) {
+      const slot = this.pick();
+      if (!slot) return;
+      const waiter = this.queue.shift()!;
+      waiter.done = true;
+      clearTimeout(waiter.timer);
+      this.changeLevels(() => {
+        this.queuedCount--;
+        slot.inFlight++;
+        this.inFlightCount++;
+      });
+      waiter.resolve(slot);
+    }
+  }
+
+  private dropWaiter(waiter: Waiter, error: GateError): void {
+    if (waiter.done) return;
+    waiter.done = true;
+    clearTimeout(waiter.timer);
+    const index = this.queue.indexOf(waiter);
+    if (index !== -1) this.queue.splice(index, 1);
+    this.changeLevels(() => {
+      this.queuedCount--;
+    });
+    waiter.reject(error);
+  }
+
+  private accumulate(now: number): void {
+    if (now > this.lastChange) {
+      this.area += (this.inFlightCount + this.queuedCount) * (now - this.lastChange);
+      this.lastChange = now;
+    }
+  }
+
+  private changeLevels(change: () => void): void {
+    this.accumulate(Date.now());
+    change();
+    this.onLevels(this.inFlightCount, this.queuedCount);
+  }
+}
