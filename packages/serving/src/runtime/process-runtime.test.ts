@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedProbe } from '@eddy/api';
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProcessRuntime, type ProcessRuntime } from './process-runtime.js';
@@ -120,6 +121,33 @@ describe('process runtime', () => {
     );
   });
 
+  it('logs every stdout line at info and stderr line at warn with revision and replica', async () => {
+    const entries: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => entries.push(JSON.parse(line)) });
+    runtime = createProcessRuntime({ logger, restartBackoff: { initialMs: 10_000 } });
+    const deployment = runtime.deploy(spec({ command: [process.execPath, fixture('crash-app.mjs')] }));
+    deployment.scale(1);
+    await waitFor('the crash', () => deployment.status().failure !== undefined);
+    const id = `default/hello-00001#1`;
+    const fields = { namespace: 'default', revision: 'hello-00001', replica: id };
+    const lines = entries.filter((e) => e.stream !== undefined);
+    expect(lines).toHaveLength(26);
+    expect(lines[0]).toMatchObject({ ...fields, level: 30, stream: 'stdout', msg: 'boot line 1' });
+    expect(lines[24]).toMatchObject({ ...fields, level: 30, stream: 'stdout', msg: 'boot line 25' });
+    expect(lines[25]).toMatchObject({
+      ...fields,
+      level: 40,
+      stream: 'stderr',
+      msg: 'fatal: missing configuration DATABASE_URL',
+    });
+    expect(entries.at(-1)).toMatchObject({
+      ...fields,
+      level: 40,
+      reason: 'ExitCode1',
+      msg: 'container exited with code 1 before becoming ready',
+    });
+  });
+
   it('uses the configuration as K_SERVICE when the revision has no service', async () => {
     runtime = createProcessRuntime();
     const { service: _none, ...noService } = spec({
@@ -233,7 +261,7 @@ describe('process runtime', () => {
   });
 
   it('SIGKILLs the process group of an app that ignores SIGTERM after terminationGraceMs', async () => {
-    runtime = createProcessRuntime();
+    runtime = createProcessRuntime({ logger: pino({ level: 'silent' }) });
     const deployment = runtime.deploy(
       spec({ env: { IGNORE_SIGTERM: '1', SPAWN_GRANDCHILD: '1' }, terminationGraceMs: 1000 }),
     );

@@ -1,0 +1,94 @@
+// No orphans: replicas (and what they forked) must not outlive an Eddy process that is SIGKILLed
+// and so never runs close(). A real parent process holds a runtime with two ready replicas, each
+// with a forked child; the test SIGKILLs the parent and expects all four processes gone.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createProcessRuntime } from './process-runtime.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Running (a zombie waiting for a reaper that never comes counts as gone). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('replica reaper', () => {
+  it('stops every replica process group within a few seconds when the runtime holder is SIGKILLed', async () => {
+    const holder = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/runtime-holder.mjs', import.meta.url)), '2'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    holder.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    let pids: number[] = [];
+    let reaper = 0;
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: holder.stdout }).once('line', resolve);
+        holder.once('exit', (code) => reject(new Error(`runtime holder exited early (${code}): ${stderr}`)));
+      });
+      ({ pids, reaper } = JSON.parse(line) as { pids: number[]; reaper: number });
+      expect(pids).toHaveLength(4);
+      for (const pid of [...pids, reaper]) expect(isAlive(pid), `pid ${pid} before the kill`).toBe(true);
+
+      holder.kill('SIGKILL');
+      const deadline = Date.now() + 8000;
+      while (pids.some(isAlive) && Date.now() < deadline) await sleep(100);
+      expect(
+        pids.filter(isAlive),
+        'replica processes still running after their parent was SIGKILLed',
+      ).toEqual([]);
+      while (isAlive(reaper) && Date.now() < deadline) await sleep(100);
+      expect(isAlive(reaper), 'the reaper exits once its work is done').toBe(false);
+    } finally {
+      holder.kill('SIGKILL');
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('exits with the runtime on close()', async () => {
+    const runtime = createProcessRuntime();
+    const deployment = runtime.deploy({
+      namespace: 'default',
+      revision: 'reaper-00001',
+      configuration: 'reaper',
+      command: [process.execPath, fileURLToPath(new URL('./fixtures/tcp-app.mjs', import.meta.url))],
+      args: [],
+      env: {},
+      readiness: {
+        kind: 'tcp',
+        initialDelayMs: 0,
+        periodMs: 1000,
+        timeoutMs: 1000,
+        failureThreshold: 3,
+        successThreshold: 1,
+      },
+      terminationGraceMs: 5000,
+    });
+    expect(runtime.reaperPid).toBeUndefined();
+    deployment.scale(1);
+    while (deployment.status().ready < 1) await sleep(20);
+    const reaper = runtime.reaperPid ?? 0;
+    expect(isAlive(reaper)).toBe(true);
+    await runtime.close();
+    expect(isAlive(reaper)).toBe(false);
+    expect(() => runtime.deploy(deployment.spec)).toThrow(/process runtime is closed/);
+  });
+});
