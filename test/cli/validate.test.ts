@@ -46,11 +46,13 @@ describe('eddy validate', () => {
     expect(r.stderr).toBe('');
     expect(lines(r.stdout)).toEqual([
       'ok    examples/quickstart/broker.yaml#0  Broker default/default',
+      'ok    examples/quickstart/github-source.yaml#0  GitHubSource default/github',
       'ok    examples/quickstart/ping-source.yaml#0  PingSource default/heartbeat',
-      'ok    examples/quickstart/service.yaml#0  Service default/event-display',
-      'ok    examples/quickstart/triggers.yaml#0  Trigger default/pings-to-display',
-      'ok    examples/quickstart/triggers.yaml#1  Trigger default/orders-to-display',
-      '5 resources valid in 4 files',
+      'ok    examples/quickstart/services.yaml#0  Service default/event-display',
+      'ok    examples/quickstart/services.yaml#1  Service default/order-processor',
+      'ok    examples/quickstart/triggers.yaml#0  Trigger default/everything-to-display',
+      'ok    examples/quickstart/triggers.yaml#1  Trigger default/orders-to-processor',
+      '7 resources valid in 5 files',
     ]);
     expect(r.code).toBe(0);
   });
