@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
+import { type DevServer, startDevServer } from '../dev/dev-server.js';
+import type { Output } from '../output.js';
+import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
+
+export interface DevCommandOptions {
+  file: string[];
+  kafka?: string;
+  dataDir?: string;
+  port?: string;
+  logLevel?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined) return 8080;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535)
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${text}"`);
+  return n;
+}
+
+function parseBrokers(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const brokers = text
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new UsageError('--kafka needs <host:port[,host:port...]>');
+  for (const b of brokers)
+    if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`--kafka: "${b}" is not host:port`);
+  return brokers;
+}
+
+/** Resolves once the server stopped after SIGINT/SIGTERM; a second signal exits at once. */
+function untilSignal(server: DevServer, output: Output): Promise<void> {
+  return new Promise((done) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        output.err(`eddy dev: ${signal} again, exiting without a clean shutdown`);
+        process.exit(130);
+      }
+      stopping = true;
+      output.out(
+        `eddy dev: ${signal}, shutting down (stopping sources, draining the broker, stopping services; ${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to force)`,
+      );
+      server.close().then(
+        () => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          output.out('eddy dev: stopped');
+          done();
+        },
+        (error: unknown) => {
+          output.err(`eddy dev: shutdown failed: ${(error as Error).message}`);
+          done();
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export async function runDev(options: DevCommandOptions, output: Output): Promise<number> {
+  const port = parsePort(options.port);
+  const kafka = parseBrokers(options.kafka);
+  const level = options.logLevel ?? 'warn';
+  if (!LOG_LEVELS.includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
+  let server: DevServer;
+  try {
+    server = await startDevServer({
+      files: options.file,
+      dataDir,
+      ...(kafka ? { kafka } : {}),
+      port,
+      logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
+      print: (line) => output.out(line),
+    });
+  } catch (error) {
+    output.err(`eddy dev: ${(error as Error).message}`);
+    return EXIT_PROBLEMS;
+  }
+  await untilSignal(server, output);
+  // Anything a library left open (sockets in TIME_WAIT, timers) must not keep a stopped server alive.
+  setTimeout(() => process.exit(process.exitCode ?? EXIT_OK), 3000).unref();
+  return EXIT_OK;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerDev(program: Command, output: Output, setExit: (code: number) => void): void {
+  program
+    .command('dev')
+    .description(
+      'run Eddy locally: control plane, broker, sources and services in one process, applying the watched manifests live',
+    )
+    .option(
+      '-f, --file <file|dir>',
+      'manifests to apply and watch: a file or a directory (repeatable)',
+      collect,
+      [],
+    )
+    .option('--kafka <brokers>', 'use this Kafka cluster (host:port,...) instead of the embedded event log')
+    .option(
+      '--data-dir <dir>',
+      `state, embedded event log and admin.json (default $${DATA_DIR_ENV} or ${DEFAULT_DATA_DIR}/)`,
+    )
+    .option(
+      '--port <n>',
+      'broker ingress port (0 = any free port); the router takes the next free one',
+      '8080',
+    )
+    .option('--log-level <level>', `component logs on stderr: ${LOG_LEVELS.join(', ')}`, 'warn')
+    .action(async (opts: DevCommandOptions) => {
+      setExit(await runDev(opts, output));
+    });
+}

@@ -1,0 +1,323 @@
+// The admin API of `eddy dev` (packages/cli/src/admin/protocol.ts is the contract with the client
+// verbs): fastify on 127.0.0.1, every request carrying the token from admin.json.
+
+import { timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import {
+  CesqlCompileError,
+  type CompiledCesql,
+  compileCesql,
+  DEFAULT_NAMESPACE,
+  formatProblem,
+  loadText,
+} from '@eddy/api';
+import type { EventLog } from '@eddy/broker';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type {
+  AppliedItem,
+  ApplyRequest,
+  ApplyResponse,
+  DescribeResponse,
+  ErrorResponse,
+  StatusResponse,
+} from '../admin/protocol.js';
+import { loadManifest } from './manifests.js';
+import type { ResourceStore, StoreEntry } from './resource-store.js';
+import { storeKey } from './resource-store.js';
+import { startTail } from './tail.js';
+
+export interface AdminServerOptions {
+  store: ResourceStore;
+  token: string;
+  status(): StatusResponse;
+  /** Waits (bounded) until a change was reconciled, so a response reflects it. */
+  settle?(): Promise<void>;
+  /** Autoscaler decisions for describe (Revisions, and a Service's revisions). */
+  decisions?(entry: StoreEntry): DescribeResponse['decisions'];
+  /** Foreign kinds a loaded source adapter runs. */
+  isThirdPartyKind?(apiVersion: string, kind: string): boolean;
+  /** The event log and the topic of a running Broker (undefined when it does not run). */
+  log: EventLog;
+  brokerTopic(namespace: string, name: string): string | undefined;
+  host?: string;
+  port?: number;
+}
+
+export interface AdminServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly problems?: string[],
+  ) {
+    super(message);
+  }
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const given = Buffer.from(header ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function applyRequest(body: unknown): ApplyRequest {
+  const b = body as Partial<ApplyRequest> | undefined;
+  if (!b || typeof b !== 'object' || typeof b.text !== 'string')
+    throw new HttpError(400, 'request body must be JSON {"text": "<manifests>", "file": "<name>"}');
+  return { text: b.text, file: typeof b.file === 'string' && b.file !== '' ? b.file : '<request>' };
+}
+
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { store } = options;
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const tails = new Set<() => Promise<void>>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!tokenMatches(request.headers.authorization, options.token)) {
+      const body: ErrorResponse = {
+        error:
+          'missing or wrong admin token (the Authorization header must be "Bearer <token>" from <data-dir>/admin.json)',
+      };
+      return reply.code(401).send(body);
+    }
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number; problems?: string[] }, _request, reply) => {
+    const code = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    const body: ErrorResponse = { error: error.message.split('\n')[0] ?? 'error' };
+    if (error.problems) body.problems = error.problems;
+    void reply.code(code).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send({ error: `no such admin endpoint: ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  const find = (kind: string, namespace: string, name: string): StoreEntry => {
+    const entry = store.list({ kind, namespace }).find((e) => e.resource.metadata.name === name);
+    if (!entry) throw new HttpError(404, `${kind} ${namespace}/${name} not found`);
+    return entry;
+  };
+  const settle = async () => {
+    await options.settle?.();
+  };
+
+  app.get('/v1/status', async () => options.status());
+
+  app.get<{ Querystring: { kind?: string; namespace?: string } }>('/v1/resources', async (request) => {
+    const { kind, namespace } = request.query;
+    return {
+      items: store
+        .list({ ...(kind ? { kind } : {}), ...(namespace ? { namespace } : {}) })
+        .map((e) => e.resource),
+    };
+  });
+
+  app.get<{ Params: { kind: string; ns: string; name: string } }>(
+    '/v1/resources/:kind/:ns/:name',
+    async (request) => {
+      const { kind, ns, name } = request.params;
+      return find(kind, ns, name).resource;
+    },
+  );
+
+  app.get<{ Params: { kind: string; ns: string; name: string } }>(
+    '/v1/describe/:kind/:ns/:name',
+    async (request) => {
+      const { kind, ns, name } = request.params;
+      const entry = find(kind, ns, name);
+      const response: DescribeResponse = { resource: entry.resource, events: store.events(entry.key) };
+      const decisions = options.decisions?.(entry);
+      if (decisions) response.decisions = decisions;
+      return response;
+    },
+  );
+
+  app.post('/v1/apply', async (request): Promise<ApplyResponse> => {
+    const { text, file } = applyRequest(request.body);
+    const loaded = loadManifest(text, file, {
+      ...(options.isThirdPartyKind ? { isThirdPartyKind: options.isThirdPartyKind } : {}),
+    });
+    if (!loaded.ok) {
+      const n = loaded.errors.length;
+      throw new HttpError(
+        400,
+        n === 1 ? (loaded.errors[0] ?? 'invalid manifest') : `${n} errors in ${file}; nothing applied`,
+        loaded.errors,
+      );
+    }
+    const results = store.upsertAll(loaded.resources, { type: 'api' });
+    for (const r of results)
+      if (r.action !== 'unchanged')
+        store.recordEvent(r.key, {
+          type: 'Normal',
+          reason: r.action === 'created' ? 'Created' : 'Updated',
+          message: `${r.action} via the admin API (${file})`,
+        });
+    await settle();
+    const items: AppliedItem[] = loaded.resources.map((r, i) => ({
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      action: results[i]?.action ?? 'unchanged',
+    }));
+    return { items, warnings: loaded.warnings };
+  });
+
+  app.post('/v1/delete', async (request): Promise<ApplyResponse> => {
+    const { text, file } = applyRequest(request.body);
+    const loaded = loadText(text, file);
+    const fatal = loaded.problems.filter(
+      (p) =>
+        p.severity === 'error' &&
+        (p.code === 'yaml-syntax' || p.code === 'not-an-object' || p.code === 'missing-type'),
+    );
+    if (fatal.length > 0) throw new HttpError(400, formatProblem(fatal[0]!), fatal.map(formatProblem));
+    const targets = loaded.documents
+      .filter((d) => d.kind && d.name)
+      .map((d) => ({ kind: d.kind!, namespace: d.namespace ?? DEFAULT_NAMESPACE, name: d.name! }));
+    const keys = targets.map(
+      (t) =>
+        store.list({ kind: t.kind, namespace: t.namespace }).find((e) => e.resource.metadata.name === t.name)
+          ?.key,
+    );
+    const removed = new Set(store.deleteAll(keys.filter((k): k is string => k !== undefined)));
+    await settle();
+    return {
+      items: targets.map((t, i) => ({
+        ...t,
+        kind: keys[i] ? (keys[i]!.split('/')[0] ?? t.kind) : t.kind,
+        action: keys[i] && removed.has(keys[i]!) ? 'deleted' : 'not found',
+      })),
+      warnings: [],
+    };
+  });
+
+  app.delete<{ Params: { kind: string; ns: string; name: string } }>(
+    '/v1/resources/:kind/:ns/:name',
+    async (request) => {
+      const { kind, ns, name } = request.params;
+      const entry = find(kind, ns, name);
+      store.deleteAll([entry.key]);
+      await settle();
+      const response: ApplyResponse = {
+        items: [{ kind: entry.resource.kind, namespace: ns, name, action: 'deleted' }],
+        warnings: [],
+      };
+      return response;
+    },
+  );
+
+  app.get<{ Querystring: { namespace?: string; broker?: string; filter?: string } }>(
+    '/v1/tail',
+    async (request, reply) => {
+      const namespace = request.query.namespace || DEFAULT_NAMESPACE;
+      const broker = request.query.broker;
+      if (!broker)
+        throw new HttpError(400, 'tail needs ?broker=<name> (and optionally &namespace=<ns>&filter=<cesql>)');
+      let filter: CompiledCesql | undefined;
+      if (request.query.filter) {
+        try {
+          filter = compileCesql(request.query.filter);
+        } catch (e) {
+          if (e instanceof CesqlCompileError) throw new HttpError(400, `invalid filter: ${e.message}`);
+          throw e;
+        }
+      }
+      if (!store.get(storeKey('Broker', namespace, broker)))
+        throw new HttpError(404, `Broker ${namespace}/${broker} not found`);
+      const topic = options.brokerTopic(namespace, broker);
+      if (!topic)
+        throw new HttpError(
+          409,
+          `Broker ${namespace}/${broker} is not ready (see eddy describe broker ${broker})`,
+        );
+      await streamTail(
+        reply,
+        { log: options.log, topic, ...(filter ? { filter } : {}) },
+        `${namespace}/${broker}`,
+        tails,
+      );
+    },
+  );
+
+  const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  return {
+    url: url.replace('localhost', '127.0.0.1'),
+    async close() {
+      await Promise.all([...tails].map((stop) => stop()));
+      await app.close();
+    },
+  };
+}
+
+/** Writes one chunk, resolving once the socket took it (or is gone). */
+function writer(res: ServerResponse): (line: string) => Promise<void> {
+  return (line) =>
+    new Promise((resolve) => {
+      if (res.destroyed || res.writableEnded) return resolve();
+      if (res.write(line)) return resolve();
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.once('drain', done);
+      res.once('close', done);
+    });
+}
+
+async function streamTail(
+  reply: FastifyReply,
+  options: { log: EventLog; topic: string; filter?: CompiledCesql },
+  name: string,
+  tails: Set<() => Promise<void>>,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  const raw = writer(res);
+  // Events may arrive as soon as the consumer runs; they wait for the headers and the first line.
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const write = async (line: string) => {
+    await opened;
+    await raw(line);
+  };
+  let tail: Awaited<ReturnType<typeof startTail>> | undefined;
+  let stopped = false;
+  const stop = async () => {
+    stopped = true;
+    tails.delete(stop);
+    if (!res.writableEnded) res.end();
+    open();
+    await tail?.stop();
+  };
+  tails.add(stop);
+  res.once('close', () => void stop());
+  try {
+    tail = await startTail({ ...options, write });
+    if (stopped) return void (await tail.stop());
+    await tail.ready();
+  } catch (error) {
+    tails.delete(stop);
+    await tail?.stop();
+    if (!res.headersSent) {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: `cannot tail ${name}: ${(error as Error).message}` } satisfies ErrorResponse),
+      );
+    } else res.end();
+    return;
+  }
+  if (stopped || res.destroyed) return void (await stop());
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  res.flushHeaders();
+  await raw(`${JSON.stringify({ tailing: name })}\n`);
+  open();
+}

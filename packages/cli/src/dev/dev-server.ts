@@ -1,0 +1,338 @@
+// `eddy dev` as a library: the local control plane (resource store, file watcher, admin API, reconcile
+// loop) and every data-plane component (event log, broker ingress + dispatcher, serving router +
+// autoscaler + process runtime, source adapters) in one process. commands/dev.ts adds the CLI,
+// signals and printing; tests start it in-process.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { relative, resolve } from 'node:path';
+import {
+  type BrokerDataPlane,
+  createBrokerDataPlane,
+  createKafkaEventLog,
+  type EventLog,
+  openEmbeddedEventLog,
+} from '@eddy/broker';
+import type { ServingDataPlane } from '@eddy/serving';
+import {
+  createSourceRegistry,
+  createSourceRunner,
+  type SourceRegistry,
+  type SourceRunner,
+} from '@eddy/sources';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import type { DescribeResponse, StatusResponse } from '../admin/protocol.js';
+import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
+import { type AdminServer, startAdminServer } from './admin-server.js';
+import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
+import { loadManifest } from './manifests.js';
+import { Reconciler } from './reconciler.js';
+import { ResourceStore, type StoreEntry } from './resource-store.js';
+import { loadServing, type ServingModule } from './serving.js';
+
+export interface DevServerOptions {
+  /** Manifest files and directories to apply and watch. */
+  files?: string[];
+  dataDir: string;
+  /** Kafka bootstrap servers; default the embedded log in the data dir. */
+  kafka?: string[];
+  /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
+  port?: number;
+  /** Default 127.0.0.1 for every listener. */
+  host?: string;
+  /** Admin API port; default 0 (a free port, written to admin.json). */
+  adminPort?: number;
+  logger?: pino.Logger;
+  /** Where the addresses and status lines go; default nowhere. */
+  print?(line: string): void;
+  /** Adapters for source kinds; default the built-ins. */
+  sources?: SourceRegistry;
+  /** Serving pieces; default @eddy/serving's, `false` to run without serving. */
+  serving?: ServingModule | false;
+  /** File rescan period; default 1000 ms. */
+  watchIntervalMs?: number;
+  /** Grace for a tail/apply/delete response to reflect the change; default 5000 ms. */
+  settleTimeoutMs?: number;
+}
+
+export interface DevServer {
+  readonly dataDir: string;
+  readonly ingressUrl: string;
+  readonly routerUrl: string | undefined;
+  readonly adminUrl: string;
+  readonly token: string;
+  readonly store: ResourceStore;
+  readonly log: EventLog;
+  readonly reconciler: Reconciler;
+  /** Resolves once file changes found so far are applied and reconciled. */
+  settled(): Promise<void>;
+  /** Stops sources, drains the broker, stops serving, closes the log, removes admin.json. */
+  close(): Promise<void>;
+}
+
+const VERSION = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** The first port from `from` up that nothing listens on (0 stays 0). */
+async function nextFreePort(host: string, from: number): Promise<number> {
+  if (from === 0) return 0;
+  for (let port = from; port < Math.min(from + 50, 65536); port++) {
+    const free = await new Promise<boolean>((done) => {
+      const srv = createServer();
+      srv.once('error', () => done(false));
+      srv.listen(port, host, () => srv.close(() => done(true)));
+    });
+    if (free) return port;
+  }
+  return 0;
+}
+
+function listenError(error: unknown, what: string, port: number): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new Error(
+      `${what}: port ${port} is already in use; pass --port <n> (or --port 0 for any free port)`,
+    );
+  return error as Error;
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const dataDir = resolve(options.dataDir);
+  const host = options.host ?? '127.0.0.1';
+  const print = options.print ?? (() => {});
+  const logger = options.logger ?? pino({ level: 'warn' }, pino.destination(2));
+  const files = options.files ?? [];
+  mkdirSync(dataDir, { recursive: true });
+  const other = runningServer(dataDir);
+  if (other)
+    throw new Error(
+      `another eddy dev (pid ${other.pid}) is running on ${dataDir}; stop it or pass another --data-dir`,
+    );
+
+  const store = ResourceStore.open(dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (error) {
+        logger.warn({ err: error }, `eddy dev: shutdown step failed: ${(error as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    const log: EventLog = options.kafka
+      ? createKafkaEventLog({ brokers: options.kafka, logger })
+      : await openEmbeddedEventLog({ dataDir });
+    cleanups.push(() => log.close());
+
+    const metrics = new Registry();
+    const port = options.port ?? 8080;
+    let broker: BrokerDataPlane;
+    try {
+      broker = await createBrokerDataPlane({ log, registry: metrics, logger, host, port });
+    } catch (error) {
+      throw listenError(error, 'broker ingress', port);
+    }
+    // Idempotent, so it can be queued again to run before serving stops (drain into live services).
+    const closeBroker = () => broker.close();
+    cleanups.push(closeBroker);
+
+    const servingModule = options.serving === false ? undefined : (options.serving ?? (await loadServing()));
+    let servingPlane: ServingDataPlane | undefined;
+    if (servingModule) {
+      const routerPort = await nextFreePort(host, port === 0 ? 0 : port + 1);
+      try {
+        servingPlane = await servingModule.createServingDataPlane({
+          backlog: broker,
+          registry: metrics,
+          logger,
+          host,
+          port: routerPort,
+        });
+      } catch (error) {
+        throw listenError(error, 'serving router', routerPort);
+      }
+      const plane = servingPlane;
+      cleanups.push(() => plane.close());
+      cleanups.push(closeBroker);
+    }
+
+    const sources = options.sources ?? createSourceRegistry();
+    const runner: SourceRunner = createSourceRunner({ adapters: sources, registry: metrics, logger });
+    cleanups.push(() => runner.close());
+
+    const reconciler = new Reconciler({
+      store,
+      broker,
+      ...(servingModule && servingPlane
+        ? { serving: { plane: servingPlane, reconcile: (i) => servingModule.reconcileServing(i) } }
+        : {}),
+      runner,
+      isSourceKind: (apiVersion, kind) => sources.has(apiVersion, kind),
+      logger,
+      onStatusLine: print,
+    });
+    cleanups.push(() => reconciler.close());
+
+    const isThirdPartyKind = (apiVersion: string, kind: string) => sources.has(apiVersion, kind);
+    const settleTimeoutMs = options.settleTimeoutMs ?? 5000;
+    const settle = () =>
+      Promise.race([reconciler.idle(), new Promise<void>((r) => setTimeout(r, settleTimeoutMs).unref())]);
+    let watcher: ManifestWatcher | undefined;
+    const status = (): StatusResponse => ({
+      version: VERSION,
+      dataDir,
+      eventLog: log.kind,
+      brokerIngressUrl: broker.url,
+      routerUrl: servingPlane?.url ?? '',
+      watching: watcher?.files() ?? files.map((f) => resolve(f)),
+      resources: store.size,
+    });
+    const token = newToken();
+    let admin: AdminServer;
+    try {
+      admin = await startAdminServer({
+        store,
+        token,
+        status,
+        settle,
+        isThirdPartyKind,
+        decisions: (entry) => (servingPlane ? decisionsOf(servingPlane, store, entry) : undefined),
+        log,
+        brokerTopic: (ns, name) =>
+          reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
+        host,
+        port: options.adminPort ?? 0,
+      });
+    } catch (error) {
+      throw listenError(error, 'admin API', options.adminPort ?? 0);
+    }
+    cleanups.push(() => admin.close());
+    writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });
+    cleanups.push(() => removeAdminFile(dataDir, token));
+
+    print(
+      `eddy dev ${VERSION}: event log ${log.kind === 'kafka' ? `kafka ${options.kafka?.join(',')}` : 'embedded'}, data dir ${dataDir}`,
+    );
+    print(`  ingress  ${broker.url}  (brokers at /<namespace>/<name>)`);
+    if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
+    else print('  router   (serving is not available in this build)');
+    print(`  admin    ${admin.url}  (token in ${relative(process.cwd(), dataDir) || '.'}/admin.json)`);
+
+    store.onChange((changes) => {
+      for (const c of changes) if (c.action === 'deleted') print(`${c.key.replace(/\//, ' ')}  deleted`);
+    });
+
+    const shown = (file: string) => relative(process.cwd(), file) || file;
+    let pendingFiles: Promise<void> = Promise.resolve();
+    const onFile = async (file: string, text: string | undefined) => {
+      if (text === undefined) {
+        const changes = store.syncFile(file, []);
+        print(
+          `${shown(file)}: removed${changes.length > 0 ? `, ${changes.length} resource(s) deleted` : ''}`,
+        );
+        return;
+      }
+      const loaded = loadManifest(text, shown(file), { isThirdPartyKind });
+      for (const w of loaded.warnings) print(w);
+      if (!loaded.ok) {
+        for (const e of loaded.errors) print(e);
+        print(
+          `${shown(file)}: not applied (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'}); the previous version stays`,
+        );
+        return;
+      }
+      const changes = store.syncFile(file, loaded.resources);
+      for (const c of changes)
+        if (c.action === 'created' || c.action === 'configured')
+          store.recordEvent(c.key, {
+            type: 'Normal',
+            reason: c.action === 'created' ? 'Created' : 'Updated',
+            message: `${c.action} from ${shown(file)}`,
+          });
+    };
+    if (files.length > 0) {
+      watcher = await watchManifests(files, {
+        onFile: (file, text) => {
+          pendingFiles = pendingFiles.then(() => onFile(file, text));
+          return pendingFiles;
+        },
+        onError: (path, message) => print(`${shown(path)}: ${message}`),
+        ...(options.watchIntervalMs ? { intervalMs: options.watchIntervalMs } : {}),
+      });
+      const w = watcher;
+      cleanups.push(() => w.close());
+      // Files that went away while eddy dev was not running take their resources with them.
+      const present = new Set(watcher.files());
+      for (const file of store.files())
+        if (coveredBy(files, file) && !present.has(file)) await onFile(file, undefined);
+    }
+    reconciler.schedule();
+
+    let closing: Promise<void> | undefined;
+    return {
+      dataDir,
+      ingressUrl: broker.url,
+      routerUrl: servingPlane?.url,
+      adminUrl: admin.url,
+      token,
+      store,
+      log,
+      reconciler,
+      async settled() {
+        await watcher?.scan();
+        await pendingFiles;
+        await reconciler.idle();
+      },
+      close() {
+        closing ??= (async () => {
+          await cleanup();
+          store.flush();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function decisionsOf(
+  plane: ServingDataPlane,
+  store: ResourceStore,
+  entry: StoreEntry,
+): DescribeResponse['decisions'] {
+  const { kind, metadata } = entry.resource;
+  let revisions: string[];
+  if (kind === 'Revision') revisions = [metadata.name];
+  else if (kind === 'Service' || kind === 'Configuration')
+    revisions = store
+      .list({ kind: 'Revision', namespace: metadata.namespace })
+      .filter(
+        (r) => r.resource.metadata.labels?.[`serving.knative.dev/${kind.toLowerCase()}`] === metadata.name,
+      )
+      .map((r) => r.resource.metadata.name);
+  else return undefined;
+  const all = revisions.flatMap((revision) =>
+    plane.decisions(metadata.namespace, revision).map((d) => ({
+      at: d.at,
+      revision,
+      desired: d.desired,
+      reason: d.reason,
+      detail: d.detail,
+    })),
+  );
+  return all.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).slice(-50);
+}

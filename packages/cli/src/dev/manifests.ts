@@ -1,0 +1,79 @@
+// Turns manifest text (a watched file, or the body of an admin API apply) into resources for the store,
+// through @eddy/api's loader: located errors, all-or-nothing per text. Kinds the loader does not own
+// (another API group) are taken as-is when a loaded source adapter serves them (third-party sources).
+
+import { DEFAULT_NAMESPACE, formatProblem, loadText } from '@eddy/api';
+import { parseAllDocuments } from 'yaml';
+import type { ResourceInput } from './resource-store.js';
+
+export interface ManifestResult {
+  /** False when any document has an error: then `resources` must not be applied. */
+  ok: boolean;
+  resources: ResourceInput[];
+  /** One located line each. */
+  errors: string[];
+  warnings: string[];
+}
+
+export interface ManifestOptions {
+  /** Foreign kinds served by a source adapter (the registry's `has`). */
+  isThirdPartyKind?: (apiVersion: string, kind: string) => boolean;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The documents of a YAML stream as the loader numbers them (empty documents skipped). */
+function documentsOf(text: string): unknown[] {
+  const out: unknown[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.contents === null && doc.errors.length === 0) continue;
+    out.push(doc.errors.length === 0 ? doc.toJS({ maxAliasCount: 1000 }) : undefined);
+  }
+  return out;
+}
+
+export function loadManifest(text: string, file: string, options: ManifestOptions = {}): ManifestResult {
+  const loaded = loadText(text, file);
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const resources: ResourceInput[] = loaded.resources.map((r) => ({
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    resource: r.resource,
+  }));
+  const thirdParty = new Set<number>();
+  const isThirdParty = options.isThirdPartyKind;
+  if (isThirdParty) {
+    let docs: unknown[] | undefined;
+    for (const d of loaded.documents) {
+      if (d.status !== 'ignored' || !d.apiVersion || !d.kind || !isThirdParty(d.apiVersion, d.kind)) continue;
+      docs ??= documentsOf(text);
+      const obj = docs[d.origin.document] as Record<string, unknown> | undefined;
+      const meta = (obj?.metadata ?? {}) as Record<string, unknown>;
+      const where = `${file}:${d.origin.line}:${d.origin.column}: error: #${d.origin.document} ${d.kind}`;
+      if (typeof meta.name !== 'string' || !DNS_LABEL.test(meta.name)) {
+        errors.push(`${where}: metadata.name: expected a DNS label (lower-case letters, digits and '-')`);
+        thirdParty.add(d.origin.document);
+        continue;
+      }
+      const namespace =
+        typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : DEFAULT_NAMESPACE;
+      thirdParty.add(d.origin.document);
+      resources.push({
+        apiVersion: d.apiVersion,
+        kind: d.kind,
+        namespace,
+        name: meta.name,
+        resource: { ...obj, metadata: { ...meta, namespace } },
+      });
+    }
+  }
+  for (const p of loaded.problems) {
+    // "ignored: not an Eddy resource" is wrong for a kind a loaded adapter runs.
+    if (p.code === 'ignored-kind' && p.document !== undefined && thirdParty.has(p.document)) continue;
+    (p.severity === 'error' ? errors : warnings).push(formatProblem(p));
+  }
+  return { ok: errors.length === 0, resources: errors.length === 0 ? resources : [], errors, warnings };
+}

@@ -1,0 +1,419 @@
+// The local control plane's reconcile loop: serialized and debounced, it recomputes everything from
+// the store on every change (resources, serving runtime status, source health) and hands each data
+// plane its contract:
+//   eventing  computeContract -> broker data plane
+//   serving   reconcileServing to a fixpoint (children upserted into the store), withBacklogRoutes -> serving plane
+//   sources   SourceDefinitions with resolved sinks -> source runner (SinkBindings become Service env)
+// then stores every resource's status (lastTransitionTime kept while a condition holds) and reports
+// Ready changes as one line each.
+
+import {
+  type ComputedContract,
+  type Condition,
+  computeContract,
+  type DataPlaneContract,
+  type ResourceStatus,
+  resourceKey,
+  type ServingContract,
+  withBacklogRoutes,
+  withTransitionTimes,
+} from '@eddy/api';
+import type { BrokerDataPlane } from '@eddy/broker';
+import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
+import {
+  bindWorkload,
+  type ResolvedSinkBinding,
+  type SourceRunner,
+  sourceKey,
+  withBindingEnv,
+} from '@eddy/sources';
+import type pino from 'pino';
+import type { StoredResource } from '../admin/protocol.js';
+import type { ResourceInput, ResourceStore } from './resource-store.js';
+import { storeKey } from './resource-store.js';
+import {
+  notRunStatus,
+  planSinkBinding,
+  planSource,
+  type SourcePlan,
+  sinkResolver,
+  sourceStatus,
+} from './sources.js';
+import { formatStatusLine } from './status-line.js';
+
+export interface ServingComponents {
+  plane: ServingDataPlane;
+  reconcile(input: ReconcileServingInput): ReconcileServingResult;
+}
+
+export interface ReconcilerOptions {
+  store: ResourceStore;
+  broker: Pick<BrokerDataPlane, 'url' | 'apply'>;
+  /** Undefined when serving is not available: Services report ServingUnavailable. */
+  serving?: ServingComponents;
+  runner: SourceRunner;
+  /** Whether a source adapter runs this kind (the source registry's `has`). */
+  isSourceKind(apiVersion: string, kind: string): boolean;
+  logger: pino.Logger;
+  /** One line per Ready change. */
+  onStatusLine?(line: string): void;
+  /** Quiet time before a scheduled reconcile runs; default 50 ms. */
+  debounceMs?: number;
+  /** How often source health is polled for changes; default 1000 ms. */
+  sourcePollMs?: number;
+  now?: () => Date;
+}
+
+const SERVING_GROUP = 'serving.knative.dev';
+const MAX_SERVING_PASSES = 5;
+
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+
+function readyOf(status: { conditions?: readonly Condition[] } | undefined): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+function sameReady(a: Condition | undefined, b: Condition | undefined): boolean {
+  return a?.status === b?.status && a?.reason === b?.reason && a?.message === b?.message;
+}
+
+export class Reconciler {
+  readonly #o: ReconcilerOptions;
+  readonly #now: () => Date;
+  #eventing: DataPlaneContract | undefined;
+  #eventingStatuses: ComputedContract['statuses'] = new Map();
+  #servingContract: ServingContract | undefined;
+  #appliedServingGeneration: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #pending = false;
+  #running: Promise<void> | undefined;
+  #idleWaiters: (() => void)[] = [];
+  #closed = false;
+  readonly #sourceApplyErrors = new Map<string, string>();
+  #sourceSignature = '';
+  readonly #poll: NodeJS.Timeout;
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(options: ReconcilerOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#unsubscribe.push(options.store.onChange(() => this.schedule()));
+    if (options.serving) this.#unsubscribe.push(options.serving.plane.subscribe(() => this.schedule()));
+    this.#poll = setInterval(() => {
+      if (this.#sourceSignatureNow() !== this.#sourceSignature) this.schedule();
+    }, options.sourcePollMs ?? 1000);
+    this.#poll.unref();
+  }
+
+  /** The eventing contract the broker data plane was last given. */
+  get eventingContract(): DataPlaneContract | undefined {
+    return this.#eventing;
+  }
+
+  /** Asks for a reconcile soon (changes arriving together are handled in one pass). */
+  schedule(): void {
+    if (this.#closed) return;
+    this.#pending = true;
+    if (this.#timer || this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#loop();
+    }, this.#o.debounceMs ?? 50);
+  }
+
+  /** Resolves once no reconcile is scheduled or running. */
+  idle(): Promise<void> {
+    if (!this.#pending && !this.#running && !this.#timer) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops scheduling and waits for a running pass. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#poll);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pending = false;
+    for (const u of this.#unsubscribe) u();
+    await this.#running;
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  async #loop(): Promise<void> {
+    if (this.#running) return;
+    const run = (async () => {
+      while (this.#pending && !this.#closed) {
+        this.#pending = false;
+        try {
+          await this.#reconcileOnce();
+        } catch (error) {
+          this.#o.logger.error({ err: error }, `reconcile failed: ${(error as Error).message}`);
+        }
+      }
+    })();
+    this.#running = run;
+    await run;
+    this.#running = undefined;
+    if (this.#pending && !this.#closed) this.schedule();
+    else for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  #sourceSignatureNow(): string {
+    return JSON.stringify(
+      this.#o.runner
+        .statuses()
+        .map((s) => [s.key, s.ready.status, s.ready.reason, s.ready.message])
+        .sort(),
+    );
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    const { store, logger } = this.#o;
+    const inputs = store.contractInputs();
+    const statuses = new Map<string, ResourceStatus>();
+    const serving = this.#o.serving;
+    const serviceUrl = serving ? (ns: string, name: string) => serving.plane.routeUrl(ns, name) : undefined;
+
+    // Eventing.
+    const eventing = computeContract(inputs, {
+      ...(this.#eventing ? { previous: this.#eventing } : {}),
+      brokerIngressUrl: this.#o.broker.url,
+      ...(serviceUrl ? { serviceUrl } : {}),
+    });
+    this.#eventingStatuses = eventing.statuses;
+    for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
+    if (this.#eventing?.generation !== eventing.contract.generation || !this.#eventing) {
+      this.#eventing = eventing.contract;
+      try {
+        await this.#o.broker.apply(eventing.contract);
+      } catch (error) {
+        logger.warn({ err: error }, `broker data plane: ${(error as Error).message}`);
+      }
+    }
+
+    const services = new Set(
+      inputs
+        .filter((r) => r.kind === 'Service' && groupOf(r.apiVersion) === SERVING_GROUP)
+        .map((r) => `${r.namespace}/${r.name}`),
+    );
+    const resolver = sinkResolver(eventing.statuses, serviceUrl, services);
+
+    // SinkBindings: resolved before serving, which runs the bound Services with their env.
+    const bindings: ResolvedSinkBinding[] = [];
+    for (const r of inputs) {
+      if (r.kind !== 'SinkBinding' || groupOf(r.apiVersion) !== 'sources.knative.dev') continue;
+      const planned = planSinkBinding(r.resource as never, resolver);
+      if (planned.binding) bindings.push(planned.binding);
+      statuses.set(resourceKey(r.kind, r.namespace, r.name), planned.status);
+    }
+
+    // Serving.
+    if (serving) await this.#reconcileServing(serving, bindings, eventing.contract, statuses);
+    else
+      for (const r of inputs)
+        if (groupOf(r.apiVersion) === SERVING_GROUP)
+          statuses.set(
+            resourceKey(r.kind, r.namespace, r.name),
+            notRunStatus(
+              (r.resource as unknown as StoredResource).metadata.generation ?? 1,
+              'ServingUnavailable',
+              'the serving data plane is not available in this build of eddy',
+            ),
+          );
+
+    // Sources.
+    await this.#reconcileSources(inputs, resolver, statuses);
+
+    this.#writeStatuses(statuses);
+  }
+
+  async #reconcileServing(
+    serving: ServingComponents,
+    bindings: readonly ResolvedSinkBinding[],
+    eventing: DataPlaneContract,
+    statuses: Map<string, ResourceStatus>,
+  ): Promise<void> {
+    const { store, logger } = this.#o;
+    let result: ReconcileServingResult | undefined;
+    for (let pass = 0; pass < MAX_SERVING_PASSES; pass++) {
+      const resources = store
+        .contractInputs()
+        .filter((r) => groupOf(r.apiVersion) === SERVING_GROUP)
+        .map((r) => (r.kind === 'Service' && bindings.length > 0 ? withBindings(r, bindings) : r));
+      const runtime = new Map(serving.plane.statuses().map((s) => [`${s.namespace}/${s.name}`, s]));
+      result = serving.reconcile({
+        resources,
+        runtime,
+        routeUrl: (ns, name) => serving.plane.routeUrl(ns, name),
+        tagUrl: (ns, name, tag) => serving.plane.tagUrl(ns, name, tag),
+        ...(this.#servingContract ? { previous: this.#servingContract } : {}),
+      });
+      this.#servingContract = result.contract;
+      // Children by owner, so each keeps the origin that deletes it with its owner.
+      const byOwner = new Map<string, ResourceInput[]>();
+      for (const child of result.children) {
+        const owner = (child.resource as unknown as StoredResource).metadata.ownerReferences?.[0];
+        const ownerKey = owner ? storeKey(owner.kind, child.namespace, owner.name) : '';
+        const list = byOwner.get(ownerKey) ?? [];
+        list.push(child);
+        byOwner.set(ownerKey, list);
+      }
+      let changed = false;
+      for (const [owner, children] of byOwner) {
+        const results = store.upsertAll(children, owner ? { type: 'owner', owner } : { type: 'api' });
+        if (results.some((r) => r.action !== 'unchanged')) changed = true;
+      }
+      // Owned children the reconciler no longer lists go, except Revisions (history, numbering).
+      const listed = new Set(result.children.map((c) => storeKey(c.kind, c.namespace, c.name)));
+      const stale = store
+        .list()
+        .filter((e) => e.origin.type === 'owner' && e.resource.kind !== 'Revision' && !listed.has(e.key))
+        .map((e) => e.key);
+      if (stale.length > 0) {
+        store.deleteAll(stale);
+        changed = true;
+      }
+      if (!changed) break;
+    }
+    if (!result) return;
+    for (const [k, s] of result.statuses) statuses.set(k, { ...s });
+    const contract = withBacklogRoutes(result.contract, eventing);
+    if (this.#appliedServingGeneration !== contract.generation) {
+      try {
+        await serving.plane.apply(contract);
+        this.#appliedServingGeneration = contract.generation;
+      } catch (error) {
+        logger.warn({ err: error }, `serving data plane: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  async #reconcileSources(
+    inputs: ReturnType<ResourceStore['contractInputs']>,
+    resolver: ReturnType<typeof sinkResolver>,
+    statuses: Map<string, ResourceStatus>,
+  ): Promise<void> {
+    const { runner, logger } = this.#o;
+    const wanted = new Map<string, { input: (typeof inputs)[number]; plan: SourcePlan }>();
+    for (const r of inputs) {
+      const generation = (r.resource as unknown as StoredResource).metadata.generation ?? 1;
+      if (r.kind === 'ApiServerSource' && groupOf(r.apiVersion) === 'sources.knative.dev') {
+        statuses.set(
+          resourceKey(r.kind, r.namespace, r.name),
+          notRunStatus(
+            generation,
+            'NotSupported',
+            'ApiServerSource needs Kubernetes; embedded mode does not run it',
+          ),
+        );
+        continue;
+      }
+      if (r.kind === 'SinkBinding' || !this.#o.isSourceKind(r.apiVersion, r.kind)) continue;
+      wanted.set(sourceKey(r), { input: r, plan: planSource(r.resource as never, resolver) });
+    }
+    await Promise.all(
+      [...wanted].map(async ([key, { plan }]) => {
+        if (!plan.ok) {
+          this.#sourceApplyErrors.delete(key);
+          await runner.remove(key);
+          return;
+        }
+        try {
+          await runner.apply(plan.definition);
+          this.#sourceApplyErrors.delete(key);
+        } catch (error) {
+          const message = (error as Error).message;
+          if (this.#sourceApplyErrors.get(key) !== message)
+            logger.warn({ err: error, source: key }, `source ${key}: ${message}`);
+          this.#sourceApplyErrors.set(key, message);
+          await runner.remove(key);
+        }
+      }),
+    );
+    for (const s of runner.statuses()) if (!wanted.has(s.key)) await runner.remove(s.key);
+    for (const key of this.#sourceApplyErrors.keys())
+      if (!wanted.has(key)) this.#sourceApplyErrors.delete(key);
+    this.#sourceSignature = this.#sourceSignatureNow();
+    const running = new Map(runner.statuses().map((s) => [s.key, s]));
+    for (const [key, { input, plan }] of wanted) {
+      const generation = (input.resource as unknown as StoredResource).metadata.generation ?? 1;
+      statuses.set(
+        resourceKey(input.kind, input.namespace, input.name),
+        sourceStatus(generation, plan, running.get(key), this.#sourceApplyErrors.get(key)),
+      );
+    }
+  }
+
+  #writeStatuses(statuses: Map<string, ResourceStatus>): void {
+    const { store } = this.#o;
+    const now = this.#now();
+    let changed = false;
+    for (const entry of store.list()) {
+      const next = statuses.get(entry.key);
+      const before = entry.resource.status;
+      if (!next) {
+        if (before) {
+          store.setStatus(entry.key, undefined);
+          changed = true;
+        }
+        continue;
+      }
+      const timed = withTransitionTimes(
+        next,
+        before?.conditions
+          ? { conditions: before.conditions as (Condition & { lastTransitionTime?: string })[] }
+          : undefined,
+        now,
+      ) as StoredResource['status'];
+      if (JSON.stringify(timed) !== JSON.stringify(before)) {
+        store.setStatus(entry.key, timed);
+        changed = true;
+      }
+      const wasReady = readyOf(before);
+      const isReady = readyOf(timed);
+      if (!before || !sameReady(wasReady, isReady)) {
+        const { kind, metadata } = entry.resource;
+        this.#o.onStatusLine?.(formatStatusLine(kind, metadata.namespace, metadata.name, isReady));
+        if (isReady?.status === 'True')
+          store.recordEvent(entry.key, { type: 'Normal', reason: 'Ready', message: `${kind} is ready` });
+        else if (isReady)
+          store.recordEvent(entry.key, {
+            type: isReady.status === 'False' ? 'Warning' : 'Normal',
+            reason: isReady.reason ?? 'NotReady',
+            message: isReady.message ?? `Ready is ${isReady.status}`,
+          });
+      }
+    }
+    if (changed) store.flush();
+  }
+
+  /** The eventing status computed last, for resolving addresses outside a pass (e.g. tail). */
+  eventingStatus(kind: string, namespace: string, name: string): ResourceStatus | undefined {
+    return this.#eventingStatuses.get(resourceKey(kind, namespace, name));
+  }
+}
+
+/** A Service with the env of the SinkBinding that selects it added to every container. */
+function withBindings(
+  service: ReturnType<ResourceStore['contractInputs']>[number],
+  bindings: readonly ResolvedSinkBinding[],
+): ReturnType<ResourceStore['contractInputs']>[number] {
+  const meta = (service.resource as unknown as StoredResource).metadata;
+  const bound = bindWorkload(
+    {
+      apiVersion: service.apiVersion,
+      kind: service.kind,
+      namespace: service.namespace,
+      name: service.name,
+      ...(meta.labels ? { labels: meta.labels } : {}),
+    },
+    bindings,
+  );
+  if (!bound.boundBy) return service;
+  const resource = structuredClone(service.resource) as {
+    spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } };
+  };
+  for (const c of resource.spec?.template?.spec?.containers ?? [])
+    c.env = withBindingEnv(c.env ?? [], bound.env);
+  return { ...service, resource: resource as Record<string, unknown> };
+}
