@@ -52,6 +52,21 @@ interface Row {
   contender: string;
   measurement: Measurement;
   baseline?: Measurement;
+  /** Ingress POSTs that carried the events, and their mean duration (arrival to 202 = durable). */
+  posts?: { count: number; meanMs: number };
+}
+
+type Registry = Awaited<ReturnType<typeof createBrokerDataPlane>>['registry'];
+
+/** Ingress requests answered so far and their mean duration, from the data plane's metrics. */
+async function ingressPosts(registry: Registry): Promise<{ count: number; meanMs: number }> {
+  const metric = (await registry.getMetricsAsJSON()).find(
+    (m) => m.name === 'eddy_ingress_request_duration_seconds',
+  );
+  const values = (metric?.values ?? []) as { metricName?: string; value: number }[];
+  const sum = values.filter((v) => v.metricName?.endsWith('_sum')).reduce((a, v) => a + v.value, 0);
+  const count = values.filter((v) => v.metricName?.endsWith('_count')).reduce((a, v) => a + v.value, 0);
+  return { count, meanMs: count > 0 ? (sum / count) * 1000 : 0 };
 }
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -145,11 +160,14 @@ async function benchKafka(brokers: string[], log: EventLog): Promise<Row> {
       ordering: 'unordered',
     },
     sink: broker.url,
+    // The sink is an Eddy broker ingress: the emitter may send batch POSTs.
+    sinkAcceptsBatch: true,
   };
   try {
     await runner.apply(source);
     const measurement = await timeFromFirst(KAFKA_EVENTS, () => brokerCount(log, broker.topic));
-    return { contender: 'KafkaSource -> broker', measurement, baseline };
+    const posts = await ingressPosts(broker.dataPlane.registry);
+    return { contender: 'KafkaSource -> broker', measurement, baseline, posts };
   } finally {
     await runner.close();
     await broker.dataPlane.close();
@@ -212,9 +230,11 @@ async function benchSqs(mq: ElasticMq, log: EventLog): Promise<Row> {
       name: 'sqs',
       spec: { queueUrl: queue, endpoint: mq.endpoint, region: mq.region, batchSize: 10, waitTimeSeconds: 1 },
       sink: broker.url,
+      sinkAcceptsBatch: true,
     });
     const measurement = await timeFromFirst(SQS_EVENTS, () => brokerCount(log, broker.topic));
-    return { contender: 'SqsSource -> broker', measurement, baseline };
+    const posts = await ingressPosts(broker.dataPlane.registry);
+    return { contender: 'SqsSource -> broker', measurement, baseline, posts };
   } finally {
     await runner.close();
     await broker.dataPlane.close();
@@ -248,11 +268,11 @@ async function main(): Promise<void> {
     `Machine: ${os.cpus().length} cores, Node ${process.version}, Kafka ${cluster?.version ?? brokers.join(',')} (1 node), ElasticMQ ${mq.version}, all on 127.0.0.1.`,
     'Upstream data (1 KiB each) is waiting before each side starts; timed from first to last event. Target: adapter >= 0.5x the bare reader.',
     '',
-    '| path | events | adapter -> broker (events/s) | bare reader (events/s) | ratio |',
-    '|---|---:|---:|---:|---:|',
+    '| path | events | adapter -> broker (events/s) | bare reader (events/s) | ratio | ingress POSTs | mean POST (ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.contender} | ${r.measurement.events} | ${formatRate(r.measurement.perSecond)} | ${r.baseline ? formatRate(r.baseline.perSecond) : 'n/a'} | ${r.baseline ? ratio(r.measurement.perSecond, r.baseline.perSecond) : 'n/a'} |`,
+        `| ${r.contender} | ${r.measurement.events} | ${formatRate(r.measurement.perSecond)} | ${r.baseline ? formatRate(r.baseline.perSecond) : 'n/a'} | ${r.baseline ? ratio(r.measurement.perSecond, r.baseline.perSecond) : 'n/a'} | ${r.posts?.count ?? 'n/a'} | ${r.posts ? r.posts.meanMs.toFixed(1) : 'n/a'} |`,
     ),
   ];
   const text = `${lines.join('\n')}\n`;

@@ -7,10 +7,11 @@ export type {
   MetricSample,
 } from './autoscaler/autoscaler.js';
 export { createAutoscaler } from './autoscaler/kpa.js';
-export type {
-  ReconcileServingInput,
-  ReconcileServingResult,
-  ServingResourceStatus,
+export {
+  type ReconcileServingInput,
+  type ReconcileServingResult,
+  reconcileServing,
+  type ServingResourceStatus,
 } from './control/reconcile-serving.js';
 export {
   BACKLOG_ANNOTATION,

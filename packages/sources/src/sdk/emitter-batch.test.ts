@@ -1,0 +1,247 @@
+// emitBatch(): batch POSTs into a real Eddy broker ingress (embedded log) when the sink is known to
+// take them, one binary POST per event otherwise; a malformed event inside a batch fails alone.
+
+import { CloudEvent } from 'cloudevents';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type EddyIngress, startEddyIngress } from '../testing/eddy-ingress.js';
+import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import type { EventInit } from './adapter.js';
+import { createEmitter } from './emitter.js';
+import { sourceMetrics } from './metrics.js';
+
+const fast = { retry: 3, backoffPolicy: 'linear' as const, backoffDelayMs: 50, timeoutMs: 5_000 };
+const labels = { kind: 'TestSource', namespace: 'demo', name: 'batch' };
+
+async function metricValue(registry: Registry, name: string, extra: Record<string, string> = {}) {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (metric?.values ?? []) as { labels: Record<string, unknown>; value: number }[];
+  const want = { ...labels, ...extra };
+  return values.find((v) => Object.entries(want).every(([k, val]) => v.labels[k] === val))?.value ?? 0;
+}
+
+/** Events of every data shape and with every optional attribute, numbered by `i`. */
+function mixedEvent(i: number): EventInit {
+  const base = {
+    id: `ev-${i}`,
+    source: `/test/source/${i % 7}`,
+    type: 'dev.eddy.test.batch',
+    time: new Date(Date.UTC(2024, 0, 1, 0, 0, i % 60)).toISOString(),
+    seq: String(i),
+    team: 'red', // overridden by ceOverrides
+  };
+  switch (i % 4) {
+    case 0:
+      return { ...base, datacontenttype: 'application/json', data: { n: i, text: 'wörld' } };
+    case 1:
+      return { ...base, datacontenttype: 'text/plain', subject: `s-${i}`, data: `line ${i}` };
+    case 2:
+      return { ...base, data: Buffer.from([i % 256, 0, 255, 10]) };
+    default:
+      return { ...base, dataschema: 'https://example.com/schema', flag: true, count: i };
+  }
+}
+
+function expectIntact(stored: CloudEvent<unknown>, i: number): void {
+  const sent = mixedEvent(i);
+  expect(stored.id).toBe(sent.id);
+  expect(stored.source).toBe(sent.source);
+  expect(stored.type).toBe(sent.type);
+  expect(stored.time).toBe(sent.time);
+  expect(stored.specversion).toBe('1.0');
+  const attrs = stored as unknown as Record<string, unknown>;
+  expect(attrs.seq).toBe(String(i));
+  expect(attrs.team).toBe('blue');
+  expect(attrs.region).toBe('eu west');
+  if (i % 4 === 0) {
+    expect(stored.datacontenttype).toBe('application/json');
+    expect(stored.data).toEqual({ n: i, text: 'wörld' });
+  } else if (i % 4 === 1) {
+    expect(stored.subject).toBe(`s-${i}`);
+    expect(stored.data).toBe(`line ${i}`);
+  } else if (i % 4 === 2) {
+    expect(Buffer.from(stored.data as Uint8Array)).toEqual(Buffer.from([i % 256, 0, 255, 10]));
+  } else {
+    expect(stored.dataschema).toBe('https://example.com/schema');
+    // Typed in a batch; binary mode (the one-by-one fallback) carries every attribute as a string.
+    expect(String(attrs.flag)).toBe('true');
+    expect(String(attrs.count)).toBe(String(i));
+  }
+}
+
+/** A 0.3 event whose data claims to be base64 but is not: the SDK builds it, every Eddy ingress refuses it. */
+const malformed = new CloudEvent<unknown>({
+  specversion: '0.3',
+  id: 'bad-1',
+  source: '/test/source',
+  type: 'dev.eddy.test.batch',
+  datacontentencoding: 'base64',
+  data: '!!! not base64 !!!',
+} as never);
+
+describe('emitter.emitBatch', () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+  });
+  async function ingress(options?: Parameters<typeof startEddyIngress>[0]): Promise<EddyIngress> {
+    const started = await startEddyIngress(options);
+    closers.push(() => started.close());
+    return started;
+  }
+  async function sink(): Promise<TestSink> {
+    const started = await startTestSink();
+    closers.push(() => started.close());
+    return started;
+  }
+
+  it('sends 1,100 events to a real Eddy ingress in 3 batch POSTs; every event is stored intact', async () => {
+    const broker = await ingress();
+    const registry = new Registry();
+    const emitter = createEmitter({
+      sink: broker.url,
+      acceptsBatch: true,
+      ceOverrides: { extensions: { team: 'blue', region: 'eu west' } },
+      policy: fast,
+      metrics: sourceMetrics(registry, labels),
+    });
+    expect(emitter.batching).toBe(true);
+    const events = Array.from({ length: 1_100 }, (_, i) => mixedEvent(i));
+    const outcomes = await emitter.emitBatch(events);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1_100);
+    // 500 + 500 + 100: the event bound, each one durable append answered 202.
+    expect(await broker.requests()).toBe(3);
+    expect(await broker.requests(202)).toBe(3);
+    expect(await metricValue(registry, 'eddy_source_events_delivered_total')).toBe(1_100);
+    const stored = await broker.stored();
+    expect(stored).toHaveLength(1_100);
+    const byId = new Map(stored.map((e) => [e.id, e]));
+    for (let i = 0; i < 1_100; i++) expectIntact(byId.get(`ev-${i}`)!, i);
+    expect((byId.get('ev-3') as unknown as Record<string, unknown>).count).toBe(3);
+    expect((byId.get('ev-3') as unknown as Record<string, unknown>).flag).toBe(true);
+  });
+
+  it('keeps every batch POST within maxBatchBytes, in order', async () => {
+    const target = await sink();
+    const emitter = createEmitter({
+      sink: target.url,
+      acceptsBatch: true,
+      maxBatchBytes: 8_192,
+      policy: fast,
+    });
+    const events = Array.from({ length: 60 }, (_, i) => ({
+      id: `big-${i}`,
+      source: '/s',
+      type: 't',
+      datacontenttype: 'text/plain',
+      data: 'x'.repeat(900),
+    }));
+    const outcomes = await emitter.emitBatch(events, { ordered: true });
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(target.requests.length).toBeGreaterThan(5);
+    expect(target.requests.length).toBeLessThan(60);
+    for (const r of target.requests) {
+      expect(r.headers['content-type']).toBe('application/cloudevents-batch+json; charset=utf-8');
+      expect(r.body.length).toBeLessThanOrEqual(8_192);
+    }
+    expect(target.accepted().map((e) => e.id)).toEqual(events.map((e) => e.id));
+  });
+
+  it('a malformed event inside a batch fails alone: the others are stored, it is reported as rejected', async () => {
+    const broker = await ingress();
+    const registry = new Registry();
+    const emitter = createEmitter({
+      sink: broker.url,
+      acceptsBatch: true,
+      ceOverrides: { extensions: { team: 'blue', region: 'eu west' } },
+      policy: fast,
+      metrics: sourceMetrics(registry, labels),
+    });
+    const events: (EventInit | CloudEvent<unknown>)[] = Array.from({ length: 40 }, (_, i) => mixedEvent(i));
+    events.splice(17, 0, malformed);
+    const outcomes = await emitter.emitBatch(events);
+    const bad = outcomes[17];
+    expect(bad?.ok).toBe(false);
+    if (bad && !bad.ok) {
+      expect(bad.error.reason).toBe('rejected');
+      expect(bad.error.status).toBe(400);
+    }
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(40);
+    // The batch (400, nothing stored) and then 41 single events.
+    expect(await broker.requests(400)).toBe(2);
+    expect(await broker.requests(202)).toBe(40);
+    expect(await metricValue(registry, 'eddy_source_events_failed_total', { reason: 'rejected' })).toBe(1);
+    expect(await metricValue(registry, 'eddy_source_events_delivered_total')).toBe(40);
+    const stored = await broker.stored();
+    expect(stored).toHaveLength(40);
+    const byId = new Map(stored.map((e) => [e.id, e]));
+    for (let i = 0; i < 40; i++) expectIntact(byId.get(`ev-${i}`)!, i);
+  });
+
+  it('sink down: nothing is accepted; a batch retried while it comes back arrives whole', async () => {
+    const broker = await ingress({ down: true });
+    const emitter = createEmitter({ sink: broker.url, acceptsBatch: true, policy: fast });
+    const events = Array.from({ length: 30 }, (_, i) => mixedEvent(i));
+    const failed = await emitter.emitBatch(events);
+    expect(failed.filter((o) => o.ok)).toHaveLength(0);
+    expect(new Set(failed.map((o) => (o.ok ? 'ok' : o.error.reason)))).toEqual(
+      new Set(['retries_exhausted']),
+    );
+
+    const patient = createEmitter({
+      sink: broker.url,
+      acceptsBatch: true,
+      policy: {
+        retry: 20,
+        backoffPolicy: 'linear',
+        backoffDelayMs: 100,
+        maxBackoffMs: 100,
+        timeoutMs: 5_000,
+      },
+    });
+    const sending = patient.emitBatch(events);
+    await new Promise((r) => setTimeout(r, 500));
+    await broker.up();
+    const outcomes = await sending;
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(await broker.requests(202)).toBe(1);
+    expect((await broker.stored()).map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('without sinkAcceptsBatch: one binary-mode POST per event, ceOverrides applied', async () => {
+    const target = await sink();
+    const emitter = createEmitter({
+      sink: target.url,
+      ceOverrides: { extensions: { team: 'blue' } },
+      policy: fast,
+    });
+    expect(emitter.batching).toBe(false);
+    const events = Array.from({ length: 12 }, (_, i) => mixedEvent(i));
+    const outcomes = await emitter.emitBatch(events, { ordered: true });
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(target.requests).toHaveLength(12);
+    target.requests.forEach((r, i) => {
+      expect(r.headers['ce-id']).toBe(`ev-${i}`);
+      expect(r.headers['ce-team']).toBe('blue');
+      expect(String(r.headers['content-type'] ?? '')).not.toContain('cloudevents');
+    });
+  });
+
+  it('ordered: after an event that was not accepted, the later ones are skipped, not sent', async () => {
+    const target = await sink();
+    target.respond = (req) => ({ status: req.headers['ce-id'] === 'ev-2' ? 503 : 202 });
+    const emitter = createEmitter({ sink: target.url, policy: { ...fast, retry: 1 } });
+    const outcomes = await emitter.emitBatch(
+      Array.from({ length: 5 }, (_, i) => mixedEvent(i)),
+      { ordered: true },
+    );
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.error.reason))).toEqual([
+      'ok',
+      'ok',
+      'retries_exhausted',
+      'skipped',
+      'skipped',
+    ]);
+    expect(target.requests.map((r) => r.headers['ce-id'])).toEqual(['ev-0', 'ev-1', 'ev-2', 'ev-2']);
+  });
+});
