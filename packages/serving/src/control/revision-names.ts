@@ -1,0 +1,36 @@
+// Names and labels of the serving children, as Knative stamps them: `<configuration>-00001`, ... for a
+// Configuration's generation, or the template's own `metadata.name` ("bring your own"), which must
+// start with `<configuration>-` so revisions of different configurations never collide.
+
+import { createHash } from 'node:crypto';
+
+export const SERVING_API_VERSION = 'serving.knative.dev/v1';
+export const SERVICE_LABEL = 'serving.knative.dev/service';
+export const CONFIGURATION_LABEL = 'serving.knative.dev/configuration';
+export const CONFIGURATION_GENERATION_LABEL = 'serving.knative.dev/configurationGeneration';
+export const ROUTE_LABEL = 'serving.knative.dev/route';
+
+/** Kubernetes object names (DNS-1035 labels) are at most this long. */
+const MAX_NAME = 63;
+
+/**
+ * `<parent><suffix>`; when that is too long, the parent is cut and an MD5 of the whole parent keeps
+ * the result unique (Knative's kmeta.ChildName scheme).
+ */
+export function childName(parent: string, suffix: string): string {
+  if (parent.length + suffix.length <= MAX_NAME) return parent + suffix;
+  const digest = createHash('md5').update(parent).digest('hex');
+  return `${parent.slice(0, MAX_NAME - suffix.length - digest.length)}${digest}${suffix}`;
+}
+
+/** The generated revision name of a Configuration generation: `hello-00003`. */
+export function generatedRevisionName(configuration: string, generation: number): string {
+  return childName(configuration, `-${String(generation).padStart(5, '0')}`);
+}
+
+/** Why a template's explicit name cannot be used, or undefined when it can. */
+export function byoNameProblem(configuration: string, name: string): string | undefined {
+  if (!name.startsWith(`${configuration}-`))
+    return `spec.template.metadata.name ${JSON.stringify(name)} must have prefix ${JSON.stringify(`${configuration}-`)}`;
+  return undefined;
+}

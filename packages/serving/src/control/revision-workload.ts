@@ -1,0 +1,211 @@
+// How one Revision runs in embedded mode: its container's command, literal env, readiness probe with
+// Kubernetes' defaults, timeouts and scaling settings, or the reason it cannot run here (no command,
+// env from Secrets/ConfigMaps, several containers, an exec probe, invalid autoscaling annotations).
+
+import {
+  type Container,
+  DEFAULT_REVISION_TIMEOUT_SECONDS,
+  type ResolvedProbe,
+  type RevisionSpec,
+  type ServingRevision,
+} from '@eddy/api';
+import { parseScalingSettings, type ScalingPlatform } from './scaling-settings.js';
+
+/** Kubernetes' default `terminationGracePeriodSeconds`. */
+export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
+
+/** Kubernetes probe defaults. */
+const PROBE_DEFAULTS = { periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1 };
+
+export type Workload = Omit<
+  ServingRevision,
+  'namespace' | 'name' | 'configuration' | 'service' | 'configurationGeneration' | 'routed' | 'backlog'
+>;
+
+export type WorkloadResult =
+  | { ok: true; workload: Workload }
+  | {
+      ok: false;
+      /** CamelCase condition reason, e.g. `CommandRequired`. */
+      reason: string;
+      /** Names the field and says what to do. */
+      message: string;
+    };
+
+type Port = NonNullable<Container['ports']>[number];
+
+interface ProbeShape {
+  httpGet?: { path?: string; port?: number | string; httpHeaders?: unknown };
+  tcpSocket?: { port?: number | string };
+  exec?: unknown;
+  grpc?: unknown;
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+  successThreshold?: number;
+}
+
+const show = (v: unknown) => JSON.stringify(v);
+const positiveOr = (v: number | undefined, fallback: number) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : fallback;
+
+type Problem = { reason: string; message: string };
+
+/**
+ * A probe port that names or equals the container port is the replica's $PORT (the runtime picks the
+ * real port); another number is probed as given; an unknown name is an error.
+ */
+function probePort(
+  port: number | string | undefined,
+  containerPort: Port | undefined,
+  field: string,
+): { port?: number } | Problem {
+  if (port === undefined || port === 0 || port === '') return {};
+  if (typeof port === 'number') return port === containerPort?.containerPort ? {} : { port };
+  if (/^\d+$/.test(port)) return probePort(Number(port), containerPort, field);
+  if (port === containerPort?.name) return {};
+  return {
+    reason: 'InvalidProbe',
+    message: `${field}.port ${show(port)} is not the name of the container's port${
+      containerPort?.name ? ` (${show(containerPort.name)})` : ''
+    }`,
+  };
+}
+
+function httpHeaders(raw: unknown): Record<string, string> | undefined {
+  if (!Array.isArray(raw) || raw.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const h of raw as { name?: unknown; value?: unknown }[])
+    if (typeof h?.name === 'string') out[h.name] = typeof h.value === 'string' ? h.value : '';
+  return out;
+}
+
+/** The readiness probe with Kubernetes' defaults; no probe (or one without a handler) = TCP on the port, as Knative does. */
+export function resolveReadinessProbe(
+  probe: ProbeShape | undefined,
+  containerPort: Port | undefined,
+  path = 'spec.containers[0].readinessProbe',
+): { ok: true; probe: ResolvedProbe } | ({ ok: false } & Problem) {
+  const p = probe ?? {};
+  const timing = {
+    initialDelayMs: Math.max(0, p.initialDelaySeconds ?? 0) * 1000,
+    periodMs: positiveOr(p.periodSeconds, PROBE_DEFAULTS.periodSeconds) * 1000,
+    timeoutMs: positiveOr(p.timeoutSeconds, PROBE_DEFAULTS.timeoutSeconds) * 1000,
+    failureThreshold: positiveOr(p.failureThreshold, PROBE_DEFAULTS.failureThreshold),
+    successThreshold: positiveOr(p.successThreshold, PROBE_DEFAULTS.successThreshold),
+  };
+  for (const handler of ['exec', 'grpc'] as const)
+    if (p[handler] !== undefined)
+      return {
+        ok: false,
+        reason: 'UnsupportedProbe',
+        message: `${path}.${handler} is not supported in embedded mode; use httpGet or tcpSocket`,
+      };
+  if (p.httpGet) {
+    const port = probePort(p.httpGet.port, containerPort, `${path}.httpGet`);
+    if ('reason' in port) return { ok: false, ...port };
+    const headers = httpHeaders(p.httpGet.httpHeaders);
+    return {
+      ok: true,
+      probe: {
+        kind: 'http',
+        path: p.httpGet.path || '/',
+        ...(headers ? { headers } : {}),
+        ...port,
+        ...timing,
+      },
+    };
+  }
+  const port = probePort(p.tcpSocket?.port, containerPort, `${path}.tcpSocket`);
+  if ('reason' in port) return { ok: false, ...port };
+  return { ok: true, probe: { kind: 'tcp', ...port, ...timing } };
+}
+
+/** What a revision runs, or why it cannot run in embedded mode. */
+export function revisionWorkload(
+  spec: RevisionSpec | undefined,
+  annotations: Readonly<Record<string, string>> | undefined,
+  platform: ScalingPlatform,
+): WorkloadResult {
+  const containers = spec?.containers ?? [];
+  const [c] = containers;
+  if (!c)
+    return {
+      ok: false,
+      reason: 'ContainerMissing',
+      message: 'spec.containers: expected one container, found none',
+    };
+  if (containers.length > 1)
+    return {
+      ok: false,
+      reason: 'MultipleContainersUnsupported',
+      message: `spec.containers: ${containers.length} containers; embedded mode runs one process per replica, so sidecars need Kubernetes mode`,
+    };
+  const [program, ...rest] = c.command ?? [];
+  if (!program)
+    return {
+      ok: false,
+      reason: 'CommandRequired',
+      message: `spec.containers[0].command is required in embedded mode; image-only services${
+        c.image ? ` (image ${show(c.image)})` : ''
+      } need Kubernetes mode`,
+    };
+  if (c.envFrom && c.envFrom.length > 0)
+    return {
+      ok: false,
+      reason: 'UnsupportedEnvFrom',
+      message:
+        'spec.containers[0].envFrom (Secrets, ConfigMaps) is not supported in embedded mode; list literal env values instead',
+    };
+  const env: Record<string, string> = {};
+  for (const [j, e] of (c.env ?? []).entries()) {
+    if (e.valueFrom !== undefined)
+      return {
+        ok: false,
+        reason: 'UnsupportedEnvValueFrom',
+        message: `spec.containers[0].env[${j}] (${show(e.name)}): valueFrom (a Secret, ConfigMap or field reference) is not supported in embedded mode; give it a literal value`,
+      };
+    env[e.name] = e.value ?? '';
+  }
+  const readiness = resolveReadinessProbe(c.readinessProbe as ProbeShape | undefined, c.ports?.[0]);
+  if (!readiness.ok) return readiness;
+
+  const containerConcurrency = Math.max(0, spec?.containerConcurrency ?? 0);
+  const scaling = parseScalingSettings(annotations, containerConcurrency, platform);
+  if (scaling.problems.length > 0)
+    return {
+      ok: false,
+      reason: 'InvalidAnnotation',
+      message: scaling.problems
+        .map((p) => `metadata.annotations[${show(p.annotation)}]: ${p.message}`)
+        .join('; '),
+    };
+
+  const grace = (spec as { terminationGracePeriodSeconds?: unknown } | undefined)
+    ?.terminationGracePeriodSeconds;
+  const graceSeconds =
+    typeof grace === 'number' && Number.isFinite(grace) && grace >= 0
+      ? grace
+      : DEFAULT_TERMINATION_GRACE_SECONDS;
+  const optionalMs = (v: number | undefined) => (typeof v === 'number' && v > 0 ? v * 1000 : undefined);
+  const responseStartTimeoutMs = optionalMs(spec?.responseStartTimeoutSeconds);
+  const idleTimeoutMs = optionalMs(spec?.idleTimeoutSeconds);
+  return {
+    ok: true,
+    workload: {
+      // The command's first element is the program; Kubernetes appends args after the rest of command.
+      command: [program, ...rest],
+      args: [...(c.args ?? [])],
+      env,
+      ...(c.workingDir ? { workingDir: c.workingDir } : {}),
+      readiness: readiness.probe,
+      containerConcurrency,
+      timeoutMs: positiveOr(spec?.timeoutSeconds, DEFAULT_REVISION_TIMEOUT_SECONDS) * 1000,
+      ...(responseStartTimeoutMs !== undefined ? { responseStartTimeoutMs } : {}),
+      ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
+      terminationGraceMs: graceSeconds * 1000,
+      scaling: scaling.settings,
+    },
+  };
+}
