@@ -34,12 +34,15 @@ function probeHttp(probe: ResolvedProbe, port: number): Promise<ProbeResult> {
         const status = res.statusCode ?? 0;
         res.resume();
         res.on('error', () => {});
+        // A body that never ends (a streaming endpoint) must not hold the connection open.
+        const linger = setTimeout(() => req.destroy(), probe.timeoutMs);
+        linger.unref();
+        res.once('close', () => clearTimeout(linger));
         resolve(
           status >= 200 && status < 400
             ? { ok: true }
             : { ok: false, error: `GET ${path} returned ${status}` },
         );
-        req.destroy();
       },
     );
     req.on('timeout', () => {
@@ -59,10 +62,13 @@ function probeTcp(port: number, timeoutMs: number): Promise<ProbeResult> {
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
-      socket.destroy();
       resolve({ ok: true });
+      // A graceful close (FIN, reading what the app sent) rather than a reset, which apps may log as errors.
+      socket.resume();
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
     });
-    socket.once('error', (err) => {
+    socket.on('error', (err) => {
       clearTimeout(timer);
       resolve({ ok: false, error: err.message });
     });

@@ -79,6 +79,9 @@ describe('process runtime', () => {
       /default\/hello-00001: containers\[0\]\.command is empty.*image-only revisions need the Kubernetes runtime/s,
     );
     expect(() => runtime?.deploy(spec({ command: [''] }))).toThrow(/command is empty/);
+    const deployment = runtime.deploy(spec());
+    expect(() => runtime?.deploy(spec())).toThrow(/revision default\/hello-00001 is already deployed/);
+    expect(() => deployment.scale(-1)).toThrow(/scale\(\) needs an integer >= 0, got -1/);
   });
 
   it('runs a replica with PORT, K_* and env in workingDir, ready only once its HTTP probe passes', async () => {

@@ -93,6 +93,8 @@ export class Reaper {
     this.#child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Ref'd again so `await runtime.close()` resolves even when nothing else keeps the loop alive.
+    child.ref();
     child.stdin?.end();
     await exited;
   }
