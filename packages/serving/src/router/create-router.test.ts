@@ -136,9 +136,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await sleep(10);
   }
@@ -325,6 +325,48 @@ describe('router forwarding', () => {
     const failed = await get(router.routeUrl('default', 'hello'));
     expect(failed.status).toBe(502);
     expect(failed.body).toContain('replica dead of revision default/hello-00001 failed');
+  });
+});
+
+describe('router forwarding of methods and bodies', () => {
+  it('passes methods, fixed-length bodies without content-type, HEAD and 204 through', async () => {
+    const upstream = await startUpstream('body', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        if (req.method === 'DELETE') {
+          res.writeHead(204, { 'x-deleted': 'yes' });
+          res.end();
+          return;
+        }
+        const text = `${req.method} ${Buffer.concat(chunks).toString()}`;
+        res.writeHead(200, { 'content-length': String(Buffer.byteLength(text)) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      });
+    });
+    const router = await startRouter();
+    router.update(
+      [revision('hello-00001')],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    router.setReplicas('default', 'hello-00001', [upstream.replica()]);
+    const url = `${router.routeUrl('default', 'hello')}/x`;
+
+    for (const method of ['POST', 'PUT', 'PATCH', 'OPTIONS'] as const) {
+      const response = await request(url, { dispatcher: client, method, body: 'payload' });
+      expect(response.statusCode).toBe(200);
+      expect(await response.body.text()).toBe(`${method} payload`);
+    }
+    expect(upstream.seen[0]!.headers['content-length']).toBe('7');
+    expect(upstream.seen[0]!.headers['content-type']).toBeUndefined();
+    const head = await request(url, { dispatcher: client, method: 'HEAD' });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-length']).toBe('5');
+    expect(await head.body.text()).toBe('');
+    const deleted = await request(url, { dispatcher: client, method: 'DELETE' });
+    expect(deleted.statusCode).toBe(204);
+    expect(deleted.headers['x-deleted']).toBe('yes');
+    await deleted.body.dump();
   });
 });
 
@@ -592,5 +634,98 @@ describe('router concurrency and activation', () => {
     const after = router.takeStats(t2).find((s) => s.revision === 'hello-00001')!;
     expect(Math.abs(after.rps - 10 / ((t2 - t1) / 1000))).toBeLessThan(0.3);
     expect(after.concurrency).toBeLessThan(0.5);
+  });
+
+  it('takes replicas given before the revision is in the table, and drains the queue when containerConcurrency rises', async () => {
+    const upstream = await startUpstream('held', slow(300));
+    const router = await startRouter();
+    router.setReplicas('default', 'hello-00001', [upstream.replica()]);
+    router.update(
+      [revision('hello-00001', { containerConcurrency: 1 })],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    const url = router.routeUrl('default', 'hello');
+    const pending = Array.from({ length: 3 }, () => get(url));
+    await until(() => router.takeStats()[0]!.queued === 2);
+    expect(upstream.active).toBe(1);
+    router.update(
+      [revision('hello-00001', { containerConcurrency: 3 })],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    await until(() => upstream.active === 3);
+    expect((await Promise.all(pending)).map((response) => response.status)).toEqual([200, 200, 200]);
+  });
+
+  it('forgets a queued request whose client went away', async () => {
+    const registry = new Registry();
+    const router = await startRouter({ registry });
+    router.update(
+      [revision('hello-00001')],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    const controller = new AbortController();
+    const gone = request(router.routeUrl('default', 'hello'), {
+      dispatcher: client,
+      signal: controller.signal,
+    }).catch((error: Error) => error);
+    await until(() => router.takeStats()[0]!.queued === 1);
+    controller.abort();
+    await gone;
+    await until(() => router.takeStats()[0]!.queued === 0);
+    const upstream = await startUpstream('later');
+    router.setReplicas('default', 'hello-00001', [upstream.replica()]);
+    expect((await get(router.routeUrl('default', 'hello'))).body).toBe('later');
+    expect(upstream.seen).toHaveLength(1);
+    await until(async () => (await registry.metrics()).includes('code="499"} 1'));
+  });
+
+  it('closes promptly with requests queued and in flight', async () => {
+    const upstream = await startUpstream('stuck', (req) => {
+      req.resume();
+    });
+    const router = await createRouter();
+    router.update(
+      [revision('hello-00001', { containerConcurrency: 1 }), revision('cold-00001')],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    router.setReplicas('default', 'hello-00001', [upstream.replica()]);
+    const inFlight = get(router.routeUrl('default', 'hello')).catch((error: Error) => error);
+    const queued = get(router.routeUrl('default', 'hello')).catch((error: Error) => error);
+    const cold = get(router.revisionUrl('default', 'cold-00001')).catch((error: Error) => error);
+    await until(() => {
+      const stats = router.takeStats();
+      return stats[0]!.inFlight === 1 && stats[0]!.queued === 1 && stats[1]!.queued === 1;
+    });
+    const started = Date.now();
+    await router.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const outcomes = await Promise.all([inFlight, queued, cold]);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ status: 503, body: 'the router is shutting down\n' });
+    }
+  });
+
+  it('fails requests at once while a revision is marked as unable to get a replica', async () => {
+    const router = await startRouter();
+    router.update(
+      [revision('hello-00001')],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    const url = router.routeUrl('default', 'hello');
+    const queued = get(url);
+    await until(() => router.takeStats()[0]!.queued === 1);
+    router.setFailure?.('default', 'hello-00001', 'no command in embedded mode');
+    const failed = await queued;
+    expect(failed.status).toBe(503);
+    expect(failed.body).toBe(
+      'revision default/hello-00001 has no ready replica: no command in embedded mode\n',
+    );
+    expect((await get(url)).status).toBe(503);
+    router.setFailure?.('default', 'hello-00001', undefined);
+    const upstream = await startUpstream('fixed');
+    const waiting = get(url);
+    await until(() => router.takeStats()[0]!.queued === 1);
+    router.setReplicas('default', 'hello-00001', [upstream.replica()]);
+    expect((await waiting).body).toBe('fixed');
   });
 });

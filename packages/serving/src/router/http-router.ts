@@ -97,6 +97,7 @@ export class HttpRouter implements Router {
   private readonly gates = new Map<string, RevisionGate>();
   private readonly splits = new Map<string, { signature: string; split: WeightedSplit<string> }>();
   private readonly replicaLists = new Map<string, readonly Replica[]>();
+  private readonly failures = new Map<string, string>();
   private readonly demandListeners: ((namespace: string, revision: string) => void)[] = [];
   private readonly lastDemand = new Map<string, number>();
   private readonly upstreams = new Set<AbortController>();
@@ -145,7 +146,10 @@ export class HttpRouter implements Router {
 
   update(revisions: RouterRevision[], routes: RouterRoute[]): void {
     const table = buildRoutingTable(revisions, routes);
-    for (const clash of table.clashes) this.logger.warn(`serving router: ${clash}`);
+    // Warn once per clash, not on every update that still has it.
+    for (const clash of table.clashes) {
+      if (!this.table.clashes.includes(clash)) this.logger.warn(`serving router: ${clash}`);
+    }
 
     const wanted = new Map(revisions.map((revision) => [key(revision.namespace, revision.name), revision]));
     for (const [revisionKey, gate] of this.gates) {
@@ -153,6 +157,7 @@ export class HttpRouter implements Router {
       gate.remove();
       this.gates.delete(revisionKey);
       this.replicaLists.delete(revisionKey);
+      this.failures.delete(revisionKey);
       this.lastDemand.delete(revisionKey);
       const labels = { namespace: gate.spec.namespace, revision: gate.spec.name };
       this.metrics.queueDepth.remove(labels);
@@ -161,7 +166,7 @@ export class HttpRouter implements Router {
     for (const [revisionKey, spec] of wanted) {
       const existing = this.gates.get(revisionKey);
       if (existing) {
-        existing.spec = spec;
+        existing.updateSpec(spec);
         continue;
       }
       const labels = { namespace: spec.namespace, revision: spec.name };
@@ -178,6 +183,7 @@ export class HttpRouter implements Router {
       this.metrics.queueDepth.set(labels, 0);
       const replicas = this.replicaLists.get(revisionKey);
       if (replicas) gate.setReplicas(replicas);
+      gate.setFailure(this.failures.get(revisionKey));
       this.gates.set(revisionKey, gate);
     }
 
@@ -211,6 +217,13 @@ export class HttpRouter implements Router {
     this.gates.get(revisionKey)?.setReplicas(copy);
   }
 
+  setFailure(namespace: string, revision: string, reason: string | undefined): void {
+    const revisionKey = key(namespace, revision);
+    if (reason === undefined) this.failures.delete(revisionKey);
+    else this.failures.set(revisionKey, reason);
+    this.gates.get(revisionKey)?.setFailure(reason);
+  }
+
   onDemand(listener: (namespace: string, revision: string) => void): void {
     this.demandListeners.push(listener);
   }
@@ -235,7 +248,7 @@ export class HttpRouter implements Router {
     if (this.closed) return;
     this.closed = true;
     if (this.demandTimer) clearInterval(this.demandTimer);
-    for (const gate of this.gates.values()) gate.remove();
+    for (const gate of this.gates.values()) gate.remove('the router is shutting down');
     for (const controller of this.upstreams) controller.abort(new Error('router closing'));
     await this.app.close();
     await this.agent.close();
@@ -430,6 +443,10 @@ export class HttpRouter implements Router {
         } catch (error) {
           const { clientGone, timedOut } = state();
           if (clientGone) return 499;
+          if (this.closed) {
+            sendText(res, 503, 'the router is shutting down', RETRY_AFTER_SECONDS);
+            return 503;
+          }
           if (timedOut) {
             sendText(
               res,
@@ -481,7 +498,7 @@ export class HttpRouter implements Router {
           await pipeline(response.body, res);
         } catch (error) {
           const { clientGone } = state();
-          if (!clientGone) {
+          if (!clientGone && !this.closed) {
             this.logger.warn(
               { err: error, replica: lease.slot.replica.id },
               `serving router: response of ${spec.namespace}/${spec.name} broke off: ${(error as Error).message}`,

@@ -53,6 +53,8 @@ export class RevisionGate {
   private queuedCount = 0;
   private rotation = 0;
   private removed = false;
+  /** Set while the revision cannot get a replica: requests fail at once instead of waiting at zero. */
+  private failure: string | undefined;
   // Stats since the last snapshot.
   private area = 0;
   private arrivals = 0;
@@ -85,6 +87,23 @@ export class RevisionGate {
   /** True while requests wait and no replica is ready (the activator's "needs a replica" state). */
   get waitingAtZero(): boolean {
     return this.queuedCount > 0 && this.ready.length === 0;
+  }
+
+  /** A new containerConcurrency applies at once (a raise lets queued requests go); queued deadlines stay. */
+  updateSpec(spec: RouterRevision): void {
+    this.spec = spec;
+    this.drain();
+  }
+
+  setFailure(reason: string | undefined): void {
+    this.failure = reason;
+    if (reason === undefined || this.ready.length > 0) return;
+    for (const waiter of [...this.queue])
+      this.dropWaiter(waiter, new GateError(503, this.failureMessage(), 1));
+  }
+
+  private failureMessage(): string {
+    return `revision ${this.label()} has no ready replica: ${this.failure}`;
   }
 
   setReplicas(replicas: readonly Replica[]): void {
@@ -124,6 +143,9 @@ export class RevisionGate {
     if (this.queue.length === 0) {
       const slot = this.pick();
       if (slot) return Promise.resolve(this.lease(slot, true));
+    }
+    if (this.failure !== undefined && this.ready.length === 0) {
+      return Promise.reject(new GateError(503, this.failureMessage(), 1));
     }
     if (this.queue.length >= this.maxQueue) {
       return Promise.reject(
@@ -187,15 +209,10 @@ export class RevisionGate {
     return slot ? this.lease(slot, true) : undefined;
   }
 
-  /** The revision left the routing table: queued requests fail with 503; in-flight ones finish. */
-  remove(): void {
+  /** The revision left the routing table (or the router closes): queued requests fail with 503; in-flight ones finish. */
+  remove(reason = `revision ${this.label()} was removed while the request waited`): void {
     this.removed = true;
-    for (const waiter of [...this.queue]) {
-      this.dropWaiter(
-        waiter,
-        new GateError(503, `revision ${this.label()} was removed while the request waited`),
-      );
-    }
+    for (const waiter of [...this.queue]) this.dropWaiter(waiter, new GateError(503, reason, 1));
   }
 
   snapshot(now: number = Date.now()): GateSnapshot {

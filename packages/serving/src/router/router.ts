@@ -54,6 +54,12 @@ export interface Router {
   setReplicas(namespace: string, revision: string, replicas: readonly Replica[]): void;
   /** Called (synchronously, at most once per second per revision) when a request waits for a revision with no ready replica. */
   onDemand(listener: (namespace: string, revision: string) => void): void;
+  /**
+   * Optional. Marks a revision that cannot get a replica (e.g. the runtime cannot run its spec): while
+   * it has no ready replica, its queued and new requests get 503 with this one-line reason instead of
+   * waiting for the timeout. `undefined` clears it.
+   */
+  setFailure?(namespace: string, revision: string, reason: string | undefined): void;
   /** Per-revision stats since the last call (every revision in the table, zeros included). */
   takeStats(now?: number): RevisionStats[];
   close(): Promise<void>;
