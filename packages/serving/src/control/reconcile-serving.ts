@@ -312,10 +312,11 @@ function runtimeCondition(rt: RevisionRuntimeStatus | undefined, type: string): 
   return rt?.conditions.find((c) => c.type === type);
 }
 
-function markFrom(set: ConditionSet, c: Condition): void {
+/** Copies a runtime condition; `fallback` explains a non-True one that carries no message. */
+function markFrom(set: ConditionSet, c: Condition, fallback: string): void {
   if (c.status === 'True') set.markTrue(c.type, c.reason, c.message);
-  else if (c.status === 'False') set.markFalse(c.type, c.reason ?? 'Failed', c.message ?? '');
-  else set.markUnknown(c.type, c.reason ?? 'Deploying', c.message ?? '');
+  else if (c.status === 'False') set.markFalse(c.type, c.reason ?? 'Failed', c.message || fallback);
+  else set.markUnknown(c.type, c.reason ?? 'Deploying', c.message || fallback);
 }
 
 /**
@@ -354,10 +355,10 @@ function revisionState(
     else set.markUnknown('ContainerHealthy', 'Deploying', waiting);
     const resources = runtimeCondition(rt, 'ResourcesAvailable');
     if (ready) set.markTrue('ResourcesAvailable');
-    else if (resources) markFrom(set, resources);
+    else if (resources) markFrom(set, resources, waiting);
     else set.markUnknown('ResourcesAvailable', 'Deploying', waiting);
     const active = runtimeCondition(rt, 'Active');
-    if (active) markFrom(set, active);
+    if (active) markFrom(set, active, waiting);
     else if (rt && rt.readyReplicas > 0) set.markTrue('Active');
     else if (ready) set.markFalse('Active', 'NoTraffic', 'The target is not receiving traffic.');
     else set.markUnknown('Active', 'Deploying', waiting);
@@ -401,9 +402,12 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
   const revisions = collect<Partial<Revision>>(input.resources, 'Revision');
 
   // Services -> their Configuration and Route (always listed, so the store keeps them in step).
-  const serviceChildren = new Map<string, { configuration: ChildState; route: ChildState }>();
+  const serviceChildren = new Map<string, Record<'Configuration' | 'Route', ChildState>>();
   for (const [key, svc] of services) {
-    const state = { configuration: 'missing' as ChildState, route: 'missing' as ChildState };
+    const state: Record<'Configuration' | 'Route', ChildState> = {
+      Configuration: 'missing',
+      Route: 'missing',
+    };
     const template = svc.resource.spec?.template;
     const wanted: [
       kind: 'Configuration' | 'Route',
@@ -426,8 +430,7 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
           childState = same ? 'current' : 'stale';
         }
       }
-      if (kind === 'Configuration') state.configuration = childState;
-      else state.route = childState;
+      state[kind] = childState;
     }
     serviceChildren.set(key, state);
   }
@@ -618,7 +621,7 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
 
   // Services.
   for (const [key, svc] of services) {
-    const state = serviceChildren.get(key) ?? { configuration: 'missing', route: 'missing' };
+    const state = serviceChildren.get(key) ?? { Configuration: 'missing', Route: 'missing' };
     const set = new ConditionSet(['ConfigurationsReady', 'RoutesReady']);
     const status: ServingResourceStatus = { observedGeneration: svc.generation, conditions: [] };
     const config = configStates.get(key);
@@ -635,13 +638,13 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
         );
       else set.propagate(type, ready, kind === 'Configuration' ? 'ConfigurationNotReady' : 'RouteNotReady');
     };
-    child('Configuration', state.configuration, config ? readyOf(config.status) : undefined);
-    child('Route', state.route, routeStatus ? readyOf(routeStatus) : undefined);
-    if (config && state.configuration !== 'notOwned') {
+    child('Configuration', state.Configuration, config ? readyOf(config.status) : undefined);
+    child('Route', state.Route, routeStatus ? readyOf(routeStatus) : undefined);
+    if (config && state.Configuration !== 'notOwned') {
       if (config.latestCreated) status.latestCreatedRevisionName = config.latestCreated;
       if (config.latestReady) status.latestReadyRevisionName = config.latestReady;
     }
-    if (routeStatus && state.route !== 'notOwned') {
+    if (routeStatus && state.Route !== 'notOwned') {
       if (routeStatus.url) {
         status.url = routeStatus.url;
         status.address = { url: routeStatus.url };
