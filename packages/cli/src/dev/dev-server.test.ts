@@ -1,0 +1,356 @@
+// `eddy dev` in process, on the embedded log in a temp data dir, with real HTTP subscribers on 127.0.0.1:
+// manifests applied from watched files (and re-applied live when they change or go away), the admin API
+// with and without its token, tail with a CESQL filter, and a clean shutdown then restart that delivers
+// every accepted event.
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ADMIN_FILE,
+  type AdminFile,
+  type ApplyResponse,
+  type DescribeResponse,
+  type StoredResource,
+} from '../admin/protocol.js';
+import { type DevServer, startDevServer } from './dev-server.js';
+
+interface Subscriber {
+  url: string;
+  received: { type: string; id: string; path: string }[];
+  /** Status to answer with (default 202). */
+  status: number;
+  close(): Promise<void>;
+}
+
+async function startSubscriber(): Promise<Subscriber> {
+  const sub: Partial<Subscriber> & { received: Subscriber['received']; status: number } = {
+    received: [],
+    status: 202,
+  };
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (sub.status < 300)
+        sub.received.push({
+          type: String(req.headers['ce-type']),
+          id: String(req.headers['ce-id']),
+          path: req.url ?? '',
+        });
+      res.statusCode = sub.status;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  sub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sub.close = () => new Promise<void>((r) => server.close(() => r()));
+  return sub as Subscriber;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'eddy-dev-'));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function start(dataDir: string, files: string[], lines: string[] = []): Promise<DevServer> {
+  const server = await startDevServer({
+    dataDir,
+    files,
+    port: 0,
+    print: (l) => lines.push(l),
+    watchIntervalMs: 200,
+  });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+const brokerAndTrigger = (
+  subscriber: string,
+  type: string,
+  broker = 'default',
+) => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: ${broker}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-sub
+spec:
+  broker: ${broker}
+  filter:
+    attributes:
+      type: ${type}
+  subscriber:
+    uri: ${subscriber}/in
+`;
+
+async function send(server: DevServer, type: string, id: string, broker = 'default'): Promise<number> {
+  const res = await request(`${server.ingressUrl}/default/${broker}`, {
+    method: 'POST',
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-type': type,
+      'ce-source': 'test',
+      'ce-id': id,
+      'content-type': 'text/plain',
+    },
+    body: 'hello',
+  });
+  await res.body.text();
+  return res.statusCode;
+}
+
+async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function admin(
+  server: DevServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = server.token,
+) {
+  const res = await request(`${server.adminUrl}${path}`, {
+    method: method as 'GET',
+    headers: {
+      ...(token !== null ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+describe('eddy dev (in process)', () => {
+  it('runs a Broker + Trigger from a file, applies a filter change live, and a file removal deletes its resources', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(file, brokerAndTrigger(sub.url, 'com.example.a'));
+    const lines: string[] = [];
+    const server = await start(join(dir, '.eddy'), [file], lines);
+    await server.settled();
+    expect(lines).toContain('Broker default/default  Ready');
+    expect(lines).toContain('Trigger default/to-sub  Ready');
+    expect(lines.some((l) => l.startsWith('  ingress  http://127.0.0.1:'))).toBe(true);
+
+    expect(await send(server, 'com.example.a', 'a1')).toBe(202);
+    expect(await send(server, 'com.example.b', 'b1')).toBe(202);
+    await waitFor('a1 delivered', () => sub.received.some((e) => e.id === 'a1'));
+    expect(sub.received[0]).toMatchObject({ type: 'com.example.a', path: '/in' });
+
+    // A broken edit changes nothing (the old filter keeps routing) and says where the problem is.
+    writeFileSync(file, brokerAndTrigger(sub.url, 'com.example.a').replace('broker: default', 'broker: [1]'));
+    await waitFor('the error line', () => lines.some((l) => l.includes('mesh.yaml: not applied')));
+    expect(lines.some((l) => /mesh\.yaml:\d+:\d+: error: .*spec\.broker/.test(l))).toBe(true);
+    const trigger = server.store.get('Trigger/default/to-sub')?.resource;
+    expect(trigger?.metadata.generation).toBe(1);
+
+    // The filter moves to type b: b events arrive, a events no longer do.
+    writeFileSync(file, brokerAndTrigger(sub.url, 'com.example.b'));
+    await waitFor(
+      'generation 2',
+      () => server.store.get('Trigger/default/to-sub')?.resource.metadata.generation === 2,
+    );
+    await server.settled();
+    expect(server.store.get('Trigger/default/to-sub')?.resource.status?.observedGeneration).toBe(2);
+    expect(await send(server, 'com.example.a', 'a2')).toBe(202);
+    expect(await send(server, 'com.example.b', 'b2')).toBe(202);
+    await waitFor('b2 delivered', () => sub.received.some((e) => e.id === 'b2'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sub.received.map((e) => e.id)).not.toContain('a2');
+
+    // Removing the file removes its Broker and Trigger: the ingress no longer knows the broker.
+    rmSync(file);
+    await waitFor('deletion', () => server.store.size === 0);
+    await server.settled();
+    expect(lines).toContain('Trigger default/to-sub  deleted');
+    expect(await send(server, 'com.example.b', 'b3')).toBe(404);
+  });
+
+  it('admin API: 401 without or with a wrong token; apply, get, describe, delete with the token; admin.json is 0600', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dataDir = join(tempDir(), '.eddy');
+    const server = await start(dataDir, []);
+    const adminFile = JSON.parse(
+      (await import('node:fs')).readFileSync(join(dataDir, ADMIN_FILE), 'utf8'),
+    ) as AdminFile;
+    expect(adminFile).toMatchObject({ url: server.adminUrl, token: server.token, pid: process.pid });
+    expect((await import('node:fs')).statSync(join(dataDir, ADMIN_FILE)).mode & 0o777).toBe(0o600);
+
+    expect((await admin(server, 'GET', '/v1/status', undefined, null)).status).toBe(401);
+    const wrong = await admin(server, 'GET', '/v1/resources', undefined, 'nope');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toMatch(/token/);
+
+    const status = await admin(server, 'GET', '/v1/status');
+    expect(status.status).toBe(200);
+    expect(status.body).toMatchObject({
+      eventLog: 'embedded',
+      brokerIngressUrl: server.ingressUrl,
+      resources: 0,
+    });
+
+    const bad = await admin(server, 'POST', '/v1/apply', {
+      text: 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata: {name: t}\nspec: {broker: 3, subscriber: {uri: "http://127.0.0.1:1/"}}\n',
+      file: 'bad.yaml',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/^bad\.yaml:4:\d+: error: .*spec\.broker/);
+
+    const applied = await admin(server, 'POST', '/v1/apply', {
+      text: brokerAndTrigger(sub.url, 'x'),
+      file: 'm.yaml',
+    });
+    expect(applied.status).toBe(200);
+    expect((applied.body as unknown as ApplyResponse).items).toEqual([
+      { kind: 'Broker', namespace: 'default', name: 'default', action: 'created' },
+      { kind: 'Trigger', namespace: 'default', name: 'to-sub', action: 'created' },
+    ]);
+    const again = await admin(server, 'POST', '/v1/apply', {
+      text: brokerAndTrigger(sub.url, 'y'),
+      file: 'm.yaml',
+    });
+    expect((again.body as unknown as ApplyResponse).items.map((i) => i.action)).toEqual([
+      'unchanged',
+      'configured',
+    ]);
+
+    const list = await admin(server, 'GET', '/v1/resources?kind=Trigger');
+    const items = (list.body as { items: StoredResource[] }).items;
+    expect(items).toHaveLength(1);
+    expect(items[0]?.metadata.generation).toBe(2);
+    expect(items[0]?.status?.observedGeneration).toBe(2);
+    expect(items[0]?.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+    expect(items[0]?.status?.conditions?.[0]?.lastTransitionTime).toMatch(/^\d{4}-/);
+
+    const broker = await admin(server, 'GET', '/v1/resources/Broker/default/default');
+    expect((broker.body as unknown as StoredResource).status?.address?.url).toBe(
+      `${server.ingressUrl}/default/default`,
+    );
+    expect((await admin(server, 'GET', '/v1/resources/Broker/default/nope')).status).toBe(404);
+
+    const described = (await admin(server, 'GET', '/v1/describe/Trigger/default/to-sub'))
+      .body as unknown as DescribeResponse;
+    expect(described.events.map((e) => e.reason)).toEqual(['Created', 'Ready', 'Updated']);
+
+    const deleted = await admin(server, 'DELETE', '/v1/resources/Trigger/default/to-sub');
+    expect(deleted.status).toBe(200);
+    expect((await admin(server, 'DELETE', '/v1/resources/Trigger/default/to-sub')).status).toBe(404);
+    const byFile = await admin(server, 'POST', '/v1/delete', {
+      text: brokerAndTrigger(sub.url, 'y'),
+      file: 'm.yaml',
+    });
+    expect((byFile.body as unknown as ApplyResponse).items.map((i) => i.action)).toEqual([
+      'deleted',
+      'not found',
+    ]);
+    expect(server.store.size).toBe(0);
+
+    await server.close();
+    expect(existsSync(join(dataDir, ADMIN_FILE))).toBe(false);
+  });
+
+  it('tail streams the events passing a broker from now on, filtered by CESQL', async () => {
+    const dataDir = join(tempDir(), '.eddy');
+    const server = await start(dataDir, []);
+    await admin(server, 'POST', '/v1/apply', {
+      text: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default}\n',
+      file: 'b.yaml',
+    });
+    await server.settled();
+    expect(await send(server, 'com.example.old', 'before')).toBe(202);
+
+    expect((await admin(server, 'GET', '/v1/tail?broker=default&filter=type%20%3D')).status).toBe(400);
+    expect((await admin(server, 'GET', '/v1/tail?broker=nope')).status).toBe(404);
+
+    const controller = new AbortController();
+    cleanups.push(() => controller.abort());
+    const filter = encodeURIComponent("type LIKE 'com.example.%' AND id <> 'skip'");
+    const res = await request(
+      `${server.adminUrl}/v1/tail?namespace=default&broker=default&filter=${filter}`,
+      {
+        headers: { authorization: `Bearer ${server.token}` },
+        signal: controller.signal,
+      },
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/application\/x-ndjson/);
+    const lines: Record<string, unknown>[] = [];
+    let partial = '';
+    const reading = (async () => {
+      try {
+        for await (const chunk of res.body) {
+          const parts = (partial + chunk.toString()).split('\n');
+          partial = parts.pop() ?? '';
+          for (const p of parts) if (p) lines.push(JSON.parse(p) as Record<string, unknown>);
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    await waitFor('the tailing line', () => lines.length > 0);
+    expect(lines[0]).toEqual({ tailing: 'default/default' });
+    expect(await send(server, 'com.example.x', 'skip')).toBe(202);
+    expect(await send(server, 'org.other', 'other')).toBe(202);
+    expect(await send(server, 'com.example.x', 'wanted')).toBe(202);
+    await waitFor('the wanted event', () => lines.length > 1);
+    expect(lines[1]).toMatchObject({
+      specversion: '1.0',
+      type: 'com.example.x',
+      id: 'wanted',
+      source: 'test',
+      data: 'hello',
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(lines.length).toBe(2);
+    controller.abort();
+    await reading;
+  });
+
+  it('a clean shutdown then a restart on the same data dir keeps the resources and delivers every accepted event', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(file, brokerAndTrigger(sub.url, 'com.example.a'));
+    const dataDir = join(dir, '.eddy');
+    const first = await start(dataDir, [file]);
+    await first.settled();
+    // The subscriber refuses for now: the events are accepted (durable) but not delivered.
+    sub.status = 503;
+    for (let i = 0; i < 5; i++) expect(await send(first, 'com.example.a', `e${i}`)).toBe(202);
+    await first.close();
+    expect(existsSync(join(dataDir, ADMIN_FILE))).toBe(false);
+    expect(sub.received).toEqual([]);
+
+    sub.status = 202;
+    const lines: string[] = [];
+    const second = await start(dataDir, [file], lines);
+    expect(second.store.get('Trigger/default/to-sub')?.resource.metadata.generation).toBe(1);
+    await waitFor('every accepted event', () => new Set(sub.received.map((e) => e.id)).size === 5, 25_000);
+    expect([...new Set(sub.received.map((e) => e.id))].sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+  }, 40_000);
+});

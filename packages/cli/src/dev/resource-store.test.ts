@@ -1,0 +1,143 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadManifest } from './manifests.js';
+import { ResourceStore, STORE_FILE, storeKey } from './resource-store.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'eddy-store-'));
+
+const trigger = (name: string, type: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Trigger',
+  namespace: 'default',
+  name,
+  resource: {
+    apiVersion: 'eventing.knative.dev/v1',
+    kind: 'Trigger',
+    metadata: { name, namespace: 'default', ...extra },
+    spec: { broker: 'default', filter: { attributes: { type } }, subscriber: { uri: 'http://127.0.0.1:1/' } },
+  },
+});
+
+describe('ResourceStore', () => {
+  it('bumps metadata.generation on spec changes only, keeps creationTimestamp, and says what it did', () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const store = ResourceStore.open(dir(), { now: () => now });
+    expect(store.upsert(trigger('t', 'a'), { type: 'api' })).toBe('created');
+    const key = storeKey('Trigger', 'default', 't');
+    expect(store.get(key)?.resource.metadata).toMatchObject({
+      generation: 1,
+      creationTimestamp: '2026-01-01T00:00:00.000Z',
+    });
+    now = new Date('2026-01-02T00:00:00Z');
+    expect(store.upsert(trigger('t', 'a'), { type: 'api' })).toBe('unchanged');
+    expect(store.upsert(trigger('t', 'b'), { type: 'api' })).toBe('configured');
+    expect(store.get(key)?.resource.metadata.generation).toBe(2);
+    // Labels are metadata: configured, but the generation stays (Kubernetes semantics).
+    expect(store.upsert(trigger('t', 'b', { labels: { team: 'x' } }), { type: 'api' })).toBe('configured');
+    expect(store.get(key)?.resource.metadata).toMatchObject({
+      generation: 2,
+      creationTimestamp: '2026-01-01T00:00:00.000Z',
+      labels: { team: 'x' },
+    });
+    // A generation or status in the input is the server's business, not the client's.
+    const withServerFields = trigger('t', 'b', { labels: { team: 'x' }, generation: 40 });
+    (withServerFields.resource as Record<string, unknown>).status = { observedGeneration: 40 };
+    expect(store.upsert(withServerFields, { type: 'api' })).toBe('unchanged');
+    expect(store.get(key)?.resource.metadata.generation).toBe(2);
+  });
+
+  it('persists across reopen (atomically written, mode 0600) and refuses a corrupt file by name', () => {
+    const d = dir();
+    const store = ResourceStore.open(d);
+    store.upsert(trigger('t', 'a'), { type: 'file', file: '/x/a.yaml' });
+    store.upsert(trigger('t', 'b'), { type: 'file', file: '/x/a.yaml' });
+    store.setStatus(storeKey('Trigger', 'default', 't'), { observedGeneration: 2, conditions: [] });
+    store.flush();
+    expect(statSync(join(d, STORE_FILE)).mode & 0o777).toBe(0o600);
+    const again = ResourceStore.open(d);
+    const entry = again.get(storeKey('Trigger', 'default', 't'));
+    expect(entry?.resource.metadata.generation).toBe(2);
+    expect(entry?.origin).toEqual({ type: 'file', file: '/x/a.yaml' });
+    expect(entry?.resource.status?.observedGeneration).toBe(2);
+    expect(again.upsert(trigger('t', 'c'), { type: 'api' })).toBe('configured');
+    expect(again.get(storeKey('Trigger', 'default', 't'))?.resource.metadata.generation).toBe(3);
+
+    writeFileSync(join(d, STORE_FILE), '{"version": 1, "entr');
+    expect(() => ResourceStore.open(d)).toThrow(new RegExp(`${STORE_FILE} is not valid JSON`));
+  });
+
+  it('syncFile makes a file own exactly its resources; deleting an owner deletes its children', () => {
+    const store = ResourceStore.open(dir());
+    const changes: string[] = [];
+    store.onChange((c) => changes.push(...c.map((x) => `${x.action} ${x.key}`)));
+    store.syncFile('/f.yaml', [trigger('a', 'x'), trigger('b', 'x')]);
+    expect(changes).toEqual(['created Trigger/default/a', 'created Trigger/default/b']);
+    changes.length = 0;
+    store.syncFile('/f.yaml', [trigger('a', 'y')]);
+    expect(changes).toEqual(['configured Trigger/default/a', 'deleted Trigger/default/b']);
+    changes.length = 0;
+    store.syncFile('/f.yaml', []);
+    expect(changes).toEqual(['deleted Trigger/default/a']);
+
+    const svc = (kind: string, name: string) => ({
+      apiVersion: 'serving.knative.dev/v1',
+      kind,
+      namespace: 'default',
+      name,
+      resource: {
+        apiVersion: 'serving.knative.dev/v1',
+        kind,
+        metadata: { name, namespace: 'default' },
+        spec: {},
+      },
+    });
+    store.upsert(svc('Service', 's'), { type: 'api' });
+    store.upsert(svc('Configuration', 's'), { type: 'owner', owner: 'Service/default/s' });
+    store.upsert(svc('Revision', 's-00001'), { type: 'owner', owner: 'Configuration/default/s' });
+    expect(store.deleteAll(['Service/default/s'])).toEqual(['Service/default/s']);
+    expect(store.size).toBe(0);
+  });
+
+  it('keeps a bounded list of events per resource', () => {
+    const store = ResourceStore.open(dir());
+    store.upsert(trigger('t', 'a'), { type: 'api' });
+    const key = storeKey('Trigger', 'default', 't');
+    for (let i = 0; i < 40; i++) store.recordEvent(key, { type: 'Normal', reason: 'R', message: `m${i}` });
+    const events = store.events(key);
+    expect(events.length).toBe(25);
+    expect(events.at(-1)?.message).toBe('m39');
+  });
+});
+
+describe('loadManifest', () => {
+  it('is all-or-nothing with located errors', () => {
+    const text = readFileSync(
+      join(import.meta.dirname, '../../../api/src/resources/__fixtures__/wrong-type.yaml'),
+      'utf8',
+    );
+    const r = loadManifest(text, 'wrong-type.yaml');
+    expect(r.ok).toBe(false);
+    expect(r.resources).toEqual([]);
+    expect(r.errors[0]).toMatch(/^wrong-type\.yaml:\d+:\d+: error: /);
+  });
+
+  it('takes foreign kinds a loaded adapter serves, and only those', () => {
+    const text = `apiVersion: sources.example.com/v1alpha1
+kind: HttpPollSource
+metadata: {name: poll}
+spec: {url: "http://127.0.0.1:1/"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm}
+`;
+    const r = loadManifest(text, 'x.yaml', { isThirdPartyKind: (_a, k) => k === 'HttpPollSource' });
+    expect(r.ok).toBe(true);
+    expect(r.resources.map((x) => `${x.kind} ${x.namespace}/${x.name}`)).toEqual([
+      'HttpPollSource default/poll',
+    ]);
+    expect(r.warnings).toEqual([expect.stringMatching(/ConfigMap.*not an Eddy resource/)]);
+  });
+});

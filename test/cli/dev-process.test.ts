@@ -1,0 +1,171 @@
+/**
+ * `eddy dev` as a user runs it: the built CLI (packages/cli/dist/main.js) spawned with this Node, on the
+ * embedded log in a temp data dir. It prints where it listens and a status line per resource, routes an
+ * event from its ingress to a real HTTP subscriber, refuses a second server on the same data dir, and
+ * stops cleanly on SIGINT (exit 0, admin.json removed). beforeAll runs the incremental build.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = join(ROOT, 'packages/cli/dist/main.js');
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}, 180_000);
+
+const dir = mkdtempSync(join(tmpdir(), 'eddy-dev-process-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Running {
+  child: ChildProcess;
+  lines: string[];
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+function spawnDev(args: string[]): Running {
+  const child = spawn(process.execPath, [MAIN, 'dev', ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr?.on('data', (chunk: Buffer) =>
+    lines.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `stderr: ${l}`),
+    ),
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    lines,
+    exited,
+    async waitFor(pattern, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const line = lines.find((l) => pattern.test(l));
+        if (line) return line;
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`no line matching ${pattern} in:\n${lines.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+describe('eddy dev (spawned)', () => {
+  it('prints its addresses and statuses, routes an event, refuses a second server, stops cleanly on SIGINT', async () => {
+    const received: string[] = [];
+    const subscriber = createServer((req, res) => {
+      received.push(String(req.headers['ce-id']));
+      req.resume();
+      res.statusCode = 202;
+      res.end();
+    });
+    await new Promise<void>((r) => subscriber.listen(0, '127.0.0.1', r));
+    const subUrl = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}`;
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: all}
+spec:
+  broker: default
+  subscriber: {uri: "${subUrl}"}
+`,
+    );
+    const dev = spawnDev(['-f', 'mesh.yaml', '--port', '0', '--data-dir', 'state']);
+    try {
+      const ingress = (await dev.waitFor(/^ {2}ingress {2}http:\/\/127\.0\.0\.1:\d+/)).split(/\s+/)[2] ?? '';
+      await dev.waitFor(/^ {2}router /);
+      await dev.waitFor(/^ {2}admin {4}http:\/\/127\.0\.0\.1:\d+/);
+      await dev.waitFor(/^Trigger default\/all {2}Ready$/);
+      expect(dev.lines).toContain('Broker default/default  Ready');
+      const adminFile = join(dir, 'state', 'admin.json');
+      expect(statSync(adminFile).mode & 0o777).toBe(0o600);
+      const admin = JSON.parse(readFileSync(adminFile, 'utf8')) as {
+        url: string;
+        token: string;
+        pid: number;
+      };
+      expect(admin.pid).toBe(dev.child.pid);
+      const status = await request(`${admin.url}/v1/status`, {
+        headers: { authorization: `Bearer ${admin.token}` },
+      });
+      expect(status.statusCode).toBe(200);
+      expect(await status.body.json()).toMatchObject({ brokerIngressUrl: ingress, eventLog: 'embedded' });
+
+      const sent = await request(`${ingress}/default/default`, {
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0', 'ce-type': 't', 'ce-source': 's', 'ce-id': 'spawned-1' },
+        body: 'x',
+      });
+      await sent.body.text();
+      expect(sent.statusCode).toBe(202);
+      const deadline = Date.now() + 15_000;
+      while (!received.includes('spawned-1') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(received).toContain('spawned-1');
+
+      // One server per data dir: a second one says so in one line and exits 1.
+      const second = await new Promise<{ code: number; stderr: string }>((done) =>
+        execFile(
+          process.execPath,
+          [MAIN, 'dev', '--port', '0', '--data-dir', 'state'],
+          { cwd: dir, timeout: 20_000 },
+          (err, _o, stderr) => done({ code: err ? Number(err.code) : 0, stderr }),
+        ),
+      );
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim()).toMatch(
+        new RegExp(`^eddy dev: another eddy dev \\(pid ${dev.child.pid}\\) is running on `),
+      );
+
+      dev.child.kill('SIGINT');
+      expect(await dev.exited).toBe(0);
+      expect(dev.lines).toContain('eddy dev: stopped');
+      expect(existsSync(adminFile)).toBe(false);
+    } finally {
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+      await new Promise<void>((r) => subscriber.close(() => r()));
+    }
+  }, 60_000);
+
+  it('bad usage is one line and exit 2, never a stack trace', async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((done) =>
+      execFile(
+        process.execPath,
+        [MAIN, 'dev', '--port', 'eighty'],
+        { cwd: dir, timeout: 20_000 },
+        (err, _o, stderr) => done({ code: err ? Number(err.code) : 0, stderr }),
+      ),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('eddy: --port must be an integer from 0 to 65535, got "eighty"');
+  });
+});
