@@ -82,6 +82,9 @@ describe('process runtime', () => {
     const deployment = runtime.deploy(spec());
     expect(() => runtime?.deploy(spec())).toThrow(/revision default\/hello-00001 is already deployed/);
     expect(() => deployment.scale(-1)).toThrow(/scale\(\) needs an integer >= 0, got -1/);
+    // A closing deployment no longer blocks deploying the revision again.
+    void deployment.close();
+    expect(() => runtime?.deploy(spec())).not.toThrow();
   });
 
   it('runs a replica with PORT, K_* and env in workingDir, ready only once its HTTP probe passes', async () => {

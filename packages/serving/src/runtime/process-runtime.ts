@@ -48,7 +48,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
   });
   const metrics = runtimeMetrics(options.registry ?? new Registry());
   const ports = new PortAllocator();
+  /** Deployable revisions by namespace/name (a closing one leaves at once, so it can be deployed again). */
   const deployments = new Map<string, ProcessRevisionDeployment>();
+  /** Deployments whose replicas may still run (what close() waits for). */
+  const unfinished = new Set<ProcessRevisionDeployment>();
   let replicaNumber = 0;
   let closed: Promise<void> | undefined;
 
@@ -75,17 +78,19 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
         readinessDeadlineMs,
         baseEnv: options.baseEnv ?? process.env,
         nextReplicaNumber: () => ++replicaNumber,
-        onClosed: (d) => {
+        onClosing: (d) => {
           if (deployments.get(key) === d) deployments.delete(key);
         },
+        onClosed: (d) => unfinished.delete(d),
       });
       deployments.set(key, deployment);
+      unfinished.add(deployment);
       return deployment;
     },
 
     close(): Promise<void> {
       closed ??= (async () => {
-        await Promise.all([...deployments.values()].map((d) => d.close()));
+        await Promise.all([...unfinished].map((d) => d.close()));
         startLimiter.clear();
         await reaper.close();
       })();

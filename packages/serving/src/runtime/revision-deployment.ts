@@ -31,6 +31,9 @@ export interface DeploymentContext {
   readinessDeadlineMs: number;
   baseEnv: NodeJS.ProcessEnv;
   nextReplicaNumber(): number;
+  /** close() was called: the revision may be deployed again while this one's replicas drain. */
+  onClosing(deployment: ProcessRevisionDeployment): void;
+  /** Every replica of a closed deployment has exited. */
   onClosed(deployment: ProcessRevisionDeployment): void;
 }
 
@@ -133,6 +136,7 @@ export class ProcessRevisionDeployment implements RevisionDeployment {
 
   close(): Promise<void> {
     if (!this.#closed) {
+      this.#ctx.onClosing(this);
       this.#scaleTo(0);
       this.#closed = (async () => {
         while (this.#running.length > 0) await Promise.all(this.#running.map((r) => r.done));
@@ -145,6 +149,8 @@ export class ProcessRevisionDeployment implements RevisionDeployment {
   }
 
   #scaleTo(replicas: number): void {
+    // The data plane repeats its decision every tick; an unchanged one is not news.
+    if (replicas === this.#desired && this.#slots.length === replicas) return;
     this.#desired = replicas;
     while (this.#slots.length < replicas) {
       const slot: Slot = { seq: ++this.#slotSeq, backoff: new RestartBackoff(this.#ctx.backoff), crashes: 0 };
