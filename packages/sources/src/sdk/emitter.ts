@@ -5,6 +5,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   backoffMs,
+  decodeDataBytes,
   isExtensionName,
   isRetryableStatus,
   isSuccessStatus,
@@ -349,6 +350,17 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   /** The event as one member of a batch body, ceOverrides applied. */
   function batchMember(event: CloudEvent<unknown>): string {
     const json = toJsonFormat(event);
+    if (typeof json.data_base64 === 'string' && ArrayBuffer.isView(event.data)) {
+      // Bytes with a JSON or text content type: a binary-mode POST of them is stored decoded (the
+      // HTTP binding's rule), so the batch carries them decoded too and the broker stores the same
+      // event either way. Bytes that do not decode stay base64.
+      const bytes = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength);
+      const decoded = decodeDataBytes(bytes, event.datacontenttype);
+      if (decoded !== null && decoded !== undefined && !ArrayBuffer.isView(decoded)) {
+        delete json.data_base64;
+        json.data = decoded;
+      }
+    }
     for (const [name, value] of overrides) json[name] = value;
     return JSON.stringify(json);
   }
