@@ -98,8 +98,6 @@ const traces: Trace[] = [
 const rows: string[] = [];
 const results: { trace: Trace; result: SimResult; policy: Policy }[] = [];
 for (const [index, trace] of traces.entries()) {
-  if (!trace.hasBacklog)
-    rows.push(`| ${trace.name} | KEDA-like lag scaler | - | n/a: a lag scaler sees no HTTP load | | | | | | |`);
   for (const policy of policies(trace, index)) {
     const started = Date.now();
     const r = simulate(trace, policy, config);
@@ -113,6 +111,10 @@ for (const [index, trace] of traces.entries()) {
       `| ${trace.name} | ${policy.name} | ${needed} | ${timeToTarget(r, trace.name.startsWith('b.'))} | ${s(quantile(r.delays, 0.5))} / ${s(quantile(r.delays, 0.99))} | ${Math.round(r.replicaSeconds).toLocaleString('en-US')} | ${r.coldStarts} | ${r.peakReplicas} | ${r.lastEventDoneMs === undefined ? '-' : s(r.lastEventDoneMs - trace.measureFromMs)} | ${r.unfinished} |`,
     );
   }
+  if (!trace.hasBacklog)
+    rows.push(
+      `| ${trace.name} | KEDA-like lag scaler | - | n/a: a lag scaler sees no HTTP load | | | | | | |`,
+    );
 }
 
 function verdicts(): string[] {
