@@ -69,7 +69,7 @@ function untilSignal(server: DevServer, output: Output): Promise<void> {
 export async function runDev(options: DevCommandOptions, output: Output): Promise<number> {
   const port = parsePort(options.port);
   const kafka = parseBrokers(options.kafka);
-  const level = options.logLevel ?? 'warn';
+  const level = options.logLevel ?? 'error';
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
@@ -117,7 +117,7 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       'broker ingress port (0 = any free port); the router takes the next free one',
       '8080',
     )
-    .option('--log-level <level>', `component logs on stderr: ${LOG_LEVELS.join(', ')}`, 'warn')
+    .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')
     .action(async (opts: DevCommandOptions) => {
       setExit(await runDev(opts, output));
     });

@@ -5,7 +5,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
@@ -22,7 +22,7 @@ import {
 } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import type { DescribeResponse, StatusResponse } from '../admin/protocol.js';
+import { ADMIN_FILE, type DescribeResponse, type StatusResponse } from '../admin/protocol.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
@@ -228,7 +228,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     print(`  ingress  ${broker.url}  (brokers at /<namespace>/<name>)`);
     if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
     else print('  router   (serving is not available in this build)');
-    print(`  admin    ${admin.url}  (token in ${relative(process.cwd(), dataDir) || '.'}/admin.json)`);
+    const shownDir = relative(process.cwd(), dataDir);
+    print(
+      `  admin    ${admin.url}  (token in ${join(shownDir.startsWith('..') || shownDir === '' ? dataDir : shownDir, ADMIN_FILE)})`,
+    );
 
     store.onChange((changes) => {
       for (const c of changes) if (c.action === 'deleted') print(`${c.key.replace(/\//, ' ')}  deleted`);
@@ -278,7 +281,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       for (const file of store.files())
         if (coveredBy(files, file) && !present.has(file)) await onFile(file, undefined);
     }
-    reconciler.schedule();
+    reconciler.start();
 
     let closing: Promise<void> | undefined;
     return {

@@ -89,6 +89,8 @@ export class Reconciler {
   #running: Promise<void> | undefined;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
+  /** Until start(): changes are noted, not reconciled (the initial files load as one change). */
+  #started = false;
   readonly #sourceApplyErrors = new Map<string, string>();
   #sourceSignature = '';
   readonly #poll: NodeJS.Timeout;
@@ -114,11 +116,17 @@ export class Reconciler {
   schedule(): void {
     if (this.#closed) return;
     this.#pending = true;
-    if (this.#timer || this.#running) return;
+    if (!this.#started || this.#timer || this.#running) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#loop();
     }, this.#o.debounceMs ?? 50);
+  }
+
+  /** Starts reconciling (at once, and on every change from now on). */
+  start(): void {
+    this.#started = true;
+    this.schedule();
   }
 
   /** Resolves once no reconcile is scheduled or running. */
