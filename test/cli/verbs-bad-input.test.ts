@@ -1,0 +1,214 @@
+/**
+ * Bad input to every client verb, with the built CLI spawned as a user runs it (`node
+ * packages/cli/dist/main.js`): each prints exactly one line on stderr starting with `eddy:`, nothing on
+ * stdout, exits non-zero, and never shows a stack trace. None of these needs a running `eddy dev` (the
+ * ones that do are in quickstart.test.ts).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = join(ROOT, 'packages/cli/dist/main.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dir = '';
+let dataDir = '';
+
+function eddy(...args: string[]): Promise<Run> {
+  const env = { ...process.env, EDDY_DATA_DIR: dataDir };
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { cwd: ROOT, env, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** One `eddy: ...` line on stderr, nothing on stdout, the given exit code, no stack trace. */
+function expectOneLine(r: Run, code: number, line: string | RegExp) {
+  expect(r.stdout).toBe('');
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  if (typeof line === 'string') expect(lines[0]).toBe(line);
+  else expect(lines[0]).toMatch(line);
+  expect(r.code).toBe(code);
+}
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  dir = await mkdtemp(join(tmpdir(), 'eddy-bad-input-'));
+  dataDir = join(dir, 'data');
+  await mkdir(dataDir);
+  await writeFile(
+    join(dir, 'broken.yaml'),
+    'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: [b\n',
+  );
+  await writeFile(
+    join(dir, 'invalid.yaml'),
+    'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t\nspec:\n  broker: default\n',
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('no eddy dev running', () => {
+  it.each([
+    ['get', 'brokers'],
+    ['describe', 'broker', 'default'],
+    ['delete', 'trigger', 'orders'],
+    ['apply', '-f', 'examples/quickstart/broker.yaml'],
+    ['delete', '-f', 'examples/quickstart/triggers.yaml'],
+    ['send', '--broker', 'default', '--type', 'com.example.t', '--source', '/s'],
+    ['tail', 'default'],
+  ])('eddy %s ...: says so and how to start one', async (...args) => {
+    expectOneLine(
+      await eddy(...args),
+      1,
+      `eddy: no eddy dev is running for data dir ${dataDir} (start one with: eddy dev -f <dir> --data-dir ${dataDir})`,
+    );
+  });
+
+  it('an admin.json left by a killed eddy dev (its pid is gone) is recognised as not running', async () => {
+    const stale = join(dir, 'stale');
+    await mkdir(stale);
+    const dead = 2 ** 22 + 4242; // beyond Linux's default pid range
+    await writeFile(
+      join(stale, 'admin.json'),
+      JSON.stringify({
+        url: 'http://127.0.0.1:9',
+        token: 'x',
+        pid: dead,
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    expectOneLine(
+      await eddy('get', 'brokers', '--data-dir', stale),
+      1,
+      `eddy: no eddy dev is running for data dir ${stale} (admin.json names pid ${dead}, which has exited) (start one with: eddy dev -f <dir> --data-dir ${stale})`,
+    );
+  });
+});
+
+describe('mistakes caught before contacting the server', () => {
+  it('unknown kinds, with a suggestion when it looks like a typo', async () => {
+    expectOneLine(await eddy('get', 'brokr'), 2, 'eddy: unknown kind "brokr" (did you mean broker?)');
+    expectOneLine(
+      await eddy('describe', 'trigers', 'x'),
+      2,
+      'eddy: unknown kind "trigers" (did you mean triggers?)',
+    );
+    expectOneLine(
+      await eddy('delete', 'deployment', 'x'),
+      2,
+      'eddy: unknown kind "deployment" (see `eddy get --help` for the kinds)',
+    );
+  });
+
+  it('invalid YAML and invalid resources are located, and nothing is applied or deleted', async () => {
+    expectOneLine(
+      await eddy('apply', '-f', join(dir, 'broken.yaml')),
+      1,
+      new RegExp(`^eddy: nothing applied: ${dir}/broken.yaml:\\d+:\\d+: error: #0: YAML syntax error: `),
+    );
+    expectOneLine(
+      await eddy('apply', '-f', join(dir, 'invalid.yaml')),
+      1,
+      new RegExp(
+        `^eddy: nothing applied: ${dir}/invalid.yaml:\\d+:\\d+: error: #0 Trigger default/t: spec.subscriber: required field is missing$`,
+      ),
+    );
+    expectOneLine(
+      await eddy('delete', '-f', join(dir, 'broken.yaml')),
+      1,
+      new RegExp(`^eddy: nothing deleted: ${dir}/broken.yaml:\\d+:\\d+: error: #0: YAML syntax error: `),
+    );
+    expectOneLine(
+      await eddy('apply', '-f', join(dir, 'none.yaml')),
+      2,
+      `eddy: no such file or directory: ${join(dir, 'none.yaml')}`,
+    );
+    expectOneLine(await eddy('apply'), 2, 'eddy: missing -f <file|dir>: say which manifests to apply');
+  });
+
+  it('missing or malformed arguments of get, describe, delete and send', async () => {
+    expectOneLine(
+      await eddy('get'),
+      2,
+      /^eddy: missing the kind: eddy get <kind> \[name\] \(kinds: broker, trigger, /,
+    );
+    expectOneLine(
+      await eddy('get', 'brokers', '-o', 'table'),
+      2,
+      'eddy: unknown output format "table" for -o (expected yaml, json, wide)',
+    );
+    expectOneLine(await eddy('describe', 'broker'), 2, 'eddy: missing the name: eddy describe broker <name>');
+    expectOneLine(await eddy('delete'), 2, 'eddy: missing what to delete: -f <file|dir> or <kind> <name>');
+    expectOneLine(
+      await eddy('send', '--type', 't', '--source', 's'),
+      2,
+      'eddy: missing --broker <name>: which broker to send the event to',
+    );
+    expectOneLine(
+      await eddy(
+        'send',
+        '--broker',
+        'default',
+        '--type',
+        't',
+        '--source',
+        's',
+        '--data',
+        '1',
+        '--data-file',
+        'x',
+      ),
+      2,
+      'eddy: give either --data or --data-file, not both',
+    );
+    expectOneLine(
+      await eddy(
+        'send',
+        '--broker',
+        'default',
+        '--type',
+        't',
+        '--source',
+        's',
+        '--data-file',
+        join(dir, 'none.json'),
+      ),
+      2,
+      `eddy: cannot read --data-file ${join(dir, 'none.json')}: ENOENT`,
+    );
+  });
+
+  it('missing or malformed arguments of tail, and unknown options', async () => {
+    expectOneLine(await eddy('tail'), 2, 'eddy: missing the broker: eddy tail <broker> [--filter <cesql>]');
+    expectOneLine(
+      await eddy('tail', 'default', '--filter', "type = 'a' AND AND"),
+      2,
+      'eddy: invalid --filter: expected an expression at column 16, found keyword AND',
+    );
+    expectOneLine(await eddy('get', 'brokers', '--bogus'), 2, "error: unknown option '--bogus'");
+  });
+});
