@@ -12,9 +12,10 @@ import { sqsSdk } from '../../../../test/harness/sqs-sdk.ts';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { startEddyIngress } from '../testing/eddy-ingress.js';
 import { startTestSink, type TestSink } from '../testing/test-sink.js';
 import { SQS_EVENT_TYPE } from './sqs-event.js';
-import { createSqsSourceAdapter } from './sqs-source.js';
+import { createSqsSourceAdapter, RECEIVERS_ANNOTATION } from './sqs-source.js';
 
 const {
   CreateQueueCommand,
@@ -269,6 +270,83 @@ describe('SqsSource', () => {
     expect(new Set(sink.accepted().map((e) => e.data))).toEqual(new Set(['m0', 'm1', 'm2']));
     await until(() => empty(q.url), 5_000, 'queue empty');
     expect(await metric(registry, 'eddy_source_events_received_total', labels)).toBeGreaterThan(3);
+  });
+
+  it('into an Eddy ingress (sinkAcceptsBatch): one POST per receive batch, all stored intact, all deleted', async () => {
+    const broker = await startEddyIngress();
+    try {
+      const q = await createQueue();
+      const ids = await Promise.all(
+        Array.from({ length: 45 }, (_, i) => send(q.url, JSON.stringify({ i }), { tenant: str(`t${i}`) })),
+      );
+      const def = {
+        ...source('batched', { queueUrl: q.url }),
+        sink: broker.url,
+        sinkAcceptsBatch: true,
+        annotations: { [RECEIVERS_ANNOTATION]: '3' },
+      };
+      await runner.apply(def);
+      await until(() => empty(q.url), 15_000, 'queue empty');
+      const stored = await broker.stored();
+      expect(stored).toHaveLength(45);
+      const byId = new Map(stored.map((e) => [e.id, e]));
+      ids.forEach((id, i) => {
+        expect(byId.get(id)).toMatchObject({
+          type: SQS_EVENT_TYPE,
+          source: q.arn,
+          tenant: `t${i}`,
+          datacontenttype: 'application/json',
+          data: { i },
+        });
+      });
+      // At most 10 messages per receive, so at least 5 POSTs; far fewer than one per message.
+      const posts = await broker.requests(202);
+      expect(posts).toBeGreaterThanOrEqual(5);
+      expect(posts).toBeLessThanOrEqual(30);
+      const labels = { kind: 'SqsSource', name: 'batched' };
+      expect(await metric(registry, 'eddy_source_events_delivered_total', labels)).toBe(45);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('Eddy ingress down (batch mode): nothing deleted; everything arrives once it is back', async () => {
+    const broker = await startEddyIngress({ down: true });
+    try {
+      const q = await createQueue();
+      for (let i = 0; i < 12; i++) await send(q.url, `m${i}`);
+      await runner.apply({
+        ...source('batched-down', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }),
+        sink: broker.url,
+        sinkAcceptsBatch: true,
+      });
+      const labels = { kind: 'SqsSource', name: 'batched-down' };
+      await until(
+        async () => (await metric(registry, 'eddy_source_events_failed_total', labels)) >= 12,
+        10_000,
+        '12 failed sends',
+      );
+      const c = await counts(q.url);
+      expect(c.visible + c.inFlight).toBe(12);
+      await broker.up();
+      await until(() => empty(q.url), 20_000, 'queue empty');
+      const stored = await broker.stored();
+      expect(new Set(stored.map((e) => e.data))).toEqual(
+        new Set(Array.from({ length: 12 }, (_, i) => `m${i}`)),
+      );
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('rejects a bad receivers annotation, naming it', async () => {
+    const q = await createQueue();
+    const status = await runner.apply({
+      ...source('bad-receivers', { queueUrl: q.url }),
+      annotations: { [RECEIVERS_ANNOTATION]: '0' },
+    });
+    expect(status.ready.status).toBe('False');
+    expect(status.ready.message).toContain(RECEIVERS_ANNOTATION);
   });
 
   it('extends the visibility of a message while a slow sink holds it', async () => {
