@@ -10,6 +10,7 @@ import type pino from 'pino';
 
 /** The helper's program (plain JavaScript, run with `node -e`, so it works from src and dist alike). */
 const REAPER_SOURCE = `
+process.title = 'eddy-replica-reaper';
 const graceMs = Number(process.argv[1]) || 2000;
 const groups = new Set();
 let buffered = '';
