@@ -22,6 +22,7 @@ import type { RevisionStats, Router, RouterRevision, RouterRoute } from './route
 import { type RouterMetrics, routerMetrics } from './router-metrics.js';
 import {
   buildRoutingTable,
+  checkRoutingInput,
   describeUnknownAddress,
   type ResolvedAddress,
   type RoutingTable,
@@ -145,6 +146,7 @@ export class HttpRouter implements Router {
   }
 
   update(revisions: RouterRevision[], routes: RouterRoute[]): void {
+    checkRoutingInput(revisions, routes);
     const table = buildRoutingTable(revisions, routes);
     // Warn once per clash, not on every update that still has it.
     for (const clash of table.clashes) {

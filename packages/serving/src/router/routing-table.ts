@@ -144,3 +144,40 @@ export function describeUnknownAddress(host: string | undefined, rawUrl: string)
   }
   return `path "${path}" is not /<namespace>/<route|tag-route|revision>/...${hostPart}`;
 }
+
+/** Throws (naming the revision or route and the field) for a table the router cannot serve. */
+export function checkRoutingInput(revisions: RouterRevision[], routes: RouterRoute[]): void {
+  const seen = new Set<string>();
+  for (const revision of revisions) {
+    const where = `router.update: revision ${revision.namespace}/${revision.name}`;
+    if (!revision.namespace || !revision.name)
+      throw new TypeError(`${where}: namespace and name are required`);
+    const key = `${revision.namespace}/${revision.name}`;
+    if (seen.has(key)) throw new TypeError(`${where} is listed twice`);
+    seen.add(key);
+    if (!Number.isSafeInteger(revision.containerConcurrency) || revision.containerConcurrency < 0) {
+      throw new RangeError(
+        `${where}: containerConcurrency must be an integer >= 0 (0 = unlimited), got ${revision.containerConcurrency}`,
+      );
+    }
+    for (const field of ['timeoutMs', 'responseStartTimeoutMs', 'idleTimeoutMs'] as const) {
+      const value = revision[field];
+      if (value === undefined && field !== 'timeoutMs') continue;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+        throw new RangeError(`${where}: ${field} must be a positive number of milliseconds, got ${value}`);
+      }
+    }
+  }
+  for (const route of routes) {
+    const where = `router.update: route ${route.namespace}/${route.name}`;
+    if (!route.namespace || !route.name) throw new TypeError(`${where}: namespace and name are required`);
+    route.traffic.forEach((target, index) => {
+      if (typeof target.percent !== 'number' || !Number.isFinite(target.percent) || target.percent < 0) {
+        throw new RangeError(
+          `${where}: traffic[${index}].percent must be a number >= 0, got ${target.percent}`,
+        );
+      }
+      if (!target.revisionName) throw new TypeError(`${where}: traffic[${index}].revisionName is required`);
+    });
+  }
+}

@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { RouterRevision } from './router.js';
-import { buildRoutingTable, describeUnknownAddress, resolveAddress } from './routing-table.js';
+import {
+  buildRoutingTable,
+  checkRoutingInput,
+  describeUnknownAddress,
+  resolveAddress,
+} from './routing-table.js';
 import { WeightedSplit } from './weighted-split.js';
 
 function revision(name: string, namespace = 'default'): RouterRevision {
@@ -94,6 +99,32 @@ describe('routing table', () => {
     expect(describeUnknownAddress('a.b.example', '/')).toBe(
       'path "/" is not /<namespace>/<route|tag-route|revision>/... and Host "a.b.example" names no "a" in namespace "b"',
     );
+  });
+});
+
+describe('routing input check', () => {
+  it('names the revision or route and the field that is wrong', () => {
+    expect(() => checkRoutingInput([{ ...revision('a'), containerConcurrency: -1 }], [])).toThrow(
+      'router.update: revision default/a: containerConcurrency must be an integer >= 0 (0 = unlimited), got -1',
+    );
+    expect(() => checkRoutingInput([{ ...revision('a'), timeoutMs: 0 }], [])).toThrow(
+      'router.update: revision default/a: timeoutMs must be a positive number of milliseconds, got 0',
+    );
+    expect(() => checkRoutingInput([{ ...revision('a'), idleTimeoutMs: Number.NaN }], [])).toThrow(
+      'idleTimeoutMs must be a positive number',
+    );
+    expect(() => checkRoutingInput([revision('a'), revision('a')], [])).toThrow(
+      'router.update: revision default/a is listed twice',
+    );
+    expect(() =>
+      checkRoutingInput(
+        [],
+        [{ namespace: 'default', name: 'r', traffic: [{ revisionName: 'a', percent: -5 }] }],
+      ),
+    ).toThrow('router.update: route default/r: traffic[0].percent must be a number >= 0, got -5');
+    expect(() =>
+      checkRoutingInput([revision('a')], [{ namespace: 'default', name: 'r', traffic: [] }]),
+    ).not.toThrow();
   });
 });
 
