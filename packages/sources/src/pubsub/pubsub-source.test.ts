@@ -11,6 +11,7 @@ import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { startEddyIngress } from '../testing/eddy-ingress.js';
 import { startTestSink, type TestSink } from '../testing/test-sink.js';
 import { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub-event.js';
 import { createPubSubSourceAdapter } from './pubsub-source.js';
@@ -253,6 +254,75 @@ describe('PubSubSource', () => {
     await sink.up();
     await sink.waitFor(() => new Set(sink.accepted().map((e) => e.id)).size >= ids.length, 15_000);
     expect(new Set(sink.accepted().map((e) => e.id))).toEqual(new Set(ids));
+  });
+
+  it('into an Eddy ingress (sinkAcceptsBatch): messages gathered into batch POSTs, stored intact, acked', async () => {
+    const broker = await startEddyIngress();
+    try {
+      const { topic, subscription } = await topicWithSubscription();
+      const ids = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          topic.publishMessage({ data: Buffer.from(`b${i}`), attributes: { n: String(i) } }),
+        ),
+      );
+      await runner.apply({
+        ...source('batched', { subscription }),
+        sink: broker.url,
+        sinkAcceptsBatch: true,
+      });
+      await until(
+        async () => (await metric(registry, 'eddy_source_events_delivered_total', labels('batched'))) >= 60,
+        15_000,
+        '60 delivered',
+      );
+      const stored = await broker.stored();
+      const byId = new Map(stored.map((e) => [e.id, e]));
+      ids.forEach((id, i) => {
+        const data = byId.get(id)?.data as { message: Record<string, unknown> } | undefined;
+        expect(byId.get(id)?.type).toBe(PUBSUB_MESSAGE_PUBLISHED_TYPE);
+        expect(data?.message).toMatchObject({
+          data: Buffer.from(`b${i}`).toString('base64'),
+          attributes: { n: String(i) },
+          messageId: id,
+        });
+      });
+      expect(await broker.requests(202)).toBeLessThan(60);
+      await runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'batched' }));
+      expect(await drain(subscription, 1_000)).toHaveLength(0);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('Eddy ingress down (batch mode): nacked, then every message arrives once it is back', async () => {
+    const broker = await startEddyIngress({ down: true });
+    try {
+      const { topic, subscription } = await topicWithSubscription();
+      await runner.apply({
+        ...source('batched-down', { subscription }),
+        sink: broker.url,
+        sinkAcceptsBatch: true,
+      });
+      const ids = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => topic.publishMessage({ data: Buffer.from(`m${i}`) })),
+      );
+      await until(
+        async () =>
+          (await metric(registry, 'eddy_source_events_received_total', labels('batched-down'))) >= 30,
+        15_000,
+        'redeliveries',
+      );
+      expect(await metric(registry, 'eddy_source_events_delivered_total', labels('batched-down'))).toBe(0);
+      await broker.up();
+      await until(
+        async () => new Set((await broker.stored()).map((e) => e.id)).size >= ids.length,
+        15_000,
+        'all ten stored',
+      );
+      expect(new Set((await broker.stored()).map((e) => e.id))).toEqual(new Set(ids));
+    } finally {
+      await broker.close();
+    }
   });
 
   it('never has more sends in flight than flowControl.maxMessages', async () => {

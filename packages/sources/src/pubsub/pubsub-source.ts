@@ -220,16 +220,55 @@ async function startPubSubSource(
       message.ack();
       return;
     }
-    const work = emitter.send(event, { signal }).then(
-      () => message.ack(),
-      (err: unknown) => {
-        // The emitter logged and counted the failure; Pub/Sub redelivers what is nacked.
-        if (!(err instanceof EmitError)) logger.warn({ err, messageId: message.id }, 'send failed');
-        message.nack();
-      },
+    if (emitter.batching) {
+      gather(message, event);
+      return;
+    }
+    track(
+      emitter.send(event, { signal }).then(
+        () => message.ack(),
+        (err: unknown) => {
+          // The emitter logged and counted the failure; Pub/Sub redelivers what is nacked.
+          if (!(err instanceof EmitError)) logger.warn({ err, messageId: message.id }, 'send failed');
+          message.nack();
+        },
+      ),
     );
+  }
+
+  function track(work: Promise<void>): void {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
+  }
+
+  // Batch mode (the sink is an Eddy ingress): the messages the stream hands over in one go (a
+  // StreamingPull response is emitted message by message, synchronously) are gathered until the
+  // next turn of the event loop and sent as one emitBatch(); each is acked once accepted, nacked
+  // otherwise.
+  let gathered: { message: Message; event: ReturnType<typeof pubsubMessageToEvent> }[] = [];
+  function gather(message: Message, event: ReturnType<typeof pubsubMessageToEvent>): void {
+    gathered.push({ message, event });
+    if (gathered.length === 1) setImmediate(flush);
+  }
+  function flush(): void {
+    const batch = gathered;
+    gathered = [];
+    if (batch.length === 0) return;
+    track(
+      emitter
+        .emitBatch(
+          batch.map((b) => b.event),
+          {
+            signal,
+            onOutcome: (index, outcome) => {
+              const { message } = batch[index]!;
+              if (outcome.ok) message.ack();
+              else message.nack();
+            },
+          },
+        )
+        .then(() => {}),
+    );
   }
 
   /** Looks the subscription up (creating it on spec.topic when missing); returns its topic. */
