@@ -20,15 +20,18 @@ export class KnativePolicy implements Policy {
   private lastTick = 0;
   readonly name: string;
   private readonly tickMs: number;
+  private readonly backlogInFlightLimit: number | undefined;
 
+  /** `backlogInFlightLimit`: passed to every decision (the optional DecisionInput field); undefined = not given. */
   constructor(
     name: string,
     annotations: Record<string, string>,
     containerConcurrency: number,
-    tickMs = 1000,
+    options: { tickMs?: number; backlogInFlightLimit?: number } = {},
   ) {
     this.name = name;
-    this.tickMs = tickMs;
+    this.tickMs = options.tickMs ?? 1000;
+    this.backlogInFlightLimit = options.backlogInFlightLimit;
     this.autoscaler = createAutoscaler(scalingSettings(annotations, containerConcurrency));
   }
 
@@ -63,6 +66,7 @@ export class KnativePolicy implements Policy {
       lag: obs.lag,
       inFlight: obs.concurrency,
       routed: true,
+      backlogInFlightLimit: this.backlogInFlightLimit,
     });
     this.reasons.set(d.reason, (this.reasons.get(d.reason) ?? 0) + 1);
     return d.desired;

@@ -27,6 +27,14 @@ export interface DecisionInput {
   inFlight: number;
   /** False for a revision no route sends traffic to: it goes to zero whatever min-scale says. */
   routed: boolean;
+  /**
+   * Optional (added by the autoscaler work): how many events of this revision's backlog the feeding
+   * dispatchers can have in flight at once (sum of each route's maxInFlight x share). With the
+   * concurrency metric the backlog recommendation is then at most ceil(limit / (target x utilization)),
+   * what KPA would ask for once that many are in flight: replicas beyond it would wait idle. Undefined
+   * = unknown, no cap.
+   */
+  backlogInFlightLimit?: number;
 }
 
 export type DecisionReason =

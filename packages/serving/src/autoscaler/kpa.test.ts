@@ -277,6 +277,22 @@ describe('backlog', () => {
     expect(d).toMatchObject({ desired: 5, reason: 'backlog', backlogDesired: 5 });
   });
 
+  it('caps the backlog at what the dispatchers keep in flight, when the data plane says it', () => {
+    const a = createAutoscaler(settings({ initialScale: 0 }));
+    // 10000 / 100 = 100, but 100 in flight / (10 x 0.7) = 14.29 -> 15
+    const d = a.decide(input(0, 0, { lag: 10_000, backlogInFlightLimit: 100 }));
+    expect(d).toMatchObject({ desired: 15, reason: 'backlog', backlogDesired: 15 });
+    expect(d.detail).toBe('backlog 10000 / lag-target 100 = 100, at most 100 in flight / 7 = 15 (http 0)');
+    // under the cap the lag decides: 450 / 100 = 4.5 -> 5 (ready 1: floor(1 / 2) = 0 does not raise it)
+    expect(a.decide(input(1000, 1, { lag: 450, backlogInFlightLimit: 100 }))).toMatchObject({
+      desired: 5,
+      reason: 'backlog',
+    });
+    // with the rps metric the in-flight limit says nothing about replicas: no cap, 10000 / 100 = 100
+    const r = createAutoscaler(settings({ metric: 'rps', target: 200, initialScale: 0 }));
+    expect(r.decide(input(0, 0, { lag: 10_000, backlogInFlightLimit: 100 })).desired).toBe(100);
+  });
+
   it('takes the larger of HTTP and backlog', () => {
     const a = createAutoscaler(settings({ panicThresholdPercentage: 1000 }));
     feed(a, 1, 60, 56);

@@ -11,8 +11,9 @@
 //  3. panic mode starts when desiredPanic / ready >= panic-threshold / 100 and ends once that has not
 //     been true for a whole stable window; in panic the HTTP recommendation is the larger of the two
 //     and never goes down;
-//  4. backlog: ceil(lag / lag-target) within the same rate limit and raised to activation-scale; the
-//     larger of the HTTP and backlog recommendations wins;
+//  4. backlog: ceil(lag / lag-target), at most what the dispatchers' in-flight bound can keep busy
+//     when the data plane says it (backlogInFlightLimit), within the same rate limit and raised to
+//     activation-scale; the larger of the HTTP and backlog recommendations wins;
 //  5. scale-down delay: the largest value of the last delay window;
 //  6. min-scale (initial-scale until first reached), max-scale (0 = unbounded);
 //  7. zero only when no requests are in flight, after the revision was active for a stable window,
@@ -65,6 +66,8 @@ function checkInput(input: DecisionInput): void {
   checkNumber('input', 'actualReplicas', input.actualReplicas, true);
   checkNumber('input', 'lag', input.lag);
   checkNumber('input', 'inFlight', input.inFlight);
+  if (input.backlogInFlightLimit !== undefined)
+    checkNumber('input', 'backlogInFlightLimit', input.backlogInFlightLimit);
   if (typeof input.routed !== 'boolean')
     throw new Error(`invalid autoscaler input: routed must be a boolean, got ${String(input.routed)}`);
 }
@@ -157,12 +160,22 @@ export function createAutoscaler(initialSettings: ScalingSettings): Autoscaler {
     }
 
     // 4: the backlog.
-    const backlogRaw = s.backlog && input.lag > 0 ? Math.ceil(input.lag / s.lagTarget) : 0;
+    const lagReplicas = s.backlog && input.lag > 0 ? Math.ceil(input.lag / s.lagTarget) : 0;
+    let backlogRaw = lagReplicas;
+    let backlogDetail = `backlog ${fmt(input.lag)} / lag-target ${fmt(s.lagTarget)} = ${lagReplicas}`;
+    const limit = input.backlogInFlightLimit;
+    if (lagReplicas > 0 && limit !== undefined && s.metric === 'concurrency') {
+      const cap = Math.max(1, Math.ceil(limit / targetValue));
+      if (cap < lagReplicas) {
+        backlogRaw = cap;
+        backlogDetail += `, at most ${fmt(limit)} in flight / ${fmt(targetValue)} = ${cap}`;
+      }
+    }
     let chosen = http;
     if (backlogRaw > 0) {
       let value = Math.min(backlogRaw, maxUp);
       let reason: DecisionReason = 'backlog';
-      let detail = `backlog ${fmt(input.lag)} / lag-target ${fmt(s.lagTarget)} = ${backlogRaw}`;
+      let detail = backlogDetail;
       if (value < backlogRaw) {
         reason = 'bounds';
         detail += rateLimit(backlogRaw, value);
