@@ -112,6 +112,26 @@ describe('process runtime failures', () => {
     );
   });
 
+  it('restarts a replica that crashes after it was ready; a replica that stayed ready resets its backoff', async () => {
+    runtime = createProcessRuntime({
+      logger,
+      restartBackoff: { initialMs: 200, maxMs: 5000, resetAfterReadyMs: 300 },
+    });
+    const deployment = runtime.deploy(spec({ env: { EXIT_AFTER_MS: '1200', EXIT_CODE: '3' } }));
+    // The failure message at each restart.
+    const failures: string[] = [];
+    deployment.subscribe(() => {
+      const { restarts = 0, failure } = deployment.status();
+      if (restarts > failures.length) failures.push(failure?.message ?? '(none)');
+    });
+    deployment.scale(1);
+    await waitFor('two restarts', () => (deployment.status().restarts ?? 0) >= 2, 15_000);
+    // Each process was ready for longer than resetAfterReadyMs: no CrashLoopBackOff, never a longer delay.
+    expect(failures.slice(0, 2)).toEqual(['container exited with code 3', 'container exited with code 3']);
+    await waitFor('ready again', () => deployment.status().ready === 1, 10_000);
+    expect(deployment.status().failure).toBeUndefined();
+  });
+
   it('reports a signal that kills a replica before ready as Signal<NAME>', async () => {
     runtime = createProcessRuntime({ logger, restartBackoff: { initialMs: 5000 } });
     const deployment = runtime.deploy(spec({ env: { HEALTH: 'fail' } }));
