@@ -22,6 +22,7 @@ export {
   type ScalingProblem,
   scalingSettings,
 } from './control/scaling-settings.js';
+export { createServingDataPlane } from './plane/create-serving-plane.js';
 export type {
   RevisionRuntimeStatus,
   ServingDataPlane,

@@ -1,0 +1,199 @@
+// The serving data plane's glue with the real process runtime, router and autoscaler: replicas are
+// real `node` processes on 127.0.0.1, requests go through the real router. The backlog reader is a
+// scripted one (the broker's implementation is exercised in test/serving/scaling.test.ts).
+
+import type { ServingContract, ServingRevision } from '@eddy/api';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { request } from 'undici';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { scalingSettings } from '../control/scaling-settings.js';
+import { createServingDataPlane } from './create-serving-plane.js';
+import type { ServingDataPlane, ServingDataPlaneOptions } from './serving-plane.js';
+
+const quiet = pino({ level: 'silent' });
+
+/** A workload in one line: answers its revision name on every path. */
+const SERVER = `require('node:http').createServer((q, s) => s.end(process.env.K_REVISION)).listen(+process.env.PORT, '127.0.0.1'); process.on('SIGTERM', () => process.exit(0));`;
+
+function revision(
+  name: string,
+  annotations: Record<string, string> = {},
+  extra: Partial<ServingRevision> = {},
+): ServingRevision {
+  return {
+    namespace: 'plane',
+    name,
+    configuration: 'svc',
+    service: 'svc',
+    configurationGeneration: 1,
+    command: [process.execPath],
+    args: ['-e', SERVER],
+    env: {},
+    readiness: {
+      kind: 'tcp',
+      initialDelayMs: 0,
+      periodMs: 1000,
+      timeoutMs: 1000,
+      failureThreshold: 3,
+      successThreshold: 1,
+    },
+    containerConcurrency: 0,
+    timeoutMs: 30_000,
+    terminationGraceMs: 2_000,
+    scaling: scalingSettings({ 'autoscaling.knative.dev/window': '6s', ...annotations }, 0, {
+      scaleToZeroGraceMs: 500,
+      allowZeroInitialScale: true,
+    }),
+    routed: true,
+    backlog: [],
+    ...extra,
+  };
+}
+
+function contract(generation: number, revisions: ServingRevision[]): ServingContract {
+  return {
+    generation,
+    revisions,
+    routes: [
+      {
+        namespace: 'plane',
+        name: 'svc',
+        traffic: revisions
+          .filter((r) => r.routed)
+          .map((r, i) => ({ revisionName: r.name, percent: i === 0 ? 100 : 0, latestRevision: false })),
+      },
+    ],
+  };
+}
+
+async function start(options: Partial<ServingDataPlaneOptions> = {}): Promise<ServingDataPlane> {
+  const plane = await createServingDataPlane({ logger: quiet, tickMs: 200, ...options });
+  onTestFinished(() => plane.close(), 30_000);
+  return plane;
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000, show?: () => unknown) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${show ? `: ${JSON.stringify(show())}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const statusOf = (plane: ServingDataPlane, name: string) => plane.statuses().find((s) => s.name === name);
+
+describe('createServingDataPlane', () => {
+  it('deploys at initial scale, routes, reports status and metrics, and undeploys a removed revision', {
+    timeout: 30_000,
+  }, async () => {
+    const registry = new Registry();
+    const plane = await start({ registry });
+    let notified = 0;
+    plane.subscribe(() => notified++);
+    await plane.apply(contract(1, [revision('svc-00001', { 'autoscaling.knative.dev/min-scale': '1' })]));
+    await waitFor('ready', () => statusOf(plane, 'svc-00001')?.readyReplicas === 1);
+    const status = statusOf(plane, 'svc-00001');
+    expect(status?.everReady).toBe(true);
+    expect(status?.desiredReplicas).toBe(1);
+    expect(status?.conditions.map((c) => [c.type, c.status])).toEqual([
+      ['Active', 'True'],
+      ['ContainerHealthy', 'True'],
+      ['ResourcesAvailable', 'True'],
+    ]);
+    expect(notified).toBeGreaterThan(0);
+
+    const response = await request(plane.routeUrl('plane', 'svc'));
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.text()).toBe('svc-00001');
+
+    await waitFor('a decision', () => plane.decisions('plane', 'svc-00001').length > 0);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/eddy_serving_ready_replicas\{namespace="plane",revision="svc-00001"\} 1/);
+    expect(metrics).toMatch(
+      /eddy_serving_scaling_decisions_total\{namespace="plane",revision="svc-00001",reason="(http|bounds|hold)"\} [1-9]/,
+    );
+
+    // An older generation changes nothing; a newer one without the revision stops it.
+    await plane.apply(contract(0, []));
+    expect(statusOf(plane, 'svc-00001')).toBeDefined();
+    await plane.apply(contract(2, []));
+    expect(statusOf(plane, 'svc-00001')).toBeUndefined();
+    // The plane's own series of the removed revision are gone.
+    expect(await registry.metrics()).not.toMatch(
+      /eddy_serving_(desired_replicas|ready_replicas|lag|scaling_decisions_total)\{[^}]*svc-00001/,
+    );
+  });
+
+  it('scales from zero at once when a request waits, without waiting for the tick', {
+    timeout: 30_000,
+  }, async () => {
+    // A tick far longer than the test: only the activator's demand can start the replica.
+    const plane = await start({ tickMs: 60_000 });
+    await plane.apply(contract(1, [revision('svc-00001', { 'autoscaling.knative.dev/initial-scale': '0' })]));
+    expect(statusOf(plane, 'svc-00001')?.actualReplicas).toBe(0);
+    expect(statusOf(plane, 'svc-00001')?.conditions.find((c) => c.type === 'Active')?.reason).toBe(
+      'NoTraffic',
+    );
+    const response = await request(plane.routeUrl('plane', 'svc'), { headersTimeout: 20_000 });
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.text()).toBe('svc-00001');
+    const decisions = plane.decisions('plane', 'svc-00001');
+    expect(decisions.at(-1)?.desired).toBeGreaterThanOrEqual(1);
+  });
+
+  it('scales on backlog (lag x share, capped by maxReplicasCap), keeps the last lag on read errors, and returns to zero', {
+    timeout: 40_000,
+  }, async () => {
+    let lag = 5_000;
+    let failing = false;
+    const reads: string[] = [];
+    const plane = await start({
+      maxReplicasCap: 3,
+      backlog: {
+        lag: async (routeId) => {
+          reads.push(routeId);
+          if (failing) throw new Error('log unavailable');
+          return lag;
+        },
+      },
+    });
+    await plane.apply(
+      contract(1, [
+        revision(
+          'svc-00001',
+          { 'autoscaling.knative.dev/initial-scale': '0', 'autoscaling.eddy.dev/lag-target': '100' },
+          { backlog: [{ routeId: 'triggers/plane/t', share: 0.5 }] },
+        ),
+      ]),
+    );
+    await waitFor(
+      '3 ready (capped)',
+      () => statusOf(plane, 'svc-00001')?.readyReplicas === 3,
+      20_000,
+      () => statusOf(plane, 'svc-00001'),
+    );
+    const s = statusOf(plane, 'svc-00001');
+    expect(s?.lag).toBe(2_500);
+    expect(s?.desiredReplicas).toBe(3);
+    expect(s?.lastDecision?.reason).toBe('backlog');
+    expect(s?.lastDecision?.desired).toBe(25);
+    expect(reads).toContain('triggers/plane/t');
+
+    failing = true;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(statusOf(plane, 'svc-00001')?.lag).toBe(2_500);
+    expect(statusOf(plane, 'svc-00001')?.readyReplicas).toBe(3);
+
+    failing = false;
+    lag = 0;
+    await waitFor(
+      'back at zero',
+      () => statusOf(plane, 'svc-00001')?.actualReplicas === 0,
+      25_000,
+      () => statusOf(plane, 'svc-00001'),
+    );
+    expect(plane.decisions('plane', 'svc-00001').some((d) => d.desired === 0)).toBe(true);
+  });
+});
