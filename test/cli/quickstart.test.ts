@@ -1,0 +1,505 @@
+/**
+ * Issue 6's acceptance test: the quickstart driven through the CLI as a user drives it, with spawned
+ * processes only (`node packages/cli/dist/main.js ...`, what `./eddy` runs).
+ *
+ * `eddy dev` runs on a copy of examples/quickstart in a temp dir (so editing the YAML does not touch the
+ * repository), with its working directory at the repository root, where the services' relative
+ * commands (`node examples/quickstart/services/...`) resolve, and EVENTS_LOG in its environment, which
+ * the service replicas inherit: each appends every event it receives to that file as a JSON line.
+ *
+ * The tests run in order and share the one mesh: routing, tail, a filter edited live, dead letters,
+ * kill -9 right after acknowledged sends + restart on the same data dir, deleting a trigger, bad input
+ * against the running server, and a clean stop.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = join(ROOT, 'packages/cli/dist/main.js');
+const WEBHOOK_SECRET = `s-${randomUUID()}`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface Received {
+  service: string;
+  path: string;
+  status: number;
+  id: string;
+  type: string;
+  source: string;
+  data?: unknown;
+  [extension: string]: unknown;
+}
+
+interface Resource {
+  kind: string;
+  metadata: { name: string; generation: number };
+  status?: { observedGeneration?: number; conditions?: { type: string; status: string; message?: string }[] };
+}
+
+let work = '';
+let manifests = '';
+let dataDir = '';
+let eventsLog = '';
+let dev: ChildProcess | undefined;
+let devOutput = '';
+let webhookPort = 0;
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => done(port));
+    });
+  });
+}
+
+const env = () => ({
+  ...process.env,
+  EDDY_DATA_DIR: dataDir,
+  EVENTS_LOG: eventsLog,
+  EDDY_SECRET_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  // The services' command is `node`: the Node running this test.
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+});
+
+function eddy(...args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { cwd: ROOT, env: env(), timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function startDev(): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'dev', '-f', manifests, '--data-dir', dataDir, '--port', '0'],
+    {
+      cwd: ROOT,
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const keep = (chunk: Buffer) => {
+    devOutput = (devOutput + chunk.toString('utf8')).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return child;
+}
+
+const tail = (text: string, n = 40) => text.split('\n').slice(-n).join('\n');
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n--- eddy dev output (tail):\n${tail(devOutput)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function received(): Promise<Received[]> {
+  let text = '';
+  try {
+    text = await readFile(eventsLog, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Received);
+}
+
+/** Ids the service answered 2xx for (on its main path, not dead letters). */
+async function deliveredTo(service: string): Promise<Set<string>> {
+  return new Set(
+    (await received())
+      .filter((e) => e.service === service && e.path === '/' && e.status < 300)
+      .map((e) => e.id),
+  );
+}
+
+async function waitDelivered(service: string, ids: readonly string[], timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${ids.length} event(s) at ${service}`, timeoutMs, async () => {
+    const got = await deliveredTo(service);
+    return ids.every((id) => got.has(id)) ? true : undefined;
+  });
+}
+
+function ready(r: Resource): boolean {
+  const observed = r.status?.observedGeneration;
+  return (
+    (observed === undefined || observed === r.metadata.generation) &&
+    r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+  );
+}
+
+async function getJson(kind: string, name?: string): Promise<Resource[]> {
+  const r = await eddy('get', kind, ...(name ? [name] : []), '-o', 'json');
+  if (r.code !== 0) throw new Error(`eddy get ${kind} exited ${r.code}: ${r.stderr.trim()}`);
+  const parsed = JSON.parse(r.stdout) as Resource | { items: Resource[] };
+  return 'items' in parsed ? parsed.items : [parsed];
+}
+
+const MESH: [string, string[]][] = [
+  ['brokers', ['default']],
+  ['triggers', ['everything-to-display', 'orders-to-processor']],
+  ['services', ['event-display', 'order-processor']],
+  ['githubsources', ['github']],
+  ['pingsources', ['heartbeat']],
+];
+
+async function waitMeshReady(mesh = MESH): Promise<void> {
+  await waitFor('the quickstart to be Ready', 90_000, async () => {
+    for (const [kind, names] of mesh) {
+      const items = await getJson(kind);
+      for (const name of names) {
+        const r = items.find((i) => i.metadata.name === name);
+        if (!r || !ready(r)) return undefined;
+      }
+    }
+    return true;
+  });
+}
+
+interface SendArgs {
+  type: string;
+  source?: string;
+  data?: string;
+  extra?: string[];
+}
+
+/** `eddy send` and the id it printed (the broker acknowledged the event). */
+async function send({
+  type,
+  source = '/shop',
+  data = '{"order": 1}',
+  extra = [],
+}: SendArgs): Promise<string> {
+  const r = await eddy(
+    'send',
+    '--broker',
+    'default',
+    '--type',
+    type,
+    '--source',
+    source,
+    '--data',
+    data,
+    ...extra,
+  );
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const id = r.stdout.trim();
+  expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  return id;
+}
+
+/** Exactly one `eddy:` line on stderr, nothing on stdout, non-zero exit, no stack trace. */
+function expectOneLine(r: Run, line: string | RegExp) {
+  expect(r.stdout).toBe('');
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  if (typeof line === 'string') expect(lines[0]).toBe(line);
+  else expect(lines[0]).toMatch(line);
+  expect(r.code).not.toBe(0);
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
+}
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  work = await mkdtemp(join(tmpdir(), 'eddy-quickstart-'));
+  manifests = join(work, 'quickstart');
+  dataDir = join(work, 'data');
+  eventsLog = join(work, 'events.jsonl');
+  await mkdir(manifests);
+  for (const f of await readdir(join(ROOT, 'examples/quickstart'))) {
+    if (f.endsWith('.yaml')) await copyFile(join(ROOT, 'examples/quickstart', f), join(manifests, f));
+  }
+  // The quickstart's fixed webhook port may be taken on a test machine: the copy gets a free one.
+  webhookPort = await freePort();
+  const github = join(manifests, 'github-source.yaml');
+  const text = await readFile(github, 'utf8');
+  const moved = text.replace('webhook-port: "8099"', `webhook-port: "${webhookPort}"`);
+  expect(moved).not.toBe(text);
+  await writeFile(github, moved);
+  dev = startDev();
+  await waitMeshReady();
+}, 180_000);
+
+afterAll(async () => {
+  if (dev && dev.exitCode === null && dev.signalCode === null) {
+    dev.kill('SIGINT');
+    const timer = setTimeout(() => dev?.kill('SIGKILL'), 20_000);
+    await exited(dev);
+    clearTimeout(timer);
+  }
+  if (work) await rm(work, { recursive: true, force: true });
+}, 60_000);
+
+describe('the quickstart, through the CLI', () => {
+  it('eddy send: events reach the services whose triggers match, and not the filtered-out one', async () => {
+    const created = await send({ type: 'com.example.order.created' });
+    const cancelled = await send({ type: 'com.example.order.cancelled' });
+    const elsewhere = await send({ type: 'com.example.order.updated', source: '/warehouse' });
+    await waitDelivered('event-display', [created, cancelled, elsewhere]);
+    await waitDelivered('order-processor', [created]);
+    // The display got all three, so the broker has evaluated them; a late delivery to the processor
+    // would need a trigger that matched them. Give it a moment anyway.
+    await new Promise((r) => setTimeout(r, 1500));
+    const processor = await deliveredTo('order-processor');
+    expect(processor.has(cancelled)).toBe(false);
+    expect(processor.has(elsewhere)).toBe(false);
+    const atProcessor = (await received()).find((e) => e.id === created && e.service === 'order-processor');
+    expect(atProcessor).toMatchObject({
+      type: 'com.example.order.created',
+      source: '/shop',
+      data: { order: 1 },
+    });
+  });
+
+  it('eddy get shows the mesh Ready, with addresses and the service URLs', async () => {
+    const brokers = await eddy('get', 'brokers');
+    expect(brokers.code).toBe(0);
+    expect(brokers.stdout).toMatch(/^NAME\s+URL\s+READY\s+REASON\s+AGE\n/);
+    expect(brokers.stdout).toMatch(/\ndefault\s+http:\/\/127\.0\.0\.1:\d+\/default\/default\s+True\s+\d+/);
+    const services = await eddy('get', 'ksvc');
+    expect(services.stdout).toMatch(
+      /^NAME\s+URL\s+LATESTCREATED\s+LATESTREADY\s+REPLICAS\s+READY\s+REASON\s+AGE\n/,
+    );
+    expect(services.stdout).toMatch(
+      /\norder-processor\s+http:\/\/\S+\s+order-processor-00001\s+order-processor-00001\s/,
+    );
+    const describe = await eddy('describe', 'trigger', 'orders-to-processor');
+    expect(describe.code).toBe(0);
+    expect(describe.stdout).toMatch(/^Name:\s+orders-to-processor$/m);
+    expect(describe.stdout).toMatch(/^Conditions:\n\s+TYPE\s+STATUS/m);
+  });
+
+  it('a GitHub webhook delivery, signed with the secret from the environment, reaches event-display', async () => {
+    const url = `http://127.0.0.1:${webhookPort}/`;
+    const delivery = randomUUID();
+    const body = JSON.stringify({
+      action: 'opened',
+      issue: { number: 7, html_url: 'https://github.com/your-org/your-repo/issues/7' },
+      repository: { name: 'your-repo', owner: { login: 'your-org' } },
+      sender: { login: 'octocat' },
+    });
+    const res = await fetch(url!, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issues',
+        'x-github-delivery': delivery,
+        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    await waitDelivered('event-display', [delivery]);
+    const got = (await received()).find((e) => e.id === delivery);
+    expect(got).toMatchObject({
+      type: 'dev.knative.source.github.issues',
+      source: 'https://github.com/your-org/your-repo',
+    });
+  });
+
+  it('eddy tail streams the events passing the broker that match its filter, and stops on Ctrl-C', async () => {
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'tail', 'default', '--filter', "type = 'com.example.tailed'", '-o', 'json'],
+      {
+        cwd: ROOT,
+        env: env(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+    });
+    try {
+      await waitFor('eddy tail to be live', 20_000, async () =>
+        err.includes('tailing default/default') ? true : undefined,
+      );
+      const skipped = await send({ type: 'com.example.not-tailed' });
+      const shown = await send({ type: 'com.example.tailed', data: '{"tail": true}' });
+      await waitFor('the tailed event', 20_000, async () => (out.includes(shown) ? true : undefined));
+      child.kill('SIGINT');
+      const { code } = await exited(child);
+      expect(code).toBe(0);
+      const events = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Received);
+      expect(events.map((e) => e.id)).toContain(shown);
+      expect(events.map((e) => e.id)).not.toContain(skipped);
+      expect(events.every((e) => e.type === 'com.example.tailed')).toBe(true);
+      expect(events.find((e) => e.id === shown)).toMatchObject({ source: '/shop', data: { tail: true } });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('editing the trigger filter in the YAML changes the routing without a restart', async () => {
+    const file = join(manifests, 'triggers.yaml');
+    const before = await readFile(file, 'utf8');
+    const after = before.replace(
+      "'com.example.order.updated')",
+      "'com.example.order.updated', 'com.example.order.cancelled')",
+    );
+    expect(after).not.toBe(before);
+    const [old] = await getJson('trigger', 'orders-to-processor');
+    await writeFile(file, after);
+    await waitFor('the edited trigger to be reconciled', 30_000, async () => {
+      const [t] = await getJson('trigger', 'orders-to-processor');
+      return t &&
+        t.metadata.generation > (old?.metadata.generation ?? 1) &&
+        t.status?.observedGeneration === t.metadata.generation &&
+        ready(t)
+        ? true
+        : undefined;
+    });
+    const cancelled = await send({ type: 'com.example.order.cancelled' });
+    await waitDelivered('order-processor', [cancelled]);
+  });
+
+  it('an order the processor refuses is retried, then dead-lettered to event-display /dead-letters', async () => {
+    const doomed = await send({ type: 'com.example.order.created', data: '{"fail": true}' });
+    const dead = await waitFor('the dead letter', 30_000, async () =>
+      (await received()).find((e) => e.id === doomed && e.path === '/dead-letters'),
+    );
+    expect(dead).toMatchObject({ service: 'event-display', knativeerrorcode: '500' });
+    // 1 attempt + 2 retries reached the processor before the dead-letter sink.
+    const attempts = (await received()).filter((e) => e.id === doomed && e.service === 'order-processor');
+    expect(attempts.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('kill -9 right after sends were acknowledged, restart on the same data dir: every acknowledged event is delivered', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => send({ type: 'com.example.order.created', data: `{"n": ${i}}` })),
+    );
+    dev!.kill('SIGKILL');
+    await exited(dev!);
+    devOutput += '\n--- killed with SIGKILL; restarting ---\n';
+    dev = startDev();
+    await waitMeshReady(MESH.filter(([kind]) => kind !== 'githubsources' && kind !== 'pingsources'));
+    await waitDelivered('order-processor', ids, 45_000);
+    await waitDelivered('event-display', ids, 30_000);
+  }, 150_000);
+
+  it('eddy delete trigger: no more deliveries through it', async () => {
+    const r = await eddy('delete', 'trigger', 'orders-to-processor');
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: 'trigger.eventing.knative.dev "orders-to-processor" deleted\n',
+    });
+    expectOneLine(
+      await eddy('get', 'trigger', 'orders-to-processor'),
+      'eddy: trigger.eventing.knative.dev "orders-to-processor" not found',
+    );
+    const order = await send({ type: 'com.example.order.created' });
+    await waitDelivered('event-display', [order]);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await deliveredTo('order-processor')).has(order)).toBe(false);
+  }, 60_000);
+
+  it('bad input against the running server: one line each, non-zero exit', async () => {
+    expectOneLine(await eddy('get', 'brokr'), 'eddy: unknown kind "brokr" (did you mean broker?)');
+    expectOneLine(
+      await eddy('describe', 'ksvc', 'nope'),
+      'eddy: service.serving.knative.dev "nope" not found',
+    );
+    expectOneLine(
+      await eddy('delete', 'broker', 'nope'),
+      'eddy: broker.eventing.knative.dev "nope" not found',
+    );
+    expectOneLine(
+      await eddy('send', '--broker', 'nope', '--type', 't', '--source', 's'),
+      'eddy: broker "nope" not found in namespace default (see: eddy get brokers -A)',
+    );
+    expectOneLine(
+      await eddy('tail', 'nope'),
+      'eddy: broker "nope" not found in namespace default (see: eddy get brokers -A)',
+    );
+    const broken = join(work, 'broken.yaml');
+    await writeFile(
+      broken,
+      'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: t\n spec: {}\n',
+    );
+    expectOneLine(
+      await eddy('apply', '-f', broken),
+      new RegExp(`^eddy: nothing applied: ${broken}:\\d+:\\d+: error: `),
+    );
+
+    const admin = JSON.parse(await readFile(join(dataDir, 'admin.json'), 'utf8')) as { url: string };
+    const wrong = join(work, 'wrong-token');
+    await mkdir(wrong);
+    await writeFile(join(wrong, 'admin.json'), JSON.stringify({ ...admin, token: 'not-the-token' }));
+    expectOneLine(
+      await eddy('get', 'brokers', '--data-dir', wrong),
+      `eddy: eddy dev at ${admin.url} rejected the token from ${wrong}/admin.json (401: missing or wrong admin token (the Authorization header must be "Bearer <token>" from <data-dir>/admin.json)); is that file from another eddy dev?`,
+    );
+    const { token: _, ...noToken } = admin as { url: string; token?: string };
+    await writeFile(join(wrong, 'admin.json'), JSON.stringify(noToken));
+    expectOneLine(
+      await eddy('get', 'brokers', '--data-dir', wrong),
+      `eddy: ${wrong}/admin.json has no token; restart eddy dev to rewrite it`,
+    );
+  }, 60_000);
+
+  it('Ctrl-C stops eddy dev cleanly; then the verbs say no eddy dev is running', async () => {
+    dev!.kill('SIGINT');
+    const { code } = await exited(dev!);
+    expect(code).toBe(0);
+    expectOneLine(
+      await eddy('get', 'brokers'),
+      `eddy: no eddy dev is running for data dir ${dataDir} (start one with: eddy dev -f <dir> --data-dir ${dataDir})`,
+    );
+  }, 60_000);
+});
