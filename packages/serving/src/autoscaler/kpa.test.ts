@@ -94,6 +94,13 @@ describe('KPA: stable and panic', () => {
     expect(d).toMatchObject({ desired: 3, reason: 'panic', panic: true });
   });
 
+  it('is not fooled by float noise in target x utilization', () => {
+    const a = createAutoscaler(settings({ target: 3, panicThresholdPercentage: 1000 }));
+    feed(a, 1, 60, 2.1);
+    // 3 x 0.7 = 2.0999999999999996 in floating point; 2.1 / 2.1 = 1 replica, not 2
+    expect(a.decide(input(60_000, 1)).desired).toBe(1);
+  });
+
   it('uses rps when metric is rps', () => {
     const a = createAutoscaler(settings({ metric: 'rps', target: 200 }));
     feed(a, 1, 60, 3, 500);

@@ -41,6 +41,11 @@ function seconds(ms: number): string {
   return `${fmt(ms / 1000)} s`;
 }
 
+/** ceil(a / b), ignoring float noise below 1e-9 (3 x 0.7 is 2.0999999999999996, and 2.1 / that is not above 1). */
+function ceilRatio(a: number, b: number): number {
+  return Math.ceil(Math.round((a / b) * 1e9) / 1e9);
+}
+
 function clamp(x: number, lower: number, upper: number): number {
   return Math.min(Math.max(x, lower), upper);
 }
@@ -111,8 +116,8 @@ export function createAutoscaler(initialSettings: ScalingSettings): Autoscaler {
     const ready = Math.max(1, input.readyReplicas);
     const maxUp = Math.ceil(s.maxScaleUpRate * ready);
     const maxDown = routed ? Math.floor(ready / s.maxScaleDownRate) : 0;
-    const dspc = Math.ceil(stable / targetValue);
-    const dppc = Math.ceil(panicValue / targetValue);
+    const dspc = ceilRatio(stable, targetValue);
+    const dppc = ceilRatio(panicValue, targetValue);
     let stableDesired = clamp(dspc, maxDown, maxUp);
     let panicDesired = clamp(dppc, maxDown, maxUp);
     const stableRaised = dspc > 0 && stableDesired < s.activationScale;
@@ -160,12 +165,12 @@ export function createAutoscaler(initialSettings: ScalingSettings): Autoscaler {
     }
 
     // 4: the backlog.
-    const lagReplicas = s.backlog && input.lag > 0 ? Math.ceil(input.lag / s.lagTarget) : 0;
+    const lagReplicas = s.backlog && input.lag > 0 ? ceilRatio(input.lag, s.lagTarget) : 0;
     let backlogRaw = lagReplicas;
     let backlogDetail = `backlog ${fmt(input.lag)} / lag-target ${fmt(s.lagTarget)} = ${lagReplicas}`;
     const limit = input.backlogInFlightLimit;
     if (lagReplicas > 0 && limit !== undefined && s.metric === 'concurrency') {
-      const cap = Math.max(1, Math.ceil(limit / targetValue));
+      const cap = Math.max(1, ceilRatio(limit, targetValue));
       if (cap < lagReplicas) {
         backlogRaw = cap;
         backlogDetail += `, at most ${fmt(limit)} in flight / ${fmt(targetValue)} = ${cap}`;
