@@ -73,7 +73,12 @@ function applyRequest(body: unknown): ApplyRequest {
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { store } = options;
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: 16 * 1024 * 1024,
+    // Clients keep connections alive and a tail stream may be mid-flight: shutdown must not wait for them.
+    forceCloseConnections: true,
+  });
   const tails = new Set<() => Promise<void>>();
 
   app.addHook('onRequest', async (request, reply) => {
@@ -316,7 +321,11 @@ async function streamTail(
     return;
   }
   if (stopped || res.destroyed) return void (await stop());
-  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  res.writeHead(200, {
+    'content-type': 'application/x-ndjson',
+    'cache-control': 'no-store',
+    connection: 'close',
+  });
   res.flushHeaders();
   await raw(`${JSON.stringify({ tailing: name })}\n`);
   open();

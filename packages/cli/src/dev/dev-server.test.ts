@@ -3,13 +3,14 @@
 // with and without its token, tail with a CESQL filter, and a clean shutdown then restart that delivers
 // every accepted event.
 
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   ADMIN_FILE,
   type AdminFile,
@@ -21,7 +22,7 @@ import { type DevServer, startDevServer } from './dev-server.js';
 
 interface Subscriber {
   url: string;
-  received: { type: string; id: string; path: string }[];
+  received: { type: string; id: string; path: string; headers: Record<string, unknown> }[];
   /** Status to answer with (default 202). */
   status: number;
   close(): Promise<void>;
@@ -40,6 +41,7 @@ async function startSubscriber(): Promise<Subscriber> {
           type: String(req.headers['ce-type']),
           id: String(req.headers['ce-id']),
           path: req.url ?? '',
+          headers: req.headers,
         });
       res.statusCode = sub.status;
       res.end();
@@ -353,4 +355,111 @@ describe('eddy dev (in process)', () => {
     await waitFor('every accepted event', () => new Set(sub.received.map((e) => e.id)).size === 5, 25_000);
     expect([...new Set(sub.received.map((e) => e.id))].sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
   }, 40_000);
+
+  it('runs a ContainerSource into a Broker (sink resolved, ceOverrides applied) and reports a missing sink', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    const fixture = join(import.meta.dirname, '../../../sources/src/container/fixtures/emit-once.mjs');
+    const file = join(dir, 'source.yaml');
+    writeFileSync(
+      file,
+      `${brokerAndTrigger(sub.url, 'dev.eddy.test.container')}---
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: {name: emitter}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(fixture)}]
+          env: [{name: MODE, value: serve}]
+  ceOverrides:
+    extensions: {origin: dev-test}
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {name: lost}
+spec:
+  schedule: "* * * * *"
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: nowhere}
+`,
+    );
+    const lines: string[] = [];
+    const server = await start(join(dir, '.eddy'), [file], lines);
+    await waitFor('the container event', () =>
+      sub.received.find((e) => e.type === 'dev.eddy.test.container'),
+    );
+    expect(sub.received[0]?.headers['ce-origin']).toBe('dev-test');
+    await waitFor('ContainerSource Ready', () => lines.includes('ContainerSource default/emitter  Ready'));
+    const status = server.store.get('ContainerSource/default/emitter')?.resource.status;
+    expect(status?.sinkUri).toBe(`${server.ingressUrl}/default/default`);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^PingSource default\/lost {2}NotReady {2}NotFound: failed to resolve spec\.sink: .*"nowhere" does not exist/,
+      ),
+    );
+  });
+
+  it('on Kafka (--kafka): routes an event from the ingress to a subscriber and tails it', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const ns = `dev-${randomUUID().slice(0, 8)}`;
+    const server = await startDevServer({
+      dataDir: join(tempDir(), '.eddy'),
+      kafka: inject('kafkaBrokers'),
+      port: 0,
+      serving: false,
+    });
+    cleanups.push(() => server.close());
+    const manifest = brokerAndTrigger(sub.url, 'com.example.k').replace(
+      /name: (default|to-sub)\n/g,
+      `name: $1\n  namespace: ${ns}\n`,
+    );
+    const applied = await admin(server, 'POST', '/v1/apply', { text: manifest, file: 'k.yaml' });
+    expect(applied.status).toBe(200);
+    await server.settled();
+    expect(
+      server.store.get(`Trigger/${ns}/to-sub`)?.resource.status?.conditions?.find((c) => c.type === 'Ready')
+        ?.status,
+    ).toBe('True');
+
+    const controller = new AbortController();
+    cleanups.push(() => controller.abort());
+    const res = await request(
+      `${server.adminUrl}/v1/tail?namespace=${ns}&broker=default&filter=${encodeURIComponent("type = 'com.example.k'")}`,
+      {
+        headers: { authorization: `Bearer ${server.token}` },
+        signal: controller.signal,
+      },
+    );
+    expect(res.statusCode).toBe(200);
+    let text = '';
+    const reading = (async () => {
+      try {
+        for await (const chunk of res.body) text += chunk.toString();
+      } catch {
+        // aborted
+      }
+    })();
+    await waitFor('tailing', () => text.includes('"tailing"'), 25_000);
+    const sent = await request(`${server.ingressUrl}/${ns}/default`, {
+      method: 'POST',
+      headers: { 'ce-specversion': '1.0', 'ce-type': 'com.example.k', 'ce-source': 'test', 'ce-id': 'k1' },
+      body: 'x',
+    });
+    await sent.body.text();
+    expect(sent.statusCode).toBe(202);
+    await waitFor('delivery', () => sub.received.some((e) => e.id === 'k1'), 20_000);
+    await waitFor('the tailed event', () => text.includes('"id":"k1"'), 10_000);
+    controller.abort();
+    await reading;
+    const closing = Date.now();
+    await server.close();
+    // No tail connection or Kafka consumer may hold up the shutdown.
+    expect(Date.now() - closing).toBeLessThan(15_000);
+  }, 45_000);
 });
