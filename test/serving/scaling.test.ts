@@ -53,6 +53,8 @@ describe('serving: scale to and from zero', () => {
     const reply = await get(h.plane.routeUrl(ns, 'lazy'));
     expect(reply.status).toBe(200);
     expect(reply.revision).toBe('lazy-00001');
+    // It waited for a cold start: a new process had to start and pass its probe.
+    expect(reply.ms).toBeGreaterThanOrEqual(50);
     const woke = h.plane.decisions(ns, 'lazy-00001').filter((d) => d.desired >= 1);
     expect(woke.length).toBeGreaterThan(0);
 

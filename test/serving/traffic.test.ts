@@ -124,12 +124,14 @@ describe('serving: revisions and traffic', () => {
     expect(healthy?.status).toBe('False');
 
     const ready = readyCondition(h.status('Revision', ns, 'broken-00001')!);
-    const said = `${ready?.reason} ${ready?.message}`;
-    expect(said).toMatch(/ExitCode3|code 3\b/);
-    expect(said).toContain('fatal: cannot open /etc/eddy-fixture/config.json');
+    expect(ready?.reason).toBe('ExitCode3');
+    expect(ready?.message).toMatch(/code 3\b/);
+    expect(ready?.message).toContain('fatal: cannot open /etc/eddy-fixture/config.json');
 
     const svc = h.status('Service', ns, 'broken');
     expect(readyCondition(svc!)?.status).toBe('False');
+    expect(readyCondition(svc!)?.reason).toBe('RevisionFailed');
+    expect(readyCondition(svc!)?.message).toContain('fatal: cannot open');
     expect(svc?.latestReadyRevisionName).toBeUndefined();
     expect(svc?.latestCreatedRevisionName).toBe('broken-00001');
   });

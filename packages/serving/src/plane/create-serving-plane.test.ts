@@ -196,4 +196,50 @@ describe('createServingDataPlane', () => {
     );
     expect(plane.decisions('plane', 'svc-00001').some((d) => d.desired === 0)).toBe(true);
   });
+
+  it('reports a replica that exits at start in statuses() and answers its requests 503 with the reason at once', {
+    timeout: 30_000,
+  }, async () => {
+    const plane = await start();
+    const crashing = revision(
+      'svc-00001',
+      {},
+      {
+        args: ['-e', "console.error('boom: no config'); process.exit(4)"],
+      },
+    );
+    await plane.apply(contract(1, [crashing]));
+    await waitFor('failure', () => statusOf(plane, 'svc-00001')?.failure !== undefined);
+    const status = statusOf(plane, 'svc-00001');
+    expect(status?.failure?.exitCode).toBe(4);
+    const healthy = status?.conditions.find((c) => c.type === 'ContainerHealthy');
+    expect(healthy?.status).toBe('False');
+    expect(healthy?.reason).toBe('ExitCode4');
+    expect(healthy?.message).toContain('boom: no config');
+    expect(status?.conditions.find((c) => c.type === 'ResourcesAvailable')?.status).toBe('False');
+
+    const started = Date.now();
+    const response = await request(plane.routeUrl('plane', 'svc'), { headersTimeout: 20_000 });
+    expect(response.statusCode).toBe(503);
+    expect(await response.body.text()).toContain('ExitCode4');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('reports a revision the runtime cannot run without disturbing the others', {
+    timeout: 30_000,
+  }, async () => {
+    const plane = await start();
+    const good = revision('svc-00001', { 'autoscaling.knative.dev/min-scale': '1' });
+    const bad = revision('svc-00002', {}, { command: [] });
+    await plane.apply(contract(1, [good, bad]));
+    const rejected = statusOf(plane, 'svc-00002');
+    expect(rejected?.failure?.reason).toBe('CannotRun');
+    expect(rejected?.conditions.find((c) => c.type === 'ContainerHealthy')?.status).toBe('False');
+    await waitFor('good ready', () => statusOf(plane, 'svc-00001')?.readyReplicas === 1);
+    const response = await request(plane.routeUrl('plane', 'svc'));
+    expect(await response.body.text()).toBe('svc-00001');
+    // Removing it drops its status.
+    await plane.apply(contract(2, [good]));
+    expect(statusOf(plane, 'svc-00002')).toBeUndefined();
+  });
 });

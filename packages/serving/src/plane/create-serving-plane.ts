@@ -49,6 +49,8 @@ interface RevisionState {
   /** In flight at replicas plus queued at the activator, as of the last tick or demand. */
   inFlight: number;
   capLogged: boolean;
+  /** The failure last given to router.setFailure. */
+  failureLine?: string;
 }
 
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -170,7 +172,11 @@ class ServingPlane implements ServingDataPlane {
     }
     const wanted = new Map(contract.revisions.map((r) => [keyOf(r.namespace, r.name), r]));
     const added: RevisionState[] = [];
-    for (const key of this.#rejected.keys()) if (!wanted.has(key)) this.#rejected.delete(key);
+    for (const [key, { revision }] of this.#rejected)
+      if (!wanted.has(key)) {
+        this.#rejected.delete(key);
+        this.router.setFailure?.(revision.namespace, revision.name, undefined);
+      }
     for (const [key, revision] of wanted) {
       const state = this.#revisions.get(key);
       if (state) {
@@ -191,7 +197,10 @@ class ServingPlane implements ServingDataPlane {
     const removed = [...this.#revisions.values()].filter((s) => !wanted.has(s.key));
     for (const state of removed) this.#revisions.delete(state.key);
     this.router.update(contract.revisions.map(routerRevision), contract.routes.map(routerRoute));
+    for (const { revision, failure } of this.#rejected.values())
+      this.router.setFailure?.(revision.namespace, revision.name, failureLine(failure));
     for (const state of added) {
+      this.router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
       this.router.setReplicas(state.revision.namespace, state.revision.name, readyReplicas(state));
       this.#initialScale(state);
     }
@@ -239,6 +248,7 @@ class ServingPlane implements ServingDataPlane {
 
   #undeploy(state: RevisionState): void {
     state.unsubscribe();
+    this.router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
     this.#revisions.delete(state.key);
     this.#metrics.remove(state.revision.namespace, state.revision.name);
     const closing = state.deployment
@@ -297,6 +307,13 @@ class ServingPlane implements ServingDataPlane {
     if (ready.length > 0) state.everReady = true;
     this.router.setReplicas(state.revision.namespace, state.revision.name, ready);
     const status = state.deployment.status();
+    // While replicas keep failing, a request that waits for one gets the reason at once (the router
+    // applies it only while no replica is ready).
+    const failure = status.failure ? failureLine(status.failure) : undefined;
+    if (failure !== state.failureLine) {
+      state.failureLine = failure;
+      this.router.setFailure?.(state.revision.namespace, state.revision.name, failure);
+    }
     this.#metrics.replicas(state.revision.namespace, state.revision.name, status);
     this.#notify();
   }
@@ -462,6 +479,10 @@ class ServingPlane implements ServingDataPlane {
       }
     }
   }
+}
+
+function failureLine(failure: DeploymentFailure): string {
+  return `${failure.reason}: ${failure.message}`;
 }
 
 function cannotRun(error: unknown): DeploymentFailure {
