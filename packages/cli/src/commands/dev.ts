@@ -11,6 +11,7 @@ export interface DevCommandOptions {
   dataDir?: string;
   port?: string;
   logLevel?: string;
+  sourceAdapter: string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -80,6 +81,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       dataDir,
       ...(kafka ? { kafka } : {}),
       port,
+      sourceAdapters: options.sourceAdapter,
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
     });
@@ -116,6 +118,12 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       '--port <n>',
       'broker ingress port (0 = any free port); the router takes the next free one',
       '8080',
+    )
+    .option(
+      '--source-adapter <package|path>',
+      'load a third-party source adapter package (repeatable); its kinds then run like the built-ins',
+      collect,
+      [],
     )
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')
     .action(async (opts: DevCommandOptions) => {

@@ -462,4 +462,51 @@ spec:
     // No tail connection or Kafka consumer may hold up the shutdown.
     expect(Date.now() - closing).toBeLessThan(15_000);
   }, 45_000);
+
+  it('runs a third-party source kind from an adapter package (--source-adapter)', async () => {
+    const upstream = createServer((_req, res) => res.end('version 1'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => upstream.close(() => r())));
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    const file = join(dir, 'poll.yaml');
+    writeFileSync(
+      file,
+      `${brokerAndTrigger(sub.url, 'dev.example.httppoll.changed')}---
+apiVersion: sources.example.com/v1alpha1
+kind: HttpPollSource
+metadata: {name: poll}
+spec:
+  url: http://127.0.0.1:${(upstream.address() as AddressInfo).port}/
+  intervalSeconds: 0.1
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
+`,
+    );
+    const lines: string[] = [];
+    const server = await startDevServer({
+      dataDir: join(dir, '.eddy'),
+      files: [file],
+      port: 0,
+      serving: false,
+      sourceAdapters: [join(import.meta.dirname, '../../../../examples/source-adapter')],
+      print: (l) => lines.push(l),
+    });
+    cleanups.push(() => server.close());
+    expect(lines[0]).toMatch(/^source adapter .*source-adapter: HttpPollSource$/);
+    await waitFor('the polled event', () =>
+      sub.received.find((e) => e.type === 'dev.example.httppoll.changed'),
+    );
+    await waitFor('HttpPollSource Ready', () => lines.includes('HttpPollSource default/poll  Ready'));
+
+    await expect(
+      startDevServer({
+        dataDir: join(dir, '.other'),
+        port: 0,
+        serving: false,
+        sourceAdapters: [join(dir, 'missing')],
+      }),
+    ).rejects.toThrow(/^cannot load source adapter ".*missing": /);
+  });
 });

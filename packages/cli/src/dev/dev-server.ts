@@ -48,6 +48,8 @@ export interface DevServerOptions {
   print?(line: string): void;
   /** Adapters for source kinds; default the built-ins. */
   sources?: SourceRegistry;
+  /** Third-party adapter packages (names resolved from the cwd, or paths) loaded into the registry. */
+  sourceAdapters?: string[];
   /** Serving pieces; default @eddy/serving's, `false` to run without serving. */
   serving?: ServingModule | false;
   /** File rescan period; default 1000 ms. */
@@ -169,6 +171,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
 
     const sources = options.sources ?? createSourceRegistry();
+    for (const specifier of options.sourceAdapters ?? []) {
+      try {
+        const loaded = await sources.loadPackage(specifier);
+        print(`source adapter ${specifier}: ${loaded.map((a) => a.kind).join(', ')}`);
+      } catch (error) {
+        throw new Error(
+          `cannot load source adapter ${JSON.stringify(specifier)}: ${(error as Error).message}`,
+        );
+      }
+    }
     const runner: SourceRunner = createSourceRunner({ adapters: sources, registry: metrics, logger });
     cleanups.push(() => runner.close());
 
