@@ -509,4 +509,101 @@ spec:
       }),
     ).rejects.toThrow(/^cannot load source adapter ".*missing": /);
   });
+
+  it('runs a Service as a process behind the router: a Trigger delivers to it, a SinkBinding gives it K_SINK', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    // The service relays every event it gets to $K_SINK, which only the SinkBinding provides.
+    writeFileSync(
+      join(dir, 'relay.cjs'),
+      `require('node:http').createServer((req, res) => {
+  req.resume();
+  req.on('end', async () => {
+    const r = await fetch(process.env.K_SINK, { method: 'POST', body: 'relayed', headers: {
+      'ce-specversion': '1.0', 'ce-id': String(req.headers['ce-id']), 'ce-type': 'relayed',
+      'ce-source': String(process.env.K_SERVICE), 'ce-override': JSON.parse(process.env.K_CE_OVERRIDES).extensions.override } });
+    res.statusCode = r.status < 300 ? 202 : 502;
+    res.end();
+  });
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    );
+    const file = join(dir, 'svc.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: to-relay}
+spec:
+  broker: default
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: relay}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: relay, labels: {app: relay}}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(dir, 'relay.cjs'))}]
+---
+apiVersion: sources.knative.dev/v1
+kind: SinkBinding
+metadata: {name: bind-relay}
+spec:
+  subject:
+    apiVersion: serving.knative.dev/v1
+    kind: Service
+    selector: {matchLabels: {app: relay}}
+  ceOverrides:
+    extensions: {override: from-binding}
+  sink:
+    uri: ${sub.url}/relayed
+`,
+    );
+    const lines: string[] = [];
+    const server = await start(join(dir, '.eddy'), [file], lines);
+    expect(server.routerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await waitFor('Service Ready', () => lines.includes('Service default/relay  Ready'), 25_000);
+    expect(lines).toContain('SinkBinding default/bind-relay  Ready');
+    expect(lines).toContain('Revision default/relay-00001  Ready');
+    const svc = server.store.get('Service/default/relay')?.resource;
+    expect(svc?.status?.url).toBe(`${server.routerUrl}/default/relay`);
+    expect(server.store.get('Trigger/default/to-relay')?.resource.status?.subscriberUri).toBe(
+      `${server.routerUrl}/default/relay`,
+    );
+    // Derived children carry their owner and go with it.
+    expect(server.store.get('Configuration/default/relay')?.origin).toEqual({
+      type: 'owner',
+      owner: 'Service/default/relay',
+    });
+
+    expect(await send(server, 'com.example.any', 'via-service')).toBe(202);
+    const relayed = await waitFor(
+      'the relayed event',
+      () => sub.received.find((e) => e.id === 'via-service'),
+      20_000,
+    );
+    expect(relayed).toMatchObject({ type: 'relayed', path: '/relayed' });
+    expect(relayed.headers['ce-source']).toBe('relay');
+    expect(relayed.headers['ce-override']).toBe('from-binding');
+
+    // The autoscaler's decisions show up in describe (one per tick).
+    let described: DescribeResponse | undefined;
+    for (let i = 0; i < 100 && !described?.decisions?.length; i++) {
+      described = (await admin(server, 'GET', '/v1/describe/Service/default/relay'))
+        .body as unknown as DescribeResponse;
+      if (!described.decisions?.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(described?.decisions?.[0]).toMatchObject({ revision: 'relay-00001' });
+
+    rmSync(file);
+    await waitFor('cascade', () => server.store.size === 0);
+  }, 45_000);
 });

@@ -29,7 +29,7 @@ import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watc
 import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
 import { ResourceStore, type StoreEntry } from './resource-store.js';
-import { loadServing, type ServingModule } from './serving.js';
+import { defaultServing, type ServingModule } from './serving.js';
 
 export interface DevServerOptions {
   /** Manifest files and directories to apply and watch. */
@@ -150,7 +150,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const closeBroker = () => broker.close();
     cleanups.push(closeBroker);
 
-    const servingModule = options.serving === false ? undefined : (options.serving ?? (await loadServing()));
+    const servingModule = options.serving === false ? undefined : (options.serving ?? defaultServing);
     let servingPlane: ServingDataPlane | undefined;
     if (servingModule) {
       const routerPort = await nextFreePort(host, port === 0 ? 0 : port + 1);
@@ -239,7 +239,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     );
     print(`  ingress  ${broker.url}  (brokers at /<namespace>/<name>)`);
     if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
-    else print('  router   (serving is not available in this build)');
+    else print('  router   (serving is off)');
     const shownDir = relative(process.cwd(), dataDir);
     print(
       `  admin    ${admin.url}  (token in ${join(shownDir.startsWith('..') || shownDir === '' ? dataDir : shownDir, ADMIN_FILE)})`,

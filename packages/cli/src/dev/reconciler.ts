@@ -225,7 +225,7 @@ export class Reconciler {
             notRunStatus(
               (r.resource as unknown as StoredResource).metadata.generation ?? 1,
               'ServingUnavailable',
-              'the serving data plane is not available in this build of eddy',
+              'serving is off in this eddy dev',
             ),
           );
 
