@@ -49,6 +49,10 @@ describe('serving: scale to and from zero', () => {
     expect(atZero?.actualReplicas).toBe(0);
     // Knative keeps a revision that has been ready Ready=True at zero (Active=False, NoTraffic).
     expect(isReady(atZero)).toBe(true);
+    expect(atZero?.conditions.find((c) => c.type === 'Active')).toMatchObject({
+      status: 'False',
+      reason: 'NoTraffic',
+    });
 
     const reply = await get(h.plane.routeUrl(ns, 'lazy'));
     expect(reply.status).toBe(200);
@@ -64,6 +68,10 @@ describe('serving: scale to and from zero', () => {
       30_000,
     );
     expect(h.status('Revision', ns, 'lazy-00001')?.actualReplicas).toBe(0);
+    // The way down was the autoscaler's: scale to zero after the window and the 1 s grace.
+    const last = h.plane.decisions(ns, 'lazy-00001').at(-1);
+    expect(last?.desired).toBe(0);
+    expect(last?.detail).toMatch(/scale to zero/);
   });
 });
 

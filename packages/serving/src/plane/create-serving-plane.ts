@@ -84,6 +84,7 @@ class ServingPlane implements ServingDataPlane {
   readonly #closing = new Set<Promise<void>>();
   readonly #metrics: ServingMetrics;
   #generation: number | undefined;
+  #appliedText: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -170,6 +171,9 @@ class ServingPlane implements ServingDataPlane {
       );
       return;
     }
+    // The control loop re-applies the same contract whenever any status changes: nothing to do.
+    const text = JSON.stringify(contract);
+    if (contract.generation === this.#generation && text === this.#appliedText) return;
     const wanted = new Map(contract.revisions.map((r) => [keyOf(r.namespace, r.name), r]));
     const added: RevisionState[] = [];
     for (const [key, { revision }] of this.#rejected)
@@ -206,6 +210,8 @@ class ServingPlane implements ServingDataPlane {
     }
     for (const state of removed) this.#undeploy(state);
     this.#generation = contract.generation;
+    // A rejected spec is tried again on the next apply, even of the same contract.
+    this.#appliedText = this.#rejected.size === 0 ? text : undefined;
     if (added.length > 0 || removed.length > 0) this.#notify();
   }
 
