@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     `Command: \`node bench/sources/run.ts --kafka-events ${KAFKA_EVENTS} --sqs-events ${SQS_EVENTS}\` (after \`pnpm run build\`).`,
     `Machine: ${os.cpus().length} cores, Node ${process.version}, Kafka ${cluster?.version ?? brokers.join(',')} (1 node), ElasticMQ ${mq.version}, all on 127.0.0.1.`,
     'Upstream data (1 KiB each) is waiting before each side starts; timed from first to last event. Target: adapter >= 0.5x the bare reader.',
-    'Sources run with `sinkAcceptsBatch` (the sink is an Eddy broker): batch POSTs of <= 500 events / 1 MiB; SqsSource with 4 receive loops. Ingress POSTs and their mean duration (arrival to 202 = durable) come from the broker\'s metrics.',
+    "Sources run with `sinkAcceptsBatch` (the sink is an Eddy broker): batch POSTs of <= 500 events / 1 MiB; SqsSource with 4 receive loops. Ingress POSTs and their mean duration (arrival to 202 = durable) come from the broker's metrics.",
     '',
     '| path | events | adapter -> broker (events/s) | bare reader (events/s) | ratio | ingress POSTs | mean POST (ms) |',
     '|---|---:|---:|---:|---:|---:|---:|',
