@@ -147,14 +147,15 @@ describe('createServingDataPlane', () => {
     timeout: 40_000,
   }, async () => {
     let lag = 5_000;
-    let failing = false;
+    let failing: false | 'error' | 'hang' = false;
     const reads: string[] = [];
     const plane = await start({
       maxReplicasCap: 3,
       backlog: {
         lag: async (routeId) => {
           reads.push(routeId);
-          if (failing) throw new Error('log unavailable');
+          if (failing === 'error') throw new Error('log unavailable');
+          if (failing === 'hang') return new Promise<number>(() => undefined);
           return lag;
         },
       },
@@ -181,10 +182,17 @@ describe('createServingDataPlane', () => {
     expect(s?.lastDecision?.desired).toBe(25);
     expect(reads).toContain('triggers/plane/t');
 
-    failing = true;
+    failing = 'error';
     await new Promise((r) => setTimeout(r, 600));
     expect(statusOf(plane, 'svc-00001')?.lag).toBe(2_500);
     expect(statusOf(plane, 'svc-00001')?.readyReplicas).toBe(3);
+
+    // A read that never answers times out (2 s) and the ticks go on with the last value.
+    failing = 'hang';
+    const before = plane.statuses()[0]?.lastDecision?.at;
+    await new Promise((r) => setTimeout(r, 2_600));
+    expect(plane.statuses()[0]?.lastDecision?.at).not.toBe(before);
+    expect(statusOf(plane, 'svc-00001')?.lag).toBe(2_500);
 
     failing = false;
     lag = 0;

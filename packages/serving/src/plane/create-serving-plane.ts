@@ -104,6 +104,11 @@ class ServingPlane implements ServingDataPlane {
     this.#schedule();
   }
 
+  /** A lag read slower than this counts as failed (the tick must not hang on a stuck log). */
+  private get lagTimeoutMs(): number {
+    return Math.max(2 * this.tickMs, 2_000);
+  }
+
   get url(): string {
     return this.router.url;
   }
@@ -392,7 +397,8 @@ class ServingPlane implements ServingDataPlane {
     await Promise.all(
       routes.map(async ({ routeId }) => {
         try {
-          const lag = await reader.lag(routeId);
+          const lag = await withTimeout(reader.lag(routeId), this.lagTimeoutMs, `lag of ${routeId}`);
+          if (!Number.isFinite(lag) || lag < 0) throw new Error(`lag of ${routeId} is ${lag}`);
           state.lagByRoute.set(routeId, lag);
           if (state.lagFailing.delete(routeId))
             this.logger.info({ revision: state.key, routeId }, 'backlog lag readable again');
@@ -485,6 +491,14 @@ class ServingPlane implements ServingDataPlane {
       }
     }
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function failureLine(failure: DeploymentFailure): string {
