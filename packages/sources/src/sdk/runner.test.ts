@@ -124,6 +124,9 @@ describe('source runner', () => {
       /sink "nowhere" is not a valid URL/,
     );
     await expect(runner.apply({ ...def(), name: '' })).rejects.toThrow(/"name" must be a non-empty string/);
+    await expect(runner.apply({ ...def(), sinkAcceptsBatch: 'yes' as unknown as boolean })).rejects.toThrow(
+      /"sinkAcceptsBatch" must be a boolean, found "yes"/,
+    );
     await expect(runner.apply({ ...def(), kind: 'GhostSource' })).rejects.toThrow(
       /no source adapter for kind GhostSource/,
     );
