@@ -168,4 +168,64 @@ spec:
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('eddy: --port must be an integer from 0 to 65535, got "eighty"');
   });
+
+  it('kill -9 right after events were accepted, restart on the same data dir: every accepted event is delivered', async () => {
+    const received = new Set<string>();
+    let accepting = false;
+    const subscriber = createServer((req, res) => {
+      req.resume();
+      if (accepting) received.add(String(req.headers['ce-id']));
+      res.statusCode = accepting ? 202 : 503;
+      res.end();
+    });
+    await new Promise<void>((r) => subscriber.listen(0, '127.0.0.1', r));
+    const subUrl = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}`;
+    writeFileSync(
+      join(dir, 'crash.yaml'),
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: crashy}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: crashy-all}
+spec:
+  broker: crashy
+  subscriber: {uri: "${subUrl}"}
+`,
+    );
+    const args = ['-f', 'crash.yaml', '--port', '0', '--data-dir', 'crash-state'];
+    let dev = spawnDev(args);
+    try {
+      const ingress = (await dev.waitFor(/^ {2}ingress {2}http:/)).split(/\s+/)[2] ?? '';
+      await dev.waitFor(/^Trigger default\/crashy-all {2}Ready$/);
+      const ids = Array.from({ length: 20 }, (_, i) => `crash-${i}`);
+      for (const id of ids) {
+        const r = await request(`${ingress}/default/crashy`, {
+          method: 'POST',
+          headers: { 'ce-specversion': '1.0', 'ce-type': 't', 'ce-source': 's', 'ce-id': id },
+          body: id,
+        });
+        await r.body.text();
+        expect(r.statusCode).toBe(202);
+      }
+      dev.child.kill('SIGKILL');
+      await dev.exited;
+      // The dead server's admin.json is left behind; the next one replaces it.
+      expect(existsSync(join(dir, 'crash-state', 'admin.json'))).toBe(true);
+
+      accepting = true;
+      dev = spawnDev(args);
+      await dev.waitFor(/^Trigger default\/crashy-all {2}Ready$/);
+      const deadline = Date.now() + 25_000;
+      while (received.size < ids.length && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect([...received].sort()).toEqual([...ids].sort());
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).toBe(0);
+    } finally {
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+      await new Promise<void>((r) => subscriber.close(() => r()));
+    }
+  }, 60_000);
 });

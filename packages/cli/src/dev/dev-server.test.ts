@@ -353,6 +353,8 @@ describe('eddy dev (in process)', () => {
     const second = await start(dataDir, [file], lines);
     expect(second.store.get('Trigger/default/to-sub')?.resource.metadata.generation).toBe(1);
     await waitFor('every accepted event', () => new Set(sub.received.map((e) => e.id)).size === 5, 25_000);
+    // A restart shows every resource's status once, even unchanged ones.
+    await waitFor('status lines after the restart', () => lines.includes('Trigger default/to-sub  Ready'));
     expect([...new Set(sub.received.map((e) => e.id))].sort()).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
   }, 40_000);
 

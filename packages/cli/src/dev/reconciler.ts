@@ -93,6 +93,7 @@ export class Reconciler {
   #started = false;
   readonly #sourceApplyErrors = new Map<string, string>();
   #sourceSignature = '';
+  readonly #shown = new Set<string>();
   readonly #poll: NodeJS.Timeout;
   readonly #unsubscribe: (() => void)[] = [];
 
@@ -379,11 +380,20 @@ export class Reconciler {
       }
       const wasReady = readyOf(before);
       const isReady = readyOf(timed);
-      if (!before || !sameReady(wasReady, isReady)) {
+      const changedReady = !before || !sameReady(wasReady, isReady);
+      // Every resource's line once per run (a restart shows where things stand), then on changes.
+      if (changedReady || !this.#shown.has(entry.key)) {
+        this.#shown.add(entry.key);
         const { kind, metadata } = entry.resource;
         this.#o.onStatusLine?.(formatStatusLine(kind, metadata.namespace, metadata.name, isReady));
+      }
+      if (changedReady) {
         if (isReady?.status === 'True')
-          store.recordEvent(entry.key, { type: 'Normal', reason: 'Ready', message: `${kind} is ready` });
+          store.recordEvent(entry.key, {
+            type: 'Normal',
+            reason: 'Ready',
+            message: `${entry.resource.kind} is ready`,
+          });
         else if (isReady)
           store.recordEvent(entry.key, {
             type: isReady.status === 'False' ? 'Warning' : 'Normal',
@@ -392,6 +402,7 @@ export class Reconciler {
           });
       }
     }
+    for (const key of this.#shown) if (!store.get(key)) this.#shown.delete(key);
     if (changed) store.flush();
   }
 
