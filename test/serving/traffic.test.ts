@@ -5,7 +5,7 @@
 
 import { readyCondition } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
-import { countBy, getMany, isReady, ServingHarness, service, unique } from './helpers.ts';
+import { countBy, get, getMany, isReady, ServingHarness, service, unique } from './helpers.ts';
 
 const fastWindow = { 'autoscaling.knative.dev/window': '6s' };
 
@@ -63,6 +63,16 @@ describe('serving: revisions and traffic', () => {
         tag,
       ).toEqual({ [revision]: 20 });
     }
+
+    // The same by Host, as Knative addresses them (<tag>-<name>.<namespace>.<domain>).
+    const byHost = await get(`${h.plane.url}/`, { host: `candidate-web.${ns}.example.com` });
+    expect(byHost.status).toBe(200);
+    expect(byHost.revision).toBe('web-00002');
+    const tagUrls = (h.status('Service', ns, 'web')?.traffic ?? []).map((t) => [t.tag, t.url]);
+    expect(tagUrls).toEqual([
+      ['stable', h.plane.tagUrl(ns, 'web', 'stable')],
+      ['candidate', h.plane.tagUrl(ns, 'web', 'candidate')],
+    ]);
 
     // Rollback: all traffic back to the first revision, by name.
     h.put(
