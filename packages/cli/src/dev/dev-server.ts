@@ -250,6 +250,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     });
 
     const shown = (file: string) => relative(process.cwd(), file) || file;
+    const explicit = new Set(files.map((f) => resolve(f)));
     let pendingFiles: Promise<void> = Promise.resolve();
     const onFile = async (file: string, text: string | undefined) => {
       if (text === undefined) {
@@ -259,6 +260,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         );
         return;
       }
+      // A directory may hold other JSON (package.json, tsconfig.json): only manifests count there.
+      if (/\.json$/i.test(file) && !explicit.has(file) && !/"apiVersion"\s*:/.test(text)) return;
       const loaded = loadManifest(text, shown(file), { isThirdPartyKind });
       for (const w of loaded.warnings) print(w);
       if (!loaded.ok) {
