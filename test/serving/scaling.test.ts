@@ -22,6 +22,7 @@ import {
   type EventLog,
   openEmbeddedEventLog,
 } from '@eddy/broker';
+import type { Decision } from '@eddy/serving';
 import { request } from 'undici';
 import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { get, isReady, quiet, ServingHarness, service, unique, waitFor } from './helpers.ts';
@@ -223,6 +224,13 @@ for (const factory of logs) {
 
       let maxReady = 0;
       let maxLag = 0;
+      // decisions() keeps the last 50; collect them all while polling.
+      const seenDecisions = new Map<string, Decision & { at: string }>();
+      const collect = () => {
+        for (const d of h.plane.decisions(ns, 'worker-00001'))
+          seenDecisions.set(`${d.at} ${d.desired} ${d.reason}`, d);
+        return [...seenDecisions.values()].sort((a, b) => a.at.localeCompare(b.at));
+      };
       const seen = () => {
         try {
           return new Set(readFileSync(recordFile, 'utf8').split('\n').filter(Boolean));
@@ -237,13 +245,14 @@ for (const factory of logs) {
           const rt = h.runtimeStatus(ns, 'worker-00001');
           maxReady = Math.max(maxReady, rt?.readyReplicas ?? 0);
           maxLag = Math.max(maxLag, rt?.lag ?? 0);
+          collect();
           return seen().size >= EVENTS;
         },
         75_000,
         () => ({ served: seen().size, rt: h.runtimeStatus(ns, 'worker-00001') }),
       );
 
-      const decisions = h.plane.decisions(ns, 'worker-00001');
+      const decisions = collect();
       const backlogUp = decisions.filter((d) => d.reason === 'backlog' && d.desired > 1);
       expect(
         backlogUp.length,
@@ -261,12 +270,23 @@ for (const factory of logs) {
 
       // Lag drops to zero once the group has committed, then the window and grace take it to zero.
       await waitFor('lag 0', async () => (await broker.lag(routeId!)) === 0, 20_000);
+      const lagGone = Date.now();
       await h.waitUntil(
         'worker-00001 back at zero',
-        (x) => x.runtimeStatus(ns, 'worker-00001')?.actualReplicas === 0,
+        (x) => {
+          collect();
+          return x.runtimeStatus(ns, 'worker-00001')?.actualReplicas === 0;
+        },
         30_000,
       );
       expect(h.status('Revision', ns, 'worker-00001')?.actualReplicas).toBe(0);
+      // Never zero while events were queued: from the first backlog decision until the lag was gone,
+      // every decision kept at least one replica; the way to zero came after.
+      const history = collect();
+      const firstBacklog = history.findIndex((d) => d.reason === 'backlog');
+      const whileQueued = history.slice(firstBacklog).filter((d) => Date.parse(d.at) < lagGone - 1_000);
+      expect(whileQueued.filter((d) => d.desired === 0)).toEqual([]);
+      expect(history.at(-1)?.desired).toBe(0);
     });
   });
 }
