@@ -90,6 +90,9 @@ describe('serving: revisions and traffic', () => {
     expect(countBy(after, (r) => r.revision)).toEqual({ 'web-00001': 100 });
     const body = JSON.parse(after[0]?.body ?? '{}') as { message?: string };
     expect(body.message).toBe('v1');
+    // No route or tag reaches web-00002 any more: it goes to zero whatever its min-scale says.
+    await h.waitUntil('web-00002 at zero', (x) => x.runtimeStatus(ns, 'web-00002')?.actualReplicas === 0);
+    expect(h.runtimeStatus(ns, 'web-00001')?.readyReplicas).toBeGreaterThanOrEqual(1);
   });
 
   it('never lets a replica serve more than containerConcurrency 1 at once, queueing the rest', {
