@@ -167,6 +167,16 @@ spec:
     );
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('eddy: --port must be an integer from 0 to 65535, got "eighty"');
+    const missing = await new Promise<{ code: number; stderr: string }>((done) =>
+      execFile(
+        process.execPath,
+        [MAIN, 'dev', '-f', 'nope.yaml', '--port', '0'],
+        { cwd: dir, timeout: 20_000 },
+        (err, _o, stderr) => done({ code: err ? Number(err.code) : 0, stderr }),
+      ),
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('eddy: no such file or directory: nope.yaml');
   });
 
   it('kill -9 right after events were accepted, restart on the same data dir: every accepted event is delivered', async () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
@@ -73,6 +74,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   const level = options.logLevel ?? 'error';
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  // A typo in -f would otherwise start an empty mesh; a path that goes away later is handled live.
+  for (const f of options.file) if (!existsSync(f)) throw new UsageError(`no such file or directory: ${f}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
   let server: DevServer;
   try {

@@ -31,6 +31,7 @@ import type pino from 'pino';
 import type { StoredResource } from '../admin/protocol.js';
 import type { ResourceInput, ResourceStore } from './resource-store.js';
 import { storeKey } from './resource-store.js';
+import { collectableRevisions } from './revision-gc.js';
 import {
   notRunStatus,
   planSinkBinding,
@@ -57,6 +58,8 @@ export interface ReconcilerOptions {
   logger: pino.Logger;
   /** One line per Ready change. */
   onStatusLine?(line: string): void;
+  /** Revisions kept per Configuration beyond the routed and latest ones; default 20. */
+  revisionsKept?: number;
   /** Quiet time before a scheduled reconcile runs; default 50 ms. */
   debounceMs?: number;
   /** How often source health is polled for changes; default 1000 ms. */
@@ -197,6 +200,11 @@ export class Reconciler {
         await this.#o.broker.apply(eventing.contract);
       } catch (error) {
         logger.warn({ err: error }, `broker data plane: ${(error as Error).message}`);
+        this.#warnAll(
+          ['Broker', 'Trigger'],
+          'DataPlaneApplyFailed',
+          `broker data plane: ${(error as Error).message}`,
+        );
       }
     }
 
@@ -285,6 +293,8 @@ export class Reconciler {
       if (!changed) break;
     }
     if (!result) return;
+    const collectable = collectableRevisions(store, result.contract, this.#o.revisionsKept);
+    if (collectable.length > 0) store.deleteAll(collectable);
     for (const [k, s] of result.statuses) statuses.set(k, { ...s });
     const contract = withBacklogRoutes(result.contract, eventing);
     if (this.#appliedServingGeneration !== contract.generation) {
@@ -293,6 +303,11 @@ export class Reconciler {
         this.#appliedServingGeneration = contract.generation;
       } catch (error) {
         logger.warn({ err: error }, `serving data plane: ${(error as Error).message}`);
+        this.#warnAll(
+          ['Service', 'Revision'],
+          'DataPlaneApplyFailed',
+          `serving data plane: ${(error as Error).message}`,
+        );
       }
     }
   }
@@ -332,8 +347,10 @@ export class Reconciler {
           this.#sourceApplyErrors.delete(key);
         } catch (error) {
           const message = (error as Error).message;
-          if (this.#sourceApplyErrors.get(key) !== message)
+          if (this.#sourceApplyErrors.get(key) !== message) {
             logger.warn({ err: error, source: key }, `source ${key}: ${message}`);
+            this.#o.store.recordEvent(key, { type: 'Warning', reason: 'InvalidSource', message });
+          }
           this.#sourceApplyErrors.set(key, message);
           await runner.remove(key);
         }
@@ -404,6 +421,13 @@ export class Reconciler {
     }
     for (const key of this.#shown) if (!store.get(key)) this.#shown.delete(key);
     if (changed) store.flush();
+  }
+
+  /** A Warning event on every resource of some kinds (a data plane refused what they add up to). */
+  #warnAll(kinds: readonly string[], reason: string, message: string): void {
+    for (const kind of kinds)
+      for (const e of this.#o.store.list({ kind }))
+        this.#o.store.recordEvent(e.key, { type: 'Warning', reason, message });
   }
 
   /** The eventing status computed last, for resolving addresses outside a pass (e.g. tail). */
