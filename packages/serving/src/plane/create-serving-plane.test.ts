@@ -149,7 +149,13 @@ describe('createServingDataPlane', () => {
     let lag = 5_000;
     let failing: false | 'error' | 'hang' = false;
     const reads: string[] = [];
+    const logLines: { level: number; msg: string }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
+    );
     const plane = await start({
+      logger,
       maxReplicasCap: 3,
       backlog: {
         lag: async (routeId) => {
@@ -181,9 +187,17 @@ describe('createServingDataPlane', () => {
     expect(s?.lastDecision?.reason).toBe('backlog');
     expect(s?.lastDecision?.desired).toBe(25);
     expect(reads).toContain('triggers/plane/t');
+    // The decision is logged with its reason and detail, and the cap once as a warning.
+    expect(
+      logLines.filter((l) => /^plane\/svc-00001: 25 replicas \(backlog\): backlog 2500\b/.test(l.msg)),
+    ).toHaveLength(1);
+    const capped = logLines.filter((l) => l.level === 40 && l.msg.includes('capped at 3'));
+    expect(capped).toHaveLength(1);
+    expect(capped[0]?.msg).toContain('max-scale unbounded');
 
     failing = 'error';
     await new Promise((r) => setTimeout(r, 600));
+    expect(logLines.filter((l) => l.msg.includes('cannot read backlog lag'))).toHaveLength(1);
     expect(statusOf(plane, 'svc-00001')?.lag).toBe(2_500);
     expect(statusOf(plane, 'svc-00001')?.readyReplicas).toBe(3);
 
