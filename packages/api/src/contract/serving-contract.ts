@@ -109,7 +109,19 @@ export interface ServingRevision {
    * of their lag this revision owns (its traffic percent / 100 of the Service's route). Filled by the
    * composer from the eventing contract (see `backlogRoutesFor`); empty when nothing feeds it.
    */
-  backlog: { routeId: string; share: number }[];
+  backlog: BacklogRoute[];
+}
+
+/** A dispatch route feeding a revision, and how much of it the revision owns. */
+export interface BacklogRoute {
+  routeId: string;
+  /** The revision's traffic percent / 100 on the Service's route. */
+  share: number;
+  /**
+   * Events the route's dispatcher keeps in flight at most (DispatchRoute.maxInFlight of an unordered
+   * route); undefined when unbounded by that setting (ordered routes: one per partition).
+   */
+  maxInFlight?: number;
 }
 
 /** One traffic target, resolved to a revision. */
@@ -146,6 +158,21 @@ export interface BacklogReader {
   lag(routeId: string): Promise<number>;
 }
 
+/**
+ * Events of a revision's backlog its dispatchers can have in flight at once (sum of maxInFlight x
+ * share), or undefined when a route is not bounded that way. The autoscaler sizes backlog replicas no
+ * larger than what that many in-flight events keep busy.
+ */
+export function backlogInFlightLimit(backlog: readonly BacklogRoute[]): number | undefined {
+  if (backlog.length === 0) return undefined;
+  let limit = 0;
+  for (const route of backlog) {
+    if (route.maxInFlight === undefined) return undefined;
+    limit += route.maxInFlight * route.share;
+  }
+  return limit;
+}
+
 /** Dispatch routes whose subscriber is the Service `<namespace>/<name>` (resolved from a `ref`). */
 export function routesFeedingService(
   contract: Pick<DataPlaneContract, 'routes'>,
@@ -170,7 +197,7 @@ export function withBacklogRoutes(
   serving: ServingContract,
   eventing: Pick<DataPlaneContract, 'routes'>,
 ): ServingContract {
-  const shares = new Map<string, { routeId: string; share: number }[]>();
+  const shares = new Map<string, BacklogRoute[]>();
   for (const route of serving.routes) {
     const feeding = routesFeedingService(eventing, route.namespace, route.name);
     if (feeding.length === 0) continue;
@@ -178,7 +205,14 @@ export function withBacklogRoutes(
       if (target.percent <= 0) continue;
       const key = `${route.namespace}/${target.revisionName}`;
       const list = shares.get(key) ?? [];
-      for (const r of feeding) list.push({ routeId: r.id, share: target.percent / 100 });
+      for (const r of feeding) {
+        const share = target.percent / 100;
+        list.push(
+          r.ordering === 'unordered'
+            ? { routeId: r.id, share, maxInFlight: r.maxInFlight }
+            : { routeId: r.id, share },
+        );
+      }
       shares.set(key, list);
     }
   }

@@ -3,7 +3,7 @@
 // stats and each revision's backlog to its autoscaler and scales the revision's deployment to the
 // decision; a request waiting at the activator triggers a decision at once.
 
-import type { ServingContract, ServingRevision } from '@eddy/api';
+import { backlogInFlightLimit, type ServingContract, type ServingRevision } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Autoscaler, Decision } from '../autoscaler/autoscaler.js';
@@ -428,6 +428,7 @@ class ServingPlane implements ServingDataPlane {
       lag: state.lag,
       inFlight: state.inFlight,
       routed: state.revision.routed,
+      backlogInFlightLimit: backlogInFlightLimit(state.revision.backlog),
     });
     const { namespace, name } = state.revision;
     const previous = state.lastDecision;
