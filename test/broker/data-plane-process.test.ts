@@ -243,9 +243,13 @@ for (const factory of logFactories) {
         'a few deliveries and some in flight',
         () => sub.received.length >= 12 && sub.inFlight() > 0,
       );
-      const seenBeforeKill = new Set(arrivals.keys());
       first.child.kill('SIGKILL');
       expect((await first.exited).signal).toBe('SIGKILL');
+      // What the killed process sent before it died: a request it wrote just before the signal can
+      // reach the subscriber after kill() returned, so the snapshot waits for the exit plus a moment
+      // (a dead process sends nothing new; later arrivals are the restarted one's).
+      await sleep(200);
+      const seenBeforeKill = new Set(arrivals.keys());
 
       const second = spawnDataPlane(args);
       await second.waitForLine(/applied contract generation/);

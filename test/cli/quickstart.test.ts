@@ -318,6 +318,10 @@ describe('the quickstart, through the CLI', () => {
   });
 
   it('a GitHub webhook delivery, signed with the secret from the environment, reaches event-display', async () => {
+    // The webhook URL a user reads off `eddy get githubsource github -o json` (the Deployed condition).
+    const [source] = await getJson('githubsource', 'github');
+    const deployed = source?.status?.conditions?.find((c) => c.type === 'Deployed');
+    expect(deployed?.message).toBe(`webhook endpoint http://127.0.0.1:${webhookPort}/`);
     const url = `http://127.0.0.1:${webhookPort}/`;
     const delivery = randomUUID();
     const body = JSON.stringify({

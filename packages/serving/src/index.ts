@@ -34,6 +34,7 @@ export {
   createProcessRuntime,
   type ProcessRuntime,
   type ProcessRuntimeOptions,
+  type ReplicaOutputLine,
 } from './runtime/process-runtime.js';
 export type {
   DeploymentFailure,

@@ -13,6 +13,8 @@ export interface DevCommandOptions {
   port?: string;
   logLevel?: string;
   sourceAdapter: string[];
+  /** commander's negation of --no-service-output. */
+  serviceOutput?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -87,6 +89,10 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       sourceAdapters: options.sourceAdapter,
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
+      // Like `docker compose up`: what the services print is what a newcomer wants to watch.
+      ...(options.serviceOutput === false
+        ? {}
+        : { serviceOutput: ({ revision, line }) => output.out(`${revision} | ${line}`) }),
     });
   } catch (error) {
     output.err(`eddy dev: ${(error as Error).message}`);
@@ -128,6 +134,7 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       collect,
       [],
     )
+    .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')
     .action(async (opts: DevCommandOptions) => {
       setExit(await runDev(opts, output));

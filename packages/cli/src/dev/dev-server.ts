@@ -13,7 +13,7 @@ import {
   type EventLog,
   openEmbeddedEventLog,
 } from '@eddy/broker';
-import type { ServingDataPlane } from '@eddy/serving';
+import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import {
   createSourceRegistry,
   createSourceRunner,
@@ -46,6 +46,8 @@ export interface DevServerOptions {
   logger?: pino.Logger;
   /** Where the addresses and status lines go; default nowhere. */
   print?(line: string): void;
+  /** Every line the services' replicas print; default: only to the logger (at info). */
+  serviceOutput?(line: ReplicaOutputLine): void;
   /** Adapters for source kinds; default the built-ins. */
   sources?: SourceRegistry;
   /** Third-party adapter packages (names resolved from the cwd, or paths) loaded into the registry. */
@@ -161,6 +163,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           logger,
           host,
           port: routerPort,
+          ...(options.serviceOutput ? { onReplicaOutput: options.serviceOutput } : {}),
         });
       } catch (error) {
         throw listenError(error, 'serving router', routerPort);

@@ -130,7 +130,7 @@ export function sourceStatus(
   else if (!runtime) set.markUnknown('Deployed', 'Starting', 'the adapter is starting');
   else {
     const r = runtime.ready;
-    if (r.status === 'True') set.markTrue('Deployed');
+    if (r.status === 'True') set.markTrue('Deployed', r.reason, r.message);
     else if (r.status === 'False')
       set.markFalse('Deployed', r.reason ?? 'AdapterNotReady', r.message ?? 'not ready');
     else set.markUnknown('Deployed', r.reason ?? 'Starting', r.message ?? 'the adapter is starting');

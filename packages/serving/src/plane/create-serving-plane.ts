@@ -65,7 +65,8 @@ export async function createServingDataPlane(
   if (!(tickMs > 0)) throw new TypeError(`createServingDataPlane: tickMs must be > 0, got ${tickMs}`);
   const registry = options.registry ?? new Registry();
   const logger = options.logger ?? pino({ level: 'warn' });
-  const runtime = options.runtime ?? createProcessRuntime({ logger, registry });
+  const runtime =
+    options.runtime ?? createProcessRuntime({ logger, registry, onOutput: options.onReplicaOutput });
   let router: Router;
   try {
     router = await createRouter({ host: options.host, port: options.port, logger, registry });

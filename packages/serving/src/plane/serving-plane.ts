@@ -6,6 +6,7 @@ import type { BacklogReader, Condition, ServingContract } from '@eddy/api';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Decision } from '../autoscaler/autoscaler.js';
+import type { ReplicaOutputLine } from '../runtime/process-runtime.js';
 import type { DeploymentFailure, WorkloadRuntime } from '../runtime/runtime.js';
 
 export interface ServingDataPlaneOptions {
@@ -20,6 +21,8 @@ export interface ServingDataPlaneOptions {
   port?: number;
   /** Autoscaler tick; default 1000 ms (Knative's is 2 s). */
   tickMs?: number;
+  /** With the default process runtime: also called with every line a replica prints (see ProcessRuntimeOptions.onOutput). */
+  onReplicaOutput?: (line: ReplicaOutputLine) => void;
   /** Caps max-scale (and unbounded max-scale) in embedded mode, where replicas are local processes. Default 10. */
   maxReplicasCap?: number;
 }

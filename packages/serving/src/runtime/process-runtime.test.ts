@@ -8,7 +8,7 @@ import type { ResolvedProbe } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createProcessRuntime, type ProcessRuntime } from './process-runtime.js';
+import { createProcessRuntime, type ProcessRuntime, type ReplicaOutputLine } from './process-runtime.js';
 import type { WorkloadSpec } from './runtime.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -130,11 +130,26 @@ describe('process runtime', () => {
   it('logs every stdout line at info and stderr line at warn with revision and replica', async () => {
     const entries: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => entries.push(JSON.parse(line)) });
-    runtime = createProcessRuntime({ logger, restartBackoff: { initialMs: 10_000 } });
+    const output: ReplicaOutputLine[] = [];
+    runtime = createProcessRuntime({
+      logger,
+      restartBackoff: { initialMs: 10_000 },
+      onOutput: (line) => output.push(line),
+    });
     const deployment = runtime.deploy(spec({ command: [process.execPath, fixture('crash-app.mjs')] }));
     deployment.scale(1);
     await waitFor('the crash', () => deployment.status().failure !== undefined);
     const id = `default/hello-00001#1`;
+    // The same lines reach onOutput (what `eddy dev` prints), in order, with their stream.
+    expect(output).toHaveLength(26);
+    expect(output[0]).toEqual({
+      namespace: 'default',
+      revision: 'hello-00001',
+      replica: id,
+      stream: 'stdout',
+      line: 'boot line 1',
+    });
+    expect(output[25]).toMatchObject({ stream: 'stderr', line: 'fatal: missing configuration DATABASE_URL' });
     const fields = { namespace: 'default', revision: 'hello-00001', replica: id };
     const lines = entries.filter((e) => e.stream !== undefined);
     expect(lines).toHaveLength(26);

@@ -27,6 +27,19 @@ export interface ProcessRuntimeOptions {
   reaperGraceMs?: number;
   /** Environment replicas inherit under their spec's env. Default: this process's environment (PATH, HOME, ...). */
   baseEnv?: NodeJS.ProcessEnv;
+  /**
+   * Also called with every line a replica prints (besides the logger), e.g. for `eddy dev` to show
+   * the services' output as plain `<revision> | <line>` the way `docker compose up` does.
+   */
+  onOutput?: (line: ReplicaOutputLine) => void;
+}
+
+export interface ReplicaOutputLine {
+  namespace: string;
+  revision: string;
+  replica: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
 }
 
 export interface ProcessRuntime extends WorkloadRuntime {
@@ -77,6 +90,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
         backoff,
         readinessDeadlineMs,
         baseEnv: options.baseEnv ?? process.env,
+        onOutput: options.onOutput,
         nextReplicaNumber: () => ++replicaNumber,
         onClosing: (d) => {
           if (deployments.get(key) === d) deployments.delete(key);

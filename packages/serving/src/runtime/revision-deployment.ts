@@ -7,6 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import type pino from 'pino';
 import type { PortAllocator } from './port-allocator.js';
 import { ReadinessProber } from './probe.js';
+import type { ReplicaOutputLine } from './process-runtime.js';
 import type { Reaper } from './reaper.js';
 import { type ReplicaExit, ReplicaProcess } from './replica-process.js';
 import { RestartBackoff, type RestartBackoffBounds } from './restart-backoff.js';
@@ -30,6 +31,7 @@ export interface DeploymentContext {
   /** A replica whose probe has not passed this long after spawn (plus initialDelay) sets ProbeFailed. */
   readinessDeadlineMs: number;
   baseEnv: NodeJS.ProcessEnv;
+  onOutput?: ((line: ReplicaOutputLine) => void) | undefined;
   nextReplicaNumber(): number;
   /** close() was called: the revision may be deployed again while this one's replicas drain. */
   onClosing(deployment: ProcessRevisionDeployment): void;
@@ -206,6 +208,13 @@ export class ProcessRevisionDeployment implements RevisionDeployment {
       onLine: (stream, line) => {
         if (stream === 'stdout') replicaLogger.info({ stream }, line);
         else replicaLogger.warn({ stream }, line);
+        this.#ctx.onOutput?.({
+          namespace: this.spec.namespace,
+          revision: this.spec.revision,
+          replica: id,
+          stream,
+          line,
+        });
       },
     });
     const running: Running = {
