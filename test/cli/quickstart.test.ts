@@ -178,6 +178,7 @@ const MESH: [string, string[]][] = [
   ['services', ['event-display', 'order-processor']],
   ['githubsources', ['github']],
   ['pingsources', ['heartbeat']],
+  ['containersources', ['shop']],
 ];
 
 async function waitMeshReady(mesh = MESH): Promise<void> {
@@ -279,6 +280,20 @@ afterAll(async () => {
 }, 60_000);
 
 describe('the quickstart, through the CLI', () => {
+  it('on its own, the shop ContainerSource feeds both services within seconds; cancelled orders only reach event-display', async () => {
+    const fromShop = async (service: string, type: string) =>
+      (await received()).filter(
+        (e) => e.service === service && e.source === '/shop/orders' && e.type === `com.example.order.${type}`,
+      );
+    await waitFor('shop orders at both services', 30_000, async () =>
+      (await fromShop('order-processor', 'created')).length > 0 &&
+      (await fromShop('event-display', 'cancelled')).length > 0
+        ? true
+        : undefined,
+    );
+    expect(await fromShop('order-processor', 'cancelled')).toEqual([]);
+  });
+
   it('eddy send: events reach the services whose triggers match, and not the filtered-out one', async () => {
     const created = await send({ type: 'com.example.order.created' });
     const cancelled = await send({ type: 'com.example.order.cancelled' });

@@ -50,9 +50,10 @@ describe('eddy validate', () => {
       'ok    examples/quickstart/ping-source.yaml#0  PingSource default/heartbeat',
       'ok    examples/quickstart/services.yaml#0  Service default/event-display',
       'ok    examples/quickstart/services.yaml#1  Service default/order-processor',
+      'ok    examples/quickstart/shop-source.yaml#0  ContainerSource default/shop',
       'ok    examples/quickstart/triggers.yaml#0  Trigger default/everything-to-display',
       'ok    examples/quickstart/triggers.yaml#1  Trigger default/orders-to-processor',
-      '7 resources valid in 5 files',
+      '8 resources valid in 6 files',
     ]);
     expect(r.code).toBe(0);
   });
