@@ -5,7 +5,7 @@
 //
 // Three policies on the same traces: Eddy (createAutoscaler with the backlog signal), KPA alone (the
 // same code, backlog off: it only sees the HTTP concurrency the dispatcher causes) and a KEDA-like lag
-// scaler (policies.ts); on backlog traces also Eddy given the optional backlogInFlightLimit input. See simulator.ts for the model and traces.ts for how each trace is generated.
+// scaler (policies.ts); on backlog traces also Eddy without the in-flight cap on its backlog signal. See simulator.ts for the model and traces.ts for how each trace is generated.
 import { parseArgs } from 'node:util';
 import { publishResults } from '../eventlog/measure.ts';
 import { KEDA_DEFAULTS, KedaLikePolicy, KnativePolicy } from './policies.ts';
@@ -43,8 +43,12 @@ const ANNOTATIONS = { 'autoscaling.knative.dev/max-scale': String(MAX_SCALE) };
 
 function policies(trace: Trace, index: number): Policy[] {
   const phases = new Prng(SEED * 7919 + index);
+  // Eddy as the serving data plane runs it: the backlog recommendation is capped by what the
+  // dispatchers keep in flight (DecisionInput.backlogInFlightLimit, from the routes' maxInFlight).
   const list: Policy[] = [
-    new KnativePolicy('Eddy (HTTP + backlog)', ANNOTATIONS, CONTAINER_CONCURRENCY),
+    new KnativePolicy('Eddy (HTTP + backlog)', ANNOTATIONS, CONTAINER_CONCURRENCY, {
+      backlogInFlightLimit: shape.dispatcherMaxInFlight,
+    }),
     new KnativePolicy(
       'KPA alone',
       { ...ANNOTATIONS, 'autoscaling.eddy.dev/backlog': 'false' },
@@ -55,10 +59,8 @@ function policies(trace: Trace, index: number): Policy[] {
     list.splice(
       1,
       0,
-      // The optional DecisionInput.backlogInFlightLimit, which the data plane does not fill yet.
-      new KnativePolicy('Eddy, backlog capped by in-flight', ANNOTATIONS, CONTAINER_CONCURRENCY, {
-        backlogInFlightLimit: shape.dispatcherMaxInFlight,
-      }),
+      // Without the in-flight cap: ceil(lag / lag-target) alone, for comparison.
+      new KnativePolicy('Eddy, backlog not capped by in-flight', ANNOTATIONS, CONTAINER_CONCURRENCY),
     );
   if (trace.hasBacklog)
     list.push(
