@@ -8,6 +8,7 @@ export * from './contract/compute-contract.js';
 export * from './contract/contract-equality.js';
 export * from './contract/data-plane-contract.js';
 export * from './contract/delivery.js';
+export * from './contract/namespaced-name.js';
 export * from './contract/naming.js';
 export * from './contract/resource-status.js';
 export * from './contract/serving-contract.js';

@@ -39,6 +39,7 @@ import {
   resolveDelivery,
 } from './delivery.js';
 import { type Claim, settleClaims } from './name-claims.js';
+import { byNamespaceThenName, namespacedKey } from './namespaced-name.js';
 import {
   brokerTopic,
   channelTopic,
@@ -124,18 +125,6 @@ interface ChannelState {
   ready?: Condition;
 }
 
-const byName = <T extends { namespace: string; name: string }>(a: T, b: T) =>
-  a.namespace !== b.namespace
-    ? a.namespace < b.namespace
-      ? -1
-      : 1
-    : a.name < b.name
-      ? -1
-      : a.name > b.name
-        ? 1
-        : 0;
-
-const nsName = (namespace: string, name: string) => `${namespace}/${name}`;
 const groupOf = (apiVersion: string) => parseApiVersion(apiVersion)?.group ?? '';
 const show = (v: unknown) => JSON.stringify(v);
 
@@ -167,14 +156,14 @@ function collect<T>(resources: readonly ContractInput[], group: string, kind: st
   for (const r of resources) {
     if (r.kind !== kind || groupOf(r.apiVersion) !== group) continue;
     const resource = r.resource as T & { metadata?: { generation?: number } };
-    map.set(nsName(r.namespace, r.name), {
+    map.set(namespacedKey(r.namespace, r.name), {
       namespace: r.namespace,
       name: r.name,
       resource,
       generation: generationOf(resource),
     });
   }
-  return [...map.values()].sort(byName);
+  return [...map.values()].sort(byNamespaceThenName);
 }
 
 function configMapData(resources: readonly ContractInput[]): Map<string, Record<string, unknown>> {
@@ -183,7 +172,7 @@ function configMapData(resources: readonly ContractInput[]): Map<string, Record<
     if (r.kind !== 'ConfigMap' || r.apiVersion !== 'v1') continue;
     const data = (r.resource as { data?: unknown }).data;
     out.set(
-      nsName(r.namespace, r.name),
+      namespacedKey(r.namespace, r.name),
       data && typeof data === 'object' ? (data as Record<string, unknown>) : {},
     );
   }
@@ -316,7 +305,7 @@ export function computeContract(
   const triggers = collect<Trigger>(resources, 'eventing.knative.dev', 'Trigger');
   const subscriptions = collect<Subscription>(resources, 'messaging.knative.dev', 'Subscription');
   const services = new Set(
-    collect(resources, 'serving.knative.dev', 'Service').map((s) => nsName(s.namespace, s.name)),
+    collect(resources, 'serving.knative.dev', 'Service').map((s) => namespacedKey(s.namespace, s.name)),
   );
   const configMaps = configMapData(resources);
 
@@ -329,13 +318,13 @@ export function computeContract(
     const config = b.spec?.config;
     if (config && config.kind === 'ConfigMap' && groupOf(config.apiVersion) === '') {
       const cmNs = config.namespace ?? entry.namespace;
-      const data = configMaps.get(nsName(cmNs, config.name));
+      const data = configMaps.get(namespacedKey(cmNs, config.name));
       // A ConfigMap Eddy was not given (the loader skips them) leaves the defaults: most Knative
       // manifests point at a cluster-wide one that only carries Kafka connection settings.
       if (data) base = topicSettingsFromConfigMap(`ConfigMap ${cmNs}/${config.name}`, data, base.settings);
     }
     const settings = base.ok ? topicSettingsFromAnnotations(b.metadata.annotations, base.settings) : base;
-    brokerStates.set(nsName(entry.namespace, entry.name), {
+    brokerStates.set(namespacedKey(entry.namespace, entry.name), {
       entry,
       topic: brokerTopic(entry.namespace, entry.name),
       settings,
@@ -388,10 +377,10 @@ export function computeContract(
   // channel of the same name: in Knative that one would be its backing channel, owned by someone else.
   const rank = (k: ChannelKind) => (k === 'Channel' ? 1 : 0);
   const orderedChannels = [...channelStates].sort(
-    (a, b) => byName(a.entry, b.entry) || rank(a.kind) - rank(b.kind),
+    (a, b) => byNamespaceThenName(a.entry, b.entry) || rank(a.kind) - rank(b.kind),
   );
   const channelClaims: Claim<ChannelState>[] = orderedChannels.map((s) => ({
-    name: nsName(s.entry.namespace, s.entry.name),
+    name: namespacedKey(s.entry.namespace, s.entry.name),
     owner: s,
     incumbent: !!previous?.channels.some(
       (p) => p.kind === s.kind && p.namespace === s.entry.namespace && p.name === s.entry.name,
@@ -417,7 +406,7 @@ export function computeContract(
     const group = groupOf(ref.apiVersion);
     const ns = ref.namespace ?? namespace;
     if (group === 'eventing.knative.dev' && ref.kind === 'Broker') {
-      const s = brokerStates.get(nsName(ns, ref.name));
+      const s = brokerStates.get(namespacedKey(ns, ref.name));
       if (!s) return { why: `Broker ${show(ref.name)} does not exist in namespace ${show(ns)}` };
       if (!brokerUsable(s)) return { why: 'the Broker is not ready' };
       return { url: `${brokerBase}${ingressPath(ns, ref.name)}` };
@@ -429,7 +418,7 @@ export function computeContract(
       return { url: `${channelBase}${ingressPath(ns, ref.name)}` };
     }
     if (group === 'serving.knative.dev' && ref.kind === 'Service') {
-      if (!services.has(nsName(ns, ref.name)))
+      if (!services.has(namespacedKey(ns, ref.name)))
         return { why: `Service ${show(ref.name)} does not exist in namespace ${show(ns)}` };
       if (!options.serviceUrl)
         return { why: 'Services are not served by this control plane (no serviceUrl)' };
@@ -564,7 +553,7 @@ export function computeContract(
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
     const brokerName = t.spec.broker ?? t.spec.brokerRef?.name ?? '';
     const brokerNs = t.spec.brokerRef?.namespace ?? entry.namespace;
-    const broker = brokerStates.get(nsName(brokerNs, brokerName));
+    const broker = brokerStates.get(namespacedKey(brokerNs, brokerName));
     if (!broker)
       set.markFalse('BrokerReady', 'BrokerDoesNotExist', `Broker ${show(brokerName)} does not exist`);
     else set.propagate('BrokerReady', broker.ready, 'BrokerNotReady');
@@ -744,9 +733,9 @@ export function computeContract(
   }
 
   const kindRank = (k: DispatchRoute['kind']) => (k === 'Trigger' ? 0 : 1);
-  routes.sort((a, b) => kindRank(a.kind) - kindRank(b.kind) || byName(a, b));
-  brokerRoutes.sort(byName);
-  channelRoutes.sort((a, b) => byName(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  routes.sort((a, b) => kindRank(a.kind) - kindRank(b.kind) || byNamespaceThenName(a, b));
+  brokerRoutes.sort(byNamespaceThenName);
+  channelRoutes.sort((a, b) => byNamespaceThenName(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
 
   const content = { brokers: brokerRoutes, channels: channelRoutes, routes };
   let generation = 1;

@@ -5,12 +5,14 @@
 
 import {
   applyDefaults,
+  byNamespaceThenName,
   type Condition,
   ConditionSet,
   type Configuration,
   type ContractInput,
   deepEqual,
   defaultRevisionSpec,
+  namespacedKey,
   type ResourceStatus,
   type Revision,
   type RevisionSpec,
@@ -132,18 +134,7 @@ interface ConfigurationState {
 type ChildState = 'missing' | 'notOwned' | 'stale' | 'current';
 
 const KUBECTL_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-const nsName = (namespace: string, name: string) => `${namespace}/${name}`;
 const show = (v: unknown) => JSON.stringify(v);
-const byName = <T extends { namespace: string; name: string }>(a: T, b: T) =>
-  a.namespace !== b.namespace
-    ? a.namespace < b.namespace
-      ? -1
-      : 1
-    : a.name < b.name
-      ? -1
-      : a.name > b.name
-        ? 1
-        : 0;
 
 function generationOf(meta: Meta | undefined): number {
   const g = meta?.generation;
@@ -156,7 +147,7 @@ function collect<T>(resources: readonly ContractInput[], kind: string): Map<stri
     if (r.kind !== kind || !r.apiVersion.startsWith('serving.knative.dev/')) continue;
     const o = r.resource as { metadata?: Meta; status?: Entry<T>['stored'] };
     const meta = o.metadata ?? {};
-    out.set(nsName(r.namespace, r.name), {
+    out.set(namespacedKey(r.namespace, r.name), {
       namespace: r.namespace,
       name: r.name,
       generation: generationOf(meta),
@@ -331,7 +322,7 @@ function revisionState(
   const labels = entry.meta.labels ?? {};
   const generationLabel = Number(labels[CONFIGURATION_GENERATION_LABEL]);
   const workload = revisionWorkload(entry.resource.spec, entry.meta.annotations, platform);
-  const rt = runtime.get(nsName(entry.namespace, entry.name));
+  const rt = runtime.get(namespacedKey(entry.namespace, entry.name));
   const failed = !workload.ok || rt?.failure !== undefined;
   const ready = !failed && (rt?.everReady === true || storedReady(entry));
 
@@ -456,12 +447,12 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
       state.creationProblem = byo;
       continue;
     }
-    const existing = revisions.get(nsName(cfg.namespace, name));
+    const existing = revisions.get(namespacedKey(cfg.namespace, name));
     if (!existing) {
       const child = revisionChild(cfg, name, template);
       children.push(child);
       const o = child.resource as { metadata: Meta };
-      revisions.set(nsName(cfg.namespace, name), {
+      revisions.set(namespacedKey(cfg.namespace, name), {
         namespace: cfg.namespace,
         name,
         generation: 1,
@@ -507,7 +498,7 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
     }
     if (latestReady) state.latestReady = latestReady.entry.name;
     const latest = state.latestCreated
-      ? revStates.get(nsName(cfg.namespace, state.latestCreated))
+      ? revStates.get(namespacedKey(cfg.namespace, state.latestCreated))
       : undefined;
     let ready: Condition;
     if (state.creationProblem)
@@ -557,11 +548,11 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
     else {
       const resolved = resolveTraffic(targets, {
         revision: (name): RevisionView | undefined => {
-          const r = revStates.get(nsName(ns, name));
+          const r = revStates.get(namespacedKey(ns, name));
           return r ? { ready: r.ready, failed: r.failed } : undefined;
         },
         configuration: (name): ConfigurationView | undefined => {
-          const c = configStates.get(nsName(ns, name));
+          const c = configStates.get(namespacedKey(ns, name));
           return c
             ? { failed: c.failed, ...(c.latestReady ? { latestReadyRevisionName: c.latestReady } : {}) }
             : undefined;
@@ -576,22 +567,22 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
     }
     if (!served) {
       const before = input.previous?.routes.find((r) => r.namespace === ns && r.name === route.name);
-      if (before?.traffic.every((t) => runnable.has(nsName(ns, t.revisionName))))
+      if (before?.traffic.every((t) => runnable.has(namespacedKey(ns, t.revisionName))))
         served = before.traffic.map((t) => ({ ...t }));
     }
     // What the route asks for keeps its revisions up, ready or not: a pinned revision or a configuration's
     // newest one must be able to start before it can take the traffic.
     for (const t of targets) {
       if (t.percent <= 0 && t.tag === undefined) continue;
-      if (t.revisionName) routed.add(nsName(ns, t.revisionName));
+      if (t.revisionName) routed.add(namespacedKey(ns, t.revisionName));
       else if (t.configurationName) {
-        const c = configStates.get(nsName(ns, t.configurationName));
-        if (c?.latestReady) routed.add(nsName(ns, c.latestReady));
-        if (c?.latestCreated) routed.add(nsName(ns, c.latestCreated));
+        const c = configStates.get(namespacedKey(ns, t.configurationName));
+        if (c?.latestReady) routed.add(namespacedKey(ns, c.latestReady));
+        if (c?.latestCreated) routed.add(namespacedKey(ns, c.latestCreated));
       }
     }
     for (const t of served ?? [])
-      if (t.percent > 0 || t.tag !== undefined) routed.add(nsName(ns, t.revisionName));
+      if (t.percent > 0 || t.tag !== undefined) routed.add(namespacedKey(ns, t.revisionName));
     const status: ServingResourceStatus = {
       observedGeneration: route.generation,
       conditions: set.conditions(),
@@ -614,7 +605,7 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
   // until it is ready or some route decides it is not wanted (Knative's "pending" routing state).
   for (const c of configStates.values()) {
     if (!c.latestCreated) continue;
-    const key = nsName(c.entry.namespace, c.latestCreated);
+    const key = namespacedKey(c.entry.namespace, c.latestCreated);
     const r = revStates.get(key);
     if (r && !r.ready && !r.failed && c.latestReady === undefined) routed.add(key);
   }
@@ -671,8 +662,8 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
       backlog: [],
     });
   }
-  contractRevisions.sort(byName);
-  servingRoutes.sort(byName);
+  contractRevisions.sort(byNamespaceThenName);
+  servingRoutes.sort(byNamespaceThenName);
   const content = { revisions: contractRevisions, routes: servingRoutes };
   const previous = input.previous;
   let generation = 1;
@@ -683,6 +674,6 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
   }
 
   const kindRank: Record<string, number> = { Configuration: 0, Route: 1, Revision: 2 };
-  children.sort((a, b) => (kindRank[a.kind] ?? 9) - (kindRank[b.kind] ?? 9) || byName(a, b));
+  children.sort((a, b) => (kindRank[a.kind] ?? 9) - (kindRank[b.kind] ?? 9) || byNamespaceThenName(a, b));
   return { children, contract: { generation, ...content }, statuses };
 }
