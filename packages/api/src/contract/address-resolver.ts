@@ -11,6 +11,25 @@ export interface AddressResolver {
   describeFailure?(ref: KReference, namespace: string): string;
 }
 
+/** What a lookup of a reference gives: its URL, or why it has none. */
+export type AddressLookup = { url: string } | { why: string };
+
+/** An AddressResolver over one lookup function that says both the URL and why there is none. */
+export function resolverFromLookup(
+  lookup: (ref: KReference, namespace: string) => AddressLookup,
+): AddressResolver {
+  return {
+    resolve: (ref, namespace) => {
+      const r = lookup(ref, namespace);
+      return 'url' in r ? r.url : undefined;
+    },
+    describeFailure: (ref, namespace) => {
+      const r = lookup(ref, namespace);
+      return 'why' in r ? r.why : '';
+    },
+  };
+}
+
 export type DestinationResult = { ok: true; url: string } | { ok: false; message: string };
 
 /** `Service default/display (serving.knative.dev/v1)` */

@@ -19,7 +19,13 @@ import { checkAttributeNames, checkFilters } from '../resources/rules-common.js'
 import type { Destination, KReference } from '../resources/schemas/common.js';
 import type { Broker, Trigger } from '../resources/schemas/eventing.js';
 import type { Channel, InMemoryChannel, KafkaChannel, Subscription } from '../resources/schemas/messaging.js';
-import { type AddressResolver, describeRef, resolveDestination } from './address-resolver.js';
+import {
+  type AddressLookup,
+  type AddressResolver,
+  describeRef,
+  resolveDestination,
+  resolverFromLookup,
+} from './address-resolver.js';
 import { sameContractContent } from './contract-equality.js';
 import type {
   BrokerRoute,
@@ -402,7 +408,7 @@ export function computeContract(
     );
   };
 
-  const lookup = (ref: KReference, namespace: string): { url: string } | { why: string } => {
+  const lookup = (ref: KReference, namespace: string): AddressLookup => {
     const group = groupOf(ref.apiVersion);
     const ns = ref.namespace ?? namespace;
     if (group === 'eventing.knative.dev' && ref.kind === 'Broker') {
@@ -432,16 +438,7 @@ export function computeContract(
     }
     return { why: `${ref.kind} (${ref.apiVersion}) is not an addressable kind Eddy knows` };
   };
-  const resolver: AddressResolver = {
-    resolve: (ref, ns) => {
-      const r = lookup(ref, ns);
-      return 'url' in r ? r.url : undefined;
-    },
-    describeFailure: (ref, ns) => {
-      const r = lookup(ref, ns);
-      return 'why' in r ? r.why : '';
-    },
-  };
+  const resolver = resolverFromLookup(lookup);
 
   // Phase 2: Brokers.
   const brokerRoutes: BrokerRoute[] = [];

@@ -3,11 +3,14 @@
 // and their Knative-style status (SinkProvided, Deployed -> Ready, sinkUri).
 
 import {
+  type AddressLookup,
   type AddressResolver,
   ConditionSet,
   type Destination,
+  type KReference,
   type ResourceStatus,
   resolveDestination,
+  resolverFromLookup,
   resourceKey,
 } from '@eddy/api';
 import type { ResolvedSinkBinding, SourceDefinition, SourceStatus } from '@eddy/sources';
@@ -18,10 +21,7 @@ export function sinkResolver(
   serviceUrl: ((namespace: string, name: string) => string | undefined) | undefined,
   services: ReadonlySet<string>,
 ): AddressResolver {
-  const lookup = (
-    ref: Parameters<AddressResolver['resolve']>[0],
-    namespace: string,
-  ): { url: string } | { why: string } => {
+  const lookup = (ref: KReference, namespace: string): AddressLookup => {
     const ns = ref.namespace ?? namespace;
     const group = ref.apiVersion.split('/')[0];
     if (
@@ -46,16 +46,7 @@ export function sinkResolver(
     }
     return { why: `${ref.kind} (${ref.apiVersion}) is not an addressable kind Eddy knows` };
   };
-  return {
-    resolve: (ref, ns) => {
-      const r = lookup(ref, ns);
-      return 'url' in r ? r.url : undefined;
-    },
-    describeFailure: (ref, ns) => {
-      const r = lookup(ref, ns);
-      return 'why' in r ? r.why : '';
-    },
-  };
+  return resolverFromLookup(lookup);
 }
 
 /** Whether a Destination points at an Eddy Broker or channel (which accept batched events). */
