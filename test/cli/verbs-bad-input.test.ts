@@ -212,3 +212,41 @@ describe('mistakes caught before contacting the server', () => {
     expectOneLine(await eddy('get', 'brokers', '--bogus'), 2, "error: unknown option '--bogus'");
   });
 });
+
+/** A `node` on PATH older than 22.5 (the machine's preinstalled one), if there is one. */
+function oldNode(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = join(dir, 'node');
+    try {
+      const version = execFileSync(candidate, ['--version'], { encoding: 'utf8' }).trim();
+      const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+      if (major < 22 || (major === 22 && minor < 5)) return candidate;
+    } catch {
+      // not there, or not runnable
+    }
+  }
+  return undefined;
+}
+
+describe('an old Node.js', () => {
+  const node = oldNode();
+  it.skipIf(node === undefined)(
+    'gets one line saying which Node eddy needs and how to get it (skipped: no node < 22.5 on PATH)',
+    async () => {
+      const r = await new Promise<Run>((done) =>
+        execFile(
+          node as string,
+          [MAIN, 'get', 'brokers'],
+          { cwd: ROOT, timeout: 20_000 },
+          (err, stdout, stderr) =>
+            done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+        ),
+      );
+      expectOneLine(
+        r,
+        2,
+        /^eddy: needs Node\.js 24 \(>= 22\.5 for node:sqlite\), this is v\d+\.\d+\.\d+; run \.\/eddy/,
+      );
+    },
+  );
+});
