@@ -165,6 +165,8 @@ describe('eddy dev (in process)', () => {
     // A broken edit changes nothing (the old filter keeps routing) and says where the problem is.
     writeFileSync(file, brokerAndTrigger(sub.url, 'com.example.a').replace('broker: default', 'broker: [1]'));
     await waitFor('the error line', () => lines.some((l) => l.includes('mesh.yaml: not applied')));
+    // The temp dir is outside the cwd: the file is named by its absolute path, not `../../tmp/...`.
+    expect(lines).toContain(`${file}: not applied (1 error); the previous version stays`);
     expect(lines.some((l) => /mesh\.yaml:\d+:\d+: error: .*spec\.broker/.test(l))).toBe(true);
     const trigger = server.store.get('Trigger/default/to-sub')?.resource;
     expect(trigger?.metadata.generation).toBe(1);

@@ -5,7 +5,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
@@ -107,6 +107,12 @@ function listenError(error: unknown, what: string, port: number): Error {
       `${what}: port ${port} is already in use; pass --port <n> (or --port 0 for any free port)`,
     );
   return error as Error;
+}
+
+/** A path as a user reads it: relative to the cwd when it is below it, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -243,16 +249,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     print(`  ingress  ${broker.url}  (brokers at /<namespace>/<name>)`);
     if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
     else print('  router   (serving is off)');
-    const shownDir = relative(process.cwd(), dataDir);
-    print(
-      `  admin    ${admin.url}  (token in ${join(shownDir.startsWith('..') || shownDir === '' ? dataDir : shownDir, ADMIN_FILE)})`,
-    );
+    print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
 
     store.onChange((changes) => {
       for (const c of changes) if (c.action === 'deleted') print(`${c.key.replace(/\//, ' ')}  deleted`);
     });
 
-    const shown = (file: string) => relative(process.cwd(), file) || file;
+    const shown = shownPath;
     const explicit = new Set(files.map((f) => resolve(f)));
     let pendingFiles: Promise<void> = Promise.resolve();
     const onFile = async (file: string, text: string | undefined) => {
