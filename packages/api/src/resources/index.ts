@@ -1,3 +1,16 @@
+export {
+  type AnnotationParse,
+  type AnnotationRead,
+  AUTOSCALING_ANNOTATIONS,
+  type AutoscalingAnnotation,
+  autoscalingAnnotation,
+  type DefaultedAnnotation,
+  EDDY_AUTOSCALING_PREFIX,
+  KNATIVE_AUTOSCALING_PREFIX,
+  kpaMetricProblem,
+  readAutoscalingAnnotation,
+  scaleBoundsProblem,
+} from './autoscaling-annotations.js';
 export { type CesqlFindings, validateCesql } from './cesql.js';
 export * from './defaults.js';
 export { parseGoDuration, parseIsoDuration } from './durations.js';

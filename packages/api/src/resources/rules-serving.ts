@@ -1,5 +1,12 @@
+import {
+  AUTOSCALING_ANNOTATIONS,
+  autoscalingAnnotation,
+  EDDY_AUTOSCALING_PREFIX,
+  KNATIVE_AUTOSCALING_PREFIX,
+  kpaMetricProblem,
+  scaleBoundsProblem,
+} from './autoscaling-annotations.js';
 import { CONTAINER_CONCURRENCY_MAX, MAX_REVISION_TIMEOUT_SECONDS } from './defaults.js';
-import { parseGoDuration } from './durations.js';
 import type { FieldPath } from './field-path.js';
 import { dns1035LabelProblem } from './names.js';
 import { type RuleContext, show } from './rule-context.js';
@@ -15,9 +22,9 @@ import type {
   TrafficTarget,
 } from './schemas/serving.js';
 
-const AUTOSCALING = 'autoscaling.knative.dev/';
+const AUTOSCALING = KNATIVE_AUTOSCALING_PREFIX;
 /** Eddy's own autoscaling annotations (the backlog signal); also only effective on the revision template. */
-const EDDY_AUTOSCALING = 'autoscaling.eddy.dev/';
+const EDDY_AUTOSCALING = EDDY_AUTOSCALING_PREFIX;
 /** Ports the queue-proxy (and Eddy's router) keep for themselves. */
 const RESERVED_PORTS = new Set([8012, 8013, 8022, 9090, 9091]);
 /** Set by the runtime for every revision. */
@@ -34,73 +41,9 @@ function checkNoAutoscalingOnParent(ctx: RuleContext, meta: ObjectMeta): void {
   }
 }
 
-type Check = (value: string) => string | undefined;
-
-const number =
-  (min: number, max = Number.POSITIVE_INFINITY, exclusiveMin = false): Check =>
-  (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) return `expected a number, found ${show(v)}`;
-    if (exclusiveMin ? n <= min : n < min)
-      return `expected a number ${exclusiveMin ? '>' : '>='} ${min}, found ${v}`;
-    if (n > max) return `expected a number <= ${max}, found ${v}`;
-    return undefined;
-  };
-
-const integer =
-  (min: number): Check =>
-  (v) => {
-    if (!/^-?\d+$/.test(v.trim())) return `expected an integer, found ${show(v)}`;
-    if (Number(v) < min) return `expected an integer >= ${min}, found ${v}`;
-    return undefined;
-  };
-
-const goDuration =
-  (minMs: number, maxMs: number, label: string): Check =>
-  (v) => {
-    const ms = parseGoDuration(v);
-    if (ms === undefined) return `expected a duration such as "60s" or "1m30s", found ${show(v)}`;
-    if (ms < minMs || ms > maxMs) return `expected a duration ${label}, found ${show(v)}`;
-    if (ms % 1000 !== 0) return `expected whole seconds, found ${show(v)}`;
-    return undefined;
-  };
-
-const oneOf =
-  (...values: string[]): Check =>
-  (v) =>
-    values.includes(v) ? undefined : `expected one of ${values.join(', ')}, found ${show(v)}`;
-
-const HOUR = 3_600_000;
-
-/** Knative Serving's autoscaling annotations (legacy camelCase keys included) and their ranges. */
-const AUTOSCALING_CHECKS: Record<string, Check> = {
-  class: oneOf('kpa.autoscaling.knative.dev', 'hpa.autoscaling.knative.dev'),
-  metric: oneOf('concurrency', 'rps', 'cpu', 'memory'),
-  target: number(0.01),
-  'target-utilization-percentage': number(1, 100),
-  targetUtilizationPercentage: number(1, 100),
-  'min-scale': integer(0),
-  minScale: integer(0),
-  'max-scale': integer(0),
-  maxScale: integer(0),
-  'initial-scale': integer(0),
-  initialScale: integer(0),
-  'activation-scale': integer(1),
-  window: goDuration(6000, HOUR, 'between 6s and 1h'),
-  'panic-window-percentage': number(1, 100),
-  panicWindowPercentage: number(1, 100),
-  'panic-threshold-percentage': number(110, 1000),
-  panicThresholdPercentage: number(110, 1000),
-  'scale-to-zero-pod-retention-period': goDuration(0, Number.MAX_SAFE_INTEGER, '>= 0s'),
-  'scale-down-delay': goDuration(0, HOUR, 'between 0s and 1h'),
-  'target-burst-capacity': number(-1),
-};
-
-/** `autoscaling.eddy.dev/*`: the backlog signal of Eddy's autoscaler (same ranges as packages/serving's scalingSettings). */
-const EDDY_AUTOSCALING_CHECKS: Record<string, Check> = {
-  'lag-target': number(0, Number.POSITIVE_INFINITY, true),
-  backlog: oneOf('true', 'false'),
-};
+const EDDY_ANNOTATIONS = Object.values(AUTOSCALING_ANNOTATIONS)
+  .map((a) => a.key)
+  .filter((k) => k.startsWith(EDDY_AUTOSCALING));
 
 function checkAutoscalingAnnotations(
   ctx: RuleContext,
@@ -109,38 +52,38 @@ function checkAutoscalingAnnotations(
 ): void {
   for (const [key, value] of Object.entries(annotations)) {
     if (!key.startsWith(AUTOSCALING)) continue;
-    const check = AUTOSCALING_CHECKS[key.slice(AUTOSCALING.length)];
-    const why = check?.(value);
-    if (why) ctx.error([...base, key], why);
+    const r = autoscalingAnnotation(key)?.parse(value);
+    if (r && !r.ok) ctx.error([...base, key], r.message);
   }
   for (const [key, value] of Object.entries(annotations)) {
     if (!key.startsWith(EDDY_AUTOSCALING)) continue;
-    const name = key.slice(EDDY_AUTOSCALING.length);
-    const check = EDDY_AUTOSCALING_CHECKS[name];
-    if (!check)
+    const annotation = autoscalingAnnotation(key);
+    if (!annotation)
       ctx.warn(
         [...base, key],
-        `unknown Eddy autoscaling annotation (known: ${Object.keys(EDDY_AUTOSCALING_CHECKS)
-          .map((k) => EDDY_AUTOSCALING + k)
-          .join(', ')}); it is ignored`,
+        `unknown Eddy autoscaling annotation (known: ${EDDY_ANNOTATIONS.join(', ')}); it is ignored`,
       );
-    const why = check?.(value);
-    if (why) ctx.error([...base, key], why);
+    const r = annotation?.parse(value);
+    if (r && !r.ok) ctx.error([...base, key], r.message);
   }
-  const get = (a: string, b: string) => annotations[AUTOSCALING + a] ?? annotations[AUTOSCALING + b];
-  const min = Number(get('min-scale', 'minScale') ?? 0);
-  const max = Number(get('max-scale', 'maxScale') ?? 0);
-  if (max > 0 && min > max)
-    ctx.error([...base, `${AUTOSCALING}max-scale`], `max-scale (${max}) must be >= min-scale (${min})`, base);
-  const cls = annotations[`${AUTOSCALING}class`] ?? 'kpa.autoscaling.knative.dev';
-  const metric = annotations[`${AUTOSCALING}metric`];
-  if (cls === 'kpa.autoscaling.knative.dev' && metric && metric !== 'concurrency' && metric !== 'rps')
-    ctx.error(
-      [...base, `${AUTOSCALING}metric`],
-      `the KPA class scales on "concurrency" or "rps", found ${show(metric)}`,
-    );
+  // The raw numbers, as before the table: a bound that is also malformed may still contradict the other.
+  const raw = (a: { key: string; legacyKey?: string }) =>
+    Number(annotations[a.key] ?? (a.legacyKey === undefined ? undefined : annotations[a.legacyKey]) ?? 0);
+  const bounds = scaleBoundsProblem(
+    raw(AUTOSCALING_ANNOTATIONS.minScale),
+    raw(AUTOSCALING_ANNOTATIONS.maxScale),
+  );
+  if (bounds) ctx.error([...base, AUTOSCALING_ANNOTATIONS.maxScale.key], bounds, base);
+  const cls = annotations[AUTOSCALING_ANNOTATIONS.class.key] ?? AUTOSCALING_ANNOTATIONS.class.default;
+  const metric = annotations[AUTOSCALING_ANNOTATIONS.metric.key];
+  const metricProblem = metric ? kpaMetricProblem(metric) : undefined;
+  if (cls === 'kpa.autoscaling.knative.dev' && metricProblem)
+    ctx.error([...base, AUTOSCALING_ANNOTATIONS.metric.key], metricProblem);
   if (cls === 'hpa.autoscaling.knative.dev')
-    ctx.warn([...base, `${AUTOSCALING}class`], 'Eddy has no HPA; the KPA-style autoscaler is used instead');
+    ctx.warn(
+      [...base, AUTOSCALING_ANNOTATIONS.class.key],
+      'Eddy has no HPA; the KPA-style autoscaler is used instead',
+    );
 }
 
 /** RevisionSpec rules (Knative's ValidatePodSpec and friends), with Eddy's command-instead-of-image relaxation. */

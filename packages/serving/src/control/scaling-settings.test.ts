@@ -111,7 +111,7 @@ describe('scalingSettings', () => {
       { annotation: `${K}min-scale`, message: 'expected an integer >= 0, found -1' },
       { annotation: `${K}window`, message: 'expected a duration between 6s and 1h, found "2s"' },
       { annotation: 'autoscaling.eddy.dev/lag-target', message: 'expected a number > 0, found 0' },
-      { annotation: 'autoscaling.eddy.dev/backlog', message: 'expected "true" or "false", found "yes"' },
+      { annotation: 'autoscaling.eddy.dev/backlog', message: 'expected one of true, false, found "yes"' },
     ]);
     expect(r.settings).toMatchObject({
       metric: 'concurrency',
