@@ -1,9 +1,12 @@
 // What the client verbs (apply, delete, get, describe, send, tail) share: the options that find the
-// server and the namespace, and the one place that turns a CliError into `eddy: <line>` + exit code.
+// server and the namespace, the one place that turns a CliError into `eddy: <line>` + exit code, and
+// the wording of "not found" answers from the admin API.
 
 import { resolveKindName } from '@eddy/api';
 import type { Command } from 'commander';
+import { AdminRequestError } from './admin/client.js';
 import { CliError } from './cli-error.js';
+import { kindRef } from './format/kind-ref.js';
 import type { Output } from './output.js';
 import { UsageError } from './usage-error.js';
 
@@ -29,6 +32,42 @@ export function withServerOptions(command: Command): Command {
 
 export function withNamespaceOption(command: Command): Command {
   return command.option('-n, --namespace <ns>', 'namespace', DEFAULT_NAMESPACE);
+}
+
+/**
+ * A verb that talks to a namespace of `eddy dev`: `configure` gives it its description, arguments and
+ * own options; `-n/--namespace` and `--data-dir` follow them (in that order in --help).
+ */
+export function clientVerb(
+  program: Command,
+  name: string,
+  configure: (command: Command) => Command,
+): Command {
+  return withServerOptions(withNamespaceOption(configure(program.command(name))));
+}
+
+/** Whether the admin API answered 404 (no such resource). */
+export function isNotFound(e: unknown): boolean {
+  return e instanceof AdminRequestError && e.status === 404;
+}
+
+/** ` in namespace prod`, or nothing for the default namespace (as kubectl says it). */
+export const inNamespace = (ns: string) => (ns === DEFAULT_NAMESPACE ? '' : ` in namespace ${ns}`);
+
+/** `Trigger "orders" not found in namespace prod` */
+export function notFoundMessage(kind: string, name: string, ns: string): string {
+  return `${kindRef(kind)} "${name}" not found${inNamespace(ns)}`;
+}
+
+/** A 404 from the admin API becomes a CliError saying `message`; anything else is rethrown. */
+export function rethrowNotFound(e: unknown, message: string): never {
+  if (isNotFound(e)) throw new CliError(message);
+  throw e;
+}
+
+/** For the verbs that address a broker by name (send, tail). */
+export function brokerNotFoundMessage(name: string, ns: string): string {
+  return `broker "${name}" not found in namespace ${ns} (see: eddy get brokers -A)`;
 }
 
 /** Runs a verb's body: its return value is the exit code; a CliError becomes one line on stderr. */

@@ -1,19 +1,21 @@
 import type { Command } from 'commander';
-import { AdminClient, AdminRequestError, resourcePath } from '../admin/client.js';
+import { AdminClient, resourcePath } from '../admin/client.js';
 import type { ApplyRequest, DeleteResponse } from '../admin/protocol.js';
 import { kindRef } from '../format/kind-ref.js';
 import { readManifests, refuseOnErrors } from '../manifests.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import {
+  clientVerb,
   collect,
+  inNamespace,
+  isNotFound,
   kindArgument,
   type NamespaceOptions,
   nameArgument,
+  notFoundMessage,
   runVerb,
   type ServerOptions,
-  withNamespaceOption,
-  withServerOptions,
 } from '../verb.js';
 
 export interface DeleteOptions extends ServerOptions, NamespaceOptions {
@@ -23,8 +25,6 @@ export interface DeleteOptions extends ServerOptions, NamespaceOptions {
 
 // Problems that make a file unreadable as objects; a spec error does not stop a delete (kubectl agrees).
 const UNREADABLE = new Set(['io', 'yaml-syntax', 'placeholder', 'not-an-object', 'missing-type']);
-
-const inNamespace = (ns: string) => (ns === 'default' ? '' : ` in namespace ${ns}`);
 
 export async function runDelete(
   args: readonly string[],
@@ -48,9 +48,9 @@ export async function runDelete(
         await client.delete<DeleteResponse>(resourcePath('/v1/resources', kind, options.namespace, name));
         output.out(`${kindRef(kind)} "${name}" deleted${inNamespace(options.namespace)}`);
       } catch (e) {
-        if (!(e instanceof AdminRequestError) || e.status !== 404) throw e;
+        if (!isNotFound(e)) throw e;
         if (options.ignoreNotFound) continue;
-        output.err(`eddy: ${kindRef(kind)} "${name}" not found${inNamespace(options.namespace)}`);
+        output.err(`eddy: ${notFoundMessage(kind, name, options.namespace)}`);
         code = EXIT_PROBLEMS;
       }
     }
@@ -83,21 +83,18 @@ export async function runDelete(
 }
 
 export function registerDelete(program: Command, output: Output, setExit: (code: number) => void): void {
-  withServerOptions(
-    withNamespaceOption(
-      program
-        .command('delete')
-        .description('delete the resources in YAML files, or resources by kind and name')
-        .argument('[kind]', 'kind, as kubectl names it: trigger, triggers, ksvc, ...')
-        .argument('[names...]', 'names of the resources to delete')
-        .option(
-          '-f, --file <file|dir|->',
-          'a YAML file, a directory of them, or - for stdin (repeatable)',
-          collect,
-          [],
-        )
-        .option('--ignore-not-found', 'do not fail when a resource does not exist', false),
-    ),
+  clientVerb(program, 'delete', (c) =>
+    c
+      .description('delete the resources in YAML files, or resources by kind and name')
+      .argument('[kind]', 'kind, as kubectl names it: trigger, triggers, ksvc, ...')
+      .argument('[names...]', 'names of the resources to delete')
+      .option(
+        '-f, --file <file|dir|->',
+        'a YAML file, a directory of them, or - for stdin (repeatable)',
+        collect,
+        [],
+      )
+      .option('--ignore-not-found', 'do not fail when a resource does not exist', false),
   ).action((kind: string | undefined, names: string[], opts: DeleteOptions) =>
     runVerb(output, setExit, () => runDelete(kind === undefined ? [] : [kind, ...names], opts, output)),
   );

@@ -1,19 +1,18 @@
 import type { Command } from 'commander';
-import { AdminClient, AdminRequestError, resourcePath } from '../admin/client.js';
+import { AdminClient, resourcePath } from '../admin/client.js';
 import type { DescribeResponse } from '../admin/protocol.js';
-import { CliError } from '../cli-error.js';
 import { renderDescribe } from '../format/describe-text.js';
-import { kindRef } from '../format/kind-ref.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
 import {
+  clientVerb,
   kindArgument,
   type NamespaceOptions,
   nameArgument,
+  notFoundMessage,
+  rethrowNotFound,
   runVerb,
   type ServerOptions,
-  withNamespaceOption,
-  withServerOptions,
 } from '../verb.js';
 
 export type DescribeOptions = ServerOptions & NamespaceOptions;
@@ -35,28 +34,20 @@ export async function runDescribe(
   try {
     d = await client.get<DescribeResponse>(resourcePath('/v1/describe', kind, ns, name));
   } catch (e) {
-    if (e instanceof AdminRequestError && e.status === 404) {
-      throw new CliError(
-        `${kindRef(kind)} "${name}" not found${ns === 'default' ? '' : ` in namespace ${ns}`}`,
-      );
-    }
-    throw e;
+    rethrowNotFound(e, notFoundMessage(kind, name, ns));
   }
   for (const line of renderDescribe({ ...d, events: d.events ?? [] }, now())) output.out(line);
   return EXIT_OK;
 }
 
 export function registerDescribe(program: Command, output: Output, setExit: (code: number) => void): void {
-  withServerOptions(
-    withNamespaceOption(
-      program
-        .command('describe')
-        .description(
-          'show one resource in detail: status, conditions, addresses, recent events, autoscaler decisions',
-        )
-        .argument('[kind]', 'kind, as kubectl names it: broker, trigger, ksvc, revision, ...')
-        .argument('[name]', 'name of the resource'),
-    ),
+  clientVerb(program, 'describe', (c) =>
+    c
+      .description(
+        'show one resource in detail: status, conditions, addresses, recent events, autoscaler decisions',
+      )
+      .argument('[kind]', 'kind, as kubectl names it: broker, trigger, ksvc, revision, ...')
+      .argument('[name]', 'name of the resource'),
   ).action((kind: string | undefined, name: string | undefined, opts: DescribeOptions) =>
     runVerb(output, setExit, () => runDescribe(kind, name, opts, output)),
   );

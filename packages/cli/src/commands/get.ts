@@ -1,21 +1,21 @@
 import { kindNamesText } from '@eddy/api';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { AdminClient, AdminRequestError, resourcePath } from '../admin/client.js';
+import { AdminClient, resourcePath } from '../admin/client.js';
 import type { ResourceList, StoredResource } from '../admin/protocol.js';
 import { type ColumnContext, columnsFor, serviceReplicas } from '../format/columns.js';
-import { kindRef } from '../format/kind-ref.js';
 import { renderTable } from '../format/table.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import {
+  clientVerb,
+  isNotFound,
   kindArgument,
   type NamespaceOptions,
   nameArgument,
+  notFoundMessage,
   runVerb,
   type ServerOptions,
-  withNamespaceOption,
-  withServerOptions,
 } from '../verb.js';
 
 export type GetFormat = 'table' | 'wide' | 'json' | 'yaml';
@@ -86,10 +86,8 @@ export async function runGet(
       try {
         resources.push(await client.get<StoredResource>(resourcePath('/v1/resources', kind, ns, name)));
       } catch (e) {
-        if (!(e instanceof AdminRequestError) || e.status !== 404) throw e;
-        output.err(
-          `eddy: ${kindRef(kind)} "${name}" not found${ns === 'default' ? '' : ` in namespace ${ns}`}`,
-        );
+        if (!isNotFound(e)) throw e;
+        output.err(`eddy: ${notFoundMessage(kind, name, ns)}`);
         code = EXIT_PROBLEMS;
       }
     }
@@ -121,16 +119,13 @@ export async function runGet(
 }
 
 export function registerGet(program: Command, output: Output, setExit: (code: number) => void): void {
-  withServerOptions(
-    withNamespaceOption(
-      program
-        .command('get')
-        .description('list resources of a kind, or show some by name, with their Ready condition')
-        .argument('[kind]', `kind, as kubectl names it (${kindNamesText()}; plurals too)`)
-        .argument('[names...]', 'names of resources to show (default: all in the namespace)')
-        .option('-A, --all-namespaces', 'list across every namespace', false)
-        .option('-o, --output <format>', 'yaml, json or wide (default: a table)'),
-    ),
+  clientVerb(program, 'get', (c) =>
+    c
+      .description('list resources of a kind, or show some by name, with their Ready condition')
+      .argument('[kind]', `kind, as kubectl names it (${kindNamesText()}; plurals too)`)
+      .argument('[names...]', 'names of resources to show (default: all in the namespace)')
+      .option('-A, --all-namespaces', 'list across every namespace', false)
+      .option('-o, --output <format>', 'yaml, json or wide (default: a table)'),
   ).action((kind: string | undefined, names: string[], opts: GetOptions) =>
     runVerb(output, setExit, () => runGet(kind, names, opts, output)),
   );

@@ -4,20 +4,21 @@ import { extname } from 'node:path';
 import { isExtensionName, isJsonMedia, mediaType, percentEncodeHeaderValue } from '@eddy/api';
 import type { Command } from 'commander';
 import { Agent, request } from 'undici';
-import { AdminClient, AdminRequestError, excerpt, networkCode, resourcePath } from '../admin/client.js';
+import { AdminClient, excerpt, networkCode, resourcePath } from '../admin/client.js';
 import type { StoredResource } from '../admin/protocol.js';
 import { CliError } from '../cli-error.js';
 import { readyCondition } from '../format/columns.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
 import {
+  brokerNotFoundMessage,
+  clientVerb,
   collect,
   type NamespaceOptions,
   nameArgument,
+  rethrowNotFound,
   runVerb,
   type ServerOptions,
-  withNamespaceOption,
-  withServerOptions,
 } from '../verb.js';
 
 export interface SendOptions extends ServerOptions, NamespaceOptions {
@@ -155,10 +156,7 @@ export async function runSend(options: SendOptions, output: Output): Promise<num
   try {
     broker = await client.get<StoredResource>(resourcePath('/v1/resources', 'Broker', ns, brokerName));
   } catch (e) {
-    if (e instanceof AdminRequestError && e.status === 404) {
-      throw new CliError(`broker "${brokerName}" not found in namespace ${ns} (see: eddy get brokers -A)`);
-    }
-    throw e;
+    rethrowNotFound(e, brokerNotFoundMessage(brokerName, ns));
   }
   const url = brokerAddress(broker);
   let res: Awaited<ReturnType<typeof request>>;
@@ -186,26 +184,20 @@ export async function runSend(options: SendOptions, output: Output): Promise<num
 }
 
 export function registerSend(program: Command, output: Output, setExit: (code: number) => void): void {
-  withServerOptions(
-    withNamespaceOption(
-      program
-        .command('send')
-        .description(
-          "send one CloudEvent (binary mode) to a broker's ingress; prints the event id once accepted",
-        )
-        .option('--broker <name>', 'the broker (required)')
-        .option('--type <type>', 'ce-type (required), e.g. com.example.order.created')
-        .option('--source <uri-ref>', 'ce-source (required), e.g. /shop')
-        .option('--id <id>', 'ce-id (default: a random UUID)')
-        .option('--subject <subject>', 'ce-subject')
-        .option('--time <rfc3339>', 'ce-time (default: now)')
-        .option(
-          '--data <json|text>',
-          'the data; JSON is sent as application/json, anything else as text/plain',
-        )
-        .option('--data-file <file>', 'read the data from a file (content type from its extension)')
-        .option('--content-type <type>', 'datacontenttype, overriding the guess')
-        .option('--extension <name=value>', 'an extension attribute (repeatable)', collect, []),
-    ),
+  clientVerb(program, 'send', (c) =>
+    c
+      .description(
+        "send one CloudEvent (binary mode) to a broker's ingress; prints the event id once accepted",
+      )
+      .option('--broker <name>', 'the broker (required)')
+      .option('--type <type>', 'ce-type (required), e.g. com.example.order.created')
+      .option('--source <uri-ref>', 'ce-source (required), e.g. /shop')
+      .option('--id <id>', 'ce-id (default: a random UUID)')
+      .option('--subject <subject>', 'ce-subject')
+      .option('--time <rfc3339>', 'ce-time (default: now)')
+      .option('--data <json|text>', 'the data; JSON is sent as application/json, anything else as text/plain')
+      .option('--data-file <file>', 'read the data from a file (content type from its extension)')
+      .option('--content-type <type>', 'datacontenttype, overriding the guess')
+      .option('--extension <name=value>', 'an extension attribute (repeatable)', collect, []),
   ).action((opts: SendOptions) => runVerb(output, setExit, () => runSend(opts, output)));
 }

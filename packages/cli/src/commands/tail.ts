@@ -1,17 +1,18 @@
 import { checkCesql } from '@eddy/api';
 import type { Command } from 'commander';
-import { AdminClient, AdminRequestError } from '../admin/client.js';
+import { AdminClient } from '../admin/client.js';
 import { CliError } from '../cli-error.js';
 import { eventLine } from '../format/event-line.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
 import {
+  brokerNotFoundMessage,
+  clientVerb,
   type NamespaceOptions,
   nameArgument,
+  rethrowNotFound,
   runVerb,
   type ServerOptions,
-  withNamespaceOption,
-  withServerOptions,
 } from '../verb.js';
 import { parseFormat } from './get.js';
 
@@ -68,30 +69,22 @@ export async function runTail(
       output.out(format === 'json' ? JSON.stringify(record) : eventLine(record));
     }
   } catch (e) {
-    if (e instanceof AdminRequestError && e.status === 404) {
-      throw new CliError(
-        `broker "${broker}" not found in namespace ${options.namespace} (see: eddy get brokers -A)`,
-      );
-    }
-    throw e;
+    rethrowNotFound(e, brokerNotFoundMessage(broker, options.namespace));
   }
   if (run.signal.aborted) return EXIT_OK;
   throw new CliError('eddy dev ended the stream (was it stopped?)');
 }
 
 export function registerTail(program: Command, output: Output, setExit: (code: number) => void): void {
-  withServerOptions(
-    withNamespaceOption(
-      program
-        .command('tail')
-        .description('stream the events passing through a broker, live, until Ctrl-C')
-        .argument('[broker]', 'the broker')
-        .option(
-          '--filter <cesql>',
-          'only events matching a CloudEvents SQL expression, e.g. "type LIKE \'com.example.%\'"',
-        )
-        .option('-o, --output <format>', 'text (one line per event) or json (one CloudEvent per line)'),
-    ),
+  clientVerb(program, 'tail', (c) =>
+    c
+      .description('stream the events passing through a broker, live, until Ctrl-C')
+      .argument('[broker]', 'the broker')
+      .option(
+        '--filter <cesql>',
+        'only events matching a CloudEvents SQL expression, e.g. "type LIKE \'com.example.%\'"',
+      )
+      .option('-o, --output <format>', 'text (one line per event) or json (one CloudEvent per line)'),
   ).action((broker: string | undefined, opts: TailOptions) => {
     const stop = new AbortController();
     const onSignal = () => stop.abort();
