@@ -1,40 +1,17 @@
 // The process runtime against real replica processes (tiny Node programs in fixtures/) and real
 // HTTP/TCP on 127.0.0.1: readiness, env, scaling, draining on SIGTERM, SIGKILL after the grace.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedProbe } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isAlive, sleep, waitFor } from '../testing/processes.js';
 import { createProcessRuntime, type ProcessRuntime, type ReplicaOutputLine } from './process-runtime.js';
 import type { WorkloadSpec } from './runtime.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** Running (a zombie waiting for a reaper that never comes counts as gone). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 const httpProbe: ResolvedProbe = {
   kind: 'http',

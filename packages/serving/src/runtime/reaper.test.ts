@@ -2,27 +2,11 @@
 // and so never runs close(). A real parent process holds a runtime with two ready replicas, each
 // with a forked child; the test SIGKILLs the parent and expects all four processes gone.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { isAlive, sleep } from '../testing/processes.js';
 import { createProcessRuntime } from './process-runtime.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Running (a zombie waiting for a reaper that never comes counts as gone). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('replica reaper', () => {
   it('stops every replica process group within a few seconds when the runtime holder is SIGKILLed', async () => {

@@ -6,19 +6,11 @@ import type { ResolvedProbe } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../testing/processes.js';
 import { createProcessRuntime, type ProcessRuntime } from './process-runtime.js';
 import type { DeploymentFailure, WorkloadSpec } from './runtime.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const httpProbe: ResolvedProbe = {
   kind: 'http',
