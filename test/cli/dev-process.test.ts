@@ -4,24 +4,18 @@
  * event from its ingress to a real HTTP subscriber, refuses a second server on the same data dir, and
  * stops cleanly on SIGINT (exit 0, admin.json removed). beforeAll runs the incremental build.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'packages/cli/dist/main.js');
+import { buildCli, MAIN, runEddy } from './helpers.ts';
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  buildCli();
 }, 180_000);
 
 const dir = mkdtempSync(join(tmpdir(), 'eddy-dev-process-'));
@@ -133,14 +127,7 @@ spec:
       expect(received).toContain('spawned-1');
 
       // One server per data dir: a second one says so in one line and exits 1.
-      const second = await new Promise<{ code: number; stderr: string }>((done) =>
-        execFile(
-          process.execPath,
-          [MAIN, 'dev', '--port', '0', '--data-dir', 'state'],
-          { cwd: dir, timeout: 20_000 },
-          (err, _o, stderr) => done({ code: err ? Number(err.code) : 0, stderr }),
-        ),
-      );
+      const second = await runEddy(['dev', '--port', '0', '--data-dir', 'state'], { cwd: dir });
       expect(second.code).toBe(1);
       expect(second.stderr.trim()).toMatch(
         new RegExp(`^eddy dev: another eddy dev \\(pid ${dev.child.pid}\\) is running on `),
@@ -157,24 +144,10 @@ spec:
   }, 60_000);
 
   it('bad usage is one line and exit 2, never a stack trace', async () => {
-    const r = await new Promise<{ code: number; stderr: string }>((done) =>
-      execFile(
-        process.execPath,
-        [MAIN, 'dev', '--port', 'eighty'],
-        { cwd: dir, timeout: 20_000 },
-        (err, _o, stderr) => done({ code: err ? Number(err.code) : 0, stderr }),
-      ),
-    );
+    const r = await runEddy(['dev', '--port', 'eighty'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('eddy: --port must be an integer from 0 to 65535, got "eighty"');
-    const missing = await new Promise<{ code: number; stderr: string }>((done) =>
-      execFile(
-        process.execPath,
-        [MAIN, 'dev', '-f', 'nope.yaml', '--port', '0'],
-        { cwd: dir, timeout: 20_000 },
-        (err, _o, stderr) => done({ code: err ? Number(err.code) : 0, stderr }),
-      ),
-    );
+    const missing = await runEddy(['dev', '-f', 'nope.yaml', '--port', '0'], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim()).toBe('eddy: no such file or directory: nope.yaml');
   });

@@ -11,24 +11,16 @@
  * kill -9 right after acknowledged sends + restart on the same data dir, deleting a trigger, bad input
  * against the running server, and a clean stop.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../harness/free-ports.ts';
+import { buildCli, type CliRun, MAIN, ROOT, runEddy } from './helpers.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 const WEBHOOK_SECRET = `s-${randomUUID()}`;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface Received {
   service: string;
@@ -55,15 +47,9 @@ let dev: ChildProcess | undefined;
 let devOutput = '';
 let webhookPort = 0;
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => done(port));
-    });
-  });
+async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port as number;
 }
 
 const env = () => ({
@@ -75,18 +61,8 @@ const env = () => ({
   PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
 });
 
-function eddy(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { cwd: ROOT, env: env(), timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+function eddy(...args: string[]): Promise<CliRun> {
+  return runEddy(args, { env: env(), timeoutMs: 30_000 });
 }
 
 function startDev(): ChildProcess {
@@ -228,7 +204,7 @@ async function send({
 }
 
 /** Exactly one `eddy:` line on stderr, nothing on stdout, non-zero exit, no stack trace. */
-function expectOneLine(r: Run, line: string | RegExp) {
+function expectOneLine(r: CliRun, line: string | RegExp) {
   expect(r.stdout).toBe('');
   expect(r.stderr).not.toMatch(/\n\s+at /);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
@@ -246,10 +222,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  buildCli();
   work = await mkdtemp(join(tmpdir(), 'eddy-quickstart-'));
   manifests = join(work, 'quickstart');
   dataDir = join(work, 'data');

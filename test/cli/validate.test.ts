@@ -1,43 +1,21 @@
-/**
- * `eddy validate` end to end: the built CLI (packages/cli/dist/main.js) is spawned with this Node (24) from
- * the repository root, as `./eddy` does. beforeAll runs the incremental build (`tsc -b packages/cli`), so
- * the test never runs a stale or missing dist.
- */
-import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, type CliRun, ROOT, runEddy } from './helpers.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 const FIXTURES = 'packages/api/src/resources/__fixtures__';
 const CORPUS = resolve(ROOT, '../shared/conformance/knative-docs-manifests');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function eddy(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [MAIN, ...args], { cwd: ROOT, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
+function eddy(...args: string[]): Promise<CliRun> {
+  return runEddy(args);
 }
 
 const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  buildCli();
 }, 180_000);
 
 describe('eddy validate', () => {

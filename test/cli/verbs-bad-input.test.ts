@@ -4,42 +4,22 @@
  * stdout, exits non-zero, and never shows a stack trace. None of these needs a running `eddy dev` (the
  * ones that do are in quickstart.test.ts).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'packages/cli/dist/main.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { buildCli, type CliRun, runEddy } from './helpers.ts';
 
 let dir = '';
 let dataDir = '';
 
-function eddy(...args: string[]): Promise<Run> {
-  const env = { ...process.env, EDDY_DATA_DIR: dataDir };
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { cwd: ROOT, env, timeout: 20_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+function eddy(...args: string[]): Promise<CliRun> {
+  return runEddy(args, { env: { ...process.env, EDDY_DATA_DIR: dataDir } });
 }
 
 /** One `eddy: ...` line on stderr, nothing on stdout, the given exit code, no stack trace. */
-function expectOneLine(r: Run, code: number, line: string | RegExp) {
+function expectOneLine(r: CliRun, code: number, line: string | RegExp) {
   expect(r.stdout).toBe('');
   expect(r.stderr).not.toMatch(/\n\s+at /);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
@@ -50,10 +30,7 @@ function expectOneLine(r: Run, code: number, line: string | RegExp) {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  buildCli();
   dir = await mkdtemp(join(tmpdir(), 'eddy-bad-input-'));
   dataDir = join(dir, 'data');
   await mkdir(dataDir);
@@ -233,15 +210,7 @@ describe('an old Node.js', () => {
   it.skipIf(node === undefined)(
     'gets one line saying which Node eddy needs and how to get it (skipped: no node < 22.5 on PATH)',
     async () => {
-      const r = await new Promise<Run>((done) =>
-        execFile(
-          node as string,
-          [MAIN, 'get', 'brokers'],
-          { cwd: ROOT, timeout: 20_000 },
-          (err, stdout, stderr) =>
-            done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-        ),
-      );
+      const r = await runEddy(['get', 'brokers'], { node: node as string });
       expectOneLine(
         r,
         2,

@@ -1,0 +1,53 @@
+// Shared pieces of the CLI end-to-end tests: the built CLI (packages/cli/dist/main.js) run with this
+// Node as a user runs it, and the incremental build that keeps that dist current.
+
+import { execFile, execFileSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const MAIN = join(ROOT, 'packages/cli/dist/main.js');
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRunOptions {
+  /** Default: the repository root. */
+  cwd?: string;
+  /** Default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Default: 20 s. */
+  timeoutMs?: number;
+  /** The Node to run it with; default: this one. */
+  node?: string;
+}
+
+/** Runs `eddy <args>` to its end; a non-zero exit (or -1 when killed) is in `code`, never thrown. */
+export function runEddy(args: readonly string[], options: CliRunOptions = {}): Promise<CliRun> {
+  return new Promise((done) => {
+    execFile(
+      options.node ?? process.execPath,
+      [MAIN, ...args],
+      {
+        cwd: options.cwd ?? ROOT,
+        timeout: options.timeoutMs ?? 20_000,
+        ...(options.env ? { env: options.env } : {}),
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `tsc -b packages/cli`, so a test never runs a stale or missing dist (for a beforeAll, ~3 min bound). */
+export function buildCli(): void {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}
