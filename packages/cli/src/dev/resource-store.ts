@@ -68,6 +68,24 @@ function metadataView(o: Record<string, unknown>): MetadataView {
   return out;
 }
 
+/** The object as stored: what was applied (without status), with the server-set metadata and the kept status. */
+function storedResource(
+  input: ResourceInput,
+  incoming: Record<string, unknown>,
+  meta: MetadataView,
+  generation: number,
+  creationTimestamp: string,
+  status?: StoredResource['status'],
+): StoredResource {
+  return {
+    ...incoming,
+    apiVersion: input.apiVersion,
+    kind: input.kind,
+    metadata: { name: input.name, namespace: input.namespace, generation, creationTimestamp, ...meta },
+    ...(status ? { status } : {}),
+  } as StoredResource;
+}
+
 export class ResourceStore {
   readonly file: string;
   readonly #entries = new Map<string, StoreEntry>();
@@ -253,18 +271,7 @@ export class ResourceStore {
     delete incoming.status;
     const meta = metadataView(incoming);
     if (!existing) {
-      const resource = {
-        ...incoming,
-        apiVersion: input.apiVersion,
-        kind: input.kind,
-        metadata: {
-          name: input.name,
-          namespace: input.namespace,
-          generation: 1,
-          creationTimestamp: this.#now().toISOString(),
-          ...meta,
-        },
-      } as StoredResource;
+      const resource = storedResource(input, incoming, meta, 1, this.#now().toISOString());
       this.#entries.set(key, { key, origin, resource });
       return 'created';
     }
@@ -278,19 +285,14 @@ export class ResourceStore {
     if (originChanged) this.#dirty = true;
     if (!specChanged && !metaChanged) return 'unchanged';
     const generation = existing.resource.metadata.generation + (specChanged ? 1 : 0);
-    existing.resource = {
-      ...incoming,
-      apiVersion: input.apiVersion,
-      kind: input.kind,
-      metadata: {
-        name: input.name,
-        namespace: input.namespace,
-        generation,
-        creationTimestamp: existing.resource.metadata.creationTimestamp,
-        ...meta,
-      },
-      ...(existing.resource.status ? { status: existing.resource.status } : {}),
-    } as StoredResource;
+    existing.resource = storedResource(
+      input,
+      incoming,
+      meta,
+      generation,
+      existing.resource.metadata.creationTimestamp,
+      existing.resource.status,
+    );
     return 'configured';
   }
 
