@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { CliError } from '../cli-error.js';
+import { isRunning } from './pid.js';
 import {
   ADMIN_FILE,
   type AdminFile,
@@ -37,16 +38,6 @@ export class AdminRequestError extends CliError {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else; still "running".
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Reads and checks `<dataDir>/admin.json`; every way it can be missing or wrong is one line. */
 export async function readAdminFile(dataDir: string): Promise<AdminFile> {
   const path = join(dataDir, ADMIN_FILE);
@@ -71,7 +62,7 @@ export async function readAdminFile(dataDir: string): Promise<AdminFile> {
   if (typeof file.token !== 'string' || file.token === '') {
     throw new CliError(`${path} has no token; restart eddy dev to rewrite it`);
   }
-  if (typeof file.pid === 'number' && file.pid > 0 && !isAlive(file.pid)) {
+  if (typeof file.pid === 'number' && file.pid > 0 && !isRunning(file.pid)) {
     throw new CliError(notRunningMessage(dataDir, `${ADMIN_FILE} names pid ${file.pid}, which has exited`));
   }
   return file as AdminFile;

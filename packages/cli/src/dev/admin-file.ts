@@ -5,18 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isRunning } from '../admin/pid.js';
 import { ADMIN_FILE, type AdminFile } from '../admin/protocol.js';
 
 export const newToken = (): string => randomBytes(32).toString('base64url');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The pid of another live `eddy dev` using this data dir, if any. */
 export function runningServer(dataDir: string): AdminFile | undefined {
@@ -26,7 +18,7 @@ export function runningServer(dataDir: string): AdminFile | undefined {
   } catch {
     return undefined;
   }
-  return typeof data.pid === 'number' && data.pid !== process.pid && alive(data.pid) ? data : undefined;
+  return typeof data.pid === 'number' && data.pid !== process.pid && isRunning(data.pid) ? data : undefined;
 }
 
 export function writeAdminFile(dataDir: string, data: AdminFile): string {
