@@ -4,6 +4,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MAIN = join(ROOT, 'packages/cli/dist/main.js');
@@ -50,4 +51,19 @@ export function buildCli(): void {
     cwd: ROOT,
     stdio: 'inherit',
   });
+}
+
+/**
+ * Exactly one `eddy: ...` line on stderr (`line`, or matching it), nothing on stdout, no stack trace,
+ * and exit `code` (or any non-zero one).
+ */
+export function expectOneLine(r: CliRun, code: number | 'non-zero', line: string | RegExp): void {
+  expect(r.stdout).toBe('');
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  if (typeof line === 'string') expect(lines[0]).toBe(line);
+  else expect(lines[0]).toMatch(line);
+  if (code === 'non-zero') expect(r.code).not.toBe(0);
+  else expect(r.code).toBe(code);
 }

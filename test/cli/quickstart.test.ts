@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
-import { buildCli, type CliRun, MAIN, ROOT, runEddy } from './helpers.ts';
+import { buildCli, type CliRun, expectOneLine, MAIN, ROOT, runEddy } from './helpers.ts';
 
 const WEBHOOK_SECRET = `s-${randomUUID()}`;
 
@@ -201,17 +201,6 @@ async function send({
   const id = r.stdout.trim();
   expect(id).toMatch(/^[0-9a-f-]{36}$/);
   return id;
-}
-
-/** Exactly one `eddy:` line on stderr, nothing on stdout, non-zero exit, no stack trace. */
-function expectOneLine(r: CliRun, line: string | RegExp) {
-  expect(r.stdout).toBe('');
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  if (typeof line === 'string') expect(lines[0]).toBe(line);
-  else expect(lines[0]).toMatch(line);
-  expect(r.code).not.toBe(0);
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -433,6 +422,7 @@ describe('the quickstart, through the CLI', () => {
     });
     expectOneLine(
       await eddy('get', 'trigger', 'orders-to-processor'),
+      'non-zero',
       'eddy: trigger.eventing.knative.dev "orders-to-processor" not found',
     );
     const order = await send({ type: 'com.example.order.created' });
@@ -442,21 +432,29 @@ describe('the quickstart, through the CLI', () => {
   }, 60_000);
 
   it('bad input against the running server: one line each, non-zero exit', async () => {
-    expectOneLine(await eddy('get', 'brokr'), 'eddy: unknown kind "brokr" (did you mean broker?)');
+    expectOneLine(
+      await eddy('get', 'brokr'),
+      'non-zero',
+      'eddy: unknown kind "brokr" (did you mean broker?)',
+    );
     expectOneLine(
       await eddy('describe', 'ksvc', 'nope'),
+      'non-zero',
       'eddy: service.serving.knative.dev "nope" not found',
     );
     expectOneLine(
       await eddy('delete', 'broker', 'nope'),
+      'non-zero',
       'eddy: broker.eventing.knative.dev "nope" not found',
     );
     expectOneLine(
       await eddy('send', '--broker', 'nope', '--type', 't', '--source', 's'),
+      'non-zero',
       'eddy: broker "nope" not found in namespace default (see: eddy get brokers -A)',
     );
     expectOneLine(
       await eddy('tail', 'nope'),
+      'non-zero',
       'eddy: broker "nope" not found in namespace default (see: eddy get brokers -A)',
     );
     const broken = join(work, 'broken.yaml');
@@ -466,6 +464,7 @@ describe('the quickstart, through the CLI', () => {
     );
     expectOneLine(
       await eddy('apply', '-f', broken),
+      'non-zero',
       new RegExp(`^eddy: nothing applied: ${broken}:\\d+:\\d+: error: `),
     );
 
@@ -475,12 +474,14 @@ describe('the quickstart, through the CLI', () => {
     await writeFile(join(wrong, 'admin.json'), JSON.stringify({ ...admin, token: 'not-the-token' }));
     expectOneLine(
       await eddy('get', 'brokers', '--data-dir', wrong),
+      'non-zero',
       `eddy: eddy dev at ${admin.url} rejected the token from ${wrong}/admin.json (401: missing or wrong admin token (the Authorization header must be "Bearer <token>" from <data-dir>/admin.json)); is that file from another eddy dev?`,
     );
     const { token: _, ...noToken } = admin as { url: string; token?: string };
     await writeFile(join(wrong, 'admin.json'), JSON.stringify(noToken));
     expectOneLine(
       await eddy('get', 'brokers', '--data-dir', wrong),
+      'non-zero',
       `eddy: ${wrong}/admin.json has no token; restart eddy dev to rewrite it`,
     );
   }, 60_000);
@@ -491,6 +492,7 @@ describe('the quickstart, through the CLI', () => {
     expect(code).toBe(0);
     expectOneLine(
       await eddy('get', 'brokers'),
+      'non-zero',
       `eddy: no eddy dev is running for data dir ${dataDir} (start one with: eddy dev -f <dir> --data-dir ${dataDir})`,
     );
   }, 60_000);

@@ -8,25 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, type CliRun, runEddy } from './helpers.ts';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { buildCli, type CliRun, expectOneLine, runEddy } from './helpers.ts';
 
 let dir = '';
 let dataDir = '';
 
 function eddy(...args: string[]): Promise<CliRun> {
   return runEddy(args, { env: { ...process.env, EDDY_DATA_DIR: dataDir } });
-}
-
-/** One `eddy: ...` line on stderr, nothing on stdout, the given exit code, no stack trace. */
-function expectOneLine(r: CliRun, code: number, line: string | RegExp) {
-  expect(r.stdout).toBe('');
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines).toHaveLength(1);
-  if (typeof line === 'string') expect(lines[0]).toBe(line);
-  else expect(lines[0]).toMatch(line);
-  expect(r.code).toBe(code);
 }
 
 beforeAll(async () => {
