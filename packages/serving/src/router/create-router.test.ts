@@ -17,6 +17,7 @@ import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Replica } from '../runtime/runtime.js';
+import { sleep } from '../testing/processes.js';
 import { createRouter } from './create-router.js';
 import type { Router, RouterRevision, RouterRoute } from './router.js';
 
@@ -130,10 +131,6 @@ function nodeGet(
     req.on('error', reject);
     req.end();
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
