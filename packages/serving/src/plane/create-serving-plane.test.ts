@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { scalingSettings } from '../control/scaling-settings.js';
+import { tcpReadiness } from '../testing/processes.js';
 import { createServingDataPlane } from './create-serving-plane.js';
 import type { ServingDataPlane, ServingDataPlaneOptions } from './serving-plane.js';
 
@@ -30,14 +31,7 @@ function revision(
     command: [process.execPath],
     args: ['-e', SERVER],
     env: {},
-    readiness: {
-      kind: 'tcp',
-      initialDelayMs: 0,
-      periodMs: 1000,
-      timeoutMs: 1000,
-      failureThreshold: 3,
-      successThreshold: 1,
-    },
+    readiness: tcpReadiness,
     containerConcurrency: 0,
     timeoutMs: 30_000,
     terminationGraceMs: 2_000,

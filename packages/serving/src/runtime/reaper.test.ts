@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isAlive, sleep } from '../testing/processes.js';
+import { isAlive, sleep, tcpReadiness } from '../testing/processes.js';
 import { createProcessRuntime } from './process-runtime.js';
 
 describe('replica reaper', () => {
@@ -56,14 +56,7 @@ describe('replica reaper', () => {
       command: [process.execPath, fileURLToPath(new URL('./fixtures/tcp-app.mjs', import.meta.url))],
       args: [],
       env: {},
-      readiness: {
-        kind: 'tcp',
-        initialDelayMs: 0,
-        periodMs: 1000,
-        timeoutMs: 1000,
-        failureThreshold: 3,
-        successThreshold: 1,
-      },
+      readiness: tcpReadiness,
       terminationGraceMs: 5000,
     });
     expect(runtime.reaperPid).toBeUndefined();

@@ -2,6 +2,7 @@
 // Test-only: nothing in the package imports this module.
 
 import { readFileSync } from 'node:fs';
+import type { ResolvedProbe } from '@eddy/api';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -27,3 +28,13 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** A TCP readiness probe that passes as soon as the replica listens (checked every second). */
+export const tcpReadiness: ResolvedProbe = {
+  kind: 'tcp',
+  initialDelayMs: 0,
+  periodMs: 1000,
+  timeoutMs: 1000,
+  failureThreshold: 3,
+  successThreshold: 1,
+};
