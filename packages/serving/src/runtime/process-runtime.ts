@@ -2,10 +2,10 @@
 // revision's containers[0].command + args, listening on $PORT (a free 127.0.0.1 port per replica).
 // See revision-deployment.ts for the replica lifecycle and reaper.ts for why replicas die with Eddy.
 
+import { ProcessGroupReaper } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { PortAllocator } from './port-allocator.js';
-import { Reaper } from './reaper.js';
 import { type RestartBackoffOptions, restartBackoffBounds } from './restart-backoff.js';
 import { ProcessRevisionDeployment } from './revision-deployment.js';
 import type { RevisionDeployment, WorkloadRuntime, WorkloadSpec } from './runtime.js';
@@ -55,7 +55,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
   }
   const backoff = restartBackoffBounds(options.restartBackoff);
   const startLimiter = new StartLimiter(options.startRate);
-  const reaper = new Reaper({
+  const reaper = new ProcessGroupReaper({
     logger,
     ...(options.reaperGraceMs !== undefined ? { graceMs: options.reaperGraceMs } : {}),
   });

@@ -4,11 +4,11 @@
 // group and SIGKILLs it after the grace period.
 
 import { resolve as resolvePath } from 'node:path';
+import type { ProcessGroupReaper } from '@eddy/api';
 import type pino from 'pino';
 import type { PortAllocator } from './port-allocator.js';
 import { ReadinessProber } from './probe.js';
 import type { ReplicaOutputLine } from './process-runtime.js';
-import type { Reaper } from './reaper.js';
 import { type ReplicaExit, ReplicaProcess } from './replica-process.js';
 import { RestartBackoff, type RestartBackoffBounds } from './restart-backoff.js';
 import type {
@@ -24,7 +24,7 @@ import type { StartLimiter } from './start-limiter.js';
 export interface DeploymentContext {
   logger: pino.Logger;
   metrics: RuntimeMetrics;
-  reaper: Reaper;
+  reaper: ProcessGroupReaper;
   ports: PortAllocator;
   startLimiter: StartLimiter;
   backoff: RestartBackoffBounds;

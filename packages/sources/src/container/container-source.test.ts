@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -128,4 +132,37 @@ describe('ContainerSource', () => {
       K_CE_OVERRIDES: '{"extensions":{"a":"b"}}',
     });
   });
+});
+
+describe('ContainerSource orphans', () => {
+  it('its container dies within seconds when the Eddy process running it is SIGKILLed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-container-orphan-'));
+    const pidFile = join(dir, 'pid');
+    const holder = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/container-holder.mjs', import.meta.url)), pidFile],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    holder.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') {
+        if (holder.exitCode !== null) throw new Error(`holder exited early: ${stderr}`);
+        if (Date.now() > deadline) throw new Error(`the container never wrote its pid: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      expect(alive(pid)).toBe(true);
+      holder.kill('SIGKILL');
+      const gone = Date.now() + 8_000;
+      while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+      expect(alive(pid), `container ${pid} outlived its SIGKILLed parent`).toBe(false);
+    } finally {
+      if (holder.exitCode === null && holder.signalCode === null) holder.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -3,12 +3,13 @@
 // K_SINK and K_CE_OVERRIDES in its environment. The process sends events itself, so the emitter is
 // not used here. Its output goes to the source's logger; when it exits it is restarted with
 // exponential backoff, and the source is not Ready (reason CrashLoop, with the exit status and the
-// last lines of output) until a restarted process has stayed up for a while.
+// last lines of output) until a restarted process has stayed up for a while. Like serving replicas,
+// containers are registered with a ProcessGroupReaper, so they die with a SIGKILLed Eddy.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { Container, ContainerSource } from '@eddy/api';
+import { type Container, type ContainerSource, ProcessGroupReaper } from '@eddy/api';
 import type {
   CeOverrides,
   RunningSource,
@@ -31,6 +32,11 @@ export interface ContainerSourceOptions {
   stopGraceMs?: number;
   /** Lines of output kept for the CrashLoop message. Default 10. */
   keepLines?: number;
+  /**
+   * Stops the containers' process groups if Eddy dies without stop() (SIGKILL). Default: one reaper
+   * shared by every ContainerSource of this adapter, started with the first container.
+   */
+  reaper?: ProcessGroupReaper;
 }
 
 /** The environment Knative gives a source container: K_SINK, and K_CE_OVERRIDES when set. */
@@ -88,9 +94,12 @@ export function createContainerSourceAdapter(
   const stableAfterMs = options.stableAfterMs ?? 10_000;
   const stopGraceMs = options.stopGraceMs ?? 10_000;
   const keepLines = options.keepLines ?? 10;
+  let reaper = options.reaper;
 
   async function start(context: SourceContext<ContainerSourceSpec>): Promise<RunningSource> {
     const { spec, logger, setHealth, secrets } = context;
+    reaper ??= new ProcessGroupReaper({ logger });
+    const groups = reaper;
     const container = spec.template.spec.containers?.[0];
     if (!container) throw new TypeError('spec.template.spec.containers: expected one container, found none');
     const [command, ...commandArgs] = container.command ?? [];
@@ -164,11 +173,15 @@ export function createContainerSourceAdapter(
           resolve();
         };
         proc.once('error', (err) => end(`could not start: ${err.message}`));
-        proc.once('exit', (code, signal) => end(describeExit(code, signal)));
+        proc.once('exit', (code, signal) => {
+          if (proc.pid !== undefined) groups.forget(proc.pid);
+          end(describeExit(code, signal));
+        });
       });
       pipe(proc.stdout, 'stdout');
       pipe(proc.stderr, 'stderr');
       proc.once('spawn', () => {
+        if (proc.pid !== undefined) groups.watch(proc.pid);
         logger.info({ pid: proc.pid, command, args }, 'container process started');
         if (crashes === 0) {
           setHealth({ ready: true, reason: 'Running' });

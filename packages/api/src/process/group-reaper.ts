@@ -1,16 +1,21 @@
-// Replicas must not outlive Eddy, even when Eddy is SIGKILLed (Node has no PR_SET_PDEATHSIG). One
-// small helper process per runtime holds the read end of a pipe and a list of replica process
-// groups: `+<pgid>` adds one, `-<pgid>` forgets it (it exited). When the pipe closes - Eddy exited,
+// Processes Eddy starts (serving replicas, ContainerSource containers) must not outlive it, even when
+// Eddy is SIGKILLed (Node has no PR_SET_PDEATHSIG). One small helper process holds the read end of a
+// pipe and a list of process groups: `+<pgid>` adds one, `-<pgid>` forgets it (it exited). When the pipe closes - Eddy exited,
 // however it died - the helper SIGTERMs every group it still knows, SIGKILLs whatever is left after
 // a short grace, and exits. It runs in its own process group so a terminal's Ctrl-C (sent to Eddy's
 // group) does not take it down before it has done its job.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import type pino from 'pino';
+
+/** The two pino methods the reaper logs with (any pino logger fits). */
+export interface ReaperLogger {
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
 
 /** The helper's program (plain JavaScript, run with `node -e`, so it works from src and dist alike). */
 const REAPER_SOURCE = `
-process.title = 'eddy-replica-reaper';
+process.title = 'eddy-process-reaper';
 const graceMs = Number(process.argv[1]) || 2000;
 const groups = new Set();
 let buffered = '';
@@ -54,14 +59,18 @@ process.on('SIGTERM', reap);
 `;
 
 export interface ReaperOptions {
-  logger: pino.Logger;
+  logger: ReaperLogger;
   /** How long the helper waits between SIGTERM and SIGKILL once Eddy is gone. Default 2000 ms. */
   graceMs?: number;
 }
 
-/** The runtime's side of the helper: started on first use, restarted (with every live group) if it dies. */
-export class Reaper {
-  readonly #logger: pino.Logger;
+/**
+ * Eddy's side of the helper: started on first use, restarted (with every live group) if it dies. Spawn
+ * each watched process with `detached: true` (its own group), watch(pid) once spawned, forget(pid) when
+ * it exited.
+ */
+export class ProcessGroupReaper {
+  readonly #logger: ReaperLogger;
   readonly #graceMs: number;
   readonly #groups = new Set<number>();
   #child: ChildProcess | undefined;
@@ -119,14 +128,14 @@ export class Reaper {
     child.once('error', (err) => {
       this.#logger.error(
         { err },
-        'replica reaper could not be started; replicas may outlive Eddy if it is killed',
+        'process reaper could not be started; child processes may outlive Eddy if it is killed',
       );
     });
     child.once('exit', (code, signal) => {
       if (this.#child !== child) return;
       this.#child = undefined;
       if (this.#closing) return;
-      this.#logger.warn({ code, signal }, 'replica reaper exited unexpectedly; starting a new one');
+      this.#logger.warn({ code, signal }, 'process reaper exited unexpectedly; starting a new one');
       // Hand every live group to a fresh helper.
       for (const pgid of this.#groups) this.#send(`+${pgid}\n`);
     });
