@@ -15,6 +15,7 @@ import {
 } from '@eddy/broker';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import {
+  createContainerSourceAdapter,
   createSourceRegistry,
   createSourceRunner,
   type SourceRegistry,
@@ -46,7 +47,7 @@ export interface DevServerOptions {
   logger?: pino.Logger;
   /** Where the addresses and status lines go; default nowhere. */
   print?(line: string): void;
-  /** Every line the services' replicas print; default: only to the logger (at info). */
+  /** Every line the services' replicas (and ContainerSources, as `revision` = the source name) print; default: only to the logger (at info). */
   serviceOutput?(line: ReplicaOutputLine): void;
   /** Adapters for source kinds; default the built-ins. */
   sources?: SourceRegistry;
@@ -180,6 +181,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
 
     const sources = options.sources ?? createSourceRegistry();
+    if (options.serviceOutput && !options.sources) {
+      // ContainerSources print like services do: `<name> | <line>`.
+      const print = options.serviceOutput;
+      sources.register(
+        createContainerSourceAdapter({
+          onOutput: ({ namespace, name, stream, line }) =>
+            print({ namespace, revision: name, replica: `${namespace}/${name}`, stream, line }),
+        }),
+        { replace: true, origin: '@eddy/sources' },
+      );
+    }
     for (const specifier of options.sourceAdapters ?? []) {
       try {
         const loaded = await sources.loadPackage(specifier);

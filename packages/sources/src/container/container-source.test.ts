@@ -45,13 +45,20 @@ function alive(pid: number): boolean {
 describe('ContainerSource', () => {
   let sink: TestSink;
   let runner: SourceRunner;
+  let output: { namespace: string; name: string; stream: string; line: string }[];
   beforeEach(async () => {
+    output = [];
     // The runner's own secrets must not reach the container's environment.
     process.env.EDDY_SECRET_RUNNER_ONLY_TOKEN = 'runner-only';
     sink = await startTestSink();
     const adapters = createSourceRegistry();
     adapters.register(
-      createContainerSourceAdapter({ restartDelayMs: 200, stableAfterMs: 5_000, stopGraceMs: 500 }),
+      createContainerSourceAdapter({
+        restartDelayMs: 200,
+        stableAfterMs: 5_000,
+        stopGraceMs: 500,
+        onOutput: (line) => output.push(line),
+      }),
       { replace: true },
     );
     runner = createSourceRunner({
@@ -83,6 +90,14 @@ describe('ContainerSource', () => {
     expect(data.secret).toBe('s3cret');
     expect(data.leaked).toBeUndefined();
     expect(alive(data.pid)).toBe(true);
+    // What the container printed also reaches onOutput (eddy dev's `<name> | <line>`).
+    for (let i = 0; i < 100 && output.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(output).toContainEqual({
+      namespace: 'demo',
+      name: 'heartbeat',
+      stream: 'stdout',
+      line: `sent from ${data.pid}`,
+    });
     await runner.close();
     expect(alive(data.pid)).toBe(false);
   });

@@ -37,6 +37,8 @@ export interface ContainerSourceOptions {
    * shared by every ContainerSource of this adapter, started with the first container.
    */
   reaper?: ProcessGroupReaper;
+  /** Also called with every line a container prints (besides the source's logger), e.g. for `eddy dev`'s console. */
+  onOutput?: (line: { namespace: string; name: string; stream: 'stdout' | 'stderr'; line: string }) => void;
 }
 
 /** The environment Knative gives a source container: K_SINK, and K_CE_OVERRIDES when set. */
@@ -133,6 +135,7 @@ export function createContainerSourceAdapter(
         remember(line);
         if (name === 'stderr') logger.warn({ stream: name }, line);
         else logger.info({ stream: name }, line);
+        options.onOutput?.({ namespace: context.namespace, name: context.name, stream: name, line });
       });
     }
 
