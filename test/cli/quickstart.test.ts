@@ -256,7 +256,9 @@ describe('the quickstart, through the CLI', () => {
     expect(await fromShop('order-processor', 'cancelled')).toEqual([]);
     // eddy dev shows what the services and the ContainerSource print, one `<name> | <line>` each.
     expect(devOutput).toMatch(/^shop \| \[shop\] sent com\.example\.order\.created order-1$/m);
-    expect(devOutput).toMatch(/^order-processor-00001 \| \[order-processor\] .*com\.example\.order\.created/m);
+    expect(devOutput).toMatch(
+      /^order-processor-00001 \| \[order-processor\] .*com\.example\.order\.created/m,
+    );
   });
 
   it('eddy send: events reach the services whose triggers match, and not the filtered-out one', async () => {
