@@ -7,7 +7,7 @@
 // Topics first, then routes: a route's consumer can only start once its topic exists, and the
 // ingress is the one that ensures topics.
 
-import type { DataPlaneContract } from '@eddy/api';
+import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createDeliverer, type Deliverer } from '../delivery/index.js';
@@ -49,6 +49,15 @@ export interface BrokerDataPlaneOptions {
   topicWaitMs?: number;
 }
 
+export interface ApplyOptions {
+  /**
+   * Among the routes this contract removes, those whose consumer group and retry state are deleted
+   * too (their Trigger/Subscription was deleted, so a new one of the same name starts afresh, as a
+   * Knative trigger with a new UID would). The data plane's `deleteRemovedGroups` covers all of them.
+   */
+  deleteGroupsOf?: (route: DispatchRoute) => boolean;
+}
+
 export interface ApplyResult {
   /** False when the contract was ignored because its generation is not newer. */
   applied: boolean;
@@ -68,7 +77,7 @@ export interface BrokerDataPlane {
    * nothing) for a malformed contract or clashing paths/routes; rejects after switching when a
    * route's consumer could not start yet (it keeps retrying).
    */
-  apply(contract: DataPlaneContract): Promise<ApplyResult>;
+  apply(contract: DataPlaneContract, options?: ApplyOptions): Promise<ApplyResult>;
   /** Records a route's group has not committed yet. */
   lag(routeId: string): Promise<number>;
   /**
@@ -141,13 +150,13 @@ class DataPlane implements BrokerDataPlane {
     return this.#generation;
   }
 
-  apply(contract: DataPlaneContract): Promise<ApplyResult> {
+  apply(contract: DataPlaneContract, options: ApplyOptions = {}): Promise<ApplyResult> {
     try {
       checkContract(contract);
     } catch (error) {
       return Promise.reject(error);
     }
-    const run = this.#queue.then(() => this.#apply(contract));
+    const run = this.#queue.then(() => this.#apply(contract, options));
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -156,7 +165,7 @@ class DataPlane implements BrokerDataPlane {
     return this.dispatcher.lag(routeId);
   }
 
-  async #apply(contract: DataPlaneContract): Promise<ApplyResult> {
+  async #apply(contract: DataPlaneContract, options: ApplyOptions): Promise<ApplyResult> {
     if (this.#closed !== undefined) throw new Error('apply: the data plane is closed');
     if (this.#generation !== undefined && contract.generation <= this.#generation) {
       this.logger.info(
@@ -178,8 +187,9 @@ class DataPlane implements BrokerDataPlane {
         `data plane: topics of contract generation ${contract.generation} not ready after ${this.settings.topicWaitMs} ms; starting routes anyway (they retry)`,
       );
     }
+    const pick = options.deleteGroupsOf;
     await this.dispatcher.updateRoutes(contract.routes, {
-      deleteRemovedGroups: this.settings.deleteRemovedGroups,
+      deleteRemovedGroups: this.settings.deleteRemovedGroups || (pick ?? false),
     });
     this.logger.info(
       {

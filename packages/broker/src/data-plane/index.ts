@@ -1,4 +1,5 @@
 export {
+  type ApplyOptions,
   type ApplyResult,
   type BrokerDataPlane,
   type BrokerDataPlaneOptions,

@@ -34,9 +34,11 @@ export interface DispatcherOptions {
 export interface UpdateRoutesOptions {
   /**
    * Also delete the consumer groups (committed offsets) and retry state of routes that are
-   * removed (or whose group changed). Default false: a route that comes back resumes.
+   * removed (or whose group changed): all of them (true), or those the function picks (e.g. the
+   * routes whose Trigger was deleted, as opposed to one that is only not Ready for a while).
+   * Default false: a route that comes back resumes.
    */
-  deleteRemovedGroups?: boolean;
+  deleteRemovedGroups?: boolean | ((route: DispatchRoute) => boolean);
 }
 
 export interface Dispatcher {
@@ -168,9 +170,19 @@ class RouteDispatcher implements Dispatcher {
       stopping.map(async (consumer) => {
         await consumer.stop();
         this.#metrics.removeRoute(consumer.route.id);
-        if (options.deleteRemovedGroups) {
-          await this.#log.deleteGroup(consumer.route.group);
-          await retryState.deleteGroup(consumer.route.group);
+        const remove = options.deleteRemovedGroups;
+        if (remove === true || (typeof remove === 'function' && remove(consumer.route))) {
+          // A group that cannot be deleted now only means a re-created route resumes instead of
+          // starting afresh; it must not keep the other routes of this update from starting.
+          try {
+            await this.#log.deleteGroup(consumer.route.group);
+            await retryState.deleteGroup(consumer.route.group);
+          } catch (error) {
+            this.#logger.warn(
+              { err: error, route: consumer.route.id, group: consumer.route.group },
+              `dispatcher: could not delete the consumer group of removed route ${consumer.route.id}: ${(error as Error).message}`,
+            );
+          }
         }
       }),
     );

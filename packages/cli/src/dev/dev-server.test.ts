@@ -193,6 +193,34 @@ describe('eddy dev (in process)', () => {
     expect(await send(server, 'com.example.b', 'b3')).toBe(404);
   });
 
+  it('a deleted Trigger takes its consumer group along: re-created, it starts afresh instead of resuming', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    const file = join(dir, 'mesh.yaml');
+    const full = brokerAndTrigger(sub.url, 'com.example.a');
+    const brokerOnly = full.slice(0, full.indexOf('---'));
+    writeFileSync(file, full);
+    const server = await start(join(dir, '.eddy'), [file]);
+    await server.settled();
+    expect(await send(server, 'com.example.a', 'before')).toBe(202);
+    await waitFor('before delivered', () => sub.received.some((e) => e.id === 'before'));
+
+    writeFileSync(file, brokerOnly);
+    await waitFor('trigger deleted', () => server.store.get('Trigger/default/to-sub') === undefined);
+    await server.settled();
+    // Sent while no trigger exists: a new trigger (start-from latest) must not get it.
+    expect(await send(server, 'com.example.a', 'while-deleted')).toBe(202);
+
+    writeFileSync(file, full);
+    await waitFor('trigger re-created', () => server.store.get('Trigger/default/to-sub') !== undefined);
+    await server.settled();
+    expect(await send(server, 'com.example.a', 'after')).toBe(202);
+    await waitFor('after delivered', () => sub.received.some((e) => e.id === 'after'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sub.received.map((e) => e.id)).toEqual(['before', 'after']);
+  });
+
   it('admin API: 401 without or with a wrong token; apply, get, describe, delete with the token; admin.json is 0600', async () => {
     const sub = await startSubscriber();
     cleanups.push(() => sub.close());
@@ -461,11 +489,32 @@ spec:
     await waitFor('the tailed event', () => text.includes('"id":"k1"'), 10_000);
     controller.abort();
     await reading;
+
+    // Deleting the Trigger deletes its Kafka consumer group: re-created, it starts at latest.
+    const post = async (id: string) => {
+      const r = await request(`${server.ingressUrl}/${ns}/default`, {
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0', 'ce-type': 'com.example.k', 'ce-source': 'test', 'ce-id': id },
+        body: 'x',
+      });
+      await r.body.text();
+      return r.statusCode;
+    };
+    expect((await admin(server, 'DELETE', `/v1/resources/Trigger/${ns}/to-sub`)).status).toBe(200);
+    await server.settled();
+    expect(await post('k-while-deleted')).toBe(202);
+    expect((await admin(server, 'POST', '/v1/apply', { text: manifest, file: 'k.yaml' })).status).toBe(200);
+    await server.settled();
+    expect(await post('k-after')).toBe(202);
+    await waitFor('k-after delivered', () => sub.received.some((e) => e.id === 'k-after'), 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sub.received.map((e) => e.id)).toEqual(['k1', 'k-after']);
+
     const closing = Date.now();
     await server.close();
     // No tail connection or Kafka consumer may hold up the shutdown.
     expect(Date.now() - closing).toBeLessThan(15_000);
-  }, 45_000);
+  }, 75_000);
 
   it('runs a third-party source kind from an adapter package (--source-adapter)', async () => {
     const upstream = createServer((_req, res) => res.end('version 1'));

@@ -15,6 +15,8 @@ import {
   type ResourceStatus,
   resourceKey,
   type ServingContract,
+  subscriptionRouteId,
+  triggerRouteId,
   withBacklogRoutes,
   withTransitionTimes,
 } from '@eddy/api';
@@ -99,11 +101,33 @@ export class Reconciler {
   readonly #shown = new Set<string>();
   readonly #poll: NodeJS.Timeout;
   readonly #unsubscribe: (() => void)[] = [];
+  /**
+   * Route ids of Triggers/Subscriptions deleted from the store since the broker last applied a
+   * contract: their consumer groups go with them, so a new one of the same name starts afresh (a
+   * Trigger that is only not Ready keeps its offsets).
+   */
+  readonly #deletedRoutes = new Set<string>();
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
-    this.#unsubscribe.push(options.store.onChange(() => this.schedule()));
+    this.#unsubscribe.push(
+      options.store.onChange((changes) => {
+        for (const change of changes) {
+          const [kind, namespace = '', name = ''] = change.key.split('/');
+          const id =
+            kind === 'Trigger'
+              ? triggerRouteId(namespace, name)
+              : kind === 'Subscription'
+                ? subscriptionRouteId(namespace, name)
+                : undefined;
+          if (id === undefined) continue;
+          if (change.action === 'deleted') this.#deletedRoutes.add(id);
+          else this.#deletedRoutes.delete(id);
+        }
+        this.schedule();
+      }),
+    );
     if (options.serving) this.#unsubscribe.push(options.serving.plane.subscribe(() => this.schedule()));
     this.#poll = setInterval(() => {
       if (this.#sourceSignatureNow() !== this.#sourceSignature) this.schedule();
@@ -197,7 +221,9 @@ export class Reconciler {
     if (this.#eventing?.generation !== eventing.contract.generation || !this.#eventing) {
       this.#eventing = eventing.contract;
       try {
-        await this.#o.broker.apply(eventing.contract);
+        const deleted = new Set(this.#deletedRoutes);
+        await this.#o.broker.apply(eventing.contract, { deleteGroupsOf: (route) => deleted.has(route.id) });
+        for (const id of deleted) this.#deletedRoutes.delete(id);
       } catch (error) {
         logger.warn({ err: error }, `broker data plane: ${(error as Error).message}`);
         this.#warnAll(
