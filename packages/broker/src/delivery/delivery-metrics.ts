@@ -1,7 +1,12 @@
 // Prometheus metrics of the deliverer. Several deliverers may share one registry (one per
-// dispatcher, tests), so every metric is fetched from the registry before it is created.
+// dispatcher, tests), so every metric is fetched from the registry before it is created
+// (registered-metric.ts).
 
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
+import {
+  registeredCounter as counter,
+  registeredHistogram as histogram,
+} from '../metrics/registered-metric.js';
 
 export interface DeliveryMetrics {
   /** Subscriber attempts: status_class = 2xx..5xx, `timeout` or `network_error`. */
@@ -15,29 +20,6 @@ export interface DeliveryMetrics {
   deadLettered: Counter<'route'>;
   /** reason = no_dead_letter_sink | dead_letter_sink_failed | unencodable_event. */
   dropped: Counter<'route' | 'reason'>;
-}
-
-function counter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: L[],
-): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
-}
-
-function histogram<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: L[],
-  buckets: number[],
-): Histogram<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Histogram<L>;
-  return new Histogram({ name, help, labelNames, buckets, registers: [registry] });
 }
 
 export function deliveryMetrics(registry: Registry): DeliveryMetrics {

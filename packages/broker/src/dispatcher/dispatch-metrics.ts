@@ -1,8 +1,9 @@
 // Prometheus metrics of the dispatcher (per route; the deliverer counts attempts and latency).
 // Several dispatchers may share a registry (tests, a restarted dispatcher), so each metric is
-// looked up before it is created.
+// looked up before it is created (registered-metric.ts).
 
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { registeredCounter, registeredGauge } from '../metrics/registered-metric.js';
 
 /** Final outcome of one event for one route. */
 export type EventOutcome = 'filtered' | 'delivered' | 'dead_lettered' | 'dropped';
@@ -26,54 +27,30 @@ export interface DispatchMetrics {
   removeRoute(route: string): void;
 }
 
-function metric<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
-}
-
 export function dispatchMetrics(registry: Registry): DispatchMetrics {
-  const events = metric(
+  const events = registeredCounter(
     registry,
     'eddy_dispatch_events_total',
-    () =>
-      new Counter({
-        name: 'eddy_dispatch_events_total',
-        help: 'Events with a final outcome per route: filtered, delivered, dead_lettered, dropped',
-        labelNames: ['route', 'outcome'] as const,
-        registers: [registry],
-      }),
+    'Events with a final outcome per route: filtered, delivered, dead_lettered, dropped',
+    ['route', 'outcome'],
   );
-  const replies = metric(
+  const replies = registeredCounter(
     registry,
     'eddy_dispatch_replies_total',
-    () =>
-      new Counter({
-        name: 'eddy_dispatch_replies_total',
-        help: 'Reply events from subscribers per route, by where they went',
-        labelNames: ['route', 'target', 'outcome'] as const,
-        registers: [registry],
-      }),
+    'Reply events from subscribers per route, by where they went',
+    ['route', 'target', 'outcome'],
   );
-  const lag = metric(
+  const lag = registeredGauge(
     registry,
     'eddy_dispatch_lag',
-    () =>
-      new Gauge({
-        name: 'eddy_dispatch_lag',
-        help: 'Records of the route topic not yet committed by its consumer group (sum over partitions)',
-        labelNames: ['route'] as const,
-        registers: [registry],
-      }),
+    'Records of the route topic not yet committed by its consumer group (sum over partitions)',
+    ['route'],
   );
-  const inFlight = metric(
+  const inFlight = registeredGauge(
     registry,
     'eddy_dispatch_in_flight',
-    () =>
-      new Gauge({
-        name: 'eddy_dispatch_in_flight',
-        help: 'Events of the route being filtered or delivered now',
-        labelNames: ['route'] as const,
-        registers: [registry],
-      }),
+    'Events of the route being filtered or delivered now',
+    ['route'],
   );
   return {
     events,

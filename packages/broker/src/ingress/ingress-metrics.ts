@@ -4,7 +4,8 @@
 // Labels: kind (broker | channel), namespace, name. Requests to paths that match no route carry
 // empty namespace/name, so arbitrary paths cannot blow up label cardinality.
 
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
+import { registeredCounter as counter, registeredHistogram } from '../metrics/registered-metric.js';
 
 type RouteLabels = 'kind' | 'namespace' | 'name';
 
@@ -22,28 +23,14 @@ export interface IngressMetrics {
   bytes: Counter<RouteLabels>;
 }
 
-function counter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: L[],
-): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
-}
-
 export function ingressMetrics(registry: Registry): IngressMetrics {
-  const durationName = 'eddy_ingress_request_duration_seconds';
-  const duration =
-    (registry.getSingleMetric(durationName) as Histogram<RouteLabels | 'code'> | undefined) ??
-    new Histogram({
-      name: durationName,
-      help: 'Ingress request duration, arrival to response (202 = durable in the log)',
-      labelNames: ['kind', 'namespace', 'name', 'code'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    });
+  const duration = registeredHistogram(
+    registry,
+    'eddy_ingress_request_duration_seconds',
+    'Ingress request duration, arrival to response (202 = durable in the log)',
+    ['kind', 'namespace', 'name', 'code'],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   return {
     events: counter(registry, 'eddy_ingress_events_total', 'Events received by the ingress, by outcome', [
       'kind',
