@@ -267,8 +267,9 @@ export function createAutoscaler(initialSettings: ScalingSettings): Autoscaler {
       panic,
       httpDesired: http.value,
       backlogDesired: backlogRaw,
-      stableConcurrency: concurrency.average(now, s.stableWindowMs),
-      panicConcurrency: concurrency.average(now, panicWindowMs),
+      // With the concurrency metric these are the averages step 1 already computed.
+      stableConcurrency: metric === concurrency ? stable : concurrency.average(now, s.stableWindowMs),
+      panicConcurrency: metric === concurrency ? panicValue : concurrency.average(now, panicWindowMs),
     };
   }
 
