@@ -7,6 +7,7 @@
 // then stores every resource's status (lastTransitionTime kept while a condition holds) and reports
 // Ready changes as one line each.
 
+import { isDeepStrictEqual } from 'node:util';
 import {
   type ComputedContract,
   type Condition,
@@ -25,6 +26,7 @@ import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } 
 import {
   bindWorkload,
   type ResolvedSinkBinding,
+  type SourceDefinition,
   type SourceRunner,
   sourceKey,
   withBindingEnv,
@@ -97,6 +99,12 @@ export class Reconciler {
   /** Until start(): changes are noted, not reconciled (the initial files load as one change). */
   #started = false;
   readonly #sourceApplyErrors = new Map<string, string>();
+  /**
+   * The definition last handed to the runner per source: an unchanged one is not applied again (the
+   * runner would re-validate it and rebuild a sink emitter on every status change), nor is one the
+   * runner refused (its error stands until the definition changes).
+   */
+  readonly #sourceDefinitions = new Map<string, SourceDefinition>();
   #sourceSignature = '';
   readonly #shown = new Set<string>();
   readonly #poll: NodeJS.Timeout;
@@ -361,13 +369,18 @@ export class Reconciler {
       if (r.kind === 'SinkBinding' || !this.#o.isSourceKind(r.apiVersion, r.kind)) continue;
       wanted.set(sourceKey(r), { input: r, plan: planSource(r.resource as never, resolver) });
     }
+    const runningBefore = new Set(runner.statuses().map((s) => s.key));
     await Promise.all(
       [...wanted].map(async ([key, { plan }]) => {
         if (!plan.ok) {
           this.#sourceApplyErrors.delete(key);
+          this.#sourceDefinitions.delete(key);
           await runner.remove(key);
           return;
         }
+        const unchanged = isDeepStrictEqual(this.#sourceDefinitions.get(key), plan.definition);
+        if (unchanged && (runningBefore.has(key) || this.#sourceApplyErrors.has(key))) return;
+        this.#sourceDefinitions.set(key, structuredClone(plan.definition));
         try {
           await runner.apply(plan.definition);
           this.#sourceApplyErrors.delete(key);
@@ -385,6 +398,8 @@ export class Reconciler {
     for (const s of runner.statuses()) if (!wanted.has(s.key)) await runner.remove(s.key);
     for (const key of this.#sourceApplyErrors.keys())
       if (!wanted.has(key)) this.#sourceApplyErrors.delete(key);
+    for (const key of this.#sourceDefinitions.keys())
+      if (!wanted.has(key)) this.#sourceDefinitions.delete(key);
     this.#sourceSignature = this.#sourceSignatureNow();
     const running = new Map(runner.statuses().map((s) => [s.key, s]));
     for (const [key, { input, plan }] of wanted) {
