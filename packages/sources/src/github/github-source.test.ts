@@ -5,12 +5,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import { startTestSink, type TestSink } from '../testing/test-sink.js';
 import { createGitHubSourceAdapter, PORT_ANNOTATION } from './github-source.js';
 
@@ -182,16 +183,11 @@ describe('GitHubSource', () => {
   }
 
   beforeEach(async () => {
-    sink = await startTestSink();
-    registry = new Registry();
     const adapters = createSourceRegistry();
     adapters.register(createGitHubSourceAdapter({ bodyLimit: 1024 * 1024 }), { replace: true });
-    runner = createSourceRunner({ adapters, registry, logger: quiet, env: SECRET_ENV });
+    ({ sink, registry, runner } = await startSourceTestBed({ adapters, logger: quiet, env: SECRET_ENV }));
   });
-  afterEach(async () => {
-    await runner.close();
-    await sink.close();
-  });
+  afterEach(() => closeSourceTestBed({ runner, sink }));
 
   it('turns every @octokit/webhooks-examples payload into the right CloudEvent', async () => {
     await start();

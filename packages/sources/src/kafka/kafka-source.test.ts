@@ -6,13 +6,14 @@ import { CloudEvent } from 'cloudevents';
 import type { Admin, Message, Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { type EddyIngress, startEddyIngress } from '../testing/eddy-ingress.js';
-import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
+import type { TestSink } from '../testing/test-sink.js';
 import { createKafkaSourceAdapter } from './kafka-source.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -84,11 +85,8 @@ describe('KafkaSource', () => {
   let registry: Registry;
 
   beforeEach(async () => {
-    sink = await startTestSink();
-    registry = new Registry();
-    const adapters = createSourceRegistry({ builtins: false });
-    adapters.register(
-      createKafkaSourceAdapter({
+    ({ sink, registry, runner } = await startSourceTestBed({
+      adapters: createKafkaSourceAdapter({
         lagIntervalMs: 300,
         redeliveryPauseMs: 200,
         sessionTimeoutMs: 6_000,
@@ -96,13 +94,10 @@ describe('KafkaSource', () => {
         reconnectDelayMs: 300,
         startWaitMs: 8_000,
       }),
-    );
-    runner = createSourceRunner({ adapters, registry, logger: quiet });
+      logger: quiet,
+    }));
   });
-  afterEach(async () => {
-    await runner.close();
-    await sink.close();
-  });
+  afterEach(() => closeSourceTestBed({ runner, sink }));
 
   function source(
     name: string,

@@ -1,10 +1,11 @@
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
-import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
+import type { TestSink } from '../testing/test-sink.js';
 import { parseSchedule } from './ping-source.js';
 
 const quiet = pino({ level: 'silent' });
@@ -40,14 +41,12 @@ describe('PingSource', () => {
   let runner: SourceRunner;
   let registry: Registry;
   beforeEach(async () => {
-    sink = await startTestSink();
-    registry = new Registry();
-    runner = createSourceRunner({ adapters: createSourceRegistry(), registry, logger: quiet });
+    ({ sink, registry, runner } = await startSourceTestBed({
+      adapters: createSourceRegistry(),
+      logger: quiet,
+    }));
   });
-  afterEach(async () => {
-    await runner.close();
-    await sink.close();
-  });
+  afterEach(() => closeSourceTestBed({ runner, sink }));
 
   it('fires every second with Knative attributes, JSON data and ceOverrides', async () => {
     const def = ping(sink.url, { contentType: 'application/json', data: '{ "message": "hello" }' });

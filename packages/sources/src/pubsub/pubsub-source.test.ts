@@ -4,15 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Message, PubSub, Subscription, Topic } from '@google-cloud/pubsub';
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { pubSubClientOptions } from '../../../../test/harness/pstest.ts';
 import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
-import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { startEddyIngress } from '../testing/eddy-ingress.js';
-import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
+import type { TestSink } from '../testing/test-sink.js';
 import { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub-event.js';
 import { createPubSubSourceAdapter } from './pubsub-source.js';
 
@@ -81,24 +81,18 @@ describe('PubSubSource', () => {
   let registry: Registry;
 
   beforeEach(async () => {
-    sink = await startTestSink();
-    registry = new Registry();
-    const adapters = createSourceRegistry({ builtins: false });
-    adapters.register(
+    ({ sink, registry, runner } = await startSourceTestBed({
       // The adapter's default import of @google-cloud/pubsub, as in production.
-      createPubSubSourceAdapter({
+      adapters: createPubSubSourceAdapter({
         reconnectDelayMs: 200,
         maxReconnectDelayMs: 500,
         checkTimeoutMs: 3_000,
         probeIntervalMs: 300,
       }),
-    );
-    runner = createSourceRunner({ adapters, registry, logger: quiet });
+      logger: quiet,
+    }));
   });
-  afterEach(async () => {
-    await runner.close();
-    await sink.close();
-  });
+  afterEach(() => closeSourceTestBed({ runner, sink }));
 
   function source(name: string, spec: Record<string, unknown>): SourceDefinition {
     return {

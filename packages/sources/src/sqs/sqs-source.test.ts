@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MessageAttributeValue, SQSClient as SqsClient } from '@aws-sdk/client-sqs';
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { sqsSdk } from '../../../../test/harness/sqs-sdk.ts';
-import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { startEddyIngress } from '../testing/eddy-ingress.js';
-import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
+import type { TestSink } from '../testing/test-sink.js';
 import { SQS_EVENT_TYPE } from './sqs-event.js';
 import { createSqsSourceAdapter, RECEIVERS_ANNOTATION } from './sqs-source.js';
 
@@ -120,24 +120,19 @@ describe('SqsSource', () => {
   let registry: Registry;
 
   beforeEach(async () => {
-    sink = await startTestSink();
-    registry = new Registry();
-    const adapters = createSourceRegistry({ builtins: false });
-    adapters.register(
+    ({ sink, registry, runner } = await startSourceTestBed({
       // The adapter's default SDK loader (a plain import of @aws-sdk/client-sqs), as in production.
-      createSqsSourceAdapter({
+      adapters: createSqsSourceAdapter({
         lagIntervalMs: 200,
         retryDelayMs: 200,
         maxRetryDelayMs: 500,
         startWaitMs: 5_000,
       }),
-    );
-    runner = createSourceRunner({ adapters, registry, logger: quiet, secretDirs: [secretDir] });
+      logger: quiet,
+      secretDirs: [secretDir],
+    }));
   });
-  afterEach(async () => {
-    await runner.close();
-    await sink.close();
-  });
+  afterEach(() => closeSourceTestBed({ runner, sink }));
 
   function source(name: string, spec: Record<string, unknown>): SourceDefinition {
     return {
