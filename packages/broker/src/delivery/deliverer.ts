@@ -149,13 +149,14 @@ async function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 function requestFor(event: CloudEvent<unknown>, acceptReply: boolean): EncodedHttpEvent {
   const encoded = encodeBinary(event);
-  const headers = { ...encoded.headers };
+  // The binding builds a fresh header object per event: extended in place, not copied.
+  const headers = encoded.headers;
   if (acceptReply) headers.prefer = 'reply';
   // W3C trace context travels as the HTTP headers too, so an instrumented subscriber joins the trace.
   const { traceparent, tracestate } = event as { traceparent?: unknown; tracestate?: unknown };
   if (typeof traceparent === 'string') headers.traceparent = traceparent;
   if (typeof tracestate === 'string') headers.tracestate = tracestate;
-  return { headers, body: encoded.body };
+  return encoded;
 }
 
 function parseTarget(url: string, what: string): URL | string {
