@@ -90,7 +90,12 @@ export class Reconciler {
   #eventing: DataPlaneContract | undefined;
   #eventingStatuses: ComputedContract['statuses'] = new Map();
   #servingContract: ServingContract | undefined;
-  #appliedServingGeneration: number | undefined;
+  /**
+   * The serving and eventing contract generations the serving plane's contract was last built from:
+   * the backlog routes come from the eventing contract, so a new Trigger to a Service changes what
+   * the plane must get even when the serving contract itself did not change.
+   */
+  #appliedServing: { serving: number; eventing: number } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pending = false;
   #running: Promise<void> | undefined;
@@ -330,11 +335,11 @@ export class Reconciler {
     const collectable = collectableRevisions(store, result.contract, this.#o.revisionsKept);
     if (collectable.length > 0) store.deleteAll(collectable);
     for (const [k, s] of result.statuses) statuses.set(k, { ...s });
-    const contract = withBacklogRoutes(result.contract, eventing);
-    if (this.#appliedServingGeneration !== contract.generation) {
+    const applied = this.#appliedServing;
+    if (applied?.serving !== result.contract.generation || applied.eventing !== eventing.generation) {
       try {
-        await serving.plane.apply(contract);
-        this.#appliedServingGeneration = contract.generation;
+        await serving.plane.apply(withBacklogRoutes(result.contract, eventing));
+        this.#appliedServing = { serving: result.contract.generation, eventing: eventing.generation };
       } catch (error) {
         logger.warn({ err: error }, `serving data plane: ${(error as Error).message}`);
         this.#warnAll(
