@@ -17,6 +17,12 @@ export const CONTEXT_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
   'data_base64',
 ]);
 
+/**
+ * Members of an SDK CloudEvent that a binary-mode message (HTTP or Kafka) does not carry as
+ * attribute headers: the data is the body and datacontenttype the content type.
+ */
+export const NON_HEADER_MEMBERS: ReadonlySet<string> = new Set(['data', 'data_base64', 'datacontenttype']);
+
 /** An extension name per the spec: lower-case ASCII letters and digits; 20 characters at most is the spec's SHOULD. */
 export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 

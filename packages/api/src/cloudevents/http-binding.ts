@@ -36,6 +36,7 @@
 // time when it is built. Ingress builds each event once, so every subscriber sees the same value.
 
 import { CloudEvent, ValidationError } from 'cloudevents';
+import { NON_HEADER_MEMBERS } from './attribute-names.js';
 import { jsonErrorPosition } from './json-error-position.js';
 import { attributeToString } from './kafka-binding.js';
 
@@ -575,9 +576,6 @@ export function percentEncodeHeaderValue(value: string): string {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-/** Attributes of an SDK CloudEvent that are not carried as `ce-` headers. */
-const NOT_HEADERS = new Set(['data', 'data_base64', 'datacontenttype']);
-
 /**
  * Binary mode: every attribute except datacontenttype as a percent-encoded `ce-<name>` header
  * (canonical string form), datacontenttype as Content-Type (none when absent), data as the body.
@@ -586,7 +584,7 @@ export function toHttpBinary(event: CloudEvent<unknown>): HttpMessage {
   const attributes = event as unknown as Record<string, unknown>;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(attributes)) {
-    if (NOT_HEADERS.has(name) || value === undefined || value === null) continue;
+    if (NON_HEADER_MEMBERS.has(name) || value === undefined || value === null) continue;
     headers[HEADER_PREFIX + name] = percentEncodeHeaderValue(attributeToString(value));
   }
   const contentType = attributes.datacontenttype;

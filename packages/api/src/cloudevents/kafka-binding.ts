@@ -44,6 +44,7 @@
 // "now" on every read, and redeliveries of one record must look the same.
 
 import { CloudEvent, type CloudEventV1 } from 'cloudevents';
+import { NON_HEADER_MEMBERS } from './attribute-names.js';
 
 /** A header value as kafkajs produces and accepts it. */
 export type KafkaHeaderValue = Buffer | string | (Buffer | string)[] | undefined;
@@ -78,8 +79,6 @@ const STRUCTURED_JSON_MEDIA = 'application/cloudevents+json';
 const SUPPORTED_SPEC_VERSIONS = new Set(['1.0', '0.3']);
 const REQUIRED_ATTRIBUTES = ['id', 'source', 'type'] as const;
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
-/** Members of an SDK CloudEvent that are not attributes, or are not carried as `ce_` headers. */
-const NOT_HEADERS = new Set(['data', 'data_base64', 'datacontenttype']);
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -104,7 +103,7 @@ export function toKafkaBinary(event: CloudEventV1<unknown>): KafkaBinaryRecord {
 
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(attributes)) {
-    if (NOT_HEADERS.has(name) || value === undefined || value === null) continue;
+    if (NON_HEADER_MEMBERS.has(name) || value === undefined || value === null) continue;
     if (!ATTRIBUTE_NAME.test(name)) {
       throw new KafkaBindingError(
         `cannot encode event ${describeId(attributes)}: attribute name "${name}" must consist of lower-case letters and digits`,
