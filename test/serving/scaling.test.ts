@@ -15,17 +15,11 @@ import {
   readyCondition,
   resourceKey,
 } from '@eddy/api';
-import {
-  type BrokerDataPlane,
-  createBrokerDataPlane,
-  createKafkaEventLog,
-  type EventLog,
-  openEmbeddedEventLog,
-} from '@eddy/broker';
 import type { Decision } from '@eddy/serving';
 import { request } from 'undici';
-import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { get, isReady, quiet, ServingHarness, service, unique, waitFor } from './helpers.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { logFactories, startDataPlane } from '../broker/helpers.ts';
+import { get, isReady, ServingHarness, service, unique, waitFor } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'eddy-serving-e2e-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -76,42 +70,7 @@ describe('serving: scale to and from zero', () => {
   });
 });
 
-interface LogFactory {
-  name: string;
-  open(): Promise<EventLog>;
-}
-
-const logs: LogFactory[] = [
-  { name: 'embedded', open: () => openEmbeddedEventLog({ dataDir: join(root, unique('log')) }) },
-  {
-    name: 'kafka',
-    open: async () =>
-      createKafkaEventLog({
-        brokers: inject('kafkaBrokers'),
-        logger: quiet,
-        sessionTimeoutMs: 10_000,
-        heartbeatIntervalMs: 1_000,
-        maxWaitTimeMs: 100,
-      }),
-  },
-];
-
 const EVENTS = 10_000;
-
-async function startBroker(factory: LogFactory): Promise<BrokerDataPlane> {
-  const log = await factory.open();
-  const broker = await createBrokerDataPlane({
-    log,
-    logger: quiet,
-    retryStateTopic: unique('eddy-serving-e2e-retry-state'),
-    lagIntervalMs: 0,
-  });
-  onTestFinished(async () => {
-    await broker.close();
-    await log.close();
-  });
-  return broker;
-}
 
 const resource = (apiVersion: string, kind: string, namespace: string, name: string, rest: object) =>
   ({
@@ -148,12 +107,12 @@ async function fillBacklog(url: string, count: number): Promise<string[]> {
   return ids;
 }
 
-for (const factory of logs) {
+for (const factory of logFactories) {
   describe(`serving: backlog scaling from a Trigger on the ${factory.name} log`, () => {
     it('scales 0 -> N > 1 because of a 10,000-event backlog, drains every event, and returns to zero', {
       timeout: 120_000,
     }, async () => {
-      const broker = await startBroker(factory);
+      const { dataPlane: broker } = await startDataPlane(factory);
       const h = await ServingHarness.start({
         scaleToZeroGraceMs: 1_000,
         backlog: { lag: (routeId) => broker.lag(routeId) },
