@@ -14,6 +14,7 @@ import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.
 import { type EddyIngress, startEddyIngress } from '../testing/eddy-ingress.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
+import { waitUntil as until } from '../testing/wait-until.js';
 import { createKafkaSourceAdapter } from './kafka-source.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -58,18 +59,6 @@ async function committed(groupId: string, topic: string, partition = 0): Promise
 }
 
 const groupOf = (def: SourceDefinition) => (def.spec as { consumerGroup: string }).consumerGroup;
-
-async function until(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
   const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);

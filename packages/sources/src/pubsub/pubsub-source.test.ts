@@ -11,8 +11,10 @@ import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { startEddyIngress } from '../testing/eddy-ingress.js';
+import { metricSum as metric } from '../testing/metric-sum.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
+import { waitUntil } from '../testing/wait-until.js';
 import { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub-event.js';
 import { createPubSubSourceAdapter } from './pubsub-source.js';
 
@@ -36,31 +38,10 @@ async function topicWithSubscription(): Promise<{ topic: Topic; subscription: st
   return { topic, subscription };
 }
 
-async function until(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) =>
+  waitUntil(check, timeoutMs, what, 50);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function metric(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const values = (found?.values ?? []) as { labels: Record<string, unknown>; value: number }[];
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
-    .reduce((sum, v) => sum + v.value, 0);
-}
 
 /** Messages a plain subscriber gets from `subscription` within `ms` (acked). */
 async function drain(subscription: string, ms: number): Promise<Message[]> {

@@ -12,8 +12,10 @@ import { sqsSdk } from '../../../../test/harness/sqs-sdk.ts';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { startEddyIngress } from '../testing/eddy-ingress.js';
+import { metricSum as metric } from '../testing/metric-sum.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
+import { waitUntil as until } from '../testing/wait-until.js';
 import { SQS_EVENT_TYPE } from './sqs-event.js';
 import { createSqsSourceAdapter, RECEIVERS_ANNOTATION } from './sqs-source.js';
 
@@ -83,34 +85,10 @@ async function counts(QueueUrl: string): Promise<{ visible: number; inFlight: nu
   };
 }
 
-async function until(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const empty = async (url: string) => {
   const c = await counts(url);
   return c.visible === 0 && c.inFlight === 0;
 };
-
-async function metric(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const values = (found?.values ?? []) as { labels: Record<string, unknown>; value: number }[];
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
-    .reduce((sum, v) => sum + v.value, 0);
-}
 
 const str = (StringValue: string): MessageAttributeValue => ({ DataType: 'String', StringValue });
 
