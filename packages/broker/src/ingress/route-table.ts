@@ -7,7 +7,7 @@
 //   GET  /healthz, GET /metrics             the server's own endpoints (one segment)
 // A broker in a namespace called "channels" is still `/channels/<broker>`: two segments, not three.
 
-import type { BrokerRoute, ChannelRoute } from '@eddy/api';
+import { type BrokerRoute, type ChannelRoute, ingressPath } from '@eddy/api';
 
 export const CHANNEL_PATH_PREFIX = '/channels';
 
@@ -26,12 +26,12 @@ export interface IngressRoute {
 
 /** The path a Broker's ingress is served at: `/<namespace>/<name>`. */
 export function brokerIngressPath(broker: Pick<BrokerRoute, 'namespace' | 'name'>): string {
-  return `/${broker.namespace}/${broker.name}`;
+  return ingressPath(broker.namespace, broker.name);
 }
 
 /** The path a Channel's ingress is served at: `/channels/<namespace>/<name>`. */
 export function channelIngressPath(channel: Pick<ChannelRoute, 'namespace' | 'name'>): string {
-  return `${CHANNEL_PATH_PREFIX}/${channel.namespace}/${channel.name}`;
+  return `${CHANNEL_PATH_PREFIX}${ingressPath(channel.namespace, channel.name)}`;
 }
 
 const SEGMENT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -55,7 +55,7 @@ export function buildRouteTable(brokers: BrokerRoute[], channels: ChannelRoute[]
         );
       }
     }
-    const expected = `/${route.namespace}/${route.name}`;
+    const expected = ingressPath(route.namespace, route.name);
     if (declared !== expected) {
       throw new Error(
         `ingress: ${route.kind} ${route.namespace}/${route.name} declares path "${declared}", expected "${expected}"`,
