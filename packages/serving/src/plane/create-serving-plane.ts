@@ -3,7 +3,7 @@
 // stats and each revision's backlog to its autoscaler and scales the revision's deployment to the
 // decision; a request waiting at the activator triggers a decision at once.
 
-import { backlogInFlightLimit, type ServingContract, type ServingRevision } from '@eddy/api';
+import { backlogInFlightLimit, namespacedKey, type ServingContract, type ServingRevision } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Autoscaler, Decision } from '../autoscaler/autoscaler.js';
@@ -52,8 +52,6 @@ interface RevisionState {
   /** The failure last given to router.setFailure. */
   failureLine?: string;
 }
-
-const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 
 export async function createServingDataPlane(
   options: ServingDataPlaneOptions = {},
@@ -137,7 +135,7 @@ class ServingPlane implements ServingDataPlane {
   }
 
   decisions(namespace: string, revision: string): TimedDecision[] {
-    return [...(this.#revisions.get(keyOf(namespace, revision))?.history ?? [])];
+    return [...(this.#revisions.get(namespacedKey(namespace, revision))?.history ?? [])];
   }
 
   subscribe(listener: () => void): () => void {
@@ -180,7 +178,7 @@ class ServingPlane implements ServingDataPlane {
     // The control loop re-applies the same contract whenever any status changes: nothing to do.
     const text = JSON.stringify(contract);
     if (contract.generation === this.#generation && text === this.#appliedText) return;
-    const wanted = new Map(contract.revisions.map((r) => [keyOf(r.namespace, r.name), r]));
+    const wanted = new Map(contract.revisions.map((r) => [namespacedKey(r.namespace, r.name), r]));
     const added: RevisionState[] = [];
     for (const [key, { revision }] of this.#rejected)
       if (!wanted.has(key)) {
@@ -332,7 +330,7 @@ class ServingPlane implements ServingDataPlane {
 
   /** Called from the router's request path: must not throw. */
   #onDemand(namespace: string, name: string): void {
-    const state = this.#revisions.get(keyOf(namespace, name));
+    const state = this.#revisions.get(namespacedKey(namespace, name));
     if (!state || this.#closed) return;
     try {
       // At least the request that is waiting; the tick will replace this with the router's count.
@@ -379,7 +377,7 @@ class ServingPlane implements ServingDataPlane {
   }
 
   #record(stats: RevisionStats, now: number): void {
-    const state = this.#revisions.get(keyOf(stats.namespace, stats.revision));
+    const state = this.#revisions.get(namespacedKey(stats.namespace, stats.revision));
     if (!state) return;
     state.autoscaler.record({ time: now, concurrency: stats.concurrency, rps: stats.rps });
     state.concurrency = stats.concurrency;

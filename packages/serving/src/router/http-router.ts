@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { namespacedKey } from '@eddy/api';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -52,10 +53,6 @@ export interface HttpRouterSettings {
   registry: Registry;
   maxQueuePerRevision: number;
   connectTimeoutMs: number;
-}
-
-function key(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -153,7 +150,9 @@ export class HttpRouter implements Router {
       if (!this.table.clashes.includes(clash)) this.logger.warn(`serving router: ${clash}`);
     }
 
-    const wanted = new Map(revisions.map((revision) => [key(revision.namespace, revision.name), revision]));
+    const wanted = new Map(
+      revisions.map((revision) => [namespacedKey(revision.namespace, revision.name), revision]),
+    );
     for (const [revisionKey, gate] of this.gates) {
       if (wanted.has(revisionKey)) continue;
       gate.remove();
@@ -193,7 +192,7 @@ export class HttpRouter implements Router {
     for (const route of routes) {
       const targets = route.traffic.filter((target) => target.percent > 0);
       const signature = JSON.stringify(targets.map((target) => [target.revisionName, target.percent]));
-      const routeKey = key(route.namespace, route.name);
+      const routeKey = namespacedKey(route.namespace, route.name);
       const previous = this.splits.get(routeKey);
       nextSplits.set(
         routeKey,
@@ -213,14 +212,14 @@ export class HttpRouter implements Router {
   }
 
   setReplicas(namespace: string, revision: string, replicas: readonly Replica[]): void {
-    const revisionKey = key(namespace, revision);
+    const revisionKey = namespacedKey(namespace, revision);
     const copy = replicas.map((replica) => ({ ...replica }));
     this.replicaLists.set(revisionKey, copy);
     this.gates.get(revisionKey)?.setReplicas(copy);
   }
 
   setFailure(namespace: string, revision: string, reason: string | undefined): void {
-    const revisionKey = key(namespace, revision);
+    const revisionKey = namespacedKey(namespace, revision);
     if (reason === undefined) this.failures.delete(revisionKey);
     else this.failures.set(revisionKey, reason);
     this.gates.get(revisionKey)?.setFailure(reason);
@@ -259,7 +258,7 @@ export class HttpRouter implements Router {
   // ---- demand (the activator's request for a replica) ------------------------------------------
 
   private demand(namespace: string, revision: string): void {
-    const revisionKey = key(namespace, revision);
+    const revisionKey = namespacedKey(namespace, revision);
     const now = Date.now();
     const last = this.lastDemand.get(revisionKey);
     if (last !== undefined && now - last < DEMAND_INTERVAL_MS) return;
@@ -322,7 +321,7 @@ export class HttpRouter implements Router {
     const destination = resolved.destination;
     let revision: string;
     if (destination.kind === 'route') {
-      const split = this.splits.get(key(destination.namespace, destination.route))?.split;
+      const split = this.splits.get(namespacedKey(destination.namespace, destination.route))?.split;
       const next = split?.next();
       if (next === undefined) {
         return `route ${destination.namespace}/${destination.route} has no traffic target with percent > 0`;
@@ -331,7 +330,7 @@ export class HttpRouter implements Router {
     } else {
       revision = destination.revision;
     }
-    const gate = this.gates.get(key(destination.namespace, revision));
+    const gate = this.gates.get(namespacedKey(destination.namespace, revision));
     // The reason is only spelled out for the rare miss, not on every routed request.
     if (gate) return gate;
     const via =
