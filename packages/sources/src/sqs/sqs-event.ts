@@ -36,28 +36,23 @@ function contentTypeOf(attributes: Record<string, MessageAttributeValue>): strin
   return undefined;
 }
 
-/** A JSON object body with a string `specversion`: a structured-mode CloudEvent. */
-function looksStructured(body: string): boolean {
-  if (!body.trimStart().startsWith('{')) return false;
+const NOT_JSON = Symbol('not JSON');
+
+function parseJson(body: string): unknown {
   try {
-    const json = JSON.parse(body) as unknown;
-    return (
-      typeof json === 'object' &&
-      json !== null &&
-      typeof (json as { specversion?: unknown }).specversion === 'string'
-    );
+    return JSON.parse(body) as unknown;
   } catch {
-    return false;
+    return NOT_JSON;
   }
 }
 
-function isJson(body: string): boolean {
-  try {
-    JSON.parse(body);
-    return true;
-  } catch {
-    return false;
-  }
+/** A JSON object with a string `specversion`: a structured-mode CloudEvent. */
+function looksStructured(json: unknown): boolean {
+  return (
+    typeof json === 'object' &&
+    json !== null &&
+    typeof (json as { specversion?: unknown }).specversion === 'string'
+  );
 }
 
 /**
@@ -71,10 +66,11 @@ export function sqsMessageToEvent(message: Message, source: string): SqsEventRes
   const where = `SQS message ${message.MessageId ?? '(no MessageId)'}`;
   const contentType = contentTypeOf(attributes);
   const ceAttributes = Object.keys(attributes).filter((n) => n.toLowerCase().startsWith(CE_PREFIX));
+  // Parsed once: it tells both a structured CloudEvent and, when wrapped, the data's content type.
+  const json = ceAttributes.length === 0 && contentType === undefined ? parseJson(body) : NOT_JSON;
 
   const structured =
-    contentType?.toLowerCase().startsWith('application/cloudevents') === true ||
-    (ceAttributes.length === 0 && contentType === undefined && looksStructured(body));
+    contentType?.toLowerCase().startsWith('application/cloudevents') === true || looksStructured(json);
   if (structured || ceAttributes.length > 0) {
     const headers: Record<string, string> = {};
     if (structured) headers['content-type'] = contentType ?? STRUCTURED_MEDIA;
@@ -104,7 +100,7 @@ export function sqsMessageToEvent(message: Message, source: string): SqsEventRes
     type: SQS_EVENT_TYPE,
     source,
     id: message.MessageId,
-    datacontenttype: contentType ?? (isJson(body) ? 'application/json' : 'text/plain; charset=utf-8'),
+    datacontenttype: contentType ?? (json !== NOT_JSON ? 'application/json' : 'text/plain; charset=utf-8'),
     data: Buffer.from(body, 'utf8'),
   };
   const sent = Number(message.Attributes?.SentTimestamp);
