@@ -9,6 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ServingContract, triggerRouteId } from '@eddy/api';
+import { createServingDataPlane, reconcileServing } from '@eddy/serving';
 import { request } from 'undici';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
@@ -658,5 +660,72 @@ spec:
 
     rmSync(file);
     await waitFor('cascade', () => server.store.size === 0);
+  }, 45_000);
+
+  it('a Trigger added to an already running Service reaches the serving plane as a backlog route', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'ok.cjs'),
+      `require('node:http').createServer((req, res) => { req.resume(); res.statusCode = 202; res.end(); })
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    );
+    const service = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: sink}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(dir, 'ok.cjs'))}]
+`;
+    const file = join(dir, 'svc.yaml');
+    writeFileSync(file, service);
+    const applied: ServingContract[] = [];
+    const lines: string[] = [];
+    const server = await startDevServer({
+      dataDir: join(dir, '.eddy'),
+      files: [file],
+      port: 0,
+      print: (l) => lines.push(l),
+      watchIntervalMs: 200,
+      serving: {
+        reconcileServing,
+        async createServingDataPlane(options) {
+          const plane = await createServingDataPlane(options);
+          const apply = plane.apply.bind(plane);
+          plane.apply = (contract) => {
+            applied.push(contract);
+            return apply(contract);
+          };
+          return plane;
+        },
+      },
+    });
+    cleanups.push(() => server.close());
+    await waitFor('Service Ready', () => lines.includes('Service default/sink  Ready'), 25_000);
+    const backlogOf = (c: ServingContract | undefined) =>
+      c?.revisions.find((r) => r.name === 'sink-00001')?.backlog.map((b) => b.routeId);
+    expect(backlogOf(applied.at(-1))).toEqual([]);
+
+    writeFileSync(
+      file,
+      `${service}---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: to-sink}
+spec:
+  broker: default
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: sink}
+`,
+    );
+    await waitFor('the Trigger Ready', () => lines.includes('Trigger default/to-sink  Ready'), 15_000);
+    await server.settled();
+    expect(backlogOf(applied.at(-1))).toEqual([triggerRouteId('default', 'to-sink')]);
   }, 45_000);
 });
