@@ -7,8 +7,9 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { createSourceRunner, type SourceRunner } from '../sdk/runner.js';
-import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import type { SourceRunner } from '../sdk/runner.js';
+import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
+import type { TestSink } from '../testing/test-sink.js';
 import { createContainerSourceAdapter, sourceContainerEnv } from './container-source.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/emit-once.mjs', import.meta.url));
@@ -50,7 +51,6 @@ describe('ContainerSource', () => {
     output = [];
     // The runner's own secrets must not reach the container's environment.
     process.env.EDDY_SECRET_RUNNER_ONLY_TOKEN = 'runner-only';
-    sink = await startTestSink();
     const adapters = createSourceRegistry();
     adapters.register(
       createContainerSourceAdapter({
@@ -61,16 +61,15 @@ describe('ContainerSource', () => {
       }),
       { replace: true },
     );
-    runner = createSourceRunner({
+    ({ sink, runner } = await startSourceTestBed({
       adapters,
       logger: pino({ level: 'silent' }),
       env: { EDDY_SECRET_FIXTURE_TOKEN: 's3cret' },
-    });
+    }));
   });
   afterEach(async () => {
     delete process.env.EDDY_SECRET_RUNNER_ONLY_TOKEN;
-    await runner.close();
-    await sink.close();
+    await closeSourceTestBed({ runner, sink });
   });
 
   it('runs the command with K_SINK, K_CE_OVERRIDES and env; stop ends the process', async () => {
