@@ -39,6 +39,10 @@ import { CloudEvent, ValidationError } from 'cloudevents';
 import { NON_HEADER_MEMBERS } from './attribute-names.js';
 import { jsonErrorPosition } from './json-error-position.js';
 import { attributeToString } from './kafka-binding.js';
+import { encodeDataBytes, isJsonMedia, isUnicodeCharset, mediaType, viewToBuffer } from './media-type.js';
+
+// Part of this module's public surface since before media-type.ts existed.
+export { encodeDataBytes, isJsonMedia, mediaType } from './media-type.js';
 
 export type HttpContentMode = 'binary' | 'structured' | 'batch';
 
@@ -597,16 +601,6 @@ export function toHttpBinary(event: CloudEvent<unknown>): HttpMessage {
   return { headers, body: encodeDataBytes(event.data, headers['content-type']) };
 }
 
-/** Data -> body bytes: bytes as-is, JSON text for JSON media types, UTF-8 for other strings. */
-export function encodeDataBytes(data: unknown, contentType: string | undefined): Buffer {
-  if (data === undefined || data === null) return Buffer.alloc(0);
-  if (ArrayBuffer.isView(data)) return viewToBuffer(data);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (typeof data === 'string' && !isJsonMedia(mediaType(contentType ?? '')))
-    return Buffer.from(data, 'utf8');
-  return Buffer.from(JSON.stringify(data), 'utf8');
-}
-
 /** Structured mode: the event in the JSON format, Content-Type application/cloudevents+json. */
 export function toHttpStructured(event: CloudEvent<unknown>): HttpMessage {
   return {
@@ -648,28 +642,4 @@ export function toJsonFormat(event: CloudEvent<unknown>): Record<string, unknown
   }
   out.data = data;
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Media types
-
-/** The media type of a content type, lower-cased, without parameters. */
-export function mediaType(contentType: string): string {
-  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
-}
-
-export function isJsonMedia(media: string): boolean {
-  return media === 'application/json' || media === 'text/json' || media.endsWith('+json');
-}
-
-/** False when a charset parameter names an encoding a UTF-8 string would not round-trip. */
-function isUnicodeCharset(contentType: string): boolean {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
-  if (!match) return true;
-  const charset = (match[1] ?? '').toLowerCase();
-  return charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii' || charset === 'ascii';
-}
-
-function viewToBuffer(view: ArrayBufferView): Buffer {
-  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }

@@ -45,6 +45,7 @@
 
 import { CloudEvent, type CloudEventV1 } from 'cloudevents';
 import { NON_HEADER_MEMBERS } from './attribute-names.js';
+import { encodeDataBytes, isJsonMedia, isUnicodeCharset, mediaType, viewToBuffer } from './media-type.js';
 
 /** A header value as kafkajs produces and accepts it. */
 export type KafkaHeaderValue = Buffer | string | (Buffer | string)[] | undefined;
@@ -132,18 +133,9 @@ export function attributeToString(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A record without data has a null value (not an empty one). */
 function encodeData(data: unknown, contentType: string | undefined): Buffer | null {
-  if (data === undefined || data === null) return null;
-  if (ArrayBuffer.isView(data)) return viewToBuffer(data);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (typeof data === 'string' && !isJsonMedia(mediaType(contentType ?? ''))) {
-    return Buffer.from(data, 'utf8');
-  }
-  return Buffer.from(JSON.stringify(data), 'utf8');
-}
-
-function viewToBuffer(view: ArrayBufferView): Buffer {
-  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  return data === undefined || data === null ? null : encodeDataBytes(data, contentType);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,23 +287,6 @@ function decodeData(bytes: Buffer, contentType: string | undefined): unknown {
   }
   if (media.startsWith('text/')) return bytes.toString('utf8');
   return bytes;
-}
-
-function isJsonMedia(media: string): boolean {
-  return media === 'application/json' || media === 'text/json' || media.endsWith('+json');
-}
-
-/** The media type of a content type, lower-cased, without parameters. */
-function mediaType(contentType: string): string {
-  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
-}
-
-/** False when a charset parameter names an encoding a UTF-8 string would not round-trip. */
-function isUnicodeCharset(contentType: string): boolean {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
-  if (!match) return true;
-  const charset = (match[1] ?? '').toLowerCase();
-  return charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii' || charset === 'ascii';
 }
 
 /** Lower-cased header names, last value of repeated headers, Buffers read as UTF-8. */
