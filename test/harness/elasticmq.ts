@@ -7,7 +7,7 @@ import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { newRunLogDir, peerCacheRoot } from './harness-cache.ts';
 import { adoptCdsDump, cdsArchivePath, cdsFlags, sweepStaleCdsParts } from './jvm-cds.ts';
 import { checkJava, ensureMavenClasspath, javaCommand } from './maven-classpath.ts';
-import { type PeerProcess, sleep, spawnPeer, tailFile, waitForLogLine } from './processes.ts';
+import { type PeerProcess, sleep, spawnPeer, startTimeoutMs, tailFile, waitForLogLine } from './processes.ts';
 import { sqsSdk } from './sqs-sdk.ts';
 
 const { ListQueuesCommand, SQSClient } = sqsSdk;
@@ -112,19 +112,6 @@ aws {
 `;
 }
 
-function startTimeout(options: StartElasticMqOptions): number {
-  if (options.startTimeoutMs !== undefined) return options.startTimeoutMs;
-  const fromEnv = process.env.EDDY_ELASTICMQ_START_TIMEOUT_MS;
-  if (fromEnv === undefined) return 60_000;
-  const ms = Number(fromEnv);
-  if (!Number.isFinite(ms) || ms <= 0) {
-    throw new Error(
-      `EDDY_ELASTICMQ_START_TIMEOUT_MS must be a positive number of ms, got ${JSON.stringify(fromEnv)}`,
-    );
-  }
-  return ms;
-}
-
 async function waitForListQueues(
   endpoint: string,
   proc: PeerProcess,
@@ -163,7 +150,7 @@ async function waitForListQueues(
 
 export async function startElasticMq(options: StartElasticMqOptions = {}): Promise<ElasticMq> {
   const log = options.log ?? defaultLog;
-  const timeoutMs = startTimeout(options);
+  const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_ELASTICMQ_START_TIMEOUT_MS', 60_000);
   const version = elasticMqVersion();
   const started = Date.now();
   const javaVersionText = checkJava(11, `ElasticMQ ${version}`);

@@ -21,7 +21,15 @@ import { newRunLogDir } from './harness-cache.ts';
 import { adoptCdsDump, type CdsDump, sweepStaleCdsParts } from './jvm-cds.ts';
 import { cdsArchivePath, ensureKafkaLibs, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
 import { checkJava, javaCommand } from './maven-classpath.ts';
-import { isAlive, killAndWait, runLogged, sleep, startWatchdog, tailFile as tail } from './processes.ts';
+import {
+  isAlive,
+  killAndWait,
+  runLogged,
+  sleep,
+  startTimeoutMs,
+  startWatchdog,
+  tailFile as tail,
+} from './processes.ts';
 
 export interface KafkaNode {
   readonly id: number;
@@ -427,21 +435,6 @@ async function warmUp(brokers: string[], replicationFactor: number, deadline: nu
   }
 }
 
-function startTimeout(options: StartKafkaOptions): number {
-  if (options.startTimeoutMs !== undefined) return options.startTimeoutMs;
-  const fromEnv = process.env.EDDY_KAFKA_START_TIMEOUT_MS;
-  if (fromEnv !== undefined) {
-    const ms = Number(fromEnv);
-    if (!Number.isFinite(ms) || ms <= 0) {
-      throw new Error(
-        `EDDY_KAFKA_START_TIMEOUT_MS must be a positive number of ms, got ${JSON.stringify(fromEnv)}`,
-      );
-    }
-    return ms;
-  }
-  return 180_000;
-}
-
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaCluster> {
   const count = options.nodes ?? 1;
   if (count !== 1 && count !== 3) throw new Error(`startKafka: nodes must be 1 or 3, got ${String(count)}`);
@@ -450,7 +443,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   if (!Number.isInteger(heapMb) || heapMb < 128) {
     throw new Error(`startKafka: heapMb must be a whole number of MiB >= 128, got ${String(heapMb)}`);
   }
-  const timeoutMs = startTimeout(options);
+  const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_KAFKA_START_TIMEOUT_MS', 180_000);
   const version = kafkaVersion();
   const started = Date.now();
 

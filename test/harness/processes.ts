@@ -5,6 +5,18 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A peer's start timeout: the option, else the environment variable (checked), else `fallbackMs`. */
+export function startTimeoutMs(given: number | undefined, envVar: string, fallbackMs: number): number {
+  if (given !== undefined) return given;
+  const fromEnv = process.env[envVar];
+  if (fromEnv === undefined) return fallbackMs;
+  const ms = Number(fromEnv);
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new Error(`${envVar} must be a positive number of ms, got ${JSON.stringify(fromEnv)}`);
+  }
+  return ms;
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

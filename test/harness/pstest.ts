@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientConfig } from '@google-cloud/pubsub';
 import { newRunLogDir, peerCacheRoot, withDirLock } from './harness-cache.ts';
-import { requireTool, runLogged, sleep, spawnPeer, tailFile, waitForLogLine } from './processes.ts';
+import {
+  requireTool,
+  runLogged,
+  sleep,
+  spawnPeer,
+  startTimeoutMs,
+  tailFile,
+  waitForLogLine,
+} from './processes.ts';
 import { pubsubSdk } from './pubsub-sdk.ts';
 
 const { PubSub } = pubsubSdk;
@@ -102,19 +110,6 @@ export async function ensurePstestBinary(log: (line: string) => void = () => {})
   });
 }
 
-function startTimeout(options: StartPubSubFakeOptions): number {
-  if (options.startTimeoutMs !== undefined) return options.startTimeoutMs;
-  const fromEnv = process.env.EDDY_PSTEST_START_TIMEOUT_MS;
-  if (fromEnv === undefined) return 30_000;
-  const ms = Number(fromEnv);
-  if (!Number.isFinite(ms) || ms <= 0) {
-    throw new Error(
-      `EDDY_PSTEST_START_TIMEOUT_MS must be a positive number of ms, got ${JSON.stringify(fromEnv)}`,
-    );
-  }
-  return ms;
-}
-
 /** Creates and deletes a topic: the fake answers real client calls. */
 async function waitForTopicCreation(
   peer: { emulatorHost: string; projectId: string },
@@ -145,7 +140,7 @@ async function waitForTopicCreation(
 
 export async function startPubSubFake(options: StartPubSubFakeOptions = {}): Promise<PubSubFake> {
   const log = options.log ?? defaultLog;
-  const timeoutMs = startTimeout(options);
+  const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_PSTEST_START_TIMEOUT_MS', 30_000);
   const started = Date.now();
   const binary = await ensurePstestBinary(log);
   const runDir = newRunLogDir(join(pstestCacheRoot(), 'logs'));
