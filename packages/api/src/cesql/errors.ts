@@ -1,3 +1,5 @@
+import { lineAndColumn } from '../text/line-and-column.js';
+
 /** The error kinds of CESQL v1.0 (section 3.3), spelled as the TCK spells them. */
 export type CesqlErrorKind =
   | 'parse'
@@ -14,19 +16,6 @@ export interface CesqlEvaluationError {
   readonly message: string;
   /** 0-based offset in the expression of the operator, function call or attribute that raised it. */
   readonly offset: number;
-}
-
-/** 1-based line and column of a 0-based offset (columns count UTF-16 code units, like editors' JS tooling). */
-export function lineAndColumn(source: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < source.length; i++) {
-    if (source.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
 }
 
 /** "column 14", or "line 2, column 3" when the expression spans several lines. */

@@ -36,6 +36,7 @@
 // time when it is built. Ingress builds each event once, so every subscriber sees the same value.
 
 import { CloudEvent, ValidationError } from 'cloudevents';
+import { lineAndColumn } from '../text/line-and-column.js';
 import { NON_HEADER_MEMBERS } from './attribute-names.js';
 import { jsonErrorPosition } from './json-error-position.js';
 import { attributeToString } from './kafka-binding.js';
@@ -459,18 +460,6 @@ function parseJsonBody(body: Buffer): unknown {
       'invalid_json',
     );
   }
-}
-
-function lineAndColumn(text: string, position: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < position && i < text.length; i++) {
-    if (text.charCodeAt(i) === 0x0a) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: position - lineStart + 1 };
 }
 
 function jsonKind(value: unknown): string {
