@@ -165,9 +165,9 @@ export class KafkaEventLog implements EventLog {
         }
         this.metadata.delete(name);
         return { name, partitions: count, retentionMs: spec.retentionMs };
-        // Right after a create (or a delete + create of the same name) a broker may not know the topic
-        // yet: here that error means "not propagated", not "no such topic".
       },
+      // Right after a create (or a delete + create of the same name) a broker may not know the topic
+      // yet: here that error means "not propagated", not "no such topic".
       (error) => protocolErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION',
     );
   }
