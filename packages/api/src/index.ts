@@ -1,6 +1,7 @@
 export const packageName = '@eddy/api';
 export * from './cesql/index.js';
 export * from './cloudevents/attribute-names.js';
+export * from './cloudevents/event.js';
 export * from './cloudevents/http-binding.js';
 export * from './cloudevents/kafka-binding.js';
 export * from './contract/address-resolver.js';

@@ -24,33 +24,32 @@
 //   one defaults to "1.0" (a silent upgrade);
 // - `ce-` header names are not checked, so `ce-my-ext` becomes an attribute named `my-ext`.
 //
-// Data representation (the same choices as kafka-binding.ts, so an event looks the same whichever
-// log it went through): binary-mode bodies become the parsed JSON value for JSON media types in a
-// Unicode charset (the raw Buffer if the body does not parse: the broker does not judge data), a
-// string for text/* in a Unicode charset, and a Buffer otherwise; an empty body is "no data".
-// Structured `data` keeps its JSON value, `data_base64` becomes a Buffer. A 0.3 event with
-// `datacontentencoding` keeps that attribute and its data as the encoded string (binary or
-// structured alike), so it is forwarded exactly as received.
-//
-// One thing the SDK's class does that cannot be avoided: an event without `time` gets the current
-// time when it is built. Ingress builds each event once, so every subscriber sees the same value.
+// The in-memory event is a PlainEvent (event.ts): exactly the attributes received, data bytes kept
+// as bytes (see event.ts for the data representation). The SDK's class is not used: its
+// constructor would give an event without `time` the current time. 1.0 events are validated
+// against the SDK's JSON schema (validateCloudEvent), whose failures become a reason naming the
+// attribute. A 0.3 event with `datacontentencoding` keeps that attribute and its data as the
+// encoded text, so it is forwarded exactly as received.
 
-import { CloudEvent, ValidationError } from 'cloudevents';
+import { ValidationError } from 'cloudevents';
+import { validateCloudEvent } from 'cloudevents/dist/event/spec.js';
 import { lineAndColumn } from '../text/line-and-column.js';
 import { NON_HEADER_MEMBERS } from './attribute-names.js';
+import { dataFromJsonMember, type PlainEvent } from './event.js';
+import { batchDataSpans, structuredDataSpan, type ValueSpan } from './json-data-span.js';
 import { jsonErrorPosition } from './json-error-position.js';
 import { attributeToString } from './kafka-binding.js';
 import { encodeDataBytes, isJsonMedia, isUnicodeCharset, mediaType, viewToBuffer } from './media-type.js';
 
 // Part of this module's public surface since before media-type.ts existed.
-export { encodeDataBytes, isJsonMedia, mediaType } from './media-type.js';
+export { decodeDataBytes, encodeDataBytes, isJsonMedia, mediaType } from './media-type.js';
 
 export type HttpContentMode = 'binary' | 'structured' | 'batch';
 
 export interface ParsedEvents {
   mode: HttpContentMode;
   /** One event for binary and structured mode; any number (also zero) for batch mode. */
-  events: CloudEvent<unknown>[];
+  events: PlainEvent[];
 }
 
 /** HTTP request or response headers: Node's IncomingHttpHeaders, undici's, or a fetch `Headers`. */
@@ -142,7 +141,8 @@ export function parseHttpRequest(headersInput: HttpHeadersInput, body: Buffer): 
         'invalid_json',
       );
     }
-    return { mode: 'structured', events: [eventFromJson(json as Record<string, unknown>, '')] };
+    const span = structuredDataSpan(body);
+    return { mode: 'structured', events: [eventFromObject(json as Record<string, unknown>, '', rawSlice(body, span))] };
   }
   return { mode: 'binary', events: [parseBinary(headers, contentType, body)] };
 }
@@ -198,49 +198,33 @@ function parseBinary(headers: Map<string, string>, contentType: string | undefin
   };
   checkSpecversion(attributes, where);
   if (body.length > 0) {
-    attributes.data = decodeBinaryData(body, attributes, where);
+    attributes.data = binaryData(body, attributes, where);
   }
   return buildEvent(attributes, where);
 }
 
-function decodeBinaryData(body: Buffer, attributes: Record<string, unknown>, where: Where): unknown {
+/** The body as the event's data: its bytes as they are (a 0.3 transfer encoding is checked first). */
+function binaryData(body: Buffer, attributes: Record<string, unknown>, where: Where): Buffer {
   const encoding = attributes.datacontentencoding;
-  if (attributes.specversion === '0.3' && typeof encoding === 'string') {
-    // 0.3: the body is the data in the declared transfer encoding; it is kept as that text.
-    const text = body.toString('latin1');
-    if (encoding.toLowerCase() === 'base64' && !BASE64.test(text)) {
-      throw new HttpBindingError(
-        `${where.prefix}body is not valid base64 although datacontentencoding is "base64" (${where.locate('datacontentencoding')})`,
-        'invalid_data',
-      );
-    }
-    return text;
+  if (
+    attributes.specversion === '0.3' &&
+    typeof encoding === 'string' &&
+    encoding.toLowerCase() === 'base64' &&
+    !BASE64.test(body.toString('latin1'))
+  ) {
+    throw new HttpBindingError(
+      `${where.prefix}body is not valid base64 although datacontentencoding is "base64" (${where.locate('datacontentencoding')})`,
+      'invalid_data',
+    );
   }
-  return decodeDataBytes(body, attributes.datacontenttype as string | undefined);
+  return body;
 }
 
-/** Data bytes -> in-memory data, by media type (see the comment at the top). */
-export function decodeDataBytes(bytes: Buffer, contentType: string | undefined): unknown {
-  if (contentType === undefined || !isUnicodeCharset(contentType)) return bytes;
-  const media = mediaType(contentType);
-  if (isJsonMedia(media)) {
-    try {
-      return JSON.parse(bytes.toString('utf8'));
-    } catch {
-      return bytes;
-    }
-  }
-  if (media.startsWith('text/')) {
-    try {
-      return utf8Decoder.decode(bytes);
-    } catch {
-      return bytes;
-    }
-  }
-  return bytes;
+function rawSlice(body: Buffer, span: ValueSpan | undefined): Buffer | undefined {
+  return span === undefined ? undefined : body.subarray(span.start, span.end);
 }
 
-function parseBatch(body: Buffer): CloudEvent<unknown>[] {
+function parseBatch(body: Buffer): PlainEvent[] {
   const json = parseJsonBody(body);
   if (!Array.isArray(json)) {
     throw new HttpBindingError(
@@ -248,13 +232,14 @@ function parseBatch(body: Buffer): CloudEvent<unknown>[] {
       'invalid_json',
     );
   }
-  const events: CloudEvent<unknown>[] = [];
+  const events: PlainEvent[] = [];
+  const spans = batchDataSpans(body);
   for (const [index, element] of json.entries()) {
     const prefix = `event #${index} of the batch: `;
     if (typeof element !== 'object' || element === null || Array.isArray(element)) {
       throw new HttpBindingError(`${prefix}must be a JSON object, got ${jsonKind(element)}`, 'invalid_json');
     }
-    const event = eventFromJson(element as Record<string, unknown>, prefix);
+    const event = eventFromObject(element as Record<string, unknown>, prefix, rawSlice(body, spans[index]));
     const first = events[0];
     if (first !== undefined && first.specversion !== event.specversion) {
       throw new HttpBindingError(
@@ -267,8 +252,18 @@ function parseBatch(body: Buffer): CloudEvent<unknown>[] {
   return events;
 }
 
-/** One event in the JSON format (a structured body or a batch element). */
-function eventFromJson(json: Record<string, unknown>, prefix: string): CloudEvent<unknown> {
+/**
+ * One event from an object in the JSON format's shape (a structured body, a batch element, or an
+ * event an adapter put together), checked like a structured-mode event: the same rules and
+ * messages, `prefix` before each. `rawData` is the `data` member's JSON text as sent, kept as the
+ * data when datacontenttype is a JSON media type; a `data` that is already bytes stays bytes.
+ * @throws HttpBindingError saying what is wrong.
+ */
+export function eventFromObject(
+  json: Record<string, unknown>,
+  prefix: string,
+  rawData?: Buffer,
+): PlainEvent {
   const where: Where = { prefix, locate: (name) => `member "${name}"` };
   const attributes: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(json)) {
@@ -331,7 +326,7 @@ function eventFromJson(json: Record<string, unknown>, prefix: string): CloudEven
         );
       }
     }
-    attributes.data = data;
+    attributes.data = dataFromJsonMember(data, rawData, attributes);
   }
   return buildEvent(attributes, where);
 }
@@ -364,7 +359,7 @@ function checkSpecversion(attributes: Record<string, unknown>, where: Where): vo
   }
 }
 
-function buildEvent(attributes: Record<string, unknown>, where: Where): CloudEvent<unknown> {
+function buildEvent(attributes: Record<string, unknown>, where: Where): PlainEvent {
   const { prefix, locate } = where;
   for (const name of REQUIRED_ATTRIBUTES) {
     const value = attributes[name];
@@ -410,20 +405,14 @@ function buildEvent(attributes: Record<string, unknown>, where: Where): CloudEve
     );
   }
 
-  let event: CloudEvent<unknown>;
-  try {
-    event = new CloudEvent<unknown>(attributes as never, false);
-  } catch (error) {
-    throw new HttpBindingError(`${prefix}invalid event: ${(error as Error).message}`, 'invalid_attribute');
-  }
   if (specversion === '1.0') {
     try {
-      event.validate();
+      validateCloudEvent(attributes as never);
     } catch (error) {
       throw new HttpBindingError(`${prefix}${describeSchemaError(error, locate)}`, 'invalid_attribute');
     }
   }
-  return event;
+  return attributes as PlainEvent;
 }
 
 /** Turns the SDK's ajv output into "invalid attribute "source" (header ce-source): must match …". */
@@ -573,62 +562,98 @@ export function percentEncodeHeaderValue(value: string): string {
  * Binary mode: every attribute except datacontenttype as a percent-encoded `ce-<name>` header
  * (canonical string form), datacontenttype as Content-Type (none when absent), data as the body.
  */
-export function toHttpBinary(event: CloudEvent<unknown>): HttpMessage {
-  const attributes = event as unknown as Record<string, unknown>;
+export function toHttpBinary(event: PlainEvent): HttpMessage {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(attributes)) {
+  for (const name in event) {
+    const value = event[name];
     if (NON_HEADER_MEMBERS.has(name) || value === undefined || value === null) continue;
     headers[HEADER_PREFIX + name] = percentEncodeHeaderValue(attributeToString(value));
   }
-  const contentType = attributes.datacontenttype;
-  if (contentType !== undefined && contentType !== null)
-    headers['content-type'] = attributeToString(contentType);
+  const contentType = event.datacontenttype;
+  if (contentType !== undefined && contentType !== null) headers['content-type'] = attributeToString(contentType);
   // A 0.3 event with datacontentencoding carries its data as the encoded text: sent as is.
-  if (attributes.specversion === '0.3' && attributes.datacontentencoding && typeof event.data === 'string') {
+  if (event.specversion === '0.3' && event.datacontentencoding && typeof event.data === 'string') {
     return { headers, body: Buffer.from(event.data, 'utf8') };
   }
   return { headers, body: encodeDataBytes(event.data, headers['content-type']) };
 }
 
 /** Structured mode: the event in the JSON format, Content-Type application/cloudevents+json. */
-export function toHttpStructured(event: CloudEvent<unknown>): HttpMessage {
+export function toHttpStructured(event: PlainEvent): HttpMessage {
   return {
     headers: { 'content-type': STRUCTURED_CONTENT_TYPE },
-    body: Buffer.from(JSON.stringify(toJsonFormat(event)), 'utf8'),
+    body: Buffer.from(toJsonText(event), 'utf8'),
   };
 }
 
 /** Batch mode: a JSON array of events, Content-Type application/cloudevents-batch+json. */
-export function toHttpBatch(events: CloudEvent<unknown>[]): HttpMessage {
+export function toHttpBatch(events: readonly PlainEvent[]): HttpMessage {
   return {
     headers: { 'content-type': BATCH_CONTENT_TYPE },
-    body: Buffer.from(JSON.stringify(events.map(toJsonFormat)), 'utf8'),
+    body: Buffer.from(`[${events.map(toJsonText).join(',')}]`, 'utf8'),
   };
 }
 
 /**
- * An event as a JSON-format object. Bytes go to `data_base64` (1.0) or, for 0.3, which has no
- * such member, to `data` as base64 with `datacontentencoding: "base64"` added.
+ * An event in the JSON format, as text. Data bytes under a JSON media type that hold valid JSON
+ * are written as the `data` member verbatim (the bytes the sender wrote, so a receiver that keeps
+ * JSON text gets them back unchanged); under a text media type, valid UTF-8 becomes a string;
+ * other bytes go to `data_base64` (1.0) or, for 0.3, which has no such member, to `data` as
+ * base64 with `datacontentencoding: "base64"` added.
  */
-export function toJsonFormat(event: CloudEvent<unknown>): Record<string, unknown> {
-  const attributes = event as unknown as Record<string, unknown>;
+export function toJsonText(event: PlainEvent): string {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(attributes)) {
+  for (const name in event) {
+    const value = event[name];
     if (name === 'data' || name === 'data_base64' || value === undefined || value === null) continue;
     out[name] = typeof value === 'number' || typeof value === 'boolean' ? value : attributeToString(value);
   }
   const data = event.data;
-  if (data === undefined || data === null) return out;
-  if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) {
-    const bytes = data instanceof ArrayBuffer ? Buffer.from(data) : viewToBuffer(data);
-    if (out.specversion === '0.3') {
-      out.datacontentencoding ??= 'base64';
-      out.data = bytes.toString('base64');
-    } else {
-      out.data_base64 = bytes.toString('base64');
-    }
-    return out;
+  if (data === undefined || data === null) return JSON.stringify(out);
+  if (!ArrayBuffer.isView(data) && !(data instanceof ArrayBuffer)) {
+    out.data = data;
+    return JSON.stringify(out);
   }
-  out.data = data;
-  return out;
+  const bytes = data instanceof ArrayBuffer ? Buffer.from(data) : viewToBuffer(data);
+  const contentType = typeof out.datacontenttype === 'string' ? out.datacontenttype : undefined;
+  if (out.specversion === '0.3' && typeof out.datacontentencoding === 'string') {
+    out.data = bytes.toString('latin1');
+    return JSON.stringify(out);
+  }
+  const text = contentType !== undefined && isUnicodeCharset(contentType) ? utf8Text(bytes) : undefined;
+  if (text !== undefined) {
+    const media = mediaType(contentType ?? '');
+    if (isJsonMedia(media) && isJsonText(text)) {
+      const head = JSON.stringify(out);
+      return head === '{}' ? `{"data":${text}}` : `${head.slice(0, -1)},"data":${text}}`;
+    }
+    if (media.startsWith('text/')) {
+      out.data = text;
+      return JSON.stringify(out);
+    }
+  }
+  if (out.specversion === '0.3') {
+    out.datacontentencoding = 'base64';
+    out.data = bytes.toString('base64');
+  } else {
+    out.data_base64 = bytes.toString('base64');
+  }
+  return JSON.stringify(out);
+}
+
+function utf8Text(bytes: Buffer): string | undefined {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -14,8 +14,7 @@
 //   "2018-04-05T03:56:24.000Z") and, in structured mode, throws on events without `time`;
 // - decoding copies the record key into a `partitionkey` attribute, which the spec forbids
 //   ("a mapping function MUST NOT modify the CloudEvent"): the key stays the record's business.
-// We keep the SDK's `CloudEvent` class as the in-memory event (so the rest of Eddy and the SDK's
-// HTTP binding see the same objects) and only replace the wire mapping.
+// The in-memory event is a PlainEvent (event.ts), the same objects the HTTP binding produces.
 //
 // Encoding rules (see toKafkaBinary):
 // - every attribute except `data`, `data_base64` and `datacontenttype` becomes a `ce_<name>`
@@ -35,17 +34,16 @@
 //   use the `delete` cleanup policy, so such records are never compacted away.
 //
 // Decoding rules (see fromKafkaMessage): `content-type` starting with `application/cloudevents`
-// (case-insensitive) = structured mode, anything else = binary mode. Binary data is handed back as
-// the parsed JSON value for JSON media types (as the raw Buffer when it does not parse, so it is
-// written back unchanged), as a string for text/* in UTF-8/ASCII, and as a Buffer otherwise; so
-// decoding and re-encoding a record reproduces its value (JSON up to insignificant whitespace). Extension values read
-// from headers are strings (headers carry no type). When the record has no `time` attribute the
-// record timestamp stands in for it, because the SDK's CloudEvent would otherwise invent a fresh
-// "now" on every read, and redeliveries of one record must look the same.
+// (case-insensitive) = structured mode, anything else = binary mode. Binary-mode data is the
+// record value's bytes, never parsed (event.ts: data bytes pass through unchanged); a structured
+// event's JSON data keeps its JSON text when datacontenttype is a JSON media type. Extension
+// values read from headers are strings (headers carry no type). Nothing is added: a record
+// without a `time` attribute gives an event without `time`.
 
-import { CloudEvent, type CloudEventV1 } from 'cloudevents';
 import { NON_HEADER_MEMBERS } from './attribute-names.js';
-import { encodeDataBytes, isJsonMedia, isUnicodeCharset, mediaType, viewToBuffer } from './media-type.js';
+import { dataFromJsonMember, type PlainEvent } from './event.js';
+import { structuredDataSpan } from './json-data-span.js';
+import { encodeDataBytes, mediaType, viewToBuffer } from './media-type.js';
 
 /** A header value as kafkajs produces and accepts it. */
 export type KafkaHeaderValue = Buffer | string | (Buffer | string)[] | undefined;
@@ -85,7 +83,7 @@ const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
 // Encoding
 
 /** Encodes an event as a binary-mode Kafka record. */
-export function toKafkaBinary(event: CloudEventV1<unknown>): KafkaBinaryRecord {
+export function toKafkaBinary(event: PlainEvent): KafkaBinaryRecord {
   const attributes = event as unknown as Record<string, unknown>;
   const specversion = attributes.specversion;
   if (typeof specversion !== 'string' || !SUPPORTED_SPEC_VERSIONS.has(specversion)) {
@@ -171,7 +169,7 @@ export function isKafkaCloudEvent(message: Pick<KafkaBindingMessage, 'headers'>)
  * @param where names the record in error messages, e.g. `topic/partition@offset`.
  * @throws KafkaBindingError naming what is wrong with the record.
  */
-export function fromKafkaMessage(message: KafkaBindingMessage, where = 'Kafka record'): CloudEvent<unknown> {
+export function fromKafkaMessage(message: KafkaBindingMessage, where = 'Kafka record'): PlainEvent {
   const headers = normalizeHeaders(message.headers, where);
   const mode = modeOf(headers);
   const attributes =
@@ -193,17 +191,7 @@ export function fromKafkaMessage(message: KafkaBindingMessage, where = 'Kafka re
       );
     }
   }
-  if (attributes.time === undefined) {
-    const fallback = recordTimeIso(message.timestamp);
-    if (fallback !== undefined) attributes.time = fallback;
-  }
-  try {
-    return new CloudEvent<unknown>(attributes as CloudEventV1<unknown>, false);
-  } catch (error) {
-    throw new KafkaBindingError(
-      `${where} (${mode} mode) is not a valid CloudEvent: ${(error as Error).message}`,
-    );
-  }
+  return attributes as PlainEvent;
 }
 
 function readBinary(
@@ -228,7 +216,7 @@ function readBinary(
   if (contentType !== undefined) attributes.datacontenttype = contentType;
   if (message.value !== null && message.value !== undefined) {
     const bytes = typeof message.value === 'string' ? Buffer.from(message.value, 'utf8') : message.value;
-    attributes.data = decodeData(bytes, attributes.datacontenttype as string | undefined);
+    attributes.data = bytes;
   }
   return attributes;
 }
@@ -248,7 +236,8 @@ function readStructured(
   if (message.value === null || message.value === undefined) {
     throw new KafkaBindingError(`${where} (structured mode): the record has no value to hold the event`);
   }
-  const text = typeof message.value === 'string' ? message.value : message.value.toString('utf8');
+  const bytes = typeof message.value === 'string' ? Buffer.from(message.value, 'utf8') : message.value;
+  const text = bytes.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -258,7 +247,11 @@ function readStructured(
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new KafkaBindingError(`${where} (structured mode): value must be a JSON object holding one event`);
   }
-  const attributes = { ...(parsed as Record<string, unknown>) };
+  const attributes: Record<string, unknown> = {};
+  // The JSON format treats a null member as an absent attribute.
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (value !== null) attributes[name] = value;
+  }
   if (attributes.data_base64 !== undefined) {
     if (attributes.data !== undefined) {
       throw new KafkaBindingError(
@@ -270,23 +263,15 @@ function readStructured(
     }
     attributes.data = Buffer.from(attributes.data_base64, 'base64');
     delete attributes.data_base64;
+  } else if (attributes.data !== undefined) {
+    const span = structuredDataSpan(bytes);
+    attributes.data = dataFromJsonMember(
+      attributes.data,
+      span === undefined ? undefined : bytes.subarray(span.start, span.end),
+      attributes,
+    );
   }
   return attributes;
-}
-
-function decodeData(bytes: Buffer, contentType: string | undefined): unknown {
-  if (contentType === undefined) return bytes;
-  const media = mediaType(contentType);
-  if (!isUnicodeCharset(contentType)) return bytes;
-  if (isJsonMedia(media)) {
-    try {
-      return JSON.parse(bytes.toString('utf8'));
-    } catch {
-      return bytes;
-    }
-  }
-  if (media.startsWith('text/')) return bytes.toString('utf8');
-  return bytes;
 }
 
 /** Lower-cased header names, last value of repeated headers, Buffers read as UTF-8. */
@@ -307,13 +292,6 @@ function normalizeHeaders(
     result.set(lower, text);
   }
   return result;
-}
-
-function recordTimeIso(timestamp: string | number | undefined): string | undefined {
-  if (timestamp === undefined) return undefined;
-  const millis = typeof timestamp === 'number' ? timestamp : Number(timestamp);
-  if (!Number.isFinite(millis) || millis < 0) return undefined;
-  return new Date(millis).toISOString();
 }
 
 function describeId(attributes: Record<string, unknown>): string {

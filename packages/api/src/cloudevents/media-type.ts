@@ -31,3 +31,29 @@ export function encodeDataBytes(data: unknown, contentType: string | undefined):
     return Buffer.from(data, 'utf8');
   return Buffer.from(JSON.stringify(data), 'utf8');
 }
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Data bytes -> a value, by media type: JSON media types (in a Unicode charset) parsed, text/*
+ * decoded, everything else (and bytes that do not parse or decode) left as the Buffer.
+ */
+export function decodeDataBytes(bytes: Buffer, contentType: string | undefined): unknown {
+  if (contentType === undefined || !isUnicodeCharset(contentType)) return bytes;
+  const media = mediaType(contentType);
+  if (isJsonMedia(media)) {
+    try {
+      return JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return bytes;
+    }
+  }
+  if (media.startsWith('text/')) {
+    try {
+      return utf8Decoder.decode(bytes);
+    } catch {
+      return bytes;
+    }
+  }
+  return bytes;
+}

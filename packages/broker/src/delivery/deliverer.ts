@@ -12,9 +12,7 @@ import {
   isSuccessStatus,
   parseRetryAfter,
   type ResolvedDelivery,
-  readBounded,
-} from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+  readBounded, type PlainEvent } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
@@ -43,7 +41,7 @@ export interface AttemptFailure {
 }
 
 export interface DeliveryRequest {
-  event: CloudEvent<unknown>;
+  event: PlainEvent;
   /** Subscriber URL, delivery settings, id for metrics. */
   route: DispatchRoute;
   /** Attempts already made before a restart/rebalance (persisted by the dispatcher); default 0. */
@@ -63,7 +61,7 @@ export interface DeliveryRequest {
 }
 
 export type DeliveryOutcome =
-  | { kind: 'delivered'; status: number; reply?: CloudEvent<unknown>; attempts: number }
+  | { kind: 'delivered'; status: number; reply?: PlainEvent; attempts: number }
   /** The dead-letter sink accepted the event; `status` is the subscriber's last status. */
   | { kind: 'dead-lettered'; status?: number; attempts: number }
   /** No dead-letter sink, or it failed after its own retries: counted, then given up. */
@@ -100,7 +98,7 @@ class Aborted extends Error {
 }
 
 type AttemptResult =
-  | { ok: true; status: number; reply?: CloudEvent<unknown>; statusClass: string }
+  | { ok: true; status: number; reply?: PlainEvent; statusClass: string }
   | {
       ok: false;
       status?: number;
@@ -147,7 +145,7 @@ async function sleep(ms: number, signal: AbortSignal): Promise<void> {
   }
 }
 
-function requestFor(event: CloudEvent<unknown>, acceptReply: boolean): EncodedHttpEvent {
+function requestFor(event: PlainEvent, acceptReply: boolean): EncodedHttpEvent {
   const encoded = encodeBinary(event);
   // The binding builds a fresh header object per event: extended in place, not copied.
   const headers = encoded.headers;
@@ -292,7 +290,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
 
   /** Sends to the dead-letter sink with the route's own retry policy; undefined = accepted. */
   async function deadLetter(
-    event: CloudEvent<unknown>,
+    event: PlainEvent,
     delivery: ResolvedDelivery,
     sink: string,
     route: string,

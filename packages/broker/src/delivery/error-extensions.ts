@@ -9,8 +9,7 @@
 // A network error or a timeout gives no code and no data (Knative's channel dispatcher would
 // invent code 500 and a "dispatch error" text; the Kafka broker does not, nor do we).
 
-import { CONTEXT_ATTRIBUTE_NAMES, isExtensionName } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import { CONTEXT_ATTRIBUTE_NAMES, isExtensionName, type PlainEvent, withExtensions } from '@eddy/api';
 import type { HttpHeaderValues } from './http-codec.js';
 
 export const ERROR_DEST_EXTENSION = 'knativeerrordest';
@@ -57,10 +56,9 @@ export function errorExtensions(
 
 /** The event for the dead-letter sink: the original, unchanged, plus the error extensions. */
 export function withErrorExtensions(
-  event: CloudEvent<unknown>,
+  event: PlainEvent,
   destination: string,
   failure: LastFailure | undefined,
-): CloudEvent<unknown> {
-  // Not strict: the original event is delivered as it is, even if the SDK would quibble with it.
-  return event.cloneWith(errorExtensions(destination, failure), false);
+): PlainEvent {
+  return withExtensions(event, errorExtensions(destination, failure));
 }

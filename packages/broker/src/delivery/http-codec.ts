@@ -2,8 +2,7 @@
 // (one binding for ingress, delivery and sources). What is added here is the decision, from
 // headers alone, whether a response can carry an event at all, so a body is read only then.
 
-import { parseHttpRequest, toHttpBinary } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import { parseHttpRequest, toHttpBinary, type PlainEvent } from '@eddy/api';
 
 export interface EncodedHttpEvent {
   /** Lower-case header names. */
@@ -35,7 +34,7 @@ export function responseEncoding(headers: HttpHeaderValues): ResponseEncoding | 
 }
 
 /** Binary content mode request headers and body for an event. */
-export function encodeBinary(event: CloudEvent<unknown>): EncodedHttpEvent {
+export function encodeBinary(event: PlainEvent): EncodedHttpEvent {
   const message = toHttpBinary(event);
   return { headers: message.headers, body: message.body.length > 0 ? message.body : undefined };
 }
@@ -44,7 +43,7 @@ export function encodeBinary(event: CloudEvent<unknown>): EncodedHttpEvent {
  * Decodes a binary or structured response into one valid event; throws an Error saying why not
  * (batch responses are refused: a reply is one event).
  */
-export function decodeEvent(headers: HttpHeaderValues, body: Buffer): CloudEvent<unknown> {
+export function decodeEvent(headers: HttpHeaderValues, body: Buffer): PlainEvent {
   const parsed = parseHttpRequest(headers, body);
   const [event] = parsed.events;
   if (parsed.mode === 'batch' || event === undefined) {

@@ -12,7 +12,6 @@
 // members briefly owning one partition during a rebalance may each make an attempt.
 
 import { randomUUID } from 'node:crypto';
-import { CloudEvent } from 'cloudevents';
 import type pino from 'pino';
 import {
   type Consumer,
@@ -277,15 +276,23 @@ class LogRetryStateStore implements RetryStateStore {
 
   async #writeMany(changes: { key: RetryKey; state: RetryState | null }[]): Promise<void> {
     this.#check('write');
-    const events = changes.map(
-      ({ key, state }) =>
-        new CloudEvent<StateRecord>({
-          type: STATE_EVENT_TYPE,
-          source: '/eddy/dispatcher',
-          datacontenttype: 'application/json',
-          data: { group: key.group, topic: key.topic, partition: key.partition, offset: key.offset, state },
-        }),
-    );
+    const events = changes.map(({ key, state }) => {
+      const data: StateRecord = {
+        group: key.group,
+        topic: key.topic,
+        partition: key.partition,
+        offset: key.offset,
+        state,
+      };
+      return {
+        specversion: '1.0',
+        id: randomUUID(),
+        type: STATE_EVENT_TYPE,
+        source: '/eddy/dispatcher',
+        datacontenttype: 'application/json',
+        data,
+      };
+    });
     const positions = await this.#log.append(this.#topic, events);
     const now = Date.now();
     for (const [i, { key, state }] of changes.entries()) {

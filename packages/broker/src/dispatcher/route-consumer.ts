@@ -13,8 +13,7 @@
 // flight finish with the old ones, and nothing is re-read or skipped.
 
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { CommitTracker, type DispatchRoute } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import { CommitTracker, type DispatchRoute, type PlainEvent } from '@eddy/api';
 import type pino from 'pino';
 import type { AttemptFailure, Deliverer } from '../delivery/index.js';
 import type { CommitOffset, Consumer, EventLog, LogRecord, RecordBatch } from '../eventlog/event-log.js';
@@ -370,7 +369,7 @@ export class RouteConsumer {
 
   async #deliver(
     route: DispatchRoute,
-    event: CloudEvent<unknown>,
+    event: PlainEvent,
     key: RetryKey,
     signal: AbortSignal,
   ): Promise<boolean> {
@@ -434,7 +433,7 @@ export class RouteConsumer {
   }
 
   /** Sends a reply where the route says; false when aborted before it was stored or delivered. */
-  async #reply(route: DispatchRoute, reply: CloudEvent<unknown>, signal: AbortSignal): Promise<boolean> {
+  async #reply(route: DispatchRoute, reply: PlainEvent, signal: AbortSignal): Promise<boolean> {
     const target = route.reply;
     switch (target.kind) {
       case 'drop':

@@ -8,10 +8,10 @@
 // offset is the offset of the NEXT record to read (Kafka's convention), so committing a processed
 // record at offset o means committing o + 1.
 
-import type { CloudEvent } from 'cloudevents';
+import type { PlainEvent } from '@eddy/api';
 
 /** A CloudEvent as the log stores it. Attributes and specversion are kept exactly as given. */
-export type LogEvent = CloudEvent<unknown>;
+export type LogEvent = PlainEvent;
 
 export interface TopicSpec {
   /** Number of partitions; ensureTopic never shrinks an existing topic. Default 1. */

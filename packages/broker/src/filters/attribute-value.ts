@@ -1,18 +1,15 @@
 // How a filter sees one context attribute or extension of an event: as a string, or absent.
 // Knative's broker looks attributes up through the Go SDK and compares their string form; this
-// module gives the same answers for the events the JavaScript SDK hands us.
+// module gives the same answers for Eddy's events (PlainEvent).
 
-import type { CloudEvent } from 'cloudevents';
+import type { PlainEvent } from '@eddy/api';
 
-/**
- * Properties of the SDK's CloudEvent object that are not attributes: a filter key naming one of
- * them must not match the payload.
- */
+/** Members of an event that are not attributes: a filter key naming one must not match the payload. */
 const NOT_ATTRIBUTES = new Set(['data', 'data_base64']);
 
 /** The event's attribute `name` as a string, or undefined when the event does not carry it. */
-export function attributeString(event: CloudEvent<unknown>, name: string): string | undefined {
-  const fields = event as unknown as Record<string, unknown>;
+export function attributeString(event: PlainEvent, name: string): string | undefined {
+  const fields: Readonly<Record<string, unknown>> = event;
   let raw: unknown;
   switch (name) {
     // Knative's lookup treats the 1.0 and 0.3 names of the data schema as one attribute.
@@ -29,8 +26,7 @@ export function attributeString(event: CloudEvent<unknown>, name: string): strin
       raw = fields[name];
   }
   const text = stringForm(raw);
-  // The SDK keeps optional attributes that were never set as undefined properties, and Knative
-  // treats an empty optional attribute as "never set".
+  // Knative treats an empty optional attribute as "never set".
   return text === '' ? undefined : text;
 }
 

@@ -24,13 +24,11 @@ import {
   CesqlCompileError,
   compileCesql,
   type ResolvedFilter,
-  type SubscriptionsAPIFilter,
-} from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+  type SubscriptionsAPIFilter, type PlainEvent } from '@eddy/api';
 import { attributeString } from './attribute-value.js';
 
 export type FilterResult = 'pass' | 'fail' | 'nofilter';
-export type EventFilter = (event: CloudEvent<unknown>) => FilterResult;
+export type EventFilter = (event: PlainEvent) => FilterResult;
 
 /** A filter that cannot be compiled (invalid CESQL); names the entry by its path. */
 export class FilterCompileError extends Error {
@@ -153,7 +151,7 @@ function compileCesqlFilter(expression: string, where: string): EventFilter {
     }
     throw error;
   }
-  // The SDK's CloudEvent is the attribute map itself (the engine never reads `data`): no per-event copy.
+  // The event is the attribute map itself (the engine never reads `data`): no per-event copy.
   return (event) => {
     try {
       return compiled.matches(event as unknown as CesqlAttributes) ? 'pass' : 'fail';

@@ -15,9 +15,8 @@
 // so a control plane doing the same is harmless) and answers 503 for a route until that succeeded;
 // a failed ensure is retried with backoff while the route exists.
 
-import type { BrokerRoute, ChannelRoute } from '@eddy/api';
+import type { BrokerRoute, ChannelRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -263,7 +262,7 @@ export class Ingress {
       return this.fail(request, reply, route, 405, 'method_not_allowed', 'rejected', message, 1);
     }
 
-    let events: CloudEvent<unknown>[];
+    let events: PlainEvent[];
     try {
       events = parseHttpRequest(request.headers, body).events;
     } catch (error) {

@@ -5,7 +5,7 @@
 // the log to every subscriber. An event that already carries a traceparent keeps its own (and its
 // own tracestate): the producer set it deliberately, e.g. the span that created the event.
 
-import type { CloudEvent } from 'cloudevents';
+import { type PlainEvent, withExtensions } from '@eddy/api';
 
 // version-traceid-parentid-flags; future versions may append fields after a "-".
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$/;
@@ -27,17 +27,17 @@ export function validTraceparent(value: string | undefined): string | undefined 
 
 /** Adds the request's trace context to events that have none; other events are returned as they are. */
 export function withTraceContext(
-  events: CloudEvent<unknown>[],
+  events: PlainEvent[],
   traceparentHeader: string | undefined,
   tracestateHeader: string | undefined,
-): CloudEvent<unknown>[] {
+): PlainEvent[] {
   const traceparent = validTraceparent(traceparentHeader);
   if (traceparent === undefined) return events;
   const tracestate = tracestateHeader?.trim() || undefined;
   return events.map((event) => {
-    if ((event as unknown as Record<string, unknown>).traceparent !== undefined) return event;
+    if (event.traceparent !== undefined) return event;
     const extensions: Record<string, string> = { traceparent };
     if (tracestate !== undefined) extensions.tracestate = tracestate;
-    return event.cloneWith(extensions as never, false);
+    return withExtensions(event, extensions);
   });
 }

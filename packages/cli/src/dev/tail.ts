@@ -3,7 +3,7 @@
 // no trace and never moves any Trigger's offsets.
 
 import { randomUUID } from 'node:crypto';
-import { type CesqlAttributes, type CompiledCesql, toJsonFormat } from '@eddy/api';
+import { type CesqlAttributes, type CompiledCesql, toJsonText } from '@eddy/api';
 import type { Consumer, EventLog } from '@eddy/broker';
 
 export interface TailOptions {
@@ -35,7 +35,7 @@ export async function startTail(options: TailOptions): Promise<Tail> {
         if (stopped) return;
         const event = record.event;
         if (options.filter && !options.filter.matches(event as unknown as CesqlAttributes)) continue;
-        await options.write(`${JSON.stringify(toJsonFormat(event))}\n`);
+        await options.write(`${toJsonText(event)}\n`);
       }
     },
   });

@@ -16,8 +16,7 @@
 // (`ce_specversion` header or a structured content type) but is not a valid one is rejected as
 // malformed: passing it off as a plain record would hide a producer bug behind a changed type.
 
-import { fromKafkaMessage, type KafkaBindingMessage, kafkaContentMode } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import { fromKafkaMessage, type KafkaBindingMessage, kafkaContentMode, type PlainEvent } from '@eddy/api';
 import type { EventInit } from '../sdk/adapter.js';
 
 export const KAFKA_EVENT_TYPE = 'dev.knative.kafka.event';
@@ -76,7 +75,7 @@ export function recordToEvent(
   record: KafkaRecord,
   origin: RecordOrigin,
   keyType: KeyType,
-): CloudEvent<unknown> | EventInit {
+): PlainEvent | EventInit {
   const where = `record ${origin.topic}/${origin.partition}@${record.offset}`;
   if (claimsCloudEvent(record)) {
     try {

@@ -3,8 +3,7 @@
 // a fresh UUID per tick, ceOverrides as extensions, data as written).
 
 import { randomUUID } from 'node:crypto';
-import type { PingSource } from '@eddy/api';
-import { CloudEvent } from 'cloudevents';
+import type { PingSource, PlainEvent } from '@eddy/api';
 
 export type PingSourceSpec = PingSource['spec'];
 
@@ -48,8 +47,8 @@ export function pingEvent(
   data: unknown,
   contentType: string | undefined,
   time: Date,
-) {
-  const attributes: Record<string, unknown> = {
+): PlainEvent {
+  const event: { -readonly [K in keyof PlainEvent]: PlainEvent[K] } = {
     specversion: '1.0',
     id: randomUUID(),
     type: PING_EVENT_TYPE,
@@ -57,8 +56,8 @@ export function pingEvent(
     time: time.toISOString(),
   };
   if (data !== undefined) {
-    attributes.data = data;
-    if (contentType) attributes.datacontenttype = contentType;
+    event.data = data;
+    if (contentType) event.datacontenttype = contentType;
   }
-  return new CloudEvent<unknown>(attributes as never, false);
+  return event;
 }

@@ -52,18 +52,18 @@ describe('pubsubMessageToEvent', () => {
       'x',
       /"ce-my_ext"/,
     ],
-    ['structured that is not JSON', { 'content-type': 'application/cloudevents+json' }, '{', /not JSON/],
+    ['structured that is not JSON', { 'content-type': 'application/cloudevents+json' }, '{', /invalid JSON body/],
     [
       'structured that is an array',
       { 'content-type': 'application/cloudevents+json' },
       '[]',
-      /not a JSON object/,
+      /must be a JSON object/,
     ],
     [
       'structured without type',
       { 'content-type': 'application/cloudevents+json' },
       '{"specversion":"1.0","id":"1","source":"s"}',
-      /without type/,
+      /missing required attribute "type"/,
     ],
   ])('rejects %s', (_, attributes, data, error) => {
     expect(() => pubsubMessageToEvent(message({ attributes, data: Buffer.from(data) }), where)).toThrow(

@@ -6,6 +6,7 @@
 // - anything else becomes Google's `google.cloud.pubsub.topic.v1.messagePublished` event (the shape
 //   Eventarc and Knative's retired CloudPubSubSource deliver), so consumers written for either work.
 
+import { parseHttpRequest, type PlainEvent } from '@eddy/api';
 import type { EventInit } from '../sdk/adapter.js';
 
 export const PUBSUB_MESSAGE_PUBLISHED_TYPE = 'google.cloud.pubsub.topic.v1.messagePublished';
@@ -38,7 +39,7 @@ const STRUCTURED = 'application/cloudevents+json';
 export function pubsubMessageToEvent(
   message: PubSubMessageLike,
   where: { topic: string; subscription: string },
-): EventInit {
+): EventInit | PlainEvent {
   const attrs = message.attributes;
   const contentType = attributeOf(attrs, 'content-type');
   if (contentType?.toLowerCase().split(';')[0]?.trim() === STRUCTURED) return structuredEvent(message);
@@ -89,41 +90,22 @@ function binaryEvent(message: PubSubMessageLike, contentType: string | undefined
   });
 }
 
-function structuredEvent(message: PubSubMessageLike): EventInit {
-  let parsed: unknown;
+/** The JSON event in the message data, read by @eddy/api's JSON-format reader (data bytes kept). */
+function structuredEvent(message: PubSubMessageLike): PlainEvent {
+  let event: PlainEvent | undefined;
   try {
-    parsed = JSON.parse(message.data.toString('utf8'));
+    [event] = parseHttpRequest({ 'content-type': STRUCTURED }, message.data).events;
   } catch (err) {
     throw new MalformedMessageError(
-      `message ${message.id}: content-type ${STRUCTURED} but the data is not JSON (${(err as Error).message})`,
+      `message ${message.id}: content-type ${STRUCTURED} but the data is not a valid CloudEvent: ${(err as Error).message}`,
     );
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new MalformedMessageError(`message ${message.id}: structured CloudEvent is not a JSON object`);
+  if (event?.specversion !== '1.0') {
+    throw new MalformedMessageError(
+      `message ${message.id}: structured CloudEvent with specversion ${JSON.stringify(event?.specversion)} (only 1.0 is supported)`,
+    );
   }
-  const { data_base64: dataBase64, ...fields } = parsed as Record<string, unknown>;
-  if (dataBase64 !== undefined) {
-    if (typeof dataBase64 !== 'string') {
-      throw new MalformedMessageError(
-        `message ${message.id}: structured CloudEvent data_base64 is not a string`,
-      );
-    }
-    fields.data = Buffer.from(dataBase64, 'base64');
-  }
-  for (const [name, value] of Object.entries(fields)) {
-    if (name === 'data') continue;
-    if (!EXTENSION_NAME.test(name)) {
-      throw new MalformedMessageError(
-        `message ${message.id}: structured CloudEvent member ${JSON.stringify(name)} is not a valid attribute name`,
-      );
-    }
-    if (typeof value === 'object' && value !== null) {
-      throw new MalformedMessageError(
-        `message ${message.id}: structured CloudEvent attribute ${JSON.stringify(name)} is not a scalar`,
-      );
-    }
-  }
-  return checkedEvent(message.id, 'structured', fields);
+  return event;
 }
 
 function checkedEvent(messageId: string, mode: string, fields: Record<string, unknown>): EventInit {

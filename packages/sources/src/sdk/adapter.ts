@@ -3,8 +3,7 @@
 // the sink themselves: they get a resolved sink URL and an emitter, and turn upstream data into
 // CloudEvents. See README.md "Writing an adapter".
 
-import type { ResolvedDelivery } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import type { ResolvedDelivery, PlainEvent } from '@eddy/api';
 import type { Logger } from 'pino';
 import type { EmitError } from './emitter.js';
 
@@ -122,11 +121,12 @@ export type EmitOutcome = { ok: true; status: number } | { ok: false; error: Emi
  */
 export interface CloudEventEmitter {
   /**
-   * Resolves with the sink's 2xx status; rejects with an EmitError. Takes a `cloudevents` SDK
-   * CloudEvent, or the plain attributes (EventInit), so an adapter package needs no `cloudevents`
-   * dependency of its own.
+   * Resolves with the sink's 2xx status; rejects with an EmitError. Takes a complete event (a
+   * PlainEvent, e.g. one decoded from upstream, or a `cloudevents` SDK CloudEvent), sent exactly
+   * as given, or a new event's attributes (EventInit, completed as its doc says), so an adapter
+   * package needs no `cloudevents` dependency of its own.
    */
-  send(event: CloudEvent<unknown> | EventInit, options?: SendOptions): Promise<{ status: number }>;
+  send(event: PlainEvent | EventInit, options?: SendOptions): Promise<{ status: number }>;
   /**
    * Sends many events and reports each one's outcome (in the given order; never rejects).
    * When the sink accepts batches (SourceDefinition.sinkAcceptsBatch: an Eddy Broker/Channel
@@ -138,7 +138,7 @@ export interface CloudEventEmitter {
    * The at-least-once rule holds per event: ack upstream only the events whose outcome is `ok`.
    */
   emitBatch(
-    events: readonly (CloudEvent<unknown> | EventInit)[],
+    events: readonly (PlainEvent | EventInit)[],
     options?: BatchSendOptions,
   ): Promise<EmitOutcome[]>;
   /** True when emitBatch() sends batch POSTs (the sink is an Eddy ingress). */
@@ -146,8 +146,11 @@ export interface CloudEventEmitter {
 }
 
 /**
- * A CloudEvent as plain data. `specversion` defaults to 1.0, `id` to a random UUID and `time` to
- * now; every other member is an extension (lower-case letters and digits, as the spec requires).
+ * A new CloudEvent as plain data. Without `specversion` it is completed when sent: specversion
+ * 1.0, a random UUID `id` and the current `time` where missing. With `specversion` it is taken as
+ * a complete event and sent exactly as given (nothing is added: that is how an event received
+ * from upstream passes through). Every other member is an extension (lower-case letters and
+ * digits, as the spec requires).
  */
 export interface EventInit {
   source: string;

@@ -5,7 +5,6 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   backoffMs,
-  decodeDataBytes,
   isExtensionName,
   isRetryableStatus,
   isSuccessStatus,
@@ -13,10 +12,11 @@ import {
   percentEncodeHeaderValue,
   readBounded,
   retryAfterApplies,
+  type PlainEvent,
   toHttpBinary,
-  toJsonFormat,
+  toJsonText,
+  withExtensions,
 } from '@eddy/api';
-import { CloudEvent } from 'cloudevents';
 import pino, { type Logger } from 'pino';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import type {
@@ -29,6 +29,7 @@ import type {
   SendOptions,
 } from './adapter.js';
 import type { FailureReason, SourceMetricsRecorder } from './metrics.js';
+import { sendableEvent } from './sendable-event.js';
 
 /**
  * Ten retries, exponential from 100 ms, each wait capped at 30 s: about 110 s of sink downtime is
@@ -147,7 +148,7 @@ type Delivery =
       error: string;
     };
 
-type Prepared = { ok: true; event: CloudEvent<unknown> } | { ok: false; error: EmitError };
+type Prepared = { ok: true; event: PlainEvent } | { ok: false; error: EmitError };
 
 /** Runs `work` over `items` with at most `limit` at once. */
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
@@ -277,13 +278,9 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
     return signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
   }
 
-  function prepare(input: CloudEvent<unknown> | EventInit): Prepared {
+  function prepare(input: PlainEvent | EventInit): Prepared {
     try {
-      // The SDK's constructor fills id/time/specversion and validates the attributes.
-      return {
-        ok: true,
-        event: input instanceof CloudEvent ? input : new CloudEvent<unknown>(input as never),
-      };
+      return { ok: true, event: sendableEvent(input) };
     } catch (err) {
       const eventId = typeof input.id === 'string' ? input.id : undefined;
       return {
@@ -294,7 +291,7 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   }
 
   /** One event, binary mode; resolves with its outcome (failures already counted and logged). */
-  async function sendOne(event: CloudEvent<unknown>, signal: AbortSignal): Promise<EmitOutcome> {
+  async function sendOne(event: PlainEvent, signal: AbortSignal): Promise<EmitOutcome> {
     let headers: Record<string, string>;
     let body: Buffer;
     try {
@@ -337,7 +334,7 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   }
 
   async function send(
-    input: CloudEvent<unknown> | EventInit,
+    input: PlainEvent | EventInit,
     sendOptions: SendOptions = {},
   ): Promise<{ status: number }> {
     const prepared = prepare(input);
@@ -347,29 +344,22 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
     return { status: outcome.status };
   }
 
-  /** The event as one member of a batch body, ceOverrides applied. */
-  function batchMember(event: CloudEvent<unknown>): string {
-    const json = toJsonFormat(event);
-    if (typeof json.data_base64 === 'string' && ArrayBuffer.isView(event.data)) {
-      // Bytes with a JSON or text content type: a binary-mode POST of them is stored decoded (the
-      // HTTP binding's rule), so the batch carries them decoded too and the broker stores the same
-      // event either way. Bytes that do not decode stay base64.
-      const bytes = Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength);
-      const decoded = decodeDataBytes(bytes, event.datacontenttype);
-      if (decoded !== null && decoded !== undefined && !ArrayBuffer.isView(decoded)) {
-        delete json.data_base64;
-        json.data = decoded;
-      }
-    }
-    for (const [name, value] of overrides) json[name] = value;
-    return JSON.stringify(json);
+  const overrideExtensions = Object.fromEntries(overrides);
+
+  /**
+   * The event as one member of a batch body, ceOverrides applied. Its data bytes survive the JSON
+   * format (toJsonText writes JSON text verbatim, base64 otherwise), so the broker stores the same
+   * event a binary-mode POST would have given it.
+   */
+  function batchMember(event: PlainEvent): string {
+    return toJsonText(overrides.length === 0 ? event : withExtensions(event, overrideExtensions));
   }
 
   const mayStop = (outcome: EmitOutcome) =>
     !outcome.ok && outcome.error.reason !== 'rejected' && outcome.error.reason !== 'unencodable';
 
   async function emitBatch(
-    inputs: readonly (CloudEvent<unknown> | EventInit)[],
+    inputs: readonly (PlainEvent | EventInit)[],
     batchOptions: BatchSendOptions = {},
   ): Promise<EmitOutcome[]> {
     const signal = combine(batchOptions.signal);
@@ -398,14 +388,14 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
         ),
       });
 
-    const events: { index: number; event: CloudEvent<unknown> }[] = [];
+    const events: { index: number; event: PlainEvent }[] = [];
     inputs.forEach((input, index) => {
       const prepared = prepare(input);
       if (prepared.ok) events.push({ index, event: prepared.event });
       else settle(index, prepared);
     });
 
-    async function oneByOne(list: { index: number; event: CloudEvent<unknown> }[]): Promise<void> {
+    async function oneByOne(list: { index: number; event: PlainEvent }[]): Promise<void> {
       await eachLimited(list, concurrency, async ({ index, event }) => {
         if (stopped) return skip(index);
         settle(index, await sendOne(event, signal));
@@ -419,8 +409,8 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
 
     // Chunks in input order, each within the event and byte limits; an event too large for any
     // batch goes alone in binary mode (the sink then says what it thinks of it).
-    type Chunk = { members: { index: number; event: CloudEvent<unknown>; json: string }[]; bytes: number };
-    const chunks: (Chunk | { alone: { index: number; event: CloudEvent<unknown> } })[] = [];
+    type Chunk = { members: { index: number; event: PlainEvent; json: string }[]; bytes: number };
+    const chunks: (Chunk | { alone: { index: number; event: PlainEvent } })[] = [];
     let open: Chunk | undefined;
     for (const { index, event } of events) {
       let json: string;

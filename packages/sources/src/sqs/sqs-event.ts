@@ -3,8 +3,7 @@
 // `dev.eddy.sources.sqs.message`. See README.md "SqsSource" for the table.
 
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { CONTEXT_ATTRIBUTE_NAMES, HttpBindingError, isExtensionName, parseHttpRequest } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import { CONTEXT_ATTRIBUTE_NAMES, HttpBindingError, isExtensionName, parseHttpRequest, type PlainEvent } from '@eddy/api';
 import type { EventInit } from '../sdk/adapter.js';
 
 export const SQS_EVENT_TYPE = 'dev.eddy.sources.sqs.message';
@@ -19,7 +18,7 @@ export class MalformedSqsMessageError extends Error {
 }
 
 export type SqsEventResult =
-  | { mode: 'passthrough'; event: CloudEvent<unknown> }
+  | { mode: 'passthrough'; event: PlainEvent }
   | { mode: 'wrapped'; event: EventInit };
 
 function attributeText(value: MessageAttributeValue): string | undefined {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIngress, type EventLog, type Ingress, openEmbeddedEventLog } from '@eddy/broker';
-import type { CloudEvent } from 'cloudevents';
+import type { PlainEvent } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 
@@ -17,7 +17,7 @@ export interface EddyIngress {
   /** Requests the ingress answered with `code` (any code when omitted), across restarts. */
   requests(code?: number): Promise<number>;
   /** Every event stored in the broker's topic, all partitions, in no particular order across partitions. */
-  stored(): Promise<CloudEvent<unknown>[]>;
+  stored(): Promise<PlainEvent[]>;
   /** Stops listening (connection refused from now on); the log and what it holds stay. */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -84,7 +84,7 @@ export async function startEddyIngress(options: EddyIngressOptions = {}): Promis
     async stored() {
       const lag = await log.lag(`probe-${group}`, topic);
       const total = lag.reduce((sum, p) => sum + p.end, 0);
-      const events: CloudEvent<unknown>[] = [];
+      const events: PlainEvent[] = [];
       let done!: () => void;
       const all = new Promise<void>((resolve) => {
         done = resolve;

@@ -5,8 +5,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseHttpRequest } from '@eddy/api';
-import type { CloudEvent } from 'cloudevents';
+import { parseHttpRequest, type PlainEvent } from '@eddy/api';
 
 export interface ReceivedRequest {
   method: string;
@@ -30,7 +29,7 @@ export interface TestSink {
   /** Every request, in arrival order (also the ones answered with an error). */
   requests: ReceivedRequest[];
   /** Requests answered 2xx, decoded as CloudEvents. */
-  accepted(): CloudEvent<unknown>[];
+  accepted(): PlainEvent[];
   /** Decides the answer to request number `n` (0-based); default 202. */
   respond: (request: ReceivedRequest, n: number) => SinkAnswer;
   /** Resolves once `predicate` holds for the recorded requests; rejects after `timeoutMs`. */

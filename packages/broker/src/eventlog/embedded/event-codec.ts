@@ -3,7 +3,6 @@
 // and JS type, and data keeps its kind (JSON value, string, bytes, or absent), so what a consumer
 // gets back is the event that was appended.
 
-import { CloudEvent } from 'cloudevents';
 import type { LogEvent } from '../event-log.js';
 import { EventLogUsageError } from '../event-log.js';
 
@@ -113,13 +112,12 @@ export function decodeEvent(
       attributes.data = toText(data);
       break;
     case DataKind.binary:
-      // A Buffer so consumers get the same type the Kafka implementation hands out; the
-      // CloudEvent constructor derives data_base64 from it.
+      // A Buffer so consumers get the same type the Kafka implementation hands out.
       attributes.data = data instanceof Uint8Array ? Buffer.from(data) : Buffer.alloc(0);
       break;
   }
-  // Not strict: the event was accepted once; re-validating could only reject stored data.
-  return new CloudEvent(attributes, false);
+  // The event was accepted once: it is handed back as stored, not validated again.
+  return attributes as LogEvent;
 }
 
 function toText(data: string | Uint8Array | null): string {
