@@ -595,11 +595,12 @@ export function toHttpBatch(events: readonly PlainEvent[]): HttpMessage {
 }
 
 /**
- * An event in the JSON format, as text. Data bytes under a JSON media type that hold valid JSON
- * are written as the `data` member verbatim (the bytes the sender wrote, so a receiver that keeps
- * JSON text gets them back unchanged); under a text media type, valid UTF-8 becomes a string;
- * other bytes go to `data_base64` (1.0) or, for 0.3, which has no such member, to `data` as
- * base64 with `datacontentencoding: "base64"` added.
+ * An event in the JSON format, as text, from which the same data bytes can be read back. Data
+ * bytes under a JSON media type that are exactly one JSON value (no whitespace around it) are
+ * written as the `data` member verbatim, so a reader that keeps JSON text (ours) gets the bytes
+ * back; under a text media type, valid UTF-8 becomes a string; all other bytes go to
+ * `data_base64` (1.0) or, for 0.3, which has no such member, to `data` as base64 with
+ * `datacontentencoding: "base64"` added.
  */
 export function toJsonText(event: PlainEvent): string {
   const out: Record<string, unknown> = {};
@@ -623,7 +624,7 @@ export function toJsonText(event: PlainEvent): string {
   const text = contentType !== undefined && isUnicodeCharset(contentType) ? utf8Text(bytes) : undefined;
   if (text !== undefined) {
     const media = mediaType(contentType ?? '');
-    if (isJsonMedia(media) && isJsonText(text)) {
+    if (isJsonMedia(media) && isBareJsonText(text)) {
       const head = JSON.stringify(out);
       return head === '{}' ? `{"data":${text}}` : `${head.slice(0, -1)},"data":${text}}`;
     }
@@ -649,7 +650,8 @@ function utf8Text(bytes: Buffer): string | undefined {
   }
 }
 
-function isJsonText(text: string): boolean {
+function isBareJsonText(text: string): boolean {
+  if (text === '' || /^\s|\s$/.test(text)) return false;
   try {
     JSON.parse(text);
     return true;

@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DispatchRoute, parseHttpRequest, type ResolvedDelivery } from '@eddy/api';
+import { type DispatchRoute, parseHttpRequest, type ResolvedDelivery, type PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,7 @@ function route(subscriber: string, delivery: Partial<ResolvedDelivery> = {}): Di
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
-function testEvent(extra: Record<string, unknown> = {}): CloudEvent<unknown> {
+function testEvent(extra: Record<string, unknown> = {}): PlainEvent {
   return new CloudEvent<unknown>({
     specversion: '1.0',
     id: 'evt-1',
@@ -105,7 +105,7 @@ function testEvent(extra: Record<string, unknown> = {}): CloudEvent<unknown> {
 }
 
 /** An event's attributes and data as a plain object, for comparisons. */
-function attributesOf(event: CloudEvent<unknown>): Record<string, unknown> {
+function attributesOf(event: PlainEvent): Record<string, unknown> {
   return Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined));
 }
 
@@ -609,9 +609,9 @@ describe('replies', () => {
     data: { answer: 42 },
   };
 
-  function expectReply(outcome: DeliveryOutcome): CloudEvent<unknown> {
+  function expectReply(outcome: DeliveryOutcome): PlainEvent {
     expect(outcome.kind).toBe('delivered');
-    const reply = (outcome as { reply?: CloudEvent<unknown> }).reply;
+    const reply = (outcome as { reply?: PlainEvent }).reply;
     expect(reply).toBeDefined();
     return reply!;
   }

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DispatchRoute } from '@eddy/api';
+import type { DispatchRoute, PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import pino from 'pino';
 import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
@@ -144,7 +144,7 @@ function makeRoute(topic: string, name: string, overrides: Partial<DispatchRoute
   };
 }
 
-function event(id: string, type = 'dev.eddy.test', extra: Record<string, unknown> = {}): CloudEvent<unknown> {
+function event(id: string, type = 'dev.eddy.test', extra: Record<string, unknown> = {}): PlainEvent {
   return new CloudEvent<unknown>({ id, source: '/it', type, data: { id }, ...extra });
 }
 

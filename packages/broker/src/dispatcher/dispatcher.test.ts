@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DispatchRoute } from '@eddy/api';
+import type { DispatchRoute, PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -52,7 +52,7 @@ function route(overrides: Partial<DispatchRoute> = {}): DispatchRoute {
   };
 }
 
-function event(i: number, extra: Record<string, unknown> = {}): CloudEvent<unknown> {
+function event(i: number, extra: Record<string, unknown> = {}): PlainEvent {
   return new CloudEvent<unknown>({
     id: `e-${i}`,
     source: '/test',

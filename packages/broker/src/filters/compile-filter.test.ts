@@ -1,7 +1,7 @@
 // Knative's trigger filter semantics as a table (knative/eventing pkg/eventfilter and the broker's
 // filter handler), plus what Eddy adds: compile-once CESQL, errors = fail, readable compile errors.
 
-import type { ResolvedFilter, SubscriptionsAPIFilter } from '@eddy/api';
+import type { ResolvedFilter, SubscriptionsAPIFilter, PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { timeString } from './attribute-value.js';
@@ -27,7 +27,7 @@ type Row = [
   name: string,
   filter: ResolvedFilter | undefined,
   expected: FilterResult,
-  on?: CloudEvent<unknown>,
+  on?: PlainEvent,
 ];
 
 const f = (filters: SubscriptionsAPIFilter[]): ResolvedFilter => ({ filters });

@@ -12,8 +12,7 @@ import {
   parseHttpRequest,
   toHttpBatch,
   toHttpBinary,
-  toHttpStructured,
-} from '@eddy/api';
+  toHttpStructured, type PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -130,19 +129,19 @@ async function endOffsets(log: EventLog, topic: string): Promise<number> {
   return lag.reduce((sum, p) => sum + p.end, 0);
 }
 
-function attrs(event: CloudEvent<unknown>): Record<string, unknown> {
+function attrs(event: PlainEvent): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(event))
     if (v !== undefined && k !== 'data' && k !== 'data_base64') out[k] = v;
   return out;
 }
 
-function isJson(event: CloudEvent<unknown>): boolean {
+function isJson(event: PlainEvent): boolean {
   return /json/i.test(String(event.datacontenttype ?? ''));
 }
 
 /** Data equality as a subscriber sees it: the same body bytes (JSON: the same JSON value). */
-function expectSameData(stored: CloudEvent<unknown>, expected: CloudEvent<unknown>, what: string) {
+function expectSameData(stored: PlainEvent, expected: PlainEvent, what: string) {
   const a = toHttpBinary(stored).body;
   const b = toHttpBinary(expected).body;
   // A 0.3 event with datacontentencoding carries its data as encoded text, whatever the media type.
@@ -230,7 +229,7 @@ for (const harness of harnesses) {
       // What is sent, and the event the sender means (decoded locally from the same request).
       const sent: {
         name: string;
-        expected: CloudEvent<unknown>;
+        expected: PlainEvent;
         hadTime: boolean;
         table?: Record<string, string>;
         dataJson?: string;
@@ -347,7 +346,7 @@ for (const harness of harnesses) {
           false,
         ),
       ];
-      const expected: CloudEvent<unknown>[] = [];
+      const expected: PlainEvent[] = [];
       for (const event of events) {
         for (const message of [toHttpBinary(event), toHttpStructured(event)]) {
           const response = await post(url, brokerPath, message.headers, message.body);

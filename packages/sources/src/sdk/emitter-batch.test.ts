@@ -1,6 +1,7 @@
 // emitBatch(): batch POSTs into a real Eddy broker ingress (embedded log) when the sink is known to
 // take them, one binary POST per event otherwise; a malformed event inside a batch fails alone.
 
+import type { PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ function mixedEvent(i: number): EventInit {
   }
 }
 
-function expectIntact(stored: CloudEvent<unknown>, i: number): void {
+function expectIntact(stored: PlainEvent, i: number): void {
   const sent = mixedEvent(i);
   expect(stored.id).toBe(sent.id);
   expect(stored.source).toBe(sent.source);
@@ -157,7 +158,7 @@ describe('emitter.emitBatch', () => {
       policy: fast,
       metrics: sourceMetrics(registry, labels),
     });
-    const events: (EventInit | CloudEvent<unknown>)[] = Array.from({ length: 40 }, (_, i) => mixedEvent(i));
+    const events: (EventInit | PlainEvent)[] = Array.from({ length: 40 }, (_, i) => mixedEvent(i));
     events.splice(17, 0, malformed);
     const outcomes = await emitter.emitBatch(events);
     const bad = outcomes[17];

@@ -1,3 +1,4 @@
+import type { PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { sourceMetrics } from './metrics.js';
 
 const fast = { retry: 3, backoffPolicy: 'linear' as const, backoffDelayMs: 50, timeoutMs: 2_000 };
 
-function event(extra: Record<string, unknown> = {}): CloudEvent<unknown> {
+function event(extra: Record<string, unknown> = {}): PlainEvent {
   return new CloudEvent({
     id: 'e-1',
     source: '/test/source',

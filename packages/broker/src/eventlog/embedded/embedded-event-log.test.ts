@@ -2,6 +2,7 @@
 // SIGKILL, group commit, backpressure under a large backlog, wake-up latency, rebalance hand-over
 // while a handler runs, seek vs in-flight commits, topic deletion with live members, errors.
 
+import type { PlainEvent } from '@eddy/api';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,11 +28,11 @@ async function openLog(dataDir = newDataDir(), retentionCheckIntervalMs = 10_000
   return log;
 }
 
-function event(i: number, extra: Record<string, unknown> = {}): CloudEvent<unknown> {
+function event(i: number, extra: Record<string, unknown> = {}): PlainEvent {
   return new CloudEvent({ id: `e-${i}`, source: '/test', type: 'dev.eddy.test', data: { i }, ...extra });
 }
 
-function events(from: number, count: number): CloudEvent<unknown>[] {
+function events(from: number, count: number): PlainEvent[] {
   return Array.from({ length: count }, (_, i) => event(from + i));
 }
 
