@@ -24,6 +24,7 @@ import {
   binaryRequest,
   type Delivered,
   expected,
+  FIDELITY_RUN,
   jsonText,
   randomEvent,
   received,
@@ -35,27 +36,6 @@ import {
 type Mode = 'binary' | 'structured' | 'batch';
 const MODES: Mode[] = ['binary', 'structured', 'batch'];
 type Role = 'request' | 'reject' | 'replyme';
-
-const RUNS = Number(process.env.EDDY_FIDELITY_RUNS ?? 10);
-
-/**
- * fast-check settings: on failure, report the seed (to replay it: EDDY_FIDELITY_SEED) and the
- * first mismatch, which names the event and the attribute or bytes, rather than the whole
- * generated batch of events.
- */
-export const FIDELITY_RUN: fc.Parameters<unknown> = {
-  numRuns: RUNS,
-  endOnFailure: true,
-  ...(process.env.EDDY_FIDELITY_SEED ? { seed: Number(process.env.EDDY_FIDELITY_SEED) } : {}),
-  reporter: (details) => {
-    if (!details.failed) return;
-    const cause =
-      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    throw new Error(
-      `fidelity property failed (seed ${details.seed}, path ${details.counterexamplePath}): ${cause}`,
-    );
-  },
-};
 
 interface Case {
   event: SentEvent;

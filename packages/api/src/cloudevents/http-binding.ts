@@ -142,7 +142,10 @@ export function parseHttpRequest(headersInput: HttpHeadersInput, body: Buffer): 
       );
     }
     const span = structuredDataSpan(body);
-    return { mode: 'structured', events: [eventFromObject(json as Record<string, unknown>, '', rawSlice(body, span))] };
+    return {
+      mode: 'structured',
+      events: [eventFromObject(json as Record<string, unknown>, '', rawSlice(body, span))],
+    };
   }
   return { mode: 'binary', events: [parseBinary(headers, contentType, body)] };
 }
@@ -259,11 +262,7 @@ function parseBatch(body: Buffer): PlainEvent[] {
  * data when datacontenttype is a JSON media type; a `data` that is already bytes stays bytes.
  * @throws HttpBindingError saying what is wrong.
  */
-export function eventFromObject(
-  json: Record<string, unknown>,
-  prefix: string,
-  rawData?: Buffer,
-): PlainEvent {
+export function eventFromObject(json: Record<string, unknown>, prefix: string, rawData?: Buffer): PlainEvent {
   const where: Where = { prefix, locate: (name) => `member "${name}"` };
   const attributes: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(json)) {
@@ -570,7 +569,8 @@ export function toHttpBinary(event: PlainEvent): HttpMessage {
     headers[HEADER_PREFIX + name] = percentEncodeHeaderValue(attributeToString(value));
   }
   const contentType = event.datacontenttype;
-  if (contentType !== undefined && contentType !== null) headers['content-type'] = attributeToString(contentType);
+  if (contentType !== undefined && contentType !== null)
+    headers['content-type'] = attributeToString(contentType);
   // A 0.3 event with datacontentencoding carries its data as the encoded text: sent as is.
   if (event.specversion === '0.3' && event.datacontentencoding && typeof event.data === 'string') {
     return { headers, body: Buffer.from(event.data, 'utf8') };
@@ -596,7 +596,8 @@ export function toHttpBatch(events: readonly PlainEvent[]): HttpMessage {
 
 /**
  * An event in the JSON format, as text, from which the same data bytes can be read back. Data
- * bytes under a JSON media type that are exactly one JSON value (no whitespace around it) are
+ * bytes under a JSON media type that are exactly one JSON value (no whitespace around it, not
+ * `null`, which the format reads as no data) are
  * written as the `data` member verbatim, so a reader that keeps JSON text (ours) gets the bytes
  * back; under a text media type, valid UTF-8 becomes a string; all other bytes go to
  * `data_base64` (1.0) or, for 0.3, which has no such member, to `data` as base64 with
@@ -651,7 +652,8 @@ function utf8Text(bytes: Buffer): string | undefined {
 }
 
 function isBareJsonText(text: string): boolean {
-  if (text === '' || /^\s|\s$/.test(text)) return false;
+  // `"data": null` would read back as no data (the JSON format's rule for null members).
+  if (text === '' || text === 'null' || /^\s|\s$/.test(text)) return false;
   try {
     JSON.parse(text);
     return true;

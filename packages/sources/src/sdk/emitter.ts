@@ -8,11 +8,11 @@ import {
   isExtensionName,
   isRetryableStatus,
   isSuccessStatus,
+  type PlainEvent,
   parseRetryAfter,
   percentEncodeHeaderValue,
   readBounded,
   retryAfterApplies,
-  type PlainEvent,
   toHttpBinary,
   toJsonText,
   withExtensions,
@@ -409,10 +409,21 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
 
     // Chunks in input order, each within the event and byte limits; an event too large for any
     // batch goes alone in binary mode (the sink then says what it thinks of it).
-    type Chunk = { members: { index: number; event: PlainEvent; json: string }[]; bytes: number };
+    type Chunk = {
+      members: { index: number; event: PlainEvent; json: string }[];
+      bytes: number;
+      specversion: string;
+    };
     const chunks: (Chunk | { alone: { index: number; event: PlainEvent } })[] = [];
     let open: Chunk | undefined;
     for (const { index, event } of events) {
+      if (event.specversion === '0.3' && ArrayBuffer.isView(event.data)) {
+        // 0.3 has no data_base64: in a batch its bytes would need a datacontentencoding attribute
+        // the event did not have. Binary mode carries them as they are.
+        open = undefined;
+        chunks.push({ alone: { index, event } });
+        continue;
+      }
       let json: string;
       try {
         json = batchMember(event);
@@ -431,8 +442,14 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
         chunks.push({ alone: { index, event } });
         continue;
       }
-      if (!open || open.members.length >= maxBatchEvents || open.bytes + size > maxBatchBytes) {
-        open = { members: [], bytes: 1 };
+      if (
+        !open ||
+        open.members.length >= maxBatchEvents ||
+        open.bytes + size > maxBatchBytes ||
+        open.specversion !== event.specversion
+      ) {
+        // A batch holds one specversion (the batch format's rule; the ingress refuses mixed ones).
+        open = { members: [], bytes: 1, specversion: event.specversion };
         chunks.push(open);
       }
       open.members.push({ index, event, json });
