@@ -117,7 +117,13 @@ export function toKafkaBinary(event: PlainEvent): KafkaBinaryRecord {
 
   const partitionKey = attributes.partitionkey;
   const key = partitionKey === undefined || partitionKey === null ? null : attributeToString(partitionKey);
-  return { key, value: encodeData(event.data, headers[CONTENT_TYPE_HEADER]), headers };
+  // A 0.3 event with datacontentencoding carries its data as the encoded text: written as is
+  // (as toHttpBinary does), never JSON-quoted under a JSON datacontenttype.
+  const value =
+    specversion === '0.3' && attributes.datacontentencoding && typeof event.data === 'string'
+      ? Buffer.from(event.data, 'utf8')
+      : encodeData(event.data, headers[CONTENT_TYPE_HEADER]);
+  return { key, value, headers };
 }
 
 /** The CloudEvents canonical string form of an attribute value. */
@@ -190,6 +196,13 @@ export function fromKafkaMessage(message: KafkaBindingMessage, where = 'Kafka re
         `${where} (${mode} mode) is not a CloudEvent: ${source} is missing or empty`,
       );
     }
+  }
+  // Each spec version names the data schema differently; the other version's name is an error.
+  const foreign = specversion === '1.0' ? 'schemaurl' : 'dataschema';
+  if (attributes[foreign] !== undefined) {
+    throw new KafkaBindingError(
+      `${where} (${mode} mode) is not a valid CloudEvent: cannot set ${foreign} on version ${specversion}`,
+    );
   }
   return attributes as PlainEvent;
 }

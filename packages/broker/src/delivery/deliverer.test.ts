@@ -4,8 +4,13 @@
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DispatchRoute, parseHttpRequest, type ResolvedDelivery, type PlainEvent } from '@eddy/api';
-import { CloudEvent } from 'cloudevents';
+import {
+  type DispatchRoute,
+  dataValue,
+  type PlainEvent,
+  parseHttpRequest,
+  type ResolvedDelivery,
+} from '@eddy/api';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AttemptFailure, createDeliverer, type Deliverer, type DeliveryOutcome } from './deliverer.js';
@@ -88,8 +93,11 @@ function route(subscriber: string, delivery: Partial<ResolvedDelivery> = {}): Di
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
+/** JSON data as an event from ingress carries it: the bytes the producer sent (not re-serialized). */
+const TEST_DATA = Buffer.from('{ "hello": "world", "n": 1.0 }');
+
 function testEvent(extra: Record<string, unknown> = {}): PlainEvent {
-  return new CloudEvent<unknown>({
+  return {
     specversion: '1.0',
     id: 'evt-1',
     source: '/test/source',
@@ -97,11 +105,11 @@ function testEvent(extra: Record<string, unknown> = {}): PlainEvent {
     time: '2024-05-06T07:08:09Z',
     subject: 'sub-1',
     datacontenttype: 'application/json',
-    data: { hello: 'world', n: 1 },
+    data: TEST_DATA,
     traceparent: TRACEPARENT,
     myext: 'ext-value',
     ...extra,
-  });
+  };
 }
 
 /** An event's attributes and data as a plain object, for comparisons. */
@@ -154,7 +162,7 @@ describe('request', () => {
     expect(headers['ce-subject']).toBe('sub-1');
     expect(headers['ce-myext']).toBe('ext-value');
     expect(headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(body.toString())).toEqual({ hello: 'world', n: 1 });
+    expect(body).toEqual(TEST_DATA);
   });
 
   it('reuses keep-alive connections to one subscriber', async () => {
@@ -635,7 +643,8 @@ describe('replies', () => {
     expect(reply.specversion).toBe('1.0');
     expect(reply.datacontenttype).toBe('application/json');
     expect((reply as unknown as Record<string, unknown>).replyext).toBe('r');
-    expect(reply.data).toEqual({ answer: 42 });
+    expect(dataValue(reply)).toEqual({ answer: 42 });
+    expect(reply.data).toEqual(Buffer.from(JSON.stringify(replyEvent.data)));
   });
 
   it('returns a structured-mode reply intact', async () => {
@@ -648,7 +657,8 @@ describe('replies', () => {
     expect(reply.id).toBe('reply-1');
     expect(reply.type).toBe('com.example.reply');
     expect((reply as unknown as Record<string, unknown>).replyext).toBe('r');
-    expect(reply.data).toEqual({ answer: 42 });
+    expect(dataValue(reply)).toEqual({ answer: 42 });
+    expect(reply.data).toEqual(Buffer.from(JSON.stringify(replyEvent.data)));
   });
 
   it('a 2xx without an event is plain success; a 202 is never a reply', async () => {

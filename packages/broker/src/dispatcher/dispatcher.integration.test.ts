@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DispatchRoute, PlainEvent } from '@eddy/api';
-import { CloudEvent } from 'cloudevents';
 import pino from 'pino';
 import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createDeliverer, type Deliverer } from '../delivery/index.js';
@@ -145,7 +144,15 @@ function makeRoute(topic: string, name: string, overrides: Partial<DispatchRoute
 }
 
 function event(id: string, type = 'dev.eddy.test', extra: Record<string, unknown> = {}): PlainEvent {
-  return new CloudEvent<unknown>({ id, source: '/it', type, data: { id }, ...extra });
+  return {
+    specversion: '1.0',
+    id,
+    source: '/it',
+    type,
+    datacontenttype: 'application/json',
+    data: Buffer.from(JSON.stringify({ id })),
+    ...extra,
+  };
 }
 
 function newDeliverer(): Deliverer {

@@ -6,8 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DispatchRoute, PlainEvent } from '@eddy/api';
-import { CloudEvent } from 'cloudevents';
+import { type DispatchRoute, dataValue, type PlainEvent } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -53,13 +52,15 @@ function route(overrides: Partial<DispatchRoute> = {}): DispatchRoute {
 }
 
 function event(i: number, extra: Record<string, unknown> = {}): PlainEvent {
-  return new CloudEvent<unknown>({
+  return {
+    specversion: '1.0',
     id: `e-${i}`,
     source: '/test',
     type: 'dev.eddy.test',
-    data: { i },
+    datacontenttype: 'application/json',
+    data: Buffer.from(JSON.stringify({ i })),
     ...extra,
-  });
+  };
 }
 
 interface Call {
@@ -225,7 +226,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       const open = deliverer.calls.splice(0);
       const byPartition = new Map<number, number>();
       for (const call of open) {
-        const i = (call.req.event.data as { i: number }).i;
+        const i = (dataValue(call.req.event) as { i: number }).i;
         const p = i >= 100 ? 1 : 0;
         byPartition.set(p, (byPartition.get(p) ?? 0) + 1);
         order[p]!.push(call.id);
@@ -243,7 +244,13 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     const log = await openLog();
     await log.ensureTopic('broker-events');
     await log.ensureTopic('replies');
-    const reply = new CloudEvent<unknown>({ id: 'r-1', source: '/sub', type: 'dev.eddy.reply', data: 'ok' });
+    const reply: PlainEvent = {
+      specversion: '1.0',
+      id: 'r-1',
+      source: '/sub',
+      type: 'dev.eddy.reply',
+      data: 'ok',
+    };
     const deliverer = scriptedDeliverer(() => ({ kind: 'delivered', status: 200, reply, attempts: 1 }));
     const registry = new Registry();
     const dispatcher = dispatcherOn(log, deliverer, { registry });

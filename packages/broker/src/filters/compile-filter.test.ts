@@ -1,13 +1,12 @@
 // Knative's trigger filter semantics as a table (knative/eventing pkg/eventfilter and the broker's
 // filter handler), plus what Eddy adds: compile-once CESQL, errors = fail, readable compile errors.
 
-import type { ResolvedFilter, SubscriptionsAPIFilter, PlainEvent } from '@eddy/api';
-import { CloudEvent } from 'cloudevents';
+import type { PlainEvent, ResolvedFilter, SubscriptionsAPIFilter } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
 import { timeString } from './attribute-value.js';
 import { compileFilter, FilterCompileError, type FilterResult } from './compile-filter.js';
 
-const event = new CloudEvent<unknown>({
+const event: PlainEvent = {
   specversion: '1.0',
   id: 'e-1',
   source: '/orders/eu',
@@ -19,16 +18,11 @@ const event = new CloudEvent<unknown>({
   region: 'eu-west',
   priority: 5,
   urgent: true,
-});
+};
 
-const noSubject = new CloudEvent<unknown>({ id: 'e-2', source: '/s', type: 't', data: 'x' });
+const noSubject: PlainEvent = { specversion: '1.0', id: 'e-2', source: '/s', type: 't', data: 'x' };
 
-type Row = [
-  name: string,
-  filter: ResolvedFilter | undefined,
-  expected: FilterResult,
-  on?: PlainEvent,
-];
+type Row = [name: string, filter: ResolvedFilter | undefined, expected: FilterResult, on?: PlainEvent];
 
 const f = (filters: SubscriptionsAPIFilter[]): ResolvedFilter => ({ filters });
 
@@ -196,13 +190,7 @@ describe('compileFilter (Knative semantics)', () => {
   });
 
   it('compares 0.3 schemaurl and 1.0 dataschema as one attribute', () => {
-    const v03 = new CloudEvent<unknown>({
-      specversion: '0.3',
-      id: '1',
-      source: '/s',
-      type: 't',
-      schemaurl: 'http://s/1',
-    });
+    const v03: PlainEvent = { specversion: '0.3', id: '1', source: '/s', type: 't', schemaurl: 'http://s/1' };
     expect(compileFilter({ attributes: { dataschema: 'http://s/1' } })(v03)).toBe('pass');
     expect(compileFilter(f([{ exact: { schemaurl: 'http://s/1' } }]))(v03)).toBe('pass');
   });
