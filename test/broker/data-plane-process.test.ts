@@ -7,8 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toHttpBatch, toHttpBinary } from '@eddy/api';
-import { CloudEvent } from 'cloudevents';
+import { type PlainEvent, toHttpBatch, toHttpBinary } from '@eddy/api';
 import { request } from 'undici';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
@@ -122,15 +121,14 @@ function metricValue(text: string, name: string, route: string): number | undefi
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-const makeEvent = (i: number, data: unknown) =>
-  new CloudEvent<unknown>({
-    specversion: '1.0',
-    id: `evt-${i}`,
-    source: '/eddy/crash-test',
-    type: 'crash.test',
-    datacontenttype: 'application/json',
-    data,
-  });
+const makeEvent = (i: number, data: unknown): PlainEvent => ({
+  specversion: '1.0',
+  id: `evt-${i}`,
+  source: '/eddy/crash-test',
+  type: 'crash.test',
+  datacontenttype: 'application/json',
+  data,
+});
 
 describe('data-plane process contract file', () => {
   it('applies a newer contract when the file changes or on SIGHUP, ignores an older one', {
