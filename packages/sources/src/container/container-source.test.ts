@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dataValue } from '@eddy/api';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSourceRegistry } from '../builtins.js';
@@ -84,7 +85,7 @@ describe('ContainerSource', () => {
     await sink.waitFor((r) => r.length >= 1, 10_000);
     const [event] = sink.accepted();
     expect(event?.team).toBe('blue');
-    const data = event?.data as { pid: number; message: string; secret: string; leaked?: string };
+    const data = dataValue(event!) as { pid: number; message: string; secret: string; leaked?: string };
     expect(data.message).toBe('hi');
     expect(data.secret).toBe('s3cret');
     expect(data.leaked).toBeUndefined();
@@ -104,7 +105,8 @@ describe('ContainerSource', () => {
   it('kills a process that ignores SIGTERM after the grace period', async () => {
     await runner.apply(containerSource(sink.url, [{ name: 'MODE', value: 'stubborn' }]));
     await sink.waitFor((r) => r.length >= 1, 10_000);
-    const pid = (sink.accepted()[0]?.data as { pid: number } | undefined)?.pid ?? -1;
+    const accepted = sink.accepted()[0];
+    const pid = accepted === undefined ? -1 : (dataValue(accepted) as { pid: number }).pid;
     const started = performance.now();
     await runner.close();
     expect(performance.now() - started).toBeGreaterThanOrEqual(450);
@@ -114,7 +116,7 @@ describe('ContainerSource', () => {
   it('restarts a crashing process with growing delays and reports CrashLoop with its last output', async () => {
     await runner.apply(containerSource(sink.url, [{ name: 'MODE', value: 'crash' }]));
     await sink.waitFor((r) => r.length >= 4, 15_000);
-    const pids = sink.accepted().map((e) => (e.data as { pid: number }).pid);
+    const pids = sink.accepted().map((e) => (dataValue(e) as { pid: number }).pid);
     expect(new Set(pids).size).toBe(pids.length);
     const at = sink.requests.map((r) => r.at);
     const gaps = at.slice(1).map((t, i) => t - (at[i] ?? 0));

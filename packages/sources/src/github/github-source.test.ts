@@ -4,6 +4,7 @@
 
 import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { dataValue } from '@eddy/api';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
@@ -212,7 +213,7 @@ describe('GitHubSource', () => {
       expect(e.source, what).toBe('https://github.com/octo-org/octo-repo');
       expect(e.subject, what).toBe(expectedSubject(sent.event, sent.payload));
       expect(e.datacontenttype, what).toBe('application/json');
-      expect(e.data, what).toEqual(sent.payload);
+      expect(dataValue(e), what).toEqual(sent.payload);
       // The payload's bytes reach the sink unchanged.
       expect(sink.requests[i]?.body.equals(sent.body), what).toBe(true);
       const sender = at(sent.payload, 'sender.login');
@@ -312,7 +313,7 @@ describe('GitHubSource', () => {
       type: 'dev.knative.source.github.issues',
       subject: String(at(payload, 'issue.number')),
     });
-    expect(fromForm?.data).toEqual(payload);
+    expect(dataValue(fromForm!)).toEqual(payload);
     expect(sink.requests[0]?.body.toString()).toBe(json);
     // A form without the payload field is malformed: counted, skipped.
     const bad = await post(url, {

@@ -1,3 +1,4 @@
+import { dataValue } from '@eddy/api';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -60,7 +61,7 @@ describe('PingSource', () => {
       expect(e.source).toBe('/apis/v1/namespaces/demo/pingsources/every-second');
       expect(e.specversion).toBe('1.0');
       expect(e.datacontenttype).toBe('application/json');
-      expect(e.data).toEqual({ message: 'hello' });
+      expect(dataValue(e)).toEqual({ message: 'hello' });
       expect(e.team).toBe('blue');
       // time is the scheduled tick: a whole second
       expect(new Date(String(e.time)).getMilliseconds()).toBe(0);

@@ -2,6 +2,7 @@
 // and a real HTTP sink.
 
 import { randomBytes } from 'node:crypto';
+import { dataValue } from '@eddy/api';
 import type { Message, PubSub, Subscription, Topic } from '@google-cloud/pubsub';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -108,7 +109,7 @@ describe('PubSubSource', () => {
       `//pubsub.googleapis.com/projects/${projectId}/topics/${topic.name.split('/').pop()}`,
     );
     expect(event.datacontenttype).toBe('application/json');
-    const data = event.data as { message: Record<string, unknown>; subscription: string };
+    const data = dataValue(event) as { message: Record<string, unknown>; subscription: string };
     expect(data.subscription).toBe(`projects/${projectId}/subscriptions/${subscription}`);
     expect(data.message).toMatchObject({
       data: Buffer.from('hello \x00 bytes').toString('base64'),
@@ -117,7 +118,7 @@ describe('PubSubSource', () => {
     });
     expect(data.message.publishTime).toBe(event.time);
     expect(Date.parse(String(event.time))).toBeGreaterThan(Date.now() - 60_000);
-    const second = byId.get(id2)!.data as { message: Record<string, unknown> };
+    const second = dataValue(byId.get(id2)!) as { message: Record<string, unknown> };
     expect(second.message).not.toHaveProperty('attributes');
     expect(second.message).not.toHaveProperty('orderingKey');
 
@@ -164,20 +165,24 @@ describe('PubSubSource', () => {
     });
     await sink.waitFor(() => sink.accepted().length >= 2, 10_000);
     const byId = new Map(sink.accepted().map((e) => [e.id, e]));
-    expect(byId.get('evt-1')).toMatchObject({
+    // Exactly the attributes published (nothing added: no time, no `unrelated`) and the data bytes.
+    expect(byId.get('evt-1')).toEqual({
+      specversion: '1.0',
+      id: 'evt-1',
       source: 'urn:test:binary',
       type: 'com.example.binary',
       subject: 'sub-1',
       myext: 'ext value',
       datacontenttype: 'application/json',
-      data: { n: 1 },
+      data: Buffer.from('{"n":1}'),
     });
-    expect(byId.get('evt-1')).not.toHaveProperty('unrelated');
-    expect(byId.get('evt-2')).toMatchObject({
+    expect(byId.get('evt-2')).toEqual({
+      specversion: '1.0',
+      id: 'evt-2',
       source: 'urn:test:structured',
       type: 'com.example.structured',
       datacontenttype: 'text/plain',
-      data: 'plain text',
+      data: Buffer.from('plain text'),
       other: 'x',
     });
   });
@@ -253,7 +258,8 @@ describe('PubSubSource', () => {
       const stored = await broker.stored();
       const byId = new Map(stored.map((e) => [e.id, e]));
       ids.forEach((id, i) => {
-        const data = byId.get(id)?.data as { message: Record<string, unknown> } | undefined;
+        const event = byId.get(id);
+        const data = (event && dataValue(event)) as { message: Record<string, unknown> } | undefined;
         expect(byId.get(id)?.type).toBe(PUBSUB_MESSAGE_PUBLISHED_TYPE);
         expect(data?.message).toMatchObject({
           data: Buffer.from(`b${i}`).toString('base64'),

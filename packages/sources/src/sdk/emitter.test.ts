@@ -1,4 +1,4 @@
-import type { PlainEvent } from '@eddy/api';
+import { dataValue, type PlainEvent } from '@eddy/api';
 import { CloudEvent } from 'cloudevents';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,15 +8,19 @@ import { sourceMetrics } from './metrics.js';
 
 const fast = { retry: 3, backoffPolicy: 'linear' as const, backoffDelayMs: 50, timeoutMs: 2_000 };
 
+/** JSON data as bytes (as an adapter passing an upstream event on has it): sent unchanged. */
+const DATA = Buffer.from('{ "hello": "wörld" }');
+
 function event(extra: Record<string, unknown> = {}): PlainEvent {
-  return new CloudEvent({
+  return {
+    specversion: '1.0',
     id: 'e-1',
     source: '/test/source',
     type: 'dev.eddy.test',
     datacontenttype: 'application/json',
-    data: { hello: 'wörld' },
+    data: DATA,
     ...extra,
-  });
+  };
 }
 
 async function metricValue(
@@ -59,7 +63,9 @@ describe('source emitter', () => {
     expect(req?.headers['ce-region']).toBe('eu%20west');
     expect(req?.headers['ce-subject']).toBe('%C3%BCn%C3%AFcode');
     expect(req?.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(req?.body.toString('utf8') ?? '')).toEqual({ hello: 'wörld' });
+    expect(req?.body).toEqual(DATA);
+    // A complete event is sent as given: no time (nor anything else) added.
+    expect(req?.headers).not.toHaveProperty('ce-time');
     const [received] = sink.accepted();
     expect(received?.subject).toBe('ünïcode');
     expect(received?.region).toBe('eu west');
@@ -169,8 +175,9 @@ describe('source emitter', () => {
       source: '/plain',
       type: 'dev.eddy.plain',
       specversion: '1.0',
-      data: 'text',
+      datacontenttype: 'text/plain',
     });
+    expect(dataValue(received!)).toBe('text');
     expect(received?.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Date.now() - Date.parse(String(received?.time))).toBeLessThan(5_000);
     await expect(emitter.send({ source: '/plain', type: 'x', 'Bad-Name': 'v' })).rejects.toMatchObject({
@@ -179,6 +186,26 @@ describe('source emitter', () => {
       attempts: 0,
     });
     expect(sink.requests).toHaveLength(1);
+  });
+
+  it("accepts a `cloudevents` SDK CloudEvent (a third-party adapter's) and sends it as given", async () => {
+    const emitter = createEmitter({ sink: sink.url, policy: fast });
+    const sdkEvent = new CloudEvent({
+      id: 'sdk-1',
+      source: '/third/party',
+      type: 'dev.eddy.sdk',
+      datacontenttype: 'application/octet-stream',
+      data: Buffer.from([0, 1, 254, 255]),
+      color: 'red',
+    });
+    await emitter.send(sdkEvent);
+    const [req] = sink.requests;
+    expect(req?.headers['ce-id']).toBe('sdk-1');
+    expect(req?.headers['ce-color']).toBe('red');
+    // The SDK's time is part of the event it built; its base64 copy of the data is not an attribute.
+    expect(req?.headers['ce-time']).toBe(sdkEvent.time);
+    expect(req?.headers).not.toHaveProperty('ce-data_base64');
+    expect(req?.body).toEqual(Buffer.from([0, 1, 254, 255]));
   });
 
   it('rejects a bad sink URL or ceOverrides at creation, naming the field', () => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dataValue } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -152,14 +153,15 @@ describe('the example HttpPollSource through the runner', () => {
     expect(status.ready.status).toBe('True');
     await sink.waitFor((r) => r.length >= 1);
     const [first] = sink.accepted();
-    expect(first).toMatchObject({ type: 'dev.example.httppoll.changed', source: url, data: { version: 1 } });
+    expect(first).toMatchObject({ type: 'dev.example.httppoll.changed', source: url });
+    expect(dataValue(first!)).toEqual({ version: 1 });
 
     // The sink refuses: the change is not acked, so it is sent again until accepted.
     sink.respond = (_r, n) => (n < 4 ? { status: 400 } : { status: 202 });
     body = '{"version":2}';
     await sink.waitFor((r) => r.length >= 5);
     const accepted = sink.accepted();
-    expect(accepted.map((e) => (e.data as { version: number }).version)).toEqual([1, 2]);
+    expect(accepted.map((e) => (dataValue(e) as { version: number }).version)).toEqual([1, 2]);
     const ids = sink.requests.slice(1, 5).map((r) => r.headers['ce-id']);
     expect(new Set(ids).size).toBe(1);
 

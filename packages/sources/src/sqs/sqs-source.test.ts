@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MessageAttributeValue, SQSClient as SqsClient } from '@aws-sdk/client-sqs';
+import { dataValue, toHttpBinary } from '@eddy/api';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -171,7 +172,11 @@ describe('SqsSource', () => {
     expect(q.arn).toMatch(/^arn:aws:sqs:/);
     expect(Object.keys(first ?? {})).not.toContain('anamefartoolongforanextension');
     expect(Date.now() - Date.parse(first?.time ?? '')).toBeLessThan(60_000);
-    expect(byId.get(id2)).toMatchObject({ datacontenttype: 'text/x-custom', data: 'plain words' });
+    expect(byId.get(id2)).toMatchObject({
+      datacontenttype: 'text/x-custom',
+      data: Buffer.from('plain words'),
+    });
+    expect(dataValue(byId.get(id2)!)).toBe('plain words');
     expect(byId.get(id3)?.datacontenttype).toBe('text/plain; charset=utf-8');
     const bodyOf1 = sink.requests.find((r) => r.headers['ce-id'] === id1)?.body.toString();
     expect(bodyOf1).toBe('{"amount": 12}');
@@ -209,18 +214,21 @@ describe('SqsSource', () => {
     await runner.apply(source('passthrough', { queueUrl: q.url }));
     await sink.waitFor((r) => r.length >= 2, 10_000);
     const byId = new Map(sink.accepted().map((e) => [e.id, e]));
-    expect(byId.get('s-1')).toMatchObject({
-      source: '/producer/b',
-      type: 'com.example.updated',
-      shape: 'round',
-      data: { n: 2 },
+    // Exactly the attributes sent (nothing added: no time) and the data bytes: the structured
+    // event's `data` member as written, the body of the other.
+    const { data: structuredData, ...structuredAttributes } = structured;
+    expect(byId.get('s-1')).toEqual({
+      ...structuredAttributes,
+      data: Buffer.from(JSON.stringify(structuredData)),
     });
-    expect(byId.get('b-1')).toMatchObject({
+    expect(byId.get('b-1')).toEqual({
+      specversion: '1.0',
+      id: 'b-1',
       source: '/producer/a',
       type: 'com.example.created',
       color: 'red',
       datacontenttype: 'text/plain',
-      data: 'hello',
+      data: Buffer.from('hello'),
     });
     await until(() => empty(q.url), 5_000, 'queue empty');
   });
@@ -239,8 +247,8 @@ describe('SqsSource', () => {
     const c = await counts(q.url);
     expect(c.visible + c.inFlight).toBe(3);
     await sink.up();
-    await sink.waitFor(() => new Set(sink.accepted().map((e) => e.data)).size === 3, 15_000);
-    expect(new Set(sink.accepted().map((e) => e.data))).toEqual(new Set(['m0', 'm1', 'm2']));
+    await sink.waitFor(() => new Set(sink.accepted().map((e) => dataValue(e))).size === 3, 15_000);
+    expect(new Set(sink.accepted().map((e) => dataValue(e)))).toEqual(new Set(['m0', 'm1', 'm2']));
     await until(() => empty(q.url), 5_000, 'queue empty');
     expect(await metric(registry, 'eddy_source_events_received_total', labels)).toBeGreaterThan(3);
   });
@@ -269,8 +277,9 @@ describe('SqsSource', () => {
           source: q.arn,
           tenant: `t${i}`,
           datacontenttype: 'application/json',
-          data: { i },
         });
+        // The message body's bytes, stored as they were.
+        expect(toHttpBinary(byId.get(id)!).body.toString()).toBe(JSON.stringify({ i }));
       });
       // At most 10 messages per receive, so at least 5 POSTs; far fewer than one per message.
       const posts = await broker.requests(202);
@@ -304,7 +313,7 @@ describe('SqsSource', () => {
       await broker.up();
       await until(() => empty(q.url), 20_000, 'queue empty');
       const stored = await broker.stored();
-      expect(new Set(stored.map((e) => e.data))).toEqual(
+      expect(new Set(stored.map((e) => dataValue(e)))).toEqual(
         new Set(Array.from({ length: 12 }, (_, i) => `m${i}`)),
       );
     } finally {
@@ -360,7 +369,7 @@ describe('SqsSource', () => {
     await runner.apply(source('malformed', { queueUrl: q.url }));
     await sink.waitFor((r) => r.length >= 1, 10_000);
     await until(() => empty(q.url), 5_000, 'queue empty');
-    expect(sink.accepted().map((e) => e.data)).toEqual(['good one']);
+    expect(sink.accepted().map((e) => dataValue(e))).toEqual(['good one']);
     expect(
       await metric(registry, 'eddy_source_events_failed_total', { name: 'malformed', reason: 'malformed' }),
     ).toBe(2);
