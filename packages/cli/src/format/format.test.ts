@@ -44,4 +44,17 @@ describe('eventLine', () => {
     const line = eventLine({ id: '1', type: 't', source: 's', time: 'T', data: `${'x'.repeat(100)}\n` });
     expect(line).toBe(`T  t  s  id=1  ${'x'.repeat(77)}...`);
   });
+
+  it('shows data_base64 decoded when the content type is JSON or text and the bytes decode', () => {
+    const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
+    const line = (datacontenttype: string | undefined, data_base64: string) =>
+      eventLine({ id: '1', type: 't', source: 's', datacontenttype, data_base64 });
+    expect(line('application/json', b64('{ "a": 1 }\n'))).toBe('-  t  s  id=1  {"a":1}');
+    expect(line('application/json', b64('null'))).toBe('-  t  s  id=1  null');
+    expect(line('text/plain; charset=utf-8', b64('h\u00e9llo\n'))).toBe('-  t  s  id=1  h\u00e9llo');
+    expect(line('application/octet-stream', b64('abc'))).toBe('-  t  s  id=1  <3 bytes>');
+    expect(line(undefined, b64('abc'))).toBe('-  t  s  id=1  <3 bytes>');
+    expect(line('text/plain', b64(Buffer.from([0xff, 0xfe])))).toBe('-  t  s  id=1  <2 bytes>');
+    expect(line('text/plain; charset=iso-8859-1', b64('abc'))).toBe('-  t  s  id=1  <3 bytes>');
+  });
 });
