@@ -10,9 +10,11 @@ import {
   delayBeforeRetry,
   isRetryableStatus,
   isSuccessStatus,
+  type PlainEvent,
   parseRetryAfter,
   type ResolvedDelivery,
-  readBounded, type PlainEvent } from '@eddy/api';
+  readBounded,
+} from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';

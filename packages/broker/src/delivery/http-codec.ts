@@ -2,7 +2,7 @@
 // (one binding for ingress, delivery and sources). What is added here is the decision, from
 // headers alone, whether a response can carry an event at all, so a body is read only then.
 
-import { parseHttpRequest, toHttpBinary, type PlainEvent } from '@eddy/api';
+import { type PlainEvent, parseHttpRequest, toHttpBinary } from '@eddy/api';
 
 export interface EncodedHttpEvent {
   /** Lower-case header names. */

@@ -23,8 +23,10 @@ import {
   type CesqlAttributes,
   CesqlCompileError,
   compileCesql,
+  type PlainEvent,
   type ResolvedFilter,
-  type SubscriptionsAPIFilter, type PlainEvent } from '@eddy/api';
+  type SubscriptionsAPIFilter,
+} from '@eddy/api';
 import { attributeString } from './attribute-value.js';
 
 export type FilterResult = 'pass' | 'fail' | 'nofilter';

@@ -52,7 +52,12 @@ describe('pubsubMessageToEvent', () => {
       'x',
       /"ce-my_ext"/,
     ],
-    ['structured that is not JSON', { 'content-type': 'application/cloudevents+json' }, '{', /invalid JSON body/],
+    [
+      'structured that is not JSON',
+      { 'content-type': 'application/cloudevents+json' },
+      '{',
+      /invalid JSON body/,
+    ],
     [
       'structured that is an array',
       { 'content-type': 'application/cloudevents+json' },

@@ -6,7 +6,7 @@
 // - anything else becomes Google's `google.cloud.pubsub.topic.v1.messagePublished` event (the shape
 //   Eventarc and Knative's retired CloudPubSubSource deliver), so consumers written for either work.
 
-import { parseHttpRequest, type PlainEvent } from '@eddy/api';
+import { type PlainEvent, parseHttpRequest } from '@eddy/api';
 import type { EventInit } from '../sdk/adapter.js';
 
 export const PUBSUB_MESSAGE_PUBLISHED_TYPE = 'google.cloud.pubsub.topic.v1.messagePublished';

@@ -3,7 +3,7 @@
 // the sink themselves: they get a resolved sink URL and an emitter, and turn upstream data into
 // CloudEvents. See README.md "Writing an adapter".
 
-import type { ResolvedDelivery, PlainEvent } from '@eddy/api';
+import type { PlainEvent, ResolvedDelivery } from '@eddy/api';
 import type { Logger } from 'pino';
 import type { EmitError } from './emitter.js';
 
@@ -137,10 +137,7 @@ export interface CloudEventEmitter {
    * event is one binary-mode POST, as send() does. ceOverrides apply to every event either way.
    * The at-least-once rule holds per event: ack upstream only the events whose outcome is `ok`.
    */
-  emitBatch(
-    events: readonly (PlainEvent | EventInit)[],
-    options?: BatchSendOptions,
-  ): Promise<EmitOutcome[]>;
+  emitBatch(events: readonly (PlainEvent | EventInit)[], options?: BatchSendOptions): Promise<EmitOutcome[]>;
   /** True when emitBatch() sends batch POSTs (the sink is an Eddy ingress). */
   readonly batching: boolean;
 }

@@ -3,7 +3,13 @@
 // `dev.eddy.sources.sqs.message`. See README.md "SqsSource" for the table.
 
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { CONTEXT_ATTRIBUTE_NAMES, HttpBindingError, isExtensionName, parseHttpRequest, type PlainEvent } from '@eddy/api';
+import {
+  CONTEXT_ATTRIBUTE_NAMES,
+  HttpBindingError,
+  isExtensionName,
+  type PlainEvent,
+  parseHttpRequest,
+} from '@eddy/api';
 import type { EventInit } from '../sdk/adapter.js';
 
 export const SQS_EVENT_TYPE = 'dev.eddy.sources.sqs.message';

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIngress, type EventLog, type Ingress, openEmbeddedEventLog } from '@eddy/broker';
 import type { PlainEvent } from '@eddy/api';
+import { createIngress, type EventLog, type Ingress, openEmbeddedEventLog } from '@eddy/broker';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseHttpRequest, type PlainEvent } from '@eddy/api';
+import { type PlainEvent, parseHttpRequest } from '@eddy/api';
 
 export interface ReceivedRequest {
   method: string;
