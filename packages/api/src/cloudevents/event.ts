@@ -49,7 +49,10 @@ export function dataValue(event: Pick<PlainEvent, 'data' | 'datacontenttype'>): 
   const { data } = event;
   if (!ArrayBuffer.isView(data)) return data;
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return decodeDataBytes(bytes, typeof event.datacontenttype === 'string' ? event.datacontenttype : undefined);
+  return decodeDataBytes(
+    bytes,
+    typeof event.datacontenttype === 'string' ? event.datacontenttype : undefined,
+  );
 }
 
 /**

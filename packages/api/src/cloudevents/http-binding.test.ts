@@ -4,6 +4,7 @@ import {
   readHttpFeatureVectors,
   readYamlEventVectors,
 } from './binding-vectors.conformance.js';
+import { dataValue, type PlainEvent } from './event.js';
 import {
   HttpBindingError,
   parseHttpRequest,
@@ -13,7 +14,6 @@ import {
   toHttpBinary,
   toHttpStructured,
 } from './http-binding.js';
-import { dataValue, type PlainEvent } from './event.js';
 import { jsonErrorPosition } from './json-error-position.js';
 
 function attrs(event: PlainEvent): Record<string, unknown> {

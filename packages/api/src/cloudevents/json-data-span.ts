@@ -85,7 +85,9 @@ function isDataKey(bytes: Uint8Array, start: number, end: number): boolean {
   }
   // A key spelled with escapes ("d\u0061ta") still names the member.
   if (!bytes.subarray(start, end).includes(BACKSLASH)) return false;
-  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8')) === 'data';
+  return (
+    JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8')) === 'data'
+  );
 }
 
 /**
