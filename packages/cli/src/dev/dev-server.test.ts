@@ -565,6 +565,54 @@ spec:
     ).rejects.toThrow(/^cannot load source adapter ".*missing": /);
   });
 
+  it('a source whose adapter listens for HTTP (a third-party package) has status.address while it runs', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    const file = join(dir, 'hooks.yaml');
+    const hooks = (broker: string) => `${brokerAndTrigger(sub.url, 'com.example.hook')}---
+apiVersion: sources.example.com/v1alpha1
+kind: WebhookSource
+metadata: {name: hooks}
+spec:
+  eventType: com.example.hook
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: ${broker}}
+`;
+    writeFileSync(file, hooks('default'));
+    const server = await startDevServer({
+      dataDir: join(dir, '.eddy'),
+      files: [file],
+      port: 0,
+      serving: false,
+      watchIntervalMs: 200,
+      sourceAdapters: [join(import.meta.dirname, '../../../sources/src/sdk/fixtures/webhook-adapter')],
+    });
+    cleanups.push(() => server.close());
+    const status = () => server.store.get('WebhookSource/default/hooks')?.resource.status;
+    const url = await waitFor('the address', () => status()?.address?.url);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(status()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const described = (await admin(server, 'GET', '/v1/describe/WebhookSource/default/hooks'))
+      .body as unknown as DescribeResponse;
+    expect(described.resource.status?.address).toEqual({ url });
+
+    const res = await request(url, {
+      method: 'POST',
+      body: 'ding',
+      headers: { 'content-type': 'text/plain' },
+    });
+    await res.body.text();
+    expect(res.statusCode).toBe(202);
+    await waitFor('the hook event', () => sub.received.find((e) => e.type === 'com.example.hook'));
+
+    // Its sink goes away: the source stops, and so does its address (the resource stays, not Ready).
+    writeFileSync(file, hooks('missing'));
+    await waitFor('the address to go', () => status()?.address === undefined && status());
+    expect(status()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    await expect(request(url, { method: 'POST', body: 'x' })).rejects.toThrow();
+  });
+
   it('runs a Service as a process behind the router: a Trigger delivers to it, a SinkBinding gives it K_SINK', async () => {
     const sub = await startSubscriber();
     cleanups.push(() => sub.close());
