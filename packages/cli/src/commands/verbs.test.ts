@@ -510,7 +510,12 @@ describe('eddy apply and delete', () => {
       ],
       stderr: [`warning: ${dir}/mesh.yaml: a warning from the server`],
     });
-    expect(JSON.parse(adminRequests[0]!.body)).toEqual({ text: manifest, file: `${dir}/mesh.yaml` });
+    // With the directory the file's relative paths resolve against.
+    expect(JSON.parse(adminRequests[0]!.body)).toEqual({
+      text: manifest,
+      file: `${dir}/mesh.yaml`,
+      baseDir: dir,
+    });
     await rm(dir, { recursive: true });
   });
 

@@ -5,7 +5,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
@@ -270,7 +270,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       }
       // A directory may hold other JSON (package.json, tsconfig.json): only manifests count there.
       if (/\.json$/i.test(file) && !explicit.has(file) && !/"apiVersion"\s*:/.test(text)) return;
-      const loaded = loadManifest(text, shown(file), { isThirdPartyKind });
+      const loaded = loadManifest(text, shown(file), { isThirdPartyKind, baseDir: dirname(file) });
       for (const w of loaded.warnings) print(w);
       if (!loaded.ok) {
         for (const e of loaded.errors) print(e);
