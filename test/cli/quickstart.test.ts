@@ -3,9 +3,9 @@
  * processes only (`node packages/cli/dist/main.js ...`, what `./eddy` runs).
  *
  * `eddy dev` runs on a copy of examples/quickstart in a temp dir (so editing the YAML does not touch the
- * repository), with its working directory at the repository root, where the services' relative
- * commands (`node examples/quickstart/services/...`) resolve, and EVENTS_LOG in its environment, which
- * the service replicas inherit: each appends every event it receives to that file as a JSON line.
+ * repository; the services' relative commands, `node services/...`, resolve against the copy), with
+ * EVENTS_LOG in its environment, which the service replicas inherit: each appends every event it
+ * receives to that file as a JSON line.
  *
  * The tests run in order and share the one mesh: routing, tail, a filter edited live, dead letters,
  * kill -9 right after acknowledged sends + restart on the same data dir, deleting a trigger, bad input
@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +220,8 @@ beforeAll(async () => {
   for (const f of await readdir(join(ROOT, 'examples/quickstart'))) {
     if (f.endsWith('.yaml')) await copyFile(join(ROOT, 'examples/quickstart', f), join(manifests, f));
   }
+  // The services' commands are relative to the manifests.
+  await cp(join(ROOT, 'examples/quickstart/services'), join(manifests, 'services'), { recursive: true });
   // The quickstart's fixed webhook port may be taken on a test machine: the copy gets a free one.
   webhookPort = await freePort();
   const github = join(manifests, 'github-source.yaml');

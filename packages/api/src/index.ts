@@ -15,5 +15,6 @@ export * from './contract/resource-status.js';
 export * from './contract/serving-contract.js';
 export * from './delivery/index.js';
 export * from './process/group-reaper.js';
+export * from './process/working-directory.js';
 export * from './resources/eddy-annotations.js';
 export * from './resources/index.js';

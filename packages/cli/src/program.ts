@@ -7,6 +7,7 @@ import { registerGet } from './commands/get.js';
 import { registerSend } from './commands/send.js';
 import { registerTail } from './commands/tail.js';
 import { registerValidate } from './commands/validate.js';
+import { registerVersion } from './commands/version.js';
 import { type Output, processOutput } from './output.js';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
       writeErr: (s) => output.err(s.trimEnd()),
     })
     .showHelpAfterError(false);
+  registerVersion(program, output, setExit);
   registerValidate(program, output, setExit);
   registerDev(program, output, setExit);
   registerApply(program, output, setExit);

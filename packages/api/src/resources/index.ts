@@ -41,6 +41,7 @@ export {
   loadPaths,
   loadText,
 } from './load.js';
+export { type LocalPathOptions, resolveContainerPaths, resolveLocalPaths } from './local-paths.js';
 export { findPlaceholderLines, isPlaceholderText } from './placeholders.js';
 export {
   describeObject,

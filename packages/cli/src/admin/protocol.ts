@@ -101,6 +101,12 @@ export interface ApplyRequest {
   text: string;
   /** Shown in error locations, e.g. the path the client read it from. */
   file: string;
+  /**
+   * Absolute directory that relative paths in the manifests' containers (`command`, `args`,
+   * `workingDir`) resolve against: the file's directory, or the client's working directory for
+   * stdin. Default: eddy dev's working directory. Ignored by delete.
+   */
+  baseDir?: string;
 }
 
 export interface AppliedItem {

@@ -1,8 +1,9 @@
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AdminClient } from '../admin/client.js';
 import type { AppliedItem, ApplyRequest, ApplyResponse } from '../admin/protocol.js';
 import { kindRef } from '../format/kind-ref.js';
-import { readManifests, refuseOnErrors } from '../manifests.js';
+import { readManifests, refuseOnErrors, STDIN_NAME } from '../manifests.js';
 import type { Output } from '../output.js';
 import { EXIT_OK } from '../usage-error.js';
 import { collect, runVerb, type ServerOptions, withServerOptions } from '../verb.js';
@@ -23,7 +24,9 @@ export async function runApply(options: ApplyOptions, output: Output): Promise<n
   const client = await AdminClient.connect(options.dataDir);
   for (const m of manifests.files) {
     if (m.documents === 0) continue;
-    const req: ApplyRequest = { text: m.text, file: m.file };
+    // Relative paths in the manifests are the file's (stdin: the current directory's), wherever eddy dev runs.
+    const baseDir = m.file === STDIN_NAME ? process.cwd() : dirname(resolve(m.file));
+    const req: ApplyRequest = { text: m.text, file: m.file, baseDir };
     const res = await client.post<ApplyResponse>('/v1/apply', req);
     for (const w of res.warnings ?? []) output.err(`warning: ${w}`);
     for (const item of res.items ?? []) output.out(appliedLine(item));

@@ -49,7 +49,11 @@ export function renderResources(
     const value = options.single ? resources[0] : { items: resources };
     return [stringify(value).trimEnd()];
   }
-  const columns = columnsFor(kind, { wide: format === 'wide', allNamespaces: options.allNamespaces });
+  const columns = columnsFor(kind, {
+    wide: format === 'wide',
+    allNamespaces: options.allNamespaces,
+    rows: resources,
+  });
   return renderTable(
     columns.map((c) => c.header),
     resources.map((r) => columns.map((c) => c.value(r, options.context))),

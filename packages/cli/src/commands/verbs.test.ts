@@ -305,6 +305,51 @@ describe('eddy get', () => {
     );
   });
 
+  it('sources show URL (status.address.url) when their adapter listens for HTTP, and SINK', async () => {
+    const sourceKind = { apiVersion: 'sources.knative.dev/v1alpha1' };
+    store.push(
+      resource('GitHubSource', 'hooks', {
+        ...sourceKind,
+        status: {
+          address: { url: 'http://127.0.0.1:8099/' },
+          sinkUri: 'http://127.0.0.1:1/broker',
+          conditions: [ready('True')],
+        },
+      }),
+      resource('GitHubSource', 'no-secret', {
+        ...sourceKind,
+        status: { conditions: [ready('False', 'StartFailed', 'secret not found')] },
+      }),
+      resource('KafkaSource', 'orders', {
+        apiVersion: 'sources.knative.dev/v1',
+        status: { sinkUri: 'http://127.0.0.1:9/x', conditions: [ready('True')] },
+      }),
+    );
+    const github = await eddy('get', 'githubsources', ...dd());
+    expect(github.stdout).toEqual([
+      'NAME        URL                      SINK                        READY   REASON        AGE',
+      'hooks       http://127.0.0.1:8099/   http://127.0.0.1:1/broker   True                  90s',
+      'no-secret                                                        False   StartFailed   90s',
+    ]);
+    // No source of the kind has an address: no URL column.
+    const kafka = await eddy('get', 'kafkasources', ...dd());
+    expect(kafka.stdout[0]).toMatch(/^NAME\s+SINK\s+READY\s+REASON\s+AGE$/);
+    // Any source kind whose adapter reported one gets it.
+    store.push(
+      resource('KafkaSource', 'listening', {
+        apiVersion: 'sources.knative.dev/v1',
+        status: { address: { url: 'http://127.0.0.1:7/' }, conditions: [ready('True')] },
+      }),
+    );
+    const withUrl = await eddy('get', 'kafkasources', ...dd());
+    expect(withUrl.stdout[0]).toMatch(/^NAME\s+URL\s+SINK\s+READY/);
+    expect(withUrl.stdout[1]).toMatch(/^listening\s+http:\/\/127\.0\.0\.1:7\/\s+True/);
+    const one = await eddy('get', 'githubsource', 'hooks', '-o', 'json', ...dd());
+    expect((JSON.parse(one.stdout.join('\n')) as StoredResource).status?.address).toEqual({
+      url: 'http://127.0.0.1:8099/',
+    });
+  });
+
   it("nothing found: kubectl's message on stderr, exit 0; an unknown name: one line, exit 1", async () => {
     const none = await eddy('get', 'routes', ...dd());
     expect(none).toEqual({ code: 0, stdout: [], stderr: ['No resources found in default namespace.'] });
@@ -465,7 +510,12 @@ describe('eddy apply and delete', () => {
       ],
       stderr: [`warning: ${dir}/mesh.yaml: a warning from the server`],
     });
-    expect(JSON.parse(adminRequests[0]!.body)).toEqual({ text: manifest, file: `${dir}/mesh.yaml` });
+    // With the directory the file's relative paths resolve against.
+    expect(JSON.parse(adminRequests[0]!.body)).toEqual({
+      text: manifest,
+      file: `${dir}/mesh.yaml`,
+      baseDir: dir,
+    });
     await rm(dir, { recursive: true });
   });
 

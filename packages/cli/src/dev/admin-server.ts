@@ -2,7 +2,9 @@
 // verbs): fastify on 127.0.0.1, every request carrying the token from admin.json.
 
 import { timingSafeEqual } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { isAbsolute } from 'node:path';
 import {
   CesqlCompileError,
   type CompiledCesql,
@@ -68,7 +70,26 @@ function applyRequest(body: unknown): ApplyRequest {
   const b = body as Partial<ApplyRequest> | undefined;
   if (!b || typeof b !== 'object' || typeof b.text !== 'string')
     throw new HttpError(400, 'request body must be JSON {"text": "<manifests>", "file": "<name>"}');
-  return { text: b.text, file: typeof b.file === 'string' && b.file !== '' ? b.file : '<request>' };
+  if (b.baseDir !== undefined && typeof b.baseDir !== 'string')
+    throw new HttpError(
+      400,
+      `"baseDir" must be a string (an absolute directory), found ${JSON.stringify(b.baseDir)}`,
+    );
+  return {
+    text: b.text,
+    file: typeof b.file === 'string' && b.file !== '' ? b.file : '<request>',
+    ...(b.baseDir !== undefined ? { baseDir: b.baseDir } : {}),
+  };
+}
+
+/** The directory an apply's relative container paths resolve against; eddy dev's own by default. */
+function baseDirOf(request: ApplyRequest): string {
+  const dir = request.baseDir ?? process.cwd();
+  if (!isAbsolute(dir))
+    throw new HttpError(400, `"baseDir" must be an absolute directory, found ${JSON.stringify(dir)}`);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new HttpError(400, `"baseDir" ${dir}: no such directory where eddy dev runs`);
+  return dir;
 }
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
@@ -143,9 +164,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   );
 
   app.post('/v1/apply', async (request): Promise<ApplyResponse> => {
-    const { text, file } = applyRequest(request.body);
+    const applying = applyRequest(request.body);
+    const { text, file } = applying;
+    const dir = baseDirOf(applying);
     const loaded = loadManifest(text, file, {
       ...(options.isThirdPartyKind ? { isThirdPartyKind: options.isThirdPartyKind } : {}),
+      baseDir: dir,
     });
     if (!loaded.ok) {
       const n = loaded.errors.length;
@@ -155,7 +179,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         loaded.errors,
       );
     }
-    const results = store.upsertAll(loaded.resources, { type: 'api' });
+    const results = store.upsertAll(loaded.resources, { type: 'api', dir });
     for (const r of results)
       if (r.action !== 'unchanged')
         store.recordEvent(r.key, {

@@ -4,7 +4,7 @@
 // every accepted event.
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -143,6 +143,14 @@ async function admin(
   });
   const text = await res.body.text();
   return { status: res.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** spec.template.spec.containers of a stored Service or ContainerSource. */
+function templateContainers(server: DevServer, key: string): unknown[] {
+  const spec = server.store.get(key)?.resource.spec as
+    | { template?: { spec?: { containers?: unknown[] } } }
+    | undefined;
+  return spec?.template?.spec?.containers ?? [];
 }
 
 describe('eddy dev (in process)', () => {
@@ -563,6 +571,166 @@ spec:
         sourceAdapters: [join(dir, 'missing')],
       }),
     ).rejects.toThrow(/^cannot load source adapter ".*missing": /);
+  });
+
+  it('a source whose adapter listens for HTTP (a third-party package) has status.address while it runs', async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    const file = join(dir, 'hooks.yaml');
+    const hooks = (broker: string) => `${brokerAndTrigger(sub.url, 'com.example.hook')}---
+apiVersion: sources.example.com/v1alpha1
+kind: WebhookSource
+metadata: {name: hooks}
+spec:
+  eventType: com.example.hook
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: ${broker}}
+`;
+    writeFileSync(file, hooks('default'));
+    const server = await startDevServer({
+      dataDir: join(dir, '.eddy'),
+      files: [file],
+      port: 0,
+      serving: false,
+      watchIntervalMs: 200,
+      sourceAdapters: [join(import.meta.dirname, '../../../sources/src/sdk/fixtures/webhook-adapter')],
+    });
+    cleanups.push(() => server.close());
+    const status = () => server.store.get('WebhookSource/default/hooks')?.resource.status;
+    const url = await waitFor('the address', () => status()?.address?.url);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(status()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const described = (await admin(server, 'GET', '/v1/describe/WebhookSource/default/hooks'))
+      .body as unknown as DescribeResponse;
+    expect(described.resource.status?.address).toEqual({ url });
+
+    const res = await request(url, {
+      method: 'POST',
+      body: 'ding',
+      headers: { 'content-type': 'text/plain' },
+    });
+    await res.body.text();
+    expect(res.statusCode).toBe(202);
+    await waitFor('the hook event', () => sub.received.find((e) => e.type === 'com.example.hook'));
+
+    // Its sink goes away: the source stops, and so does its address (the resource stays, not Ready).
+    writeFileSync(file, hooks('missing'));
+    await waitFor('the address to go', () => status()?.address === undefined && status());
+    expect(status()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    await expect(request(url, { method: 'POST', body: 'x' })).rejects.toThrow();
+  });
+
+  it("relative paths in a manifest's containers are the manifest directory's, wherever eddy dev runs", async () => {
+    const sub = await startSubscriber();
+    cleanups.push(() => sub.close());
+    const dir = tempDir();
+    expect(process.cwd()).not.toBe(dir);
+    mkdirSync(join(dir, 'services'));
+    // The ContainerSource reports the directory it runs in as its events' source.
+    writeFileSync(
+      join(dir, 'services', 'emit.cjs'),
+      `fetch(process.env.K_SINK, { method: 'POST', body: 'x', headers: { 'ce-specversion': '1.0',
+  'ce-id': 'from-' + process.pid, 'ce-type': 'com.example.cwd', 'ce-source': process.cwd() } });
+setInterval(() => {}, 60_000);
+`,
+    );
+    writeFileSync(
+      join(dir, 'services', 'ok.cjs'),
+      `require('node:http').createServer((req, res) => { req.resume(); res.statusCode = 202; res.end(); })
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    );
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(
+      file,
+      `${brokerAndTrigger(sub.url, 'com.example.cwd')}---
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: {name: emit}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [${JSON.stringify(process.execPath)}, services/emit.cjs]
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: ok}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [${JSON.stringify(process.execPath)}, ./services/ok.cjs]
+          args: [services, --flag, not-here]
+`,
+    );
+    const lines: string[] = [];
+    const server = await start(join(dir, '.eddy'), [file], lines);
+    const event = await waitFor(
+      'the container event',
+      () => sub.received.find((e) => e.type === 'com.example.cwd'),
+      20_000,
+    );
+    expect(event.headers['ce-source']).toBe(realpathSync(dir));
+    await waitFor('Service Ready', () => lines.includes('Service default/ok  Ready'), 25_000);
+    // The resources hold what runs: absolute paths, the manifest's directory as working directory.
+    expect(templateContainers(server, 'ContainerSource/default/emit')).toMatchObject([
+      { command: [process.execPath, join(dir, 'services/emit.cjs')], workingDir: dir },
+    ]);
+    expect(templateContainers(server, 'Service/default/ok')).toMatchObject([
+      {
+        command: [process.execPath, join(dir, 'services/ok.cjs')],
+        args: [join(dir, 'services'), '--flag', 'not-here'],
+        workingDir: dir,
+      },
+    ]);
+  }, 45_000);
+
+  it("an admin API apply resolves relative paths against the baseDir it carries (the client's directory for stdin)", async () => {
+    const dir = tempDir();
+    const server = await start(join(dir, '.eddy'), []);
+    const elsewhere = tempDir();
+    writeFileSync(join(elsewhere, 'emit.cjs'), '');
+    const text = `apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: {name: emit}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [node, emit.cjs]
+          workingDir: work
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: not-here}
+`;
+    const applied = await admin(server, 'POST', '/v1/apply', { text, file: '<stdin>', baseDir: elsewhere });
+    expect(applied.status).toBe(200);
+    const entry = server.store.get('ContainerSource/default/emit');
+    expect(entry?.origin).toEqual({ type: 'api', dir: elsewhere });
+    expect(templateContainers(server, 'ContainerSource/default/emit')).toMatchObject([
+      { command: ['node', join(elsewhere, 'emit.cjs')], workingDir: join(elsewhere, 'work') },
+    ]);
+
+    for (const [baseDir, error] of [
+      ['relative/dir', '"baseDir" must be an absolute directory, found "relative/dir"'],
+      [
+        join(elsewhere, 'gone'),
+        `"baseDir" ${join(elsewhere, 'gone')}: no such directory where eddy dev runs`,
+      ],
+      [7, '"baseDir" must be a string (an absolute directory), found 7'],
+    ] as const) {
+      const refused = await admin(server, 'POST', '/v1/apply', { text, file: 'x.yaml', baseDir });
+      expect(refused).toMatchObject({ status: 400, body: { error } });
+    }
+    // Without one (an older client), eddy dev's own working directory.
+    await admin(server, 'POST', '/v1/apply', { text, file: 'x.yaml' });
+    expect(server.store.get('ContainerSource/default/emit')?.origin).toEqual({
+      type: 'api',
+      dir: process.cwd(),
+    });
   });
 
   it('runs a Service as a process behind the router: a Trigger delivers to it, a SinkBinding gives it K_SINK', async () => {

@@ -3,9 +3,9 @@
 // autoscaler + process runtime, source adapters) in one process. commands/dev.ts adds the CLI,
 // signals and printing; tests start it in-process.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
@@ -24,6 +24,7 @@ import {
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ADMIN_FILE, type DescribeResponse, type StatusResponse } from '../admin/protocol.js';
+import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
@@ -75,17 +76,6 @@ export interface DevServer {
   /** Stops sources, drains the broker, stops serving, closes the log, removes admin.json. */
   close(): Promise<void>;
 }
-
-const VERSION = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 /** The first port from `from` up that nothing listens on (0 stays 0). */
 async function nextFreePort(host: string, from: number): Promise<number> {
@@ -280,7 +270,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       }
       // A directory may hold other JSON (package.json, tsconfig.json): only manifests count there.
       if (/\.json$/i.test(file) && !explicit.has(file) && !/"apiVersion"\s*:/.test(text)) return;
-      const loaded = loadManifest(text, shown(file), { isThirdPartyKind });
+      const loaded = loadManifest(text, shown(file), { isThirdPartyKind, baseDir: dirname(file) });
       for (const w of loaded.warnings) print(w);
       if (!loaded.ok) {
         for (const e of loaded.errors) print(e);

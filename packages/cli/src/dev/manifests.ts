@@ -1,8 +1,10 @@
 // Turns manifest text (a watched file, or the body of an admin API apply) into resources for the store,
 // through @eddy/api's loader: located errors, all-or-nothing per text. Kinds the loader does not own
 // (another API group) are taken as-is when a loaded source adapter serves them (third-party sources).
+// Relative paths of the containers run as processes are resolved against the manifest's directory
+// here (@eddy/api's resolveLocalPaths), so the resources hold what will run.
 
-import { DEFAULT_NAMESPACE, formatProblem, loadText } from '@eddy/api';
+import { DEFAULT_NAMESPACE, formatProblem, loadText, resolveLocalPaths } from '@eddy/api';
 import { parseAllDocuments } from 'yaml';
 import type { ResourceInput } from './resource-store.js';
 
@@ -18,6 +20,12 @@ export interface ManifestResult {
 export interface ManifestOptions {
   /** Foreign kinds served by a source adapter (the registry's `has`). */
   isThirdPartyKind?: (apiVersion: string, kind: string) => boolean;
+  /**
+   * Absolute directory the containers' relative `command`, `args` and `workingDir` resolve against:
+   * the manifest file's directory, or the applying client's working directory for stdin. Without it
+   * they stay as written.
+   */
+  baseDir?: string;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -36,12 +44,13 @@ export function loadManifest(text: string, file: string, options: ManifestOption
   const loaded = loadText(text, file);
   const errors: string[] = [];
   const warnings: string[] = [];
+  const baseDir = options.baseDir;
   const resources: ResourceInput[] = loaded.resources.map((r) => ({
     apiVersion: r.apiVersion,
     kind: r.kind,
     namespace: r.namespace,
     name: r.name,
-    resource: r.resource,
+    resource: baseDir === undefined ? r.resource : resolveLocalPaths(r.resource, { baseDir }),
   }));
   const thirdParty = new Set<number>();
   const isThirdParty = options.isThirdPartyKind;

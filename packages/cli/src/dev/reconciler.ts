@@ -211,7 +211,7 @@ export class Reconciler {
     return JSON.stringify(
       this.#o.runner
         .statuses()
-        .map((s) => [s.key, s.ready.status, s.ready.reason, s.ready.message])
+        .map((s) => [s.key, s.ready.status, s.ready.reason, s.ready.message, s.address?.url])
         .sort(),
     );
   }

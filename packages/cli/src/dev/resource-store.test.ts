@@ -123,6 +123,38 @@ describe('loadManifest', () => {
     expect(r.errors[0]).toMatch(/^wrong-type\.yaml:\d+:\d+: error: /);
   });
 
+  it("with a baseDir, resolves the relative paths of containers run as processes (not third-party kinds')", () => {
+    const text = `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: s}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [./bin/server]
+          workingDir: data
+---
+apiVersion: sources.example.com/v1alpha1
+kind: HttpPollSource
+metadata: {name: poll}
+spec: {url: "http://127.0.0.1:1/", workingDir: data}
+`;
+    const options = { isThirdPartyKind: (_a: string, k: string) => k === 'HttpPollSource' };
+    const [service, poll] = loadManifest(text, 'x.yaml', { ...options, baseDir: '/srv/app' }).resources;
+    expect(service?.resource).toMatchObject({
+      spec: {
+        template: {
+          spec: { containers: [{ command: ['/srv/app/bin/server'], workingDir: '/srv/app/data' }] },
+        },
+      },
+    });
+    expect(poll?.resource).toMatchObject({ spec: { workingDir: 'data' } });
+    // Without one, as written.
+    expect(loadManifest(text, 'x.yaml', options).resources[0]?.resource).toMatchObject({
+      spec: { template: { spec: { containers: [{ command: ['./bin/server'], workingDir: 'data' }] } } },
+    });
+  });
+
   it('takes foreign kinds a loaded adapter serves, and only those', () => {
     const text = `apiVersion: sources.example.com/v1alpha1
 kind: HttpPollSource

@@ -14,10 +14,14 @@ const STORE_VERSION = 1;
 /** Events kept per resource for `eddy describe`. */
 export const MAX_EVENTS = 25;
 
-/** Where a resource came from; a file's resources follow the file, an owner's are deleted with it. */
+/**
+ * Where a resource came from; a file's resources follow the file, an owner's are deleted with it. A
+ * file's directory, or `dir` of an admin API apply (the client's, for stdin), is what the relative
+ * paths of its containers were resolved against.
+ */
 export type ResourceOrigin =
   | { type: 'file'; file: string }
-  | { type: 'api' }
+  | { type: 'api'; dir?: string }
   | { type: 'owner'; owner: string };
 
 export interface StoreEntry {

@@ -1,6 +1,7 @@
 // Sources and SinkBindings in the local control plane: resolving their sinks (Brokers, channels and
 // Services Eddy runs here, or a URI), turning source resources into the runner's SourceDefinitions,
-// and their Knative-style status (SinkProvided, Deployed -> Ready, sinkUri).
+// and their Knative-style status (SinkProvided, Deployed -> Ready, sinkUri, and address for adapters
+// that receive events over HTTP).
 
 import {
   type AddressLookup,
@@ -127,6 +128,8 @@ export function sourceStatus(
     else set.markUnknown('Deployed', r.reason ?? 'Starting', r.message ?? 'the adapter is starting');
   }
   status.conditions = set.conditions();
+  // An adapter that listens for HTTP reports where (Knative's Addressable); only while it is Ready.
+  if (plan.ok && !applyError && runtime?.address) status.address = { url: runtime.address.url };
   return status;
 }
 

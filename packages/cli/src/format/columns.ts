@@ -9,6 +9,8 @@ export interface Column {
   value(r: StoredResource, ctx: ColumnContext): string;
   /** Only with `-o wide`. */
   wide?: boolean;
+  /** Only when this holds for at least one of the rows listed. */
+  ifAny?: (r: StoredResource) => boolean;
 }
 
 export interface ColumnContext {
@@ -42,6 +44,8 @@ export function readyCondition(r: StoredResource): Condition | undefined {
 const col = (header: string, value: Column['value'], wide = false): Column => ({ header, value, wide });
 
 const addressUrl = col('URL', (r) => text(rec(status(r).address).url));
+/** A source's address: only adapters that listen for HTTP publish one, so the column shows when one did. */
+const sourceUrl: Column = { ...addressUrl, ifAny: (r) => typeof rec(status(r).address).url === 'string' };
 const statusUrl = col('URL', (r) => text(status(r).url));
 const latestCreated = col('LATESTCREATED', (r) => text(status(r).latestCreatedRevisionName));
 const latestReady = col('LATESTREADY', (r) => text(status(r).latestReadyRevisionName));
@@ -103,11 +107,19 @@ const KIND_COLUMNS: Record<string, Column[]> = {
     col('SUBSCRIBER_URI', (r) => text(rec(status(r).physicalSubscription).subscriberUri)),
   ],
   PingSource: [col('SCHEDULE', (r) => text(spec(r).schedule)), sink],
+  GitHubSource: [addressUrl, sink],
 };
 
-/** The columns for `kind`, in order, with or without the wide ones and the NAMESPACE column. */
-export function columnsFor(kind: string, options: { wide: boolean; allNamespaces: boolean }): Column[] {
-  const specific = KIND_COLUMNS[kind] ?? (kind.endsWith('Source') || kind === 'SinkBinding' ? [sink] : []);
+/**
+ * The columns for `kind`, in order, with or without the wide ones and the NAMESPACE column; columns
+ * that depend on the data (a source's URL) only when one of `rows` has a value for them.
+ */
+export function columnsFor(
+  kind: string,
+  options: { wide: boolean; allNamespaces: boolean; rows?: readonly StoredResource[] },
+): Column[] {
+  const specific =
+    KIND_COLUMNS[kind] ?? (kind.endsWith('Source') || kind === 'SinkBinding' ? [sourceUrl, sink] : []);
   const columns: Column[] = [
     ...(options.allNamespaces ? [col('NAMESPACE', (r) => r.metadata.namespace)] : []),
     col('NAME', (r) => r.metadata.name),
@@ -120,7 +132,9 @@ export function columnsFor(kind: string, options: { wide: boolean; allNamespaces
     col('AGE', (r, ctx) => age(r.metadata.creationTimestamp, ctx.now)),
     col('MESSAGE', (r) => readyCondition(r)?.message ?? '', true),
   ];
-  return columns.filter((c) => options.wide || !c.wide);
+  return columns.filter(
+    (c) => (options.wide || !c.wide) && (!c.ifAny || (options.rows ?? []).some((r) => c.ifAny?.(r))),
+  );
 }
 
 /** Sum of actual/desired replicas of each Service's revisions, keyed `<ns>/<service>`. */

@@ -3,7 +3,7 @@
 // group is killed (as a container's processes die with its PID 1).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { workingDirectoryProblem } from '@eddy/api';
 import { LineSplitter, LogTail } from './log-tail.js';
 
 export interface ReplicaProcessSpec {
@@ -43,7 +43,7 @@ export class ReplicaProcess {
       };
     });
 
-    const cwdProblem = checkDirectory(spec.cwd);
+    const cwdProblem = workingDirectoryProblem(spec.cwd);
     if (cwdProblem) {
       this.pid = undefined;
       queueMicrotask(() => settle({ code: null, signal: null, spawnError: new Error(cwdProblem) }));
@@ -113,14 +113,5 @@ export class ReplicaProcess {
     } catch {
       // ESRCH: the group is already gone.
     }
-  }
-}
-
-function checkDirectory(dir: string): string | undefined {
-  try {
-    if (!statSync(dir).isDirectory()) return `working directory ${dir} is not a directory`;
-    return undefined;
-  } catch (err) {
-    return `working directory ${dir} cannot be used: ${(err as Error).message}`;
   }
 }

@@ -141,6 +141,20 @@ describe('ContainerSource', () => {
     expect(status.ready.message).toMatch(/containers\[0\]\.command: required in embedded mode/);
   });
 
+  it('fails to start in a working directory that does not exist, naming the field and the directory', async () => {
+    const def = containerSource(sink.url, []);
+    const missing = join(tmpdir(), `eddy-no-such-dir-${process.pid}`);
+    (def.spec as { template: { spec: { containers: { workingDir?: string }[] } } }).template.spec
+      .containers[0]!.workingDir = missing;
+    const status = await runner.apply(def);
+    expect(status.ready).toMatchObject({ status: 'False', reason: 'StartFailed' });
+    expect(status.ready.message).toMatch(
+      new RegExp(
+        `^spec\\.template\\.spec\\.containers\\[0\\]\\.workingDir: working directory ${missing} cannot be used: ENOENT`,
+      ),
+    );
+  });
+
   it('puts K_CE_OVERRIDES only when overrides exist', () => {
     expect(sourceContainerEnv('http://x/', undefined)).toEqual({ K_SINK: 'http://x/' });
     expect(sourceContainerEnv('http://x/', { extensions: { a: 'b' } })).toEqual({

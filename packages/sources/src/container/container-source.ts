@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { type Container, type ContainerSource, ProcessGroupReaper } from '@eddy/api';
+import { type Container, type ContainerSource, ProcessGroupReaper, workingDirectoryProblem } from '@eddy/api';
 import type {
   CeOverrides,
   RunningSource,
@@ -111,6 +111,10 @@ export function createContainerSourceAdapter(
       );
     }
     const args = [...commandArgs, ...(container.args ?? [])];
+    // Checked here: spawn in a missing directory fails with ENOENT naming the command instead.
+    const cwdProblem =
+      container.workingDir === undefined ? undefined : workingDirectoryProblem(container.workingDir);
+    if (cwdProblem) throw new TypeError(`spec.template.spec.containers[0].workingDir: ${cwdProblem}`);
     const env = {
       ...inheritedEnv(),
       ...(await resolveEnv(container.env ?? [], secrets)),

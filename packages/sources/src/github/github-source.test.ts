@@ -178,9 +178,10 @@ describe('GitHubSource', () => {
   async function start(spec: Record<string, unknown> = {}): Promise<void> {
     const status = await runner.apply(definition(spec));
     expect(status.ready).toMatchObject({ status: 'True', reason: 'Listening' });
-    const found = /webhook endpoint (http:\/\/127\.0\.0\.1:\d+\/)/.exec(status.ready.message ?? '');
-    expect(found).not.toBeNull();
-    url = found?.[1] ?? '';
+    // Published as the source's address (status.address.url); the Ready message names it too.
+    url = status.address?.url ?? '';
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(status.ready.message).toBe(`webhook endpoint ${url}`);
   }
 
   beforeEach(async () => {
@@ -422,6 +423,7 @@ describe('GitHubSource', () => {
     def.annotations = { [PORT_ANNOTATION]: String(port) };
     const status = await runner.apply(def);
     expect(status.ready.message).toBe(`webhook endpoint http://127.0.0.1:${port}/`);
+    expect(status.address).toEqual({ url: `http://127.0.0.1:${port}/` });
     await runner.remove(sourceKey(def));
     await expect(
       request(`http://127.0.0.1:${port}/`, { method: 'POST', dispatcher: agent }),
@@ -432,6 +434,7 @@ describe('GitHubSource', () => {
       const failed = await noSecret.apply(definition());
       expect(failed.ready).toMatchObject({ status: 'False', reason: 'StartFailed' });
       expect(failed.ready.message).toMatch(/EDDY_SECRET_GITHUB_WEBHOOK_SECRET/);
+      expect(failed.address).toBeUndefined();
       const badPort = definition();
       badPort.name = 'bad-port';
       badPort.annotations = { [PORT_ANNOTATION]: 'eighty' };

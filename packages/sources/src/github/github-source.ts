@@ -201,6 +201,7 @@ async function startGitHub(
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = endpointUrl(host, boundPort);
   logger.info({ url, eventTypes: spec.eventTypes }, 'github webhook endpoint listening');
+  context.setAddress(url);
   context.setHealth({ ready: true, reason: 'Listening', message: `webhook endpoint ${url}` });
 
   return {

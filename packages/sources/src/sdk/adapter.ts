@@ -73,6 +73,14 @@ export interface SourceContext<Spec = unknown> {
    * adapter never calls it, the source is Ready once start() resolved.
    */
   setHealth(health: SourceHealth): void;
+  /**
+   * Publishes where this source receives events, for adapters that listen for HTTP (webhooks): an
+   * absolute http(s) URL, which becomes the source's `status.address.url` (Knative's Addressable
+   * shape) while the source is Ready. Call it once the endpoint listens; `undefined` withdraws it.
+   * The address also goes when the source stops or a start() fails. Anything but an absolute
+   * http(s) URL throws a TypeError.
+   */
+  setAddress(url: string | URL | undefined): void;
 }
 
 /** duckv1.CloudEventOverrides. */

@@ -13,7 +13,7 @@ import { createSourceRegistry } from '../builtins.js';
 import { startTestSink, type TestSink } from '../testing/test-sink.js';
 import type { SourceAdapter } from './adapter.js';
 import { SourceRegistry } from './registry.js';
-import { createSourceRunner, type SourceRunner } from './runner.js';
+import { createSourceRunner, type SourceRunner, sourceKey } from './runner.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const example = fileURLToPath(new URL('../../../../examples/source-adapter/', import.meta.url));
@@ -175,5 +175,50 @@ describe('the example HttpPollSource through the runner', () => {
     const metrics = await registry.getSingleMetricAsString('eddy_source_events_failed_total');
     expect(metrics).toMatch(/reason="malformed"} 1/);
     expect(metrics).toMatch(/reason="rejected"} [34]/);
+  });
+});
+
+describe('a third-party adapter that listens for HTTP', () => {
+  let sink: TestSink;
+  let runner: SourceRunner;
+  afterEach(async () => {
+    await runner?.close();
+    await sink?.close();
+  });
+
+  it('publishes its endpoint with setAddress(): status.address while it runs, gone once it stops', async () => {
+    sink = await startTestSink();
+    const adapters = createSourceRegistry();
+    await adapters.loadPackage('./webhook-adapter', { from: fixtures });
+    runner = createSourceRunner({ adapters, logger: quiet });
+    const definition = {
+      apiVersion: 'sources.example.com/v1alpha1',
+      kind: 'WebhookSource',
+      namespace: 'demo',
+      name: 'hooks',
+      spec: { eventType: 'com.example.hook', sink: { uri: sink.url } },
+      sink: sink.url,
+    };
+    const status = await runner.apply(definition);
+    expect(status.ready).toMatchObject({ status: 'True', reason: 'Started' });
+    const url = status.address?.url ?? '';
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"hello":"hook"}',
+    });
+    expect(res.status).toBe(202);
+    await sink.waitFor((r) => r.length >= 1);
+    expect(sink.accepted()[0]).toMatchObject({
+      type: 'com.example.hook',
+      source: '/webhooks/demo/hooks',
+      data: { hello: 'hook' },
+    });
+
+    await runner.remove(sourceKey(definition));
+    expect(runner.statuses()).toEqual([]);
+    await expect(fetch(url, { method: 'POST', body: 'x' })).rejects.toThrow();
   });
 });

@@ -113,6 +113,67 @@ describe('source runner', () => {
     expect(runner.statuses()[0]?.ready.status).toBe('True');
   });
 
+  it('carries the address an adapter publishes into its status while it is Ready, and drops it otherwise', async () => {
+    const probe: Probe = { starts: [], stops: [], failFirst: 0 };
+    setup(probe);
+    await runner.apply(def());
+    const context = probe.starts[0]!;
+    expect(runner.statuses()[0]?.address).toBeUndefined();
+    context.setAddress('http://127.0.0.1:8099');
+    expect(runner.statuses()[0]).toMatchObject({
+      ready: { status: 'True' },
+      address: { url: 'http://127.0.0.1:8099/' },
+    });
+    context.setAddress(new URL('https://hooks.example.com/in?x=1'));
+    expect(runner.statuses()[0]?.address).toEqual({ url: 'https://hooks.example.com/in?x=1' });
+    // Not Ready: no address; Ready again: back.
+    context.setHealth({ ready: false, reason: 'UpstreamUnreachable', message: 'down' });
+    expect(runner.statuses()[0]?.address).toBeUndefined();
+    context.setHealth({ ready: true });
+    expect(runner.statuses()[0]?.address).toEqual({ url: 'https://hooks.example.com/in?x=1' });
+    context.setAddress(undefined);
+    expect(runner.statuses()[0]?.address).toBeUndefined();
+    for (const bad of ['127.0.0.1:8099', '/relative', 'ftp://example.com/', '', 42]) {
+      expect(() => context.setAddress(bad as string)).toThrow(
+        /^setAddress: expected an absolute http:\/\/ or https:\/\/ URL, found /,
+      );
+    }
+    expect(() => context.setAddress('nope')).toThrow('found "nope"');
+    // A changed definition restarts the source: the old context's address is gone and cannot come back.
+    context.setAddress('http://127.0.0.1:1/');
+    await runner.apply(def({ n: 2 }));
+    context.setAddress('http://127.0.0.1:2/');
+    expect(runner.statuses()[0]?.address).toBeUndefined();
+    probe.starts[1]?.setAddress('http://127.0.0.1:3/');
+    expect(runner.statuses()[0]?.address).toEqual({ url: 'http://127.0.0.1:3/' });
+    await runner.remove(sourceKey(def()));
+    expect(runner.statuses()).toEqual([]);
+  });
+
+  it('drops the address when start() fails after publishing it', async () => {
+    const adapters = new SourceRegistry();
+    let attempts = 0;
+    adapters.register({
+      apiVersion: 'sources.example.com/v1',
+      kind: 'FlakySource',
+      start(context) {
+        attempts++;
+        context.setAddress(`http://127.0.0.1:${9000 + attempts}/`);
+        if (attempts === 1) throw new Error('bind failed after listening');
+        return { stop: async () => {} };
+      },
+    });
+    runner = createSourceRunner({ adapters, logger: quiet, restartDelayMs: 20 });
+    const first = await runner.apply({ ...def(), kind: 'FlakySource' });
+    expect(first.ready).toMatchObject({ status: 'False', reason: 'StartFailed' });
+    expect(first.address).toBeUndefined();
+    const deadline = Date.now() + 5_000;
+    while (runner.statuses()[0]?.ready.status !== 'True' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(runner.statuses()[0]?.address).toEqual({ url: 'http://127.0.0.1:9002/' });
+  });
+
   it('rejects bad definitions without touching the running source', async () => {
     const probe: Probe = { starts: [], stops: [], failFirst: 0 };
     setup(probe);

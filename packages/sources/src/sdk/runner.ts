@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
 import type { RunningSource, SourceContext, SourceDefinition, SourceHealth } from './adapter.js';
+import { sourceAddress } from './address.js';
 import { createEmitter } from './emitter.js';
 import { type SourceMetricsRecorder, sourceMetrics } from './metrics.js';
 import type { SourceRegistry } from './registry.js';
@@ -28,6 +29,11 @@ export interface SourceStatus {
   namespace: string;
   name: string;
   ready: ReadyCondition;
+  /**
+   * Where the source receives events (an adapter that listens for HTTP reported it with
+   * setAddress()); only while `ready` is True.
+   */
+  address?: { url: string };
 }
 
 export interface SourceRunnerOptions {
@@ -74,6 +80,8 @@ interface Instance {
   logger: Logger;
   ready: ReadyCondition;
   healthReported: boolean;
+  /** What the adapter's current start reported with setAddress(). */
+  address?: string;
   running?: RunningSource;
   starting?: Promise<void>;
   restartTimer?: NodeJS.Timeout;
@@ -128,6 +136,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
       namespace: d.namespace,
       name: d.name,
       ready: { ...instance.ready },
+      ...(instance.address && instance.ready.status === 'True' ? { address: { url: instance.address } } : {}),
     };
   }
 
@@ -143,6 +152,8 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
     const d = instance.definition;
     const adapter = adapters.get(d.apiVersion, d.kind);
     const signal = instance.controller.signal;
+    // A new attempt starts without the address of a failed one.
+    instance.address = undefined;
     const context: SourceContext = {
       apiVersion: d.apiVersion,
       kind: d.kind,
@@ -176,6 +187,10 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
         instance.healthReported = true;
         setReady(instance, health.ready ? 'True' : 'False', health.reason, health.message);
       },
+      setAddress(url) {
+        const address = url === undefined ? undefined : sourceAddress(url);
+        if (!signal.aborted) instance.address = address;
+      },
     };
     try {
       const running = await adapter.start(context);
@@ -192,6 +207,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
       if (!instance.healthReported) setReady(instance, 'True', 'Started');
     } catch (err) {
       if (signal.aborted) return;
+      instance.address = undefined;
       instance.failures++;
       const message = err instanceof Error ? err.message : String(err);
       instance.logger.warn({ err, failures: instance.failures }, 'source adapter failed to start');

@@ -1,0 +1,272 @@
+/**
+ * Issue 10's acceptance, with the built CLI spawned as a user runs it:
+ *
+ * - `eddy dev -f <absolute path>/examples/quickstart` started from the temp directory (/tmp) brings
+ *   every resource Ready: the services' and the ContainerSource's relative commands resolve against
+ *   the manifests' directory, not the one eddy dev was started in;
+ * - `eddy get githubsource github -o json` has `status.address.url`, and a POST signed with the
+ *   webhook secret to that URL is delivered;
+ * - `eddy apply -f -` resolves relative paths against the directory it is run in.
+ *
+ * The whole examples/quickstart folder (YAML and services) is copied to `<tmp>/checkout/examples/`, far
+ * from the repository and from eddy dev's working directory, with a free webhook port instead of the
+ * fixed 8099 that a test machine may have taken. The webhook secret comes from the environment.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { cp, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../harness/free-ports.ts';
+import { buildCli, type CliRun, MAIN, ROOT, runEddy } from './helpers.ts';
+
+const WEBHOOK_SECRET = `s-${randomUUID()}`;
+
+interface Resource {
+  kind: string;
+  metadata: { name: string; generation: number };
+  spec?: { template?: { spec?: { containers?: { command?: string[]; workingDir?: string }[] } } };
+  status?: {
+    observedGeneration?: number;
+    address?: { url: string };
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+interface Received {
+  service: string;
+  path: string;
+  status: number;
+  id: string;
+  type: string;
+  source: string;
+  [extension: string]: unknown;
+}
+
+let work = '';
+let quickstart = '';
+let dataDir = '';
+let eventsLog = '';
+let webhookPort = 0;
+let dev: ChildProcess | undefined;
+let devOutput = '';
+
+const env = () => ({
+  ...process.env,
+  EDDY_DATA_DIR: dataDir,
+  EVENTS_LOG: eventsLog,
+  EDDY_SECRET_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  // `node` in the manifests: the Node running this test.
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+});
+
+function eddy(args: string[], cwd = tmpdir()): Promise<CliRun> {
+  return runEddy(args, { env: env(), cwd, timeoutMs: 30_000 });
+}
+
+async function getJson(kind: string, name?: string): Promise<Resource[]> {
+  const r = await eddy(['get', kind, ...(name ? [name] : []), '-o', 'json']);
+  if (r.code !== 0) throw new Error(`eddy get ${kind} exited ${r.code}: ${r.stderr.trim()}`);
+  const parsed = JSON.parse(r.stdout) as Resource | { items: Resource[] };
+  return 'items' in parsed ? parsed.items : [parsed];
+}
+
+function ready(r: Resource): boolean {
+  const observed = r.status?.observedGeneration;
+  return (
+    (observed === undefined || observed === r.metadata.generation) &&
+    r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
+  );
+}
+
+const tail = (text: string, n = 40) => text.split('\n').slice(-n).join('\n');
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n--- eddy dev output (tail):\n${tail(devOutput)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function received(): Promise<Received[]> {
+  const text = await readFile(eventsLog, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Received);
+}
+
+// Every kind the quickstart has, with what eddy dev derives from it (Configurations, Routes, Revisions).
+const KINDS = [
+  'brokers',
+  'triggers',
+  'services',
+  'configurations',
+  'routes',
+  'revisions',
+  'githubsources',
+  'pingsources',
+  'containersources',
+];
+
+beforeAll(async () => {
+  buildCli();
+  work = await realpath(await mkdtemp(join(tmpdir(), 'eddy-anywhere-')));
+  quickstart = join(work, 'checkout', 'examples', 'quickstart');
+  dataDir = join(work, 'data');
+  eventsLog = join(work, 'events.jsonl');
+  await cp(join(ROOT, 'examples/quickstart'), quickstart, { recursive: true });
+  [webhookPort = 0] = await freePorts(1);
+  const github = join(quickstart, 'github-source.yaml');
+  const text = await readFile(github, 'utf8');
+  const moved = text.replace('webhook-port: "8099"', `webhook-port: "${webhookPort}"`);
+  expect(moved).not.toBe(text);
+  await writeFile(github, moved);
+
+  dev = spawn(process.execPath, [MAIN, 'dev', '-f', quickstart, '--data-dir', dataDir, '--port', '0'], {
+    cwd: tmpdir(),
+    env: env(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => {
+    devOutput = (devOutput + chunk.toString('utf8')).slice(-20_000);
+  };
+  dev.stdout?.on('data', keep);
+  dev.stderr?.on('data', keep);
+}, 180_000);
+
+afterAll(async () => {
+  const child = dev;
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (work) await rm(work, { recursive: true, force: true });
+}, 60_000);
+
+describe(`eddy dev -f <absolute path>/examples/quickstart, started from ${tmpdir()}`, () => {
+  it('brings every resource Ready', async () => {
+    const notReady = await waitFor('every resource Ready', 90_000, async () => {
+      const pending: string[] = [];
+      let total = 0;
+      for (const kind of KINDS) {
+        for (const r of await getJson(kind)) {
+          total++;
+          if (!ready(r)) pending.push(`${r.kind}/${r.metadata.name}`);
+        }
+      }
+      return pending.length === 0 && total >= 12 ? pending : undefined;
+    });
+    expect(notReady).toEqual([]);
+    // What runs: the manifests' directory, whatever eddy dev's own is.
+    const [display] = await getJson('ksvc', 'event-display');
+    expect(display?.spec?.template?.spec?.containers?.[0]).toMatchObject({
+      command: ['node', join(quickstart, 'services/event-display.mjs')],
+      workingDir: quickstart,
+    });
+  }, 120_000);
+
+  it('the ContainerSource and the services run: shop orders reach both services', async () => {
+    await waitFor('shop orders at both services', 30_000, async () => {
+      const events = (await received()).filter((e) => e.source === '/shop/orders' && e.status < 300);
+      return events.some((e) => e.service === 'event-display') &&
+        events.some((e) => e.service === 'order-processor')
+        ? true
+        : undefined;
+    });
+  }, 60_000);
+
+  it('eddy get githubsource -o json has status.address.url; a POST signed with the secret to it is delivered', async () => {
+    const [source] = await getJson('githubsource', 'github');
+    const url = source?.status?.address?.url;
+    expect(url).toBe(`http://127.0.0.1:${webhookPort}/`);
+    const table = await eddy(['get', 'githubsources']);
+    expect(table.stdout).toMatch(/^NAME\s+URL\s+SINK\s+READY\s+REASON\s+AGE\n/);
+    expect(table.stdout).toContain(`github   http://127.0.0.1:${webhookPort}/   `);
+
+    const delivery = randomUUID();
+    const body = JSON.stringify({
+      action: 'opened',
+      issue: { number: 7, html_url: 'https://github.com/your-org/your-repo/issues/7' },
+      repository: { name: 'your-repo', owner: { login: 'your-org' } },
+      sender: { login: 'octocat' },
+    });
+    const res = await fetch(url ?? '', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issues',
+        'x-github-delivery': delivery,
+        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    const got = await waitFor('the webhook event at event-display', 30_000, async () =>
+      (await received()).find((e) => e.id === delivery && e.service === 'event-display' && e.status < 300),
+    );
+    expect(got).toMatchObject({
+      type: 'dev.knative.source.github.issues',
+      source: 'https://github.com/your-org/your-repo',
+    });
+  }, 60_000);
+
+  it('eddy apply -f - resolves relative paths against the directory it is run in', async () => {
+    const manifest = `apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: {name: stdin-shop}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [node, services/shop.mjs]
+          env: [{name: INTERVAL_MS, value: "500"}]
+  ceOverrides:
+    extensions: {via: stdin}
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
+`;
+    const applied = await new Promise<CliRun>((done) => {
+      const child = spawn(process.execPath, [MAIN, 'apply', '-f', '-'], { cwd: quickstart, env: env() });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString('utf8');
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString('utf8');
+      });
+      child.once('exit', (code) => done({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(manifest);
+    });
+    expect(applied).toEqual({
+      code: 0,
+      stdout: 'containersource.sources.knative.dev/stdin-shop created\n',
+      stderr: '',
+    });
+    const [source] = await getJson('containersource', 'stdin-shop');
+    expect(source?.spec?.template?.spec?.containers?.[0]).toMatchObject({
+      command: ['node', join(quickstart, 'services/shop.mjs')],
+      workingDir: quickstart,
+    });
+    await waitFor('an order from the stdin-applied source', 30_000, async () =>
+      (await received()).find((e) => e.via === 'stdin' && e.service === 'event-display'),
+    );
+  }, 60_000);
+});
