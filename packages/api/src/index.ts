@@ -16,3 +16,6 @@ export * from './delivery/index.js';
 export * from './process/group-reaper.js';
 export * from './resources/eddy-annotations.js';
 export * from './resources/index.js';
+export * from './values/core-data.js';
+export * from './values/key-refs.js';
+export * from './values/value-lookup.js';
