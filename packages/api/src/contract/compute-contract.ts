@@ -59,9 +59,9 @@ import { type Condition, ConditionSet, type ResourceStatus, resourceKey } from '
 import {
   type TopicSettings,
   type TopicSettingsResult,
+  topicRouteFields,
   topicSettingsFromAnnotations,
   topicSettingsFromConfigMap,
-  topicRouteFields,
   topicSettingsFromKafkaChannelSpec,
 } from './topic-settings.js';
 

@@ -14,7 +14,10 @@ const MAX_KEY_LENGTH = 253;
 
 function checkCoreMetadata(ctx: RuleContext, meta: ObjectMeta): void {
   if (!meta.name)
-    ctx.error(['metadata', 'name'], 'required field is missing (expected a DNS-1123 subdomain such as "my-secret")');
+    ctx.error(
+      ['metadata', 'name'],
+      'required field is missing (expected a DNS-1123 subdomain such as "my-secret")',
+    );
   else {
     const why = dns1123SubdomainProblem(meta.name);
     if (why) ctx.error(['metadata', 'name'], `${show(meta.name)} ${why}`);
@@ -58,5 +61,8 @@ export function checkConfigMap(ctx: RuleContext, c: ConfigMap): void {
   checkBase64(ctx, 'binaryData', c.binaryData, '(text belongs under data)');
   for (const key of Object.keys(c.binaryData ?? {}))
     if (c.data && Object.hasOwn(c.data, key))
-      ctx.errorAtKey(['binaryData', key], `key ${show(key)} is also in data; a key may be in only one of them`);
+      ctx.errorAtKey(
+        ['binaryData', key],
+        `key ${show(key)} is also in data; a key may be in only one of them`,
+      );
 }

@@ -101,7 +101,8 @@ function describeHidden(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   const t = typeof v;
   if (t === 'object') return 'a map';
-  if (t === 'number') return Number.isInteger(v) ? 'an integer (value not shown)' : 'a number (value not shown)';
+  if (t === 'number')
+    return Number.isInteger(v) ? 'an integer (value not shown)' : 'a number (value not shown)';
   if (t === 'string') return 'a string (value not shown)';
   if (t === 'boolean') return 'a boolean (value not shown)';
   return t;

@@ -67,7 +67,9 @@ export function redactSecret<T extends Record<string, unknown>>(
   const values = secretValues(secret as SecretShape);
   const { data: _data, stringData: _stringData, ...rest } = secret;
   const data = Object.fromEntries(
-    [...values].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, redactedValue(v.length)]),
+    [...values]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, redactedValue(v.length)]),
   );
   return { redacted: { ...rest, ...(values.size > 0 ? { data } : {}) } as unknown as T, values };
 }

@@ -37,7 +37,7 @@ export function findKeyRefs(value: unknown, base: FieldPath = []): FoundKeyRef[]
   const out: FoundKeyRef[] = [];
   const walk = (v: unknown, path: FieldPath) => {
     if (Array.isArray(v)) {
-      v.forEach((item, i) => walk(item, [...path, i]));
+      for (const [i, item] of v.entries()) walk(item, [...path, i]);
       return;
     }
     if (!v || typeof v !== 'object') return;

@@ -55,7 +55,8 @@ export function lookupKeyRef(ref: KeyRef, namespace: string, options: ValueLooku
   }
   const store = options.store;
   if (!store) return { found: false, tried };
-  const values = ref.source === 'Secret' ? store.secret(namespace, ref.name) : store.configMap(namespace, ref.name);
+  const values =
+    ref.source === 'Secret' ? store.secret(namespace, ref.name) : store.configMap(namespace, ref.name);
   const value = values?.get(ref.key);
   if (value !== undefined) return { found: true, value: value.toString('utf8') };
   tried.push(describeObject(ref, namespace, values));

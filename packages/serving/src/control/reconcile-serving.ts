@@ -488,7 +488,8 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
 
   // Revisions (existing and new).
   const revStates = new Map<string, RevisionState>();
-  for (const [key, entry] of revisions) revStates.set(key, revisionState(entry, input.runtime, platform, input.values ?? {}));
+  for (const [key, entry] of revisions)
+    revStates.set(key, revisionState(entry, input.runtime, platform, input.values ?? {}));
   for (const s of revStates.values())
     statuses.set(resourceKey('Revision', s.entry.namespace, s.entry.name), s.status);
 
