@@ -28,8 +28,14 @@ function checkCoreMetadata(ctx: RuleContext, meta: ObjectMeta): void {
   }
 }
 
-function checkKeys(ctx: RuleContext, field: string, map: Record<string, string> | undefined): void {
-  for (const key of Object.keys(map ?? {})) {
+/** Each key's name, and (`base64`) that its value is base64, in document order. */
+function checkEntries(
+  ctx: RuleContext,
+  field: string,
+  map: Record<string, string> | undefined,
+  base64?: { hint: string; alsoIn?: Record<string, string> | undefined; alsoInField?: string },
+): void {
+  for (const [key, value] of Object.entries(map ?? {})) {
     if (key.length > MAX_KEY_LENGTH)
       ctx.errorAtKey([field, key], `key must be at most ${MAX_KEY_LENGTH} characters (has ${key.length})`);
     else if (!KEY.test(key) || key === '.' || key === '..')
@@ -37,32 +43,32 @@ function checkKeys(ctx: RuleContext, field: string, map: Record<string, string> 
         [field, key],
         `key ${show(key)} must consist of letters, digits, "-", "_" or "." (and not be "." or "..")`,
       );
-  }
-}
-
-function checkBase64(ctx: RuleContext, field: string, map: Record<string, string> | undefined, what: string) {
-  for (const [key, value] of Object.entries(map ?? {}))
+    if (!base64) continue;
+    if (base64.alsoIn && Object.hasOwn(base64.alsoIn, key))
+      ctx.errorAtKey(
+        [field, key],
+        `key ${show(key)} is also in ${base64.alsoInField}; a key may be in only one of them`,
+      );
     if (!isBase64(value))
-      ctx.error([field, key], `expected base64 (RFC 4648 standard alphabet, with padding) ${what}`);
+      ctx.error([field, key], `expected base64 (RFC 4648 standard alphabet, with padding) ${base64.hint}`);
+  }
 }
 
 export function checkSecret(ctx: RuleContext, s: Secret): void {
   checkCoreMetadata(ctx, s.metadata);
-  checkKeys(ctx, 'data', s.data);
-  checkKeys(ctx, 'stringData', s.stringData);
-  checkBase64(ctx, 'data', s.data, '(the value is not shown; put plain text under stringData instead)');
+  checkEntries(ctx, 'data', s.data, {
+    hint: '(the value is not shown; put plain text under stringData instead)',
+  });
+  checkEntries(ctx, 'stringData', s.stringData);
   if (s.type === '') ctx.error(['type'], 'must not be empty (omit it for "Opaque")');
 }
 
 export function checkConfigMap(ctx: RuleContext, c: ConfigMap): void {
   checkCoreMetadata(ctx, c.metadata);
-  checkKeys(ctx, 'data', c.data);
-  checkKeys(ctx, 'binaryData', c.binaryData);
-  checkBase64(ctx, 'binaryData', c.binaryData, '(text belongs under data)');
-  for (const key of Object.keys(c.binaryData ?? {}))
-    if (c.data && Object.hasOwn(c.data, key))
-      ctx.errorAtKey(
-        ['binaryData', key],
-        `key ${show(key)} is also in data; a key may be in only one of them`,
-      );
+  checkEntries(ctx, 'data', c.data);
+  checkEntries(ctx, 'binaryData', c.binaryData, {
+    hint: '(text belongs under data)',
+    alsoIn: c.data,
+    alsoInField: 'data',
+  });
 }
