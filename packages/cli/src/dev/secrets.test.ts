@@ -389,6 +389,17 @@ spec:
     const topic = await topicOf(server, 'knative-broker-default-configured');
     expect(topic).toMatchObject({ partitions: 5, retentionMs: 7_200_000 });
 
+    // Deleted through the admin API (eddy delete configmap): the Broker is back to the defaults.
+    expect(
+      (await admin(server, 'DELETE', '/v1/resources/ConfigMap/default/kafka-broker-config')).status,
+    ).toBe(200);
+    await server.settled();
+    expect(server.reconciler.eventingContract?.brokers[0]).toMatchObject({
+      partitions: 1,
+      retentionMs: 7_200_000,
+    });
+    expect(server.reconciler.eventingContract?.brokers[0]).not.toHaveProperty('replicationFactor');
+
     // A bad value is a located error naming the key, and nothing is applied.
     const bad = await admin(server, 'POST', '/v1/apply', {
       text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  default.topic.partitions: 5\n',
@@ -403,7 +414,7 @@ spec:
     });
   }, 30_000);
 
-  it('on Kafka: the ConfigMap reaches topic creation (partitions, retention, replication factor)', async () => {
+  it('on Kafka: the ConfigMap reaches topic creation (partitions, retention; replication factor and configs: kafka-event-log tests)', async () => {
     const dir = tempDir();
     const ns = `cm-${randomUUID().slice(0, 8)}`;
     const { server } = await start(join(dir, '.eddy'), [], { kafka: inject('kafkaBrokers') });
