@@ -52,14 +52,18 @@ async function freePort(): Promise<number> {
   return port as number;
 }
 
-const env = () => ({
-  ...process.env,
-  EDDY_DATA_DIR: dataDir,
-  EVENTS_LOG: eventsLog,
-  EDDY_SECRET_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
-  // The services' command is `node`: the Node running this test.
-  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
-});
+/** No EDDY_SECRET_* variable: the GitHubSource's secret comes from the Secret in its manifest. */
+const env = () => {
+  const out: NodeJS.ProcessEnv = {
+    ...process.env,
+    EDDY_DATA_DIR: dataDir,
+    EVENTS_LOG: eventsLog,
+    // The services' command is `node`: the Node running this test.
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+  };
+  for (const name of Object.keys(out)) if (name.startsWith('EDDY_SECRET_')) delete out[name];
+  return out;
+};
 
 function eddy(...args: string[]): Promise<CliRun> {
   return runEddy(args, { env: env(), timeoutMs: 30_000 });
@@ -152,6 +156,7 @@ const MESH: [string, string[]][] = [
   ['brokers', ['default']],
   ['triggers', ['everything-to-display', 'orders-to-processor']],
   ['services', ['event-display', 'order-processor']],
+  // Ready with no environment variable: its webhook secret is the Secret in github-source.yaml.
   ['githubsources', ['github']],
   ['pingsources', ['heartbeat']],
   ['containersources', ['shop']],
@@ -228,7 +233,11 @@ beforeAll(async () => {
   const text = await readFile(github, 'utf8');
   const moved = text.replace('webhook-port: "8099"', `webhook-port: "${webhookPort}"`);
   expect(moved).not.toBe(text);
-  await writeFile(github, moved);
+  // The webhook secret is the Secret in the same file: the copy gets a fresh value, so the test shows
+  // that the file's value is the one used.
+  const secret = moved.replace('secret: quickstart-demo-webhook-secret', `secret: ${WEBHOOK_SECRET}`);
+  expect(secret).not.toBe(moved);
+  await writeFile(github, secret);
   dev = startDev();
   await waitMeshReady();
 }, 180_000);
@@ -301,7 +310,7 @@ describe('the quickstart, through the CLI', () => {
     expect(describe.stdout).toMatch(/^Conditions:\n\s+TYPE\s+STATUS/m);
   });
 
-  it('a GitHub webhook delivery, signed with the secret from the environment, reaches event-display', async () => {
+  it('a GitHub webhook delivery, signed with the Secret from the manifest (no environment variable), reaches event-display; a forged one is refused', async () => {
     // The webhook URL a user reads off `eddy get githubsource github -o json` (the Deployed condition).
     const [source] = await getJson('githubsource', 'github');
     const deployed = source?.status?.conditions?.find((c) => c.type === 'Deployed');
@@ -331,6 +340,34 @@ describe('the quickstart, through the CLI', () => {
       type: 'dev.knative.source.github.issues',
       source: 'https://github.com/your-org/your-repo',
     });
+    const forged = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issues',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': `sha256=${createHmac('sha256', 'a guess').update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(forged.status).toBe(401);
+  });
+
+  it('eddy get / describe secret show the keys and sizes, never the value', async () => {
+    const table = await eddy('get', 'secrets');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^NAME\s+TYPE\s+DATA\s+AGE\ngithub-webhook\s+Opaque\s+1\s+\S+\n$/);
+    const yaml = await eddy('get', 'secret', 'github-webhook', '-o', 'yaml');
+    expect(yaml.stdout).toContain(`secret: "<redacted: ${WEBHOOK_SECRET.length} bytes>"`);
+    const json = await eddy('get', 'secrets', '-o', 'json');
+    const described = await eddy('describe', 'secret', 'github-webhook');
+    expect(described.stdout).toMatch(new RegExp(`^Data:\n  secret:\\s+${WEBHOOK_SECRET.length} bytes$`, 'm'));
+    for (const r of [table, yaml, json, described]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(WEBHOOK_SECRET);
+    }
+    expect(await readFile(join(dataDir, 'resources.json'), 'utf8')).not.toContain(WEBHOOK_SECRET);
+    expect(devOutput).not.toContain(WEBHOOK_SECRET);
   });
 
   it('eddy tail streams the events passing the broker that match its filter, and stops on Ctrl-C', async () => {

@@ -25,13 +25,14 @@ describe('eddy validate', () => {
     expect(lines(r.stdout)).toEqual([
       'ok    examples/quickstart/broker.yaml#0  Broker default/default',
       'ok    examples/quickstart/github-source.yaml#0  GitHubSource default/github',
+      'ok    examples/quickstart/github-source.yaml#1  Secret default/github-webhook',
       'ok    examples/quickstart/ping-source.yaml#0  PingSource default/heartbeat',
       'ok    examples/quickstart/services.yaml#0  Service default/event-display',
       'ok    examples/quickstart/services.yaml#1  Service default/order-processor',
       'ok    examples/quickstart/shop-source.yaml#0  ContainerSource default/shop',
       'ok    examples/quickstart/triggers.yaml#0  Trigger default/everything-to-display',
       'ok    examples/quickstart/triggers.yaml#1  Trigger default/orders-to-processor',
-      '8 resources valid in 6 files',
+      '9 resources valid in 6 files',
     ]);
     expect(r.code).toBe(0);
   });
@@ -74,7 +75,7 @@ describe('eddy validate', () => {
       join(dir, 'mixed.yaml'),
       [
         'apiVersion: v1',
-        'kind: ConfigMap',
+        'kind: Namespace',
         'metadata:',
         '  name: settings',
         '---',
@@ -92,9 +93,9 @@ describe('eddy validate', () => {
     );
     const r = await eddy('validate', '-f', join(dir, 'mixed.yaml'));
     expect(lines(r.stdout)).toEqual([
-      `${dir}/mixed.yaml:2:7: warning: #0 ConfigMap settings: ignored: v1 ConfigMap is not an Eddy resource`,
+      `${dir}/mixed.yaml:2:7: warning: #0 Namespace settings: ignored: v1 Namespace is not an Eddy resource`,
       `${dir}/mixed.yaml:7:7: warning: #1 Sequence steps: not supported by Eddy yet: flows.knative.dev/v1 Sequence is parsed but not run`,
-      `skip  ${dir}/mixed.yaml#0  ConfigMap settings  (not an Eddy resource)`,
+      `skip  ${dir}/mixed.yaml#0  Namespace settings  (not an Eddy resource)`,
       `skip  ${dir}/mixed.yaml#1  Sequence steps  (not supported by Eddy yet)`,
       `ok    ${dir}/mixed.yaml#2  Broker default/default`,
       '1 resource valid in 1 file, 2 warnings',

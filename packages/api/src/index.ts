@@ -18,3 +18,6 @@ export * from './process/group-reaper.js';
 export * from './process/working-directory.js';
 export * from './resources/eddy-annotations.js';
 export * from './resources/index.js';
+export * from './values/core-data.js';
+export * from './values/key-refs.js';
+export * from './values/value-lookup.js';

@@ -516,6 +516,57 @@ describe('annotations', () => {
     });
   });
 
+  it('a loaded ConfigMap: replication factor and every other default.topic.config.* reach the BrokerRoute', () => {
+    const configMap = (data: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broker-config}\ndata:\n${data}`;
+    const config = 'spec:\n  config: {apiVersion: v1, kind: ConfigMap, name: broker-config}\n';
+    const { contract } = compute(
+      load(
+        broker('b', `  annotations: {eddy.dev/retention: PT2H}\n${config}`),
+        configMap(
+          [
+            '  default.topic.partitions: "4"',
+            '  default.topic.replication.factor: "3"',
+            '  default.topic.config.retention.ms: "60000"',
+            '  default.topic.config.max.message.bytes: "2097152"',
+            '  default.topic.config.min.insync.replicas: "2"',
+            '  default.topic.config.cleanup.policy: delete',
+            '  bootstrap.servers: kafka:9092',
+          ].join('\n'),
+        ),
+      ),
+    );
+    expect(contract.brokers[0]).toEqual({
+      namespace: 'default',
+      name: 'b',
+      path: '/default/b',
+      topic: 'knative-broker-default-b',
+      partitions: 4,
+      // The eddy.dev/retention annotation wins over the ConfigMap.
+      retentionMs: 7_200_000,
+      replicationFactor: 3,
+      config: { 'max.message.bytes': '2097152', 'min.insync.replicas': '2' },
+    });
+
+    const invalid = (data: string) =>
+      ready(compute(load(broker('b', config), configMap(data))).statuses, 'Broker', 'b');
+    expect(invalid('  default.topic.replication.factor: "0"')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidConfig',
+      message:
+        'ConfigMap default/broker-config: data["default.topic.replication.factor"]: expected an integer from 1 to 32767, found "0"',
+    });
+    expect(invalid('  default.topic.config.cleanup.policy: compact')).toMatchObject({
+      reason: 'InvalidConfig',
+      message:
+        'ConfigMap default/broker-config: data["default.topic.config.cleanup.policy"]: Eddy\'s event log needs cleanup.policy=delete, found "compact"',
+    });
+    expect(invalid('  default.topic.config.Bad_Name: "1"')).toMatchObject({
+      reason: 'InvalidConfig',
+      message: expect.stringContaining('"Bad_Name" is not a Kafka topic config name'),
+    });
+  });
+
   // Resources that did not go through `eddy validate` (e.g. from the Kubernetes API) can carry bad values.
   function withAnnotation(resources: LoadedResource[], name: string, key: string, value: string) {
     return resources.map((r) => {

@@ -59,6 +59,7 @@ import { type Condition, ConditionSet, type ResourceStatus, resourceKey } from '
 import {
   type TopicSettings,
   type TopicSettingsResult,
+  topicRouteFields,
   topicSettingsFromAnnotations,
   topicSettingsFromConfigMap,
   topicSettingsFromKafkaChannelSpec,
@@ -325,8 +326,8 @@ export function computeContract(
     if (config && config.kind === 'ConfigMap' && groupOf(config.apiVersion) === '') {
       const cmNs = config.namespace ?? entry.namespace;
       const data = configMaps.get(namespacedKey(cmNs, config.name));
-      // A ConfigMap Eddy was not given (the loader skips them) leaves the defaults: most Knative
-      // manifests point at a cluster-wide one that only carries Kafka connection settings.
+      // A ConfigMap Eddy was not given leaves the defaults: most Knative manifests point at a
+      // cluster-wide one (knative-eventing/kafka-broker-config) that only carries Kafka connection settings.
       if (data) base = topicSettingsFromConfigMap(`ConfigMap ${cmNs}/${config.name}`, data, base.settings);
     }
     const settings = base.ok ? topicSettingsFromAnnotations(b.metadata.annotations, base.settings) : base;
@@ -463,9 +464,7 @@ export function computeContract(
         path: ingressPath(entry.namespace, entry.name),
         topic: s.topic,
         partitions: s.settings.settings.partitions,
-        ...(s.settings.settings.retentionMs !== undefined
-          ? { retentionMs: s.settings.settings.retentionMs }
-          : {}),
+        ...topicRouteFields(s.settings.settings),
       });
     }
     if (dls) status.deadLetterSinkUri = dls;
@@ -515,9 +514,7 @@ export function computeContract(
         path: ingressPath(entry.namespace, entry.name),
         topic: channelTopic(entry.namespace, entry.name),
         partitions: s.settings.settings.partitions,
-        ...(s.settings.settings.retentionMs !== undefined
-          ? { retentionMs: s.settings.settings.retentionMs }
-          : {}),
+        ...topicRouteFields(s.settings.settings),
       });
     }
     if (dls) status.deadLetterSinkUri = dls;

@@ -74,6 +74,10 @@ export interface BrokerRoute {
   topic: string;
   partitions: number;
   retentionMs?: number;
+  /** Replicas per partition when the topic is created (Kafka); undefined = the event log's default. */
+  replicationFactor?: number;
+  /** More Kafka topic configs by Kafka's name; the embedded log ignores them. */
+  config?: Record<string, string>;
 }
 
 /** A Channel (InMemoryChannel, KafkaChannel, Channel) and its topic. */
@@ -86,6 +90,10 @@ export interface ChannelRoute {
   topic: string;
   partitions: number;
   retentionMs?: number;
+  /** Replicas per partition when the topic is created (Kafka); undefined = the event log's default. */
+  replicationFactor?: number;
+  /** More Kafka topic configs by Kafka's name; the embedded log ignores them. */
+  config?: Record<string, string>;
 }
 
 export interface DataPlaneContract {

@@ -1,7 +1,8 @@
 // Partitions and retention of a Broker's or a channel's topic, from (first match wins):
 // - Broker: the `eddy.dev/partitions` / `eddy.dev/retention` annotations, then the ConfigMap named by
-//   `spec.config` (the Kafka broker's keys `default.topic.partitions` and
-//   `default.topic.config.retention.ms`), then the defaults.
+//   `spec.config` (the Kafka broker's keys `default.topic.partitions`,
+//   `default.topic.replication.factor`, `default.topic.config.retention.ms` and any other
+//   `default.topic.config.<kafka topic config>`), then the defaults.
 // - KafkaChannel: `spec.numPartitions` / `spec.retentionDuration` (defaulted to 1 / PT168H).
 // - Channel with a KafkaChannel template: the template's `spec.numPartitions` / `spec.retentionDuration`.
 // - InMemoryChannel, Channel with an InMemoryChannel template: the annotations, then the defaults.
@@ -17,6 +18,10 @@ import {
 export interface TopicSettings {
   partitions: number;
   retentionMs?: number;
+  /** Replicas of each partition when the topic is created; undefined = the event log's default. */
+  replicationFactor?: number;
+  /** More Kafka topic configs by Kafka's name (`max.message.bytes`, ...), from `default.topic.config.*`. */
+  config?: Record<string, string>;
 }
 
 export type TopicSettingsResult =
@@ -26,6 +31,32 @@ export type TopicSettingsResult =
 /** The ConfigMap keys the Kafka broker reads from a Broker's `spec.config`. */
 export const CONFIGMAP_PARTITIONS_KEY = 'default.topic.partitions';
 export const CONFIGMAP_RETENTION_MS_KEY = 'default.topic.config.retention.ms';
+export const CONFIGMAP_REPLICATION_FACTOR_KEY = 'default.topic.replication.factor';
+export const CONFIGMAP_TOPIC_CONFIG_PREFIX = 'default.topic.config.';
+/** Kafka caps the replication factor at a 16-bit signed integer. */
+const MAX_REPLICATION_FACTOR = 32_767;
+/** A Kafka topic config name (`max.message.bytes`, `min.insync.replicas`). */
+const KAFKA_CONFIG_NAME = /^[a-z0-9]+(?:[.-][a-z0-9]+)*$/;
+/**
+ * Topic configs Eddy's event log depends on: records must be deleted by time, never compacted, and
+ * carry the broker's append time (seeking by time relies on it). A ConfigMap may repeat these values but
+ * not change them.
+ */
+export const EDDY_OWNED_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'delete',
+  'message.timestamp.type': 'LogAppendTime',
+};
+
+/** The optional topic fields of a BrokerRoute / ChannelRoute, from settings. */
+export function topicRouteFields(
+  settings: TopicSettings,
+): Pick<TopicSettings, 'retentionMs' | 'replicationFactor' | 'config'> {
+  return {
+    ...(settings.retentionMs !== undefined ? { retentionMs: settings.retentionMs } : {}),
+    ...(settings.replicationFactor !== undefined ? { replicationFactor: settings.replicationFactor } : {}),
+    ...(settings.config && Object.keys(settings.config).length > 0 ? { config: { ...settings.config } } : {}),
+  };
+}
 
 const annotationPath = (name: string) => `metadata.annotations["${name}"]`;
 
@@ -90,6 +121,40 @@ export function topicSettingsFromConfigMap(
       };
     settings.retentionMs = ms;
   }
+  const replication = data?.[CONFIGMAP_REPLICATION_FACTOR_KEY];
+  if (replication !== undefined) {
+    const text = String(replication).trim();
+    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_REPLICATION_FACTOR)
+      return {
+        ok: false,
+        reason: 'InvalidConfig',
+        message: `${where}: data["${CONFIGMAP_REPLICATION_FACTOR_KEY}"]: expected an integer from 1 to ${MAX_REPLICATION_FACTOR}, found ${JSON.stringify(replication)}`,
+      };
+    settings.replicationFactor = n;
+  }
+  const config: Record<string, string> = { ...(fallback.config ?? {}) };
+  for (const [key, value] of Object.entries(data ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!key.startsWith(CONFIGMAP_TOPIC_CONFIG_PREFIX) || key === CONFIGMAP_RETENTION_MS_KEY) continue;
+    const name = key.slice(CONFIGMAP_TOPIC_CONFIG_PREFIX.length);
+    const field = `${where}: data["${key}"]`;
+    if (!KAFKA_CONFIG_NAME.test(name))
+      return {
+        ok: false,
+        reason: 'InvalidConfig',
+        message: `${field}: ${JSON.stringify(name)} is not a Kafka topic config name (lower-case words joined by ".")`,
+      };
+    const text = String(value).trim();
+    const owned = EDDY_OWNED_TOPIC_CONFIG[name];
+    if (owned !== undefined && text !== owned)
+      return {
+        ok: false,
+        reason: 'InvalidConfig',
+        message: `${field}: Eddy's event log needs ${name}=${owned}, found ${JSON.stringify(value)}`,
+      };
+    if (owned === undefined) config[name] = text;
+  }
+  if (Object.keys(config).length > 0) settings.config = config;
   return { ok: true, settings };
 }
 

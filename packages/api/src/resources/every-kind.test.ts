@@ -37,21 +37,29 @@ const MINIMAL: Record<string, string[]> = {
   Route: ['traffic: [{configurationName: app, percent: 100}]'],
 };
 
+/** Core kinds have top-level fields instead of a spec. */
+const CORE: Record<string, string[]> = {
+  Secret: ['stringData: {token: hunter2}'],
+  ConfigMap: ['data: {default.topic.partitions: "3"}'],
+};
+
 describe('every supported kind', () => {
   it('has a minimal example here', () => {
-    expect(Object.keys(MINIMAL).sort()).toEqual(KINDS.map((k) => k.kind).sort());
+    expect([...Object.keys(MINIMAL), ...Object.keys(CORE)].sort()).toEqual(KINDS.map((k) => k.kind).sort());
   });
 
   for (const def of KINDS) {
     for (const version of def.versions) {
-      it(`${def.group}/${version} ${def.kind}: a minimal manifest is valid`, () => {
-        const spec = MINIMAL[def.kind]!;
+      const apiVersion = def.group ? `${def.group}/${version}` : version;
+      it(`${apiVersion} ${def.kind}: a minimal manifest is valid`, () => {
+        const spec = MINIMAL[def.kind];
         const yaml = [
-          `apiVersion: ${def.group}/${version}`,
+          `apiVersion: ${apiVersion}`,
           `kind: ${def.kind}`,
           'metadata:',
           '  name: example',
-          ...(spec.length > 0 ? ['spec:', ...spec.map((l) => `  ${l}`)] : []),
+          ...(spec && spec.length > 0 ? ['spec:', ...spec.map((l) => `  ${l}`)] : []),
+          ...(CORE[def.kind] ?? []),
           '',
         ].join('\n');
         const result = loadText(yaml, 'example.yaml');

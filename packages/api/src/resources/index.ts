@@ -53,6 +53,7 @@ export {
 } from './problem.js';
 export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';
 export * from './schemas/common.js';
+export * from './schemas/core.js';
 export * from './schemas/eventing.js';
 export * from './schemas/messaging.js';
 export * from './schemas/serving.js';

@@ -42,6 +42,9 @@ export const KIND_NAMES: readonly KindNames[] = [
   names('Configuration', 'configurations', 'config', 'cfg'),
   names('Revision', 'revisions', 'rev'),
   names('Route', 'routes', 'rt'),
+  // Core kinds: kubectl's names (ConfigMap's short name is `cm`).
+  names('Secret', 'secrets'),
+  names('ConfigMap', 'configmaps', 'cm'),
 ];
 
 export type KindNameResult =
@@ -68,7 +71,7 @@ export function resolveKindName(input: string): KindNameResult {
     if (group !== undefined && group !== definition.group) {
       return {
         ok: false,
-        message: `unknown kind "${typed}": ${n.plural} belong to ${definition.group}, not ${group}`,
+        message: `unknown kind "${typed}": ${n.plural} belong to ${definition.group || 'the core API (v1)'}, not ${group}`,
       };
     }
     return { ok: true, definition, names: n };

@@ -1,8 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { RuleContext } from './rule-context.js';
+import * as core from './rules-core.js';
 import * as ev from './rules-eventing.js';
 import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';
+import { ConfigMap, SECRET_VALUE_FIELDS, Secret } from './schemas/core.js';
 import { Broker, Trigger } from './schemas/eventing.js';
 import { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
 import { Configuration, Revision, Route, Service } from './schemas/serving.js';
@@ -25,6 +27,8 @@ export interface KindDefinition {
   schema: TSchema;
   // biome-ignore lint/suspicious/noExplicitAny: each rule takes its own resource type.
   check: (ctx: RuleContext, resource: any) => void;
+  /** Top-level fields whose values no message may show (a Secret's data). */
+  hiddenValues?: readonly string[];
 }
 
 const def = (
@@ -34,9 +38,13 @@ const def = (
   schema: TSchema,
   // biome-ignore lint/suspicious/noExplicitAny: see KindDefinition.check.
   check: (ctx: RuleContext, resource: any) => void,
-): KindDefinition => ({ group, versions, kind, schema, check });
+  hiddenValues?: readonly string[],
+): KindDefinition => ({ group, versions, kind, schema, check, ...(hiddenValues ? { hiddenValues } : {}) });
 
-/** Every kind Eddy runs (or, for ApiServerSource, accepts and validates). */
+/**
+ * Every kind Eddy runs (or, for ApiServerSource, accepts and validates), and the two core kinds whose
+ * values the others refer to (Secret, ConfigMap; group "" is the core API, `apiVersion: v1`).
+ */
 export const KINDS: readonly KindDefinition[] = [
   def('eventing.knative.dev', ['v1'], 'Broker', Broker, ev.checkBroker),
   def('eventing.knative.dev', ['v1'], 'Trigger', Trigger, ev.checkTrigger),
@@ -56,6 +64,8 @@ export const KINDS: readonly KindDefinition[] = [
   def('serving.knative.dev', ['v1'], 'Configuration', Configuration, sv.checkConfiguration),
   def('serving.knative.dev', ['v1'], 'Revision', Revision, sv.checkRevision),
   def('serving.knative.dev', ['v1'], 'Route', Route, sv.checkRoute),
+  def('', ['v1'], 'Secret', Secret, core.checkSecret, SECRET_VALUE_FIELDS),
+  def('', ['v1'], 'ConfigMap', ConfigMap, core.checkConfigMap),
 ];
 
 /** Knative (and Eddy) kinds that are parsed but not run yet: reported as a warning, never run. */
@@ -91,7 +101,7 @@ export const EDDY_GROUPS = new Set([
 ]);
 
 export function supportedKindsText(): string {
-  return KINDS.map((k) => `${k.group}/${k.versions.join('|')} ${k.kind}`).join(', ');
+  return KINDS.map((k) => `${k.group ? `${k.group}/` : ''}${k.versions.join('|')} ${k.kind}`).join(', ');
 }
 
 export type KindLookup =

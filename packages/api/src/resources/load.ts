@@ -210,7 +210,7 @@ function processDocument(d: DocContext): DocumentReport {
         'error',
         'unknown-kind',
         ['apiVersion'],
-        `${kind} is not served at ${show(apiVersion)}; expected ${def.versions.map((v) => `${def.group}/${v}`).join(' or ')}`,
+        `${kind} is not served at ${show(apiVersion)}; expected ${def.versions.map((v) => (def.group ? `${def.group}/${v}` : v)).join(' or ')}`,
       );
       return { ...head, ...who(d), status: 'invalid' };
     }
@@ -235,7 +235,12 @@ function processDocument(d: DocContext): DocumentReport {
   if (d.name) d.namespace ??= DEFAULT_NAMESPACE;
   const definition = lookup.definition;
   const data = dropNulls(obj) as Record<string, unknown>;
-  const issues = validateSchema(definition.schema, data);
+  const hidden = definition.hiddenValues;
+  const issues = validateSchema(
+    definition.schema,
+    data,
+    hidden ? { hideValue: (path) => hidden.includes(String(path[0])) } : {},
+  );
   for (const issue of issues) report(d, 'error', 'schema', issue.path, issue.message, issue.at);
   if (issues.length > 0) return { ...head, ...who(d), status: 'invalid' };
 

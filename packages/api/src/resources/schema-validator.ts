@@ -28,6 +28,10 @@ function compile(schema: TSchema): ValidateFunction {
 
 /** Describes a decoded YAML value the way a user sees it. */
 export function describeValue(v: unknown): string {
+  return describeShown(v);
+}
+
+function describeShown(v: unknown): string {
   if (v === null || v === undefined) return 'null (an empty value)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
@@ -91,9 +95,33 @@ function unknownFieldHint(root: TSchema, parent: FieldPath, key: string): string
   return '';
 }
 
-function toIssue(root: TSchema, data: unknown, e: ErrorObject): SchemaIssue | undefined {
+/** Describes a value by its type only, for values no message may show (a Secret's). */
+function describeHidden(v: unknown): string {
+  if (v === null || v === undefined) return 'null (an empty value)';
+  if (Array.isArray(v)) return 'a list';
+  const t = typeof v;
+  if (t === 'object') return 'a map';
+  if (t === 'number')
+    return Number.isInteger(v) ? 'an integer (value not shown)' : 'a number (value not shown)';
+  if (t === 'string') return 'a string (value not shown)';
+  if (t === 'boolean') return 'a boolean (value not shown)';
+  return t;
+}
+
+export interface ValidateOptions {
+  /** True for a path whose value must not appear in a message (it is described by its type only). */
+  hideValue?: (path: FieldPath) => boolean;
+}
+
+function toIssue(
+  root: TSchema,
+  data: unknown,
+  e: ErrorObject,
+  options: ValidateOptions,
+): SchemaIssue | undefined {
   const path = pathFromPointer(e.instancePath, data);
   const p = e.params as Record<string, unknown>;
+  const describeValue = options.hideValue?.(path) ? describeHidden : describeShown;
   switch (e.keyword) {
     case 'required':
       return { path: [...path, String(p.missingProperty)], at: 'key', message: 'required field is missing' };
@@ -152,13 +180,13 @@ function toIssue(root: TSchema, data: unknown, e: ErrorObject): SchemaIssue | un
 }
 
 /** Validates `data` against `schema`; one issue per distinct problem, in document order of paths. */
-export function validateSchema(schema: TSchema, data: unknown): SchemaIssue[] {
+export function validateSchema(schema: TSchema, data: unknown, options: ValidateOptions = {}): SchemaIssue[] {
   const fn = compile(schema);
   if (fn(data)) return [];
   const seen = new Set<string>();
   const issues: SchemaIssue[] = [];
   for (const e of fn.errors ?? []) {
-    const issue = toIssue(schema, data, e);
+    const issue = toIssue(schema, data, e, options);
     if (!issue) continue;
     const key = `${formatPath(issue.path)}|${issue.message}`;
     if (seen.has(key)) continue;

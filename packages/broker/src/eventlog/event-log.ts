@@ -18,6 +18,17 @@ export interface TopicSpec {
   partitions?: number;
   /** Records older than this are deleted (Kafka retention.ms). Undefined = keep forever. */
   retentionMs?: number;
+  /**
+   * Replicas per partition, used when the topic is created (an existing topic keeps its own). Undefined =
+   * the log's default. The embedded log has one copy and ignores it.
+   */
+  replicationFactor?: number;
+  /**
+   * More topic configs by Kafka's name (`max.message.bytes`, `min.insync.replicas`, ...), applied at creation
+   * and kept in step after. The log's own (`cleanup.policy`, `message.timestamp.type`, `retention.ms`)
+   * cannot be overridden here. The embedded log ignores them.
+   */
+  config?: Readonly<Record<string, string>>;
 }
 
 export interface TopicInfo {

@@ -22,7 +22,13 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { type EventLog, EventLogUnavailableError, EventLogUsageError } from '../eventlog/event-log.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
-import { buildRouteTable, describeUnknownPath, type IngressRoute, sameTopicSpec } from './route-table.js';
+import {
+  buildRouteTable,
+  describeUnknownPath,
+  type IngressRoute,
+  sameTopicSpec,
+  topicSpecOf,
+} from './route-table.js';
 import { withTraceContext } from './trace-context.js';
 
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
@@ -167,10 +173,7 @@ export class Ingress {
     while (!state.retired && !this.closed) {
       const { route } = state;
       try {
-        await this.log.ensureTopic(route.topic, {
-          partitions: route.partitions,
-          retentionMs: route.retentionMs,
-        });
+        await this.log.ensureTopic(route.topic, topicSpecOf(route));
         state.ready = true;
         state.lastError = undefined;
         return;

@@ -7,7 +7,8 @@
 //   GET  /healthz, GET /metrics             the server's own endpoints (one segment)
 // A broker in a namespace called "channels" is still `/channels/<broker>`: two segments, not three.
 
-import { type BrokerRoute, type ChannelRoute, ingressPath } from '@eddy/api';
+import { type BrokerRoute, type ChannelRoute, deepEqual, ingressPath } from '@eddy/api';
+import type { TopicSpec } from '../eventlog/event-log.js';
 
 export const CHANNEL_PATH_PREFIX = '/channels';
 
@@ -22,6 +23,18 @@ export interface IngressRoute {
   topic: string;
   partitions: number;
   retentionMs: number | undefined;
+  replicationFactor: number | undefined;
+  config: Record<string, string> | undefined;
+}
+
+/** What the route asks of its topic, as the event log's ensureTopic takes it. */
+export function topicSpecOf(route: IngressRoute): TopicSpec {
+  return {
+    partitions: route.partitions,
+    retentionMs: route.retentionMs,
+    ...(route.replicationFactor !== undefined ? { replicationFactor: route.replicationFactor } : {}),
+    ...(route.config !== undefined ? { config: route.config } : {}),
+  };
 }
 
 /** The path a Broker's ingress is served at: `/<namespace>/<name>`. */
@@ -80,6 +93,8 @@ export function buildRouteTable(brokers: BrokerRoute[], channels: ChannelRoute[]
         topic: broker.topic,
         partitions: broker.partitions,
         retentionMs: broker.retentionMs,
+        replicationFactor: broker.replicationFactor,
+        config: broker.config,
       },
       broker.path,
     );
@@ -94,6 +109,8 @@ export function buildRouteTable(brokers: BrokerRoute[], channels: ChannelRoute[]
         topic: channel.topic,
         partitions: channel.partitions,
         retentionMs: channel.retentionMs,
+        replicationFactor: channel.replicationFactor,
+        config: channel.config,
       },
       channel.path,
     );
@@ -115,5 +132,5 @@ export function describeUnknownPath(path: string): string {
 
 /** Whether two routes need the same topic setup (so readiness carries over a contract update). */
 export function sameTopicSpec(a: IngressRoute, b: IngressRoute): boolean {
-  return a.topic === b.topic && a.partitions === b.partitions && a.retentionMs === b.retentionMs;
+  return a.topic === b.topic && deepEqual(topicSpecOf(a), topicSpecOf(b));
 }

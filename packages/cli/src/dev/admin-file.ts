@@ -3,10 +3,11 @@
 // data dir is in use; one of a dead process is stale and replaced.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRunning } from '../admin/pid.js';
 import { ADMIN_FILE, type AdminFile } from '../admin/protocol.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 export const newToken = (): string => randomBytes(32).toString('base64url');
 
@@ -23,15 +24,7 @@ export function runningServer(dataDir: string): AdminFile | undefined {
 
 export function writeAdminFile(dataDir: string, data: AdminFile): string {
   const file = join(dataDir, ADMIN_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(data, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
 }
 

@@ -60,6 +60,8 @@ export interface DevServerOptions {
   watchIntervalMs?: number;
   /** Grace for a tail/apply/delete response to reflect the change; default 5000 ms. */
   settleTimeoutMs?: number;
+  /** Environment for EDDY_SECRET_<NAME>_<KEY> lookups (they win over Secret manifests); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface DevServer {
@@ -192,7 +194,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         );
       }
     }
-    const runner: SourceRunner = createSourceRunner({ adapters: sources, registry: metrics, logger });
+    const runner: SourceRunner = createSourceRunner({
+      adapters: sources,
+      registry: metrics,
+      logger,
+      values: store.values,
+      ...(options.env ? { env: options.env } : {}),
+    });
     cleanups.push(() => runner.close());
 
     const reconciler = new Reconciler({
@@ -203,6 +211,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         : {}),
       runner,
       isSourceKind: (apiVersion, kind) => sources.has(apiVersion, kind),
+      ...(options.env ? { env: options.env } : {}),
       logger,
       onStatusLine: print,
     });

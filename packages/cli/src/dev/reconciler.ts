@@ -18,6 +18,7 @@ import {
   type ServingContract,
   subscriptionRouteId,
   triggerRouteId,
+  type ValueLookupOptions,
   withBacklogRoutes,
   withTransitionTimes,
 } from '@eddy/api';
@@ -59,6 +60,8 @@ export interface ReconcilerOptions {
   runner: SourceRunner;
   /** Whether a source adapter runs this kind (the source registry's `has`). */
   isSourceKind(apiVersion: string, kind: string): boolean;
+  /** Environment for EDDY_SECRET_* lookups (the runner must use the same); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
   logger: pino.Logger;
   /** One line per Ready change. */
   onStatusLine?(line: string): void;
@@ -216,6 +219,11 @@ export class Reconciler {
     );
   }
 
+  /** Where secretKeyRef / configMapKeyRef values come from: the environment, then the store. */
+  #values(): ValueLookupOptions {
+    return { ...(this.#o.env ? { env: this.#o.env } : {}), store: this.#o.store.values };
+  }
+
   async #reconcileOnce(): Promise<void> {
     const { store, logger } = this.#o;
     const inputs = store.contractInputs();
@@ -302,6 +310,7 @@ export class Reconciler {
         runtime,
         routeUrl: (ns, name) => serving.plane.routeUrl(ns, name),
         tagUrl: (ns, name, tag) => serving.plane.tagUrl(ns, name, tag),
+        values: this.#values(),
         ...(this.#servingContract ? { previous: this.#servingContract } : {}),
       });
       this.#servingContract = result.contract;
@@ -372,7 +381,7 @@ export class Reconciler {
         continue;
       }
       if (r.kind === 'SinkBinding' || !this.#o.isSourceKind(r.apiVersion, r.kind)) continue;
-      wanted.set(sourceKey(r), { input: r, plan: planSource(r.resource as never, resolver) });
+      wanted.set(sourceKey(r), { input: r, plan: planSource(r.resource as never, resolver, this.#values()) });
     }
     const runningBefore = new Set(runner.statuses().map((s) => s.key));
     await Promise.all(

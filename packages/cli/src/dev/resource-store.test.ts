@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from './manifests.js';
 import { ResourceStore, STORE_FILE, storeKey } from './resource-store.js';
+import { SECRETS_FILE } from './secret-values.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'eddy-store-'));
 
@@ -66,6 +67,53 @@ describe('ResourceStore', () => {
 
     writeFileSync(join(d, STORE_FILE), '{"version": 1, "entr');
     expect(() => ResourceStore.open(d)).toThrow(new RegExp(`${STORE_FILE} is not valid JSON`));
+  });
+
+  it('a Secret is stored redacted; its values live in secrets.json (0600), count for the generation and go with it', () => {
+    const d = dir();
+    const store = ResourceStore.open(d);
+    const secret = (token: string) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: 'default',
+      name: 'gh',
+      resource: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'gh', namespace: 'default' },
+        data: { token: Buffer.from(token).toString('base64') },
+        stringData: { extra: 'plain-extra' },
+      },
+    });
+    const key = storeKey('Secret', 'default', 'gh');
+    expect(store.upsert(secret('hunter22'), { type: 'api' })).toBe('created');
+    const text = (m: ReadonlyMap<string, Buffer> | undefined) =>
+      Object.fromEntries([...(m ?? [])].map(([k, v]) => [k, v.toString()]));
+    expect(text(store.values.secret('default', 'gh'))).toEqual({ token: 'hunter22', extra: 'plain-extra' });
+    expect(store.get(key)?.resource).toMatchObject({
+      data: { extra: '<redacted: 11 bytes>', token: '<redacted: 8 bytes>' },
+    });
+    expect(store.get(key)?.resource).not.toHaveProperty('stringData');
+    const onDisk = readFileSync(join(d, STORE_FILE), 'utf8');
+    expect(onDisk).not.toMatch(/hunter22|plain-extra|aHVudGVyMjI/);
+    expect(statSync(join(d, SECRETS_FILE)).mode & 0o777).toBe(0o600);
+
+    // Same size, other value: still a change (generation 2), and it survives a reopen.
+    expect(store.upsert(secret('hunter33'), { type: 'api' })).toBe('configured');
+    expect(store.get(key)?.resource.metadata.generation).toBe(2);
+    expect(store.upsert(secret('hunter33'), { type: 'api' })).toBe('unchanged');
+    const again = ResourceStore.open(d);
+    expect(text(again.values.secret('default', 'gh'))).toMatchObject({ token: 'hunter33' });
+    expect(again.values.secret('default', 'other')).toBeUndefined();
+
+    again.deleteAll([key]);
+    expect(again.values.secret('default', 'gh')).toBeUndefined();
+    expect(readFileSync(join(d, SECRETS_FILE), 'utf8')).not.toContain(
+      Buffer.from('hunter33').toString('base64'),
+    );
+
+    writeFileSync(join(d, SECRETS_FILE), '{"version": 1, "secr');
+    expect(() => ResourceStore.open(d)).toThrow(new RegExp(`${SECRETS_FILE} is not valid JSON`));
   });
 
   it('syncFile makes a file own exactly its resources; deleting an owner deletes its children', () => {
@@ -162,14 +210,14 @@ metadata: {name: poll}
 spec: {url: "http://127.0.0.1:1/"}
 ---
 apiVersion: v1
-kind: ConfigMap
-metadata: {name: cm}
+kind: Namespace
+metadata: {name: team}
 `;
     const r = loadManifest(text, 'x.yaml', { isThirdPartyKind: (_a, k) => k === 'HttpPollSource' });
     expect(r.ok).toBe(true);
     expect(r.resources.map((x) => `${x.kind} ${x.namespace}/${x.name}`)).toEqual([
       'HttpPollSource default/poll',
     ]);
-    expect(r.warnings).toEqual([expect.stringMatching(/ConfigMap.*not an Eddy resource/)]);
+    expect(r.warnings).toEqual([expect.stringMatching(/Namespace.*not an Eddy resource/)]);
   });
 });

@@ -2,12 +2,16 @@
 // admin API, or derived by the serving reconciler (a Service's Configuration, Route and Revisions).
 // Kept in one JSON file in the data dir, rewritten atomically (temp file, fsync, rename) on every
 // change, so a restart continues with the same generations, creation times and revision numbers.
+// Secrets are stored redacted (keys, and `<redacted: N bytes>` for each value); their values live in
+// secrets.json beside it (secret-values.ts), and reach the data plane only through `values`.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { ContractInput } from '@eddy/api';
+import { type ContractInput, configMapValues, redactSecret, type ValueStore } from '@eddy/api';
 import type { DescribeEvent, StoredResource } from '../admin/protocol.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { SecretValues } from './secret-values.js';
 
 export const STORE_FILE = 'resources.json';
 const STORE_VERSION = 1;
@@ -48,6 +52,10 @@ export interface StoreChange {
 
 /** `<Kind>/<namespace>/<name>`, the same key as @eddy/api's resourceKey. */
 export const storeKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
+/** The core kinds (apiVersion `v1`) whose data the store serves through `values`. */
+const isCore = (r: { apiVersion: string; kind: string }, kind: 'Secret' | 'ConfigMap') =>
+  r.apiVersion === 'v1' && r.kind === kind;
 
 /** The parts of an object whose change bumps metadata.generation (Kubernetes: everything but metadata and status). */
 function generationContent(o: Record<string, unknown>): Record<string, unknown> {
@@ -96,13 +104,33 @@ export class ResourceStore {
   readonly #events = new Map<string, DescribeEvent[]>();
   readonly #listeners = new Set<(changes: StoreChange[]) => void>();
   readonly #now: () => Date;
+  readonly #secrets: SecretValues;
   /** An origin moved without a resource change: still worth writing. */
   #dirty = false;
 
   private constructor(dataDir: string, now: () => Date) {
     this.file = join(dataDir, STORE_FILE);
     this.#now = now;
+    this.#secrets = SecretValues.open(dataDir);
   }
+
+  /**
+   * The stored Secrets' values and ConfigMaps' data, for `secretKeyRef` / `configMapKeyRef` (the only
+   * way a Secret's value leaves the store).
+   */
+  readonly values: ValueStore = {
+    secret: (namespace, name) => {
+      const key = storeKey('Secret', namespace, name);
+      const entry = this.#entries.get(key);
+      return entry && isCore(entry.resource, 'Secret') ? (this.#secrets.get(key) ?? new Map()) : undefined;
+    },
+    configMap: (namespace, name) => {
+      const entry = this.#entries.get(storeKey('ConfigMap', namespace, name));
+      return entry && isCore(entry.resource, 'ConfigMap')
+        ? configMapValues(entry.resource as unknown as Parameters<typeof configMapValues>[0])
+        : undefined;
+    },
+  };
 
   /** Opens (or starts) the store of a data dir; a corrupt file is an error naming it, never silently reset. */
   static open(dataDir: string, options: { now?: () => Date } = {}): ResourceStore {
@@ -126,6 +154,7 @@ export class ResourceStore {
         throw new Error(`resource store ${store.file}: unknown format (expected version ${STORE_VERSION})`);
       for (const e of data.entries) store.#entries.set(e.key, e);
     }
+    store.#secrets.retain(new Set(store.#entries.keys()));
     return store;
   }
 
@@ -190,6 +219,7 @@ export class ResourceStore {
     const remove = (key: string) => {
       if (!this.#entries.delete(key)) return;
       this.#events.delete(key);
+      this.#secrets.delete(key);
       removed.push(key);
       for (const e of [...this.#entries.values()])
         if (e.origin.type === 'owner' && e.origin.owner === key) remove(e.key);
@@ -253,26 +283,31 @@ export class ResourceStore {
     return [...(this.#events.get(key) ?? [])];
   }
 
-  /** Writes the store file now (temp file, fsync, rename: a crash leaves the old or the new file). */
+  /**
+   * Writes the store file now (temp file, fsync, rename: a crash leaves the old or the new file), and
+   * secrets.json when a Secret's values changed.
+   */
   flush(): void {
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    const text = `${JSON.stringify({ version: STORE_VERSION, entries: this.list() }, null, 1)}\n`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    // Values first: a Secret in resources.json whose values are not written yet would resolve to nothing.
+    this.#secrets.flush();
+    writeFileAtomic(
+      this.file,
+      `${JSON.stringify({ version: STORE_VERSION, entries: this.list() }, null, 1)}\n`,
+    );
     this.#dirty = false;
   }
 
   #upsert(input: ResourceInput, origin: ResourceOrigin): UpsertAction {
     const key = storeKey(input.kind, input.namespace, input.name);
     const existing = this.#entries.get(key);
-    const incoming = structuredClone(input.resource);
+    let incoming = structuredClone(input.resource);
     delete incoming.status;
+    // A Secret is kept redacted; its values go to secrets.json (and count as content for the generation).
+    const secret = isCore(input, 'Secret') ? redactSecret(incoming) : undefined;
+    if (secret) incoming = secret.redacted;
+    const valuesChanged = secret ? this.#secrets.differs(key, secret.values) : false;
+    if (secret) this.#secrets.set(key, secret.values);
+    else this.#secrets.delete(key);
     const meta = metadataView(incoming);
     if (!existing) {
       const resource = storedResource(input, incoming, meta, 1, this.#now().toISOString());
@@ -282,7 +317,8 @@ export class ResourceStore {
     const before = existing.resource as unknown as Record<string, unknown>;
     const specChanged =
       !isDeepStrictEqual(generationContent(before), generationContent(incoming)) ||
-      before.apiVersion !== input.apiVersion;
+      before.apiVersion !== input.apiVersion ||
+      valuesChanged;
     const metaChanged = !isDeepStrictEqual(metadataView(before), meta);
     const originChanged = !isDeepStrictEqual(existing.origin, origin);
     existing.origin = origin;

@@ -1,18 +1,22 @@
 // Sources and SinkBindings in the local control plane: resolving their sinks (Brokers, channels and
-// Services Eddy runs here, or a URI), turning source resources into the runner's SourceDefinitions,
-// and their Knative-style status (SinkProvided, Deployed -> Ready, sinkUri, and address for adapters
-// that receive events over HTTP).
+// Services Eddy runs here, or a URI), turning source resources into the runner's SourceDefinitions
+// (with a digest of the Secret/ConfigMap values their spec refers to, so a changed value restarts the
+// source), and their Knative-style status (SinkProvided, Deployed -> Ready, sinkUri, and address for
+// adapters that receive events over HTTP).
 
 import {
   type AddressLookup,
   type AddressResolver,
   ConditionSet,
   type Destination,
+  findKeyRefs,
   type KReference,
+  keyRefsDigest,
   type ResourceStatus,
   resolveDestination,
   resolverFromLookup,
   resourceKey,
+  type ValueLookupOptions,
 } from '@eddy/api';
 import type { ResolvedSinkBinding, SourceDefinition, SourceStatus } from '@eddy/sources';
 
@@ -81,8 +85,15 @@ export type SourcePlan =
   | { ok: true; definition: SourceDefinition; sinkUri: string }
   | { ok: false; reason: string; message: string };
 
-/** A source resource as the runner takes it, or why it cannot run. */
-export function planSource(resource: SourceLike, resolver: AddressResolver): SourcePlan {
+/**
+ * A source resource as the runner takes it, or why it cannot run. `values`: where its secretKeyRef /
+ * configMapKeyRef values come from (folded into the definition as an opaque digest).
+ */
+export function planSource(
+  resource: SourceLike,
+  resolver: AddressResolver,
+  values: ValueLookupOptions = {},
+): SourcePlan {
   const ns = resource.metadata.namespace;
   const sink = resolveDestination(resource.spec?.sink, ns, resolver);
   if (!sink.ok)
@@ -99,6 +110,8 @@ export function planSource(resource: SourceLike, resolver: AddressResolver): Sou
     ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
   };
   if (sinkIsEddyIngress(resource.spec?.sink)) definition.sinkAcceptsBatch = true;
+  const refs = findKeyRefs(resource.spec);
+  if (refs.length > 0) definition.valuesDigest = keyRefsDigest(refs, ns, values);
   return { ok: true, definition, sinkUri: sink.url };
 }
 

@@ -3,6 +3,7 @@
 
 import type { Condition, StoredResource } from '../admin/protocol.js';
 import { age } from './age.js';
+import { dataKeyCount } from './data-keys.js';
 
 export interface Column {
   header: string;
@@ -108,7 +109,12 @@ const KIND_COLUMNS: Record<string, Column[]> = {
   ],
   PingSource: [col('SCHEDULE', (r) => text(spec(r).schedule)), sink],
   GitHubSource: [addressUrl, sink],
+  Secret: [col('TYPE', (r) => text(r.type ?? 'Opaque')), col('DATA', (r) => String(dataKeyCount(r)))],
+  ConfigMap: [col('DATA', (r) => String(dataKeyCount(r)))],
 };
+
+/** Kinds without a status (Secret, ConfigMap): no READY, REASON or MESSAGE columns, as kubectl shows them. */
+const STATUSLESS = new Set(['Secret', 'ConfigMap']);
 
 /**
  * The columns for `kind`, in order, with or without the wide ones and the NAMESPACE column; columns
@@ -124,13 +130,17 @@ export function columnsFor(
     ...(options.allNamespaces ? [col('NAMESPACE', (r) => r.metadata.namespace)] : []),
     col('NAME', (r) => r.metadata.name),
     ...specific,
-    col('READY', (r) => readyCondition(r)?.status ?? ''),
-    col('REASON', (r) => {
-      const c = readyCondition(r);
-      return c && c.status !== 'True' ? (c.reason ?? '') : '';
-    }),
+    ...(STATUSLESS.has(kind)
+      ? []
+      : [
+          col('READY', (r) => readyCondition(r)?.status ?? ''),
+          col('REASON', (r) => {
+            const c = readyCondition(r);
+            return c && c.status !== 'True' ? (c.reason ?? '') : '';
+          }),
+        ]),
     col('AGE', (r, ctx) => age(r.metadata.creationTimestamp, ctx.now)),
-    col('MESSAGE', (r) => readyCondition(r)?.message ?? '', true),
+    ...(STATUSLESS.has(kind) ? [] : [col('MESSAGE', (r) => readyCondition(r)?.message ?? '', true)]),
   ];
   return columns.filter(
     (c) => (options.wide || !c.wide) && (!c.ifAny || (options.rows ?? []).some((r) => c.ifAny?.(r))),

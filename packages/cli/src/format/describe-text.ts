@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import type { DescribeResponse } from '../admin/protocol.js';
 import { age } from './age.js';
+import { binaryDataLines, secretDataLines } from './data-keys.js';
 import { renderTable } from './table.js';
 
 const indent = (lines: readonly string[], by = '  ') => lines.map((l) => (l === '' ? l : `${by}${l}`));
@@ -30,6 +31,23 @@ function yamlBlock(value: unknown): string[] {
 }
 
 const STATUS_SHOWN_ELSEWHERE = new Set(['conditions', 'observedGeneration', 'address', 'url']);
+
+/**
+ * A Secret's type and its keys with their sizes (kubectl's `describe secret`; the values are redacted by
+ * the server anyway), a ConfigMap's data and binaryData sizes; undefined for other kinds.
+ */
+function coreDataLines(r: DescribeResponse['resource']): string[] | undefined {
+  if (r.apiVersion !== 'v1') return undefined;
+  if (r.kind === 'Secret')
+    return [
+      field('Type', typeof r.type === 'string' ? r.type : 'Opaque'),
+      'Data:',
+      ...indent(secretDataLines(r)),
+    ];
+  if (r.kind === 'ConfigMap')
+    return ['Data:', ...indent(yamlBlock(r.data)), 'BinaryData:', ...indent(binaryDataLines(r))];
+  return undefined;
+}
 
 export function renderDescribe(d: DescribeResponse, now: number): string[] {
   const r = d.resource;
@@ -59,15 +77,20 @@ export function renderDescribe(d: DescribeResponse, now: number): string[] {
   if (status.address?.url !== undefined) out.push(field('Address', status.address.url));
   if (status.url !== undefined) out.push(field('URL', status.url));
 
-  out.push('Spec:');
-  out.push(...indent(yamlBlock(r.spec)));
-
-  const rest = Object.fromEntries(Object.entries(status).filter(([k]) => !STATUS_SHOWN_ELSEWHERE.has(k)));
-  out.push('Status:');
-  out.push(...indent(yamlBlock(rest)));
+  const core = coreDataLines(r);
+  if (core) out.push(...core);
+  else {
+    out.push('Spec:');
+    out.push(...indent(yamlBlock(r.spec)));
+    const rest = Object.fromEntries(Object.entries(status).filter(([k]) => !STATUS_SHOWN_ELSEWHERE.has(k)));
+    out.push('Status:');
+    out.push(...indent(yamlBlock(rest)));
+  }
 
   const conditions = status.conditions ?? [];
-  if (conditions.length === 0) {
+  if (core) {
+    // Secrets and ConfigMaps have no conditions.
+  } else if (conditions.length === 0) {
     out.push(field('Conditions', '<none>'));
   } else {
     out.push('Conditions:');

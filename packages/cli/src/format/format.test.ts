@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { renderResources } from '../commands/get.js';
 import { age, humanDuration } from './age.js';
+import { renderDescribe } from './describe-text.js';
 import { eventLine } from './event-line.js';
 import { renderTable } from './table.js';
 
@@ -56,5 +58,56 @@ describe('eventLine', () => {
     expect(line(undefined, b64('abc'))).toBe('-  t  s  id=1  <3 bytes>');
     expect(line('text/plain', b64(Buffer.from([0xff, 0xfe])))).toBe('-  t  s  id=1  <2 bytes>');
     expect(line('text/plain; charset=iso-8859-1', b64('abc'))).toBe('-  t  s  id=1  <3 bytes>');
+  });
+});
+
+describe('Secrets and ConfigMaps in get and describe', () => {
+  const meta = (name: string) => ({
+    name,
+    namespace: 'default',
+    generation: 1,
+    creationTimestamp: '2026-01-01T00:00:00Z',
+  });
+  const now = Date.parse('2026-01-01T00:01:00Z');
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta('gh'),
+    type: 'kubernetes.io/basic-auth',
+    data: { password: '<redacted: 12 bytes>', username: '<redacted: 5 bytes>' },
+  };
+  const configMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta('settings'),
+    data: { level: 'debug' },
+    binaryData: { logo: 'AAECAw==' },
+  };
+
+  it('get: kubectl columns (no READY for kinds without status)', () => {
+    const opts = { allNamespaces: false, single: false, context: { now } };
+    expect(renderResources('Secret', [secret], 'table', opts)).toEqual([
+      'NAME   TYPE                       DATA   AGE',
+      'gh     kubernetes.io/basic-auth   2      60s',
+    ]);
+    expect(renderResources('ConfigMap', [configMap], 'table', opts)).toEqual([
+      'NAME       DATA   AGE',
+      'settings   2      60s',
+    ]);
+  });
+
+  it('describe: a Secret has its keys and sizes, a ConfigMap its data and binary sizes; no spec or conditions', () => {
+    const s = renderDescribe({ resource: secret, events: [] }, now);
+    expect(s).toEqual(
+      expect.arrayContaining([
+        'Type:         kubernetes.io/basic-auth',
+        'Data:',
+        '  password:  12 bytes',
+        '  username:  5 bytes',
+      ]),
+    );
+    expect(s.join('\n')).not.toMatch(/Spec:|Conditions/);
+    const c = renderDescribe({ resource: configMap, events: [] }, now);
+    expect(c).toEqual(expect.arrayContaining(['Data:', '  level: debug', 'BinaryData:', '  logo:  4 bytes']));
   });
 });

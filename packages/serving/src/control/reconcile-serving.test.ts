@@ -5,6 +5,7 @@ import {
   resourceKey,
   type ServingContract,
   type ServingRevision,
+  type ValueLookupOptions,
 } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
 import type { RevisionRuntimeStatus } from '../plane/serving-plane.js';
@@ -99,6 +100,7 @@ function settle(
   store: Store,
   runtime: Runtime = new Map(),
   previous?: ServingContract,
+  values?: ValueLookupOptions,
 ): ReconcileServingResult {
   for (let pass = 0; pass < 10; pass++) {
     const result = reconcileServing({
@@ -106,6 +108,7 @@ function settle(
       resources: store.resources,
       runtime,
       ...(previous ? { previous } : {}),
+      ...(values ? { values } : {}),
     });
     let changed = false;
     for (const child of result.children) changed = store.upsert(child) || changed;
@@ -660,25 +663,78 @@ describe('revisions that fail or cannot run', () => {
     });
   });
 
-  it('env from a Secret: UnsupportedEnvValueFrom naming the variable', () => {
-    const store = new Store(
-      load(
-        service(`    spec:
+  describe('env valueFrom', () => {
+    const withEnv = (env: string) =>
+      new Store(
+        load(
+          service(`    spec:
       containers:
         - command: [node, server.js]
           env:
             - {name: MODE, value: fast}
-            - name: PASSWORD
-              valueFrom: {secretKeyRef: {name: db, key: password}}`),
-      ),
-    );
-    const result = settle(store);
-    expect(cond(status(result, 'Revision', 'hello-00001'), 'Ready')).toMatchObject({
-      status: 'False',
-      reason: 'UnsupportedEnvValueFrom',
-      message: expect.stringContaining('spec.containers[0].env[1] ("PASSWORD"): valueFrom'),
+${env}`),
+        ),
+      );
+    const PASSWORD = `            - name: PASSWORD
+              valueFrom: {secretKeyRef: {name: db, key: password}}`;
+    const values = (secrets: Record<string, string>, config: Record<string, string> = {}) => ({
+      secret: (ns: string, name: string) =>
+        ns === 'default' && name === 'db'
+          ? new Map(Object.entries(secrets).map(([k, v]) => [k, Buffer.from(v)]))
+          : undefined,
+      configMap: (ns: string, name: string) =>
+        ns === 'default' && name === 'settings'
+          ? new Map(Object.entries(config).map(([k, v]) => [k, Buffer.from(v)]))
+          : undefined,
     });
-    expect(result.contract.revisions).toEqual([]);
+
+    it('a missing Secret key: CreateContainerConfigError naming the Secret, the key and both places looked in', () => {
+      const result = settle(withEnv(PASSWORD), new Map(), undefined, {
+        env: {},
+        store: values({ user: 'u' }),
+      });
+      expect(cond(status(result, 'Revision', 'hello-00001'), 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'CreateContainerConfigError',
+        message:
+          'spec.containers[0].env[1] ("PASSWORD"): secret default/db key password not found (looked for environment variable EDDY_SECRET_DB_PASSWORD, then Secret default/db, whose keys are user)',
+      });
+      expect(result.contract.revisions).toEqual([]);
+    });
+
+    it('resolves secretKeyRef and configMapKeyRef from the manifests; the environment wins over a Secret', () => {
+      const store = withEnv(`${PASSWORD}
+            - name: LEVEL
+              valueFrom: {configMapKeyRef: {name: settings, key: level}}
+            - name: OPTIONAL
+              valueFrom: {configMapKeyRef: {name: settings, key: nope, optional: true}}`);
+      const manifests = values({ password: 'from-secret' }, { level: 'debug' });
+      const fromManifests = settle(store, new Map(), undefined, { env: {}, store: manifests });
+      expect(fromManifests.contract.revisions[0]?.env).toEqual({
+        MODE: 'fast',
+        PASSWORD: 'from-secret',
+        LEVEL: 'debug',
+      });
+      const envWins = settle(store, new Map(), undefined, {
+        env: { EDDY_SECRET_DB_PASSWORD: 'from-env' },
+        store: manifests,
+      });
+      expect(envWins.contract.revisions[0]?.env.PASSWORD).toBe('from-env');
+    });
+
+    it('a field reference: UnsupportedEnvValueFrom naming the variable', () => {
+      const result = settle(
+        withEnv(`            - name: POD
+              valueFrom: {fieldRef: {fieldPath: metadata.name}}`),
+      );
+      expect(cond(status(result, 'Revision', 'hello-00001'), 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'UnsupportedEnvValueFrom',
+        message: expect.stringContaining(
+          'spec.containers[0].env[1] ("POD"): valueFrom supports secretKeyRef',
+        ),
+      });
+    });
   });
 
   it('a Configuration with the Service name that the Service does not own is reported, not overwritten', () => {

@@ -24,6 +24,7 @@ import {
   type ServingRoute,
   type ServingTrafficTarget,
   type TrafficTarget,
+  type ValueLookupOptions,
 } from '@eddy/api';
 import type { RevisionRuntimeStatus } from '../plane/serving-plane.js';
 import type { DeploymentFailure } from '../runtime/runtime.js';
@@ -59,6 +60,11 @@ export interface ReconcileServingInput {
   scaleToZeroGraceMs?: number;
   /** Other platform autoscaler settings (max scale up/down rates, allow-zero-initial-scale). */
   scalingPlatform?: ScalingPlatform;
+  /**
+   * Where env `valueFrom.secretKeyRef` / `configMapKeyRef` values come from (EDDY_SECRET_* variables, then
+   * Secret and ConfigMap manifests); default process.env and no manifests.
+   */
+  values?: ValueLookupOptions;
 }
 
 /** Knative's Service/Route/Revision status fields on top of the common ones. */
@@ -318,10 +324,14 @@ function revisionState(
   entry: Entry<Partial<Revision>>,
   runtime: ReadonlyMap<string, RevisionRuntimeStatus>,
   platform: ScalingPlatform,
+  values: ValueLookupOptions,
 ): RevisionState {
   const labels = entry.meta.labels ?? {};
   const generationLabel = Number(labels[CONFIGURATION_GENERATION_LABEL]);
-  const workload = revisionWorkload(entry.resource.spec, entry.meta.annotations, platform);
+  const workload = revisionWorkload(entry.resource.spec, entry.meta.annotations, platform, {
+    namespace: entry.namespace,
+    values,
+  });
   const rt = runtime.get(namespacedKey(entry.namespace, entry.name));
   const failed = !workload.ok || rt?.failure !== undefined;
   const ready = !failed && (rt?.everReady === true || storedReady(entry));
@@ -478,7 +488,8 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
 
   // Revisions (existing and new).
   const revStates = new Map<string, RevisionState>();
-  for (const [key, entry] of revisions) revStates.set(key, revisionState(entry, input.runtime, platform));
+  for (const [key, entry] of revisions)
+    revStates.set(key, revisionState(entry, input.runtime, platform, input.values ?? {}));
   for (const s of revStates.values())
     statuses.set(resourceKey('Revision', s.entry.namespace, s.entry.name), s.status);
 

@@ -1,13 +1,19 @@
-// How one Revision runs in embedded mode: its container's command, literal env, readiness probe with
-// Kubernetes' defaults, timeouts and scaling settings, or the reason it cannot run here (no command,
-// env from Secrets/ConfigMaps, several containers, an exec probe, invalid autoscaling annotations).
+// How one Revision runs in embedded mode: its container's command, env (literal values, and
+// `valueFrom.secretKeyRef` / `configMapKeyRef` resolved as sources resolve them: EDDY_SECRET_* variables,
+// then Secret and ConfigMap manifests), readiness probe with Kubernetes' defaults, timeouts and scaling
+// settings, or the reason it cannot run here (no command, envFrom, a missing Secret key, several
+// containers, an exec probe, invalid autoscaling annotations).
 
 import {
+  asKeyRef,
   type Container,
   DEFAULT_REVISION_TIMEOUT_SECONDS,
+  type KeyRef,
   type ResolvedProbe,
   type RevisionSpec,
+  resolveKeyRef,
   type ServingRevision,
+  type ValueLookupOptions,
 } from '@eddy/api';
 import { parseScalingSettings, type ScalingPlatform } from './scaling-settings.js';
 
@@ -122,11 +128,48 @@ export function resolveReadinessProbe(
   return { ok: true, probe: { kind: 'tcp', ...port, ...timing } };
 }
 
-/** What a revision runs, or why it cannot run in embedded mode. */
+/** A `valueFrom` that selects a Secret or ConfigMap key, or undefined (fieldRef, resourceFieldRef, ...). */
+function valueFromRef(valueFrom: unknown): KeyRef | undefined {
+  if (!valueFrom || typeof valueFrom !== 'object') return undefined;
+  const v = valueFrom as Record<string, unknown>;
+  if (Object.keys(v).length !== 1) return undefined;
+  return asKeyRef('Secret', v.secretKeyRef) ?? asKeyRef('ConfigMap', v.configMapKeyRef);
+}
+
+/** The container env: literal values, and valueFrom resolved in `namespace`. */
+function containerEnv(
+  vars: NonNullable<Container['env']>,
+  where: { namespace: string; values?: ValueLookupOptions },
+): { ok: true; env: Record<string, string> } | Problem {
+  const env: Record<string, string> = {};
+  for (const [j, e] of vars.entries()) {
+    if (e.valueFrom === undefined) {
+      env[e.name] = e.value ?? '';
+      continue;
+    }
+    const field = `spec.containers[0].env[${j}] (${show(e.name)})`;
+    const ref = valueFromRef(e.valueFrom);
+    if (!ref)
+      return {
+        reason: 'UnsupportedEnvValueFrom',
+        message: `${field}: valueFrom supports secretKeyRef and configMapKeyRef (with name and key) in embedded mode, not field or resource references; give it a literal value`,
+      };
+    const r = resolveKeyRef(ref, where.namespace, where.values ?? {});
+    if (!r.ok) return { reason: 'CreateContainerConfigError', message: `${field}: ${r.message}` };
+    if (r.value !== undefined) env[e.name] = r.value;
+  }
+  return { ok: true, env };
+}
+
+/**
+ * What a revision runs, or why it cannot run in embedded mode. `env` says where the revision's namespace
+ * is and where env `valueFrom` values come from.
+ */
 export function revisionWorkload(
   spec: RevisionSpec | undefined,
   annotations: Readonly<Record<string, string>> | undefined,
   platform: ScalingPlatform,
+  env: { namespace: string; values?: ValueLookupOptions } = { namespace: 'default' },
 ): WorkloadResult {
   const containers = spec?.containers ?? [];
   const [c] = containers;
@@ -156,18 +199,10 @@ export function revisionWorkload(
       ok: false,
       reason: 'UnsupportedEnvFrom',
       message:
-        'spec.containers[0].envFrom (Secrets, ConfigMaps) is not supported in embedded mode; list literal env values instead',
+        'spec.containers[0].envFrom (whole Secrets, ConfigMaps) is not supported in embedded mode; list the keys under env with valueFrom.secretKeyRef / configMapKeyRef instead',
     };
-  const env: Record<string, string> = {};
-  for (const [j, e] of (c.env ?? []).entries()) {
-    if (e.valueFrom !== undefined)
-      return {
-        ok: false,
-        reason: 'UnsupportedEnvValueFrom',
-        message: `spec.containers[0].env[${j}] (${show(e.name)}): valueFrom (a Secret, ConfigMap or field reference) is not supported in embedded mode; give it a literal value`,
-      };
-    env[e.name] = e.value ?? '';
-  }
+  const resolvedEnv = containerEnv(c.env ?? [], env);
+  if (!('ok' in resolvedEnv)) return { ok: false, ...resolvedEnv };
   const readiness = resolveReadinessProbe(c.readinessProbe as ProbeShape | undefined, c.ports?.[0]);
   if (!readiness.ok) return readiness;
 
@@ -197,7 +232,7 @@ export function revisionWorkload(
       // The command's first element is the program; Kubernetes appends args after the rest of command.
       command: [program, ...rest],
       args: [...(c.args ?? [])],
-      env,
+      env: resolvedEnv.env,
       ...(c.workingDir ? { workingDir: c.workingDir } : {}),
       readiness: readiness.probe,
       containerConcurrency,

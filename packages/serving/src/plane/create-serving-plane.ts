@@ -187,9 +187,20 @@ class ServingPlane implements ServingDataPlane {
       }
     for (const [key, revision] of wanted) {
       const state = this.#revisions.get(key);
-      if (state) {
+      if (state && sameWorkload(state.revision, revision)) {
         this.#update(state, revision);
         continue;
+      }
+      if (state) {
+        // Same revision, other process spec: only env `valueFrom` can do that (a Secret or ConfigMap
+        // value changed). Its replicas are replaced, as a pod restarted with the new value would be:
+        // the runtime runs one deployment per revision, so the old one stops first.
+        this.logger.info(
+          { namespace: revision.namespace, revision: revision.name },
+          'revision environment changed (a referenced Secret or ConfigMap value); restarting its replicas',
+        );
+        this.#revisions.delete(key);
+        await this.#undeploy(state, false);
       }
       // A spec the runtime cannot run (e.g. no command in embedded mode) fails alone: it is reported
       // in statuses() and gets no replicas; the router answers its requests with 503.
@@ -212,7 +223,7 @@ class ServingPlane implements ServingDataPlane {
       this.router.setReplicas(state.revision.namespace, state.revision.name, readyReplicas(state));
       this.#initialScale(state);
     }
-    for (const state of removed) this.#undeploy(state);
+    for (const state of removed) void this.#undeploy(state);
     this.#generation = contract.generation;
     // A rejected spec is tried again on the next apply, even of the same contract.
     this.#appliedText = this.#rejected.size === 0 ? text : undefined;
@@ -256,11 +267,17 @@ class ServingPlane implements ServingDataPlane {
     state.revision = revision;
   }
 
-  #undeploy(state: RevisionState): void {
+  /**
+   * Stops a revision's replicas (resolves once they are stopped); `gone`: the revision itself went, else
+   * a new deployment of it follows.
+   */
+  #undeploy(state: RevisionState, gone = true): Promise<void> {
     state.unsubscribe();
-    this.router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
-    this.#revisions.delete(state.key);
-    this.#metrics.remove(state.revision.namespace, state.revision.name);
+    if (gone) {
+      this.router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
+      this.#revisions.delete(state.key);
+      this.#metrics.remove(state.revision.namespace, state.revision.name);
+    }
     const closing = state.deployment
       .close()
       .catch((error: unknown) =>
@@ -271,10 +288,12 @@ class ServingPlane implements ServingDataPlane {
       );
     this.#closing.add(closing);
     void closing.finally(() => this.#closing.delete(closing));
-    this.logger.info(
-      { namespace: state.revision.namespace, revision: state.revision.name },
-      'revision removed',
-    );
+    if (gone)
+      this.logger.info(
+        { namespace: state.revision.namespace, revision: state.revision.name },
+        'revision removed',
+      );
+    return closing;
   }
 
   /** Knative starts a new revision at initial-scale (0 when nothing routes to it). */
@@ -532,6 +551,11 @@ function rejectedStatus(revision: ServingRevision, failure: DeploymentFailure): 
 
 function readyReplicas(state: RevisionState) {
   return state.deployment.replicas().filter((r) => r.ready);
+}
+
+/** Whether two versions of a revision run the same processes (the rest can change in place). */
+function sameWorkload(a: ServingRevision, b: ServingRevision): boolean {
+  return JSON.stringify(workloadSpec(a)) === JSON.stringify(workloadSpec(b));
 }
 
 function workloadSpec(revision: ServingRevision): WorkloadSpec {

@@ -66,6 +66,14 @@ describe('ContainerSource', () => {
       adapters,
       logger: pino({ level: 'silent' }),
       env: { EDDY_SECRET_FIXTURE_TOKEN: 's3cret' },
+      // The ConfigMap demo/settings, as eddy dev's store serves it.
+      values: {
+        secret: () => undefined,
+        configMap: (ns, name) =>
+          ns === 'demo' && name === 'settings'
+            ? new Map([['message', Buffer.from('from-configmap')]])
+            : undefined,
+      },
     }));
   });
   afterEach(async () => {
@@ -100,6 +108,29 @@ describe('ContainerSource', () => {
     });
     await runner.close();
     expect(alive(data.pid)).toBe(false);
+  });
+
+  it('env valueFrom.configMapKeyRef comes from the ConfigMap; a missing key fails the start naming it', async () => {
+    await runner.apply(
+      containerSource(sink.url, [
+        { name: 'MODE', value: 'serve' },
+        { name: 'MESSAGE', valueFrom: { configMapKeyRef: { name: 'settings', key: 'message' } } },
+      ]),
+    );
+    await sink.waitFor((r) => r.length >= 1, 10_000);
+    expect((sink.accepted()[0]?.data as { message?: string } | undefined)?.message).toBe('from-configmap');
+    const status = await runner.apply(
+      containerSource(sink.url, [
+        { name: 'MODE', value: 'serve' },
+        { name: 'MESSAGE', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } },
+      ]),
+    );
+    expect(status.ready).toMatchObject({
+      status: 'False',
+      reason: 'StartFailed',
+      message:
+        'configmap demo/settings key nope not found (looked for ConfigMap demo/settings, whose keys are message)',
+    });
   });
 
   it('kills a process that ignores SIGTERM after the grace period', async () => {

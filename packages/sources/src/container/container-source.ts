@@ -10,13 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { type Container, type ContainerSource, ProcessGroupReaper, workingDirectoryProblem } from '@eddy/api';
-import type {
-  CeOverrides,
-  RunningSource,
-  SecretResolver,
-  SourceAdapter,
-  SourceContext,
-} from '../sdk/adapter.js';
+import type { CeOverrides, RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
 
 export type ContainerSourceSpec = ContainerSource['spec'];
 type EnvVar = NonNullable<Container['env']>[number];
@@ -51,7 +45,10 @@ export function sourceContainerEnv(
   return env;
 }
 
-async function resolveEnv(vars: readonly EnvVar[], secrets: SecretResolver): Promise<Record<string, string>> {
+async function resolveEnv(
+  vars: readonly EnvVar[],
+  context: Pick<SourceContext, 'secrets' | 'configMaps'>,
+): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const [i, v] of vars.entries()) {
     if (v.value !== undefined) {
@@ -59,26 +56,29 @@ async function resolveEnv(vars: readonly EnvVar[], secrets: SecretResolver): Pro
       continue;
     }
     const from = v.valueFrom as
-      | { secretKeyRef?: { name: string; key: string; optional?: boolean } }
+      | {
+          secretKeyRef?: { name: string; key: string; optional?: boolean };
+          configMapKeyRef?: { name: string; key: string; optional?: boolean };
+        }
       | undefined;
-    if (from?.secretKeyRef) {
-      const value = await secrets.resolve(from.secretKeyRef);
-      if (value !== undefined) env[v.name] = value;
-      continue;
-    }
-    if (from !== undefined) {
+    const value = from?.secretKeyRef
+      ? await context.secrets.resolve(from.secretKeyRef)
+      : from?.configMapKeyRef
+        ? await context.configMaps.resolve(from.configMapKeyRef)
+        : undefined;
+    if (value !== undefined) env[v.name] = value;
+    else if (from !== undefined && !from.secretKeyRef && !from.configMapKeyRef)
       throw new TypeError(
-        `spec.template.spec.containers[0].env[${i}] (${v.name}): only value and valueFrom.secretKeyRef are supported in embedded mode`,
+        `spec.template.spec.containers[0].env[${i}] (${v.name}): only value, valueFrom.secretKeyRef and valueFrom.configMapKeyRef are supported in embedded mode`,
       );
-    }
-    env[v.name] = '';
+    else if (from === undefined) env[v.name] = '';
   }
   return env;
 }
 
 /**
  * The runner's environment minus embedded-mode secrets (EDDY_SECRET_*): a container gets only the
- * secrets its spec asks for, through valueFrom.secretKeyRef.
+ * secrets its spec asks for, through valueFrom.secretKeyRef (or configMapKeyRef).
  */
 function inheritedEnv(): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('EDDY_SECRET_')));
@@ -99,7 +99,7 @@ export function createContainerSourceAdapter(
   let reaper = options.reaper;
 
   async function start(context: SourceContext<ContainerSourceSpec>): Promise<RunningSource> {
-    const { spec, logger, setHealth, secrets } = context;
+    const { spec, logger, setHealth } = context;
     reaper ??= new ProcessGroupReaper({ logger });
     const groups = reaper;
     const container = spec.template.spec.containers?.[0];
@@ -117,7 +117,7 @@ export function createContainerSourceAdapter(
     if (cwdProblem) throw new TypeError(`spec.template.spec.containers[0].workingDir: ${cwdProblem}`);
     const env = {
       ...inheritedEnv(),
-      ...(await resolveEnv(container.env ?? [], secrets)),
+      ...(await resolveEnv(container.env ?? [], context)),
       ...sourceContainerEnv(context.sink, context.ceOverrides),
     };
     const lastLines: string[] = [];

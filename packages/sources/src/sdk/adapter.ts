@@ -67,6 +67,8 @@ export interface SourceContext<Spec = unknown> {
   signal: AbortSignal;
   /** Resolves `secretKeyRef` references (see SecretResolver for the lookup rule). */
   secrets: SecretResolver;
+  /** Resolves `configMapKeyRef` references from the ConfigMaps the control plane was given. */
+  configMaps: ConfigMapResolver;
   /**
    * Reports health, which becomes the source's Ready condition. Call with `ready: false` and a
    * CamelCase `reason` when upstream is unreachable, and `ready: true` once it works again. If an
@@ -203,7 +205,8 @@ export interface SecretKeyRef {
 /**
  * Resolves secret references. In embedded mode the lookup rule (see secrets.ts) is: environment
  * variable `EDDY_SECRET_<NAME>_<KEY>` (upper-cased, every non-alphanumeric character as `_`), then
- * the file `<dir>/<namespace>/<name>/<key>` in each configured secrets directory.
+ * the Secret manifest `eddy dev` was given, then the file `<dir>/<namespace>/<name>/<key>` in each
+ * configured secrets directory. Error messages name the places looked in, never a value.
  */
 export interface SecretResolver {
   /**
@@ -211,6 +214,21 @@ export interface SecretResolver {
    * required secret rejects with a SecretNotFoundError naming where it looked.
    */
   resolve(ref: SecretKeyRef | { secretKeyRef?: SecretKeyRef } | undefined): Promise<string | undefined>;
+}
+
+/** A reference to one key of a ConfigMap (`configMapKeyRef`). */
+export interface ConfigMapKeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** Resolves ConfigMap references, from the ConfigMap manifests the control plane was given. */
+export interface ConfigMapResolver {
+  /** The value; `undefined` only for an `optional` ref that was not found. A missing required key rejects. */
+  resolve(
+    ref: ConfigMapKeyRef | { configMapKeyRef?: ConfigMapKeyRef } | undefined,
+  ): Promise<string | undefined>;
 }
 
 /** The resolved source the control plane hands to the runner. */
@@ -235,4 +253,9 @@ export interface SourceDefinition {
    * this is unset or false. Default false.
    */
   sinkAcceptsBatch?: boolean;
+  /**
+   * An opaque digest of the Secret/ConfigMap values the spec refers to, set by the control plane: the
+   * runner restarts a source whose definition changed, so a changed value restarts what uses it.
+   */
+  valuesDigest?: string;
 }

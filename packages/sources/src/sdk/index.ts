@@ -3,6 +3,8 @@ export type {
   BatchSendOptions,
   CeOverrides,
   CloudEventEmitter,
+  ConfigMapKeyRef,
+  ConfigMapResolver,
   EmitOutcome,
   EmitterPolicy,
   EventInit,
@@ -41,6 +43,7 @@ export {
   sourceKey,
 } from './runner.js';
 export {
+  createConfigMapResolver,
   createEnvSecretResolver,
   type EnvSecretResolverOptions,
   SecretNotFoundError,

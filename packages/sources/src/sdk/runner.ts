@@ -2,6 +2,7 @@
 // apply() starts or updates, remove() stops, statuses() reports each source's Ready condition.
 
 import { isDeepStrictEqual } from 'node:util';
+import type { ValueStore } from '@eddy/api';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
@@ -10,7 +11,7 @@ import { sourceAddress } from './address.js';
 import { createEmitter } from './emitter.js';
 import { type SourceMetricsRecorder, sourceMetrics } from './metrics.js';
 import type { SourceRegistry } from './registry.js';
-import { createEnvSecretResolver } from './secrets.js';
+import { createConfigMapResolver, createEnvSecretResolver } from './secrets.js';
 
 /** Knative-style Ready condition of one source. */
 export interface ReadyCondition {
@@ -47,6 +48,8 @@ export interface SourceRunnerOptions {
   secretDirs?: string[];
   /** Environment for secret lookups; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Secret and ConfigMap manifests (`eddy dev`'s store) for secretKeyRef / configMapKeyRef; default none. */
+  values?: ValueStore;
   /** First wait before restarting an adapter whose start() failed (doubles up to 60 s); default 1000. */
   restartDelayMs?: number;
   /** How long stop() of one adapter may take before the runner gives up on it; default 30 000. */
@@ -179,8 +182,13 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
       signal,
       secrets: createEnvSecretResolver({
         namespace: d.namespace,
-        env: options.env,
-        dirs: options.secretDirs,
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.values ? { store: options.values } : {}),
+        ...(options.secretDirs ? { dirs: options.secretDirs } : {}),
+      }),
+      configMaps: createConfigMapResolver({
+        namespace: d.namespace,
+        ...(options.values ? { store: options.values } : {}),
       }),
       setHealth(health: SourceHealth) {
         if (signal.aborted) return;

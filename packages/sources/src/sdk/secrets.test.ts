@@ -2,7 +2,17 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEnvSecretResolver, secretEnvName } from './secrets.js';
+import { createConfigMapResolver, createEnvSecretResolver, secretEnvName } from './secrets.js';
+
+/** Secret demo/github with key webhook-secret, ConfigMap demo/settings with key level. */
+const store = {
+  secret: (ns: string, name: string) =>
+    ns === 'demo' && name === 'github'
+      ? new Map([['webhook-secret', Buffer.from('from-manifest')]])
+      : undefined,
+  configMap: (ns: string, name: string) =>
+    ns === 'demo' && name === 'settings' ? new Map([['level', Buffer.from('debug')]]) : undefined,
+};
 
 describe('embedded secret resolver', () => {
   let dir: string;
@@ -30,11 +40,38 @@ describe('embedded secret resolver', () => {
     const secrets = createEnvSecretResolver({ namespace: 'demo', env: {}, dirs: [dir] });
     expect(await secrets.resolve({ name: 'nope', key: 'k', optional: true })).toBeUndefined();
     await expect(secrets.resolve({ name: 'nope', key: 'k' })).rejects.toThrow(
-      /secret demo\/nope key k not found \(looked for environment variable EDDY_SECRET_NOPE_K, file .*demo\/nope\/k\)/,
+      /secret demo\/nope key k not found \(looked for environment variable EDDY_SECRET_NOPE_K, then file .*demo\/nope\/k\)/,
     );
     await expect(secrets.resolve({ name: '..', key: 'github' })).rejects.toThrow(
       /looked for environment variable [^,]*\)$/,
     );
     await expect(secrets.resolve(undefined)).rejects.toThrow(/no secretKeyRef given/);
+  });
+
+  it('a Secret manifest comes after the environment (which wins) and before the files', async () => {
+    const both = createEnvSecretResolver({
+      namespace: 'demo',
+      env: { EDDY_SECRET_GITHUB_WEBHOOK_SECRET: 'from-env' },
+      store,
+      dirs: [dir],
+    });
+    expect(await both.resolve({ name: 'github', key: 'webhook-secret' })).toBe('from-env');
+    const manifestOnly = createEnvSecretResolver({ namespace: 'demo', env: {}, store, dirs: [dir] });
+    expect(await manifestOnly.resolve({ name: 'github', key: 'webhook-secret' })).toBe('from-manifest');
+    await expect(manifestOnly.resolve({ name: 'github', key: 'token' })).rejects.toThrow(
+      /^secret demo\/github key token not found \(looked for environment variable EDDY_SECRET_GITHUB_TOKEN, then Secret demo\/github, whose keys are webhook-secret, then file .*demo\/github\/token\)$/,
+    );
+    await expect(manifestOnly.resolve({ name: 'other', key: 'k' })).rejects.toThrow(
+      /then Secret demo\/other, which was not applied, then file/,
+    );
+  });
+
+  it('configMapKeyRef: from the ConfigMap manifest; a miss names the ConfigMap and its keys', async () => {
+    const configMaps = createConfigMapResolver({ namespace: 'demo', store });
+    expect(await configMaps.resolve({ configMapKeyRef: { name: 'settings', key: 'level' } })).toBe('debug');
+    expect(await configMaps.resolve({ name: 'settings', key: 'nope', optional: true })).toBeUndefined();
+    await expect(configMaps.resolve({ name: 'settings', key: 'nope' })).rejects.toThrow(
+      'configmap demo/settings key nope not found (looked for ConfigMap demo/settings, whose keys are level)',
+    );
   });
 });

@@ -222,6 +222,42 @@ describe('Kafka event log: on the wire', () => {
     }
   });
 
+  it('creates a topic with the spec replication factor and extra configs (a Broker ConfigMap), Eddy owned configs winning', async () => {
+    const topic = unique('extra');
+    topics.push(topic);
+    await log.ensureTopic(topic, {
+      partitions: 2,
+      replicationFactor: 1,
+      config: { 'max.message.bytes': '2097152', 'segment.ms': '600000', 'cleanup.policy': 'compact' },
+    });
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: topic }],
+      });
+      const configs = Object.fromEntries(
+        (resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue] as const),
+      );
+      expect(configs).toMatchObject({
+        'max.message.bytes': '2097152',
+        'segment.ms': '600000',
+        'cleanup.policy': 'delete',
+        'message.timestamp.type': 'LogAppendTime',
+      });
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: [topic] });
+      expect(meta[0]?.partitions.map((p) => p.replicas.length)).toEqual([1, 1]);
+      // A single broker cannot hold two copies: Kafka refuses, and so does ensureTopic.
+      await expect(log.ensureTopic(unique('rf2'), { replicationFactor: 2 })).rejects.toThrow(/replication/i);
+      await expect(log.ensureTopic(unique('rf0'), { replicationFactor: 0 })).rejects.toThrow(
+        EventLogUsageError,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('rejects bad arguments with EventLogUsageError naming the problem', async () => {
     await expect(log.ensureTopic('no spaces allowed')).rejects.toThrow(/invalid topic name/);
     await expect(log.ensureTopic(unique('t'), { partitions: 0 })).rejects.toBeInstanceOf(EventLogUsageError);

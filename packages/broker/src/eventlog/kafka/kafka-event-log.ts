@@ -135,7 +135,11 @@ export class KafkaEventLog implements EventLog {
         `${action}: retentionMs must be a positive integer, got ${spec.retentionMs}`,
       );
     }
-    const configs = topicConfigs(spec.retentionMs);
+    const rf = spec.replicationFactor;
+    if (rf !== undefined && (!Number.isInteger(rf) || rf < 1)) {
+      throw new EventLogUsageError(`${action}: replicationFactor must be an integer >= 1, got ${rf}`);
+    }
+    const configs = topicConfigs(spec.retentionMs, spec.config);
     return this.adminCall(
       action,
       async (admin) => {
@@ -146,7 +150,7 @@ export class KafkaEventLog implements EventLog {
             {
               topic: name,
               numPartitions: partitions,
-              replicationFactor: await this.replicationFactorFor(admin),
+              replicationFactor: rf ?? (await this.replicationFactorFor(admin)),
               configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
             },
           ],
@@ -582,7 +586,8 @@ function isStaleOffsetsLookup(error: unknown): boolean {
 }
 
 /**
- * Topic configuration Eddy owns. `retention.ms` -1 keeps records forever.
+ * Topic configuration: `extra` (a Broker ConfigMap's `default.topic.config.*`), then what Eddy owns,
+ * which wins. `retention.ms` -1 keeps records forever.
  * - `message.timestamp.type=LogAppendTime`: record timestamps are the broker's append time, so
  *   they grow with the offset and seeking by time finds exactly "first record appended at or after".
  * - `segment.ms`: Kafka deletes whole segments only, and a segment expires by its NEWEST record.
@@ -590,13 +595,17 @@ function isStaleOffsetsLookup(error: unknown): boolean {
  *   retention; short retentions get segments as short as the retention (floor 1 s), so records go
  *   within about twice the retention (plus the broker's log.retention.check.interval.ms).
  */
-function topicConfigs(retentionMs: number | undefined): Record<string, string> {
+function topicConfigs(
+  retentionMs: number | undefined,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   const configs: Record<string, string> = {
+    ...extra,
     'cleanup.policy': 'delete',
     'message.timestamp.type': 'LogAppendTime',
     'retention.ms': String(retentionMs ?? -1),
   };
-  if (retentionMs !== undefined && retentionMs < WEEK_MS) {
+  if (retentionMs !== undefined && retentionMs < WEEK_MS && extra['segment.ms'] === undefined) {
     configs['segment.ms'] = String(Math.max(MIN_SEGMENT_MS, retentionMs));
   }
   return configs;

@@ -1,0 +1,74 @@
+// Pieces the in-process `eddy dev` tests share: a real HTTP subscriber on 127.0.0.1 that records the
+// CloudEvents it gets, polling until something holds, and calls to the admin API with (or without) the
+// token. No test framework in here.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import type { DevServer } from '../dev-server.js';
+
+export interface Subscriber {
+  url: string;
+  received: { type: string; id: string; path: string; headers: Record<string, unknown> }[];
+  /** Status to answer with (default 202). */
+  status: number;
+  close(): Promise<void>;
+}
+
+export async function startSubscriber(): Promise<Subscriber> {
+  const sub: Partial<Subscriber> & { received: Subscriber['received']; status: number } = {
+    received: [],
+    status: 202,
+  };
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (sub.status < 300)
+        sub.received.push({
+          type: String(req.headers['ce-type']),
+          id: String(req.headers['ce-id']),
+          path: req.url ?? '',
+          headers: req.headers,
+        });
+      res.statusCode = sub.status;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  sub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sub.close = () => new Promise<void>((r) => server.close(() => r()));
+  return sub as Subscriber;
+}
+
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function admin(
+  server: DevServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = server.token,
+) {
+  const res = await request(`${server.adminUrl}${path}`, {
+    method: method as 'GET',
+    headers: {
+      ...(token !== null ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
