@@ -10,7 +10,8 @@
  *
  * The whole examples/quickstart folder (YAML and services) is copied to `<tmp>/checkout/examples/`, far
  * from the repository and from eddy dev's working directory, with a free webhook port instead of the
- * fixed 8099 that a test machine may have taken. The webhook secret comes from the environment.
+ * fixed 8099 that a test machine may have taken. The webhook secret is the quickstart's own Secret
+ * manifest (no EDDY_SECRET_* variable is set).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -21,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
 import { buildCli, type CliRun, MAIN, ROOT, runEddy } from './helpers.ts';
 
-const WEBHOOK_SECRET = `s-${randomUUID()}`;
+const WEBHOOK_SECRET = 'quickstart-demo-webhook-secret';
 
 interface Resource {
   kind: string;
@@ -56,7 +57,6 @@ const env = () => ({
   ...process.env,
   EDDY_DATA_DIR: dataDir,
   EVENTS_LOG: eventsLog,
-  EDDY_SECRET_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
   // `node` in the manifests: the Node running this test.
   PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
 });
