@@ -12,7 +12,6 @@ import {
   START_FROM_ANNOTATION,
 } from '../resources/eddy-annotations.js';
 import { formatPath } from '../resources/field-path.js';
-import type { LoadedResource } from '../resources/load.js';
 import { parseApiVersion } from '../resources/names.js';
 import { RuleContext } from '../resources/rule-context.js';
 import { checkAttributeNames, checkFilters } from '../resources/rules-common.js';
@@ -66,7 +65,9 @@ import {
 } from './topic-settings.js';
 
 /** A resource as the loader (or the admin API, or Kubernetes) gives it; `LoadedResource` fits. */
-export type ContractInput = Pick<LoadedResource, 'apiVersion' | 'kind' | 'namespace' | 'name' | 'resource'>;
+export type { ContractInput } from './resource-entries.js';
+
+import type { ContractInput } from './resource-entries.js';
 
 export interface ComputeContractOptions {
   /** The contract the data plane runs now: the new generation is its generation + 1 only if anything changed. */

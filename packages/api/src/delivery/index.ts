@@ -1,7 +1,5 @@
 // Delivery policy shared by every component that POSTs events to a sink: the broker's deliverer
 // and the source emitter. Pure functions only; each component owns its HTTP client.
-export { type BoundedBody, readBounded } from './bounded-body.js';
-export { CommitTracker } from './commit-tracker.js';
 export {
   backoffMs,
   delayBeforeRetry,

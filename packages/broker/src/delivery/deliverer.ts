@@ -13,8 +13,8 @@ import {
   type PlainEvent,
   parseRetryAfter,
   type ResolvedDelivery,
-  readBounded,
 } from '@eddy/api';
+import { readBounded } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';

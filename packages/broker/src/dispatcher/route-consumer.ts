@@ -13,7 +13,8 @@
 // flight finish with the old ones, and nothing is re-read or skipped.
 
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { CommitTracker, type DispatchRoute, type PlainEvent } from '@eddy/api';
+import type { DispatchRoute, PlainEvent } from '@eddy/api';
+import { CommitTracker } from '@eddy/runtime';
 import type pino from 'pino';
 import type { AttemptFailure, Deliverer } from '../delivery/index.js';
 import type { CommitOffset, Consumer, EventLog, LogRecord, RecordBatch } from '../eventlog/event-log.js';

@@ -2,7 +2,7 @@
 // revision's containers[0].command + args, listening on $PORT (a free 127.0.0.1 port per replica).
 // See revision-deployment.ts for the replica lifecycle and reaper.ts for why replicas die with Eddy.
 
-import { ProcessGroupReaper } from '@eddy/api';
+import { ProcessGroupReaper } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { PortAllocator } from './port-allocator.js';

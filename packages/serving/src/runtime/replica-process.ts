@@ -3,7 +3,7 @@
 // group is killed (as a container's processes die with its PID 1).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { workingDirectoryProblem } from '@eddy/api';
+import { workingDirectoryProblem } from '@eddy/runtime';
 import { LineSplitter, LogTail } from './log-tail.js';
 
 export interface ReplicaProcessSpec {

@@ -4,7 +4,7 @@
 // group and SIGKILLs it after the grace period.
 
 import { resolve as resolvePath } from 'node:path';
-import type { ProcessGroupReaper } from '@eddy/api';
+import type { ProcessGroupReaper } from '@eddy/runtime';
 import type pino from 'pino';
 import type { PortAllocator } from './port-allocator.js';
 import { ReadinessProber } from './probe.js';

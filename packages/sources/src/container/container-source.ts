@@ -9,7 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { type Container, type ContainerSource, ProcessGroupReaper, workingDirectoryProblem } from '@eddy/api';
+import type { Container, ContainerSource } from '@eddy/api';
+import { ProcessGroupReaper, workingDirectoryProblem } from '@eddy/runtime';
 import type { CeOverrides, RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
 
 export type ContainerSourceSpec = ContainerSource['spec'];

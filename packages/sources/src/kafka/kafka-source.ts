@@ -13,7 +13,7 @@
 // - upstream lag = high watermark - committed offset, summed over the partitions, refreshed
 //   periodically through an admin client.
 
-import { CommitTracker } from '@eddy/api';
+import { CommitTracker } from '@eddy/runtime';
 import type {
   Admin,
   Consumer,

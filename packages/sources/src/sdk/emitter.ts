@@ -11,12 +11,12 @@ import {
   type PlainEvent,
   parseRetryAfter,
   percentEncodeHeaderValue,
-  readBounded,
   retryAfterApplies,
   toHttpBinary,
   toJsonText,
   withExtensions,
 } from '@eddy/api';
+import { readBounded } from '@eddy/runtime';
 import pino, { type Logger } from 'pino';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import type {

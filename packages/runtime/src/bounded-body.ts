@@ -4,6 +4,12 @@
 
 import type { Readable } from 'node:stream';
 
+/**
+ * How much of a response body a client reads (and throws away) after it has what it needs, so a
+ * small body leaves the keep-alive connection reusable; beyond it the connection is dropped.
+ */
+export const DRAIN_LIMIT_BYTES = 64 * 1024;
+
 export interface BoundedBody {
   /** The first `keepBytes` bytes. */
   bytes: Buffer;

@@ -1,0 +1,6 @@
+export { type BoundedBody, DRAIN_LIMIT_BYTES, readBounded } from './bounded-body.js';
+export { CommitTracker } from './commit-tracker.js';
+export { describeError } from './describe-error.js';
+export * from './process-group-reaper.js';
+export { sleep, TimeoutError, withTimeout } from './timers.js';
+export { workingDirectoryProblem } from './working-directory.js';
