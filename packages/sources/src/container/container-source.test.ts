@@ -118,7 +118,9 @@ describe('ContainerSource', () => {
       ]),
     );
     await sink.waitFor((r) => r.length >= 1, 10_000);
-    expect((sink.accepted()[0]?.data as { message?: string } | undefined)?.message).toBe('from-configmap');
+    expect((dataValue(sink.accepted()[0]!) as { message?: string } | undefined)?.message).toBe(
+      'from-configmap',
+    );
     const status = await runner.apply(
       containerSource(sink.url, [
         { name: 'MODE', value: 'serve' },
