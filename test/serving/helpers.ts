@@ -10,6 +10,7 @@ import {
   type BacklogReader,
   type ContractInput,
   type DataPlaneContract,
+  namespacedKey,
   readyCondition,
   resourceKey,
   type ServingContract,
@@ -173,7 +174,7 @@ export class ServingHarness {
     for (let round = 0; round < 10; round++) {
       result = reconcileServing({
         resources: [...this.#resources.values()],
-        runtime: new Map(this.plane.statuses().map((s) => [`${s.namespace}/${s.name}`, s])),
+        runtime: new Map(this.plane.statuses().map((s) => [namespacedKey(s.namespace, s.name), s])),
         routeUrl: (ns, name) => this.plane.routeUrl(ns, name),
         tagUrl: (ns, name, tag) => this.plane.tagUrl(ns, name, tag),
         ...(this.#previous ? { previous: this.#previous } : {}),

@@ -2,6 +2,8 @@
 // name only (never from a UID), so they survive restarts, re-applies and `eddy dev` on a new data dir
 // pointed at the same Kafka, and so committed offsets and lag carry over.
 
+import { namespacedKey } from './namespaced-name.js';
+
 /** The Kafka broker's convention (eventing-kafka-broker TopicPrefix `knative-broker-`). */
 export function brokerTopic(namespace: string, name: string): string {
   return `knative-broker-${namespace}-${name}`;
@@ -29,7 +31,7 @@ export function subscriptionGroup(namespace: string, name: string): string {
 
 /** A Trigger's route id: `<namespace>/<name>`. */
 export function triggerRouteId(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+  return namespacedKey(namespace, name);
 }
 
 /**

@@ -7,6 +7,7 @@
 // (DESIGN.md section 1: serving and broker never import each other; the CLI wires them).
 
 import type { DataPlaneContract, DispatchRoute } from './data-plane-contract.js';
+import { namespacedKey } from './namespaced-name.js';
 
 /** Knative KPA settings of one revision, from `autoscaling.knative.dev/*` and `autoscaling.eddy.dev/*`. */
 export interface ScalingSettings {
@@ -203,7 +204,7 @@ export function withBacklogRoutes(
     if (feeding.length === 0) continue;
     for (const target of route.traffic) {
       if (target.percent <= 0) continue;
-      const key = `${route.namespace}/${target.revisionName}`;
+      const key = namespacedKey(route.namespace, target.revisionName);
       const list = shares.get(key) ?? [];
       for (const r of feeding) {
         const share = target.percent / 100;
@@ -220,7 +221,7 @@ export function withBacklogRoutes(
     ...serving,
     revisions: serving.revisions.map((rev) => ({
       ...rev,
-      backlog: shares.get(`${rev.namespace}/${rev.name}`) ?? [],
+      backlog: shares.get(namespacedKey(rev.namespace, rev.name)) ?? [],
     })),
   };
 }

@@ -12,6 +12,8 @@ import {
   DEFAULT_NAMESPACE,
   formatProblem,
   loadText,
+  namespacedKey,
+  resourceKey,
 } from '@eddy/api';
 import type { EventLog } from '@eddy/broker';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -25,7 +27,6 @@ import type {
 } from '../admin/protocol.js';
 import { loadManifest } from './manifests.js';
 import type { ResourceStore, StoreEntry } from './resource-store.js';
-import { storeKey } from './resource-store.js';
 import { startTail } from './tail.js';
 
 export interface AdminServerOptions {
@@ -257,7 +258,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           throw e;
         }
       }
-      if (!store.get(storeKey('Broker', namespace, broker)))
+      if (!store.get(resourceKey('Broker', namespace, broker)))
         throw new HttpError(404, `Broker ${namespace}/${broker} not found`);
       const topic = options.brokerTopic(namespace, broker);
       if (!topic)
@@ -268,7 +269,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       await streamTail(
         reply,
         { log: options.log, topic, ...(filter ? { filter } : {}) },
-        `${namespace}/${broker}`,
+        namespacedKey(namespace, broker),
         tails,
       );
     },

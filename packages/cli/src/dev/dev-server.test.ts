@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ServingContract, triggerRouteId } from '@eddy/api';
+import { resourceKey, type ServingContract, triggerRouteId } from '@eddy/api';
 import { createServingDataPlane, reconcileServing } from '@eddy/serving';
 import { request } from 'undici';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -404,8 +404,9 @@ spec:
     expect(applied.status).toBe(200);
     await server.settled();
     expect(
-      server.store.get(`Trigger/${ns}/to-sub`)?.resource.status?.conditions?.find((c) => c.type === 'Ready')
-        ?.status,
+      server.store
+        .get(resourceKey('Trigger', ns, 'to-sub'))
+        ?.resource.status?.conditions?.find((c) => c.type === 'Ready')?.status,
     ).toBe('True');
 
     const controller = new AbortController();

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { namespacedKey } from '@eddy/api';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
@@ -179,7 +180,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       sources.register(
         createContainerSourceAdapter({
           onOutput: ({ namespace, name, stream, line }) =>
-            print({ namespace, revision: name, replica: `${namespace}/${name}`, stream, line }),
+            print({ namespace, revision: name, replica: namespacedKey(namespace, name), stream, line }),
         }),
         { replace: true, origin: '@eddy/sources' },
       );

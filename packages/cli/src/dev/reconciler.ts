@@ -13,6 +13,8 @@ import {
   type Condition,
   computeContract,
   type DataPlaneContract,
+  groupOf,
+  namespacedKey,
   type ResourceStatus,
   resourceKey,
   type ServingContract,
@@ -35,7 +37,6 @@ import {
 import type pino from 'pino';
 import type { StoredResource } from '../admin/protocol.js';
 import type { ResourceInput, ResourceStore } from './resource-store.js';
-import { storeKey } from './resource-store.js';
 import { collectableRevisions } from './revision-gc.js';
 import {
   notRunStatus,
@@ -76,8 +77,6 @@ export interface ReconcilerOptions {
 
 const SERVING_GROUP = 'serving.knative.dev';
 const MAX_SERVING_PASSES = 5;
-
-const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
 
 function readyOf(status: { conditions?: readonly Condition[] } | undefined): Condition | undefined {
   return status?.conditions?.find((c) => c.type === 'Ready');
@@ -258,7 +257,7 @@ export class Reconciler {
     const services = new Set(
       inputs
         .filter((r) => r.kind === 'Service' && groupOf(r.apiVersion) === SERVING_GROUP)
-        .map((r) => `${r.namespace}/${r.name}`),
+        .map((r) => namespacedKey(r.namespace, r.name)),
     );
     const resolver = sinkResolver(eventing.statuses, serviceUrl, services);
 
@@ -304,7 +303,7 @@ export class Reconciler {
         .contractInputs()
         .filter((r) => groupOf(r.apiVersion) === SERVING_GROUP)
         .map((r) => (r.kind === 'Service' && bindings.length > 0 ? withBindings(r, bindings) : r));
-      const runtime = new Map(serving.plane.statuses().map((s) => [`${s.namespace}/${s.name}`, s]));
+      const runtime = new Map(serving.plane.statuses().map((s) => [namespacedKey(s.namespace, s.name), s]));
       result = serving.reconcile({
         resources,
         runtime,
@@ -318,7 +317,7 @@ export class Reconciler {
       const byOwner = new Map<string, ResourceInput[]>();
       for (const child of result.children) {
         const owner = (child.resource as unknown as StoredResource).metadata.ownerReferences?.[0];
-        const ownerKey = owner ? storeKey(owner.kind, child.namespace, owner.name) : '';
+        const ownerKey = owner ? resourceKey(owner.kind, child.namespace, owner.name) : '';
         const list = byOwner.get(ownerKey) ?? [];
         list.push(child);
         byOwner.set(ownerKey, list);
@@ -329,7 +328,7 @@ export class Reconciler {
         if (results.some((r) => r.action !== 'unchanged')) changed = true;
       }
       // Owned children the reconciler no longer lists go, except Revisions (history, numbering).
-      const listed = new Set(result.children.map((c) => storeKey(c.kind, c.namespace, c.name)));
+      const listed = new Set(result.children.map((c) => resourceKey(c.kind, c.namespace, c.name)));
       const stale = store
         .list()
         .filter((e) => e.origin.type === 'owner' && e.resource.kind !== 'Revision' && !listed.has(e.key))

@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resourceKey } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from './manifests.js';
-import { ResourceStore, STORE_FILE, storeKey } from './resource-store.js';
+import { ResourceStore, STORE_FILE } from './resource-store.js';
 import { SECRETS_FILE } from './secret-values.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'eddy-store-'));
@@ -26,7 +27,7 @@ describe('ResourceStore', () => {
     let now = new Date('2026-01-01T00:00:00Z');
     const store = ResourceStore.open(dir(), { now: () => now });
     expect(store.upsert(trigger('t', 'a'), { type: 'api' })).toBe('created');
-    const key = storeKey('Trigger', 'default', 't');
+    const key = resourceKey('Trigger', 'default', 't');
     expect(store.get(key)?.resource.metadata).toMatchObject({
       generation: 1,
       creationTimestamp: '2026-01-01T00:00:00.000Z',
@@ -54,16 +55,16 @@ describe('ResourceStore', () => {
     const store = ResourceStore.open(d);
     store.upsert(trigger('t', 'a'), { type: 'file', file: '/x/a.yaml' });
     store.upsert(trigger('t', 'b'), { type: 'file', file: '/x/a.yaml' });
-    store.setStatus(storeKey('Trigger', 'default', 't'), { observedGeneration: 2, conditions: [] });
+    store.setStatus(resourceKey('Trigger', 'default', 't'), { observedGeneration: 2, conditions: [] });
     store.flush();
     expect(statSync(join(d, STORE_FILE)).mode & 0o777).toBe(0o600);
     const again = ResourceStore.open(d);
-    const entry = again.get(storeKey('Trigger', 'default', 't'));
+    const entry = again.get(resourceKey('Trigger', 'default', 't'));
     expect(entry?.resource.metadata.generation).toBe(2);
     expect(entry?.origin).toEqual({ type: 'file', file: '/x/a.yaml' });
     expect(entry?.resource.status?.observedGeneration).toBe(2);
     expect(again.upsert(trigger('t', 'c'), { type: 'api' })).toBe('configured');
-    expect(again.get(storeKey('Trigger', 'default', 't'))?.resource.metadata.generation).toBe(3);
+    expect(again.get(resourceKey('Trigger', 'default', 't'))?.resource.metadata.generation).toBe(3);
 
     writeFileSync(join(d, STORE_FILE), '{"version": 1, "entr');
     expect(() => ResourceStore.open(d)).toThrow(new RegExp(`${STORE_FILE} is not valid JSON`));
@@ -85,7 +86,7 @@ describe('ResourceStore', () => {
         stringData: { extra: 'plain-extra' },
       },
     });
-    const key = storeKey('Secret', 'default', 'gh');
+    const key = resourceKey('Secret', 'default', 'gh');
     expect(store.upsert(secret('hunter22'), { type: 'api' })).toBe('created');
     const text = (m: ReadonlyMap<string, Buffer> | undefined) =>
       Object.fromEntries([...(m ?? [])].map(([k, v]) => [k, v.toString()]));
@@ -151,7 +152,7 @@ describe('ResourceStore', () => {
   it('keeps a bounded list of events per resource', () => {
     const store = ResourceStore.open(dir());
     store.upsert(trigger('t', 'a'), { type: 'api' });
-    const key = storeKey('Trigger', 'default', 't');
+    const key = resourceKey('Trigger', 'default', 't');
     for (let i = 0; i < 40; i++) store.recordEvent(key, { type: 'Normal', reason: 'R', message: `m${i}` });
     const events = store.events(key);
     expect(events.length).toBe(25);

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { type ContractInput, configMapValues, redactSecret, type ValueStore } from '@eddy/api';
+import { type ContractInput, configMapValues, redactSecret, resourceKey, type ValueStore } from '@eddy/api';
 import type { DescribeEvent, StoredResource } from '../admin/protocol.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { SecretValues } from './secret-values.js';
@@ -49,9 +49,6 @@ export interface StoreChange {
   key: string;
   action: UpsertAction | 'deleted';
 }
-
-/** `<Kind>/<namespace>/<name>`, the same key as @eddy/api's resourceKey. */
-export const storeKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
 /** The core kinds (apiVersion `v1`) whose data the store serves through `values`. */
 const isCore = (r: { apiVersion: string; kind: string }, kind: 'Secret' | 'ConfigMap') =>
@@ -120,12 +117,12 @@ export class ResourceStore {
    */
   readonly values: ValueStore = {
     secret: (namespace, name) => {
-      const key = storeKey('Secret', namespace, name);
+      const key = resourceKey('Secret', namespace, name);
       const entry = this.#entries.get(key);
       return entry && isCore(entry.resource, 'Secret') ? (this.#secrets.get(key) ?? new Map()) : undefined;
     },
     configMap: (namespace, name) => {
-      const entry = this.#entries.get(storeKey('ConfigMap', namespace, name));
+      const entry = this.#entries.get(resourceKey('ConfigMap', namespace, name));
       return entry && isCore(entry.resource, 'ConfigMap')
         ? configMapValues(entry.resource as unknown as Parameters<typeof configMapValues>[0])
         : undefined;
@@ -201,7 +198,7 @@ export class ResourceStore {
     origin: ResourceOrigin,
   ): { key: string; action: UpsertAction }[] {
     const results = inputs.map((input) => ({
-      key: storeKey(input.kind, input.namespace, input.name),
+      key: resourceKey(input.kind, input.namespace, input.name),
       action: this.#upsert(input, origin),
     }));
     this.#commit(results.filter((r) => r.action !== 'unchanged'));
@@ -237,7 +234,7 @@ export class ResourceStore {
     const changes: StoreChange[] = [];
     const keep = new Set<string>();
     for (const input of inputs) {
-      const key = storeKey(input.kind, input.namespace, input.name);
+      const key = resourceKey(input.kind, input.namespace, input.name);
       keep.add(key);
       const action = this.#upsert(input, { type: 'file', file });
       if (action !== 'unchanged') changes.push({ key, action });
@@ -298,7 +295,7 @@ export class ResourceStore {
   }
 
   #upsert(input: ResourceInput, origin: ResourceOrigin): UpsertAction {
-    const key = storeKey(input.kind, input.namespace, input.name);
+    const key = resourceKey(input.kind, input.namespace, input.name);
     const existing = this.#entries.get(key);
     let incoming = structuredClone(input.resource);
     delete incoming.status;

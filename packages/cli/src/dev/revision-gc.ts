@@ -3,7 +3,7 @@
 // revision that is routed or is the latest created/ready one, plus the newest `keep` others.
 // Numbering continues after a collection: it comes from the Configuration's generation.
 
-import type { ServingContract } from '@eddy/api';
+import { namespacedKey, resourceKey, type ServingContract } from '@eddy/api';
 import type { ResourceStore } from './resource-store.js';
 
 export const DEFAULT_REVISIONS_KEPT = 20;
@@ -15,7 +15,9 @@ export function collectableRevisions(
   contract: Pick<ServingContract, 'revisions'>,
   keep = DEFAULT_REVISIONS_KEPT,
 ): string[] {
-  const routed = new Set(contract.revisions.filter((r) => r.routed).map((r) => `${r.namespace}/${r.name}`));
+  const routed = new Set(
+    contract.revisions.filter((r) => r.routed).map((r) => namespacedKey(r.namespace, r.name)),
+  );
   const byConfiguration = new Map<string, { key: string; name: string; created: string }[]>();
   for (const e of store.list({ kind: 'Revision' })) {
     const { metadata } = e.resource;
@@ -23,18 +25,18 @@ export function collectableRevisions(
     // Only revisions the reconciler made (owned); one a user applied is theirs to delete.
     if (!configuration || e.origin.type !== 'owner') continue;
     const ns = metadata.namespace;
-    const config = store.get(`Configuration/${ns}/${configuration}`)?.resource.status as
+    const config = store.get(resourceKey('Configuration', ns, configuration))?.resource.status as
       | { latestCreatedRevisionName?: string; latestReadyRevisionName?: string }
       | undefined;
     if (
-      routed.has(`${ns}/${metadata.name}`) ||
+      routed.has(namespacedKey(ns, metadata.name)) ||
       config?.latestCreatedRevisionName === metadata.name ||
       config?.latestReadyRevisionName === metadata.name
     )
       continue;
-    const list = byConfiguration.get(`${ns}/${configuration}`) ?? [];
+    const list = byConfiguration.get(namespacedKey(ns, configuration)) ?? [];
     list.push({ key: e.key, name: metadata.name, created: metadata.creationTimestamp });
-    byConfiguration.set(`${ns}/${configuration}`, list);
+    byConfiguration.set(namespacedKey(ns, configuration), list);
   }
   const out: string[] = [];
   for (const list of byConfiguration.values()) {

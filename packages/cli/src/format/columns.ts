@@ -1,6 +1,7 @@
 // `eddy get` columns, kubectl-like: NAME, what matters for the kind (URLs, revisions, the broker and
 // subscriber, the sink), READY and REASON from the Ready condition, AGE. `-o wide` adds a few more.
 
+import { namespacedKey } from '@eddy/api';
 import type { Condition, StoredResource } from '../admin/protocol.js';
 import { age } from './age.js';
 import { dataKeyCount } from './data-keys.js';
@@ -90,7 +91,10 @@ const KIND_COLUMNS: Record<string, Column[]> = {
     statusUrl,
     latestCreated,
     latestReady,
-    col('REPLICAS', (r, ctx) => ctx.replicas?.get(`${r.metadata.namespace}/${r.metadata.name}`) ?? ''),
+    col(
+      'REPLICAS',
+      (r, ctx) => ctx.replicas?.get(namespacedKey(r.metadata.namespace, r.metadata.name)) ?? '',
+    ),
   ],
   Configuration: [latestCreated, latestReady],
   Revision: [
@@ -159,7 +163,7 @@ export function serviceReplicas(revisions: readonly StoredResource[]): Map<strin
     const actual = typeof s.actualReplicas === 'number' ? s.actualReplicas : undefined;
     const desired = typeof s.desiredReplicas === 'number' ? s.desiredReplicas : undefined;
     if (actual === undefined && desired === undefined) continue;
-    const key = `${r.metadata.namespace}/${service}`;
+    const key = namespacedKey(r.metadata.namespace, service);
     const sum = sums.get(key) ?? { actual: 0, desired: 0 };
     sum.actual += actual ?? 0;
     sum.desired += desired ?? 0;

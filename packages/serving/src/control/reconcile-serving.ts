@@ -10,9 +10,12 @@ import {
   ConditionSet,
   type Configuration,
   type ContractInput,
+  collectEntries,
   deepEqual,
   defaultRevisionSpec,
+  type EntryMetadata,
   namespacedKey,
+  type ResourceEntry,
   type ResourceStatus,
   type Revision,
   type RevisionSpec,
@@ -35,6 +38,7 @@ import {
   generatedRevisionName,
   SERVICE_LABEL,
   SERVING_API_VERSION,
+  SERVING_GROUP,
 } from './revision-names.js';
 import { revisionWorkload, type WorkloadResult } from './revision-workload.js';
 import type { ScalingPlatform } from './scaling-settings.js';
@@ -96,27 +100,8 @@ export interface ReconcileServingResult {
 // Revision; runtime status -> Ready), exactly like Knative's reconcilers; the caller recomputes
 // whenever the store or the runtime changes.
 
-interface Meta {
-  name?: string;
-  namespace?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: unknown[];
-}
-
-interface Entry<T> {
-  namespace: string;
-  name: string;
-  generation: number;
-  meta: Meta;
-  resource: T;
-  /** The status stored with the resource (from an earlier pass), if any. */
-  stored?: { observedGeneration?: number; conditions?: Condition[] };
-}
-
 interface RevisionState {
-  entry: Entry<Partial<Revision>>;
+  entry: ResourceEntry<Partial<Revision>>;
   configuration: string;
   configurationGeneration: number;
   service?: string;
@@ -128,7 +113,7 @@ interface RevisionState {
 }
 
 interface ConfigurationState {
-  entry: Entry<Partial<Configuration>>;
+  entry: ResourceEntry<Partial<Configuration>>;
   latestCreated?: string;
   creationProblem?: string;
   latestReady?: string;
@@ -142,34 +127,11 @@ type ChildState = 'missing' | 'notOwned' | 'stale' | 'current';
 const KUBECTL_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const show = (v: unknown) => JSON.stringify(v);
 
-function generationOf(meta: Meta | undefined): number {
-  const g = meta?.generation;
-  return typeof g === 'number' && Number.isSafeInteger(g) && g > 0 ? g : 1;
-}
-
-function collect<T>(resources: readonly ContractInput[], kind: string): Map<string, Entry<T>> {
-  const out = new Map<string, Entry<T>>();
-  for (const r of resources) {
-    if (r.kind !== kind || !r.apiVersion.startsWith('serving.knative.dev/')) continue;
-    const o = r.resource as { metadata?: Meta; status?: Entry<T>['stored'] };
-    const meta = o.metadata ?? {};
-    out.set(namespacedKey(r.namespace, r.name), {
-      namespace: r.namespace,
-      name: r.name,
-      generation: generationOf(meta),
-      meta,
-      resource: r.resource as T,
-      ...(o.status && typeof o.status === 'object' ? { stored: o.status } : {}),
-    });
-  }
-  return out;
-}
-
 function ownerReference(kind: string, name: string) {
   return { apiVersion: SERVING_API_VERSION, kind, name, controller: true, blockOwnerDeletion: true };
 }
 
-function ownedBy(meta: Meta, kind: string, name: string): boolean {
+function ownedBy(meta: EntryMetadata, kind: string, name: string): boolean {
   return (
     Array.isArray(meta.ownerReferences) &&
     meta.ownerReferences.some((r) => {
@@ -204,7 +166,7 @@ function copiedAnnotations(a: Record<string, string> | undefined): Record<string
 }
 
 /** A Service's Route traffic: the Service's, or 100% to the latest ready revision; targets without a revision name follow the Service's Configuration. */
-function serviceRouteTraffic(service: Entry<Partial<Service>>): TrafficTarget[] {
+function serviceRouteTraffic(service: ResourceEntry<Partial<Service>>): TrafficTarget[] {
   const traffic = service.resource.spec?.traffic;
   const given: TrafficTarget[] =
     traffic && traffic.length > 0 ? traffic : [{ latestRevision: true, percent: 100 }];
@@ -220,11 +182,11 @@ function serviceRouteTraffic(service: Entry<Partial<Service>>): TrafficTarget[] 
 }
 
 function serviceChild(
-  service: Entry<Partial<Service>>,
+  service: ResourceEntry<Partial<Service>>,
   kind: 'Configuration' | 'Route',
   spec: Record<string, unknown>,
 ): ContractInput {
-  const annotations = copiedAnnotations(service.meta.annotations);
+  const annotations = copiedAnnotations(service.metadata.annotations);
   return {
     apiVersion: SERVING_API_VERSION,
     kind,
@@ -236,7 +198,7 @@ function serviceChild(
       metadata: {
         name: service.name,
         namespace: service.namespace,
-        labels: { ...service.meta.labels, [SERVICE_LABEL]: service.name },
+        labels: { ...service.metadata.labels, [SERVICE_LABEL]: service.name },
         ...(annotations ? { annotations } : {}),
         ownerReferences: [ownerReference('Service', service.name)],
       },
@@ -246,11 +208,11 @@ function serviceChild(
 }
 
 function revisionChild(
-  config: Entry<Partial<Configuration>>,
+  config: ResourceEntry<Partial<Configuration>>,
   name: string,
   template: NonNullable<Configuration['spec']>['template'],
 ): ContractInput {
-  const service = config.meta.labels?.[SERVICE_LABEL];
+  const service = config.metadata.labels?.[SERVICE_LABEL];
   const annotations = template.metadata?.annotations;
   return {
     apiVersion: SERVING_API_VERSION,
@@ -277,24 +239,24 @@ function revisionChild(
   };
 }
 
-function revisionConfiguration(entry: Entry<Partial<Revision>>): string {
-  const label = entry.meta.labels?.[CONFIGURATION_LABEL];
+function revisionConfiguration(entry: ResourceEntry<Partial<Revision>>): string {
+  const label = entry.metadata.labels?.[CONFIGURATION_LABEL];
   if (label) return label;
-  const owner = entry.meta.ownerReferences?.find(
+  const owner = entry.metadata.ownerReferences?.find(
     (r) => (r as { kind?: unknown } | null)?.kind === 'Configuration',
   ) as { name?: unknown } | undefined;
   return typeof owner?.name === 'string' ? owner.name : entry.name;
 }
 
-function ownsRevision(entry: Entry<Partial<Revision>>, configuration: string): boolean {
+function ownsRevision(entry: ResourceEntry<Partial<Revision>>, configuration: string): boolean {
   return (
-    ownedBy(entry.meta, 'Configuration', configuration) ||
-    entry.meta.labels?.[CONFIGURATION_LABEL] === configuration
+    ownedBy(entry.metadata, 'Configuration', configuration) ||
+    entry.metadata.labels?.[CONFIGURATION_LABEL] === configuration
   );
 }
 
-function storedReady(entry: Entry<unknown>): boolean {
-  const s = entry.stored;
+function storedReady(entry: ResourceEntry<unknown>): boolean {
+  const s = entry.status as { observedGeneration?: number; conditions?: Condition[] } | undefined;
   if (!s || !Array.isArray(s.conditions)) return false;
   if (s.observedGeneration !== undefined && s.observedGeneration !== entry.generation) return false;
   return s.conditions.some((c) => c?.type === 'Ready' && c.status === 'True');
@@ -321,14 +283,14 @@ function markFrom(set: ConditionSet, c: Condition, fallback: string): void {
  * stored status says so, e.g. after a restart) and no failure, and its Knative conditions.
  */
 function revisionState(
-  entry: Entry<Partial<Revision>>,
+  entry: ResourceEntry<Partial<Revision>>,
   runtime: ReadonlyMap<string, RevisionRuntimeStatus>,
   platform: ScalingPlatform,
   values: ValueLookupOptions,
 ): RevisionState {
-  const labels = entry.meta.labels ?? {};
+  const labels = entry.metadata.labels ?? {};
   const generationLabel = Number(labels[CONFIGURATION_GENERATION_LABEL]);
-  const workload = revisionWorkload(entry.resource.spec, entry.meta.annotations, platform, {
+  const workload = revisionWorkload(entry.resource.spec, entry.metadata.annotations, platform, {
     namespace: entry.namespace,
     values,
   });
@@ -397,10 +359,14 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
   const statuses = new Map<string, ServingResourceStatus>();
   const children: ContractInput[] = [];
 
-  const services = collect<Partial<Service>>(input.resources, 'Service');
-  const configurations = collect<Partial<Configuration>>(input.resources, 'Configuration');
-  const routes = collect<Partial<Route>>(input.resources, 'Route');
-  const revisions = collect<Partial<Revision>>(input.resources, 'Revision');
+  const services = collectEntries<Partial<Service>>(input.resources, SERVING_GROUP, 'Service');
+  const configurations = collectEntries<Partial<Configuration>>(
+    input.resources,
+    SERVING_GROUP,
+    'Configuration',
+  );
+  const routes = collectEntries<Partial<Route>>(input.resources, SERVING_GROUP, 'Route');
+  const revisions = collectEntries<Partial<Revision>>(input.resources, SERVING_GROUP, 'Revision');
 
   // Services -> their Configuration and Route (always listed, so the store keeps them in step).
   const serviceChildren = new Map<string, Record<'Configuration' | 'Route', ChildState>>();
@@ -413,14 +379,14 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
     const wanted: [
       kind: 'Configuration' | 'Route',
       spec: Record<string, unknown>,
-      stored: Entry<unknown> | undefined,
+      stored: ResourceEntry<unknown> | undefined,
     ][] = [
       ['Configuration', { template: structuredClone(template) }, configurations.get(key)],
       ['Route', { traffic: serviceRouteTraffic(svc) }, routes.get(key)],
     ];
     for (const [kind, spec, stored] of wanted) {
       let childState: ChildState = 'missing';
-      if (stored && !ownedBy(stored.meta, 'Service', svc.name)) childState = 'notOwned';
+      if (stored && !ownedBy(stored.metadata, 'Service', svc.name)) childState = 'notOwned';
       else {
         children.push(serviceChild(svc, kind, spec));
         if (stored) {
@@ -461,19 +427,19 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
     if (!existing) {
       const child = revisionChild(cfg, name, template);
       children.push(child);
-      const o = child.resource as { metadata: Meta };
+      const o = child.resource as { metadata: EntryMetadata };
       revisions.set(namespacedKey(cfg.namespace, name), {
         namespace: cfg.namespace,
         name,
         generation: 1,
-        meta: o.metadata,
+        metadata: o.metadata,
         resource: child.resource as Partial<Revision>,
       });
       state.latestCreated = name;
     } else if (!ownsRevision(existing, cfg.name)) {
       state.creationProblem = `Revision ${show(name)} already exists and does not belong to Configuration ${show(cfg.name)}`;
     } else {
-      const fromGeneration = Number(existing.meta.labels?.[CONFIGURATION_GENERATION_LABEL]);
+      const fromGeneration = Number(existing.metadata.labels?.[CONFIGURATION_GENERATION_LABEL]);
       const sameTemplate = deepEqual(
         normalizedRevisionSpec(existing.resource.spec),
         normalizedRevisionSpec(template.spec),

@@ -4,7 +4,8 @@
 
 import { createHash } from 'node:crypto';
 
-export const SERVING_API_VERSION = 'serving.knative.dev/v1';
+export const SERVING_GROUP = 'serving.knative.dev';
+export const SERVING_API_VERSION = `${SERVING_GROUP}/v1`;
 export const SERVICE_LABEL = 'serving.knative.dev/service';
 export const CONFIGURATION_LABEL = 'serving.knative.dev/configuration';
 export const CONFIGURATION_GENERATION_LABEL = 'serving.knative.dev/configurationGeneration';

@@ -2,6 +2,7 @@
 // below containerConcurrency), the FIFO queue of requests waiting for capacity or for a first replica
 // (the activator), and the time-weighted concurrency and arrival counts that the autoscaler reads.
 
+import { namespacedKey } from '@eddy/api';
 import type { Replica } from '../runtime/runtime.js';
 import type { RouterRevision } from './router.js';
 
@@ -233,7 +234,7 @@ export class RevisionGate {
   }
 
   private label(): string {
-    return `${this.spec.namespace}/${this.spec.name}`;
+    return namespacedKey(this.spec.namespace, this.spec.name);
   }
 
   private capacity(): number {

@@ -3,6 +3,7 @@
 // then the tag, then the revision (a warning names the loser), so a Service's address is never
 // hijacked by a revision or tag that happens to be spelled like it.
 
+import { namespacedKey } from '@eddy/api';
 import type { RouterRevision, RouterRoute } from './router.js';
 
 export interface SplitTarget {
@@ -152,7 +153,7 @@ export function checkRoutingInput(revisions: RouterRevision[], routes: RouterRou
     const where = `router.update: revision ${revision.namespace}/${revision.name}`;
     if (!revision.namespace || !revision.name)
       throw new TypeError(`${where}: namespace and name are required`);
-    const key = `${revision.namespace}/${revision.name}`;
+    const key = namespacedKey(revision.namespace, revision.name);
     if (seen.has(key)) throw new TypeError(`${where} is listed twice`);
     seen.add(key);
     if (!Number.isSafeInteger(revision.containerConcurrency) || revision.containerConcurrency < 0) {

@@ -2,6 +2,7 @@
 // revision's containers[0].command + args, listening on $PORT (a free 127.0.0.1 port per replica).
 // See revision-deployment.ts for the replica lifecycle and reaper.ts for why replicas die with Eddy.
 
+import { namespacedKey } from '@eddy/api';
 import { ProcessGroupReaper } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -77,7 +78,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
       const where = `revision ${spec.namespace}/${spec.revision}`;
       if (closed) throw new Error(`${where}: the process runtime is closed`);
       validateSpec(spec, where);
-      const key = `${spec.namespace}/${spec.revision}`;
+      const key = namespacedKey(spec.namespace, spec.revision);
       if (deployments.has(key)) {
         throw new Error(`${where} is already deployed in this runtime; close its deployment first`);
       }
