@@ -14,6 +14,7 @@ import {
   type EventLog,
   openEmbeddedEventLog,
 } from '@eddy/broker';
+import { sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import {
   createContainerSourceAdapter,
@@ -221,7 +222,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const isThirdPartyKind = (apiVersion: string, kind: string) => sources.has(apiVersion, kind);
     const settleTimeoutMs = options.settleTimeoutMs ?? 5000;
     const settle = () =>
-      Promise.race([reconciler.idle(), new Promise<void>((r) => setTimeout(r, settleTimeoutMs).unref())]);
+      Promise.race([reconciler.idle(), sleep(settleTimeoutMs, undefined, { unref: true })]);
     let watcher: ManifestWatcher | undefined;
     const status = (): StatusResponse => ({
       version: VERSION,

@@ -4,6 +4,7 @@
 // decision; a request waiting at the activator triggers a decision at once.
 
 import { backlogInFlightLimit, namespacedKey, type ServingContract, type ServingRevision } from '@eddy/api';
+import { withTimeout } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Autoscaler, Decision } from '../autoscaler/autoscaler.js';
@@ -415,7 +416,12 @@ class ServingPlane implements ServingDataPlane {
     await Promise.all(
       routes.map(async ({ routeId }) => {
         try {
-          const lag = await withTimeout(reader.lag(routeId), this.lagTimeoutMs, `lag of ${routeId}`);
+          const ms = this.lagTimeoutMs;
+          const lag = await withTimeout(
+            reader.lag(routeId),
+            ms,
+            `lag of ${routeId}: no answer within ${ms} ms`,
+          );
           if (!Number.isFinite(lag) || lag < 0) throw new Error(`lag of ${routeId} is ${lag}`);
           state.lagByRoute.set(routeId, lag);
           if (state.lagFailing.delete(routeId))
@@ -510,14 +516,6 @@ class ServingPlane implements ServingDataPlane {
       }
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function failureLine(failure: DeploymentFailure): string {
