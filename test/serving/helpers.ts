@@ -132,10 +132,14 @@ export class ServingHarness {
   #eventing: Pick<DataPlaneContract, 'routes'> | undefined;
   last: ReconcileServingResult | undefined;
 
+  readonly #options: ServingHarnessOptions;
+
   private constructor(
     readonly plane: ServingDataPlane,
-    private readonly options: ServingHarnessOptions,
-  ) {}
+    options: ServingHarnessOptions,
+  ) {
+    this.#options = options;
+  }
 
   static async start(options: ServingHarnessOptions = {}): Promise<ServingHarness> {
     const plane = await createServingDataPlane({
@@ -178,8 +182,8 @@ export class ServingHarness {
         routeUrl: (ns, name) => this.plane.routeUrl(ns, name),
         tagUrl: (ns, name, tag) => this.plane.tagUrl(ns, name, tag),
         ...(this.#previous ? { previous: this.#previous } : {}),
-        ...(this.options.scaleToZeroGraceMs !== undefined
-          ? { scaleToZeroGraceMs: this.options.scaleToZeroGraceMs }
+        ...(this.#options.scaleToZeroGraceMs !== undefined
+          ? { scaleToZeroGraceMs: this.#options.scaleToZeroGraceMs }
           : {}),
       });
       if (!this.#upsertChildren(result.children)) break;

@@ -119,7 +119,7 @@ const asBoolean = (v: CesqlValue, errors: Errors, offset: number) =>
 
 class Compiler {
   compile(node: Node): Compiled {
-    const compiled = this.compileNode(node);
+    const compiled = this.#compileNode(node);
     if (!compiled.constant || node.type === 'literal') return compiled;
     // Fold: evaluate once now and replay the value (and any errors, which are immutable) on every call.
     const errors: Errors = [];
@@ -134,7 +134,7 @@ class Compiler {
     };
   }
 
-  private compileNode(node: Node): Compiled {
+  #compileNode(node: Node): Compiled {
     switch (node.type) {
       case 'literal': {
         const value = node.value;
@@ -148,9 +148,9 @@ class Compiler {
         return { constant: false, run: (event) => fromAttributePresent(event[name]) };
       }
       case 'not':
-        return this.unary(node.operand, false, (v, errors) => !asBoolean(v, errors, node.start));
+        return this.#unary(node.operand, false, (v, errors) => !asBoolean(v, errors, node.start));
       case 'negate':
-        return this.unary(node.operand, 0, (v, errors) => {
+        return this.#unary(node.operand, 0, (v, errors) => {
           const x = asInteger(v, errors, node.start);
           if (x === INT32_MIN) {
             overflow(errors, node.start, '-', x, undefined);
@@ -159,21 +159,17 @@ class Compiler {
           return -x | 0;
         });
       case 'binary':
-        return this.binary(node.operator, node.left, node.right, node.operatorStart);
+        return this.#binary(node.operator, node.left, node.right, node.operatorStart);
       case 'like':
-        return this.like(node.operand, node.pattern, node.negated);
+        return this.#like(node.operand, node.pattern, node.negated);
       case 'in':
-        return this.in(node.operand, node.set, node.negated, node.operatorStart);
+        return this.#in(node.operand, node.set, node.negated, node.operatorStart);
       case 'call':
-        return this.call(node.name, node.args, node.start);
+        return this.#call(node.name, node.args, node.start);
     }
   }
 
-  private unary(
-    operand: Node,
-    zero: CesqlValue,
-    apply: (v: CesqlValue, errors: Errors) => CesqlValue,
-  ): Compiled {
+  #unary(operand: Node, zero: CesqlValue, apply: (v: CesqlValue, errors: Errors) => CesqlValue): Compiled {
     const compiled = this.compile(operand);
     const inner = compiled.run;
     return {
@@ -186,7 +182,7 @@ class Compiler {
     };
   }
 
-  private binary(operator: BinaryOperator, leftNode: Node, rightNode: Node, offset: number): Compiled {
+  #binary(operator: BinaryOperator, leftNode: Node, rightNode: Node, offset: number): Compiled {
     const l = this.compile(leftNode);
     const r = this.compile(rightNode);
     const left = l.run;
@@ -280,7 +276,7 @@ class Compiler {
     }
   }
 
-  private like(operandNode: Node, pattern: string, negated: boolean): Compiled {
+  #like(operandNode: Node, pattern: string, negated: boolean): Compiled {
     const compiled = this.compile(operandNode);
     const operand = compiled.run;
     const match = compileLike(pattern);
@@ -295,7 +291,7 @@ class Compiler {
     };
   }
 
-  private in(operandNode: Node, setNodes: readonly Node[], negated: boolean, offset: number): Compiled {
+  #in(operandNode: Node, setNodes: readonly Node[], negated: boolean, offset: number): Compiled {
     const compiledOperand = this.compile(operandNode);
     const operand = compiledOperand.run;
     const compiledSet = setNodes.map((n) => this.compile(n));
@@ -327,11 +323,11 @@ class Compiler {
     };
   }
 
-  private call(name: string, argNodes: readonly Node[], offset: number): Compiled {
+  #call(name: string, argNodes: readonly Node[], offset: number): Compiled {
     const resolved = resolveFunction(name, argNodes.length);
     if ('problem' in resolved) {
       const { reason, found, note } = resolved.problem;
-      throw new CesqlCompileError('missingFunction', reason, this.source, offset, found, note);
+      throw new CesqlCompileError('missingFunction', reason, this.#source, offset, found, note);
     }
     const definition: FunctionDefinition = resolved.definition;
     const compiledArgs = argNodes.map((n) => this.compile(n));
@@ -353,7 +349,11 @@ class Compiler {
     };
   }
 
-  constructor(private readonly source: string) {}
+  readonly #source: string;
+
+  constructor(source: string) {
+    this.#source = source;
+  }
 }
 
 function fromAttributePresent(raw: unknown): boolean {

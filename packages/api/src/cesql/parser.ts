@@ -76,114 +76,117 @@ export interface ParseResult {
 }
 
 class Parser {
-  private index = 0;
-  private depth = 0;
-  private readonly heights = new WeakMap<Node, number>();
+  #index = 0;
+  #depth = 0;
+  readonly #heights = new WeakMap<Node, number>();
   readonly warnings: CesqlWarning[] = [];
 
-  constructor(
-    private readonly source: string,
-    private readonly tokens: readonly Token[],
-  ) {}
+  readonly #source: string;
+  readonly #tokens: readonly Token[];
 
-  private peek(ahead = 0): Token {
-    // The eof token is last, so clamping keeps every lookahead defined.
-    return this.tokens[Math.min(this.index + ahead, this.tokens.length - 1)]!;
+  constructor(source: string, tokens: readonly Token[]) {
+    this.#source = source;
+    this.#tokens = tokens;
   }
 
-  private next(): Token {
-    const token = this.peek();
-    if (this.index < this.tokens.length - 1) this.index++;
+  #peek(ahead = 0): Token {
+    // The eof token is last, so clamping keeps every lookahead defined.
+    return this.#tokens[Math.min(this.#index + ahead, this.#tokens.length - 1)]!;
+  }
+
+  #next(): Token {
+    const token = this.#peek();
+    if (this.#index < this.#tokens.length - 1) this.#index++;
     return token;
   }
 
-  private fail(reason: string, token: Token, note?: string): never {
-    throw new CesqlCompileError('parse', reason, this.source, token.start, describe(token), note);
+  #fail(reason: string, token: Token, note?: string): never {
+    throw new CesqlCompileError('parse', reason, this.#source, token.start, describe(token), note);
   }
 
-  private at(token: Token): string {
-    return describePosition(this.source, token.start);
+  #at(token: Token): string {
+    return describePosition(this.#source, token.start);
   }
 
-  private isWord(token: Token, upper: string): boolean {
+  #isWord(token: Token, upper: string): boolean {
     return token.type === 'word' && token.upper === upper;
   }
 
-  private expectPunct(text: string, reason: string, note?: string): Token {
-    const token = this.peek();
-    if (token.type !== 'punct' || token.text !== text) this.fail(reason, token, note);
-    return this.next();
+  #expectPunct(text: string, reason: string, note?: string): Token {
+    const token = this.#peek();
+    if (token.type !== 'punct' || token.text !== text) this.#fail(reason, token, note);
+    return this.#next();
   }
 
   parseRoot(): Node {
-    if (this.peek().type === 'eof') this.fail('expected an expression', this.peek());
-    const ast = this.parseExpression(BP_LOGICAL);
-    const rest = this.peek();
+    if (this.#peek().type === 'eof') this.#fail('expected an expression', this.#peek());
+    const ast = this.#parseExpression(BP_LOGICAL);
+    const rest = this.#peek();
     if (rest.type !== 'eof') {
       if (rest.type === 'punct' && rest.text === ')')
-        throw new CesqlCompileError('parse', "unmatched ')'", this.source, rest.start);
-      this.fail('expected an operator or end of input', rest);
+        throw new CesqlCompileError('parse', "unmatched ')'", this.#source, rest.start);
+      this.#fail('expected an operator or end of input', rest);
     }
     return ast;
   }
 
   /** Records a node's height (1 + its tallest child) and rejects trees deeper than MAX_NESTING. */
-  private grown<T extends Node>(node: T, children: readonly Node[]): T {
+  #grown<T extends Node>(node: T, children: readonly Node[]): T {
     let height = 1;
-    for (const child of children) height = Math.max(height, (this.heights.get(child) ?? 1) + 1);
-    if (height > MAX_NESTING) this.tooDeep(node.start);
-    this.heights.set(node, height);
+    for (const child of children) height = Math.max(height, (this.#heights.get(child) ?? 1) + 1);
+    if (height > MAX_NESTING) this.#tooDeep(node.start);
+    this.#heights.set(node, height);
     return node;
   }
 
-  private tooDeep(offset: number): never {
+  #tooDeep(offset: number): never {
     throw new CesqlCompileError(
       'parse',
       `expression nested too deeply (more than ${MAX_NESTING} levels of operators, parentheses or calls)`,
-      this.source,
+      this.#source,
       offset,
     );
   }
 
-  private parseExpression(minBp: number): Node {
-    if (++this.depth > MAX_NESTING) this.tooDeep(this.peek().start);
+  #parseExpression(minBp: number): Node {
+    if (++this.#depth > MAX_NESTING) this.#tooDeep(this.#peek().start);
     try {
-      return this.parseExpressionLoop(minBp);
+      return this.#parseExpressionLoop(minBp);
     } finally {
-      this.depth--;
+      this.#depth--;
     }
   }
 
-  private parseExpressionLoop(minBp: number): Node {
-    let left = this.parseOperand();
+  #parseExpressionLoop(minBp: number): Node {
+    let left = this.#parseOperand();
     for (;;) {
-      const token = this.peek();
-      if (this.isWord(token, 'NOT')) {
-        const after = this.peek(1);
-        const bp = this.isWord(after, 'LIKE') ? BP_LIKE : this.isWord(after, 'IN') ? BP_IN : 0;
-        if (bp === 0) this.fail('expected LIKE or IN after NOT', after);
+      const token = this.#peek();
+      if (this.#isWord(token, 'NOT')) {
+        const after = this.#peek(1);
+        const bp = this.#isWord(after, 'LIKE') ? BP_LIKE : this.#isWord(after, 'IN') ? BP_IN : 0;
+        if (bp === 0) this.#fail('expected LIKE or IN after NOT', after);
         if (bp < minBp) return left;
-        this.next();
-        left = bp === BP_LIKE ? this.parseLike(left, token, true) : this.parseIn(left, token, true);
+        this.#next();
+        left = bp === BP_LIKE ? this.#parseLike(left, token, true) : this.#parseIn(left, token, true);
         continue;
       }
-      if (this.isWord(token, 'LIKE')) {
+      if (this.#isWord(token, 'LIKE')) {
         if (BP_LIKE < minBp) return left;
-        left = this.parseLike(left, token, false);
+        left = this.#parseLike(left, token, false);
         continue;
       }
-      if (this.isWord(token, 'IN')) {
+      if (this.#isWord(token, 'IN')) {
         if (BP_IN < minBp) return left;
-        left = this.parseIn(left, token, false);
+        left = this.#parseIn(left, token, false);
         continue;
       }
       const binary = binaryPower(token);
       if (!binary || binary.bp < minBp) return left;
-      this.next();
-      this.checkNotOperand(left, binary.operator);
-      if (binary.bp === BP_LOGICAL) this.checkMixedLogic(left, binary.operator as LogicalOperator, token);
-      const right = this.parseExpression(binary.bp + 1);
-      left = this.grown(
+      this.#next();
+      this.#checkNotOperand(left, binary.operator);
+      if (binary.bp === BP_LOGICAL) this.#checkMixedLogic(left, binary.operator as LogicalOperator, token);
+      const right = this.#parseExpression(binary.bp + 1);
+      left = this.#grown(
         {
           type: 'binary',
           operator: binary.operator,
@@ -198,19 +201,19 @@ class Parser {
     }
   }
 
-  private parseLike(operand: Node, operatorToken: Token, negated: boolean): Node {
-    this.next(); // LIKE
-    this.checkNotOperand(operand, negated ? 'NOT LIKE' : 'LIKE');
-    const pattern = this.next();
+  #parseLike(operand: Node, operatorToken: Token, negated: boolean): Node {
+    this.#next(); // LIKE
+    this.#checkNotOperand(operand, negated ? 'NOT LIKE' : 'LIKE');
+    const pattern = this.#next();
     if (pattern.type !== 'string')
       throw new CesqlCompileError(
         'parse',
         'expected a string literal pattern after LIKE (the pattern cannot be computed)',
-        this.source,
+        this.#source,
         pattern.start,
         describe(pattern),
       );
-    return this.grown(
+    return this.#grown(
       {
         type: 'like',
         negated,
@@ -224,26 +227,26 @@ class Parser {
     );
   }
 
-  private parseIn(operand: Node, operatorToken: Token, negated: boolean): Node {
-    this.next(); // IN
-    this.checkNotOperand(operand, negated ? 'NOT IN' : 'IN');
-    const open = this.peek();
-    this.expectPunct('(', `expected '(' after ${negated ? 'NOT IN' : 'IN'}`);
+  #parseIn(operand: Node, operatorToken: Token, negated: boolean): Node {
+    this.#next(); // IN
+    this.#checkNotOperand(operand, negated ? 'NOT IN' : 'IN');
+    const open = this.#peek();
+    this.#expectPunct('(', `expected '(' after ${negated ? 'NOT IN' : 'IN'}`);
     const set: Node[] = [];
-    if (this.peek().type === 'punct' && (this.peek() as { text: string }).text === ')')
-      this.fail(`expected at least one value in the set after ${negated ? 'NOT IN' : 'IN'}`, this.peek());
+    if (this.#peek().type === 'punct' && (this.#peek() as { text: string }).text === ')')
+      this.#fail(`expected at least one value in the set after ${negated ? 'NOT IN' : 'IN'}`, this.#peek());
     for (;;) {
-      set.push(this.parseExpression(BP_LOGICAL));
-      const token = this.peek();
+      set.push(this.#parseExpression(BP_LOGICAL));
+      const token = this.#peek();
       if (token.type === 'punct' && token.text === ',') {
-        this.next();
+        this.#next();
         continue;
       }
       if (token.type === 'punct' && token.text === ')') break;
-      this.fail("expected ',' or ')'", token, `in the set opened at ${this.at(open)}`);
+      this.#fail("expected ',' or ')'", token, `in the set opened at ${this.#at(open)}`);
     }
-    const close = this.next();
-    return this.grown(
+    const close = this.#next();
+    return this.#grown(
       {
         type: 'in',
         negated,
@@ -257,25 +260,25 @@ class Parser {
     );
   }
 
-  private parseOperand(): Node {
-    const token = this.peek();
+  #parseOperand(): Node {
+    const token = this.#peek();
     switch (token.type) {
       case 'integer':
-        this.next();
-        return this.integerLiteral(token.text, false, token.start, token.end);
+        this.#next();
+        return this.#integerLiteral(token.text, false, token.start, token.end);
       case 'string':
-        this.next();
+        this.#next();
         return { type: 'literal', value: token.value, start: token.start, end: token.end };
       case 'punct':
-        return this.parsePunctOperand(token);
+        return this.#parsePunctOperand(token);
       case 'word':
-        return this.parseWordOperand(token);
+        return this.#parseWordOperand(token);
       case 'eof':
-        return this.fail('expected an expression', token);
+        return this.#fail('expected an expression', token);
     }
   }
 
-  private integerLiteral(digits: string, negative: boolean, start: number, end: number): Node {
+  #integerLiteral(digits: string, negative: boolean, start: number, end: number): Node {
     // Digits are compared as a number only after the range check on length, so huge literals do not lose
     // precision into a false "in range".
     const magnitude = digits.replace(/^0+(?=\d)/, '');
@@ -284,117 +287,117 @@ class Parser {
       throw new CesqlCompileError(
         'parse',
         `integer literal ${negative ? '-' : ''}${digits} is outside the 32-bit signed range (-2147483648 to 2147483647)`,
-        this.source,
+        this.#source,
         start,
       );
     const value = negative ? -Number(magnitude) | 0 : Number(magnitude);
     return { type: 'literal', value, start, end };
   }
 
-  private parsePunctOperand(token: Token & { type: 'punct' }): Node {
+  #parsePunctOperand(token: Token & { type: 'punct' }): Node {
     if (token.text === '(') {
-      this.next();
-      if (this.peek().type === 'punct' && (this.peek() as { text: string }).text === ')')
-        this.fail("expected an expression inside '()'", this.peek());
-      const inner = this.parseExpression(BP_LOGICAL);
-      this.expectPunct(')', "expected ')'", `to close the '(' at ${this.at(token)}`);
+      this.#next();
+      if (this.#peek().type === 'punct' && (this.#peek() as { text: string }).text === ')')
+        this.#fail("expected an expression inside '()'", this.#peek());
+      const inner = this.#parseExpression(BP_LOGICAL);
+      this.#expectPunct(')', "expected ')'", `to close the '(' at ${this.#at(token)}`);
       inner.parenthesized = true;
       return inner;
     }
     if (token.text === '-' || token.text === '+') {
-      this.next();
-      const after = this.peek();
+      this.#next();
+      const after = this.#peek();
       // A sign directly on digits is part of the literal (the grammar's `('+'|'-')? digit+`), which is what
       // makes -2147483648 expressible.
       if (after.type === 'integer') {
-        this.next();
-        return this.integerLiteral(after.text, token.text === '-', token.start, after.end);
+        this.#next();
+        return this.#integerLiteral(after.text, token.text === '-', token.start, after.end);
       }
       if (token.text === '+')
-        this.fail("expected digits after '+' (CESQL has no unary plus operator)", after);
-      const operand = this.parseExpression(BP_UNARY);
-      return this.grown({ type: 'negate', operand, start: token.start, end: operand.end }, [operand]);
+        this.#fail("expected digits after '+' (CESQL has no unary plus operator)", after);
+      const operand = this.#parseExpression(BP_UNARY);
+      return this.#grown({ type: 'negate', operand, start: token.start, end: operand.end }, [operand]);
     }
-    return this.fail('expected an expression', token);
+    return this.#fail('expected an expression', token);
   }
 
-  private parseWordOperand(token: Token & { type: 'word' }): Node {
-    const after = this.peek(1);
+  #parseWordOperand(token: Token & { type: 'word' }): Node {
+    const after = this.#peek(1);
     const isCall = after.type === 'punct' && after.text === '(';
     switch (token.upper) {
       case 'TRUE':
       case 'FALSE':
-        this.next();
+        this.#next();
         return { type: 'literal', value: token.upper === 'TRUE', start: token.start, end: token.end };
       case 'NOT': {
-        this.next();
-        const operand = this.parseExpression(BP_UNARY);
-        return this.grown({ type: 'not', operand, start: token.start, end: operand.end }, [operand]);
+        this.#next();
+        const operand = this.#parseExpression(BP_UNARY);
+        return this.#grown({ type: 'not', operand, start: token.start, end: operand.end }, [operand]);
       }
       case 'EXISTS': {
-        this.next();
-        const name = this.next();
+        this.#next();
+        const name = this.#next();
         if (
           !(name.type === 'word' || name.type === 'integer') ||
           (name.type === 'word' && KEYWORDS.has(name.upper))
         )
-          this.fail('expected an attribute name after EXISTS', name);
-        this.checkAttributeName(name.text, name.start);
+          this.#fail('expected an attribute name after EXISTS', name);
+        this.#checkAttributeName(name.text, name.start);
         return { type: 'exists', name: name.text.toLowerCase(), start: token.start, end: name.end };
       }
       default:
         break;
     }
-    if (KEYWORDS.has(token.upper)) this.fail('expected an expression', token);
-    this.next();
-    if (isCall) return this.parseCall(token);
-    this.checkAttributeName(token.text, token.start);
+    if (KEYWORDS.has(token.upper)) this.#fail('expected an expression', token);
+    this.#next();
+    if (isCall) return this.#parseCall(token);
+    this.#checkAttributeName(token.text, token.start);
     return { type: 'attribute', name: token.text.toLowerCase(), start: token.start, end: token.end };
   }
 
-  private checkAttributeName(text: string, start: number): void {
+  #checkAttributeName(text: string, start: number): void {
     if (!ATTRIBUTE_NAME.test(text))
       throw new CesqlCompileError(
         'parse',
         `invalid attribute name '${text}' (CloudEvents attribute names contain only letters and digits; a function call needs '(')`,
-        this.source,
+        this.#source,
         start,
       );
   }
 
-  private parseCall(nameToken: Token & { type: 'word' }): Node {
+  #parseCall(nameToken: Token & { type: 'word' }): Node {
     if (!FUNCTION_NAME.test(nameToken.text))
       throw new CesqlCompileError(
         'parse',
         `invalid function name '${nameToken.text}' (letters and '_' only, starting with a letter)`,
-        this.source,
+        this.#source,
         nameToken.start,
       );
-    const open = this.next(); // (
+    const open = this.#next(); // (
     const args: Node[] = [];
     const name = nameToken.upper;
-    const first = this.peek();
+    const first = this.#peek();
     if (!(first.type === 'punct' && first.text === ')')) {
       for (;;) {
-        const argStart = this.peek();
+        const argStart = this.#peek();
         if (argStart.type === 'eof')
-          this.fail("expected an argument or ')'", argStart, `to close ${name}( at ${this.at(open)}`);
-        args.push(this.parseExpression(BP_LOGICAL));
-        const token = this.peek();
+          this.#fail("expected an argument or ')'", argStart, `to close ${name}( at ${this.#at(open)}`);
+        args.push(this.#parseExpression(BP_LOGICAL));
+        const token = this.#peek();
         if (token.type === 'punct' && token.text === ',') {
-          this.next();
+          this.#next();
           continue;
         }
         if (token.type === 'punct' && token.text === ')') break;
-        this.fail("expected ',' or ')'", token, `in the arguments of ${name}( at ${this.at(open)}`);
+        this.#fail("expected ',' or ')'", token, `in the arguments of ${name}( at ${this.#at(open)}`);
       }
     }
-    const close = this.next();
-    return this.grown({ type: 'call', name, args, start: nameToken.start, end: close.end }, args);
+    const close = this.#next();
+    return this.#grown({ type: 'call', name, args, start: nameToken.start, end: close.end }, args);
   }
 
   /** `NOT x = y` is legal but means `(NOT x) = y`; the author almost always meant `NOT (x = y)`. */
-  private checkNotOperand(left: Node, operator: string): void {
+  #checkNotOperand(left: Node, operator: string): void {
     if (
       left.type === 'not' &&
       !left.parenthesized &&
@@ -409,7 +412,7 @@ class Parser {
   }
 
   /** AND, OR and XOR share one precedence level in CESQL (evaluated left to right), unlike SQL. */
-  private checkMixedLogic(left: Node, operator: LogicalOperator, token: Token): void {
+  #checkMixedLogic(left: Node, operator: LogicalOperator, token: Token): void {
     if (
       left.type === 'binary' &&
       !left.parenthesized &&

@@ -88,15 +88,15 @@ export interface AdminClientOptions {
 
 export class AdminClient {
   // No keep-alive: a CLI run makes a few requests and must not be held open by idle sockets.
-  private readonly agent = new Agent({ pipelining: 0 });
-  private readonly timeoutMs: number;
+  readonly #agent = new Agent({ pipelining: 0 });
+  readonly #timeoutMs: number;
 
   constructor(
     readonly dataDir: string,
     readonly admin: AdminFile,
     options: AdminClientOptions = {},
   ) {
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   /** Finds the server for `--data-dir` / EDDY_DATA_DIR / `.eddy`. Does not contact it yet. */
@@ -106,36 +106,36 @@ export class AdminClient {
   }
 
   get<T>(path: string): Promise<T> {
-    return this.call<T>('GET', path);
+    return this.#call<T>('GET', path);
   }
 
   post<T>(path: string, body: unknown): Promise<T> {
-    return this.call<T>('POST', path, body);
+    return this.#call<T>('POST', path, body);
   }
 
   delete<T>(path: string): Promise<T> {
-    return this.call<T>('DELETE', path);
+    return this.#call<T>('DELETE', path);
   }
 
-  private connectionError(e: unknown): CliError {
+  #connectionError(e: unknown): CliError {
     const code = networkCode(e);
     if (code === 'ECONNREFUSED') {
       return new CliError(notRunningMessage(this.dataDir, `nothing answers at ${this.admin.url}`));
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      return new CliError(`eddy dev (${this.admin.url}) did not answer within ${this.timeoutMs / 1000} s`);
+      return new CliError(`eddy dev (${this.admin.url}) did not answer within ${this.#timeoutMs / 1000} s`);
     }
     const why = (e as Error).message || code || String(e);
     return new CliError(`cannot reach eddy dev at ${this.admin.url} (data dir ${this.dataDir}): ${why}`);
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async #call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(new URL(path, this.admin.url), {
         method,
-        dispatcher: this.agent,
-        headersTimeout: this.timeoutMs,
+        dispatcher: this.#agent,
+        headersTimeout: this.#timeoutMs,
         headers: {
           [TOKEN_HEADER]: `Bearer ${this.admin.token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -143,15 +143,15 @@ export class AdminClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (e) {
-      throw this.connectionError(e);
+      throw this.#connectionError(e);
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (e) {
-      throw this.connectionError(e);
+      throw this.#connectionError(e);
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) throw this.answerError(res.statusCode, text);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw this.#answerError(res.statusCode, text);
     try {
       return JSON.parse(text) as T;
     } catch {
@@ -161,7 +161,7 @@ export class AdminClient {
     }
   }
 
-  private answerError(status: number, text: string): AdminRequestError {
+  #answerError(status: number, text: string): AdminRequestError {
     let parsed: Partial<ErrorResponse> = {};
     try {
       parsed = JSON.parse(text) as ErrorResponse;
@@ -191,18 +191,18 @@ export class AdminClient {
     try {
       res = await request(new URL(path, this.admin.url), {
         method: 'GET',
-        dispatcher: this.agent,
-        headersTimeout: this.timeoutMs,
+        dispatcher: this.#agent,
+        headersTimeout: this.#timeoutMs,
         bodyTimeout: 0,
         signal,
         headers: { [TOKEN_HEADER]: `Bearer ${this.admin.token}` },
       });
     } catch (e) {
       if (signal.aborted) return;
-      throw this.connectionError(e);
+      throw this.#connectionError(e);
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw this.answerError(res.statusCode, await res.body.text().catch(() => ''));
+      throw this.#answerError(res.statusCode, await res.body.text().catch(() => ''));
     }
     let pending = '';
     try {

@@ -27,57 +27,57 @@ interface Bucket {
 
 export class WindowAverage {
   /** Ascending by index; pruned to what the longest window asked for so far can still see. */
-  private buckets: Bucket[] = [];
-  private longestWindowBuckets: number;
+  #buckets: Bucket[] = [];
+  #longestWindowBuckets: number;
 
   /** `retainMs`: the longest window that will be asked for (more is kept once a longer one is asked). */
   constructor(retainMs: number) {
-    this.longestWindowBuckets = bucketsIn(retainMs);
+    this.#longestWindowBuckets = bucketsIn(retainMs);
   }
 
   record(timeMs: number, value: number): void {
     const index = Math.floor(timeMs / BUCKET_MS);
-    const last = this.buckets.at(-1);
+    const last = this.#buckets.at(-1);
     if (last === undefined || index > last.index) {
-      this.buckets.push({ index, sum: value, count: 1 });
-      this.prune(index);
+      this.#buckets.push({ index, sum: value, count: 1 });
+      this.#prune(index);
       return;
     }
     // A late sample (not expected from a monotonic tick, but harmless): add it to its bucket.
-    const at = this.buckets.findIndex((b) => b.index >= index);
-    const existing = this.buckets[at];
+    const at = this.#buckets.findIndex((b) => b.index >= index);
+    const existing = this.#buckets[at];
     if (existing !== undefined && existing.index === index) {
       existing.sum += value;
       existing.count += 1;
     } else {
-      this.buckets.splice(at === -1 ? this.buckets.length : at, 0, { index, sum: value, count: 1 });
+      this.#buckets.splice(at === -1 ? this.#buckets.length : at, 0, { index, sum: value, count: 1 });
     }
   }
 
   /** True when nothing was written during the window ending at `nowMs`. */
   isEmpty(nowMs: number, windowMs: number): boolean {
-    return this.range(nowMs, windowMs) === undefined;
+    return this.#range(nowMs, windowMs) === undefined;
   }
 
   average(nowMs: number, windowMs: number): number {
-    const range = this.range(nowMs, windowMs);
+    const range = this.#range(nowMs, windowMs);
     if (range === undefined) return 0;
     let total = 0;
-    for (const b of this.buckets) {
+    for (const b of this.#buckets) {
       if (b.index >= range.start && b.index <= range.end) total += b.sum / b.count;
     }
     return round6(total / (range.end - range.start + 1));
   }
 
-  private range(nowMs: number, windowMs: number): { start: number; end: number } | undefined {
+  #range(nowMs: number, windowMs: number): { start: number; end: number } | undefined {
     const n = bucketsIn(windowMs);
-    this.longestWindowBuckets = Math.max(this.longestWindowBuckets, n);
+    this.#longestWindowBuckets = Math.max(this.#longestWindowBuckets, n);
     const nowIndex = Math.floor(nowMs / BUCKET_MS);
     const windowStart = nowIndex - n + 1;
     let firstInside: number | undefined;
     let lastInside: number | undefined;
     let lastBefore: number | undefined;
-    for (const b of this.buckets) {
+    for (const b of this.#buckets) {
       if (b.index > nowIndex) break;
       if (b.index < windowStart) {
         lastBefore = b.index;
@@ -92,12 +92,12 @@ export class WindowAverage {
     return { start, end: lastInside };
   }
 
-  private prune(newestIndex: number): void {
+  #prune(newestIndex: number): void {
     // Keep one window and a bit more: the bucket just before a window decides where its data starts.
-    const keepFrom = newestIndex - 2 * this.longestWindowBuckets - 1;
+    const keepFrom = newestIndex - 2 * this.#longestWindowBuckets - 1;
     let drop = 0;
-    while (drop < this.buckets.length && (this.buckets[drop]?.index ?? keepFrom) < keepFrom) drop++;
-    if (drop > 0) this.buckets.splice(0, drop);
+    while (drop < this.#buckets.length && (this.#buckets[drop]?.index ?? keepFrom) < keepFrom) drop++;
+    if (drop > 0) this.#buckets.splice(0, drop);
   }
 }
 

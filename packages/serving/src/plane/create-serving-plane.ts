@@ -90,35 +90,48 @@ class ServingPlane implements ServingDataPlane {
   #ticking: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
+  readonly #router: Router;
+  readonly #runtime: WorkloadRuntime;
+  readonly #options: ServingDataPlaneOptions;
+  readonly #logger: pino.Logger;
+  readonly #tickMs: number;
+  readonly #cap: number;
+
   constructor(
-    private readonly router: Router,
-    private readonly runtime: WorkloadRuntime,
-    private readonly options: ServingDataPlaneOptions,
+    router: Router,
+    runtime: WorkloadRuntime,
+    options: ServingDataPlaneOptions,
     registry: Registry,
-    private readonly logger: pino.Logger,
-    private readonly tickMs: number,
-    private readonly cap: number,
+    logger: pino.Logger,
+    tickMs: number,
+    cap: number,
   ) {
+    this.#router = router;
+    this.#runtime = runtime;
+    this.#options = options;
+    this.#logger = logger;
+    this.#tickMs = tickMs;
+    this.#cap = cap;
     this.#metrics = createServingMetrics(registry);
     router.onDemand((namespace, revision) => this.#onDemand(namespace, revision));
     this.#schedule();
   }
 
   /** A lag read slower than this counts as failed (the tick must not hang on a stuck log). */
-  private get lagTimeoutMs(): number {
-    return Math.max(2 * this.tickMs, 2_000);
+  get #lagTimeoutMs(): number {
+    return Math.max(2 * this.#tickMs, 2_000);
   }
 
   get url(): string {
-    return this.router.url;
+    return this.#router.url;
   }
 
   routeUrl(namespace: string, name: string): string {
-    return this.router.routeUrl(namespace, name);
+    return this.#router.routeUrl(namespace, name);
   }
 
   tagUrl(namespace: string, name: string, tag: string): string {
-    return this.router.tagUrl(namespace, name, tag);
+    return this.#router.tagUrl(namespace, name, tag);
   }
 
   apply(contract: ServingContract): Promise<void> {
@@ -156,10 +169,10 @@ class ServingPlane implements ServingDataPlane {
     await this.#ticking;
     for (const state of this.#revisions.values()) state.unsubscribe();
     const results = await Promise.allSettled([
-      this.router.close(),
+      this.#router.close(),
       ...[...this.#revisions.values()].map((s) => s.deployment.close()),
       ...this.#closing,
-      this.runtime.close(),
+      this.#runtime.close(),
     ]);
     this.#revisions.clear();
     this.#listeners.clear();
@@ -170,7 +183,7 @@ class ServingPlane implements ServingDataPlane {
   async #apply(contract: ServingContract): Promise<void> {
     if (this.#closed) throw new Error('serving data plane is closed');
     if (this.#generation !== undefined && contract.generation < this.#generation) {
-      this.logger.debug(
+      this.#logger.debug(
         { generation: contract.generation, running: this.#generation },
         'serving contract older than the running one ignored',
       );
@@ -184,7 +197,7 @@ class ServingPlane implements ServingDataPlane {
     for (const [key, { revision }] of this.#rejected)
       if (!wanted.has(key)) {
         this.#rejected.delete(key);
-        this.router.setFailure?.(revision.namespace, revision.name, undefined);
+        this.#router.setFailure?.(revision.namespace, revision.name, undefined);
       }
     for (const [key, revision] of wanted) {
       const state = this.#revisions.get(key);
@@ -196,7 +209,7 @@ class ServingPlane implements ServingDataPlane {
         // Same revision, other process spec: only env `valueFrom` can do that (a Secret or ConfigMap
         // value changed). Its replicas are replaced, as a pod restarted with the new value would be:
         // the runtime runs one deployment per revision, so the old one stops first.
-        this.logger.info(
+        this.#logger.info(
           { namespace: revision.namespace, revision: revision.name },
           'revision environment changed (a referenced Secret or ConfigMap value); restarting its replicas',
         );
@@ -210,18 +223,18 @@ class ServingPlane implements ServingDataPlane {
         this.#rejected.delete(key);
       } catch (error) {
         if (!this.#rejected.has(key))
-          this.logger.warn({ err: error, revision: key }, 'the runtime cannot run this revision');
+          this.#logger.warn({ err: error, revision: key }, 'the runtime cannot run this revision');
         this.#rejected.set(key, { revision, failure: cannotRun(error) });
       }
     }
     const removed = [...this.#revisions.values()].filter((s) => !wanted.has(s.key));
     for (const state of removed) this.#revisions.delete(state.key);
-    this.router.update(contract.revisions.map(routerRevision), contract.routes.map(routerRoute));
+    this.#router.update(contract.revisions.map(routerRevision), contract.routes.map(routerRoute));
     for (const { revision, failure } of this.#rejected.values())
-      this.router.setFailure?.(revision.namespace, revision.name, failureLine(failure));
+      this.#router.setFailure?.(revision.namespace, revision.name, failureLine(failure));
     for (const state of added) {
-      this.router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
-      this.router.setReplicas(state.revision.namespace, state.revision.name, readyReplicas(state));
+      this.#router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
+      this.#router.setReplicas(state.revision.namespace, state.revision.name, readyReplicas(state));
       this.#initialScale(state);
     }
     for (const state of removed) void this.#undeploy(state);
@@ -232,7 +245,7 @@ class ServingPlane implements ServingDataPlane {
   }
 
   #deploy(key: string, revision: ServingRevision): RevisionState {
-    const deployment = this.runtime.deploy(workloadSpec(revision));
+    const deployment = this.#runtime.deploy(workloadSpec(revision));
     const autoscaler = createAutoscaler(revision.scaling);
     const state: RevisionState = {
       key,
@@ -255,7 +268,7 @@ class ServingPlane implements ServingDataPlane {
       this.#onDeploymentChange(state),
     );
     this.#revisions.set(key, state);
-    this.logger.info({ namespace: revision.namespace, revision: revision.name }, 'revision deployed');
+    this.#logger.info({ namespace: revision.namespace, revision: revision.name }, 'revision deployed');
     return state;
   }
 
@@ -275,14 +288,14 @@ class ServingPlane implements ServingDataPlane {
   #undeploy(state: RevisionState, gone = true): Promise<void> {
     state.unsubscribe();
     if (gone) {
-      this.router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
+      this.#router.setFailure?.(state.revision.namespace, state.revision.name, undefined);
       this.#revisions.delete(state.key);
       this.#metrics.remove(state.revision.namespace, state.revision.name);
     }
     const closing = state.deployment
       .close()
       .catch((error: unknown) =>
-        this.logger.warn(
+        this.#logger.warn(
           { err: error, namespace: state.revision.namespace, revision: state.revision.name },
           'revision did not close cleanly',
         ),
@@ -290,7 +303,7 @@ class ServingPlane implements ServingDataPlane {
     this.#closing.add(closing);
     void closing.finally(() => this.#closing.delete(closing));
     if (gone)
-      this.logger.info(
+      this.#logger.info(
         { namespace: state.revision.namespace, revision: state.revision.name },
         'revision removed',
       );
@@ -305,25 +318,25 @@ class ServingPlane implements ServingDataPlane {
   }
 
   #capped(state: RevisionState, desired: number): number {
-    if (desired <= this.cap) {
+    if (desired <= this.#cap) {
       state.capLogged = false;
       return desired;
     }
     if (!state.capLogged) {
       state.capLogged = true;
       const { maxScale } = state.revision.scaling;
-      this.logger.warn(
+      this.#logger.warn(
         {
           namespace: state.revision.namespace,
           revision: state.revision.name,
           desired,
-          cap: this.cap,
+          cap: this.#cap,
           maxScale,
         },
-        `desired ${desired} replicas capped at ${this.cap} (embedded mode's maxReplicasCap; max-scale ${maxScale === 0 ? 'unbounded' : maxScale})`,
+        `desired ${desired} replicas capped at ${this.#cap} (embedded mode's maxReplicasCap; max-scale ${maxScale === 0 ? 'unbounded' : maxScale})`,
       );
     }
-    return this.cap;
+    return this.#cap;
   }
 
   #scale(state: RevisionState, replicas: number): void {
@@ -335,14 +348,14 @@ class ServingPlane implements ServingDataPlane {
     if (this.#revisions.get(state.key) !== state) return;
     const ready = readyReplicas(state);
     if (ready.length > 0) state.everReady = true;
-    this.router.setReplicas(state.revision.namespace, state.revision.name, ready);
+    this.#router.setReplicas(state.revision.namespace, state.revision.name, ready);
     const status = state.deployment.status();
     // While replicas keep failing, a request that waits for one gets the reason at once (the router
     // applies it only while no replica is ready).
     const failure = status.failure ? failureLine(status.failure) : undefined;
     if (failure !== state.failureLine) {
       state.failureLine = failure;
-      this.router.setFailure?.(state.revision.namespace, state.revision.name, failure);
+      this.#router.setFailure?.(state.revision.namespace, state.revision.name, failure);
     }
     this.#metrics.replicas(state.revision.namespace, state.revision.name, status);
     this.#notify();
@@ -360,7 +373,7 @@ class ServingPlane implements ServingDataPlane {
       const target = Math.max(decision.desired, activation, state.scaledTo);
       this.#scale(state, this.#capped(state, target));
     } catch (error) {
-      this.logger.error({ err: error, revision: state.key }, 'scale from zero on demand failed');
+      this.#logger.error({ err: error, revision: state.key }, 'scale from zero on demand failed');
     }
   }
 
@@ -368,18 +381,18 @@ class ServingPlane implements ServingDataPlane {
     if (this.#closed) return;
     this.#timer = setTimeout(() => {
       this.#ticking = this.#tick()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'serving autoscaler tick failed'))
+        .catch((error: unknown) => this.#logger.error({ err: error }, 'serving autoscaler tick failed'))
         .finally(() => {
           this.#ticking = undefined;
           this.#schedule();
         });
-    }, this.tickMs);
+    }, this.#tickMs);
     this.#timer.unref?.();
   }
 
   async #tick(): Promise<void> {
     const now = Date.now();
-    const stats = this.router.takeStats(now);
+    const stats = this.#router.takeStats(now);
     for (const s of stats) this.#record(s, now);
     const states = [...this.#revisions.values()];
     await Promise.all(states.map((state) => this.#readLag(state)));
@@ -390,7 +403,7 @@ class ServingPlane implements ServingDataPlane {
         const decision = this.#decide(state, Date.now());
         this.#scale(state, this.#capped(state, decision.desired));
       } catch (error) {
-        this.logger.error({ err: error, revision: state.key }, 'autoscaling decision failed');
+        this.#logger.error({ err: error, revision: state.key }, 'autoscaling decision failed');
       }
       this.#metrics.replicas(state.revision.namespace, state.revision.name, state.deployment.status());
     }
@@ -407,7 +420,7 @@ class ServingPlane implements ServingDataPlane {
   }
 
   async #readLag(state: RevisionState): Promise<void> {
-    const reader = this.options.backlog;
+    const reader = this.#options.backlog;
     const routes = state.revision.backlog;
     if (!reader || routes.length === 0 || !state.revision.scaling.backlog) {
       state.lag = 0;
@@ -416,7 +429,7 @@ class ServingPlane implements ServingDataPlane {
     await Promise.all(
       routes.map(async ({ routeId }) => {
         try {
-          const ms = this.lagTimeoutMs;
+          const ms = this.#lagTimeoutMs;
           const lag = await withTimeout(
             reader.lag(routeId),
             ms,
@@ -425,11 +438,11 @@ class ServingPlane implements ServingDataPlane {
           if (!Number.isFinite(lag) || lag < 0) throw new Error(`lag of ${routeId} is ${lag}`);
           state.lagByRoute.set(routeId, lag);
           if (state.lagFailing.delete(routeId))
-            this.logger.info({ revision: state.key, routeId }, 'backlog lag readable again');
+            this.#logger.info({ revision: state.key, routeId }, 'backlog lag readable again');
         } catch (error) {
           if (!state.lagFailing.has(routeId)) {
             state.lagFailing.add(routeId);
-            this.logger.warn(
+            this.#logger.warn(
               { err: error, revision: state.key, routeId, keeping: state.lagByRoute.get(routeId) ?? 0 },
               'cannot read backlog lag; keeping the last value',
             );
@@ -466,7 +479,7 @@ class ServingPlane implements ServingDataPlane {
     ) {
       state.history.push(timed);
       if (state.history.length > DECISION_HISTORY) state.history.shift();
-      this.logger.info(
+      this.#logger.info(
         {
           namespace,
           revision: name,
@@ -512,7 +525,7 @@ class ServingPlane implements ServingDataPlane {
       try {
         listener();
       } catch (error) {
-        this.logger.warn({ err: error }, 'serving status listener threw');
+        this.#logger.warn({ err: error }, 'serving status listener threw');
       }
     }
   }

@@ -86,60 +86,63 @@ function sendText(res: ServerResponse, status: number, message: string, retryAft
 }
 
 export class HttpRouter implements Router {
-  private readonly app: FastifyInstance;
-  private readonly agent: Agent;
-  private readonly logger: pino.Logger;
-  private readonly registry: Registry;
-  private readonly metrics: RouterMetrics;
-  private table: RoutingTable = { labels: new Map(), clashes: [] };
-  private readonly gates = new Map<string, RevisionGate>();
-  private readonly splits = new Map<string, { signature: string; split: WeightedSplit<string> }>();
-  private readonly replicaLists = new Map<string, readonly Replica[]>();
-  private readonly failures = new Map<string, string>();
-  private readonly demandListeners: ((namespace: string, revision: string) => void)[] = [];
-  private readonly lastDemand = new Map<string, number>();
-  private readonly upstreams = new Set<AbortController>();
-  private demandTimer: NodeJS.Timeout | undefined;
-  private listening = '';
-  private closed = false;
+  readonly #app: FastifyInstance;
+  readonly #agent: Agent;
+  readonly #logger: pino.Logger;
+  readonly #registry: Registry;
+  readonly #metrics: RouterMetrics;
+  #table: RoutingTable = { labels: new Map(), clashes: [] };
+  readonly #gates = new Map<string, RevisionGate>();
+  readonly #splits = new Map<string, { signature: string; split: WeightedSplit<string> }>();
+  readonly #replicaLists = new Map<string, readonly Replica[]>();
+  readonly #failures = new Map<string, string>();
+  readonly #demandListeners: ((namespace: string, revision: string) => void)[] = [];
+  readonly #lastDemand = new Map<string, number>();
+  readonly #upstreams = new Set<AbortController>();
+  #demandTimer: NodeJS.Timeout | undefined;
+  #listening = '';
+  #closed = false;
 
-  constructor(private readonly settings: HttpRouterSettings) {
-    this.logger = settings.logger;
-    this.registry = settings.registry;
-    this.metrics = routerMetrics(settings.registry);
-    this.agent = new Agent({ connect: { timeout: settings.connectTimeoutMs } });
-    this.app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: 'idle' });
+  readonly #settings: HttpRouterSettings;
+
+  constructor(settings: HttpRouterSettings) {
+    this.#settings = settings;
+    this.#logger = settings.logger;
+    this.#registry = settings.registry;
+    this.#metrics = routerMetrics(settings.registry);
+    this.#agent = new Agent({ connect: { timeout: settings.connectTimeoutMs } });
+    this.#app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: 'idle' });
     // Bodies are never parsed: the raw request stream goes to the replica as it arrives.
-    this.app.removeAllContentTypeParsers();
-    this.app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-    this.app.all('*', (request, reply) => this.handle(request, reply));
+    this.#app.removeAllContentTypeParsers();
+    this.#app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    this.#app.all('*', (request, reply) => this.#handle(request, reply));
   }
 
   get url(): string {
-    return this.listening;
+    return this.#listening;
   }
 
   async listen(): Promise<void> {
-    await this.app.listen({ host: this.settings.host, port: this.settings.port });
-    const address = this.app.server.address();
-    const port = typeof address === 'object' && address ? address.port : this.settings.port;
-    const host = this.settings.host.includes(':') ? `[${this.settings.host}]` : this.settings.host;
-    this.listening = `http://${host}:${port}`;
-    this.demandTimer = setInterval(() => this.renewDemand(), DEMAND_INTERVAL_MS / 4);
-    this.demandTimer.unref();
-    this.logger.info({ url: this.listening }, `serving router listening on ${this.listening}`);
+    await this.#app.listen({ host: this.#settings.host, port: this.#settings.port });
+    const address = this.#app.server.address();
+    const port = typeof address === 'object' && address ? address.port : this.#settings.port;
+    const host = this.#settings.host.includes(':') ? `[${this.#settings.host}]` : this.#settings.host;
+    this.#listening = `http://${host}:${port}`;
+    this.#demandTimer = setInterval(() => this.#renewDemand(), DEMAND_INTERVAL_MS / 4);
+    this.#demandTimer.unref();
+    this.#logger.info({ url: this.#listening }, `serving router listening on ${this.#listening}`);
   }
 
   routeUrl(namespace: string, name: string): string {
-    return `${this.listening}/${namespace}/${name}`;
+    return `${this.#listening}/${namespace}/${name}`;
   }
 
   tagUrl(namespace: string, name: string, tag: string): string {
-    return `${this.listening}/${namespace}/${tag}-${name}`;
+    return `${this.#listening}/${namespace}/${tag}-${name}`;
   }
 
   revisionUrl(namespace: string, revision: string): string {
-    return `${this.listening}/${namespace}/${revision}`;
+    return `${this.#listening}/${namespace}/${revision}`;
   }
 
   update(revisions: RouterRevision[], routes: RouterRoute[]): void {
@@ -147,25 +150,25 @@ export class HttpRouter implements Router {
     const table = buildRoutingTable(revisions, routes);
     // Warn once per clash, not on every update that still has it.
     for (const clash of table.clashes) {
-      if (!this.table.clashes.includes(clash)) this.logger.warn(`serving router: ${clash}`);
+      if (!this.#table.clashes.includes(clash)) this.#logger.warn(`serving router: ${clash}`);
     }
 
     const wanted = new Map(
       revisions.map((revision) => [namespacedKey(revision.namespace, revision.name), revision]),
     );
-    for (const [revisionKey, gate] of this.gates) {
+    for (const [revisionKey, gate] of this.#gates) {
       if (wanted.has(revisionKey)) continue;
       gate.remove();
-      this.gates.delete(revisionKey);
-      this.replicaLists.delete(revisionKey);
-      this.failures.delete(revisionKey);
-      this.lastDemand.delete(revisionKey);
+      this.#gates.delete(revisionKey);
+      this.#replicaLists.delete(revisionKey);
+      this.#failures.delete(revisionKey);
+      this.#lastDemand.delete(revisionKey);
       const labels = { namespace: gate.spec.namespace, revision: gate.spec.name };
-      this.metrics.queueDepth.remove(labels);
-      this.metrics.inFlight.remove(labels);
+      this.#metrics.queueDepth.remove(labels);
+      this.#metrics.inFlight.remove(labels);
     }
     for (const [revisionKey, spec] of wanted) {
-      const existing = this.gates.get(revisionKey);
+      const existing = this.#gates.get(revisionKey);
       if (existing) {
         existing.updateSpec(spec);
         continue;
@@ -173,19 +176,19 @@ export class HttpRouter implements Router {
       const labels = { namespace: spec.namespace, revision: spec.name };
       const gate = new RevisionGate(
         spec,
-        this.settings.maxQueuePerRevision,
+        this.#settings.maxQueuePerRevision,
         (inFlight, queued) => {
-          this.metrics.inFlight.set(labels, inFlight);
-          this.metrics.queueDepth.set(labels, queued);
+          this.#metrics.inFlight.set(labels, inFlight);
+          this.#metrics.queueDepth.set(labels, queued);
         },
-        () => this.demand(spec.namespace, spec.name),
+        () => this.#demand(spec.namespace, spec.name),
       );
-      this.metrics.inFlight.set(labels, 0);
-      this.metrics.queueDepth.set(labels, 0);
-      const replicas = this.replicaLists.get(revisionKey);
+      this.#metrics.inFlight.set(labels, 0);
+      this.#metrics.queueDepth.set(labels, 0);
+      const replicas = this.#replicaLists.get(revisionKey);
       if (replicas) gate.setReplicas(replicas);
-      gate.setFailure(this.failures.get(revisionKey));
-      this.gates.set(revisionKey, gate);
+      gate.setFailure(this.#failures.get(revisionKey));
+      this.#gates.set(revisionKey, gate);
     }
 
     const nextSplits = new Map<string, { signature: string; split: WeightedSplit<string> }>();
@@ -193,7 +196,7 @@ export class HttpRouter implements Router {
       const targets = route.traffic.filter((target) => target.percent > 0);
       const signature = JSON.stringify(targets.map((target) => [target.revisionName, target.percent]));
       const routeKey = namespacedKey(route.namespace, route.name);
-      const previous = this.splits.get(routeKey);
+      const previous = this.#splits.get(routeKey);
       nextSplits.set(
         routeKey,
         previous?.signature === signature
@@ -206,32 +209,32 @@ export class HttpRouter implements Router {
             },
       );
     }
-    this.splits.clear();
-    for (const [routeKey, split] of nextSplits) this.splits.set(routeKey, split);
-    this.table = table;
+    this.#splits.clear();
+    for (const [routeKey, split] of nextSplits) this.#splits.set(routeKey, split);
+    this.#table = table;
   }
 
   setReplicas(namespace: string, revision: string, replicas: readonly Replica[]): void {
     const revisionKey = namespacedKey(namespace, revision);
     const copy = replicas.map((replica) => ({ ...replica }));
-    this.replicaLists.set(revisionKey, copy);
-    this.gates.get(revisionKey)?.setReplicas(copy);
+    this.#replicaLists.set(revisionKey, copy);
+    this.#gates.get(revisionKey)?.setReplicas(copy);
   }
 
   setFailure(namespace: string, revision: string, reason: string | undefined): void {
     const revisionKey = namespacedKey(namespace, revision);
-    if (reason === undefined) this.failures.delete(revisionKey);
-    else this.failures.set(revisionKey, reason);
-    this.gates.get(revisionKey)?.setFailure(reason);
+    if (reason === undefined) this.#failures.delete(revisionKey);
+    else this.#failures.set(revisionKey, reason);
+    this.#gates.get(revisionKey)?.setFailure(reason);
   }
 
   onDemand(listener: (namespace: string, revision: string) => void): void {
-    this.demandListeners.push(listener);
+    this.#demandListeners.push(listener);
   }
 
   takeStats(now: number = Date.now()): RevisionStats[] {
     const stats: RevisionStats[] = [];
-    for (const gate of this.gates.values()) {
+    for (const gate of this.#gates.values()) {
       const snapshot = gate.snapshot(now);
       stats.push({
         namespace: gate.spec.namespace,
@@ -246,49 +249,49 @@ export class HttpRouter implements Router {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.demandTimer) clearInterval(this.demandTimer);
-    for (const gate of this.gates.values()) gate.remove('the router is shutting down');
-    for (const controller of this.upstreams) controller.abort(new Error('router closing'));
-    await this.app.close();
-    await this.agent.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#demandTimer) clearInterval(this.#demandTimer);
+    for (const gate of this.#gates.values()) gate.remove('the router is shutting down');
+    for (const controller of this.#upstreams) controller.abort(new Error('router closing'));
+    await this.#app.close();
+    await this.#agent.close();
   }
 
   // ---- demand (the activator's request for a replica) ------------------------------------------
 
-  private demand(namespace: string, revision: string): void {
+  #demand(namespace: string, revision: string): void {
     const revisionKey = namespacedKey(namespace, revision);
     const now = Date.now();
-    const last = this.lastDemand.get(revisionKey);
+    const last = this.#lastDemand.get(revisionKey);
     if (last !== undefined && now - last < DEMAND_INTERVAL_MS) return;
-    this.lastDemand.set(revisionKey, now);
-    this.logger.debug(
+    this.#lastDemand.set(revisionKey, now);
+    this.#logger.debug(
       { namespace, revision },
       'serving router: requests wait for a revision with no ready replica',
     );
-    for (const listener of this.demandListeners) {
+    for (const listener of this.#demandListeners) {
       try {
         listener(namespace, revision);
       } catch (error) {
-        this.logger.error({ err: error, namespace, revision }, 'serving router: onDemand listener threw');
+        this.#logger.error({ err: error, namespace, revision }, 'serving router: onDemand listener threw');
       }
     }
   }
 
   /** Asks again (rate-limited) while requests keep waiting at zero, in case the first ask was lost. */
-  private renewDemand(): void {
-    for (const gate of this.gates.values()) {
-      if (gate.waitingAtZero) this.demand(gate.spec.namespace, gate.spec.name);
+  #renewDemand(): void {
+    for (const gate of this.#gates.values()) {
+      if (gate.waitingAtZero) this.#demand(gate.spec.namespace, gate.spec.name);
     }
   }
 
   // ---- HTTP ------------------------------------------------------------------------------------
 
-  private async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async #handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const req = request.raw;
     const rawUrl = req.url ?? '/';
-    const resolved = resolveAddress(this.table, req.headers.host, rawUrl);
+    const resolved = resolveAddress(this.#table, req.headers.host, rawUrl);
     if (!resolved) {
       const path = rawUrl.split('?')[0];
       if (path === '/healthz') {
@@ -296,8 +299,8 @@ export class HttpRouter implements Router {
         return;
       }
       if (path === '/metrics') {
-        const body = await this.registry.metrics();
-        await reply.code(200).type(this.registry.contentType).send(body);
+        const body = await this.#registry.metrics();
+        await reply.code(200).type(this.#registry.contentType).send(body);
         return;
       }
       await reply
@@ -308,20 +311,20 @@ export class HttpRouter implements Router {
     }
     reply.hijack();
     const res = reply.raw;
-    const target = this.pickRevision(resolved);
+    const target = this.#pickRevision(resolved);
     if (typeof target === 'string') {
       sendText(res, 503, target, RETRY_AFTER_SECONDS);
       return;
     }
-    await this.proxy(target, resolved, req, res);
+    await this.#proxy(target, resolved, req, res);
   }
 
   /** The gate of the revision this request goes to, or why there is none. */
-  private pickRevision(resolved: ResolvedAddress): RevisionGate | string {
+  #pickRevision(resolved: ResolvedAddress): RevisionGate | string {
     const destination = resolved.destination;
     let revision: string;
     if (destination.kind === 'route') {
-      const split = this.splits.get(namespacedKey(destination.namespace, destination.route))?.split;
+      const split = this.#splits.get(namespacedKey(destination.namespace, destination.route))?.split;
       const next = split?.next();
       if (next === undefined) {
         return `route ${destination.namespace}/${destination.route} has no traffic target with percent > 0`;
@@ -330,7 +333,7 @@ export class HttpRouter implements Router {
     } else {
       revision = destination.revision;
     }
-    const gate = this.gates.get(namespacedKey(destination.namespace, revision));
+    const gate = this.#gates.get(namespacedKey(destination.namespace, revision));
     // The reason is only spelled out for the rare miss, not on every routed request.
     if (gate) return gate;
     const via =
@@ -342,7 +345,7 @@ export class HttpRouter implements Router {
     return `revision ${destination.namespace}/${revision}${via} is not in the routing table`;
   }
 
-  private async proxy(
+  async #proxy(
     gate: RevisionGate,
     resolved: ResolvedAddress,
     req: IncomingMessage,
@@ -367,7 +370,7 @@ export class HttpRouter implements Router {
       timedOut = true;
       upstream.abort(new Error(`no complete response within the revision's timeout of ${spec.timeoutMs} ms`));
     }, spec.timeoutMs);
-    this.upstreams.add(upstream);
+    this.#upstreams.add(upstream);
 
     let code = 0;
     let lease: Lease | undefined;
@@ -391,26 +394,26 @@ export class HttpRouter implements Router {
         }
         return;
       }
-      code = await this.forward(gate, lease, resolved, req, res, upstream.signal, () => ({
+      code = await this.#forward(gate, lease, resolved, req, res, upstream.signal, () => ({
         clientGone,
         timedOut,
       }));
     } catch (error) {
-      this.logger.error({ err: error, ...labels }, 'serving router: request failed unexpectedly');
+      this.#logger.error({ err: error, ...labels }, 'serving router: request failed unexpectedly');
       code = clientGone ? 499 : 500;
       sendText(res, 500, 'internal router error');
     } finally {
       clearTimeout(deadlineTimer);
-      this.upstreams.delete(upstream);
+      this.#upstreams.delete(upstream);
       res.off('close', onClose);
       const codeLabel = { ...labels, code: String(code) };
-      this.metrics.requests.inc(codeLabel);
-      this.metrics.duration.observe(codeLabel, (performance.now() - started) / 1000);
+      this.#metrics.requests.inc(codeLabel);
+      this.#metrics.duration.observe(codeLabel, (performance.now() - started) / 1000);
     }
   }
 
   /** Sends the request to the leased replica (retrying once elsewhere when safe); returns the status code recorded. */
-  private async forward(
+  async #forward(
     gate: RevisionGate,
     firstLease: Lease,
     resolved: ResolvedAddress,
@@ -434,7 +437,7 @@ export class HttpRouter implements Router {
         const body = { started: false };
         let response: Dispatcher.ResponseData;
         try {
-          response = await this.agent.request({
+          response = await this.#agent.request({
             origin: lease.slot.replica.url,
             path: resolved.forwardPath,
             method: method as 'GET',
@@ -447,7 +450,7 @@ export class HttpRouter implements Router {
         } catch (error) {
           const { clientGone, timedOut } = state();
           if (clientGone) return 499;
-          if (this.closed) {
+          if (this.#closed) {
             sendText(res, 503, 'the router is shutting down', RETRY_AFTER_SECONDS);
             return 503;
           }
@@ -475,7 +478,7 @@ export class HttpRouter implements Router {
           if (!retried && safe) {
             const other = gate.tryAcquireOther(lease.slot);
             if (other) {
-              this.logger.warn(
+              this.#logger.warn(
                 { err: error, replica: lease.slot.replica.id, retryOn: other.slot.replica.id },
                 `serving router: replica ${lease.slot.replica.id} unreachable (${code}); retrying on ${other.slot.replica.id}`,
               );
@@ -485,7 +488,7 @@ export class HttpRouter implements Router {
               continue;
             }
           }
-          this.logger.warn(
+          this.#logger.warn(
             { err: error, replica: lease.slot.replica.id },
             `serving router: replica ${lease.slot.replica.id} of ${spec.namespace}/${spec.name} failed: ${(error as Error).message}`,
           );
@@ -502,8 +505,8 @@ export class HttpRouter implements Router {
           await pipeline(response.body, res);
         } catch (error) {
           const { clientGone } = state();
-          if (!clientGone && !this.closed) {
-            this.logger.warn(
+          if (!clientGone && !this.#closed) {
+            this.#logger.warn(
               { err: error, replica: lease.slot.replica.id },
               `serving router: response of ${spec.namespace}/${spec.name} broke off: ${(error as Error).message}`,
             );

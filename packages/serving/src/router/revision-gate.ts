@@ -46,65 +46,72 @@ export interface GateSnapshot {
 
 export class RevisionGate {
   /** Ready replicas, in the order given. */
-  private ready: ReplicaSlot[] = [];
+  #ready: ReplicaSlot[] = [];
   /** Every slot that is ready or still has requests in flight, so a replica that leaves and comes back keeps its count. */
-  private readonly slots = new Map<string, ReplicaSlot>();
-  private readonly queue: Waiter[] = [];
-  private inFlightCount = 0;
-  private queuedCount = 0;
-  private rotation = 0;
-  private removed = false;
+  readonly #slots = new Map<string, ReplicaSlot>();
+  readonly #queue: Waiter[] = [];
+  #inFlightCount = 0;
+  #queuedCount = 0;
+  #rotation = 0;
+  #removed = false;
   /** Set while the revision cannot get a replica: requests fail at once instead of waiting at zero. */
-  private failure: string | undefined;
+  #failure: string | undefined;
   // Stats since the last snapshot.
-  private area = 0;
-  private arrivals = 0;
-  private lastChange: number;
-  private lastSnapshot: number;
+  #area = 0;
+  #arrivals = 0;
+  #lastChange: number;
+  #lastSnapshot: number;
+
+  readonly #maxQueue: number;
+  readonly #onLevels: (inFlight: number, queued: number) => void;
+  readonly #onWaitingAtZero: () => void;
 
   constructor(
     public spec: RouterRevision,
-    private readonly maxQueue: number,
-    private readonly onLevels: (inFlight: number, queued: number) => void,
-    private readonly onWaitingAtZero: () => void,
+    maxQueue: number,
+    onLevels: (inFlight: number, queued: number) => void,
+    onWaitingAtZero: () => void,
     now: number = Date.now(),
   ) {
-    this.lastChange = now;
-    this.lastSnapshot = now;
+    this.#maxQueue = maxQueue;
+    this.#onLevels = onLevels;
+    this.#onWaitingAtZero = onWaitingAtZero;
+    this.#lastChange = now;
+    this.#lastSnapshot = now;
   }
 
   get inFlight(): number {
-    return this.inFlightCount;
+    return this.#inFlightCount;
   }
 
   get queued(): number {
-    return this.queuedCount;
+    return this.#queuedCount;
   }
 
   get readyCount(): number {
-    return this.ready.length;
+    return this.#ready.length;
   }
 
   /** True while requests wait and no replica is ready (the activator's "needs a replica" state). */
   get waitingAtZero(): boolean {
-    return this.queuedCount > 0 && this.ready.length === 0;
+    return this.#queuedCount > 0 && this.#ready.length === 0;
   }
 
   /** A new containerConcurrency applies at once (a raise lets queued requests go); queued deadlines stay. */
   updateSpec(spec: RouterRevision): void {
     this.spec = spec;
-    this.drain();
+    this.#drain();
   }
 
   setFailure(reason: string | undefined): void {
-    this.failure = reason;
-    if (reason === undefined || this.ready.length > 0) return;
-    for (const waiter of [...this.queue])
-      this.dropWaiter(waiter, new GateError(503, this.failureMessage(), 1));
+    this.#failure = reason;
+    if (reason === undefined || this.#ready.length > 0) return;
+    for (const waiter of [...this.#queue])
+      this.#dropWaiter(waiter, new GateError(503, this.#failureMessage(), 1));
   }
 
-  private failureMessage(): string {
-    return `revision ${this.label()} has no ready replica: ${this.failure}`;
+  #failureMessage(): string {
+    return `revision ${this.#label()} has no ready replica: ${this.#failure}`;
   }
 
   setReplicas(replicas: readonly Replica[]): void {
@@ -113,24 +120,24 @@ export class RevisionGate {
     for (const replica of replicas) {
       if (!replica.ready || seen.has(replica.id)) continue;
       seen.add(replica.id);
-      const existing = this.slots.get(replica.id);
+      const existing = this.#slots.get(replica.id);
       const slot: ReplicaSlot =
         existing && existing.replica.url === replica.url
           ? existing
           : { replica, inFlight: existing?.inFlight ?? 0 };
-      this.slots.set(replica.id, slot);
+      this.#slots.set(replica.id, slot);
       next.push(slot);
     }
-    for (const [id, slot] of this.slots) {
-      if (!seen.has(id) && slot.inFlight === 0) this.slots.delete(id);
+    for (const [id, slot] of this.#slots) {
+      if (!seen.has(id) && slot.inFlight === 0) this.#slots.delete(id);
     }
-    this.ready = next;
-    this.drain();
+    this.#ready = next;
+    this.#drain();
   }
 
   /** Counts an arrival for the rps measurement. */
   arrived(): void {
-    this.arrivals++;
+    this.#arrivals++;
   }
 
   /**
@@ -139,20 +146,20 @@ export class RevisionGate {
    * is removed, 504 when the deadline passes. `signal` aborts the wait (client gone).
    */
   acquire(deadline: number, signal?: AbortSignal): Promise<Lease> {
-    if (this.removed)
-      return Promise.reject(new GateError(503, `revision ${this.label()} is not served any more`));
-    if (this.queue.length === 0) {
-      const slot = this.pick();
-      if (slot) return Promise.resolve(this.lease(slot, true));
+    if (this.#removed)
+      return Promise.reject(new GateError(503, `revision ${this.#label()} is not served any more`));
+    if (this.#queue.length === 0) {
+      const slot = this.#pick();
+      if (slot) return Promise.resolve(this.#lease(slot, true));
     }
-    if (this.failure !== undefined && this.ready.length === 0) {
-      return Promise.reject(new GateError(503, this.failureMessage(), 1));
+    if (this.#failure !== undefined && this.#ready.length === 0) {
+      return Promise.reject(new GateError(503, this.#failureMessage(), 1));
     }
-    if (this.queue.length >= this.maxQueue) {
+    if (this.#queue.length >= this.#maxQueue) {
       return Promise.reject(
         new GateError(
           503,
-          `revision ${this.label()} has ${this.queue.length} requests queued (the limit)`,
+          `revision ${this.#label()} has ${this.#queue.length} requests queued (the limit)`,
           1,
         ),
       );
@@ -160,15 +167,15 @@ export class RevisionGate {
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = {
         done: false,
-        resolve: (slot) => resolve(this.lease(slot, false)),
+        resolve: (slot) => resolve(this.#lease(slot, false)),
         reject,
         timer: setTimeout(
           () => {
-            this.dropWaiter(
+            this.#dropWaiter(
               waiter,
               new GateError(
                 504,
-                `revision ${this.label()} had no free replica within its timeout of ${this.spec.timeoutMs} ms`,
+                `revision ${this.#label()} had no free replica within its timeout of ${this.spec.timeoutMs} ms`,
               ),
             );
           },
@@ -176,7 +183,7 @@ export class RevisionGate {
         ),
       };
       const onAbort = (): void =>
-        this.dropWaiter(waiter, new GateError(503, 'client went away while the request was queued'));
+        this.#dropWaiter(waiter, new GateError(503, 'client went away while the request was queued'));
       if (signal) {
         if (signal.aborted) {
           clearTimeout(waiter.timer);
@@ -195,72 +202,72 @@ export class RevisionGate {
           fail(error);
         };
       }
-      this.changeLevels(() => {
-        this.queuedCount++;
+      this.#changeLevels(() => {
+        this.#queuedCount++;
       });
-      this.queue.push(waiter);
-      if (this.ready.length === 0) this.onWaitingAtZero();
+      this.#queue.push(waiter);
+      if (this.#ready.length === 0) this.#onWaitingAtZero();
     });
   }
 
   /** Another ready replica with free capacity right now (for one retry after a connection error). */
   tryAcquireOther(exclude: ReplicaSlot): Lease | undefined {
-    if (this.removed) return undefined;
-    const slot = this.pick(exclude);
-    return slot ? this.lease(slot, true) : undefined;
+    if (this.#removed) return undefined;
+    const slot = this.#pick(exclude);
+    return slot ? this.#lease(slot, true) : undefined;
   }
 
   /** The revision left the routing table (or the router closes): queued requests fail with 503; in-flight ones finish. */
-  remove(reason = `revision ${this.label()} was removed while the request waited`): void {
-    this.removed = true;
-    for (const waiter of [...this.queue]) this.dropWaiter(waiter, new GateError(503, reason, 1));
+  remove(reason = `revision ${this.#label()} was removed while the request waited`): void {
+    this.#removed = true;
+    for (const waiter of [...this.#queue]) this.#dropWaiter(waiter, new GateError(503, reason, 1));
   }
 
   snapshot(now: number = Date.now()): GateSnapshot {
-    this.accumulate(now);
-    const intervalMs = Math.max(0, now - this.lastSnapshot);
-    const current = this.inFlightCount + this.queuedCount;
+    this.#accumulate(now);
+    const intervalMs = Math.max(0, now - this.#lastSnapshot);
+    const current = this.#inFlightCount + this.#queuedCount;
     const result: GateSnapshot = {
-      concurrency: intervalMs > 0 ? this.area / intervalMs : current,
-      arrivals: this.arrivals,
+      concurrency: intervalMs > 0 ? this.#area / intervalMs : current,
+      arrivals: this.#arrivals,
       intervalMs,
-      inFlight: this.inFlightCount,
-      queued: this.queuedCount,
+      inFlight: this.#inFlightCount,
+      queued: this.#queuedCount,
     };
-    this.area = 0;
-    this.arrivals = 0;
-    this.lastSnapshot = Math.max(this.lastSnapshot, now);
+    this.#area = 0;
+    this.#arrivals = 0;
+    this.#lastSnapshot = Math.max(this.#lastSnapshot, now);
     return result;
   }
 
-  private label(): string {
+  #label(): string {
     return namespacedKey(this.spec.namespace, this.spec.name);
   }
 
-  private capacity(): number {
+  #capacity(): number {
     return this.spec.containerConcurrency > 0 ? this.spec.containerConcurrency : Number.POSITIVE_INFINITY;
   }
 
   /** Least-loaded ready replica with free capacity; ties rotate so idle replicas share the work. */
-  private pick(exclude?: ReplicaSlot): ReplicaSlot | undefined {
-    const capacity = this.capacity();
-    const count = this.ready.length;
+  #pick(exclude?: ReplicaSlot): ReplicaSlot | undefined {
+    const capacity = this.#capacity();
+    const count = this.#ready.length;
     let best: ReplicaSlot | undefined;
     for (let i = 0; i < count; i++) {
-      const slot = this.ready[(this.rotation + i) % count]!;
+      const slot = this.#ready[(this.#rotation + i) % count]!;
       if (slot === exclude || slot.inFlight >= capacity) continue;
       if (!best || slot.inFlight < best.inFlight) best = slot;
     }
-    if (best) this.rotation = (this.rotation + 1) % Math.max(1, count);
+    if (best) this.#rotation = (this.#rotation + 1) % Math.max(1, count);
     return best;
   }
 
-  private lease(slot: ReplicaSlot, fresh: boolean): Lease {
+  #lease(slot: ReplicaSlot, fresh: boolean): Lease {
     // A queued request that gets a slot moves from queued to in flight in drain(); a fresh one adds to the level.
     if (fresh) {
-      this.changeLevels(() => {
+      this.#changeLevels(() => {
         slot.inFlight++;
-        this.inFlightCount++;
+        this.#inFlightCount++;
       });
     }
     let released = false;
@@ -269,54 +276,54 @@ export class RevisionGate {
       release: () => {
         if (released) return;
         released = true;
-        this.changeLevels(() => {
+        this.#changeLevels(() => {
           slot.inFlight--;
-          this.inFlightCount--;
+          this.#inFlightCount--;
         });
-        if (slot.inFlight === 0 && !this.ready.includes(slot)) this.slots.delete(slot.replica.id);
-        this.drain();
+        if (slot.inFlight === 0 && !this.#ready.includes(slot)) this.#slots.delete(slot.replica.id);
+        this.#drain();
       },
     };
   }
 
-  private drain(): void {
-    while (this.queue.length > 0) {
-      const slot = this.pick();
+  #drain(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#pick();
       if (!slot) return;
-      const waiter = this.queue.shift()!;
+      const waiter = this.#queue.shift()!;
       waiter.done = true;
       clearTimeout(waiter.timer);
-      this.changeLevels(() => {
-        this.queuedCount--;
+      this.#changeLevels(() => {
+        this.#queuedCount--;
         slot.inFlight++;
-        this.inFlightCount++;
+        this.#inFlightCount++;
       });
       waiter.resolve(slot);
     }
   }
 
-  private dropWaiter(waiter: Waiter, error: GateError): void {
+  #dropWaiter(waiter: Waiter, error: GateError): void {
     if (waiter.done) return;
     waiter.done = true;
     clearTimeout(waiter.timer);
-    const index = this.queue.indexOf(waiter);
-    if (index !== -1) this.queue.splice(index, 1);
-    this.changeLevels(() => {
-      this.queuedCount--;
+    const index = this.#queue.indexOf(waiter);
+    if (index !== -1) this.#queue.splice(index, 1);
+    this.#changeLevels(() => {
+      this.#queuedCount--;
     });
     waiter.reject(error);
   }
 
-  private accumulate(now: number): void {
-    if (now > this.lastChange) {
-      this.area += (this.inFlightCount + this.queuedCount) * (now - this.lastChange);
-      this.lastChange = now;
+  #accumulate(now: number): void {
+    if (now > this.#lastChange) {
+      this.#area += (this.#inFlightCount + this.#queuedCount) * (now - this.#lastChange);
+      this.#lastChange = now;
     }
   }
 
-  private changeLevels(change: () => void): void {
-    this.accumulate(Date.now());
+  #changeLevels(change: () => void): void {
+    this.#accumulate(Date.now());
     change();
-    this.onLevels(this.inFlightCount, this.queuedCount);
+    this.#onLevels(this.#inFlightCount, this.#queuedCount);
   }
 }
