@@ -42,6 +42,12 @@ export {
   loadText,
 } from './load.js';
 export { type LocalPathOptions, resolveContainerPaths, resolveLocalPaths } from './local-paths.js';
+export {
+  dns1035LabelProblem,
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+  parseApiVersion,
+} from './names.js';
 export { findPlaceholderLines, isPlaceholderText } from './placeholders.js';
 export {
   describeObject,

@@ -4,7 +4,13 @@
 // Relative paths of the containers run as processes are resolved against the manifest's directory
 // here (@eddy/api's resolveLocalPaths), so the resources hold what will run.
 
-import { DEFAULT_NAMESPACE, formatProblem, loadText, resolveLocalPaths } from '@eddy/api';
+import {
+  DEFAULT_NAMESPACE,
+  dns1123LabelProblem,
+  formatProblem,
+  loadText,
+  resolveLocalPaths,
+} from '@eddy/api';
 import { parseAllDocuments } from 'yaml';
 import type { ResourceInput } from './resource-store.js';
 
@@ -28,7 +34,12 @@ export interface ManifestOptions {
   baseDir?: string;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Why a foreign kind's metadata.name is refused: the API's rule for every kind (a DNS-1123 label, at most 63 characters). */
+function nameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return "expected a DNS label (lower-case letters, digits and '-')";
+  const why = dns1123LabelProblem(name);
+  return why ? `${JSON.stringify(name)} ${why}` : undefined;
+}
 
 /** The documents of a YAML stream as the loader numbers them (empty documents skipped). */
 function documentsOf(text: string): unknown[] {
@@ -62,8 +73,9 @@ export function loadManifest(text: string, file: string, options: ManifestOption
       const obj = docs[d.origin.document] as Record<string, unknown> | undefined;
       const meta = (obj?.metadata ?? {}) as Record<string, unknown>;
       const where = `${file}:${d.origin.line}:${d.origin.column}: error: #${d.origin.document} ${d.kind}`;
-      if (typeof meta.name !== 'string' || !DNS_LABEL.test(meta.name)) {
-        errors.push(`${where}: metadata.name: expected a DNS label (lower-case letters, digits and '-')`);
+      const problem = nameProblem(meta.name);
+      if (problem !== undefined || typeof meta.name !== 'string') {
+        errors.push(`${where}: metadata.name: ${problem}`);
         thirdParty.add(d.origin.document);
         continue;
       }

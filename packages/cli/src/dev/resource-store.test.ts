@@ -221,4 +221,22 @@ metadata: {name: team}
     ]);
     expect(r.warnings).toEqual([expect.stringMatching(/Namespace.*not an Eddy resource/)]);
   });
+
+  it("refuses a foreign kind's name longer than 63 characters, as the API does for its own kinds", () => {
+    const name = 'a'.repeat(64);
+    const text = `apiVersion: sources.example.com/v1alpha1
+kind: HttpPollSource
+metadata: {name: ${name}}
+spec: {url: "http://127.0.0.1:1/"}
+`;
+    const options = { isThirdPartyKind: (_a: string, k: string) => k === 'HttpPollSource' };
+    const r = loadManifest(text, 'x.yaml', options);
+    expect(r.ok).toBe(false);
+    expect(r.resources).toEqual([]);
+    expect(r.errors).toEqual([
+      `x.yaml:1:1: error: #0 HttpPollSource: metadata.name: "${name}" must be at most 63 characters (has 64)`,
+    ]);
+    // 63 is still a name.
+    expect(loadManifest(text.replace(name, 'a'.repeat(63)), 'x.yaml', options).ok).toBe(true);
+  });
 });
