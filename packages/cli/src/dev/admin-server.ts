@@ -25,12 +25,13 @@ import type {
   ErrorResponse,
   StatusResponse,
 } from '../admin/protocol.js';
+import type { FileResourceStore } from './file-resource-store.js';
 import { loadManifest } from './manifests.js';
-import type { ResourceStore, StoreEntry } from './resource-store.js';
+import type { StoreEntry } from './resource-store.js';
 import { startTail } from './tail.js';
 
 export interface AdminServerOptions {
-  store: ResourceStore;
+  store: FileResourceStore;
   token: string;
   status(): StatusResponse;
   /** Waits (bounded) until a change was reconciled, so a response reflects it. */

@@ -29,10 +29,11 @@ import { ADMIN_FILE, type DescribeResponse, type StatusResponse } from '../admin
 import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
+import { FileResourceStore } from './file-resource-store.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
-import { ResourceStore, type StoreEntry } from './resource-store.js';
+import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
 
 export interface DevServerOptions {
@@ -72,7 +73,7 @@ export interface DevServer {
   readonly routerUrl: string | undefined;
   readonly adminUrl: string;
   readonly token: string;
-  readonly store: ResourceStore;
+  readonly store: FileResourceStore;
   readonly log: EventLog;
   readonly reconciler: Reconciler;
   /** Resolves once file changes found so far are applied and reconciled. */
@@ -123,7 +124,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       `another eddy dev (pid ${other.pid}) is running on ${dataDir}; stop it or pass another --data-dir`,
     );
 
-  const store = ResourceStore.open(dataDir);
+  const store = FileResourceStore.open(dataDir);
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.splice(0).reverse()) {
@@ -348,7 +349,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
 function decisionsOf(
   plane: ServingDataPlane,
-  store: ResourceStore,
+  store: FileResourceStore,
   entry: StoreEntry,
 ): DescribeResponse['decisions'] {
   const { kind, metadata } = entry.resource;

@@ -1,11 +1,19 @@
-// The local control plane's reconcile loop: serialized and debounced, it recomputes everything from
-// the store on every change (resources, serving runtime status, source health) and hands each data
-// plane its contract:
-//   eventing  computeContract -> broker data plane
-//   serving   reconcileServing to a fixpoint (children upserted into the store), withBacklogRoutes -> serving plane
-//   sources   SourceDefinitions with resolved sinks -> source runner (SinkBindings become Service env)
-// then stores every resource's status (lastTransitionTime kept while a condition holds) and reports
-// Ready changes as one line each.
+// The reconcile loop: serialized and debounced, it recomputes everything from the store on every
+// change (resources, serving runtime status, source health) and hands each data plane its contract:
+//   eventing  computeContract (@eddy/broker's control) -> broker data plane
+//   serving   reconcileServing to a fixpoint, children written to the store (reconcile-children.ts),
+//             withBacklogRoutes -> serving plane
+//   sources   source planning (@eddy/sources' control) -> source runner (SinkBindings become Service env)
+// then writes every resource's status (lastTransitionTime kept while a condition holds), records an
+// event and reports one line per Ready change.
+//
+// It runs against a ResourceStore (resource-store.ts), the one thing a host provides besides the data
+// planes; `eddy dev` gives it FileResourceStore (resources.json), a Kubernetes controller would give
+// it one over the API server. What the loop uses of it:
+//   read    contractInputs(), list({ kind }), get(key), values (Secret/ConfigMap data), onChange(listener)
+//   write   upsertAll(children, { type: 'owner', owner }) and deleteAll(keys) for the serving children
+//           and revision GC; setStatus(key, status) for every resource, then flush() once per pass
+//   events  recordEvent(key, { type, reason, message }): Ready changes, refused sources, data plane errors
 
 import { isDeepStrictEqual } from 'node:util';
 import {
@@ -13,8 +21,6 @@ import {
   type Condition,
   computeContract,
   type DataPlaneContract,
-  groupOf,
-  namespacedKey,
   type ResourceStatus,
   resourceKey,
   type ServingContract,
@@ -36,7 +42,8 @@ import {
 } from '@eddy/sources';
 import type pino from 'pino';
 import type { StoredResource } from '../admin/protocol.js';
-import type { ResourceInput, ResourceStore } from './resource-store.js';
+import { isServingResource, reconcileServingChildren } from './reconcile-children.js';
+import type { ResourceStore } from './resource-store.js';
 import { collectableRevisions } from './revision-gc.js';
 import {
   notRunStatus,
@@ -76,7 +83,8 @@ export interface ReconcilerOptions {
 }
 
 const SERVING_GROUP = 'serving.knative.dev';
-const MAX_SERVING_PASSES = 5;
+
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
 
 function readyOf(status: { conditions?: readonly Condition[] } | undefined): Condition | undefined {
   return status?.conditions?.find((c) => c.type === 'Ready');
@@ -90,7 +98,6 @@ export class Reconciler {
   readonly #o: ReconcilerOptions;
   readonly #now: () => Date;
   #eventing: DataPlaneContract | undefined;
-  #eventingStatuses: ComputedContract['statuses'] = new Map();
   #servingContract: ServingContract | undefined;
   /**
    * The serving and eventing contract generations the serving plane's contract was last built from:
@@ -224,7 +231,7 @@ export class Reconciler {
   }
 
   async #reconcileOnce(): Promise<void> {
-    const { store, logger } = this.#o;
+    const { store } = this.#o;
     const inputs = store.contractInputs();
     const statuses = new Map<string, ResourceStatus>();
     const serving = this.#o.serving;
@@ -236,28 +243,13 @@ export class Reconciler {
       brokerIngressUrl: this.#o.broker.url,
       ...(serviceUrl ? { serviceUrl } : {}),
     });
-    this.#eventingStatuses = eventing.statuses;
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
-    if (this.#eventing?.generation !== eventing.contract.generation || !this.#eventing) {
-      this.#eventing = eventing.contract;
-      try {
-        const deleted = new Set(this.#deletedRoutes);
-        await this.#o.broker.apply(eventing.contract, { deleteGroupsOf: (route) => deleted.has(route.id) });
-        for (const id of deleted) this.#deletedRoutes.delete(id);
-      } catch (error) {
-        logger.warn({ err: error }, `broker data plane: ${(error as Error).message}`);
-        this.#warnAll(
-          ['Broker', 'Trigger'],
-          'DataPlaneApplyFailed',
-          `broker data plane: ${(error as Error).message}`,
-        );
-      }
-    }
+    await this.#applyEventing(eventing);
 
     const services = new Set(
       inputs
         .filter((r) => r.kind === 'Service' && groupOf(r.apiVersion) === SERVING_GROUP)
-        .map((r) => namespacedKey(r.namespace, r.name)),
+        .map((r) => `${r.namespace}/${r.name}`),
     );
     const resolver = sinkResolver(eventing.statuses, serviceUrl, services);
 
@@ -290,6 +282,24 @@ export class Reconciler {
     this.#writeStatuses(statuses);
   }
 
+  /** Hands the broker data plane the eventing contract when its generation moved. */
+  async #applyEventing(eventing: ComputedContract): Promise<void> {
+    if (this.#eventing?.generation === eventing.contract.generation && this.#eventing) return;
+    this.#eventing = eventing.contract;
+    try {
+      const deleted = new Set(this.#deletedRoutes);
+      await this.#o.broker.apply(eventing.contract, { deleteGroupsOf: (route) => deleted.has(route.id) });
+      for (const id of deleted) this.#deletedRoutes.delete(id);
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, `broker data plane: ${(error as Error).message}`);
+      this.#warnAll(
+        ['Broker', 'Trigger'],
+        'DataPlaneApplyFailed',
+        `broker data plane: ${(error as Error).message}`,
+      );
+    }
+  }
+
   async #reconcileServing(
     serving: ServingComponents,
     bindings: readonly ResolvedSinkBinding[],
@@ -297,48 +307,18 @@ export class Reconciler {
     statuses: Map<string, ResourceStatus>,
   ): Promise<void> {
     const { store, logger } = this.#o;
-    let result: ReconcileServingResult | undefined;
-    for (let pass = 0; pass < MAX_SERVING_PASSES; pass++) {
-      const resources = store
-        .contractInputs()
-        .filter((r) => groupOf(r.apiVersion) === SERVING_GROUP)
-        .map((r) => (r.kind === 'Service' && bindings.length > 0 ? withBindings(r, bindings) : r));
-      const runtime = new Map(serving.plane.statuses().map((s) => [namespacedKey(s.namespace, s.name), s]));
-      result = serving.reconcile({
-        resources,
-        runtime,
-        routeUrl: (ns, name) => serving.plane.routeUrl(ns, name),
-        tagUrl: (ns, name, tag) => serving.plane.tagUrl(ns, name, tag),
-        values: this.#values(),
-        ...(this.#servingContract ? { previous: this.#servingContract } : {}),
-      });
-      this.#servingContract = result.contract;
-      // Children by owner, so each keeps the origin that deletes it with its owner.
-      const byOwner = new Map<string, ResourceInput[]>();
-      for (const child of result.children) {
-        const owner = (child.resource as unknown as StoredResource).metadata.ownerReferences?.[0];
-        const ownerKey = owner ? resourceKey(owner.kind, child.namespace, owner.name) : '';
-        const list = byOwner.get(ownerKey) ?? [];
-        list.push(child);
-        byOwner.set(ownerKey, list);
-      }
-      let changed = false;
-      for (const [owner, children] of byOwner) {
-        const results = store.upsertAll(children, owner ? { type: 'owner', owner } : { type: 'api' });
-        if (results.some((r) => r.action !== 'unchanged')) changed = true;
-      }
-      // Owned children the reconciler no longer lists go, except Revisions (history, numbering).
-      const listed = new Set(result.children.map((c) => resourceKey(c.kind, c.namespace, c.name)));
-      const stale = store
-        .list()
-        .filter((e) => e.origin.type === 'owner' && e.resource.kind !== 'Revision' && !listed.has(e.key))
-        .map((e) => e.key);
-      if (stale.length > 0) {
-        store.deleteAll(stale);
-        changed = true;
-      }
-      if (!changed) break;
-    }
+    const result = reconcileServingChildren(store, serving, {
+      resources: () =>
+        store
+          .contractInputs()
+          .filter(isServingResource)
+          .map((r) => (r.kind === 'Service' && bindings.length > 0 ? withBindings(r, bindings) : r)),
+      values: this.#values(),
+      previous: this.#servingContract,
+      onContract: (contract) => {
+        this.#servingContract = contract;
+      },
+    });
     if (!result) return;
     const collectable = collectableRevisions(store, result.contract, this.#o.revisionsKept);
     if (collectable.length > 0) store.deleteAll(collectable);
@@ -482,11 +462,6 @@ export class Reconciler {
     for (const kind of kinds)
       for (const e of this.#o.store.list({ kind }))
         this.#o.store.recordEvent(e.key, { type: 'Warning', reason, message });
-  }
-
-  /** The eventing status computed last, for resolving addresses outside a pass (e.g. tail). */
-  eventingStatus(kind: string, namespace: string, name: string): ResourceStatus | undefined {
-    return this.#eventingStatuses.get(resourceKey(kind, namespace, name));
   }
 }
 

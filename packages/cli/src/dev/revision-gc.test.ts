@@ -2,13 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ResourceStore } from './resource-store.js';
+import { FileResourceStore } from './file-resource-store.js';
 import { collectableRevisions } from './revision-gc.js';
 
 describe('collectableRevisions', () => {
   it('keeps routed and latest revisions plus the newest N others, per Configuration, owned ones only', () => {
     let t = Date.parse('2026-01-01T00:00:00Z');
-    const store = ResourceStore.open(mkdtempSync(join(tmpdir(), 'eddy-gc-')), { now: () => new Date(t) });
+    const store = FileResourceStore.open(mkdtempSync(join(tmpdir(), 'eddy-gc-')), { now: () => new Date(t) });
     const revision = (config: string, n: number, origin: 'owner' | 'api' = 'owner') => {
       const name = `${config}-${String(n).padStart(5, '0')}`;
       t += 1000;

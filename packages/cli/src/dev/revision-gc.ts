@@ -11,7 +11,7 @@ const CONFIGURATION_LABEL = 'serving.knative.dev/configuration';
 
 /** Store keys of revisions to delete. */
 export function collectableRevisions(
-  store: ResourceStore,
+  store: Pick<ResourceStore, 'list' | 'get'>,
   contract: Pick<ServingContract, 'revisions'>,
   keep = DEFAULT_REVISIONS_KEPT,
 ): string[] {

@@ -19,7 +19,7 @@ import type { DescribeResponse, StoredResource } from '../admin/protocol.js';
 import { renderResources } from '../commands/get.js';
 import { renderDescribe } from '../format/describe-text.js';
 import { type DevServer, type DevServerOptions, startDevServer } from './dev-server.js';
-import { STORE_FILE } from './resource-store.js';
+import { STORE_FILE } from './file-resource-store.js';
 import { SECRETS_FILE } from './secret-values.js';
 import { admin, type Subscriber, startSubscriber, waitFor } from './testing/dev-test-kit.js';
 

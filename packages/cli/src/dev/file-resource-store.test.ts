@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceKey } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
+import { FileResourceStore, STORE_FILE } from './file-resource-store.js';
 import { loadManifest } from './manifests.js';
-import { ResourceStore, STORE_FILE } from './resource-store.js';
 import { SECRETS_FILE } from './secret-values.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'eddy-store-'));
@@ -22,10 +22,10 @@ const trigger = (name: string, type: string, extra: Record<string, unknown> = {}
   },
 });
 
-describe('ResourceStore', () => {
+describe('FileResourceStore', () => {
   it('bumps metadata.generation on spec changes only, keeps creationTimestamp, and says what it did', () => {
     let now = new Date('2026-01-01T00:00:00Z');
-    const store = ResourceStore.open(dir(), { now: () => now });
+    const store = FileResourceStore.open(dir(), { now: () => now });
     expect(store.upsert(trigger('t', 'a'), { type: 'api' })).toBe('created');
     const key = resourceKey('Trigger', 'default', 't');
     expect(store.get(key)?.resource.metadata).toMatchObject({
@@ -52,13 +52,13 @@ describe('ResourceStore', () => {
 
   it('persists across reopen (atomically written, mode 0600) and refuses a corrupt file by name', () => {
     const d = dir();
-    const store = ResourceStore.open(d);
+    const store = FileResourceStore.open(d);
     store.upsert(trigger('t', 'a'), { type: 'file', file: '/x/a.yaml' });
     store.upsert(trigger('t', 'b'), { type: 'file', file: '/x/a.yaml' });
     store.setStatus(resourceKey('Trigger', 'default', 't'), { observedGeneration: 2, conditions: [] });
     store.flush();
     expect(statSync(join(d, STORE_FILE)).mode & 0o777).toBe(0o600);
-    const again = ResourceStore.open(d);
+    const again = FileResourceStore.open(d);
     const entry = again.get(resourceKey('Trigger', 'default', 't'));
     expect(entry?.resource.metadata.generation).toBe(2);
     expect(entry?.origin).toEqual({ type: 'file', file: '/x/a.yaml' });
@@ -67,12 +67,12 @@ describe('ResourceStore', () => {
     expect(again.get(resourceKey('Trigger', 'default', 't'))?.resource.metadata.generation).toBe(3);
 
     writeFileSync(join(d, STORE_FILE), '{"version": 1, "entr');
-    expect(() => ResourceStore.open(d)).toThrow(new RegExp(`${STORE_FILE} is not valid JSON`));
+    expect(() => FileResourceStore.open(d)).toThrow(new RegExp(`${STORE_FILE} is not valid JSON`));
   });
 
   it('a Secret is stored redacted; its values live in secrets.json (0600), count for the generation and go with it', () => {
     const d = dir();
-    const store = ResourceStore.open(d);
+    const store = FileResourceStore.open(d);
     const secret = (token: string) => ({
       apiVersion: 'v1',
       kind: 'Secret',
@@ -103,7 +103,7 @@ describe('ResourceStore', () => {
     expect(store.upsert(secret('hunter33'), { type: 'api' })).toBe('configured');
     expect(store.get(key)?.resource.metadata.generation).toBe(2);
     expect(store.upsert(secret('hunter33'), { type: 'api' })).toBe('unchanged');
-    const again = ResourceStore.open(d);
+    const again = FileResourceStore.open(d);
     expect(text(again.values.secret('default', 'gh'))).toMatchObject({ token: 'hunter33' });
     expect(again.values.secret('default', 'other')).toBeUndefined();
 
@@ -114,11 +114,11 @@ describe('ResourceStore', () => {
     );
 
     writeFileSync(join(d, SECRETS_FILE), '{"version": 1, "secr');
-    expect(() => ResourceStore.open(d)).toThrow(new RegExp(`${SECRETS_FILE} is not valid JSON`));
+    expect(() => FileResourceStore.open(d)).toThrow(new RegExp(`${SECRETS_FILE} is not valid JSON`));
   });
 
   it('syncFile makes a file own exactly its resources; deleting an owner deletes its children', () => {
-    const store = ResourceStore.open(dir());
+    const store = FileResourceStore.open(dir());
     const changes: string[] = [];
     store.onChange((c) => changes.push(...c.map((x) => `${x.action} ${x.key}`)));
     store.syncFile('/f.yaml', [trigger('a', 'x'), trigger('b', 'x')]);
@@ -150,7 +150,7 @@ describe('ResourceStore', () => {
   });
 
   it('keeps a bounded list of events per resource', () => {
-    const store = ResourceStore.open(dir());
+    const store = FileResourceStore.open(dir());
     store.upsert(trigger('t', 'a'), { type: 'api' });
     const key = resourceKey('Trigger', 'default', 't');
     for (let i = 0; i < 40; i++) store.recordEvent(key, { type: 'Normal', reason: 'R', message: `m${i}` });
