@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/wait.ts';
 import { buildCli, MAIN, runEddy } from './helpers.ts';
 
 beforeAll(() => {
@@ -54,16 +55,17 @@ function spawnDev(args: string[]): Running {
     child,
     lines,
     exited,
-    async waitFor(pattern, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const line = lines.find((l) => pattern.test(l));
-        if (line) return line;
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`no line matching ${pattern} in:\n${lines.join('\n')}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    waitFor: (pattern, timeoutMs = 20_000) =>
+      waitFor(
+        `a line matching ${pattern}`,
+        () => {
+          const line = lines.find((l) => pattern.test(l));
+          if (!line && child.exitCode !== null)
+            throw new Error(`eddy dev exited; no line matching ${pattern} in:\n${lines.join('\n')}`);
+          return line;
+        },
+        { timeoutMs, describe: () => lines.join('\n') },
+      ),
   };
 }
 
@@ -121,9 +123,7 @@ spec:
       });
       await sent.body.text();
       expect(sent.statusCode).toBe(202);
-      const deadline = Date.now() + 15_000;
-      while (!received.includes('spawned-1') && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      await waitFor('the event at the subscriber', () => received.includes('spawned-1'), 15_000);
       expect(received).toContain('spawned-1');
 
       // One server per data dir: a second one says so in one line and exits 1.
@@ -200,9 +200,10 @@ spec:
       accepting = true;
       dev = spawnDev(args);
       await dev.waitFor(/^Trigger default\/crashy-all {2}Ready$/);
-      const deadline = Date.now() + 25_000;
-      while (received.size < ids.length && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
+      await waitFor('every accepted event at the subscriber', () => received.size >= ids.length, {
+        timeoutMs: 25_000,
+        intervalMs: 100,
+      });
       expect([...received].sort()).toEqual([...ids].sort());
       dev.child.kill('SIGTERM');
       expect(await dev.exited).toBe(0);

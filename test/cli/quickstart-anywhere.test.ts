@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
+import { type WaitOptions, waitFor } from '../harness/wait.ts';
 import { buildCli, type CliRun, MAIN, ROOT, runEddy } from './helpers.ts';
 
 const WEBHOOK_SECRET = 'quickstart-demo-webhook-secret';
@@ -82,24 +83,13 @@ function ready(r: Resource): boolean {
 
 const tail = (text: string, n = 40) => text.split('\n').slice(-n).join('\n');
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n--- eddy dev output (tail):\n${tail(devOutput)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** Waiting on eddy dev: its requests may fail while it starts; a timeout shows its output. */
+const fromDev = (timeoutMs: number): WaitOptions => ({
+  timeoutMs,
+  intervalMs: 300,
+  ignoreErrors: true,
+  describe: () => `--- eddy dev output (tail):\n${tail(devOutput)}`,
+});
 
 async function received(): Promise<Received[]> {
   const text = await readFile(eventsLog, 'utf8').catch(() => '');
@@ -162,17 +152,21 @@ afterAll(async () => {
 
 describe(`eddy dev -f <absolute path>/examples/quickstart, started from ${tmpdir()}`, () => {
   it('brings every resource Ready', async () => {
-    const notReady = await waitFor('every resource Ready', 90_000, async () => {
-      const pending: string[] = [];
-      let total = 0;
-      for (const kind of KINDS) {
-        for (const r of await getJson(kind)) {
-          total++;
-          if (!ready(r)) pending.push(`${r.kind}/${r.metadata.name}`);
+    const notReady = await waitFor(
+      'every resource Ready',
+      async () => {
+        const pending: string[] = [];
+        let total = 0;
+        for (const kind of KINDS) {
+          for (const r of await getJson(kind)) {
+            total++;
+            if (!ready(r)) pending.push(`${r.kind}/${r.metadata.name}`);
+          }
         }
-      }
-      return pending.length === 0 && total >= 12 ? pending : undefined;
-    });
+        return pending.length === 0 && total >= 12 ? pending : undefined;
+      },
+      fromDev(90_000),
+    );
     expect(notReady).toEqual([]);
     // What runs: the manifests' directory, whatever eddy dev's own is.
     const [display] = await getJson('ksvc', 'event-display');
@@ -183,13 +177,17 @@ describe(`eddy dev -f <absolute path>/examples/quickstart, started from ${tmpdir
   }, 120_000);
 
   it('the ContainerSource and the services run: shop orders reach both services', async () => {
-    await waitFor('shop orders at both services', 30_000, async () => {
-      const events = (await received()).filter((e) => e.source === '/shop/orders' && e.status < 300);
-      return events.some((e) => e.service === 'event-display') &&
-        events.some((e) => e.service === 'order-processor')
-        ? true
-        : undefined;
-    });
+    await waitFor(
+      'shop orders at both services',
+      async () => {
+        const events = (await received()).filter((e) => e.source === '/shop/orders' && e.status < 300);
+        return events.some((e) => e.service === 'event-display') &&
+          events.some((e) => e.service === 'order-processor')
+          ? true
+          : undefined;
+      },
+      fromDev(30_000),
+    );
   }, 60_000);
 
   it('eddy get githubsource -o json has status.address.url; a POST signed with the secret to it is delivered', async () => {
@@ -218,8 +216,11 @@ describe(`eddy dev -f <absolute path>/examples/quickstart, started from ${tmpdir
       body,
     });
     expect(res.status).toBe(202);
-    const got = await waitFor('the webhook event at event-display', 30_000, async () =>
-      (await received()).find((e) => e.id === delivery && e.service === 'event-display' && e.status < 300),
+    const got = await waitFor(
+      'the webhook event at event-display',
+      async () =>
+        (await received()).find((e) => e.id === delivery && e.service === 'event-display' && e.status < 300),
+      fromDev(30_000),
     );
     expect(got).toMatchObject({
       type: 'dev.knative.source.github.issues',
@@ -265,8 +266,10 @@ spec:
       command: ['node', join(quickstart, 'services/shop.mjs')],
       workingDir: quickstart,
     });
-    await waitFor('an order from the stdin-applied source', 30_000, async () =>
-      (await received()).find((e) => e.via === 'stdin' && e.service === 'event-display'),
+    await waitFor(
+      'an order from the stdin-applied source',
+      async () => (await received()).find((e) => e.via === 'stdin' && e.service === 'event-display'),
+      fromDev(30_000),
     );
   }, 60_000);
 });

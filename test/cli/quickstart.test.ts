@@ -16,8 +16,10 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { sleep } from '@eddy/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
+import { type WaitOptions, waitFor } from '../harness/wait.ts';
 import { buildCli, type CliRun, expectOneLine, MAIN, ROOT, runEddy } from './helpers.ts';
 
 const WEBHOOK_SECRET = `s-${randomUUID()}`;
@@ -89,24 +91,13 @@ function startDev(): ChildProcess {
 
 const tail = (text: string, n = 40) => text.split('\n').slice(-n).join('\n');
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n--- eddy dev output (tail):\n${tail(devOutput)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** Waiting on eddy dev: its requests may fail while it starts; a timeout shows its output. */
+const fromDev = (timeoutMs: number): WaitOptions => ({
+  timeoutMs,
+  intervalMs: 300,
+  ignoreErrors: true,
+  describe: () => `--- eddy dev output (tail):\n${tail(devOutput)}`,
+});
 
 async function received(): Promise<Received[]> {
   let text = '';
@@ -131,10 +122,14 @@ async function deliveredTo(service: string): Promise<Set<string>> {
 }
 
 async function waitDelivered(service: string, ids: readonly string[], timeoutMs = 30_000): Promise<void> {
-  await waitFor(`${ids.length} event(s) at ${service}`, timeoutMs, async () => {
-    const got = await deliveredTo(service);
-    return ids.every((id) => got.has(id)) ? true : undefined;
-  });
+  await waitFor(
+    `${ids.length} event(s) at ${service}`,
+    async () => {
+      const got = await deliveredTo(service);
+      return ids.every((id) => got.has(id)) ? true : undefined;
+    },
+    fromDev(timeoutMs),
+  );
 }
 
 function ready(r: Resource): boolean {
@@ -163,16 +158,20 @@ const MESH: [string, string[]][] = [
 ];
 
 async function waitMeshReady(mesh = MESH): Promise<void> {
-  await waitFor('the quickstart to be Ready', 90_000, async () => {
-    for (const [kind, names] of mesh) {
-      const items = await getJson(kind);
-      for (const name of names) {
-        const r = items.find((i) => i.metadata.name === name);
-        if (!r || !ready(r)) return undefined;
+  await waitFor(
+    'the quickstart to be Ready',
+    async () => {
+      for (const [kind, names] of mesh) {
+        const items = await getJson(kind);
+        for (const name of names) {
+          const r = items.find((i) => i.metadata.name === name);
+          if (!r || !ready(r)) return undefined;
+        }
       }
-    }
-    return true;
-  });
+      return true;
+    },
+    fromDev(90_000),
+  );
 }
 
 interface SendArgs {
@@ -258,11 +257,14 @@ describe('the quickstart, through the CLI', () => {
       (await received()).filter(
         (e) => e.service === service && e.source === '/shop/orders' && e.type === `com.example.order.${type}`,
       );
-    await waitFor('shop orders at both services', 30_000, async () =>
-      (await fromShop('order-processor', 'created')).length > 0 &&
-      (await fromShop('event-display', 'cancelled')).length > 0
-        ? true
-        : undefined,
+    await waitFor(
+      'shop orders at both services',
+      async () =>
+        (await fromShop('order-processor', 'created')).length > 0 &&
+        (await fromShop('event-display', 'cancelled')).length > 0
+          ? true
+          : undefined,
+      fromDev(30_000),
     );
     expect(await fromShop('order-processor', 'cancelled')).toEqual([]);
     // eddy dev shows what the services and the ContainerSource print, one `<name> | <line>` each.
@@ -280,7 +282,7 @@ describe('the quickstart, through the CLI', () => {
     await waitDelivered('order-processor', [created]);
     // The display got all three, so the broker has evaluated them; a late delivery to the processor
     // would need a trigger that matched them. Give it a moment anyway.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const processor = await deliveredTo('order-processor');
     expect(processor.has(cancelled)).toBe(false);
     expect(processor.has(elsewhere)).toBe(false);
@@ -389,12 +391,18 @@ describe('the quickstart, through the CLI', () => {
       err += c.toString('utf8');
     });
     try {
-      await waitFor('eddy tail to be live', 20_000, async () =>
-        err.includes('tailing default/default') ? true : undefined,
+      await waitFor(
+        'eddy tail to be live',
+        async () => (err.includes('tailing default/default') ? true : undefined),
+        fromDev(20_000),
       );
       const skipped = await send({ type: 'com.example.not-tailed' });
       const shown = await send({ type: 'com.example.tailed', data: '{"tail": true}' });
-      await waitFor('the tailed event', 20_000, async () => (out.includes(shown) ? true : undefined));
+      await waitFor(
+        'the tailed event',
+        async () => (out.includes(shown) ? true : undefined),
+        fromDev(20_000),
+      );
       child.kill('SIGINT');
       const { code } = await exited(child);
       expect(code).toBe(0);
@@ -421,23 +429,29 @@ describe('the quickstart, through the CLI', () => {
     expect(after).not.toBe(before);
     const [old] = await getJson('trigger', 'orders-to-processor');
     await writeFile(file, after);
-    await waitFor('the edited trigger to be reconciled', 30_000, async () => {
-      const [t] = await getJson('trigger', 'orders-to-processor');
-      return t &&
-        t.metadata.generation > (old?.metadata.generation ?? 1) &&
-        t.status?.observedGeneration === t.metadata.generation &&
-        ready(t)
-        ? true
-        : undefined;
-    });
+    await waitFor(
+      'the edited trigger to be reconciled',
+      async () => {
+        const [t] = await getJson('trigger', 'orders-to-processor');
+        return t &&
+          t.metadata.generation > (old?.metadata.generation ?? 1) &&
+          t.status?.observedGeneration === t.metadata.generation &&
+          ready(t)
+          ? true
+          : undefined;
+      },
+      fromDev(30_000),
+    );
     const cancelled = await send({ type: 'com.example.order.cancelled' });
     await waitDelivered('order-processor', [cancelled]);
   });
 
   it('an order the processor refuses is retried, then dead-lettered to event-display /dead-letters', async () => {
     const doomed = await send({ type: 'com.example.order.created', data: '{"fail": true}' });
-    const dead = await waitFor('the dead letter', 30_000, async () =>
-      (await received()).find((e) => e.id === doomed && e.path === '/dead-letters'),
+    const dead = await waitFor(
+      'the dead letter',
+      async () => (await received()).find((e) => e.id === doomed && e.path === '/dead-letters'),
+      fromDev(30_000),
     );
     expect(dead).toMatchObject({ service: 'event-display', knativeerrorcode: '500' });
     // 1 attempt + 2 retries reached the processor before the dead-letter sink.
@@ -471,7 +485,7 @@ describe('the quickstart, through the CLI', () => {
     );
     const order = await send({ type: 'com.example.order.created' });
     await waitDelivered('event-display', [order]);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect((await deliveredTo('order-processor')).has(order)).toBe(false);
   }, 60_000);
 

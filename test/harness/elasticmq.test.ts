@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Message, SQSClient as SqsClient } from '@aws-sdk/client-sqs';
+import { sleep } from '@eddy/runtime';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sqsClientConfig, startElasticMq } from './elasticmq.ts';
 import { parseSqsEndpoint } from './global-setup.ts';
@@ -87,7 +88,7 @@ describe('shared SQS server (ElasticMQ) from the global setup', () => {
 
     started = Date.now();
     const polling = receive(queue, { wait: 10 });
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: 'late' }));
     const messages = await polling;
     expect(Date.now() - started).toBeLessThan(5000);
@@ -146,7 +147,7 @@ describe('shared SQS server (ElasticMQ) from the global setup', () => {
         VisibilityTimeout: 4,
       }),
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     expect(await receive(queue)).toEqual([]);
 
     // Released: visible again at once, with a higher receive count.

@@ -5,6 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { parseBrokerList } from './global-setup.ts';
 import { startKafka } from './kafka.ts';
 import { expectPeerDiesWithParent } from './orphan-check.ts';
+import { waitFor } from './wait.ts';
 
 const CONFIG_RESOURCE_TOPIC = 2; // kafkajs ConfigResourceTypes.TOPIC
 
@@ -63,19 +64,16 @@ async function consumeCommitting(
   return received;
 }
 
-async function waitForLeaders(admin: Admin, topic: string, count: number, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
+function waitForLeaders(admin: Admin, topic: string, count: number, timeoutMs = 20_000) {
+  return waitFor(
+    `${topic}: a leader for each of ${count} partitions`,
+    async () => {
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
       const partitions = topics[0]?.partitions ?? [];
-      if (partitions.length === count && partitions.every((p) => p.leader >= 0)) return partitions;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`${topic}: partitions without a leader after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+      return partitions.length === count && partitions.every((p) => p.leader >= 0) ? partitions : undefined;
+    },
+    { timeoutMs, intervalMs: 200, ignoreErrors: true },
+  );
 }
 
 describe('shared Kafka from the global setup', () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { sleep } from '@eddy/runtime';
 import type {
   Message,
   PubSub as PubSubClient,
@@ -13,6 +14,7 @@ import { expectPeerDiesWithParent } from './orphan-check.ts';
 import { isAlive } from './processes.ts';
 import { ensurePstestBinary, pubSubClientOptions, startPubSubFake } from './pstest.ts';
 import { pubsubSdk } from './pubsub-sdk.ts';
+import { waitFor } from './wait.ts';
 
 const { PubSub } = pubsubSdk;
 
@@ -51,20 +53,19 @@ function collect(subscription: Subscription, handle: (m: Message) => void = (m) 
     handle(m);
   });
   subscription.on('error', (err: Error) => errors.push(err));
-  const until = async (done: () => boolean, what: string, timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (errors.length > 0) throw errors[0];
-      if (Date.now() > deadline)
-        throw new Error(`${what}: ${received.length} messages after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const until = (done: () => boolean, what: string, timeoutMs = 10_000) =>
+    waitFor(
+      what,
+      () => {
+        if (errors.length > 0) throw errors[0];
+        return done();
+      },
+      { timeoutMs, describe: () => `${received.length} messages` },
+    );
   return { received, errors, until };
 }
 
 const text = (m: Message) => m.data.toString('utf8');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('shared Pub/Sub fake (pstest) from the global setup', () => {
   it('is handed to test workers through inject() and PUBSUB_EMULATOR_HOST', () => {

@@ -26,29 +26,14 @@ import {
 import pino from 'pino';
 import { request } from 'undici';
 import { onTestFinished } from 'vitest';
+import { waitFor } from '../harness/wait.ts';
 
 export const quiet = pino({ level: process.env.EDDY_TEST_LOG ?? 'silent' });
 export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from '@eddy/runtime';
+export { waitFor } from '../harness/wait.ts';
 
 export const fixture = fileURLToPath(new URL('./fixtures/http-service.mjs', import.meta.url));
-
-/** Polls until `check` returns true or fails with `what` (and `describe()`'s output) after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  describe?: () => unknown,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      const extra = describe ? `; last state: ${JSON.stringify(describe())}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${extra}`);
-    }
-    await sleep(50);
-  }
-}
 
 export interface ServiceOptions {
   /** Template annotations (autoscaling.*). */
@@ -237,8 +222,13 @@ export class ServingHarness {
         await this.sync();
         return check(this);
       },
-      timeoutMs,
-      () => ({ runtime: this.plane.statuses().map(brief), statuses: [...(this.last?.statuses ?? [])] }),
+      {
+        timeoutMs,
+        describe: () => ({
+          runtime: this.plane.statuses().map(brief),
+          statuses: [...(this.last?.statuses ?? [])],
+        }),
+      },
     );
   }
 

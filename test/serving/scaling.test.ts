@@ -207,8 +207,10 @@ for (const factory of logFactories) {
           collect();
           return seen().size >= EVENTS;
         },
-        75_000,
-        () => ({ served: seen().size, rt: h.runtimeStatus(ns, 'worker-00001') }),
+        {
+          timeoutMs: 75_000,
+          describe: () => ({ served: seen().size, rt: h.runtimeStatus(ns, 'worker-00001') }),
+        },
       );
 
       const decisions = collect();

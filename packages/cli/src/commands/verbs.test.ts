@@ -19,6 +19,7 @@ import type {
   ErrorResponse,
   StoredResource,
 } from '../admin/protocol.js';
+import { waitFor } from '../dev/testing/wait.js';
 import type { Output } from '../output.js';
 import { run } from '../program.js';
 
@@ -732,7 +733,7 @@ describe('eddy tail', () => {
     res.write(
       `${JSON.stringify({ specversion: '1.0', id: '2', type: 'com.b', source: '/s', data_base64: 'AAEC' })}\n`,
     );
-    while (o.stdout.length < 2) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('2 lines', () => o.stdout.length >= 2, { intervalMs: 10 });
     stop.abort();
     expect(await done).toBe(0);
     expect(o.stderr).toEqual(["tailing default/default where type LIKE 'com.%' (Ctrl-C to stop)"]);
@@ -752,7 +753,7 @@ describe('eddy tail', () => {
         tailResponses.at(-1)!.write('{"specversion":"1.0","id":"9","type":"t","source":"s"}\n');
       },
     });
-    while (o.stdout.length < 1) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('a line', () => o.stdout.length >= 1, { intervalMs: 10 });
     stop.abort();
     expect(await done).toBe(0);
     expect(o.stdout).toEqual(['{"specversion":"1.0","id":"9","type":"t","source":"s"}']);

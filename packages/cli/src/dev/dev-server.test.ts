@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceKey, type ServingContract, triggerRouteId } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import { createServingDataPlane, reconcileServing } from '@eddy/serving';
 import { request } from 'undici';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -21,7 +22,8 @@ import {
   type StoredResource,
 } from '../admin/protocol.js';
 import { type DevServer, startDevServer } from './dev-server.js';
-import { admin, startSubscriber, waitFor } from './testing/dev-test-kit.js';
+import { admin, startSubscriber } from './testing/dev-test-kit.js';
+import { waitFor } from './testing/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -131,7 +133,7 @@ describe('eddy dev (in process)', () => {
     expect(await send(server, 'com.example.a', 'a2')).toBe(202);
     expect(await send(server, 'com.example.b', 'b2')).toBe(202);
     await waitFor('b2 delivered', () => sub.received.some((e) => e.id === 'b2'));
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(sub.received.map((e) => e.id)).not.toContain('a2');
 
     // Removing the file removes its Broker and Trigger: the ingress no longer knows the broker.
@@ -166,7 +168,7 @@ describe('eddy dev (in process)', () => {
     await server.settled();
     expect(await send(server, 'com.example.a', 'after')).toBe(202);
     await waitFor('after delivered', () => sub.received.some((e) => e.id === 'after'));
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(sub.received.map((e) => e.id)).toEqual(['before', 'after']);
   });
 
@@ -305,7 +307,7 @@ describe('eddy dev (in process)', () => {
       source: 'test',
       data: 'hello',
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(lines.length).toBe(2);
     controller.abort();
     await reading;
@@ -457,7 +459,7 @@ spec:
     await server.settled();
     expect(await post('k-after')).toBe(202);
     await waitFor('k-after delivered', () => sub.received.some((e) => e.id === 'k-after'), 20_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(sub.received.map((e) => e.id)).toEqual(['k1', 'k-after']);
 
     const closing = Date.now();
@@ -758,12 +760,15 @@ spec:
     expect(relayed.headers['ce-override']).toBe('from-binding');
 
     // The autoscaler's decisions show up in describe (one per tick).
-    let described: DescribeResponse | undefined;
-    for (let i = 0; i < 100 && !described?.decisions?.length; i++) {
-      described = (await admin(server, 'GET', '/v1/describe/Service/default/relay'))
-        .body as unknown as DescribeResponse;
-      if (!described.decisions?.length) await new Promise((r) => setTimeout(r, 100));
-    }
+    const described = await waitFor(
+      'decisions in describe',
+      async () => {
+        const d = (await admin(server, 'GET', '/v1/describe/Service/default/relay'))
+          .body as unknown as DescribeResponse;
+        return d.decisions?.length ? d : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(described?.decisions?.[0]).toMatchObject({ revision: 'relay-00001' });
 
     rmSync(file);

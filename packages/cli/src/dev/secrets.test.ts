@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -21,7 +22,8 @@ import { renderDescribe } from '../format/describe-text.js';
 import { type DevServer, type DevServerOptions, startDevServer } from './dev-server.js';
 import { STORE_FILE } from './file-resource-store.js';
 import { SECRETS_FILE } from './secret-values.js';
-import { admin, type Subscriber, startSubscriber, waitFor } from './testing/dev-test-kit.js';
+import { admin, type Subscriber, startSubscriber } from './testing/dev-test-kit.js';
+import { waitFor } from './testing/wait.js';
 
 interface WebhookDefinition {
   name: string;
@@ -142,7 +144,7 @@ async function topicOf(server: DevServer, name: string) {
   for (let i = 0; i < 100; i++) {
     const topic = (await server.log.listTopics()).find((t) => t.name === name);
     if (topic) return topic;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   throw new Error(`topic ${name} was not created`);
 }
@@ -222,11 +224,16 @@ describe('Secrets and ConfigMaps in eddy dev', () => {
     );
     await server.settled();
     const url2 = await webhookUrl(server);
-    let renewed = await deliver(url2, token2);
-    for (let i = 0; i < 50 && renewed.status !== 202; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      renewed = await deliver(await webhookUrl(server), token2);
-    }
+    let at = url2;
+    const renewed = await waitFor(
+      'the new token to be accepted',
+      async () => {
+        const r = await deliver(at, token2);
+        at = await webhookUrl(server);
+        return r.status === 202 ? r : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(renewed.status).toBe(202);
     await delivered(sub, renewed.delivery);
     expect((await deliver(await webhookUrl(server), token)).status).toBe(401);
@@ -333,10 +340,14 @@ data: {level: ${level}}
     expect(await answer()).toBe('hello|info');
     writeFileSync(file, manifests('bonjour', 'debug'));
     let last = '';
-    for (let i = 0; i < 100 && last !== 'bonjour|debug'; i++) {
-      last = await answer().catch((e: Error) => e.message);
-      if (last !== 'bonjour|debug') await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitFor(
+      'the replica to answer with the new values',
+      async () => {
+        last = await answer().catch((e: Error) => e.message);
+        return last === 'bonjour|debug';
+      },
+      { timeoutMs: 25_000, intervalMs: 250, describe: () => `last answer: ${last}` },
+    );
     expect(last, logs.filter((l) => l.includes('greeter')).join('')).toBe('bonjour|debug');
     // Same revision: a value is not a new revision.
     expect(server.store.list({ kind: 'Revision' }).map((e) => e.resource.metadata.name)).toEqual([

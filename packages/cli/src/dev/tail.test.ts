@@ -9,6 +9,7 @@ import { type PlainEvent, parseHttpRequest, toHttpBinary } from '@eddy/api';
 import { openEmbeddedEventLog } from '@eddy/broker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTail } from './tail.js';
+import { waitFor } from './testing/wait.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -62,9 +63,10 @@ describe('tail', () => {
         ),
       ];
       await log.append('t', events);
-      const deadline = Date.now() + 10_000;
-      while (lines.length < events.length && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 20));
+      await waitFor('every event tailed', () => lines.length >= events.length, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
       await tail.stop();
       expect(lines).toHaveLength(events.length);
       for (const [i, line] of lines.entries()) {

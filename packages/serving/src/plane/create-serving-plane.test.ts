@@ -3,12 +3,14 @@
 // scripted one (the broker's implementation is exercised in test/serving/scaling.test.ts).
 
 import type { ServingContract, ServingRevision } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { scalingSettings } from '../control/scaling-settings.js';
 import { tcpReadiness } from '../testing/processes.js';
+import { waitFor } from '../testing/wait.js';
 import { createServingDataPlane } from './create-serving-plane.js';
 import type { ServingDataPlane, ServingDataPlaneOptions } from './serving-plane.js';
 
@@ -65,15 +67,6 @@ async function start(options: Partial<ServingDataPlaneOptions> = {}): Promise<Se
   const plane = await createServingDataPlane({ logger: quiet, tickMs: 200, ...options });
   onTestFinished(() => plane.close(), 30_000);
   return plane;
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000, show?: () => unknown) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${show ? `: ${JSON.stringify(show())}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const statusOf = (plane: ServingDataPlane, name: string) => plane.statuses().find((s) => s.name === name);
@@ -169,12 +162,10 @@ describe('createServingDataPlane', () => {
         ),
       ]),
     );
-    await waitFor(
-      '3 ready (capped)',
-      () => statusOf(plane, 'svc-00001')?.readyReplicas === 3,
-      20_000,
-      () => statusOf(plane, 'svc-00001'),
-    );
+    await waitFor('3 ready (capped)', () => statusOf(plane, 'svc-00001')?.readyReplicas === 3, {
+      timeoutMs: 20_000,
+      describe: () => statusOf(plane, 'svc-00001'),
+    });
     const s = statusOf(plane, 'svc-00001');
     expect(s?.lag).toBe(2_500);
     expect(s?.desiredReplicas).toBe(3);
@@ -190,7 +181,7 @@ describe('createServingDataPlane', () => {
     expect(capped[0]?.msg).toContain('max-scale unbounded');
 
     failing = 'error';
-    await new Promise((r) => setTimeout(r, 600));
+    await sleep(600);
     expect(logLines.filter((l) => l.msg.includes('cannot read backlog lag'))).toHaveLength(1);
     expect(statusOf(plane, 'svc-00001')?.lag).toBe(2_500);
     expect(statusOf(plane, 'svc-00001')?.readyReplicas).toBe(3);
@@ -198,18 +189,16 @@ describe('createServingDataPlane', () => {
     // A read that never answers times out (2 s) and the ticks go on with the last value.
     failing = 'hang';
     const before = plane.statuses()[0]?.lastDecision?.at;
-    await new Promise((r) => setTimeout(r, 2_600));
+    await sleep(2_600);
     expect(plane.statuses()[0]?.lastDecision?.at).not.toBe(before);
     expect(statusOf(plane, 'svc-00001')?.lag).toBe(2_500);
 
     failing = false;
     lag = 0;
-    await waitFor(
-      'back at zero',
-      () => statusOf(plane, 'svc-00001')?.actualReplicas === 0,
-      25_000,
-      () => statusOf(plane, 'svc-00001'),
-    );
+    await waitFor('back at zero', () => statusOf(plane, 'svc-00001')?.actualReplicas === 0, {
+      timeoutMs: 25_000,
+      describe: () => statusOf(plane, 'svc-00001'),
+    });
     expect(plane.decisions('plane', 'svc-00001').some((d) => d.desired === 0)).toBe(true);
   });
 

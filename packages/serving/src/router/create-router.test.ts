@@ -12,12 +12,13 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Replica } from '../runtime/runtime.js';
-import { sleep } from '../testing/processes.js';
+import { waitFor } from '../testing/wait.js';
 import { createRouter } from './create-router.js';
 import type { Router, RouterRevision, RouterRoute } from './router.js';
 
@@ -131,14 +132,6 @@ function nodeGet(
     req.on('error', reject);
     req.end();
   });
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
 }
 
 describe('router forwarding', () => {
@@ -485,13 +478,16 @@ describe('router concurrency and activation', () => {
     const pending: Promise<{ status: number; body: string }>[] = [];
     for (let i = 0; i < 5; i++) {
       pending.push(get(`${router.routeUrl('default', 'hello')}/r${i}`));
-      await until(() => router.takeStats().find((s) => s.revision === 'hello-00001')!.queued === i + 1);
+      await waitFor(
+        'the router state',
+        () => router.takeStats().find((s) => s.revision === 'hello-00001')!.queued === i + 1,
+      );
     }
     expect(demands.length).toBeGreaterThanOrEqual(1);
     expect(demands[0]).toMatchObject({ namespace: 'default', revision: 'hello-00001' });
     expect(demands[0]!.at - started).toBeLessThan(1_000);
     // Asked again while requests keep waiting, but at most once per second.
-    await until(() => demands.length >= 2, 3_000);
+    await waitFor('the router state', () => demands.length >= 2, 3_000);
     await sleep(300);
     const elapsedSeconds = (Date.now() - started) / 1000;
     expect(demands.length).toBeGreaterThanOrEqual(2);
@@ -550,7 +546,7 @@ describe('router concurrency and activation', () => {
     );
     const url = router.routeUrl('default', 'hello');
     const waiting = Array.from({ length: 3 }, () => get(url));
-    await until(() => router.takeStats()[0]!.queued === 3);
+    await waitFor('the router state', () => router.takeStats()[0]!.queued === 3);
     expect(await registry.metrics()).toContain(
       'eddy_serving_queue_depth{namespace="default",revision="hello-00001"} 3',
     );
@@ -574,7 +570,10 @@ describe('router concurrency and activation', () => {
     );
     router.setReplicas('default', 'hello-00002', [other.replica()]);
     const waiting = get(router.routeUrl('default', 'hello'));
-    await until(() => router.takeStats().find((s) => s.revision === 'hello-00001')!.queued === 1);
+    await waitFor(
+      'the router state',
+      () => router.takeStats().find((s) => s.revision === 'hello-00001')!.queued === 1,
+    );
     router.update(
       [revision('hello-00002')],
       [route('hello', [{ revisionName: 'hello-00002', percent: 100 }])],
@@ -600,7 +599,7 @@ describe('router concurrency and activation', () => {
     // 4 requests with capacity 2: two are served for 600 ms while two wait, then the other two are
     // served for 600 ms: 4 requests present for 0.6 s, then 2 for 0.6 s -> 3.6 request-seconds.
     const pending = Array.from({ length: 4 }, () => get(url));
-    await until(() => {
+    await waitFor('the router state', () => {
       const current = router.takeStats(Date.now());
       return current.find((s) => s.revision === 'hello-00001')!.queued === 2;
     });
@@ -648,13 +647,13 @@ describe('router concurrency and activation', () => {
     );
     const url = router.routeUrl('default', 'hello');
     const pending = Array.from({ length: 3 }, () => get(url));
-    await until(() => router.takeStats()[0]!.queued === 2);
+    await waitFor('the router state', () => router.takeStats()[0]!.queued === 2);
     expect(upstream.active).toBe(1);
     router.update(
       [revision('hello-00001', { containerConcurrency: 3 })],
       [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
     );
-    await until(() => upstream.active === 3);
+    await waitFor('the router state', () => upstream.active === 3);
     expect((await Promise.all(pending)).map((response) => response.status)).toEqual([200, 200, 200]);
   });
 
@@ -670,15 +669,15 @@ describe('router concurrency and activation', () => {
       dispatcher: client,
       signal: controller.signal,
     }).catch((error: Error) => error);
-    await until(() => router.takeStats()[0]!.queued === 1);
+    await waitFor('the router state', () => router.takeStats()[0]!.queued === 1);
     controller.abort();
     await gone;
-    await until(() => router.takeStats()[0]!.queued === 0);
+    await waitFor('the router state', () => router.takeStats()[0]!.queued === 0);
     const upstream = await startUpstream('later');
     router.setReplicas('default', 'hello-00001', [upstream.replica()]);
     expect((await get(router.routeUrl('default', 'hello'))).body).toBe('later');
     expect(upstream.seen).toHaveLength(1);
-    await until(async () => (await registry.metrics()).includes('code="499"} 1'));
+    await waitFor('the router state', async () => (await registry.metrics()).includes('code="499"} 1'));
   });
 
   it('closes promptly with requests queued and in flight', async () => {
@@ -694,7 +693,7 @@ describe('router concurrency and activation', () => {
     const inFlight = get(router.routeUrl('default', 'hello')).catch((error: Error) => error);
     const queued = get(router.routeUrl('default', 'hello')).catch((error: Error) => error);
     const cold = get(router.revisionUrl('default', 'cold-00001')).catch((error: Error) => error);
-    await until(() => {
+    await waitFor('the router state', () => {
       const stats = router.takeStats();
       return stats[0]!.inFlight === 1 && stats[0]!.queued === 1 && stats[1]!.queued === 1;
     });
@@ -715,7 +714,7 @@ describe('router concurrency and activation', () => {
     );
     const url = router.routeUrl('default', 'hello');
     const queued = get(url);
-    await until(() => router.takeStats()[0]!.queued === 1);
+    await waitFor('the router state', () => router.takeStats()[0]!.queued === 1);
     router.setFailure?.('default', 'hello-00001', 'no command in embedded mode');
     const failed = await queued;
     expect(failed.status).toBe(503);
@@ -726,7 +725,7 @@ describe('router concurrency and activation', () => {
     router.setFailure?.('default', 'hello-00001', undefined);
     const upstream = await startUpstream('fixed');
     const waiting = get(url);
-    await until(() => router.takeStats()[0]!.queued === 1);
+    await waitFor('the router state', () => router.takeStats()[0]!.queued === 1);
     router.setReplicas('default', 'hello-00001', [upstream.replica()]);
     expect((await waiting).body).toBe('fixed');
   });

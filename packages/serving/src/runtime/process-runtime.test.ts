@@ -4,10 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedProbe } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive, sleep, waitFor } from '../testing/processes.js';
+import { isAlive } from '../testing/processes.js';
+import { waitFor } from '../testing/wait.js';
 import { createProcessRuntime, type ProcessRuntime, type ReplicaOutputLine } from './process-runtime.js';
 import type { WorkloadSpec } from './runtime.js';
 

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isAlive, sleep, tcpReadiness } from '../testing/processes.js';
+import { isAlive, tcpReadiness } from '../testing/processes.js';
+import { waitFor } from '../testing/wait.js';
 import { createProcessRuntime } from './process-runtime.js';
 
 describe('replica reaper', () => {
@@ -33,13 +34,16 @@ describe('replica reaper', () => {
       for (const pid of [...pids, reaper]) expect(isAlive(pid), `pid ${pid} before the kill`).toBe(true);
 
       holder.kill('SIGKILL');
-      const deadline = Date.now() + 8000;
-      while (pids.some(isAlive) && Date.now() < deadline) await sleep(100);
+      await waitFor(
+        'the replica processes to die with their SIGKILLed parent',
+        () => !pids.some(isAlive),
+        8000,
+      );
       expect(
         pids.filter(isAlive),
         'replica processes still running after their parent was SIGKILLed',
       ).toEqual([]);
-      while (isAlive(reaper) && Date.now() < deadline) await sleep(100);
+      await waitFor('the reaper to exit', () => !isAlive(reaper), 8000);
       expect(isAlive(reaper), 'the reaper exits once its work is done').toBe(false);
     } finally {
       holder.kill('SIGKILL');
@@ -61,7 +65,7 @@ describe('replica reaper', () => {
     });
     expect(runtime.reaperPid).toBeUndefined();
     deployment.scale(1);
-    while (deployment.status().ready < 1) await sleep(20);
+    await waitFor('ready', () => deployment.status().ready >= 1);
     const reaper = runtime.reaperPid ?? 0;
     expect(isAlive(reaper)).toBe(true);
     await runtime.close();

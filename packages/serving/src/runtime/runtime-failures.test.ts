@@ -6,7 +6,7 @@ import type { ResolvedProbe } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../testing/processes.js';
+import { waitFor } from '../testing/wait.js';
 import { createProcessRuntime, type ProcessRuntime } from './process-runtime.js';
 import type { DeploymentFailure, WorkloadSpec } from './runtime.js';
 

@@ -1,4 +1,6 @@
 // The process runtime's small parts on their own: output lines, restart delays, the start-rate cap.
+
+import { sleep } from '@eddy/runtime';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter, LogTail, MAX_LINE_CHARS } from './log-tail.js';
 import { RestartBackoff, restartBackoffBounds } from './restart-backoff.js';
@@ -52,7 +54,7 @@ describe('StartLimiter', () => {
     const cancel = limiter.schedule(() => started.push(-1));
     cancel();
     expect(started).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(started).toHaveLength(4);
     expect(started).not.toContain(-1);
     // The 3rd and 4th start about 100 ms apart (one token per 100 ms).

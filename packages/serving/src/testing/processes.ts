@@ -1,19 +1,9 @@
-// Helpers for serving's own tests that watch real processes (replicas, the reaper, their holders).
+// Helpers for serving's own tests that watch real processes (replicas, the reaper, their holders);
+// waiting is wait.ts's waitFor.
 // Test-only: nothing in the package imports this module.
 
 import { readFileSync } from 'node:fs';
 import type { ResolvedProbe } from '@eddy/api';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `condition` every 20 ms; throws naming `what` after `timeoutMs`. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Running (a zombie waiting for a reaper that never comes counts as gone). */
 export function isAlive(pid: number): boolean {

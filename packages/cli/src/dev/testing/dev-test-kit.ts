@@ -1,6 +1,6 @@
 // Pieces the in-process `eddy dev` tests share: a real HTTP subscriber on 127.0.0.1 that records the
-// CloudEvents it gets, polling until something holds, and calls to the admin API with (or without) the
-// token. No test framework in here.
+// CloudEvents it gets, and calls to the admin API with (or without) the
+// token (waiting is wait.ts's waitFor). No test framework in here.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,20 +38,6 @@ export async function startSubscriber(): Promise<Subscriber> {
   sub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   sub.close = () => new Promise<void>((r) => server.close(() => r()));
   return sub as Subscriber;
-}
-
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export async function admin(
