@@ -163,8 +163,16 @@ export function contractFromYaml(
   return contract;
 }
 
-export { sleep } from '@eddy/runtime';
-export { waitFor } from '../harness/wait.ts';
+/** Polls until `check` returns true or fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const brokerYaml = (ns: string, name = 'default', extra = '') =>
   `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${extra}`;
