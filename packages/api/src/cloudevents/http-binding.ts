@@ -5,10 +5,8 @@
 // and batch mode (`application/cloudevents-batch+json`), specversion 1.0 and 0.3.
 // Encoding: binary mode (toHttpBinary), structured mode (toHttpStructured), batch (toHttpBatch).
 //
-// The in-memory event is the SDK's `CloudEvent` (built with strict=false after our own checks),
-// and 1.0 events are additionally validated with the SDK's JSON-schema check (`event.validate()`),
-// whose failures are turned into a reason naming the attribute. The wire mapping is ours, because
-// the SDK's `HTTP.toEvent` / `HTTP.binary` (cloudevents 10) are not faithful:
+// The wire mapping is ours, because the SDK's `HTTP.toEvent` / `HTTP.binary` (cloudevents 10) are
+// not faithful:
 // - header values are not percent-decoded (nor quoted strings unescaped) when reading, nor
 //   percent-encoded when writing, as the 1.0.2 binding requires;
 // - `time` goes through a parser that rewrites it via `Date#toISOString` ("…:24Z" becomes
