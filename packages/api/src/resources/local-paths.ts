@@ -17,6 +17,7 @@
 
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { parseApiVersion } from './names.js';
 import type { Container } from './schemas/common.js';
 
 export interface LocalPathOptions {
@@ -72,7 +73,8 @@ export function resolveLocalPaths<T extends { apiVersion?: unknown; kind?: unkno
   resource: T,
   options: LocalPathOptions,
 ): T {
-  const group = typeof resource.apiVersion === 'string' ? resource.apiVersion.split('/')[0] : '';
+  const group =
+    typeof resource.apiVersion === 'string' ? (parseApiVersion(resource.apiVersion)?.group ?? '') : '';
   const at = POD_SPEC_AT[`${group}/${String(resource.kind)}`];
   if (!at) return resource;
   const copy = structuredClone(resource) as Record<string, unknown>;
