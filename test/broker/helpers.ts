@@ -7,16 +7,11 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ComputeContractOptions,
-  computeContract,
-  type DataPlaneContract,
-  loadText,
-  readyCondition,
-  resourceKey,
-} from '@eddy/api';
+import { type DataPlaneContract, loadText, readyCondition, resourceKey } from '@eddy/api';
 import {
   type BrokerDataPlane,
+  type ComputeContractOptions,
+  computeContract,
   createBrokerDataPlane,
   createKafkaEventLog,
   type EventLog,

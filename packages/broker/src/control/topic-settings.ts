@@ -7,13 +7,13 @@
 // - Channel with a KafkaChannel template: the template's `spec.numPartitions` / `spec.retentionDuration`.
 // - InMemoryChannel, Channel with an InMemoryChannel template: the annotations, then the defaults.
 
-import { parseIsoDuration } from '../resources/durations.js';
 import {
   PARTITIONS_ANNOTATION,
+  parseIsoDuration,
   parsePartitionsAnnotation,
   parseRetentionAnnotation,
   RETENTION_ANNOTATION,
-} from '../resources/eddy-annotations.js';
+} from '@eddy/api';
 
 export interface TopicSettings {
   partitions: number;
