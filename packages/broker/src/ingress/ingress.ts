@@ -17,6 +17,7 @@
 
 import type { BrokerRoute, ChannelRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
+import { sleep, withTimeout } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -183,7 +184,7 @@ export class Ingress {
           { kind: route.kind, namespace: route.namespace, name: route.name, topic: route.topic, err: error },
           `ingress: cannot ensure topic "${route.topic}" of ${route.kind} ${route.namespace}/${route.name}; retrying in ${delay} ms`,
         );
-        await sleep(delay);
+        await sleep(delay, undefined, { unref: true });
         delay = Math.min(delay * 2, ENSURE_RETRY_MAX_MS);
       }
     }
@@ -384,7 +385,11 @@ export class Ingress {
 
   private async health(reply: FastifyReply): Promise<FastifyReply> {
     try {
-      await withTimeout(this.log.listTopics(), this.healthTimeoutMs, 'the event log did not answer');
+      await withTimeout(
+        this.log.listTopics(),
+        this.healthTimeoutMs,
+        `the event log did not answer within ${this.healthTimeoutMs} ms`,
+      );
       const notReady = [...this.routes.values()]
         .filter((s) => !s.ready)
         .map((s) => `${s.route.namespace}/${s.route.name}`);
@@ -425,22 +430,4 @@ function pathOf(url: string): string {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

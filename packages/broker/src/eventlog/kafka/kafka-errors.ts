@@ -1,6 +1,7 @@
 // Maps kafkajs failures onto the event log's two error kinds: EventLogUsageError for calls that
 // can never succeed as made, EventLogUnavailableError for everything that may work later (broker
 // down, timeouts, leader elections, rebalances).
+import { TimeoutError, withTimeout } from '@eddy/runtime';
 import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
 
 /** Kafka protocol error types that say the request itself is wrong. */
@@ -112,18 +113,10 @@ export function toEventLogError(error: unknown, action: string): Error {
 
 /** Rejects with EventLogUnavailableError when `promise` has not settled after `ms`. */
 export async function withDeadline<T>(promise: Promise<T>, ms: number, action: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new EventLogUnavailableError(`${action}: Kafka did not answer within ${ms} ms`)),
-      ms,
-    );
-  });
-  // The loser of the race must not surface as an unhandled rejection.
-  promise.catch(() => {});
   try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
+    return await withTimeout(promise, ms, `${action}: Kafka did not answer within ${ms} ms`);
+  } catch (error) {
+    if (error instanceof TimeoutError) throw new EventLogUnavailableError(error.message);
+    throw error;
   }
 }

@@ -1,9 +1,11 @@
 // Runs the shared event-log conformance suite on the Kafka log against the real broker the test
 // harness starts (test/harness/global-setup.ts), plus checks only Kafka has: the wire format seen
 // by a bare kafkajs consumer, and bounded failure when no broker answers.
+
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { PlainEvent } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -157,7 +159,7 @@ describe('Kafka event log: on the wire', () => {
       },
     });
     const deadline = Date.now() + 20_000;
-    while (seen.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (seen.size < total && Date.now() < deadline) await sleep(50);
     await consumer.close();
     expect(seen).toEqual(byPosition);
   });

@@ -1,5 +1,6 @@
 // The production event log: Kafka through kafkajs, events as CloudEvents Kafka binary-mode records.
 import { toKafkaBinary } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import kafkajs, { type Admin, Kafka, type Message, Partitioners, type PartitionMetadata } from 'kafkajs';
 import pino from 'pino';
 
@@ -654,8 +655,4 @@ function checkConsumeOptions(options: ConsumeOptions, action: string): void {
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
     throw new EventLogUsageError(`${action}: maxBatchSize must be an integer >= 1, got ${max}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
