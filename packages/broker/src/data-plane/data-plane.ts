@@ -125,10 +125,15 @@ export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Pr
     await Promise.allSettled([ingress.close(), dispatcher.close(), deliverer.close()]);
     throw error;
   }
-  return new DataPlane(url, registry, logger, ingress, dispatcher, deliverer, {
-    topicWaitMs,
-    deleteRemovedGroups: options.deleteRemovedGroups ?? false,
-  });
+  return new DataPlane(
+    url,
+    registry,
+    { logger, ingress, dispatcher, deliverer },
+    {
+      topicWaitMs,
+      deleteRemovedGroups: options.deleteRemovedGroups ?? false,
+    },
+  );
 }
 
 class DataPlane implements BrokerDataPlane {
@@ -136,15 +141,24 @@ class DataPlane implements BrokerDataPlane {
   #queue: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | undefined;
 
+  readonly #logger: pino.Logger;
+  readonly #ingress: Ingress;
+  readonly #dispatcher: Dispatcher;
+  readonly #deliverer: Deliverer;
+  readonly #settings: { topicWaitMs: number; deleteRemovedGroups: boolean };
+
   constructor(
     readonly url: string,
     readonly registry: Registry,
-    private readonly logger: pino.Logger,
-    private readonly ingress: Ingress,
-    private readonly dispatcher: Dispatcher,
-    private readonly deliverer: Deliverer,
-    private readonly settings: { topicWaitMs: number; deleteRemovedGroups: boolean },
-  ) {}
+    parts: { logger: pino.Logger; ingress: Ingress; dispatcher: Dispatcher; deliverer: Deliverer },
+    settings: { topicWaitMs: number; deleteRemovedGroups: boolean },
+  ) {
+    this.#logger = parts.logger;
+    this.#ingress = parts.ingress;
+    this.#dispatcher = parts.dispatcher;
+    this.#deliverer = parts.deliverer;
+    this.#settings = settings;
+  }
 
   get generation(): number | undefined {
     return this.#generation;
@@ -162,36 +176,36 @@ class DataPlane implements BrokerDataPlane {
   }
 
   lag(routeId: string): Promise<number> {
-    return this.dispatcher.lag(routeId);
+    return this.#dispatcher.lag(routeId);
   }
 
   async #apply(contract: DataPlaneContract, options: ApplyOptions): Promise<ApplyResult> {
     if (this.#closed !== undefined) throw new Error('apply: the data plane is closed');
     if (this.#generation !== undefined && contract.generation <= this.#generation) {
-      this.logger.info(
+      this.#logger.info(
         { generation: contract.generation, running: this.#generation },
         `data plane: ignoring contract generation ${contract.generation} (running ${this.#generation})`,
       );
       return { applied: false, generation: this.#generation };
     }
     // Throws synchronously (nothing changed) when two routes share a path.
-    const topicsReady = this.ingress.updateContract(contract.brokers, contract.channels);
+    const topicsReady = this.#ingress.updateContract(contract.brokers, contract.channels);
     this.#generation = contract.generation;
     const waited = await Promise.race([
       topicsReady.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.settings.topicWaitMs).unref()),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.#settings.topicWaitMs).unref()),
     ]);
     if (!waited) {
-      this.logger.warn(
+      this.#logger.warn(
         { generation: contract.generation },
-        `data plane: topics of contract generation ${contract.generation} not ready after ${this.settings.topicWaitMs} ms; starting routes anyway (they retry)`,
+        `data plane: topics of contract generation ${contract.generation} not ready after ${this.#settings.topicWaitMs} ms; starting routes anyway (they retry)`,
       );
     }
     const pick = options.deleteGroupsOf;
-    await this.dispatcher.updateRoutes(contract.routes, {
-      deleteRemovedGroups: this.settings.deleteRemovedGroups || (pick ?? false),
+    await this.#dispatcher.updateRoutes(contract.routes, {
+      deleteRemovedGroups: this.#settings.deleteRemovedGroups || (pick ?? false),
     });
-    this.logger.info(
+    this.#logger.info(
       {
         generation: contract.generation,
         brokers: contract.brokers.length,
@@ -207,9 +221,9 @@ class DataPlane implements BrokerDataPlane {
     this.#closed ??= (async () => {
       await this.#queue;
       // Stop accepting first, so nothing new lands while the dispatcher drains.
-      await this.ingress.close();
-      await this.dispatcher.close();
-      await this.deliverer.close();
+      await this.#ingress.close();
+      await this.#dispatcher.close();
+      await this.#deliverer.close();
     })();
     return this.#closed;
   }

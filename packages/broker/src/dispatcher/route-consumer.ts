@@ -135,10 +135,6 @@ export class RouteConsumer {
     return sum;
   }
 
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
   /**
    * Stops fetching, aborts deliveries in flight (they stay uncommitted and are delivered again by
    * the next owner, with their attempts kept in the retry state), commits every finished event,

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type KafkaCluster, startKafka } from '../../../../../test/harness/kafka.ts';
 import { describeEventLogConformance } from '../event-log.conformance.js';
-import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
+import { EventLogUnavailableError, EventLogUsageError, RecordTooLargeError } from '../event-log.js';
 import { createKafkaEventLog, type KafkaEventLog } from './kafka-event-log.js';
 
 const brokers = inject('kafkaBrokers');
@@ -162,6 +162,24 @@ describe('Kafka event log: on the wire', () => {
     while (seen.size < total && Date.now() < deadline) await sleep(50);
     await consumer.close();
     expect(seen).toEqual(byPosition);
+  });
+
+  it("rejects a record over the topic's max.message.bytes with RecordTooLargeError", async () => {
+    const topic = unique('small-records');
+    topics.push(topic);
+    await log.ensureTopic(topic, { partitions: 1, config: { 'max.message.bytes': '2048' } });
+    const big: PlainEvent = {
+      specversion: '1.0',
+      id: 'big-1',
+      source: '/test',
+      type: 't',
+      data: Buffer.alloc(16 * 1024),
+    };
+    const refused = log.append(topic, [big]);
+    await expect(refused).rejects.toBeInstanceOf(RecordTooLargeError);
+    await expect(refused).rejects.toBeInstanceOf(EventLogUsageError);
+    // A record that fits still goes through on the same producer.
+    expect(await log.append(topic, [{ ...big, id: 'small-1', data: 'ok' }])).toHaveLength(1);
   });
 
   it('places a partitionkey where the Java client (murmur2) would', async () => {
