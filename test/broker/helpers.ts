@@ -56,8 +56,7 @@ export async function startDataPlane(
   const dataPlane = await createBrokerDataPlane({
     log,
     logger: quiet,
-    retryStateTopic: unique('eddy-e2e-retry-state'),
-    lagIntervalMs: 0,
+    dispatcher: { retryStateTopic: unique('eddy-e2e-retry-state'), lagIntervalMs: 0 },
   });
   onTestFinished(async () => {
     await dataPlane.close();

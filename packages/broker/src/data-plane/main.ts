@@ -155,9 +155,8 @@ export async function runDataPlane(options: MainOptions, logger: pino.Logger): P
     dataPlane = await createBrokerDataPlane({
       log,
       logger,
-      host: options.host,
-      port: options.port,
-      retryStateTopic: options.retryStateTopic,
+      ingress: { host: options.host, port: options.port },
+      dispatcher: { retryStateTopic: options.retryStateTopic },
     });
   } catch (error) {
     await log.close();
