@@ -1,19 +1,10 @@
-// Broker and channel ingress: the HTTP front door that turns CloudEvents POSTed to
-// /<namespace>/<broker> (or /channels/<namespace>/<channel>) into records of the route's topic.
+// Broker and channel ingress: the HTTP front door that turns CloudEvents POSTed to a Broker's or a
+// channel's path into records of its topic. An answer other than 202 means nothing was stored, and a
+// 202 comes only after log.append resolved (durable), so a sender can always retry safely. Status
+// codes and reasons: README "Ingress".
 //
-// Guarantees:
-// - 202 only after log.append resolved, i.e. the events are durable; a batch is one append, so it
-//   is stored entirely or not at all. Any error answer means nothing was stored.
-// - Attributes, extensions, specversion and time are stored as received (see the HTTP binding in
-//   @eddy/api); the only additions are the W3C trace context headers as the Distributed Tracing
-//   extension, for events that carry none.
-// - Status codes: 400 invalid event (reason in `{ "error": ... }`), 404 unknown path (says which
-//   broker/channel), 405 non-POST on a route (`Allow: POST`), 413 body over maxBodyBytes, 415 an
-//   event format other than JSON, 503 log unavailable or topic not ready (`Retry-After`), 500 a bug.
-//
-// Topics: by default the ingress ensures every route's topic itself (ensureTopic is idempotent,
-// so a control plane doing the same is harmless) and answers 503 for a route until that succeeded;
-// a failed ensure is retried with backoff while the route exists.
+// The ingress ensures its routes' topics itself (idempotent, so a control plane doing the same is
+// harmless) and answers 503 for a route until that succeeded, retrying with backoff meanwhile.
 
 import type { BrokerRoute, ChannelRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
