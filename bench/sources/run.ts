@@ -98,7 +98,7 @@ async function startBroker(log: EventLog, name: string) {
   const dataPlane = await createBrokerDataPlane({
     log,
     logger: quiet,
-    retryStateTopic: `bench-retry-${name}`,
+    dispatcher: { retryStateTopic: `bench-retry-${name}` },
   });
   const topic = `bench-broker-${name}-${Date.now()}`;
   const contract: DataPlaneContract = {

@@ -7,16 +7,11 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ComputeContractOptions,
-  computeContract,
-  type DataPlaneContract,
-  loadText,
-  readyCondition,
-  resourceKey,
-} from '@eddy/api';
+import { type DataPlaneContract, loadText, readyCondition, resourceKey } from '@eddy/api';
 import {
   type BrokerDataPlane,
+  type ComputeContractOptions,
+  computeContract,
   createBrokerDataPlane,
   createKafkaEventLog,
   type EventLog,
@@ -24,6 +19,7 @@ import {
 } from '@eddy/broker';
 import pino from 'pino';
 import { afterAll, expect, inject, onTestFinished } from 'vitest';
+import { waitFor as pollUntil } from '../../packages/broker/src/testing/wait-for.ts';
 
 export const quiet = pino({ level: 'silent' });
 export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -60,8 +56,7 @@ export async function startDataPlane(
   const dataPlane = await createBrokerDataPlane({
     log,
     logger: quiet,
-    retryStateTopic: unique('eddy-e2e-retry-state'),
-    lagIntervalMs: 0,
+    dispatcher: { retryStateTopic: unique('eddy-e2e-retry-state'), lagIntervalMs: 0 },
   });
   onTestFinished(async () => {
     await dataPlane.close();
@@ -163,16 +158,11 @@ export function contractFromYaml(
   return contract;
 }
 
-/** Polls until `check` returns true or fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Polls until `check` returns true or fails with `what` after `timeoutMs` (the broker tests' poller). */
+export const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) =>
+  pollUntil(check, what, timeoutMs, 25);
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from '../../packages/broker/src/testing/wait-for.ts';
 
 export const brokerYaml = (ns: string, name = 'default', extra = '') =>
   `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${extra}`;

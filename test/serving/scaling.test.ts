@@ -8,13 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ContractInput,
-  computeContract,
-  type DataPlaneContract,
-  readyCondition,
-  resourceKey,
-} from '@eddy/api';
+import { type ContractInput, type DataPlaneContract, readyCondition, resourceKey } from '@eddy/api';
+import { computeContract } from '@eddy/broker';
 import type { Decision } from '@eddy/serving';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';

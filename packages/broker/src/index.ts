@@ -1,3 +1,4 @@
+export * from './control/index.js';
 export * from './data-plane/index.js';
 export * from './delivery/index.js';
 export * from './dispatcher/index.js';

@@ -15,6 +15,7 @@ export { type CesqlFindings, validateCesql } from './cesql.js';
 export * from './defaults.js';
 export { parseGoDuration, parseIsoDuration } from './durations.js';
 export { type FieldPath, formatPath } from './field-path.js';
+export { triggerFilterProblems } from './filter-problems.js';
 export {
   KIND_NAMES,
   type KindNameResult,

@@ -10,10 +10,10 @@
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createDeliverer, type Deliverer } from '../delivery/index.js';
-import { createDispatcher, type Dispatcher, type RetryStateStore } from '../dispatcher/index.js';
+import { createDeliverer, type Deliverer, type DelivererOptions } from '../delivery/index.js';
+import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
-import { createIngress, type Ingress } from '../ingress/index.js';
+import { createIngress, type Ingress, type IngressOptions } from '../ingress/index.js';
 
 export interface BrokerDataPlaneOptions {
   log: EventLog;
@@ -21,30 +21,15 @@ export interface BrokerDataPlaneOptions {
   registry?: Registry;
   /** Default pino at `warn`. */
   logger?: pino.Logger;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 0 (a free port; see `url`). */
-  port?: number;
-  // ingress
-  /** Largest accepted request body. Default 1 MiB. */
-  maxBodyBytes?: number;
-  /** How long /healthz waits for the log. Default 2 s. */
-  healthTimeoutMs?: number;
-  // dispatcher
-  retryState?: RetryStateStore;
-  /** State topic of the default retry state store. Default `eddy-dispatcher-retry-state`. */
-  retryStateTopic?: string;
-  /** How often `eddy_dispatch_lag` is refreshed. Default 10 000 ms. */
-  lagIntervalMs?: number;
-  /** Records per handler call of the event log. Default 100. */
-  maxBatchSize?: number;
-  /** Delete consumer groups and retry state of routes a new contract removes. Default false. */
-  deleteRemovedGroups?: boolean;
-  // delivery
-  /** Per-attempt timeout when a route sets none. Default 600 000 ms. */
-  defaultTimeoutMs?: number;
-  /** Largest reply body read into memory. Default 4 MiB. */
-  maxReplyBytes?: number;
+  /** The one HTTP server: `host` (default 127.0.0.1), `port` (default 0: a free one, see `url`), `maxBodyBytes`, `healthTimeoutMs`. */
+  ingress?: Omit<IngressOptions, 'log' | 'registry' | 'logger' | 'ensureTopics'>;
+  /** The route consumers: `retryState`, `retryStateTopic`, `lagIntervalMs`, `maxBatchSize`, and `deleteRemovedGroups`. */
+  dispatcher?: Omit<DispatcherOptions, 'log' | 'deliverer' | 'registry' | 'logger'> & {
+    /** Delete consumer groups and retry state of routes a new contract removes. Default false. */
+    deleteRemovedGroups?: boolean;
+  };
+  /** HTTP delivery: `defaultTimeoutMs`, `maxReplyBytes`, connection pool settings. */
+  deliverer?: Omit<DelivererOptions, 'registry' | 'logger'>;
   /** How long apply() waits for a contract's topics before starting its routes anyway. Default 30 s. */
   topicWaitMs?: number;
 }
@@ -93,30 +78,15 @@ export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Pr
   const registry = options.registry ?? new Registry();
   const logger = options.logger ?? pino({ level: 'warn' });
   const topicWaitMs = options.topicWaitMs ?? 30_000;
-  const ingress = createIngress({
-    log: options.log,
-    registry,
-    logger,
-    host: options.host,
-    port: options.port,
-    maxBodyBytes: options.maxBodyBytes,
-    healthTimeoutMs: options.healthTimeoutMs,
-  });
-  const deliverer = createDeliverer({
-    registry,
-    logger,
-    defaultTimeoutMs: options.defaultTimeoutMs,
-    maxReplyBytes: options.maxReplyBytes,
-  });
+  const { deleteRemovedGroups = false, ...dispatcherOptions } = options.dispatcher ?? {};
+  const ingress = createIngress({ ...options.ingress, log: options.log, registry, logger });
+  const deliverer = createDeliverer({ ...options.deliverer, registry, logger });
   const dispatcher = createDispatcher({
+    ...dispatcherOptions,
     log: options.log,
     deliverer,
     registry,
     logger,
-    retryState: options.retryState,
-    retryStateTopic: options.retryStateTopic,
-    lagIntervalMs: options.lagIntervalMs,
-    maxBatchSize: options.maxBatchSize,
   });
   let url: string;
   try {
@@ -125,10 +95,15 @@ export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Pr
     await Promise.allSettled([ingress.close(), dispatcher.close(), deliverer.close()]);
     throw error;
   }
-  return new DataPlane(url, registry, logger, ingress, dispatcher, deliverer, {
-    topicWaitMs,
-    deleteRemovedGroups: options.deleteRemovedGroups ?? false,
-  });
+  return new DataPlane(
+    url,
+    registry,
+    { logger, ingress, dispatcher, deliverer },
+    {
+      topicWaitMs,
+      deleteRemovedGroups,
+    },
+  );
 }
 
 class DataPlane implements BrokerDataPlane {
@@ -136,15 +111,24 @@ class DataPlane implements BrokerDataPlane {
   #queue: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | undefined;
 
+  readonly #logger: pino.Logger;
+  readonly #ingress: Ingress;
+  readonly #dispatcher: Dispatcher;
+  readonly #deliverer: Deliverer;
+  readonly #settings: { topicWaitMs: number; deleteRemovedGroups: boolean };
+
   constructor(
     readonly url: string,
     readonly registry: Registry,
-    private readonly logger: pino.Logger,
-    private readonly ingress: Ingress,
-    private readonly dispatcher: Dispatcher,
-    private readonly deliverer: Deliverer,
-    private readonly settings: { topicWaitMs: number; deleteRemovedGroups: boolean },
-  ) {}
+    parts: { logger: pino.Logger; ingress: Ingress; dispatcher: Dispatcher; deliverer: Deliverer },
+    settings: { topicWaitMs: number; deleteRemovedGroups: boolean },
+  ) {
+    this.#logger = parts.logger;
+    this.#ingress = parts.ingress;
+    this.#dispatcher = parts.dispatcher;
+    this.#deliverer = parts.deliverer;
+    this.#settings = settings;
+  }
 
   get generation(): number | undefined {
     return this.#generation;
@@ -162,36 +146,36 @@ class DataPlane implements BrokerDataPlane {
   }
 
   lag(routeId: string): Promise<number> {
-    return this.dispatcher.lag(routeId);
+    return this.#dispatcher.lag(routeId);
   }
 
   async #apply(contract: DataPlaneContract, options: ApplyOptions): Promise<ApplyResult> {
     if (this.#closed !== undefined) throw new Error('apply: the data plane is closed');
     if (this.#generation !== undefined && contract.generation <= this.#generation) {
-      this.logger.info(
+      this.#logger.info(
         { generation: contract.generation, running: this.#generation },
         `data plane: ignoring contract generation ${contract.generation} (running ${this.#generation})`,
       );
       return { applied: false, generation: this.#generation };
     }
     // Throws synchronously (nothing changed) when two routes share a path.
-    const topicsReady = this.ingress.updateContract(contract.brokers, contract.channels);
+    const topicsReady = this.#ingress.updateContract(contract.brokers, contract.channels);
     this.#generation = contract.generation;
     const waited = await Promise.race([
       topicsReady.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.settings.topicWaitMs).unref()),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.#settings.topicWaitMs).unref()),
     ]);
     if (!waited) {
-      this.logger.warn(
+      this.#logger.warn(
         { generation: contract.generation },
-        `data plane: topics of contract generation ${contract.generation} not ready after ${this.settings.topicWaitMs} ms; starting routes anyway (they retry)`,
+        `data plane: topics of contract generation ${contract.generation} not ready after ${this.#settings.topicWaitMs} ms; starting routes anyway (they retry)`,
       );
     }
     const pick = options.deleteGroupsOf;
-    await this.dispatcher.updateRoutes(contract.routes, {
-      deleteRemovedGroups: this.settings.deleteRemovedGroups || (pick ?? false),
+    await this.#dispatcher.updateRoutes(contract.routes, {
+      deleteRemovedGroups: this.#settings.deleteRemovedGroups || (pick ?? false),
     });
-    this.logger.info(
+    this.#logger.info(
       {
         generation: contract.generation,
         brokers: contract.brokers.length,
@@ -207,9 +191,9 @@ class DataPlane implements BrokerDataPlane {
     this.#closed ??= (async () => {
       await this.#queue;
       // Stop accepting first, so nothing new lands while the dispatcher drains.
-      await this.ingress.close();
-      await this.dispatcher.close();
-      await this.deliverer.close();
+      await this.#ingress.close();
+      await this.#dispatcher.close();
+      await this.#deliverer.close();
     })();
     return this.#closed;
   }

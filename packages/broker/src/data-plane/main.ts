@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 
-// The broker data plane as a process, run from a contract JSON file:
+// The broker data plane as a process: the entry point a deployment runs (one per broker data plane),
+// driven by a contract file the control plane writes.
 //
 //   node packages/broker/dist/data-plane/main.js --contract contract.json --log embedded --data-dir ./data
-//   node packages/broker/dist/data-plane/main.js --contract contract.json --log kafka --brokers 127.0.0.1:9092 --port 8080
+//   node packages/broker/dist/data-plane/main.js --contract contract.json --log kafka --brokers kafka:9092 --port 8080
 //
-// The file is re-read on SIGHUP and when it changes (polled, so editors' atomic renames count);
-// a contract whose generation is not newer is ignored. SIGTERM/SIGINT drain: the ingress stops,
-// finished deliveries are committed, deliveries in flight are left for the next run. Logs are
-// pino JSON lines on stdout; the first `msg` containing "listening on" carries `url`.
+// Contract: every option is a flag or its environment variable (OPTIONS below; the flag wins). One
+// HTTP port serves the ingress (brokers /<ns>/<name>, channels /channels/<ns>/<name>), GET /healthz
+// and GET /metrics. Logs are pino JSON lines on stdout; the first one says where it listens (`url`).
+// The contract file is re-read on SIGHUP and when it changes (polled, so atomic renames count); a
+// contract whose generation is not newer is ignored, a broken one is logged and the running one stays.
+// SIGTERM/SIGINT drain: the ingress stops, finished deliveries are committed, deliveries in flight are
+// left for the next run, the log is closed, exit 0. Exit 1: could not start; exit 2: bad options.
 
 import { realpathSync, unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -20,9 +24,31 @@ import type { EventLog } from '../eventlog/event-log.js';
 import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';
 import { type BrokerDataPlane, checkContract, createBrokerDataPlane } from './data-plane.js';
 
-const USAGE = `usage: main.js --contract <file.json> (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>)
-  [--host 127.0.0.1] [--port 0] [--log-level info] [--retry-state-topic <name>]
-  [--kafka-session-timeout-ms <ms>] [--watch-interval-ms 500]`;
+/** The command line, each flag with its environment variable (`--data-dir` = EDDY_BROKER_DATA_DIR). */
+const OPTIONS = {
+  contract: { value: '<file.json>', help: 'the DataPlaneContract to run (required)' },
+  log: { value: 'embedded|kafka', help: 'the event log (default embedded)' },
+  'data-dir': { value: '<dir>', help: "the embedded log's directory (required with --log embedded)" },
+  brokers: { value: '<host:port,...>', help: 'Kafka bootstrap brokers (required with --log kafka)' },
+  host: { value: '<address>', help: 'listen address (default 127.0.0.1)' },
+  port: { value: '<port>', help: 'listen port (default 0: a free one, logged)' },
+  'log-level': { value: '<level>', help: 'pino level (default info)' },
+  'retry-state-topic': { value: '<name>', help: "the dispatcher's retry-state topic" },
+  'kafka-session-timeout-ms': { value: '<ms>', help: 'Kafka consumer session (heartbeat = 1/5 of it)' },
+  'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+/** `--data-dir` -> `EDDY_BROKER_DATA_DIR`. */
+export const envName = (option: string) => `EDDY_BROKER_${option.toUpperCase().replaceAll('-', '_')}`;
+
+export const USAGE = [
+  'usage: main.js --contract <file.json> (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]',
+  ...Object.entries(OPTIONS).map(
+    ([name, o]) => `  ${`--${name} ${o.value}`.padEnd(34)} ${envName(name).padEnd(38)} ${o.help}`,
+  ),
+  `  ${'--help'.padEnd(34)} ${''.padEnd(38)} this text`,
+].join('\n');
 
 export interface MainOptions {
   contract: string;
@@ -41,64 +67,71 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** Parses the command line; throws UsageError naming the bad option. */
-export function parseMainArgs(argv: string[]): MainOptions {
-  let values: Record<string, string | undefined>;
+/**
+ * Parses the command line, taking an option the flags leave out from its environment variable
+ * (`env`, e.g. process.env; default none). Throws UsageError naming the bad flag or variable.
+ */
+export function parseMainArgs(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): MainOptions {
+  let flags: Record<string, string | undefined>;
   try {
-    ({ values } = parseArgs({
+    ({ values: flags } = parseArgs({
       args: argv,
-      options: {
-        contract: { type: 'string' },
-        log: { type: 'string' },
-        'data-dir': { type: 'string' },
-        brokers: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'log-level': { type: 'string' },
-        'retry-state-topic': { type: 'string' },
-        'kafka-session-timeout-ms': { type: 'string' },
-        'watch-interval-ms': { type: 'string' },
-      },
+      options: Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])),
       strict: true,
       allowPositionals: false,
     }) as { values: Record<string, string | undefined> });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (!values.contract) throw new UsageError('--contract <file.json> is required');
-  const log = values.log ?? 'embedded';
+  /** The value and how to name it in a message. */
+  const read = (name: OptionName): { text: string; source: string } | undefined => {
+    const flag = flags[name];
+    if (flag !== undefined) return { text: flag, source: `--${name}` };
+    const fromEnv = env[envName(name)];
+    return fromEnv === undefined || fromEnv === '' ? undefined : { text: fromEnv, source: envName(name) };
+  };
+  const contract = read('contract');
+  if (!contract) throw new UsageError(`--contract <file.json> (or ${envName('contract')}) is required`);
+  const logOption = read('log');
+  const log = logOption?.text ?? 'embedded';
   if (log !== 'embedded' && log !== 'kafka') {
-    throw new UsageError(`--log must be "embedded" or "kafka", got "${log}"`);
+    throw new UsageError(`${logOption?.source} must be "embedded" or "kafka", got "${log}"`);
   }
-  if (log === 'embedded' && !values['data-dir'])
-    throw new UsageError('--log embedded needs --data-dir <dir>');
-  const brokers = values.brokers
-    ?.split(',')
+  const dataDir = read('data-dir')?.text;
+  if (log === 'embedded' && !dataDir)
+    throw new UsageError(`--log embedded needs --data-dir <dir> (or ${envName('data-dir')})`);
+  const brokersOption = read('brokers');
+  const brokers = brokersOption?.text
+    .split(',')
     .map((b) => b.trim())
     .filter(Boolean);
   if (log === 'kafka') {
-    if (!brokers?.length) throw new UsageError('--log kafka needs --brokers <host:port,...>');
+    if (!brokers?.length)
+      throw new UsageError(`--log kafka needs --brokers <host:port,...> (or ${envName('brokers')})`);
     for (const b of brokers)
-      if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`--brokers: "${b}" is not host:port`);
+      if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`${brokersOption?.source}: "${b}" is not host:port`);
   }
-  const int = (name: string, min: number, max: number): number | undefined => {
-    const text = values[name];
-    if (text === undefined) return undefined;
-    const n = Number(text);
+  const int = (name: OptionName, min: number, max: number): number | undefined => {
+    const option = read(name);
+    if (option === undefined) return undefined;
+    const n = Number(option.text);
     if (!Number.isInteger(n) || n < min || n > max) {
-      throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`);
+      throw new UsageError(`${option.source} must be an integer from ${min} to ${max}, got "${option.text}"`);
     }
     return n;
   };
   return {
-    contract: values.contract,
+    contract: contract.text,
     log,
-    dataDir: values['data-dir'],
+    dataDir,
     brokers,
-    host: values.host ?? '127.0.0.1',
+    host: read('host')?.text ?? '127.0.0.1',
     port: int('port', 0, 65535) ?? 0,
-    logLevel: values['log-level'] ?? 'info',
-    retryStateTopic: values['retry-state-topic'],
+    logLevel: read('log-level')?.text ?? 'info',
+    retryStateTopic: read('retry-state-topic')?.text,
     kafkaSessionTimeoutMs: int('kafka-session-timeout-ms', 1000, 3_600_000),
     watchIntervalMs: int('watch-interval-ms', 50, 60_000) ?? 500,
   };
@@ -134,7 +167,7 @@ export interface RunningDataPlane {
   stop(): Promise<void>;
 }
 
-/** Starts the data plane from a contract file (used by this entry and embeddable by `eddy dev`). */
+/** Starts the data plane from a contract file: what this entry point runs, as a function. */
 export async function runDataPlane(options: MainOptions, logger: pino.Logger): Promise<RunningDataPlane> {
   const first = await readContractFile(options.contract);
   const log: EventLog =
@@ -155,17 +188,22 @@ export async function runDataPlane(options: MainOptions, logger: pino.Logger): P
     dataPlane = await createBrokerDataPlane({
       log,
       logger,
-      host: options.host,
-      port: options.port,
-      retryStateTopic: options.retryStateTopic,
+      ingress: { host: options.host, port: options.port },
+      dispatcher: { retryStateTopic: options.retryStateTopic },
     });
   } catch (error) {
     await log.close();
     throw error;
   }
   logger.info(
-    { url: dataPlane.url, log: options.log, contract: options.contract },
-    `data plane listening on ${dataPlane.url}`,
+    {
+      url: dataPlane.url,
+      healthz: `${dataPlane.url}/healthz`,
+      metrics: `${dataPlane.url}/metrics`,
+      log: options.log,
+      contract: options.contract,
+    },
+    `data plane listening on ${dataPlane.url} (brokers /<ns>/<name>, channels /channels/<ns>/<name>, /healthz, /metrics)`,
   );
 
   const apply = async (contract: Awaited<ReturnType<typeof readContractFile>>) => {
@@ -209,9 +247,13 @@ export async function runDataPlane(options: MainOptions, logger: pino.Logger): P
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   let options: MainOptions;
   try {
-    options = parseMainArgs(argv);
+    options = parseMainArgs(argv, process.env);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -228,6 +270,7 @@ async function main(argv: string[]): Promise<void> {
     logger.info('SIGHUP: re-reading the contract');
     void running.reload();
   });
+  // once: a second SIGTERM/SIGINT while draining ends the process at once (Node's default).
   const shutdown = (signal: string) => {
     logger.info(`${signal}: draining`);
     running.stop().then(
@@ -245,7 +288,7 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-// Run only as the entry point, so `eddy dev` can import runDataPlane.
+// Run only as the entry point, so runDataPlane can be imported.
 if (isEntryPoint()) void main(process.argv.slice(2));
 
 function isEntryPoint(): boolean {

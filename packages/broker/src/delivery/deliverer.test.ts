@@ -11,6 +11,7 @@ import {
   parseHttpRequest,
   type ResolvedDelivery,
 } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AttemptFailure, createDeliverer, type Deliverer, type DeliveryOutcome } from './deliverer.js';
@@ -213,7 +214,7 @@ describe('response table', () => {
       route: route(sub.url, { retry: 3, backoffDelayMs: 5 }),
       onAttemptFailed: async (f) => {
         // The next attempt must not start before this callback is done.
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         expect(sub.received).toHaveLength(f.attempt);
         failures.push(f);
       },
@@ -598,7 +599,7 @@ describe('abort', () => {
       event: testEvent(),
       route: route(sub.url, { retry: 3, backoffDelayMs: 10_000 }),
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     await own.close();
     expect(await running).toEqual({ kind: 'aborted', attempts: 1 });
     await expect(own.deliver({ event: testEvent(), route: route(sub.url) })).rejects.toThrow(/closed/);

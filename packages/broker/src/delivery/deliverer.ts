@@ -4,7 +4,6 @@
 // counted drop. The dispatcher owns offsets and ordering; this module owns one event's fate.
 // See README "Delivery" for every rule and where it comes from.
 
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   type DispatchRoute,
   delayBeforeRetry,
@@ -14,7 +13,7 @@ import {
   parseRetryAfter,
   type ResolvedDelivery,
 } from '@eddy/api';
-import { readBounded } from '@eddy/runtime';
+import { DRAIN_LIMIT_BYTES, describeError, readBounded, sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
@@ -92,8 +91,6 @@ export interface Deliverer {
 
 export const DEFAULT_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
-/** Bodies nobody needs are read up to this much so the connection stays reusable, then cut. */
-const DRAIN_LIMIT_BYTES = 64 * 1024;
 
 class Aborted extends Error {
   override readonly name = 'Aborted';
@@ -126,25 +123,10 @@ function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  const cause = (err as { cause?: unknown }).cause;
-  // System and undici error codes (ECONNREFUSED, UND_ERR_SOCKET) say more than some messages.
-  const systemCode =
-    typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) && !err.message.includes(code);
-  const base = systemCode ? `${code} ${err.message}` : err.message;
-  return cause instanceof Error && cause.message !== err.message ? `${base} (${cause.message})` : base;
-}
-
-async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`; throws Aborted when `signal` fires first (or had already). */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, signal);
   if (signal.aborted) throw new Aborted();
-  if (ms <= 0) return;
-  try {
-    await sleepFor(ms, undefined, { signal });
-  } catch {
-    throw new Aborted();
-  }
 }
 
 function requestFor(event: PlainEvent, acceptReply: boolean): EncodedHttpEvent {
@@ -311,7 +293,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       if (!result.retryable || n >= maxAttempts) {
         return `dead-letter sink ${sink} failed after ${n} attempt(s): ${result.error}${result.retryable ? '' : ' (not retried)'}`;
       }
-      await sleep(delayBeforeRetry(delivery, n, result), signal);
+      await pause(delayBeforeRetry(delivery, n, result), signal);
     }
   }
 
@@ -352,7 +334,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
 
     try {
       if (!attemptsOver && attempts < maxAttempts && req.notBefore !== undefined) {
-        await sleep(req.notBefore - Date.now(), signal);
+        await pause(req.notBefore - Date.now(), signal);
       }
       while (!attemptsOver && attempts < maxAttempts) {
         attempts++;
@@ -384,7 +366,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
           nextDelayMs,
         });
         if (nextDelayMs === undefined) break;
-        await sleep(nextDelayMs, signal);
+        await pause(nextDelayMs, signal);
       }
 
       const lastError = last?.error ?? (last?.status !== undefined ? `HTTP ${last.status}` : 'unknown error');

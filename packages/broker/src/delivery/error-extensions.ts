@@ -1,13 +1,6 @@
-// The extensions a dead-lettered event carries, as the Kafka broker's dispatcher sets them
-// (RecordDispatcherImpl.errorTransform; read, not copied):
-// - knativeerrordest: the subscriber URL, always;
-// - knativeerrorcode: the last attempt's HTTP status, only when there was a response;
-// - knativeerrordata: the last response body cut to its first 1024 BYTES, then base64 (so the
-//   value is at most 1368 characters); only when that body is not empty;
-// - every response header `kne-<name>` becomes extension `<name>` (lower-cased): a subscriber's
-//   way to explain a failure to whoever reads the dead-letter sink.
-// A network error or a timeout gives no code and no data (Knative's channel dispatcher would
-// invent code 500 and a "dispatch error" text; the Kafka broker does not, nor do we).
+// The extensions a dead-lettered event carries (knativeerrordest / code / data and `kne-*` response
+// headers), as the Kafka broker's dispatcher sets them, so whoever reads the dead-letter sink sees why
+// delivery failed. The rules: README "Dead-letter sink".
 
 import { CONTEXT_ATTRIBUTE_NAMES, isExtensionName, type PlainEvent, withExtensions } from '@eddy/api';
 import type { HttpHeaderValues } from './http-codec.js';

@@ -11,12 +11,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DispatchRoute, PlainEvent } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createDeliverer, type Deliverer } from '../delivery/index.js';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import { type EventLog, EventLogUnavailableError } from '../eventlog/event-log.js';
 import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';
+import { waitFor } from '../testing/wait-for.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 
 const quiet = pino({ level: 'silent' });
@@ -178,7 +180,7 @@ async function retrying<T>(lookup: () => Promise<T>): Promise<T> {
       return await lookup();
     } catch (error) {
       if (!(error instanceof EventLogUnavailableError) || attempt >= 20) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   }
 }
@@ -186,18 +188,6 @@ async function retrying<T>(lookup: () => Promise<T>): Promise<T> {
 async function committedSum(log: EventLog, route: DispatchRoute): Promise<number> {
   const partitions = await retrying(() => log.lag(route.group, route.topic));
   return partitions.reduce((sum, p) => sum + (p.committed ?? 0), 0);
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_kind, createEnv) => {
@@ -299,7 +289,7 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
     );
     await waitFor(() => slow.received.length === 30, 'every event to reach the subscriber');
     await waitFor(async () => (await committedSum(log, route)) === 3, 'commit up to the slow event');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     expect(await committedSum(log, route)).toBe(3);
     expect(await retrying(() => dispatcher.lag(route.id))).toBe(27);
     release();
@@ -316,7 +306,7 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
       const lane = e.partition ?? '?';
       if ((perLane.get(lane) ?? 0) > 0) overlap = true;
       perLane.set(lane, (perLane.get(lane) ?? 0) + 1);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
       perLane.set(lane, perLane.get(lane)! - 1);
       res.writeHead(202).end();
     });
@@ -376,7 +366,7 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
     ]);
     await waitFor(() => failingAttempts === 2, 'two failed attempts');
     // Stop during the backoff before the third attempt (the first backoff is 300 ms, the second 600 ms).
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     await first.close();
     const attemptsBefore = failingAttempts;
     expect(attemptsBefore).toBe(2);

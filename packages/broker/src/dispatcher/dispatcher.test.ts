@@ -7,12 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DispatchRoute, dataValue, type PlainEvent } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Deliverer, DeliveryOutcome, DeliveryRequest } from '../delivery/index.js';
 import { type EmbeddedEventLog, openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
+import { waitFor } from '../testing/wait-for.js';
 import {
   createDispatcher,
   type Dispatcher,
@@ -125,18 +127,6 @@ async function committed(log: EventLog, group: string, topic = 'broker-events'):
   return (await log.lag(group, topic)).map((p) => p.committed);
 }
 
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 describe('dispatcher on the embedded log (scripted deliverer)', () => {
   it('commits filtered events without delivering them and counts every outcome', async () => {
     const log = await openLog();
@@ -179,7 +169,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     await waitFor(() => deliverer.calls.length === 1, 'the slow event to be in flight');
     // Everything after the slow event was delivered (the slot it holds is the only one taken)...
     await waitFor(() => deliverer.running() === 1, 'the others to finish');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     // ...but the group's committed offset stays on it.
     expect(await committed(log, 'trigger-t1')).toEqual([2]);
     deliverer.calls[0]!.settle(delivered);
@@ -190,7 +180,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     const log = await openLog();
     await log.ensureTopic('broker-events', { partitions: 3 });
     const deliverer = scriptedDeliverer(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 2));
+      await sleep(2);
       return delivered;
     });
     const dispatcher = dispatcherOn(log, deliverer);
@@ -470,9 +460,9 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     const log = await openLog();
     await log.ensureTopic('broker-events');
     await log.append('broker-events', [event(0), event(1)]);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     const cut = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     await log.append('broker-events', [event(2), event(3)]);
     const seen: string[] = [];
     const deliverer = scriptedDeliverer((req) => {
@@ -523,7 +513,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     const dispatcher = dispatcherOn(log, deliverer);
     await dispatcher.updateRoutes([route()]);
     await log.append('broker-events', [event(0)]);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     const atSlow = Date.now();
     await log.append('broker-events', [event(1), event(2), event(3)]);
     await waitFor(() => seen.length === 4 && deliverer.running() === 1, 'e-1 held, the rest delivered');
@@ -531,7 +521,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     // Re-reading starts at the event still in flight (as after a rebalance, from the committed offset).
     await log.seekGroupToTimestamp('trigger-t1', 'broker-events', atSlow);
     await waitFor(() => seen.length === 6, 'e-2 and e-3 delivered again');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     expect(seen).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-2', 'e-3']);
     expect(await committed(log, 'trigger-t1')).toEqual([1]);
     deliverer.calls[0]!.settle(delivered);
@@ -546,7 +536,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     const byDispatcher = [0, 0];
     const slowly = (which: number) =>
       scriptedDeliverer(async (req) => {
-        await new Promise((resolve) => setTimeout(resolve, 3));
+        await sleep(3);
         if (req.signal?.aborted) return { kind: 'aborted', attempts: 0 };
         seen.set(req.event.id, (seen.get(req.event.id) ?? 0) + 1);
         byDispatcher[which]!++;

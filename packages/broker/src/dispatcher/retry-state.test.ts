@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '@eddy/runtime';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
@@ -78,7 +79,7 @@ describe('log-backed retry state store', () => {
     const a = await store(log, { retentionMs: 400, refreshIntervalMs: 50 });
     await a.put(key(7), { attempts: 2 });
     // Several retention periods later the entry is still readable by a new store.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     const fresh = await store(log, { retentionMs: 400 });
     await fresh.sync();
     expect(await fresh.get(key(7))).toEqual({ attempts: 2 });
@@ -87,7 +88,7 @@ describe('log-backed retry state store', () => {
     await fresh.put(key(8), { attempts: 1 });
     await fresh.close();
     await a.close();
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
     const later = await store(log, { retentionMs: 400 });
     await later.sync();
     expect(await later.get(key(8))).toBeUndefined();

@@ -12,6 +12,7 @@
 // members briefly owning one partition during a rebalance may each make an attempt.
 
 import { randomUUID } from 'node:crypto';
+import { sleep } from '@eddy/runtime';
 import type pino from 'pino';
 import {
   type Consumer,
@@ -227,7 +228,7 @@ class LogRetryStateStore implements RetryStateStore {
         return await this.#log.lag(this.#readerGroup, this.#topic);
       } catch (error) {
         if (!(error instanceof EventLogUnavailableError) || attempt >= 8 || this.#closed) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        await sleep(50 * attempt);
       }
     }
   }

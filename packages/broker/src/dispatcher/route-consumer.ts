@@ -12,9 +12,8 @@
 // maxInFlight) apply in place: events that have not started use the new settings, events in
 // flight finish with the old ones, and nothing is re-read or skipped.
 
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { DispatchRoute, PlainEvent } from '@eddy/api';
-import { CommitTracker } from '@eddy/runtime';
+import { CommitTracker, sleep } from '@eddy/runtime';
 import type pino from 'pino';
 import type { AttemptFailure, Deliverer } from '../delivery/index.js';
 import type { CommitOffset, Consumer, EventLog, LogRecord, RecordBatch } from '../eventlog/event-log.js';
@@ -46,12 +45,8 @@ function backoff(failures: number): number {
 
 /** Sleeps; false when the signal fired first. */
 async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleepFor(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
+  await sleep(ms, signal);
+  return !signal.aborted;
 }
 
 class PartitionState {
@@ -138,10 +133,6 @@ export class RouteConsumer {
       }
     }
     return sum;
-  }
-
-  get inFlight(): number {
-    return this.#inFlight;
   }
 
   /**

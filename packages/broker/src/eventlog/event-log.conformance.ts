@@ -7,7 +7,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { dataValue, toHttpBinary } from '@eddy/api';
+import { sleep, withTimeout } from '@eddy/runtime';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { waitFor as pollUntil } from '../testing/wait-for.js';
 import type {
   CommitOffset,
   ConsumeOptions,
@@ -83,20 +85,20 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         const consumer = await log.consume(options);
         consumers.push(consumer);
         if (ready)
-          await withTimeout(consumer.ready(), waitMs, `consumer of group ${options.group} to be ready`);
+          await withTimeout(
+            consumer.ready(),
+            waitMs,
+            `timed out after ${waitMs} ms waiting for consumer of group ${options.group} to be ready`,
+          );
         return consumer;
       },
     };
     return fixture;
   }
 
-  async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = waitMs) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(POLL_MS);
-    }
-  }
+  /** Polls within the harness's bound. */
+  const waitFor = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = waitMs) =>
+    pollUntil(condition, what, timeoutMs, POLL_MS);
 
   async function waitForLag(
     log: EventLog,
@@ -965,22 +967,4 @@ function expectSameEvent(actual: LogEvent, expected: LogEvent): void {
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -177,5 +177,13 @@ export class EventLogUnavailableError extends Error {
 
 /** Raised for calls that can never succeed (unknown topic, bad partition, ...). */
 export class EventLogUsageError extends Error {
-  override readonly name = 'EventLogUsageError';
+  override readonly name: string = 'EventLogUsageError';
+}
+
+/**
+ * Raised when a record, or a batch, is larger than the log accepts (ingress answers 413). A usage
+ * error: the same records never succeed.
+ */
+export class RecordTooLargeError extends EventLogUsageError {
+  override readonly name = 'RecordTooLargeError';
 }

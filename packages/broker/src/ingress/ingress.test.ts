@@ -605,3 +605,42 @@ for (const harness of harnesses) {
     });
   });
 }
+
+describe('ingress on the kafka log: a record over the topic limit', () => {
+  it('answers 413 too_large when Kafka refuses the record (RecordTooLargeError)', {
+    timeout: 30_000,
+  }, async () => {
+    const log = createKafkaEventLog({ brokers: kafkaBrokers, logger: quiet, maxWaitTimeMs: 250 });
+    const registry = new Registry();
+    const ingress = createIngress({ log, registry, logger: quiet });
+    const route: BrokerRoute = {
+      namespace: 'ns',
+      name: 'small',
+      path: '/ns/small',
+      topic: unique('small-records'),
+      partitions: 1,
+      config: { 'max.message.bytes': '2048' },
+    };
+    try {
+      await ingress.updateContract([route], []);
+      const url = await ingress.listen();
+      const binary = { 'ce-specversion': '1.0', 'ce-id': 'big-1', 'ce-source': '/s', 'ce-type': 't' };
+      const tooLarge = await post(
+        url,
+        route.path,
+        { ...binary, 'content-type': 'application/octet-stream' },
+        Buffer.alloc(16 * 1024),
+      );
+      expect(tooLarge.status, tooLarge.json.error).toBe(413);
+      expect(tooLarge.json.error).toMatch(/^the events are larger than the log accepts for broker ns\/small/);
+      expect(await registry.metrics()).toContain(
+        'eddy_ingress_rejected_total{kind="broker",namespace="ns",name="small",reason="too_large"} 1',
+      );
+      expect((await post(url, route.path, binary, 'small')).status).toBe(202);
+    } finally {
+      await ingress.close();
+      await log.deleteTopic(route.topic).catch(() => {});
+      await log.close();
+    }
+  });
+});

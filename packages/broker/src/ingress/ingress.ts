@@ -1,26 +1,23 @@
-// Broker and channel ingress: the HTTP front door that turns CloudEvents POSTed to
-// /<namespace>/<broker> (or /channels/<namespace>/<channel>) into records of the route's topic.
+// Broker and channel ingress: the HTTP front door that turns CloudEvents POSTed to a Broker's or a
+// channel's path into records of its topic. An answer other than 202 means nothing was stored, and a
+// 202 comes only after log.append resolved (durable), so a sender can always retry safely. Status
+// codes and reasons: README "Ingress".
 //
-// Guarantees:
-// - 202 only after log.append resolved, i.e. the events are durable; a batch is one append, so it
-//   is stored entirely or not at all. Any error answer means nothing was stored.
-// - Attributes, extensions, specversion and time are stored as received (see the HTTP binding in
-//   @eddy/api); the only additions are the W3C trace context headers as the Distributed Tracing
-//   extension, for events that carry none.
-// - Status codes: 400 invalid event (reason in `{ "error": ... }`), 404 unknown path (says which
-//   broker/channel), 405 non-POST on a route (`Allow: POST`), 413 body over maxBodyBytes, 415 an
-//   event format other than JSON, 503 log unavailable or topic not ready (`Retry-After`), 500 a bug.
-//
-// Topics: by default the ingress ensures every route's topic itself (ensureTopic is idempotent,
-// so a control plane doing the same is harmless) and answers 503 for a route until that succeeded;
-// a failed ensure is retried with backoff while the route exists.
+// The ingress ensures its routes' topics itself (idempotent, so a control plane doing the same is
+// harmless) and answers 503 for a route until that succeeded, retrying with backoff meanwhile.
 
 import type { BrokerRoute, ChannelRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
+import { sleep, withTimeout } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { type EventLog, EventLogUnavailableError, EventLogUsageError } from '../eventlog/event-log.js';
+import {
+  type EventLog,
+  EventLogUnavailableError,
+  EventLogUsageError,
+  RecordTooLargeError,
+} from '../eventlog/event-log.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import {
   buildRouteTable,
@@ -68,20 +65,37 @@ interface RouteState {
 
 type Outcome = 'accepted' | 'rejected' | 'unavailable' | 'error';
 
+/** An error answer: nothing of the request was stored. */
+interface Failure {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  /** Absent for a path no route serves. */
+  route?: IngressRoute | undefined;
+  status: number;
+  /** The `reason` label of eddy_ingress_rejected_total. */
+  reason: string;
+  /** The `outcome` label of eddy_ingress_events_total. */
+  outcome: Outcome;
+  /** The answer's `error` and the log line. */
+  message: string;
+  /** Events the request carried (1 when they could not be read). */
+  count: number;
+}
+
 export class Ingress {
   readonly registry: Registry;
-  private readonly log: EventLog;
-  private readonly logger: pino.Logger;
-  private readonly metrics: IngressMetrics;
-  private readonly app: FastifyInstance;
-  private readonly maxBodyBytes: number;
-  private readonly host: string;
-  private readonly port: number;
-  private readonly ensureTopics: boolean;
-  private readonly healthTimeoutMs: number;
-  private routes = new Map<string, RouteState>();
-  private closed = false;
-  private listening: string | undefined;
+  readonly #log: EventLog;
+  readonly #logger: pino.Logger;
+  readonly #metrics: IngressMetrics;
+  readonly #app: FastifyInstance;
+  readonly #maxBodyBytes: number;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #ensureTopics: boolean;
+  readonly #healthTimeoutMs: number;
+  #routes = new Map<string, RouteState>();
+  #closed = false;
+  #listening: string | undefined;
 
   constructor(options: IngressOptions) {
     if (!options?.log) throw new TypeError('createIngress: `log` (an EventLog) is required');
@@ -91,16 +105,16 @@ export class Ingress {
         `createIngress: maxBodyBytes must be a positive integer, got ${options.maxBodyBytes}`,
       );
     }
-    this.log = options.log;
+    this.#log = options.log;
     this.registry = options.registry ?? new Registry();
-    this.logger = options.logger ?? pino({ level: 'warn' });
-    this.metrics = ingressMetrics(this.registry);
-    this.maxBodyBytes = maxBodyBytes;
-    this.host = options.host ?? '127.0.0.1';
-    this.port = options.port ?? 0;
-    this.ensureTopics = options.ensureTopics ?? true;
-    this.healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
-    this.app = this.buildServer();
+    this.#logger = options.logger ?? pino({ level: 'warn' });
+    this.#metrics = ingressMetrics(this.registry);
+    this.#maxBodyBytes = maxBodyBytes;
+    this.#host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 0;
+    this.#ensureTopics = options.ensureTopics ?? true;
+    this.#healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+    this.#app = this.#buildServer();
   }
 
   /**
@@ -113,94 +127,97 @@ export class Ingress {
     const table = buildRouteTable(brokers, channels);
     const next = new Map<string, RouteState>();
     for (const [path, route] of table) {
-      const previous = this.routes.get(path);
+      const previous = this.#routes.get(path);
       if (previous && sameTopicSpec(previous.route, route)) {
         previous.route = route;
         next.set(path, previous);
       } else {
-        next.set(path, this.startRoute(route));
+        next.set(path, this.#startRoute(route));
       }
     }
-    for (const [path, state] of this.routes) {
+    for (const [path, state] of this.#routes) {
       if (next.get(path) !== state) state.retired = true;
     }
-    this.routes = next;
+    this.#routes = next;
     return Promise.all([...next.values()].map((state) => state.settled)).then(() => {});
   }
 
   /** Starts listening; resolves with the base URL (e.g. http://127.0.0.1:41234). */
   async listen(): Promise<string> {
-    if (this.closed) throw new Error('ingress: listen() after close()');
-    if (this.listening) return this.listening;
-    await this.app.listen({ host: this.host, port: this.port });
-    const address = this.app.server.address();
-    const port = typeof address === 'object' && address ? address.port : this.port;
-    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    this.listening = `http://${host}:${port}`;
-    this.logger.info({ url: this.listening, log: this.log.kind }, `ingress listening on ${this.listening}`);
-    return this.listening;
+    if (this.#closed) throw new Error('ingress: listen() after close()');
+    if (this.#listening) return this.#listening;
+    await this.#app.listen({ host: this.#host, port: this.#port });
+    const address = this.#app.server.address();
+    const port = typeof address === 'object' && address ? address.port : this.#port;
+    const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+    this.#listening = `http://${host}:${port}`;
+    this.#logger.info(
+      { url: this.#listening, log: this.#log.kind },
+      `ingress listening on ${this.#listening}`,
+    );
+    return this.#listening;
   }
 
   /** The base URL once listening. */
   get url(): string | undefined {
-    return this.listening;
+    return this.#listening;
   }
 
   /** Stops accepting connections and waits for requests in flight. Does not close the log. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const state of this.routes.values()) state.retired = true;
-    await this.app.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const state of this.#routes.values()) state.retired = true;
+    await this.#app.close();
   }
 
   // ---- topics ---------------------------------------------------------------------------------
 
-  private startRoute(route: IngressRoute): RouteState {
+  #startRoute(route: IngressRoute): RouteState {
     const state: RouteState = {
       route,
-      ready: !this.ensureTopics,
+      ready: !this.#ensureTopics,
       lastError: undefined,
       settled: Promise.resolve(),
       retired: false,
     };
-    if (this.ensureTopics) state.settled = this.ensureTopicLoop(state);
+    if (this.#ensureTopics) state.settled = this.#ensureTopicLoop(state);
     return state;
   }
 
-  private async ensureTopicLoop(state: RouteState): Promise<void> {
+  async #ensureTopicLoop(state: RouteState): Promise<void> {
     let delay = ENSURE_RETRY_MIN_MS;
-    while (!state.retired && !this.closed) {
+    while (!state.retired && !this.#closed) {
       const { route } = state;
       try {
-        await this.log.ensureTopic(route.topic, topicSpecOf(route));
+        await this.#log.ensureTopic(route.topic, topicSpecOf(route));
         state.ready = true;
         state.lastError = undefined;
         return;
       } catch (error) {
         state.lastError = (error as Error).message;
-        this.logger.warn(
+        this.#logger.warn(
           { kind: route.kind, namespace: route.namespace, name: route.name, topic: route.topic, err: error },
           `ingress: cannot ensure topic "${route.topic}" of ${route.kind} ${route.namespace}/${route.name}; retrying in ${delay} ms`,
         );
-        await sleep(delay);
+        await sleep(delay, undefined, { unref: true });
         delay = Math.min(delay * 2, ENSURE_RETRY_MAX_MS);
       }
     }
   }
 
   /** The route's topic vanished under us (e.g. deleted): not ready until it is ensured again. */
-  private invalidate(state: RouteState, reason: string): void {
-    if (!this.ensureTopics || !state.ready || state.retired) return;
+  #invalidate(state: RouteState, reason: string): void {
+    if (!this.#ensureTopics || !state.ready || state.retired) return;
     state.ready = false;
     state.lastError = reason;
-    state.settled = this.ensureTopicLoop(state);
+    state.settled = this.#ensureTopicLoop(state);
   }
 
   // ---- HTTP -------------------------------------------------------------------------------------
 
-  private buildServer(): FastifyInstance {
-    const app = Fastify({ logger: false, bodyLimit: this.maxBodyBytes, return503OnClosing: true });
+  #buildServer(): FastifyInstance {
+    const app = Fastify({ logger: false, bodyLimit: this.#maxBodyBytes, return503OnClosing: true });
     // Every body is read as raw bytes, whatever its content type: the binding decides what it is.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -208,31 +225,49 @@ export class Ingress {
       (request as TimedRequest).startedAt = process.hrtime.bigint();
     });
     app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-      const route = this.routes.get(pathOf(request.url))?.route;
+      const route = this.#routes.get(pathOf(request.url))?.route;
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
-        const message = `request body exceeds the limit of ${this.maxBodyBytes} bytes`;
-        return this.fail(request, reply, route, 413, 'too_large', 'rejected', message, 1);
-      }
-      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-        return this.fail(
+        const message = `request body exceeds the limit of ${this.#maxBodyBytes} bytes`;
+        return this.#fail({
           request,
           reply,
           route,
-          error.statusCode,
-          'bad_request',
-          'rejected',
-          error.message,
-          1,
-        );
+          status: 413,
+          reason: 'too_large',
+          outcome: 'rejected',
+          message,
+          count: 1,
+        });
       }
-      this.logger.error({ err: error, url: request.url }, 'ingress: unexpected error');
-      return this.fail(request, reply, route, 500, 'internal', 'error', 'internal error', 1);
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return this.#fail({
+          request,
+          reply,
+          route,
+          status: error.statusCode,
+          reason: 'bad_request',
+          outcome: 'rejected',
+          message: error.message,
+          count: 1,
+        });
+      }
+      this.#logger.error({ err: error, url: request.url }, 'ingress: unexpected error');
+      return this.#fail({
+        request,
+        reply,
+        route,
+        status: 500,
+        reason: 'internal',
+        outcome: 'error',
+        message: 'internal error',
+        count: 1,
+      });
     });
-    app.all('*', (request, reply) => this.handle(request, reply));
+    app.all('*', (request, reply) => this.#handle(request, reply));
     return app;
   }
 
-  private async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  async #handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const path = pathOf(request.url);
     if (path === '/healthz' || path === '/metrics') {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -241,28 +276,36 @@ export class Ingress {
           .header('allow', 'GET')
           .send({ error: `${request.method} is not allowed on ${path}; use GET` });
       }
-      return path === '/healthz' ? this.health(reply) : this.metricsText(reply);
+      return path === '/healthz' ? this.#health(reply) : this.#metricsText(reply);
     }
-    const state = this.routes.get(path);
+    const state = this.#routes.get(path);
     if (!state) {
-      return this.fail(
+      return this.#fail({
         request,
         reply,
-        undefined,
-        404,
-        'unknown_route',
-        'rejected',
-        describeUnknownPath(path),
-        1,
-      );
+        status: 404,
+        reason: 'unknown_route',
+        outcome: 'rejected',
+        message: describeUnknownPath(path),
+        count: 1,
+      });
     }
     const { route } = state;
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    this.metrics.bytes.inc(labels(route), body.length);
+    this.#metrics.bytes.inc(labels(route), body.length);
     if (request.method !== 'POST') {
       reply.header('allow', 'POST');
       const message = `${request.method} is not allowed on ${route.kind} ${route.namespace}/${route.name}; send events with POST`;
-      return this.fail(request, reply, route, 405, 'method_not_allowed', 'rejected', message, 1);
+      return this.#fail({
+        request,
+        reply,
+        route,
+        status: 405,
+        reason: 'method_not_allowed',
+        outcome: 'rejected',
+        message,
+        count: 1,
+      });
     }
 
     let events: PlainEvent[];
@@ -270,7 +313,16 @@ export class Ingress {
       events = parseHttpRequest(request.headers, body).events;
     } catch (error) {
       if (error instanceof HttpBindingError) {
-        return this.fail(request, reply, route, error.status, error.code, 'rejected', error.message, 1);
+        return this.#fail({
+          request,
+          reply,
+          route,
+          status: error.status,
+          reason: error.code,
+          outcome: 'rejected',
+          message: error.message,
+          count: 1,
+        });
       }
       throw error;
     }
@@ -280,16 +332,16 @@ export class Ingress {
       const message = `${route.kind} ${route.namespace}/${route.name} is not ready: its topic "${route.topic}" is not available yet${
         state.lastError ? ` (${state.lastError})` : ''
       }`;
-      return this.fail(
+      return this.#fail({
         request,
         reply,
         route,
-        503,
-        'topic_not_ready',
-        'unavailable',
+        status: 503,
+        reason: 'topic_not_ready',
+        outcome: 'unavailable',
         message,
-        events.length || 1,
-      );
+        count: events.length || 1,
+      });
     }
 
     events = withTraceContext(
@@ -299,16 +351,16 @@ export class Ingress {
     );
     if (events.length > 0) {
       try {
-        await this.log.append(route.topic, events);
+        await this.#log.append(route.topic, events);
       } catch (error) {
-        return this.appendFailed(request, reply, state, error as Error, events.length);
+        return this.#appendFailed(request, reply, state, error as Error, events.length);
       }
     }
-    this.metrics.events.inc({ ...labels(route), outcome: 'accepted' }, events.length);
-    return this.finish(request, reply.code(202), route).send();
+    this.#metrics.events.inc({ ...labels(route), outcome: 'accepted' }, events.length);
+    return this.#finish(request, reply.code(202), route).send();
   }
 
-  private appendFailed(
+  #appendFailed(
     request: FastifyRequest,
     reply: FastifyReply,
     state: RouteState,
@@ -317,86 +369,105 @@ export class Ingress {
   ): FastifyReply {
     const { route } = state;
     const where = `${route.kind} ${route.namespace}/${route.name} (topic "${route.topic}")`;
-    if (/too large/i.test(error.message)) {
+    if (error instanceof RecordTooLargeError) {
       const message = `the events are larger than the log accepts for ${where}: ${error.message}`;
-      return this.fail(request, reply, route, 413, 'too_large', 'rejected', message, count);
+      return this.#fail({
+        request,
+        reply,
+        route,
+        status: 413,
+        reason: 'too_large',
+        outcome: 'rejected',
+        message,
+        count,
+      });
     }
     if (error instanceof EventLogUnavailableError) {
       reply.header('retry-after', RETRY_AFTER_SECONDS);
       const message = `event log unavailable, nothing was stored for ${where}: ${error.message}`;
-      return this.fail(request, reply, route, 503, 'log_unavailable', 'unavailable', message, count);
+      return this.#fail({
+        request,
+        reply,
+        route,
+        status: 503,
+        reason: 'log_unavailable',
+        outcome: 'unavailable',
+        message,
+        count,
+      });
     }
     if (error instanceof EventLogUsageError) {
       // The contract names this route, so its topic should exist: most likely it was deleted or
       // is still being created by someone else. Not the sender's fault, and worth a retry.
-      this.invalidate(state, error.message);
+      this.#invalidate(state, error.message);
       reply.header('retry-after', RETRY_AFTER_SECONDS);
       const message = `${where} is not ready, nothing was stored: ${error.message}`;
-      return this.fail(request, reply, route, 503, 'topic_not_ready', 'unavailable', message, count);
+      return this.#fail({
+        request,
+        reply,
+        route,
+        status: 503,
+        reason: 'topic_not_ready',
+        outcome: 'unavailable',
+        message,
+        count,
+      });
     }
-    this.logger.error(
+    this.#logger.error(
       { err: error, kind: route.kind, namespace: route.namespace, name: route.name },
       'ingress: append failed',
     );
-    return this.fail(
+    return this.#fail({
       request,
       reply,
       route,
-      500,
-      'internal',
-      'error',
-      `append to ${where} failed: ${error.message}`,
+      status: 500,
+      reason: 'internal',
+      outcome: 'error',
+      message: `append to ${where} failed: ${error.message}`,
       count,
-    );
+    });
   }
 
-  private fail(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    route: IngressRoute | undefined,
-    code: number,
-    reason: string,
-    outcome: Outcome,
-    message: string,
-    count: number,
-  ): FastifyReply {
+  /** Answers `{ error: message }`, counts the events as not stored and logs why. */
+  #fail({ request, reply, route, status, reason, outcome, message, count }: Failure): FastifyReply {
     const routeLabels = labels(route);
-    this.metrics.rejected.inc({ ...routeLabels, reason });
-    this.metrics.events.inc({ ...routeLabels, outcome }, count);
-    const fields = { status: code, reason, method: request.method, url: request.url, remote: request.ip };
-    if (code >= 500) this.logger.error(fields, `ingress: ${message}`);
-    else this.logger.warn(fields, `ingress: ${message}`);
-    return this.finish(request, reply.code(code), route).send({ error: message });
+    this.#metrics.rejected.inc({ ...routeLabels, reason });
+    this.#metrics.events.inc({ ...routeLabels, outcome }, count);
+    const fields = { status, reason, method: request.method, url: request.url, remote: request.ip };
+    if (status >= 500) this.#logger.error(fields, `ingress: ${message}`);
+    else this.#logger.warn(fields, `ingress: ${message}`);
+    return this.#finish(request, reply.code(status), route).send({ error: message });
   }
 
-  private finish(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    route: IngressRoute | undefined,
-  ): FastifyReply {
+  #finish(request: FastifyRequest, reply: FastifyReply, route: IngressRoute | undefined): FastifyReply {
     const startedAt = (request as TimedRequest).startedAt;
     if (startedAt !== undefined) {
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-      this.metrics.duration.observe({ ...labels(route), code: String(reply.statusCode) }, seconds);
+      this.#metrics.duration.observe({ ...labels(route), code: String(reply.statusCode) }, seconds);
     }
     return reply;
   }
 
-  private async health(reply: FastifyReply): Promise<FastifyReply> {
+  async #health(reply: FastifyReply): Promise<FastifyReply> {
     try {
-      await withTimeout(this.log.listTopics(), this.healthTimeoutMs, 'the event log did not answer');
-      const notReady = [...this.routes.values()]
+      await withTimeout(
+        this.#log.listTopics(),
+        this.#healthTimeoutMs,
+        `the event log did not answer within ${this.#healthTimeoutMs} ms`,
+      );
+      const notReady = [...this.#routes.values()]
         .filter((s) => !s.ready)
         .map((s) => `${s.route.namespace}/${s.route.name}`);
-      return reply.code(200).send({ status: 'ok', log: this.log.kind, routes: this.routes.size, notReady });
+      return reply.code(200).send({ status: 'ok', log: this.#log.kind, routes: this.#routes.size, notReady });
     } catch (error) {
       return reply
         .code(503)
-        .send({ status: 'unavailable', log: this.log.kind, error: (error as Error).message });
+        .send({ status: 'unavailable', log: this.#log.kind, error: (error as Error).message });
     }
   }
 
-  private async metricsText(reply: FastifyReply): Promise<FastifyReply> {
+  async #metricsText(reply: FastifyReply): Promise<FastifyReply> {
     const text = await this.registry.metrics();
     return reply.code(200).header('content-type', this.registry.contentType).send(text);
   }
@@ -425,22 +496,4 @@ function pathOf(url: string): string {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -146,7 +146,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const port = options.port ?? 8080;
     let broker: BrokerDataPlane;
     try {
-      broker = await createBrokerDataPlane({ log, registry: metrics, logger, host, port });
+      broker = await createBrokerDataPlane({ log, registry: metrics, logger, ingress: { host, port } });
     } catch (error) {
       throw listenError(error, 'broker ingress', port);
     }

@@ -17,9 +17,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import {
-  type ComputedContract,
   type Condition,
-  computeContract,
   type DataPlaneContract,
   type ResourceStatus,
   resourceKey,
@@ -30,7 +28,7 @@ import {
   withBacklogRoutes,
   withTransitionTimes,
 } from '@eddy/api';
-import type { BrokerDataPlane } from '@eddy/broker';
+import { type BrokerDataPlane, type ComputedContract, computeContract } from '@eddy/broker';
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
 import {
   bindWorkload,

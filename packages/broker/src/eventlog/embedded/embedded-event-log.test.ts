@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PlainEvent } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { waitFor } from '../../testing/wait-for.js';
 import type { LogRecord, RecordBatch } from '../event-log.js';
 import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
 import { type EmbeddedEventLog, openEmbeddedEventLog } from './embedded-event-log.js';
@@ -33,14 +35,6 @@ function event(i: number, extra: Record<string, unknown> = {}): PlainEvent {
 
 function events(from: number, count: number): PlainEvent[] {
   return Array.from({ length: count }, (_, i) => event(from + i));
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -272,7 +266,7 @@ describe('embedded event log', () => {
       onAssignment: (partitions) => bAssigned.push(partitions),
     });
     const bReady = b.ready();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     expect(bSeen).toEqual([]);
     release.resolve();
     await bReady;

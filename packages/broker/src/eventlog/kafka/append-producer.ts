@@ -37,15 +37,18 @@ interface PendingAppend {
  * pay a full acks=all round trip of its own, one after the other.
  */
 export class AppendProducer {
-  private current: Promise<Producer> | undefined;
-  private closed = false;
-  private readonly queue: PendingAppend[] = [];
-  private flushing = false;
+  #current: Promise<Producer> | undefined;
+  #closed = false;
+  readonly #queue: PendingAppend[] = [];
+  #flushing = false;
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly options: AppendProducerOptions,
-  ) {}
+  readonly #kafka: Kafka;
+  readonly #options: AppendProducerOptions;
+
+  constructor(kafka: Kafka, options: AppendProducerOptions) {
+    this.#kafka = kafka;
+    this.#options = options;
+  }
 
   /**
    * Sends the messages (each with its partition already chosen); resolves with each message's
@@ -53,40 +56,40 @@ export class AppendProducer {
    */
   send(topic: string, messages: Message[]): Promise<number[]> {
     return new Promise<number[]>((resolve, reject) => {
-      this.queue.push({ topic, messages, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.#queue.push({ topic, messages, resolve, reject });
+      if (!this.#flushing) void this.#flush();
     });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
+  async #flush(): Promise<void> {
+    this.#flushing = true;
     try {
-      while (this.queue.length > 0) {
+      while (this.#queue.length > 0) {
         const batch: PendingAppend[] = [];
         let count = 0;
         while (
-          this.queue.length > 0 &&
-          (batch.length === 0 || count + this.queue[0]!.messages.length <= MAX_COALESCED_MESSAGES)
+          this.#queue.length > 0 &&
+          (batch.length === 0 || count + this.#queue[0]!.messages.length <= MAX_COALESCED_MESSAGES)
         ) {
-          const next = this.queue.shift()!;
+          const next = this.#queue.shift()!;
           count += next.messages.length;
           batch.push(next);
         }
-        await this.sendTogether(batch);
+        await this.#sendTogether(batch);
       }
     } finally {
-      this.flushing = false;
+      this.#flushing = false;
     }
   }
 
-  private async sendTogether(batch: PendingAppend[]): Promise<void> {
+  async #sendTogether(batch: PendingAppend[]): Promise<void> {
     try {
-      const offsets = await this.produce(batch);
+      const offsets = await this.#produce(batch);
       for (const [i, append] of batch.entries()) append.resolve(offsets[i]!);
     } catch (error) {
       if (batch.length > 1 && isUsageFailure(error)) {
         // One append's bad record (too large, ...) must not fail the others it was coalesced with.
-        for (const append of batch) await this.sendTogether([append]);
+        for (const append of batch) await this.#sendTogether([append]);
         return;
       }
       for (const append of batch) append.reject(error);
@@ -94,7 +97,7 @@ export class AppendProducer {
   }
 
   /** One produce request for every append of the batch; returns each append's offsets. */
-  private async produce(batch: PendingAppend[]): Promise<number[][]> {
+  async #produce(batch: PendingAppend[]): Promise<number[][]> {
     const topics = [...new Set(batch.map((a) => a.topic))];
     const action =
       topics.length === 1
@@ -104,24 +107,24 @@ export class AppendProducer {
       topic,
       messages: batch.filter((a) => a.topic === topic).flatMap((a) => a.messages),
     }));
-    const attempt = this.producer().then((producer) =>
+    const attempt = this.#producer().then((producer) =>
       producer
-        .sendBatch({ topicMessages, acks: -1, timeout: this.options.ackTimeoutMs })
+        .sendBatch({ topicMessages, acks: -1, timeout: this.#options.ackTimeoutMs })
         .catch((error: unknown) => {
-          this.retire(producer);
+          this.#retire(producer);
           throw error;
         }),
     );
     let acks: RecordMetadata[];
     try {
-      acks = await withDeadline(attempt, this.options.appendTimeoutMs, action);
+      acks = await withDeadline(attempt, this.#options.appendTimeoutMs, action);
     } catch (error) {
       // On a deadline the send may still be running inside kafkajs: retire the producer whether
       // or not it has connected yet.
-      const pending = this.current;
+      const pending = this.#current;
       if (pending)
         void pending.then(
-          (p) => this.retire(p),
+          (p) => this.#retire(p),
           () => {},
         );
       throw toEventLogError(error, action);
@@ -144,20 +147,20 @@ export class AppendProducer {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const append of this.queue.splice(0))
+    this.#closed = true;
+    for (const append of this.#queue.splice(0))
       append.reject(new EventLogUnavailableError('the event log is closed'));
-    const pending = this.current;
-    this.current = undefined;
+    const pending = this.#current;
+    this.#current = undefined;
     if (!pending) return;
     const producer = await pending.catch(() => undefined);
     await producer?.disconnect().catch(() => {});
   }
 
-  private producer(): Promise<Producer> {
-    if (this.closed) return Promise.reject(new Error('the event log is closed'));
-    if (this.current) return this.current;
-    const producer = this.kafka.producer({
+  #producer(): Promise<Producer> {
+    if (this.#closed) return Promise.reject(new Error('the event log is closed'));
+    if (this.#current) return this.#current;
+    const producer = this.#kafka.producer({
       idempotent: true,
       // The idempotent producer keeps one request in flight per broker (kafkajs takes a broker lock
       // around each produce), which is what keeps per-partition order across retries.
@@ -171,23 +174,23 @@ export class AppendProducer {
     const connecting = producer.connect().then(
       () => producer,
       (error: unknown) => {
-        if (this.current === connecting) this.current = undefined;
+        if (this.#current === connecting) this.#current = undefined;
         void producer.disconnect().catch(() => {});
         throw error;
       },
     );
-    this.current = connecting;
+    this.#current = connecting;
     return connecting;
   }
 
-  private retire(producer: Producer): void {
-    const pending = this.current;
+  #retire(producer: Producer): void {
+    const pending = this.#current;
     if (!pending) return;
     void pending.then(
       (p) => {
         if (p !== producer) return;
-        if (this.current === pending) this.current = undefined;
-        this.options.logger.debug('discarding the producer after a failed append');
+        if (this.#current === pending) this.#current = undefined;
+        this.#options.logger.debug('discarding the producer after a failed append');
         void producer.disconnect().catch(() => {});
       },
       () => {},

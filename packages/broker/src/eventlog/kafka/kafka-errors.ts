@@ -1,7 +1,8 @@
-// Maps kafkajs failures onto the event log's two error kinds: EventLogUsageError for calls that
-// can never succeed as made, EventLogUnavailableError for everything that may work later (broker
-// down, timeouts, leader elections, rebalances).
-import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
+// Maps kafkajs failures onto the event log's error kinds: EventLogUsageError for calls that can never
+// succeed as made (RecordTooLargeError when that is a record's size), EventLogUnavailableError for
+// everything that may work later (broker down, timeouts, leader elections, rebalances).
+import { TimeoutError, withTimeout } from '@eddy/runtime';
+import { EventLogUnavailableError, EventLogUsageError, RecordTooLargeError } from '../event-log.js';
 
 /** Kafka protocol error types that say the request itself is wrong. */
 const USAGE_PROTOCOL_ERRORS = new Set([
@@ -27,6 +28,9 @@ const USAGE_PROTOCOL_ERRORS = new Set([
   'UNSUPPORTED_VERSION',
   'UNSUPPORTED_FOR_MESSAGE_FORMAT',
 ]);
+
+/** Kafka protocol error types that say a record or batch is over the broker's or topic's size limit. */
+const TOO_LARGE_PROTOCOL_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
 /** kafkajs error names that mean "could not reach / hear back from the cluster in time". */
 const UNAVAILABLE_NAMES = new Set([
@@ -105,6 +109,8 @@ export function toEventLogError(error: unknown, action: string): Error {
   const detail = innermost?.message ?? String(error);
   const outer = (error as KafkaLikeError | undefined)?.message;
   const message = outer && outer !== detail ? `${outer}: ${detail}` : detail;
+  if (chain(error).some((e) => typeof e.type === 'string' && TOO_LARGE_PROTOCOL_ERRORS.has(e.type)))
+    return new RecordTooLargeError(`${action}: ${message}`, { cause: error });
   return isUsageFailure(error)
     ? new EventLogUsageError(`${action}: ${message}`, { cause: error })
     : new EventLogUnavailableError(`${action}: Kafka is unavailable: ${message}`, { cause: error });
@@ -112,18 +118,10 @@ export function toEventLogError(error: unknown, action: string): Error {
 
 /** Rejects with EventLogUnavailableError when `promise` has not settled after `ms`. */
 export async function withDeadline<T>(promise: Promise<T>, ms: number, action: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new EventLogUnavailableError(`${action}: Kafka did not answer within ${ms} ms`)),
-      ms,
-    );
-  });
-  // The loser of the race must not surface as an unhandled rejection.
-  promise.catch(() => {});
   try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
+    return await withTimeout(promise, ms, `${action}: Kafka did not answer within ${ms} ms`);
+  } catch (error) {
+    if (error instanceof TimeoutError) throw new EventLogUnavailableError(error.message);
+    throw error;
   }
 }

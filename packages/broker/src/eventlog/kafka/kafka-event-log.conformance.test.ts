@@ -1,15 +1,17 @@
 // Runs the shared event-log conformance suite on the Kafka log against the real broker the test
 // harness starts (test/harness/global-setup.ts), plus checks only Kafka has: the wire format seen
 // by a bare kafkajs consumer, and bounded failure when no broker answers.
+
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { PlainEvent } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type KafkaCluster, startKafka } from '../../../../../test/harness/kafka.ts';
 import { describeEventLogConformance } from '../event-log.conformance.js';
-import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
+import { EventLogUnavailableError, EventLogUsageError, RecordTooLargeError } from '../event-log.js';
 import { createKafkaEventLog, type KafkaEventLog } from './kafka-event-log.js';
 
 const brokers = inject('kafkaBrokers');
@@ -157,9 +159,27 @@ describe('Kafka event log: on the wire', () => {
       },
     });
     const deadline = Date.now() + 20_000;
-    while (seen.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (seen.size < total && Date.now() < deadline) await sleep(50);
     await consumer.close();
     expect(seen).toEqual(byPosition);
+  });
+
+  it("rejects a record over the topic's max.message.bytes with RecordTooLargeError", async () => {
+    const topic = unique('small-records');
+    topics.push(topic);
+    await log.ensureTopic(topic, { partitions: 1, config: { 'max.message.bytes': '2048' } });
+    const big: PlainEvent = {
+      specversion: '1.0',
+      id: 'big-1',
+      source: '/test',
+      type: 't',
+      data: Buffer.alloc(16 * 1024),
+    };
+    const refused = log.append(topic, [big]);
+    await expect(refused).rejects.toBeInstanceOf(RecordTooLargeError);
+    await expect(refused).rejects.toBeInstanceOf(EventLogUsageError);
+    // A record that fits still goes through on the same producer.
+    expect(await log.append(topic, [{ ...big, id: 'small-1', data: 'ok' }])).toHaveLength(1);
   });
 
   it('places a partitionkey where the Java client (murmur2) would', async () => {

@@ -1,5 +1,6 @@
 // The production event log: Kafka through kafkajs, events as CloudEvents Kafka binary-mode records.
 import { toKafkaBinary } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import kafkajs, { type Admin, Kafka, type Message, Partitioners, type PartitionMetadata } from 'kafkajs';
 import pino from 'pino';
 
@@ -74,24 +75,24 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): KafkaEventLo
 
 export class KafkaEventLog implements EventLog {
   readonly kind = 'kafka' as const;
-  private readonly kafka: Kafka;
-  private readonly logger: pino.Logger;
-  private readonly producer: AppendProducer;
-  private readonly consumers = new Set<KafkaLogConsumer>();
-  private readonly metadata = new Map<string, TopicMetadata>();
+  readonly #kafka: Kafka;
+  readonly #logger: pino.Logger;
+  readonly #producer: AppendProducer;
+  readonly #consumers = new Set<KafkaLogConsumer>();
+  readonly #metadata = new Map<string, TopicMetadata>();
   /** The same murmur2 partitioner the producer is configured with, run here to know positions. */
-  private readonly partitioner = Partitioners.DefaultPartitioner();
-  private admin: Promise<Admin> | undefined;
-  private closed = false;
-  private readonly settings: Required<Omit<KafkaEventLogOptions, 'logger' | 'replicationFactor' | 'brokers'>>;
-  private readonly replicationFactor: number | undefined;
+  readonly #partitioner = Partitioners.DefaultPartitioner();
+  #admin: Promise<Admin> | undefined;
+  #closed = false;
+  readonly #settings: Required<Omit<KafkaEventLogOptions, 'logger' | 'replicationFactor' | 'brokers'>>;
+  readonly #replicationFactor: number | undefined;
 
   constructor(options: KafkaEventLogOptions) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       throw new EventLogUsageError('Kafka event log: `brokers` must list at least one host:port');
     }
-    this.logger = options.logger ?? pino({ name: 'eddy-kafka', level: 'warn' });
-    this.settings = {
+    this.#logger = options.logger ?? pino({ name: 'eddy-kafka', level: 'warn' });
+    this.#settings = {
       clientId: options.clientId ?? 'eddy',
       appendTimeoutMs: options.appendTimeoutMs ?? 30_000,
       operationTimeoutMs: options.operationTimeoutMs ?? 30_000,
@@ -102,20 +103,20 @@ export class KafkaEventLog implements EventLog {
       maxWaitTimeMs: options.maxWaitTimeMs ?? 1_000,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 16,
     };
-    this.replicationFactor = options.replicationFactor;
-    this.kafka = new Kafka({
+    this.#replicationFactor = options.replicationFactor;
+    this.#kafka = new Kafka({
       brokers: options.brokers,
-      clientId: this.settings.clientId,
-      connectionTimeout: this.settings.connectionTimeoutMs,
-      requestTimeout: Math.min(30_000, this.settings.operationTimeoutMs),
+      clientId: this.#settings.clientId,
+      connectionTimeout: this.#settings.connectionTimeoutMs,
+      requestTimeout: Math.min(30_000, this.#settings.operationTimeoutMs),
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
-      logLevel: kafkaLogLevelFor(this.logger),
-      logCreator: kafkaLogCreator(this.logger),
+      logLevel: kafkaLogLevelFor(this.#logger),
+      logCreator: kafkaLogCreator(this.#logger),
     });
-    this.producer = new AppendProducer(this.kafka, {
-      appendTimeoutMs: this.settings.appendTimeoutMs,
-      ackTimeoutMs: Math.min(30_000, this.settings.appendTimeoutMs),
-      logger: this.logger,
+    this.#producer = new AppendProducer(this.#kafka, {
+      appendTimeoutMs: this.#settings.appendTimeoutMs,
+      ackTimeoutMs: Math.min(30_000, this.#settings.appendTimeoutMs),
+      logger: this.#logger,
     });
   }
 
@@ -124,7 +125,7 @@ export class KafkaEventLog implements EventLog {
 
   async ensureTopic(name: string, spec: TopicSpec = {}): Promise<TopicInfo> {
     const action = `ensure topic "${name}"`;
-    this.checkOpen(action);
+    this.#checkOpen(action);
     checkTopicName(name, action);
     const partitions = spec.partitions ?? 1;
     if (!Number.isInteger(partitions) || partitions < 1) {
@@ -140,34 +141,34 @@ export class KafkaEventLog implements EventLog {
       throw new EventLogUsageError(`${action}: replicationFactor must be an integer >= 1, got ${rf}`);
     }
     const configs = topicConfigs(spec.retentionMs, spec.config);
-    return this.adminCall(
+    return this.#adminCall(
       action,
       async (admin) => {
         const created = await admin.createTopics({
           waitForLeaders: true,
-          timeout: this.settings.operationTimeoutMs,
+          timeout: this.#settings.operationTimeoutMs,
           topics: [
             {
               topic: name,
               numPartitions: partitions,
-              replicationFactor: rf ?? (await this.replicationFactorFor(admin)),
+              replicationFactor: rf ?? (await this.#replicationFactorFor(admin)),
               configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
             },
           ],
         });
         let count = partitions;
         if (!created) {
-          const current = (await this.topicMetadata(name, true)).length;
+          const current = (await this.#topicMetadata(name, true)).length;
           if (current < partitions) {
             await admin.createPartitions({
-              timeout: this.settings.operationTimeoutMs,
+              timeout: this.#settings.operationTimeoutMs,
               topicPartitions: [{ topic: name, count: partitions }],
             });
           }
           count = Math.max(current, partitions);
-          await this.applyConfigs(admin, name, configs);
+          await this.#applyConfigs(admin, name, configs);
         }
-        this.metadata.delete(name);
+        this.#metadata.delete(name);
         return { name, partitions: count, retentionMs: spec.retentionMs };
       },
       // Right after a create (or a delete + create of the same name) a broker may not know the topic
@@ -178,18 +179,18 @@ export class KafkaEventLog implements EventLog {
 
   async deleteTopic(name: string): Promise<void> {
     const action = `delete topic "${name}"`;
-    this.checkOpen(action);
+    this.#checkOpen(action);
     checkTopicName(name, action);
-    await this.adminCall(action, async (admin) => {
+    await this.#adminCall(action, async (admin) => {
       try {
-        await admin.deleteTopics({ topics: [name], timeout: this.settings.operationTimeoutMs });
+        await admin.deleteTopics({ topics: [name], timeout: this.#settings.operationTimeoutMs });
       } catch (error) {
         if (protocolErrorType(error) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
       }
-      this.metadata.delete(name);
+      this.#metadata.delete(name);
       // Kafka deletes asynchronously; wait until the name is free so that an ensureTopic right after
       // creates a new, empty topic instead of finding the old one still there.
-      const deadline = Date.now() + this.settings.operationTimeoutMs;
+      const deadline = Date.now() + this.#settings.operationTimeoutMs;
       while ((await admin.listTopics()).includes(name)) {
         if (Date.now() > deadline) throw new Error('the topic is still listed after deletion');
         await sleep(100);
@@ -199,8 +200,8 @@ export class KafkaEventLog implements EventLog {
 
   async listTopics(): Promise<TopicInfo[]> {
     const action = 'list topics';
-    this.checkOpen(action);
-    return this.adminCall(action, async (admin) => {
+    this.#checkOpen(action);
+    return this.#adminCall(action, async (admin) => {
       const names = (await admin.listTopics()).filter((n) => !n.startsWith('__')).sort();
       if (names.length === 0) return [];
       const [{ topics }, configs] = await Promise.all([
@@ -233,10 +234,10 @@ export class KafkaEventLog implements EventLog {
 
   async append(topic: string, events: LogEvent[], options: AppendOptions = {}): Promise<RecordPosition[]> {
     const action = `append to "${topic}"`;
-    this.checkOpen(action);
+    this.#checkOpen(action);
     if (!Array.isArray(events)) throw new EventLogUsageError(`${action}: events must be an array`);
     if (events.length === 0) return [];
-    const partitionMetadata = await this.partitionsForAppend(topic, options.partition, action);
+    const partitionMetadata = await this.#partitionsForAppend(topic, options.partition, action);
 
     const messages: Message[] = events.map((event, index) => {
       let record: ReturnType<typeof toKafkaBinary>;
@@ -246,11 +247,11 @@ export class KafkaEventLog implements EventLog {
         throw new EventLogUsageError(`${action}: events[${index}]: ${(error as Error).message}`);
       }
       const message: Message = { key: record.key, value: record.value, headers: record.headers };
-      message.partition = options.partition ?? this.partitioner({ topic, partitionMetadata, message });
+      message.partition = options.partition ?? this.#partitioner({ topic, partitionMetadata, message });
       return message;
     });
 
-    const offsets = await this.producer.send(topic, messages);
+    const offsets = await this.#producer.send(topic, messages);
     return messages.map((message, i) => ({
       topic,
       partition: message.partition as number,
@@ -263,42 +264,42 @@ export class KafkaEventLog implements EventLog {
 
   async consume(options: ConsumeOptions): Promise<Consumer> {
     const action = `consume "${options?.topic}" as group "${options?.group}"`;
-    this.checkOpen(action);
+    this.#checkOpen(action);
     checkConsumeOptions(options, action);
-    const partitions = await this.topicMetadata(options.topic, true).catch((error: unknown) => {
+    const partitions = await this.#topicMetadata(options.topic, true).catch((error: unknown) => {
       throw toEventLogError(error, action);
     });
     const consumer = new KafkaLogConsumer(
-      this.kafka,
+      this.#kafka,
       options,
-      this.offsetLookup(),
+      this.#offsetLookup(),
       {
-        sessionTimeoutMs: this.settings.sessionTimeoutMs,
-        heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
-        maxWaitTimeMs: this.settings.maxWaitTimeMs,
-        readyTimeoutMs: this.settings.readyTimeoutMs,
-        operationTimeoutMs: this.settings.operationTimeoutMs,
+        sessionTimeoutMs: this.#settings.sessionTimeoutMs,
+        heartbeatIntervalMs: this.#settings.heartbeatIntervalMs,
+        maxWaitTimeMs: this.#settings.maxWaitTimeMs,
+        readyTimeoutMs: this.#settings.readyTimeoutMs,
+        operationTimeoutMs: this.#settings.operationTimeoutMs,
         partitionsConsumedConcurrently: Math.max(
           1,
-          Math.min(this.settings.partitionsConsumedConcurrently, partitions.length),
+          Math.min(this.#settings.partitionsConsumedConcurrently, partitions.length),
         ),
       },
-      this.logger.child({ group: options.group, topic: options.topic }),
-      (c) => this.consumers.delete(c),
+      this.#logger.child({ group: options.group, topic: options.topic }),
+      (c) => this.#consumers.delete(c),
     );
-    this.consumers.add(consumer);
+    this.#consumers.add(consumer);
     await consumer.start();
     return consumer;
   }
 
   async lag(group: string, topic: string): Promise<PartitionLag[]> {
     const action = `lag of group "${group}" on "${topic}"`;
-    this.checkOpen(action);
+    this.#checkOpen(action);
     checkGroupName(group, action);
     checkTopicName(topic, action);
-    const lookup = this.offsetLookup();
+    const lookup = this.#offsetLookup();
     try {
-      await this.topicMetadata(topic, true);
+      await this.#topicMetadata(topic, true);
       const [offsets, committed] = await Promise.all([
         lookup.topicOffsets(topic),
         lookup.committedOffsets(group, topic),
@@ -316,14 +317,14 @@ export class KafkaEventLog implements EventLog {
 
   async seekGroupToTimestamp(group: string, topic: string, timestamp: number): Promise<void> {
     const action = `seek group "${group}" on "${topic}" to ${timestamp}`;
-    this.checkOpen(action);
+    this.#checkOpen(action);
     checkGroupName(group, action);
     checkTopicName(topic, action);
     if (!Number.isFinite(timestamp)) throw new EventLogUsageError(`${action}: timestamp must be a number`);
     try {
-      await this.topicMetadata(topic, true);
-      const offsets = await this.offsetLookup().offsetsForTimestamp(topic, timestamp);
-      const live = [...this.consumers].filter(
+      await this.#topicMetadata(topic, true);
+      const offsets = await this.#offsetLookup().offsetsForTimestamp(topic, timestamp);
+      const live = [...this.#consumers].filter(
         (c) => c.group === group && c.topic === topic && c.status === 'running',
       );
       if (live.length > 0) {
@@ -331,14 +332,14 @@ export class KafkaEventLog implements EventLog {
         for (const consumer of live) await consumer.reposition(offsets);
         return;
       }
-      const { groups } = await this.adminCall(action, (admin) => admin.describeGroups([group]));
+      const { groups } = await this.#adminCall(action, (admin) => admin.describeGroups([group]));
       const state = groups[0]?.state ?? 'Dead';
       if (state !== 'Empty' && state !== 'Dead') {
         throw new EventLogUsageError(
           `${action}: the group has live members in another process (state ${state}); seek through one of its consumers`,
         );
       }
-      await this.commitAsTemporaryMember(group, topic, offsets, action);
+      await this.#commitAsTemporaryMember(group, topic, offsets, action);
     } catch (error) {
       throw toEventLogError(error, action);
     }
@@ -349,17 +350,17 @@ export class KafkaEventLog implements EventLog {
    * (Kafka takes commits only from a member, or for an empty group) but then waits for a fetch of
    * its paused consumer, which costs seconds; this member joins, commits at once and leaves.
    */
-  private async commitAsTemporaryMember(
+  async #commitAsTemporaryMember(
     group: string,
     topic: string,
     offsets: Map<number, number>,
     action: string,
   ): Promise<void> {
-    const member = this.kafka.consumer({
+    const member = this.#kafka.consumer({
       groupId: group,
-      sessionTimeout: this.settings.sessionTimeoutMs,
-      heartbeatInterval: this.settings.heartbeatIntervalMs,
-      maxWaitTimeInMs: this.settings.maxWaitTimeMs,
+      sessionTimeout: this.#settings.sessionTimeoutMs,
+      heartbeatInterval: this.#settings.heartbeatIntervalMs,
+      maxWaitTimeInMs: this.#settings.maxWaitTimeMs,
       allowAutoTopicCreation: false,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
@@ -381,7 +382,7 @@ export class KafkaEventLog implements EventLog {
             [...offsets].map(([partition, offset]) => ({ topic, partition, offset: String(offset) })),
           );
         })(),
-        this.settings.operationTimeoutMs,
+        this.#settings.operationTimeoutMs,
         action,
       );
     } finally {
@@ -391,10 +392,10 @@ export class KafkaEventLog implements EventLog {
 
   async deleteGroup(group: string): Promise<void> {
     const action = `delete group "${group}"`;
-    this.checkOpen(action);
+    this.#checkOpen(action);
     checkGroupName(group, action);
-    await Promise.all([...this.consumers].filter((c) => c.group === group).map((c) => c.close()));
-    await this.adminCall(action, async (admin) => {
+    await Promise.all([...this.#consumers].filter((c) => c.group === group).map((c) => c.close()));
+    await this.#adminCall(action, async (admin) => {
       try {
         await admin.deleteGroups([group]);
       } catch (error) {
@@ -405,12 +406,12 @@ export class KafkaEventLog implements EventLog {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([...this.consumers].map((c) => c.close()));
-    await this.producer.close();
-    const admin = this.admin;
-    this.admin = undefined;
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#consumers].map((c) => c.close()));
+    await this.#producer.close();
+    const admin = this.#admin;
+    this.#admin = undefined;
     const connected = await admin?.catch(() => undefined);
     await connected?.disconnect().catch(() => {});
   }
@@ -418,8 +419,8 @@ export class KafkaEventLog implements EventLog {
   // ---------------------------------------------------------------------------------------------
   // Helpers
 
-  private checkOpen(action: string): void {
-    if (this.closed) throw new EventLogUsageError(`${action}: the event log is closed`);
+  #checkOpen(action: string): void {
+    if (this.#closed) throw new EventLogUsageError(`${action}: the event log is closed`);
   }
 
   /**
@@ -428,71 +429,71 @@ export class KafkaEventLog implements EventLog {
    * coordinator still loading) are retried until the deadline: some kafkajs admin calls give up
    * on them at once.
    */
-  private async adminCall<T>(
+  async #adminCall<T>(
     action: string,
     fn: (admin: Admin) => Promise<T>,
     alsoTransient: (error: unknown) => boolean = () => false,
   ): Promise<T> {
-    const giveUpAt = Date.now() + this.settings.operationTimeoutMs;
+    const giveUpAt = Date.now() + this.#settings.operationTimeoutMs;
     const attempts = async (): Promise<T> => {
       for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
         try {
-          return await fn(await this.connectedAdmin());
+          return await fn(await this.#connectedAdmin());
         } catch (error) {
           const transient = isTransientProtocolError(error) || alsoTransient(error);
-          if (!transient || this.closed || Date.now() + delay > giveUpAt) throw error;
-          this.logger.debug({ err: error, action }, 'retrying after a transient Kafka error');
+          if (!transient || this.#closed || Date.now() + delay > giveUpAt) throw error;
+          this.#logger.debug({ err: error, action }, 'retrying after a transient Kafka error');
           await sleep(delay);
         }
       }
     };
     try {
-      return await withDeadline(attempts(), this.settings.operationTimeoutMs, action);
+      return await withDeadline(attempts(), this.#settings.operationTimeoutMs, action);
     } catch (error) {
       throw toEventLogError(error, action);
     }
   }
 
-  private connectedAdmin(): Promise<Admin> {
-    if (this.admin) return this.admin;
-    const admin = this.kafka.admin({ retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 } });
+  #connectedAdmin(): Promise<Admin> {
+    if (this.#admin) return this.#admin;
+    const admin = this.#kafka.admin({ retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 } });
     const connecting = admin.connect().then(
       () => admin,
       (error: unknown) => {
-        if (this.admin === connecting) this.admin = undefined;
+        if (this.#admin === connecting) this.#admin = undefined;
         void admin.disconnect().catch(() => {});
         throw error;
       },
     );
-    this.admin = connecting;
+    this.#admin = connecting;
     return connecting;
   }
 
-  private async replicationFactorFor(admin: Admin): Promise<number> {
-    if (this.replicationFactor !== undefined) return this.replicationFactor;
+  async #replicationFactorFor(admin: Admin): Promise<number> {
+    if (this.#replicationFactor !== undefined) return this.#replicationFactor;
     const { brokers } = await admin.describeCluster();
     return Math.max(1, Math.min(3, brokers.length));
   }
 
   /** Partition metadata of a topic; EventLogUsageError if it does not exist. */
-  private async topicMetadata(topic: string, refresh = false): Promise<PartitionMetadata[]> {
-    const cached = this.metadata.get(topic);
+  async #topicMetadata(topic: string, refresh = false): Promise<PartitionMetadata[]> {
+    const cached = this.#metadata.get(topic);
     if (!refresh && cached && Date.now() - cached.fetchedAt < METADATA_TTL_MS) return cached.partitions;
     const action = `read metadata of "${topic}"`;
     checkTopicName(topic, action);
-    return this.adminCall(action, async (admin) => {
+    return this.#adminCall(action, async (admin) => {
       // Listing first: asking for the metadata of a missing topic makes kafkajs retry for a while.
       if (!(await admin.listTopics()).includes(topic)) {
         throw new EventLogUsageError(`topic "${topic}" does not exist`);
       }
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
       const partitions = topics[0]?.partitions ?? [];
-      this.metadata.set(topic, { partitions, fetchedAt: Date.now() });
+      this.#metadata.set(topic, { partitions, fetchedAt: Date.now() });
       return partitions;
     });
   }
 
-  private async partitionsForAppend(
+  async #partitionsForAppend(
     topic: string,
     partition: number | undefined,
     action: string,
@@ -500,12 +501,12 @@ export class KafkaEventLog implements EventLog {
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) {
       throw new EventLogUsageError(`${action}: partition must be an integer >= 0, got ${partition}`);
     }
-    let metadata = await this.topicMetadata(topic).catch((error: unknown) => {
+    let metadata = await this.#topicMetadata(topic).catch((error: unknown) => {
       throw toEventLogError(error, action);
     });
     if (partition !== undefined && partition >= metadata.length) {
       // The topic may have grown since the metadata was cached.
-      metadata = await this.topicMetadata(topic, true).catch((error: unknown) => {
+      metadata = await this.#topicMetadata(topic, true).catch((error: unknown) => {
         throw toEventLogError(error, action);
       });
       if (partition >= metadata.length) {
@@ -517,7 +518,7 @@ export class KafkaEventLog implements EventLog {
     return metadata;
   }
 
-  private async applyConfigs(admin: Admin, name: string, configs: Record<string, string>): Promise<void> {
+  async #applyConfigs(admin: Admin, name: string, configs: Record<string, string>): Promise<void> {
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
       resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: Object.keys(configs) }],
@@ -545,10 +546,10 @@ export class KafkaEventLog implements EventLog {
     });
   }
 
-  private offsetLookup(): OffsetLookup {
+  #offsetLookup(): OffsetLookup {
     return {
       topicOffsets: async (topic) => {
-        const offsets = await this.adminCall(
+        const offsets = await this.#adminCall(
           `read offsets of "${topic}"`,
           (a) => a.fetchTopicOffsets(topic),
           isStaleOffsetsLookup,
@@ -556,7 +557,7 @@ export class KafkaEventLog implements EventLog {
         return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]));
       },
       offsetsForTimestamp: async (topic, timestamp) => {
-        const offsets = await this.adminCall(
+        const offsets = await this.#adminCall(
           `find offsets of "${topic}" at ${timestamp}`,
           (a) => a.fetchTopicOffsetsByTimestamp(topic, timestamp),
           isStaleOffsetsLookup,
@@ -564,7 +565,7 @@ export class KafkaEventLog implements EventLog {
         return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
       },
       committedOffsets: async (group, topic) => {
-        const result = await this.adminCall(`read committed offsets of group "${group}"`, (a) =>
+        const result = await this.#adminCall(`read committed offsets of group "${group}"`, (a) =>
           a.fetchOffsets({ groupId: group, topics: [topic] }),
         );
         const partitions = result.find((t) => t.topic === topic)?.partitions ?? [];
@@ -654,8 +655,4 @@ function checkConsumeOptions(options: ConsumeOptions, action: string): void {
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
     throw new EventLogUsageError(`${action}: maxBatchSize must be an integer >= 1, got ${max}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,8 +1,15 @@
+import {
+  type ContractInput,
+  type DataPlaneContract,
+  type DispatchRoute,
+  type LoadedResource,
+  loadText,
+  type ResourceStatus,
+  readyCondition,
+  resourceKey,
+} from '@eddy/api';
 import { describe, expect, it } from 'vitest';
-import { type LoadedResource, loadText } from '../resources/load.js';
-import { type ComputeContractOptions, type ContractInput, computeContract } from './compute-contract.js';
-import type { DataPlaneContract, DispatchRoute } from './data-plane-contract.js';
-import { type ResourceStatus, readyCondition, resourceKey } from './resource-status.js';
+import { type ComputeContractOptions, computeContract } from './compute-contract.js';
 
 /** Loads inline YAML with the project's loader; the YAML must be valid. */
 function load(...docs: string[]): LoadedResource[] {

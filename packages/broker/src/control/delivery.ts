@@ -1,9 +1,13 @@
 // DeliverySpec (ISO-8601 strings, a dead-letter Destination) -> ResolvedDelivery (milliseconds, a URL).
 
-import { parseIsoDuration } from '../resources/durations.js';
-import type { DeliverySpec } from '../resources/schemas/common.js';
-import { type AddressResolver, resolveDestination } from './address-resolver.js';
-import type { ResolvedDelivery } from './data-plane-contract.js';
+import {
+  type AddressResolver,
+  type ConditionSet,
+  type DeliverySpec,
+  parseIsoDuration,
+  type ResolvedDelivery,
+  resolveDestination,
+} from '@eddy/api';
 
 /**
  * What applies when the chosen DeliverySpec leaves a field out, following the Kafka broker's control
@@ -84,4 +88,40 @@ export function resolveDelivery(
     delivery.deadLetterSink = dls.url;
   }
   return { ok: true, delivery };
+}
+
+/** Marks ConfigParsed False when the delivery did not parse (a dead-letter sink is another condition). */
+export function markDeliveryParse(
+  set: ConditionSet,
+  result: DeliveryResult | undefined,
+  owner: string,
+): void {
+  if (!result) return;
+  if (!result.ok && result.field !== 'deadLetterSink')
+    set.markFalse('ConfigParsed', 'InvalidDelivery', `${owner}spec.delivery.${result.message}`);
+}
+
+/** Marks DeadLetterSinkResolved; returns the sink's URL when there is one. */
+export function markDeadLetterSink(
+  set: ConditionSet,
+  result: DeliveryResult | undefined,
+  what: string,
+): string | undefined {
+  if (result && !result.ok && result.field === 'deadLetterSink') {
+    set.markFalse(
+      'DeadLetterSinkResolved',
+      'DeadLetterSinkResolveFailed',
+      `failed to resolve ${what}: ${result.message}`,
+    );
+    return undefined;
+  }
+  const dls = result?.ok ? result.delivery.deadLetterSink : undefined;
+  if (dls) set.markTrue('DeadLetterSinkResolved');
+  else
+    set.markTrue(
+      'DeadLetterSinkResolved',
+      'DeadLetterSinkNotConfigured',
+      'No dead letter sink is configured.',
+    );
+  return dls;
 }

@@ -1,19 +1,15 @@
-// Partitions and retention of a Broker's or a channel's topic, from (first match wins):
-// - Broker: the `eddy.dev/partitions` / `eddy.dev/retention` annotations, then the ConfigMap named by
-//   `spec.config` (the Kafka broker's keys `default.topic.partitions`,
-//   `default.topic.replication.factor`, `default.topic.config.retention.ms` and any other
-//   `default.topic.config.<kafka topic config>`), then the defaults.
-// - KafkaChannel: `spec.numPartitions` / `spec.retentionDuration` (defaulted to 1 / PT168H).
-// - Channel with a KafkaChannel template: the template's `spec.numPartitions` / `spec.retentionDuration`.
-// - InMemoryChannel, Channel with an InMemoryChannel template: the annotations, then the defaults.
+// Partitions, retention and Kafka topic configs of a Broker's or a channel's topic; the first source
+// that sets a value wins. Broker: the `eddy.dev/*` annotations, then the ConfigMap its `spec.config`
+// names (the Kafka broker's `default.topic.*` keys), then the defaults. KafkaChannel, and a Channel
+// with a KafkaChannel template: that spec. Other channels: the annotations, then the defaults.
 
-import { parseIsoDuration } from '../resources/durations.js';
 import {
   PARTITIONS_ANNOTATION,
+  parseIsoDuration,
   parsePartitionsAnnotation,
   parseRetentionAnnotation,
   RETENTION_ANNOTATION,
-} from '../resources/eddy-annotations.js';
+} from '@eddy/api';
 
 export interface TopicSettings {
   partitions: number;

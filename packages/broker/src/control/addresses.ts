@@ -1,0 +1,56 @@
+// How the eventing reconciler resolves a Destination's ref: Brokers and channels from this very
+// computation (usable only when their own settings are), Services that exist among the resources via
+// `serviceUrl`, anything else via the caller's resolver.
+
+import {
+  type AddressLookup,
+  type AddressResolver,
+  groupOf,
+  ingressPath,
+  type KReference,
+  namespacedKey,
+  resolverFromLookup,
+} from '@eddy/api';
+import { type BrokerState, brokerUsable } from './brokers.js';
+import { type ChannelState, channelUsable, findChannel, isChannelKind } from './channels.js';
+import { type Settings, show } from './options.js';
+
+export function eventingResolver(
+  brokers: Map<string, BrokerState>,
+  channels: readonly ChannelState[],
+  /** namespace/name of every serving.knative.dev Service among the resources. */
+  services: ReadonlySet<string>,
+  settings: Settings,
+): AddressResolver {
+  const lookup = (ref: KReference, namespace: string): AddressLookup => {
+    const group = groupOf(ref.apiVersion);
+    const ns = ref.namespace ?? namespace;
+    if (group === 'eventing.knative.dev' && ref.kind === 'Broker') {
+      const s = brokers.get(namespacedKey(ns, ref.name));
+      if (!s) return { why: `Broker ${show(ref.name)} does not exist in namespace ${show(ns)}` };
+      if (!brokerUsable(s)) return { why: 'the Broker is not ready' };
+      return { url: `${settings.brokerBase}${ingressPath(ns, ref.name)}` };
+    }
+    if (group === 'messaging.knative.dev' && isChannelKind(ref.kind)) {
+      const s = findChannel(channels, ref.kind, ns, ref.name);
+      if (!s) return { why: `${ref.kind} ${show(ref.name)} does not exist in namespace ${show(ns)}` };
+      if (!channelUsable(s)) return { why: `the ${s.kind} is not ready` };
+      return { url: `${settings.channelBase}${ingressPath(ns, ref.name)}` };
+    }
+    if (group === 'serving.knative.dev' && ref.kind === 'Service') {
+      if (!services.has(namespacedKey(ns, ref.name)))
+        return { why: `Service ${show(ref.name)} does not exist in namespace ${show(ns)}` };
+      if (!settings.serviceUrl)
+        return { why: 'Services are not served by this control plane (no serviceUrl)' };
+      const url = settings.serviceUrl(ns, ref.name);
+      return url ? { url } : { why: 'the Service has no URL yet' };
+    }
+    if (settings.resolver) {
+      const url = settings.resolver.resolve(ref, namespace);
+      if (url !== undefined) return { url };
+      return { why: settings.resolver.describeFailure?.(ref, namespace) ?? 'not found or not addressable' };
+    }
+    return { why: `${ref.kind} (${ref.apiVersion}) is not an addressable kind Eddy knows` };
+  };
+  return resolverFromLookup(lookup);
+}

@@ -1,0 +1,102 @@
+// The control plane's reconciliation of the eventing kinds, as one pure function: resources in, the
+// data-plane contract and every resource's Knative-style status out. No I/O and no clock, so the same
+// input always gives the same output (sorted), and a caller can recompute on every change and hand the
+// data plane a new contract only when its generation moved.
+//
+// Three phases, each in its own file:
+//   1. brokers.ts / channels.ts: what every Broker and channel would be (topic settings, name claims),
+//      without resolving anything, so refs between them never depend on the order of evaluation;
+//   2. the same files: their statuses and routes, now that Destinations resolve (addresses.ts);
+//   3. triggers.ts / subscriptions.ts: each consumer's conditions and route; routes.ts settles their
+//      consumer groups together so clashes are found.
+
+import {
+  type Broker,
+  byNamespaceThenName,
+  type ContractInput,
+  collectEntries,
+  type DataPlaneContract,
+  type ResourceEntry,
+  type ResourceStatus,
+  type Subscription,
+  sameContractContent,
+  type Trigger,
+} from '@eddy/api';
+import { eventingResolver } from './addresses.js';
+import { configMapData, planBrokers, reconcileBrokers } from './brokers.js';
+import { type AnyChannel, CHANNEL_KINDS, planChannels, reconcileChannels } from './channels.js';
+import { type ComputeContractOptions, settingsFrom } from './options.js';
+import { settleRoutes } from './routes.js';
+import { reconcileSubscription } from './subscriptions.js';
+import { reconcileTrigger } from './triggers.js';
+
+export { type ComputeContractOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PARTITIONS } from './options.js';
+
+export interface ComputedContract {
+  contract: DataPlaneContract;
+  /** By `resourceKey(kind, namespace, name)`, for every Broker, Trigger, channel and Subscription. */
+  statuses: Map<string, ResourceStatus>;
+}
+
+const EVENTING = 'eventing.knative.dev';
+const MESSAGING = 'messaging.knative.dev';
+
+/** One kind's resources, sorted by namespace and name. */
+function sortedEntries<T>(
+  resources: readonly ContractInput[],
+  group: string,
+  kind: string,
+): ResourceEntry<T>[] {
+  return [...collectEntries<T>(resources, group, kind).values()].sort(byNamespaceThenName);
+}
+
+/**
+ * Computes the data-plane contract and the status of every Broker, Trigger, channel and Subscription.
+ * A resource that is not Ready contributes no route; everything else is still computed.
+ */
+export function computeContract(
+  resources: readonly ContractInput[],
+  options: ComputeContractOptions,
+): ComputedContract {
+  const settings = settingsFrom(options);
+  const statuses = new Map<string, ResourceStatus>();
+
+  // Phase 1.
+  const brokers = planBrokers(
+    sortedEntries<Broker>(resources, EVENTING, 'Broker'),
+    configMapData(resources),
+    settings,
+  );
+  const channels = planChannels(
+    CHANNEL_KINDS.map((kind) => [kind, sortedEntries<AnyChannel>(resources, MESSAGING, kind)] as const),
+    settings,
+  );
+  const services = new Set(collectEntries(resources, 'serving.knative.dev', 'Service').keys());
+  const resolver = eventingResolver(brokers, channels, services, settings);
+
+  // Phase 2.
+  const brokerRoutes = reconcileBrokers(brokers, resolver, settings, statuses);
+  const channelRoutes = reconcileChannels(channels, resolver, settings, statuses);
+
+  // Phase 3.
+  const pending = [
+    ...sortedEntries<Trigger>(resources, EVENTING, 'Trigger').map((entry) =>
+      reconcileTrigger(entry, brokers, resolver, settings),
+    ),
+    ...sortedEntries<Subscription>(resources, MESSAGING, 'Subscription').map((entry) =>
+      reconcileSubscription(entry, channels, resolver, settings),
+    ),
+  ];
+  const routes = settleRoutes(pending, settings.previous, statuses);
+
+  brokerRoutes.sort(byNamespaceThenName);
+  channelRoutes.sort((a, b) => byNamespaceThenName(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  const content = { brokers: brokerRoutes, channels: channelRoutes, routes };
+  const previous = settings.previous;
+  let generation = 1;
+  if (previous) {
+    const same = sameContractContent(previous, { generation: previous.generation, ...content });
+    generation = same ? previous.generation : previous.generation + 1;
+  }
+  return { contract: { generation, ...content }, statuses };
+}

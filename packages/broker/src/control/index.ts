@@ -1,0 +1,7 @@
+export {
+  type ComputeContractOptions,
+  type ComputedContract,
+  computeContract,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_PARTITIONS,
+} from './compute-contract.js';

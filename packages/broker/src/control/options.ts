@@ -1,0 +1,89 @@
+// computeContract's options, checked once and turned into the settings every phase reads.
+
+import type { AddressResolver, DataPlaneContract, ResolvedDelivery } from '@eddy/api';
+import { DEFAULT_BACKOFF_DELAY_MS, DEFAULT_RESOLVED_DELIVERY, type DeliveryDefaults } from './delivery.js';
+
+export interface ComputeContractOptions {
+  /** The contract the data plane runs now: the new generation is its generation + 1 only if anything changed. */
+  previous?: DataPlaneContract;
+  /** Base URL of the broker ingress, e.g. `http://127.0.0.1:8080`; a Broker is `<base>/<ns>/<name>`. */
+  brokerIngressUrl: string;
+  /** Base URL of the channel ingress; a channel is `<base>/<ns>/<name>`. Default `<brokerIngressUrl>/channels`. */
+  channelIngressUrl?: string;
+  /** URL of a serving.knative.dev Service that exists among the resources; undefined = not routable (yet). */
+  serviceUrl?: (namespace: string, name: string) => string | undefined;
+  /** Consulted for refs to kinds computeContract does not know itself (Broker, channels, Service). */
+  resolver?: AddressResolver;
+  /** Delivery when neither a Trigger/Subscription nor its Broker/Channel has one. Default: no retries. */
+  defaultDelivery?: Omit<ResolvedDelivery, 'deadLetterSink'>;
+  /** Base delay for a DeliverySpec without `backoffDelay`. Default 1000 (the Kafka broker's). */
+  defaultBackoffDelayMs?: number;
+  /** Per-attempt timeout for a delivery without `timeout`. Default: unset (the dispatcher's own default). */
+  defaultTimeoutMs?: number;
+  /** Partitions of a Broker or channel topic that does not say. Default 1. */
+  defaultPartitions?: number;
+  /** In-flight events of an unordered Trigger/Subscription without `eddy.dev/max-in-flight`. Default 100. */
+  defaultMaxInFlight?: number;
+}
+
+export const DEFAULT_PARTITIONS = 1;
+export const DEFAULT_MAX_IN_FLIGHT = 100;
+
+/** The options after checking, with defaults applied. */
+export interface Settings {
+  /** Broker ingress base URL without a trailing slash. */
+  brokerBase: string;
+  /** Channel ingress base URL without a trailing slash. */
+  channelBase: string;
+  defaultPartitions: number;
+  defaultMaxInFlight: number;
+  delivery: DeliveryDefaults;
+  previous: DataPlaneContract | undefined;
+  serviceUrl: ComputeContractOptions['serviceUrl'];
+  resolver: AddressResolver | undefined;
+}
+
+export const show = (v: unknown) => JSON.stringify(v);
+
+/** @throws RangeError / TypeError naming the bad option. */
+export function settingsFrom(options: ComputeContractOptions): Settings {
+  const brokerBase = baseUrlOption('brokerIngressUrl', options.brokerIngressUrl);
+  const channelBase = options.channelIngressUrl
+    ? baseUrlOption('channelIngressUrl', options.channelIngressUrl)
+    : `${brokerBase}/channels`;
+  return {
+    brokerBase,
+    channelBase,
+    defaultPartitions: positiveIntOption('defaultPartitions', options.defaultPartitions, DEFAULT_PARTITIONS),
+    defaultMaxInFlight: positiveIntOption(
+      'defaultMaxInFlight',
+      options.defaultMaxInFlight,
+      DEFAULT_MAX_IN_FLIGHT,
+    ),
+    delivery: {
+      delivery: options.defaultDelivery ?? DEFAULT_RESOLVED_DELIVERY,
+      backoffDelayMs: options.defaultBackoffDelayMs ?? DEFAULT_BACKOFF_DELAY_MS,
+      ...(options.defaultTimeoutMs !== undefined ? { timeoutMs: options.defaultTimeoutMs } : {}),
+    },
+    previous: options.previous,
+    serviceUrl: options.serviceUrl,
+    resolver: options.resolver,
+  };
+}
+
+function positiveIntOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`computeContract: options.${name} must be an integer >= 1, got ${show(value)}`);
+  return value;
+}
+
+function baseUrlOption(name: string, value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.host === '') throw new Error('no host');
+  } catch {
+    throw new TypeError(`computeContract: options.${name} must be an absolute URL, got ${show(value)}`);
+  }
+  return value.replace(/\/+$/, '');
+}

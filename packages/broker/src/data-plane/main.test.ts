@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { envName, parseMainArgs, UsageError } from './main.js';
+
+describe('data-plane process options', () => {
+  it('takes an option the flags leave out from its EDDY_BROKER_* variable; a flag wins', () => {
+    const env = {
+      EDDY_BROKER_CONTRACT: '/etc/eddy/contract.json',
+      EDDY_BROKER_LOG: 'kafka',
+      EDDY_BROKER_BROKERS: 'kafka-0:9092, kafka-1:9092',
+      EDDY_BROKER_PORT: '8080',
+      EDDY_BROKER_HOST: '0.0.0.0',
+    };
+    expect(parseMainArgs([], env)).toEqual({
+      contract: '/etc/eddy/contract.json',
+      log: 'kafka',
+      dataDir: undefined,
+      brokers: ['kafka-0:9092', 'kafka-1:9092'],
+      host: '0.0.0.0',
+      port: 8080,
+      logLevel: 'info',
+      retryStateTopic: undefined,
+      kafkaSessionTimeoutMs: undefined,
+      watchIntervalMs: 500,
+    });
+    expect(parseMainArgs(['--port', '9090', '--log', 'embedded', '--data-dir', 'd'], env)).toMatchObject({
+      port: 9090,
+      log: 'embedded',
+      dataDir: 'd',
+    });
+    expect(envName('kafka-session-timeout-ms')).toBe('EDDY_BROKER_KAFKA_SESSION_TIMEOUT_MS');
+  });
+
+  it('names the flag or the variable a bad value came from', () => {
+    const usage = (argv: string[], env = {}) => {
+      try {
+        parseMainArgs(argv, env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        return (error as Error).message;
+      }
+      throw new Error('no UsageError');
+    };
+    expect(usage([])).toBe('--contract <file.json> (or EDDY_BROKER_CONTRACT) is required');
+    expect(usage(['--contract', 'c', '--port', 'x', '--data-dir', 'd'])).toBe(
+      '--port must be an integer from 0 to 65535, got "x"',
+    );
+    expect(usage(['--contract', 'c', '--data-dir', 'd'], { EDDY_BROKER_PORT: '70000' })).toBe(
+      'EDDY_BROKER_PORT must be an integer from 0 to 65535, got "70000"',
+    );
+    expect(usage(['--contract', 'c'], { EDDY_BROKER_LOG: 'sqlite' })).toBe(
+      'EDDY_BROKER_LOG must be "embedded" or "kafka", got "sqlite"',
+    );
+    expect(usage(['--contract', 'c', '--bogus', 'x'])).toMatch(/bogus/);
+  });
+});
