@@ -8,6 +8,22 @@ export {
   sourceContainerEnv,
 } from './container/container-source.js';
 export {
+  type SinkBindingLike,
+  planSinkBinding,
+  planSinkBindings,
+} from './control/plan-sink-bindings.js';
+export {
+  type PlannedSource,
+  type PlanSourcesOptions,
+  planSource,
+  planSources,
+  type SourceLike,
+  type SourcePlan,
+  type SourcesPlan,
+} from './control/plan-sources.js';
+export { type SinkResolverInput, sinkIsEddyIngress, sinkResolver } from './control/sink-resolver.js';
+export { type SourceStatusOutput, sourceStatus } from './control/source-status.js';
+export {
   GITHUB_EVENT_SOURCE_PREFIX,
   GITHUB_EVENT_TYPE_PREFIX,
   githubCloudEvent,
