@@ -8,9 +8,9 @@ export {
   sourceContainerEnv,
 } from './container/container-source.js';
 export {
-  type SinkBindingLike,
   planSinkBinding,
   planSinkBindings,
+  type SinkBindingLike,
 } from './control/plan-sink-bindings.js';
 export {
   type PlannedSource,
