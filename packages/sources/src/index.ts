@@ -43,6 +43,7 @@ export {
 } from './kafka/kafka-source.js';
 export { PING_EVENT_TYPE, type PingSourceSpec, pingEventSource } from './ping/ping-event.js';
 export { MAX_TICKS_IN_FLIGHT, parseSchedule, pingSourceAdapter } from './ping/ping-source.js';
+export { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub/pubsub-event.js';
 export {
   createPubSubSourceAdapter,
   type PubSubModule,
@@ -64,6 +65,7 @@ export {
 export { MalformedSqsMessageError, SQS_EVENT_TYPE, sqsMessageToEvent } from './sqs/sqs-event.js';
 export {
   createSqsSourceAdapter,
+  RECEIVERS_ANNOTATION as SQS_RECEIVERS_ANNOTATION,
   type SqsSdk,
   type SqsSourceOptions,
   type SqsSourceSpec,

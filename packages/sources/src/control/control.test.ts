@@ -118,7 +118,16 @@ describe('sourceStatus', () => {
   it('SinkProvided and Deployed make Ready; the address only while Ready', () => {
     const running = {
       key: 'PingSource/demo/p',
-      ready: { status: 'True' as const, reason: 'Running' },
+      apiVersion: 'sources.knative.dev/v1',
+      kind: 'PingSource',
+      namespace: 'demo',
+      name: 'p',
+      ready: {
+        type: 'Ready' as const,
+        status: 'True' as const,
+        reason: 'Running',
+        lastTransitionTime: '2024-01-01T00:00:00Z',
+      },
       address: { url: 'http://127.0.0.1:9000/' },
     };
     const status = sourceStatus(3, ok, running, undefined);
