@@ -1,18 +1,7 @@
-// KafkaSource: reads topics as a consumer group and sends each record to the sink as a CloudEvent
-// (see kafka-event.ts for the mapping). README "KafkaSource" describes the behaviour; in short:
-// - offsets are committed by hand (kafkajs autoCommit off), only up to records whose send resolved
-//   (the sink answered 2xx), or that are final: malformed (logged, counted, skipped) or refused for
-//   good by the sink (a non-retryable status, as Knative drops them when there is no dead letter sink);
-// - a record whose retries ran out (sink down) is neither committed nor resolved: kafkajs fetches the
-//   partition again from it after a pause, so nothing is lost while the sink is away;
-// - one fetch batch goes to emitter.emitBatch(): batch POSTs of up to 500 records when the sink is
-//   an Eddy ingress (SourceDefinition.sinkAcceptsBatch), else one binary POST per record;
-// - `ordered`: one POST at a time per partition, in offset order; `unordered`: up to maxInFlight
-//   POSTs per partition, committed in offset order behind the slowest;
-// - the SDK's UpstreamSupervisor reconnects with backoff and turns Kafka trouble (the consumer's
-//   or the admin client's) into Ready=False;
-// - upstream lag = high watermark - committed offset, summed over the partitions, refreshed
-//   periodically through an admin client.
+// KafkaSource: a consumer group whose records go to the sink as CloudEvents (kafka-event.ts maps
+// them). Offsets are committed by hand and only past records that are final (accepted, malformed,
+// or refused for good), because Kafka has no redelivery of its own: an uncommitted record is read
+// again, so a sink outage loses nothing. README "KafkaSource" has the details.
 
 import { CommitTracker, describeError, sleep } from '@eddy/runtime';
 import type {

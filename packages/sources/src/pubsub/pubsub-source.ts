@@ -1,12 +1,7 @@
 // PubSubSource (sources.eddy.dev/v1alpha1): streaming pull from one subscription, each message sent
-// to the sink as a CloudEvent (pubsub-event.ts). README "PubSubSource" describes the behaviour:
-// - a message is acked only once the sink accepted its event; any failed send (retries exhausted,
-//   refused, aborted by a stop) nacks it, so Pub/Sub redelivers it and the subscription's own
-//   retry and dead-letter policies apply; malformed messages are logged, counted and acked;
-// - flow control (maxMessages/maxBytes, never exceeded) bounds the messages held, hence the sends
-//   in flight; the client extends the leases of held messages while the sink is slow;
-// - each attempt (the SDK's UpstreamSupervisor) checks the subscription (creating it on spec.topic
-//   when missing) and opens the stream; on trouble it reports Ready=False and tries again with backoff.
+// to the sink as a CloudEvent (pubsub-event.ts). A message is acked only once the sink accepted its
+// event and nacked otherwise, so Pub/Sub's own redelivery and dead-letter policies decide what
+// happens to it; flow control bounds the messages (hence sends) held. README "PubSubSource".
 
 import type { PubSubSource } from '@eddy/api';
 import { withTimeout } from '@eddy/runtime';

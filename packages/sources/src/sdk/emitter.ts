@@ -29,10 +29,7 @@ import type {
 import type { FailureReason, SourceMetricsRecorder } from './metrics.js';
 import { sendableEvent } from './sendable-event.js';
 
-/**
- * Ten retries, exponential from 100 ms, each wait capped at 30 s: about 110 s of sink downtime is
- * ridden out before a send fails. A sink's Retry-After (429/503) is honoured up to 30 s.
- */
+/** Rides out about 110 s of sink downtime before a send fails; a sink's Retry-After is honoured. */
 export const DEFAULT_EMITTER_POLICY: Readonly<EmitterPolicy> = Object.freeze({
   retry: 10,
   backoffPolicy: 'exponential',
