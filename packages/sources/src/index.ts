@@ -8,6 +8,22 @@ export {
   sourceContainerEnv,
 } from './container/container-source.js';
 export {
+  planSinkBinding,
+  planSinkBindings,
+  type SinkBindingLike,
+} from './control/plan-sink-bindings.js';
+export {
+  type PlannedSource,
+  type PlanSourcesOptions,
+  planSource,
+  planSources,
+  type SourceLike,
+  type SourcePlan,
+  type SourcesPlan,
+} from './control/plan-sources.js';
+export { type SinkResolverInput, sinkIsEddyIngress, sinkResolver } from './control/sink-resolver.js';
+export { type SourceStatusOutput, sourceStatus } from './control/source-status.js';
+export {
   GITHUB_EVENT_SOURCE_PREFIX,
   GITHUB_EVENT_TYPE_PREFIX,
   githubCloudEvent,
@@ -27,6 +43,7 @@ export {
 } from './kafka/kafka-source.js';
 export { PING_EVENT_TYPE, type PingSourceSpec, pingEventSource } from './ping/ping-event.js';
 export { MAX_TICKS_IN_FLIGHT, parseSchedule, pingSourceAdapter } from './ping/ping-source.js';
+export { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub/pubsub-event.js';
 export {
   createPubSubSourceAdapter,
   type PubSubModule,
@@ -48,6 +65,7 @@ export {
 export { MalformedSqsMessageError, SQS_EVENT_TYPE, sqsMessageToEvent } from './sqs/sqs-event.js';
 export {
   createSqsSourceAdapter,
+  RECEIVERS_ANNOTATION as SQS_RECEIVERS_ANNOTATION,
   type SqsSdk,
   type SqsSourceOptions,
   type SqsSourceSpec,

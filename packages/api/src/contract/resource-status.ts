@@ -128,3 +128,10 @@ export function withTransitionTimes(
   });
   return { ...next, conditions };
 }
+
+/** The status of a kind Eddy validates but does not run here: Deployed (hence Ready) False. */
+export function notRunStatus(generation: number, reason: string, message: string): ResourceStatus {
+  const set = new ConditionSet(['Deployed']);
+  set.markFalse('Deployed', reason, message);
+  return { observedGeneration: generation, conditions: set.conditions() };
+}

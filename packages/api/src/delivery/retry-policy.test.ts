@@ -79,4 +79,11 @@ describe('Retry-After', () => {
     expect(delayBeforeRetry(linear, 1, { status: 429, retryAfterMs: 60_000 })).toBe(100);
     expect(delayBeforeRetry(withMax, 1, { status: 500, retryAfterMs: 60_000 })).toBe(100);
   });
+
+  it('caps the configured backoff at maxBackoffMs, not the Retry-After', () => {
+    const withMax = { ...linear, retryAfterMaxMs: 1_000 };
+    expect(delayBeforeRetry(linear, 5, {}, 250)).toBe(250);
+    expect(delayBeforeRetry(linear, 1, {}, 250)).toBe(100);
+    expect(delayBeforeRetry(withMax, 5, { status: 429, retryAfterMs: 800 }, 250)).toBe(800);
+  });
 });

@@ -77,14 +77,16 @@ export function retryAfterApplies(delivery: ResolvedDelivery, status: number | u
 /**
  * The wait before retry `retryNumber`: the configured backoff, or the subscriber's Retry-After
  * (capped by `retryAfterMax`) when that is longer. Knative takes the larger of the two, so a
- * Retry-After can stretch the wait but never shorten it.
+ * Retry-After can stretch the wait but never shorten it. `maxBackoffMs` caps the configured backoff
+ * only (the source emitter's, for its unbounded retries); the Retry-After keeps its own cap.
  */
 export function delayBeforeRetry(
   delivery: ResolvedDelivery,
   retryNumber: number,
   failure: { status?: number; retryAfterMs?: number },
+  maxBackoffMs = MAX_DELAY_MS,
 ): number {
-  const backoff = backoffMs(delivery, retryNumber);
+  const backoff = Math.min(backoffMs(delivery, retryNumber), maxBackoffMs);
   if (failure.retryAfterMs === undefined || !retryAfterApplies(delivery, failure.status)) return backoff;
   const capped = Math.min(failure.retryAfterMs, delivery.retryAfterMaxMs ?? 0);
   return Math.max(backoff, capped);

@@ -17,8 +17,10 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import {
+  type AddressResolver,
   type Condition,
   type DataPlaneContract,
+  notRunStatus,
   type ResourceStatus,
   resourceKey,
   type ServingContract,
@@ -32,10 +34,13 @@ import { type BrokerDataPlane, type ComputedContract, computeContract } from '@e
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
 import {
   bindWorkload,
+  planSinkBindings,
+  planSources,
   type ResolvedSinkBinding,
   type SourceDefinition,
   type SourceRunner,
-  sourceKey,
+  sinkResolver,
+  sourceStatus,
   withBindingEnv,
 } from '@eddy/sources';
 import type pino from 'pino';
@@ -43,14 +48,6 @@ import type { StoredResource } from '../admin/protocol.js';
 import { isServingResource, reconcileServingChildren } from './reconcile-children.js';
 import type { ResourceStore } from './resource-store.js';
 import { collectableRevisions } from './revision-gc.js';
-import {
-  notRunStatus,
-  planSinkBinding,
-  planSource,
-  type SourcePlan,
-  sinkResolver,
-  sourceStatus,
-} from './sources.js';
 import { formatStatusLine } from './status-line.js';
 
 export interface ServingComponents {
@@ -244,21 +241,11 @@ export class Reconciler {
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
     await this.#applyEventing(eventing);
 
-    const services = new Set(
-      inputs
-        .filter((r) => r.kind === 'Service' && groupOf(r.apiVersion) === SERVING_GROUP)
-        .map((r) => `${r.namespace}/${r.name}`),
-    );
-    const resolver = sinkResolver(eventing.statuses, serviceUrl, services);
+    const resolver = sinkResolver({ eventingStatuses: eventing.statuses, resources: inputs, serviceUrl });
 
     // SinkBindings: resolved before serving, which runs the bound Services with their env.
-    const bindings: ResolvedSinkBinding[] = [];
-    for (const r of inputs) {
-      if (r.kind !== 'SinkBinding' || groupOf(r.apiVersion) !== 'sources.knative.dev') continue;
-      const planned = planSinkBinding(r.resource as never, resolver);
-      if (planned.binding) bindings.push(planned.binding);
-      statuses.set(resourceKey(r.kind, r.namespace, r.name), planned.status);
-    }
+    const { bindings, statuses: bindingStatuses } = planSinkBindings(inputs, resolver);
+    for (const [k, s] of bindingStatuses) statuses.set(k, s);
 
     // Serving.
     if (serving) await this.#reconcileServing(serving, bindings, eventing.contract, statuses);
@@ -339,27 +326,17 @@ export class Reconciler {
 
   async #reconcileSources(
     inputs: ReturnType<ResourceStore['contractInputs']>,
-    resolver: ReturnType<typeof sinkResolver>,
+    resolver: AddressResolver,
     statuses: Map<string, ResourceStatus>,
   ): Promise<void> {
     const { runner, logger } = this.#o;
-    const wanted = new Map<string, { input: (typeof inputs)[number]; plan: SourcePlan }>();
-    for (const r of inputs) {
-      const generation = (r.resource as unknown as StoredResource).metadata.generation ?? 1;
-      if (r.kind === 'ApiServerSource' && groupOf(r.apiVersion) === 'sources.knative.dev') {
-        statuses.set(
-          resourceKey(r.kind, r.namespace, r.name),
-          notRunStatus(
-            generation,
-            'NotSupported',
-            'ApiServerSource needs Kubernetes; embedded mode does not run it',
-          ),
-        );
-        continue;
-      }
-      if (r.kind === 'SinkBinding' || !this.#o.isSourceKind(r.apiVersion, r.kind)) continue;
-      wanted.set(sourceKey(r), { input: r, plan: planSource(r.resource as never, resolver, this.#values()) });
-    }
+    const planned = planSources(inputs, {
+      resolver,
+      isSourceKind: (apiVersion, kind) => this.#o.isSourceKind(apiVersion, kind),
+      values: this.#values(),
+    });
+    for (const [k, s] of planned.statuses) statuses.set(k, s);
+    const wanted = planned.sources;
     const runningBefore = new Set(runner.statuses().map((s) => s.key));
     await Promise.all(
       [...wanted].map(async ([key, { plan }]) => {
@@ -393,13 +370,11 @@ export class Reconciler {
       if (!wanted.has(key)) this.#sourceDefinitions.delete(key);
     this.#sourceSignature = this.#sourceSignatureNow();
     const running = new Map(runner.statuses().map((s) => [s.key, s]));
-    for (const [key, { input, plan }] of wanted) {
-      const generation = (input.resource as unknown as StoredResource).metadata.generation ?? 1;
+    for (const [key, { statusKey, generation, plan }] of wanted)
       statuses.set(
-        resourceKey(input.kind, input.namespace, input.name),
+        statusKey,
         sourceStatus(generation, plan, running.get(key), this.#sourceApplyErrors.get(key)),
       );
-    }
   }
 
   #writeStatuses(statuses: Map<string, ResourceStatus>): void {

@@ -11,6 +11,7 @@ import type { SourceDefinition } from '../sdk/adapter.js';
 import type { SourceRunner } from '../sdk/runner.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
+import { waitUntil } from '../testing/wait-until.js';
 import { createContainerSourceAdapter, sourceContainerEnv } from './container-source.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/emit-once.mjs', import.meta.url));
@@ -99,7 +100,7 @@ describe('ContainerSource', () => {
     expect(data.leaked).toBeUndefined();
     expect(alive(data.pid)).toBe(true);
     // What the container printed also reaches onOutput (eddy dev's `<name> | <line>`).
-    for (let i = 0; i < 100 && output.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => output.length > 0, 5_000, 'the container output', 50);
     expect(output).toContainEqual({
       namespace: 'demo',
       name: 'heartbeat',
@@ -211,17 +212,21 @@ describe('ContainerSource orphans', () => {
       stderr += chunk;
     });
     try {
-      const deadline = Date.now() + 15_000;
-      while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') {
-        if (holder.exitCode !== null) throw new Error(`holder exited early: ${stderr}`);
-        if (Date.now() > deadline) throw new Error(`the container never wrote its pid: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(
+        () => {
+          if (holder.exitCode !== null) throw new Error(`holder exited early: ${stderr}`);
+          return existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '';
+        },
+        15_000,
+        'the container to write its pid',
+        50,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${stderr}`);
+      });
       const pid = Number(readFileSync(pidFile, 'utf8'));
       expect(alive(pid)).toBe(true);
       holder.kill('SIGKILL');
-      const gone = Date.now() + 8_000;
-      while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+      await waitUntil(() => !alive(pid), 8_000, `container ${pid} to die`).catch(() => {});
       expect(alive(pid), `container ${pid} outlived its SIGKILLed parent`).toBe(false);
     } finally {
       if (holder.exitCode === null && holder.signalCode === null) holder.kill('SIGKILL');

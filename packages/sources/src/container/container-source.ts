@@ -1,10 +1,7 @@
 // ContainerSource in embedded mode: the first container of `spec.template` runs as a local process
-// (its `command` + `args`, `env`, `workingDir`; `image` needs Kubernetes mode) with Knative's
-// K_SINK and K_CE_OVERRIDES in its environment. The process sends events itself, so the emitter is
-// not used here. Its output goes to the source's logger; when it exits it is restarted with
-// exponential backoff, and the source is not Ready (reason CrashLoop, with the exit status and the
-// last lines of output) until a restarted process has stayed up for a while. Like serving replicas,
-// containers are registered with a ProcessGroupReaper, so they die with a SIGKILLed Eddy.
+// with K_SINK / K_CE_OVERRIDES and sends events itself (the emitter is not used). A crashing process
+// is restarted with backoff and reported as CrashLoop; containers are registered with a
+// ProcessGroupReaper, so they die with a SIGKILLed Eddy. README "ContainerSource".
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,17 +1,4 @@
-// Kafka record -> CloudEvent, as Knative's KafkaSource does it (eventing-kafka-broker's dispatcher):
-// - a record that already is a CloudEvent (Kafka protocol binding, binary or structured mode) is
-//   sent as that event, unchanged;
-// - any other record becomes a `dev.knative.kafka.event`:
-//     id      partition:<p>/offset:<o>
-//     source  /apis/v1/namespaces/<namespace>/kafkasources/<name>#<topic>
-//     subject partition:<p>#<o>
-//     time    the record timestamp (UTC)
-//     key, partitionkey   the record key (decoded per the key-type annotation), when there is one
-//     kafkaheader<name>   every header except content-type, the name lower-cased with everything
-//                         but a-z and 0-9 removed, the value read as UTF-8
-//     datacontenttype     the content-type header, lower-cased
-//     data                the record value, byte for byte (no data for a null value)
-//
+// Kafka record -> CloudEvent, as Knative's KafkaSource maps it (README "KafkaSource" has the table).
 // Unlike Knative (which falls back to wrapping it), a record that claims to be a CloudEvent
 // (`ce_specversion` header or a structured content type) but is not a valid one is rejected as
 // malformed: passing it off as a plain record would hide a producer bug behind a changed type.

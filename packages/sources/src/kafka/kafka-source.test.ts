@@ -1,61 +1,26 @@
 // KafkaSource end to end: the harness's real Kafka, the real runner/emitter, a real HTTP sink.
 
-import { randomBytes } from 'node:crypto';
-import { dataValue, type PlainEvent, toHttpBinary, toKafkaBinary } from '@eddy/api';
-import type { Admin, Message, Producer } from 'kafkajs';
-import kafkajs from 'kafkajs';
+import { type PlainEvent, toKafkaBinary } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
-import { type EddyIngress, startEddyIngress } from '../testing/eddy-ingress.js';
+import { type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { kafkaTestTopics } from '../testing/kafka-test-topics.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
+import { uniqueName as unique } from '../testing/unique-name.js';
 import { waitUntil as until } from '../testing/wait-until.js';
 import { createKafkaSourceAdapter } from './kafka-source.js';
 
-const { Kafka, logLevel } = kafkajs;
 const brokers = inject('kafkaBrokers');
 const quiet = pino({ level: process.env.KS_LOG ?? 'silent' });
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-const kafka = new Kafka({ clientId: 'kafka-source-test', brokers, logLevel: logLevel.NOTHING });
-let admin: Admin;
-let producer: Producer;
+const kafka = kafkaTestTopics(brokers, 'kafka-source-test');
+const { admin, createTopic, produce, committed } = kafka;
 
-beforeAll(async () => {
-  admin = kafka.admin();
-  producer = kafka.producer();
-  await Promise.all([admin.connect(), producer.connect()]);
-});
-afterAll(async () => {
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
-});
-
-async function createTopic(partitions = 1): Promise<string> {
-  const topic = unique('ks');
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  return topic;
-}
-
-async function produce(topic: string, messages: Message[]): Promise<void> {
-  await producer.send({ topic, messages, acks: -1 });
-}
-
-/** The group's committed offset of one partition (-1 when none); kafkajs offset lookups can fail transiently. */
-async function committed(groupId: string, topic: string, partition = 0): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const p = entry?.partitions.find((x) => x.partition === partition);
-      return Number(p?.offset ?? -1);
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+beforeAll(() => kafka.connect());
+afterAll(() => kafka.disconnect());
 
 const groupOf = (def: SourceDefinition) => (def.spec as { consumerGroup: string }).consumerGroup;
 
@@ -232,7 +197,7 @@ describe('KafkaSource', () => {
       'lag 6',
     );
     // Several delivery rounds fail (3 attempts ~300 ms each, then redelivery) while nothing moves.
-    await new Promise((r) => setTimeout(r, 2_500));
+    await sleep(2_500);
     expect(await committed(group, topic, 0)).toBe(-1);
     expect(await committed(group, topic, 1)).toBe(-1);
     expect(await metric(registry, 'eddy_source_events_received_total', lagLabels)).toBeGreaterThan(6);
@@ -358,130 +323,5 @@ describe('KafkaSource', () => {
     );
     expect(runner.statuses()[0]?.ready.status).toBe('False');
     expect(runner.statuses()[0]?.ready.message).toBeTruthy();
-  });
-});
-
-describe('KafkaSource into an Eddy broker ingress (sinkAcceptsBatch)', () => {
-  let broker: EddyIngress;
-  let runner: SourceRunner;
-
-  beforeEach(async () => {
-    const adapters = createSourceRegistry({ builtins: false });
-    adapters.register(
-      createKafkaSourceAdapter({
-        redeliveryPauseMs: 200,
-        sessionTimeoutMs: 6_000,
-        maxWaitTimeMs: 200,
-        reconnectDelayMs: 300,
-        startWaitMs: 8_000,
-      }),
-    );
-    runner = createSourceRunner({ adapters, logger: quiet });
-  });
-  afterEach(async () => {
-    await runner.close();
-    await broker.close();
-  });
-
-  function source(name: string, topic: string, ordering: 'ordered' | 'unordered'): SourceDefinition {
-    return {
-      apiVersion: 'sources.knative.dev/v1',
-      kind: 'KafkaSource',
-      namespace: 'demo',
-      name,
-      spec: {
-        bootstrapServers: brokers,
-        topics: [topic],
-        consumerGroup: unique('group'),
-        initialOffset: 'earliest',
-        ordering,
-        sink: { uri: broker.url },
-      },
-      sink: broker.url,
-      sinkAcceptsBatch: true,
-      ceOverrides: { extensions: { team: 'blue' } },
-      delivery: {
-        retry: 2,
-        backoffPolicy: 'linear',
-        backoffDelayMs: 100,
-        maxBackoffMs: 200,
-        timeoutMs: 5_000,
-      },
-    };
-  }
-
-  for (const ordering of ['unordered', 'ordered'] as const) {
-    it(`${ordering}: 600 records arrive intact in far fewer POSTs; offsets committed`, async () => {
-      broker = await startEddyIngress();
-      const topic = await createTopic(2);
-      await produce(
-        topic,
-        Array.from({ length: 600 }, (_, i) => ({
-          key: `k${i}`,
-          value: JSON.stringify({ i }),
-          partition: i % 2,
-          headers: { 'content-type': 'application/json' },
-        })),
-      );
-      const def = source(`batch-${ordering}`, topic, ordering);
-      await runner.apply(def);
-      await until(async () => (await broker.requests(202)) > 0, 15_000, 'the first POST');
-      await until(
-        async () =>
-          (await committed(groupOf(def), topic, 0)) === 300 &&
-          (await committed(groupOf(def), topic, 1)) === 300,
-        15_000,
-        'commits at 300/300',
-      );
-      const stored = await broker.stored();
-      expect(stored).toHaveLength(600);
-      expect(await broker.requests()).toBeLessThanOrEqual(60);
-      const byId = new Map(stored.map((e) => [e.id, e]));
-      for (let i = 0; i < 600; i++) {
-        const partition = i % 2;
-        const offset = Math.floor(i / 2);
-        const event = byId.get(`partition:${partition}/offset:${offset}`);
-        expect(event).toMatchObject({
-          type: 'dev.knative.kafka.event',
-          source: `/apis/v1/namespaces/demo/kafkasources/batch-${ordering}#${topic}`,
-          subject: `partition:${partition}#${offset}`,
-          datacontenttype: 'application/json',
-          key: `k${i}`,
-          partitionkey: `k${i}`,
-          team: 'blue',
-        });
-        // The record value's bytes, stored as they were.
-        expect(dataValue(event!)).toEqual({ i });
-        expect(toHttpBinary(event!).body.toString()).toBe(JSON.stringify({ i }));
-      }
-    });
-  }
-
-  it('broker ingress down: nothing committed; everything arrives once it is back', async () => {
-    broker = await startEddyIngress({ down: true });
-    const topic = await createTopic(2);
-    await produce(
-      topic,
-      Array.from({ length: 40 }, (_, i) => ({ value: `d${i}`, partition: i % 2 })),
-    );
-    const def = source('batch-outage', topic, 'unordered');
-    await runner.apply(def);
-    // Several delivery rounds fail (3 attempts ~300 ms each, then redelivery) while nothing moves.
-    await new Promise((r) => setTimeout(r, 2_500));
-    expect(await committed(groupOf(def), topic, 0)).toBe(-1);
-    expect(await committed(groupOf(def), topic, 1)).toBe(-1);
-    await broker.up();
-    await until(
-      async () =>
-        (await committed(groupOf(def), topic, 0)) === 20 && (await committed(groupOf(def), topic, 1)) === 20,
-      15_000,
-      'commits at 20/20',
-    );
-    const stored = await broker.stored();
-    const ids = new Set(stored.map((e) => e.id));
-    expect(ids.size).toBe(40);
-    const bodies = new Set(stored.map((e) => Buffer.from(e.data as Uint8Array).toString()));
-    expect(bodies).toEqual(new Set(Array.from({ length: 40 }, (_, i) => `d${i}`)));
-    expect(await broker.requests(202)).toBeLessThan(40);
   });
 });

@@ -1,22 +1,11 @@
-// KafkaSource: reads topics as a consumer group and sends each record to the sink as a CloudEvent
-// (see kafka-event.ts for the mapping). README "KafkaSource" describes the behaviour; in short:
-// - offsets are committed by hand (kafkajs autoCommit off), only up to records whose send resolved
-//   (the sink answered 2xx), or that are final: malformed (logged, counted, skipped) or refused for
-//   good by the sink (a non-retryable status, as Knative drops them when there is no dead letter sink);
-// - a record whose retries ran out (sink down) is neither committed nor resolved: kafkajs fetches the
-//   partition again from it after a pause, so nothing is lost while the sink is away;
-// - one fetch batch goes to emitter.emitBatch(): batch POSTs of up to 500 records when the sink is
-//   an Eddy ingress (SourceDefinition.sinkAcceptsBatch), else one binary POST per record;
-// - `ordered`: one POST at a time per partition, in offset order; `unordered`: up to maxInFlight
-//   POSTs per partition, committed in offset order behind the slowest;
-// - a supervisor reconnects with backoff and turns Kafka trouble into Ready=False;
-// - upstream lag = high watermark - committed offset, summed over the partitions, refreshed
-//   periodically through an admin client.
+// KafkaSource: a consumer group whose records go to the sink as CloudEvents (kafka-event.ts maps
+// them). Offsets are committed by hand and only past records that are final (accepted, malformed,
+// or refused for good), because Kafka has no redelivery of its own: an uncommitted record is read
+// again, so a sink outage loses nothing. README "KafkaSource" has the details.
 
-import { CommitTracker } from '@eddy/runtime';
+import { CommitTracker, describeError, sleep } from '@eddy/runtime';
 import type {
   Admin,
-  Consumer,
   EachBatchPayload,
   Kafka as KafkaClient,
   KafkaMessage,
@@ -26,6 +15,7 @@ import type {
 import kafkajs from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
+import { type UpstreamSession, UpstreamSupervisor } from '../sdk/upstream.js';
 import {
   checkSpec,
   connectionSecurity,
@@ -89,7 +79,7 @@ async function startKafkaSource(
   context: SourceContext<KafkaSourceSpec>,
   settings: Required<KafkaSourceOptions>,
 ): Promise<RunningSource> {
-  const { spec, namespace, name, logger, metrics, emitter, signal } = context;
+  const { spec, namespace, name, logger, metrics, emitter } = context;
   checkSpec(spec);
   const ordering = resolveOrdering(spec, context.annotations);
   const keyType = parseKeyType(context.annotations);
@@ -108,13 +98,31 @@ async function startKafkaSource(
     ...security,
   });
 
-  const stopping = new AbortController();
-  let current: Consumer | undefined;
-  const health = healthReporter(context);
-  let firstAttempt!: () => void;
-  const firstAttemptDone = new Promise<void>((resolve) => {
-    firstAttempt = resolve;
+  let admin: Admin | undefined;
+  // Ready = the consumer is in its group and the admin client (lag) reaches Kafka.
+  const upstream = new UpstreamSupervisor(context, {
+    retryDelayMs: settings.reconnectDelayMs,
+    maxRetryDelayMs: settings.maxReconnectDelayMs,
+    lag: {
+      intervalMs: settings.lagIntervalMs,
+      affectsHealth: true,
+      read: async () => {
+        try {
+          if (!admin) {
+            admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 300, maxRetryTime: 1_000 } });
+            await admin.connect();
+          }
+          return await groupLag(admin, groupId, topics, fromBeginning);
+        } catch (err) {
+          const broken = admin;
+          admin = undefined;
+          await broken?.disconnect().catch(() => {});
+          throw err;
+        }
+      },
+    },
   });
+  const stopping = upstream.signal;
 
   /** The record as an event, or undefined when it is malformed (logged and counted here). */
   function toEvent(topic: string, partition: number, message: KafkaMessage) {
@@ -157,7 +165,7 @@ async function startKafkaSource(
       // what was not accepted stays uncommitted and is read again by whoever owns it.
       const halt = new AbortController();
       const onStop = () => halt.abort();
-      stopping.signal.addEventListener('abort', onStop, { once: true });
+      stopping.addEventListener('abort', onStop, { once: true });
       const check = setInterval(() => {
         if (!isRunning() || isStale()) halt.abort();
       }, 250);
@@ -207,118 +215,62 @@ async function startKafkaSource(
       } finally {
         clearInterval(beat);
         clearInterval(check);
-        stopping.signal.removeEventListener('abort', onStop);
+        stopping.removeEventListener('abort', onStop);
       }
       advance();
       await committer.settled();
       // Unresolved records are fetched again by kafkajs; the pause keeps that from spinning.
-      if (again && !stopping.signal.aborted) await sleep(settings.redeliveryPauseMs, stopping.signal);
+      if (again && !stopping.aborted) await sleep(settings.redeliveryPauseMs, stopping);
     };
   }
 
-  async function superviseConsumer(): Promise<void> {
-    let failures = 0;
-    while (!stopping.signal.aborted) {
-      const consumer = kafka.consumer({
-        groupId,
-        sessionTimeout: settings.sessionTimeoutMs,
-        heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
-        maxWaitTimeInMs: settings.maxWaitTimeMs,
-        allowAutoTopicCreation: false,
-        retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+  /** One consumer, from connecting until it crashes for good or the source stops. */
+  async function runConsumer(session: UpstreamSession): Promise<void> {
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
+      maxWaitTimeInMs: settings.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    const crashed = new Promise<never>((_, reject) => {
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        session.unhealthy(payload.error);
+        if (!payload.restart) reject(payload.error);
       });
-      current = consumer;
-      const crashed = new Promise<unknown>((resolve) => {
-        consumer.on(consumer.events.CRASH, ({ payload }) => {
-          health.consumer(false, describe(payload.error));
-          if (!payload.restart) resolve(payload.error);
-        });
-      });
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        failures = 0;
-        health.consumer(true);
-        firstAttempt();
-      });
-      try {
-        await consumer.connect();
-        await consumer.subscribe({ topics, fromBeginning });
-        await consumer.run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
-          eachBatch: makeEachBatch(),
-        });
-        const aborted = new Promise<void>((resolve) =>
-          stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        const error = await Promise.race([crashed, aborted]);
-        if (stopping.signal.aborted) return;
-        throw error;
-      } catch (err) {
-        if (stopping.signal.aborted) return;
-        failures++;
-        health.consumer(false, describe(err));
-        logger.warn({ err: describe(err), failures }, 'Kafka consumer failed; reconnecting');
-        firstAttempt();
-      } finally {
-        // Stops fetching, waits for the batches in progress (their sends abort with the source's
-        // signal, what finished is committed inside them) and leaves the group.
-        await consumer
-          .disconnect()
-          .catch((err: unknown) => logger.warn({ err }, 'Kafka consumer disconnect failed'));
-        if (current === consumer) current = undefined;
-      }
-      const delay = Math.min(settings.reconnectDelayMs * 2 ** (failures - 1), settings.maxReconnectDelayMs);
-      await sleep(delay, stopping.signal);
-    }
-  }
-
-  let admin: Admin | undefined;
-  let lagRunning = false;
-  async function refreshLag(): Promise<void> {
-    if (lagRunning || stopping.signal.aborted) return;
-    lagRunning = true;
+    });
+    crashed.catch(() => {});
+    consumer.on(consumer.events.GROUP_JOIN, () => session.connected());
     try {
-      if (!admin) {
-        admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 300, maxRetryTime: 1_000 } });
-        await admin.connect();
-      }
-      metrics.setLag(await groupLag(admin, groupId, topics, fromBeginning));
-      health.admin(true);
-    } catch (err) {
-      health.admin(false, describe(err));
-      logger.debug({ err: describe(err) }, 'Kafka lag refresh failed');
-      const broken = admin;
-      admin = undefined;
-      await broken?.disconnect().catch(() => {});
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
+        eachBatch: makeEachBatch(),
+      });
+      await Promise.race([crashed, session.stopped]);
     } finally {
-      lagRunning = false;
+      // Stops fetching, waits for the batches in progress (their sends abort with the source's
+      // signal, what finished is committed inside them) and leaves the group.
+      await consumer
+        .disconnect()
+        .catch((err: unknown) => logger.warn({ err }, 'Kafka consumer disconnect failed'));
     }
   }
 
-  const supervisor = superviseConsumer();
-  void refreshLag();
-  const lagTimer = setInterval(() => void refreshLag(), settings.lagIntervalMs);
-  const onAbort = () => stopping.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
+  upstream.run(runConsumer);
 
   // Bounded: a Kafka that is not reachable yet is reported through health, not a failed start.
-  await Promise.race([firstAttemptDone, sleep(settings.startWaitMs, stopping.signal)]);
-  if (!health.joinedOnce() && !health.reported()) {
-    health.consumer(
-      false,
-      `consumer group ${groupId} not joined within ${settings.startWaitMs} ms`,
-      'Joining',
-    );
+  if (!(await upstream.firstAttempt(settings.startWaitMs)) && !upstream.reported) {
+    upstream.notReady('Joining', `consumer group ${groupId} not joined within ${settings.startWaitMs} ms`);
   }
 
   return {
     async stop() {
-      stopping.abort();
-      signal.removeEventListener('abort', onAbort);
-      clearInterval(lagTimer);
-      await supervisor;
-      while (lagRunning) await sleep(20);
+      await upstream.stop();
       await admin?.disconnect().catch(() => {});
     },
   };
@@ -374,7 +326,10 @@ function partitionCommitter(
         done = point;
       } catch (err) {
         // The records stay uncommitted: read again by whoever owns the partition next (at-least-once).
-        logger.warn({ err: describe(err), topic, partition, offset: point }, 'Kafka offset commit failed');
+        logger.warn(
+          { err: describeError(err), topic, partition, offset: point },
+          'Kafka offset commit failed',
+        );
         return;
       }
     }
@@ -390,65 +345,6 @@ function partitionCommitter(
       while (running) await running;
     },
   };
-}
-
-/** Ready = the consumer is in its group and the admin client reaches Kafka. */
-function healthReporter(context: SourceContext<KafkaSourceSpec>) {
-  let consumerOk: boolean | undefined;
-  let consumerMessage = '';
-  let consumerReason = 'UpstreamUnreachable';
-  let adminOk = true;
-  let adminMessage = '';
-  let joined = false;
-  let last = '';
-  function report(): void {
-    let next: { ready: boolean; reason: string; message?: string } | undefined;
-    if (consumerOk === false) next = { ready: false, reason: consumerReason, message: consumerMessage };
-    else if (!adminOk) next = { ready: false, reason: 'UpstreamUnreachable', message: adminMessage };
-    else if (consumerOk) next = { ready: true, reason: 'Running' };
-    if (!next) return;
-    const key = JSON.stringify(next);
-    if (key === last) return;
-    last = key;
-    context.setHealth(next);
-  }
-  return {
-    consumer(ok: boolean, message = '', reason = 'UpstreamUnreachable'): void {
-      consumerOk = ok;
-      consumerMessage = message;
-      consumerReason = reason;
-      if (ok) joined = true;
-      report();
-    },
-    admin(ok: boolean, message = ''): void {
-      adminOk = ok;
-      adminMessage = message;
-      report();
-    },
-    joinedOnce: () => joined,
-    reported: () => last !== '',
-  };
-}
-
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error && cause.message !== err.message
-    ? `${err.message} (${cause.message})`
-    : err.message;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 function kafkaLogLevel(logger: Logger): LogLevel {

@@ -1,6 +1,5 @@
-// The CloudEvent a PingSource tick produces, with Knative's attributes (knative/eventing
-// pkg/adapter/mtping: type dev.knative.sources.ping, source /apis/v1/namespaces/<ns>/pingsources/<name>,
-// a fresh UUID per tick, ceOverrides as extensions, data as written).
+// The CloudEvent a PingSource tick produces, with the attributes Knative's adapter gives it (README
+// "PingSource" has the table), so consumers written for Knative's PingSource work unchanged.
 
 import { randomUUID } from 'node:crypto';
 import type { PingSource, PlainEvent } from '@eddy/api';

@@ -1,4 +1,5 @@
 import { dataValue } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
+import { waitUntil } from '../testing/wait-until.js';
 import { parseSchedule } from './ping-source.js';
 
 const quiet = pino({ level: 'silent' });
@@ -95,13 +97,13 @@ describe('PingSource', () => {
   it('acks nothing while the sink is down and delivers the retried ticks once it is back', async () => {
     await runner.apply(ping(sink.url, {}, 'outage'));
     await sink.waitFor((r) => r.length >= 1, 5_000);
-    while ((await delivered(registry, 'outage')) < 1) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(async () => (await delivered(registry, 'outage')) >= 1, 5_000, 'a delivered tick', 20);
     await sink.down();
     const downAt = Date.now();
     // A response already on the wire when the sink went down may still be counted: settle first.
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     const before = await delivered(registry, 'outage');
-    await new Promise((r) => setTimeout(r, 2_400));
+    await sleep(2_400);
     expect(await delivered(registry, 'outage')).toBe(before);
     const requestsWhileDown = sink.requests.length;
     await sink.up();
@@ -118,7 +120,7 @@ describe('PingSource', () => {
     // Removing the source stops the ticks.
     await runner.remove(sourceKey({ kind: 'PingSource', namespace: 'demo', name: 'outage' }));
     const count = sink.requests.length;
-    await new Promise((r) => setTimeout(r, 1_300));
+    await sleep(1_300);
     expect(sink.requests.length).toBe(count);
   });
 

@@ -1,15 +1,6 @@
-// PingSource: a CloudEvent with a fixed payload on a cron schedule.
-//
-// Delivery of ticks (see README "PingSource"):
-// - each tick is one event (fresh id, time = the tick's scheduled time) sent through the emitter,
-//   which retries it per the source's delivery policy; ticks are independent, so a slow tick never
-//   delays the next one;
-// - at most MAX_TICKS_IN_FLIGHT ticks are being retried at once; a tick beyond that is dropped,
-//   logged and counted (reason "overloaded"), so a long outage cannot pile up timers and memory;
-// - no catch-up: ticks whose time passed while the process was down or stopped are not sent later
-//   (Knative's behaviour); after a stall (a blocked event loop) the schedule resumes at the next
-//   future time, without a burst of the missed ones;
-// - a tick still retrying when the source stops is abandoned (its send rejects with `aborted`).
+// PingSource: a CloudEvent with a fixed payload on a cron schedule. Ticks are independent sends, so a
+// slow one never delays the next, and the ticks retried at once are bounded, so a long outage cannot
+// pile up timers and memory; as in Knative, missed ticks are not caught up. README "PingSource".
 
 import { Cron } from 'croner';
 import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';

@@ -1,10 +1,7 @@
-// Pub/Sub message -> CloudEvent. Two cases (README "PubSubSource"):
-// - the message already is a CloudEvent in the CloudEvents Pub/Sub protocol binding (binary mode:
-//   `ce-*` attributes, `content-type` attribute = datacontenttype, message data = event data;
-//   structured mode: `content-type: application/cloudevents+json` and the JSON event as data): it is
-//   passed through unchanged;
-// - anything else becomes Google's `google.cloud.pubsub.topic.v1.messagePublished` event (the shape
-//   Eventarc and Knative's retired CloudPubSubSource deliver), so consumers written for either work.
+// Pub/Sub message -> CloudEvent (README "PubSubSource"): a message that already is a CloudEvent in
+// the Pub/Sub protocol binding passes through unchanged; anything else becomes Google's
+// messagePublished event, the shape Eventarc and Knative's retired CloudPubSubSource deliver, so
+// consumers written for either work.
 
 import { type PlainEvent, parseHttpRequest } from '@eddy/api';
 import type { EventInit } from '../sdk/adapter.js';

@@ -1,9 +1,9 @@
 // PubSubSource end to end: the harness's pstest (Google's Pub/Sub fake), the real runner/emitter
 // and a real HTTP sink.
 
-import { randomBytes } from 'node:crypto';
 import { dataValue } from '@eddy/api';
-import type { Message, PubSub, Subscription, Topic } from '@google-cloud/pubsub';
+import { sleep } from '@eddy/runtime';
+import type { PubSub } from '@google-cloud/pubsub';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -11,10 +11,11 @@ import { pubSubClientOptions } from '../../../../test/harness/pstest.ts';
 import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceRunner, sourceKey } from '../sdk/runner.js';
-import { startEddyIngress } from '../testing/eddy-ingress.js';
 import { metricSum as metric } from '../testing/metric-sum.js';
+import { pubsubTestTopics } from '../testing/pubsub-test-topics.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
+import { uniqueName as unique } from '../testing/unique-name.js';
 import { waitUntil } from '../testing/wait-until.js';
 import { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub-event.js';
 import { createPubSubSourceAdapter } from './pubsub-source.js';
@@ -22,7 +23,6 @@ import { createPubSubSourceAdapter } from './pubsub-source.js';
 const emulatorHost = inject('pubsubEmulatorHost');
 const projectId = inject('pubsubProjectId');
 const quiet = pino({ level: process.env.PS_LOG ?? 'silent' });
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 let pubsub: PubSub;
 
 beforeAll(() => {
@@ -32,30 +32,10 @@ afterAll(async () => {
   await pubsub.close();
 });
 
-async function topicWithSubscription(): Promise<{ topic: Topic; subscription: string }> {
-  const [topic] = await pubsub.createTopic(unique('pst'));
-  const subscription = unique('pss');
-  await topic.createSubscription(subscription, { ackDeadlineSeconds: 10 });
-  return { topic, subscription };
-}
+const { topicWithSubscription, drain } = pubsubTestTopics(() => pubsub);
 
 const until = (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) =>
   waitUntil(check, timeoutMs, what, 50);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Messages a plain subscriber gets from `subscription` within `ms` (acked). */
-async function drain(subscription: string, ms: number): Promise<Message[]> {
-  const sub: Subscription = pubsub.subscription(subscription);
-  const got: Message[] = [];
-  sub.on('message', (m: Message) => {
-    got.push(m);
-    m.ack();
-  });
-  await sleep(ms);
-  await sub.close();
-  return got;
-}
 
 describe('PubSubSource', () => {
   let sink: TestSink;
@@ -234,76 +214,6 @@ describe('PubSubSource', () => {
     await sink.up();
     await sink.waitFor(() => new Set(sink.accepted().map((e) => e.id)).size >= ids.length, 15_000);
     expect(new Set(sink.accepted().map((e) => e.id))).toEqual(new Set(ids));
-  });
-
-  it('into an Eddy ingress (sinkAcceptsBatch): messages gathered into batch POSTs, stored intact, acked', async () => {
-    const broker = await startEddyIngress();
-    try {
-      const { topic, subscription } = await topicWithSubscription();
-      const ids = await Promise.all(
-        Array.from({ length: 60 }, (_, i) =>
-          topic.publishMessage({ data: Buffer.from(`b${i}`), attributes: { n: String(i) } }),
-        ),
-      );
-      await runner.apply({
-        ...source('batched', { subscription }),
-        sink: broker.url,
-        sinkAcceptsBatch: true,
-      });
-      await until(
-        async () => (await metric(registry, 'eddy_source_events_delivered_total', labels('batched'))) >= 60,
-        15_000,
-        '60 delivered',
-      );
-      const stored = await broker.stored();
-      const byId = new Map(stored.map((e) => [e.id, e]));
-      ids.forEach((id, i) => {
-        const event = byId.get(id);
-        const data = (event && dataValue(event)) as { message: Record<string, unknown> } | undefined;
-        expect(byId.get(id)?.type).toBe(PUBSUB_MESSAGE_PUBLISHED_TYPE);
-        expect(data?.message).toMatchObject({
-          data: Buffer.from(`b${i}`).toString('base64'),
-          attributes: { n: String(i) },
-          messageId: id,
-        });
-      });
-      expect(await broker.requests(202)).toBeLessThan(60);
-      await runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'batched' }));
-      expect(await drain(subscription, 1_000)).toHaveLength(0);
-    } finally {
-      await broker.close();
-    }
-  });
-
-  it('Eddy ingress down (batch mode): nacked, then every message arrives once it is back', async () => {
-    const broker = await startEddyIngress({ down: true });
-    try {
-      const { topic, subscription } = await topicWithSubscription();
-      await runner.apply({
-        ...source('batched-down', { subscription }),
-        sink: broker.url,
-        sinkAcceptsBatch: true,
-      });
-      const ids = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => topic.publishMessage({ data: Buffer.from(`m${i}`) })),
-      );
-      await until(
-        async () =>
-          (await metric(registry, 'eddy_source_events_received_total', labels('batched-down'))) >= 30,
-        15_000,
-        'redeliveries',
-      );
-      expect(await metric(registry, 'eddy_source_events_delivered_total', labels('batched-down'))).toBe(0);
-      await broker.up();
-      await until(
-        async () => new Set((await broker.stored()).map((e) => e.id)).size >= ids.length,
-        15_000,
-        'all ten stored',
-      );
-      expect(new Set((await broker.stored()).map((e) => e.id))).toEqual(new Set(ids));
-    } finally {
-      await broker.close();
-    }
   });
 
   it('never has more sends in flight than flowControl.maxMessages', async () => {

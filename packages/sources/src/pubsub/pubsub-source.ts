@@ -1,17 +1,14 @@
 // PubSubSource (sources.eddy.dev/v1alpha1): streaming pull from one subscription, each message sent
-// to the sink as a CloudEvent (pubsub-event.ts). README "PubSubSource" describes the behaviour:
-// - a message is acked only once the sink accepted its event; any failed send (retries exhausted,
-//   refused, aborted by a stop) nacks it, so Pub/Sub redelivers it and the subscription's own
-//   retry and dead-letter policies apply; malformed messages are logged, counted and acked;
-// - flow control (maxMessages/maxBytes, never exceeded) bounds the messages held, hence the sends
-//   in flight; the client extends the leases of held messages while the sink is slow;
-// - a supervisor checks the subscription (creating it on spec.topic when missing), opens the
-//   stream, and on trouble reports Ready=False and tries again with backoff.
+// to the sink as a CloudEvent (pubsub-event.ts). A message is acked only once the sink accepted its
+// event and nacked otherwise, so Pub/Sub's own redelivery and dead-letter policies decide what
+// happens to it; flow control bounds the messages (hence sends) held. README "PubSubSource".
 
 import type { PubSubSource } from '@eddy/api';
+import { withTimeout } from '@eddy/runtime';
 import type { ClientConfig, Message, PubSub, SubscriberOptions, Subscription } from '@google-cloud/pubsub';
 import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
 import { EmitError } from '../sdk/emitter.js';
+import { UpstreamError, type UpstreamSession, UpstreamSupervisor } from '../sdk/upstream.js';
 import { MalformedMessageError, pubsubMessageToEvent } from './pubsub-event.js';
 
 export type PubSubSourceSpec = PubSubSource['spec'];
@@ -141,15 +138,6 @@ function parseServiceAccount(json: string): ClientConfig['credentials'] {
   return parsed as ClientConfig['credentials'];
 }
 
-/** Rejects with `Error(message)` when `promise` has not settled within `ms` (it keeps running). */
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 function grpcCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
@@ -181,19 +169,14 @@ async function startPubSubSource(
     subscriberOptions.maxAckDeadline = deadline;
   }
 
+  const upstream = new UpstreamSupervisor(context, {
+    retryDelayMs: settings.reconnectDelayMs,
+    maxRetryDelayMs: settings.maxReconnectDelayMs,
+  });
   let stopping = false;
   let current: Subscription | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let probeTimer: NodeJS.Timeout | undefined;
-  let failures = 0;
   const inFlight = new Set<Promise<void>>();
-  let lastHealth = '';
-  const health = (ready: boolean, reason: string, message?: string) => {
-    const key = `${ready}/${reason}/${message ?? ''}`;
-    if (key === lastHealth) return;
-    lastHealth = key;
-    context.setHealth({ ready, reason, ...(message !== undefined ? { message } : {}) });
-  };
+  const noAnswer = `no answer within ${settings.checkTimeoutMs} ms`;
 
   function handle(message: Message, topic: string): void {
     metrics.received();
@@ -292,73 +275,70 @@ async function startPubSubSource(
     return `projects/${spec.project}/topics/${spec.topic}`;
   }
 
-  function scheduleRetry(): void {
-    if (stopping) return;
-    const delay = Math.min(settings.reconnectDelayMs * 2 ** failures, settings.maxReconnectDelayMs);
-    failures++;
-    retryTimer = setTimeout(() => void attempt(), delay);
-  }
-
-  function failed(err: unknown, during: string): void {
-    const code = grpcCode(err);
+  /** Why the subscription is not usable, as the source's Ready=False. */
+  function failure(err: unknown, during: string): UpstreamError {
     const message = `${during}: ${(err as Error)?.message ?? String(err)}`;
-    if (code === NOT_FOUND) health(false, 'SubscriptionNotFound', `${subscriptionName} ${message}`);
-    else health(false, 'UpstreamUnreachable', message);
-    logger.warn({ err: message, code }, 'Pub/Sub subscription not usable; retrying');
+    return grpcCode(err) === NOT_FOUND
+      ? new UpstreamError('SubscriptionNotFound', `${subscriptionName} ${message}`, { cause: err })
+      : new UpstreamError('UpstreamUnreachable', message, { cause: err });
   }
 
-  async function attempt(): Promise<void> {
-    retryTimer = undefined;
-    if (stopping) return;
-    let topic: string;
+  /** One stream, from the subscription lookup until it fails or the source stops. */
+  async function attempt(session: UpstreamSession): Promise<void> {
+    let topic: string | undefined;
     try {
-      topic = await withTimeout(ensureSubscription(), settings.checkTimeoutMs, 'no answer');
+      // A stop does not wait for the lookup.
+      topic = await Promise.race([
+        withTimeout(ensureSubscription(), settings.checkTimeoutMs, noAnswer),
+        session.stopped.then(() => undefined),
+      ]);
     } catch (err) {
-      failed(err, 'subscription lookup');
-      scheduleRetry();
-      return;
+      throw failure(err, 'subscription lookup');
     }
-    if (stopping) return;
+    if (topic === undefined || session.signal.aborted) return;
     const subscription = client.subscription(spec.subscription, subscriberOptions);
     current = subscription;
-    subscription.on('error', (err: unknown) => abandon(subscription, err, 'streaming pull'));
+    let probeTimer: NodeJS.Timeout | undefined;
+    const broken = new Promise<never>((_, reject) => {
+      subscription.on('error', (err: unknown) => reject(failure(err, 'streaming pull')));
+      let probing = false;
+      probeTimer = setInterval(() => {
+        if (probing) return;
+        probing = true;
+        withTimeout(
+          client.subscription(spec.subscription).getMetadata(gaxOpts),
+          settings.checkTimeoutMs,
+          noAnswer,
+        )
+          .catch((err: unknown) => reject(failure(err, 'subscription check')))
+          .finally(() => {
+            probing = false;
+          });
+      }, settings.probeIntervalMs);
+      probeTimer.unref();
+    });
     subscription.on('message', (message: Message) => handle(message, topic));
-    failures = 0;
-    health(true, 'Running');
-    let probing = false;
-    probeTimer = setInterval(() => {
-      if (probing) return;
-      probing = true;
-      withTimeout(
-        client.subscription(spec.subscription).getMetadata(gaxOpts),
-        settings.checkTimeoutMs,
-        'no answer',
-      )
-        .catch((err: unknown) => abandon(subscription, err, 'subscription check'))
-        .finally(() => {
-          probing = false;
-        });
-    }, settings.probeIntervalMs);
-    probeTimer.unref();
+    session.connected();
+    try {
+      await Promise.race([broken, session.stopped]);
+    } finally {
+      clearInterval(probeTimer);
+      // A failed stream is closed here (its held messages are settled by their sends); on a stop,
+      // stop() closes it.
+      if (!session.signal.aborted) {
+        current = undefined;
+        void subscription.close().catch(() => {});
+      }
+    }
   }
 
-  /** Closes a failed stream (its held messages are settled by their sends) and tries again later. */
-  function abandon(subscription: Subscription, err: unknown, during: string): void {
-    if (current !== subscription || stopping) return;
-    current = undefined;
-    clearInterval(probeTimer);
-    failed(err, during);
-    void subscription.close().catch(() => {});
-    scheduleRetry();
-  }
-
-  await withTimeout(attempt(), settings.startWaitMs, '').catch(() => {});
+  upstream.run(attempt);
+  await upstream.firstAttempt(settings.startWaitMs);
 
   return {
     async stop() {
       stopping = true;
-      clearTimeout(retryTimer);
-      clearInterval(probeTimer);
+      await upstream.stop();
       // Stop pulling first: a message nacked while the stream is still open would be redelivered
       // straight back into it and then sit out its ack deadline. close() then waits (closeOptions)
       // for the sends, which the aborted signal ends at once: aborted ones nack, finished ones ack.

@@ -2,21 +2,19 @@
 // with the delivery policy the broker uses (@eddy/api delivery/). It resolves only on a 2xx, so an
 // adapter can tie its upstream ack to the promise (at-least-once, never ack-before-accept).
 
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
-  backoffMs,
+  delayBeforeRetry,
   isExtensionName,
   isRetryableStatus,
   isSuccessStatus,
   type PlainEvent,
   parseRetryAfter,
   percentEncodeHeaderValue,
-  retryAfterApplies,
   toHttpBinary,
   toJsonText,
   withExtensions,
 } from '@eddy/api';
-import { readBounded } from '@eddy/runtime';
+import { DRAIN_LIMIT_BYTES, describeError, readBounded, sleep } from '@eddy/runtime';
 import pino, { type Logger } from 'pino';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import type {
@@ -31,10 +29,7 @@ import type {
 import type { FailureReason, SourceMetricsRecorder } from './metrics.js';
 import { sendableEvent } from './sendable-event.js';
 
-/**
- * Ten retries, exponential from 100 ms, each wait capped at 30 s: about 110 s of sink downtime is
- * ridden out before a send fails. A sink's Retry-After (429/503) is honoured up to 30 s.
- */
+/** Rides out about 110 s of sink downtime before a send fails; a sink's Retry-After is honoured. */
 export const DEFAULT_EMITTER_POLICY: Readonly<EmitterPolicy> = Object.freeze({
   retry: 10,
   backoffPolicy: 'exponential',
@@ -90,7 +85,6 @@ export interface EmitterOptions {
   batchConcurrency?: number;
 }
 
-const DRAIN_LIMIT_BYTES = 64 * 1024;
 export const DEFAULT_MAX_BATCH_EVENTS = 500;
 export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json; charset=utf-8';
@@ -122,15 +116,6 @@ function checkSink(sink: string): URL {
     throw new TypeError(`sink ${JSON.stringify(sink)} is not an http(s) URL`);
   }
   return url;
-}
-
-function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  const cause = (err as { cause?: unknown }).cause;
-  const base =
-    typeof code === 'string' && !err.message.includes(code) ? `${code} ${err.message}` : err.message;
-  return cause instanceof Error && cause.message !== err.message ? `${base} (${cause.message})` : base;
 }
 
 type Attempt =
@@ -248,17 +233,12 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
         };
       }
       // The cap bounds the configured backoff only; a sink's Retry-After is bounded by retryAfterMaxMs.
-      const backoff = Math.min(backoffMs(policy, n), maxBackoffMs);
-      const askedFor =
-        result.retryAfterMs !== undefined && retryAfterApplies(policy, result.status)
-          ? Math.min(result.retryAfterMs, policy.retryAfterMaxMs ?? 0)
-          : 0;
-      const delay = Math.max(backoff, askedFor);
+      const delay = delayBeforeRetry(policy, n, result, maxBackoffMs);
       logger.debug({ what, attempt: n, error: result.error, delayMs: delay }, 'send attempt failed');
-      try {
-        if (delay > 0) await sleepFor(delay, undefined, { signal });
-      } catch {
-        return { ok: false, reason: 'aborted', attempts: n, status: result.status, error: 'send aborted' };
+      if (delay > 0) {
+        await sleep(delay, signal);
+        if (signal.aborted)
+          return { ok: false, reason: 'aborted', attempts: n, status: result.status, error: 'send aborted' };
       }
     }
   }

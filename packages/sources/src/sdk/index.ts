@@ -49,3 +49,10 @@ export {
   SecretNotFoundError,
   secretEnvName,
 } from './secrets.js';
+export {
+  UpstreamError,
+  type UpstreamLagOptions,
+  type UpstreamOptions,
+  type UpstreamSession,
+  UpstreamSupervisor,
+} from './upstream.js';

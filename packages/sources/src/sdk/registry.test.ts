@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataValue } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -167,10 +168,10 @@ describe('the example HttpPollSource through the runner', () => {
 
     // Upstream errors make the source not Ready, with the reason.
     body = 'not json';
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     upstream.closeAllConnections();
     upstream.close();
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'False', reason: 'UpstreamUnreachable' });
     const metrics = await registry.getSingleMetricAsString('eddy_source_events_failed_total');
     expect(metrics).toMatch(/reason="malformed"} 1/);

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../testing/wait-until.js';
 import type { SourceAdapter, SourceContext, SourceDefinition } from './adapter.js';
 import { SourceRegistry } from './registry.js';
 import { createSourceRunner, type SourceRunner, sourceKey } from './runner.js';
@@ -87,10 +88,7 @@ describe('source runner', () => {
       reason: 'StartFailed',
       message: 'upstream refused attempt 1',
     });
-    const deadline = Date.now() + 5_000;
-    while (runner.statuses()[0]?.ready.status !== 'True' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(() => runner.statuses()[0]?.ready.status === 'True', 5_000, 'Ready', 20).catch(() => {});
     expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'True', reason: 'Started' });
     expect(probe.starts).toHaveLength(3);
   });
@@ -167,10 +165,7 @@ describe('source runner', () => {
     const first = await runner.apply({ ...def(), kind: 'FlakySource' });
     expect(first.ready).toMatchObject({ status: 'False', reason: 'StartFailed' });
     expect(first.address).toBeUndefined();
-    const deadline = Date.now() + 5_000;
-    while (runner.statuses()[0]?.ready.status !== 'True' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil(() => runner.statuses()[0]?.ready.status === 'True', 5_000, 'Ready', 10).catch(() => {});
     expect(runner.statuses()[0]?.address).toEqual({ url: 'http://127.0.0.1:9002/' });
   });
 

@@ -3,6 +3,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import type { ValueStore } from '@eddy/api';
+import { TimeoutError, withTimeout } from '@eddy/runtime';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
@@ -226,20 +227,16 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
 
   /** Waits for `work` at most stopTimeoutMs; true when it settled in time. */
   async function bounded(work: Promise<unknown>, instance: Instance, what: string): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
-    });
     try {
-      const outcome = await Promise.race([work.then(() => 'done' as const), timedOut]);
-      if (outcome === 'timeout')
-        instance.logger.warn({ stopTimeoutMs }, `source adapter: ${what} did not end in time`);
-      return outcome === 'done';
+      await withTimeout(work, stopTimeoutMs, `source adapter: ${what} did not end in time`);
+      return true;
     } catch (err) {
+      if (err instanceof TimeoutError) {
+        instance.logger.warn({ stopTimeoutMs }, err.message);
+        return false;
+      }
       instance.logger.warn({ err }, `source adapter: ${what} failed`);
       return true;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

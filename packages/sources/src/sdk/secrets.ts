@@ -1,15 +1,7 @@
-// Secret and ConfigMap references (`secretKeyRef` / `configMapKeyRef: { name, key }`) in embedded mode.
-// A Secret's key, first match wins:
-//   1. environment variable EDDY_SECRET_<NAME>_<KEY>: name and key upper-cased, every character
-//      other than A-Z and 0-9 replaced by `_` (secret `github-token`, key `token` ->
-//      EDDY_SECRET_GITHUB_TOKEN_TOKEN); the environment wins over a Secret manifest;
-//   2. the Secret manifest `<namespace>/<name>` that `eddy dev` was given (the `store`);
-//   3. the file <dir>/<namespace>/<name>/<key> in each configured directory, in order (the layout of
-//      a mounted Kubernetes Secret, one folder per namespace); the content is used as is, except one
-//      trailing newline, which editors add.
-// A ConfigMap's key comes from the ConfigMap manifest (the store). Steps 1 and 2 are @eddy/api's
-// lookupKeyRef, which Services' env `valueFrom` uses too. Kubernetes mode will supply its own
-// resolvers that read the API.
+// Secret and ConfigMap references (`secretKeyRef` / `configMapKeyRef`) in embedded mode: the
+// environment, then the manifests `eddy dev` was given (both @eddy/api's lookupKeyRef, shared with
+// Services' env), then mounted-Secret style directories. README "Secrets" has the lookup order;
+// Kubernetes mode will supply resolvers that read the API.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,97 +1,30 @@
 // SqsSource end to end: the harness's ElasticMQ, the real runner/emitter, a real HTTP sink.
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { MessageAttributeValue, SQSClient as SqsClient } from '@aws-sdk/client-sqs';
-import { dataValue, toHttpBinary } from '@eddy/api';
+import { dataValue } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { sqsSdk } from '../../../../test/harness/sqs-sdk.ts';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceRunner, sourceKey } from '../sdk/runner.js';
-import { startEddyIngress } from '../testing/eddy-ingress.js';
 import { metricSum as metric } from '../testing/metric-sum.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
+import { sqsTestQueues, str } from '../testing/sqs-test-queues.js';
 import type { TestSink } from '../testing/test-sink.js';
 import { waitUntil as until } from '../testing/wait-until.js';
 import { SQS_EVENT_TYPE } from './sqs-event.js';
 import { createSqsSourceAdapter, RECEIVERS_ANNOTATION } from './sqs-source.js';
 
-const {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} = sqsSdk;
+const { ReceiveMessageCommand } = sqsSdk;
 const endpoint = inject('sqsEndpoint');
 const region = inject('sqsRegion');
 const quiet = pino({ level: process.env.SQS_LOG ?? 'silent' }, pino.destination(2));
-const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+const queues = sqsTestQueues(sqsSdk, { endpoint, region });
+const { client: sqs, createQueue, send, counts, empty } = queues;
 
-let sqs: SqsClient;
-let secretDir: string;
-const created: string[] = [];
-
-beforeAll(async () => {
-  sqs = new SQSClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  secretDir = await mkdtemp(join(tmpdir(), 'sqs-secrets-'));
-  await mkdir(join(secretDir, 'demo', 'aws'), { recursive: true });
-  await writeFile(join(secretDir, 'demo', 'aws', 'id'), 'eddy-key\n');
-  await writeFile(join(secretDir, 'demo', 'aws', 'secret'), 'eddy-secret\n');
-});
-afterAll(async () => {
-  await Promise.allSettled(created.map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl }))));
-  sqs.destroy();
-  await rm(secretDir, { recursive: true, force: true });
-});
-
-async function createQueue(attributes: Record<string, string> = {}): Promise<{ url: string; arn: string }> {
-  const { QueueUrl } = await sqs.send(
-    new CreateQueueCommand({ QueueName: unique('sqs-src'), Attributes: attributes }),
-  );
-  if (!QueueUrl) throw new Error('CreateQueue returned no QueueUrl');
-  created.push(QueueUrl);
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  return { url: QueueUrl, arn: Attributes?.QueueArn ?? '' };
-}
-
-async function send(
-  QueueUrl: string,
-  body: string,
-  attributes: Record<string, MessageAttributeValue> = {},
-): Promise<string> {
-  const out = await sqs.send(
-    new SendMessageCommand({ QueueUrl, MessageBody: body, MessageAttributes: attributes }),
-  );
-  return out.MessageId ?? '';
-}
-
-async function counts(QueueUrl: string): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return {
-    visible: Number(Attributes?.ApproximateNumberOfMessages),
-    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
-  };
-}
-
-const empty = async (url: string) => {
-  const c = await counts(url);
-  return c.visible === 0 && c.inFlight === 0;
-};
-
-const str = (StringValue: string): MessageAttributeValue => ({ DataType: 'String', StringValue });
+beforeAll(() => queues.open());
+afterAll(() => queues.close());
 
 describe('SqsSource', () => {
   let sink: TestSink;
@@ -108,7 +41,7 @@ describe('SqsSource', () => {
         startWaitMs: 5_000,
       }),
       logger: quiet,
-      secretDirs: [secretDir],
+      secretDirs: [queues.secretDir],
     }));
   });
   afterEach(() => closeSourceTestBed({ runner, sink }));
@@ -253,74 +186,6 @@ describe('SqsSource', () => {
     expect(await metric(registry, 'eddy_source_events_received_total', labels)).toBeGreaterThan(3);
   });
 
-  it('into an Eddy ingress (sinkAcceptsBatch): one POST per receive batch, all stored intact, all deleted', async () => {
-    const broker = await startEddyIngress();
-    try {
-      const q = await createQueue();
-      const ids = await Promise.all(
-        Array.from({ length: 45 }, (_, i) => send(q.url, JSON.stringify({ i }), { tenant: str(`t${i}`) })),
-      );
-      const def = {
-        ...source('batched', { queueUrl: q.url }),
-        sink: broker.url,
-        sinkAcceptsBatch: true,
-        annotations: { [RECEIVERS_ANNOTATION]: '3' },
-      };
-      await runner.apply(def);
-      await until(() => empty(q.url), 15_000, 'queue empty');
-      const stored = await broker.stored();
-      expect(stored).toHaveLength(45);
-      const byId = new Map(stored.map((e) => [e.id, e]));
-      ids.forEach((id, i) => {
-        expect(byId.get(id)).toMatchObject({
-          type: SQS_EVENT_TYPE,
-          source: q.arn,
-          tenant: `t${i}`,
-          datacontenttype: 'application/json',
-        });
-        // The message body's bytes, stored as they were.
-        expect(toHttpBinary(byId.get(id)!).body.toString()).toBe(JSON.stringify({ i }));
-      });
-      // At most 10 messages per receive, so at least 5 POSTs; far fewer than one per message.
-      const posts = await broker.requests(202);
-      expect(posts).toBeGreaterThanOrEqual(5);
-      expect(posts).toBeLessThanOrEqual(30);
-      const labels = { kind: 'SqsSource', name: 'batched' };
-      expect(await metric(registry, 'eddy_source_events_delivered_total', labels)).toBe(45);
-    } finally {
-      await broker.close();
-    }
-  });
-
-  it('Eddy ingress down (batch mode): nothing deleted; everything arrives once it is back', async () => {
-    const broker = await startEddyIngress({ down: true });
-    try {
-      const q = await createQueue();
-      for (let i = 0; i < 12; i++) await send(q.url, `m${i}`);
-      await runner.apply({
-        ...source('batched-down', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }),
-        sink: broker.url,
-        sinkAcceptsBatch: true,
-      });
-      const labels = { kind: 'SqsSource', name: 'batched-down' };
-      await until(
-        async () => (await metric(registry, 'eddy_source_events_failed_total', labels)) >= 12,
-        10_000,
-        '12 failed sends',
-      );
-      const c = await counts(q.url);
-      expect(c.visible + c.inFlight).toBe(12);
-      await broker.up();
-      await until(() => empty(q.url), 20_000, 'queue empty');
-      const stored = await broker.stored();
-      expect(new Set(stored.map((e) => dataValue(e)))).toEqual(
-        new Set(Array.from({ length: 12 }, (_, i) => `m${i}`)),
-      );
-    } finally {
-      await broker.close();
-    }
-  });
-
   it('rejects a bad receivers annotation, naming it', async () => {
     const q = await createQueue();
     const status = await runner.apply({
@@ -338,7 +203,7 @@ describe('SqsSource', () => {
     await runner.apply(source('slow', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }));
     await sink.waitFor((r) => r.length >= 1, 5_000);
     // Well past the 2 s visibility timeout: without extensions SQS would hand it out again.
-    await new Promise((r) => setTimeout(r, 5_500));
+    await sleep(5_500);
     await until(() => empty(q.url), 3_000, 'queue empty');
     expect(sink.requests).toHaveLength(1);
     expect(await metric(registry, 'eddy_source_events_received_total', { name: 'slow' })).toBe(1);

@@ -1,7 +1,7 @@
 // A real Eddy broker ingress (the @eddy/broker one, on an embedded event log in a temp dir) for the
 // tests of batch delivery: it takes application/cloudevents-batch+json as one durable append, counts
 // its requests, can be stopped and started again on the same port, and reads back what it stored.
-// Not exported from the package index; tests import it by path.
+// Here under test/, not in @eddy/sources: no package imports a sibling, tests included.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

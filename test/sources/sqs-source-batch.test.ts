@@ -1,0 +1,151 @@
+// SqsSource into a real Eddy broker ingress (sinkAcceptsBatch): the harness's ElasticMQ, the real
+// runner/emitter, batch POSTs into the embedded event log.
+
+import { dataValue, toHttpBinary } from '@eddy/api';
+import {
+  createSqsSourceAdapter,
+  type SourceDefinition,
+  type SourceRunner,
+  SQS_EVENT_TYPE,
+  SQS_RECEIVERS_ANNOTATION,
+} from '@eddy/sources';
+import pino from 'pino';
+import type { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { metricSum as metric } from '../../packages/sources/src/testing/metric-sum.ts';
+import {
+  closeSourceTestBed,
+  startSourceTestBed,
+} from '../../packages/sources/src/testing/source-test-bed.ts';
+import { sqsTestQueues, str } from '../../packages/sources/src/testing/sqs-test-queues.ts';
+import type { TestSink } from '../../packages/sources/src/testing/test-sink.ts';
+import { waitUntil as until } from '../../packages/sources/src/testing/wait-until.ts';
+import { sqsSdk } from '../harness/sqs-sdk.ts';
+import { startEddyIngress } from './eddy-ingress.ts';
+
+const endpoint = inject('sqsEndpoint');
+const region = inject('sqsRegion');
+const quiet = pino({ level: process.env.SQS_LOG ?? 'silent' }, pino.destination(2));
+const queues = sqsTestQueues(sqsSdk, { endpoint, region });
+const { createQueue, send, counts, empty } = queues;
+
+beforeAll(() => queues.open());
+afterAll(() => queues.close());
+
+describe('SqsSource into an Eddy broker ingress', () => {
+  let sink: TestSink;
+  let runner: SourceRunner;
+  let registry: Registry;
+
+  beforeEach(async () => {
+    ({ sink, registry, runner } = await startSourceTestBed({
+      // The adapter's default SDK loader (a plain import of @aws-sdk/client-sqs), as in production.
+      adapters: createSqsSourceAdapter({
+        lagIntervalMs: 200,
+        retryDelayMs: 200,
+        maxRetryDelayMs: 500,
+        startWaitMs: 5_000,
+      }),
+      logger: quiet,
+      secretDirs: [queues.secretDir],
+    }));
+  });
+  afterEach(() => closeSourceTestBed({ runner, sink }));
+
+  function source(name: string, spec: Record<string, unknown>): SourceDefinition {
+    return {
+      apiVersion: 'sources.eddy.dev/v1alpha1',
+      kind: 'SqsSource',
+      namespace: 'demo',
+      name,
+      spec: {
+        region,
+        endpoint,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 3,
+        credentials: {
+          accessKeyId: { secretKeyRef: { name: 'aws', key: 'id' } },
+          secretAccessKey: { secretKeyRef: { name: 'aws', key: 'secret' } },
+        },
+        sink: { uri: sink.url },
+        ...spec,
+      },
+      sink: sink.url,
+      delivery: {
+        retry: 1,
+        backoffPolicy: 'linear',
+        backoffDelayMs: 50,
+        maxBackoffMs: 100,
+        timeoutMs: 10_000,
+      },
+    };
+  }
+
+  it('into an Eddy ingress (sinkAcceptsBatch): one POST per receive batch, all stored intact, all deleted', async () => {
+    const broker = await startEddyIngress();
+    try {
+      const q = await createQueue();
+      const ids = await Promise.all(
+        Array.from({ length: 45 }, (_, i) => send(q.url, JSON.stringify({ i }), { tenant: str(`t${i}`) })),
+      );
+      const def = {
+        ...source('batched', { queueUrl: q.url }),
+        sink: broker.url,
+        sinkAcceptsBatch: true,
+        annotations: { [SQS_RECEIVERS_ANNOTATION]: '3' },
+      };
+      await runner.apply(def);
+      await until(() => empty(q.url), 15_000, 'queue empty');
+      const stored = await broker.stored();
+      expect(stored).toHaveLength(45);
+      const byId = new Map(stored.map((e) => [e.id, e]));
+      ids.forEach((id, i) => {
+        expect(byId.get(id)).toMatchObject({
+          type: SQS_EVENT_TYPE,
+          source: q.arn,
+          tenant: `t${i}`,
+          datacontenttype: 'application/json',
+        });
+        // The message body's bytes, stored as they were.
+        expect(toHttpBinary(byId.get(id)!).body.toString()).toBe(JSON.stringify({ i }));
+      });
+      // At most 10 messages per receive, so at least 5 POSTs; far fewer than one per message.
+      const posts = await broker.requests(202);
+      expect(posts).toBeGreaterThanOrEqual(5);
+      expect(posts).toBeLessThanOrEqual(30);
+      const labels = { kind: 'SqsSource', name: 'batched' };
+      expect(await metric(registry, 'eddy_source_events_delivered_total', labels)).toBe(45);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('Eddy ingress down (batch mode): nothing deleted; everything arrives once it is back', async () => {
+    const broker = await startEddyIngress({ down: true });
+    try {
+      const q = await createQueue();
+      for (let i = 0; i < 12; i++) await send(q.url, `m${i}`);
+      await runner.apply({
+        ...source('batched-down', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }),
+        sink: broker.url,
+        sinkAcceptsBatch: true,
+      });
+      const labels = { kind: 'SqsSource', name: 'batched-down' };
+      await until(
+        async () => (await metric(registry, 'eddy_source_events_failed_total', labels)) >= 12,
+        10_000,
+        '12 failed sends',
+      );
+      const c = await counts(q.url);
+      expect(c.visible + c.inFlight).toBe(12);
+      await broker.up();
+      await until(() => empty(q.url), 20_000, 'queue empty');
+      const stored = await broker.stored();
+      expect(new Set(stored.map((e) => dataValue(e)))).toEqual(
+        new Set(Array.from({ length: 12 }, (_, i) => `m${i}`)),
+      );
+    } finally {
+      await broker.close();
+    }
+  });
+});
