@@ -77,10 +77,6 @@ export interface ReconcilerOptions {
   now?: () => Date;
 }
 
-const SERVING_GROUP = 'serving.knative.dev';
-
-const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
-
 function readyOf(status: { conditions?: readonly Condition[] } | undefined): Condition | undefined {
   return status?.conditions?.find((c) => c.type === 'Ready');
 }
@@ -251,7 +247,7 @@ export class Reconciler {
     if (serving) await this.#reconcileServing(serving, bindings, eventing.contract, statuses);
     else
       for (const r of inputs)
-        if (groupOf(r.apiVersion) === SERVING_GROUP)
+        if (isServingResource(r))
           statuses.set(
             resourceKey(r.kind, r.namespace, r.name),
             notRunStatus(
