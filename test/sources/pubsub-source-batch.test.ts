@@ -5,7 +5,6 @@ import { dataValue } from '@eddy/api';
 import {
   createPubSubSourceAdapter,
   PUBSUB_MESSAGE_PUBLISHED_TYPE,
-  type SourceDefinition,
   type SourceRunner,
   sourceKey,
 } from '@eddy/sources';
@@ -14,7 +13,11 @@ import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { metricSum as metric } from '../../packages/sources/src/testing/metric-sum.ts';
-import { pubsubTestTopics } from '../../packages/sources/src/testing/pubsub-test-topics.ts';
+import {
+  PUBSUB_TEST_ADAPTER_OPTIONS,
+  pubsubTestSource,
+  pubsubTestTopics,
+} from '../../packages/sources/src/testing/pubsub-test-topics.ts';
 import {
   closeSourceTestBed,
   startSourceTestBed,
@@ -50,28 +53,14 @@ describe('PubSubSource into an Eddy broker ingress', () => {
   beforeEach(async () => {
     ({ sink, registry, runner } = await startSourceTestBed({
       // The adapter's default import of @google-cloud/pubsub, as in production.
-      adapters: createPubSubSourceAdapter({
-        reconnectDelayMs: 200,
-        maxReconnectDelayMs: 500,
-        checkTimeoutMs: 3_000,
-        probeIntervalMs: 300,
-      }),
+      adapters: createPubSubSourceAdapter(PUBSUB_TEST_ADAPTER_OPTIONS),
       logger: quiet,
     }));
   });
   afterEach(() => closeSourceTestBed({ runner, sink }));
 
-  function source(name: string, spec: Record<string, unknown>): SourceDefinition {
-    return {
-      apiVersion: 'sources.eddy.dev/v1alpha1',
-      kind: 'PubSubSource',
-      namespace: 'demo',
-      name,
-      spec: { project: projectId, endpoint: emulatorHost, sink: { uri: sink.url }, ...spec },
-      sink: sink.url,
-      delivery: { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 50, timeoutMs: 5_000 },
-    };
-  }
+  const source = (name: string, spec: Record<string, unknown>) =>
+    pubsubTestSource({ projectId, emulatorHost }, sink.url, name, spec);
 
   const labels = (name: string) => ({ kind: 'PubSubSource', namespace: 'demo', name });
 

@@ -4,7 +4,6 @@
 import { dataValue, toHttpBinary } from '@eddy/api';
 import {
   createSqsSourceAdapter,
-  type SourceDefinition,
   type SourceRunner,
   SQS_EVENT_TYPE,
   SQS_RECEIVERS_ANNOTATION,
@@ -17,7 +16,12 @@ import {
   closeSourceTestBed,
   startSourceTestBed,
 } from '../../packages/sources/src/testing/source-test-bed.ts';
-import { sqsTestQueues, str } from '../../packages/sources/src/testing/sqs-test-queues.ts';
+import {
+  SQS_TEST_ADAPTER_OPTIONS,
+  sqsTestQueues,
+  sqsTestSource,
+  str,
+} from '../../packages/sources/src/testing/sqs-test-queues.ts';
 import type { TestSink } from '../../packages/sources/src/testing/test-sink.ts';
 import { waitUntil as until } from '../../packages/sources/src/testing/wait-until.ts';
 import { sqsSdk } from '../harness/sqs-sdk.ts';
@@ -40,46 +44,15 @@ describe('SqsSource into an Eddy broker ingress', () => {
   beforeEach(async () => {
     ({ sink, registry, runner } = await startSourceTestBed({
       // The adapter's default SDK loader (a plain import of @aws-sdk/client-sqs), as in production.
-      adapters: createSqsSourceAdapter({
-        lagIntervalMs: 200,
-        retryDelayMs: 200,
-        maxRetryDelayMs: 500,
-        startWaitMs: 5_000,
-      }),
+      adapters: createSqsSourceAdapter(SQS_TEST_ADAPTER_OPTIONS),
       logger: quiet,
       secretDirs: [queues.secretDir],
     }));
   });
   afterEach(() => closeSourceTestBed({ runner, sink }));
 
-  function source(name: string, spec: Record<string, unknown>): SourceDefinition {
-    return {
-      apiVersion: 'sources.eddy.dev/v1alpha1',
-      kind: 'SqsSource',
-      namespace: 'demo',
-      name,
-      spec: {
-        region,
-        endpoint,
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 3,
-        credentials: {
-          accessKeyId: { secretKeyRef: { name: 'aws', key: 'id' } },
-          secretAccessKey: { secretKeyRef: { name: 'aws', key: 'secret' } },
-        },
-        sink: { uri: sink.url },
-        ...spec,
-      },
-      sink: sink.url,
-      delivery: {
-        retry: 1,
-        backoffPolicy: 'linear',
-        backoffDelayMs: 50,
-        maxBackoffMs: 100,
-        timeoutMs: 10_000,
-      },
-    };
-  }
+  const source = (name: string, spec: Record<string, unknown>) =>
+    sqsTestSource({ endpoint, region }, sink.url, name, spec);
 
   it('into an Eddy ingress (sinkAcceptsBatch): one POST per receive batch, all stored intact, all deleted', async () => {
     const broker = await startEddyIngress();

@@ -3,4 +3,5 @@ export { CommitTracker } from './commit-tracker.js';
 export { describeError } from './describe-error.js';
 export * from './process-group-reaper.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
+export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
 export { workingDirectoryProblem } from './working-directory.js';

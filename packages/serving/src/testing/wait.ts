@@ -1,55 +1,6 @@
-// The one wait-until for @eddy/serving's tests (test/harness/wait.ts is the same for test/): poll a
-// condition, fail naming what never happened. Test-only: nothing in the package imports this module.
+// The wait-until of @eddy/serving's tests: @eddy/runtime's, checking often (the router tests wait for
+// states, a request queued, that last only a few ms longer). Test-only.
+import { waitForWith } from '@eddy/runtime';
 
-import { sleep } from '@eddy/runtime';
-
-const DEFAULT_TIMEOUT_MS = 10_000;
-/** Short: the router tests wait for states (a request queued) that last only a few ms longer. */
-const DEFAULT_INTERVAL_MS = 10;
-
-export interface WaitOptions {
-  /** Give up after this long; default DEFAULT_TIMEOUT_MS. */
-  timeoutMs?: number;
-  /** Time between checks; default DEFAULT_INTERVAL_MS. */
-  intervalMs?: number;
-  /** What to add to the timeout error: the state that did not come about (a string as it is, else JSON). */
-  describe?: () => unknown;
-  /** An error from `check` counts as "not yet" (the last one is named on timeout) instead of failing at once. */
-  ignoreErrors?: boolean;
-}
-
-/**
- * Calls `check` until it returns a truthy value, and returns that value; throws naming `what` after
- * the timeout. `options` may be just the timeout in ms.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  options: number | WaitOptions = {},
-): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
-  const o = typeof options === 'number' ? { timeoutMs: options } : options;
-  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as Exclude<T, false | 0 | '' | null | undefined>;
-    } catch (error) {
-      if (!o.ignoreErrors) throw error;
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const state = o.describe?.();
-      const shown =
-        state === undefined
-          ? ''
-          : typeof state === 'string'
-            ? `\n${state}`
-            : `; last state: ${JSON.stringify(state)}`;
-      const error = lastError ? ` (last error: ${(lastError as Error).message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${error}${shown}`);
-    }
-    await sleep(o.intervalMs ?? DEFAULT_INTERVAL_MS);
-  }
-}
+export type { WaitOptions } from '@eddy/runtime';
+export const waitFor = waitForWith({ timeoutMs: 10_000, intervalMs: 10 });

@@ -9,10 +9,13 @@ import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { pubSubClientOptions } from '../../../../test/harness/pstest.ts';
 import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
-import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { metricSum as metric } from '../testing/metric-sum.js';
-import { pubsubTestTopics } from '../testing/pubsub-test-topics.js';
+import {
+  PUBSUB_TEST_ADAPTER_OPTIONS,
+  pubsubTestSource,
+  pubsubTestTopics,
+} from '../testing/pubsub-test-topics.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import type { TestSink } from '../testing/test-sink.js';
 import { uniqueName as unique } from '../testing/unique-name.js';
@@ -45,28 +48,14 @@ describe('PubSubSource', () => {
   beforeEach(async () => {
     ({ sink, registry, runner } = await startSourceTestBed({
       // The adapter's default import of @google-cloud/pubsub, as in production.
-      adapters: createPubSubSourceAdapter({
-        reconnectDelayMs: 200,
-        maxReconnectDelayMs: 500,
-        checkTimeoutMs: 3_000,
-        probeIntervalMs: 300,
-      }),
+      adapters: createPubSubSourceAdapter(PUBSUB_TEST_ADAPTER_OPTIONS),
       logger: quiet,
     }));
   });
   afterEach(() => closeSourceTestBed({ runner, sink }));
 
-  function source(name: string, spec: Record<string, unknown>): SourceDefinition {
-    return {
-      apiVersion: 'sources.eddy.dev/v1alpha1',
-      kind: 'PubSubSource',
-      namespace: 'demo',
-      name,
-      spec: { project: projectId, endpoint: emulatorHost, sink: { uri: sink.url }, ...spec },
-      sink: sink.url,
-      delivery: { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 50, timeoutMs: 5_000 },
-    };
-  }
+  const source = (name: string, spec: Record<string, unknown>) =>
+    pubsubTestSource({ projectId, emulatorHost }, sink.url, name, spec);
 
   const labels = (name: string) => ({ kind: 'PubSubSource', namespace: 'demo', name });
 

@@ -6,11 +6,10 @@ import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { sqsSdk } from '../../../../test/harness/sqs-sdk.ts';
-import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { metricSum as metric } from '../testing/metric-sum.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
-import { sqsTestQueues, str } from '../testing/sqs-test-queues.js';
+import { SQS_TEST_ADAPTER_OPTIONS, sqsTestQueues, sqsTestSource, str } from '../testing/sqs-test-queues.js';
 import type { TestSink } from '../testing/test-sink.js';
 import { waitUntil as until } from '../testing/wait-until.js';
 import { SQS_EVENT_TYPE } from './sqs-event.js';
@@ -34,46 +33,15 @@ describe('SqsSource', () => {
   beforeEach(async () => {
     ({ sink, registry, runner } = await startSourceTestBed({
       // The adapter's default SDK loader (a plain import of @aws-sdk/client-sqs), as in production.
-      adapters: createSqsSourceAdapter({
-        lagIntervalMs: 200,
-        retryDelayMs: 200,
-        maxRetryDelayMs: 500,
-        startWaitMs: 5_000,
-      }),
+      adapters: createSqsSourceAdapter(SQS_TEST_ADAPTER_OPTIONS),
       logger: quiet,
       secretDirs: [queues.secretDir],
     }));
   });
   afterEach(() => closeSourceTestBed({ runner, sink }));
 
-  function source(name: string, spec: Record<string, unknown>): SourceDefinition {
-    return {
-      apiVersion: 'sources.eddy.dev/v1alpha1',
-      kind: 'SqsSource',
-      namespace: 'demo',
-      name,
-      spec: {
-        region,
-        endpoint,
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 3,
-        credentials: {
-          accessKeyId: { secretKeyRef: { name: 'aws', key: 'id' } },
-          secretAccessKey: { secretKeyRef: { name: 'aws', key: 'secret' } },
-        },
-        sink: { uri: sink.url },
-        ...spec,
-      },
-      sink: sink.url,
-      delivery: {
-        retry: 1,
-        backoffPolicy: 'linear',
-        backoffDelayMs: 50,
-        maxBackoffMs: 100,
-        timeoutMs: 10_000,
-      },
-    };
-  }
+  const source = (name: string, spec: Record<string, unknown>) =>
+    sqsTestSource({ endpoint, region }, sink.url, name, spec);
 
   it('wraps plain messages as dev.eddy.sources.sqs.message and deletes them after delivery', async () => {
     const q = await createQueue();
