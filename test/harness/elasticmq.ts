@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
-import { newRunLogDir, peerCacheRoot } from './harness-cache.ts';
+import { newRunLogDir, peerCacheRoot, peerVersion } from './harness-cache.ts';
 import { adoptCdsDump, cdsArchivePath, cdsFlags, sweepStaleCdsParts } from './jvm-cds.ts';
 import { checkJava, ensureMavenClasspath, javaCommand } from './maven-classpath.ts';
 import { type PeerProcess, sleep, spawnPeer, startTimeoutMs, tailFile, waitForLogLine } from './processes.ts';
@@ -45,11 +45,7 @@ export function elasticMqCacheRoot(): string {
 }
 
 export function elasticMqVersion(): string {
-  const version = process.env.EDDY_ELASTICMQ_VERSION ?? DEFAULT_ELASTICMQ_VERSION;
-  if (!/^\d+\.\d+\.\d+$/.test(version)) {
-    throw new Error(`EDDY_ELASTICMQ_VERSION must look like 1.7.1, got ${JSON.stringify(version)}`);
-  }
-  return version;
+  return peerVersion('EDDY_ELASTICMQ_VERSION', DEFAULT_ELASTICMQ_VERSION);
 }
 
 /**

@@ -1,6 +1,7 @@
 // vitest globalSetup: the real peers every test file shares, started once per run and in
 // parallel: Kafka, an SQS server (ElasticMQ) and the Pub/Sub fake (pstest).
 // KAFKA_BROKERS, SQS_ENDPOINT and PUBSUB_EMULATOR_HOST point the tests at running ones instead.
+import type { ProvidedContext } from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { ELASTICMQ_REGION, startElasticMq } from './elasticmq.ts';
 import { startKafka } from './kafka.ts';
@@ -54,7 +55,7 @@ export function parseEmulatorHost(value: string, source = 'PUBSUB_EMULATOR_HOST'
 
 /** What one started (or borrowed) peer contributes: values for the tests, and how to stop it. */
 interface RunningPeer {
-  provide(project: TestProject): void;
+  values: Partial<ProvidedContext>;
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -64,19 +65,24 @@ const fromEnv = (name: string): string | undefined => {
   return value !== undefined && value.trim() !== '' ? value : undefined;
 };
 
+/** A peer someone else runs: the run only points the tests at it, and never stops it. */
+function borrowedPeer(tag: string, description: string, values: Partial<ProvidedContext>): RunningPeer {
+  process.stderr.write(`[${tag}] using ${description} (nothing started)\n`);
+  return { values, env: {}, stop: async () => {} };
+}
+
 async function kafkaPeer(): Promise<RunningPeer> {
   const existing = fromEnv('KAFKA_BROKERS');
   if (existing !== undefined) {
     const brokers = parseBrokerList(existing);
-    process.stderr.write(`[kafka] using KAFKA_BROKERS=${brokers.join(',')} (no Kafka started)\n`);
-    return { provide: (p) => p.provide('kafkaBrokers', brokers), env: {}, stop: async () => {} };
+    return borrowedPeer('kafka', `KAFKA_BROKERS=${brokers.join(',')}`, { kafkaBrokers: brokers });
   }
   const cluster = await startKafka();
   process.stderr.write(
     `[kafka] listening on ${cluster.brokers.join(',')}; log: ${cluster.logFiles.join(', ')}\n`,
   );
   return {
-    provide: (p) => p.provide('kafkaBrokers', cluster.brokers),
+    values: { kafkaBrokers: cluster.brokers },
     // Test workers and any process a test spawns inherit these.
     env: { KAFKA_BROKERS: cluster.brokers.join(',') },
     stop: () => cluster.stop(),
@@ -88,25 +94,15 @@ async function sqsPeer(): Promise<RunningPeer> {
   if (existing !== undefined) {
     const endpoint = parseSqsEndpoint(existing);
     const region = fromEnv('AWS_REGION') ?? ELASTICMQ_REGION;
-    process.stderr.write(
-      `[elasticmq] using SQS_ENDPOINT=${endpoint} (region ${region}; no server started)\n`,
-    );
-    return {
-      provide: (p) => {
-        p.provide('sqsEndpoint', endpoint);
-        p.provide('sqsRegion', region);
-      },
-      env: {},
-      stop: async () => {},
-    };
+    return borrowedPeer('elasticmq', `SQS_ENDPOINT=${endpoint} (region ${region})`, {
+      sqsEndpoint: endpoint,
+      sqsRegion: region,
+    });
   }
   const mq = await startElasticMq();
   process.stderr.write(`[elasticmq] listening on ${mq.endpoint}; log: ${mq.logFile}\n`);
   return {
-    provide: (p) => {
-      p.provide('sqsEndpoint', mq.endpoint);
-      p.provide('sqsRegion', mq.region);
-    },
+    values: { sqsEndpoint: mq.endpoint, sqsRegion: mq.region },
     env: { SQS_ENDPOINT: mq.endpoint },
     stop: () => mq.stop(),
   };
@@ -117,30 +113,26 @@ async function pubSubPeer(): Promise<RunningPeer> {
   if (existing !== undefined) {
     const host = parseEmulatorHost(existing);
     const projectId = fromEnv('PUBSUB_PROJECT_ID') ?? PSTEST_PROJECT_ID;
-    process.stderr.write(
-      `[pstest] using PUBSUB_EMULATOR_HOST=${host} (project ${projectId}; no server started)\n`,
-    );
-    return {
-      provide: (p) => {
-        p.provide('pubsubEmulatorHost', host);
-        p.provide('pubsubProjectId', projectId);
-      },
-      env: {},
-      stop: async () => {},
-    };
+    return borrowedPeer('pstest', `PUBSUB_EMULATOR_HOST=${host} (project ${projectId})`, {
+      pubsubEmulatorHost: host,
+      pubsubProjectId: projectId,
+    });
   }
   const fake = await startPubSubFake();
   process.stderr.write(`[pstest] listening on ${fake.emulatorHost}; log: ${fake.logFile}\n`);
   return {
-    provide: (p) => {
-      p.provide('pubsubEmulatorHost', fake.emulatorHost);
-      p.provide('pubsubProjectId', fake.projectId);
-    },
+    values: { pubsubEmulatorHost: fake.emulatorHost, pubsubProjectId: fake.projectId },
     // Google's client libraries read PUBSUB_EMULATOR_HOST themselves, so nothing a test starts
     // can reach the real Pub/Sub by accident.
     env: { PUBSUB_EMULATOR_HOST: fake.emulatorHost, PUBSUB_PROJECT_ID: fake.projectId },
     stop: () => fake.stop(),
   };
+}
+
+function provideAll(project: TestProject, values: Partial<ProvidedContext>): void {
+  for (const key of Object.keys(values) as (keyof ProvidedContext)[]) {
+    project.provide(key, values[key] as ProvidedContext[typeof key]);
+  }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -160,7 +152,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const envNames: string[] = [];
   for (const peer of peers) {
-    peer.provide(project);
+    provideAll(project, peer.values);
     for (const [name, value] of Object.entries(peer.env)) {
       process.env[name] = value;
       envNames.push(name);

@@ -14,6 +14,15 @@ export function peerCacheRoot(peer: string, envVar: string): string {
   return fromEnv ? resolve(fromEnv) : join(REPO_ROOT, '.cache', peer);
 }
 
+/** The peer version to use: the environment variable `envVar` when set, else `fallback`. */
+export function peerVersion(envVar: string, fallback: string): string {
+  const version = process.env[envVar] ?? fallback;
+  if (!/^\d+\.\d+\.\d+$/.test(version)) {
+    throw new Error(`${envVar} must look like ${fallback}, got ${JSON.stringify(version)}`);
+  }
+  return version;
+}
+
 /**
  * A directory lock (mkdir is atomic) so two test runs started at once do not both download or
  * build the same thing; a lock whose owner process is gone, or that is older than 15 minutes, is

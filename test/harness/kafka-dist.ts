@@ -1,6 +1,6 @@
 // Fetches the Apache Kafka server jars from Maven Central into a git-ignored cache, once per version.
 import { join } from 'node:path';
-import { peerCacheRoot } from './harness-cache.ts';
+import { peerCacheRoot, peerVersion } from './harness-cache.ts';
 import { cdsArchivePath as jvmCdsArchivePath } from './jvm-cds.ts';
 import { ensureMavenClasspath } from './maven-classpath.ts';
 
@@ -20,11 +20,7 @@ export function kafkaCacheRoot(): string {
 }
 
 export function kafkaVersion(): string {
-  const version = process.env.EDDY_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
-  if (!/^\d+\.\d+\.\d+$/.test(version)) {
-    throw new Error(`EDDY_KAFKA_VERSION must look like 4.3.1, got ${JSON.stringify(version)}`);
-  }
-  return version;
+  return peerVersion('EDDY_KAFKA_VERSION', DEFAULT_KAFKA_VERSION);
 }
 
 /** Where the class-data-sharing archive of this Kafka version and JVM build lives. */

@@ -24,6 +24,7 @@ import { checkJava, javaCommand } from './maven-classpath.ts';
 import {
   isAlive,
   killAndWait,
+  onProcessExit,
   runLogged,
   sleep,
   startTimeoutMs,
@@ -109,27 +110,16 @@ interface NodeState {
   watchdog: ChildProcess | undefined;
 }
 
-/** Everything still running, so a dying test process can take its JVMs with it. */
-const liveClusters = new Set<{ nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Only synchronous work is possible in 'exit'. Signals are left to the host (vitest, the CLI):
-  // a SIGINT listener here would stop Node from exiting on Ctrl-C.
-  process.on('exit', () => {
-    for (const cluster of liveClusters) {
-      for (const node of cluster.nodes) {
-        if (node.proc?.pid !== undefined && node.exitCode === undefined) {
-          try {
-            process.kill(node.proc.pid, 'SIGKILL');
-          } catch {}
-        }
-      }
-      removeData(cluster);
+/** Kills a cluster's JVMs and removes its data, synchronously: all a dying test process can do. */
+function killNow(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
+  for (const node of cluster.nodes) {
+    if (node.proc?.pid !== undefined && node.exitCode === undefined) {
+      try {
+        process.kill(node.proc.pid, 'SIGKILL');
+      } catch {}
     }
-  });
+  }
+  removeData(cluster);
 }
 
 function removeData(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
@@ -492,8 +482,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     });
   }
   const state = { nodes, baseDir, ownsBaseDir };
-  liveClusters.add(state);
-  installExitHook();
+  const forgetAtExit = onProcessExit(() => killNow(state));
 
   log(`starting Kafka ${version} (${count} node${count > 1 ? 's' : ''}, KRaft); logs in ${runLogDir}`);
   const maxAttempts = 3;
@@ -562,7 +551,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
         log(`a port was taken before Kafka could bind it; retrying with new ports (attempt ${attempt + 1})`);
         continue;
       }
-      liveClusters.delete(state);
+      forgetAtExit();
       removeData(state);
       throw err;
     }
@@ -600,7 +589,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     stop() {
       stopping ??= (async () => {
         await Promise.all(nodes.map((n) => terminate(n, 'SIGTERM', STOP_GRACE_MS)));
-        liveClusters.delete(state);
+        forgetAtExit();
         removeData(state);
       })();
       return stopping;

@@ -162,21 +162,27 @@ export interface SpawnPeerOptions {
   stdin?: 'ignore' | 'pipe';
 }
 
-const livePeers = new Set<ChildProcess>();
+const exitCleanups = new Set<() => void>();
 let exitHookInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Only synchronous work is possible in 'exit'. Signals are left to the host (vitest, a CLI):
-  // a SIGINT listener here would stop Node from exiting on Ctrl-C.
-  process.on('exit', () => {
-    for (const child of livePeers) {
-      try {
-        child.kill('SIGKILL');
-      } catch {}
-    }
-  });
+/**
+ * Runs `cleanup` if this process exits while it is registered; the returned function unregisters
+ * it. Only synchronous work is possible in 'exit'. Signals are left to the host (vitest, a CLI):
+ * a SIGINT listener here would stop Node from exiting on Ctrl-C.
+ */
+export function onProcessExit(cleanup: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const run of exitCleanups) {
+        try {
+          run();
+        } catch {}
+      }
+    });
+  }
+  exitCleanups.add(cleanup);
+  return () => exitCleanups.delete(cleanup);
 }
 
 export function spawnPeer(cmd: string, args: string[], options: SpawnPeerOptions): PeerProcess {
@@ -209,11 +215,10 @@ export function spawnPeer(cmd: string, args: string[], options: SpawnPeerOptions
   });
   // The stdin pipe must not report EPIPE as an unhandled error once the child is gone.
   child.stdin?.on('error', () => {});
-  livePeers.add(child);
-  installExitHook();
+  const forget = onProcessExit(() => child.kill('SIGKILL'));
   const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid, options.label);
   void exited.then(() => {
-    livePeers.delete(child);
+    forget();
     if (watchdog?.pid !== undefined) {
       try {
         process.kill(watchdog.pid, 'SIGKILL');

@@ -65,11 +65,11 @@ export interface DispatchRoute {
   startFrom: StartFrom;
 }
 
-/** A Broker's ingress and its topic. */
-export interface BrokerRoute {
+/** An ingress path and the topic its events are written to (a Broker's or a Channel's). */
+export interface IngressTopic {
   namespace: string;
   name: string;
-  /** Ingress path: `/<namespace>/<name>`. */
+  /** Ingress path: `/<namespace>/<name>` (on the channel ingress for channels). */
   path: string;
   topic: string;
   partitions: number;
@@ -80,20 +80,12 @@ export interface BrokerRoute {
   config?: Record<string, string>;
 }
 
+/** A Broker's ingress and its topic. */
+export type BrokerRoute = IngressTopic;
+
 /** A Channel (InMemoryChannel, KafkaChannel, Channel) and its topic. */
-export interface ChannelRoute {
-  namespace: string;
-  name: string;
+export interface ChannelRoute extends IngressTopic {
   kind: 'Channel' | 'InMemoryChannel' | 'KafkaChannel';
-  /** Ingress path: `/<namespace>/<name>` on the channel ingress. */
-  path: string;
-  topic: string;
-  partitions: number;
-  retentionMs?: number;
-  /** Replicas per partition when the topic is created (Kafka); undefined = the event log's default. */
-  replicationFactor?: number;
-  /** More Kafka topic configs by Kafka's name; the embedded log ignores them. */
-  config?: Record<string, string>;
 }
 
 export interface DataPlaneContract {

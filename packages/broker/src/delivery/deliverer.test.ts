@@ -75,6 +75,31 @@ const status =
     res.end(body);
   };
 
+/**
+ * Writes `byte` as fast as the client reads, and stops on its own after 64 MiB so a broken bound
+ * in the deliverer cannot hang the test run.
+ */
+function writeEndlessBody(
+  res: ServerResponse,
+  byte: number,
+  onWrite: (bytes: number) => void = () => {},
+): void {
+  const chunk = Buffer.alloc(16 * 1024, byte);
+  let written = 0;
+  const pump = (): void => {
+    while (written < 64 * 1024 * 1024 && !res.destroyed) {
+      written += chunk.length;
+      onWrite(chunk.length);
+      if (!res.write(chunk)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+}
+
 function route(subscriber: string, delivery: Partial<ResolvedDelivery> = {}): DispatchRoute {
   return {
     kind: 'Trigger',
@@ -731,19 +756,9 @@ describe('replies', () => {
     try {
       const sub = await startServer((_req, res) => {
         res.writeHead(200, { 'content-type': 'application/cloudevents+json' });
-        const chunk = Buffer.alloc(16 * 1024, 0x20);
-        const pump = (): void => {
-          // Stop on our own after 64 MiB so a broken bound cannot hang the test run.
-          while (written < 64 * 1024 * 1024 && !res.destroyed) {
-            written += chunk.length;
-            if (!res.write(chunk)) {
-              res.once('drain', pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        pump();
+        writeEndlessBody(res, 0x20, (bytes) => {
+          written += bytes;
+        });
       });
       const started = performance.now();
       const outcome = await small.deliver({
@@ -763,19 +778,7 @@ describe('replies', () => {
   it('an endless error body does not hold the attempt', async () => {
     const sub = await startServer((_req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
-      const chunk = Buffer.alloc(16 * 1024, 0x41);
-      let written = 0;
-      const pump = (): void => {
-        while (written < 64 * 1024 * 1024 && !res.destroyed) {
-          written += chunk.length;
-          if (!res.write(chunk)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      writeEndlessBody(res, 0x41);
     });
     const dls = await startServer(status(202));
     const started = performance.now();

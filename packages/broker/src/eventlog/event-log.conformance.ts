@@ -81,6 +81,11 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         topics.push({ log, name: topic });
         return topic;
       },
+      /** What most tests start from: a new log, a new topic on it and a group name nobody used. */
+      async fresh(spec: TopicSpec = {}): Promise<{ log: EventLog; topic: string; group: string }> {
+        const log = await fixture.log();
+        return { log, topic: await fixture.topic(log, spec), group: uniqueName('conf-group') };
+      },
       async consume(log: EventLog, options: ConsumeOptions, ready = true): Promise<Consumer> {
         const consumer = await log.consume(options);
         consumers.push(consumer);
@@ -127,8 +132,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
   describe(`EventLog conformance: ${name}`, () => {
     it('creates, grows, lists and deletes topics', { timeout: testTimeout }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 2 });
+      const { log, topic } = await f.fresh({ partitions: 2 });
       expect(await log.ensureTopic(topic, { partitions: 2 })).toEqual({
         name: topic,
         partitions: 2,
@@ -167,8 +171,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 2 });
+      const { log, topic } = await f.fresh({ partitions: 2 });
       await expect(log.append(uniqueName('conf-missing'), [conformanceEvent(0)])).rejects.toBeInstanceOf(
         EventLogUsageError,
       );
@@ -187,8 +190,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 3 });
+      const { log, topic } = await f.fresh({ partitions: 3 });
       const before = Date.now();
       const positions = [];
       for (let batch = 0; batch < 3; batch++) {
@@ -226,8 +228,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 4 });
+      const { log, topic } = await f.fresh({ partitions: 4 });
       const keys = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
       const events = range(40).map((i) => conformanceEvent(i, { partitionkey: keys[i % keys.length]! }));
       const positions = [
@@ -265,8 +266,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log);
+      const { log, topic } = await f.fresh();
       const events = fidelityEvents();
       await log.append(topic, events);
       const recorder = new Recorder();
@@ -286,13 +286,8 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log);
-      const group = uniqueName('conf-group');
-      await log.append(
-        topic,
-        range(10).map((i) => conformanceEvent(i)),
-      );
+      const { log, topic, group } = await f.fresh();
+      await log.append(topic, conformanceEvents(10));
 
       const first = new Recorder();
       const crashed = await f.consume(log, { group, topic, start: 'earliest', handler: first.handler });
@@ -315,13 +310,8 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log);
-      const group = uniqueName('conf-group');
-      await log.append(
-        topic,
-        range(5).map((i) => conformanceEvent(i)),
-      );
+      const { log, topic, group } = await f.fresh();
+      await log.append(topic, conformanceEvents(5));
       const errors: Error[] = [];
       let calls = 0;
       const failing = await f.consume(log, {
@@ -356,14 +346,8 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 2 });
-      const group = uniqueName('conf-group');
-      await log.append(
-        topic,
-        range(3).map((i) => conformanceEvent(i)),
-        { partition: 0 },
-      );
+      const { log, topic, group } = await f.fresh({ partitions: 2 });
+      await log.append(topic, conformanceEvents(3), { partition: 0 });
       await log.append(
         topic,
         range(5).map((i) => conformanceEvent(10 + i)),
@@ -412,8 +396,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 2 });
+      const { log, topic } = await f.fresh({ partitions: 2 });
       for (const partition of [0, 1]) {
         await log.append(
           topic,
@@ -493,8 +476,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
 
     it('starts a group from a timestamp', { timeout: testTimeout }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log);
+      const { log, topic } = await f.fresh();
       const { boundary } = await appendTwoEras(log, topic);
 
       const recorder = new Recorder();
@@ -510,9 +492,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
 
     it('seeks a group without live members by time', { timeout: testTimeout }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log);
-      const group = uniqueName('conf-group');
+      const { log, topic, group } = await f.fresh();
       const { boundary } = await appendTwoEras(log, topic);
       const committer = await f.consume(log, { group, topic, start: 'latest', handler: async () => {} });
       await committer.commit([{ topic, partition: 0, offset: 0 }]);
@@ -547,9 +527,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log);
-      const group = uniqueName('conf-group');
+      const { log, topic, group } = await f.fresh();
       const { boundary } = await appendTwoEras(log, topic);
       const recorder = new Recorder({ commit: true });
       const consumer = await f.consume(log, { group, topic, start: 'earliest', handler: recorder.handler });
@@ -570,8 +548,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
 
     it('delivers every record to each of several groups', { timeout: testTimeout }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 3 });
+      const { log, topic } = await f.fresh({ partitions: 3 });
       const recorders = [new Recorder(), new Recorder(), new Recorder()];
       for (const recorder of recorders) {
         await f.consume(log, {
@@ -595,9 +572,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 4 });
-      const group = uniqueName('conf-group');
+      const { log, topic, group } = await f.fresh({ partitions: 4 });
       const shared = new InFlightTracker();
       const a = new Recorder({ tracker: shared, commit: true });
       const b = new Recorder({ tracker: shared, commit: true });
@@ -624,10 +599,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       const splitA = [...a.assigned];
       const splitB = [...b.assigned];
 
-      await log.append(
-        topic,
-        range(40).map((i) => conformanceEvent(i)),
-      );
+      await log.append(topic, conformanceEvents(40));
       await waitFor(() => a.records.length + b.records.length >= 40, '40 records across both members');
       expect([...a.records, ...b.records].map((record) => record.event.id).sort()).toEqual(
         range(40).map(eventId).sort(),
@@ -655,13 +627,8 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       timeout: testTimeout + retentionWaitMs,
     }, async () => {
       const f = setup();
-      const log = await f.log();
-      const topic = await f.topic(log, { partitions: 1, retentionMs });
-      const group = uniqueName('conf-group');
-      await log.append(
-        topic,
-        range(5).map((i) => conformanceEvent(i)),
-      );
+      const { log, topic, group } = await f.fresh({ partitions: 1, retentionMs });
+      await log.append(topic, conformanceEvents(5));
       let lastLag: PartitionLag[] = [];
       await waitFor(
         async () => {
@@ -746,11 +713,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
 
   /** Five records, a clear gap in time, five more; returns the first timestamp of the second era. */
   async function appendTwoEras(log: EventLog, topic: string): Promise<{ boundary: number }> {
-    await log.append(
-      topic,
-      range(5).map((i) => conformanceEvent(i)),
-      { partition: 0 },
-    );
+    await log.append(topic, conformanceEvents(5), { partition: 0 });
     const firstEraEnd = Date.now();
     await waitFor(() => Date.now() > firstEraEnd + 20, 'the clock to move on', 1_000);
     await log.append(
@@ -868,6 +831,11 @@ function conformanceEvent(i: number, extensions: Record<string, string> = {}): L
     data: { i },
     ...extensions,
   };
+}
+
+/** Events 0..count-1. */
+function conformanceEvents(count: number): LogEvent[] {
+  return range(count).map((i) => conformanceEvent(i));
 }
 
 /**

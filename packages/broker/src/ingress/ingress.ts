@@ -65,12 +65,16 @@ interface RouteState {
 
 type Outcome = 'accepted' | 'rejected' | 'unavailable' | 'error';
 
-/** An error answer: nothing of the request was stored. */
-interface Failure {
+/** The request being answered. */
+interface Exchange {
   request: FastifyRequest;
   reply: FastifyReply;
   /** Absent for a path no route serves. */
   route?: IngressRoute | undefined;
+}
+
+/** An error answer: nothing of the request was stored. */
+interface Failure {
   status: number;
   /** The `reason` label of eddy_ingress_rejected_total. */
   reason: string;
@@ -78,8 +82,8 @@ interface Failure {
   outcome: Outcome;
   /** The answer's `error` and the log line. */
   message: string;
-  /** Events the request carried (1 when they could not be read). */
-  count: number;
+  /** Events the request carried (default 1: also when they could not be read). */
+  count?: number;
 }
 
 export class Ingress {
@@ -228,40 +232,22 @@ export class Ingress {
       const route = this.#routes.get(pathOf(request.url))?.route;
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
         const message = `request body exceeds the limit of ${this.#maxBodyBytes} bytes`;
-        return this.#fail({
-          request,
-          reply,
-          route,
-          status: 413,
-          reason: 'too_large',
-          outcome: 'rejected',
-          message,
-          count: 1,
-        });
+        return this.#fail(
+          { request, reply, route },
+          { status: 413, reason: 'too_large', outcome: 'rejected', message },
+        );
       }
       if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-        return this.#fail({
-          request,
-          reply,
-          route,
-          status: error.statusCode,
-          reason: 'bad_request',
-          outcome: 'rejected',
-          message: error.message,
-          count: 1,
-        });
+        return this.#fail(
+          { request, reply, route },
+          { status: error.statusCode, reason: 'bad_request', outcome: 'rejected', message: error.message },
+        );
       }
       this.#logger.error({ err: error, url: request.url }, 'ingress: unexpected error');
-      return this.#fail({
-        request,
-        reply,
-        route,
-        status: 500,
-        reason: 'internal',
-        outcome: 'error',
-        message: 'internal error',
-        count: 1,
-      });
+      return this.#fail(
+        { request, reply, route },
+        { status: 500, reason: 'internal', outcome: 'error', message: 'internal error' },
+      );
     });
     app.all('*', (request, reply) => this.#handle(request, reply));
     return app;
@@ -280,15 +266,10 @@ export class Ingress {
     }
     const state = this.#routes.get(path);
     if (!state) {
-      return this.#fail({
-        request,
-        reply,
-        status: 404,
-        reason: 'unknown_route',
-        outcome: 'rejected',
-        message: describeUnknownPath(path),
-        count: 1,
-      });
+      return this.#fail(
+        { request, reply },
+        { status: 404, reason: 'unknown_route', outcome: 'rejected', message: describeUnknownPath(path) },
+      );
     }
     const { route } = state;
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -296,16 +277,10 @@ export class Ingress {
     if (request.method !== 'POST') {
       reply.header('allow', 'POST');
       const message = `${request.method} is not allowed on ${route.kind} ${route.namespace}/${route.name}; send events with POST`;
-      return this.#fail({
-        request,
-        reply,
-        route,
-        status: 405,
-        reason: 'method_not_allowed',
-        outcome: 'rejected',
-        message,
-        count: 1,
-      });
+      return this.#fail(
+        { request, reply, route },
+        { status: 405, reason: 'method_not_allowed', outcome: 'rejected', message },
+      );
     }
 
     let events: PlainEvent[];
@@ -313,16 +288,10 @@ export class Ingress {
       events = parseHttpRequest(request.headers, body).events;
     } catch (error) {
       if (error instanceof HttpBindingError) {
-        return this.#fail({
-          request,
-          reply,
-          route,
-          status: error.status,
-          reason: error.code,
-          outcome: 'rejected',
-          message: error.message,
-          count: 1,
-        });
+        return this.#fail(
+          { request, reply, route },
+          { status: error.status, reason: error.code, outcome: 'rejected', message: error.message },
+        );
       }
       throw error;
     }
@@ -332,16 +301,16 @@ export class Ingress {
       const message = `${route.kind} ${route.namespace}/${route.name} is not ready: its topic "${route.topic}" is not available yet${
         state.lastError ? ` (${state.lastError})` : ''
       }`;
-      return this.#fail({
-        request,
-        reply,
-        route,
-        status: 503,
-        reason: 'topic_not_ready',
-        outcome: 'unavailable',
-        message,
-        count: events.length || 1,
-      });
+      return this.#fail(
+        { request, reply, route },
+        {
+          status: 503,
+          reason: 'topic_not_ready',
+          outcome: 'unavailable',
+          message,
+          count: events.length || 1,
+        },
+      );
     }
 
     events = withTraceContext(
@@ -371,30 +340,18 @@ export class Ingress {
     const where = `${route.kind} ${route.namespace}/${route.name} (topic "${route.topic}")`;
     if (error instanceof RecordTooLargeError) {
       const message = `the events are larger than the log accepts for ${where}: ${error.message}`;
-      return this.#fail({
-        request,
-        reply,
-        route,
-        status: 413,
-        reason: 'too_large',
-        outcome: 'rejected',
-        message,
-        count,
-      });
+      return this.#fail(
+        { request, reply, route },
+        { status: 413, reason: 'too_large', outcome: 'rejected', message, count },
+      );
     }
     if (error instanceof EventLogUnavailableError) {
       reply.header('retry-after', RETRY_AFTER_SECONDS);
       const message = `event log unavailable, nothing was stored for ${where}: ${error.message}`;
-      return this.#fail({
-        request,
-        reply,
-        route,
-        status: 503,
-        reason: 'log_unavailable',
-        outcome: 'unavailable',
-        message,
-        count,
-      });
+      return this.#fail(
+        { request, reply, route },
+        { status: 503, reason: 'log_unavailable', outcome: 'unavailable', message, count },
+      );
     }
     if (error instanceof EventLogUsageError) {
       // The contract names this route, so its topic should exist: most likely it was deleted or
@@ -402,35 +359,32 @@ export class Ingress {
       this.#invalidate(state, error.message);
       reply.header('retry-after', RETRY_AFTER_SECONDS);
       const message = `${where} is not ready, nothing was stored: ${error.message}`;
-      return this.#fail({
-        request,
-        reply,
-        route,
-        status: 503,
-        reason: 'topic_not_ready',
-        outcome: 'unavailable',
-        message,
-        count,
-      });
+      return this.#fail(
+        { request, reply, route },
+        { status: 503, reason: 'topic_not_ready', outcome: 'unavailable', message, count },
+      );
     }
     this.#logger.error(
       { err: error, kind: route.kind, namespace: route.namespace, name: route.name },
       'ingress: append failed',
     );
-    return this.#fail({
-      request,
-      reply,
-      route,
-      status: 500,
-      reason: 'internal',
-      outcome: 'error',
-      message: `append to ${where} failed: ${error.message}`,
-      count,
-    });
+    return this.#fail(
+      { request, reply, route },
+      {
+        status: 500,
+        reason: 'internal',
+        outcome: 'error',
+        message: `append to ${where} failed: ${error.message}`,
+        count,
+      },
+    );
   }
 
   /** Answers `{ error: message }`, counts the events as not stored and logs why. */
-  #fail({ request, reply, route, status, reason, outcome, message, count }: Failure): FastifyReply {
+  #fail(
+    { request, reply, route }: Exchange,
+    { status, reason, outcome, message, count = 1 }: Failure,
+  ): FastifyReply {
     const routeLabels = labels(route);
     this.#metrics.rejected.inc({ ...routeLabels, reason });
     this.#metrics.events.inc({ ...routeLabels, outcome }, count);

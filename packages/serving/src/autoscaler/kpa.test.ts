@@ -6,29 +6,12 @@
 import type { ScalingSettings } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
 import type { Autoscaler, DecisionInput } from './autoscaler.js';
+import { scalingSettings } from '../control/scaling-settings.js';
 import { createAutoscaler } from './kpa.js';
 
+/** Knative's defaults (pinned by scaling-settings.test.ts) with a target of 10. */
 function settings(overrides: Partial<ScalingSettings> = {}): ScalingSettings {
-  return {
-    metric: 'concurrency',
-    target: 10,
-    targetUtilization: 0.7,
-    stableWindowMs: 60_000,
-    panicWindowPercentage: 10,
-    panicThresholdPercentage: 200,
-    maxScaleUpRate: 1000,
-    maxScaleDownRate: 2,
-    minScale: 0,
-    maxScale: 0,
-    initialScale: 1,
-    activationScale: 1,
-    scaleDownDelayMs: 0,
-    scaleToZeroRetentionMs: 0,
-    scaleToZeroGraceMs: 30_000,
-    lagTarget: 100,
-    backlog: true,
-    ...overrides,
-  };
+  return { ...scalingSettings({}, 0), target: 10, ...overrides };
 }
 
 function input(now: number, readyReplicas: number, extra: Partial<DecisionInput> = {}): DecisionInput {
