@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { IntOrString, Lenient, NumberOrString, Strict, StringEnum, StringMap } from './helpers.js';
 
 /** metadata: Kubernetes ObjectMeta (all of its fields are listed, so a typo such as `namspace` is caught). */
@@ -238,3 +238,21 @@ export const PodTemplateSpec = Strict({
 
 /** `status` is written by controllers; it is accepted in input and ignored. */
 export const IgnoredStatus = Type.Optional(Type.Unknown());
+
+/**
+ * What every Knative/Eddy kind is made of: one of the apiVersions it is served under, its kind,
+ * metadata, its spec (the caller decides whether it is optional) and a status that is read past.
+ */
+export function KindSchema<const V extends readonly string[], const K extends string, S extends TSchema>(
+  apiVersions: V,
+  kind: K,
+  spec: S,
+) {
+  return Strict({
+    apiVersion: StringEnum(apiVersions),
+    kind: Type.Literal(kind),
+    metadata: ObjectMeta,
+    spec,
+    status: IgnoredStatus,
+  });
+}

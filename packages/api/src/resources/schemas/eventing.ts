@@ -1,13 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import {
-  DeliverySpec,
-  Destination,
-  IgnoredStatus,
-  KReference,
-  ObjectMeta,
-  SubscriptionsAPIFilter,
-} from './common.js';
-import { Strict, StringEnum, StringMap } from './helpers.js';
+import { DeliverySpec, Destination, KindSchema, KReference, SubscriptionsAPIFilter } from './common.js';
+import { Strict, StringMap } from './helpers.js';
 
 /** eventing.knative.dev/v1 Broker. The class comes from the `eventing.knative.dev/broker.class` annotation. */
 export const BrokerSpec = Strict({
@@ -23,13 +16,7 @@ export const BrokerSpec = Strict({
   delivery: Type.Optional(DeliverySpec),
 });
 
-export const Broker = Strict({
-  apiVersion: StringEnum(['eventing.knative.dev/v1'] as const),
-  kind: Type.Literal('Broker'),
-  metadata: ObjectMeta,
-  spec: Type.Optional(BrokerSpec),
-  status: IgnoredStatus,
-});
+export const Broker = KindSchema(['eventing.knative.dev/v1'], 'Broker', Type.Optional(BrokerSpec));
 export type Broker = Static<typeof Broker>;
 
 /** eventing.knative.dev/v1 Trigger. */
@@ -45,11 +32,5 @@ export const TriggerSpec = Strict({
   delivery: Type.Optional(DeliverySpec),
 });
 
-export const Trigger = Strict({
-  apiVersion: StringEnum(['eventing.knative.dev/v1'] as const),
-  kind: Type.Literal('Trigger'),
-  metadata: ObjectMeta,
-  spec: TriggerSpec,
-  status: IgnoredStatus,
-});
+export const Trigger = KindSchema(['eventing.knative.dev/v1'], 'Trigger', TriggerSpec);
 export type Trigger = Static<typeof Trigger>;

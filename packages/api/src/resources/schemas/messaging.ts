@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { DeliverySpec, Destination, IgnoredStatus, KReference, ObjectMeta } from './common.js';
-import { Strict, StringEnum } from './helpers.js';
+import { DeliverySpec, Destination, KindSchema, KReference } from './common.js';
+import { Strict } from './helpers.js';
 
 /**
  * `spec.subscribers` of a channel is written by the Subscription controller, never by users; it is accepted
@@ -21,13 +21,7 @@ export const ChannelSpec = Strict({
   delivery: Type.Optional(DeliverySpec),
 });
 
-export const Channel = Strict({
-  apiVersion: StringEnum(['messaging.knative.dev/v1'] as const),
-  kind: Type.Literal('Channel'),
-  metadata: ObjectMeta,
-  spec: Type.Optional(ChannelSpec),
-  status: IgnoredStatus,
-});
+export const Channel = KindSchema(['messaging.knative.dev/v1'], 'Channel', Type.Optional(ChannelSpec));
 export type Channel = Static<typeof Channel>;
 
 export const InMemoryChannelSpec = Strict({
@@ -35,13 +29,11 @@ export const InMemoryChannelSpec = Strict({
   delivery: Type.Optional(DeliverySpec),
 });
 
-export const InMemoryChannel = Strict({
-  apiVersion: StringEnum(['messaging.knative.dev/v1'] as const),
-  kind: Type.Literal('InMemoryChannel'),
-  metadata: ObjectMeta,
-  spec: Type.Optional(InMemoryChannelSpec),
-  status: IgnoredStatus,
-});
+export const InMemoryChannel = KindSchema(
+  ['messaging.knative.dev/v1'],
+  'InMemoryChannel',
+  Type.Optional(InMemoryChannelSpec),
+);
 export type InMemoryChannel = Static<typeof InMemoryChannel>;
 
 /** messaging.knative.dev/v1beta1 KafkaChannel (eventing-kafka-broker). */
@@ -54,13 +46,11 @@ export const KafkaChannelSpec = Strict({
   delivery: Type.Optional(DeliverySpec),
 });
 
-export const KafkaChannel = Strict({
-  apiVersion: StringEnum(['messaging.knative.dev/v1beta1'] as const),
-  kind: Type.Literal('KafkaChannel'),
-  metadata: ObjectMeta,
-  spec: Type.Optional(KafkaChannelSpec),
-  status: IgnoredStatus,
-});
+export const KafkaChannel = KindSchema(
+  ['messaging.knative.dev/v1beta1'],
+  'KafkaChannel',
+  Type.Optional(KafkaChannelSpec),
+);
 export type KafkaChannel = Static<typeof KafkaChannel>;
 
 /** messaging.knative.dev/v1 Subscription: connects a channel to a subscriber, with optional reply. */
@@ -71,11 +61,5 @@ export const SubscriptionSpec = Strict({
   delivery: Type.Optional(DeliverySpec),
 });
 
-export const Subscription = Strict({
-  apiVersion: StringEnum(['messaging.knative.dev/v1'] as const),
-  kind: Type.Literal('Subscription'),
-  metadata: ObjectMeta,
-  spec: SubscriptionSpec,
-  status: IgnoredStatus,
-});
+export const Subscription = KindSchema(['messaging.knative.dev/v1'], 'Subscription', SubscriptionSpec);
 export type Subscription = Static<typeof Subscription>;

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { IgnoredStatus, ObjectMeta, PodSpecFields } from './common.js';
-import { Strict, StringEnum } from './helpers.js';
+import { KindSchema, ObjectMeta, PodSpecFields } from './common.js';
+import { Strict } from './helpers.js';
 
 /** serving.knative.dev/v1 RevisionSpec: a PodSpec plus Knative's request handling settings. */
 export const RevisionSpec = Strict({
@@ -34,38 +34,22 @@ export type TrafficTarget = Static<typeof TrafficTarget>;
 
 const SERVING_V1 = ['serving.knative.dev/v1'] as const;
 
-export const Service = Strict({
-  apiVersion: StringEnum(SERVING_V1),
-  kind: Type.Literal('Service'),
-  metadata: ObjectMeta,
-  spec: Strict({ ...ConfigurationSpec, traffic: Type.Optional(Type.Array(TrafficTarget)) }),
-  status: IgnoredStatus,
-});
+export const Service = KindSchema(
+  SERVING_V1,
+  'Service',
+  Strict({ ...ConfigurationSpec, traffic: Type.Optional(Type.Array(TrafficTarget)) }),
+);
 export type Service = Static<typeof Service>;
 
-export const Configuration = Strict({
-  apiVersion: StringEnum(SERVING_V1),
-  kind: Type.Literal('Configuration'),
-  metadata: ObjectMeta,
-  spec: Strict(ConfigurationSpec),
-  status: IgnoredStatus,
-});
+export const Configuration = KindSchema(SERVING_V1, 'Configuration', Strict(ConfigurationSpec));
 export type Configuration = Static<typeof Configuration>;
 
-export const Revision = Strict({
-  apiVersion: StringEnum(SERVING_V1),
-  kind: Type.Literal('Revision'),
-  metadata: ObjectMeta,
-  spec: RevisionSpec,
-  status: IgnoredStatus,
-});
+export const Revision = KindSchema(SERVING_V1, 'Revision', RevisionSpec);
 export type Revision = Static<typeof Revision>;
 
-export const Route = Strict({
-  apiVersion: StringEnum(SERVING_V1),
-  kind: Type.Literal('Route'),
-  metadata: ObjectMeta,
-  spec: Strict({ traffic: Type.Optional(Type.Array(TrafficTarget)) }),
-  status: IgnoredStatus,
-});
+export const Route = KindSchema(
+  SERVING_V1,
+  'Route',
+  Strict({ traffic: Type.Optional(Type.Array(TrafficTarget)) }),
+);
 export type Route = Static<typeof Route>;

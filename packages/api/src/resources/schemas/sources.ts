@@ -1,9 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
   DeliverySpec,
-  IgnoredStatus,
+  KindSchema,
   LabelSelector,
-  ObjectMeta,
   PodTemplateSpec,
   SecretValueFromSource,
   SourceSpecFields,
@@ -23,13 +22,11 @@ export const PingSourceSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const PingSource = Strict({
-  apiVersion: StringEnum(['sources.knative.dev/v1', 'sources.knative.dev/v1beta2'] as const),
-  kind: Type.Literal('PingSource'),
-  metadata: ObjectMeta,
-  spec: PingSourceSpec,
-  status: IgnoredStatus,
-});
+export const PingSource = KindSchema(
+  ['sources.knative.dev/v1', 'sources.knative.dev/v1beta2'],
+  'PingSource',
+  PingSourceSpec,
+);
 export type PingSource = Static<typeof PingSource>;
 
 /** sources.knative.dev/v1 ContainerSource: runs `template` and injects K_SINK / K_CE_OVERRIDES. */
@@ -38,13 +35,7 @@ export const ContainerSourceSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const ContainerSource = Strict({
-  apiVersion: StringEnum(['sources.knative.dev/v1'] as const),
-  kind: Type.Literal('ContainerSource'),
-  metadata: ObjectMeta,
-  spec: ContainerSourceSpec,
-  status: IgnoredStatus,
-});
+export const ContainerSource = KindSchema(['sources.knative.dev/v1'], 'ContainerSource', ContainerSourceSpec);
 export type ContainerSource = Static<typeof ContainerSource>;
 
 /** sources.knative.dev/v1 SinkBinding: injects the sink into the subject's workload. */
@@ -59,13 +50,7 @@ export const SinkBindingSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const SinkBinding = Strict({
-  apiVersion: StringEnum(['sources.knative.dev/v1'] as const),
-  kind: Type.Literal('SinkBinding'),
-  metadata: ObjectMeta,
-  spec: SinkBindingSpec,
-  status: IgnoredStatus,
-});
+export const SinkBinding = KindSchema(['sources.knative.dev/v1'], 'SinkBinding', SinkBindingSpec);
 export type SinkBinding = Static<typeof SinkBinding>;
 
 /** sources.knative.dev/v1 ApiServerSource (accepted and validated; its adapter comes with Kubernetes mode). */
@@ -87,13 +72,7 @@ export const ApiServerSourceSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const ApiServerSource = Strict({
-  apiVersion: StringEnum(['sources.knative.dev/v1'] as const),
-  kind: Type.Literal('ApiServerSource'),
-  metadata: ObjectMeta,
-  spec: ApiServerSourceSpec,
-  status: IgnoredStatus,
-});
+export const ApiServerSource = KindSchema(['sources.knative.dev/v1'], 'ApiServerSource', ApiServerSourceSpec);
 export type ApiServerSource = Static<typeof ApiServerSource>;
 
 const KafkaNetSpec = Strict({
@@ -132,13 +111,11 @@ export const KafkaSourceSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const KafkaSource = Strict({
-  apiVersion: StringEnum(['sources.knative.dev/v1', 'sources.knative.dev/v1beta1'] as const),
-  kind: Type.Literal('KafkaSource'),
-  metadata: ObjectMeta,
-  spec: KafkaSourceSpec,
-  status: IgnoredStatus,
-});
+export const KafkaSource = KindSchema(
+  ['sources.knative.dev/v1', 'sources.knative.dev/v1beta1'],
+  'KafkaSource',
+  KafkaSourceSpec,
+);
 export type KafkaSource = Static<typeof KafkaSource>;
 
 /** sources.knative.dev/v1alpha1 GitHubSource (eventing-github). */
@@ -154,13 +131,7 @@ export const GitHubSourceSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const GitHubSource = Strict({
-  apiVersion: StringEnum(['sources.knative.dev/v1alpha1'] as const),
-  kind: Type.Literal('GitHubSource'),
-  metadata: ObjectMeta,
-  spec: GitHubSourceSpec,
-  status: IgnoredStatus,
-});
+export const GitHubSource = KindSchema(['sources.knative.dev/v1alpha1'], 'GitHubSource', GitHubSourceSpec);
 export type GitHubSource = Static<typeof GitHubSource>;
 
 /**
@@ -191,13 +162,7 @@ export const SqsSourceSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const SqsSource = Strict({
-  apiVersion: StringEnum(['sources.eddy.dev/v1alpha1'] as const),
-  kind: Type.Literal('SqsSource'),
-  metadata: ObjectMeta,
-  spec: SqsSourceSpec,
-  status: IgnoredStatus,
-});
+export const SqsSource = KindSchema(['sources.eddy.dev/v1alpha1'], 'SqsSource', SqsSourceSpec);
 export type SqsSource = Static<typeof SqsSource>;
 
 /**
@@ -226,11 +191,5 @@ export const PubSubSourceSpec = Strict({
   ...SourceSpecFields,
 });
 
-export const PubSubSource = Strict({
-  apiVersion: StringEnum(['sources.eddy.dev/v1alpha1'] as const),
-  kind: Type.Literal('PubSubSource'),
-  metadata: ObjectMeta,
-  spec: PubSubSourceSpec,
-  status: IgnoredStatus,
-});
+export const PubSubSource = KindSchema(['sources.eddy.dev/v1alpha1'], 'PubSubSource', PubSubSourceSpec);
 export type PubSubSource = Static<typeof PubSubSource>;
