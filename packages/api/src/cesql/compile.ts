@@ -188,6 +188,20 @@ class Compiler {
     const left = l.run;
     const right = r.run;
     const constant = l.constant && r.constant;
+    // Operators without a short circuit evaluate both sides; an error in either gives `failed`.
+    const bothOperands = (
+      failed: CesqlValue,
+      apply: (x: CesqlValue, y: CesqlValue, errors: Errors) => CesqlValue,
+    ) => ({
+      constant,
+      run: (event: CesqlAttributes, errors: Errors) => {
+        const before = errors.length;
+        const x = left(event, errors);
+        const y = right(event, errors);
+        if (errors.length !== before) return failed;
+        return apply(x, y, errors);
+      },
+    });
     switch (operator) {
       case 'AND':
         return {
@@ -216,62 +230,35 @@ class Compiler {
           },
         };
       case 'XOR':
-        return {
-          constant,
-          run: (event, errors) => {
-            const before = errors.length;
-            const x = left(event, errors);
-            const y = right(event, errors);
-            if (errors.length !== before) return false;
-            return asBoolean(x, errors, offset) !== asBoolean(y, errors, offset);
-          },
-        };
+        return bothOperands(
+          false,
+          (x, y, errors) => asBoolean(x, errors, offset) !== asBoolean(y, errors, offset),
+        );
       case '=':
       case '!=':
       case '<>': {
         const negate = operator !== '=';
-        return {
-          constant,
-          run: (event, errors) => {
-            const before = errors.length;
-            const x = left(event, errors);
-            const y = right(event, errors);
-            if (errors.length !== before) return false;
-            // '=' is ambiguous (Boolean, Integer and String overloads): the right operand's type picks the
-            // overload and the left operand is cast to it (section 3.7).
-            const equal = typeof x === typeof y ? x === y : castTo(typeOf(y), x, errors, offset) === y;
-            return equal !== negate;
-          },
-        };
+        return bothOperands(false, (x, y, errors) => {
+          // '=' is ambiguous (Boolean, Integer and String overloads): the right operand's type picks the
+          // overload and the left operand is cast to it (section 3.7).
+          const equal = typeof x === typeof y ? x === y : castTo(typeOf(y), x, errors, offset) === y;
+          return equal !== negate;
+        });
       }
       case '<':
       case '<=':
       case '>':
       case '>=': {
         const compare = ORDERING[operator];
-        return {
-          constant,
-          run: (event, errors) => {
-            const before = errors.length;
-            const x = left(event, errors);
-            const y = right(event, errors);
-            if (errors.length !== before) return false;
-            return compare(asInteger(x, errors, offset), asInteger(y, errors, offset));
-          },
-        };
+        return bothOperands(false, (x, y, errors) =>
+          compare(asInteger(x, errors, offset), asInteger(y, errors, offset)),
+        );
       }
       default: {
         const apply = ARITHMETIC[operator];
-        return {
-          constant,
-          run: (event, errors) => {
-            const before = errors.length;
-            const x = left(event, errors);
-            const y = right(event, errors);
-            if (errors.length !== before) return 0;
-            return apply(asInteger(x, errors, offset), asInteger(y, errors, offset), errors, offset);
-          },
-        };
+        return bothOperands(0, (x, y, errors) =>
+          apply(asInteger(x, errors, offset), asInteger(y, errors, offset), errors, offset),
+        );
       }
     }
   }
