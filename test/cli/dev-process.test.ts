@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerYaml, triggerYaml } from '../../packages/cli/src/testing/manifests.ts';
 import { waitFor } from '../harness/wait.ts';
 import { buildCli, MAIN, runEddy } from './helpers.ts';
 
@@ -81,20 +82,7 @@ describe('eddy dev (spawned)', () => {
     await new Promise<void>((r) => subscriber.listen(0, '127.0.0.1', r));
     const subUrl = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}`;
     const file = join(dir, 'mesh.yaml');
-    writeFileSync(
-      file,
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: default}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: all}
-spec:
-  broker: default
-  subscriber: {uri: "${subUrl}"}
-`,
-    );
+    writeFileSync(file, `${brokerYaml()}---\n${triggerYaml('all', `{uri: "${subUrl}"}`)}`);
     const dev = spawnDev(['-f', 'mesh.yaml', '--port', '0', '--data-dir', 'state']);
     try {
       const ingress = (await dev.waitFor(/^ {2}ingress {2}http:\/\/127\.0\.0\.1:\d+/)).split(/\s+/)[2] ?? '';
@@ -165,17 +153,7 @@ spec:
     const subUrl = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}`;
     writeFileSync(
       join(dir, 'crash.yaml'),
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: crashy}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: crashy-all}
-spec:
-  broker: crashy
-  subscriber: {uri: "${subUrl}"}
-`,
+      `${brokerYaml('crashy')}---\n${triggerYaml('crashy-all', `{uri: "${subUrl}"}`, 'crashy')}`,
     );
     const args = ['-f', 'crash.yaml', '--port', '0', '--data-dir', 'crash-state'];
     let dev = spawnDev(args);

@@ -14,37 +14,26 @@
  * manifest (no EDDY_SECRET_* variable is set).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
-import { cp, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
-import { type WaitOptions, waitFor } from '../harness/wait.ts';
+import { waitFor } from '../harness/wait.ts';
 import { buildCli, type CliRun, MAIN, ROOT, runEddy } from './helpers.ts';
+import {
+  DevOutput,
+  editCopy,
+  isReady,
+  postIssueOpened,
+  quickstartEnv,
+  type Resource,
+  readReceived,
+  resourcesOf,
+  stopDev,
+} from './quickstart-kit.ts';
 
 const WEBHOOK_SECRET = 'quickstart-demo-webhook-secret';
-
-interface Resource {
-  kind: string;
-  metadata: { name: string; generation: number };
-  spec?: { template?: { spec?: { containers?: { command?: string[]; workingDir?: string }[] } } };
-  status?: {
-    observedGeneration?: number;
-    address?: { url: string };
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-  };
-}
-
-interface Received {
-  service: string;
-  path: string;
-  status: number;
-  id: string;
-  type: string;
-  source: string;
-  [extension: string]: unknown;
-}
 
 let work = '';
 let quickstart = '';
@@ -52,52 +41,20 @@ let dataDir = '';
 let eventsLog = '';
 let webhookPort = 0;
 let dev: ChildProcess | undefined;
-let devOutput = '';
+const devOutput = new DevOutput();
 
-const env = () => ({
-  ...process.env,
-  EDDY_DATA_DIR: dataDir,
-  EVENTS_LOG: eventsLog,
-  // `node` in the manifests: the Node running this test.
-  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
-});
+const env = () => quickstartEnv(dataDir, eventsLog);
 
 function eddy(args: string[], cwd = tmpdir()): Promise<CliRun> {
   return runEddy(args, { env: env(), cwd, timeoutMs: 30_000 });
 }
 
 async function getJson(kind: string, name?: string): Promise<Resource[]> {
-  const r = await eddy(['get', kind, ...(name ? [name] : []), '-o', 'json']);
-  if (r.code !== 0) throw new Error(`eddy get ${kind} exited ${r.code}: ${r.stderr.trim()}`);
-  const parsed = JSON.parse(r.stdout) as Resource | { items: Resource[] };
-  return 'items' in parsed ? parsed.items : [parsed];
+  return resourcesOf(await eddy(['get', kind, ...(name ? [name] : []), '-o', 'json']), kind);
 }
 
-function ready(r: Resource): boolean {
-  const observed = r.status?.observedGeneration;
-  return (
-    (observed === undefined || observed === r.metadata.generation) &&
-    r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
-  );
-}
-
-const tail = (text: string, n = 40) => text.split('\n').slice(-n).join('\n');
-
-/** Waiting on eddy dev: its requests may fail while it starts; a timeout shows its output. */
-const fromDev = (timeoutMs: number): WaitOptions => ({
-  timeoutMs,
-  intervalMs: 300,
-  ignoreErrors: true,
-  describe: () => `--- eddy dev output (tail):\n${tail(devOutput)}`,
-});
-
-async function received(): Promise<Received[]> {
-  const text = await readFile(eventsLog, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Received);
-}
+const fromDev = (timeoutMs: number) => devOutput.waiting(timeoutMs);
+const received = () => readReceived(eventsLog);
 
 // Every kind the quickstart has, with what eddy dev derives from it (Configurations, Routes, Revisions).
 const KINDS = [
@@ -120,33 +77,18 @@ beforeAll(async () => {
   eventsLog = join(work, 'events.jsonl');
   await cp(join(ROOT, 'examples/quickstart'), quickstart, { recursive: true });
   [webhookPort = 0] = await freePorts(1);
-  const github = join(quickstart, 'github-source.yaml');
-  const text = await readFile(github, 'utf8');
-  const moved = text.replace('webhook-port: "8099"', `webhook-port: "${webhookPort}"`);
-  expect(moved).not.toBe(text);
-  await writeFile(github, moved);
+  await editCopy(join(quickstart, 'github-source.yaml'), [
+    ['webhook-port: "8099"', `webhook-port: "${webhookPort}"`],
+  ]);
 
-  dev = spawn(process.execPath, [MAIN, 'dev', '-f', quickstart, '--data-dir', dataDir, '--port', '0'], {
+  dev = devOutput.spawn(['-f', quickstart, '--data-dir', dataDir, '--port', '0'], {
     cwd: tmpdir(),
     env: env(),
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const keep = (chunk: Buffer) => {
-    devOutput = (devOutput + chunk.toString('utf8')).slice(-20_000);
-  };
-  dev.stdout?.on('data', keep);
-  dev.stderr?.on('data', keep);
 }, 180_000);
 
 afterAll(async () => {
-  const child = dev;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await stopDev(dev);
   if (work) await rm(work, { recursive: true, force: true });
 }, 60_000);
 
@@ -160,7 +102,7 @@ describe(`eddy dev -f <absolute path>/examples/quickstart, started from ${tmpdir
         for (const kind of KINDS) {
           for (const r of await getJson(kind)) {
             total++;
-            if (!ready(r)) pending.push(`${r.kind}/${r.metadata.name}`);
+            if (!isReady(r)) pending.push(`${r.kind}/${r.metadata.name}`);
           }
         }
         return pending.length === 0 && total >= 12 ? pending : undefined;
@@ -198,24 +140,8 @@ describe(`eddy dev -f <absolute path>/examples/quickstart, started from ${tmpdir
     expect(table.stdout).toMatch(/^NAME\s+URL\s+SINK\s+READY\s+REASON\s+AGE\n/);
     expect(table.stdout).toContain(`github   http://127.0.0.1:${webhookPort}/   `);
 
-    const delivery = randomUUID();
-    const body = JSON.stringify({
-      action: 'opened',
-      issue: { number: 7, html_url: 'https://github.com/your-org/your-repo/issues/7' },
-      repository: { name: 'your-repo', owner: { login: 'your-org' } },
-      sender: { login: 'octocat' },
-    });
-    const res = await fetch(url ?? '', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issues',
-        'x-github-delivery': delivery,
-        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    expect(res.status).toBe(202);
+    const { delivery, status } = await postIssueOpened(url ?? '', WEBHOOK_SECRET);
+    expect(status).toBe(202);
     const got = await waitFor(
       'the webhook event at event-display',
       async () =>

@@ -12,41 +12,36 @@
  * against the running server, and a clean stop.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { sleep } from '@eddy/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
-import { type WaitOptions, waitFor } from '../harness/wait.ts';
+import { waitFor } from '../harness/wait.ts';
 import { buildCli, type CliRun, expectOneLine, MAIN, ROOT, runEddy } from './helpers.ts';
+import {
+  DevOutput,
+  editCopy,
+  isReady,
+  postIssueOpened,
+  quickstartEnv,
+  type Received,
+  type Resource,
+  readReceived,
+  resourcesOf,
+  stopDev,
+} from './quickstart-kit.ts';
 
 const WEBHOOK_SECRET = `s-${randomUUID()}`;
-
-interface Received {
-  service: string;
-  path: string;
-  status: number;
-  id: string;
-  type: string;
-  source: string;
-  data?: unknown;
-  [extension: string]: unknown;
-}
-
-interface Resource {
-  kind: string;
-  metadata: { name: string; generation: number };
-  status?: { observedGeneration?: number; conditions?: { type: string; status: string; message?: string }[] };
-}
 
 let work = '';
 let manifests = '';
 let dataDir = '';
 let eventsLog = '';
 let dev: ChildProcess | undefined;
-let devOutput = '';
+const devOutput = new DevOutput();
 let webhookPort = 0;
 
 async function freePort(): Promise<number> {
@@ -56,13 +51,7 @@ async function freePort(): Promise<number> {
 
 /** No EDDY_SECRET_* variable: the GitHubSource's secret comes from the Secret in its manifest. */
 const env = () => {
-  const out: NodeJS.ProcessEnv = {
-    ...process.env,
-    EDDY_DATA_DIR: dataDir,
-    EVENTS_LOG: eventsLog,
-    // The services' command is `node`: the Node running this test.
-    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
-  };
+  const out = quickstartEnv(dataDir, eventsLog);
   for (const name of Object.keys(out)) if (name.startsWith('EDDY_SECRET_')) delete out[name];
   return out;
 };
@@ -72,45 +61,11 @@ function eddy(...args: string[]): Promise<CliRun> {
 }
 
 function startDev(): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [MAIN, 'dev', '-f', manifests, '--data-dir', dataDir, '--port', '0'],
-    {
-      cwd: ROOT,
-      env: env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const keep = (chunk: Buffer) => {
-    devOutput = (devOutput + chunk.toString('utf8')).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return child;
+  return devOutput.spawn(['-f', manifests, '--data-dir', dataDir, '--port', '0'], { cwd: ROOT, env: env() });
 }
 
-const tail = (text: string, n = 40) => text.split('\n').slice(-n).join('\n');
-
-/** Waiting on eddy dev: its requests may fail while it starts; a timeout shows its output. */
-const fromDev = (timeoutMs: number): WaitOptions => ({
-  timeoutMs,
-  intervalMs: 300,
-  ignoreErrors: true,
-  describe: () => `--- eddy dev output (tail):\n${tail(devOutput)}`,
-});
-
-async function received(): Promise<Received[]> {
-  let text = '';
-  try {
-    text = await readFile(eventsLog, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Received);
-}
+const fromDev = (timeoutMs: number) => devOutput.waiting(timeoutMs);
+const received = () => readReceived(eventsLog);
 
 /** Ids the service answered 2xx for (on its main path, not dead letters). */
 async function deliveredTo(service: string): Promise<Set<string>> {
@@ -132,19 +87,8 @@ async function waitDelivered(service: string, ids: readonly string[], timeoutMs 
   );
 }
 
-function ready(r: Resource): boolean {
-  const observed = r.status?.observedGeneration;
-  return (
-    (observed === undefined || observed === r.metadata.generation) &&
-    r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true
-  );
-}
-
 async function getJson(kind: string, name?: string): Promise<Resource[]> {
-  const r = await eddy('get', kind, ...(name ? [name] : []), '-o', 'json');
-  if (r.code !== 0) throw new Error(`eddy get ${kind} exited ${r.code}: ${r.stderr.trim()}`);
-  const parsed = JSON.parse(r.stdout) as Resource | { items: Resource[] };
-  return 'items' in parsed ? parsed.items : [parsed];
+  return resourcesOf(await eddy('get', kind, ...(name ? [name] : []), '-o', 'json'), kind);
 }
 
 const MESH: [string, string[]][] = [
@@ -165,7 +109,7 @@ async function waitMeshReady(mesh = MESH): Promise<void> {
         const items = await getJson(kind);
         for (const name of names) {
           const r = items.find((i) => i.metadata.name === name);
-          if (!r || !ready(r)) return undefined;
+          if (!r || !isReady(r)) return undefined;
         }
       }
       return true;
@@ -228,26 +172,18 @@ beforeAll(async () => {
   await cp(join(ROOT, 'examples/quickstart/services'), join(manifests, 'services'), { recursive: true });
   // The quickstart's fixed webhook port may be taken on a test machine: the copy gets a free one.
   webhookPort = await freePort();
-  const github = join(manifests, 'github-source.yaml');
-  const text = await readFile(github, 'utf8');
-  const moved = text.replace('webhook-port: "8099"', `webhook-port: "${webhookPort}"`);
-  expect(moved).not.toBe(text);
   // The webhook secret is the Secret in the same file: the copy gets a fresh value, so the test shows
   // that the file's value is the one used.
-  const secret = moved.replace('secret: quickstart-demo-webhook-secret', `secret: ${WEBHOOK_SECRET}`);
-  expect(secret).not.toBe(moved);
-  await writeFile(github, secret);
+  await editCopy(join(manifests, 'github-source.yaml'), [
+    ['webhook-port: "8099"', `webhook-port: "${webhookPort}"`],
+    ['secret: quickstart-demo-webhook-secret', `secret: ${WEBHOOK_SECRET}`],
+  ]);
   dev = startDev();
   await waitMeshReady();
 }, 180_000);
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null && dev.signalCode === null) {
-    dev.kill('SIGINT');
-    const timer = setTimeout(() => dev?.kill('SIGKILL'), 20_000);
-    await exited(dev);
-    clearTimeout(timer);
-  }
+  await stopDev(dev);
   if (work) await rm(work, { recursive: true, force: true });
 }, 60_000);
 
@@ -268,8 +204,8 @@ describe('the quickstart, through the CLI', () => {
     );
     expect(await fromShop('order-processor', 'cancelled')).toEqual([]);
     // eddy dev shows what the services and the ContainerSource print, one `<name> | <line>` each.
-    expect(devOutput).toMatch(/^shop \| \[shop\] sent com\.example\.order\.created order-1$/m);
-    expect(devOutput).toMatch(
+    expect(devOutput.text).toMatch(/^shop \| \[shop\] sent com\.example\.order\.created order-1$/m);
+    expect(devOutput.text).toMatch(
       /^order-processor-00001 \| \[order-processor\] .*com\.example\.order\.created/m,
     );
   });
@@ -318,40 +254,15 @@ describe('the quickstart, through the CLI', () => {
     const deployed = source?.status?.conditions?.find((c) => c.type === 'Deployed');
     expect(deployed?.message).toBe(`webhook endpoint http://127.0.0.1:${webhookPort}/`);
     const url = `http://127.0.0.1:${webhookPort}/`;
-    const delivery = randomUUID();
-    const body = JSON.stringify({
-      action: 'opened',
-      issue: { number: 7, html_url: 'https://github.com/your-org/your-repo/issues/7' },
-      repository: { name: 'your-repo', owner: { login: 'your-org' } },
-      sender: { login: 'octocat' },
-    });
-    const res = await fetch(url!, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issues',
-        'x-github-delivery': delivery,
-        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    expect(res.status).toBe(202);
+    const { delivery, status } = await postIssueOpened(url, WEBHOOK_SECRET);
+    expect(status).toBe(202);
     await waitDelivered('event-display', [delivery]);
     const got = (await received()).find((e) => e.id === delivery);
     expect(got).toMatchObject({
       type: 'dev.knative.source.github.issues',
       source: 'https://github.com/your-org/your-repo',
     });
-    const forged = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issues',
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', 'a guess').update(body).digest('hex')}`,
-      },
-      body,
-    });
+    const forged = await postIssueOpened(url, 'a guess');
     expect(forged.status).toBe(401);
   });
 
@@ -369,7 +280,7 @@ describe('the quickstart, through the CLI', () => {
       expect(r.stdout + r.stderr).not.toContain(WEBHOOK_SECRET);
     }
     expect(await readFile(join(dataDir, 'resources.json'), 'utf8')).not.toContain(WEBHOOK_SECRET);
-    expect(devOutput).not.toContain(WEBHOOK_SECRET);
+    expect(devOutput.text).not.toContain(WEBHOOK_SECRET);
   });
 
   it('eddy tail streams the events passing the broker that match its filter, and stops on Ctrl-C', async () => {
@@ -436,7 +347,7 @@ describe('the quickstart, through the CLI', () => {
         return t &&
           t.metadata.generation > (old?.metadata.generation ?? 1) &&
           t.status?.observedGeneration === t.metadata.generation &&
-          ready(t)
+          isReady(t)
           ? true
           : undefined;
       },
@@ -465,7 +376,7 @@ describe('the quickstart, through the CLI', () => {
     );
     dev!.kill('SIGKILL');
     await exited(dev!);
-    devOutput += '\n--- killed with SIGKILL; restarting ---\n';
+    devOutput.text += '\n--- killed with SIGKILL; restarting ---\n';
     dev = startDev();
     await waitMeshReady(MESH.filter(([kind]) => kind !== 'githubsources' && kind !== 'pingsources'));
     await waitDelivered('order-processor', ids, 45_000);

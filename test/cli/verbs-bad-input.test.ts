@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { MINIMAL_SEND_FLAGS } from '../../packages/cli/src/testing/send-flags.ts';
 import { buildCli, type CliRun, expectOneLine, runEddy } from './helpers.ts';
 
 let dir = '';
@@ -135,34 +136,12 @@ describe('mistakes caught before contacting the server', () => {
       'eddy: missing --broker <name>: which broker to send the event to',
     );
     expectOneLine(
-      await eddy(
-        'send',
-        '--broker',
-        'default',
-        '--type',
-        't',
-        '--source',
-        's',
-        '--data',
-        '1',
-        '--data-file',
-        'x',
-      ),
+      await eddy('send', ...MINIMAL_SEND_FLAGS, '--data', '1', '--data-file', 'x'),
       2,
       'eddy: give either --data or --data-file, not both',
     );
     expectOneLine(
-      await eddy(
-        'send',
-        '--broker',
-        'default',
-        '--type',
-        't',
-        '--source',
-        's',
-        '--data-file',
-        join(dir, 'none.json'),
-      ),
+      await eddy('send', ...MINIMAL_SEND_FLAGS, '--data-file', join(dir, 'none.json')),
       2,
       `eddy: cannot read --data-file ${join(dir, 'none.json')}: ENOENT`,
     );

@@ -17,14 +17,7 @@ export function startTimeoutMs(given: number | undefined, envVar: string, fallba
   return ms;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isRunning as isAlive } from '@eddy/runtime';
 
 /**
  * Runs `cmd args` and returns its combined output, or throws naming the tool and what needs it,

@@ -3,9 +3,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRunning } from '@eddy/runtime';
 import { Agent, request } from 'undici';
 import { CliError } from '../cli-error.js';
-import { isRunning } from './pid.js';
 import {
   ADMIN_FILE,
   type AdminFile,

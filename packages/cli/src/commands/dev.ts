@@ -5,6 +5,7 @@ import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
 import { type DevServer, startDevServer } from '../dev/dev-server.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
+import { collect } from '../verb.js';
 
 export interface DevCommandOptions {
   file: string[];
@@ -103,8 +104,6 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   setTimeout(() => process.exit(process.exitCode ?? EXIT_OK), 3000).unref();
   return EXIT_OK;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerDev(program: Command, output: Output, setExit: (code: number) => void): void {
   program

@@ -3,6 +3,7 @@ import { type DocumentReport, formatProblem, hasErrors, type LoadResult, loadPat
 import type { Command } from 'commander';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
+import { collect } from '../verb.js';
 
 export interface ValidateOptions {
   file: string[];
@@ -63,8 +64,6 @@ export async function runValidate(options: ValidateOptions, output: Output): Pro
   const result = await loadPaths(files, { stripPlaceholders: options.stripPlaceholders ?? false });
   return renderValidation(result, output);
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerValidate(program: Command, output: Output, setExit: (code: number) => void): void {
   program

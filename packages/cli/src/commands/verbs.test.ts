@@ -22,6 +22,7 @@ import type {
 import { waitFor } from '../dev/testing/wait.js';
 import type { Output } from '../output.js';
 import { run } from '../program.js';
+import { MINIMAL_SEND_FLAGS } from '../testing/send-flags.js';
 
 interface Captured extends Output {
   stdout: string[];
@@ -619,36 +620,12 @@ describe('eddy send', () => {
   });
 
   it('text data and a given id; a data file with its content type from the extension', async () => {
-    const r = await eddy(
-      'send',
-      '--broker',
-      'default',
-      '--type',
-      't',
-      '--source',
-      's',
-      '--id',
-      'my-1',
-      '--data',
-      'hi',
-      ...dd(),
-    );
+    const r = await eddy('send', ...MINIMAL_SEND_FLAGS, '--id', 'my-1', '--data', 'hi', ...dd());
     expect(r.stdout).toEqual(['my-1']);
     expect(ingressRequests[0]?.headers['content-type']).toBe('text/plain');
     const dir = await mkdtemp(join(tmpdir(), 'eddy-send-'));
     await writeFile(join(dir, 'e.json'), '[1,2]');
-    await eddy(
-      'send',
-      '--broker',
-      'default',
-      '--type',
-      't',
-      '--source',
-      's',
-      '--data-file',
-      join(dir, 'e.json'),
-      ...dd(),
-    );
+    await eddy('send', ...MINIMAL_SEND_FLAGS, '--data-file', join(dir, 'e.json'), ...dd());
     expect(ingressRequests[1]).toMatchObject({
       body: '[1,2]',
       headers: { 'content-type': 'application/json' },
@@ -658,7 +635,7 @@ describe('eddy send', () => {
 
   it('a refusal by the broker is one line with the status and body', async () => {
     ingressAnswer = { status: 400, body: 'invalid event: type must not be empty' };
-    expect(await eddy('send', '--broker', 'default', '--type', 't', '--source', 's', ...dd())).toEqual({
+    expect(await eddy('send', ...MINIMAL_SEND_FLAGS, ...dd())).toEqual({
       code: 1,
       stdout: [],
       stderr: ['eddy: broker default/default answered 400: invalid event: type must not be empty'],
@@ -676,26 +653,11 @@ describe('eddy send', () => {
     expect((await send('--broker', 'default', '--type', 't')).stderr[0]).toMatch(
       /^eddy: missing --source <uri-ref>/,
     );
-    expect(
-      (await send('--broker', 'default', '--type', 't', '--source', 's', '--extension', 'Region=eu')).stderr,
-    ).toEqual([
+    expect((await send(...MINIMAL_SEND_FLAGS, '--extension', 'Region=eu')).stderr).toEqual([
       'eddy: invalid --extension "Region=eu": an extension name is 1-20 lower-case letters or digits and not a context attribute (id, type, ...)',
     ]);
     expect(
-      (
-        await send(
-          '--broker',
-          'default',
-          '--type',
-          't',
-          '--source',
-          's',
-          '--data',
-          '{x',
-          '--content-type',
-          'application/json',
-        )
-      ).stderr[0],
+      (await send(...MINIMAL_SEND_FLAGS, '--data', '{x', '--content-type', 'application/json')).stderr[0],
     ).toMatch(/^eddy: the data is not valid JSON but the content type is application\/json: /);
     expect(ingressRequests).toEqual([]);
     expect(await send('--broker', 'nope', '--type', 't', '--source', 's')).toEqual({

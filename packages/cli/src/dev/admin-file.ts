@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isRunning } from '../admin/pid.js';
+import { isRunning } from '@eddy/runtime';
 import { ADMIN_FILE, type AdminFile } from '../admin/protocol.js';
 import { writeFileAtomic } from './atomic-file.js';
 

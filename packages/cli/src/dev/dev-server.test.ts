@@ -4,10 +4,9 @@
 // every accepted event.
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceKey, type ServingContract, triggerRouteId } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
@@ -21,20 +20,20 @@ import {
   type DescribeResponse,
   type StoredResource,
 } from '../admin/protocol.js';
+import {
+  brokerSink,
+  brokerYaml,
+  nodeTemplate,
+  serviceSubscriber,
+  triggerYaml,
+} from '../testing/manifests.js';
 import { type DevServer, startDevServer } from './dev-server.js';
-import { admin, startSubscriber } from './testing/dev-test-kit.js';
+import { admin, Cleanups, startSubscriber } from './testing/dev-test-kit.js';
 import { waitFor } from './testing/wait.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'eddy-dev-'));
-  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
+const tempDir = () => cleanups.tempDir('eddy-dev-');
 
 async function start(dataDir: string, files: string[], lines: string[] = []): Promise<DevServer> {
   const server = await startDevServer({
@@ -352,24 +351,15 @@ apiVersion: sources.knative.dev/v1
 kind: ContainerSource
 metadata: {name: emitter}
 spec:
-  template:
-    spec:
-      containers:
-        - command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(fixture)}]
-          env: [{name: MODE, value: serve}]
-  ceOverrides:
+${nodeTemplate(fixture, '          env: [{name: MODE, value: serve}]\n')}  ceOverrides:
     extensions: {origin: dev-test}
-  sink:
-    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
----
+${brokerSink()}---
 apiVersion: sources.knative.dev/v1
 kind: PingSource
 metadata: {name: lost}
 spec:
   schedule: "* * * * *"
-  sink:
-    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: nowhere}
-`,
+${brokerSink('nowhere')}`,
     );
     const lines: string[] = [];
     const server = await start(join(dir, '.eddy'), [file], lines);
@@ -485,9 +475,7 @@ metadata: {name: poll}
 spec:
   url: http://127.0.0.1:${(upstream.address() as AddressInfo).port}/
   intervalSeconds: 0.1
-  sink:
-    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
-`,
+${brokerSink()}`,
     );
     const lines: string[] = [];
     const server = await startDevServer({
@@ -526,9 +514,7 @@ kind: WebhookSource
 metadata: {name: hooks}
 spec:
   eventType: com.example.hook
-  sink:
-    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: ${broker}}
-`;
+${brokerSink(broker)}`;
     writeFileSync(file, hooks('default'));
     const server = await startDevServer({
       dataDir: join(dir, '.eddy'),
@@ -591,23 +577,12 @@ apiVersion: sources.knative.dev/v1
 kind: ContainerSource
 metadata: {name: emit}
 spec:
-  template:
-    spec:
-      containers:
-        - command: [${JSON.stringify(process.execPath)}, services/emit.cjs]
-  sink:
-    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
----
+${nodeTemplate('services/emit.cjs')}${brokerSink()}---
 apiVersion: serving.knative.dev/v1
 kind: Service
 metadata: {name: ok}
 spec:
-  template:
-    spec:
-      containers:
-        - command: [${JSON.stringify(process.execPath)}, ./services/ok.cjs]
-          args: [services, --flag, not-here]
-`,
+${nodeTemplate('./services/ok.cjs', '          args: [services, --flag, not-here]\n')}`,
     );
     const lines: string[] = [];
     const server = await start(join(dir, '.eddy'), [file], lines);
@@ -697,27 +672,13 @@ spec:
     const file = join(dir, 'svc.yaml');
     writeFileSync(
       file,
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: default}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: to-relay}
-spec:
-  broker: default
-  subscriber:
-    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: relay}
----
+      `${brokerYaml()}---
+${triggerYaml('to-relay', serviceSubscriber('relay'))}---
 apiVersion: serving.knative.dev/v1
 kind: Service
 metadata: {name: relay, labels: {app: relay}}
 spec:
-  template:
-    spec:
-      containers:
-        - command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(dir, 'relay.cjs'))}]
----
+${nodeTemplate(join(dir, 'relay.cjs'))}---
 apiVersion: sources.knative.dev/v1
 kind: SinkBinding
 metadata: {name: bind-relay}
@@ -783,19 +744,12 @@ spec:
   .listen(Number(process.env.PORT), '127.0.0.1');
 `,
     );
-    const service = `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: default}
----
+    const service = `${brokerYaml()}---
 apiVersion: serving.knative.dev/v1
 kind: Service
 metadata: {name: sink}
 spec:
-  template:
-    spec:
-      containers:
-        - command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(dir, 'ok.cjs'))}]
-`;
+${nodeTemplate(join(dir, 'ok.cjs'))}`;
     const file = join(dir, 'svc.yaml');
     writeFileSync(file, service);
     const applied: ServingContract[] = [];
@@ -825,18 +779,7 @@ spec:
       c?.revisions.find((r) => r.name === 'sink-00001')?.backlog.map((b) => b.routeId);
     expect(backlogOf(applied.at(-1))).toEqual([]);
 
-    writeFileSync(
-      file,
-      `${service}---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: to-sink}
-spec:
-  broker: default
-  subscriber:
-    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: sink}
-`,
-    );
+    writeFileSync(file, `${service}---\n${triggerYaml('to-sink', serviceSubscriber('sink'))}`);
     await waitFor('the Trigger Ready', () => lines.includes('Trigger default/to-sink  Ready'), 15_000);
     await server.settled();
     expect(backlogOf(applied.at(-1))).toEqual([triggerRouteId('default', 'to-sink')]);

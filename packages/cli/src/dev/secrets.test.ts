@@ -8,9 +8,8 @@
 // get/describe output, the data dir's resources.json, the logs or the printed lines.
 
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '@eddy/runtime';
 import pino from 'pino';
@@ -22,7 +21,7 @@ import { renderDescribe } from '../format/describe-text.js';
 import { type DevServer, type DevServerOptions, startDevServer } from './dev-server.js';
 import { STORE_FILE } from './file-resource-store.js';
 import { SECRETS_FILE } from './secret-values.js';
-import { admin, type Subscriber, startSubscriber } from './testing/dev-test-kit.js';
+import { admin, Cleanups, type Subscriber, startSubscriber } from './testing/dev-test-kit.js';
 import { waitFor } from './testing/wait.js';
 
 interface WebhookDefinition {
@@ -32,16 +31,9 @@ interface WebhookDefinition {
 const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
 const issuesPayload = JSON.stringify(examples.find((d) => d.name === 'issues')?.examples[0]);
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'eddy-secrets-'));
-  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
+const tempDir = () => cleanups.tempDir('eddy-secrets-');
 
 interface Started {
   server: DevServer;

@@ -1,9 +1,12 @@
 // Pieces the in-process `eddy dev` tests share: a real HTTP subscriber on 127.0.0.1 that records the
-// CloudEvents it gets, and calls to the admin API with (or without) the
-// token (waiting is wait.ts's waitFor). No test framework in here.
+// CloudEvents it gets, calls to the admin API with (or without) the token, and the undo list of what a
+// test set up (waiting is wait.ts's waitFor). No test framework in here.
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import type { DevServer } from '../dev-server.js';
 
@@ -57,4 +60,24 @@ export async function admin(
   });
   const text = await res.body.text();
   return { status: res.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** What a test set up (servers, temp dirs), undone after it in reverse order: `afterEach(() => cleanups.run())`. */
+export class Cleanups {
+  readonly #steps: (() => Promise<void> | void)[] = [];
+
+  push(step: () => Promise<void> | void): void {
+    this.#steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.#steps.splice(0).reverse()) await step();
+  }
+
+  /** A fresh directory under the OS temp dir, removed with the rest. */
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.push(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
 }
