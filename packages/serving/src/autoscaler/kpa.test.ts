@@ -5,8 +5,8 @@
 
 import type { ScalingSettings } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
-import type { Autoscaler, DecisionInput } from './autoscaler.js';
 import { scalingSettings } from '../control/scaling-settings.js';
+import type { Autoscaler, DecisionInput } from './autoscaler.js';
 import { createAutoscaler } from './kpa.js';
 
 /** Knative's defaults (pinned by scaling-settings.test.ts) with a target of 10. */
