@@ -3,8 +3,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DataPlaneContract, loadText, readyCondition, resourceKey } from '@eddy/api';
@@ -17,9 +15,9 @@ import {
   type EventLog,
   openEmbeddedEventLog,
 } from '@eddy/broker';
+import { waitForWith } from '@eddy/runtime';
 import pino from 'pino';
 import { afterAll, expect, inject, onTestFinished } from 'vitest';
-import { waitFor as pollUntil } from '../../packages/broker/src/testing/wait-for.ts';
 
 export const quiet = pino({ level: 'silent' });
 export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -65,67 +63,12 @@ export async function startDataPlane(
   return { log, dataPlane };
 }
 
-/** A request as the subscriber saw it. */
-export interface ReceivedRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  at: number;
-}
-
-export interface Subscriber {
-  url: string;
-  received: ReceivedRequest[];
-  /** Requests answered so far that carried this ce-type. */
-  ofType(type: string): ReceivedRequest[];
-  inFlight(): number;
-  maxInFlight(): number;
-}
-
-export type Respond = (request: ReceivedRequest, res: ServerResponse, index: number) => void | Promise<void>;
-
-/** A real HTTP subscriber on 127.0.0.1; default answer 202. Closed when the test ends. */
-export async function startSubscriber(respond: Respond = (_r, res) => void res.writeHead(202).end()) {
-  const received: ReceivedRequest[] = [];
-  let current = 0;
-  let max = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    current++;
-    max = Math.max(max, current);
-    res.on('close', () => current--);
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const request: ReceivedRequest = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-        at: Date.now(),
-      };
-      received.push(request);
-      void Promise.resolve(respond(request, res, received.length - 1)).catch(() => res.destroy());
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const subscriber: Subscriber = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    received,
-    ofType: (type) => received.filter((r) => r.headers['ce-type'] === type),
-    inFlight: () => current,
-    maxInFlight: () => max,
-  };
-  return subscriber;
-}
+export {
+  type ReceivedRequest,
+  type Respond,
+  type Subscriber,
+  startSubscriber,
+} from '../../packages/broker/src/testing/subscriber.ts';
 
 /**
  * Loads YAML with the project's loader, computes the contract against the data plane's URL, checks
@@ -158,11 +101,10 @@ export function contractFromYaml(
   return contract;
 }
 
-/** Polls until `check` returns true or fails with `what` after `timeoutMs` (the broker tests' poller). */
-export const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) =>
-  pollUntil(check, what, timeoutMs, 25);
+/** The broker end-to-end tests' waitFor: a data plane on Kafka can take most of 20 s to settle. */
+export const waitFor = waitForWith({ timeoutMs: 20_000, intervalMs: 25 });
 
-export { sleep } from '../../packages/broker/src/testing/wait-for.ts';
+export { sleep } from '@eddy/runtime';
 
 export const brokerYaml = (ns: string, name = 'default', extra = '') =>
   `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${extra}`;

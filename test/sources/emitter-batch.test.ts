@@ -77,16 +77,22 @@ describe('emitter.emitBatch into an Eddy ingress', () => {
     return started;
   }
 
-  it('sends 1,100 events to a real Eddy ingress in 3 batch POSTs; every event is stored intact', async () => {
-    const broker = await ingress();
+  /** A batching emitter into `sink` with ceOverrides, counting into its own registry. */
+  function batchEmitter(sink: string) {
     const registry = new Registry();
     const emitter = createEmitter({
-      sink: broker.url,
+      sink,
       acceptsBatch: true,
       ceOverrides: { extensions: { team: 'blue', region: 'eu west' } },
       policy: fast,
       metrics: sourceMetrics(registry, labels),
     });
+    return { registry, emitter };
+  }
+
+  it('sends 1,100 events to a real Eddy ingress in 3 batch POSTs; every event is stored intact', async () => {
+    const broker = await ingress();
+    const { registry, emitter } = batchEmitter(broker.url);
     expect(emitter.batching).toBe(true);
     const events = Array.from({ length: 1_100 }, (_, i) => mixedEvent(i));
     const outcomes = await emitter.emitBatch(events);
@@ -105,14 +111,7 @@ describe('emitter.emitBatch into an Eddy ingress', () => {
 
   it('a malformed event inside a batch fails alone: the others are stored, it is reported as rejected', async () => {
     const broker = await ingress();
-    const registry = new Registry();
-    const emitter = createEmitter({
-      sink: broker.url,
-      acceptsBatch: true,
-      ceOverrides: { extensions: { team: 'blue', region: 'eu west' } },
-      policy: fast,
-      metrics: sourceMetrics(registry, labels),
-    });
+    const { registry, emitter } = batchEmitter(broker.url);
     const events: (EventInit | PlainEvent)[] = Array.from({ length: 40 }, (_, i) => mixedEvent(i));
     events.splice(17, 0, malformed);
     const outcomes = await emitter.emitBatch(events);

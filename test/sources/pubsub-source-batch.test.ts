@@ -2,68 +2,24 @@
 // runner/emitter, batch POSTs into the embedded event log.
 
 import { dataValue } from '@eddy/api';
-import {
-  createPubSubSourceAdapter,
-  PUBSUB_MESSAGE_PUBLISHED_TYPE,
-  type SourceRunner,
-  sourceKey,
-} from '@eddy/sources';
-import type { PubSub } from '@google-cloud/pubsub';
-import pino from 'pino';
-import type { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { PUBSUB_MESSAGE_PUBLISHED_TYPE, sourceKey } from '@eddy/sources';
+import { describe, expect, it } from 'vitest';
 import { metricSum as metric } from '../../packages/sources/src/testing/metric-sum.ts';
-import {
-  PUBSUB_TEST_ADAPTER_OPTIONS,
-  pubsubTestSource,
-  pubsubTestTopics,
-} from '../../packages/sources/src/testing/pubsub-test-topics.ts';
-import {
-  closeSourceTestBed,
-  startSourceTestBed,
-} from '../../packages/sources/src/testing/source-test-bed.ts';
-import type { TestSink } from '../../packages/sources/src/testing/test-sink.ts';
+import { usePubSubSourceTestBed } from '../../packages/sources/src/testing/pubsub-source-test-bed.ts';
 import { waitUntil } from '../../packages/sources/src/testing/wait-until.ts';
 import { pubSubClientOptions } from '../harness/pstest.ts';
 import { pubsubSdk } from '../harness/pubsub-sdk.ts';
 import { startEddyIngress } from './eddy-ingress.ts';
 
-const emulatorHost = inject('pubsubEmulatorHost');
-const projectId = inject('pubsubProjectId');
-const quiet = pino({ level: process.env.PS_LOG ?? 'silent' });
-let pubsub: PubSub;
-
-beforeAll(() => {
-  pubsub = new pubsubSdk.PubSub(pubSubClientOptions({ emulatorHost, projectId }));
+const { bed, source, labels, topicWithSubscription, drain } = usePubSubSourceTestBed({
+  sdk: pubsubSdk,
+  pubSubClientOptions,
 });
-afterAll(async () => {
-  await pubsub.close();
-});
-
-const { topicWithSubscription, drain } = pubsubTestTopics(() => pubsub);
 
 const until = (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) =>
   waitUntil(check, timeoutMs, what, 50);
 
 describe('PubSubSource into an Eddy broker ingress', () => {
-  let sink: TestSink;
-  let runner: SourceRunner;
-  let registry: Registry;
-
-  beforeEach(async () => {
-    ({ sink, registry, runner } = await startSourceTestBed({
-      // The adapter's default import of @google-cloud/pubsub, as in production.
-      adapters: createPubSubSourceAdapter(PUBSUB_TEST_ADAPTER_OPTIONS),
-      logger: quiet,
-    }));
-  });
-  afterEach(() => closeSourceTestBed({ runner, sink }));
-
-  const source = (name: string, spec: Record<string, unknown>) =>
-    pubsubTestSource({ projectId, emulatorHost }, sink.url, name, spec);
-
-  const labels = (name: string) => ({ kind: 'PubSubSource', namespace: 'demo', name });
-
   it('into an Eddy ingress (sinkAcceptsBatch): messages gathered into batch POSTs, stored intact, acked', async () => {
     const broker = await startEddyIngress();
     try {
@@ -73,13 +29,14 @@ describe('PubSubSource into an Eddy broker ingress', () => {
           topic.publishMessage({ data: Buffer.from(`b${i}`), attributes: { n: String(i) } }),
         ),
       );
-      await runner.apply({
+      await bed.runner.apply({
         ...source('batched', { subscription }),
         sink: broker.url,
         sinkAcceptsBatch: true,
       });
       await until(
-        async () => (await metric(registry, 'eddy_source_events_delivered_total', labels('batched'))) >= 60,
+        async () =>
+          (await metric(bed.registry, 'eddy_source_events_delivered_total', labels('batched'))) >= 60,
         15_000,
         '60 delivered',
       );
@@ -96,7 +53,7 @@ describe('PubSubSource into an Eddy broker ingress', () => {
         });
       });
       expect(await broker.requests(202)).toBeLessThan(60);
-      await runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'batched' }));
+      await bed.runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'batched' }));
       expect(await drain(subscription, 1_000)).toHaveLength(0);
     } finally {
       await broker.close();
@@ -107,7 +64,7 @@ describe('PubSubSource into an Eddy broker ingress', () => {
     const broker = await startEddyIngress({ down: true });
     try {
       const { topic, subscription } = await topicWithSubscription();
-      await runner.apply({
+      await bed.runner.apply({
         ...source('batched-down', { subscription }),
         sink: broker.url,
         sinkAcceptsBatch: true,
@@ -117,11 +74,13 @@ describe('PubSubSource into an Eddy broker ingress', () => {
       );
       await until(
         async () =>
-          (await metric(registry, 'eddy_source_events_received_total', labels('batched-down'))) >= 30,
+          (await metric(bed.registry, 'eddy_source_events_received_total', labels('batched-down'))) >= 30,
         15_000,
         'redeliveries',
       );
-      expect(await metric(registry, 'eddy_source_events_delivered_total', labels('batched-down'))).toBe(0);
+      expect(await metric(bed.registry, 'eddy_source_events_delivered_total', labels('batched-down'))).toBe(
+        0,
+      );
       await broker.up();
       await until(
         async () => new Set((await broker.stored()).map((e) => e.id)).size >= ids.length,

@@ -2,58 +2,19 @@
 // runner/emitter, batch POSTs into the embedded event log.
 
 import { dataValue, toHttpBinary } from '@eddy/api';
-import {
-  createSqsSourceAdapter,
-  type SourceRunner,
-  SQS_EVENT_TYPE,
-  SQS_RECEIVERS_ANNOTATION,
-} from '@eddy/sources';
-import pino from 'pino';
-import type { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { SQS_EVENT_TYPE, SQS_RECEIVERS_ANNOTATION } from '@eddy/sources';
+import { describe, expect, it } from 'vitest';
 import { metricSum as metric } from '../../packages/sources/src/testing/metric-sum.ts';
-import {
-  closeSourceTestBed,
-  startSourceTestBed,
-} from '../../packages/sources/src/testing/source-test-bed.ts';
-import {
-  SQS_TEST_ADAPTER_OPTIONS,
-  sqsTestQueues,
-  sqsTestSource,
-  str,
-} from '../../packages/sources/src/testing/sqs-test-queues.ts';
-import type { TestSink } from '../../packages/sources/src/testing/test-sink.ts';
+import { useSqsSourceTestBed } from '../../packages/sources/src/testing/sqs-source-test-bed.ts';
+import { str } from '../../packages/sources/src/testing/sqs-test-queues.ts';
 import { waitUntil as until } from '../../packages/sources/src/testing/wait-until.ts';
 import { sqsSdk } from '../harness/sqs-sdk.ts';
 import { startEddyIngress } from './eddy-ingress.ts';
 
-const endpoint = inject('sqsEndpoint');
-const region = inject('sqsRegion');
-const quiet = pino({ level: process.env.SQS_LOG ?? 'silent' }, pino.destination(2));
-const queues = sqsTestQueues(sqsSdk, { endpoint, region });
+const { queues, bed, source } = useSqsSourceTestBed(sqsSdk);
 const { createQueue, send, counts, empty } = queues;
 
-beforeAll(() => queues.open());
-afterAll(() => queues.close());
-
 describe('SqsSource into an Eddy broker ingress', () => {
-  let sink: TestSink;
-  let runner: SourceRunner;
-  let registry: Registry;
-
-  beforeEach(async () => {
-    ({ sink, registry, runner } = await startSourceTestBed({
-      // The adapter's default SDK loader (a plain import of @aws-sdk/client-sqs), as in production.
-      adapters: createSqsSourceAdapter(SQS_TEST_ADAPTER_OPTIONS),
-      logger: quiet,
-      secretDirs: [queues.secretDir],
-    }));
-  });
-  afterEach(() => closeSourceTestBed({ runner, sink }));
-
-  const source = (name: string, spec: Record<string, unknown>) =>
-    sqsTestSource({ endpoint, region }, sink.url, name, spec);
-
   it('into an Eddy ingress (sinkAcceptsBatch): one POST per receive batch, all stored intact, all deleted', async () => {
     const broker = await startEddyIngress();
     try {
@@ -67,7 +28,7 @@ describe('SqsSource into an Eddy broker ingress', () => {
         sinkAcceptsBatch: true,
         annotations: { [SQS_RECEIVERS_ANNOTATION]: '3' },
       };
-      await runner.apply(def);
+      await bed.runner.apply(def);
       await until(() => empty(q.url), 15_000, 'queue empty');
       const stored = await broker.stored();
       expect(stored).toHaveLength(45);
@@ -87,7 +48,7 @@ describe('SqsSource into an Eddy broker ingress', () => {
       expect(posts).toBeGreaterThanOrEqual(5);
       expect(posts).toBeLessThanOrEqual(30);
       const labels = { kind: 'SqsSource', name: 'batched' };
-      expect(await metric(registry, 'eddy_source_events_delivered_total', labels)).toBe(45);
+      expect(await metric(bed.registry, 'eddy_source_events_delivered_total', labels)).toBe(45);
     } finally {
       await broker.close();
     }
@@ -98,14 +59,14 @@ describe('SqsSource into an Eddy broker ingress', () => {
     try {
       const q = await createQueue();
       for (let i = 0; i < 12; i++) await send(q.url, `m${i}`);
-      await runner.apply({
+      await bed.runner.apply({
         ...source('batched-down', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }),
         sink: broker.url,
         sinkAcceptsBatch: true,
       });
       const labels = { kind: 'SqsSource', name: 'batched-down' };
       await until(
-        async () => (await metric(registry, 'eddy_source_events_failed_total', labels)) >= 12,
+        async () => (await metric(bed.registry, 'eddy_source_events_failed_total', labels)) >= 12,
         10_000,
         '12 failed sends',
       );

@@ -6,8 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DispatchRoute, PlainEvent } from '@eddy/api';
@@ -18,7 +17,8 @@ import { createDeliverer, type Deliverer } from '../delivery/index.js';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import { type EventLog, EventLogUnavailableError } from '../eventlog/event-log.js';
 import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';
-import { waitFor } from '../testing/wait-for.js';
+import { type ReceivedRequest, startSubscriber } from '../testing/subscriber.js';
+import { waitFor } from '../testing/wait.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 
 const quiet = pino({ level: 'silent' });
@@ -89,41 +89,24 @@ interface Subscriber {
 
 type Respond = (event: Received, res: ServerResponse) => void | Promise<void>;
 
-/** A real HTTP subscriber on 127.0.0.1 that records binary-mode CloudEvents and its concurrency. */
+/** The binary-mode CloudEvent attributes these tests look at. */
+const receivedEvent = (request: ReceivedRequest): Received => ({
+  id: String(request.headers['ce-id']),
+  type: String(request.headers['ce-type']),
+  partition: request.headers['ce-lane'] as string | undefined,
+});
+
+/** A real HTTP subscriber that records binary-mode CloudEvents and its concurrency. */
 async function subscriber(
   respond: Respond = (_e, res) => void res.writeHead(202).end(),
 ): Promise<Subscriber> {
-  const received: Received[] = [];
-  let current = 0;
-  let max = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    current++;
-    max = Math.max(max, current);
-    res.on('close', () => current--);
-    req.resume();
-    req.on('end', () => {
-      const event: Received = {
-        id: String(req.headers['ce-id']),
-        type: String(req.headers['ce-type']),
-        partition: req.headers['ce-lane'] as string | undefined,
-      };
-      received.push(event);
-      void respond(event, res);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  const sub = await startSubscriber((request, res) => respond(receivedEvent(request), res));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    received,
-    maxConcurrent: () => max,
+    url: sub.url,
+    get received() {
+      return sub.received.map(receivedEvent);
+    },
+    maxConcurrent: sub.maxInFlight,
   };
 }
 
@@ -230,10 +213,10 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
       event('x-1', 'user.created'),
       event('o-2', 'order.created'),
     ]);
-    await waitFor(() => confirmations.received.length === 2, 'both confirmations');
+    await waitFor('both confirmations', () => confirmations.received.length === 2);
     // 3 appended + 2 replies stored in the same topic; every route commits all 5.
     for (const route of routes)
-      await waitFor(async () => (await committedSum(log, route)) === 5, `${route.id} commits`);
+      await waitFor(`${route.id} commits`, async () => (await committedSum(log, route)) === 5);
     expect(orders.received.map((e) => e.id).sort()).toEqual(['o-1', 'o-2']);
     expect(confirmations.received.map((e) => e.id).sort()).toEqual(['confirm-o-1', 'confirm-o-2']);
     expect(nothing.received).toEqual([]);
@@ -262,7 +245,7 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
     const dispatcher = newDispatcher(log, newDeliverer(), unique('retry'));
     await dispatcher.updateRoutes([route]);
     await log.append(topic, [event('m-1'), event('m-2')]);
-    await waitFor(async () => (await committedSum(log, route)) === 2, 'both committed');
+    await waitFor('both committed', async () => (await committedSum(log, route)) === 2);
     expect(replies.received.map((e) => e.id).sort()).toEqual(['reply-m-1', 'reply-m-2']);
     // Nothing was written back to the channel's topic.
     expect((await retrying(() => log.lag(route.group, topic)))[0]!.end).toBe(2);
@@ -287,13 +270,13 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
       topic,
       Array.from({ length: 30 }, (_, i) => event(`e-${i}`)),
     );
-    await waitFor(() => slow.received.length === 30, 'every event to reach the subscriber');
-    await waitFor(async () => (await committedSum(log, route)) === 3, 'commit up to the slow event');
+    await waitFor('every event to reach the subscriber', () => slow.received.length === 30);
+    await waitFor('commit up to the slow event', async () => (await committedSum(log, route)) === 3);
     await sleep(200);
     expect(await committedSum(log, route)).toBe(3);
     expect(await retrying(() => dispatcher.lag(route.id))).toBe(27);
     release();
-    await waitFor(async () => (await committedSum(log, route)) === 30, 'commit past the slow event');
+    await waitFor('commit past the slow event', async () => (await committedSum(log, route)) === 30);
   });
 
   it('ordered: strictly one at a time, in offset order, per partition', async () => {
@@ -320,7 +303,7 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
         { partition: lane },
       );
     }
-    await waitFor(async () => (await committedSum(log, route)) === 50, 'all committed');
+    await waitFor('all committed', async () => (await committedSum(log, route)) === 50);
     expect(overlap).toBe(false);
     for (const lane of ['0', '1']) {
       expect(sub.received.filter((e) => e.partition === lane).map((e) => e.id)).toEqual(
@@ -364,7 +347,7 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
       event('bad'),
       ...Array.from({ length: 20 }, (_, i) => event(`c-${i}`)),
     ]);
-    await waitFor(() => failingAttempts === 2, 'two failed attempts');
+    await waitFor('two failed attempts', () => failingAttempts === 2);
     // Stop during the backoff before the third attempt (the first backoff is 300 ms, the second 600 ms).
     await sleep(50);
     await first.close();
@@ -375,8 +358,8 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
     log = await env.restart();
     const second = newDispatcher(log, newDeliverer(), retryStateTopic);
     await second.updateRoutes([{ ...route, startFrom: 'latest' }]);
-    await waitFor(() => dls.received.length === 1, 'the failing event to be dead-lettered', 25_000);
-    await waitFor(async () => (await committedSum(log, route)) === 22, 'everything committed');
+    await waitFor('the failing event to be dead-lettered', () => dls.received.length === 1, 25_000);
+    await waitFor('everything committed', async () => (await committedSum(log, route)) === 22);
     // retry: 4 = five attempts in all, across both runs (not 2 + 5).
     expect(failingAttempts).toBe(5);
     expect(dls.received.map((e) => e.id)).toEqual(['bad']);
@@ -401,7 +384,7 @@ describe.each(factories)('dispatcher on the %s log, real HTTP subscribers', (_ki
     const dispatcher = newDispatcher(log, newDeliverer(), unique('retry'));
     await dispatcher.updateRoutes([route]);
     expect(await retrying(() => dispatcher.lag(route.id))).toBeGreaterThan(0);
-    await waitFor(async () => (await committedSum(log, route)) === total, 'the backlog committed', 28_000);
+    await waitFor('the backlog committed', async () => (await committedSum(log, route)) === total, 28_000);
     expect(new Set(sub.received.map((e) => e.id)).size).toBe(total);
     expect(sub.maxConcurrent()).toBeLessThanOrEqual(8);
     expect(sub.maxConcurrent()).toBeGreaterThan(1);

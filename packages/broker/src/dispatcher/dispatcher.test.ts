@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Deliverer, DeliveryOutcome, DeliveryRequest } from '../delivery/index.js';
 import { type EmbeddedEventLog, openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
-import { waitFor } from '../testing/wait-for.js';
+import { waitFor } from '../testing/wait.js';
 import {
   createDispatcher,
   type Dispatcher,
@@ -147,7 +147,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       event(3, { kind: 'order' }),
       event(4, { kind: 'order' }),
     ]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 5, 'all five committed');
+    await waitFor('all five committed', async () => (await committed(log, 'trigger-t1'))[0] === 5);
     expect(deliverer.calls).toHaveLength(0);
     const metrics = await registry.getSingleMetric('eddy_dispatch_events_total')!.get();
     const count = (outcome: string) => metrics.values.find((v) => v.labels.outcome === outcome)?.value;
@@ -166,14 +166,14 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       'broker-events',
       Array.from({ length: 20 }, (_, i) => event(i)),
     );
-    await waitFor(() => deliverer.calls.length === 1, 'the slow event to be in flight');
+    await waitFor('the slow event to be in flight', () => deliverer.calls.length === 1);
     // Everything after the slow event was delivered (the slot it holds is the only one taken)...
-    await waitFor(() => deliverer.running() === 1, 'the others to finish');
+    await waitFor('the others to finish', () => deliverer.running() === 1);
     await sleep(100);
     // ...but the group's committed offset stays on it.
     expect(await committed(log, 'trigger-t1')).toEqual([2]);
     deliverer.calls[0]!.settle(delivered);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 20, 'commit past the slow event');
+    await waitFor('commit past the slow event', async () => (await committed(log, 'trigger-t1'))[0] === 20);
   });
 
   it('unordered: never more than maxInFlight deliveries at once, across partitions', async () => {
@@ -189,9 +189,8 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       'broker-events',
       Array.from({ length: 300 }, (_, i) => event(i)),
     );
-    await waitFor(
-      async () => (await log.lag('trigger-t1', 'broker-events')).every((p) => p.lag === 0),
-      'the backlog to drain',
+    await waitFor('the backlog to drain', async () =>
+      (await log.lag('trigger-t1', 'broker-events')).every((p) => p.lag === 0),
     );
     expect(deliverer.maxRunning()).toBe(4);
   });
@@ -212,7 +211,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     }
     // Settle in arrival order; at every moment at most one call per partition is open.
     for (let settled = 0; settled < 10; ) {
-      await waitFor(() => deliverer.calls.length > 0, 'a delivery');
+      await waitFor('a delivery', () => deliverer.calls.length > 0);
       const open = deliverer.calls.splice(0);
       const byPartition = new Map<number, number>();
       for (const call of open) {
@@ -250,10 +249,10 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     ]);
     await log.append('broker-events', [event(1)]);
     await waitFor(
-      async () => (await committed(log, 'trigger-dropping'))[0] === 1,
       'dropping route committed',
+      async () => (await committed(log, 'trigger-dropping'))[0] === 1,
     );
-    await waitFor(async () => (await committed(log, 'trigger-to-topic'))[0] === 1, 'topic route committed');
+    await waitFor('topic route committed', async () => (await committed(log, 'trigger-to-topic'))[0] === 1);
     const stored = await log.lag('nobody', 'replies');
     expect(stored[0]!.end).toBe(1);
     const replies = await registry.getSingleMetric('eddy_dispatch_replies_total')!.get();
@@ -276,7 +275,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       'broker-events',
       Array.from({ length: 10 }, (_, i) => event(i)),
     );
-    await waitFor(() => first.calls.length === 2 && first.running() === 2, 'two slow events in flight');
+    await waitFor('two slow events in flight', () => first.calls.length === 2 && first.running() === 2);
     const signals = first.calls.map((c) => c.req.signal!);
     await dispatcher.close();
     expect(signals.every((s) => s.aborted)).toBe(true);
@@ -296,7 +295,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     const again = createDispatcher({ log, deliverer: recording, logger: quiet, lagIntervalMs: 0 });
     onTestFinished(() => again.close());
     await again.updateRoutes([route({ startFrom: 'latest' })]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 10, 'the rest committed');
+    await waitFor('the rest committed', async () => (await committed(log, 'trigger-t1'))[0] === 10);
     // From the committed offset (not "latest"): the unfinished e-3 and e-6, and the finished
     // events after e-3 that could not be committed yet (at-least-once).
     expect(seen).toEqual(['e-3', 'e-4', 'e-5', 'e-6', 'e-7', 'e-8', 'e-9']);
@@ -338,10 +337,10 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     await dispatcher.updateRoutes([route()]);
     await log.append('broker-events', [event(0)]);
     await waitFor(
+      'two failures recorded',
       async () =>
         (await retryState.get({ group: 'trigger-t1', topic: 'broker-events', partition: 0, offset: 0 }))
           ?.attempts === 2,
-      'two failures recorded',
     );
     await dispatcher.close();
     await retryState.close();
@@ -360,11 +359,11 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       retryState,
     });
     await dispatcher.updateRoutes([route()]);
-    await waitFor(() => seenSecond.length === 1, 'the event delivered again');
+    await waitFor('the event delivered again', () => seenSecond.length === 1);
     expect(seenFirst).toEqual([0]);
     expect(seenSecond).toEqual([2]);
     const key = { group: 'trigger-t1', topic: 'broker-events', partition: 0, offset: 0 };
-    await waitFor(async () => (await retryState.get(key))?.attempts === 4, 'four attempts recorded');
+    await waitFor('four attempts recorded', async () => (await retryState.get(key))?.attempts === 4);
     const state = await retryState.get(key);
     expect(state?.lastFailure).toEqual({ attempt: 4, status: 503, error: 'HTTP 503', nextDelayMs: 60_000 });
     expect(state?.notBefore).toBeGreaterThan(Date.now());
@@ -379,7 +378,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       retryState,
     });
     await dispatcher.updateRoutes([route()]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 1, 'delivered and committed');
+    await waitFor('delivered and committed', async () => (await committed(log, 'trigger-t1'))[0] === 1);
     await dispatcher.close();
     expect(await retryState.get(key)).toBeUndefined();
     const fresh = await createLogRetryStateStore({ log, topic: 'retry-state' });
@@ -405,12 +404,12 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       route({ filter: { attributes: { type: 'a' } }, subscriber: 'http://127.0.0.1:1/old' }),
     ]);
     await log.append('broker-events', [event(0, { type: 'a' }), event(1, { type: 'b' })]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 2, 'first two committed');
+    await waitFor('first two committed', async () => (await committed(log, 'trigger-t1'))[0] === 2);
     await dispatcher.updateRoutes([
       route({ filter: { attributes: { type: 'b' } }, subscriber: 'http://127.0.0.1:1/new' }),
     ]);
     await log.append('broker-events', [event(2, { type: 'a' }), event(3, { type: 'b' })]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 4, 'all committed');
+    await waitFor('all committed', async () => (await committed(log, 'trigger-t1'))[0] === 4);
     expect(seen).toEqual([
       ['e-0', 'http://127.0.0.1:1/old'],
       ['e-3', 'http://127.0.0.1:1/new'],
@@ -425,9 +424,9 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     await dispatcher.updateRoutes([route({ name: 'a' }), route({ name: 'b' })]);
     await log.append('broker-events', [event(0)]);
     await waitFor(
+      'both committed',
       async () =>
         (await committed(log, 'trigger-a'))[0] === 1 && (await committed(log, 'trigger-b'))[0] === 1,
-      'both committed',
     );
     await dispatcher.updateRoutes([route({ name: 'b' })]);
     expect(dispatcher.routes().map((r) => r.id)).toEqual(['default/b']);
@@ -447,12 +446,12 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     await dispatcher.updateRoutes([route({ startFrom: 'latest' })]);
     expect(await dispatcher.lag('default/t1')).toBe(0);
     await log.append('broker-events', [event(2), event(3), event(4)]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 3, 'commit up to the slow event');
+    await waitFor('commit up to the slow event', async () => (await committed(log, 'trigger-t1'))[0] === 3);
     expect(await dispatcher.lag('default/t1')).toBe(2);
-    await waitFor(async () => {
+    await waitFor('the lag gauge', async () => {
       const gauge = await registry.getSingleMetric('eddy_dispatch_lag')!.get();
       return gauge.values.some((v) => v.labels.route === 'default/t1' && v.value === 2);
-    }, 'the lag gauge');
+    });
     await expect(dispatcher.lag('default/none')).rejects.toThrow(/no route "default\/none"/);
   });
 
@@ -471,7 +470,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     });
     const dispatcher = dispatcherOn(log, deliverer);
     await dispatcher.updateRoutes([route({ startFrom: { timestamp: cut } })]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 4, 'committed to the end');
+    await waitFor('committed to the end', async () => (await committed(log, 'trigger-t1'))[0] === 4);
     expect(seen).toEqual(['e-2', 'e-3']);
   });
 
@@ -497,7 +496,7 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     });
     const dispatcher = dispatcherOn(log, deliverer, { retryState: flaky });
     await dispatcher.updateRoutes([route()]);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 2, 'committed after the restart');
+    await waitFor('committed after the restart', async () => (await committed(log, 'trigger-t1'))[0] === 2);
     expect(syncs).toBe(2);
     expect(seen).toEqual(['e-0', 'e-1']);
   });
@@ -516,16 +515,16 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     await sleep(20);
     const atSlow = Date.now();
     await log.append('broker-events', [event(1), event(2), event(3)]);
-    await waitFor(() => seen.length === 4 && deliverer.running() === 1, 'e-1 held, the rest delivered');
+    await waitFor('e-1 held, the rest delivered', () => seen.length === 4 && deliverer.running() === 1);
     expect(await committed(log, 'trigger-t1')).toEqual([1]);
     // Re-reading starts at the event still in flight (as after a rebalance, from the committed offset).
     await log.seekGroupToTimestamp('trigger-t1', 'broker-events', atSlow);
-    await waitFor(() => seen.length === 6, 'e-2 and e-3 delivered again');
+    await waitFor('e-2 and e-3 delivered again', () => seen.length === 6);
     await sleep(50);
     expect(seen).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-2', 'e-3']);
     expect(await committed(log, 'trigger-t1')).toEqual([1]);
     deliverer.calls[0]!.settle(delivered);
-    await waitFor(async () => (await committed(log, 'trigger-t1'))[0] === 4, 'commit past e-1');
+    await waitFor('commit past e-1', async () => (await committed(log, 'trigger-t1'))[0] === 4);
     expect(seen).toHaveLength(6);
   });
 
@@ -548,12 +547,11 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
       'broker-events',
       Array.from({ length: 200 }, (_, i) => event(i)),
     );
-    await waitFor(() => seen.size >= 20, 'the first dispatcher to get going');
+    await waitFor('the first dispatcher to get going', () => seen.size >= 20);
     const second = dispatcherOn(log, slowly(1));
     await second.updateRoutes([route({ maxInFlight: 3 })]);
-    await waitFor(
-      async () => (await log.lag('trigger-t1', 'broker-events')).every((p) => p.lag === 0),
-      'every partition committed to its end',
+    await waitFor('every partition committed to its end', async () =>
+      (await log.lag('trigger-t1', 'broker-events')).every((p) => p.lag === 0),
     );
     expect(seen.size).toBe(200);
     // Both members did part of the work.

@@ -7,9 +7,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { dataValue, toHttpBinary } from '@eddy/api';
-import { sleep, withTimeout } from '@eddy/runtime';
+import { sleep, waitForWith, withTimeout } from '@eddy/runtime';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { waitFor as pollUntil } from '../testing/wait-for.js';
 import type {
   CommitOffset,
   ConsumeOptions,
@@ -102,8 +101,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
   }
 
   /** Polls within the harness's bound. */
-  const waitFor = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = waitMs) =>
-    pollUntil(condition, what, timeoutMs, POLL_MS);
+  const waitFor = waitForWith({ timeoutMs: waitMs, intervalMs: POLL_MS });
 
   async function waitForLag(
     log: EventLog,
@@ -116,11 +114,11 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
     let last: PartitionLag[] = [];
     try {
       await waitFor(
+        what,
         async () => {
           last = await log.lag(group, topic);
           return condition(last);
         },
-        what,
         timeoutMs,
       );
     } catch (error) {
@@ -142,28 +140,28 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       expect((await log.ensureTopic(topic, { partitions: 1 })).partitions).toBe(2);
       const grown = await log.ensureTopic(topic, { partitions: 3, retentionMs: 3_600_000 });
       expect(grown).toEqual({ name: topic, partitions: 3, retentionMs: 3_600_000 });
-      await waitFor(async () => {
+      await waitFor(`listTopics to show ${topic} with 3 partitions`, async () => {
         const listed = (await log.listTopics()).find((info) => info.name === topic);
         return listed?.partitions === 3 && listed.retentionMs === 3_600_000;
-      }, `listTopics to show ${topic} with 3 partitions`);
+      });
       // Retention is declarative: a spec without it means keep forever.
       expect(await log.ensureTopic(topic, { partitions: 3 })).toEqual({
         name: topic,
         partitions: 3,
         retentionMs: undefined,
       });
-      await waitFor(async () => {
+      await waitFor(`listTopics to show ${topic} without retention`, async () => {
         const listed = (await log.listTopics()).find((info) => info.name === topic);
         return listed?.partitions === 3 && listed.retentionMs === undefined;
-      }, `listTopics to show ${topic} without retention`);
+      });
       // Records can go to the new partition.
       const [position] = await log.append(topic, [conformanceEvent(0)], { partition: 2 });
       expect(position).toEqual({ topic, partition: 2, offset: 0 });
 
       await log.deleteTopic(topic);
       await waitFor(
-        async () => !(await log.listTopics()).some((info) => info.name === topic),
         `${topic} to disappear from listTopics`,
+        async () => !(await log.listTopics()).some((info) => info.name === topic),
       );
     });
 
@@ -208,7 +206,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         maxBatchSize: 7,
         handler: recorder.handler,
       });
-      await waitFor(() => recorder.records.length >= 30, '30 records');
+      await waitFor('30 records', () => recorder.records.length >= 30);
       expect(recorder.records.map((record) => record.offset)).toEqual(range(30));
       expect(recorder.records.map((record) => record.event.id)).toEqual(range(30).map(eventId));
       for (const record of recorder.records) {
@@ -249,7 +247,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         start: 'earliest',
         handler: recorder.handler,
       });
-      await waitFor(() => recorder.records.length >= 40, '40 records');
+      await waitFor('40 records', () => recorder.records.length >= 40);
       for (const key of keys) {
         const ofKey = recorder.records.filter((record) => record.key === key);
         expect(ofKey.map((record) => record.event.id)).toEqual(
@@ -276,7 +274,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         start: 'earliest',
         handler: recorder.handler,
       });
-      await waitFor(() => recorder.records.length >= events.length, `${events.length} records`);
+      await waitFor(`${events.length} records`, () => recorder.records.length >= events.length);
       expect(recorder.records).toHaveLength(events.length);
       for (const [i, record] of recorder.records.entries()) expectSameEvent(record.event, events[i]!);
       expect(recorder.records[1]!.key).toBe('order-17');
@@ -291,7 +289,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
 
       const first = new Recorder();
       const crashed = await f.consume(log, { group, topic, start: 'earliest', handler: first.handler });
-      await waitFor(() => first.records.length >= 10, 'the first member to see 10 records');
+      await waitFor('the first member to see 10 records', () => first.records.length >= 10);
       // Records 0..3 processed and committed; 4..9 seen but never committed.
       await crashed.commit([{ topic, partition: 0, offset: 4 }]);
       await crashed.close();
@@ -301,7 +299,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
 
       const second = new Recorder();
       await f.consume(log, { group, topic, start: 'committed', initial: 'latest', handler: second.handler });
-      await waitFor(() => second.records.length >= 6, 'the next member to get the 6 uncommitted records');
+      await waitFor('the next member to get the 6 uncommitted records', () => second.records.length >= 6);
       expect(second.records.map((record) => record.offset)).toEqual([4, 5, 6, 7, 8, 9]);
       expect(second.records.map((record) => record.event.id)).toEqual(range(10).slice(4).map(eventId));
     });
@@ -324,7 +322,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         },
         onError: (error) => errors.push(error),
       });
-      await waitFor(() => failing.status === 'failed' && errors.length === 1, 'the consumer to fail');
+      await waitFor('the consumer to fail', () => failing.status === 'failed' && errors.length === 1);
       expect(errors[0]!.message).toContain('subscriber exploded');
       expect(calls).toBe(1);
       expect((await log.lag(group, topic))[0]).toMatchObject({ lag: 5 });
@@ -338,7 +336,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         initial: 'earliest',
         handler: recorder.handler,
       });
-      await waitFor(() => recorder.records.length >= 5, 'redelivery of 5 records');
+      await waitFor('redelivery of 5 records', () => recorder.records.length >= 5);
       expect(recorder.records.map((record) => record.offset)).toEqual([0, 1, 2, 3, 4]);
     });
 
@@ -366,7 +364,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         initial: 'earliest',
         handler: recorder.handler,
       });
-      await waitFor(() => recorder.records.length >= 8, '8 records');
+      await waitFor('8 records', () => recorder.records.length >= 8);
       await consumer.commit([
         { topic, partition: 0, offset: 3 },
         { topic, partition: 1, offset: 2 },
@@ -412,7 +410,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         start: 'earliest',
         handler: earliest.handler,
       });
-      await waitFor(() => earliest.records.length >= 10, 'earliest: 10 records');
+      await waitFor('earliest: 10 records', () => earliest.records.length >= 10);
 
       const latest = new Recorder();
       await f.consume(log, {
@@ -423,7 +421,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       });
       await log.append(topic, [conformanceEvent(5)], { partition: 0 });
       await log.append(topic, [conformanceEvent(105)], { partition: 1 });
-      await waitFor(() => latest.records.length >= 2, 'latest: the 2 records appended after joining');
+      await waitFor('latest: the 2 records appended after joining', () => latest.records.length >= 2);
       expect(latest.records.map((record) => [record.partition, record.offset]).sort()).toEqual([
         [0, 5],
         [1, 5],
@@ -450,7 +448,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         initial: 'earliest',
         handler: resumed.handler,
       });
-      await waitFor(() => resumed.records.length >= 10, 'committed/earliest: 4 + 6 records');
+      await waitFor('committed/earliest: 4 + 6 records', () => resumed.records.length >= 10);
       expect(resumed.offsetsOf(0)).toEqual([2, 3, 4, 5]);
       expect(resumed.offsetsOf(1)).toEqual([0, 1, 2, 3, 4, 5]);
 
@@ -467,9 +465,9 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       await committer2.close();
       const resumed2 = new Recorder();
       await f.consume(log, { group: group2, topic, start: 'committed', handler: resumed2.handler });
-      await waitFor(() => resumed2.records.length >= 2, 'committed/latest: the 2 records after the commit');
+      await waitFor('committed/latest: the 2 records after the commit', () => resumed2.records.length >= 2);
       await log.append(topic, [conformanceEvent(106)], { partition: 1 });
-      await waitFor(() => resumed2.records.length >= 3, 'committed/latest: the new record on partition 1');
+      await waitFor('committed/latest: the new record on partition 1', () => resumed2.records.length >= 3);
       expect(resumed2.offsetsOf(0)).toEqual([4, 5]);
       expect(resumed2.offsetsOf(1)).toEqual([6]);
     });
@@ -486,7 +484,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         start: { timestamp: boundary },
         handler: recorder.handler,
       });
-      await waitFor(() => recorder.records.length >= 5, 'the 5 records of the second era');
+      await waitFor('the 5 records of the second era', () => recorder.records.length >= 5);
       expect(recorder.records.map((record) => record.offset)).toEqual([5, 6, 7, 8, 9]);
     });
 
@@ -519,7 +517,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
 
       const recorder = new Recorder();
       await f.consume(log, { group, topic, start: 'committed', handler: recorder.handler });
-      await waitFor(() => recorder.records.length >= 5, 'the 5 records after the seek');
+      await waitFor('the 5 records after the seek', () => recorder.records.length >= 5);
       expect(recorder.records.map((record) => record.offset)).toEqual([5, 6, 7, 8, 9]);
     });
 
@@ -532,17 +530,17 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       const recorder = new Recorder({ commit: true });
       const consumer = await f.consume(log, { group, topic, start: 'earliest', handler: recorder.handler });
       recorder.consumer = consumer;
-      await waitFor(() => recorder.records.length >= 10, '10 records');
+      await waitFor('10 records', () => recorder.records.length >= 10);
       await waitForLag(log, group, topic, (lag) => lag[0]?.committed === 10, 'the member to commit 10');
 
       await log.seekGroupToTimestamp(group, topic, boundary);
-      await waitFor(() => recorder.records.length >= 15, 'the member to get records 5..9 again');
+      await waitFor('the member to get records 5..9 again', () => recorder.records.length >= 15);
       expect(recorder.records.slice(10).map((record) => record.offset)).toEqual([5, 6, 7, 8, 9]);
       await waitForLag(log, group, topic, (lag) => lag[0]?.committed === 10, 'the member to commit 10 again');
 
       // The same through the member itself.
       await consumer.seekToTimestamp(0);
-      await waitFor(() => recorder.records.length >= 25, 'the member to get records 0..9 again');
+      await waitFor('the member to get records 0..9 again', () => recorder.records.length >= 25);
       expect(recorder.records.slice(15).map((record) => record.offset)).toEqual(range(10));
     });
 
@@ -561,7 +559,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       const events = range(30).map((i) => conformanceEvent(i, { partitionkey: `key-${i % 7}` }));
       await Promise.all([log.append(topic, events.slice(0, 15)), log.append(topic, events.slice(15))]);
       for (const [i, recorder] of recorders.entries()) {
-        await waitFor(() => recorder.records.length >= 30, `group ${i} to get 30 records`);
+        await waitFor(`group ${i} to get 30 records`, () => recorder.records.length >= 30);
         expect(recorder.records.map((record) => record.event.id).sort()).toEqual(
           range(30).map(eventId).sort(),
         );
@@ -591,16 +589,16 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         handler: b.handler,
         onAssignment: b.onAssignment,
       });
-      await waitFor(() => {
+      await waitFor('the two members to split partitions 0..3', () => {
         const all = [...a.assigned, ...b.assigned].sort();
         return a.assigned.length > 0 && b.assigned.length > 0 && all.join() === '0,1,2,3';
-      }, 'the two members to split partitions 0..3');
+      });
       b.consumer = memberB;
       const splitA = [...a.assigned];
       const splitB = [...b.assigned];
 
       await log.append(topic, conformanceEvents(40));
-      await waitFor(() => a.records.length + b.records.length >= 40, '40 records across both members');
+      await waitFor('40 records across both members', () => a.records.length + b.records.length >= 40);
       expect([...a.records, ...b.records].map((record) => record.event.id).sort()).toEqual(
         range(40).map(eventId).sort(),
       );
@@ -609,15 +607,14 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       await waitForLag(log, group, topic, (lag) => lag.every((entry) => entry.lag === 0), 'both to commit');
 
       await memberB.close();
-      await waitFor(() => a.assigned.join() === '0,1,2,3', 'the remaining member to own all partitions');
+      await waitFor('the remaining member to own all partitions', () => a.assigned.join() === '0,1,2,3');
       await log.append(
         topic,
         range(8).map((i) => conformanceEvent(100 + i)),
       );
       const handedOver = range(8).map((i) => eventId(100 + i));
-      await waitFor(
-        () => handedOver.every((id) => a.records.some((record) => record.event.id === id)),
-        'the remaining member to get the 8 records appended after the hand-over',
+      await waitFor('the remaining member to get the 8 records appended after the hand-over', () =>
+        handedOver.every((id) => a.records.some((record) => record.event.id === id)),
       );
       expect(b.records.some((record) => handedOver.includes(record.event.id))).toBe(false);
       expect(shared.maxConcurrentPerPartition).toBe(1);
@@ -631,12 +628,12 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       await log.append(topic, conformanceEvents(5));
       let lastLag: PartitionLag[] = [];
       await waitFor(
+        'retention to delete the 5 expired records',
         async () => {
           await harness.enforceRetention?.(log);
           lastLag = await log.lag(group, topic);
           return lastLag[0]?.start === 5;
         },
-        'retention to delete the 5 expired records',
         retentionWaitMs,
       ).catch((error: Error) => {
         throw new Error(`${error.message}; last lag: ${JSON.stringify(lastLag)}`);
@@ -654,7 +651,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       ]);
       const recorder = new Recorder();
       await f.consume(log, { group, topic, start: 'earliest', handler: recorder.handler });
-      await waitFor(() => recorder.records.length >= 3, 'the 3 retained records');
+      await waitFor('the 3 retained records', () => recorder.records.length >= 3);
       expect(recorder.records.map((record) => record.offset)).toEqual([5, 6, 7]);
     });
 
@@ -690,7 +687,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
           start: 'earliest',
           handler: all.handler,
         });
-        await waitFor(() => all.records.length >= 10, 'all 10 records after the restart');
+        await waitFor('all 10 records after the restart', () => all.records.length >= 10);
         for (const record of all.records) {
           const index = events.findIndex((event) => event.id === record.event.id);
           expect(positions[index]).toEqual({ topic, partition: record.partition, offset: record.offset });
@@ -700,7 +697,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
         const resumed = new Recorder();
         await f.consume(log, { group, topic, start: 'committed', handler: resumed.handler });
         const expected = lagBefore.reduce((sum, entry) => sum + entry.lag, 0);
-        await waitFor(() => resumed.records.length >= expected, `the ${expected} uncommitted records`);
+        await waitFor(`the ${expected} uncommitted records`, () => resumed.records.length >= expected);
         for (const entry of lagBefore) {
           expect(resumed.offsetsOf(entry.partition)[0] ?? entry.end).toBe(entry.committed ?? entry.start);
         }
@@ -715,7 +712,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
   async function appendTwoEras(log: EventLog, topic: string): Promise<{ boundary: number }> {
     await log.append(topic, conformanceEvents(5), { partition: 0 });
     const firstEraEnd = Date.now();
-    await waitFor(() => Date.now() > firstEraEnd + 20, 'the clock to move on', 1_000);
+    await waitFor('the clock to move on', () => Date.now() > firstEraEnd + 20, 1_000);
     await log.append(
       topic,
       range(5).map((i) => conformanceEvent(5 + i)),
@@ -730,7 +727,7 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       handler: probe.handler,
     });
     try {
-      await waitFor(() => probe.records.length >= 10, 'probe: 10 records');
+      await waitFor('probe: 10 records', () => probe.records.length >= 10);
     } finally {
       await consumer.close();
     }

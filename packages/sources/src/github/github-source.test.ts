@@ -14,6 +14,7 @@ import type { SourceDefinition } from '../sdk/adapter.js';
 import { createSourceRunner, type SourceRunner, sourceKey } from '../sdk/runner.js';
 import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import { startTestSink, type TestSink } from '../testing/test-sink.js';
+import { testSourceDefinition } from '../testing/test-source-definition.js';
 import { createGitHubSourceAdapter, PORT_ANNOTATION } from './github-source.js';
 
 interface WebhookDefinition {
@@ -157,22 +158,20 @@ describe('GitHubSource', () => {
   let url: string;
 
   function definition(spec: Record<string, unknown> = {}): SourceDefinition {
-    return {
+    return testSourceDefinition({
       apiVersion: 'sources.knative.dev/v1alpha1',
       kind: 'GitHubSource',
-      namespace: 'demo',
       name: 'hooks',
+      sinkUrl: sink.url,
       spec: {
         ownerAndRepository: 'octo-org/octo-repo',
         eventTypes: examples.map((d) => d.name),
         accessToken: { secretKeyRef: { name: 'github-token', key: 'token' } },
         secretToken: { secretKeyRef: { name: 'github-webhook', key: 'secret' } },
-        sink: { uri: sink.url },
         ...spec,
       },
-      sink: sink.url,
       delivery: { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 50, timeoutMs: 2_000 },
-    };
+    });
   }
 
   async function start(spec: Record<string, unknown> = {}): Promise<void> {

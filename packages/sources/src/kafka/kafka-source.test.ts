@@ -4,12 +4,12 @@ import { type PlainEvent, toKafkaBinary } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { sourceKey } from '../sdk/runner.js';
 import { kafkaTestTopics } from '../testing/kafka-test-topics.js';
-import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
-import type { TestSink } from '../testing/test-sink.js';
+import { useSourceTestBed } from '../testing/source-test-bed.js';
+import { testSourceDefinition } from '../testing/test-source-definition.js';
 import { uniqueName as unique } from '../testing/unique-name.js';
 import { waitUntil as until } from '../testing/wait-until.js';
 import { createKafkaSourceAdapter } from './kafka-source.js';
@@ -33,24 +33,17 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
 }
 
 describe('KafkaSource', () => {
-  let sink: TestSink;
-  let runner: SourceRunner;
-  let registry: Registry;
-
-  beforeEach(async () => {
-    ({ sink, registry, runner } = await startSourceTestBed({
-      adapters: createKafkaSourceAdapter({
-        lagIntervalMs: 300,
-        redeliveryPauseMs: 200,
-        sessionTimeoutMs: 6_000,
-        maxWaitTimeMs: 200,
-        reconnectDelayMs: 300,
-        startWaitMs: 8_000,
-      }),
-      logger: quiet,
-    }));
-  });
-  afterEach(() => closeSourceTestBed({ runner, sink }));
+  const bed = useSourceTestBed(() => ({
+    adapters: createKafkaSourceAdapter({
+      lagIntervalMs: 300,
+      redeliveryPauseMs: 200,
+      sessionTimeoutMs: 6_000,
+      maxWaitTimeMs: 200,
+      reconnectDelayMs: 300,
+      startWaitMs: 8_000,
+    }),
+    logger: quiet,
+  }));
 
   function source(
     name: string,
@@ -58,19 +51,20 @@ describe('KafkaSource', () => {
     extra: Partial<SourceDefinition> = {},
   ): SourceDefinition {
     return {
-      apiVersion: 'sources.knative.dev/v1',
-      kind: 'KafkaSource',
-      namespace: 'demo',
-      name,
-      spec: { bootstrapServers: brokers, consumerGroup: unique('group'), sink: { uri: sink.url }, ...spec },
-      sink: sink.url,
-      delivery: {
-        retry: 2,
-        backoffPolicy: 'linear',
-        backoffDelayMs: 100,
-        maxBackoffMs: 200,
-        timeoutMs: 2_000,
-      },
+      ...testSourceDefinition({
+        apiVersion: 'sources.knative.dev/v1',
+        kind: 'KafkaSource',
+        name,
+        sinkUrl: bed.sink.url,
+        spec: { bootstrapServers: brokers, consumerGroup: unique('group'), ...spec },
+        delivery: {
+          retry: 2,
+          backoffPolicy: 'linear',
+          backoffDelayMs: 100,
+          maxBackoffMs: 200,
+          timeoutMs: 2_000,
+        },
+      }),
       ...extra,
     };
   }
@@ -89,10 +83,10 @@ describe('KafkaSource', () => {
     ]);
     const def = source('orders', { topics: [topic], initialOffset: 'earliest' });
     def.ceOverrides = { extensions: { team: 'blue' } };
-    const status = await runner.apply(def);
+    const status = await bed.runner.apply(def);
     expect(status.ready.status).toBe('True');
-    await sink.waitFor((r) => r.length >= 3, 15_000);
-    const [first, second, third] = sink.accepted();
+    await bed.sink.waitFor((r) => r.length >= 3, 15_000);
+    const [first, second, third] = bed.sink.accepted();
     expect(first).toMatchObject({
       specversion: '1.0',
       id: 'partition:0/offset:0',
@@ -107,13 +101,13 @@ describe('KafkaSource', () => {
       team: 'blue',
     });
     // The value goes out byte for byte.
-    expect(sink.requests[0]?.body.toString()).toBe('{"amount": 12}');
+    expect(bed.sink.requests[0]?.body.toString()).toBe('{"amount": 12}');
     expect(second).toMatchObject({ id: 'partition:0/offset:1', subject: 'partition:0#1' });
     expect(second?.key).toBeUndefined();
     expect(second?.data).toBeUndefined();
-    expect(sink.requests[1]?.body.length).toBe(0);
+    expect(bed.sink.requests[1]?.body.length).toBe(0);
     expect(third?.id).toBe('partition:0/offset:2');
-    expect(sink.requests[2]?.body).toEqual(Buffer.from([0, 1, 2, 255]));
+    expect(bed.sink.requests[2]?.body).toEqual(Buffer.from([0, 1, 2, 255]));
     await until(async () => (await committed(groupOf(def), topic)) === 3, 5_000, 'commit 3');
   });
 
@@ -145,15 +139,15 @@ describe('KafkaSource', () => {
       { value: JSON.stringify(structured), headers: { 'content-type': 'application/cloudevents+json' } },
     ]);
     const def = source('passthrough', { topics: [topic], initialOffset: 'earliest' });
-    await runner.apply(def);
-    await sink.waitFor((r) => r.length >= 2, 15_000);
-    const [a, b] = sink.accepted();
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.length >= 2, 15_000);
+    const [a, b] = bed.sink.accepted();
     // Exactly the attributes of the record (no time, no key added) and its data bytes.
     expect(a).toEqual(binary);
-    expect(sink.requests[0]?.body.toString()).toBe('{ "n": 1.0 }');
+    expect(bed.sink.requests[0]?.body.toString()).toBe('{ "n": 1.0 }');
     const { data: text, ...structuredAttributes } = structured;
     expect(b).toEqual({ ...structuredAttributes, data: Buffer.from(text) });
-    expect(sink.requests[1]?.headers['ce-type']).toBe('com.example.updated');
+    expect(bed.sink.requests[1]?.headers['ce-type']).toBe('com.example.updated');
   });
 
   it('starts a new group at the earliest record or only at new ones (latest)', async () => {
@@ -161,11 +155,11 @@ describe('KafkaSource', () => {
     await produce(topic, [{ value: 'old' }]);
     const earliest = source('from-earliest', { topics: [topic], initialOffset: 'earliest' });
     const latest = source('from-latest', { topics: [topic], initialOffset: 'latest' });
-    await runner.apply(earliest);
-    await runner.apply(latest);
+    await bed.runner.apply(earliest);
+    await bed.runner.apply(latest);
     // Keep producing fresh records until the latest source saw one: it joined after "old".
     const seen = (name: string) =>
-      sink.requests.filter((r) => String(r.headers['ce-source']).includes(`/kafkasources/${name}#`));
+      bed.sink.requests.filter((r) => String(r.headers['ce-source']).includes(`/kafkasources/${name}#`));
     await until(
       async () => {
         if (seen('from-latest').length > 0) return true;
@@ -182,17 +176,17 @@ describe('KafkaSource', () => {
 
   it('commits nothing while the sink is down, then delivers everything; reports the lag', async () => {
     const topic = await createTopic(2);
-    await sink.down();
+    await bed.sink.down();
     await produce(
       topic,
       Array.from({ length: 6 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })),
     );
     const def = source('outage', { topics: [topic], initialOffset: 'earliest', ordering: 'unordered' });
     const group = groupOf(def);
-    await runner.apply(def);
+    await bed.runner.apply(def);
     const lagLabels = { kind: 'KafkaSource', namespace: 'demo', name: 'outage' };
     await until(
-      async () => (await metric(registry, 'eddy_source_upstream_lag', lagLabels)) === 6,
+      async () => (await metric(bed.registry, 'eddy_source_upstream_lag', lagLabels)) === 6,
       10_000,
       'lag 6',
     );
@@ -200,10 +194,10 @@ describe('KafkaSource', () => {
     await sleep(2_500);
     expect(await committed(group, topic, 0)).toBe(-1);
     expect(await committed(group, topic, 1)).toBe(-1);
-    expect(await metric(registry, 'eddy_source_events_received_total', lagLabels)).toBeGreaterThan(6);
-    await sink.up();
-    await until(() => new Set(sink.accepted().map((e) => e.id)).size === 6, 10_000, 'all six events');
-    const bodies = sink.accepted().map((e) => Buffer.from(e.data as Uint8Array).toString());
+    expect(await metric(bed.registry, 'eddy_source_events_received_total', lagLabels)).toBeGreaterThan(6);
+    await bed.sink.up();
+    await until(() => new Set(bed.sink.accepted().map((e) => e.id)).size === 6, 10_000, 'all six events');
+    const bodies = bed.sink.accepted().map((e) => Buffer.from(e.data as Uint8Array).toString());
     expect(new Set(bodies)).toEqual(new Set(['v0', 'v1', 'v2', 'v3', 'v4', 'v5']));
     await until(
       async () => (await committed(group, topic, 0)) === 3 && (await committed(group, topic, 1)) === 3,
@@ -211,7 +205,7 @@ describe('KafkaSource', () => {
       'commits at 3/3',
     );
     await until(
-      async () => (await metric(registry, 'eddy_source_upstream_lag', lagLabels)) === 0,
+      async () => (await metric(bed.registry, 'eddy_source_upstream_lag', lagLabels)) === 0,
       5_000,
       'lag 0',
     );
@@ -227,27 +221,27 @@ describe('KafkaSource', () => {
       { value: 'after' },
     ]);
     const def = source('malformed', { topics: [topic], initialOffset: 'earliest' });
-    await runner.apply(def);
-    await sink.waitFor((r) => r.length >= 2, 15_000);
-    expect(sink.accepted().map((e) => e.id)).toEqual(['partition:0/offset:0', 'partition:0/offset:3']);
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.length >= 2, 15_000);
+    expect(bed.sink.accepted().map((e) => e.id)).toEqual(['partition:0/offset:0', 'partition:0/offset:3']);
     const labels = { kind: 'KafkaSource', namespace: 'demo', name: 'malformed', reason: 'malformed' };
-    expect(await metric(registry, 'eddy_source_events_failed_total', labels)).toBe(2);
+    expect(await metric(bed.registry, 'eddy_source_events_failed_total', labels)).toBe(2);
     await until(async () => (await committed(groupOf(def), topic)) === 4, 5_000, 'commit 4');
-    expect(runner.statuses()[0]?.ready.status).toBe('True');
+    expect(bed.runner.statuses()[0]?.ready.status).toBe('True');
   });
 
   it('resumes from the committed offsets after a restart with nothing lost', async () => {
     const topic = await createTopic();
     await produce(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
     const def = source('restart', { topics: [topic], initialOffset: 'earliest' });
-    await runner.apply(def);
-    await sink.waitFor((r) => r.length >= 3, 15_000);
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.length >= 3, 15_000);
     await until(async () => (await committed(groupOf(def), topic)) === 3, 5_000, 'commit 3');
-    await runner.remove(sourceKey(def));
+    await bed.runner.remove(sourceKey(def));
     await produce(topic, [{ value: 'd' }, { value: 'e' }]);
-    await runner.apply(def);
-    await sink.waitFor((r) => r.length >= 5, 15_000);
-    const ids = sink.accepted().map((e) => e.id);
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.length >= 5, 15_000);
+    const ids = bed.sink.accepted().map((e) => e.id);
     expect(ids).toEqual([0, 1, 2, 3, 4].map((o) => `partition:0/offset:${o}`));
     await until(async () => (await committed(groupOf(def), topic)) === 5, 5_000, 'commit 5');
   });
@@ -258,12 +252,12 @@ describe('KafkaSource', () => {
       topic,
       Array.from({ length: 5 }, (_, i) => ({ value: `o${i}` })),
     );
-    sink.respond = () => ({ status: 202, delayMs: 150 });
+    bed.sink.respond = () => ({ status: 202, delayMs: 150 });
     const def = source('ordered', { topics: [topic], initialOffset: 'earliest', ordering: 'ordered' });
-    await runner.apply(def);
-    await sink.waitFor((r) => r.length >= 5, 15_000);
-    expect(sink.requests.map((r) => r.body.toString())).toEqual(['o0', 'o1', 'o2', 'o3', 'o4']);
-    const at = sink.requests.map((r) => r.at);
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.length >= 5, 15_000);
+    expect(bed.sink.requests.map((r) => r.body.toString())).toEqual(['o0', 'o1', 'o2', 'o3', 'o4']);
+    const at = bed.sink.requests.map((r) => r.at);
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(140);
   });
 
@@ -274,7 +268,7 @@ describe('KafkaSource', () => {
       Array.from({ length: 6 }, (_, i) => ({ value: `u${i}` })),
     );
     // The first record is slow; the others are answered at once.
-    sink.respond = (req) => ({ status: 202, delayMs: req.body.toString() === 'u0' ? 1_500 : 0 });
+    bed.sink.respond = (req) => ({ status: 202, delayMs: req.body.toString() === 'u0' ? 1_500 : 0 });
     const def = source(
       'unordered',
       { topics: [topic], initialOffset: 'earliest' },
@@ -283,11 +277,11 @@ describe('KafkaSource', () => {
       },
     );
     const group = groupOf(def);
-    await runner.apply(def);
-    await sink.waitFor((r) => r.length >= 6, 15_000);
-    const first = sink.requests[0]!.at;
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.length >= 6, 15_000);
+    const first = bed.sink.requests[0]!.at;
     // All six arrived while u0 was still pending.
-    expect(sink.requests[5]!.at - first).toBeLessThan(1_000);
+    expect(bed.sink.requests[5]!.at - first).toBeLessThan(1_000);
     expect(await committed(group, topic)).toBe(-1);
     await until(async () => (await committed(group, topic)) === 6, 8_000, 'commit 6 after the slow one');
   });
@@ -299,29 +293,29 @@ describe('KafkaSource', () => {
       Array.from({ length: 4 }, (_, i) => ({ value: `s${i}` })),
     );
     // s0 and s1 are accepted; s2 hangs until the source stops.
-    sink.respond = (req) => ({ status: 202, delayMs: req.body.toString() === 's2' ? 1_900 : 0 });
+    bed.sink.respond = (req) => ({ status: 202, delayMs: req.body.toString() === 's2' ? 1_900 : 0 });
     const def = source('stopping', { topics: [topic], initialOffset: 'earliest', ordering: 'ordered' });
     const group = groupOf(def);
-    await runner.apply(def);
-    await sink.waitFor((r) => r.some((x) => x.body.toString() === 's2'), 15_000);
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.some((x) => x.body.toString() === 's2'), 15_000);
     const started = Date.now();
-    await runner.remove(sourceKey(def));
+    await bed.runner.remove(sourceKey(def));
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await committed(group, topic)).toBe(2);
     const { groups } = await admin.describeGroups([group]);
     expect(groups[0]?.members).toEqual([]);
-    expect(sink.requests.map((r) => r.body.toString())).not.toContain('s3');
+    expect(bed.sink.requests.map((r) => r.body.toString())).not.toContain('s3');
   });
 
   it('reports Ready=False UpstreamUnreachable when Kafka cannot be reached', async () => {
     const def = source('unreachable', { topics: ['nowhere'], bootstrapServers: ['127.0.0.1:1'] });
-    await runner.apply(def);
+    await bed.runner.apply(def);
     await until(
-      () => runner.statuses()[0]?.ready.reason === 'UpstreamUnreachable',
+      () => bed.runner.statuses()[0]?.ready.reason === 'UpstreamUnreachable',
       10_000,
       'UpstreamUnreachable',
     );
-    expect(runner.statuses()[0]?.ready.status).toBe('False');
-    expect(runner.statuses()[0]?.ready.message).toBeTruthy();
+    expect(bed.runner.statuses()[0]?.ready.status).toBe('False');
+    expect(bed.runner.statuses()[0]?.ready.message).toBeTruthy();
   });
 });

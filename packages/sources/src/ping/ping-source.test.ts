@@ -2,25 +2,24 @@ import { dataValue } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { type SourceRunner, sourceKey } from '../sdk/runner.js';
-import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
-import type { TestSink } from '../testing/test-sink.js';
+import { sourceKey } from '../sdk/runner.js';
+import { useSourceTestBed } from '../testing/source-test-bed.js';
+import { testSourceDefinition } from '../testing/test-source-definition.js';
 import { waitUntil } from '../testing/wait-until.js';
 import { parseSchedule } from './ping-source.js';
 
 const quiet = pino({ level: 'silent' });
 
 function ping(sink: string, spec: Record<string, unknown>, name = 'every-second'): SourceDefinition {
-  return {
+  return testSourceDefinition({
     apiVersion: 'sources.knative.dev/v1',
     kind: 'PingSource',
-    namespace: 'demo',
     name,
-    spec: { schedule: '* * * * * *', sink: { uri: sink }, ...spec },
-    sink,
+    sinkUrl: sink,
+    spec: { schedule: '* * * * * *', ...spec },
     delivery: {
       retry: 50,
       backoffPolicy: 'linear',
@@ -28,7 +27,7 @@ function ping(sink: string, spec: Record<string, unknown>, name = 'every-second'
       maxBackoffMs: 200,
       timeoutMs: 2_000,
     },
-  };
+  });
 }
 
 async function delivered(registry: Registry, name: string): Promise<number> {
@@ -40,24 +39,15 @@ async function delivered(registry: Registry, name: string): Promise<number> {
 }
 
 describe('PingSource', () => {
-  let sink: TestSink;
-  let runner: SourceRunner;
-  let registry: Registry;
-  beforeEach(async () => {
-    ({ sink, registry, runner } = await startSourceTestBed({
-      adapters: createSourceRegistry(),
-      logger: quiet,
-    }));
-  });
-  afterEach(() => closeSourceTestBed({ runner, sink }));
+  const bed = useSourceTestBed(() => ({ adapters: createSourceRegistry(), logger: quiet }));
 
   it('fires every second with Knative attributes, JSON data and ceOverrides', async () => {
-    const def = ping(sink.url, { contentType: 'application/json', data: '{ "message": "hello" }' });
+    const def = ping(bed.sink.url, { contentType: 'application/json', data: '{ "message": "hello" }' });
     def.ceOverrides = { extensions: { team: 'blue' } };
-    const status = await runner.apply(def);
+    const status = await bed.runner.apply(def);
     expect(status.ready).toMatchObject({ status: 'True', reason: 'Started' });
-    await sink.waitFor((r) => r.length >= 2, 5_000);
-    const events = sink.accepted();
+    await bed.sink.waitFor((r) => r.length >= 2, 5_000);
+    const events = bed.sink.accepted();
     for (const e of events.slice(0, 2)) {
       expect(e.type).toBe('dev.knative.sources.ping');
       expect(e.source).toBe('/apis/v1/namespaces/demo/pingsources/every-second');
@@ -71,57 +61,62 @@ describe('PingSource', () => {
     const [first, second] = events;
     expect(first?.id).not.toBe(second?.id);
     expect(Date.parse(String(second?.time)) - Date.parse(String(first?.time))).toBe(1_000);
-    expect(sink.requests[0]?.body.toString()).toBe('{"message":"hello"}');
-    expect(sink.requests[0]?.headers['ce-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bed.sink.requests[0]?.body.toString()).toBe('{"message":"hello"}');
+    expect(bed.sink.requests[0]?.headers['ce-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('sends dataBase64 decoded and text data as is, with contentType', async () => {
-    await runner.apply(
-      ping(sink.url, { contentType: 'application/octet-stream', dataBase64: 'AAEC/w==' }, 'bytes'),
+    await bed.runner.apply(
+      ping(bed.sink.url, { contentType: 'application/octet-stream', dataBase64: 'AAEC/w==' }, 'bytes'),
     );
-    await runner.apply(ping(sink.url, { contentType: 'text/plain', data: 'plain words' }, 'text'));
-    await sink.waitFor(
+    await bed.runner.apply(ping(bed.sink.url, { contentType: 'text/plain', data: 'plain words' }, 'text'));
+    await bed.sink.waitFor(
       (r) =>
         r.some((x) => String(x.headers['ce-source']).endsWith('/bytes')) &&
         r.some((x) => String(x.headers['ce-source']).endsWith('/text')),
       5_000,
     );
-    const bytes = sink.requests.find((x) => String(x.headers['ce-source']).endsWith('/bytes'));
+    const bytes = bed.sink.requests.find((x) => String(x.headers['ce-source']).endsWith('/bytes'));
     expect(bytes?.headers['content-type']).toBe('application/octet-stream');
     expect([...(bytes?.body ?? [])]).toEqual([0, 1, 2, 255]);
-    const text = sink.requests.find((x) => String(x.headers['ce-source']).endsWith('/text'));
+    const text = bed.sink.requests.find((x) => String(x.headers['ce-source']).endsWith('/text'));
     expect(text?.headers['content-type']).toBe('text/plain');
     expect(text?.body.toString()).toBe('plain words');
   });
 
   it('acks nothing while the sink is down and delivers the retried ticks once it is back', async () => {
-    await runner.apply(ping(sink.url, {}, 'outage'));
-    await sink.waitFor((r) => r.length >= 1, 5_000);
-    await waitUntil(async () => (await delivered(registry, 'outage')) >= 1, 5_000, 'a delivered tick', 20);
-    await sink.down();
+    await bed.runner.apply(ping(bed.sink.url, {}, 'outage'));
+    await bed.sink.waitFor((r) => r.length >= 1, 5_000);
+    await waitUntil(
+      async () => (await delivered(bed.registry, 'outage')) >= 1,
+      5_000,
+      'a delivered tick',
+      20,
+    );
+    await bed.sink.down();
     const downAt = Date.now();
     // A response already on the wire when the sink went down may still be counted: settle first.
     await sleep(100);
-    const before = await delivered(registry, 'outage');
+    const before = await delivered(bed.registry, 'outage');
     await sleep(2_400);
-    expect(await delivered(registry, 'outage')).toBe(before);
-    const requestsWhileDown = sink.requests.length;
-    await sink.up();
+    expect(await delivered(bed.registry, 'outage')).toBe(before);
+    const requestsWhileDown = bed.sink.requests.length;
+    await bed.sink.up();
     const upAt = Date.now();
-    await sink.waitFor((r) => r.length >= requestsWhileDown + 3, 5_000);
-    const late = sink.accepted().slice(requestsWhileDown);
+    await bed.sink.waitFor((r) => r.length >= requestsWhileDown + 3, 5_000);
+    const late = bed.sink.accepted().slice(requestsWhileDown);
     const lateTimes = late
       .map((e) => Date.parse(String(e.time)))
       .filter((t) => t > downAt - 1_000 && t < upAt);
     // The ticks that fell in the outage (at least two of the ~2.5 s) arrive after it, each once.
     expect(lateTimes.length).toBeGreaterThanOrEqual(2);
     expect(new Set(late.map((e) => e.id)).size).toBe(late.length);
-    expect(await delivered(registry, 'outage')).toBeGreaterThan(before);
+    expect(await delivered(bed.registry, 'outage')).toBeGreaterThan(before);
     // Removing the source stops the ticks.
-    await runner.remove(sourceKey({ kind: 'PingSource', namespace: 'demo', name: 'outage' }));
-    const count = sink.requests.length;
+    await bed.runner.remove(sourceKey({ kind: 'PingSource', namespace: 'demo', name: 'outage' }));
+    const count = bed.sink.requests.length;
     await sleep(1_300);
-    expect(sink.requests.length).toBe(count);
+    expect(bed.sink.requests.length).toBe(count);
   });
 
   it('reads CRON_TZ prefixes, lets spec.timezone win, defaults an empty schedule', () => {

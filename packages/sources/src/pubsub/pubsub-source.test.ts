@@ -3,74 +3,38 @@
 
 import { dataValue } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
-import type { PubSub } from '@google-cloud/pubsub';
-import pino from 'pino';
-import type { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pubSubClientOptions } from '../../../../test/harness/pstest.ts';
 import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
-import { type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { sourceKey } from '../sdk/runner.js';
 import { metricSum as metric } from '../testing/metric-sum.js';
-import {
-  PUBSUB_TEST_ADAPTER_OPTIONS,
-  pubsubTestSource,
-  pubsubTestTopics,
-} from '../testing/pubsub-test-topics.js';
-import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
-import type { TestSink } from '../testing/test-sink.js';
+import { usePubSubSourceTestBed } from '../testing/pubsub-source-test-bed.js';
 import { uniqueName as unique } from '../testing/unique-name.js';
 import { waitUntil } from '../testing/wait-until.js';
 import { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub-event.js';
-import { createPubSubSourceAdapter } from './pubsub-source.js';
 
-const emulatorHost = inject('pubsubEmulatorHost');
-const projectId = inject('pubsubProjectId');
-const quiet = pino({ level: process.env.PS_LOG ?? 'silent' });
-let pubsub: PubSub;
-
-beforeAll(() => {
-  pubsub = new pubsubSdk.PubSub(pubSubClientOptions({ emulatorHost, projectId }));
+const { peer, pubsub, bed, source, labels, topicWithSubscription, drain } = usePubSubSourceTestBed({
+  sdk: pubsubSdk,
+  pubSubClientOptions,
 });
-afterAll(async () => {
-  await pubsub.close();
-});
-
-const { topicWithSubscription, drain } = pubsubTestTopics(() => pubsub);
+const { projectId } = peer;
 
 const until = (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) =>
   waitUntil(check, timeoutMs, what, 50);
 
 describe('PubSubSource', () => {
-  let sink: TestSink;
-  let runner: SourceRunner;
-  let registry: Registry;
-
-  beforeEach(async () => {
-    ({ sink, registry, runner } = await startSourceTestBed({
-      // The adapter's default import of @google-cloud/pubsub, as in production.
-      adapters: createPubSubSourceAdapter(PUBSUB_TEST_ADAPTER_OPTIONS),
-      logger: quiet,
-    }));
-  });
-  afterEach(() => closeSourceTestBed({ runner, sink }));
-
-  const source = (name: string, spec: Record<string, unknown>) =>
-    pubsubTestSource({ projectId, emulatorHost }, sink.url, name, spec);
-
-  const labels = (name: string) => ({ kind: 'PubSubSource', namespace: 'demo', name });
-
   it('turns published messages into messagePublished CloudEvents and acks them', async () => {
     const { topic, subscription } = await topicWithSubscription();
-    await runner.apply(source('plain', { subscription }));
-    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'True', reason: 'Running' });
+    await bed.runner.apply(source('plain', { subscription }));
+    expect(bed.runner.statuses()[0]?.ready).toMatchObject({ status: 'True', reason: 'Running' });
     const id = await topic.publishMessage({
       data: Buffer.from('hello \x00 bytes'),
       attributes: { color: 'blue' },
     });
     const id2 = await topic.publishMessage({ data: Buffer.from('{"a":1}') });
-    await sink.waitFor(() => sink.accepted().length >= 2, 10_000);
+    await bed.sink.waitFor(() => bed.sink.accepted().length >= 2, 10_000);
 
-    const byId = new Map(sink.accepted().map((e) => [e.id, e]));
+    const byId = new Map(bed.sink.accepted().map((e) => [e.id, e]));
     const event = byId.get(id)!;
     expect(event).toBeDefined();
     expect(event.type).toBe(PUBSUB_MESSAGE_PUBLISHED_TYPE);
@@ -92,19 +56,19 @@ describe('PubSubSource', () => {
     expect(second.message).not.toHaveProperty('orderingKey');
 
     await until(
-      async () => (await metric(registry, 'eddy_source_events_delivered_total', labels('plain'))) === 2,
+      async () => (await metric(bed.registry, 'eddy_source_events_delivered_total', labels('plain'))) === 2,
       5_000,
       'delivered',
     );
-    expect(await metric(registry, 'eddy_source_events_received_total', labels('plain'))).toBe(2);
+    expect(await metric(bed.registry, 'eddy_source_events_received_total', labels('plain'))).toBe(2);
     // Acked: after the source stops, nothing is left on the subscription.
-    await runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'plain' }));
+    await bed.runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'plain' }));
     expect(await drain(subscription, 1_000)).toHaveLength(0);
   });
 
   it('passes CloudEvents in the Pub/Sub binding (binary and structured) through unchanged', async () => {
     const { topic, subscription } = await topicWithSubscription();
-    await runner.apply(source('passthrough', { subscription }));
+    await bed.runner.apply(source('passthrough', { subscription }));
     await topic.publishMessage({
       data: Buffer.from('{"n":1}'),
       attributes: {
@@ -132,8 +96,8 @@ describe('PubSubSource', () => {
       ),
       attributes: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
     });
-    await sink.waitFor(() => sink.accepted().length >= 2, 10_000);
-    const byId = new Map(sink.accepted().map((e) => [e.id, e]));
+    await bed.sink.waitFor(() => bed.sink.accepted().length >= 2, 10_000);
+    const byId = new Map(bed.sink.accepted().map((e) => [e.id, e]));
     // Exactly the attributes published (nothing added: no time, no `unrelated`) and the data bytes.
     expect(byId.get('evt-1')).toEqual({
       specversion: '1.0',
@@ -158,16 +122,16 @@ describe('PubSubSource', () => {
 
   it('counts and acks a malformed message without stopping', async () => {
     const { topic, subscription } = await topicWithSubscription();
-    await runner.apply(source('malformed', { subscription }));
+    await bed.runner.apply(source('malformed', { subscription }));
     await topic.publishMessage({
       data: Buffer.from('x'),
       attributes: { 'ce-specversion': '1.0', 'ce-type': 't' },
     });
     await topic.publishMessage({ data: Buffer.from('good') });
-    await sink.waitFor(() => sink.accepted().length >= 1, 10_000);
+    await bed.sink.waitFor(() => bed.sink.accepted().length >= 1, 10_000);
     await until(
       async () =>
-        (await metric(registry, 'eddy_source_events_failed_total', {
+        (await metric(bed.registry, 'eddy_source_events_failed_total', {
           ...labels('malformed'),
           reason: 'malformed',
         })) === 1,
@@ -176,46 +140,46 @@ describe('PubSubSource', () => {
     );
     // Acked, not nacked: a nacked message would come back at once and be counted again.
     await sleep(1_000);
-    expect(await metric(registry, 'eddy_source_events_received_total', labels('malformed'))).toBe(2);
-    expect(sink.accepted()).toHaveLength(1);
+    expect(await metric(bed.registry, 'eddy_source_events_received_total', labels('malformed'))).toBe(2);
+    expect(bed.sink.accepted()).toHaveLength(1);
   });
 
   it('nacks while the sink is down and delivers every message once it is back', async () => {
     const { topic, subscription } = await topicWithSubscription();
-    await sink.down();
-    await runner.apply(source('down', { subscription }));
+    await bed.sink.down();
+    await bed.runner.apply(source('down', { subscription }));
     const ids = await Promise.all(
       Array.from({ length: 10 }, (_, i) => topic.publishMessage({ data: Buffer.from(`m${i}`) })),
     );
     // Nacked messages are redelivered: more receptions than messages, none delivered.
     await until(
-      async () => (await metric(registry, 'eddy_source_events_received_total', labels('down'))) >= 30,
+      async () => (await metric(bed.registry, 'eddy_source_events_received_total', labels('down'))) >= 30,
       15_000,
       'redeliveries',
     );
-    expect(await metric(registry, 'eddy_source_events_delivered_total', labels('down'))).toBe(0);
+    expect(await metric(bed.registry, 'eddy_source_events_delivered_total', labels('down'))).toBe(0);
     expect(
-      await metric(registry, 'eddy_source_events_failed_total', {
+      await metric(bed.registry, 'eddy_source_events_failed_total', {
         ...labels('down'),
         reason: 'retries_exhausted',
       }),
     ).toBeGreaterThan(0);
-    await sink.up();
-    await sink.waitFor(() => new Set(sink.accepted().map((e) => e.id)).size >= ids.length, 15_000);
-    expect(new Set(sink.accepted().map((e) => e.id))).toEqual(new Set(ids));
+    await bed.sink.up();
+    await bed.sink.waitFor(() => new Set(bed.sink.accepted().map((e) => e.id)).size >= ids.length, 15_000);
+    expect(new Set(bed.sink.accepted().map((e) => e.id))).toEqual(new Set(ids));
   });
 
   it('never has more sends in flight than flowControl.maxMessages', async () => {
     const { topic, subscription } = await topicWithSubscription();
     const delayMs = 250;
-    sink.respond = () => ({ status: 202, delayMs });
-    await runner.apply(source('flow', { subscription, flowControl: { maxMessages: 3 } }));
+    bed.sink.respond = () => ({ status: 202, delayMs });
+    await bed.runner.apply(source('flow', { subscription, flowControl: { maxMessages: 3 } }));
     await Promise.all(
       Array.from({ length: 15 }, (_, i) => topic.publishMessage({ data: Buffer.from(`m${i}`) })),
     );
-    await sink.waitFor(() => sink.accepted().length >= 15, 20_000);
+    await bed.sink.waitFor(() => bed.sink.accepted().length >= 15, 20_000);
     // A message's request is answered after delayMs; the next one for its slot comes after the ack.
-    const starts = sink.requests.map((r) => r.at);
+    const starts = bed.sink.requests.map((r) => r.at);
     const maxConcurrent = Math.max(
       ...starts.map((s) => starts.filter((t) => t >= s && t < s + delayMs).length),
     );
@@ -224,64 +188,67 @@ describe('PubSubSource', () => {
   });
 
   it('reports a missing subscription as not Ready and recovers once it exists', async () => {
-    const [topic] = await pubsub.createTopic(unique('pst'));
+    const [topic] = await pubsub().createTopic(unique('pst'));
     const subscription = unique('pss');
-    await runner.apply(source('missing', { subscription }));
-    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'False', reason: 'SubscriptionNotFound' });
-    expect(runner.statuses()[0]?.ready.message).toContain(subscription);
+    await bed.runner.apply(source('missing', { subscription }));
+    expect(bed.runner.statuses()[0]?.ready).toMatchObject({
+      status: 'False',
+      reason: 'SubscriptionNotFound',
+    });
+    expect(bed.runner.statuses()[0]?.ready.message).toContain(subscription);
     await topic.createSubscription(subscription, { ackDeadlineSeconds: 10 });
-    await until(() => runner.statuses()[0]?.ready.status === 'True', 10_000, 'Ready after creation');
+    await until(() => bed.runner.statuses()[0]?.ready.status === 'True', 10_000, 'Ready after creation');
     const id = await topic.publishMessage({ data: Buffer.from('late') });
-    await sink.waitFor(() => sink.accepted().some((e) => e.id === id), 10_000);
+    await bed.sink.waitFor(() => bed.sink.accepted().some((e) => e.id === id), 10_000);
   });
 
   it('creates the subscription on spec.topic with the spec ack deadline', async () => {
-    const [topic] = await pubsub.createTopic(unique('pst'));
+    const [topic] = await pubsub().createTopic(unique('pst'));
     const subscription = unique('pss');
     const topicId = topic.name.split('/').pop()!;
-    await runner.apply(source('create', { subscription, topic: topicId, ackDeadlineSeconds: 42 }));
-    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'True' });
-    const [metadata] = await pubsub.subscription(subscription).getMetadata();
+    await bed.runner.apply(source('create', { subscription, topic: topicId, ackDeadlineSeconds: 42 }));
+    expect(bed.runner.statuses()[0]?.ready).toMatchObject({ status: 'True' });
+    const [metadata] = await pubsub().subscription(subscription).getMetadata();
     expect(metadata.ackDeadlineSeconds).toBe(42);
     const id = await topic.publishMessage({ data: Buffer.from('x') });
-    await sink.waitFor(() => sink.accepted().some((e) => e.id === id), 10_000);
+    await bed.sink.waitFor(() => bed.sink.accepted().some((e) => e.id === id), 10_000);
   });
 
   it('reports a subscription deleted under a running source and resumes once it is back', async () => {
     const { topic, subscription } = await topicWithSubscription();
-    await runner.apply(source('deleted', { subscription }));
-    expect(runner.statuses()[0]?.ready.status).toBe('True');
-    await pubsub.subscription(subscription).delete();
-    await until(() => runner.statuses()[0]?.ready.reason === 'SubscriptionNotFound', 15_000, 'not Ready');
+    await bed.runner.apply(source('deleted', { subscription }));
+    expect(bed.runner.statuses()[0]?.ready.status).toBe('True');
+    await pubsub().subscription(subscription).delete();
+    await until(() => bed.runner.statuses()[0]?.ready.reason === 'SubscriptionNotFound', 15_000, 'not Ready');
     await topic.createSubscription(subscription, { ackDeadlineSeconds: 10 });
-    await until(() => runner.statuses()[0]?.ready.status === 'True', 10_000, 'Ready again');
+    await until(() => bed.runner.statuses()[0]?.ready.status === 'True', 10_000, 'Ready again');
     const id = await topic.publishMessage({ data: Buffer.from('again') });
-    await sink.waitFor(() => sink.accepted().some((e) => e.id === id), 10_000);
+    await bed.sink.waitFor(() => bed.sink.accepted().some((e) => e.id === id), 10_000);
   });
 
   it('reports an unreachable server as not Ready', async () => {
-    await runner.apply({ ...source('unreachable', { subscription: 'sub-x', endpoint: '127.0.0.1:9' }) });
-    expect(runner.statuses()[0]?.ready).toMatchObject({ status: 'False', reason: 'UpstreamUnreachable' });
+    await bed.runner.apply({ ...source('unreachable', { subscription: 'sub-x', endpoint: '127.0.0.1:9' }) });
+    expect(bed.runner.statuses()[0]?.ready).toMatchObject({ status: 'False', reason: 'UpstreamUnreachable' });
   });
 
   it('stop nacks in-flight messages (redelivered at once) and acks finished ones', async () => {
     const { topic, subscription } = await topicWithSubscription();
-    sink.respond = (req) =>
+    bed.sink.respond = (req) =>
       req.body.toString().includes(Buffer.from('slow').toString('base64'))
         ? { status: 202, delayMs: 20_000 }
         : { status: 202 };
-    await runner.apply(source('stop', { subscription }));
+    await bed.runner.apply(source('stop', { subscription }));
     const fastId = await topic.publishMessage({ data: Buffer.from('fast') });
-    await sink.waitFor(() => sink.accepted().length === 1, 10_000);
+    await bed.sink.waitFor(() => bed.sink.accepted().length === 1, 10_000);
     const slowId = await topic.publishMessage({ data: Buffer.from('slow') });
-    await sink.waitFor((rs) => rs.length === 2, 10_000);
+    await bed.sink.waitFor((rs) => rs.length === 2, 10_000);
     const started = Date.now();
-    await runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'stop' }));
+    await bed.runner.remove(sourceKey({ kind: 'PubSubSource', namespace: 'demo', name: 'stop' }));
     expect(Date.now() - started).toBeLessThan(5_000);
     // The stream is closed: a message published now stays on the subscription.
     const afterId = await topic.publishMessage({ data: Buffer.from('after') });
     await sleep(300);
-    expect(sink.requests).toHaveLength(2);
+    expect(bed.sink.requests).toHaveLength(2);
     const left = await drain(subscription, 1_500);
     expect(left.map((m) => m.id).sort()).toEqual([slowId, afterId].sort());
     expect(left.map((m) => m.id)).not.toContain(fastId);

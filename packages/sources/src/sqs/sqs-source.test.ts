@@ -2,47 +2,21 @@
 
 import { dataValue } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
-import pino from 'pino';
-import type { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sqsSdk } from '../../../../test/harness/sqs-sdk.ts';
-import { type SourceRunner, sourceKey } from '../sdk/runner.js';
+import { sourceKey } from '../sdk/runner.js';
 import { metricSum as metric } from '../testing/metric-sum.js';
-import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
-import { SQS_TEST_ADAPTER_OPTIONS, sqsTestQueues, sqsTestSource, str } from '../testing/sqs-test-queues.js';
-import type { TestSink } from '../testing/test-sink.js';
+import { useSqsSourceTestBed } from '../testing/sqs-source-test-bed.js';
+import { str } from '../testing/sqs-test-queues.js';
 import { waitUntil as until } from '../testing/wait-until.js';
 import { SQS_EVENT_TYPE } from './sqs-event.js';
-import { createSqsSourceAdapter, RECEIVERS_ANNOTATION } from './sqs-source.js';
+import { RECEIVERS_ANNOTATION } from './sqs-source.js';
 
 const { ReceiveMessageCommand } = sqsSdk;
-const endpoint = inject('sqsEndpoint');
-const region = inject('sqsRegion');
-const quiet = pino({ level: process.env.SQS_LOG ?? 'silent' }, pino.destination(2));
-const queues = sqsTestQueues(sqsSdk, { endpoint, region });
+const { queues, bed, source } = useSqsSourceTestBed(sqsSdk);
 const { client: sqs, createQueue, send, counts, empty } = queues;
 
-beforeAll(() => queues.open());
-afterAll(() => queues.close());
-
 describe('SqsSource', () => {
-  let sink: TestSink;
-  let runner: SourceRunner;
-  let registry: Registry;
-
-  beforeEach(async () => {
-    ({ sink, registry, runner } = await startSourceTestBed({
-      // The adapter's default SDK loader (a plain import of @aws-sdk/client-sqs), as in production.
-      adapters: createSqsSourceAdapter(SQS_TEST_ADAPTER_OPTIONS),
-      logger: quiet,
-      secretDirs: [queues.secretDir],
-    }));
-  });
-  afterEach(() => closeSourceTestBed({ runner, sink }));
-
-  const source = (name: string, spec: Record<string, unknown>) =>
-    sqsTestSource({ endpoint, region }, sink.url, name, spec);
-
   it('wraps plain messages as dev.eddy.sources.sqs.message and deletes them after delivery', async () => {
     const q = await createQueue();
     const id1 = await send(q.url, '{"amount": 12}', {
@@ -54,10 +28,10 @@ describe('SqsSource', () => {
     });
     const id2 = await send(q.url, 'plain words', { 'Content-Type': str('text/x-custom') });
     const id3 = await send(q.url, 'no type');
-    const status = await runner.apply(source('orders', { queueUrl: q.url }));
+    const status = await bed.runner.apply(source('orders', { queueUrl: q.url }));
     expect(status.ready.status).toBe('True');
-    await sink.waitFor((r) => r.length >= 3, 10_000);
-    const events = sink.accepted();
+    await bed.sink.waitFor((r) => r.length >= 3, 10_000);
+    const events = bed.sink.accepted();
     const byId = new Map(events.map((e) => [e.id, e]));
     const first = byId.get(id1);
     expect(first).toMatchObject({
@@ -79,14 +53,14 @@ describe('SqsSource', () => {
     });
     expect(dataValue(byId.get(id2)!)).toBe('plain words');
     expect(byId.get(id3)?.datacontenttype).toBe('text/plain; charset=utf-8');
-    const bodyOf1 = sink.requests.find((r) => r.headers['ce-id'] === id1)?.body.toString();
+    const bodyOf1 = bed.sink.requests.find((r) => r.headers['ce-id'] === id1)?.body.toString();
     expect(bodyOf1).toBe('{"amount": 12}');
     await until(() => empty(q.url), 5_000, 'queue empty');
     const labels = { kind: 'SqsSource', namespace: 'demo', name: 'orders' };
-    expect(await metric(registry, 'eddy_source_events_received_total', labels)).toBe(3);
-    expect(await metric(registry, 'eddy_source_events_delivered_total', labels)).toBe(3);
+    expect(await metric(bed.registry, 'eddy_source_events_received_total', labels)).toBe(3);
+    expect(await metric(bed.registry, 'eddy_source_events_delivered_total', labels)).toBe(3);
     await until(
-      async () => (await metric(registry, 'eddy_source_upstream_lag', labels)) === 0,
+      async () => (await metric(bed.registry, 'eddy_source_upstream_lag', labels)) === 0,
       3_000,
       'lag gauge 0',
     );
@@ -112,9 +86,9 @@ describe('SqsSource', () => {
       'ce-color': str('red'),
       'content-type': str('text/plain'),
     });
-    await runner.apply(source('passthrough', { queueUrl: q.url }));
-    await sink.waitFor((r) => r.length >= 2, 10_000);
-    const byId = new Map(sink.accepted().map((e) => [e.id, e]));
+    await bed.runner.apply(source('passthrough', { queueUrl: q.url }));
+    await bed.sink.waitFor((r) => r.length >= 2, 10_000);
+    const byId = new Map(bed.sink.accepted().map((e) => [e.id, e]));
     // Exactly the attributes sent (nothing added: no time) and the data bytes: the structured
     // event's `data` member as written, the body of the other.
     const { data: structuredData, ...structuredAttributes } = structured;
@@ -136,27 +110,27 @@ describe('SqsSource', () => {
 
   it('deletes nothing while the sink is down and delivers everything once it is back', async () => {
     const q = await createQueue();
-    await sink.down();
+    await bed.sink.down();
     for (let i = 0; i < 3; i++) await send(q.url, `m${i}`);
-    await runner.apply(source('down', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }));
+    await bed.runner.apply(source('down', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }));
     const labels = { kind: 'SqsSource', name: 'down' };
     await until(
-      async () => (await metric(registry, 'eddy_source_events_failed_total', labels)) >= 3,
+      async () => (await metric(bed.registry, 'eddy_source_events_failed_total', labels)) >= 3,
       10_000,
       '3 failed sends',
     );
     const c = await counts(q.url);
     expect(c.visible + c.inFlight).toBe(3);
-    await sink.up();
-    await sink.waitFor(() => new Set(sink.accepted().map((e) => dataValue(e))).size === 3, 15_000);
-    expect(new Set(sink.accepted().map((e) => dataValue(e)))).toEqual(new Set(['m0', 'm1', 'm2']));
+    await bed.sink.up();
+    await bed.sink.waitFor(() => new Set(bed.sink.accepted().map((e) => dataValue(e))).size === 3, 15_000);
+    expect(new Set(bed.sink.accepted().map((e) => dataValue(e)))).toEqual(new Set(['m0', 'm1', 'm2']));
     await until(() => empty(q.url), 5_000, 'queue empty');
-    expect(await metric(registry, 'eddy_source_events_received_total', labels)).toBeGreaterThan(3);
+    expect(await metric(bed.registry, 'eddy_source_events_received_total', labels)).toBeGreaterThan(3);
   });
 
   it('rejects a bad receivers annotation, naming it', async () => {
     const q = await createQueue();
-    const status = await runner.apply({
+    const status = await bed.runner.apply({
       ...source('bad-receivers', { queueUrl: q.url }),
       annotations: { [RECEIVERS_ANNOTATION]: '0' },
     });
@@ -166,15 +140,15 @@ describe('SqsSource', () => {
 
   it('extends the visibility of a message while a slow sink holds it', async () => {
     const q = await createQueue();
-    sink.respond = () => ({ status: 202, delayMs: 5_000 });
+    bed.sink.respond = () => ({ status: 202, delayMs: 5_000 });
     await send(q.url, 'slow');
-    await runner.apply(source('slow', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }));
-    await sink.waitFor((r) => r.length >= 1, 5_000);
+    await bed.runner.apply(source('slow', { queueUrl: q.url, visibilityTimeoutSeconds: 2 }));
+    await bed.sink.waitFor((r) => r.length >= 1, 5_000);
     // Well past the 2 s visibility timeout: without extensions SQS would hand it out again.
     await sleep(5_500);
     await until(() => empty(q.url), 3_000, 'queue empty');
-    expect(sink.requests).toHaveLength(1);
-    expect(await metric(registry, 'eddy_source_events_received_total', { name: 'slow' })).toBe(1);
+    expect(bed.sink.requests).toHaveLength(1);
+    expect(await metric(bed.registry, 'eddy_source_events_received_total', { name: 'slow' })).toBe(1);
   });
 
   it('leaves messages the sink refuses to the queue redrive policy (dead-letter queue)', async () => {
@@ -182,15 +156,15 @@ describe('SqsSource', () => {
     const q = await createQueue({
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 2 }),
     });
-    sink.respond = () => ({ status: 400 });
+    bed.sink.respond = () => ({ status: 400 });
     const id = await send(q.url, 'poison');
-    await runner.apply(source('redrive', { queueUrl: q.url, visibilityTimeoutSeconds: 1 }));
+    await bed.runner.apply(source('redrive', { queueUrl: q.url, visibilityTimeoutSeconds: 1 }));
     await until(async () => (await counts(dlq.url)).visible === 1, 15_000, 'message in the DLQ');
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url }));
     expect(Messages[0]?.MessageId).toBe(id);
-    expect(sink.requests).toHaveLength(2);
+    expect(bed.sink.requests).toHaveLength(2);
     expect(
-      await metric(registry, 'eddy_source_events_failed_total', { name: 'redrive', reason: 'rejected' }),
+      await metric(bed.registry, 'eddy_source_events_failed_total', { name: 'redrive', reason: 'rejected' }),
     ).toBe(2);
   });
 
@@ -199,12 +173,15 @@ describe('SqsSource', () => {
     await send(q.url, JSON.stringify({ specversion: '1.0', type: 'no.id.or.source' }));
     await send(q.url, 'x', { 'ce-id': str('only-an-id') });
     await send(q.url, 'good one');
-    await runner.apply(source('malformed', { queueUrl: q.url }));
-    await sink.waitFor((r) => r.length >= 1, 10_000);
+    await bed.runner.apply(source('malformed', { queueUrl: q.url }));
+    await bed.sink.waitFor((r) => r.length >= 1, 10_000);
     await until(() => empty(q.url), 5_000, 'queue empty');
-    expect(sink.accepted().map((e) => dataValue(e))).toEqual(['good one']);
+    expect(bed.sink.accepted().map((e) => dataValue(e))).toEqual(['good one']);
     expect(
-      await metric(registry, 'eddy_source_events_failed_total', { name: 'malformed', reason: 'malformed' }),
+      await metric(bed.registry, 'eddy_source_events_failed_total', {
+        name: 'malformed',
+        reason: 'malformed',
+      }),
     ).toBe(2);
   });
 
@@ -214,24 +191,24 @@ describe('SqsSource', () => {
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 2 }),
     });
     await send(q.url, JSON.stringify({ specversion: '1.0', id: 'x' }));
-    await runner.apply(source('malformed-dlq', { queueUrl: q.url }));
+    await bed.runner.apply(source('malformed-dlq', { queueUrl: q.url }));
     await until(async () => (await counts(dlq.url)).visible === 1, 10_000, 'malformed message in the DLQ');
-    expect(sink.requests).toHaveLength(0);
+    expect(bed.sink.requests).toHaveLength(0);
   });
 
   it('releases in-flight messages on stop (visible again at once, not deleted)', async () => {
     const q = await createQueue();
-    sink.respond = () => ({ status: 202, delayMs: 20_000 });
+    bed.sink.respond = () => ({ status: 202, delayMs: 20_000 });
     await send(q.url, 'a');
     await send(q.url, 'b');
     // A 20 s long poll: the stop must not leave it orphaned on the server (it would hide the
     // released messages again), nor wait it out.
     const def = source('stop', { queueUrl: q.url, visibilityTimeoutSeconds: 20, waitTimeSeconds: 20 });
-    await runner.apply(def);
-    await sink.waitFor((r) => r.length >= 2, 5_000);
+    await bed.runner.apply(def);
+    await bed.sink.waitFor((r) => r.length >= 2, 5_000);
     expect((await counts(q.url)).inFlight).toBe(2);
     const started = Date.now();
-    await runner.remove(sourceKey(def));
+    await bed.runner.remove(sourceKey(def));
     expect(Date.now() - started).toBeLessThan(5_000);
     // Visible again long before the 20 s visibility timeout.
     await until(async () => (await counts(q.url)).visible === 2, 3_000, 'messages released');
@@ -240,7 +217,7 @@ describe('SqsSource', () => {
   it('reports a missing queue as Ready=False QueueNotFound', async () => {
     const q = await createQueue();
     const missing = `${q.url}-missing`;
-    const status = await runner.apply(source('missing', { queueUrl: missing }));
+    const status = await bed.runner.apply(source('missing', { queueUrl: missing }));
     expect(status.ready).toMatchObject({ status: 'False', reason: 'QueueNotFound' });
     expect(status.ready.message).toContain(missing);
   });

@@ -3,7 +3,6 @@
 
 import { sleep } from '@eddy/runtime';
 import type { Message, PubSub, Subscription, Topic } from '@google-cloud/pubsub';
-import type { SourceDefinition } from '../sdk/adapter.js';
 import { uniqueName } from './unique-name.js';
 
 export interface PubSubTestTopics {
@@ -33,31 +32,5 @@ export function pubsubTestTopics(client: () => PubSub): PubSubTestTopics {
       await sub.close();
       return got;
     },
-  };
-}
-
-/** The adapter settings the PubSubSource tests run with: short reconnects and probes. */
-export const PUBSUB_TEST_ADAPTER_OPTIONS = {
-  reconnectDelayMs: 200,
-  maxReconnectDelayMs: 500,
-  checkTimeoutMs: 3_000,
-  probeIntervalMs: 300,
-} as const;
-
-/** A PubSubSource on the harness's server into `sinkUrl`, with a fast delivery policy. */
-export function pubsubTestSource(
-  peer: { projectId: string; emulatorHost: string },
-  sinkUrl: string,
-  name: string,
-  spec: Record<string, unknown>,
-): SourceDefinition {
-  return {
-    apiVersion: 'sources.eddy.dev/v1alpha1',
-    kind: 'PubSubSource',
-    namespace: 'demo',
-    name,
-    spec: { project: peer.projectId, endpoint: peer.emulatorHost, sink: { uri: sinkUrl }, ...spec },
-    sink: sinkUrl,
-    delivery: { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 50, timeoutMs: 5_000 },
   };
 }

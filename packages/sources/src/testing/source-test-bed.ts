@@ -2,6 +2,7 @@
 // runner over the adapters under test. Not exported from the package index; tests import it by path.
 
 import { Registry } from 'prom-client';
+import { afterEach, beforeEach } from 'vitest';
 import { createSourceRegistry } from '../builtins.js';
 import type { SourceAdapter } from '../sdk/adapter.js';
 import { SourceRegistry } from '../sdk/registry.js';
@@ -31,6 +32,37 @@ export async function startSourceTestBed(options: SourceTestBedOptions): Promise
 export async function closeSourceTestBed(bed: Pick<SourceTestBed, 'sink' | 'runner'>): Promise<void> {
   await bed.runner.close();
   await bed.sink.close();
+}
+
+/**
+ * A fresh test bed for every test of the calling file or describe block: started before each test
+ * with `options()`, closed after it. Its parts are read during a test (they change from test to test).
+ */
+export function useSourceTestBed(options: () => SourceTestBedOptions): SourceTestBed {
+  let bed: SourceTestBed | undefined;
+  beforeEach(async () => {
+    bed = await startSourceTestBed(options());
+  });
+  afterEach(async () => {
+    const done = bed;
+    bed = undefined;
+    if (done) await closeSourceTestBed(done);
+  });
+  const current = (): SourceTestBed => {
+    if (!bed) throw new Error('the source test bed is there only while a test runs');
+    return bed;
+  };
+  return {
+    get sink() {
+      return current().sink;
+    },
+    get registry() {
+      return current().registry;
+    },
+    get runner() {
+      return current().runner;
+    },
+  };
 }
 
 function asRegistry(adapters: SourceRegistry | SourceAdapter): SourceRegistry {

@@ -6,7 +6,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
-import type { SourceDefinition } from '../sdk/adapter.js';
 import { uniqueName } from './unique-name.js';
 
 /** The SDK parts used here; tests pass the harness's Node build (test/harness/sqs-sdk.ts). */
@@ -100,42 +99,5 @@ export function sqsTestQueues(sdk: SqsTestSdk, peer: { endpoint: string; region:
       const c = await counts(queueUrl);
       return c.visible === 0 && c.inFlight === 0;
     },
-  };
-}
-
-/** The adapter settings the SqsSource tests run with: short retries and waits. */
-export const SQS_TEST_ADAPTER_OPTIONS = {
-  lagIntervalMs: 200,
-  retryDelayMs: 200,
-  maxRetryDelayMs: 500,
-  startWaitMs: 5_000,
-} as const;
-
-/** An SqsSource on the harness's server into `sinkUrl`, with the test credentials and a fast policy. */
-export function sqsTestSource(
-  peer: { endpoint: string; region: string },
-  sinkUrl: string,
-  name: string,
-  spec: Record<string, unknown>,
-): SourceDefinition {
-  return {
-    apiVersion: 'sources.eddy.dev/v1alpha1',
-    kind: 'SqsSource',
-    namespace: 'demo',
-    name,
-    spec: {
-      region: peer.region,
-      endpoint: peer.endpoint,
-      waitTimeSeconds: 1,
-      visibilityTimeoutSeconds: 3,
-      credentials: {
-        accessKeyId: { secretKeyRef: { name: 'aws', key: 'id' } },
-        secretAccessKey: { secretKeyRef: { name: 'aws', key: 'secret' } },
-      },
-      sink: { uri: sinkUrl },
-      ...spec,
-    },
-    sink: sinkUrl,
-    delivery: { retry: 1, backoffPolicy: 'linear', backoffDelayMs: 50, maxBackoffMs: 100, timeoutMs: 10_000 },
   };
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { PlainEvent } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { waitFor } from '../../testing/wait-for.js';
+import { waitFor } from '../../testing/wait.js';
 import type { LogRecord, RecordBatch } from '../event-log.js';
 import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
 import { type EmbeddedEventLog, openEmbeddedEventLog } from './embedded-event-log.js';
@@ -91,7 +91,7 @@ describe('embedded event log', () => {
         for (const record of batch.records) seen.set(`${record.partition}/${record.offset}`, record.event.id);
       },
     });
-    await waitFor(() => seen.size >= total, `all ${total} records`, 20_000);
+    await waitFor(`all ${total} records`, () => seen.size >= total, 20_000);
     await consumer.close();
     for (const [partition, offset, id] of acked) expect(seen.get(`${partition}/${offset}`)).toBe(id);
   }, 30_000);
@@ -196,7 +196,7 @@ describe('embedded event log', () => {
         inFlight--;
       },
     });
-    await waitFor(() => delivered >= total, `${total} records`, 20_000);
+    await waitFor(`${total} records`, () => delivered >= total, 20_000);
     expect(ordered).toBe(true);
     expect(maxInFlight).toBe(1);
     expect(maxBatch).toBe(100);
@@ -221,7 +221,7 @@ describe('embedded event log', () => {
     for (let i = 0; i < 20; i++) {
       await log.append('t', [event(i)]);
       const durableAt = performance.now();
-      await waitFor(() => arrivals.length > i, `delivery ${i}`);
+      await waitFor(`delivery ${i}`, () => arrivals.length > i);
       delays.push(arrivals[i]! - durableAt);
     }
     const sorted = [...delays].sort((a, b) => a - b);
@@ -254,7 +254,7 @@ describe('embedded event log', () => {
     });
     await a.ready();
     await log.append('t', events(0, 3), { partition: 1 });
-    await waitFor(() => aBlocked, 'member A to be busy with partition 1');
+    await waitFor('member A to be busy with partition 1', () => aBlocked);
 
     const b = await log.consume({
       group: 'g',
@@ -270,13 +270,13 @@ describe('embedded event log', () => {
     expect(bSeen).toEqual([]);
     release.resolve();
     await bReady;
-    await waitFor(() => bSeen.length >= 3, 'member B to get partition 1 from its committed position');
+    await waitFor('member B to get partition 1 from its committed position', () => bSeen.length >= 3);
     expect(overlap).toBe(false);
     expect(bSeen.map((record) => record.offset)).toEqual([0, 1, 2]);
     expect(aAssigned.at(-1)).toEqual([0]);
     expect(bAssigned.at(-1)).toEqual([1]);
     await b.close();
-    await waitFor(() => aAssigned.at(-1)?.join() === '0,1', 'member A to get partition 1 back');
+    await waitFor('member A to get partition 1 back', () => aAssigned.at(-1)?.join() === '0,1');
     await a.close();
     expect(aAssigned.at(-1)).toEqual([]);
   });
@@ -304,10 +304,10 @@ describe('embedded event log', () => {
         await staleCommit;
       },
     });
-    await waitFor(() => blocked, 'the first batch to be in flight');
+    await waitFor('the first batch to be in flight', () => blocked);
     await log.seekGroupToTimestamp('g', 't', 0);
     release.resolve();
-    await waitFor(() => seen.length >= 20, 'the records again from offset 0');
+    await waitFor('the records again from offset 0', () => seen.length >= 20);
     await staleCommit;
     expect(seen.slice(10)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect((await log.lag('g', 't'))[0]!.committed).toBe(0);
@@ -330,7 +330,7 @@ describe('embedded event log', () => {
     });
     await consumer.ready();
     await log.append('t', events(0, 4));
-    await waitFor(() => seen.length >= 4, '4 records');
+    await waitFor('4 records', () => seen.length >= 4);
     await consumer.commit([{ topic: 't', partition: 0, offset: 2 }]);
     await log.deleteTopic('t');
     expect(assignments.at(-1)).toEqual([]);
@@ -351,7 +351,7 @@ describe('embedded event log', () => {
     );
     const [position] = await log.append('t', [event(9)], { partition: 2 });
     expect(position!.offset).toBe(0);
-    await waitFor(() => seen.some((record) => record.event.id === 'e-9'), 'the record of the new topic');
+    await waitFor('the record of the new topic', () => seen.some((record) => record.event.id === 'e-9'));
   });
 
   it('assigns partitions added by ensureTopic to live members', async () => {
@@ -369,7 +369,7 @@ describe('embedded event log', () => {
     await consumer.ready();
     await log.ensureTopic('t', { partitions: 3 });
     await log.append('t', [event(1)], { partition: 2 });
-    await waitFor(() => seen.length === 1, 'the record on the new partition');
+    await waitFor('the record on the new partition', () => seen.length === 1);
     expect(seen[0]!.partition).toBe(2);
   });
 
@@ -377,7 +377,7 @@ describe('embedded event log', () => {
     const log = await openLog(newDataDir(), 50);
     await log.ensureTopic('t', { retentionMs: 100 });
     await log.append('t', events(0, 3));
-    await waitFor(async () => (await log.lag('g', 't'))[0]!.start === 3, 'the timer to expire 3 records');
+    await waitFor('the timer to expire 3 records', async () => (await log.lag('g', 't'))[0]!.start === 3);
   });
 
   it('appends 1 KiB events at a useful rate (smoke check, not the benchmark)', async () => {
