@@ -7,3 +7,4 @@ export * from './eventlog/event-log.js';
 export * from './eventlog/kafka/kafka-event-log.js';
 export * from './filters/index.js';
 export * from './ingress/index.js';
+export * from './probes/index.js';

@@ -1,6 +1,8 @@
-// The broker data plane: one ingress server (brokers and channels, /healthz, /metrics) and one
-// dispatcher (every Trigger and Subscription route), both driven by the control plane's
-// DataPlaneContract, sharing one event log, one deliverer and one metrics registry.
+// The broker data plane: one ingress server (brokers and channels, /healthz, /readyz, /metrics) and
+// one dispatcher (every Trigger and Subscription route), both driven by the control plane's
+// DataPlaneContract, sharing one event log, one deliverer and one metrics registry. As a process of
+// its own (`component`), it is only the ingress or only the dispatcher (which then answers the
+// probes on a server of its own): on Kafka, several of each share the work of one contract.
 //
 // apply() is serialized and ignores a contract whose generation is not newer than the running one,
 // so a stale or re-delivered contract (a file re-read, a watcher firing twice) changes nothing.
@@ -8,20 +10,27 @@
 // ingress is the one that ensures topics.
 
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
+import { withTimeout } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createDeliverer, type Deliverer, type DelivererOptions } from '../delivery/index.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import { createIngress, type Ingress, type IngressOptions } from '../ingress/index.js';
+import { type ProbeResult, type ProbeServer, startProbeServer } from '../probes/probes.js';
+
+/** What this data plane runs: both halves (one process), or one of them (scale-out). */
+export type DataPlaneComponent = 'all' | 'ingress' | 'dispatcher';
 
 export interface BrokerDataPlaneOptions {
   log: EventLog;
+  /** Default `all`. */
+  component?: DataPlaneComponent;
   /** One registry for ingress, dispatcher and delivery metrics, served at /metrics. Default a new one. */
   registry?: Registry;
   /** Default pino at `warn`. */
   logger?: pino.Logger;
-  /** The one HTTP server: `host` (default 127.0.0.1), `port` (default 0: a free one, see `url`), `maxBodyBytes`, `healthTimeoutMs`. */
+  /** The one HTTP server: `host` (default 127.0.0.1), `port` (default 0: a free one, see `url`), `reusePort`, `maxBodyBytes`, `healthTimeoutMs`; a dispatcher-only plane uses host, port and reusePort for its probes. */
   ingress?: Omit<IngressOptions, 'log' | 'registry' | 'logger' | 'ensureTopics'>;
   /** The route consumers: `retryState`, `retryStateTopic`, `lagIntervalMs`, `maxBatchSize`, and `deleteRemovedGroups`. */
   dispatcher?: Omit<DispatcherOptions, 'log' | 'deliverer' | 'registry' | 'logger'> & {
@@ -51,8 +60,9 @@ export interface ApplyResult {
 }
 
 export interface BrokerDataPlane {
-  /** Base URL of the ingress, e.g. http://127.0.0.1:8080 (brokers at /<ns>/<name>, channels at /channels/<ns>/<name>). */
+  /** Base URL of the ingress, e.g. http://127.0.0.1:8080 (brokers at /<ns>/<name>, channels at /channels/<ns>/<name>); a dispatcher's probe server. */
   readonly url: string;
+  readonly component: DataPlaneComponent;
   readonly registry: Registry;
   /** Generation of the contract running now; undefined before the first apply(). */
   readonly generation: number | undefined;
@@ -63,8 +73,10 @@ export interface BrokerDataPlane {
    * route's consumer could not start yet (it keeps retrying).
    */
   apply(contract: DataPlaneContract, options?: ApplyOptions): Promise<ApplyResult>;
-  /** Records a route's group has not committed yet. */
+  /** Records a route's group has not committed yet (0 without a dispatcher). */
   lag(routeId: string): Promise<number>;
+  /** /readyz: the last contract is applied and its topics and routes are up. */
+  ready(): ProbeResult;
   /**
    * Stops accepting events, then drains the dispatcher (finished events committed, deliveries in
    * flight aborted and left uncommitted for the next run). Does not close the log.
@@ -75,60 +87,77 @@ export interface BrokerDataPlane {
 /** Creates the data plane and starts listening (with no routes until apply()). */
 export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Promise<BrokerDataPlane> {
   if (options?.log === undefined) throw new TypeError('createBrokerDataPlane: options.log is required');
+  const component = options.component ?? 'all';
   const registry = options.registry ?? new Registry();
   const logger = options.logger ?? pino({ level: 'warn' });
   const topicWaitMs = options.topicWaitMs ?? 30_000;
   const { deleteRemovedGroups = false, ...dispatcherOptions } = options.dispatcher ?? {};
-  const ingress = createIngress({ ...options.ingress, log: options.log, registry, logger });
-  const deliverer = createDeliverer({ ...options.deliverer, registry, logger });
-  const dispatcher = createDispatcher({
-    ...dispatcherOptions,
-    log: options.log,
-    deliverer,
-    registry,
-    logger,
-  });
-  let url: string;
+  const ingress =
+    component === 'dispatcher'
+      ? undefined
+      : createIngress({ ...options.ingress, log: options.log, registry, logger });
+  const deliverer =
+    component === 'ingress' ? undefined : createDeliverer({ ...options.deliverer, registry, logger });
+  const dispatcher =
+    deliverer === undefined
+      ? undefined
+      : createDispatcher({ ...dispatcherOptions, log: options.log, deliverer, registry, logger });
+  const parts: Parts = { logger, log: options.log, ingress, dispatcher, deliverer };
+  const plane = new DataPlane(registry, component, parts, { topicWaitMs, deleteRemovedGroups });
   try {
-    url = await ingress.listen();
+    if (ingress) plane.url = await ingress.listen();
+    else {
+      const probes = await startProbeServer({
+        host: options.ingress?.host ?? '127.0.0.1',
+        port: options.ingress?.port ?? 0,
+        reusePort: options.ingress?.reusePort ?? false,
+        probes: { registry, health: () => healthOfLog(options.log), ready: () => plane.ready() },
+        logger,
+        component: 'dispatcher',
+      });
+      plane.url = probes.url;
+      parts.probes = probes;
+    }
   } catch (error) {
-    await Promise.allSettled([ingress.close(), dispatcher.close(), deliverer.close()]);
+    await Promise.allSettled([ingress?.close(), dispatcher?.close(), deliverer?.close()]);
     throw error;
   }
-  return new DataPlane(
-    url,
-    registry,
-    { logger, ingress, dispatcher, deliverer },
-    {
-      topicWaitMs,
-      deleteRemovedGroups,
-    },
-  );
+  return plane;
+}
+
+interface Parts {
+  logger: pino.Logger;
+  log: EventLog;
+  ingress: Ingress | undefined;
+  dispatcher: Dispatcher | undefined;
+  deliverer: Deliverer | undefined;
+  probes?: ProbeServer;
+}
+
+/** A dispatcher's /healthz: its event log answers. */
+async function healthOfLog(log: EventLog): Promise<ProbeResult> {
+  try {
+    await withTimeout(log.listTopics(), 2_000, 'the event log did not answer within 2000 ms');
+    return { ok: true, log: log.kind };
+  } catch (error) {
+    return { ok: false, log: log.kind, error: (error as Error).message };
+  }
 }
 
 class DataPlane implements BrokerDataPlane {
+  url = '';
   #generation: number | undefined;
+  /** Why routes of the last contract could not start (they keep retrying). */
+  #routeFailure: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | undefined;
 
-  readonly #logger: pino.Logger;
-  readonly #ingress: Ingress;
-  readonly #dispatcher: Dispatcher;
-  readonly #deliverer: Deliverer;
-  readonly #settings: { topicWaitMs: number; deleteRemovedGroups: boolean };
-
   constructor(
-    readonly url: string,
     readonly registry: Registry,
-    parts: { logger: pino.Logger; ingress: Ingress; dispatcher: Dispatcher; deliverer: Deliverer },
-    settings: { topicWaitMs: number; deleteRemovedGroups: boolean },
-  ) {
-    this.#logger = parts.logger;
-    this.#ingress = parts.ingress;
-    this.#dispatcher = parts.dispatcher;
-    this.#deliverer = parts.deliverer;
-    this.#settings = settings;
-  }
+    readonly component: DataPlaneComponent,
+    readonly parts: Parts,
+    readonly settings: { topicWaitMs: number; deleteRemovedGroups: boolean },
+  ) {}
 
   get generation(): number | undefined {
     return this.#generation;
@@ -146,37 +175,63 @@ class DataPlane implements BrokerDataPlane {
   }
 
   lag(routeId: string): Promise<number> {
-    return this.#dispatcher.lag(routeId);
+    return this.parts.dispatcher?.lag(routeId) ?? Promise.resolve(0);
+  }
+
+  ready(): ProbeResult {
+    const ingress = this.parts.ingress?.ready();
+    // Routes that could not start keep retrying on their own; they are named, not held against
+    // readiness, or one unreachable topic would take every route of the process out of service.
+    const ok = this.#generation !== undefined && (ingress?.ok ?? true);
+    return {
+      ok,
+      component: this.component,
+      generation: this.#generation ?? null,
+      ...(ingress ? { notReady: ingress.notReady } : {}),
+      ...(this.#routeFailure ? { routes: this.#routeFailure } : {}),
+    };
   }
 
   async #apply(contract: DataPlaneContract, options: ApplyOptions): Promise<ApplyResult> {
+    const { logger, ingress, dispatcher } = this.parts;
     if (this.#closed !== undefined) throw new Error('apply: the data plane is closed');
     if (this.#generation !== undefined && contract.generation <= this.#generation) {
-      this.#logger.info(
+      logger.info(
         { generation: contract.generation, running: this.#generation },
         `data plane: ignoring contract generation ${contract.generation} (running ${this.#generation})`,
       );
       return { applied: false, generation: this.#generation };
     }
     // Throws synchronously (nothing changed) when two routes share a path.
-    const topicsReady = this.#ingress.updateContract(contract.brokers, contract.channels);
+    const topicsReady = ingress?.updateContract(contract.brokers, contract.channels);
     this.#generation = contract.generation;
-    const waited = await Promise.race([
-      topicsReady.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.#settings.topicWaitMs).unref()),
-    ]);
-    if (!waited) {
-      this.#logger.warn(
-        { generation: contract.generation },
-        `data plane: topics of contract generation ${contract.generation} not ready after ${this.#settings.topicWaitMs} ms; starting routes anyway (they retry)`,
-      );
+    if (topicsReady) {
+      const waited = await Promise.race([
+        topicsReady.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), this.settings.topicWaitMs).unref()),
+      ]);
+      if (!waited) {
+        logger.warn(
+          { generation: contract.generation },
+          `data plane: topics of contract generation ${contract.generation} not ready after ${this.settings.topicWaitMs} ms; starting routes anyway (they retry)`,
+        );
+      }
     }
-    const pick = options.deleteGroupsOf;
-    await this.#dispatcher.updateRoutes(contract.routes, {
-      deleteRemovedGroups: this.#settings.deleteRemovedGroups || (pick ?? false),
-    });
-    this.#logger.info(
+    if (dispatcher) {
+      const pick = options.deleteGroupsOf;
+      try {
+        await dispatcher.updateRoutes(contract.routes, {
+          deleteRemovedGroups: this.settings.deleteRemovedGroups || (pick ?? false),
+        });
+        this.#routeFailure = undefined;
+      } catch (error) {
+        this.#routeFailure = (error as Error).message;
+        throw error;
+      }
+    }
+    logger.info(
       {
+        component: this.component,
         generation: contract.generation,
         brokers: contract.brokers.length,
         channels: contract.channels.length,
@@ -189,11 +244,13 @@ class DataPlane implements BrokerDataPlane {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      const { ingress, dispatcher, deliverer, probes } = this.parts;
       await this.#queue;
       // Stop accepting first, so nothing new lands while the dispatcher drains.
-      await this.#ingress.close();
-      await this.#dispatcher.close();
-      await this.#deliverer.close();
+      await ingress?.close();
+      await dispatcher?.close();
+      await deliverer?.close();
+      await probes?.close();
     })();
     return this.#closed;
   }

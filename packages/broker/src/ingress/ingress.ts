@@ -18,6 +18,7 @@ import {
   EventLogUsageError,
   RecordTooLargeError,
 } from '../eventlog/event-log.js';
+import { type ProbeResult, registerProbeRoutes } from '../probes/probes.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import {
   buildRouteTable,
@@ -49,6 +50,8 @@ export interface IngressOptions {
   port?: number;
   /** Create/grow each route's topic before accepting events for it. Default true. */
   ensureTopics?: boolean;
+  /** Listen with SO_REUSEPORT, so several ingress processes share one port (Linux). Default false. */
+  reusePort?: boolean;
   /** How long /healthz waits for the log. Default 2 s. */
   healthTimeoutMs?: number;
 }
@@ -97,7 +100,10 @@ export class Ingress {
   readonly #port: number;
   readonly #ensureTopics: boolean;
   readonly #healthTimeoutMs: number;
+  readonly #reusePort: boolean;
   #routes = new Map<string, RouteState>();
+  /** Whether a contract was given: until then /readyz says no. */
+  #contracted = false;
   #closed = false;
   #listening: string | undefined;
 
@@ -118,6 +124,7 @@ export class Ingress {
     this.#port = options.port ?? 0;
     this.#ensureTopics = options.ensureTopics ?? true;
     this.#healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+    this.#reusePort = options.reusePort ?? false;
     this.#app = this.#buildServer();
   }
 
@@ -143,6 +150,7 @@ export class Ingress {
       if (next.get(path) !== state) state.retired = true;
     }
     this.#routes = next;
+    this.#contracted = true;
     return Promise.all([...next.values()].map((state) => state.settled)).then(() => {});
   }
 
@@ -150,7 +158,11 @@ export class Ingress {
   async listen(): Promise<string> {
     if (this.#closed) throw new Error('ingress: listen() after close()');
     if (this.#listening) return this.#listening;
-    await this.#app.listen({ host: this.#host, port: this.#port });
+    await this.#app.listen({
+      host: this.#host,
+      port: this.#port,
+      ...(this.#reusePort ? { reusePort: true } : {}),
+    });
     const address = this.#app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.#port;
     const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
@@ -249,21 +261,17 @@ export class Ingress {
         { status: 500, reason: 'internal', outcome: 'error', message: 'internal error' },
       );
     });
+    registerProbeRoutes(app, {
+      registry: this.registry,
+      health: () => this.health(),
+      ready: () => this.ready(),
+    });
     app.all('*', (request, reply) => this.#handle(request, reply));
     return app;
   }
 
   async #handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const path = pathOf(request.url);
-    if (path === '/healthz' || path === '/metrics') {
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return reply
-          .code(405)
-          .header('allow', 'GET')
-          .send({ error: `${request.method} is not allowed on ${path}; use GET` });
-      }
-      return path === '/healthz' ? this.#health(reply) : this.#metricsText(reply);
-    }
     const state = this.#routes.get(path);
     if (!state) {
       return this.#fail(
@@ -403,27 +411,30 @@ export class Ingress {
     return reply;
   }
 
-  async #health(reply: FastifyReply): Promise<FastifyReply> {
+  /** The event log answers within the health timeout; lists the routes whose topic is not ready. */
+  async health(): Promise<ProbeResult> {
     try {
       await withTimeout(
         this.#log.listTopics(),
         this.#healthTimeoutMs,
         `the event log did not answer within ${this.#healthTimeoutMs} ms`,
       );
-      const notReady = [...this.#routes.values()]
-        .filter((s) => !s.ready)
-        .map((s) => `${s.route.namespace}/${s.route.name}`);
-      return reply.code(200).send({ status: 'ok', log: this.#log.kind, routes: this.#routes.size, notReady });
+      return { ok: true, log: this.#log.kind, routes: this.#routes.size, notReady: this.#notReady() };
     } catch (error) {
-      return reply
-        .code(503)
-        .send({ status: 'unavailable', log: this.#log.kind, error: (error as Error).message });
+      return { ok: false, log: this.#log.kind, error: (error as Error).message };
     }
   }
 
-  async #metricsText(reply: FastifyReply): Promise<FastifyReply> {
-    const text = await this.registry.metrics();
-    return reply.code(200).header('content-type', this.registry.contentType).send(text);
+  /** A contract was given and every route's topic is ready. */
+  ready(): ProbeResult {
+    const notReady = this.#notReady();
+    return { ok: this.#contracted && notReady.length === 0, contract: this.#contracted, notReady };
+  }
+
+  #notReady(): string[] {
+    return [...this.#routes.values()]
+      .filter((s) => !s.ready)
+      .map((s) => `${s.route.namespace}/${s.route.name}`);
   }
 }
 

@@ -1,0 +1,8 @@
+export {
+  PROBE_PATHS,
+  type ProbeResult,
+  type ProbeServer,
+  type Probes,
+  registerProbeRoutes,
+  startProbeServer,
+} from './probes.js';
