@@ -1,0 +1,191 @@
+import { once } from 'node:events';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContractFeed } from './contract-feed.js';
+import { type ContractWatch, watchContract } from './contract-watch.js';
+import { waitFor } from './wait-for.js';
+
+interface Doc {
+  generation: number;
+  routes: string[];
+}
+
+const parseDoc = (value: unknown): Doc => {
+  const doc = value as Doc;
+  if (typeof doc?.generation !== 'number') throw new Error('"generation" must be a number');
+  return doc;
+};
+
+const quiet = { info() {}, warn() {}, error() {} };
+
+/** The feed behind a real HTTP server, wired the way a control plane wires it. */
+async function serveFeed(
+  feed: ContractFeed<Doc>,
+  token = 'secret',
+): Promise<{ url: string; server: Server }> {
+  const server = createServer(async (req, res) => {
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(401).end('no');
+      return;
+    }
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    feed.report({
+      id: q.get('member') ?? '?',
+      component: q.get('component') ?? '?',
+      ...(q.has('applied') ? { applied: Number(q.get('applied')) } : {}),
+      ...(q.has('error') ? { error: q.get('error') ?? '' } : {}),
+    });
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const next = await feed.next(Number(q.get('after') ?? -1), Number(q.get('wait') ?? 0), abort.signal);
+    if (next === undefined) res.writeHead(204).end();
+    else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/contract`, server };
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function track(watch: ContractWatch): ContractWatch {
+  cleanups.push(() => watch.stop());
+  return watch;
+}
+
+describe('ContractFeed', () => {
+  it('answers a poll at once with a newer contract, holds it until one is published, or times out', async () => {
+    const feed = new ContractFeed<Doc>();
+    expect(await feed.next(-1, 0)).toBeUndefined();
+    feed.publish({ generation: 1, routes: [] });
+    expect(await feed.next(-1, 1_000)).toEqual({ generation: 1, routes: [] });
+    const held = feed.next(1, 5_000);
+    expect(feed.publish({ generation: 1, routes: ['stale'] })).toBe(false);
+    feed.publish({ generation: 2, routes: ['a'] });
+    expect(await held).toEqual({ generation: 2, routes: ['a'] });
+    expect(await feed.next(2, 30)).toBeUndefined();
+  });
+
+  it('knows its members and when all of one component run a generation', async () => {
+    let now = 0;
+    const feed = new ContractFeed<Doc>({ memberTtlMs: 100, now: () => now });
+    feed.report({ id: 'd1', component: 'dispatcher', applied: 3 });
+    feed.report({ id: 'd2', component: 'dispatcher', applied: 2 });
+    feed.report({ id: 'i1', component: 'ingress', applied: 3 });
+    expect(await feed.appliedBy('dispatcher', 3, 10)).toBe(false);
+    const waiting = feed.appliedBy('dispatcher', 3, 5_000);
+    feed.report({ id: 'd2', component: 'dispatcher', applied: 3 });
+    expect(await waiting).toBe(true);
+    now = 150;
+    feed.report({ id: 'd1', component: 'dispatcher', applied: 3 });
+    expect(feed.members('dispatcher').map((m) => m.id)).toEqual(['d1']);
+    feed.forget('d1');
+    expect(await feed.appliedBy('dispatcher', 3, 10)).toBe(false);
+  });
+});
+
+describe('watchContract', () => {
+  it('follows a URL feed, reporting what it applied and why a contract failed', async () => {
+    const feed = new ContractFeed<Doc>();
+    const { url, server } = await serveFeed(feed);
+    cleanups.push(() => {
+      feed.close();
+      server.closeAllConnections();
+      server.close();
+    });
+    const applied: number[] = [];
+    feed.publish({ generation: 5, routes: [] });
+    const watch = track(
+      watchContract<Doc>({
+        source: url,
+        member: { id: 'd-1', component: 'dispatcher' },
+        token: 'secret',
+        parse: parseDoc,
+        apply: async (doc) => {
+          if (doc.routes.includes('bad')) throw new Error('route bad cannot start');
+          applied.push(doc.generation);
+        },
+        logger: quiet,
+        pollWaitMs: 200,
+      }),
+    );
+    await watch.first;
+    expect(applied).toEqual([5]);
+    feed.publish({ generation: 6, routes: ['bad'] });
+    await waitFor('the failure to be reported', () =>
+      feed.members('dispatcher').find((m) => m.applied === 6 && m.error === 'route bad cannot start'),
+    );
+    feed.publish({ generation: 7, routes: ['ok'] });
+    expect(await feed.appliedBy('dispatcher', 7, 5_000)).toBe(true);
+    expect(applied).toEqual([5, 7]);
+    expect(feed.members('dispatcher')[0]?.error).toBeUndefined();
+  });
+
+  it('retries an unreachable or refusing feed until it answers', async () => {
+    const feed = new ContractFeed<Doc>();
+    feed.publish({ generation: 1, routes: [] });
+    const { url, server } = await serveFeed(feed, 'other-token');
+    cleanups.push(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const warnings: string[] = [];
+    let applied = 0;
+    track(
+      watchContract<Doc>({
+        source: url,
+        member: { id: 'i-1', component: 'ingress' },
+        token: 'secret',
+        parse: parseDoc,
+        apply: async () => {
+          applied++;
+        },
+        logger: { ...quiet, warn: (_f, message) => warnings.push(message) },
+        pollWaitMs: 100,
+      }),
+    );
+    await waitFor('a warning', () => warnings.length > 0);
+    expect(warnings[0]).toMatch(/unreachable \(.*HTTP 401/);
+    expect(applied).toBe(0);
+  });
+
+  it('reads a file, follows atomic replacements, and keeps the running contract when one is broken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-contract-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'contract.json');
+    const replace = (text: string) => {
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+    };
+    replace(JSON.stringify({ generation: 1, routes: [] }));
+    const errors: string[] = [];
+    const applied: number[] = [];
+    const watch = track(
+      watchContract<Doc>({
+        source: file,
+        member: { id: 'x', component: 'dispatcher' },
+        parse: parseDoc,
+        apply: async (doc) => {
+          applied.push(doc.generation);
+        },
+        logger: { ...quiet, error: (_f, message) => errors.push(message) },
+        fileIntervalMs: 50,
+      }),
+    );
+    await watch.first;
+    expect(watch.generation).toBe(1);
+    replace('{ "generation": ');
+    await waitFor('the broken file to be reported', () => errors.find((e) => /not valid JSON/.test(e)));
+    expect(errors[0]).toContain(file);
+    replace(JSON.stringify({ generation: 2, routes: ['a'] }));
+    await waitFor('generation 2', () => watch.generation === 2);
+    expect(applied).toEqual([1, 2]);
+  });
+});

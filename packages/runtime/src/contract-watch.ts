@@ -1,0 +1,212 @@
+// A data-plane process's side of contract distribution: where its contract comes from, given as
+// `--contract <url|file>`.
+//   http(s)://...  long-polls the control plane's feed (contract-feed.ts): each request says which
+//                  generation this process runs (and why the last one failed), and is answered with
+//                  a newer contract or, after the wait, 204. Unreachable: retried with backoff.
+//   a file         read now, re-read when it changes (polled, so an atomic rename counts) or on
+//                  reload() (SIGHUP).
+// Contracts are applied one at a time, in order; a broken one is logged and the running one stays.
+
+import { unwatchFile, watchFile } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { request } from 'undici';
+import type { Generational, MemberReport } from './contract-feed.js';
+import { describeError } from './describe-error.js';
+import { sleep } from './timers.js';
+
+/** The subset of a pino logger this needs. */
+export interface WatchLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface ContractWatchOptions<T extends Generational> {
+  /** A URL of the control plane's feed, or a file path. */
+  source: string;
+  /** Who is asking (URL sources report it on every poll). */
+  member: Pick<MemberReport, 'id' | 'component'>;
+  /** Checks the parsed JSON and returns the contract; throws with what is wrong. */
+  parse(value: unknown): T;
+  /** Runs a contract; a rejection is logged and reported, the watch goes on. */
+  apply(contract: T): Promise<void>;
+  logger: WatchLogger;
+  /** Sent as `authorization: Bearer <token>` to a URL source. */
+  token?: string;
+  /** How long one poll may be held by the server; default 25 s. */
+  pollWaitMs?: number;
+  /** How often a file source is checked for changes; default 500 ms. */
+  fileIntervalMs?: number;
+}
+
+export interface ContractWatch {
+  /** Resolves once the first contract has been applied (or failed to apply). */
+  readonly first: Promise<void>;
+  /** The generation running now. */
+  readonly generation: number | undefined;
+  /** Re-reads a file source now (no-op for a URL: it is always current). */
+  reload(): Promise<void>;
+  /** Stops watching; a contract being applied finishes first. */
+  stop(): Promise<void>;
+}
+
+export function isUrlSource(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
+export function watchContract<T extends Generational>(options: ContractWatchOptions<T>): ContractWatch {
+  return isUrlSource(options.source) ? new UrlWatch(options) : new FileWatch(options);
+}
+
+abstract class Watch<T extends Generational> implements ContractWatch {
+  generation: number | undefined;
+  readonly first: Promise<void>;
+  protected lastError: string | undefined;
+  protected stopped = false;
+  #firstDone!: () => void;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(protected readonly o: ContractWatchOptions<T>) {
+    this.first = new Promise((resolve) => {
+      this.#firstDone = resolve;
+    });
+  }
+
+  /** Loads, checks and applies one contract, in order with the others; never rejects. */
+  protected offer(load: () => unknown, from: string): Promise<void> {
+    this.#queue = this.#queue.then(async () => {
+      let contract: T;
+      try {
+        contract = this.o.parse(await load());
+      } catch (error) {
+        this.lastError = `contract from ${from}: ${(error as Error).message}`;
+        this.o.logger.error({ source: from }, this.lastError);
+        this.#firstDone();
+        return;
+      }
+      if (this.generation !== undefined && contract.generation <= this.generation) {
+        this.#firstDone();
+        return;
+      }
+      try {
+        await this.o.apply(contract);
+        this.lastError = undefined;
+      } catch (error) {
+        this.lastError = (error as Error).message;
+        this.o.logger.error({ generation: contract.generation }, `contract: ${this.lastError}`);
+      }
+      // Applied, or tried: a failed apply is not retried with the same contract (it keeps
+      // retrying what can be retried inside), and the feed hears about the error.
+      this.generation = contract.generation;
+      this.#firstDone();
+    });
+    return this.#queue;
+  }
+
+  abstract reload(): Promise<void>;
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.#firstDone();
+    await this.#queue;
+  }
+}
+
+class FileWatch<T extends Generational> extends Watch<T> {
+  readonly #onChange = () => void this.reload();
+
+  constructor(o: ContractWatchOptions<T>) {
+    super(o);
+    void this.reload();
+    watchFile(o.source, { interval: o.fileIntervalMs ?? 500, persistent: false }, this.#onChange);
+  }
+
+  reload(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const file = this.o.source;
+    return this.offer(async () => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (error) {
+        throw new Error(`cannot read it: ${(error as Error).message}`);
+      }
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw new Error(`not valid JSON: ${(error as Error).message}`);
+      }
+    }, `file ${file}`);
+  }
+
+  override async stop(): Promise<void> {
+    unwatchFile(this.o.source, this.#onChange);
+    await super.stop();
+  }
+}
+
+class UrlWatch<T extends Generational> extends Watch<T> {
+  readonly #abort = new AbortController();
+  readonly #loop: Promise<void>;
+
+  constructor(o: ContractWatchOptions<T>) {
+    super(o);
+    this.#loop = this.#run();
+  }
+
+  reload(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async #run(): Promise<void> {
+    const waitMs = this.o.pollWaitMs ?? 25_000;
+    let failures = 0;
+    while (!this.stopped) {
+      const url = new URL(this.o.source);
+      url.searchParams.set('member', this.o.member.id);
+      url.searchParams.set('component', this.o.member.component);
+      url.searchParams.set('after', String(this.generation ?? -1));
+      url.searchParams.set('wait', String(waitMs));
+      if (this.generation !== undefined) url.searchParams.set('applied', String(this.generation));
+      if (this.lastError !== undefined) url.searchParams.set('error', this.lastError.slice(0, 500));
+      try {
+        const response = await request(url, {
+          headers: this.o.token ? { authorization: `Bearer ${this.o.token}` } : {},
+          signal: this.#abort.signal,
+          headersTimeout: waitMs + 10_000,
+          bodyTimeout: 30_000,
+        });
+        const text = await response.body.text();
+        if (response.statusCode === 200) {
+          if (failures > 0) this.o.logger.info({ source: this.o.source }, 'contract feed reachable again');
+          failures = 0;
+          await this.offer(() => JSON.parse(text), this.o.source);
+          continue;
+        }
+        if (response.statusCode === 204) {
+          failures = 0;
+          continue;
+        }
+        throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+      } catch (error) {
+        if (this.stopped) return;
+        failures++;
+        // Log the first failure of a streak and then every tenth, not every retry.
+        if (failures === 1 || failures % 10 === 0) {
+          this.o.logger.warn(
+            { source: this.o.source, failures },
+            `contract feed ${this.o.source} unreachable (${describeError(error)}); retrying`,
+          );
+        }
+        await sleep(Math.min(5_000, 250 * 2 ** Math.min(failures, 5)), this.#abort.signal);
+      }
+    }
+  }
+
+  override async stop(): Promise<void> {
+    this.stopped = true;
+    this.#abort.abort();
+    await this.#loop;
+    await super.stop();
+  }
+}
