@@ -79,12 +79,8 @@ abstract class Watch<T extends Generational> implements ContractWatch {
       try {
         contract = this.o.parse(await load());
       } catch (error) {
-        this.lastError = `contract from ${from}: ${(error as Error).message}`;
+        this.lastError = `${from}: ${(error as Error).message}`;
         this.o.logger.error({ source: from }, this.lastError);
-        this.#firstDone();
-        return;
-      }
-      if (this.generation !== undefined && contract.generation <= this.generation) {
         this.#firstDone();
         return;
       }
@@ -96,8 +92,9 @@ abstract class Watch<T extends Generational> implements ContractWatch {
         this.o.logger.error({ generation: contract.generation }, `contract: ${this.lastError}`);
       }
       // Applied, or tried: a failed apply is not retried with the same contract (it keeps
-      // retrying what can be retried inside), and the feed hears about the error.
-      this.generation = contract.generation;
+      // retrying what can be retried inside), and the feed hears about the error. One that is not
+      // newer (a file put back) is the applier's to ignore, and does not move the generation back.
+      this.generation = Math.max(this.generation ?? contract.generation, contract.generation);
       this.#firstDone();
     });
     return this.#queue;
@@ -129,14 +126,14 @@ class FileWatch<T extends Generational> extends Watch<T> {
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
-        throw new Error(`cannot read it: ${(error as Error).message}`);
+        throw new Error(`cannot be read: ${(error as Error).message}`);
       }
       try {
         return JSON.parse(text);
       } catch (error) {
-        throw new Error(`not valid JSON: ${(error as Error).message}`);
+        throw new Error(`is not valid JSON: ${(error as Error).message}`);
       }
-    }, `file ${file}`);
+    }, `contract file ${file}`);
   }
 
   override async stop(): Promise<void> {
@@ -180,7 +177,13 @@ class UrlWatch<T extends Generational> extends Watch<T> {
         if (response.statusCode === 200) {
           if (failures > 0) this.o.logger.info({ source: this.o.source }, 'contract feed reachable again');
           failures = 0;
-          await this.offer(() => JSON.parse(text), this.o.source);
+          await this.offer(() => {
+            try {
+              return JSON.parse(text);
+            } catch (error) {
+              throw new Error(`is not valid JSON: ${(error as Error).message}`);
+            }
+          }, `contract from ${this.o.source}`);
           continue;
         }
         if (response.statusCode === 204) {

@@ -12,6 +12,9 @@ describe('data-plane process options', () => {
     };
     expect(parseMainArgs([], env)).toEqual({
       contract: '/etc/eddy/contract.json',
+      component: 'all',
+      memberId: undefined,
+      reusePort: false,
       log: 'kafka',
       dataDir: undefined,
       brokers: ['kafka-0:9092', 'kafka-1:9092'],
@@ -27,6 +30,9 @@ describe('data-plane process options', () => {
       log: 'embedded',
       dataDir: 'd',
     });
+    expect(
+      parseMainArgs(['--component', 'dispatcher', '--reuse-port', 'true', '--member-id', 'd-1'], env),
+    ).toMatchObject({ component: 'dispatcher', reusePort: true, memberId: 'd-1' });
     expect(envName('kafka-session-timeout-ms')).toBe('EDDY_BROKER_KAFKA_SESSION_TIMEOUT_MS');
   });
 
@@ -40,7 +46,13 @@ describe('data-plane process options', () => {
       }
       throw new Error('no UsageError');
     };
-    expect(usage([])).toBe('--contract <file.json> (or EDDY_BROKER_CONTRACT) is required');
+    expect(usage([])).toBe('--contract <file|url> (or EDDY_BROKER_CONTRACT) is required');
+    expect(usage(['--contract', 'c', '--data-dir', 'd', '--component', 'router'])).toBe(
+      '--component must be "all", "ingress" or "dispatcher", got "router"',
+    );
+    expect(usage(['--contract', 'c', '--data-dir', 'd'], { EDDY_BROKER_REUSE_PORT: 'yes' })).toBe(
+      'EDDY_BROKER_REUSE_PORT must be "true" or "false", got "yes"',
+    );
     expect(usage(['--contract', 'c', '--port', 'x', '--data-dir', 'd'])).toBe(
       '--port must be an integer from 0 to 65535, got "x"',
     );

@@ -1,32 +1,54 @@
 #!/usr/bin/env node
 
-// The broker data plane as a process: the entry point a deployment runs (one per broker data plane),
-// driven by a contract file the control plane writes.
+// The broker data plane as a process: the entry point a deployment runs, as a whole (`--component
+// all`) or as one of its halves (`ingress`, `dispatcher`: on Kafka, run as many of each as the load
+// needs; `eddy ingress` and `eddy dispatcher` are this), driven by the control plane's contract.
 //
 //   node packages/broker/dist/data-plane/main.js --contract contract.json --log embedded --data-dir ./data
-//   node packages/broker/dist/data-plane/main.js --contract contract.json --log kafka --brokers kafka:9092 --port 8080
+//   node packages/broker/dist/data-plane/main.js --component dispatcher --contract http://control:9000/v1/contract/broker --log kafka --brokers kafka:9092
 //
 // Contract: every option is a flag or its environment variable (OPTIONS below; the flag wins). One
-// HTTP port serves the ingress (brokers /<ns>/<name>, channels /channels/<ns>/<name>), GET /healthz
-// and GET /metrics. Logs are pino JSON lines on stdout; the first one says where it listens (`url`).
-// The contract file is re-read on SIGHUP and when it changes (polled, so atomic renames count); a
-// contract whose generation is not newer is ignored, a broken one is logged and the running one stays.
+// HTTP port serves the ingress (brokers /<ns>/<name>, channels /channels/<ns>/<name>) and GET
+// /healthz, /readyz, /metrics (a dispatcher serves only those). Logs are pino JSON lines on stdout;
+// the first one says where it listens (`url`). The contract is a file (re-read on SIGHUP and when it
+// changes, polled so atomic renames count) or the control plane's feed URL (long-polled; the token,
+// if any, in EDDY_CONTRACT_TOKEN). A contract whose generation is not newer is ignored, a broken one
+// is logged and the running one stays.
 // SIGTERM/SIGINT drain: the ingress stops, finished deliveries are committed, deliveries in flight are
 // left for the next run, the log is closed, exit 0. Exit 1: could not start; exit 2: bad options.
 
-import { realpathSync, unwatchFile, watchFile } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { DataPlaneContract } from '@eddy/api';
+import { isUrlSource, watchContract } from '@eddy/runtime';
 import pino from 'pino';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';
-import { type BrokerDataPlane, checkContract, createBrokerDataPlane } from './data-plane.js';
+import {
+  type BrokerDataPlane,
+  checkContract,
+  createBrokerDataPlane,
+  type DataPlaneComponent,
+} from './data-plane.js';
 
 /** The command line, each flag with its environment variable (`--data-dir` = EDDY_BROKER_DATA_DIR). */
 const OPTIONS = {
-  contract: { value: '<file.json>', help: 'the DataPlaneContract to run (required)' },
+  contract: {
+    value: '<file|url>',
+    help: 'the DataPlaneContract: a file, or the control plane feed URL (required)',
+  },
+  component: { value: 'all|ingress|dispatcher', help: 'what this process runs (default all)' },
+  'member-id': {
+    value: '<id>',
+    help: 'how this process names itself to the feed (default <component>-<pid>)',
+  },
+  'reuse-port': {
+    value: 'true|false',
+    help: 'share the port with other processes (SO_REUSEPORT; default false)',
+  },
   log: { value: 'embedded|kafka', help: 'the event log (default embedded)' },
   'data-dir': { value: '<dir>', help: "the embedded log's directory (required with --log embedded)" },
   brokers: { value: '<host:port,...>', help: 'Kafka bootstrap brokers (required with --log kafka)' },
@@ -43,7 +65,7 @@ type OptionName = keyof typeof OPTIONS;
 export const envName = (option: string) => `EDDY_BROKER_${option.toUpperCase().replaceAll('-', '_')}`;
 
 export const USAGE = [
-  'usage: main.js --contract <file.json> (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]',
+  'usage: main.js --contract <file|url> [--component all|ingress|dispatcher] (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]',
   ...Object.entries(OPTIONS).map(
     ([name, o]) => `  ${`--${name} ${o.value}`.padEnd(34)} ${envName(name).padEnd(38)} ${o.help}`,
   ),
@@ -52,6 +74,9 @@ export const USAGE = [
 
 export interface MainOptions {
   contract: string;
+  component: DataPlaneComponent;
+  memberId: string | undefined;
+  reusePort: boolean;
   log: 'embedded' | 'kafka';
   dataDir?: string;
   brokers?: string[];
@@ -94,7 +119,20 @@ export function parseMainArgs(
     return fromEnv === undefined || fromEnv === '' ? undefined : { text: fromEnv, source: envName(name) };
   };
   const contract = read('contract');
-  if (!contract) throw new UsageError(`--contract <file.json> (or ${envName('contract')}) is required`);
+  if (!contract) throw new UsageError(`--contract <file|url> (or ${envName('contract')}) is required`);
+  const componentOption = read('component');
+  const component = componentOption?.text ?? 'all';
+  if (component !== 'all' && component !== 'ingress' && component !== 'dispatcher') {
+    throw new UsageError(
+      `${componentOption?.source} must be "all", "ingress" or "dispatcher", got "${component}"`,
+    );
+  }
+  const reusePortOption = read('reuse-port');
+  if (reusePortOption && reusePortOption.text !== 'true' && reusePortOption.text !== 'false') {
+    throw new UsageError(
+      `${reusePortOption.source} must be "true" or "false", got "${reusePortOption.text}"`,
+    );
+  }
   const logOption = read('log');
   const log = logOption?.text ?? 'embedded';
   if (log !== 'embedded' && log !== 'kafka') {
@@ -125,6 +163,9 @@ export function parseMainArgs(
   };
   return {
     contract: contract.text,
+    component,
+    memberId: read('member-id')?.text,
+    reusePort: reusePortOption?.text === 'true',
     log,
     dataDir,
     brokers,
@@ -161,15 +202,21 @@ export async function readContractFile(file: string) {
 
 export interface RunningDataPlane {
   dataPlane: BrokerDataPlane;
-  /** Re-reads the contract file and applies it if newer. Never rejects (errors are logged). */
+  /** Re-reads a contract file and applies it if newer (a feed URL is always current). Never rejects. */
   reload(): Promise<void>;
-  /** Drains the data plane and closes the log. */
+  /** Stops following the contract, drains the data plane and closes the log. */
   stop(): Promise<void>;
 }
 
-/** Starts the data plane from a contract file: what this entry point runs, as a function. */
-export async function runDataPlane(options: MainOptions, logger: pino.Logger): Promise<RunningDataPlane> {
-  const first = await readContractFile(options.contract);
+/** Starts the data plane and follows its contract: what this entry point runs, as a function. */
+export async function runDataPlane(
+  options: MainOptions,
+  logger: pino.Logger,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<RunningDataPlane> {
+  // A file must be readable at start (a typo should not give a process that waits forever); a feed
+  // may come up after its processes, which wait (not ready) until it answers.
+  if (!isUrlSource(options.contract)) await readContractFile(options.contract);
   const log: EventLog =
     options.log === 'kafka'
       ? createKafkaEventLog({
@@ -186,58 +233,53 @@ export async function runDataPlane(options: MainOptions, logger: pino.Logger): P
   let dataPlane: BrokerDataPlane;
   try {
     dataPlane = await createBrokerDataPlane({
+      component: options.component,
       log,
       logger,
-      ingress: { host: options.host, port: options.port },
+      ingress: { host: options.host, port: options.port, reusePort: options.reusePort },
       dispatcher: { retryStateTopic: options.retryStateTopic },
     });
   } catch (error) {
     await log.close();
     throw error;
   }
+  const serves =
+    options.component === 'dispatcher'
+      ? '/healthz, /readyz, /metrics'
+      : 'brokers /<ns>/<name>, channels /channels/<ns>/<name>, /healthz, /readyz, /metrics';
   logger.info(
     {
       url: dataPlane.url,
+      component: options.component,
       healthz: `${dataPlane.url}/healthz`,
       metrics: `${dataPlane.url}/metrics`,
       log: options.log,
       contract: options.contract,
     },
-    `data plane listening on ${dataPlane.url} (brokers /<ns>/<name>, channels /channels/<ns>/<name>, /healthz, /metrics)`,
+    `${options.component === 'all' ? 'data plane' : options.component} listening on ${dataPlane.url} (${serves})`,
   );
-
-  const apply = async (contract: Awaited<ReturnType<typeof readContractFile>>) => {
-    try {
+  const watch = watchContract<DataPlaneContract>({
+    source: options.contract,
+    member: { id: options.memberId ?? `${options.component}-${process.pid}`, component: options.component },
+    ...(env.EDDY_CONTRACT_TOKEN ? { token: env.EDDY_CONTRACT_TOKEN } : {}),
+    parse: (value) => {
+      checkContract(value);
+      return value;
+    },
+    apply: async (contract) => {
       await dataPlane.apply(contract);
-    } catch (error) {
-      logger.error(
-        { err: error, generation: contract.generation },
-        `data plane: ${(error as Error).message}`,
-      );
-    }
-  };
-  let reloading: Promise<void> = Promise.resolve();
-  const reload = (): Promise<void> => {
-    reloading = reloading.then(async () => {
-      try {
-        await apply(await readContractFile(options.contract));
-      } catch (error) {
-        logger.error({ err: error }, (error as Error).message);
-      }
-    });
-    return reloading;
-  };
-  await apply(first);
-  const onChange = () => void reload();
-  watchFile(options.contract, { interval: options.watchIntervalMs, persistent: false }, onChange);
+    },
+    logger,
+    fileIntervalMs: options.watchIntervalMs,
+  });
+  if (!isUrlSource(options.contract)) await watch.first;
   let stopping: Promise<void> | undefined;
   return {
     dataPlane,
-    reload,
+    reload: () => watch.reload(),
     stop() {
       stopping ??= (async () => {
-        unwatchFile(options.contract, onChange);
-        await reloading;
+        await watch.stop();
         await dataPlane.close();
         await log.close();
       })();
@@ -261,7 +303,7 @@ async function main(argv: string[]): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } });
   let running: RunningDataPlane;
   try {
-    running = await runDataPlane(options, logger);
+    running = await runDataPlane(options, logger, process.env);
   } catch (error) {
     logger.fatal({ err: error }, `data plane failed to start: ${(error as Error).message}`);
     process.exit(1);
