@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
+import { registerComponents } from './commands/components.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDev } from './commands/dev.js';
@@ -33,6 +34,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   registerDescribe(program, output, setExit);
   registerSend(program, output, setExit);
   registerTail(program, output, setExit);
+  registerComponents(program, output, setExit);
   return program;
 }
 

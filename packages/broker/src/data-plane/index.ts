@@ -5,12 +5,16 @@ export {
   type BrokerDataPlaneOptions,
   checkContract,
   createBrokerDataPlane,
+  type DataPlaneComponent,
 } from './data-plane.js';
 export {
+  DATA_PLANE_MAIN,
+  dataPlaneMain,
   type MainOptions,
   parseMainArgs,
   type RunningDataPlane,
   readContractFile,
   runDataPlane,
   UsageError,
+  usage,
 } from './main.js';

@@ -19,7 +19,7 @@
 
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DataPlaneContract } from '@eddy/api';
 import { isUrlSource, watchContract } from '@eddy/runtime';
@@ -64,13 +64,16 @@ type OptionName = keyof typeof OPTIONS;
 /** `--data-dir` -> `EDDY_BROKER_DATA_DIR`. */
 export const envName = (option: string) => `EDDY_BROKER_${option.toUpperCase().replaceAll('-', '_')}`;
 
-export const USAGE = [
-  'usage: main.js --contract <file|url> [--component all|ingress|dispatcher] (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]',
-  ...Object.entries(OPTIONS).map(
-    ([name, o]) => `  ${`--${name} ${o.value}`.padEnd(34)} ${envName(name).padEnd(38)} ${o.help}`,
-  ),
-  `  ${'--help'.padEnd(34)} ${''.padEnd(38)} this text`,
-].join('\n');
+/** The usage text; `program` is how the user ran it (`main.js`, `eddy dispatcher`). */
+export function usage(program = 'main.js'): string {
+  return [
+    `usage: ${program} --contract <file|url> [--component all|ingress|dispatcher] (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]`,
+    ...Object.entries(OPTIONS).map(
+      ([name, o]) => `  ${`--${name} ${o.value}`.padEnd(34)} ${envName(name).padEnd(38)} ${o.help}`,
+    ),
+    `  ${'--help'.padEnd(34)} ${''.padEnd(38)} this text`,
+  ].join('\n');
+}
 
 export interface MainOptions {
   contract: string;
@@ -208,6 +211,9 @@ export interface RunningDataPlane {
   stop(): Promise<void>;
 }
 
+/** packages/broker/dist/data-plane/main.js, from the sources too: what a supervisor spawns. */
+export const DATA_PLANE_MAIN = fileURLToPath(new URL('../../dist/data-plane/main.js', import.meta.url));
+
 /** Starts the data plane and follows its contract: what this entry point runs, as a function. */
 export async function runDataPlane(
   options: MainOptions,
@@ -288,16 +294,20 @@ export async function runDataPlane(
   };
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * The process: parses `argv`, runs until SIGTERM/SIGINT (drain, exit 0), exits 1 when it cannot
+ * start and 2 on a bad command line. `program` names it in the usage text.
+ */
+export async function dataPlaneMain(argv: string[], program = 'main.js'): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage(program)}\n`);
     return;
   }
   let options: MainOptions;
   try {
     options = parseMainArgs(argv, process.env);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`${(error as Error).message}\n${usage(program)}\n`);
     process.exit(2);
   }
   const logger = pino({ level: options.logLevel, base: { pid: process.pid } });
@@ -331,7 +341,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 // Run only as the entry point, so runDataPlane can be imported.
-if (isEntryPoint()) void main(process.argv.slice(2));
+if (isEntryPoint()) void dataPlaneMain(process.argv.slice(2));
 
 function isEntryPoint(): boolean {
   const script = process.argv[1];
