@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
@@ -14,6 +15,9 @@ export interface DevCommandOptions {
   port?: string;
   logLevel?: string;
   sourceAdapter: string[];
+  ingresses?: string;
+  dispatchers?: string;
+  inProcess?: boolean;
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
 }
@@ -38,6 +42,35 @@ function parseBrokers(text: string | undefined): string[] | undefined {
   for (const b of brokers)
     if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`--kafka: "${b}" is not host:port`);
   return brokers;
+}
+
+/** `--ingresses`/`--dispatchers`: a count from 1 to 64; default one per core. */
+function parseCount(flag: string, text: string | undefined): number {
+  if (text === undefined) return availableParallelism();
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 64)
+    throw new UsageError(`${flag} must be an integer from 1 to 64, got "${text}"`);
+  return n;
+}
+
+/** With Kafka, the broker runs as ingress and dispatcher processes unless --in-process says otherwise. */
+function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined) {
+  const counts = options.ingresses !== undefined || options.dispatchers !== undefined;
+  if (!kafka) {
+    if (counts || options.inProcess)
+      throw new UsageError(
+        '--ingresses, --dispatchers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+      );
+    return undefined;
+  }
+  if (options.inProcess) {
+    if (counts) throw new UsageError('--in-process runs no broker processes: drop --ingresses/--dispatchers');
+    return undefined;
+  }
+  return {
+    ingresses: parseCount('--ingresses', options.ingresses),
+    dispatchers: parseCount('--dispatchers', options.dispatchers),
+  };
 }
 
 /** Resolves once the server stopped after SIGINT/SIGTERM; a second signal exits at once. */
@@ -74,6 +107,7 @@ function untilSignal(server: DevServer, output: Output): Promise<void> {
 export async function runDev(options: DevCommandOptions, output: Output): Promise<number> {
   const port = parsePort(options.port);
   const kafka = parseBrokers(options.kafka);
+  const processes = brokerProcesses(options, kafka);
   const level = options.logLevel ?? 'error';
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
@@ -86,6 +120,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       files: options.file,
       dataDir,
       ...(kafka ? { kafka } : {}),
+      ...(processes ? { brokerProcesses: processes } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
@@ -118,6 +153,15 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       [],
     )
     .option('--kafka <brokers>', 'use this Kafka cluster (host:port,...) instead of the embedded event log')
+    .option(
+      '--ingresses <n>',
+      'with --kafka: broker ingress processes sharing the port (default one per core)',
+    )
+    .option(
+      '--dispatchers <n>',
+      "with --kafka: dispatcher processes sharing the Triggers' consumer groups (default one per core)",
+    )
+    .option('--in-process', 'with --kafka: run the broker inside the eddy dev process instead')
     .option(
       '--data-dir <dir>',
       `state, embedded event log and admin.json (default $${DATA_DIR_ENV} or ${DEFAULT_DATA_DIR}/)`,

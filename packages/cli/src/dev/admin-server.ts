@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
+import type { DataPlaneContract } from '@eddy/api';
 import {
   CesqlCompileError,
   type CompiledCesql,
@@ -16,6 +17,7 @@ import {
   resourceKey,
 } from '@eddy/api';
 import type { EventLog } from '@eddy/broker';
+import type { ContractFeed } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type {
   AppliedItem,
@@ -43,6 +45,8 @@ export interface AdminServerOptions {
   /** The event log and the topic of a running Broker (undefined when it does not run). */
   log: EventLog;
   brokerTopic(namespace: string, name: string): string | undefined;
+  /** The broker contract feed the data-plane processes follow (`eddy dev --kafka`). */
+  brokerFeed?: ContractFeed<DataPlaneContract>;
   host?: string;
   port?: number;
 }
@@ -135,6 +139,37 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 
   app.get('/v1/status', async () => options.status());
+
+  const feed = options.brokerFeed;
+  if (feed) {
+    // A long poll: data-plane processes ask for a contract newer than theirs and say which one they
+    // run (see @eddy/runtime's ContractFeed); held up to `wait` ms, then 204.
+    app.get<{ Querystring: Record<string, string | undefined> }>(
+      '/v1/contract/broker',
+      async (request, reply) => {
+        const q = request.query;
+        const after = Number(q.after ?? -1);
+        const wait = Math.min(Math.max(Number(q.wait ?? 0), 0), 60_000);
+        if (!Number.isFinite(after) || !Number.isFinite(wait)) {
+          throw new HttpError(400, 'after and wait must be numbers');
+        }
+        if (q.member && q.component) {
+          feed.report({
+            id: q.member,
+            component: q.component,
+            ...(q.applied !== undefined && Number.isFinite(Number(q.applied))
+              ? { applied: Number(q.applied) }
+              : {}),
+            ...(q.error ? { error: q.error } : {}),
+          });
+        }
+        const abort = new AbortController();
+        reply.raw.once('close', () => abort.abort());
+        const next = await feed.next(after, wait, abort.signal);
+        return next === undefined ? reply.code(204).send() : next;
+      },
+    );
+  }
 
   app.get<{ Querystring: { kind?: string; namespace?: string } }>('/v1/resources', async (request) => {
     const { kind, namespace } = request.query;

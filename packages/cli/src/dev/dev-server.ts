@@ -29,6 +29,7 @@ import { ADMIN_FILE, type DescribeResponse, type StatusResponse } from '../admin
 import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
+import { BrokerProcesses } from './broker-processes.js';
 import { FileResourceStore } from './file-resource-store.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
@@ -42,6 +43,11 @@ export interface DevServerOptions {
   dataDir: string;
   /** Kafka bootstrap servers; default the embedded log in the data dir. */
   kafka?: string[];
+  /**
+   * With `kafka`: run the broker data plane as this many ingress and dispatcher processes (see
+   * broker-processes.ts) instead of in this process. Default in-process.
+   */
+  brokerProcesses?: { ingresses: number; dispatchers: number; extraArgs?: string[] };
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
   port?: number;
   /** Default 127.0.0.1 for every listener. */
@@ -144,11 +150,25 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     const metrics = new Registry();
     const port = options.port ?? 8080;
-    let broker: BrokerDataPlane;
-    try {
-      broker = await createBrokerDataPlane({ log, registry: metrics, logger, ingress: { host, port } });
-    } catch (error) {
-      throw listenError(error, 'broker ingress', port);
+    let broker: Pick<BrokerDataPlane, 'url' | 'apply' | 'lag' | 'close'>;
+    let processes: BrokerProcesses | undefined;
+    if (options.kafka && options.brokerProcesses) {
+      processes = await BrokerProcesses.create({
+        kafka: options.kafka,
+        host,
+        port,
+        ...options.brokerProcesses,
+        log,
+        logger,
+        print,
+      });
+      broker = processes;
+    } else {
+      try {
+        broker = await createBrokerDataPlane({ log, registry: metrics, logger, ingress: { host, port } });
+      } catch (error) {
+        throw listenError(error, 'broker ingress', port);
+      }
     }
     // Idempotent, so it can be queued again to run before serving stops (drain into live services).
     const closeBroker = () => broker.close();
@@ -247,6 +267,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         brokerTopic: (ns, name) =>
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
+        ...(processes ? { brokerFeed: processes.feed } : {}),
         host,
         port: options.adminPort ?? 0,
       });
@@ -254,13 +275,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       throw listenError(error, 'admin API', options.adminPort ?? 0);
     }
     cleanups.push(() => admin.close());
+    processes?.start(`${admin.url}/v1/contract/broker`, token);
     writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });
     cleanups.push(() => removeAdminFile(dataDir, token));
 
     print(
       `eddy dev ${VERSION}: event log ${log.kind === 'kafka' ? `kafka ${options.kafka?.join(',')}` : 'embedded'}, data dir ${dataDir}`,
     );
-    print(`  ingress  ${broker.url}  (brokers at /<namespace>/<name>)`);
+    print(
+      `  ingress  ${broker.url}  (brokers at /<namespace>/<name>${processes ? `; ${processes.summary()}` : ''})`,
+    );
     if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
     else print('  router   (serving is off)');
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
