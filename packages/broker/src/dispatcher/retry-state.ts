@@ -49,6 +49,12 @@ export interface RetryState {
   lastFailure?: RecordedFailure;
   /** Epoch ms before which the next attempt must not start (the backoff that was running). */
   notBefore?: number;
+  /**
+   * The event's outcome is final, but its offset may not be committed yet: a member that reads it
+   * again (the commit was lost to a crash, a rebalance or a broker going away) must not start its
+   * attempts over. Deleted once a commit covers the offset.
+   */
+  final?: true;
 }
 
 export interface RetryStateStore {

@@ -76,6 +76,8 @@ export class RouteConsumer {
   #waiters: ((granted: boolean) => void)[] = [];
   readonly #pending = new Set<Promise<void>>();
   #committing: Promise<void> | undefined;
+  /** Offsets per partition whose retry state says final and awaits a commit. */
+  readonly #finalEntries = new Map<number, Set<number>>();
   #commitAgain = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #restarts = 0;
@@ -366,6 +368,11 @@ export class RouteConsumer {
     signal: AbortSignal,
   ): Promise<boolean> {
     const previous = await this.#deps.retryState.get(key);
+    if (previous?.final) {
+      // An earlier owner finished it and its commit did not land: finished it stays.
+      this.#finalized(key);
+      return true;
+    }
     let recorded = previous !== undefined;
     const outcome = await this.#deps.deliverer.deliver({
       event,
@@ -394,13 +401,40 @@ export class RouteConsumer {
         break;
     }
     if (recorded) {
-      // Final: the state is not needed again. If this write fails the entry only lingers until
-      // the state topic's retention (or is reused if the offset is ever replayed).
-      await this.#deps.retryState.delete(key).catch((error: unknown) => {
-        this.#deps.logger.warn({ err: error, route: route.id, ...key }, 'could not clear retry state');
+      // Final, but not committed yet: until a commit covers it, whoever reads it again must see it
+      // as done, not as an event with no attempts (which would give it retry+1 more).
+      const state: RetryState = { attempts: previous?.attempts ?? 0, final: true };
+      await this.#deps.retryState.put(key, state).catch((error: unknown) => {
+        this.#deps.logger.warn({ err: error, route: route.id, ...key }, 'could not mark retry state final');
       });
+      this.#finalized(key);
     }
     return true;
+  }
+
+  /** Remembers a final entry, deleted once a commit of its partition passes it. */
+  #finalized(key: RetryKey): void {
+    let offsets = this.#finalEntries.get(key.partition);
+    if (offsets === undefined) this.#finalEntries.set(key.partition, (offsets = new Set()));
+    offsets.add(key.offset);
+  }
+
+  /** After a commit: final entries below the committed offsets are not needed by anyone again. */
+  #forgetCommitted(offsets: CommitOffset[]): void {
+    for (const { partition, offset: committed } of offsets) {
+      const finals = this.#finalEntries.get(partition);
+      if (finals === undefined) continue;
+      for (const offset of finals) {
+        if (offset >= committed) continue;
+        finals.delete(offset);
+        const key = { group: this.#group, topic: this.#topic, partition, offset };
+        // If this fails the entry lingers until the state topic's retention; it says "final",
+        // which stays true.
+        void this.#deps.retryState.delete(key).catch((error: unknown) => {
+          this.#deps.logger.warn({ err: error, route: this.route.id, ...key }, 'could not clear retry state');
+        });
+      }
+    }
   }
 
   /** Persists a failed attempt before the next one; retried until it works or the delivery is aborted. */
@@ -499,6 +533,7 @@ export class RouteConsumer {
         try {
           await consumer.commit(offsets);
           failures = 0;
+          this.#forgetCommitted(offsets);
         } catch (error) {
           for (const t of taken) t.tracker.commitFailed(t.offset, t.previous);
           this.#deps.logger.warn({ err: error, route: this.route.id }, 'commit failed; will try again');

@@ -1,0 +1,168 @@
+// The broker data plane scaled out on Kafka: one ingress and three dispatcher processes (the
+// data-plane main with --component, exactly as `eddy ingress` / `eddy dispatcher` run it) share one
+// Trigger's consumer group on the harness's own 3-node Kafka. Mid-stream one dispatcher is SIGKILLed
+// (and, in the second case, one Kafka node is stopped). Every event the ingress acknowledged reaches
+// the subscriber; the survivors take over the dead one's partitions; and an event the subscriber
+// always refuses gets no more than retry+1 attempts in all, across the rebalances (the retry state
+// is in Kafka, not in the memory of the process that happened to own the partition:
+// eventing-kafka-broker#3746).
+
+import { toHttpBinary } from '@eddy/api';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../harness/free-ports.ts';
+import { type KafkaCluster, startKafka } from '../harness/kafka.ts';
+import { type DataPlaneProcess, spawnDataPlane, writeContract } from './data-plane-processes.ts';
+import { brokerYaml, sleep, startSubscriber, triggerYaml, unique, waitFor } from './helpers.ts';
+
+const EVENTS = 1_500;
+const RETRY = 3;
+/** Every 25th event is refused for ever: it must see exactly RETRY + 1 attempts, then the dead-letter sink. */
+const isPoison = (i: number) => i % 25 === 0;
+
+describe('broker data plane scaled out on a 3-node Kafka', () => {
+  let cluster: KafkaCluster;
+  beforeAll(async () => {
+    cluster = await startKafka({ nodes: 3, log: () => {} });
+  }, 240_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it(
+    'three dispatchers share a Trigger; one SIGKILLed loses nothing and no event exceeds retry+1 attempts',
+    {
+      timeout: 240_000,
+    },
+    () => scaleOut(cluster, { stopKafkaNode: false }),
+  );
+
+  // Open (issue 12): with a Kafka node stopped mid-stream, a few refused events get 2 x (retry+1)
+  // attempts: two members each ran the whole retry sequence, so one did not see the other's
+  // recorded attempts (the state topic's writes or reads across the node's departure). Kept
+  // skipped until fixed; it fails today.
+  it.skip('... and a Kafka node stopped mid-stream as well', { timeout: 240_000 }, () =>
+    scaleOut(cluster, { stopKafkaNode: true }),
+  );
+});
+
+async function scaleOut(cluster: KafkaCluster, options: { stopKafkaNode: boolean }): Promise<void> {
+  const attempts = new Map<string, number>();
+  const sub = await startSubscriber((r, res) => {
+    const id = String(r.headers['ce-id']);
+    attempts.set(id, (attempts.get(id) ?? 0) + 1);
+    res.writeHead(isPoison(Number(id.slice(4))) ? 500 : 202).end();
+  });
+  const deadLetters = await startSubscriber();
+  const [port] = await freePorts(1);
+  const ns = unique('scale');
+  const contract = writeContract(
+    port!,
+    [
+      brokerYaml(ns, 'default', "  annotations:\n    eddy.dev/partitions: '6'\n"),
+      triggerYaml(
+        ns,
+        'shared',
+        [
+          '  broker: default',
+          `  subscriber:\n    uri: ${sub.url}`,
+          '  delivery:',
+          `    retry: ${RETRY}`,
+          '    backoffPolicy: linear',
+          '    backoffDelay: PT0.2S',
+          `    deadLetterSink:\n      uri: ${deadLetters.url}`,
+          '',
+        ].join('\n'),
+        { 'eddy.dev/max-in-flight': '20' },
+      ),
+    ].join('\n---\n'),
+  );
+  const common = [
+    '--contract',
+    contract,
+    '--log',
+    'kafka',
+    '--brokers',
+    cluster.brokers.join(','),
+    '--kafka-session-timeout-ms',
+    '6000',
+    '--retry-state-topic',
+    unique('retry-state'),
+  ];
+  const ingress = spawnDataPlane(['--component', 'ingress', '--port', String(port), ...common]);
+  const dispatchers: DataPlaneProcess[] = [1, 2, 3].map((i) =>
+    spawnDataPlane(['--component', 'dispatcher', '--member-id', `dispatcher-${i}`, '--port', '0', ...common]),
+  );
+  for (const p of [ingress, ...dispatchers]) await p.waitForLine(/applied contract generation 1/, 120_000);
+  const probeUrls = await Promise.all(
+    dispatchers.map(async (d) => JSON.parse(await d.waitForLine(/dispatcher listening on/)).url as string),
+  );
+  for (const url of probeUrls) {
+    await waitFor(
+      'a dispatcher to be ready',
+      async () => (await request(`${url}/readyz`)).statusCode === 200,
+      60_000,
+    );
+  }
+
+  const accepted = new Set<string>();
+  const send = async (i: number) => {
+    const message = toHttpBinary({
+      specversion: '1.0',
+      id: `evt-${i}`,
+      source: '/eddy/scale-out',
+      type: 'scale.test',
+      partitionkey: `key-${i % 50}`,
+      datacontenttype: 'text/plain',
+      data: Buffer.from(`event ${i}`),
+    });
+    try {
+      const response = await request(`http://127.0.0.1:${port}/${ns}/default`, {
+        method: 'POST',
+        headers: message.headers,
+        body: message.body,
+      });
+      await response.body.text();
+      if (response.statusCode === 202) accepted.add(`evt-${i}`);
+    } catch {
+      // Not acknowledged: the event is not counted (no promise was made for it).
+    }
+  };
+  for (let i = 0; i < EVENTS; i += 10) {
+    await Promise.all(Array.from({ length: 10 }, (_, k) => send(i + k)));
+    if (i === 500) dispatchers[0]!.child.kill('SIGKILL');
+    if (i === 1_000 && options.stopKafkaNode) await cluster.stopNode(cluster.nodes[2]!.id);
+    await sleep(5);
+  }
+  expect((await dispatchers[0]!.exited).signal).toBe('SIGKILL');
+  expect(accepted.size).toBeGreaterThan(EVENTS * 0.8);
+
+  const poisoned = [...accepted].filter((id) => isPoison(Number(id.slice(4))));
+  await waitFor(
+    'every accepted event to reach the subscriber, and every refused one the dead-letter sink',
+    () => {
+      const deadLettered = new Set(deadLetters.received.map((r) => String(r.headers['ce-id'])));
+      return [...accepted].every((id) => attempts.has(id)) && poisoned.every((id) => deadLettered.has(id));
+    },
+    { timeoutMs: 120_000, describe: () => ({ accepted: accepted.size, reached: attempts.size }) },
+  );
+  const over = poisoned.filter((id) => (attempts.get(id) ?? 0) > RETRY + 1);
+  expect(over.map((id) => `${id}: ${attempts.get(id)} attempts`)).toEqual([]);
+  expect(poisoned.every((id) => attempts.get(id) === RETRY + 1)).toBe(true);
+
+  // The survivors did the work after the kill: both delivered, and both still run.
+  for (const d of dispatchers.slice(1)) expect(d.child.exitCode).toBeNull();
+  const delivered = await Promise.all(
+    probeUrls.slice(1).map(async (url) => {
+      const text = await (await request(`${url}/metrics`)).body.text();
+      return text
+        .split('\n')
+        .filter((l) => l.startsWith('eddy_dispatch_events_total{') && l.includes('outcome="delivered"'))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    }),
+  );
+  expect(delivered.every((n) => n > 0)).toBe(true);
+
+  for (const p of [ingress, ...dispatchers.slice(1)]) p.child.kill('SIGTERM');
+  for (const p of [ingress, ...dispatchers.slice(1)]) expect((await p.exited).code).toBe(0);
+}
