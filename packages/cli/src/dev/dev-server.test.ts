@@ -377,86 +377,92 @@ ${brokerSink('nowhere')}`,
     );
   });
 
-  it('on Kafka (--kafka): routes an event from the ingress to a subscriber and tails it', async () => {
-    const sub = await startSubscriber();
-    cleanups.push(() => sub.close());
-    const ns = `dev-${randomUUID().slice(0, 8)}`;
-    const server = await startDevServer({
-      dataDir: join(tempDir(), '.eddy'),
-      kafka: inject('kafkaBrokers'),
-      port: 0,
-      serving: false,
-    });
-    cleanups.push(() => server.close());
-    const manifest = brokerAndTrigger(sub.url, 'com.example.k').replace(
-      /name: (default|to-sub)\n/g,
-      `name: $1\n  namespace: ${ns}\n`,
-    );
-    const applied = await admin(server, 'POST', '/v1/apply', { text: manifest, file: 'k.yaml' });
-    expect(applied.status).toBe(200);
-    await server.settled();
-    expect(
-      server.store
-        .get(resourceKey('Trigger', ns, 'to-sub'))
-        ?.resource.status?.conditions?.find((c) => c.type === 'Ready')?.status,
-    ).toBe('True');
+  for (const [how, brokerProcesses] of [
+    ['in process', undefined],
+    ['as ingress and dispatcher processes', { ingresses: 2, dispatchers: 2 }],
+  ] as const) {
+    it(`on Kafka (--kafka), the broker ${how}: routes an event from the ingress to a subscriber and tails it`, async () => {
+      const sub = await startSubscriber();
+      cleanups.push(() => sub.close());
+      const ns = `dev-${randomUUID().slice(0, 8)}`;
+      const server = await startDevServer({
+        dataDir: join(tempDir(), '.eddy'),
+        kafka: inject('kafkaBrokers'),
+        ...(brokerProcesses ? { brokerProcesses } : {}),
+        port: 0,
+        serving: false,
+      });
+      cleanups.push(() => server.close());
+      const manifest = brokerAndTrigger(sub.url, 'com.example.k').replace(
+        /name: (default|to-sub)\n/g,
+        `name: $1\n  namespace: ${ns}\n`,
+      );
+      const applied = await admin(server, 'POST', '/v1/apply', { text: manifest, file: 'k.yaml' });
+      expect(applied.status).toBe(200);
+      await server.settled();
+      expect(
+        server.store
+          .get(resourceKey('Trigger', ns, 'to-sub'))
+          ?.resource.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+      ).toBe('True');
 
-    const controller = new AbortController();
-    cleanups.push(() => controller.abort());
-    const res = await request(
-      `${server.adminUrl}/v1/tail?namespace=${ns}&broker=default&filter=${encodeURIComponent("type = 'com.example.k'")}`,
-      {
-        headers: { authorization: `Bearer ${server.token}` },
-        signal: controller.signal,
-      },
-    );
-    expect(res.statusCode).toBe(200);
-    let text = '';
-    const reading = (async () => {
-      try {
-        for await (const chunk of res.body) text += chunk.toString();
-      } catch {
-        // aborted
-      }
-    })();
-    await waitFor('tailing', () => text.includes('"tailing"'), 25_000);
-    const sent = await request(`${server.ingressUrl}/${ns}/default`, {
-      method: 'POST',
-      headers: { 'ce-specversion': '1.0', 'ce-type': 'com.example.k', 'ce-source': 'test', 'ce-id': 'k1' },
-      body: 'x',
-    });
-    await sent.body.text();
-    expect(sent.statusCode).toBe(202);
-    await waitFor('delivery', () => sub.received.some((e) => e.id === 'k1'), 20_000);
-    await waitFor('the tailed event', () => text.includes('"id":"k1"'), 10_000);
-    controller.abort();
-    await reading;
-
-    // Deleting the Trigger deletes its Kafka consumer group: re-created, it starts at latest.
-    const post = async (id: string) => {
-      const r = await request(`${server.ingressUrl}/${ns}/default`, {
+      const controller = new AbortController();
+      cleanups.push(() => controller.abort());
+      const res = await request(
+        `${server.adminUrl}/v1/tail?namespace=${ns}&broker=default&filter=${encodeURIComponent("type = 'com.example.k'")}`,
+        {
+          headers: { authorization: `Bearer ${server.token}` },
+          signal: controller.signal,
+        },
+      );
+      expect(res.statusCode).toBe(200);
+      let text = '';
+      const reading = (async () => {
+        try {
+          for await (const chunk of res.body) text += chunk.toString();
+        } catch {
+          // aborted
+        }
+      })();
+      await waitFor('tailing', () => text.includes('"tailing"'), 25_000);
+      const sent = await request(`${server.ingressUrl}/${ns}/default`, {
         method: 'POST',
-        headers: { 'ce-specversion': '1.0', 'ce-type': 'com.example.k', 'ce-source': 'test', 'ce-id': id },
+        headers: { 'ce-specversion': '1.0', 'ce-type': 'com.example.k', 'ce-source': 'test', 'ce-id': 'k1' },
         body: 'x',
       });
-      await r.body.text();
-      return r.statusCode;
-    };
-    expect((await admin(server, 'DELETE', `/v1/resources/Trigger/${ns}/to-sub`)).status).toBe(200);
-    await server.settled();
-    expect(await post('k-while-deleted')).toBe(202);
-    expect((await admin(server, 'POST', '/v1/apply', { text: manifest, file: 'k.yaml' })).status).toBe(200);
-    await server.settled();
-    expect(await post('k-after')).toBe(202);
-    await waitFor('k-after delivered', () => sub.received.some((e) => e.id === 'k-after'), 20_000);
-    await sleep(500);
-    expect(sub.received.map((e) => e.id)).toEqual(['k1', 'k-after']);
+      await sent.body.text();
+      expect(sent.statusCode).toBe(202);
+      await waitFor('delivery', () => sub.received.some((e) => e.id === 'k1'), 20_000);
+      await waitFor('the tailed event', () => text.includes('"id":"k1"'), 10_000);
+      controller.abort();
+      await reading;
 
-    const closing = Date.now();
-    await server.close();
-    // No tail connection or Kafka consumer may hold up the shutdown.
-    expect(Date.now() - closing).toBeLessThan(15_000);
-  }, 75_000);
+      // Deleting the Trigger deletes its Kafka consumer group: re-created, it starts at latest.
+      const post = async (id: string) => {
+        const r = await request(`${server.ingressUrl}/${ns}/default`, {
+          method: 'POST',
+          headers: { 'ce-specversion': '1.0', 'ce-type': 'com.example.k', 'ce-source': 'test', 'ce-id': id },
+          body: 'x',
+        });
+        await r.body.text();
+        return r.statusCode;
+      };
+      expect((await admin(server, 'DELETE', `/v1/resources/Trigger/${ns}/to-sub`)).status).toBe(200);
+      await server.settled();
+      expect(await post('k-while-deleted')).toBe(202);
+      expect((await admin(server, 'POST', '/v1/apply', { text: manifest, file: 'k.yaml' })).status).toBe(200);
+      await server.settled();
+      expect(await post('k-after')).toBe(202);
+      await waitFor('k-after delivered', () => sub.received.some((e) => e.id === 'k-after'), 20_000);
+      await sleep(500);
+      expect(sub.received.map((e) => e.id)).toEqual(['k1', 'k-after']);
+
+      const closing = Date.now();
+      await server.close();
+      // No tail connection or Kafka consumer may hold up the shutdown.
+      expect(Date.now() - closing).toBeLessThan(15_000);
+    }, 75_000);
+  }
 
   it('runs a third-party source kind from an adapter package (--source-adapter)', async () => {
     const upstream = createServer((_req, res) => res.end('version 1'));
