@@ -1,7 +1,9 @@
 // Event-log benchmark: append and consume throughput of Eddy's two event logs against a bare
 // kafkajs producer/consumer on the same Kafka in the same run. Not a test: it never gates CI.
 //
-//   pnpm run build && node bench/eventlog/run.ts [--events N] [--no-write]
+//   pnpm run build && node bench/eventlog/run.ts [--events N] [--no-write] [--kafka-clients kafkajs,platformatic]
+//
+// The Kafka log runs once per client in --kafka-clients (default both: kafkajs and @platformatic/kafka).
 //
 // Every contender writes 1 KiB events in batches of 100, one batch in flight at a time (an
 // idempotent producer allows no more anyway), acks=all; consumers read everything back as a
@@ -13,7 +15,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKafkaEventLog, type EventLog, openEmbeddedEventLog } from '@eddy/broker';
+import {
+  type EventLog,
+  isKafkaClientName,
+  KAFKA_CLIENTS,
+  openEmbeddedEventLog,
+  openKafkaEventLog,
+} from '@eddy/broker';
 import { CloudEvent } from 'cloudevents';
 import { Kafka, logLevel } from 'kafkajs';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
@@ -23,8 +31,16 @@ const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: process.env.EDDY_BENCH_EVENTS ?? '50000' },
     'no-write': { type: 'boolean', default: false },
+    'kafka-clients': { type: 'string', default: KAFKA_CLIENTS.join(',') },
   },
 });
+const KAFKA_LOG_CLIENTS = args['kafka-clients'].split(',').map((c) => c.trim());
+for (const client of KAFKA_LOG_CLIENTS) {
+  if (!isKafkaClientName(client)) {
+    console.error(`--kafka-clients: unknown client ${JSON.stringify(client)} (${KAFKA_CLIENTS.join(', ')})`);
+    process.exit(2);
+  }
+}
 const EVENTS = Number(args.events);
 if (!Number.isInteger(EVENTS) || EVENTS < 100 || EVENTS % 100 !== 0) {
   console.error(`--events must be a positive multiple of 100, got ${JSON.stringify(args.events)}`);
@@ -182,12 +198,14 @@ async function main(): Promise<void> {
   try {
     progress(`bare kafkajs: ${EVENTS} events`);
     rows.push(await benchBareKafka(brokers));
-    progress(`Eddy kafka event log: ${EVENTS} events`);
-    const kafkaLog = createKafkaEventLog({ brokers, clientId: 'bench-eddy' });
-    try {
-      rows.push(await benchEventLog('Eddy kafka log', kafkaLog));
-    } finally {
-      await kafkaLog.close();
+    for (const client of KAFKA_LOG_CLIENTS.filter(isKafkaClientName)) {
+      progress(`Eddy kafka event log (${client}): ${EVENTS} events`);
+      const kafkaLog = openKafkaEventLog({ brokers, clientId: 'bench-eddy', client });
+      try {
+        rows.push(await benchEventLog(`Eddy kafka log (${client})`, kafkaLog));
+      } finally {
+        await kafkaLog.close();
+      }
     }
     progress(`Eddy embedded event log: ${EVENTS} events`);
     const embedded = await openEmbeddedEventLog({ dataDir });

@@ -5,6 +5,8 @@ export * from './dispatcher/index.js';
 export * from './eventlog/embedded/index.js';
 export * from './eventlog/event-log.js';
 export * from './eventlog/kafka/kafka-event-log.js';
+export * from './eventlog/kafka-client.js';
+export * from './eventlog/platformatic/platformatic-event-log.js';
 export * from './filters/index.js';
 export * from './ingress/index.js';
 export * from './probes/index.js';

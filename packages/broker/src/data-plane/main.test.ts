@@ -18,6 +18,7 @@ describe('data-plane process options', () => {
       log: 'kafka',
       dataDir: undefined,
       brokers: ['kafka-0:9092', 'kafka-1:9092'],
+      kafkaClient: 'kafkajs',
       host: '0.0.0.0',
       port: 8080,
       logLevel: 'info',
@@ -34,6 +35,19 @@ describe('data-plane process options', () => {
       parseMainArgs(['--component', 'dispatcher', '--reuse-port', 'true', '--member-id', 'd-1'], env),
     ).toMatchObject({ component: 'dispatcher', reusePort: true, memberId: 'd-1' });
     expect(envName('kafka-session-timeout-ms')).toBe('EDDY_BROKER_KAFKA_SESSION_TIMEOUT_MS');
+  });
+
+  it('picks the Kafka client from --kafka-client or EDDY_BROKER_KAFKA_CLIENT, kafkajs by default', () => {
+    const kafka = ['--contract', 'c', '--log', 'kafka', '--brokers', 'k:9092'];
+    expect(parseMainArgs(kafka).kafkaClient).toBe('kafkajs');
+    expect(parseMainArgs(kafka, { EDDY_BROKER_KAFKA_CLIENT: 'platformatic' }).kafkaClient).toBe(
+      'platformatic',
+    );
+    expect(
+      parseMainArgs([...kafka, '--kafka-client', 'kafkajs'], { EDDY_BROKER_KAFKA_CLIENT: 'platformatic' })
+        .kafkaClient,
+    ).toBe('kafkajs');
+    expect(envName('kafka-client')).toBe('EDDY_BROKER_KAFKA_CLIENT');
   });
 
   it('names the flag or the variable a bad value came from', () => {
@@ -62,6 +76,9 @@ describe('data-plane process options', () => {
     expect(usage(['--contract', 'c'], { EDDY_BROKER_LOG: 'sqlite' })).toBe(
       'EDDY_BROKER_LOG must be "embedded" or "kafka", got "sqlite"',
     );
+    expect(
+      usage(['--contract', 'c', '--log', 'kafka', '--brokers', 'k:1', '--kafka-client', 'rdkafka']),
+    ).toBe('--kafka-client must be "kafkajs" or "platformatic", got "rdkafka"');
     expect(usage(['--contract', 'c', '--bogus', 'x'])).toMatch(/bogus/);
   });
 });

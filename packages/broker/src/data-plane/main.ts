@@ -6,6 +6,7 @@
 //
 //   node packages/broker/dist/data-plane/main.js --contract contract.json --log embedded --data-dir ./data
 //   node packages/broker/dist/data-plane/main.js --component dispatcher --contract http://control:9000/v1/contract/broker --log kafka --brokers kafka:9092
+//   ... --log kafka --brokers kafka:9092 --kafka-client platformatic   (the @platformatic/kafka client)
 //
 // Contract: every option is a flag or its environment variable (OPTIONS below; the flag wins). One
 // HTTP port serves the ingress (brokers /<ns>/<name>, channels /channels/<ns>/<name>) and GET
@@ -26,7 +27,13 @@ import { isUrlSource, watchContract } from '@eddy/runtime';
 import pino from 'pino';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
-import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';
+import {
+  DEFAULT_KAFKA_CLIENT,
+  isKafkaClientName,
+  KAFKA_CLIENTS,
+  type KafkaClientName,
+  openKafkaEventLog,
+} from '../eventlog/kafka-client.js';
 import {
   type BrokerDataPlane,
   checkContract,
@@ -52,6 +59,10 @@ const OPTIONS = {
   log: { value: 'embedded|kafka', help: 'the event log (default embedded)' },
   'data-dir': { value: '<dir>', help: "the embedded log's directory (required with --log embedded)" },
   brokers: { value: '<host:port,...>', help: 'Kafka bootstrap brokers (required with --log kafka)' },
+  'kafka-client': {
+    value: KAFKA_CLIENTS.join('|'),
+    help: `the Kafka client of --log kafka (default ${DEFAULT_KAFKA_CLIENT})`,
+  },
   host: { value: '<address>', help: 'listen address (default 127.0.0.1)' },
   port: { value: '<port>', help: 'listen port (default 0: a free one, logged)' },
   'log-level': { value: '<level>', help: 'pino level (default info)' },
@@ -83,6 +94,7 @@ export interface MainOptions {
   log: 'embedded' | 'kafka';
   dataDir?: string;
   brokers?: string[];
+  kafkaClient: KafkaClientName;
   host: string;
   port: number;
   logLevel: string;
@@ -155,6 +167,13 @@ export function parseMainArgs(
     for (const b of brokers)
       if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`${brokersOption?.source}: "${b}" is not host:port`);
   }
+  const clientOption = read('kafka-client');
+  const kafkaClient = clientOption?.text ?? DEFAULT_KAFKA_CLIENT;
+  if (!isKafkaClientName(kafkaClient)) {
+    throw new UsageError(
+      `${clientOption?.source} must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${kafkaClient}"`,
+    );
+  }
   const int = (name: OptionName, min: number, max: number): number | undefined => {
     const option = read(name);
     if (option === undefined) return undefined;
@@ -172,6 +191,7 @@ export function parseMainArgs(
     log,
     dataDir,
     brokers,
+    kafkaClient,
     host: read('host')?.text ?? '127.0.0.1',
     port: int('port', 0, 65535) ?? 0,
     logLevel: read('log-level')?.text ?? 'info',
@@ -225,7 +245,8 @@ export async function runDataPlane(
   if (!isUrlSource(options.contract)) await readContractFile(options.contract);
   const log: EventLog =
     options.log === 'kafka'
-      ? createKafkaEventLog({
+      ? openKafkaEventLog({
+          client: options.kafkaClient,
           brokers: options.brokers ?? [],
           logger,
           ...(options.kafkaSessionTimeoutMs !== undefined
@@ -259,7 +280,7 @@ export async function runDataPlane(
       component: options.component,
       healthz: `${dataPlane.url}/healthz`,
       metrics: `${dataPlane.url}/metrics`,
-      log: options.log,
+      log: options.log === 'kafka' ? `kafka (${options.kafkaClient})` : options.log,
       contract: options.contract,
     },
     `${options.component === 'all' ? 'data plane' : options.component} listening on ${dataPlane.url} (${serves})`,

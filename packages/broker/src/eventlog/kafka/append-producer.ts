@@ -9,8 +9,8 @@
 // again: a duplicate, which at-least-once delivery allows, never a silent loss.
 import { type Kafka, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import type pino from 'pino';
-import { EventLogUnavailableError } from '../event-log.js';
-import { isUsageFailure, toEventLogError, withDeadline } from './kafka-errors.js';
+import { AppendCoalescer, type PartitionAck } from '../kafka-common/append-coalescer.js';
+import { toEventLogError, withDeadline } from '../kafka-common/kafka-errors.js';
 
 export interface AppendProducerOptions {
   /** Upper bound for one append, connecting included. */
@@ -20,27 +20,14 @@ export interface AppendProducerOptions {
   logger: pino.Logger;
 }
 
-/** Most messages one produce request carries when concurrent appends are coalesced. */
-const MAX_COALESCED_MESSAGES = 5_000;
-
-interface PendingAppend {
-  topic: string;
-  messages: Message[];
-  resolve: (offsets: number[]) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
- * Appends that arrive while a produce request is in flight wait and then go out together in the
- * next one (group commit). The idempotent producer allows one request in flight, so without this
- * every concurrent append (an ingress serving many clients, a source delivering in parallel) would
- * pay a full acks=all round trip of its own, one after the other.
+ * Concurrent appends are coalesced into shared produce requests (AppendCoalescer, group commit);
+ * this class owns the kafkajs producer that sends them.
  */
 export class AppendProducer {
   #current: Promise<Producer> | undefined;
   #closed = false;
-  readonly #queue: PendingAppend[] = [];
-  #flushing = false;
+  readonly #coalescer: AppendCoalescer<Message>;
 
   readonly #kafka: Kafka;
   readonly #options: AppendProducerOptions;
@@ -48,6 +35,7 @@ export class AppendProducer {
   constructor(kafka: Kafka, options: AppendProducerOptions) {
     this.#kafka = kafka;
     this.#options = options;
+    this.#coalescer = new AppendCoalescer((topicMessages, action) => this.#produce(topicMessages, action));
   }
 
   /**
@@ -55,58 +43,14 @@ export class AppendProducer {
    * offset, in order, once the broker acknowledged them.
    */
   send(topic: string, messages: Message[]): Promise<number[]> {
-    return new Promise<number[]>((resolve, reject) => {
-      this.#queue.push({ topic, messages, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
+    return this.#coalescer.send(topic, messages);
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch: PendingAppend[] = [];
-        let count = 0;
-        while (
-          this.#queue.length > 0 &&
-          (batch.length === 0 || count + this.#queue[0]!.messages.length <= MAX_COALESCED_MESSAGES)
-        ) {
-          const next = this.#queue.shift()!;
-          count += next.messages.length;
-          batch.push(next);
-        }
-        await this.#sendTogether(batch);
-      }
-    } finally {
-      this.#flushing = false;
-    }
-  }
-
-  async #sendTogether(batch: PendingAppend[]): Promise<void> {
-    try {
-      const offsets = await this.#produce(batch);
-      for (const [i, append] of batch.entries()) append.resolve(offsets[i]!);
-    } catch (error) {
-      if (batch.length > 1 && isUsageFailure(error)) {
-        // One append's bad record (too large, ...) must not fail the others it was coalesced with.
-        for (const append of batch) await this.#sendTogether([append]);
-        return;
-      }
-      for (const append of batch) append.reject(error);
-    }
-  }
-
-  /** One produce request for every append of the batch; returns each append's offsets. */
-  async #produce(batch: PendingAppend[]): Promise<number[][]> {
-    const topics = [...new Set(batch.map((a) => a.topic))];
-    const action =
-      topics.length === 1
-        ? `append to "${topics[0]}"`
-        : `append to ${topics.map((t) => `"${t}"`).join(', ')}`;
-    const topicMessages = topics.map((topic) => ({
-      topic,
-      messages: batch.filter((a) => a.topic === topic).flatMap((a) => a.messages),
-    }));
+  /** One produce request; each partition's base offset. */
+  async #produce(
+    topicMessages: { topic: string; messages: Message[] }[],
+    action: string,
+  ): Promise<PartitionAck[]> {
     const attempt = this.#producer().then((producer) =>
       producer
         .sendBatch({ topicMessages, acks: -1, timeout: this.#options.ackTimeoutMs })
@@ -129,27 +73,16 @@ export class AppendProducer {
         );
       throw toEventLogError(error, action);
     }
-    // Offsets within a partition follow the order the messages were sent in: the base offset of
-    // the partition's batch plus a running index, across the coalesced appends in queue order.
-    const next = new Map<string, number>();
-    for (const ack of acks) next.set(`${ack.topicName}/${ack.partition}`, Number(ack.baseOffset));
-    return batch.map((append) =>
-      append.messages.map((message) => {
-        const key = `${append.topic}/${message.partition}`;
-        const offset = next.get(key);
-        if (offset === undefined) {
-          throw toEventLogError(new Error(`no acknowledgement for partition ${message.partition}`), action);
-        }
-        next.set(key, offset + 1);
-        return offset;
-      }),
-    );
+    return acks.map((ack) => ({
+      topic: ack.topicName,
+      partition: ack.partition,
+      baseOffset: Number(ack.baseOffset),
+    }));
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const append of this.#queue.splice(0))
-      append.reject(new EventLogUnavailableError('the event log is closed'));
+    this.#coalescer.close();
     const pending = this.#current;
     this.#current = undefined;
     if (!pending) return;

@@ -9,21 +9,11 @@ import {
   type Consumer,
   type ConsumerStatus,
   EventLogUsageError,
-  type InitialPosition,
   type LogRecord,
   type StartPosition,
 } from '../event-log.js';
-import { toEventLogError, withDeadline } from './kafka-errors.js';
-
-/** Offsets the consumer needs from the cluster besides its own fetches (served by the admin client). */
-export interface OffsetLookup {
-  /** Per partition: first retained offset and log end offset. */
-  topicOffsets(topic: string): Promise<Map<number, { start: number; end: number }>>;
-  /** Per partition: first offset whose timestamp is >= `timestamp`, else the log end offset. */
-  offsetsForTimestamp(topic: string, timestamp: number): Promise<Map<number, number>>;
-  /** Per partition: the group's committed offset, null where it never committed. */
-  committedOffsets(group: string, topic: string): Promise<Map<number, number | null>>;
-}
+import { toEventLogError, withDeadline } from '../kafka-common/kafka-errors.js';
+import { initialOf, type OffsetLookup, targetOffsets } from '../kafka-common/start-positions.js';
 
 export interface KafkaLogConsumerConfig {
   sessionTimeoutMs: number;
@@ -283,24 +273,18 @@ export class KafkaLogConsumer implements Consumer {
   async #positionAfterJoin(assigned: number[], first: boolean): Promise<void> {
     const start: StartPosition = this.#options.start ?? 'committed';
     if (first && start !== 'committed') {
-      await this.reposition(await this.#targetOffsets(start));
+      await this.reposition(await targetOffsets(this.#lookup, this.topic, start));
       return;
     }
     if (assigned.length === 0) return;
     const committed = await this.#lookup.committedOffsets(this.group, this.topic);
     const fresh = assigned.filter((p) => (committed.get(p) ?? null) === null);
     if (fresh.length === 0) return;
-    const targets = await this.#targetOffsets(initialOf(this.#options));
+    const targets = await targetOffsets(this.#lookup, this.topic, initialOf(this.#options));
     for (const partition of fresh) {
       const offset = targets.get(partition);
       if (offset !== undefined) this.#consumer.seek({ topic: this.topic, partition, offset: String(offset) });
     }
-  }
-
-  async #targetOffsets(position: InitialPosition): Promise<Map<number, number>> {
-    if (typeof position === 'object') return this.#lookup.offsetsForTimestamp(this.topic, position.timestamp);
-    const offsets = await this.#lookup.topicOffsets(this.topic);
-    return new Map([...offsets].map(([p, o]) => [p, position === 'earliest' ? o.start : o.end]));
   }
 
   #notifyAssignment(partitions: number[]): void {
@@ -362,8 +346,4 @@ export class KafkaLogConsumer implements Consumer {
       return [];
     }
   }
-}
-
-function initialOf(options: ConsumeOptions): InitialPosition {
-  return options.initial ?? 'latest';
 }

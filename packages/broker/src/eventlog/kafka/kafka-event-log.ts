@@ -19,14 +19,22 @@ import {
   type TopicInfo,
   type TopicSpec,
 } from '../event-log.js';
-import { AppendProducer } from './append-producer.js';
-import { KafkaLogConsumer, type OffsetLookup } from './kafka-consumer.js';
+import { checkConsumeOptions, checkGroupName } from '../kafka-common/consume-arguments.js';
 import {
   isTransientProtocolError,
   protocolErrorType,
   toEventLogError,
   withDeadline,
-} from './kafka-errors.js';
+} from '../kafka-common/kafka-errors.js';
+import {
+  checkAppendPartition,
+  checkTopicName,
+  checkTopicSpec,
+  topicConfigs,
+} from '../kafka-common/kafka-topics.js';
+import type { OffsetLookup } from '../kafka-common/start-positions.js';
+import { AppendProducer } from './append-producer.js';
+import { KafkaLogConsumer } from './kafka-consumer.js';
 import { kafkaLogCreator, kafkaLogLevelFor } from './kafka-logger.js';
 
 export interface KafkaEventLogOptions {
@@ -55,12 +63,6 @@ export interface KafkaEventLogOptions {
   replicationFactor?: number;
 }
 
-/** Names Kafka accepts for a topic. */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-/** Kafka's default segment.ms; retentions shorter than this get segments as short as themselves. */
-const WEEK_MS = 7 * 24 * 3600 * 1000;
-/** Floor for segment.ms so a tiny retention does not make Kafka roll a file per record. */
-const MIN_SEGMENT_MS = 1_000;
 /** How long topic metadata (partition count, leaders) is trusted before it is fetched again. */
 const METADATA_TTL_MS = 30_000;
 
@@ -127,19 +129,9 @@ export class KafkaEventLog implements EventLog {
     const action = `ensure topic "${name}"`;
     this.#checkOpen(action);
     checkTopicName(name, action);
+    checkTopicSpec(spec, action);
     const partitions = spec.partitions ?? 1;
-    if (!Number.isInteger(partitions) || partitions < 1) {
-      throw new EventLogUsageError(`${action}: partitions must be an integer >= 1, got ${spec.partitions}`);
-    }
-    if (spec.retentionMs !== undefined && (!Number.isSafeInteger(spec.retentionMs) || spec.retentionMs < 1)) {
-      throw new EventLogUsageError(
-        `${action}: retentionMs must be a positive integer, got ${spec.retentionMs}`,
-      );
-    }
     const rf = spec.replicationFactor;
-    if (rf !== undefined && (!Number.isInteger(rf) || rf < 1)) {
-      throw new EventLogUsageError(`${action}: replicationFactor must be an integer >= 1, got ${rf}`);
-    }
     const configs = topicConfigs(spec.retentionMs, spec.config);
     return this.#adminCall(
       action,
@@ -498,9 +490,7 @@ export class KafkaEventLog implements EventLog {
     partition: number | undefined,
     action: string,
   ): Promise<PartitionMetadata[]> {
-    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) {
-      throw new EventLogUsageError(`${action}: partition must be an integer >= 0, got ${partition}`);
-    }
+    checkAppendPartition(partition, action);
     let metadata = await this.#topicMetadata(topic).catch((error: unknown) => {
       throw toEventLogError(error, action);
     });
@@ -584,75 +574,4 @@ export class KafkaEventLog implements EventLog {
  */
 function isStaleOffsetsLookup(error: unknown): boolean {
   return error instanceof TypeError && /Cannot destructure property 'partitions'/.test(error.message);
-}
-
-/**
- * Topic configuration: `extra` (a Broker ConfigMap's `default.topic.config.*`), then what Eddy owns,
- * which wins. `retention.ms` -1 keeps records forever.
- * - `message.timestamp.type=LogAppendTime`: record timestamps are the broker's append time, so
- *   they grow with the offset and seeking by time finds exactly "first record appended at or after".
- * - `segment.ms`: Kafka deletes whole segments only, and a segment expires by its NEWEST record.
- *   With the default week-long segments a topic with steady traffic keeps up to a week beyond its
- *   retention; short retentions get segments as short as the retention (floor 1 s), so records go
- *   within about twice the retention (plus the broker's log.retention.check.interval.ms).
- */
-function topicConfigs(
-  retentionMs: number | undefined,
-  extra: Readonly<Record<string, string>> = {},
-): Record<string, string> {
-  const configs: Record<string, string> = {
-    ...extra,
-    'cleanup.policy': 'delete',
-    'message.timestamp.type': 'LogAppendTime',
-    'retention.ms': String(retentionMs ?? -1),
-  };
-  if (retentionMs !== undefined && retentionMs < WEEK_MS && extra['segment.ms'] === undefined) {
-    configs['segment.ms'] = String(Math.max(MIN_SEGMENT_MS, retentionMs));
-  }
-  return configs;
-}
-
-function checkTopicName(name: unknown, action: string): void {
-  if (typeof name !== 'string' || !TOPIC_NAME.test(name) || name === '.' || name === '..') {
-    throw new EventLogUsageError(
-      `${action}: invalid topic name ${JSON.stringify(name)} (1-249 characters of a-z, A-Z, 0-9, ".", "_", "-")`,
-    );
-  }
-}
-
-function checkGroupName(group: unknown, action: string): void {
-  if (typeof group !== 'string' || group === '') {
-    throw new EventLogUsageError(`${action}: group must be a non-empty string`);
-  }
-}
-
-function checkPosition(position: unknown, allowCommitted: boolean, field: string, action: string): void {
-  if (position === undefined) return;
-  const names = allowCommitted ? ['committed', 'earliest', 'latest'] : ['earliest', 'latest'];
-  if (typeof position === 'string' && names.includes(position)) return;
-  if (
-    typeof position === 'object' &&
-    position !== null &&
-    Number.isFinite((position as { timestamp?: unknown }).timestamp)
-  ) {
-    return;
-  }
-  throw new EventLogUsageError(
-    `${action}: ${field} must be ${names.map((n) => `"${n}"`).join(', ')} or { timestamp: <epoch ms> }, got ${JSON.stringify(position)}`,
-  );
-}
-
-function checkConsumeOptions(options: ConsumeOptions, action: string): void {
-  if (typeof options !== 'object' || options === null)
-    throw new EventLogUsageError(`${action}: options missing`);
-  checkGroupName(options.group, action);
-  checkTopicName(options.topic, action);
-  if (typeof options.handler !== 'function')
-    throw new EventLogUsageError(`${action}: handler must be a function`);
-  checkPosition(options.start, true, 'start', action);
-  checkPosition(options.initial, false, 'initial', action);
-  const max = options.maxBatchSize;
-  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
-    throw new EventLogUsageError(`${action}: maxBatchSize must be an integer >= 1, got ${max}`);
-  }
 }

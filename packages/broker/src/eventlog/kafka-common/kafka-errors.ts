@@ -1,6 +1,12 @@
-// Maps kafkajs failures onto the event log's error kinds: EventLogUsageError for calls that can never
-// succeed as made (RecordTooLargeError when that is a record's size), EventLogUnavailableError for
-// everything that may work later (broker down, timeouts, leader elections, rebalances).
+// Maps Kafka client failures (kafkajs and @platformatic/kafka alike) onto the event log's error kinds:
+// EventLogUsageError for calls that can never succeed as made (RecordTooLargeError when that is a
+// record's size), EventLogUnavailableError for everything that may work later (broker down,
+// timeouts, leader elections, rebalances).
+//
+// The two clients describe a broker's answer differently: kafkajs as `type` (the protocol error
+// name, e.g. MESSAGE_TOO_LARGE) and `retriable`, @platformatic/kafka as `apiId` and `canRetry`,
+// with its own `code` (PLT_KFK_*) for the kind of failure. Both wrap errors (kafkajs in `cause` /
+// `originalError` / `errors`, platformatic in `cause` / `errors`); the whole chain is inspected.
 import { TimeoutError, withTimeout } from '@eddy/runtime';
 import { EventLogUnavailableError, EventLogUsageError, RecordTooLargeError } from '../event-log.js';
 
@@ -32,7 +38,7 @@ const USAGE_PROTOCOL_ERRORS = new Set([
 /** Kafka protocol error types that say a record or batch is over the broker's or topic's size limit. */
 const TOO_LARGE_PROTOCOL_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
-/** kafkajs error names that mean "could not reach / hear back from the cluster in time". */
+/** kafkajs error names and @platformatic/kafka codes that mean "could not reach / hear back from the cluster in time". */
 const UNAVAILABLE_NAMES = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
@@ -46,13 +52,21 @@ const UNAVAILABLE_NAMES = new Set([
   'KafkaJSLockTimeout',
   'KafkaJSNoBrokerAvailableError',
   'KafkaJSStaleTopicMetadataAssignment',
+  'PLT_KFK_NETWORK',
+  'PLT_KFK_TIMEOUT',
 ]);
 
 interface KafkaLikeError {
   name?: string;
   message?: string;
+  /** kafkajs: the protocol error type. */
   type?: string;
+  /** @platformatic/kafka: the protocol error id. */
+  apiId?: string;
+  /** @platformatic/kafka: PLT_KFK_*. */
+  code?: string;
   retriable?: boolean;
+  canRetry?: boolean;
   cause?: unknown;
   originalError?: unknown;
   errors?: unknown[];
@@ -75,41 +89,59 @@ function chain(error: unknown): KafkaLikeError[] {
   return result;
 }
 
+/** The protocol error type of one error of the chain, in either client's spelling. */
+function typeOf(e: KafkaLikeError): string | undefined {
+  if (typeof e.type === 'string') return e.type;
+  return typeof e.apiId === 'string' ? e.apiId : undefined;
+}
+
 /** The Kafka protocol error type somewhere in the chain (e.g. `UNKNOWN_TOPIC_OR_PARTITION`). */
 export function protocolErrorType(error: unknown): string | undefined {
-  return chain(error).find((e) => typeof e.type === 'string')?.type;
+  for (const e of chain(error)) {
+    const type = typeOf(e);
+    if (type !== undefined) return type;
+  }
+  return undefined;
+}
+
+/** Whether `type` (e.g. `GROUP_ID_NOT_FOUND`) is anywhere in the chain. */
+export function hasProtocolError(error: unknown, type: string): boolean {
+  return chain(error).some((e) => typeOf(e) === type);
 }
 
 export function isUsageFailure(error: unknown): boolean {
   const errors = chain(error);
   if (errors.some((e) => e instanceof EventLogUsageError)) return true;
   if (errors.some((e) => e instanceof EventLogUnavailableError)) return false;
-  if (errors.some((e) => typeof e.type === 'string' && USAGE_PROTOCOL_ERRORS.has(e.type))) return true;
-  if (errors.some((e) => e.name !== undefined && UNAVAILABLE_NAMES.has(e.name))) return false;
-  if (errors.some((e) => e.retriable === true)) return false;
-  // kafkajs rejects bad arguments with a bare KafkaJSNonRetriableError before sending anything.
-  return errors[0]?.name === 'KafkaJSNonRetriableError';
+  if (errors.some((e) => USAGE_PROTOCOL_ERRORS.has(typeOf(e) ?? ''))) return true;
+  if (errors.some((e) => UNAVAILABLE_NAMES.has(e.name ?? '') || UNAVAILABLE_NAMES.has(e.code ?? '')))
+    return false;
+  if (errors.some((e) => e.retriable === true || e.canRetry === true)) return false;
+  // kafkajs rejects bad arguments with a bare KafkaJSNonRetriableError before sending anything,
+  // @platformatic/kafka with a UserError.
+  return errors[0]?.name === 'KafkaJSNonRetriableError' || errors[0]?.code === 'PLT_KFK_USER';
 }
 
 /** A Kafka protocol error the broker marks retriable (leader election, coordinator loading, ...). */
 export function isTransientProtocolError(error: unknown): boolean {
-  return chain(error).some(
-    (e) =>
-      e.name === 'KafkaJSProtocolError' &&
-      e.retriable === true &&
-      typeof e.type === 'string' &&
-      !USAGE_PROTOCOL_ERRORS.has(e.type),
-  );
+  return chain(error).some((e) => {
+    const type = typeOf(e);
+    if (type === undefined || USAGE_PROTOCOL_ERRORS.has(type)) return false;
+    return (
+      (e.name === 'KafkaJSProtocolError' && e.retriable === true) ||
+      (e.code === 'PLT_KFK_PROTOCOL' && e.canRetry === true)
+    );
+  });
 }
 
-/** Wraps a kafkajs failure of `action` (e.g. `append to "orders"`) in the event log's error kinds. */
+/** Wraps a Kafka client's failure of `action` (e.g. `append to "orders"`) in the event log's error kinds. */
 export function toEventLogError(error: unknown, action: string): Error {
   if (error instanceof EventLogUsageError || error instanceof EventLogUnavailableError) return error;
   const innermost = chain(error).at(-1);
   const detail = innermost?.message ?? String(error);
   const outer = (error as KafkaLikeError | undefined)?.message;
   const message = outer && outer !== detail ? `${outer}: ${detail}` : detail;
-  if (chain(error).some((e) => typeof e.type === 'string' && TOO_LARGE_PROTOCOL_ERRORS.has(e.type)))
+  if (chain(error).some((e) => TOO_LARGE_PROTOCOL_ERRORS.has(typeOf(e) ?? '')))
     return new RecordTooLargeError(`${action}: ${message}`, { cause: error });
   return isUsageFailure(error)
     ? new EventLogUsageError(`${action}: ${message}`, { cause: error })

@@ -1,0 +1,566 @@
+// One member of a consumer group on @platformatic/kafka. The client runs the group membership
+// (JoinGroup/SyncGroup, heartbeats on its own timer, automatic rejoin on a rebalance) and the raw
+// Fetch; this class runs its own fetch loop over the assigned partitions instead of the client's
+// MessagesStream, because the EventLog contract needs what that stream does not give: a partition's
+// next batch only after the handler promise for the previous one settled (backpressure per
+// partition, other partitions go on), seeks of a live member, and positions resolved before ready().
+// Offsets are committed only through commit() (no autocommit).
+import { fromKafkaMessage } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
+import { Consumer as KafkaConsumer, type RecordsBatch } from '@platformatic/kafka';
+import type pino from 'pino';
+import {
+  type CommitOffset,
+  type ConsumeOptions,
+  type Consumer,
+  type ConsumerStatus,
+  EventLogUsageError,
+  type LogRecord,
+  type StartPosition,
+} from '../event-log.js';
+import { hasProtocolError, toEventLogError, withDeadline } from '../kafka-common/kafka-errors.js';
+import { initialOf, type OffsetLookup, targetOffsets } from '../kafka-common/start-positions.js';
+
+export interface GroupConsumerConfig {
+  clientId: string;
+  bootstrapBrokers: string[];
+  connectTimeoutMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxWaitTimeMs: number;
+  readyTimeoutMs: number;
+  operationTimeoutMs: number;
+}
+
+const DEFAULT_MAX_BATCH_SIZE = 100;
+/** Batch attribute bit: the record timestamps are the broker's append time (the batch's maxTimestamp). */
+const LOG_APPEND_TIME = 0x08;
+/** Batch attribute bit: a transaction marker, not a record. */
+const CONTROL_BATCH = 0x20;
+const PARTITION_MAX_BYTES = 1024 * 1024;
+
+interface PartitionState {
+  /** The next offset to fetch; undefined until the member knows where to start. */
+  position: bigint | undefined;
+  /** Moves on every seek and assignment change: a batch fetched under an older epoch is stale. */
+  epoch: number;
+}
+
+export class PlatformaticGroupConsumer implements Consumer {
+  readonly group: string;
+  readonly topic: string;
+  #currentStatus: ConsumerStatus = 'running';
+  readonly #client: KafkaConsumer<Buffer, Buffer, Buffer, Buffer>;
+  readonly #maxBatchSize: number;
+  readonly #partitions = new Map<number, PartitionState>();
+  /**
+   * The handler chain of the batch being delivered, per partition. Kept apart from the assignment:
+   * a partition revoked and assigned back while its handler still runs stays busy until it settles.
+   */
+  readonly #running = new Map<number, Promise<void>>();
+  readonly #readyPromise: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: Error) => void;
+  #isReady = false;
+  #firstJoin = true;
+  /** Settles once the latest join's positioning is done; the fetch loop waits for it. */
+  #positioned: Promise<void> = new Promise(() => {});
+  #joins = 0;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #readyTimer: NodeJS.Timeout | undefined;
+  readonly #options: ConsumeOptions;
+  readonly #lookup: OffsetLookup;
+  readonly #config: GroupConsumerConfig;
+  readonly #logger: pino.Logger;
+  readonly #onStopped: (consumer: PlatformaticGroupConsumer) => void;
+
+  constructor(
+    options: ConsumeOptions,
+    lookup: OffsetLookup,
+    config: GroupConsumerConfig,
+    logger: pino.Logger,
+    onStopped: (consumer: PlatformaticGroupConsumer) => void,
+  ) {
+    this.#options = options;
+    this.#lookup = lookup;
+    this.#config = config;
+    this.#logger = logger;
+    this.#onStopped = onStopped;
+    this.group = options.group;
+    this.topic = options.topic;
+    this.#maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    this.#readyPromise = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.#readyPromise.catch(() => {});
+    this.#client = new KafkaConsumer<Buffer, Buffer, Buffer, Buffer>({
+      clientId: config.clientId,
+      bootstrapBrokers: config.bootstrapBrokers,
+      groupId: options.group,
+      connectTimeout: config.connectTimeoutMs,
+      timeout: Math.min(30_000, config.operationTimeoutMs),
+      retries: 5,
+      retryDelay: 200,
+      sessionTimeout: config.sessionTimeoutMs,
+      rebalanceTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: config.heartbeatIntervalMs,
+      autocommit: false,
+      autocreateTopics: false,
+      minBytes: 1,
+      maxWaitTime: config.maxWaitTimeMs,
+    });
+  }
+
+  get status(): ConsumerStatus {
+    return this.#currentStatus;
+  }
+
+  /** Joins the group and starts the fetch loop; ready() tells when the first positioning is done. */
+  async start(): Promise<void> {
+    const action = `consume "${this.topic}" as group "${this.group}"`;
+    // A failed rejoin is reported as an 'error' event; without a listener it would throw.
+    this.#client.on('error', (error: Error) => {
+      this.#logger.warn({ err: error, group: this.group }, 'Kafka consumer error event');
+    });
+    this.#client.on('consumer:group:join', (payload) => {
+      const assignment = payload.assignments?.find((a) => a.topic === this.topic);
+      this.#onJoin(assignment?.partitions ?? []);
+    });
+    this.#readyTimer = setTimeout(() => {
+      this.#rejectReady(
+        toEventLogError(
+          new Error(`the member did not join within ${this.#config.readyTimeoutMs} ms`),
+          `join group "${this.group}"`,
+        ),
+      );
+    }, this.#config.readyTimeoutMs);
+    try {
+      this.#client.topics.track(this.topic);
+      // Resolves after the first JoinGroup + SyncGroup (the join event has fired by then).
+      const joining = this.#client.joinGroup({
+        sessionTimeout: this.#config.sessionTimeoutMs,
+        rebalanceTimeout: this.#config.sessionTimeoutMs,
+        heartbeatInterval: this.#config.heartbeatIntervalMs,
+      });
+      await withDeadline(joining, this.#config.readyTimeoutMs, action);
+    } catch (error) {
+      this.#currentStatus = 'closed';
+      clearTimeout(this.#readyTimer);
+      await this.#client.close(true).catch(() => {});
+      this.#onStopped(this);
+      throw toEventLogError(error, action);
+    }
+    this.#loop = this.#fetchLoop();
+  }
+
+  ready(): Promise<void> {
+    return this.#readyPromise;
+  }
+
+  async commit(offsets: CommitOffset[]): Promise<void> {
+    const action = `commit for group "${this.group}"`;
+    if (this.#currentStatus !== 'running') {
+      throw new EventLogUsageError(`${action}: the consumer is ${this.#currentStatus}`);
+    }
+    for (const [i, o] of offsets.entries()) {
+      if (o.topic !== this.topic) {
+        throw new EventLogUsageError(
+          `${action}: offsets[${i}].topic is "${o.topic}", this consumer reads "${this.topic}"`,
+        );
+      }
+      if (!Number.isInteger(o.partition) || o.partition < 0) {
+        throw new EventLogUsageError(
+          `${action}: offsets[${i}].partition must be an integer >= 0, got ${o.partition}`,
+        );
+      }
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new EventLogUsageError(
+          `${action}: offsets[${i}].offset must be an integer >= 0, got ${o.offset}`,
+        );
+      }
+    }
+    if (offsets.length === 0) return;
+    try {
+      await this.#commitOffsets(
+        offsets.map((o) => [o.partition, o.offset]),
+        action,
+      );
+    } catch (error) {
+      throw toEventLogError(error, action);
+    }
+  }
+
+  async seekToTimestamp(timestamp: number): Promise<void> {
+    const action = `seek group "${this.group}" on "${this.topic}" to ${timestamp}`;
+    if (this.#currentStatus !== 'running') {
+      throw new EventLogUsageError(`${action}: the consumer is ${this.#currentStatus}`);
+    }
+    try {
+      await this.reposition(await this.#lookup.offsetsForTimestamp(this.topic, timestamp));
+    } catch (error) {
+      throw toEventLogError(error, action);
+    }
+  }
+
+  /**
+   * Moves the group to `offsets`: commits them for every partition (so members elsewhere and the
+   * next owner after a rebalance start there) and moves the partitions this member holds. A batch
+   * being delivered on such a partition is cut short: the rest of it is stale.
+   */
+  async reposition(offsets: Map<number, number>): Promise<void> {
+    await this.#commitOffsets([...offsets], `reposition group "${this.group}"`);
+    for (const [partition, state] of this.#partitions) {
+      const offset = offsets.get(partition);
+      if (offset === undefined) continue;
+      state.position = BigInt(offset);
+      state.epoch++;
+    }
+    this.#wakeUp();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown('closed');
+    return this.#closing;
+  }
+
+  async #commitOffsets(offsets: [number, number][], action: string): Promise<void> {
+    await withDeadline(
+      this.#client.commit({
+        offsets: offsets.map(([partition, offset]) => ({
+          topic: this.topic,
+          partition,
+          offset: BigInt(offset),
+          leaderEpoch: -1,
+        })),
+      }),
+      this.#config.operationTimeoutMs,
+      action,
+    );
+  }
+
+  async #shutdown(status: ConsumerStatus): Promise<void> {
+    if (this.#currentStatus === 'running') this.#currentStatus = status;
+    clearTimeout(this.#readyTimer);
+    this.#rejectReady(
+      new EventLogUsageError(
+        `group "${this.group}": the consumer was ${this.#currentStatus} before it joined`,
+      ),
+    );
+    this.#wakeUp();
+    // The loop ends within one fetch wait; running handlers are waited for, then the member leaves.
+    await this.#loop?.catch(() => {});
+    await Promise.all([...this.#running.values()].map((p) => p.catch(() => {})));
+    await this.#client.close().catch(async (error: unknown) => {
+      this.#logger.warn({ err: error, group: this.group }, 'error while leaving the consumer group');
+      await this.#client.close(true).catch(() => {});
+    });
+    if (this.#partitions.size > 0) {
+      this.#partitions.clear();
+      this.#notifyAssignment([]);
+    }
+    this.#onStopped(this);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#currentStatus !== 'running') return;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.#logger.error({ err: failure, group: this.group, topic: this.topic }, 'consumer stopped');
+    this.#currentStatus = 'failed';
+    // Called from a handler chain, which the shutdown waits for: not awaited here.
+    this.#closing ??= this.#shutdown('failed').then(() => {
+      try {
+        this.#options.onError?.(failure);
+      } catch (callbackError) {
+        this.#logger.error({ err: callbackError }, 'onError callback threw');
+      }
+    });
+  }
+
+  #onJoin(partitions: number[]): void {
+    if (this.#currentStatus !== 'running') return;
+    const assigned = [...partitions].sort((a, b) => a - b);
+    // Partitions this member keeps go on from where they are (a running batch included);
+    // revoked ones stop; new ones start from the group's commit once positioned.
+    for (const [partition, state] of this.#partitions) {
+      if (!assigned.includes(partition)) {
+        state.epoch++;
+        this.#partitions.delete(partition);
+      }
+    }
+    const fresh = assigned.filter((p) => !this.#partitions.has(p));
+    for (const partition of fresh) this.#partitions.set(partition, { position: undefined, epoch: 0 });
+    const first = this.#firstJoin;
+    this.#firstJoin = false;
+    const join = ++this.#joins;
+    this.#positioned = this.#positionAfterJoin(fresh, first).then(
+      () => {
+        if (join !== this.#joins) return;
+        this.#notifyAssignment(assigned);
+        if (!this.#isReady) {
+          this.#isReady = true;
+          clearTimeout(this.#readyTimer);
+          this.#resolveReady();
+        }
+        this.#wakeUp();
+      },
+      (error: unknown) => {
+        const failure = toEventLogError(error, `position group "${this.group}" on "${this.topic}"`);
+        this.#rejectReady(failure);
+        this.#fail(failure);
+      },
+    );
+  }
+
+  /** Where newly assigned partitions start; on the first join, `start` repositions the whole group. */
+  async #positionAfterJoin(fresh: number[], first: boolean): Promise<void> {
+    const start: StartPosition = this.#options.start ?? 'committed';
+    if (first && start !== 'committed') {
+      await this.reposition(await targetOffsets(this.#lookup, this.topic, start));
+      return;
+    }
+    if (fresh.length === 0) return;
+    const committed = await this.#lookup.committedOffsets(this.group, this.topic);
+    const missing = fresh.filter((p) => (committed.get(p) ?? null) === null);
+    const initial =
+      missing.length > 0
+        ? await targetOffsets(this.#lookup, this.topic, initialOf(this.#options))
+        : new Map();
+    for (const partition of fresh) {
+      const state = this.#partitions.get(partition);
+      const offset = committed.get(partition) ?? initial.get(partition);
+      if (state && state.position === undefined && offset !== undefined) state.position = BigInt(offset);
+    }
+  }
+
+  #notifyAssignment(partitions: number[]): void {
+    try {
+      this.#options.onAssignment?.(partitions);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'onAssignment callback threw');
+    }
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Waits for a wake-up (a handler finished, a join, a seek, close) or `ms`. */
+  async #idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async #fetchLoop(): Promise<void> {
+    let failures = 0;
+    while (this.#currentStatus === 'running') {
+      await Promise.race([this.#positioned, this.#idle(this.#config.maxWaitTimeMs)]);
+      if (this.#currentStatus !== 'running') return;
+      const idle = [...this.#partitions].filter(
+        ([p, s]) => s.position !== undefined && !this.#running.has(p),
+      );
+      if (idle.length === 0) {
+        await this.#idle(this.#config.maxWaitTimeMs);
+        continue;
+      }
+      try {
+        await this.#fetchOnce(idle.map(([partition]) => partition));
+        failures = 0;
+      } catch (error) {
+        if (this.#currentStatus !== 'running') return;
+        failures++;
+        this.#logger.warn({ err: error, group: this.group, topic: this.topic }, 'fetch failed; retrying');
+        await sleep(Math.min(2_000, 100 * 2 ** Math.min(failures, 5)));
+      }
+    }
+  }
+
+  /** One Fetch per leader for the idle partitions; hands what came back to the handlers. */
+  async #fetchOnce(partitions: number[]): Promise<void> {
+    const metadata = await this.#client.metadata({ topics: [this.topic] });
+    const topicMetadata = metadata.topics.get(this.topic);
+    if (!topicMetadata) throw new Error(`no metadata for topic "${this.topic}"`);
+    const byLeader = new Map<number, number[]>();
+    for (const partition of partitions) {
+      const leader = topicMetadata.partitions[partition]?.leader;
+      if (leader === undefined || leader < 0) continue;
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition]);
+    }
+    await Promise.all(
+      [...byLeader].map(async ([node, nodePartitions]) => {
+        const requested = new Map<number, { position: bigint; epoch: number }>();
+        for (const partition of nodePartitions) {
+          const state = this.#partitions.get(partition);
+          if (state?.position !== undefined)
+            requested.set(partition, { position: state.position, epoch: state.epoch });
+        }
+        if (requested.size === 0) return;
+        let response: Awaited<ReturnType<KafkaConsumer<Buffer, Buffer, Buffer, Buffer>['fetch']>>;
+        try {
+          response = await this.#client.fetch({
+            node,
+            maxWaitTime: this.#config.maxWaitTimeMs,
+            minBytes: 1,
+            topics: [
+              {
+                topicId: topicMetadata.id,
+                partitions: [...requested].map(([partition, { position }]) => ({
+                  partition,
+                  fetchOffset: position,
+                  partitionMaxBytes: PARTITION_MAX_BYTES,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                })),
+              },
+            ],
+          });
+        } catch (error) {
+          if (this.#resetOutOfRange(error, requested)) return;
+          throw error;
+        }
+        for (const topicResponse of response.responses) {
+          for (const partitionResponse of topicResponse.partitions) {
+            const partition = partitionResponse.partitionIndex;
+            const asked = requested.get(partition);
+            const state = this.#partitions.get(partition);
+            // Stale: the partition was revoked, sought or is being delivered since the request.
+            if (!asked || !state || state.epoch !== asked.epoch || this.#running.has(partition)) continue;
+            const records = this.#records(partition, partitionResponse.records ?? [], asked.position);
+            if (records.next === undefined) continue;
+            state.position = records.next;
+            if (records.records.length === 0) continue;
+            const highWatermark = Number(partitionResponse.highWatermark);
+            const epoch = state.epoch;
+            const running = this.#deliver(partition, records.records, highWatermark, epoch).finally(() => {
+              this.#running.delete(partition);
+              this.#wakeUp();
+            });
+            this.#running.set(partition, running);
+          }
+        }
+      }),
+    );
+  }
+
+  /**
+   * A position outside the retained range (retention deleted it, or the topic was recreated):
+   * below the log start it moves to the first retained record (at-least-once: skip nothing that
+   * still exists), above the end to the end.
+   */
+  #resetOutOfRange(error: unknown, requested: Map<number, { position: bigint; epoch: number }>): boolean {
+    if (!hasProtocolError(error, 'OFFSET_OUT_OF_RANGE')) return false;
+    const response = (
+      error as {
+        response?: {
+          responses?: {
+            partitions: {
+              partitionIndex: number;
+              errorCode: number;
+              logStartOffset: bigint;
+              highWatermark: bigint;
+            }[];
+          }[];
+        };
+      }
+    ).response;
+    let moved = false;
+    for (const topicResponse of response?.responses ?? []) {
+      for (const p of topicResponse.partitions) {
+        const asked = requested.get(p.partitionIndex);
+        const state = this.#partitions.get(p.partitionIndex);
+        if (p.errorCode === 0 || !asked || !state || state.epoch !== asked.epoch) continue;
+        state.position = asked.position < p.logStartOffset ? p.logStartOffset : p.highWatermark;
+        moved = true;
+      }
+    }
+    return moved;
+  }
+
+  /** The records of the fetched batches at or after `from`, and the next position. */
+  #records(
+    partition: number,
+    batches: RecordsBatch[],
+    from: bigint,
+  ): { records: LogRecord[]; next: bigint | undefined } {
+    const records: LogRecord[] = [];
+    let next: bigint | undefined;
+    for (const batch of batches) {
+      next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+      if (batch.attributes & CONTROL_BATCH) continue;
+      for (const record of batch.records) {
+        const offset = batch.firstOffset + BigInt(record.offsetDelta);
+        // A fetch returns whole batches: records before the position were delivered already.
+        if (offset < from) continue;
+        // With LogAppendTime the broker stamps the batch, not the records (their deltas keep the
+        // producer's times): the append time is the batch's maxTimestamp.
+        const timestamp =
+          batch.attributes & LOG_APPEND_TIME
+            ? batch.maxTimestamp
+            : batch.firstTimestamp + record.timestampDelta;
+        const decoded = this.#toRecord(partition, offset, timestamp, record);
+        if (decoded) records.push(decoded);
+      }
+    }
+    return { records, next };
+  }
+
+  #toRecord(
+    partition: number,
+    offset: bigint,
+    timestamp: bigint,
+    record: RecordsBatch['records'][number],
+  ): LogRecord | undefined {
+    const where = `${this.topic}/${partition}@${offset}`;
+    try {
+      const headers: Record<string, Buffer> = {};
+      for (const [key, value] of record.headers) {
+        if (key !== null && value !== null) headers[key.toString('utf8')] = value;
+      }
+      return {
+        topic: this.topic,
+        partition,
+        offset: Number(offset),
+        timestamp: Number(timestamp),
+        key: record.key === null ? null : record.key.toString('utf8'),
+        event: fromKafkaMessage({ key: record.key, value: record.value, headers }, where),
+      };
+    } catch (error) {
+      // A record that is not a CloudEvent can never be delivered; it is logged and skipped so it
+      // cannot block its partition.
+      this.#logger.error(
+        { err: error, group: this.group, record: where },
+        'skipping a record that is not a CloudEvent',
+      );
+      return undefined;
+    }
+  }
+
+  /** The handler, one slice of at most maxBatchSize at a time, until done or the batch goes stale. */
+  async #deliver(
+    partition: number,
+    records: LogRecord[],
+    highWatermark: number,
+    epoch: number,
+  ): Promise<void> {
+    for (let i = 0; i < records.length; i += this.#maxBatchSize) {
+      const state = this.#partitions.get(partition);
+      if (this.#currentStatus !== 'running' || !state || state.epoch !== epoch) return;
+      const slice = records.slice(i, i + this.#maxBatchSize);
+      try {
+        await this.#options.handler({ topic: this.topic, partition, records: slice, highWatermark });
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+    }
+  }
+}
