@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
@@ -18,6 +19,7 @@ export interface DevCommandOptions {
   ingresses?: string;
   dispatchers?: string;
   inProcess?: boolean;
+  kafkaClient?: string;
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
 }
@@ -108,6 +110,14 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   const port = parsePort(options.port);
   const kafka = parseBrokers(options.kafka);
   const processes = brokerProcesses(options, kafka);
+  const kafkaClient = options.kafkaClient;
+  if (kafkaClient !== undefined) {
+    if (!kafka) throw new UsageError('--kafka-client needs --kafka');
+    if (!isKafkaClientName(kafkaClient))
+      throw new UsageError(
+        `--kafka-client must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${kafkaClient}"`,
+      );
+  }
   const level = options.logLevel ?? 'error';
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
@@ -121,6 +131,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       dataDir,
       ...(kafka ? { kafka } : {}),
       ...(processes ? { brokerProcesses: processes } : {}),
+      ...(kafkaClient !== undefined && isKafkaClientName(kafkaClient) ? { kafkaClient } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
@@ -162,6 +173,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       "with --kafka: dispatcher processes sharing the Triggers' consumer groups (default one per core)",
     )
     .option('--in-process', 'with --kafka: run the broker inside the eddy dev process instead')
+    .option(
+      '--kafka-client <name>',
+      'with --kafka: the Kafka client library, kafkajs (default) or platformatic',
+    )
     .option(
       '--data-dir <dir>',
       `state, embedded event log and admin.json (default $${DATA_DIR_ENV} or ${DEFAULT_DATA_DIR}/)`,

@@ -10,9 +10,11 @@ import { namespacedKey } from '@eddy/api';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
-  createKafkaEventLog,
+  DEFAULT_KAFKA_CLIENT,
   type EventLog,
+  type KafkaClientName,
   openEmbeddedEventLog,
+  openKafkaEventLog,
 } from '@eddy/broker';
 import { sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
@@ -48,6 +50,8 @@ export interface DevServerOptions {
    * broker-processes.ts) instead of in this process. Default in-process.
    */
   brokerProcesses?: { ingresses: number; dispatchers: number; extraArgs?: string[] };
+  /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default kafkajs. */
+  kafkaClient?: KafkaClientName;
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
   port?: number;
   /** Default 127.0.0.1 for every listener. */
@@ -144,7 +148,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   try {
     const log: EventLog = options.kafka
-      ? createKafkaEventLog({ brokers: options.kafka, logger })
+      ? openKafkaEventLog({
+          client: options.kafkaClient ?? DEFAULT_KAFKA_CLIENT,
+          brokers: options.kafka,
+          logger,
+        })
       : await openEmbeddedEventLog({ dataDir });
     cleanups.push(() => log.close());
 
@@ -158,6 +166,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         host,
         port,
         ...options.brokerProcesses,
+        extraArgs: [
+          ...(options.kafkaClient ? ['--kafka-client', options.kafkaClient] : []),
+          ...(options.brokerProcesses.extraArgs ?? []),
+        ],
         log,
         logger,
         print,
