@@ -1,15 +1,7 @@
-// The data-plane process (packages/broker/dist/data-plane/main.js, run with plain `node` exactly as
-// deployed) on BOTH logs: kill -9 while a slow subscriber has deliveries in flight, restart on the
-// same data dir / Kafka, and every accepted event arrives at least once, with duplicates only from
-// what was in flight or just finished; a 20k backlog to a slow subscriber keeps in-flight at the
-// route's maxInFlight and RSS bounded, and SIGTERM then stops it cleanly.
-
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type PlainEvent, toHttpBatch, toHttpBinary } from '@eddy/api';
 import { request } from 'undici';
-import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
 import { spawnDataPlane, writeContract } from './data-plane-processes.ts';
 import {

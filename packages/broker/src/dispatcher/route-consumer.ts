@@ -414,8 +414,8 @@ export class RouteConsumer {
 
   /** Remembers a final entry, deleted once a commit of its partition passes it. */
   #finalized(key: RetryKey): void {
-    let offsets = this.#finalEntries.get(key.partition);
-    if (offsets === undefined) this.#finalEntries.set(key.partition, (offsets = new Set()));
+    const offsets = this.#finalEntries.get(key.partition) ?? new Set<number>();
+    this.#finalEntries.set(key.partition, offsets);
     offsets.add(key.offset);
   }
 
