@@ -2,7 +2,8 @@
 // in a loop against one event's attributes (matching, so every clause runs).
 import { compileCesql } from '@eddy/api';
 
-export const CESQL_EXPRESSION = "type = 'dev.eddy.bench.broker' AND source LIKE '/bench/%' AND EXISTS subject";
+export const CESQL_EXPRESSION =
+  "type = 'dev.eddy.bench.broker' AND source LIKE '/bench/%' AND EXISTS subject";
 
 export interface CesqlResultRow {
   expression: string;
@@ -24,6 +25,7 @@ export function benchCesql(iterations = 2_000_000): CesqlResultRow {
   const started = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) if (compiled.matches(event)) hits++;
   const ns = Number(process.hrtime.bigint() - started);
-  if (hits !== iterations + 200_000) throw new Error(`CESQL bench: expected every evaluation to match, got ${hits}`);
+  if (hits !== iterations + 200_000)
+    throw new Error(`CESQL bench: expected every evaluation to match, got ${hits}`);
   return { expression: CESQL_EXPRESSION, nsPerOp: ns / iterations, iterations };
 }

@@ -143,7 +143,10 @@ export function eddyDataPlane(options: EddyOptions): Contender {
       if (options.kafkaClient) args.push('--kafka-client', options.kafkaClient);
       args.push(...(options.extraArgs ?? []));
       ctx.log(`${options.id}: node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
-      const proc = spawnPeer(NODE, args, { outFile: path.join(ctx.dir, `${options.id}.log`), label: `bench-${options.id}` });
+      const proc = spawnPeer(NODE, args, {
+        outFile: path.join(ctx.dir, `${options.id}.log`),
+        label: `bench-${options.id}`,
+      });
       const processes = [{ role: 'data plane', proc }];
       try {
         await waitHttp(`http://127.0.0.1:${port}/healthz`, 60_000, [proc]);

@@ -23,7 +23,12 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-export async function openLoop(url: string, rate: number, seconds: number, connections = 64): Promise<OpenLoopResult> {
+export async function openLoop(
+  url: string,
+  rate: number,
+  seconds: number,
+  connections = 64,
+): Promise<OpenLoopResult> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const total = Math.round(rate * seconds);

@@ -12,7 +12,8 @@ export interface Memory {
 export function memoryOf(pid: number | undefined): Memory {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    const kb = (key: string) =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
     return { hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
   } catch {
     return { hwmMb: Number.NaN, rssMb: Number.NaN };

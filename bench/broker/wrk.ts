@@ -40,8 +40,23 @@ export function parseWrk(out: string): WrkResult {
 }
 
 /** `wrk -t<threads> -c<connections> -d<seconds>s --latency -s ce.lua <url>`; rejects if wrk fails. */
-export function runWrk(url: string, connections: number, seconds: number, threads = 2): Promise<WrkResult & { raw: string }> {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', SCRIPT, url];
+export function runWrk(
+  url: string,
+  connections: number,
+  seconds: number,
+  threads = 2,
+): Promise<WrkResult & { raw: string }> {
+  const args = [
+    `-t${threads}`,
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '10s',
+    '--latency',
+    '-s',
+    SCRIPT,
+    url,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -49,9 +49,12 @@ export function buildAnchor(source: string, log: (line: string) => void): Anchor
 
 /** The `<name>.properties: |` block of Knative's broker data-plane ConfigMap, as a properties file. */
 function configMapProperties(source: string, name: string, overrides: Record<string, string> = {}): string {
-  const yaml = readFileSync(path.join(source, 'data-plane/config/broker/100-config-kafka-broker-data-plane.yaml'), 'utf8');
+  const yaml = readFileSync(
+    path.join(source, 'data-plane/config/broker/100-config-kafka-broker-data-plane.yaml'),
+    'utf8',
+  );
   const lines = yaml.split('\n');
-  const start = lines.findIndex((l) => l === `  ${name}: |`);
+  const start = lines.indexOf(`  ${name}: |`);
   if (start < 0) throw new Error(`no ${name} in Knative's config-kafka-broker-data-plane`);
   const body: string[] = [];
   for (const line of lines.slice(start + 1)) {
@@ -112,7 +115,12 @@ const LOGBACK = `<configuration>
 </configuration>
 `;
 
-async function waitForLine(file: string, pattern: RegExp, proc: PeerProcess, timeoutMs: number): Promise<void> {
+async function waitForLine(
+  file: string,
+  pattern: RegExp,
+  proc: PeerProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let text = '';
@@ -134,7 +142,8 @@ export async function startKnative(
 ): Promise<RunningContender> {
   const [ingressPort, tlsPort] = ctx.ports as [number, number];
   const dir = ctx.dir;
-  for (const sub of ['config', 'contract', 'observability', 'features']) mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const sub of ['config', 'contract', 'observability', 'features'])
+    mkdirSync(path.join(dir, sub), { recursive: true });
   const props = (name: string, overrides?: Record<string, string>) => {
     const file = path.join(dir, 'config', name);
     writeFileSync(file, configMapProperties(build.source, name, overrides));
@@ -159,11 +168,18 @@ export async function startKnative(
   const logback = path.join(dir, 'logback.xml');
   writeFileSync(logback, LOGBACK);
 
-  const kafka = new Kafka({ clientId: 'bench-broker-anchor', brokers: ctx.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'bench-broker-anchor',
+    brokers: ctx.brokers,
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic: ctx.topic, numPartitions: partitions }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic: ctx.topic, numPartitions: partitions }],
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -174,39 +190,47 @@ export async function startKnative(
   };
   try {
     const receiverLog = path.join(dir, 'receiver.log');
-    const receiver = spawnPeer(build.java, [`-Dlogback.configurationFile=${logback}`, '-jar', build.receiverJar], {
-      outFile: receiverLog,
-      label: 'bench-knative-receiver',
-      env: {
-        ...common,
-        SERVICE_NAME: 'kafka-broker-receiver',
-        INGRESS_PORT: String(ingressPort),
-        INGRESS_TLS_PORT: String(tlsPort),
-        HTTPSERVER_CONFIG_FILE_PATH: props('config-kafka-broker-httpserver.properties'),
-        LIVENESS_PROBE_PATH: '/healthz',
-        READINESS_PROBE_PATH: '/readyz',
-        JAVA_TOOL_OPTIONS: '-XX:+CrashOnOutOfMemoryError',
+    const receiver = spawnPeer(
+      build.java,
+      [`-Dlogback.configurationFile=${logback}`, '-jar', build.receiverJar],
+      {
+        outFile: receiverLog,
+        label: 'bench-knative-receiver',
+        env: {
+          ...common,
+          SERVICE_NAME: 'kafka-broker-receiver',
+          INGRESS_PORT: String(ingressPort),
+          INGRESS_TLS_PORT: String(tlsPort),
+          HTTPSERVER_CONFIG_FILE_PATH: props('config-kafka-broker-httpserver.properties'),
+          LIVENESS_PROBE_PATH: '/healthz',
+          READINESS_PROBE_PATH: '/readyz',
+          JAVA_TOOL_OPTIONS: '-XX:+CrashOnOutOfMemoryError',
+        },
       },
-    });
+    );
     processes.push({ role: 'receiver', proc: receiver });
     ctx.log(`knative: receiver starting on :${ingressPort} (log ${receiverLog})`);
     await waitHttp(`http://127.0.0.1:${ingressPort}/readyz`, 90_000, [receiver]);
     if (ctx.kind === 'e2e') {
       const dispatcherLog = path.join(dir, 'dispatcher.log');
-      const dispatcher = spawnPeer(build.java, [`-Dlogback.configurationFile=${logback}`, '-jar', build.dispatcherJar], {
-        outFile: dispatcherLog,
-        label: 'bench-knative-dispatcher',
-        env: {
-          ...common,
-          SERVICE_NAME: 'kafka-broker-dispatcher',
-          CONSUMER_CONFIG_FILE_PATH: consumer,
-          WEBCLIENT_CONFIG_FILE_PATH: props('config-kafka-broker-webclient.properties'),
-          EGRESSES_INITIAL_CAPACITY: '20',
-          INSTANCE_ID: 'bench-dispatcher-1',
-          // The pod's default is 70% of a 1000Mi limit (Initial/Min/MaxRAMPercentage); here the heap is explicit.
-          JAVA_TOOL_OPTIONS: '-XX:+CrashOnOutOfMemoryError -Xms700m -Xmx700m',
+      const dispatcher = spawnPeer(
+        build.java,
+        [`-Dlogback.configurationFile=${logback}`, '-jar', build.dispatcherJar],
+        {
+          outFile: dispatcherLog,
+          label: 'bench-knative-dispatcher',
+          env: {
+            ...common,
+            SERVICE_NAME: 'kafka-broker-dispatcher',
+            CONSUMER_CONFIG_FILE_PATH: consumer,
+            WEBCLIENT_CONFIG_FILE_PATH: props('config-kafka-broker-webclient.properties'),
+            EGRESSES_INITIAL_CAPACITY: '20',
+            INSTANCE_ID: 'bench-dispatcher-1',
+            // The pod's default is 70% of a 1000Mi limit (Initial/Min/MaxRAMPercentage); here the heap is explicit.
+            JAVA_TOOL_OPTIONS: '-XX:+CrashOnOutOfMemoryError -Xms700m -Xmx700m',
+          },
         },
-      });
+      );
       processes.push({ role: 'dispatcher', proc: dispatcher });
       ctx.log(`knative: dispatcher starting (log ${dispatcherLog}), waiting for its partition assignment`);
       await waitForLine(dispatcherLog, /Received assign partitions/, dispatcher, 90_000);

@@ -1,0 +1,310 @@
+// Broker data-plane benchmark: a bare Node HTTP server, Knative's Kafka broker data plane (the
+// anchor, built from source by anchor/build.sh) and Eddy's broker data plane, side by side on the
+// same Kafka and machine in one run. Not a test: it never gates CI.
+//
+//   pnpm run build && node bench/broker/run.ts [options]      (pnpm run bench:broker)
+//
+// Cells, for every contender that has them (see contenders.ts):
+//   ingress   wrk (ce.lua: 1 KiB binary-mode CloudEvents) at each --conns; the ingress answers, nobody consumes
+//   e2e       the same wrk load while one Trigger delivers to a Node sink: req/s accepted, events/s the sink
+//             received during the run, and the backlog (accepted - delivered) when wrk stopped; then drained
+//   latency   open-loop load at each --rates (loadgen.ts, undici), the sink's receive time minus the
+//             event's due time (extension benchts): p50/p99
+// plus RSS (VmHWM peak / VmRSS now, /proc) of each contender process, and CESQL evaluation ns/op.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePorts } from '../../test/harness/free-ports.ts';
+import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
+import { publishResults } from '../eventlog/measure.ts';
+import { type AnchorBuild, buildAnchor, DEFAULT_SOURCE } from './anchor/knative.ts';
+import { benchCesql } from './cesql.ts';
+import { type CellKind, type Contender, contenders, type RunningContender } from './contenders.ts';
+import { openLoop } from './loadgen.ts';
+import { memoryOf, type Sink, sleep, startSink } from './procs.ts';
+import { type Row, renderReport } from './report.ts';
+import { runWrk } from './wrk.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '5' },
+    conns: { type: 'string', default: '64,256' },
+    rates: { type: 'string', default: '1000,5000' },
+    'rate-duration': { type: 'string', default: '15' },
+    contenders: { type: 'string' },
+    'anchor-source': { type: 'string', default: process.env.EKB_SRC ?? DEFAULT_SOURCE },
+    'no-anchor': { type: 'boolean', default: false },
+    'drain-timeout': { type: 'string', default: '120' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const num = (name: keyof typeof args, min: number) => {
+  const n = Number(args[name]);
+  if (!Number.isFinite(n) || n < min) {
+    console.error(`--${name} must be a number >= ${min}, got ${JSON.stringify(args[name])}`);
+    process.exit(2);
+  }
+  return n;
+};
+const list = (name: keyof typeof args) =>
+  String(args[name] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n <= 0) {
+        console.error(`--${name}: "${s}" is not a positive integer`);
+        process.exit(2);
+      }
+      return n;
+    });
+const DURATION = num('duration', 1);
+const WARMUP = num('warmup', 0);
+const RATE_DURATION = num('rate-duration', 1);
+const DRAIN_TIMEOUT_MS = num('drain-timeout', 1) * 1000;
+const CONNS = list('conns');
+const RATES = list('rates');
+
+const progress = (line: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+/** Logs "<what>: N s" every 5 s while `work` runs. */
+async function ticking<T>(what: string, work: Promise<T>): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => progress(`${what}: ${Math.round((Date.now() - started) / 1000)} s`), 5000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Waits until the sink has counted `expected` events, or it stops making progress for 15 s. */
+async function drain(
+  sink: Sink,
+  expected: number,
+  what: string,
+): Promise<{ count: number; seconds: number }> {
+  const started = Date.now();
+  let last = -1;
+  let lastChange = Date.now();
+  let lastLog = Date.now();
+  for (;;) {
+    const { count } = await sink.stats();
+    if (count !== last) {
+      last = count;
+      lastChange = Date.now();
+    }
+    // Done once everything counted has arrived and nothing more came for 1 s: wrk stops with requests
+    // in flight that the ingress accepted but wrk never counted, and those arrive too.
+    if (count >= expected && Date.now() - lastChange >= 1000) {
+      return { count, seconds: (lastChange - started) / 1000 };
+    }
+    if (Date.now() - lastLog > 5000) {
+      progress(`${what}: draining, ${expected - count} events to go`);
+      lastLog = Date.now();
+    }
+    if (Date.now() - lastChange > 15_000 || Date.now() - started > DRAIN_TIMEOUT_MS) {
+      progress(`${what}: drain gave up with ${expected - count} events undelivered`);
+      return { count, seconds: (Date.now() - started) / 1000 };
+    }
+    await sleep(200);
+  }
+}
+
+function memory(running: RunningContender): Row['memory'] {
+  return running.processes.map(({ role, proc }) => ({ role, ...memoryOf(proc.pid) }));
+}
+
+async function runCells(
+  c: Contender,
+  kind: CellKind,
+  kafka: KafkaCluster | undefined,
+  sink: Sink,
+  workDir: string,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const stamp = Date.now().toString(36);
+  const dir = path.join(workDir, `${c.id}-${kind}`);
+  mkdirSync(dir, { recursive: true });
+  progress(`${c.id} ${kind}: starting (files in ${dir})`);
+  const running = await ticking(
+    `${c.id} ${kind}: starting`,
+    c.start({
+      kind,
+      brokers: kafka?.brokers ?? [],
+      topic: `bench-broker-${c.id}-${kind}-${stamp}`,
+      group: `bench-broker-${c.id}-${kind}-${stamp}-trigger`,
+      sinkUrl: sink.url,
+      ports: await freePorts(2),
+      dir,
+      log: progress,
+    }),
+  );
+  try {
+    const e2e = kind === 'e2e';
+    let expected = (await sink.stats()).count;
+    if (WARMUP > 0) {
+      progress(`${c.id} ${kind}: warm-up, wrk -c64 ${WARMUP} s`);
+      const w = await runWrk(running.url, 64, WARMUP);
+      if (e2e) {
+        expected += w.requests - w.non2xx;
+        await drain(sink, expected, `${c.id} warm-up`);
+      }
+    }
+    for (const conns of CONNS) {
+      const before = (await sink.stats()).count;
+      progress(`${c.id} ${kind}: wrk -c${conns} ${DURATION} s`);
+      const w = await ticking(`${c.id} ${kind} c${conns}`, runWrk(running.url, conns, DURATION));
+      const atEnd = (await sink.stats()).count;
+      const mem = memory(running);
+      const accepted = w.requests - w.non2xx;
+      const row: Row = {
+        contender: c.label,
+        id: c.id,
+        kind,
+        cell: `c${conns}`,
+        perSecond: accepted / w.seconds,
+        non2xx: w.non2xx + w.socketErrors,
+        p50Ms: w.p50Ms,
+        p99Ms: w.p99Ms,
+        memory: mem,
+      };
+      if (e2e) {
+        row.deliveredPerSecond = (atEnd - before) / w.seconds;
+        row.backlog = accepted - (atEnd - before);
+        const d = await drain(sink, before + accepted, `${c.id} c${conns}`);
+        row.drainSeconds = d.seconds;
+        row.undelivered = Math.max(0, before + accepted - d.count);
+      }
+      progress(
+        `${c.id} ${kind} c${conns}: ${Math.round(row.perSecond)} req/s${e2e ? `, delivered ${Math.round(row.deliveredPerSecond ?? 0)}/s, backlog ${row.backlog}` : ''}`,
+      );
+      rows.push(row);
+    }
+    if (e2e) {
+      for (const rate of RATES) {
+        await sink.resetLatency();
+        const before = (await sink.stats()).count;
+        progress(`${c.id} latency: open loop ${rate}/s for ${RATE_DURATION} s`);
+        const r = await ticking(`${c.id} ${rate}/s`, openLoop(running.url, rate, RATE_DURATION));
+        const d = await drain(sink, before + r.accepted, `${c.id} ${rate}/s`);
+        const s = await sink.stats();
+        rows.push({
+          contender: c.label,
+          id: c.id,
+          kind: 'latency',
+          cell: `${rate}/s`,
+          perSecond: r.accepted / RATE_DURATION,
+          non2xx: r.failed,
+          p50Ms: s.latency.p50Ms,
+          p99Ms: s.latency.p99Ms,
+          responseP50Ms: r.responseP50Ms,
+          responseP99Ms: r.responseP99Ms,
+          undelivered: Math.max(0, before + r.accepted - d.count),
+          memory: memory(running),
+        });
+        progress(
+          `${c.id} ${rate}/s: e2e p50 ${s.latency.p50Ms} ms p99 ${s.latency.p99Ms} ms (${s.latency.n} samples)`,
+        );
+      }
+    }
+  } finally {
+    progress(`${c.id} ${kind}: stopping`);
+    await running.stop();
+  }
+  return rows;
+}
+
+function versions(anchor: AnchorBuild | string, kafka: KafkaCluster | undefined): string {
+  const sh = (cmd: string, a: string[]) => {
+    try {
+      return execFileSync(cmd, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch (e) {
+      return String((e as { stderr?: string }).stderr ?? e).trim();
+    }
+  };
+  const wrk = sh('wrk', ['-v']).split('\n')[0] ?? '?';
+  let knative = 'not run';
+  if (typeof anchor !== 'string') {
+    const src = readFileSync(path.join(anchor.source, 'SOURCE.txt'), 'utf8').split('\n')[0] ?? '';
+    knative = `${src} receiver-loom + dispatcher-loom on ${sh(anchor.java, ['-version']).split('\n')[0]}`;
+  }
+  const commit = sh('git', ['rev-parse', '--short', 'HEAD']);
+  return [
+    `Eddy ${commit}; Node ${process.version}; Kafka ${kafka?.version ?? 'not started'} (1 node, harness, full JIT); ${wrk}`,
+    `Knative: ${knative}`,
+    `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const wanted = args.contenders?.split(',').filter(Boolean);
+  const needAnchor = !args['no-anchor'] && (!wanted || wanted.includes('knative'));
+  const anchor: AnchorBuild | string = needAnchor
+    ? buildAnchor(args['anchor-source'] as string, progress)
+    : 'anchor skipped (--no-anchor or not in --contenders)';
+  if (typeof anchor === 'string') progress(anchor);
+  const all = contenders(anchor);
+  const unknown = wanted?.filter((id) => !all.some((c) => c.id === id)) ?? [];
+  if (unknown.length) {
+    console.error(`unknown contender(s) ${unknown.join(', ')}; known: ${all.map((c) => c.id).join(', ')}`);
+    process.exit(2);
+  }
+  const chosen = all.filter((c) => (!wanted || wanted.includes(c.id)) && !c.unavailable);
+  progress(`contenders: ${chosen.map((c) => c.id).join(', ')}`);
+
+  progress('CESQL: compiling once, evaluating in a loop');
+  const cesql = benchCesql();
+  progress(`CESQL: ${cesql.nsPerOp.toFixed(1)} ns/op`);
+
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-broker-'));
+  let kafka: KafkaCluster | undefined;
+  let sink: Sink | undefined;
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  try {
+    if (chosen.some((c) => c.needsKafka)) {
+      progress('starting Kafka (test/harness/kafka.ts, full JIT)');
+      kafka = await startKafka({ fastStartJvm: false, log: (l) => progress(`kafka: ${l}`) });
+      progress(`Kafka ${kafka.version} at ${kafka.brokers.join(',')}`);
+    }
+    const [sinkPort] = (await freePorts(1)) as [number];
+    sink = await startSink(sinkPort, path.join(workDir, 'sink.log'));
+    for (const c of chosen) {
+      for (const kind of c.kinds) {
+        try {
+          rows.push(...(await runCells(c, kind, kafka, sink, workDir)));
+        } catch (error) {
+          const message = `${c.id} ${kind}: ${(error as Error).message}`;
+          progress(`FAILED ${message}`);
+          failures.push(message);
+        }
+      }
+    }
+  } finally {
+    await sink?.proc.stop();
+    if (kafka) {
+      progress('stopping Kafka');
+      await kafka.stop();
+    }
+  }
+  const command = `node bench/broker/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const report = renderReport({
+    date: new Date().toISOString().slice(0, 16).replace('T', ' '),
+    command,
+    versions: versions(anchor, kafka),
+    settings: `wrk -t2, ${DURATION} s per cell after a ${WARMUP} s warm-up at c64 (drained), ce.lua (1 KiB binary-mode CloudEvents); open loop ${RATE_DURATION} s per rate, 64 connections; 4 partitions; fresh topic and group per contender and cell kind`,
+    rows,
+    cesql,
+    skipped: [...all.filter((c) => c.unavailable).map((c) => `${c.id}: ${c.unavailable}`), ...failures],
+    logs: workDir,
+  });
+  publishResults(report, !args['no-write']);
+  if (failures.length) process.exitCode = 1;
+}
+
+await main();
