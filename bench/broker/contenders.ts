@@ -142,7 +142,9 @@ export function eddyDataPlane(options: EddyOptions): Contender {
       }
       if (options.kafkaClient) args.push('--kafka-client', options.kafkaClient);
       args.push(...(options.extraArgs ?? []));
-      ctx.log(`${options.id}: node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
+      ctx.log(
+        `${options.id}: node ${args.map((a) => (a.startsWith(`${ROOT}/`) ? path.relative(ROOT, a) : a)).join(' ')}`,
+      );
       const proc = spawnPeer(NODE, args, {
         outFile: path.join(ctx.dir, `${options.id}.log`),
         label: `bench-${options.id}`,

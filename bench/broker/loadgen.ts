@@ -8,8 +8,10 @@ export interface OpenLoopResult {
   sent: number;
   accepted: number;
   failed: number;
-  /** Achieved send rate. */
+  /** Achieved send rate (requests handed to the client). */
   perSecond: number;
+  /** Accepted events over the time from the first send to the last response. */
+  acceptedPerSecond: number;
   /** Intended send time -> response, ms. */
   responseP50Ms: number;
   responseP99Ms: number;
@@ -76,6 +78,7 @@ export async function openLoop(
   }
   const sendSeconds = (nowUs() - startUs) / 1e6;
   await Promise.all(inFlight);
+  const totalSeconds = (nowUs() - startUs) / 1e6;
   await pool.close();
   const sorted = responseMs.filter((x) => !Number.isNaN(x)).sort();
   return {
@@ -83,6 +86,7 @@ export async function openLoop(
     accepted,
     failed,
     perSecond: sent / sendSeconds,
+    acceptedPerSecond: accepted / totalSeconds,
     responseP50Ms: percentile(sorted, 50),
     responseP99Ms: percentile(sorted, 99),
   };

@@ -71,7 +71,7 @@ export function renderReport(r: Report): string {
   if (latency.length) {
     out.push(
       '',
-      '| rate | contender | accepted/s | e2e p50 / p99 ms (due -> sink) | ingress 202 p50 / p99 ms | errors | undelivered | RSS MB peak/now |',
+      '| rate | contender | accepted/s (first send -> last 202) | e2e p50 / p99 ms (due -> sink) | ingress 202 p50 / p99 ms | errors | undelivered | RSS MB peak/now |',
       '|---|---|---:|---|---|---:|---:|---|',
     );
     for (const row of latency) {

@@ -11,8 +11,8 @@
 //   latency   open-loop load at each --rates (loadgen.ts, undici), the sink's receive time minus the
 //             event's due time (extension benchts): p50/p99
 // plus RSS (VmHWM peak / VmRSS now, /proc) of each contender process, and CESQL evaluation ns/op.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +30,7 @@ import { runWrk } from './wrk.ts';
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '15' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '10' },
     conns: { type: 'string', default: '64,256' },
     rates: { type: 'string', default: '1000,5000' },
     'rate-duration': { type: 'string', default: '15' },
@@ -160,6 +160,7 @@ async function runCells(
       progress(`${c.id} ${kind}: wrk -c${conns} ${DURATION} s`);
       const w = await ticking(`${c.id} ${kind} c${conns}`, runWrk(running.url, conns, DURATION));
       const atEnd = (await sink.stats()).count;
+      writeFileSync(path.join(dir, `wrk-c${conns}.txt`), w.raw);
       const mem = memory(running);
       const accepted = w.requests - w.non2xx;
       const row: Row = {
@@ -198,7 +199,7 @@ async function runCells(
           id: c.id,
           kind: 'latency',
           cell: `${rate}/s`,
-          perSecond: r.accepted / RATE_DURATION,
+          perSecond: r.acceptedPerSecond,
           non2xx: r.failed,
           p50Ms: s.latency.p50Ms,
           p99Ms: s.latency.p99Ms,
@@ -220,12 +221,10 @@ async function runCells(
 }
 
 function versions(anchor: AnchorBuild | string, kafka: KafkaCluster | undefined): string {
+  /** stdout and stderr together (`java -version` and `wrk -v` print to stderr). */
   const sh = (cmd: string, a: string[]) => {
-    try {
-      return execFileSync(cmd, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    } catch (e) {
-      return String((e as { stderr?: string }).stderr ?? e).trim();
-    }
+    const res = spawnSync(cmd, a, { encoding: 'utf8' });
+    return `${res.stdout ?? ''}${res.stderr ?? ''}`.trim() || String(res.error ?? '?');
   };
   const wrk = sh('wrk', ['-v']).split('\n')[0] ?? '?';
   let knative = 'not run';
