@@ -5,7 +5,7 @@ import type { Memory } from './procs.ts';
 export interface Row {
   contender: string;
   id: string;
-  kind: 'ingress' | 'e2e' | 'latency';
+  kind: 'ingress' | 'e2e' | 'latency' | 'backlog';
   /** `c64` (wrk connections) or `1000/s` (open-loop rate). */
   cell: string;
   /** Accepted (2xx) events per second. */
@@ -60,7 +60,7 @@ export function renderReport(r: Report): string {
     '| cell | contender | req/s accepted | vs Knative | vs bare | wrk p50 / p99 ms | delivered/s at sink | backlog at end | errors | RSS MB peak/now |',
     '|---|---|---:|---:|---:|---|---:|---:|---:|---|',
   );
-  for (const row of r.rows.filter((x) => x.kind !== 'latency')) {
+  for (const row of r.rows.filter((x) => x.kind === 'ingress' || x.kind === 'e2e')) {
     const anchor = row.id === 'knative' ? undefined : find('knative', row.kind, row.cell);
     const bare = row.id === 'bare' ? undefined : find('bare', 'ingress', row.cell);
     out.push(
@@ -77,6 +77,19 @@ export function renderReport(r: Report): string {
     for (const row of latency) {
       out.push(
         `| ${row.cell} | ${row.contender} | ${int(row.perSecond)} | ${ms(row.p50Ms)} / ${ms(row.p99Ms)} | ${ms(row.responseP50Ms)} / ${ms(row.responseP99Ms)} | ${int(row.non2xx)} | ${int(row.undelivered)} | ${mem(row.memory)} |`,
+      );
+    }
+  }
+  const backlog = r.rows.filter((x) => x.kind === 'backlog');
+  if (backlog.length) {
+    out.push(
+      '',
+      '| backlog on one Trigger | contender | delivered/s while draining | left after | RSS MB peak/now (end) |',
+      '|---|---|---:|---|---|',
+    );
+    for (const row of backlog) {
+      out.push(
+        `| ${row.cell} | ${row.contender} | ${int(row.perSecond)} | ${int(row.backlog)} after ${ms(row.drainSeconds)} s | ${mem(row.memory)} |`,
       );
     }
   }

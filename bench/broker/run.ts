@@ -20,8 +20,15 @@ import { freePorts } from '../../test/harness/free-ports.ts';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
 import { publishResults } from '../eventlog/measure.ts';
 import { type AnchorBuild, buildAnchor, DEFAULT_SOURCE } from './anchor/knative.ts';
+import { produceBacklog } from './backlog.ts';
 import { benchCesql } from './cesql.ts';
-import { type CellKind, type Contender, contenders, type RunningContender } from './contenders.ts';
+import {
+  type CellKind,
+  type Contender,
+  contenders,
+  PARTITIONS,
+  type RunningContender,
+} from './contenders.ts';
 import { openLoop } from './loadgen.ts';
 import { memoryOf, type Sink, sleep, startSink } from './procs.ts';
 import { type Row, renderReport } from './report.ts';
@@ -38,6 +45,8 @@ const { values: args } = parseArgs({
     'anchor-source': { type: 'string', default: process.env.EKB_SRC ?? DEFAULT_SOURCE },
     'no-anchor': { type: 'boolean', default: false },
     'drain-timeout': { type: 'string', default: '120' },
+    backlog: { type: 'string', default: '1000000' },
+    'backlog-seconds': { type: 'string', default: '60' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -65,6 +74,8 @@ const DURATION = num('duration', 1);
 const WARMUP = num('warmup', 0);
 const RATE_DURATION = num('rate-duration', 1);
 const DRAIN_TIMEOUT_MS = num('drain-timeout', 1) * 1000;
+const BACKLOG = num('backlog', 0);
+const BACKLOG_SECONDS = num('backlog-seconds', 1);
 const CONNS = list('conns');
 const RATES = list('rates');
 
@@ -220,6 +231,68 @@ async function runCells(
   return rows;
 }
 
+/**
+ * The dispatcher on a backlog: BACKLOG events are written to a fresh topic first, then the contender
+ * starts with one Trigger on it; for up to BACKLOG_SECONDS its memory is sampled every second while the
+ * sink counts. Reports the peak RSS, the drain rate, and what was left.
+ */
+async function runBacklog(c: Contender, kafka: KafkaCluster, sink: Sink, workDir: string): Promise<Row> {
+  const stamp = Date.now().toString(36);
+  const dir = path.join(workDir, `${c.id}-backlog`);
+  mkdirSync(dir, { recursive: true });
+  const topic = `bench-broker-${c.id}-backlog-${stamp}`;
+  progress(`${c.id} backlog: writing ${BACKLOG.toLocaleString('en-US')} events to ${topic}`);
+  await produceBacklog(kafka.brokers, topic, PARTITIONS, BACKLOG, progress);
+  const before = (await sink.stats()).count;
+  const running = await ticking(
+    `${c.id} backlog: starting`,
+    c.start({
+      kind: 'e2e',
+      brokers: kafka.brokers,
+      topic,
+      group: `${topic}-trigger`,
+      sinkUrl: sink.url,
+      ports: await freePorts(2),
+      dir,
+      log: progress,
+    }),
+  );
+  try {
+    const started = Date.now();
+    const peak = new Map<string, number>();
+    let delivered = 0;
+    let lastLog = Date.now();
+    while (Date.now() - started < BACKLOG_SECONDS * 1000 && delivered < BACKLOG) {
+      await sleep(1000);
+      delivered = (await sink.stats()).count - before;
+      for (const m of memory(running)) peak.set(m.role, Math.max(peak.get(m.role) ?? 0, m.rssMb));
+      if (Date.now() - lastLog >= 5000) {
+        lastLog = Date.now();
+        progress(
+          `${c.id} backlog: ${delivered.toLocaleString('en-US')} delivered, RSS ${[...peak].map(([r, mb]) => `${r} ${Math.round(mb)} MB`).join(', ')}`,
+        );
+      }
+    }
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      contender: c.label,
+      id: c.id,
+      kind: 'backlog',
+      cell: `${BACKLOG.toLocaleString('en-US')} events`,
+      perSecond: delivered / seconds,
+      non2xx: 0,
+      p50Ms: Number.NaN,
+      p99Ms: Number.NaN,
+      backlog: BACKLOG - delivered,
+      drainSeconds: seconds,
+      memory: memory(running),
+    };
+  } finally {
+    progress(`${c.id} backlog: stopping`);
+    await running.stop();
+  }
+}
+
 function versions(anchor: AnchorBuild | string, kafka: KafkaCluster | undefined): string {
   /** stdout and stderr together (`java -version` and `wrk -v` print to stderr). */
   const sh = (cmd: string, a: string[]) => {
@@ -282,6 +355,15 @@ async function main(): Promise<void> {
           progress(`FAILED ${message}`);
           failures.push(message);
         }
+      }
+    }
+    for (const c of chosen.filter((c) => BACKLOG > 0 && c.needsKafka && c.kinds.includes('e2e'))) {
+      try {
+        rows.push(await runBacklog(c, kafka as KafkaCluster, sink, workDir));
+      } catch (error) {
+        const message = `${c.id} backlog: ${(error as Error).message}`;
+        progress(`FAILED ${message}`);
+        failures.push(message);
       }
     }
   } finally {
