@@ -99,7 +99,7 @@ export function renderReport(r: Report): string {
   );
   out.push(
     '',
-    'req/s accepted = 2xx responses per second under wrk (closed loop). In e2e cells the dispatcher runs at the same time; "delivered/s" is what the sink received during the wrk run and "backlog" is accepted minus delivered when wrk stopped (then drained before the next cell). e2e latency is measured from the moment the open-loop generator was due to send the event (extension `benchts`) to the sink receiving it, so it includes the ingress request. RSS: VmHWM (peak since start) / VmRSS at the end of the cell, per process.',
+    'req/s accepted = 2xx responses per second under wrk (closed loop). In e2e cells the dispatcher runs at the same time; "delivered/s" is what the sink received during the wrk run and "backlog" is accepted minus delivered when wrk stopped (then drained before the next cell). e2e latency is measured from the moment the open-loop generator was due to send the event (extension `benchts`) to the sink receiving it, so it includes the ingress request; an accepted/s below the rate means the contender (or the machine, which also runs the generator) did not keep up, and the latency then includes the queue in the generator. Backlog on one Trigger: events written to the topic before the contender started; delivered/s from the first delivery to the end of the window. RSS: VmHWM (peak since start) / VmRSS at the end of the cell, per process.',
   );
   if (r.skipped.length) out.push('', ...r.skipped.map((s) => `- not measured: ${s}`));
   out.push('', `Logs of this run: ${r.logs}`, '');

@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     conns: { type: 'string', default: '64,256' },
     rates: { type: 'string', default: '1000,5000' },
     'rate-duration': { type: 'string', default: '15' },
+    'rate-conns': { type: 'string', default: '256' },
     contenders: { type: 'string' },
     'anchor-source': { type: 'string', default: process.env.EKB_SRC ?? DEFAULT_SOURCE },
     'no-anchor': { type: 'boolean', default: false },
@@ -73,6 +74,7 @@ const list = (name: keyof typeof args) =>
 const DURATION = num('duration', 1);
 const WARMUP = num('warmup', 0);
 const RATE_DURATION = num('rate-duration', 1);
+const RATE_CONNS = num('rate-conns', 1);
 const DRAIN_TIMEOUT_MS = num('drain-timeout', 1) * 1000;
 const BACKLOG = num('backlog', 0);
 const BACKLOG_SECONDS = num('backlog-seconds', 1);
@@ -187,7 +189,8 @@ async function runCells(
       };
       if (e2e) {
         row.deliveredPerSecond = (atEnd - before) / w.seconds;
-        row.backlog = accepted - (atEnd - before);
+        // wrk stops with requests in flight that the ingress accepted but wrk never counted: can go below 0.
+        row.backlog = Math.max(0, accepted - (atEnd - before));
         const d = await drain(sink, before + accepted, `${c.id} c${conns}`);
         row.drainSeconds = d.seconds;
         row.undelivered = Math.max(0, before + accepted - d.count);
@@ -202,7 +205,7 @@ async function runCells(
         await sink.resetLatency();
         const before = (await sink.stats()).count;
         progress(`${c.id} latency: open loop ${rate}/s for ${RATE_DURATION} s`);
-        const r = await ticking(`${c.id} ${rate}/s`, openLoop(running.url, rate, RATE_DURATION));
+        const r = await ticking(`${c.id} ${rate}/s`, openLoop(running.url, rate, RATE_DURATION, RATE_CONNS));
         const d = await drain(sink, before + r.accepted, `${c.id} ${rate}/s`);
         const s = await sink.stats();
         rows.push({
@@ -244,6 +247,16 @@ async function runBacklog(c: Contender, kafka: KafkaCluster, sink: Sink, workDir
   progress(`${c.id} backlog: writing ${BACKLOG.toLocaleString('en-US')} events to ${topic}`);
   await produceBacklog(kafka.brokers, topic, PARTITIONS, BACKLOG, progress);
   const before = (await sink.stats()).count;
+  // The dispatcher may start delivering before start() returns: sample the sink from now on, and
+  // take the drain rate from the first delivery to the last sample.
+  const samples: { t: number; count: number }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      samples.push({ t: Date.now(), count: (await sink.stats()).count - before });
+      await sleep(250);
+    }
+  })();
   const running = await ticking(
     `${c.id} backlog: starting`,
     c.start({
@@ -273,21 +286,27 @@ async function runBacklog(c: Contender, kafka: KafkaCluster, sink: Sink, workDir
         );
       }
     }
-    const seconds = (Date.now() - started) / 1000;
+    sampling = false;
+    await sampler;
+    const first = samples.find((x) => x.count > 0) ?? samples[0];
+    const last = samples.at(-1);
+    const seconds = first && last && last.t > first.t ? (last.t - first.t) / 1000 : Number.NaN;
     return {
       contender: c.label,
       id: c.id,
       kind: 'backlog',
       cell: `${BACKLOG.toLocaleString('en-US')} events`,
-      perSecond: delivered / seconds,
+      perSecond: first && last ? (last.count - first.count) / seconds : Number.NaN,
       non2xx: 0,
       p50Ms: Number.NaN,
       p99Ms: Number.NaN,
       backlog: BACKLOG - delivered,
-      drainSeconds: seconds,
+      drainSeconds: (Date.now() - started) / 1000,
       memory: memory(running),
     };
   } finally {
+    sampling = false;
+    await sampler;
     progress(`${c.id} backlog: stopping`);
     await running.stop();
   }
@@ -305,9 +324,10 @@ function versions(anchor: AnchorBuild | string, kafka: KafkaCluster | undefined)
     const src = readFileSync(path.join(anchor.source, 'SOURCE.txt'), 'utf8').split('\n')[0] ?? '';
     knative = `${src} receiver-loom + dispatcher-loom on ${sh(anchor.java, ['-version']).split('\n')[0]}`;
   }
-  const commit = sh('git', ['rev-parse', '--short', 'HEAD']);
+  const dirty = sh('git', ['status', '--porcelain', '--untracked-files=no']) ? ' + uncommitted changes' : '';
+  const commit = `${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty}`;
   return [
-    `Eddy ${commit}; Node ${process.version}; Kafka ${kafka?.version ?? 'not started'} (1 node, harness, full JIT); ${wrk}`,
+    `Eddy ${commit}; Node ${process.version}; ${kafka ? `Kafka ${kafka.version} (1 node, test harness, full JIT)` : 'no Kafka'}; ${wrk}`,
     `Knative: ${knative}`,
     `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
   ].join('\n');
@@ -378,7 +398,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString().slice(0, 16).replace('T', ' '),
     command,
     versions: versions(anchor, kafka),
-    settings: `wrk -t2, ${DURATION} s per cell after a ${WARMUP} s warm-up at c64 (drained), ce.lua (1 KiB binary-mode CloudEvents); open loop ${RATE_DURATION} s per rate, 64 connections; 4 partitions; fresh topic and group per contender and cell kind`,
+    settings: `wrk -t2, ${DURATION} s per cell after a ${WARMUP} s warm-up at c64 (drained), ce.lua (1 KiB binary-mode CloudEvents); open loop ${RATE_DURATION} s per rate, up to ${RATE_CONNS} connections; 4 partitions; fresh topic and group per contender and cell kind`,
     rows,
     cesql,
     skipped: [...all.filter((c) => c.unavailable).map((c) => `${c.id}: ${c.unavailable}`), ...failures],
