@@ -50,6 +50,7 @@ export function renderReport(r: Report): string {
   const find = (id: string, kind: string, cell: string) =>
     r.rows.find((x) => x.id === id && x.kind === kind && x.cell === cell);
   const out: string[] = [
+    '',
     `## broker, ${r.date}Z`,
     '',
     `Command: \`${r.command}\` (after \`pnpm run build\`)`,
