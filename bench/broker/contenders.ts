@@ -21,6 +21,11 @@ export interface StartContext {
   group: string;
   /** The sink URL (e2e only). */
   sinkUrl?: string;
+  /**
+   * e2e: this many Triggers instead of one, Trigger i filtering `type = triggerType(i)` and delivering
+   * to `<sink>/t/<i>` (the many-Triggers cell).
+   */
+  triggers?: number;
   /** Free 127.0.0.1 ports this contender may use. */
   ports: number[];
   /** A fresh folder for config files, data and logs. */
@@ -74,31 +79,45 @@ export const bare: Contender = {
   },
 };
 
-/** Eddy's contract for one broker and, for e2e, one Trigger to the sink (what computeContract would give). */
+/** The event type Trigger i of the many-Triggers cell filters on. */
+export const triggerType = (i: number) => `dev.eddy.bench.t${i}`;
+
+/** The e2e Triggers of a start: one to the sink, or `ctx.triggers` filtered ones to `<sink>/t/<i>`. */
+export function benchTriggers(
+  ctx: StartContext,
+): { name: string; group: string; subscriber: string; type?: string }[] {
+  if (ctx.kind !== 'e2e') return [];
+  const sink = ctx.sinkUrl ?? '';
+  if (!ctx.triggers) return [{ name: 'perf-trigger', group: ctx.group, subscriber: sink }];
+  return Array.from({ length: ctx.triggers }, (_, i) => ({
+    name: `perf-trigger-${i}`,
+    group: `${ctx.group}-${i}`,
+    subscriber: new URL(`t/${i}`, sink).href,
+    type: triggerType(i),
+  }));
+}
+
+/** Eddy's contract for one broker and its e2e Triggers (what computeContract would give). */
 export function eddyContract(ctx: StartContext): DataPlaneContract {
   return {
     generation: 1,
     brokers: [{ namespace: 'default', name: 'perf', path: PATH, topic: ctx.topic, partitions: PARTITIONS }],
     channels: [],
-    routes:
-      ctx.kind === 'e2e'
-        ? [
-            {
-              kind: 'Trigger',
-              namespace: 'default',
-              name: 'perf-trigger',
-              id: 'default/perf-trigger',
-              topic: ctx.topic,
-              group: ctx.group,
-              subscriber: ctx.sinkUrl ?? '',
-              reply: { kind: 'topic', topic: ctx.topic },
-              delivery: { retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 10_000 },
-              ordering: 'unordered',
-              maxInFlight: 100, // Eddy's default (DEFAULT_MAX_IN_FLIGHT)
-              startFrom: 'earliest', // a fresh topic per start: nothing from earlier runs
-            },
-          ]
-        : [],
+    routes: benchTriggers(ctx).map((t) => ({
+      kind: 'Trigger',
+      namespace: 'default',
+      name: t.name,
+      id: `default/${t.name}`,
+      topic: ctx.topic,
+      group: t.group,
+      ...(t.type ? { filter: { attributes: { type: t.type } } } : {}),
+      subscriber: t.subscriber,
+      reply: { kind: 'topic', topic: ctx.topic },
+      delivery: { retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 10_000 },
+      ordering: 'unordered',
+      maxInFlight: 100, // Eddy's default (DEFAULT_MAX_IN_FLIGHT)
+      startFrom: 'earliest', // a fresh topic per start: nothing from earlier runs
+    })),
   };
 }
 

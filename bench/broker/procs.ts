@@ -51,6 +51,7 @@ export interface Sink {
   proc: PeerProcess;
   stats(): Promise<SinkStats>;
   resetLatency(): Promise<void>;
+  paths(): Promise<Record<string, number>>;
 }
 
 export async function startSink(port: number, logFile: string): Promise<Sink> {
@@ -65,6 +66,9 @@ export async function startSink(port: number, logFile: string): Promise<Sink> {
     proc,
     async stats() {
       return (await (await fetch(`${url}/stats`)).json()) as SinkStats;
+    },
+    async paths() {
+      return (await (await fetch(`${url}/paths`)).json()) as Record<string, number>;
     },
     async resetLatency() {
       await (await fetch(`${url}/reset`, { method: 'POST' })).arrayBuffer();

@@ -5,7 +5,7 @@ import type { Memory } from './procs.ts';
 export interface Row {
   contender: string;
   id: string;
-  kind: 'ingress' | 'e2e' | 'latency' | 'backlog';
+  kind: 'ingress' | 'e2e' | 'latency' | 'backlog' | 'triggers';
   /** `c64` (wrk connections) or `1000/s` (open-loop rate). */
   cell: string;
   /** Accepted (2xx) events per second. */
@@ -25,6 +25,8 @@ export interface Row {
   drainSeconds?: number;
   /** Accepted events the sink never got (drain gave up). */
   undelivered?: number;
+  /** Many-Triggers cell: whether the probes reached the right Triggers. */
+  note?: string;
   memory: ({ role: string } & Memory)[];
 }
 
@@ -91,6 +93,19 @@ export function renderReport(r: Report): string {
     for (const row of backlog) {
       out.push(
         `| ${row.cell} | ${row.contender} | ${int(row.perSecond)} | ${int(row.backlog)} after ${ms(row.drainSeconds)} s | ${mem(row.memory)} |`,
+      );
+    }
+  }
+  const triggers = r.rows.filter((x) => x.kind === 'triggers');
+  if (triggers.length) {
+    out.push(
+      '',
+      '| Triggers on one broker | contender | start -> probes delivered | routing | RSS MB peak/now |',
+      '|---|---|---|---|---|',
+    );
+    for (const row of triggers) {
+      out.push(
+        `| ${row.cell} | ${row.contender} | ${ms(row.drainSeconds)} s | ${row.note ?? '-'} | ${mem(row.memory)} |`,
       );
     }
   }

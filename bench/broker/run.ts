@@ -28,6 +28,7 @@ import {
   contenders,
   PARTITIONS,
   type RunningContender,
+  triggerType,
 } from './contenders.ts';
 import { openLoop } from './loadgen.ts';
 import { memoryOf, type Sink, sleep, startSink } from './procs.ts';
@@ -48,6 +49,8 @@ const { values: args } = parseArgs({
     'drain-timeout': { type: 'string', default: '120' },
     backlog: { type: 'string', default: '1000000' },
     'backlog-seconds': { type: 'string', default: '60' },
+    triggers: { type: 'string', default: '0' },
+    'triggers-timeout': { type: 'string', default: '600' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -78,6 +81,8 @@ const RATE_CONNS = num('rate-conns', 1);
 const DRAIN_TIMEOUT_MS = num('drain-timeout', 1) * 1000;
 const BACKLOG = num('backlog', 0);
 const BACKLOG_SECONDS = num('backlog-seconds', 1);
+const TRIGGERS = num('triggers', 0);
+const TRIGGERS_TIMEOUT_MS = num('triggers-timeout', 1) * 1000;
 const CONNS = list('conns');
 const RATES = list('rates');
 
@@ -312,6 +317,120 @@ async function runBacklog(c: Contender, kafka: KafkaCluster, sink: Sink, workDir
   }
 }
 
+/**
+ * Many Triggers on one broker: the contender starts with TRIGGERS Triggers, Trigger i filtering
+ * type = triggerType(i) and delivering to <sink>/t/<i>. Once its ingress answers, one event is sent
+ * for each of up to 20 Triggers spread over the range; "apply" is the time from the start of the
+ * processes to the last of those events reaching its path. Correct = each probed path got exactly its
+ * event and no other path got anything.
+ */
+async function runTriggers(
+  c: Contender,
+  kafka: KafkaCluster | undefined,
+  sink: Sink,
+  workDir: string,
+): Promise<Row> {
+  const stamp = Date.now().toString(36);
+  const dir = path.join(workDir, `${c.id}-triggers`);
+  mkdirSync(dir, { recursive: true });
+  const before = await sink.paths();
+  const probes = [
+    ...new Set(
+      Array.from({ length: Math.min(20, TRIGGERS) }, (_, k) =>
+        Math.floor((k * (TRIGGERS - 1)) / Math.max(1, Math.min(20, TRIGGERS) - 1)),
+      ),
+    ),
+  ];
+  const started = Date.now();
+  progress(`${c.id} triggers: starting with ${TRIGGERS.toLocaleString('en-US')} Triggers`);
+  const running = await ticking(
+    `${c.id} triggers: starting`,
+    c.start({
+      kind: 'e2e',
+      brokers: kafka?.brokers ?? [],
+      topic: `bench-broker-${c.id}-triggers-${stamp}`,
+      group: `bench-broker-${c.id}-triggers-${stamp}`,
+      sinkUrl: sink.url,
+      triggers: TRIGGERS,
+      ports: await freePorts(2),
+      dir,
+      log: progress,
+    }),
+  );
+  try {
+    const deadline = started + TRIGGERS_TIMEOUT_MS;
+    for (const i of probes) {
+      for (;;) {
+        const res = await fetch(running.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'ce-specversion': '1.0',
+            'ce-id': `probe-${stamp}-${i}`,
+            'ce-type': triggerType(i),
+            'ce-source': '/bench/broker/triggers',
+          },
+          body: '{}',
+        }).catch(() => undefined);
+        await res?.arrayBuffer();
+        if (res?.status === 202) break;
+        if (Date.now() > deadline) throw new Error(`the ingress did not accept the probe for Trigger ${i}`);
+        await sleep(500);
+      }
+    }
+    progress(`${c.id} triggers: ${probes.length} probes accepted, waiting for their deliveries`);
+    let got: Record<string, number> = {};
+    let lastLog = Date.now();
+    const fresh = (all: Record<string, number>) =>
+      Object.fromEntries(
+        Object.entries(all)
+          .map(([p, n]) => [p, n - (before[p] ?? 0)])
+          .filter(([, n]) => (n as number) > 0),
+      );
+    while (Date.now() < deadline) {
+      got = fresh(await sink.paths());
+      if (probes.every((i) => got[`/t/${i}`])) break;
+      if (Date.now() - lastLog > 5000) {
+        lastLog = Date.now();
+        progress(
+          `${c.id} triggers: ${probes.filter((i) => got[`/t/${i}`]).length} of ${probes.length} probes delivered`,
+        );
+      }
+      await sleep(200);
+    }
+    const applySeconds = (Date.now() - started) / 1000;
+    await sleep(2000); // anything misrouted or duplicated has a moment to show up
+    got = fresh(await sink.paths());
+    const expected = new Set(probes.map((i) => `/t/${i}`));
+    const missing = [...expected].filter((p) => !got[p]);
+    const wrong = Object.keys(got).filter((p) => !expected.has(p));
+    const dup = Object.entries(got)
+      .filter(([, n]) => n > 1)
+      .map(([p]) => p);
+    const note =
+      missing.length || wrong.length || dup.length
+        ? `missing ${missing.length}, to wrong Triggers ${wrong.length}, duplicated ${dup.length}`
+        : `all ${probes.length} probes reached exactly their Trigger`;
+    progress(`${c.id} triggers: ${note}, ${applySeconds.toFixed(1)} s`);
+    return {
+      contender: c.label,
+      id: c.id,
+      kind: 'triggers',
+      cell: `${TRIGGERS.toLocaleString('en-US')} Triggers`,
+      perSecond: Number.NaN,
+      non2xx: 0,
+      p50Ms: Number.NaN,
+      p99Ms: Number.NaN,
+      drainSeconds: missing.length ? Number.NaN : applySeconds,
+      note,
+      memory: memory(running),
+    };
+  } finally {
+    progress(`${c.id} triggers: stopping`);
+    await running.stop();
+  }
+}
+
 function versions(anchor: AnchorBuild | string, kafka: KafkaCluster | undefined): string {
   /** stdout and stderr together (`java -version` and `wrk -v` print to stderr). */
   const sh = (cmd: string, a: string[]) => {
@@ -375,6 +494,15 @@ async function main(): Promise<void> {
           progress(`FAILED ${message}`);
           failures.push(message);
         }
+      }
+    }
+    for (const c of chosen.filter((c) => TRIGGERS > 0 && c.kinds.includes('e2e'))) {
+      try {
+        rows.push(await runTriggers(c, kafka, sink, workDir));
+      } catch (error) {
+        const message = `${c.id} triggers: ${(error as Error).message}`;
+        progress(`FAILED ${message}`);
+        failures.push(message);
       }
     }
     for (const c of chosen.filter((c) => BACKLOG > 0 && c.needsKafka && c.kinds.includes('e2e'))) {

@@ -6,11 +6,14 @@
 // GET /stats -> {"count":N,"latency":{"n":..,"p50Ms":..,"p99Ms":..,"maxMs":..}}: events received, and
 // for those carrying the `ce-benchts` extension (wall-clock microseconds the load generator stamped),
 // receive time minus that stamp. POST /reset clears the latency samples (the count keeps going).
+// GET /paths -> {"/t/17": 1, ...}: deliveries per path under /t/ (the many-Triggers cell).
 import http from 'node:http';
 
 const port = Number(process.argv[2] ?? 0);
 let count = 0;
 let samples: number[] = [];
+/** Deliveries per path under /t/ (one path per Trigger in the many-Triggers cell). */
+const byPath = new Map<string, number>();
 
 /** Wall clock in microseconds; the load generator uses the same expression in its own process. */
 const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -41,6 +44,11 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify(stats()));
     return;
   }
+  if (req.method === 'GET' && req.url === '/paths') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(Object.fromEntries(byPath)));
+    return;
+  }
   if (req.method === 'POST' && req.url === '/reset') {
     samples = [];
     res.writeHead(204).end();
@@ -50,6 +58,7 @@ const server = http.createServer((req, res) => {
   req.on('data', () => {});
   req.on('end', () => {
     count++;
+    if (req.url?.startsWith('/t/')) byPath.set(req.url, (byPath.get(req.url) ?? 0) + 1);
     if (typeof stamp === 'string') samples.push(nowUs() - Number(stamp));
     res.writeHead(202).end();
   });

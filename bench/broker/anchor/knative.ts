@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { type PeerProcess, spawnPeer } from '../../../test/harness/processes.ts';
-import type { RunningContender, StartContext } from '../contenders.ts';
+import { benchTriggers, type RunningContender, type StartContext } from '../contenders.ts';
 import { sleep, waitHttp } from '../procs.ts';
 
 export interface AnchorBuild {
@@ -86,19 +86,15 @@ function contract(ctx: StartContext, path_: string): unknown {
         bootstrapServers: ctx.brokers.join(','),
         ingress: { path: path_ },
         egressConfig: { retry: 3, backoffPolicy: 'Exponential', backoffDelay: '200', timeout: '10000' },
-        egresses:
-          ctx.kind === 'e2e'
-            ? [
-                {
-                  consumerGroup: ctx.group,
-                  destination: ctx.sinkUrl,
-                  replyToOriginalTopic: {},
-                  uid: 'perf-trigger-uid',
-                  deliveryOrder: 'UNORDERED',
-                  reference: reference('perf-trigger-uid', 'perf-trigger', 'Trigger'),
-                },
-              ]
-            : [],
+        egresses: benchTriggers(ctx).map((t) => ({
+          consumerGroup: t.group,
+          destination: t.subscriber,
+          replyToOriginalTopic: {},
+          uid: `${t.name}-uid`,
+          deliveryOrder: 'UNORDERED',
+          ...(t.type ? { filter: { attributes: { type: t.type } } } : {}),
+          reference: reference(`${t.name}-uid`, t.name, 'Trigger'),
+        })),
         absentAuth: {},
         reference: reference('perf-broker-uid', 'perf', 'Broker'),
       },
