@@ -1,0 +1,206 @@
+// The contenders: a small registry, one entry per data plane under test. Each entry knows how to start
+// its processes for a cell kind ('ingress': accept events only; 'e2e': accept, dispatch to one Trigger
+// whose subscriber is the sink) and hands back the ingress URL and the pids to measure. Adding a
+// contender (separate `eddy ingress` + `eddy dispatcher` processes, another Kafka client through
+// `kafkaClient`/`extraArgs`) is one more entry in `contenders()`.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DataPlaneContract } from '@eddy/api';
+import { type PeerProcess, spawnPeer } from '../../test/harness/processes.ts';
+import { type AnchorBuild, startKnative } from './anchor/knative.ts';
+import { NODE, waitHttp } from './procs.ts';
+
+export type CellKind = 'ingress' | 'e2e';
+
+export interface StartContext {
+  kind: CellKind;
+  brokers: string[];
+  /** A fresh topic name for this start (the contender creates it, or its log does). */
+  topic: string;
+  /** A fresh consumer group for the Trigger. */
+  group: string;
+  /** The sink URL (e2e only). */
+  sinkUrl?: string;
+  /**
+   * e2e: this many Triggers instead of one, Trigger i filtering `type = triggerType(i)` and delivering
+   * to `<sink>/t/<i>` (the many-Triggers cell).
+   */
+  triggers?: number;
+  /** Free 127.0.0.1 ports this contender may use. */
+  ports: number[];
+  /** A fresh folder for config files, data and logs. */
+  dir: string;
+  log: (line: string) => void;
+}
+
+export interface RunningContender {
+  /** Where events are POSTed (binary-mode CloudEvents). */
+  url: string;
+  /** The processes whose memory is reported, by role. */
+  processes: { role: string; proc: PeerProcess }[];
+  stop(): Promise<void>;
+}
+
+export interface Contender {
+  /** Short id used on the command line (`--contenders bare,eddy-kafka`). */
+  id: string;
+  /** Table label. */
+  label: string;
+  kinds: CellKind[];
+  needsKafka: boolean;
+  /** Why this contender cannot run here, if it cannot (checked once, before any cell). */
+  unavailable?: string;
+  start(ctx: StartContext): Promise<RunningContender>;
+}
+
+export const PARTITIONS = 4;
+const ROOT = path.join(import.meta.dirname, '..', '..');
+const PATH = '/default/perf';
+
+async function stopAll(processes: { proc: PeerProcess }[]): Promise<void> {
+  await Promise.all(processes.map(({ proc }) => proc.stop(10_000)));
+}
+
+/** The raw baseline: bench/broker/bare.ts, ingress cells only. */
+export const bare: Contender = {
+  id: 'bare',
+  label: 'bare Node http 202',
+  kinds: ['ingress'],
+  needsKafka: false,
+  async start(ctx) {
+    const port = ctx.ports[0] as number;
+    const proc = spawnPeer(NODE, [path.join(import.meta.dirname, 'bare.ts'), String(port)], {
+      outFile: path.join(ctx.dir, 'bare.log'),
+      label: 'bench-bare',
+    });
+    const processes = [{ role: 'server', proc }];
+    await waitHttp(`http://127.0.0.1:${port}/`, 15_000, [proc]);
+    return { url: `http://127.0.0.1:${port}${PATH}`, processes, stop: () => stopAll(processes) };
+  },
+};
+
+/** The event type Trigger i of the many-Triggers cell filters on. */
+export const triggerType = (i: number) => `dev.eddy.bench.t${i}`;
+
+/** The e2e Triggers of a start: one to the sink, or `ctx.triggers` filtered ones to `<sink>/t/<i>`. */
+export function benchTriggers(
+  ctx: StartContext,
+): { name: string; group: string; subscriber: string; type?: string }[] {
+  if (ctx.kind !== 'e2e') return [];
+  const sink = ctx.sinkUrl ?? '';
+  if (!ctx.triggers) return [{ name: 'perf-trigger', group: ctx.group, subscriber: sink }];
+  return Array.from({ length: ctx.triggers }, (_, i) => ({
+    name: `perf-trigger-${i}`,
+    group: `${ctx.group}-${i}`,
+    subscriber: new URL(`t/${i}`, sink).href,
+    type: triggerType(i),
+  }));
+}
+
+/** Eddy's contract for one broker and its e2e Triggers (what computeContract would give). */
+export function eddyContract(ctx: StartContext): DataPlaneContract {
+  return {
+    generation: 1,
+    brokers: [{ namespace: 'default', name: 'perf', path: PATH, topic: ctx.topic, partitions: PARTITIONS }],
+    channels: [],
+    routes: benchTriggers(ctx).map((t) => ({
+      kind: 'Trigger',
+      namespace: 'default',
+      name: t.name,
+      id: `default/${t.name}`,
+      topic: ctx.topic,
+      group: t.group,
+      ...(t.type ? { filter: { attributes: { type: t.type } } } : {}),
+      subscriber: t.subscriber,
+      reply: { kind: 'topic', topic: ctx.topic },
+      delivery: { retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 10_000 },
+      ordering: 'unordered',
+      maxInFlight: 100, // Eddy's default (DEFAULT_MAX_IN_FLIGHT)
+      startFrom: 'earliest', // a fresh topic per start: nothing from earlier runs
+    })),
+  };
+}
+
+export interface EddyOptions {
+  id: string;
+  label: string;
+  log: 'kafka' | 'embedded';
+  /** `--kafka-client <name>` when set (a flag the data plane does not have yet: for a later entry). */
+  kafkaClient?: string;
+  /** More flags for main.js. */
+  extraArgs?: string[];
+}
+
+/** Eddy's broker data plane as it is today: one process, `packages/broker/dist/data-plane/main.js`. */
+export function eddyDataPlane(options: EddyOptions): Contender {
+  return {
+    id: options.id,
+    label: options.label,
+    kinds: ['ingress', 'e2e'],
+    needsKafka: options.log === 'kafka',
+    async start(ctx) {
+      const port = ctx.ports[0] as number;
+      const contractFile = path.join(ctx.dir, 'contract.json');
+      writeFileSync(contractFile, JSON.stringify(eddyContract(ctx), null, 2));
+      const args = [
+        path.join(ROOT, 'packages/broker/dist/data-plane/main.js'),
+        '--contract',
+        contractFile,
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+        '--log',
+        options.log,
+      ];
+      if (options.log === 'kafka') args.push('--brokers', ctx.brokers.join(','));
+      else {
+        const dataDir = path.join(ctx.dir, 'data');
+        mkdirSync(dataDir, { recursive: true });
+        args.push('--data-dir', dataDir);
+      }
+      if (options.kafkaClient) args.push('--kafka-client', options.kafkaClient);
+      args.push(...(options.extraArgs ?? []));
+      ctx.log(
+        `${options.id}: node ${args.map((a) => (a.startsWith(`${ROOT}/`) ? path.relative(ROOT, a) : a)).join(' ')}`,
+      );
+      const proc = spawnPeer(NODE, args, {
+        outFile: path.join(ctx.dir, `${options.id}.log`),
+        label: `bench-${options.id}`,
+      });
+      const processes = [{ role: 'data plane', proc }];
+      try {
+        await waitHttp(`http://127.0.0.1:${port}/healthz`, 60_000, [proc]);
+      } catch (error) {
+        await stopAll(processes);
+        throw error;
+      }
+      return { url: `http://127.0.0.1:${port}${PATH}`, processes, stop: () => stopAll(processes) };
+    },
+  };
+}
+
+/** Knative's Kafka broker data plane (receiver-loom, + dispatcher-loom for e2e), when it could be built. */
+export function knative(build: AnchorBuild | string): Contender {
+  return {
+    id: 'knative',
+    label: 'Knative Kafka broker (loom)',
+    kinds: ['ingress', 'e2e'],
+    needsKafka: true,
+    ...(typeof build === 'string' ? { unavailable: build } : {}),
+    start(ctx) {
+      if (typeof build === 'string') throw new Error(build);
+      return startKnative(build, ctx, PATH, PARTITIONS);
+    },
+  };
+}
+
+/** Every contender, in table order. */
+export function contenders(anchor: AnchorBuild | string): Contender[] {
+  return [
+    bare,
+    knative(anchor),
+    eddyDataPlane({ id: 'eddy-kafka', label: 'Eddy data plane, Kafka log (kafkajs)', log: 'kafka' }),
+    eddyDataPlane({ id: 'eddy-embedded', label: 'Eddy data plane, embedded log', log: 'embedded' }),
+  ];
+}
