@@ -10,7 +10,7 @@
 // ingress is the one that ensures topics.
 
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
-import { withTimeout } from '@eddy/runtime';
+import { sleep, withTimeout } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createDeliverer, type Deliverer, type DelivererOptions } from '../delivery/index.js';
@@ -205,9 +205,12 @@ class DataPlane implements BrokerDataPlane {
     // Throws synchronously (nothing changed) when two routes share a path.
     const topicsReady = ingress?.updateContract(contract.brokers, contract.channels);
     this.#generation = contract.generation;
-    if (topicsReady) {
+    // A dispatcher on its own waits for the ingress (another process) to create the topics, so its
+    // routes start cleanly instead of failing and retrying.
+    const topicsExist = topicsReady ?? (dispatcher ? this.#routeTopicsExist(contract) : undefined);
+    if (topicsExist) {
       const waited = await Promise.race([
-        topicsReady.then(() => true),
+        topicsExist.then(() => true),
         new Promise<false>((resolve) => setTimeout(() => resolve(false), this.settings.topicWaitMs).unref()),
       ]);
       if (!waited) {
@@ -240,6 +243,19 @@ class DataPlane implements BrokerDataPlane {
       `data plane: applied contract generation ${contract.generation}`,
     );
     return { applied: true, generation: contract.generation };
+  }
+
+  /** Resolves once every topic the contract's routes read exists (polled; stops when closed). */
+  async #routeTopicsExist(contract: DataPlaneContract): Promise<void> {
+    const wanted = new Set(contract.routes.map((route) => route.topic));
+    while (wanted.size > 0 && this.#closed === undefined) {
+      try {
+        for (const topic of await this.parts.log.listTopics()) wanted.delete(topic.name);
+      } catch {
+        // The log is not reachable yet: the same as the topics not being there yet.
+      }
+      if (wanted.size > 0) await sleep(250);
+    }
   }
 
   close(): Promise<void> {
