@@ -1,5 +1,5 @@
 // Argument checks of the consumer-side calls, shared by both Kafka event logs.
-import { type ConsumeOptions, EventLogUsageError } from '../event-log.js';
+import { type CommitOffset, type ConsumeOptions, EventLogUsageError } from '../event-log.js';
 import { checkTopicName } from './kafka-topics.js';
 
 export function checkGroupName(group: unknown, action: string): void {
@@ -41,5 +41,26 @@ export function checkConsumeOptions(options: ConsumeOptions, action: string): vo
   const max = options.maxBatchSize;
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
     throw new EventLogUsageError(`${action}: maxBatchSize must be an integer >= 1, got ${max}`);
+  }
+}
+
+/** The offsets of a Consumer.commit: of the consumer's topic, partitions and offsets integers >= 0. */
+export function checkCommitOffsets(offsets: CommitOffset[], topic: string, action: string): void {
+  for (const [i, o] of offsets.entries()) {
+    if (o.topic !== topic) {
+      throw new EventLogUsageError(
+        `${action}: offsets[${i}].topic is "${o.topic}", this consumer reads "${topic}"`,
+      );
+    }
+    if (!Number.isInteger(o.partition) || o.partition < 0) {
+      throw new EventLogUsageError(
+        `${action}: offsets[${i}].partition must be an integer >= 0, got ${o.partition}`,
+      );
+    }
+    if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+      throw new EventLogUsageError(
+        `${action}: offsets[${i}].offset must be an integer >= 0, got ${o.offset}`,
+      );
+    }
   }
 }

@@ -95,15 +95,6 @@ function typeOf(e: KafkaLikeError): string | undefined {
   return typeof e.apiId === 'string' ? e.apiId : undefined;
 }
 
-/** The Kafka protocol error type somewhere in the chain (e.g. `UNKNOWN_TOPIC_OR_PARTITION`). */
-export function protocolErrorType(error: unknown): string | undefined {
-  for (const e of chain(error)) {
-    const type = typeOf(e);
-    if (type !== undefined) return type;
-  }
-  return undefined;
-}
-
 /** Whether `type` (e.g. `GROUP_ID_NOT_FOUND`) is anywhere in the chain. */
 export function hasProtocolError(error: unknown, type: string): boolean {
   return chain(error).some((e) => typeOf(e) === type);

@@ -67,3 +67,8 @@ export function checkAppendPartition(partition: number | undefined, action: stri
     throw new EventLogUsageError(`${action}: partition must be an integer >= 0, got ${partition}`);
   }
 }
+
+/** Topic configs as the clients' create / alter requests list them. */
+export function configEntries(configs: Record<string, string>): { name: string; value: string }[] {
+  return Object.entries(configs).map(([name, value]) => ({ name, value }));
+}

@@ -9,8 +9,10 @@
 // again: a duplicate, which at-least-once delivery allows, never a silent loss.
 import { type Kafka, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import type pino from 'pino';
-import { AppendCoalescer, type PartitionAck } from '../kafka-common/append-coalescer.js';
+import type { PartitionAck } from '../kafka-common/append-coalescer.js';
+import { CoalescingProducer } from '../kafka-common/coalescing-producer.js';
 import { toEventLogError, withDeadline } from '../kafka-common/kafka-errors.js';
+import { connectClient } from './connect-client.js';
 
 export interface AppendProducerOptions {
   /** Upper bound for one append, connecting included. */
@@ -21,33 +23,22 @@ export interface AppendProducerOptions {
 }
 
 /**
- * Concurrent appends are coalesced into shared produce requests (AppendCoalescer, group commit);
- * this class owns the kafkajs producer that sends them.
+ * Concurrent appends are coalesced into shared produce requests (CoalescingProducer, group
+ * commit); this class owns the kafkajs producer that sends them.
  */
-export class AppendProducer {
+export class AppendProducer extends CoalescingProducer<Message> {
   #current: Promise<Producer> | undefined;
-  #closed = false;
-  readonly #coalescer: AppendCoalescer<Message>;
-
   readonly #kafka: Kafka;
   readonly #options: AppendProducerOptions;
 
   constructor(kafka: Kafka, options: AppendProducerOptions) {
+    super();
     this.#kafka = kafka;
     this.#options = options;
-    this.#coalescer = new AppendCoalescer((topicMessages, action) => this.#produce(topicMessages, action));
-  }
-
-  /**
-   * Sends the messages (each with its partition already chosen); resolves with each message's
-   * offset, in order, once the broker acknowledged them.
-   */
-  send(topic: string, messages: Message[]): Promise<number[]> {
-    return this.#coalescer.send(topic, messages);
   }
 
   /** One produce request; each partition's base offset. */
-  async #produce(
+  protected async produce(
     topicMessages: { topic: string; messages: Message[] }[],
     action: string,
   ): Promise<PartitionAck[]> {
@@ -80,9 +71,7 @@ export class AppendProducer {
     }));
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#coalescer.close();
+  protected async release(): Promise<void> {
     const pending = this.#current;
     this.#current = undefined;
     if (!pending) return;
@@ -91,7 +80,7 @@ export class AppendProducer {
   }
 
   #producer(): Promise<Producer> {
-    if (this.#closed) return Promise.reject(new Error('the event log is closed'));
+    if (this.closed) return Promise.reject(new Error('the event log is closed'));
     if (this.#current) return this.#current;
     const producer = this.#kafka.producer({
       idempotent: true,
@@ -100,20 +89,14 @@ export class AppendProducer {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       // Murmur2 like the Java client, so a partitionkey lands on the same partition whichever
-      // client wrote it (the event log also calls this partitioner itself, see partitions.ts).
+      // client wrote it (the event log also calls this partitioner itself, see partitionFor in kafka-event-log.ts).
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
-    const connecting = producer.connect().then(
-      () => producer,
-      (error: unknown) => {
-        if (this.#current === connecting) this.#current = undefined;
-        void producer.disconnect().catch(() => {});
-        throw error;
-      },
-    );
-    this.#current = connecting;
-    return connecting;
+    this.#current = connectClient(producer, (failed) => {
+      if (this.#current === failed) this.#current = undefined;
+    });
+    return this.#current;
   }
 
   #retire(producer: Producer): void {

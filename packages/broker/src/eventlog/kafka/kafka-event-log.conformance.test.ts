@@ -1,35 +1,6 @@
-// Runs the shared event-log conformance suite on the kafkajs log against the real broker the test
-// harness starts (test/harness/global-setup.ts), plus the Kafka-only behaviour both Kafka clients
-// share (kafka-common/kafka-log.conformance.ts).
+// Runs the shared event-log conformance suite and the Kafka-only behaviour both Kafka clients share
+// on the kafkajs log, against the real broker the test harness starts.
+import { describeKafkaEventLogSuites } from '../kafka-common/kafka-log-suites.conformance.js';
+import { createKafkaEventLog } from './kafka-event-log.js';
 
-import pino from 'pino';
-import { inject } from 'vitest';
-import { describeEventLogConformance } from '../event-log.conformance.js';
-import { describeKafkaLogBehaviour } from '../kafka-common/kafka-log.conformance.js';
-import { createKafkaEventLog, type KafkaEventLog } from './kafka-event-log.js';
-
-const brokers = inject('kafkaBrokers');
-const quiet = pino({ level: 'silent' });
-
-function kafkaLog(overrides: Partial<Parameters<typeof createKafkaEventLog>[0]> = {}): KafkaEventLog {
-  return createKafkaEventLog({
-    brokers,
-    logger: quiet,
-    // Short timings so rebalances after a member leaves or fails settle within the suite's waits.
-    sessionTimeoutMs: 10_000,
-    heartbeatIntervalMs: 1_000,
-    maxWaitTimeMs: 250,
-    ...overrides,
-  });
-}
-
-describeEventLogConformance('kafka', {
-  create: async () => kafkaLog(),
-  // Kafka keeps the data; a new client over the same cluster is the restarted process.
-  reopen: async () => kafkaLog(),
-  retentionMs: 1_000,
-  retentionWaitMs: 40_000,
-  waitMs: 20_000,
-});
-
-describeKafkaLogBehaviour('kafkajs', kafkaLog);
+describeKafkaEventLogSuites('kafka', 'kafkajs', createKafkaEventLog);

@@ -3,10 +3,11 @@
 // why: a batch in doubt must never make a later batch look like its duplicate). @platformatic/kafka
 // itself drops its producer id and sequences after a failed idempotent send; the replacement here
 // also covers a send our deadline gave up on while it was still running inside the client.
-// Concurrent appends are coalesced into shared produce requests (AppendCoalescer).
+// Concurrent appends are coalesced into shared produce requests (CoalescingProducer).
 import { type MessageToProduce, Producer } from '@platformatic/kafka';
 import type pino from 'pino';
-import { AppendCoalescer, type PartitionAck } from '../kafka-common/append-coalescer.js';
+import type { PartitionAck } from '../kafka-common/append-coalescer.js';
+import { CoalescingProducer } from '../kafka-common/coalescing-producer.js';
 import { toEventLogError, withDeadline } from '../kafka-common/kafka-errors.js';
 
 export interface PlatformaticProducerOptions {
@@ -21,23 +22,16 @@ export interface PlatformaticProducerOptions {
 /** A record as this producer sends it: partition chosen, everything already bytes. */
 export type ProducedRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer> & { partition: number };
 
-export class PlatformaticAppendProducer {
+export class PlatformaticAppendProducer extends CoalescingProducer<ProducedRecord> {
   #current: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
-  #closed = false;
-  readonly #coalescer: AppendCoalescer<ProducedRecord>;
   readonly #options: PlatformaticProducerOptions;
 
   constructor(options: PlatformaticProducerOptions) {
+    super();
     this.#options = options;
-    this.#coalescer = new AppendCoalescer((topicMessages, action) => this.#produce(topicMessages, action));
   }
 
-  /** Resolves with each record's offset, in order, once the broker acknowledged them. */
-  send(topic: string, records: ProducedRecord[]): Promise<number[]> {
-    return this.#coalescer.send(topic, records);
-  }
-
-  async #produce(
+  protected async produce(
     topicMessages: { topic: string; messages: ProducedRecord[] }[],
     action: string,
   ): Promise<PartitionAck[]> {
@@ -60,16 +54,14 @@ export class PlatformaticAppendProducer {
     }
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#coalescer.close();
+  protected async release(): Promise<void> {
     const producer = this.#current;
     this.#current = undefined;
     await producer?.close(true).catch(() => {});
   }
 
   #producer(): Producer<Buffer, Buffer, Buffer, Buffer> {
-    if (this.#closed) throw new Error('the event log is closed');
+    if (this.closed) throw new Error('the event log is closed');
     if (this.#current) return this.#current;
     const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
       clientId: this.#options.clientId,

@@ -4,22 +4,13 @@
 // MessagesStream, because the EventLog contract needs what that stream does not give: a partition's
 // next batch only after the handler promise for the previous one settled (backpressure per
 // partition, other partitions go on), seeks of a live member, and positions resolved before ready().
-// Offsets are committed only through commit() (no autocommit).
-import { fromKafkaMessage } from '@eddy/api';
+// Offsets are committed only through commit() (no autocommit). What the Consumer contract adds on
+// top of the client (ready, positions, seeks, failure, close) is KafkaGroupMember's.
 import { sleep } from '@eddy/runtime';
 import { Consumer as KafkaConsumer, type RecordsBatch } from '@platformatic/kafka';
-import type pino from 'pino';
-import {
-  type CommitOffset,
-  type ConsumeOptions,
-  type Consumer,
-  type ConsumerStatus,
-  EventLogUsageError,
-  type LogRecord,
-  type StartPosition,
-} from '../event-log.js';
-import { hasProtocolError, toEventLogError, withDeadline } from '../kafka-common/kafka-errors.js';
-import { initialOf, type OffsetLookup, targetOffsets } from '../kafka-common/start-positions.js';
+import type { LogRecord } from '../event-log.js';
+import { type GroupMemberContext, KafkaGroupMember } from '../kafka-common/group-member.js';
+import { hasProtocolError, withDeadline } from '../kafka-common/kafka-errors.js';
 
 export interface GroupConsumerConfig {
   clientId: string;
@@ -28,11 +19,8 @@ export interface GroupConsumerConfig {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxWaitTimeMs: number;
-  readyTimeoutMs: number;
-  operationTimeoutMs: number;
 }
 
-const DEFAULT_MAX_BATCH_SIZE = 100;
 /** Batch attribute bit: the record timestamps are the broker's append time (the batch's maxTimestamp). */
 const LOG_APPEND_TIME = 0x08;
 /** Batch attribute bit: a transaction marker, not a record. */
@@ -46,62 +34,29 @@ interface PartitionState {
   epoch: number;
 }
 
-export class PlatformaticGroupConsumer implements Consumer {
-  readonly group: string;
-  readonly topic: string;
-  #currentStatus: ConsumerStatus = 'running';
+export class PlatformaticGroupConsumer extends KafkaGroupMember {
   readonly #client: KafkaConsumer<Buffer, Buffer, Buffer, Buffer>;
-  readonly #maxBatchSize: number;
   readonly #partitions = new Map<number, PartitionState>();
   /**
    * The handler chain of the batch being delivered, per partition. Kept apart from the assignment:
    * a partition revoked and assigned back while its handler still runs stays busy until it settles.
    */
   readonly #running = new Map<number, Promise<void>>();
-  readonly #readyPromise: Promise<void>;
-  #resolveReady!: () => void;
-  #rejectReady!: (error: Error) => void;
-  #isReady = false;
-  #firstJoin = true;
-  /** Settles once the latest join's positioning is done; the fetch loop waits for it. */
-  #positioned: Promise<void> = new Promise(() => {});
-  #joins = 0;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
-  #readyTimer: NodeJS.Timeout | undefined;
-  readonly #options: ConsumeOptions;
-  readonly #lookup: OffsetLookup;
   readonly #config: GroupConsumerConfig;
-  readonly #logger: pino.Logger;
-  readonly #onStopped: (consumer: PlatformaticGroupConsumer) => void;
+  readonly #readyTimeoutMs: number;
 
-  constructor(
-    options: ConsumeOptions,
-    lookup: OffsetLookup,
-    config: GroupConsumerConfig,
-    logger: pino.Logger,
-    onStopped: (consumer: PlatformaticGroupConsumer) => void,
-  ) {
-    this.#options = options;
-    this.#lookup = lookup;
+  constructor(context: GroupMemberContext, config: GroupConsumerConfig) {
+    super(context);
     this.#config = config;
-    this.#logger = logger;
-    this.#onStopped = onStopped;
-    this.group = options.group;
-    this.topic = options.topic;
-    this.#maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
-    this.#readyPromise = new Promise<void>((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    this.#readyPromise.catch(() => {});
+    this.#readyTimeoutMs = context.readyTimeoutMs;
     this.#client = new KafkaConsumer<Buffer, Buffer, Buffer, Buffer>({
       clientId: config.clientId,
       bootstrapBrokers: config.bootstrapBrokers,
-      groupId: options.group,
+      groupId: this.group,
       connectTimeout: config.connectTimeoutMs,
-      timeout: Math.min(30_000, config.operationTimeoutMs),
+      timeout: Math.min(30_000, context.operationTimeoutMs),
       retries: 5,
       retryDelay: 200,
       sessionTimeout: config.sessionTimeoutMs,
@@ -114,29 +69,18 @@ export class PlatformaticGroupConsumer implements Consumer {
     });
   }
 
-  get status(): ConsumerStatus {
-    return this.#currentStatus;
-  }
-
   /** Joins the group and starts the fetch loop; ready() tells when the first positioning is done. */
   async start(): Promise<void> {
     const action = `consume "${this.topic}" as group "${this.group}"`;
     // A failed rejoin is reported as an 'error' event; without a listener it would throw.
     this.#client.on('error', (error: Error) => {
-      this.#logger.warn({ err: error, group: this.group }, 'Kafka consumer error event');
+      this.logger.warn({ err: error, group: this.group }, 'Kafka consumer error event');
     });
     this.#client.on('consumer:group:join', (payload) => {
       const assignment = payload.assignments?.find((a) => a.topic === this.topic);
-      this.#onJoin(assignment?.partitions ?? []);
+      this.joined(assignment?.partitions ?? []);
     });
-    this.#readyTimer = setTimeout(() => {
-      this.#rejectReady(
-        toEventLogError(
-          new Error(`the member did not join within ${this.#config.readyTimeoutMs} ms`),
-          `join group "${this.group}"`,
-        ),
-      );
-    }, this.#config.readyTimeoutMs);
+    this.armReadyTimeout();
     try {
       this.#client.topics.track(this.topic);
       // Resolves after the first JoinGroup + SyncGroup (the join event has fired by then).
@@ -145,205 +89,68 @@ export class PlatformaticGroupConsumer implements Consumer {
         rebalanceTimeout: this.#config.sessionTimeoutMs,
         heartbeatInterval: this.#config.heartbeatIntervalMs,
       });
-      await withDeadline(joining, this.#config.readyTimeoutMs, action);
+      await withDeadline(joining, this.#readyTimeoutMs, action);
     } catch (error) {
-      this.#currentStatus = 'closed';
-      clearTimeout(this.#readyTimer);
-      await this.#client.close(true).catch(() => {});
-      this.#onStopped(this);
-      throw toEventLogError(error, action);
+      await this.abandonStart(error, action, () => this.#client.close(true).catch(() => {}));
     }
     this.#loop = this.#fetchLoop();
   }
 
-  ready(): Promise<void> {
-    return this.#readyPromise;
+  protected async sendCommit(offsets: [number, number][]): Promise<void> {
+    await this.#client.commit({
+      offsets: offsets.map(([partition, offset]) => ({
+        topic: this.topic,
+        partition,
+        offset: BigInt(offset),
+        leaderEpoch: -1,
+      })),
+    });
   }
 
-  async commit(offsets: CommitOffset[]): Promise<void> {
-    const action = `commit for group "${this.group}"`;
-    if (this.#currentStatus !== 'running') {
-      throw new EventLogUsageError(`${action}: the consumer is ${this.#currentStatus}`);
-    }
-    for (const [i, o] of offsets.entries()) {
-      if (o.topic !== this.topic) {
-        throw new EventLogUsageError(
-          `${action}: offsets[${i}].topic is "${o.topic}", this consumer reads "${this.topic}"`,
-        );
-      }
-      if (!Number.isInteger(o.partition) || o.partition < 0) {
-        throw new EventLogUsageError(
-          `${action}: offsets[${i}].partition must be an integer >= 0, got ${o.partition}`,
-        );
-      }
-      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
-        throw new EventLogUsageError(
-          `${action}: offsets[${i}].offset must be an integer >= 0, got ${o.offset}`,
-        );
-      }
-    }
-    if (offsets.length === 0) return;
-    try {
-      await this.#commitOffsets(
-        offsets.map((o) => [o.partition, o.offset]),
-        action,
-      );
-    } catch (error) {
-      throw toEventLogError(error, action);
-    }
-  }
-
-  async seekToTimestamp(timestamp: number): Promise<void> {
-    const action = `seek group "${this.group}" on "${this.topic}" to ${timestamp}`;
-    if (this.#currentStatus !== 'running') {
-      throw new EventLogUsageError(`${action}: the consumer is ${this.#currentStatus}`);
-    }
-    try {
-      await this.reposition(await this.#lookup.offsetsForTimestamp(this.topic, timestamp));
-    } catch (error) {
-      throw toEventLogError(error, action);
-    }
-  }
-
-  /**
-   * Moves the group to `offsets`: commits them for every partition (so members elsewhere and the
-   * next owner after a rebalance start there) and moves the partitions this member holds. A batch
-   * being delivered on such a partition is cut short: the rest of it is stale.
-   */
-  async reposition(offsets: Map<number, number>): Promise<void> {
-    await this.#commitOffsets([...offsets], `reposition group "${this.group}"`);
+  /** A batch being delivered on a moved partition is cut short: the rest of it is stale. */
+  protected seekAssigned(offsets: Map<number, number>): void {
     for (const [partition, state] of this.#partitions) {
       const offset = offsets.get(partition);
       if (offset === undefined) continue;
       state.position = BigInt(offset);
       state.epoch++;
     }
-    this.#wakeUp();
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown('closed');
-    return this.#closing;
-  }
-
-  async #commitOffsets(offsets: [number, number][], action: string): Promise<void> {
-    await withDeadline(
-      this.#client.commit({
-        offsets: offsets.map(([partition, offset]) => ({
-          topic: this.topic,
-          partition,
-          offset: BigInt(offset),
-          leaderEpoch: -1,
-        })),
-      }),
-      this.#config.operationTimeoutMs,
-      action,
-    );
-  }
-
-  async #shutdown(status: ConsumerStatus): Promise<void> {
-    if (this.#currentStatus === 'running') this.#currentStatus = status;
-    clearTimeout(this.#readyTimer);
-    this.#rejectReady(
-      new EventLogUsageError(
-        `group "${this.group}": the consumer was ${this.#currentStatus} before it joined`,
-      ),
-    );
-    this.#wakeUp();
-    // The loop ends within one fetch wait; running handlers are waited for, then the member leaves.
-    await this.#loop?.catch(() => {});
-    await Promise.all([...this.#running.values()].map((p) => p.catch(() => {})));
-    await this.#client.close().catch(async (error: unknown) => {
-      this.#logger.warn({ err: error, group: this.group }, 'error while leaving the consumer group');
-      await this.#client.close(true).catch(() => {});
-    });
-    if (this.#partitions.size > 0) {
-      this.#partitions.clear();
-      this.#notifyAssignment([]);
-    }
-    this.#onStopped(this);
-  }
-
-  #fail(error: unknown): void {
-    if (this.#currentStatus !== 'running') return;
-    const failure = error instanceof Error ? error : new Error(String(error));
-    this.#logger.error({ err: failure, group: this.group, topic: this.topic }, 'consumer stopped');
-    this.#currentStatus = 'failed';
-    // Called from a handler chain, which the shutdown waits for: not awaited here.
-    this.#closing ??= this.#shutdown('failed').then(() => {
-      try {
-        this.#options.onError?.(failure);
-      } catch (callbackError) {
-        this.#logger.error({ err: callbackError }, 'onError callback threw');
-      }
-    });
-  }
-
-  #onJoin(partitions: number[]): void {
-    if (this.#currentStatus !== 'running') return;
-    const assigned = [...partitions].sort((a, b) => a - b);
-    // Partitions this member keeps go on from where they are (a running batch included);
-    // revoked ones stop; new ones start from the group's commit once positioned.
+  /**
+   * Partitions this member keeps go on from where they are (a running batch included); revoked
+   * ones stop; new ones start from the group's commit once positioned.
+   */
+  protected assign(partitions: number[]): number[] {
     for (const [partition, state] of this.#partitions) {
-      if (!assigned.includes(partition)) {
+      if (!partitions.includes(partition)) {
         state.epoch++;
         this.#partitions.delete(partition);
       }
     }
-    const fresh = assigned.filter((p) => !this.#partitions.has(p));
+    const fresh = partitions.filter((p) => !this.#partitions.has(p));
     for (const partition of fresh) this.#partitions.set(partition, { position: undefined, epoch: 0 });
-    const first = this.#firstJoin;
-    this.#firstJoin = false;
-    const join = ++this.#joins;
-    this.#positioned = this.#positionAfterJoin(fresh, first).then(
-      () => {
-        if (join !== this.#joins) return;
-        this.#notifyAssignment(assigned);
-        if (!this.#isReady) {
-          this.#isReady = true;
-          clearTimeout(this.#readyTimer);
-          this.#resolveReady();
-        }
-        this.#wakeUp();
-      },
-      (error: unknown) => {
-        const failure = toEventLogError(error, `position group "${this.group}" on "${this.topic}"`);
-        this.#rejectReady(failure);
-        this.#fail(failure);
-      },
-    );
+    return fresh;
   }
 
-  /** Where newly assigned partitions start; on the first join, `start` repositions the whole group. */
-  async #positionAfterJoin(fresh: number[], first: boolean): Promise<void> {
-    const start: StartPosition = this.#options.start ?? 'committed';
-    if (first && start !== 'committed') {
-      await this.reposition(await targetOffsets(this.#lookup, this.topic, start));
-      return;
-    }
-    if (fresh.length === 0) return;
-    const committed = await this.#lookup.committedOffsets(this.group, this.topic);
-    const missing = fresh.filter((p) => (committed.get(p) ?? null) === null);
-    const initial =
-      missing.length > 0
-        ? await targetOffsets(this.#lookup, this.topic, initialOf(this.#options))
-        : new Map();
-    for (const partition of fresh) {
-      const state = this.#partitions.get(partition);
-      const offset = committed.get(partition) ?? initial.get(partition);
-      if (state && state.position === undefined && offset !== undefined) state.position = BigInt(offset);
-    }
+  protected startAt(partition: number, offset: number): void {
+    const state = this.#partitions.get(partition);
+    if (state && state.position === undefined) state.position = BigInt(offset);
   }
 
-  #notifyAssignment(partitions: number[]): void {
-    try {
-      this.#options.onAssignment?.(partitions);
-    } catch (error) {
-      this.#logger.error({ err: error }, 'onAssignment callback threw');
-    }
+  protected async leaveGroup(): Promise<void> {
+    this.wake();
+    // The loop ends within one fetch wait; running handlers are waited for, then the member leaves.
+    await this.#loop?.catch(() => {});
+    await Promise.all([...this.#running.values()].map((p) => p.catch(() => {})));
+    await this.#client.close().catch(async (error: unknown) => {
+      this.logger.warn({ err: error, group: this.group }, 'error while leaving the consumer group');
+      await this.#client.close(true).catch(() => {});
+    });
+    this.#partitions.clear();
   }
 
-  #wakeUp(): void {
+  protected override wake(): void {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
@@ -362,9 +169,9 @@ export class PlatformaticGroupConsumer implements Consumer {
 
   async #fetchLoop(): Promise<void> {
     let failures = 0;
-    while (this.#currentStatus === 'running') {
-      await Promise.race([this.#positioned, this.#idle(this.#config.maxWaitTimeMs)]);
-      if (this.#currentStatus !== 'running') return;
+    while (this.status === 'running') {
+      await Promise.race([this.positioned, this.#idle(this.#config.maxWaitTimeMs)]);
+      if (this.status !== 'running') return;
       const idle = [...this.#partitions].filter(
         ([p, s]) => s.position !== undefined && !this.#running.has(p),
       );
@@ -376,9 +183,9 @@ export class PlatformaticGroupConsumer implements Consumer {
         await this.#fetchOnce(idle.map(([partition]) => partition));
         failures = 0;
       } catch (error) {
-        if (this.#currentStatus !== 'running') return;
+        if (this.status !== 'running') return;
         failures++;
-        this.#logger.warn({ err: error, group: this.group, topic: this.topic }, 'fetch failed; retrying');
+        this.logger.warn({ err: error, group: this.group, topic: this.topic }, 'fetch failed; retrying');
         await sleep(Math.min(2_000, 100 * 2 ** Math.min(failures, 5)));
       }
     }
@@ -442,7 +249,7 @@ export class PlatformaticGroupConsumer implements Consumer {
             const epoch = state.epoch;
             const running = this.#deliver(partition, records.records, highWatermark, epoch).finally(() => {
               this.#running.delete(partition);
-              this.#wakeUp();
+              this.wake();
             });
             this.#running.set(partition, running);
           }
@@ -519,29 +326,15 @@ export class PlatformaticGroupConsumer implements Consumer {
     timestamp: bigint,
     record: RecordsBatch['records'][number],
   ): LogRecord | undefined {
-    const where = `${this.topic}/${partition}@${offset}`;
-    try {
-      const headers: Record<string, Buffer> = {};
-      for (const [key, value] of record.headers) {
-        if (key !== null && value !== null) headers[key.toString('utf8')] = value;
-      }
-      return {
-        topic: this.topic,
-        partition,
-        offset: Number(offset),
-        timestamp: Number(timestamp),
-        key: record.key === null ? null : record.key.toString('utf8'),
-        event: fromKafkaMessage({ key: record.key, value: record.value, headers }, where),
-      };
-    } catch (error) {
-      // A record that is not a CloudEvent can never be delivered; it is logged and skipped so it
-      // cannot block its partition.
-      this.#logger.error(
-        { err: error, group: this.group, record: where },
-        'skipping a record that is not a CloudEvent',
-      );
-      return undefined;
+    const headers: Record<string, Buffer> = {};
+    for (const [key, value] of record.headers) {
+      if (key !== null && value !== null) headers[key.toString('utf8')] = value;
     }
+    return this.decode(partition, offset, Number(timestamp), {
+      key: record.key,
+      value: record.value,
+      headers,
+    });
   }
 
   /** The handler, one slice of at most maxBatchSize at a time, until done or the batch goes stale. */
@@ -551,16 +344,11 @@ export class PlatformaticGroupConsumer implements Consumer {
     highWatermark: number,
     epoch: number,
   ): Promise<void> {
-    for (let i = 0; i < records.length; i += this.#maxBatchSize) {
+    for (let i = 0; i < records.length; i += this.maxBatchSize) {
       const state = this.#partitions.get(partition);
-      if (this.#currentStatus !== 'running' || !state || state.epoch !== epoch) return;
-      const slice = records.slice(i, i + this.#maxBatchSize);
-      try {
-        await this.#options.handler({ topic: this.topic, partition, records: slice, highWatermark });
-      } catch (error) {
-        this.#fail(error);
-        return;
-      }
+      if (this.status !== 'running' || !state || state.epoch !== epoch) return;
+      const slice = records.slice(i, i + this.maxBatchSize);
+      if (!(await this.handle(partition, slice, highWatermark))) return;
     }
   }
 }
