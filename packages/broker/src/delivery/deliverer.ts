@@ -57,6 +57,12 @@ export interface DeliveryRequest {
   notBefore?: number;
   /** Awaited before waiting for the backoff (the dispatcher persists it); a rejection fails deliver(). */
   onAttemptFailed?: (failure: AttemptFailure) => Promise<void> | void;
+  /**
+   * Awaited right before a retry (attempt 2 and later) is sent, so the dispatcher can count it as
+   * made before the subscriber may see it: a crash during the request then cannot earn the event
+   * an extra attempt. A rejection fails deliver().
+   */
+  onAttemptStarting?: (attempt: number) => Promise<void> | void;
   /** Shutdown / partition revoked: stop at once, outcome 'aborted'. */
   signal?: AbortSignal;
 }
@@ -338,6 +344,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       }
       while (!attemptsOver && attempts < maxAttempts) {
         attempts++;
+        if (attempts > 1) await req.onAttemptStarting?.(attempts);
         const started = performance.now();
         const result: AttemptResult =
           typeof target === 'string'

@@ -2,11 +2,14 @@
 // rebalance, a restart or a crash does not reset it (Knative's Kafka broker keeps it in memory and
 // starts over, so a subscriber that keeps failing can see far more attempts than configured).
 //
-// Guarantee (with the log-backed store and a deliverer that persists after every failed attempt):
-// when an event is finally delivered, dead-lettered or dropped, the attempts made for it across
-// every rebalance, restart and crash are at most the configured `retry + 1`, plus one for each
-// crash (or abort) that interrupted an attempt after the request left but before its failure was
-// recorded. Caveats: an entry whose last write is older than the state topic's retention is gone
+// Guarantee (with the log-backed store; the dispatcher records each failure, and each retry before
+// it is sent): when an event is finally delivered, dead-lettered or dropped, the attempts made for
+// it across every rebalance, restart and crash are at most the configured `retry + 1`, plus one if
+// a crash (or abort) interrupted its FIRST attempt after the request left (first attempts are not
+// recorded ahead: that would be a state write per event). A crash between recording a retry and
+// sending it costs the event that attempt instead. A final outcome is kept as `final` until a
+// commit covers it, so a member that reads the event again does not start over.
+// Caveats: an entry whose last write is older than the state topic's retention is gone
 // (entries of events still in flight in a live dispatcher are rewritten before that happens, so
 // this only bites when no dispatcher holds the event for a whole retention period), and two
 // members briefly owning one partition during a rebalance may each make an attempt.

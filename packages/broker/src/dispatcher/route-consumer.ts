@@ -374,16 +374,28 @@ export class RouteConsumer {
       return true;
     }
     let recorded = previous !== undefined;
+    let lastFailure = previous?.lastFailure;
     const outcome = await this.#deps.deliverer.deliver({
       event,
       route,
       attemptsMade: previous?.attempts,
-      lastFailure: previous?.lastFailure,
+      lastFailure,
       notBefore: previous?.notBefore,
       signal,
       onAttemptFailed: async (failure: AttemptFailure) => {
         recorded = true;
-        await this.#record(key, failure, signal);
+        lastFailure = failure;
+        await this.#record(
+          key,
+          { attempts: failure.attempt, lastFailure: failure, notBefore: notBeforeOf(failure) },
+          signal,
+        );
+      },
+      // Counted before it is sent: whoever resumes this event after a crash mid-request must not
+      // make this attempt again.
+      onAttemptStarting: async (attempt: number) => {
+        recorded = true;
+        await this.#record(key, { attempts: attempt, ...(lastFailure ? { lastFailure } : {}) }, signal);
       },
     });
     switch (outcome.kind) {
@@ -437,22 +449,14 @@ export class RouteConsumer {
     }
   }
 
-  /** Persists a failed attempt before the next one; retried until it works or the delivery is aborted. */
-  async #record(key: RetryKey, failure: AttemptFailure, signal: AbortSignal): Promise<void> {
-    const state: RetryState = {
-      attempts: failure.attempt,
-      lastFailure: failure,
-      notBefore: failure.nextDelayMs === undefined ? undefined : Date.now() + failure.nextDelayMs,
-    };
+  /** Persists attempts made (a failure, or a retry about to be sent); retried until it works or the delivery is aborted. */
+  async #record(key: RetryKey, state: RetryState, signal: AbortSignal): Promise<void> {
     for (let failures = 0; ; failures++) {
       try {
         await this.#deps.retryState.put(key, state);
         return;
       } catch (error) {
-        this.#deps.logger.warn(
-          { err: error, route: this.route.id, ...key },
-          'could not record a failed attempt',
-        );
+        this.#deps.logger.warn({ err: error, route: this.route.id, ...key }, 'could not record an attempt');
         if (!(await pause(backoff(failures), signal))) throw error;
       }
     }
@@ -548,4 +552,9 @@ export class RouteConsumer {
       if (!this.#commitAgain) return;
     }
   }
+}
+
+/** Epoch ms before which the next attempt may not start, when there is one. */
+function notBeforeOf(failure: AttemptFailure): number | undefined {
+  return failure.nextDelayMs === undefined ? undefined : Date.now() + failure.nextDelayMs;
 }
