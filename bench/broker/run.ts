@@ -52,8 +52,21 @@ const { values: args } = parseArgs({
     triggers: { type: 'string', default: '0' },
     'triggers-timeout': { type: 'string', default: '600' },
     'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  console.log(`usage: node bench/broker/run.ts [options]   (see bench/broker/README.md)
+  --duration S          wrk seconds per ingress/e2e cell (15)      --warmup S        wrk c64 warm-up per start (10)
+  --conns N,N           wrk connections (64,256)                   --rates R,R       open-loop events/s (1000,5000)
+  --rate-duration S     seconds per rate (15)                      --rate-conns N    open-loop connections (256)
+  --contenders a,b      ids from contenders.ts (all)               --no-anchor       skip Knative
+  --anchor-source DIR   eventing-kafka-broker source (EKB_SRC)     --drain-timeout S (120)
+  --backlog N           events pre-written for the backlog cell (1000000; 0 = skip)  --backlog-seconds S (60)
+  --triggers N          Triggers for the many-Triggers cell (0 = skip)               --triggers-timeout S (600)
+  --no-write            print only, do not append to bench/RESULTS.md`);
+  process.exit(0);
+}
 const num = (name: keyof typeof args, min: number) => {
   const n = Number(args[name]);
   if (!Number.isFinite(n) || n < min) {
