@@ -52,6 +52,7 @@ const { values: args } = parseArgs({
     triggers: { type: 'string', default: '0' },
     'triggers-timeout': { type: 'string', default: '600' },
     'no-write': { type: 'boolean', default: false },
+    only: { type: 'string', default: 'ingress,e2e,backlog,triggers' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -64,6 +65,7 @@ if (args.help) {
   --anchor-source DIR   eventing-kafka-broker source (EKB_SRC)     --drain-timeout S (120)
   --backlog N           events pre-written for the backlog cell (1000000; 0 = skip)  --backlog-seconds S (60)
   --triggers N          Triggers for the many-Triggers cell (0 = skip)               --triggers-timeout S (600)
+  --only k,k            cell kinds to run: ingress,e2e (with the fixed rates),backlog,triggers (all)
   --no-write            print only, do not append to bench/RESULTS.md`);
   process.exit(0);
 }
@@ -97,6 +99,13 @@ const BACKLOG_SECONDS = num('backlog-seconds', 1);
 const TRIGGERS = num('triggers', 0);
 const TRIGGERS_TIMEOUT_MS = num('triggers-timeout', 1) * 1000;
 const CONNS = list('conns');
+const ONLY = new Set(String(args.only).split(','));
+for (const k of ONLY) {
+  if (!['ingress', 'e2e', 'backlog', 'triggers'].includes(k)) {
+    console.error(`--only: unknown cell kind "${k}" (ingress, e2e, backlog, triggers)`);
+    process.exit(2);
+  }
+}
 const RATES = list('rates');
 
 const progress = (line: string) =>
@@ -499,7 +508,7 @@ async function main(): Promise<void> {
     const [sinkPort] = (await freePorts(1)) as [number];
     sink = await startSink(sinkPort, path.join(workDir, 'sink.log'));
     for (const c of chosen) {
-      for (const kind of c.kinds) {
+      for (const kind of c.kinds.filter((k) => ONLY.has(k))) {
         try {
           rows.push(...(await runCells(c, kind, kafka, sink, workDir)));
         } catch (error) {
@@ -509,7 +518,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const c of chosen.filter((c) => TRIGGERS > 0 && c.kinds.includes('e2e'))) {
+    for (const c of chosen.filter((c) => TRIGGERS > 0 && ONLY.has('triggers') && c.kinds.includes('e2e'))) {
       try {
         rows.push(await runTriggers(c, kafka, sink, workDir));
       } catch (error) {
@@ -518,7 +527,9 @@ async function main(): Promise<void> {
         failures.push(message);
       }
     }
-    for (const c of chosen.filter((c) => BACKLOG > 0 && c.needsKafka && c.kinds.includes('e2e'))) {
+    for (const c of chosen.filter(
+      (c) => BACKLOG > 0 && ONLY.has('backlog') && c.needsKafka && c.kinds.includes('e2e'),
+    )) {
       try {
         rows.push(await runBacklog(c, kafka as KafkaCluster, sink, workDir));
       } catch (error) {
