@@ -474,6 +474,15 @@ function versions(anchor: AnchorBuild | string, kafka: KafkaCluster | undefined)
   ].join('\n');
 }
 
+// Ctrl-C / kill: exit through process.exit so the exit hooks kill every process we started (their
+// watchdogs would too, a few seconds later).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping everything`);
+    process.exit(130);
+  });
+}
+
 async function main(): Promise<void> {
   const wanted = args.contenders?.split(',').filter(Boolean);
   const needAnchor = !args['no-anchor'] && (!wanted || wanted.includes('knative'));
