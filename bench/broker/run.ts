@@ -144,7 +144,7 @@ async function drain(
       return { count, seconds: (lastChange - started) / 1000 };
     }
     if (Date.now() - lastLog > 5000) {
-      progress(`${what}: draining, ${expected - count} events to go`);
+      progress(`${what}: draining, ${Math.max(0, expected - count)} events to go`);
       lastLog = Date.now();
     }
     if (Date.now() - lastChange > 15_000 || Date.now() - started > DRAIN_TIMEOUT_MS) {
