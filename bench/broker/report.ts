@@ -94,7 +94,7 @@ export function renderReport(r: Report): string {
     );
     for (const row of backlog) {
       out.push(
-        `| ${row.cell} | ${row.contender} | ${int(row.perSecond)} | ${int(row.backlog)} after ${ms(row.drainSeconds)} s | ${mem(row.memory)} |`,
+        `| ${row.cell} | ${row.contender} | ${int(row.perSecond)} | ${int(row.backlog)} after ${ms(row.drainSeconds)} s${row.note ? ` (${row.note})` : ''} | ${mem(row.memory)} |`,
       );
     }
   }

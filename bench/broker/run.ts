@@ -155,6 +155,14 @@ async function drain(
   }
 }
 
+/** "dispatcher ended (code 3)" for every contender process that is gone, or ''. */
+function deaths(running: RunningContender): string {
+  return running.processes
+    .filter(({ proc }) => proc.hasExited)
+    .map(({ role, proc }) => `${role} ended (${proc.exitReason}; see its log)`)
+    .join(', ');
+}
+
 function memory(running: RunningContender): Row['memory'] {
   return running.processes.map(({ role, proc }) => ({ role, ...memoryOf(proc.pid) }));
 }
@@ -328,6 +336,7 @@ async function runBacklog(c: Contender, kafka: KafkaCluster, sink: Sink, workDir
       p50Ms: Number.NaN,
       p99Ms: Number.NaN,
       backlog: BACKLOG - delivered,
+      ...(deaths(running) ? { note: deaths(running) } : {}),
       drainSeconds: (Date.now() - started) / 1000,
       memory: memory(running),
     };
@@ -412,6 +421,7 @@ async function runTriggers(
     while (Date.now() < deadline) {
       got = fresh(await sink.paths());
       if (probes.every((i) => got[`/t/${i}`])) break;
+      if (deaths(running)) break; // a crashed dispatcher delivers nothing more
       if (Date.now() - lastLog > 5000) {
         lastLog = Date.now();
         progress(
@@ -433,6 +443,7 @@ async function runTriggers(
       missing.length || wrong.length || dup.length
         ? `missing ${missing.length}, to wrong Triggers ${wrong.length}, duplicated ${dup.length}`
         : `all ${probes.length} probes reached exactly their Trigger`;
+    const dead = deaths(running);
     progress(`${c.id} triggers: ${note}, ${applySeconds.toFixed(1)} s`);
     return {
       contender: c.label,
@@ -444,7 +455,7 @@ async function runTriggers(
       p50Ms: Number.NaN,
       p99Ms: Number.NaN,
       drainSeconds: missing.length ? Number.NaN : applySeconds,
-      note,
+      note: dead ? `${note}; ${dead}` : note,
       memory: memory(running),
     };
   } finally {
