@@ -3,7 +3,7 @@
 // whose subscriber is the sink) and hands back the ingress URL and the pids to measure. Adding a
 // contender (separate `eddy ingress` + `eddy dispatcher` processes, another Kafka client through
 // `kafkaClient`/`extraArgs`) is one more entry in `contenders()`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataPlaneContract } from '@eddy/api';
 import { type PeerProcess, spawnPeer } from '../../test/harness/processes.ts';
@@ -153,9 +153,9 @@ export function eddyDataPlane(options: EddyOptions): Contender {
         '--log',
         options.log,
       ];
+      const dataDir = path.join(ctx.dir, 'data');
       if (options.log === 'kafka') args.push('--brokers', ctx.brokers.join(','));
       else {
-        const dataDir = path.join(ctx.dir, 'data');
         mkdirSync(dataDir, { recursive: true });
         args.push('--data-dir', dataDir);
       }
@@ -175,7 +175,14 @@ export function eddyDataPlane(options: EddyOptions): Contender {
         await stopAll(processes);
         throw error;
       }
-      return { url: `http://127.0.0.1:${port}${PATH}`, processes, stop: () => stopAll(processes) };
+      return {
+        url: `http://127.0.0.1:${port}${PATH}`,
+        processes,
+        async stop() {
+          await stopAll(processes);
+          rmSync(dataDir, { recursive: true, force: true }); // the embedded log's events; logs stay
+        },
+      };
     },
   };
 }

@@ -59,11 +59,13 @@ export function renderReport(r: Report): string {
     '',
   ];
   out.push(...r.versions.split('\n').map((l) => `${l}  `), '', `Settings: ${r.settings}.`, '');
-  out.push(
-    '| cell | contender | req/s accepted | vs Knative | vs bare | wrk p50 / p99 ms | delivered/s at sink | backlog at end | errors | RSS MB peak/now |',
-    '|---|---|---:|---:|---:|---|---:|---:|---:|---|',
-  );
-  for (const row of r.rows.filter((x) => x.kind === 'ingress' || x.kind === 'e2e')) {
+  const throughput = r.rows.filter((x) => x.kind === 'ingress' || x.kind === 'e2e');
+  if (throughput.length)
+    out.push(
+      '| cell | contender | req/s accepted | vs Knative | vs bare | wrk p50 / p99 ms | delivered/s at sink | backlog at end | errors | RSS MB peak/now |',
+      '|---|---|---:|---:|---:|---|---:|---:|---:|---|',
+    );
+  for (const row of throughput) {
     const anchor = row.id === 'knative' ? undefined : find('knative', row.kind, row.cell);
     const bare = row.id === 'bare' ? undefined : find('bare', 'ingress', row.cell);
     out.push(
@@ -92,7 +94,7 @@ export function renderReport(r: Report): string {
     );
     for (const row of backlog) {
       out.push(
-        `| ${row.cell} | ${row.contender} | ${int(row.perSecond)} | ${int(row.backlog)} after ${ms(row.drainSeconds)} s | ${mem(row.memory)} |`,
+        `| ${row.cell} | ${row.contender} | ${int(row.perSecond)} | ${int(row.backlog)} after ${ms(row.drainSeconds)} s${row.note ? ` (${row.note})` : ''} | ${mem(row.memory)} |`,
       );
     }
   }

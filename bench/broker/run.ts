@@ -52,8 +52,23 @@ const { values: args } = parseArgs({
     triggers: { type: 'string', default: '0' },
     'triggers-timeout': { type: 'string', default: '600' },
     'no-write': { type: 'boolean', default: false },
+    only: { type: 'string', default: 'ingress,e2e,backlog,triggers' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  console.log(`usage: node bench/broker/run.ts [options]   (see bench/broker/README.md)
+  --duration S          wrk seconds per ingress/e2e cell (15)      --warmup S        wrk c64 warm-up per start (10)
+  --conns N,N           wrk connections (64,256)                   --rates R,R       open-loop events/s (1000,5000)
+  --rate-duration S     seconds per rate (15)                      --rate-conns N    open-loop connections (256)
+  --contenders a,b      ids from contenders.ts (all)               --no-anchor       skip Knative
+  --anchor-source DIR   eventing-kafka-broker source (EKB_SRC)     --drain-timeout S (120)
+  --backlog N           events pre-written for the backlog cell (1000000; 0 = skip)  --backlog-seconds S (60)
+  --triggers N          Triggers for the many-Triggers cell (0 = skip)               --triggers-timeout S (600)
+  --only k,k            cell kinds to run: ingress,e2e (with the fixed rates),backlog,triggers (all)
+  --no-write            print only, do not append to bench/RESULTS.md`);
+  process.exit(0);
+}
 const num = (name: keyof typeof args, min: number) => {
   const n = Number(args[name]);
   if (!Number.isFinite(n) || n < min) {
@@ -84,6 +99,13 @@ const BACKLOG_SECONDS = num('backlog-seconds', 1);
 const TRIGGERS = num('triggers', 0);
 const TRIGGERS_TIMEOUT_MS = num('triggers-timeout', 1) * 1000;
 const CONNS = list('conns');
+const ONLY = new Set(String(args.only).split(','));
+for (const k of ONLY) {
+  if (!['ingress', 'e2e', 'backlog', 'triggers'].includes(k)) {
+    console.error(`--only: unknown cell kind "${k}" (ingress, e2e, backlog, triggers)`);
+    process.exit(2);
+  }
+}
 const RATES = list('rates');
 
 const progress = (line: string) =>
@@ -122,7 +144,7 @@ async function drain(
       return { count, seconds: (lastChange - started) / 1000 };
     }
     if (Date.now() - lastLog > 5000) {
-      progress(`${what}: draining, ${expected - count} events to go`);
+      progress(`${what}: draining, ${Math.max(0, expected - count)} events to go`);
       lastLog = Date.now();
     }
     if (Date.now() - lastChange > 15_000 || Date.now() - started > DRAIN_TIMEOUT_MS) {
@@ -131,6 +153,14 @@ async function drain(
     }
     await sleep(200);
   }
+}
+
+/** "dispatcher ended (code 3)" for every contender process that is gone, or ''. */
+function deaths(running: RunningContender): string {
+  return running.processes
+    .filter(({ proc }) => proc.hasExited)
+    .map(({ role, proc }) => `${role} ended (${proc.exitReason}; see its log)`)
+    .join(', ');
 }
 
 function memory(running: RunningContender): Row['memory'] {
@@ -306,6 +336,7 @@ async function runBacklog(c: Contender, kafka: KafkaCluster, sink: Sink, workDir
       p50Ms: Number.NaN,
       p99Ms: Number.NaN,
       backlog: BACKLOG - delivered,
+      ...(deaths(running) ? { note: deaths(running) } : {}),
       drainSeconds: (Date.now() - started) / 1000,
       memory: memory(running),
     };
@@ -390,6 +421,7 @@ async function runTriggers(
     while (Date.now() < deadline) {
       got = fresh(await sink.paths());
       if (probes.every((i) => got[`/t/${i}`])) break;
+      if (deaths(running)) break; // a crashed dispatcher delivers nothing more
       if (Date.now() - lastLog > 5000) {
         lastLog = Date.now();
         progress(
@@ -411,6 +443,7 @@ async function runTriggers(
       missing.length || wrong.length || dup.length
         ? `missing ${missing.length}, to wrong Triggers ${wrong.length}, duplicated ${dup.length}`
         : `all ${probes.length} probes reached exactly their Trigger`;
+    const dead = deaths(running);
     progress(`${c.id} triggers: ${note}, ${applySeconds.toFixed(1)} s`);
     return {
       contender: c.label,
@@ -422,7 +455,7 @@ async function runTriggers(
       p50Ms: Number.NaN,
       p99Ms: Number.NaN,
       drainSeconds: missing.length ? Number.NaN : applySeconds,
-      note,
+      note: dead ? `${note}; ${dead}` : note,
       memory: memory(running),
     };
   } finally {
@@ -450,6 +483,15 @@ function versions(anchor: AnchorBuild | string, kafka: KafkaCluster | undefined)
     `Knative: ${knative}`,
     `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
   ].join('\n');
+}
+
+// Ctrl-C / kill: exit through process.exit so the exit hooks kill every process we started (their
+// watchdogs would too, a few seconds later).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping everything`);
+    process.exit(130);
+  });
 }
 
 async function main(): Promise<void> {
@@ -486,7 +528,7 @@ async function main(): Promise<void> {
     const [sinkPort] = (await freePorts(1)) as [number];
     sink = await startSink(sinkPort, path.join(workDir, 'sink.log'));
     for (const c of chosen) {
-      for (const kind of c.kinds) {
+      for (const kind of c.kinds.filter((k) => ONLY.has(k))) {
         try {
           rows.push(...(await runCells(c, kind, kafka, sink, workDir)));
         } catch (error) {
@@ -496,7 +538,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const c of chosen.filter((c) => TRIGGERS > 0 && c.kinds.includes('e2e'))) {
+    for (const c of chosen.filter((c) => TRIGGERS > 0 && ONLY.has('triggers') && c.kinds.includes('e2e'))) {
       try {
         rows.push(await runTriggers(c, kafka, sink, workDir));
       } catch (error) {
@@ -505,7 +547,9 @@ async function main(): Promise<void> {
         failures.push(message);
       }
     }
-    for (const c of chosen.filter((c) => BACKLOG > 0 && c.needsKafka && c.kinds.includes('e2e'))) {
+    for (const c of chosen.filter(
+      (c) => BACKLOG > 0 && ONLY.has('backlog') && c.needsKafka && c.kinds.includes('e2e'),
+    )) {
       try {
         rows.push(await runBacklog(c, kafka as KafkaCluster, sink, workDir));
       } catch (error) {

@@ -1,6 +1,7 @@
 // Runs wrk with our CloudEvents script (ce.lua) and parses what it prints.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { onProcessExit } from '../../test/harness/processes.ts';
 
 export interface WrkResult {
   requests: number;
@@ -59,6 +60,8 @@ export function runWrk(
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const forget = onProcessExit(() => child.kill('SIGKILL'));
+    child.on('exit', forget);
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;

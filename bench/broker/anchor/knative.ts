@@ -188,7 +188,12 @@ export async function startKnative(
     const receiverLog = path.join(dir, 'receiver.log');
     const receiver = spawnPeer(
       build.java,
-      [`-Dlogback.configurationFile=${logback}`, '-jar', build.receiverJar],
+      [
+        `-Dlogback.configurationFile=${logback}`,
+        `-XX:ErrorFile=${dir}/hs_err_pid%p.log`,
+        '-jar',
+        build.receiverJar,
+      ],
       {
         outFile: receiverLog,
         label: 'bench-knative-receiver',
@@ -211,7 +216,12 @@ export async function startKnative(
       const dispatcherLog = path.join(dir, 'dispatcher.log');
       const dispatcher = spawnPeer(
         build.java,
-        [`-Dlogback.configurationFile=${logback}`, '-jar', build.dispatcherJar],
+        [
+          `-Dlogback.configurationFile=${logback}`,
+          `-XX:ErrorFile=${dir}/hs_err_pid%p.log`,
+          '-jar',
+          build.dispatcherJar,
+        ],
         {
           outFile: dispatcherLog,
           label: 'bench-knative-dispatcher',
