@@ -4,6 +4,7 @@
 // contender (separate `eddy ingress` + `eddy dispatcher` processes, another Kafka client through
 // `kafkaClient`/`extraArgs`) is one more entry in `contenders()`.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { DataPlaneContract } from '@eddy/api';
 import { type PeerProcess, spawnPeer } from '../../test/harness/processes.ts';
@@ -125,14 +126,26 @@ export interface EddyOptions {
   id: string;
   label: string;
   log: 'kafka' | 'embedded';
-  /** `--kafka-client <name>` when set (a flag the data plane does not have yet: for a later entry). */
+  /** `--kafka-client <name>` when set (kafkajs or platformatic). */
   kafkaClient?: string;
   /** More flags for main.js. */
   extraArgs?: string[];
 }
 
-/** Eddy's broker data plane as it is today: one process, `packages/broker/dist/data-plane/main.js`. */
-export function eddyDataPlane(options: EddyOptions): Contender {
+/** The processes of one Eddy start: `count` processes per component (`all` = both halves in one). */
+interface EddyLayout {
+  /** Ingress processes sharing the ingress port (SO_REUSEPORT when more than one). */
+  ingresses: number;
+  /** Dispatcher processes sharing the Triggers' consumer groups (0 = the ingresses dispatch too). */
+  dispatchers: number;
+}
+
+/**
+ * Eddy's broker data plane (`packages/broker/dist/data-plane/main.js`): one process doing both halves,
+ * or (`layout`) separate ingress and dispatcher processes, as `eddy dev --kafka` runs them.
+ */
+export function eddyDataPlane(options: EddyOptions & { layout?: EddyLayout }): Contender {
+  const layout = options.layout ?? { ingresses: 1, dispatchers: 0 };
   return {
     id: options.id,
     label: options.label,
@@ -142,35 +155,50 @@ export function eddyDataPlane(options: EddyOptions): Contender {
       const port = ctx.ports[0] as number;
       const contractFile = path.join(ctx.dir, 'contract.json');
       writeFileSync(contractFile, JSON.stringify(eddyContract(ctx), null, 2));
-      const args = [
-        path.join(ROOT, 'packages/broker/dist/data-plane/main.js'),
-        '--contract',
-        contractFile,
-        '--port',
-        String(port),
-        '--log-level',
-        'warn',
-        '--log',
-        options.log,
-      ];
       const dataDir = path.join(ctx.dir, 'data');
-      if (options.log === 'kafka') args.push('--brokers', ctx.brokers.join(','));
+      const common = ['--contract', contractFile, '--log-level', 'warn', '--log', options.log];
+      if (options.log === 'kafka') common.push('--brokers', ctx.brokers.join(','));
       else {
         mkdirSync(dataDir, { recursive: true });
-        args.push('--data-dir', dataDir);
+        common.push('--data-dir', dataDir);
       }
-      if (options.kafkaClient) args.push('--kafka-client', options.kafkaClient);
-      args.push(...(options.extraArgs ?? []));
-      ctx.log(
-        `${options.id}: node ${args.map((a) => (a.startsWith(`${ROOT}/`) ? path.relative(ROOT, a) : a)).join(' ')}`,
-      );
-      const proc = spawnPeer(NODE, args, {
-        outFile: path.join(ctx.dir, `${options.id}.log`),
-        label: `bench-${options.id}`,
+      if (options.kafkaClient) common.push('--kafka-client', options.kafkaClient);
+      common.push(...(options.extraArgs ?? []));
+      const split = layout.dispatchers > 0;
+      const plan: { role: string; port: number; args: string[] }[] = [];
+      for (let i = 1; i <= layout.ingresses; i++) {
+        const component = split ? ['--component', 'ingress'] : [];
+        const shared = layout.ingresses > 1 ? ['--reuse-port', 'true'] : [];
+        plan.push({ role: split ? `ingress ${i}` : 'data plane', port, args: [...component, ...shared] });
+      }
+      for (let i = 1; i <= (ctx.kind === 'e2e' ? layout.dispatchers : 0); i++) {
+        const probes = ctx.ports[i] as number;
+        plan.push({ role: `dispatcher ${i}`, port: probes, args: ['--component', 'dispatcher'] });
+      }
+      const processes = plan.map(({ role, port: p, args }, i) => {
+        const argv = [
+          path.join(ROOT, 'packages/broker/dist/data-plane/main.js'),
+          ...args,
+          '--port',
+          String(p),
+          ...common,
+        ];
+        ctx.log(
+          `${options.id}: node ${argv.map((a) => (a.startsWith(`${ROOT}/`) ? path.relative(ROOT, a) : a)).join(' ')}`,
+        );
+        const proc = spawnPeer(NODE, argv, {
+          outFile: path.join(ctx.dir, `${options.id}-${i}.log`),
+          label: `bench-${options.id}-${i}`,
+        });
+        return { role, proc, port: p };
       });
-      const processes = [{ role: 'data plane', proc }];
       try {
-        await waitHttp(`http://127.0.0.1:${port}/healthz`, 60_000, [proc]);
+        for (const { port: p } of processes)
+          await waitHttp(
+            `http://127.0.0.1:${p}/healthz`,
+            60_000,
+            processes.map((x) => x.proc),
+          );
       } catch (error) {
         await stopAll(processes);
         throw error;
@@ -208,6 +236,19 @@ export function contenders(anchor: AnchorBuild | string): Contender[] {
     bare,
     knative(anchor),
     eddyDataPlane({ id: 'eddy-kafka', label: 'Eddy data plane, Kafka log (kafkajs)', log: 'kafka' }),
+    eddyDataPlane({
+      id: 'eddy-kafka-platformatic',
+      label: 'Eddy data plane, Kafka log (@platformatic/kafka)',
+      log: 'kafka',
+      kafkaClient: 'platformatic',
+    }),
+    eddyDataPlane({
+      id: 'eddy-split-platformatic',
+      label: `Eddy, ${availableParallelism()} ingress + ${availableParallelism()} dispatcher processes (@platformatic/kafka)`,
+      log: 'kafka',
+      kafkaClient: 'platformatic',
+      layout: { ingresses: availableParallelism(), dispatchers: availableParallelism() },
+    }),
     eddyDataPlane({ id: 'eddy-embedded', label: 'Eddy data plane, embedded log', log: 'embedded' }),
   ];
 }
