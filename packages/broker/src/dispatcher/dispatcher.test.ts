@@ -387,6 +387,41 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     expect(await fresh.get(key)).toBeUndefined();
   });
 
+  it('a retry whose state another member wrote meanwhile is not sent: delivery goes on from that state', async () => {
+    const log = await openLog(join(root, `log-${++dirs}`));
+    await log.ensureTopic('broker-events');
+    const retryState = createMemoryRetryStateStore();
+    const key = { group: 'trigger-t1', topic: 'broker-events', partition: 0, offset: 0 };
+    const seen: { attemptsMade: number; lastStatus: number | undefined }[] = [];
+    let retriesSent = 0;
+    const deliverer: Deliverer = {
+      async deliver(req) {
+        seen.push({ attemptsMade: req.attemptsMade ?? 0, lastStatus: req.lastFailure?.status });
+        if (seen.length > 1) return { kind: 'dead-lettered', status: req.lastFailure?.status, attempts: 0 };
+        await req.onAttemptFailed?.({ attempt: 1, status: 503, error: 'HTTP 503', nextDelayMs: 10 });
+        // Meanwhile another member, which also thinks it owns the partition, used every attempt.
+        await retryState.put(key, {
+          attempts: 4,
+          owner: 'another-member',
+          lastFailure: { attempt: 4, status: 500, error: 'HTTP 500' },
+        });
+        await req.onAttemptStarting?.(2);
+        retriesSent++;
+        return delivered;
+      },
+      close: async () => {},
+    };
+    const dispatcher = dispatcherOn(log, deliverer, { retryState });
+    await dispatcher.updateRoutes([route()]);
+    await log.append('broker-events', [event(0)]);
+    await waitFor('dead-lettered and committed', async () => (await committed(log, 'trigger-t1'))[0] === 1);
+    expect(retriesSent).toBe(0);
+    expect(seen).toEqual([
+      { attemptsMade: 0, lastStatus: undefined },
+      { attemptsMade: 4, lastStatus: 500 },
+    ]);
+  });
+
   it('applies a changed filter and subscriber in place: nothing re-read, nothing skipped', async () => {
     const log = await openLog();
     await log.ensureTopic('broker-events');

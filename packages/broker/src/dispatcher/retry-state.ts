@@ -58,6 +58,13 @@ export interface RetryState {
    * attempts over. Deleted once a commit covers the offset.
    */
   final?: true;
+  /**
+   * Who wrote it (a dispatcher's route consumer). A member about to retry checks that the state is
+   * still the one it last read or wrote: if another member has written since, both think they own
+   * the partition (a rebalance they saw at different times), and it goes on from the newer state
+   * instead of running a second retry sequence of its own.
+   */
+  owner?: string;
 }
 
 export interface RetryStateStore {

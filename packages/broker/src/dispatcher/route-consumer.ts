@@ -12,6 +12,7 @@
 // maxInFlight) apply in place: events that have not started use the new settings, events in
 // flight finish with the old ones, and nothing is re-read or skipped.
 
+import { randomUUID } from 'node:crypto';
 import type { DispatchRoute, PlainEvent } from '@eddy/api';
 import { CommitTracker, sleep } from '@eddy/runtime';
 import type pino from 'pino';
@@ -67,6 +68,8 @@ export class RouteConsumer {
   #settings: RouteSettings;
   readonly #deps: RouteConsumerDeps;
   readonly #topic: string;
+  /** Signs this consumer's retry state writes (RetryState.owner). */
+  readonly #me = randomUUID();
   readonly #group: string;
   #consumer: Consumer | undefined;
   readonly #partitions = new Map<number, PartitionState>();
@@ -352,6 +355,16 @@ export class RouteConsumer {
         return await this.#deliver(route, record.event, key, signal);
       } catch (error) {
         if (signal.aborted) return false;
+        if (error instanceof SupersededError) {
+          // Another member retries it too: go on from its state (or its final outcome) instead.
+          this.#deps.logger.info(
+            { route: route.id, partition: record.partition, offset: record.offset },
+            'another member recorded attempts for this event; continuing from its state',
+          );
+          failures = -1;
+          if (!(await pause(SUPERSEDED_PAUSE_MS, signal))) return false;
+          continue;
+        }
         this.#deps.logger.error(
           { err: error, route: route.id, partition: record.partition, offset: record.offset },
           'delivery failed unexpectedly; trying again',
@@ -375,6 +388,14 @@ export class RouteConsumer {
     }
     let recorded = previous !== undefined;
     let lastFailure = previous?.lastFailure;
+    /** The state as this member last read or wrote it. */
+    let expected = previous;
+    const record = async (state: RetryState) => {
+      recorded = true;
+      const signed = { ...state, owner: this.#me };
+      await this.#record(key, signed, signal);
+      expected = signed;
+    };
     const outcome = await this.#deps.deliverer.deliver({
       event,
       route,
@@ -383,19 +404,14 @@ export class RouteConsumer {
       notBefore: previous?.notBefore,
       signal,
       onAttemptFailed: async (failure: AttemptFailure) => {
-        recorded = true;
         lastFailure = failure;
-        await this.#record(
-          key,
-          { attempts: failure.attempt, lastFailure: failure, notBefore: notBeforeOf(failure) },
-          signal,
-        );
+        await record({ attempts: failure.attempt, lastFailure: failure, notBefore: notBeforeOf(failure) });
       },
       // Counted before it is sent: whoever resumes this event after a crash mid-request must not
-      // make this attempt again.
+      // make this attempt again. And only if nobody else wrote meanwhile (see RetryState.owner).
       onAttemptStarting: async (attempt: number) => {
-        recorded = true;
-        await this.#record(key, { attempts: attempt, ...(lastFailure ? { lastFailure } : {}) }, signal);
+        if (!sameRetryState(await this.#deps.retryState.get(key), expected)) throw new SupersededError();
+        await record({ attempts: attempt, ...(lastFailure ? { lastFailure } : {}) });
       },
     });
     switch (outcome.kind) {
@@ -415,7 +431,7 @@ export class RouteConsumer {
     if (recorded) {
       // Final, but not committed yet: until a commit covers it, whoever reads it again must see it
       // as done, not as an event with no attempts (which would give it retry+1 more).
-      const state: RetryState = { attempts: previous?.attempts ?? 0, final: true };
+      const state: RetryState = { attempts: expected?.attempts ?? 0, final: true, owner: this.#me };
       await this.#deps.retryState.put(key, state).catch((error: unknown) => {
         this.#deps.logger.warn({ err: error, route: route.id, ...key }, 'could not mark retry state final');
       });
@@ -557,4 +573,16 @@ export class RouteConsumer {
 /** Epoch ms before which the next attempt may not start, when there is one. */
 function notBeforeOf(failure: AttemptFailure): number | undefined {
   return failure.nextDelayMs === undefined ? undefined : Date.now() + failure.nextDelayMs;
+}
+
+/** A retry's state was written by another member since this one last saw it. */
+class SupersededError extends Error {
+  override readonly name = 'SupersededError';
+}
+
+/** Lets the other member's writes reach this member's retry state reader before it looks again. */
+const SUPERSEDED_PAUSE_MS = 200;
+
+function sameRetryState(a: RetryState | undefined, b: RetryState | undefined): boolean {
+  return a?.owner === b?.owner && a?.attempts === b?.attempts && a?.final === b?.final;
 }
