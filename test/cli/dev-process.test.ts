@@ -138,6 +138,29 @@ describe('eddy dev (spawned)', () => {
     const missing = await runEddy(['dev', '-f', 'nope.yaml', '--port', '0'], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim()).toBe('eddy: no such file or directory: nope.yaml');
+    const cases: [string[], string][] = [
+      [
+        ['--ingresses', '2'],
+        'eddy: --ingresses, --dispatchers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--in-process', '--dispatchers', '2'],
+        'eddy: --in-process runs no broker processes: drop --ingresses/--dispatchers',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--dispatchers', '0'],
+        'eddy: --dispatchers must be an integer from 1 to 64, got "0"',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--kafka-client', 'rdkafka'],
+        'eddy: --kafka-client must be "kafkajs" or "platformatic", got "rdkafka"',
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await runEddy(['dev', '--port', '0', ...flags], { cwd: dir });
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(message);
+    }
   });
 
   it('kill -9 right after events were accepted, restart on the same data dir: every accepted event is delivered', async () => {
