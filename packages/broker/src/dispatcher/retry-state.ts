@@ -12,7 +12,8 @@
 // Caveats: an entry whose last write is older than the state topic's retention is gone
 // (entries of events still in flight in a live dispatcher are rewritten before that happens, so
 // this only bites when no dispatcher holds the event for a whole retention period), and two
-// members briefly owning one partition during a rebalance may each make an attempt.
+// members both owning one partition during a rebalance may each make an attempt before one of them
+// sees the other's writes (RetryState.owner: a retry is not sent over another member's newer state).
 
 import { randomUUID } from 'node:crypto';
 import { sleep } from '@eddy/runtime';
