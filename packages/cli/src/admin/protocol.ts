@@ -42,6 +42,21 @@ export interface StatusResponse {
   /** Files `eddy dev -f` watches. */
   watching: string[];
   resources: number;
+  /**
+   * With the broker as processes (`eddy dev --kafka`): each one as the contract feed last heard
+   * from it, the generation it runs and why its last contract failed, if it did.
+   */
+  brokerProcesses?: BrokerProcessStatus[];
+}
+
+export interface BrokerProcessStatus {
+  id: string;
+  component: string;
+  /** Contract generation it runs; absent before its first. */
+  generation?: number;
+  error?: string;
+  /** Milliseconds since it last polled the feed. */
+  lastSeenMs: number;
 }
 
 export interface Condition {

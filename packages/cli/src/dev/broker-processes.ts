@@ -23,6 +23,7 @@ import {
 } from '@eddy/broker';
 import { ContractFeed, ProcessGroupReaper, sleep } from '@eddy/runtime';
 import type pino from 'pino';
+import type { BrokerProcessStatus } from '../admin/protocol.js';
 
 export type BrokerComponent = 'ingress' | 'dispatcher';
 
@@ -127,6 +128,21 @@ export class BrokerProcesses {
       return `${running}/${all.length} ${component === 'ingress' ? (all.length === 1 ? 'ingress' : 'ingresses') : all.length === 1 ? 'dispatcher' : 'dispatchers'}${restarts ? ` (${restarts} restarts)` : ''}`;
     });
     return parts.join(', ');
+  }
+
+  /** What the feed knows of each process (for the admin API's status). */
+  members(): BrokerProcessStatus[] {
+    const now = Date.now();
+    return this.feed
+      .members()
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((m) => ({
+        id: m.id,
+        component: m.component,
+        ...(m.applied !== undefined ? { generation: m.applied } : {}),
+        ...(m.error !== undefined ? { error: m.error } : {}),
+        lastSeenMs: now - m.lastSeen,
+      }));
   }
 
   async apply(contract: DataPlaneContract, options: ApplyOptions = {}): Promise<ApplyResult> {

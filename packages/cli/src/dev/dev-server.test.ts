@@ -18,6 +18,7 @@ import {
   type AdminFile,
   type ApplyResponse,
   type DescribeResponse,
+  type StatusResponse,
   type StoredResource,
 } from '../admin/protocol.js';
 import {
@@ -433,6 +434,13 @@ ${brokerSink('nowhere')}`,
       await sent.body.text();
       expect(sent.statusCode).toBe(202);
       await waitFor('delivery', () => sub.received.some((e) => e.id === 'k1'), 20_000);
+      if (brokerProcesses) {
+        // Every process runs the contract, as the status the admin API aggregates from the feed says.
+        const { body } = await admin(server, 'GET', '/v1/status');
+        const members = (body as unknown as StatusResponse).brokerProcesses ?? [];
+        expect(members.map((m) => m.id)).toEqual(['dispatcher-1', 'dispatcher-2', 'ingress-1', 'ingress-2']);
+        expect(members.every((m) => (m.generation ?? 0) >= 1 && m.error === undefined)).toBe(true);
+      }
       await waitFor('the tailed event', () => text.includes('"id":"k1"'), 10_000);
       controller.abort();
       await reading;

@@ -265,6 +265,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       routerUrl: servingPlane?.url ?? '',
       watching: watcher?.files() ?? files.map((f) => resolve(f)),
       resources: store.size,
+      ...(processes ? { brokerProcesses: processes.members() } : {}),
     });
     const token = newToken();
     let admin: AdminServer;
