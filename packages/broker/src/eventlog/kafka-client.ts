@@ -13,9 +13,9 @@ import {
 } from './platformatic/platformatic-event-log.js';
 
 export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
-/** `kafkajs` (the default) or `platformatic` (@platformatic/kafka). */
+/** `platformatic` (@platformatic/kafka, the default: about twice kafkajs' throughput, bench/RESULTS.md) or `kafkajs`. */
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
-export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'kafkajs';
+export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'platformatic';
 
 /** The options both clients take (their own extras, e.g. kafkajs' partitionsConsumedConcurrently, aside). */
 export type KafkaLogOptions = KafkaEventLogOptions & PlatformaticEventLogOptions;
