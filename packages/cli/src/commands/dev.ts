@@ -175,7 +175,7 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option('--in-process', 'with --kafka: run the broker inside the eddy dev process instead')
     .option(
       '--kafka-client <name>',
-      'with --kafka: the Kafka client library, platformatic (@platformatic/kafka, default) or kafkajs',
+      'with --kafka: the Kafka client library, kafkajs (default) or platformatic (@platformatic/kafka, faster)',
     )
     .option(
       '--data-dir <dir>',
