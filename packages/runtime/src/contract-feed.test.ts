@@ -83,6 +83,8 @@ describe('ContractFeed', () => {
     const waiting = feed.appliedBy('dispatcher', 3, 5_000);
     feed.report({ id: 'd2', component: 'dispatcher', applied: 3 });
     expect(await waiting).toBe(true);
+    // A third dispatcher that has not polled yet keeps "all of them" from being true.
+    expect(await feed.appliedBy('dispatcher', 3, 10, 3)).toBe(false);
     now = 150;
     feed.report({ id: 'd1', component: 'dispatcher', applied: 3 });
     expect(feed.members('dispatcher').map((m) => m.id)).toEqual(['d1']);

@@ -94,13 +94,13 @@ export class ContractFeed<T extends Generational> {
   }
 
   /**
-   * Resolves true once every live member of `component` (at least one) runs `generation` or newer,
-   * false after `timeoutMs`.
+   * Resolves true once at least `members` live members of `component` (default 1) are known and
+   * every one runs `generation` or newer; false after `timeoutMs`.
    */
-  async appliedBy(component: string, generation: number, timeoutMs: number): Promise<boolean> {
+  async appliedBy(component: string, generation: number, timeoutMs: number, members = 1): Promise<boolean> {
     const all = () => {
-      const members = this.members(component);
-      return members.length > 0 && members.every((m) => (m.applied ?? -1) >= generation);
+      const live = this.members(component);
+      return live.length >= Math.max(1, members) && live.every((m) => (m.applied ?? -1) >= generation);
     };
     if (all()) return true;
     return new Promise((resolve) => {

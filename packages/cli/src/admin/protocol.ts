@@ -52,6 +52,8 @@ export interface StatusResponse {
 export interface BrokerProcessStatus {
   id: string;
   component: string;
+  /** Its process id now (a restarted process has a new one). */
+  pid?: number;
   /** Contract generation it runs; absent before its first. */
   generation?: number;
   error?: string;

@@ -139,6 +139,7 @@ export class BrokerProcesses {
       .map((m) => ({
         id: m.id,
         component: m.component,
+        ...pidOf(this.#children.find((c) => c.id === m.id)),
         ...(m.applied !== undefined ? { generation: m.applied } : {}),
         ...(m.error !== undefined ? { error: m.error } : {}),
         lastSeenMs: now - m.lastSeen,
@@ -149,9 +150,12 @@ export class BrokerProcesses {
     const previous = this.feed.current;
     if (!this.feed.publish(contract)) return { applied: false, generation: previous?.generation };
     const timeoutMs = this.#o.applyTimeoutMs ?? 30_000;
+    // Every process that runs now must run it (one still starting counts: it is about to poll).
+    const running = (component: BrokerComponent) =>
+      this.#children.filter((c) => c.component === component && c.process !== undefined).length;
     const [ingresses, dispatchers] = await Promise.all([
-      this.feed.appliedBy('ingress', contract.generation, timeoutMs),
-      this.feed.appliedBy('dispatcher', contract.generation, timeoutMs),
+      this.feed.appliedBy('ingress', contract.generation, timeoutMs, running('ingress')),
+      this.feed.appliedBy('dispatcher', contract.generation, timeoutMs, running('dispatcher')),
     ]);
     const failing = this.feed.members().filter((m) => m.error !== undefined);
     if (!ingresses || !dispatchers) {
@@ -323,4 +327,9 @@ function summarize(line: string): string {
     if (entry.msg) return entry.msg.slice(0, 200);
   } catch {}
   return line.slice(0, 200);
+}
+
+function pidOf(child: Child | undefined): { pid?: number } {
+  const pid = child?.process?.pid;
+  return pid === undefined ? {} : { pid };
 }

@@ -386,12 +386,14 @@ ${brokerSink('nowhere')}`,
       const sub = await startSubscriber();
       cleanups.push(() => sub.close());
       const ns = `dev-${randomUUID().slice(0, 8)}`;
+      const printed: string[] = [];
       const server = await startDevServer({
         dataDir: join(tempDir(), '.eddy'),
         kafka: inject('kafkaBrokers'),
         ...(brokerProcesses ? { brokerProcesses } : {}),
         port: 0,
         serving: false,
+        print: (line) => printed.push(line),
       });
       cleanups.push(() => server.close());
       const manifest = brokerAndTrigger(sub.url, 'com.example.k').replace(
@@ -436,10 +438,36 @@ ${brokerSink('nowhere')}`,
       await waitFor('delivery', () => sub.received.some((e) => e.id === 'k1'), 20_000);
       if (brokerProcesses) {
         // Every process runs the contract, as the status the admin API aggregates from the feed says.
-        const { body } = await admin(server, 'GET', '/v1/status');
-        const members = (body as unknown as StatusResponse).brokerProcesses ?? [];
+        const processes = async () =>
+          ((await admin(server, 'GET', '/v1/status')).body as unknown as StatusResponse).brokerProcesses ??
+          [];
+        let members = await processes();
         expect(members.map((m) => m.id)).toEqual(['dispatcher-1', 'dispatcher-2', 'ingress-1', 'ingress-2']);
-        expect(members.every((m) => (m.generation ?? 0) >= 1 && m.error === undefined)).toBe(true);
+        await waitFor(
+          'every process on a contract, without an error',
+          async () => {
+            members = await processes();
+            return members.every((m) => (m.generation ?? 0) >= 1 && m.error === undefined);
+          },
+          { timeoutMs: 20_000, describe: () => members },
+        );
+
+        // An ingress that dies is restarted, said so, and the port keeps taking events.
+        const victim = members.find((m) => m.id === 'ingress-1')!;
+        process.kill(victim.pid!, 'SIGKILL');
+        await waitFor('the restart line', () =>
+          printed.find((l) => /^broker ingress-1 exited \(signal SIGKILL\); restarting in 1 s/.test(l)),
+        );
+        await waitFor(
+          'ingress-1 back with the contract',
+          async () => {
+            const now = ((await admin(server, 'GET', '/v1/status')).body as unknown as StatusResponse)
+              .brokerProcesses;
+            const back = now?.find((m) => m.id === 'ingress-1');
+            return back !== undefined && back.pid !== victim.pid && (back.generation ?? 0) >= 1;
+          },
+          30_000,
+        );
       }
       await waitFor('the tailed event', () => text.includes('"id":"k1"'), 10_000);
       controller.abort();
