@@ -10,14 +10,14 @@
 // ingress is the one that ensures topics.
 
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
-import { sleep, withTimeout } from '@eddy/runtime';
+import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createDeliverer, type Deliverer, type DelivererOptions } from '../delivery/index.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import { createIngress, type Ingress, type IngressOptions } from '../ingress/index.js';
-import { type ProbeResult, type ProbeServer, startProbeServer } from '../probes/probes.js';
+import { eventLogHealth, type ProbeResult, type ProbeServer, startProbeServer } from '../probes/probes.js';
 
 /** What this data plane runs: both halves (one process), or one of them (scale-out). */
 export type DataPlaneComponent = 'all' | 'ingress' | 'dispatcher';
@@ -111,7 +111,11 @@ export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Pr
         host: options.ingress?.host ?? '127.0.0.1',
         port: options.ingress?.port ?? 0,
         reusePort: options.ingress?.reusePort ?? false,
-        probes: { registry, health: () => healthOfLog(options.log), ready: () => plane.ready() },
+        probes: {
+          registry,
+          health: () => eventLogHealth(options.log, options.ingress?.healthTimeoutMs ?? 2_000),
+          ready: () => plane.ready(),
+        },
         logger,
         component: 'dispatcher',
       });
@@ -132,16 +136,6 @@ interface Parts {
   dispatcher: Dispatcher | undefined;
   deliverer: Deliverer | undefined;
   probes?: ProbeServer;
-}
-
-/** A dispatcher's /healthz: its event log answers. */
-async function healthOfLog(log: EventLog): Promise<ProbeResult> {
-  try {
-    await withTimeout(log.listTopics(), 2_000, 'the event log did not answer within 2000 ms');
-    return { ok: true, log: log.kind };
-  } catch (error) {
-    return { ok: false, log: log.kind, error: (error as Error).message };
-  }
 }
 
 class DataPlane implements BrokerDataPlane {

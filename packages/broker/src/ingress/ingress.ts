@@ -8,7 +8,7 @@
 
 import type { BrokerRoute, ChannelRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
-import { sleep, withTimeout } from '@eddy/runtime';
+import { sleep } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -18,7 +18,7 @@ import {
   EventLogUsageError,
   RecordTooLargeError,
 } from '../eventlog/event-log.js';
-import { type ProbeResult, registerProbeRoutes } from '../probes/probes.js';
+import { eventLogHealth, type ProbeResult, registerProbeRoutes } from '../probes/probes.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import {
   buildRouteTable,
@@ -413,16 +413,8 @@ export class Ingress {
 
   /** The event log answers within the health timeout; lists the routes whose topic is not ready. */
   async health(): Promise<ProbeResult> {
-    try {
-      await withTimeout(
-        this.#log.listTopics(),
-        this.#healthTimeoutMs,
-        `the event log did not answer within ${this.#healthTimeoutMs} ms`,
-      );
-      return { ok: true, log: this.#log.kind, routes: this.#routes.size, notReady: this.#notReady() };
-    } catch (error) {
-      return { ok: false, log: this.#log.kind, error: (error as Error).message };
-    }
+    const log = await eventLogHealth(this.#log, this.#healthTimeoutMs);
+    return log.ok ? { ...log, routes: this.#routes.size, notReady: this.#notReady() } : log;
   }
 
   /** A contract was given and every route's topic is ready. */

@@ -1,4 +1,5 @@
 export {
+  eventLogHealth,
   PROBE_PATHS,
   type ProbeResult,
   type ProbeServer,

@@ -4,9 +4,11 @@
 // The ingress serves them beside its routes; a dispatcher has no other HTTP, so it gets a server of
 // its own (startProbeServer).
 
+import { withTimeout } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
+import type { EventLog } from '../eventlog/event-log.js';
 
 /** A probe's answer: 200 when `ok`, else 503; the whole object is the JSON body. */
 export interface ProbeResult {
@@ -18,6 +20,16 @@ export interface Probes {
   registry: Registry;
   health(): Promise<ProbeResult>;
   ready(): ProbeResult;
+}
+
+/** The health every component shares: its event log answers within `timeoutMs`. */
+export async function eventLogHealth(log: EventLog, timeoutMs: number): Promise<ProbeResult> {
+  try {
+    await withTimeout(log.listTopics(), timeoutMs, `the event log did not answer within ${timeoutMs} ms`);
+    return { ok: true, log: log.kind };
+  } catch (error) {
+    return { ok: false, log: log.kind, error: (error as Error).message };
+  }
 }
 
 export const PROBE_PATHS = ['/healthz', '/readyz', '/metrics'] as const;

@@ -12,6 +12,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
 import {
   type ApplyOptions,
@@ -255,8 +256,9 @@ export class BrokerProcesses {
       if (child.tail.length > 20) child.tail.shift();
       this.#relay(child, line);
     };
-    lines(proc.stdout, onLine);
-    lines(proc.stderr, onLine);
+    for (const stream of [proc.stdout, proc.stderr]) {
+      if (stream) createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', onLine);
+    }
     proc.once('error', (error) =>
       o.logger.error({ err: error, process: child.id }, `cannot start ${child.id}`),
     );
@@ -304,21 +306,6 @@ export class BrokerProcesses {
     await exited;
     clearTimeout(timer);
   }
-}
-
-function lines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    partial += chunk;
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
-  });
-  stream.on('end', () => {
-    if (partial) onLine(partial);
-  });
 }
 
 function summarize(line: string): string {
