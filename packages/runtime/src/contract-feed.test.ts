@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContractFeed } from './contract-feed.js';
+import { acceptReport, answerPoll, FeedRequestError } from './contract-feed-http.js';
 import { type ContractWatch, watchContract } from './contract-watch.js';
 import { waitFor } from './wait-for.js';
 
@@ -32,18 +33,23 @@ async function serveFeed(
       res.writeHead(401).end('no');
       return;
     }
-    const q = new URL(req.url ?? '/', 'http://x').searchParams;
-    feed.report({
-      id: q.get('member') ?? '?',
-      component: q.get('component') ?? '?',
-      ...(q.has('applied') ? { applied: Number(q.get('applied')) } : {}),
-      ...(q.has('error') ? { error: q.get('error') ?? '' } : {}),
-    });
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    const next = await feed.next(Number(q.get('after') ?? -1), Number(q.get('wait') ?? 0), abort.signal);
-    if (next === undefined) res.writeHead(204).end();
-    else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next));
+    try {
+      if (req.method === 'POST') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        acceptReport(feed, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        res.writeHead(204).end();
+        return;
+      }
+      const query = Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams);
+      const abort = new AbortController();
+      res.on('close', () => abort.abort());
+      const next = await answerPoll(feed, query, abort.signal);
+      if (next === undefined) res.writeHead(204).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next));
+    } catch (error) {
+      res.writeHead(error instanceof FeedRequestError ? 400 : 500).end((error as Error).message);
+    }
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -93,7 +99,82 @@ describe('ContractFeed', () => {
   });
 });
 
+describe('ContractFeed status reports', () => {
+  it('keeps the last status of each member and says when what they report changed', () => {
+    const feed = new ContractFeed<Doc>();
+    let changes = 0;
+    const off = feed.onChange(() => changes++);
+    feed.report({ id: 's1', component: 'sources', applied: 1 });
+    expect(changes).toBe(1);
+    feed.report({ id: 's1', component: 'sources', applied: 1 });
+    expect(changes).toBe(1);
+    acceptReport(feed, { id: 's1', component: 'sources', applied: 1, status: { ready: ['a'] } });
+    expect(changes).toBe(2);
+    // A poll carries no status: the last one stays.
+    feed.report({ id: 's1', component: 'sources', applied: 2 });
+    expect(feed.members('sources')[0]?.status).toEqual({ ready: ['a'] });
+    expect(changes).toBe(3);
+    feed.forget('s1');
+    expect(changes).toBe(4);
+    off();
+    feed.report({ id: 's2', component: 'sources' });
+    expect(changes).toBe(4);
+  });
+
+  it('refuses a malformed report or poll, naming the field', () => {
+    const feed = new ContractFeed<Doc>();
+    expect(() => acceptReport(feed, [])).toThrow(/must be a JSON object/);
+    expect(() => acceptReport(feed, { id: 'x', component: '', status: 1 })).toThrow(/"component" must be/);
+    expect(() => acceptReport(feed, { id: 'x', component: 'c', applied: '1', status: 1 })).toThrow(
+      /"applied" must be a number/,
+    );
+    expect(() => acceptReport(feed, { id: 'x', component: 'c' })).toThrow(/"status" is missing/);
+    expect(() => answerPoll(feed, { after: 'soon' })).toThrow(/after must be a number, got "soon"/);
+    expect(feed.members()).toEqual([]);
+  });
+});
+
 describe('watchContract', () => {
+  it('reports status to a URL feed, the latest one once the feed takes it', async () => {
+    const feed = new ContractFeed<Doc>();
+    let refuse = true;
+    const { url, server } = await serveFeed(feed);
+    const original = server.listeners('request')[0] as (...args: unknown[]) => void;
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      if (req.method === 'POST' && refuse) {
+        refuse = false;
+        res.writeHead(503).end('busy');
+        return;
+      }
+      original(req, res);
+    });
+    cleanups.push(() => {
+      feed.close();
+      server.closeAllConnections();
+      server.close();
+    });
+    feed.publish({ generation: 3, routes: [] });
+    const watch = track(
+      watchContract<Doc>({
+        source: url,
+        member: { id: 'src-1', component: 'sources' },
+        token: 'secret',
+        parse: parseDoc,
+        apply: async () => {},
+        logger: quiet,
+        pollWaitMs: 200,
+      }),
+    );
+    await watch.first;
+    watch.report({ n: 1 });
+    watch.report({ n: 2 });
+    await waitFor('the latest status to arrive', () =>
+      (feed.members('sources')[0]?.status as { n?: number } | undefined)?.n === 2 ? true : undefined,
+    );
+    expect(feed.members('sources')[0]).toMatchObject({ id: 'src-1', applied: 3, status: { n: 2 } });
+  });
+
   it('follows a URL feed, reporting what it applied and why a contract failed', async () => {
     const feed = new ContractFeed<Doc>();
     const { url, server } = await serveFeed(feed);

@@ -19,6 +19,11 @@ export interface MemberReport {
   applied?: number;
   /** Why the last contract did not apply cleanly. */
   error?: string;
+  /**
+   * What the component reports about what it runs (e.g. each source's Ready condition, each
+   * revision's replicas), pushed when it changes; a report without one keeps the last.
+   */
+  status?: unknown;
 }
 
 export interface MemberState extends MemberReport {
@@ -30,6 +35,7 @@ export class ContractFeed<T extends Generational> {
   #waiters = new Set<() => void>();
   #closed = false;
   readonly #members = new Map<string, MemberState>();
+  readonly #listeners = new Set<() => void>();
   readonly #memberTtlMs: number;
   readonly #now: () => number;
 
@@ -77,20 +83,48 @@ export class ContractFeed<T extends Generational> {
   }
 
   report(member: MemberReport): void {
-    this.#members.set(member.id, { ...member, lastSeen: this.#now() });
+    const before = this.#members.get(member.id);
+    const status = member.status !== undefined ? member.status : before?.status;
+    const next: MemberState = {
+      ...member,
+      ...(status !== undefined ? { status } : {}),
+      lastSeen: this.#now(),
+    };
+    this.#members.set(member.id, next);
     this.#wake();
+    const changed =
+      !before ||
+      before.applied !== next.applied ||
+      before.error !== next.error ||
+      (member.status !== undefined && JSON.stringify(before.status) !== JSON.stringify(member.status));
+    if (changed) this.#changed();
   }
 
   /** Members heard from within the TTL, optionally of one component. */
   members(component?: string): MemberState[] {
     const cutoff = this.#now() - this.#memberTtlMs;
-    for (const [id, member] of this.#members) if (member.lastSeen < cutoff) this.#members.delete(id);
+    let expired = false;
+    for (const [id, member] of this.#members)
+      if (member.lastSeen < cutoff) {
+        this.#members.delete(id);
+        expired = true;
+      }
+    if (expired) queueMicrotask(() => this.#changed());
     return [...this.#members.values()].filter((m) => component === undefined || m.component === component);
   }
 
   /** Forgets a member at once (its process exited). */
   forget(id: string): void {
-    this.#members.delete(id);
+    if (this.#members.delete(id)) this.#changed();
+  }
+
+  /**
+   * Calls `listener` when the members or what they report changed (one joined, left, applied a
+   * generation, failed, or sent a new status): how a control plane learns it must recompute status.
+   */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /**
@@ -123,6 +157,10 @@ export class ContractFeed<T extends Generational> {
   close(): void {
     this.#closed = true;
     this.#wake();
+  }
+
+  #changed(): void {
+    for (const listener of [...this.#listeners]) listener();
   }
 
   #wake(): void {

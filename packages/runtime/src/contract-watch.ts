@@ -3,6 +3,7 @@
 //   http(s)://...  long-polls the control plane's feed (contract-feed.ts): each request says which
 //                  generation this process runs (and why the last one failed), and is answered with
 //                  a newer contract or, after the wait, 204. Unreachable: retried with backoff.
+//                  report(status) POSTs what the process runs (contract-feed-http.ts) when it changes.
 //   a file         read now, re-read when it changes (polled, so an atomic rename counts) or on
 //                  reload() (SIGHUP).
 // Contracts are applied one at a time, in order; a broken one is logged and the running one stays.
@@ -46,6 +47,11 @@ export interface ContractWatch {
   readonly generation: number | undefined;
   /** Re-reads a file source now (no-op for a URL: it is always current). */
   reload(): Promise<void>;
+  /**
+   * Tells the control plane what this process runs (a URL source: POSTed to the feed now, the
+   * latest one retried until it is taken; a file source has no one to tell). Never throws.
+   */
+  report(status: unknown): void;
   /** Stops watching; a contract being applied finishes first. */
   stop(): Promise<void>;
 }
@@ -102,6 +108,8 @@ abstract class Watch<T extends Generational> implements ContractWatch {
 
   abstract reload(): Promise<void>;
 
+  report(_status: unknown): void {}
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.#firstDone();
@@ -145,6 +153,9 @@ class FileWatch<T extends Generational> extends Watch<T> {
 class UrlWatch<T extends Generational> extends Watch<T> {
   readonly #abort = new AbortController();
   readonly #loop: Promise<void>;
+  /** The status to send; replaced by a newer one while a send is under way. */
+  #status: { value: unknown } | undefined;
+  #sending: Promise<void> | undefined;
 
   constructor(o: ContractWatchOptions<T>) {
     super(o);
@@ -206,10 +217,58 @@ class UrlWatch<T extends Generational> extends Watch<T> {
     }
   }
 
+  override report(status: unknown): void {
+    this.#status = { value: status };
+    this.#sending ??= this.#send().finally(() => {
+      this.#sending = undefined;
+    });
+  }
+
+  async #send(): Promise<void> {
+    let failures = 0;
+    while (this.#status && !this.stopped) {
+      const { value } = this.#status;
+      this.#status = undefined;
+      try {
+        const response = await request(this.o.source, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}),
+          },
+          body: JSON.stringify({
+            ...this.o.member,
+            ...(this.generation !== undefined ? { applied: this.generation } : {}),
+            ...(this.lastError !== undefined ? { error: this.lastError.slice(0, 500) } : {}),
+            status: value,
+          }),
+          signal: this.#abort.signal,
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
+        const text = await response.body.text();
+        if (response.statusCode >= 300) throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+        failures = 0;
+      } catch (error) {
+        if (this.stopped) return;
+        // Keep what was to be sent unless a newer status came meanwhile.
+        this.#status ??= { value };
+        failures++;
+        if (failures === 1 || failures % 10 === 0)
+          this.o.logger.warn(
+            { source: this.o.source, failures },
+            `status report to ${this.o.source} failed (${describeError(error)}); retrying`,
+          );
+        await sleep(Math.min(5_000, 250 * 2 ** Math.min(failures, 5)), this.#abort.signal);
+      }
+    }
+  }
+
   override async stop(): Promise<void> {
     this.stopped = true;
     this.#abort.abort();
     await this.#loop;
+    await this.#sending;
     await super.stop();
   }
 }

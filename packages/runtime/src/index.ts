@@ -2,6 +2,12 @@ export { type BoundedBody, DRAIN_LIMIT_BYTES, readBounded } from './bounded-body
 export { CommitTracker } from './commit-tracker.js';
 export { ContractFeed, type Generational, type MemberReport, type MemberState } from './contract-feed.js';
 export {
+  acceptReport,
+  answerPoll,
+  FeedRequestError,
+  MAX_POLL_WAIT_MS,
+} from './contract-feed-http.js';
+export {
   type ContractWatch,
   type ContractWatchOptions,
   isUrlSource,
@@ -9,6 +15,14 @@ export {
   watchContract,
 } from './contract-watch.js';
 export { describeError } from './describe-error.js';
+export {
+  PROBE_PATHS,
+  type ProbeResult,
+  type ProbeServer,
+  type Probes,
+  registerProbeRoutes,
+  startProbeServer,
+} from './probes.js';
 export { isRunning } from './process-alive.js';
 export * from './process-group-reaper.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';

@@ -10,14 +10,14 @@
 // ingress is the one that ensures topics.
 
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
-import { sleep } from '@eddy/runtime';
+import { type ProbeResult, type ProbeServer, sleep, startProbeServer } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createDeliverer, type Deliverer, type DelivererOptions } from '../delivery/index.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import { createIngress, type Ingress, type IngressOptions } from '../ingress/index.js';
-import { eventLogHealth, type ProbeResult, type ProbeServer, startProbeServer } from '../probes/probes.js';
+import { eventLogHealth } from '../probes/probes.js';
 
 /** What this data plane runs: both halves (one process), or one of them (scale-out). */
 export type DataPlaneComponent = 'all' | 'ingress' | 'dispatcher';

@@ -8,7 +8,7 @@
 
 import type { BrokerRoute, ChannelRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
-import { sleep } from '@eddy/runtime';
+import { type ProbeResult, registerProbeRoutes, sleep } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -18,7 +18,7 @@ import {
   EventLogUsageError,
   RecordTooLargeError,
 } from '../eventlog/event-log.js';
-import { eventLogHealth, type ProbeResult, registerProbeRoutes } from '../probes/probes.js';
+import { eventLogHealth } from '../probes/probes.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import {
   buildRouteTable,

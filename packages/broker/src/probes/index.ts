@@ -1,9 +1,1 @@
-export {
-  eventLogHealth,
-  PROBE_PATHS,
-  type ProbeResult,
-  type ProbeServer,
-  type Probes,
-  registerProbeRoutes,
-  startProbeServer,
-} from './probes.js';
+export { eventLogHealth } from './probes.js';

@@ -1,28 +1,10 @@
-// The three endpoints every data-plane component answers on its port, whatever else it serves:
-// /healthz (can it do its work now: its event log answers), /readyz (it runs a contract and its
-// routes are up: what a load balancer or the supervisor waits for) and /metrics (Prometheus).
-// The ingress serves them beside its routes; a dispatcher has no other HTTP, so it gets a server of
-// its own (startProbeServer).
+// The health every broker component shares: its event log answers. The probe endpoints themselves
+// are @eddy/runtime's (probes.ts there), the same for every component.
 
-import { withTimeout } from '@eddy/runtime';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type pino from 'pino';
-import type { Registry } from 'prom-client';
+import { type ProbeResult, withTimeout } from '@eddy/runtime';
 import type { EventLog } from '../eventlog/event-log.js';
 
-/** A probe's answer: 200 when `ok`, else 503; the whole object is the JSON body. */
-export interface ProbeResult {
-  ok: boolean;
-  [detail: string]: unknown;
-}
-
-export interface Probes {
-  registry: Registry;
-  health(): Promise<ProbeResult>;
-  ready(): ProbeResult;
-}
-
-/** The health every component shares: its event log answers within `timeoutMs`. */
+/** Healthy when the event log answers within `timeoutMs`. */
 export async function eventLogHealth(log: EventLog, timeoutMs: number): Promise<ProbeResult> {
   try {
     await withTimeout(log.listTopics(), timeoutMs, `the event log did not answer within ${timeoutMs} ms`);
@@ -30,63 +12,4 @@ export async function eventLogHealth(log: EventLog, timeoutMs: number): Promise<
   } catch (error) {
     return { ok: false, log: log.kind, error: (error as Error).message };
   }
-}
-
-export const PROBE_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
-
-/** GET (and HEAD) on the probe paths; any other method is 405 naming the path. */
-export function registerProbeRoutes(app: FastifyInstance, probes: Probes): void {
-  for (const path of PROBE_PATHS) {
-    app.all(path, async (request, reply) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return reply
-          .code(405)
-          .header('allow', 'GET')
-          .send({ error: `${request.method} is not allowed on ${path}; use GET` });
-      }
-      if (path === '/metrics') {
-        const text = await probes.registry.metrics();
-        return reply.code(200).header('content-type', probes.registry.contentType).send(text);
-      }
-      return answer(reply, path === '/healthz' ? await probes.health() : probes.ready());
-    });
-  }
-}
-
-function answer(reply: FastifyReply, result: ProbeResult): FastifyReply {
-  const { ok, ...detail } = result;
-  return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', ...detail });
-}
-
-export interface ProbeServer {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** A server with only the probe endpoints (for a component that serves no other HTTP). */
-export async function startProbeServer(options: {
-  host: string;
-  port: number;
-  probes: Probes;
-  logger: pino.Logger;
-  /** Names the component in the "listening" log line. */
-  component: string;
-  reusePort?: boolean;
-}): Promise<ProbeServer> {
-  const app = Fastify({ logger: false });
-  registerProbeRoutes(app, options.probes);
-  await app.listen({
-    host: options.host,
-    port: options.port,
-    ...(options.reusePort ? { reusePort: true } : {}),
-  });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}`;
-  options.logger.info(
-    { url, component: options.component },
-    `${options.component} listening on ${url} (/healthz, /readyz, /metrics)`,
-  );
-  return { url, close: () => app.close() };
 }

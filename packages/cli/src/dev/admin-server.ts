@@ -5,7 +5,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
-import type { DataPlaneContract } from '@eddy/api';
 import {
   CesqlCompileError,
   type CompiledCesql,
@@ -17,7 +16,13 @@ import {
   resourceKey,
 } from '@eddy/api';
 import type { EventLog } from '@eddy/broker';
-import type { ContractFeed } from '@eddy/runtime';
+import {
+  acceptReport,
+  answerPoll,
+  type ContractFeed,
+  FeedRequestError,
+  type Generational,
+} from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type {
   AppliedItem,
@@ -45,8 +50,11 @@ export interface AdminServerOptions {
   /** The event log and the topic of a running Broker (undefined when it does not run). */
   log: EventLog;
   brokerTopic(namespace: string, name: string): string | undefined;
-  /** The broker contract feed the data-plane processes follow (`eddy dev --kafka`). */
-  brokerFeed?: ContractFeed<DataPlaneContract>;
+  /**
+   * The contract feeds data-plane processes follow, by component (`broker`, `serving`, `sources`):
+   * GET /v1/contract/<name> long-polls, POST reports a member's status (@eddy/runtime's protocol).
+   */
+  feeds?: Readonly<Record<string, ContractFeed<Generational>>>;
   host?: string;
   port?: number;
 }
@@ -63,6 +71,16 @@ class HttpError extends Error {
     readonly problems?: string[],
   ) {
     super(message);
+  }
+}
+
+/** A feed request the feed refuses becomes this API's 400. */
+async function feedCall<T>(call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof FeedRequestError) throw new HttpError(error.statusCode, error.message);
+    throw error;
   }
 }
 
@@ -140,35 +158,22 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   app.get('/v1/status', async () => options.status());
 
-  const feed = options.brokerFeed;
-  if (feed) {
+  for (const [name, feed] of Object.entries(options.feeds ?? {})) {
     // A long poll: data-plane processes ask for a contract newer than theirs and say which one they
-    // run (see @eddy/runtime's ContractFeed); held up to `wait` ms, then 204.
+    // run; held up to `wait` ms, then 204. A POST is a member's status report.
     app.get<{ Querystring: Record<string, string | undefined> }>(
-      '/v1/contract/broker',
+      `/v1/contract/${name}`,
       async (request, reply) => {
-        const q = request.query;
-        const after = Number(q.after ?? -1);
-        const wait = Math.min(Math.max(Number(q.wait ?? 0), 0), 60_000);
-        if (!Number.isFinite(after) || !Number.isFinite(wait)) {
-          throw new HttpError(400, 'after and wait must be numbers');
-        }
-        if (q.member && q.component) {
-          feed.report({
-            id: q.member,
-            component: q.component,
-            ...(q.applied !== undefined && Number.isFinite(Number(q.applied))
-              ? { applied: Number(q.applied) }
-              : {}),
-            ...(q.error ? { error: q.error } : {}),
-          });
-        }
         const abort = new AbortController();
         reply.raw.once('close', () => abort.abort());
-        const next = await feed.next(after, wait, abort.signal);
+        const next = await feedCall(() => answerPoll(feed, request.query, abort.signal));
         return next === undefined ? reply.code(204).send() : next;
       },
     );
+    app.post(`/v1/contract/${name}`, async (request, reply) => {
+      await feedCall(() => acceptReport(feed, request.body));
+      return reply.code(204).send();
+    });
   }
 
   app.get<{ Querystring: { kind?: string; namespace?: string } }>('/v1/resources', async (request) => {

@@ -2,17 +2,15 @@
 // `eddy dispatcher`, i.e. @eddy/broker's data-plane main) instead of one in-process data plane, so
 // the broker uses every core. Each follows the contract feed on the admin server; the ingresses share
 // one port (SO_REUSEPORT, the kernel spreads connections), the dispatchers share the Triggers'
-// consumer groups (Kafka spreads partitions). A process that dies is restarted with a growing delay
-// and named in a status line; all of them die with eddy dev, even on SIGKILL (ProcessGroupReaper).
+// consumer groups (Kafka spreads partitions). supervisor.ts runs them (restarts with backoff, status
+// lines, they die with eddy dev).
 //
 // To the reconcile loop this is a broker data plane like the in-process one: apply() publishes the
 // contract and resolves once every live member runs it (bounded), lag() reads the consumer groups'
 // committed offsets with the control plane's own Kafka client (so it covers every dispatcher), and
 // the groups of deleted Triggers are deleted here, once no dispatcher runs them any more.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
 import {
   type ApplyOptions,
@@ -22,9 +20,10 @@ import {
   type EventLog,
   type RetryStateStore,
 } from '@eddy/broker';
-import { ContractFeed, ProcessGroupReaper, sleep } from '@eddy/runtime';
+import { ContractFeed } from '@eddy/runtime';
 import type pino from 'pino';
 import type { BrokerProcessStatus } from '../admin/protocol.js';
+import { type SupervisedSpec, Supervisor } from './supervisor.js';
 
 export type BrokerComponent = 'ingress' | 'dispatcher';
 
@@ -46,20 +45,6 @@ export interface BrokerProcessesOptions {
   extraArgs?: string[];
 }
 
-interface Child {
-  component: BrokerComponent;
-  id: string;
-  process: ChildProcess | undefined;
-  restarts: number;
-  startedAt: number;
-  /** The last lines it printed, for the status line when it dies. */
-  tail: string[];
-}
-
-const RESTART_MIN_MS = 1_000;
-const RESTART_MAX_MS = 30_000;
-const STOP_GRACE_MS = 30_000;
-
 /** A port nothing listens on now (the ingresses then all bind it with SO_REUSEPORT). */
 async function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -78,12 +63,10 @@ export class BrokerProcesses {
   readonly url: string;
   readonly #o: BrokerProcessesOptions;
   readonly #port: number;
-  readonly #children: Child[] = [];
-  readonly #reaper: ProcessGroupReaper;
+  readonly #supervisor: Supervisor;
   #feedUrl: string | undefined;
   #token: string | undefined;
   #retryState: RetryStateStore | undefined;
-  #stopping = false;
   #closed: Promise<void> | undefined;
 
   static async create(options: BrokerProcessesOptions): Promise<BrokerProcesses> {
@@ -96,39 +79,36 @@ export class BrokerProcesses {
     this.#port = port;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     this.url = `http://${host}:${port}`;
-    this.#reaper = new ProcessGroupReaper({ logger: options.logger });
+    const children: SupervisedSpec[] = [];
     const add = (component: BrokerComponent, count: number) => {
-      for (let i = 1; i <= count; i++) {
-        this.#children.push({
-          component,
-          id: `${component}-${i}`,
-          process: undefined,
-          restarts: 0,
-          startedAt: 0,
-          tail: [],
-        });
-      }
+      for (let i = 1; i <= count; i++) children.push({ component, id: `${component}-${i}` });
     };
     add('ingress', options.ingresses);
     add('dispatcher', options.dispatchers);
+    this.#supervisor = new Supervisor(
+      {
+        label: 'broker',
+        logger: options.logger,
+        print: options.print,
+        command: (child) => this.#command(child),
+        onExit: (child) => this.feed.forget(child.id),
+      },
+      children,
+    );
   }
 
   /** Starts every process, following the feed at `feedUrl` with `token`. */
   start(feedUrl: string, token: string): void {
     this.#feedUrl = feedUrl;
     this.#token = token;
-    for (const child of this.#children) this.#spawn(child);
+    this.#supervisor.start();
   }
 
   /** One line per component: how many run, and restarts so far. */
   summary(): string {
-    const parts = (['ingress', 'dispatcher'] as const).map((component) => {
-      const all = this.#children.filter((c) => c.component === component);
-      const running = all.filter((c) => c.process !== undefined).length;
-      const restarts = all.reduce((n, c) => n + c.restarts, 0);
-      return `${running}/${all.length} ${component === 'ingress' ? (all.length === 1 ? 'ingress' : 'ingresses') : all.length === 1 ? 'dispatcher' : 'dispatchers'}${restarts ? ` (${restarts} restarts)` : ''}`;
-    });
-    return parts.join(', ');
+    return [this.#supervisor.summary('ingress', 'ingresses'), this.#supervisor.summary('dispatcher')].join(
+      ', ',
+    );
   }
 
   /** What the feed knows of each process (for the admin API's status). */
@@ -140,7 +120,7 @@ export class BrokerProcesses {
       .map((m) => ({
         id: m.id,
         component: m.component,
-        ...pidOf(this.#children.find((c) => c.id === m.id)),
+        ...pidOf(this.#supervisor.pid(m.id)),
         ...(m.applied !== undefined ? { generation: m.applied } : {}),
         ...(m.error !== undefined ? { error: m.error } : {}),
         lastSeenMs: now - m.lastSeen,
@@ -152,8 +132,7 @@ export class BrokerProcesses {
     if (!this.feed.publish(contract)) return { applied: false, generation: previous?.generation };
     const timeoutMs = this.#o.applyTimeoutMs ?? 30_000;
     // Every process that runs now must run it (one still starting counts: it is about to poll).
-    const running = (component: BrokerComponent) =>
-      this.#children.filter((c) => c.component === component && c.process !== undefined).length;
+    const running = (component: BrokerComponent) => this.#supervisor.running(component);
     const [ingresses, dispatchers] = await Promise.all([
       this.feed.appliedBy('ingress', contract.generation, timeoutMs, running('ingress')),
       this.feed.appliedBy('dispatcher', contract.generation, timeoutMs, running('dispatcher')),
@@ -185,13 +164,9 @@ export class BrokerProcesses {
   /** Ingresses first, so nothing new lands while the dispatchers drain. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#stopping = true;
       this.feed.close();
-      for (const component of ['ingress', 'dispatcher'] as const) {
-        await Promise.all(this.#children.filter((c) => c.component === component).map((c) => this.#stop(c)));
-      }
+      await this.#supervisor.stop(['ingress', 'dispatcher']);
       await this.#retryState?.close();
-      await this.#reaper.close();
     })();
     return this.#closed;
   }
@@ -218,7 +193,7 @@ export class BrokerProcesses {
     }
   }
 
-  #spawn(child: Child): void {
+  #command(child: SupervisedSpec): { args: string[]; env: Record<string, string> } {
     const o = this.#o;
     const args = [
       DATA_PLANE_MAIN,
@@ -242,81 +217,10 @@ export class BrokerProcesses {
       o.logger.level === 'silent' ? 'warn' : o.logger.level,
       ...(o.extraArgs ?? []),
     ];
-    const proc = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      env: { ...process.env, EDDY_CONTRACT_TOKEN: this.#token ?? '' },
-    });
-    child.process = proc;
-    child.startedAt = Date.now();
-    if (proc.pid !== undefined) this.#reaper.watch(proc.pid);
-    const onLine = (line: string) => {
-      if (line.trim() === '') return;
-      child.tail.push(line);
-      if (child.tail.length > 20) child.tail.shift();
-      this.#relay(child, line);
-    };
-    for (const stream of [proc.stdout, proc.stderr]) {
-      if (stream) createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', onLine);
-    }
-    proc.once('error', (error) =>
-      o.logger.error({ err: error, process: child.id }, `cannot start ${child.id}`),
-    );
-    proc.once('exit', (code, signal) => {
-      if (proc.pid !== undefined) this.#reaper.forget(proc.pid);
-      this.feed.forget(child.id);
-      child.process = undefined;
-      if (this.#stopping) return;
-      const ranMs = Date.now() - child.startedAt;
-      // A process that ran a minute counts as healthy again: its next crash restarts it at once-ish.
-      const streak = ranMs > 60_000 ? 0 : child.restarts;
-      const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** streak);
-      child.restarts++;
-      const how = signal ? `signal ${signal}` : `code ${code}`;
-      const last = child.tail.at(-1);
-      o.print(
-        `broker ${child.id} exited (${how}); restarting in ${Math.round(delay / 1000)} s${last ? ` — last output: ${summarize(last)}` : ''}`,
-      );
-      void sleep(delay).then(() => {
-        if (!this.#stopping) this.#spawn(child);
-      });
-    });
-  }
-
-  /** Warnings and errors of a process go to eddy dev's log, tagged with the process. */
-  #relay(child: Child, line: string): void {
-    let entry: { level?: number; msg?: string };
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      this.#o.logger.warn({ process: child.id }, line);
-      return;
-    }
-    if ((entry.level ?? 30) >= 50) this.#o.logger.error({ process: child.id }, entry.msg ?? line);
-    else if ((entry.level ?? 30) >= 40) this.#o.logger.warn({ process: child.id }, entry.msg ?? line);
-    else this.#o.logger.debug({ process: child.id }, entry.msg ?? line);
-  }
-
-  async #stop(child: Child): Promise<void> {
-    const proc = child.process;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
+    return { args, env: { EDDY_CONTRACT_TOKEN: this.#token ?? '' } };
   }
 }
 
-function summarize(line: string): string {
-  try {
-    const entry = JSON.parse(line) as { msg?: string };
-    if (entry.msg) return entry.msg.slice(0, 200);
-  } catch {}
-  return line.slice(0, 200);
-}
-
-function pidOf(child: Child | undefined): { pid?: number } {
-  const pid = child?.process?.pid;
+function pidOf(pid: number | undefined): { pid?: number } {
   return pid === undefined ? {} : { pid };
 }

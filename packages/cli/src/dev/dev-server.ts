@@ -280,7 +280,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         brokerTopic: (ns, name) =>
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
-        ...(processes ? { brokerFeed: processes.feed } : {}),
+        ...(processes ? { feeds: { broker: processes.feed } } : {}),
         host,
         port: options.adminPort ?? 0,
       });
