@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { COMPONENT_NODE_FLAGS } from '@eddy/runtime';
 import { expect, onTestFinished } from 'vitest';
 import { contractFromYaml, freshDir } from './helpers.ts';
 
@@ -19,7 +20,9 @@ export interface DataPlaneProcess {
 
 export function spawnDataPlane(args: string[]): DataPlaneProcess {
   expect(existsSync(mainJs), `${mainJs} is missing: run pnpm run build first`).toBe(true);
-  const child = spawn(process.execPath, [mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...COMPONENT_NODE_FLAGS, mainJs, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   let partial = '';
   const waiters = new Set<() => void>();

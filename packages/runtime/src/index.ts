@@ -15,6 +15,7 @@ export {
   watchContract,
 } from './contract-watch.js';
 export { describeError } from './describe-error.js';
+export { COMPONENT_NODE_FLAGS } from './node-flags.js';
 export {
   PROBE_PATHS,
   type ProbeResult,

@@ -6,7 +6,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { ProcessGroupReaper, sleep } from '@eddy/runtime';
+import { COMPONENT_NODE_FLAGS, ProcessGroupReaper, sleep } from '@eddy/runtime';
 import type pino from 'pino';
 
 export interface SupervisedSpec {
@@ -87,7 +87,7 @@ export class Supervisor {
   #spawn(child: Child): void {
     const o = this.#o;
     const { args, env } = o.command(child);
-    const proc = spawn(process.execPath, args, {
+    const proc = spawn(process.execPath, [...COMPONENT_NODE_FLAGS, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       env: { ...process.env, ...env },
