@@ -21,6 +21,7 @@ export {
   type ProbeResult,
   type ProbeServer,
   type Probes,
+  processRegistry,
   registerProbeRoutes,
   startProbeServer,
 } from './probes.js';

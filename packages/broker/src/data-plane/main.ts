@@ -23,7 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DataPlaneContract } from '@eddy/api';
-import { isUrlSource, watchContract } from '@eddy/runtime';
+import { isUrlSource, processRegistry, watchContract } from '@eddy/runtime';
 import pino from 'pino';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
@@ -263,6 +263,7 @@ export async function runDataPlane(
       component: options.component,
       log,
       logger,
+      registry: processRegistry(),
       ingress: { host: options.host, port: options.port, reusePort: options.reusePort },
       dispatcher: { retryStateTopic: options.retryStateTopic },
     });
