@@ -24,6 +24,20 @@ export {
   startProbeServer,
 } from './probes.js';
 export { isRunning } from './process-alive.js';
+export {
+  choiceList,
+  type FlagSpec,
+  isEntryPoint,
+  type MainLogger,
+  type ParsedFlags,
+  type ProcessMainSpec,
+  parseFlags,
+  type RunningProcess,
+  readContractFile,
+  runProcessMain,
+  UsageError,
+  usageText,
+} from './process-main.js';
 export * from './process-group-reaper.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
