@@ -19,11 +19,13 @@ import {
 import { sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import {
-  createContainerSourceAdapter,
+  type ContainerOutputLine,
   createSourceRegistry,
   createSourceRunner,
+  loadAdapterPackages,
   type SourceRegistry,
   type SourceRunner,
+  withContainerOutput,
 } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -38,6 +40,7 @@ import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
 import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
+import { RemoteSourceRunner } from './sources-process.js';
 
 export interface DevServerOptions {
   /** Manifest files and directories to apply and watch. */
@@ -50,6 +53,11 @@ export interface DevServerOptions {
    * broker-processes.ts) instead of in this process. Default in-process.
    */
   brokerProcesses?: { ingresses: number; dispatchers: number; extraArgs?: string[] };
+  /**
+   * With `kafka`: run the source adapters in an `eddy sources` process (sources-process.ts) instead
+   * of in this process. It runs the built-ins and `sourceAdapters` (not a `sources` registry).
+   */
+  sourcesProcess?: boolean;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default kafkajs. */
   kafkaClient?: KafkaClientName;
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
@@ -207,35 +215,42 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       cleanups.push(closeBroker);
     }
 
-    const sources = options.sources ?? createSourceRegistry();
-    if (options.serviceOutput && !options.sources) {
-      // ContainerSources print like services do: `<name> | <line>`.
-      const print = options.serviceOutput;
-      sources.register(
-        createContainerSourceAdapter({
-          onOutput: ({ namespace, name, stream, line }) =>
-            print({ namespace, revision: name, replica: namespacedKey(namespace, name), stream, line }),
-        }),
-        { replace: true, origin: '@eddy/sources' },
+    if (options.sourcesProcess && (!options.kafka || options.sources))
+      throw new Error(
+        'sourcesProcess needs kafka, and runs the built-in adapters and sourceAdapters (not a sources registry)',
       );
-    }
-    for (const specifier of options.sourceAdapters ?? []) {
-      try {
-        const loaded = await sources.loadPackage(specifier);
-        print(`source adapter ${specifier}: ${loaded.map((a) => a.kind).join(', ')}`);
-      } catch (error) {
-        throw new Error(
-          `cannot load source adapter ${JSON.stringify(specifier)}: ${(error as Error).message}`,
-        );
-      }
-    }
-    const runner: SourceRunner = createSourceRunner({
-      adapters: sources,
-      registry: metrics,
-      logger,
-      values: store.values,
-      ...(options.env ? { env: options.env } : {}),
-    });
+    const sources = options.sources ?? createSourceRegistry();
+    const serviceOutput = options.serviceOutput;
+    // ContainerSources print like services do: `<name> | <line>`.
+    const containerOutput =
+      serviceOutput &&
+      (({ namespace, name, stream, line }: ContainerOutputLine) =>
+        serviceOutput({ namespace, revision: name, replica: namespacedKey(namespace, name), stream, line }));
+    if (containerOutput && !options.sources) withContainerOutput(sources, containerOutput);
+    await loadAdapterPackages(sources, options.sourceAdapters ?? [], (specifier, loaded) =>
+      print(`source adapter ${specifier}: ${loaded.map((a) => a.kind).join(', ')}`),
+    );
+    const values = () => ({ ...(options.env ? { env: options.env } : {}), store: store.values });
+    const sourcesProcess = options.sourcesProcess
+      ? new RemoteSourceRunner({
+          adapters: sources,
+          sourceAdapters: options.sourceAdapters ?? [],
+          values,
+          host,
+          logger,
+          print,
+          ...(containerOutput ? { onContainerOutput: containerOutput } : {}),
+        })
+      : undefined;
+    const runner: SourceRunner =
+      sourcesProcess ??
+      createSourceRunner({
+        adapters: sources,
+        registry: metrics,
+        logger,
+        values: store.values,
+        ...(options.env ? { env: options.env } : {}),
+      });
     cleanups.push(() => runner.close());
 
     const reconciler = new Reconciler({
@@ -266,6 +281,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       watching: watcher?.files() ?? files.map((f) => resolve(f)),
       resources: store.size,
       ...(processes ? { brokerProcesses: processes.members() } : {}),
+      ...(sourcesProcess ? { sourcesProcess: sourcesProcess.info() } : {}),
     });
     const token = newToken();
     let admin: AdminServer;
@@ -280,7 +296,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         brokerTopic: (ns, name) =>
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
-        ...(processes ? { feeds: { broker: processes.feed } } : {}),
+        feeds: {
+          ...(processes ? { broker: processes.feed } : {}),
+          ...(sourcesProcess ? { sources: sourcesProcess.feed } : {}),
+        },
         host,
         port: options.adminPort ?? 0,
       });
@@ -289,6 +308,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
     cleanups.push(() => admin.close());
     processes?.start(`${admin.url}/v1/contract/broker`, token);
+    sourcesProcess?.start(`${admin.url}/v1/contract/sources`, token);
     writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });
     cleanups.push(() => removeAdminFile(dataDir, token));
 
@@ -299,6 +319,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       `  ingress  ${broker.url}  (brokers at /<namespace>/<name>${processes ? `; ${processes.summary()}` : ''})`,
     );
     if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
+    if (sourcesProcess) print(`  sources  as a process (eddy sources; ${sourcesProcess.summary()})`);
     else print('  router   (serving is off)');
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
 
