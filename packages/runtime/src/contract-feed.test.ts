@@ -1,12 +1,10 @@
-import { once } from 'node:events';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContractFeed } from './contract-feed.js';
-import { acceptReport, answerPoll, FeedRequestError } from './contract-feed-http.js';
+import { acceptReport, answerPoll } from './contract-feed-http.js';
+import { serveContractFeed } from './contract-feed-server.js';
 import { type ContractWatch, watchContract } from './contract-watch.js';
 import { waitFor } from './wait-for.js';
 
@@ -24,37 +22,7 @@ const parseDoc = (value: unknown): Doc => {
 const quiet = { info() {}, warn() {}, error() {} };
 
 /** The feed behind a real HTTP server, wired the way a control plane wires it. */
-async function serveFeed(
-  feed: ContractFeed<Doc>,
-  token = 'secret',
-): Promise<{ url: string; server: Server }> {
-  const server = createServer(async (req, res) => {
-    if (req.headers.authorization !== `Bearer ${token}`) {
-      res.writeHead(401).end('no');
-      return;
-    }
-    try {
-      if (req.method === 'POST') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-        acceptReport(feed, JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        res.writeHead(204).end();
-        return;
-      }
-      const query = Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams);
-      const abort = new AbortController();
-      res.on('close', () => abort.abort());
-      const next = await answerPoll(feed, query, abort.signal);
-      if (next === undefined) res.writeHead(204).end();
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next));
-    } catch (error) {
-      res.writeHead(error instanceof FeedRequestError ? 400 : 500).end((error as Error).message);
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/contract`, server };
-}
+const serveFeed = (feed: ContractFeed<Doc>, token = 'secret') => serveContractFeed(feed, { token });
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

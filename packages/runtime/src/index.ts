@@ -7,6 +7,7 @@ export {
   FeedRequestError,
   MAX_POLL_WAIT_MS,
 } from './contract-feed-http.js';
+export { type ContractFeedServer, serveContractFeed } from './contract-feed-server.js';
 export {
   type ContractWatch,
   type ContractWatchOptions,
@@ -24,6 +25,7 @@ export {
   startProbeServer,
 } from './probes.js';
 export { isRunning } from './process-alive.js';
+export * from './process-group-reaper.js';
 export {
   choiceList,
   type FlagSpec,
@@ -38,7 +40,6 @@ export {
   UsageError,
   usageText,
 } from './process-main.js';
-export * from './process-group-reaper.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
 export { workingDirectoryProblem } from './working-directory.js';

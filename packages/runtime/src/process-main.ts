@@ -70,7 +70,9 @@ export function parseFlags<N extends string>(
       if (option === undefined) return undefined;
       const n = Number(option.text);
       if (!Number.isInteger(n) || n < min || n > max)
-        throw new UsageError(`${option.source} must be an integer from ${min} to ${max}, got "${option.text}"`);
+        throw new UsageError(
+          `${option.source} must be an integer from ${min} to ${max}, got "${option.text}"`,
+        );
       return n;
     },
     choice(name, allowed) {

@@ -2,10 +2,7 @@
 // third-party adapter packages loaded by name or path, and ContainerSources whose output goes where
 // the host shows it.
 
-import {
-  type ContainerSourceOptions,
-  createContainerSourceAdapter,
-} from './container/container-source.js';
+import { type ContainerSourceOptions, createContainerSourceAdapter } from './container/container-source.js';
 import type { SourceAdapter } from './sdk/adapter.js';
 import type { SourceRegistry } from './sdk/registry.js';
 

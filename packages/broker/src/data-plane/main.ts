@@ -78,7 +78,6 @@ const OPTIONS = {
   'kafka-session-timeout-ms': { value: '<ms>', help: 'Kafka consumer session (heartbeat = 1/5 of it)' },
   'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
 } as const satisfies Record<string, FlagSpec>;
-type OptionName = keyof typeof OPTIONS;
 
 /** `--data-dir` -> `EDDY_BROKER_DATA_DIR`. */
 export const envName = (option: string): string => `EDDY_BROKER_${option.toUpperCase().replaceAll('-', '_')}`;

@@ -15,7 +15,8 @@ const COMPONENTS = {
     main: (flags: string[]) => dataPlaneMain(['--component', 'ingress', ...flags], 'eddy ingress'),
   },
   dispatcher: {
-    description: 'consumer groups -> subscribers: filters, retries, dead letters, replies (scale out on Kafka)',
+    description:
+      'consumer groups -> subscribers: filters, retries, dead letters, replies (scale out on Kafka)',
     main: (flags: string[]) => dataPlaneMain(['--component', 'dispatcher', ...flags], 'eddy dispatcher'),
   },
   sources: {

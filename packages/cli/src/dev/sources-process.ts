@@ -185,7 +185,10 @@ export class RemoteSourceRunner implements SourceRunner {
     const member = this.feed.members(COMPONENT)[0];
     const changedIn = this.#changedIn.get(key);
     if (!member || changedIn === undefined || (member.applied ?? -1) < changedIn)
-      return this.#starting(definition, `waiting for the sources process to run generation ${changedIn ?? '?'}`);
+      return this.#starting(
+        definition,
+        `waiting for the sources process to run generation ${changedIn ?? '?'}`,
+      );
     return (
       reportedSourceStatuses(member.status)?.find((s) => s.key === key) ??
       this.#starting(definition, 'waiting for the sources process to report it')

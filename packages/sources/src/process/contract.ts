@@ -44,7 +44,9 @@ const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringi
 
 function checkValueObjects(objects: unknown, field: string): void {
   if (!isObject(objects))
-    throw new TypeError(`sources contract: "${field}" must be an object of "<namespace>/<name>": {key: value}`);
+    throw new TypeError(
+      `sources contract: "${field}" must be an object of "<namespace>/<name>": {key: value}`,
+    );
   for (const [object, keys] of Object.entries(objects)) {
     const at = `${field}["${object}"]`;
     if (!/^[^/]+\/[^/]+$/.test(object))
