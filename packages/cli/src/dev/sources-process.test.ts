@@ -5,11 +5,15 @@
 
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { resourceKey } from '@eddy/api';
+import { type DataValues, resourceKey } from '@eddy/api';
+import { acceptReport } from '@eddy/runtime';
+import { createSourceRegistry, type SourceDefinition } from '@eddy/sources';
+import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { StatusResponse } from '../admin/protocol.js';
 import { brokerSink, brokerYaml, nodeTemplate, triggerYaml } from '../testing/manifests.js';
 import { startDevServer } from './dev-server.js';
+import { RemoteSourceRunner } from './sources-process.js';
 import { admin, Cleanups, startSubscriber } from './testing/dev-test-kit.js';
 import { waitFor } from './testing/wait.js';
 
@@ -103,4 +107,101 @@ ${nodeTemplate(fixture, '          env: [{name: MODE, value: serve}]\n')}${broke
     await waitFor('pings again after the restart', () => pings() >= afterRestart + 2, 30_000);
     await waitFor('PingSource Ready again', () => ready('PingSource', 'every-second')?.status === 'True');
   }, 120_000);
+});
+
+describe('RemoteSourceRunner (the control plane side, before its process runs)', () => {
+  const ping = (name: string, spec: Record<string, unknown> = {}): SourceDefinition => ({
+    apiVersion: 'sources.knative.dev/v1',
+    kind: 'PingSource',
+    namespace: 'demo',
+    name,
+    spec: { schedule: '* * * * *', ...spec },
+    sink: 'http://127.0.0.1:1/demo/default',
+  });
+  const secrets = new Map<string, DataValues>([
+    [
+      'demo/tokens',
+      new Map([
+        ['a', Buffer.from('A')],
+        ['unused', Buffer.from('X')],
+      ]),
+    ],
+  ]);
+  const runner = () => {
+    const r = new RemoteSourceRunner({
+      adapters: createSourceRegistry(),
+      sourceAdapters: [],
+      values: () => ({
+        env: {},
+        store: { secret: (ns, name) => secrets.get(`${ns}/${name}`), configMap: () => undefined },
+      }),
+      host: '127.0.0.1',
+      logger: pino({ level: 'silent' }),
+      print: () => {},
+    });
+    cleanups.push(() => r.close());
+    return r;
+  };
+
+  it('refuses at once what the process would, and publishes the calls of one turn as one generation', async () => {
+    const r = runner();
+    await expect(r.apply({ ...ping('x'), kind: 'NoSuchSource' })).rejects.toThrow(
+      /no source adapter for kind NoSuchSource/,
+    );
+    await expect(r.apply({ ...ping('x'), sink: 'not a url' })).rejects.toThrow(/sink/);
+    expect(r.feed.current).toBeUndefined();
+
+    const [a, b] = await Promise.all([
+      r.apply(ping('a', { data: { secretKeyRef: { name: 'tokens', key: 'a' } } })),
+      r.apply(ping('b')),
+    ]);
+    expect(a.ready).toMatchObject({ status: 'Unknown', reason: 'Starting' });
+    expect(b.ready).toMatchObject({ status: 'Unknown', reason: 'Starting' });
+    expect(r.feed.current?.generation).toBe(1);
+    expect(r.feed.current?.sources.map((s) => s.name)).toEqual(['a', 'b']);
+    // Only the referenced key travels, not the whole Secret.
+    expect(r.feed.current?.values).toEqual({ secrets: { 'demo/tokens': { a: 'A' } }, configMaps: {} });
+    // Unchanged: nothing published.
+    await r.apply(ping('b'));
+    expect(r.feed.current?.generation).toBe(1);
+
+    // What the process reports counts once it runs the generation with the source's definition.
+    const reported = (applied: number) =>
+      acceptReport(r.feed, {
+        id: 'sources-1',
+        component: 'sources',
+        applied,
+        status: {
+          sources: ['a', 'b'].map((name) => ({
+            key: `PingSource/demo/${name}`,
+            apiVersion: 'sources.knative.dev/v1',
+            kind: 'PingSource',
+            namespace: 'demo',
+            name,
+            ready: {
+              type: 'Ready',
+              status: 'True',
+              reason: 'Started',
+              lastTransitionTime: '2026-01-01T00:00:00Z',
+            },
+          })),
+        },
+      });
+    reported(1);
+    expect(r.statuses().map((s) => s.ready.status)).toEqual(['True', 'True']);
+    await r.apply(ping('b', { data: 'changed' }));
+    expect(r.feed.current?.generation).toBe(2);
+    expect(r.statuses().map((s) => [s.name, s.ready.status])).toEqual([
+      ['a', 'True'],
+      ['b', 'Unknown'],
+    ]);
+    reported(2);
+    expect(r.statuses().map((s) => s.ready.status)).toEqual(['True', 'True']);
+
+    await r.remove('PingSource/demo/a');
+    await r.remove('PingSource/demo/b');
+    expect(r.statuses()).toEqual([]);
+    await waitFor('one generation for both removals', () => r.feed.current?.generation === 3);
+    expect(r.feed.current?.sources).toEqual([]);
+  });
 });
