@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { namespacedKey } from '@eddy/api';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
@@ -18,15 +17,7 @@ import {
 } from '@eddy/broker';
 import { sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
-import {
-  type ContainerOutputLine,
-  createSourceRegistry,
-  createSourceRunner,
-  loadAdapterPackages,
-  type SourceRegistry,
-  type SourceRunner,
-  withContainerOutput,
-} from '@eddy/sources';
+import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ADMIN_FILE, type DescribeResponse, type StatusResponse } from '../admin/protocol.js';
@@ -34,13 +25,13 @@ import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { BrokerProcesses } from './broker-processes.js';
+import { createDevSources } from './dev-sources.js';
 import { FileResourceStore } from './file-resource-store.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
 import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
-import { RemoteSourceRunner } from './sources-process.js';
 
 export interface DevServerOptions {
   /** Manifest files and directories to apply and watch. */
@@ -215,42 +206,23 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       cleanups.push(closeBroker);
     }
 
-    if (options.sourcesProcess && (!options.kafka || options.sources))
-      throw new Error(
-        'sourcesProcess needs kafka, and runs the built-in adapters and sourceAdapters (not a sources registry)',
-      );
-    const sources = options.sources ?? createSourceRegistry();
-    const serviceOutput = options.serviceOutput;
-    // ContainerSources print like services do: `<name> | <line>`.
-    const containerOutput =
-      serviceOutput &&
-      (({ namespace, name, stream, line }: ContainerOutputLine) =>
-        serviceOutput({ namespace, revision: name, replica: namespacedKey(namespace, name), stream, line }));
-    if (containerOutput && !options.sources) withContainerOutput(sources, containerOutput);
-    await loadAdapterPackages(sources, options.sourceAdapters ?? [], (specifier, loaded) =>
-      print(`source adapter ${specifier}: ${loaded.map((a) => a.kind).join(', ')}`),
-    );
-    const values = () => ({ ...(options.env ? { env: options.env } : {}), store: store.values });
-    const sourcesProcess = options.sourcesProcess
-      ? new RemoteSourceRunner({
-          adapters: sources,
-          sourceAdapters: options.sourceAdapters ?? [],
-          values,
-          host,
-          logger,
-          print,
-          ...(containerOutput ? { onContainerOutput: containerOutput } : {}),
-        })
-      : undefined;
-    const runner: SourceRunner =
-      sourcesProcess ??
-      createSourceRunner({
-        adapters: sources,
-        registry: metrics,
-        logger,
-        values: store.values,
-        ...(options.env ? { env: options.env } : {}),
-      });
+    if (options.sourcesProcess && !options.kafka) throw new Error('sourcesProcess needs kafka');
+    const {
+      registry: sources,
+      runner,
+      process: sourcesProcess,
+    } = await createDevSources({
+      ...(options.sources ? { sources: options.sources } : {}),
+      ...(options.sourceAdapters ? { sourceAdapters: options.sourceAdapters } : {}),
+      asProcess: options.sourcesProcess === true,
+      ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),
+      values: store.values,
+      ...(options.env ? { env: options.env } : {}),
+      metrics,
+      logger,
+      print,
+      host,
+    });
     cleanups.push(() => runner.close());
 
     const reconciler = new Reconciler({
@@ -319,8 +291,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       `  ingress  ${broker.url}  (brokers at /<namespace>/<name>${processes ? `; ${processes.summary()}` : ''})`,
     );
     if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
-    if (sourcesProcess) print(`  sources  as a process (eddy sources; ${sourcesProcess.summary()})`);
     else print('  router   (serving is off)');
+    if (sourcesProcess) print(`  sources  as a process (eddy sources; ${sourcesProcess.summary()})`);
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
 
     store.onChange((changes) => {
