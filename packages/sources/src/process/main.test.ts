@@ -2,6 +2,7 @@
 // a real contract feed, sources delivering to a real HTTP sink (a PingSource; an SqsSource on the
 // harness's ElasticMQ whose credentials come from the contract's values).
 
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,9 +237,67 @@ describe('sources process from a contract feed', () => {
     expect(reported[0]?.ready).toMatchObject({ reason: 'StartFailed' });
     expect(reported[0]?.ready.message).toMatch(/secret demo\/none key id not found/);
 
-    // A new generation with the value delivered fixes it; the other source is untouched.
+    // A source that listens for HTTP reports its address; its webhook secret comes from the values too.
+    const webhookSecret = 'wh-secret-from-values';
     feed.publish({
       generation: 2,
+      sources: [
+        sqsSource('orders', queue.url, 'aws', target.url),
+        sqsSource('locked', queue.url, 'none', target.url),
+        {
+          apiVersion: 'sources.knative.dev/v1alpha1',
+          kind: 'GitHubSource',
+          namespace: 'demo',
+          name: 'hooks',
+          spec: {
+            ownerAndRepository: 'eddy/demo',
+            eventTypes: ['push'],
+            secretToken: { secretKeyRef: { name: 'gh', key: 'token' } },
+          },
+          sink: target.url,
+        },
+      ],
+      values: {
+        secrets: {
+          'demo/aws': { id: 'eddy-key', secret: 'eddy-secret' },
+          'demo/gh': { token: webhookSecret },
+        },
+        configMaps: {},
+      },
+    });
+    let hooks: SourceStatus | undefined;
+    await waitUntil(
+      () => {
+        const member = feed.members('sources').find((m) => m.id === 'src-a');
+        hooks = reportedSourceStatuses(member?.status)?.find((s) => s.name === 'hooks');
+        return hooks?.ready.status === 'True' && hooks.address !== undefined;
+      },
+      20_000,
+      'the GitHubSource Ready with its address',
+    );
+    expect(hooks?.address?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const body = JSON.stringify({ ref: 'refs/heads/main', repository: { full_name: 'eddy/demo' } });
+    const signature = createHmac('sha256', webhookSecret).update(body).digest('hex');
+    const delivered = await request(hooks?.address?.url ?? '', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'delivery-1',
+        'x-hub-signature-256': `sha256=${signature}`,
+      },
+      body,
+    });
+    await delivered.body.text();
+    expect(delivered.statusCode).toBeLessThan(300);
+    await target.waitFor(
+      (r) => r.some((x) => String(x.headers['ce-type']).startsWith('dev.knative.source.github.')),
+      10_000,
+    );
+
+    // A new generation with the value delivered fixes it; the other source is untouched.
+    feed.publish({
+      generation: 3,
       sources: [
         sqsSource('orders', queue.url, 'aws', target.url),
         { ...sqsSource('locked', queue.url, 'none', target.url), valuesDigest: 'v2' },
@@ -255,7 +314,9 @@ describe('sources process from a contract feed', () => {
       () => {
         const member = feed.members('sources').find((m) => m.id === 'src-a');
         const statuses = reportedSourceStatuses(member?.status) ?? [];
-        return member?.applied === 2 && statuses.every((s) => s.ready.status === 'True');
+        return (
+          member?.applied === 3 && statuses.length === 2 && statuses.every((s) => s.ready.status === 'True')
+        );
       },
       20_000,
       'both sources Ready',
