@@ -1,77 +1,18 @@
 // The data-plane process (packages/broker/dist/data-plane/main.js) as tests start it: plain `node`,
 // exactly as deployed, its output kept for waitForLine, SIGKILLed when the test ends.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMPONENT_NODE_FLAGS } from '@eddy/runtime';
-import { expect, onTestFinished } from 'vitest';
+import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { contractFromYaml, freshDir } from './helpers.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 export const mainJs = join(repoRoot, 'packages', 'broker', 'dist', 'data-plane', 'main.js');
 
-export interface DataPlaneProcess {
-  child: ChildProcess;
-  output: string[];
-  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type DataPlaneProcess = NodeProcess;
 
 export function spawnDataPlane(args: string[]): DataPlaneProcess {
-  expect(existsSync(mainJs), `${mainJs} is missing: run pnpm run build first`).toBe(true);
-  const child = spawn(process.execPath, [...COMPONENT_NODE_FLAGS, mainJs, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  let partial = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    output.push(...lines);
-    for (const w of waiters) w();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return {
-    child,
-    output,
-    exited,
-    waitForLine(pattern, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const line = output.find((l) => pattern.test(l));
-          if (line !== undefined) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(line);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`no output line matching ${pattern} in ${timeoutMs} ms; output:\n${output.join('\n')}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-        void exited.then(() => {
-          if (waiters.has(check)) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`data plane exited before printing ${pattern}; output:\n${output.join('\n')}`));
-          }
-        });
-      });
-    },
-  };
+  return spawnNodeScript(mainJs, args);
 }
 
 /** Writes a contract computed from YAML for a data plane that will listen on `port`. */

@@ -1,12 +1,10 @@
-import { once } from 'node:events';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContractFeed } from './contract-feed.js';
-import { acceptReport, answerPoll, FeedRequestError } from './contract-feed-http.js';
+import { acceptReport, answerPoll } from './contract-feed-http.js';
+import { serveContractFeed } from './contract-feed-server.js';
 import { type ContractWatch, type ContractWatchOptions, watchContract } from './contract-watch.js';
 import { waitFor } from './wait-for.js';
 
@@ -25,48 +23,27 @@ const quiet = { info() {}, warn() {}, error() {} };
 
 /**
  * The feed behind a real HTTP server, wired the way a control plane wires it, closed when the test
- * ends; `refusePosts` status reports are answered 503 first.
+ * ends; the first `refusePosts` status reports are answered 503.
  */
 async function serveFeed(
   feed: ContractFeed<Doc>,
   { token = 'secret', refusePosts = 0 } = {},
 ): Promise<string> {
-  const server: Server = createServer(async (req, res) => {
-    if (req.headers.authorization !== `Bearer ${token}`) {
-      res.writeHead(401).end('no');
-      return;
-    }
-    try {
-      if (req.method === 'POST' && refusePosts > 0) {
-        refusePosts--;
-        res.writeHead(503).end('busy');
-        return;
-      }
-      if (req.method === 'POST') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-        acceptReport(feed, JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        res.writeHead(204).end();
-        return;
-      }
-      const query = Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams);
-      const abort = new AbortController();
-      res.on('close', () => abort.abort());
-      const next = await answerPoll(feed, query, abort.signal);
-      if (next === undefined) res.writeHead(204).end();
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next));
-    } catch (error) {
-      res.writeHead(error instanceof FeedRequestError ? 400 : 500).end((error as Error).message);
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(() => {
+  const { url, server, close } = await serveContractFeed(feed, { token });
+  if (refusePosts > 0) {
+    const [handler] = server.listeners('request') as ((...args: unknown[]) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      if (req.method === 'POST' && refusePosts-- > 0) res.writeHead(503).end('busy');
+      else handler?.(req, res);
+    });
+  }
+  cleanups.push(async () => {
     feed.close();
     server.closeAllConnections();
-    server.close();
+    await close();
   });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/contract`;
+  return url;
 }
 
 /** A process following `url` as `member`, stopped when the test ends. */

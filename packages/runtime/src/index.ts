@@ -7,6 +7,7 @@ export {
   FeedRequestError,
   MAX_POLL_WAIT_MS,
 } from './contract-feed-http.js';
+export { type ContractFeedServer, serveContractFeed } from './contract-feed-server.js';
 export {
   type ContractWatch,
   type ContractWatchOptions,
@@ -27,6 +28,20 @@ export {
 } from './probes.js';
 export { isRunning } from './process-alive.js';
 export * from './process-group-reaper.js';
+export {
+  choiceList,
+  type FlagSpec,
+  isEntryPoint,
+  type MainLogger,
+  type ParsedFlags,
+  type ProcessMainSpec,
+  parseFlags,
+  type RunningProcess,
+  readContractFile,
+  runProcessMain,
+  UsageError,
+  usageText,
+} from './process-main.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
 export { workingDirectoryProblem } from './working-directory.js';

@@ -1,4 +1,5 @@
 export const packageName = '@eddy/sources';
+export { loadAdapterPackages, withContainerOutput } from './adapter-packages.js';
 export { builtinAdapters, createSourceRegistry } from './builtins.js';
 export {
   type ContainerSourceOptions,
@@ -43,6 +44,33 @@ export {
 } from './kafka/kafka-source.js';
 export { PING_EVENT_TYPE, type PingSourceSpec, pingEventSource } from './ping/ping-event.js';
 export { MAX_TICKS_IN_FLIGHT, parseSchedule, pingSourceAdapter } from './ping/ping-source.js';
+export {
+  CONTAINER_OUTPUT_FIELD,
+  type ContainerOutputLine,
+  containerOutputLine,
+  parseContainerOutputLine,
+} from './process/container-output.js';
+export {
+  type ContractValueObjects,
+  checkSourcesContract,
+  contractValueStore,
+  referencedValues,
+  reportedSourceStatuses,
+  type SourcesContract,
+  type SourcesContractValues,
+  type SourcesProcessStatus,
+} from './process/contract.js';
+export { ContractApplier, type ContractApplierOptions } from './process/contract-applier.js';
+export {
+  envName as sourcesEnvName,
+  parseSourcesArgs,
+  type RunningSources,
+  runSources,
+  SOURCES_MAIN,
+  type SourcesMainOptions,
+  sourcesMain,
+  usage as sourcesUsage,
+} from './process/main.js';
 export { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub/pubsub-event.js';
 export {
   createPubSubSourceAdapter,

@@ -18,18 +18,25 @@
 // SIGTERM/SIGINT drain: the ingress stops, finished deliveries are committed, deliveries in flight are
 // left for the next run, the log is closed, exit 0. Exit 1: could not start; exit 2: bad options.
 
-import { realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import type { DataPlaneContract } from '@eddy/api';
-import { isUrlSource, processRegistry, watchContract } from '@eddy/runtime';
+import {
+  type FlagSpec,
+  isEntryPoint,
+  isUrlSource,
+  parseFlags,
+  processRegistry,
+  readContractFile as readCheckedContractFile,
+  runProcessMain,
+  UsageError,
+  usageText,
+  watchContract,
+} from '@eddy/runtime';
 import pino from 'pino';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import {
   DEFAULT_KAFKA_CLIENT,
-  isKafkaClientName,
   KAFKA_CLIENTS,
   type KafkaClientName,
   openKafkaEventLog,
@@ -40,6 +47,8 @@ import {
   createBrokerDataPlane,
   type DataPlaneComponent,
 } from './data-plane.js';
+
+export { UsageError };
 
 /** The command line, each flag with its environment variable (`--data-dir` = EDDY_BROKER_DATA_DIR). */
 const OPTIONS = {
@@ -69,21 +78,18 @@ const OPTIONS = {
   'retry-state-topic': { value: '<name>', help: "the dispatcher's retry-state topic" },
   'kafka-session-timeout-ms': { value: '<ms>', help: 'Kafka consumer session (heartbeat = 1/5 of it)' },
   'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
-} as const;
-type OptionName = keyof typeof OPTIONS;
+} as const satisfies Record<string, FlagSpec>;
 
 /** `--data-dir` -> `EDDY_BROKER_DATA_DIR`. */
-export const envName = (option: string) => `EDDY_BROKER_${option.toUpperCase().replaceAll('-', '_')}`;
+export const envName = (option: string): string => `EDDY_BROKER_${option.toUpperCase().replaceAll('-', '_')}`;
 
 /** The usage text; `program` is how the user ran it (`main.js`, `eddy dispatcher`). */
 export function usage(program = 'main.js'): string {
-  return [
-    `usage: ${program} --contract <file|url> [--component all|ingress|dispatcher] (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]`,
-    ...Object.entries(OPTIONS).map(
-      ([name, o]) => `  ${`--${name} ${o.value}`.padEnd(34)} ${envName(name).padEnd(38)} ${o.help}`,
-    ),
-    `  ${'--help'.padEnd(34)} ${''.padEnd(38)} this text`,
-  ].join('\n');
+  return usageText(
+    `${program} --contract <file|url> [--component all|ingress|dispatcher] (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]`,
+    OPTIONS,
+    envName,
+  );
 }
 
 export interface MainOptions {
@@ -103,10 +109,6 @@ export interface MainOptions {
   watchIntervalMs: number;
 }
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 /**
  * Parses the command line, taking an option the flags leave out from its environment variable
  * (`env`, e.g. process.env; default none). Throws UsageError naming the bad flag or variable.
@@ -115,48 +117,16 @@ export function parseMainArgs(
   argv: string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): MainOptions {
-  let flags: Record<string, string | undefined>;
-  try {
-    ({ values: flags } = parseArgs({
-      args: argv,
-      options: Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])),
-      strict: true,
-      allowPositionals: false,
-    }) as { values: Record<string, string | undefined> });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  /** The value and how to name it in a message. */
-  const read = (name: OptionName): { text: string; source: string } | undefined => {
-    const flag = flags[name];
-    if (flag !== undefined) return { text: flag, source: `--${name}` };
-    const fromEnv = env[envName(name)];
-    return fromEnv === undefined || fromEnv === '' ? undefined : { text: fromEnv, source: envName(name) };
-  };
-  const contract = read('contract');
+  const flags = parseFlags(argv, OPTIONS, env, envName);
+  const contract = flags.read('contract');
   if (!contract) throw new UsageError(`--contract <file|url> (or ${envName('contract')}) is required`);
-  const componentOption = read('component');
-  const component = componentOption?.text ?? 'all';
-  if (component !== 'all' && component !== 'ingress' && component !== 'dispatcher') {
-    throw new UsageError(
-      `${componentOption?.source} must be "all", "ingress" or "dispatcher", got "${component}"`,
-    );
-  }
-  const reusePortOption = read('reuse-port');
-  if (reusePortOption && reusePortOption.text !== 'true' && reusePortOption.text !== 'false') {
-    throw new UsageError(
-      `${reusePortOption.source} must be "true" or "false", got "${reusePortOption.text}"`,
-    );
-  }
-  const logOption = read('log');
-  const log = logOption?.text ?? 'embedded';
-  if (log !== 'embedded' && log !== 'kafka') {
-    throw new UsageError(`${logOption?.source} must be "embedded" or "kafka", got "${log}"`);
-  }
-  const dataDir = read('data-dir')?.text;
+  const component = flags.choice('component', ['all', 'ingress', 'dispatcher'] as const) ?? 'all';
+  const reusePort = flags.choice('reuse-port', ['true', 'false'] as const) === 'true';
+  const log = flags.choice('log', ['embedded', 'kafka'] as const) ?? 'embedded';
+  const dataDir = flags.text('data-dir');
   if (log === 'embedded' && !dataDir)
     throw new UsageError(`--log embedded needs --data-dir <dir> (or ${envName('data-dir')})`);
-  const brokersOption = read('brokers');
+  const brokersOption = flags.read('brokers');
   const brokers = brokersOption?.text
     .split(',')
     .map((b) => b.trim())
@@ -167,60 +137,28 @@ export function parseMainArgs(
     for (const b of brokers)
       if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`${brokersOption?.source}: "${b}" is not host:port`);
   }
-  const clientOption = read('kafka-client');
-  const kafkaClient = clientOption?.text ?? DEFAULT_KAFKA_CLIENT;
-  if (!isKafkaClientName(kafkaClient)) {
-    throw new UsageError(
-      `${clientOption?.source} must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${kafkaClient}"`,
-    );
-  }
-  const int = (name: OptionName, min: number, max: number): number | undefined => {
-    const option = read(name);
-    if (option === undefined) return undefined;
-    const n = Number(option.text);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new UsageError(`${option.source} must be an integer from ${min} to ${max}, got "${option.text}"`);
-    }
-    return n;
-  };
+  const kafkaClient: KafkaClientName = flags.choice('kafka-client', KAFKA_CLIENTS) ?? DEFAULT_KAFKA_CLIENT;
   return {
     contract: contract.text,
     component,
-    memberId: read('member-id')?.text,
-    reusePort: reusePortOption?.text === 'true',
+    memberId: flags.text('member-id'),
+    reusePort,
     log,
     dataDir,
     brokers,
     kafkaClient,
-    host: read('host')?.text ?? '127.0.0.1',
-    port: int('port', 0, 65535) ?? 0,
-    logLevel: read('log-level')?.text ?? 'info',
-    retryStateTopic: read('retry-state-topic')?.text,
-    kafkaSessionTimeoutMs: int('kafka-session-timeout-ms', 1000, 3_600_000),
-    watchIntervalMs: int('watch-interval-ms', 50, 60_000) ?? 500,
+    host: flags.text('host') ?? '127.0.0.1',
+    port: flags.int('port', 0, 65535) ?? 0,
+    logLevel: flags.text('log-level') ?? 'info',
+    retryStateTopic: flags.text('retry-state-topic'),
+    kafkaSessionTimeoutMs: flags.int('kafka-session-timeout-ms', 1000, 3_600_000),
+    watchIntervalMs: flags.int('watch-interval-ms', 50, 60_000) ?? 500,
   };
 }
 
 /** Reads and shape-checks a contract file; errors name the file. */
-export async function readContractFile(file: string) {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read contract file ${file}: ${(error as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`contract file ${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  try {
-    checkContract(value);
-  } catch (error) {
-    throw new Error(`contract file ${file}: ${(error as Error).message}`);
-  }
-  return value;
+export async function readContractFile(file: string): Promise<DataPlaneContract> {
+  return (await readCheckedContractFile(file, checkContract)) as DataPlaneContract;
 }
 
 export interface RunningDataPlane {
@@ -320,57 +258,17 @@ export async function runDataPlane(
  * The process: parses `argv`, runs until SIGTERM/SIGINT (drain, exit 0), exits 1 when it cannot
  * start and 2 on a bad command line. `program` names it in the usage text.
  */
-export async function dataPlaneMain(argv: string[], program = 'main.js'): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${usage(program)}\n`);
-    return;
-  }
-  let options: MainOptions;
-  try {
-    options = parseMainArgs(argv, process.env);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${usage(program)}\n`);
-    process.exit(2);
-  }
-  const logger = pino({ level: options.logLevel, base: { pid: process.pid } });
-  let running: RunningDataPlane;
-  try {
-    running = await runDataPlane(options, logger, process.env);
-  } catch (error) {
-    logger.fatal({ err: error }, `data plane failed to start: ${(error as Error).message}`);
-    process.exit(1);
-  }
-  process.on('SIGHUP', () => {
-    logger.info('SIGHUP: re-reading the contract');
-    void running.reload();
+export function dataPlaneMain(argv: string[], program = 'main.js'): Promise<void> {
+  return runProcessMain({
+    argv,
+    program,
+    usage,
+    parse: parseMainArgs,
+    logger: (options) => pino({ level: options.logLevel, base: { pid: process.pid } }),
+    name: 'data plane',
+    start: (options, logger) => runDataPlane(options, logger, process.env),
   });
-  // once: a second SIGTERM/SIGINT while draining ends the process at once (Node's default).
-  const shutdown = (signal: string) => {
-    logger.info(`${signal}: draining`);
-    running.stop().then(
-      () => {
-        logger.info('data plane stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'data plane did not stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 // Run only as the entry point, so runDataPlane can be imported.
-if (isEntryPoint()) void dataPlaneMain(process.argv.slice(2));
-
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false; // argv[1] is not a file (a REPL, an eval, a bundler's virtual path)
-  }
-}
+if (isEntryPoint(import.meta.url)) void dataPlaneMain(process.argv.slice(2));

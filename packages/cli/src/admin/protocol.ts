@@ -46,10 +46,16 @@ export interface StatusResponse {
    * With the broker as processes (`eddy dev --kafka`): each one as the contract feed last heard
    * from it, the generation it runs and why its last contract failed, if it did.
    */
-  brokerProcesses?: BrokerProcessStatus[];
+  brokerProcesses?: ComponentProcessStatus[];
+  /**
+   * With the sources as a process (`eddy dev --kafka`): the `eddy sources` process, as its feed last
+   * heard from it; absent fields while it is not running or has not polled yet.
+   */
+  sourcesProcess?: SourcesProcessInfo;
 }
 
-export interface BrokerProcessStatus {
+/** A data-plane process `eddy dev` supervises, as its contract feed knows it. */
+export interface ComponentProcessStatus {
   id: string;
   component: string;
   /** Its process id now (a restarted process has a new one). */
@@ -59,6 +65,17 @@ export interface BrokerProcessStatus {
   error?: string;
   /** Milliseconds since it last polled the feed. */
   lastSeenMs: number;
+}
+
+export type BrokerProcessStatus = ComponentProcessStatus;
+
+export interface SourcesProcessInfo extends Omit<ComponentProcessStatus, 'lastSeenMs'> {
+  /** Absent while it has not polled its feed (starting, or restarting after it exited). */
+  lastSeenMs?: number;
+  /** Why it is not running, e.g. `exited (signal SIGKILL), restarting`. */
+  down?: string;
+  /** Sources in the contract it is given. */
+  sources: number;
 }
 
 export interface Condition {

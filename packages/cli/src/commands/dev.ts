@@ -130,7 +130,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       files: options.file,
       dataDir,
       ...(kafka ? { kafka } : {}),
-      ...(processes ? { brokerProcesses: processes } : {}),
+      // The sources run as a process whenever the broker does; --in-process keeps both here.
+      ...(processes ? { brokerProcesses: processes, sourcesProcess: true } : {}),
       ...(kafkaClient !== undefined && isKafkaClientName(kafkaClient) ? { kafkaClient } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
@@ -172,7 +173,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       '--dispatchers <n>',
       "with --kafka: dispatcher processes sharing the Triggers' consumer groups (default one per core)",
     )
-    .option('--in-process', 'with --kafka: run the broker inside the eddy dev process instead')
+    .option(
+      '--in-process',
+      'with --kafka: run the broker and the sources inside the eddy dev process instead of as processes',
+    )
     .option(
       '--kafka-client <name>',
       `with --kafka: the Kafka client library, ${KAFKA_CLIENTS.join(' or ')} (default ${DEFAULT_KAFKA_CLIENT})`,

@@ -42,7 +42,8 @@ async function eddy(...argv: string[]): Promise<{ code: number; stdout: string[]
 }
 
 const TOKEN = `t-${randomUUID()}`;
-const created = new Date(Date.now() - 90_000).toISOString();
+// 10m10s ago: shown as `10m` for the next 50 s, so a slow run cannot tick the AGE column over.
+const created = new Date(Date.now() - 610_000).toISOString();
 
 function resource(kind: string, name: string, extra: Partial<StoredResource> = {}): StoredResource {
   return {
@@ -267,8 +268,8 @@ describe('eddy get', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toEqual([
       'NAME     BROKER    SUBSCRIBER_URI                      READY   REASON               AGE',
-      'audit    default                                       False   SubscriberNotReady   90s',
-      'orders   default   http://127.0.0.1:1/default/orders   True                         90s',
+      'audit    default                                       False   SubscriberNotReady   10m',
+      'orders   default   http://127.0.0.1:1/default/orders   True                         10m',
     ]);
     expect(adminRequests[0]?.url).toBe('/v1/resources?kind=Trigger&namespace=default');
   });
@@ -277,7 +278,7 @@ describe('eddy get', () => {
     const r = await eddy('get', 'ksvc', ...dd());
     expect(r.stdout).toEqual([
       'NAME        URL                                    LATESTCREATED     LATESTREADY       REPLICAS   READY   REASON   AGE',
-      'processor   http://127.0.0.1:9/default/processor   processor-00001   processor-00001   2/3        True             90s',
+      'processor   http://127.0.0.1:9/default/processor   processor-00001   processor-00001   2/3        True             10m',
     ]);
   });
 
@@ -286,7 +287,7 @@ describe('eddy get', () => {
     expect(wide.stdout[0]).toBe(
       'NAME      URL                                      CLASS   READY   REASON          AGE   MESSAGE',
     );
-    expect(wide.stdout[2]).toMatch(/^pending\s+False\s+TopicNotReady\s+90s\s+creating the topic$/);
+    expect(wide.stdout[2]).toMatch(/^pending\s+False\s+TopicNotReady\s+10m\s+creating the topic$/);
     const all = await eddy('get', 'broker', '-A', ...dd());
     expect(all.stdout[0]).toMatch(/^NAMESPACE\s+NAME\s+URL/);
     expect(adminRequests.at(-1)?.url).toBe('/v1/resources?kind=Broker');
@@ -330,8 +331,8 @@ describe('eddy get', () => {
     const github = await eddy('get', 'githubsources', ...dd());
     expect(github.stdout).toEqual([
       'NAME        URL                      SINK                        READY   REASON        AGE',
-      'hooks       http://127.0.0.1:8099/   http://127.0.0.1:1/broker   True                  90s',
-      'no-secret                                                        False   StartFailed   90s',
+      'hooks       http://127.0.0.1:8099/   http://127.0.0.1:1/broker   True                  10m',
+      'no-secret                                                        False   StartFailed   10m',
     ]);
     // No source of the kind has an address: no URL column.
     const kafka = await eddy('get', 'kafkasources', ...dd());
@@ -459,10 +460,10 @@ describe('eddy describe', () => {
     expect(text).toContain('  latestReadyRevisionName: processor-00001');
     expect(text).toMatch(/Conditions:\n {2}TYPE\s+STATUS\s+REASON\s+AGE\s+MESSAGE\n {2}Ready\s+True/);
     expect(text).toMatch(
-      /Autoscaler decisions:\n {2}AGE\s+REVISION\s+DESIRED\s+REASON\s+DETAIL\n {2}90s\s+processor-00001\s+3\s+Backlog\s+lag 250 \/ 100/,
+      /Autoscaler decisions:\n {2}AGE\s+REVISION\s+DESIRED\s+REASON\s+DETAIL\n {2}10m\s+processor-00001\s+3\s+Backlog\s+lag 250 \/ 100/,
     );
     expect(text).toMatch(
-      /Events:\n {2}TYPE\s+REASON\s+AGE\s+MESSAGE\n {2}Normal\s+Created\s+90s\s+applied from quickstart.yaml/,
+      /Events:\n {2}TYPE\s+REASON\s+AGE\s+MESSAGE\n {2}Normal\s+Created\s+10m\s+applied from quickstart.yaml/,
     );
   });
 

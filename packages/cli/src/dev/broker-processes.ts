@@ -23,6 +23,7 @@ import {
 import { ContractFeed } from '@eddy/runtime';
 import type pino from 'pino';
 import type { BrokerProcessStatus } from '../admin/protocol.js';
+import { processStatus } from './process-status.js';
 import { type SupervisedSpec, Supervisor } from './supervisor.js';
 
 export type BrokerComponent = 'ingress' | 'dispatcher';
@@ -117,14 +118,7 @@ export class BrokerProcesses {
     return this.feed
       .members()
       .sort((a, b) => a.id.localeCompare(b.id))
-      .map((m) => ({
-        id: m.id,
-        component: m.component,
-        ...pidOf(this.#supervisor.pid(m.id)),
-        ...(m.applied !== undefined ? { generation: m.applied } : {}),
-        ...(m.error !== undefined ? { error: m.error } : {}),
-        lastSeenMs: now - m.lastSeen,
-      }));
+      .map((m) => processStatus(m, this.#supervisor.pid(m.id), now));
   }
 
   async apply(contract: DataPlaneContract, options: ApplyOptions = {}): Promise<ApplyResult> {
@@ -219,8 +213,4 @@ export class BrokerProcesses {
     ];
     return { args, env: { EDDY_CONTRACT_TOKEN: this.#token ?? '' } };
   }
-}
-
-function pidOf(pid: number | undefined): { pid?: number } {
-  return pid === undefined ? {} : { pid };
 }

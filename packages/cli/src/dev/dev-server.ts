@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { namespacedKey } from '@eddy/api';
 import {
   type BrokerDataPlane,
   createBrokerDataPlane,
@@ -18,13 +17,7 @@ import {
 } from '@eddy/broker';
 import { sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
-import {
-  createContainerSourceAdapter,
-  createSourceRegistry,
-  createSourceRunner,
-  type SourceRegistry,
-  type SourceRunner,
-} from '@eddy/sources';
+import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ADMIN_FILE, type DescribeResponse, type StatusResponse } from '../admin/protocol.js';
@@ -32,6 +25,7 @@ import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { BrokerProcesses } from './broker-processes.js';
+import { createDevSources } from './dev-sources.js';
 import { FileResourceStore } from './file-resource-store.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
@@ -50,6 +44,11 @@ export interface DevServerOptions {
    * broker-processes.ts) instead of in this process. Default in-process.
    */
   brokerProcesses?: { ingresses: number; dispatchers: number; extraArgs?: string[] };
+  /**
+   * With `kafka`: run the source adapters in an `eddy sources` process (sources-process.ts) instead
+   * of in this process. It runs the built-ins and `sourceAdapters` (not a `sources` registry).
+   */
+  sourcesProcess?: boolean;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default kafkajs. */
   kafkaClient?: KafkaClientName;
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
@@ -207,34 +206,22 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       cleanups.push(closeBroker);
     }
 
-    const sources = options.sources ?? createSourceRegistry();
-    if (options.serviceOutput && !options.sources) {
-      // ContainerSources print like services do: `<name> | <line>`.
-      const print = options.serviceOutput;
-      sources.register(
-        createContainerSourceAdapter({
-          onOutput: ({ namespace, name, stream, line }) =>
-            print({ namespace, revision: name, replica: namespacedKey(namespace, name), stream, line }),
-        }),
-        { replace: true, origin: '@eddy/sources' },
-      );
-    }
-    for (const specifier of options.sourceAdapters ?? []) {
-      try {
-        const loaded = await sources.loadPackage(specifier);
-        print(`source adapter ${specifier}: ${loaded.map((a) => a.kind).join(', ')}`);
-      } catch (error) {
-        throw new Error(
-          `cannot load source adapter ${JSON.stringify(specifier)}: ${(error as Error).message}`,
-        );
-      }
-    }
-    const runner: SourceRunner = createSourceRunner({
-      adapters: sources,
-      registry: metrics,
-      logger,
+    if (options.sourcesProcess && !options.kafka) throw new Error('sourcesProcess needs kafka');
+    const {
+      registry: sources,
+      runner,
+      process: sourcesProcess,
+    } = await createDevSources({
+      ...(options.sources ? { sources: options.sources } : {}),
+      ...(options.sourceAdapters ? { sourceAdapters: options.sourceAdapters } : {}),
+      asProcess: options.sourcesProcess === true,
+      ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),
       values: store.values,
       ...(options.env ? { env: options.env } : {}),
+      metrics,
+      logger,
+      print,
+      host,
     });
     cleanups.push(() => runner.close());
 
@@ -266,6 +253,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       watching: watcher?.files() ?? files.map((f) => resolve(f)),
       resources: store.size,
       ...(processes ? { brokerProcesses: processes.members() } : {}),
+      ...(sourcesProcess ? { sourcesProcess: sourcesProcess.info() } : {}),
     });
     const token = newToken();
     let admin: AdminServer;
@@ -280,7 +268,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         brokerTopic: (ns, name) =>
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
-        ...(processes ? { feeds: { broker: processes.feed } } : {}),
+        feeds: {
+          ...(processes ? { broker: processes.feed } : {}),
+          ...(sourcesProcess ? { sources: sourcesProcess.feed } : {}),
+        },
         host,
         port: options.adminPort ?? 0,
       });
@@ -289,6 +280,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
     cleanups.push(() => admin.close());
     processes?.start(`${admin.url}/v1/contract/broker`, token);
+    sourcesProcess?.start(`${admin.url}/v1/contract/sources`, token);
     writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });
     cleanups.push(() => removeAdminFile(dataDir, token));
 
@@ -300,6 +292,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     );
     if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
     else print('  router   (serving is off)');
+    if (sourcesProcess) print(`  sources  as a process (eddy sources; ${sourcesProcess.summary()})`);
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
 
     store.onChange((changes) => {

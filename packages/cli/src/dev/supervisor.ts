@@ -26,8 +26,8 @@ export interface SupervisorOptions {
   command(child: SupervisedSpec): { args: string[]; env?: Record<string, string> };
   /** Every line a child prints, after it was relayed to the log (e.g. to find its address). */
   onLine?(child: SupervisedSpec, line: string): void;
-  /** A child exited (before any restart): its feed membership is void. */
-  onExit?(child: SupervisedSpec): void;
+  /** A child exited (before any restart): its feed membership is void. `how`: `signal SIGKILL`, `code 1`. */
+  onExit?(child: SupervisedSpec, how: string): void;
 }
 
 interface Child extends SupervisedSpec {
@@ -111,14 +111,14 @@ export class Supervisor {
     proc.once('exit', (code, signal) => {
       if (proc.pid !== undefined) this.#reaper.forget(proc.pid);
       child.process = undefined;
-      o.onExit?.(child);
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      o.onExit?.(child, how);
       if (this.#stopping) return;
       const ranMs = Date.now() - child.startedAt;
       // A process that ran a minute counts as healthy again: its next crash restarts it at once-ish.
       const streak = ranMs > 60_000 ? 0 : child.restarts;
       const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** streak);
       child.restarts++;
-      const how = signal ? `signal ${signal}` : `code ${code}`;
       const last = child.tail.at(-1);
       o.print(
         `${o.label} ${child.id} exited (${how}); restarting in ${Math.round(delay / 1000)} s${last ? ` — last output: ${summarize(last)}` : ''}`,

@@ -35,6 +35,7 @@ export {
   SourceRegistryError,
 } from './registry.js';
 export {
+  checkSourceDefinition,
   createSourceRunner,
   type ReadyCondition,
   type SourceRunner,

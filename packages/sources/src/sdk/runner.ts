@@ -94,7 +94,13 @@ interface Instance {
 
 const MAX_RESTART_DELAY_MS = 60_000;
 
-function checkDefinition(source: SourceDefinition): void {
+/**
+ * What apply() refuses before it changes anything: a definition without its string fields, an
+ * unknown kind, a spec the adapter's schema rejects, a bad sink URL, ceOverrides or delivery policy.
+ * Throws saying which; exported so a runner in another process (`eddy dev` driving `eddy sources`)
+ * refuses the same definitions at once.
+ */
+export function checkSourceDefinition(adapters: SourceRegistry, source: SourceDefinition): void {
   for (const field of ['apiVersion', 'kind', 'namespace', 'name', 'sink'] as const) {
     if (typeof source[field] !== 'string' || source[field] === '') {
       throw new TypeError(
@@ -107,6 +113,10 @@ function checkDefinition(source: SourceDefinition): void {
       `source definition: "sinkAcceptsBatch" must be a boolean, found ${JSON.stringify(source.sinkAcceptsBatch)}`,
     );
   }
+  adapters.get(source.apiVersion, source.kind);
+  adapters.validateSpec(source.apiVersion, source.kind, source.spec);
+  // Builds (and drops) an emitter: it checks the sink, ceOverrides and policy without sending anything.
+  createEmitter({ sink: source.sink, ceOverrides: source.ceOverrides, policy: source.delivery });
 }
 
 export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
@@ -253,16 +263,8 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
   return {
     async apply(source) {
       if (closed) throw new Error('source runner is closed');
-      checkDefinition(source);
-      adapters.get(source.apiVersion, source.kind);
-      adapters.validateSpec(source.apiVersion, source.kind, source.spec);
-      // Checks sink and ceOverrides now, so a bad definition is rejected before anything stops.
-      createEmitter({
-        sink: source.sink,
-        ceOverrides: source.ceOverrides,
-        policy: source.delivery,
-        dispatcher: agent,
-      });
+      // Checked now, so a bad definition is rejected before anything stops.
+      checkSourceDefinition(adapters, source);
       const key = sourceKey(source);
       const existing = instances.get(key);
       if (existing && isDeepStrictEqual(existing.definition, source)) return statusOf(existing);

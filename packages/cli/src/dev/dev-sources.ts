@@ -1,0 +1,81 @@
+// `eddy dev`'s source runner, in this process or as an `eddy sources` process (sources-process.ts):
+// the registry (built-ins, `--source-adapter` packages, ContainerSources printing like services) and
+// the runner the reconcile loop drives, whichever way the adapters run.
+
+import { namespacedKey, type ValueStore } from '@eddy/api';
+import type { ReplicaOutputLine } from '@eddy/serving';
+import {
+  type ContainerOutputLine,
+  createSourceRegistry,
+  createSourceRunner,
+  loadAdapterPackages,
+  type SourceRegistry,
+  type SourceRunner,
+  withContainerOutput,
+} from '@eddy/sources';
+import type pino from 'pino';
+import type { Registry } from 'prom-client';
+import { RemoteSourceRunner } from './sources-process.js';
+
+export interface DevSourcesOptions {
+  /** A registry of the caller's; default the built-ins (then ContainerSources print to serviceOutput). */
+  sources?: SourceRegistry;
+  /** Third-party adapter packages loaded into the registry (and into the sources process). */
+  sourceAdapters?: readonly string[];
+  /** Run the adapters in an `eddy sources` process (needs Kafka: eddy dev then runs processes). */
+  asProcess?: boolean;
+  serviceOutput?(line: ReplicaOutputLine): void;
+  /** Secret and ConfigMap values; `env` wins for secrets (EDDY_SECRET_*). */
+  values: ValueStore;
+  env?: Readonly<Record<string, string | undefined>>;
+  metrics: Registry;
+  logger: pino.Logger;
+  print(line: string): void;
+  host: string;
+}
+
+export interface DevSources {
+  registry: SourceRegistry;
+  runner: SourceRunner;
+  /** The `eddy sources` process, when the adapters run in one (start() it once its feed is served). */
+  process: RemoteSourceRunner | undefined;
+}
+
+export async function createDevSources(o: DevSourcesOptions): Promise<DevSources> {
+  if (o.asProcess && o.sources)
+    throw new Error(
+      'the sources process runs the built-in adapters and sourceAdapters, not a sources registry',
+    );
+  const registry = o.sources ?? createSourceRegistry();
+  const serviceOutput = o.serviceOutput;
+  // ContainerSources print like services do: `<name> | <line>`.
+  const containerOutput =
+    serviceOutput &&
+    (({ namespace, name, stream, line }: ContainerOutputLine) =>
+      serviceOutput({ namespace, revision: name, replica: namespacedKey(namespace, name), stream, line }));
+  if (containerOutput && !o.sources) withContainerOutput(registry, containerOutput);
+  await loadAdapterPackages(registry, o.sourceAdapters ?? [], (specifier, loaded) =>
+    o.print(`source adapter ${specifier}: ${loaded.map((a) => a.kind).join(', ')}`),
+  );
+  const env = o.env ? { env: o.env } : {};
+  if (o.asProcess) {
+    const process = new RemoteSourceRunner({
+      adapters: registry,
+      sourceAdapters: o.sourceAdapters ?? [],
+      values: () => ({ ...env, store: o.values }),
+      host: o.host,
+      logger: o.logger,
+      print: o.print,
+      ...(containerOutput ? { onContainerOutput: containerOutput } : {}),
+    });
+    return { registry, runner: process, process };
+  }
+  const runner = createSourceRunner({
+    adapters: registry,
+    registry: o.metrics,
+    logger: o.logger,
+    values: o.values,
+    ...env,
+  });
+  return { registry, runner, process: undefined };
+}
