@@ -1,5 +1,13 @@
 export { type BoundedBody, DRAIN_LIMIT_BYTES, readBounded } from './bounded-body.js';
 export { CommitTracker } from './commit-tracker.js';
+export {
+  type ComponentOptions,
+  componentOptions,
+  type OptionSpec,
+  type OptionValue,
+  UsageError,
+  usageText,
+} from './component-options.js';
 export { ContractFeed, type Generational, type MemberReport, type MemberState } from './contract-feed.js';
 export {
   acceptReport,
@@ -15,6 +23,8 @@ export {
   watchContract,
 } from './contract-watch.js';
 export { describeError } from './describe-error.js';
+export { type FeedServer, registerFeedRoutes, startFeedServer } from './feed-routes.js';
+export { boundPort, listenUrl } from './listen-url.js';
 export {
   PROBE_PATHS,
   type ProbeResult,

@@ -158,7 +158,7 @@ describe('createServingDataPlane', () => {
         revision(
           'svc-00001',
           { 'autoscaling.knative.dev/initial-scale': '0', 'autoscaling.eddy.dev/lag-target': '100' },
-          { backlog: [{ routeId: 'triggers/plane/t', share: 0.5 }] },
+          { backlog: [{ routeId: 'triggers/plane/t', group: 'g', topic: 't', share: 0.5 }] },
         ),
       ]),
     );
