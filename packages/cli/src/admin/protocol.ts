@@ -47,6 +47,8 @@ export interface StatusResponse {
    * from it, the generation it runs and why its last contract failed, if it did.
    */
   brokerProcesses?: BrokerProcessStatus[];
+  /** With serving as a process (`eddy dev --kafka`): the `eddy serving` process, the same way. */
+  servingProcesses?: BrokerProcessStatus[];
 }
 
 export interface BrokerProcessStatus {

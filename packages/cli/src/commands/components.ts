@@ -1,15 +1,28 @@
-// `eddy ingress` and `eddy dispatcher`: one half of the broker data plane as a process of its own,
-// the commands a container image runs (and `eddy dev --kafka` spawns). Everything after the verb is
-// the data plane's own command line (`eddy dispatcher --help` lists it), so the process takes the
-// same flags and EDDY_BROKER_* variables whichever way it is started.
+// `eddy ingress`, `eddy dispatcher` and `eddy serving`: data-plane components as processes of their
+// own, the commands a container image runs (and `eddy dev --kafka` spawns). Everything after the verb
+// is the component's own command line (`eddy dispatcher --help`, `eddy serving --help` list it), so a
+// process takes the same flags and EDDY_BROKER_* / EDDY_SERVING_* variables whichever way it starts.
 
 import { dataPlaneMain } from '@eddy/broker';
+import { servingMain } from '@eddy/serving';
 import type { Command } from 'commander';
 import type { Output } from '../output.js';
+import { kafkaBacklog } from './kafka-backlog.js';
 
 const COMPONENTS = {
-  ingress: "brokers' and channels' HTTP endpoints -> event log (scale out on Kafka with --reuse-port)",
-  dispatcher: 'consumer groups -> subscribers: filters, retries, dead letters, replies (scale out on Kafka)',
+  ingress: {
+    description: "brokers' and channels' HTTP endpoints -> event log (scale out on Kafka with --reuse-port)",
+    main: (flags: string[]) => dataPlaneMain(['--component', 'ingress', ...flags], 'eddy ingress'),
+  },
+  dispatcher: {
+    description:
+      'consumer groups -> subscribers: filters, retries, dead letters, replies (scale out on Kafka)',
+    main: (flags: string[]) => dataPlaneMain(['--component', 'dispatcher', ...flags], 'eddy dispatcher'),
+  },
+  serving: {
+    description: "the serving router/activator, autoscaler (HTTP and Kafka lag) and services' replicas",
+    main: (flags: string[]) => servingMain(flags, 'eddy serving', { backlog: kafkaBacklog }),
+  },
 } as const;
 
 export function registerComponents(
@@ -17,7 +30,7 @@ export function registerComponents(
   _output: Output,
   _setExit: (code: number) => void,
 ): void {
-  for (const [component, description] of Object.entries(COMPONENTS)) {
+  for (const [component, { description, main }] of Object.entries(COMPONENTS)) {
     program
       .command(component)
       .description(`${description}; run \`eddy ${component} --help\` for its flags`)
@@ -25,8 +38,6 @@ export function registerComponents(
       .allowUnknownOption(true)
       .allowExcessArguments(true)
       .argument('[flags...]')
-      .action(async (flags: string[]) => {
-        await dataPlaneMain(['--component', component, ...flags], `eddy ${component}`);
-      });
+      .action(main);
   }
 }

@@ -55,7 +55,10 @@ function parseCount(flag: string, text: string | undefined): number {
   return n;
 }
 
-/** With Kafka, the broker runs as ingress and dispatcher processes unless --in-process says otherwise. */
+/**
+ * With Kafka, the broker runs as ingress and dispatcher processes (and serving as an `eddy serving`
+ * process) unless --in-process says otherwise.
+ */
 function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined) {
   const counts = options.ingresses !== undefined || options.dispatchers !== undefined;
   if (!kafka) {
@@ -130,7 +133,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       files: options.file,
       dataDir,
       ...(kafka ? { kafka } : {}),
-      ...(processes ? { brokerProcesses: processes } : {}),
+      // Serving runs as a process beside the broker's: its router is where every dispatcher delivers.
+      ...(processes ? { brokerProcesses: processes, servingProcess: true } : {}),
       ...(kafkaClient !== undefined && isKafkaClientName(kafkaClient) ? { kafkaClient } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
@@ -172,7 +176,7 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       '--dispatchers <n>',
       "with --kafka: dispatcher processes sharing the Triggers' consumer groups (default one per core)",
     )
-    .option('--in-process', 'with --kafka: run the broker inside the eddy dev process instead')
+    .option('--in-process', 'with --kafka: run the broker and serving inside the eddy dev process instead')
     .option(
       '--kafka-client <name>',
       'with --kafka: the Kafka client library, kafkajs (default) or platformatic (@platformatic/kafka, faster)',

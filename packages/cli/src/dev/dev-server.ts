@@ -38,6 +38,7 @@ import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
 import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
+import { ServingProcess } from './serving-process.js';
 
 export interface DevServerOptions {
   /** Manifest files and directories to apply and watch. */
@@ -50,6 +51,11 @@ export interface DevServerOptions {
    * broker-processes.ts) instead of in this process. Default in-process.
    */
   brokerProcesses?: { ingresses: number; dispatchers: number; extraArgs?: string[] };
+  /**
+   * With `kafka`: run serving (router/activator, autoscaler, the services' replicas) as an `eddy
+   * serving` process (see serving-process.ts) instead of in this process; `serving` must not be false.
+   */
+  servingProcess?: boolean;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default kafkajs. */
   kafkaClient?: KafkaClientName;
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
@@ -188,19 +194,35 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     const servingModule = options.serving === false ? undefined : (options.serving ?? defaultServing);
     let servingPlane: ServingDataPlane | undefined;
+    let servingProcess: ServingProcess | undefined;
+    if (options.servingProcess && !(options.kafka && servingModule))
+      throw new Error('servingProcess needs kafka (the backlog is read from Kafka) and serving on');
     if (servingModule) {
       const routerPort = await nextFreePort(host, port === 0 ? 0 : port + 1);
-      try {
-        servingPlane = await servingModule.createServingDataPlane({
-          backlog: broker,
-          registry: metrics,
-          logger,
+      if (options.kafka && options.servingProcess) {
+        servingProcess = await ServingProcess.create({
           host,
           port: routerPort,
-          ...(options.serviceOutput ? { onReplicaOutput: options.serviceOutput } : {}),
+          kafka: options.kafka,
+          ...(options.kafkaClient ? { kafkaClient: options.kafkaClient } : {}),
+          logger,
+          print,
+          ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),
         });
-      } catch (error) {
-        throw listenError(error, 'serving router', routerPort);
+        servingPlane = servingProcess;
+      } else {
+        try {
+          servingPlane = await servingModule.createServingDataPlane({
+            backlog: broker,
+            registry: metrics,
+            logger,
+            host,
+            port: routerPort,
+            ...(options.serviceOutput ? { onReplicaOutput: options.serviceOutput } : {}),
+          });
+        } catch (error) {
+          throw listenError(error, 'serving router', routerPort);
+        }
       }
       const plane = servingPlane;
       cleanups.push(() => plane.close());
@@ -266,6 +288,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       watching: watcher?.files() ?? files.map((f) => resolve(f)),
       resources: store.size,
       ...(processes ? { brokerProcesses: processes.members() } : {}),
+      ...(servingProcess ? { servingProcesses: servingProcess.members() } : {}),
     });
     const token = newToken();
     let admin: AdminServer;
@@ -280,7 +303,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         brokerTopic: (ns, name) =>
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
-        ...(processes ? { feeds: { broker: processes.feed } } : {}),
+        feeds: {
+          ...(processes ? { broker: processes.feed } : {}),
+          ...(servingProcess ? { serving: servingProcess.feed } : {}),
+        },
         host,
         port: options.adminPort ?? 0,
       });
@@ -289,6 +315,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
     cleanups.push(() => admin.close());
     processes?.start(`${admin.url}/v1/contract/broker`, token);
+    servingProcess?.start(`${admin.url}/v1/contract/serving`, token);
     writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });
     cleanups.push(() => removeAdminFile(dataDir, token));
 
@@ -298,7 +325,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     print(
       `  ingress  ${broker.url}  (brokers at /<namespace>/<name>${processes ? `; ${processes.summary()}` : ''})`,
     );
-    if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
+    if (servingPlane)
+      print(
+        `  router   ${servingPlane.url}  (services at /<namespace>/<name>${servingProcess ? `; serving runs as a process: ${servingProcess.summary()}` : ''})`,
+      );
     else print('  router   (serving is off)');
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
 
