@@ -1,5 +1,6 @@
-// The data-plane process (packages/broker/dist/data-plane/main.js) as tests start it: plain `node`,
-// exactly as deployed, its output kept for waitForLine, SIGKILLed when the test ends.
+// Data-plane processes as tests start them (the broker's packages/broker/dist/data-plane/main.js, or
+// `eddy <component>` from packages/cli/dist/main.js): plain `node`, exactly as deployed, their output
+// kept for waitForLine, SIGKILLed when the test ends.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { contractFromYaml, freshDir } from './helpers.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 export const mainJs = join(repoRoot, 'packages', 'broker', 'dist', 'data-plane', 'main.js');
+/** The `eddy` command (`eddy serving` is the serving process). */
+export const eddyJs = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 
 export interface DataPlaneProcess {
   child: ChildProcess;
@@ -18,8 +21,13 @@ export interface DataPlaneProcess {
 }
 
 export function spawnDataPlane(args: string[]): DataPlaneProcess {
-  expect(existsSync(mainJs), `${mainJs} is missing: run pnpm run build first`).toBe(true);
-  const child = spawn(process.execPath, [mainJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnNodeScript(mainJs, args);
+}
+
+/** `node <script> <args...>` (a built entry point), watched like spawnDataPlane's. */
+export function spawnNodeScript(script: string, args: string[]): DataPlaneProcess {
+  expect(existsSync(script), `${script} is missing: run pnpm run build first`).toBe(true);
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   let partial = '';
   const waiters = new Set<() => void>();
@@ -63,7 +71,7 @@ export function spawnDataPlane(args: string[]): DataPlaneProcess {
           if (waiters.has(check)) {
             waiters.delete(check);
             clearTimeout(timer);
-            reject(new Error(`data plane exited before printing ${pattern}; output:\n${output.join('\n')}`));
+            reject(new Error(`the process exited before printing ${pattern}; output:\n${output.join('\n')}`));
           }
         });
       });
