@@ -5,12 +5,13 @@
 // zero up, and says so in its status report to the feed.
 
 import { writeFileSync } from 'node:fs';
-import type { ServingContract, ServingRevision } from '@eddy/api';
+import type { ServingContract } from '@eddy/api';
 import { openKafkaEventLog } from '@eddy/broker';
 import { ContractFeed, isRunning, startFeedServer } from '@eddy/runtime';
-import { asServingProcessReport, scalingSettings } from '@eddy/serving';
+import { asServingProcessReport } from '@eddy/serving';
 import { request } from 'undici';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { testContract, testRevision } from '../../packages/serving/src/testing/contracts.ts';
 import { eddyJs, spawnNodeScript } from '../broker/data-plane-processes.ts';
 import { freshDir } from '../broker/helpers.ts';
 import { freePorts } from '../harness/free-ports.ts';
@@ -19,47 +20,8 @@ import { quiet, unique, waitFor } from './helpers.ts';
 /** Answers `<revision> <pid>` on every path; drains on SIGTERM. */
 const SERVER = `const s = require('node:http').createServer((q, r) => r.end(process.env.K_REVISION + ' ' + process.pid)).listen(+process.env.PORT, '127.0.0.1', () => console.log('replica listening')); process.on('SIGTERM', () => s.close(() => process.exit(0)));`;
 
-function revision(namespace: string, name: string, extra: Partial<ServingRevision> = {}): ServingRevision {
-  return {
-    namespace,
-    name,
-    configuration: 'svc',
-    service: 'svc',
-    configurationGeneration: 1,
-    command: [process.execPath],
-    args: ['-e', SERVER],
-    env: {},
-    readiness: {
-      kind: 'tcp',
-      initialDelayMs: 0,
-      periodMs: 1000,
-      timeoutMs: 1000,
-      failureThreshold: 3,
-      successThreshold: 1,
-    },
-    containerConcurrency: 0,
-    timeoutMs: 30_000,
-    terminationGraceMs: 5_000,
-    scaling: scalingSettings({ 'autoscaling.knative.dev/window': '6s' }, 0, { allowZeroInitialScale: true }),
-    routed: true,
-    backlog: [],
-    ...extra,
-  };
-}
-
-function contract(generation: number, rev: ServingRevision): ServingContract {
-  return {
-    generation,
-    revisions: [rev],
-    routes: [
-      {
-        namespace: rev.namespace,
-        name: 'svc',
-        traffic: [{ revisionName: rev.name, percent: 100, latestRevision: true }],
-      },
-    ],
-  };
-}
+const revision = (namespace: string, name: string, annotations: Record<string, string> = {}) =>
+  testRevision(namespace, name, { script: SERVER, annotations, extra: { terminationGraceMs: 5_000 } });
 
 const serving = (args: string[]) => spawnNodeScript(eddyJs, ['serving', ...args]);
 
@@ -69,7 +31,7 @@ describe('eddy serving (the serving process)', () => {
   }, async () => {
     const ns = unique('svp');
     const file = `${freshDir('serving-contract')}.json`;
-    writeFileSync(file, JSON.stringify(contract(1, revision(ns, 'svc-00001'))));
+    writeFileSync(file, JSON.stringify(testContract(ns, 1, [revision(ns, 'svc-00001')])));
     const [port, probePort] = await freePorts(2);
     const p = serving([
       '--contract',
@@ -159,15 +121,11 @@ describe('eddy serving (the serving process)', () => {
     const feed = new ContractFeed<ServingContract>();
     const server = await startFeedServer({ feeds: { serving: feed } });
     onTestFinished(() => server.close());
-    const rev = revision(ns, 'svc-00001', {
-      scaling: scalingSettings(
-        { 'autoscaling.knative.dev/window': '6s', 'autoscaling.knative.dev/initial-scale': '0' },
-        0,
-        { allowZeroInitialScale: true },
-      ),
+    const rev = {
+      ...revision(ns, 'svc-00001', { 'autoscaling.knative.dev/initial-scale': '0' }),
       backlog: [{ routeId: `${ns}/to-svc`, group, topic, share: 1 }],
-    });
-    feed.publish(contract(1, rev));
+    };
+    feed.publish(testContract(ns, 1, [rev]));
     const p = serving([
       '--contract',
       `${server.url}/v1/contract/serving`,

@@ -71,9 +71,7 @@ export function componentOptions<N extends string>(
       const option = read(name);
       if (option === undefined) return fallback;
       if (!values.includes(option.text as T))
-        throw new UsageError(
-          `${option.source} must be ${values.map((v) => `"${v}"`).join(' or ')}, got "${option.text}"`,
-        );
+        throw new UsageError(`${option.source} must be ${alternatives(values)}, got "${option.text}"`);
       return option.text as T;
     },
     hostPorts(name) {
@@ -104,4 +102,10 @@ export function usageText<N extends string>(
     ),
     `  ${'--help'.padEnd(34)} ${''.padEnd(38)} this text`,
   ].join('\n');
+}
+
+/** `"a"`, `"a" or "b"`, `"a", "b" or "c"`. */
+function alternatives(values: readonly string[]): string {
+  const quoted = values.map((v) => `"${v}"`);
+  return quoted.length <= 1 ? (quoted[0] ?? '""') : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
 }

@@ -35,6 +35,7 @@ export {
 } from './probes.js';
 export { isRunning } from './process-alive.js';
 export * from './process-group-reaper.js';
+export { exitOnSignals, type SignalledProcess } from './process-signals.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
 export { workingDirectoryProblem } from './working-directory.js';

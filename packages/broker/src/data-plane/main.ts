@@ -21,15 +21,20 @@
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { DataPlaneContract } from '@eddy/api';
-import { isUrlSource, watchContract } from '@eddy/runtime';
+import {
+  componentOptions,
+  exitOnSignals,
+  isUrlSource,
+  UsageError,
+  usageText,
+  watchContract,
+} from '@eddy/runtime';
 import pino from 'pino';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import {
   DEFAULT_KAFKA_CLIENT,
-  isKafkaClientName,
   KAFKA_CLIENTS,
   type KafkaClientName,
   openKafkaEventLog,
@@ -77,13 +82,11 @@ export const envName = (option: string) => `EDDY_BROKER_${option.toUpperCase().r
 
 /** The usage text; `program` is how the user ran it (`main.js`, `eddy dispatcher`). */
 export function usage(program = 'main.js'): string {
-  return [
-    `usage: ${program} --contract <file|url> [--component all|ingress|dispatcher] (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]`,
-    ...Object.entries(OPTIONS).map(
-      ([name, o]) => `  ${`--${name} ${o.value}`.padEnd(34)} ${envName(name).padEnd(38)} ${o.help}`,
-    ),
-    `  ${'--help'.padEnd(34)} ${''.padEnd(38)} this text`,
-  ].join('\n');
+  return usageText(
+    `${program} --contract <file|url> [--component all|ingress|dispatcher] (--log embedded --data-dir <dir> | --log kafka --brokers <host:port,...>) [options]`,
+    OPTIONS,
+    envName,
+  );
 }
 
 export interface MainOptions {
@@ -103,9 +106,7 @@ export interface MainOptions {
   watchIntervalMs: number;
 }
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 /**
  * Parses the command line, taking an option the flags leave out from its environment variable
@@ -115,89 +116,33 @@ export function parseMainArgs(
   argv: string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): MainOptions {
-  let flags: Record<string, string | undefined>;
-  try {
-    ({ values: flags } = parseArgs({
-      args: argv,
-      options: Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: 'string' }])),
-      strict: true,
-      allowPositionals: false,
-    }) as { values: Record<string, string | undefined> });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  /** The value and how to name it in a message. */
-  const read = (name: OptionName): { text: string; source: string } | undefined => {
-    const flag = flags[name];
-    if (flag !== undefined) return { text: flag, source: `--${name}` };
-    const fromEnv = env[envName(name)];
-    return fromEnv === undefined || fromEnv === '' ? undefined : { text: fromEnv, source: envName(name) };
-  };
-  const contract = read('contract');
+  const o = componentOptions<OptionName>(argv, env, OPTIONS, envName);
+  const contract = o.read('contract');
   if (!contract) throw new UsageError(`--contract <file|url> (or ${envName('contract')}) is required`);
-  const componentOption = read('component');
-  const component = componentOption?.text ?? 'all';
-  if (component !== 'all' && component !== 'ingress' && component !== 'dispatcher') {
-    throw new UsageError(
-      `${componentOption?.source} must be "all", "ingress" or "dispatcher", got "${component}"`,
-    );
-  }
-  const reusePortOption = read('reuse-port');
-  if (reusePortOption && reusePortOption.text !== 'true' && reusePortOption.text !== 'false') {
-    throw new UsageError(
-      `${reusePortOption.source} must be "true" or "false", got "${reusePortOption.text}"`,
-    );
-  }
-  const logOption = read('log');
-  const log = logOption?.text ?? 'embedded';
-  if (log !== 'embedded' && log !== 'kafka') {
-    throw new UsageError(`${logOption?.source} must be "embedded" or "kafka", got "${log}"`);
-  }
-  const dataDir = read('data-dir')?.text;
+  const component = o.oneOf('component', ['all', 'ingress', 'dispatcher'] as const, 'all');
+  const reusePort = o.oneOf('reuse-port', ['true', 'false'] as const, 'false') === 'true';
+  const log = o.oneOf('log', ['embedded', 'kafka'] as const, 'embedded');
+  const dataDir = o.read('data-dir')?.text;
   if (log === 'embedded' && !dataDir)
     throw new UsageError(`--log embedded needs --data-dir <dir> (or ${envName('data-dir')})`);
-  const brokersOption = read('brokers');
-  const brokers = brokersOption?.text
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
-  if (log === 'kafka') {
-    if (!brokers?.length)
-      throw new UsageError(`--log kafka needs --brokers <host:port,...> (or ${envName('brokers')})`);
-    for (const b of brokers)
-      if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`${brokersOption?.source}: "${b}" is not host:port`);
-  }
-  const clientOption = read('kafka-client');
-  const kafkaClient = clientOption?.text ?? DEFAULT_KAFKA_CLIENT;
-  if (!isKafkaClientName(kafkaClient)) {
-    throw new UsageError(
-      `${clientOption?.source} must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${kafkaClient}"`,
-    );
-  }
-  const int = (name: OptionName, min: number, max: number): number | undefined => {
-    const option = read(name);
-    if (option === undefined) return undefined;
-    const n = Number(option.text);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new UsageError(`${option.source} must be an integer from ${min} to ${max}, got "${option.text}"`);
-    }
-    return n;
-  };
+  const brokers = o.hostPorts('brokers');
+  if (log === 'kafka' && !brokers)
+    throw new UsageError(`--log kafka needs --brokers <host:port,...> (or ${envName('brokers')})`);
   return {
     contract: contract.text,
     component,
-    memberId: read('member-id')?.text,
-    reusePort: reusePortOption?.text === 'true',
+    memberId: o.read('member-id')?.text,
+    reusePort,
     log,
     dataDir,
     brokers,
-    kafkaClient,
-    host: read('host')?.text ?? '127.0.0.1',
-    port: int('port', 0, 65535) ?? 0,
-    logLevel: read('log-level')?.text ?? 'info',
-    retryStateTopic: read('retry-state-topic')?.text,
-    kafkaSessionTimeoutMs: int('kafka-session-timeout-ms', 1000, 3_600_000),
-    watchIntervalMs: int('watch-interval-ms', 50, 60_000) ?? 500,
+    kafkaClient: o.oneOf('kafka-client', KAFKA_CLIENTS, DEFAULT_KAFKA_CLIENT),
+    host: o.read('host')?.text ?? '127.0.0.1',
+    port: o.int('port', 0, 65535) ?? 0,
+    logLevel: o.read('log-level')?.text ?? 'info',
+    retryStateTopic: o.read('retry-state-topic')?.text,
+    kafkaSessionTimeoutMs: o.int('kafka-session-timeout-ms', 1000, 3_600_000),
+    watchIntervalMs: o.int('watch-interval-ms', 50, 60_000) ?? 500,
   };
 }
 
@@ -339,26 +284,7 @@ export async function dataPlaneMain(argv: string[], program = 'main.js'): Promis
     logger.fatal({ err: error }, `data plane failed to start: ${(error as Error).message}`);
     process.exit(1);
   }
-  process.on('SIGHUP', () => {
-    logger.info('SIGHUP: re-reading the contract');
-    void running.reload();
-  });
-  // once: a second SIGTERM/SIGINT while draining ends the process at once (Node's default).
-  const shutdown = (signal: string) => {
-    logger.info(`${signal}: draining`);
-    running.stop().then(
-      () => {
-        logger.info('data plane stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'data plane did not stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitOnSignals(running, logger, 'data plane');
 }
 
 // Run only as the entry point, so runDataPlane can be imported.

@@ -19,6 +19,7 @@ import type { BacklogReader, ServingContract } from '@eddy/api';
 import { checkServingContract } from '@eddy/api';
 import {
   componentOptions,
+  exitOnSignals,
   isUrlSource,
   type OptionSpec,
   type ProbeServer,
@@ -307,24 +308,5 @@ export async function servingMain(
     logger.fatal({ err: error }, `serving failed to start: ${(error as Error).message}`);
     process.exit(1);
   }
-  process.on('SIGHUP', () => {
-    logger.info('SIGHUP: re-reading the contract');
-    void running.reload();
-  });
-  // once: a second SIGTERM/SIGINT while draining ends the process at once (Node's default).
-  const shutdown = (signal: string) => {
-    logger.info(`${signal}: draining`);
-    running.stop().then(
-      () => {
-        logger.info('serving stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'serving did not stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitOnSignals(running, logger, 'serving');
 }
