@@ -38,7 +38,7 @@ import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
 import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
-import { ServingProcess } from './serving-process.js';
+import { RemoteServingPlane } from './serving-process.js';
 
 export interface DevServerOptions {
   /** Manifest files and directories to apply and watch. */
@@ -53,7 +53,7 @@ export interface DevServerOptions {
   brokerProcesses?: { ingresses: number; dispatchers: number; extraArgs?: string[] };
   /**
    * With `kafka`: run serving (router/activator, autoscaler, the services' replicas) as an `eddy
-   * serving` process (see serving-process.ts) instead of in this process; `serving` must not be false.
+   * serving` process (see serving-process.ts) instead of in this process (ignored with `serving: false`).
    */
   servingProcess?: boolean;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default kafkajs. */
@@ -194,13 +194,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     const servingModule = options.serving === false ? undefined : (options.serving ?? defaultServing);
     let servingPlane: ServingDataPlane | undefined;
-    let servingProcess: ServingProcess | undefined;
-    if (options.servingProcess && !(options.kafka && servingModule))
-      throw new Error('servingProcess needs kafka (the backlog is read from Kafka) and serving on');
+    let servingProcess: RemoteServingPlane | undefined;
+    if (options.servingProcess && !options.kafka)
+      throw new Error('servingProcess needs kafka: the serving process reads the backlog from Kafka');
     if (servingModule) {
       const routerPort = await nextFreePort(host, port === 0 ? 0 : port + 1);
       if (options.kafka && options.servingProcess) {
-        servingProcess = await ServingProcess.create({
+        servingProcess = await RemoteServingPlane.create({
           host,
           port: routerPort,
           kafka: options.kafka,

@@ -7,17 +7,54 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resourceKey } from '@eddy/api';
+import { resourceKey, type ServingContract } from '@eddy/api';
+import pino from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { DescribeResponse, StatusResponse } from '../admin/protocol.js';
 import { brokerYaml, nodeTemplate, serviceSubscriber, triggerYaml } from '../testing/manifests.js';
 import { startDevServer } from './dev-server.js';
+import { RemoteServingPlane } from './serving-process.js';
 import { admin, Cleanups } from './testing/dev-test-kit.js';
 import { waitFor } from './testing/wait.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
+
+describe('RemoteServingPlane.apply (the feed side, the process not started)', () => {
+  it('numbers the feed generations itself, waits for the process to run one, rejects with its error', async () => {
+    const plane = await RemoteServingPlane.create({
+      host: '127.0.0.1',
+      port: 0,
+      kafka: ['127.0.0.1:9'],
+      logger: pino({ level: 'silent' }),
+      print: () => {},
+      applyTimeoutMs: 5_000,
+    });
+    cleanups.push(() => plane.close());
+    expect(plane.routeUrl('ns', 'svc')).toBe(`${plane.url}/ns/svc`);
+    expect(plane.tagUrl('ns', 'svc', 'next')).toBe(`${plane.url}/ns/next-svc`);
+    const member = (applied: number, error?: string) =>
+      plane.feed.report({ id: 'serving-1', component: 'serving', applied, ...(error ? { error } : {}) });
+    const empty: ServingContract = { generation: 7, revisions: [], routes: [] };
+    const first = plane.apply(empty);
+    expect(plane.feed.current?.generation).toBe(1);
+    member(1);
+    await first;
+    // The same contract again: nothing new to run.
+    await plane.apply(empty);
+    expect(plane.feed.current?.generation).toBe(1);
+    // The same serving generation with other content (backlog routes changed) is new to the process.
+    const routed = { ...empty, routes: [{ namespace: 'ns', name: 'svc', traffic: [] }] };
+    const second = plane.apply(routed);
+    expect(plane.feed.current).toMatchObject({ generation: 2, routes: routed.routes });
+    member(2, 'revisions[0]: cannot run');
+    await expect(second).rejects.toThrow('serving process serving-1: revisions[0]: cannot run');
+    // An older serving generation is ignored, as the in-process plane does.
+    await plane.apply({ ...empty, generation: 6 });
+    expect(plane.feed.current?.generation).toBe(2);
+  });
+});
 
 describe('eddy dev --kafka with serving as a process', () => {
   it('delivers a Trigger to a Service behind the serving process, shows its decisions, survives its SIGKILL', async () => {

@@ -36,7 +36,7 @@ const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const COMPONENT = 'serving';
 const MEMBER_ID = 'serving-1';
 
-export interface ServingProcessOptions {
+export interface RemoteServingPlaneOptions {
   host: string;
   /** The router's port; 0 = a free one, chosen before the process starts. */
   port: number;
@@ -54,10 +54,10 @@ export interface ServingProcessOptions {
   extraArgs?: string[];
 }
 
-export class ServingProcess implements ServingDataPlane {
+export class RemoteServingPlane implements ServingDataPlane {
   readonly feed = new ContractFeed<ServingContract>();
   readonly url: string;
-  readonly #o: ServingProcessOptions;
+  readonly #o: RemoteServingPlaneOptions;
   readonly #port: number;
   readonly #supervisor: Supervisor;
   #feedUrl = '';
@@ -66,12 +66,12 @@ export class ServingProcess implements ServingDataPlane {
   #given: { generation: number; text: string } | undefined;
   #closed: Promise<void> | undefined;
 
-  static async create(options: ServingProcessOptions): Promise<ServingProcess> {
+  static async create(options: RemoteServingPlaneOptions): Promise<RemoteServingPlane> {
     const port = options.port === 0 ? await freePort(options.host) : options.port;
-    return new ServingProcess(options, port);
+    return new RemoteServingPlane(options, port);
   }
 
-  private constructor(options: ServingProcessOptions, port: number) {
+  private constructor(options: RemoteServingPlaneOptions, port: number) {
     this.#o = options;
     this.#port = port;
     this.url = listenUrl(options.host, port);
