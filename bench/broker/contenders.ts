@@ -29,6 +29,8 @@ export interface StartContext {
   triggers?: number;
   /** Free 127.0.0.1 ports this contender may use. */
   ports: number[];
+  /** Node flags for Eddy's processes (see @eddy/runtime's COMPONENT_NODE_FLAGS). */
+  nodeFlags: readonly string[];
   /** A fresh folder for config files, data and logs. */
   dir: string;
   log: (line: string) => void;
@@ -177,6 +179,7 @@ export function eddyDataPlane(options: EddyOptions & { layout?: EddyLayout }): C
       }
       const processes = plan.map(({ role, port: p, args }, i) => {
         const argv = [
+          ...ctx.nodeFlags,
           path.join(ROOT, 'packages/broker/dist/data-plane/main.js'),
           ...args,
           '--port',

@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { COMPONENT_NODE_FLAGS } from '@eddy/runtime';
 import { freePorts } from '../../test/harness/free-ports.ts';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
 import { publishResults } from '../eventlog/measure.ts';
@@ -53,9 +54,17 @@ const { values: args } = parseArgs({
     'triggers-timeout': { type: 'string', default: '600' },
     'no-write': { type: 'boolean', default: false },
     only: { type: 'string', default: 'ingress,e2e,backlog,triggers' },
+    'node-flags': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
+/** Node flags of Eddy's processes: the ones they run with in production unless --node-flags says otherwise. */
+const nodeFlags: readonly string[] =
+  args['node-flags'] === undefined
+    ? COMPONENT_NODE_FLAGS
+    : args['node-flags'] === 'none'
+      ? []
+      : args['node-flags'].split(' ').filter(Boolean);
 if (args.help) {
   console.log(`usage: node bench/broker/run.ts [options]   (see bench/broker/README.md)
   --duration S          wrk seconds per ingress/e2e cell (15)      --warmup S        wrk c64 warm-up per start (10)
@@ -66,6 +75,7 @@ if (args.help) {
   --backlog N           events pre-written for the backlog cell (1000000; 0 = skip)  --backlog-seconds S (60)
   --triggers N          Triggers for the many-Triggers cell (0 = skip)               --triggers-timeout S (600)
   --only k,k            cell kinds to run: ingress,e2e (with the fixed rates),backlog,triggers (all)
+  --node-flags "F F"    Node flags of Eddy's processes (default: @eddy/runtime's COMPONENT_NODE_FLAGS; none = Node's defaults)
   --no-write            print only, do not append to bench/RESULTS.md`);
   process.exit(0);
 }
@@ -188,6 +198,7 @@ async function runCells(
       group: `bench-broker-${c.id}-${kind}-${stamp}-trigger`,
       sinkUrl: sink.url,
       ports: await freePorts(8),
+      nodeFlags,
       dir,
       log: progress,
     }),
@@ -301,6 +312,7 @@ async function runBacklog(c: Contender, kafka: KafkaCluster, sink: Sink, workDir
       group: `${topic}-trigger`,
       sinkUrl: sink.url,
       ports: await freePorts(8),
+      nodeFlags,
       dir,
       log: progress,
     }),
@@ -384,6 +396,7 @@ async function runTriggers(
       sinkUrl: sink.url,
       triggers: TRIGGERS,
       ports: await freePorts(8),
+      nodeFlags,
       dir,
       log: progress,
     }),

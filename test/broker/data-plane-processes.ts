@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { COMPONENT_NODE_FLAGS } from '@eddy/runtime';
 import { expect, onTestFinished } from 'vitest';
 import { contractFromYaml, freshDir } from './helpers.ts';
 
@@ -24,10 +25,12 @@ export function spawnDataPlane(args: string[]): DataPlaneProcess {
   return spawnNodeScript(mainJs, args);
 }
 
-/** `node <script> <args...>` (a built entry point), watched like spawnDataPlane's. */
+/** `node <script> <args...>` (a built entry point, with the flags components run with), watched like spawnDataPlane's. */
 export function spawnNodeScript(script: string, args: string[]): DataPlaneProcess {
   expect(existsSync(script), `${script} is missing: run pnpm run build first`).toBe(true);
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...COMPONENT_NODE_FLAGS, script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   let partial = '';
   const waiters = new Set<() => void>();

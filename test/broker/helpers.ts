@@ -11,9 +11,13 @@ import {
   type ComputeContractOptions,
   computeContract,
   createBrokerDataPlane,
-  createKafkaEventLog,
+  DEFAULT_KAFKA_CLIENT,
   type EventLog,
+  isKafkaClientName,
+  KAFKA_CLIENTS,
+  type KafkaClientName,
   openEmbeddedEventLog,
+  openKafkaEventLog,
 } from '@eddy/broker';
 import { waitForWith } from '@eddy/runtime';
 import pino from 'pino';
@@ -31,12 +35,24 @@ export interface LogFactory {
   open(): Promise<EventLog>;
 }
 
+/** The Kafka client of these tests: EDDY_TEST_KAFKA_CLIENT, else the default. */
+export function testKafkaClient(): KafkaClientName {
+  const name = process.env.EDDY_TEST_KAFKA_CLIENT;
+  if (name === undefined || name === '') return DEFAULT_KAFKA_CLIENT;
+  if (!isKafkaClientName(name))
+    throw new Error(`EDDY_TEST_KAFKA_CLIENT must be one of ${KAFKA_CLIENTS.join(', ')}, got "${name}"`);
+  return name;
+}
+
 export const logFactories: LogFactory[] = [
   { name: 'embedded', open: () => openEmbeddedEventLog({ dataDir: freshDir() }) },
   {
     name: 'kafka',
+    // The default client (EDDY_TEST_KAFKA_CLIENT picks the other); the event-log conformance suite
+    // and the ingress/dispatcher package tests cover kafkajs as well.
     open: async () =>
-      createKafkaEventLog({
+      openKafkaEventLog({
+        client: testKafkaClient(),
         brokers: inject('kafkaBrokers'),
         logger: quiet,
         sessionTimeoutMs: 10_000,

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 // The version check runs before anything else is loaded: the embedded event log needs node:sqlite
 // (Node >= 22.5; the project pins 24), and an older Node would otherwise fail with a module-loader
 // stack trace instead of one line saying what to do.

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContractFeed } from './contract-feed.js';
 import { acceptReport, answerPoll, FeedRequestError } from './contract-feed-http.js';
-import { type ContractWatch, watchContract } from './contract-watch.js';
+import { type ContractWatch, type ContractWatchOptions, watchContract } from './contract-watch.js';
 import { waitFor } from './wait-for.js';
 
 interface Doc {
@@ -23,17 +23,25 @@ const parseDoc = (value: unknown): Doc => {
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-/** The feed behind a real HTTP server, wired the way a control plane wires it. */
+/**
+ * The feed behind a real HTTP server, wired the way a control plane wires it, closed when the test
+ * ends; `refusePosts` status reports are answered 503 first.
+ */
 async function serveFeed(
   feed: ContractFeed<Doc>,
-  token = 'secret',
-): Promise<{ url: string; server: Server }> {
-  const server = createServer(async (req, res) => {
+  { token = 'secret', refusePosts = 0 } = {},
+): Promise<string> {
+  const server: Server = createServer(async (req, res) => {
     if (req.headers.authorization !== `Bearer ${token}`) {
       res.writeHead(401).end('no');
       return;
     }
     try {
+      if (req.method === 'POST' && refusePosts > 0) {
+        refusePosts--;
+        res.writeHead(503).end('busy');
+        return;
+      }
       if (req.method === 'POST') {
         const chunks: Buffer[] = [];
         for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -53,7 +61,32 @@ async function serveFeed(
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/contract`, server };
+  cleanups.push(() => {
+    feed.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/contract`;
+}
+
+/** A process following `url` as `member`, stopped when the test ends. */
+function follow(
+  url: string,
+  member: { id: string; component: string },
+  options: Partial<Pick<ContractWatchOptions<Doc>, 'apply' | 'logger' | 'pollWaitMs'>> = {},
+): ContractWatch {
+  return track(
+    watchContract<Doc>({
+      source: url,
+      member,
+      token: 'secret',
+      parse: parseDoc,
+      apply: async () => {},
+      logger: quiet,
+      pollWaitMs: 200,
+      ...options,
+    }),
+  );
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -137,35 +170,9 @@ describe('ContractFeed status reports', () => {
 describe('watchContract', () => {
   it('reports status to a URL feed, the latest one once the feed takes it', async () => {
     const feed = new ContractFeed<Doc>();
-    let refuse = true;
-    const { url, server } = await serveFeed(feed);
-    const original = server.listeners('request')[0] as (...args: unknown[]) => void;
-    server.removeAllListeners('request');
-    server.on('request', (req, res) => {
-      if (req.method === 'POST' && refuse) {
-        refuse = false;
-        res.writeHead(503).end('busy');
-        return;
-      }
-      original(req, res);
-    });
-    cleanups.push(() => {
-      feed.close();
-      server.closeAllConnections();
-      server.close();
-    });
+    const url = await serveFeed(feed, { refusePosts: 1 });
     feed.publish({ generation: 3, routes: [] });
-    const watch = track(
-      watchContract<Doc>({
-        source: url,
-        member: { id: 'src-1', component: 'sources' },
-        token: 'secret',
-        parse: parseDoc,
-        apply: async () => {},
-        logger: quiet,
-        pollWaitMs: 200,
-      }),
-    );
+    const watch = follow(url, { id: 'src-1', component: 'sources' });
     await watch.first;
     watch.report({ n: 1 });
     watch.report({ n: 2 });
@@ -177,27 +184,18 @@ describe('watchContract', () => {
 
   it('follows a URL feed, reporting what it applied and why a contract failed', async () => {
     const feed = new ContractFeed<Doc>();
-    const { url, server } = await serveFeed(feed);
-    cleanups.push(() => {
-      feed.close();
-      server.closeAllConnections();
-      server.close();
-    });
+    const url = await serveFeed(feed);
     const applied: number[] = [];
     feed.publish({ generation: 5, routes: [] });
-    const watch = track(
-      watchContract<Doc>({
-        source: url,
-        member: { id: 'd-1', component: 'dispatcher' },
-        token: 'secret',
-        parse: parseDoc,
+    const watch = follow(
+      url,
+      { id: 'd-1', component: 'dispatcher' },
+      {
         apply: async (doc) => {
           if (doc.routes.includes('bad')) throw new Error('route bad cannot start');
           applied.push(doc.generation);
         },
-        logger: quiet,
-        pollWaitMs: 200,
-      }),
+      },
     );
     await watch.first;
     expect(applied).toEqual([5]);
@@ -214,25 +212,19 @@ describe('watchContract', () => {
   it('retries an unreachable or refusing feed until it answers', async () => {
     const feed = new ContractFeed<Doc>();
     feed.publish({ generation: 1, routes: [] });
-    const { url, server } = await serveFeed(feed, 'other-token');
-    cleanups.push(() => {
-      server.closeAllConnections();
-      server.close();
-    });
+    const url = await serveFeed(feed, { token: 'other-token' });
     const warnings: string[] = [];
     let applied = 0;
-    track(
-      watchContract<Doc>({
-        source: url,
-        member: { id: 'i-1', component: 'ingress' },
-        token: 'secret',
-        parse: parseDoc,
+    follow(
+      url,
+      { id: 'i-1', component: 'ingress' },
+      {
         apply: async () => {
           applied++;
         },
         logger: { ...quiet, warn: (_f, message) => warnings.push(message) },
         pollWaitMs: 100,
-      }),
+      },
     );
     await waitFor('a warning', () => warnings.length > 0);
     expect(warnings[0]).toMatch(/unreachable \(.*HTTP 401/);

@@ -25,11 +25,13 @@ export {
 export { describeError } from './describe-error.js';
 export { type FeedServer, registerFeedRoutes, startFeedServer } from './feed-routes.js';
 export { boundPort, listenUrl } from './listen-url.js';
+export { COMPONENT_NODE_FLAGS } from './node-flags.js';
 export {
   PROBE_PATHS,
   type ProbeResult,
   type ProbeServer,
   type Probes,
+  processRegistry,
   registerProbeRoutes,
   startProbeServer,
 } from './probes.js';

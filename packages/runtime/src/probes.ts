@@ -5,7 +5,7 @@
 // dispatcher, the sources) gets a server of its own (startProbeServer).
 
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { boundPort, listenUrl } from './listen-url.js';
 
 /** A probe's answer: 200 when `ok`, else 503; the whole object is the JSON body. */
@@ -74,4 +74,14 @@ export async function startProbeServer(options: {
     `${options.component} listening on ${url} (/healthz, /readyz, /metrics)`,
   );
   return { url, close: () => app.close() };
+}
+
+/**
+ * The registry of a component process: its own metrics plus Node's process metrics (RSS, heap
+ * spaces, event-loop lag, GC), which is what tells a memory or latency problem apart.
+ */
+export function processRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
 }

@@ -18,7 +18,7 @@ describe('data-plane process options', () => {
       log: 'kafka',
       dataDir: undefined,
       brokers: ['kafka-0:9092', 'kafka-1:9092'],
-      kafkaClient: 'kafkajs',
+      kafkaClient: 'platformatic',
       host: '0.0.0.0',
       port: 8080,
       logLevel: 'info',
@@ -37,16 +37,14 @@ describe('data-plane process options', () => {
     expect(envName('kafka-session-timeout-ms')).toBe('EDDY_BROKER_KAFKA_SESSION_TIMEOUT_MS');
   });
 
-  it('picks the Kafka client from --kafka-client or EDDY_BROKER_KAFKA_CLIENT, kafkajs by default', () => {
+  it('picks the Kafka client from --kafka-client or EDDY_BROKER_KAFKA_CLIENT, platformatic by default', () => {
     const kafka = ['--contract', 'c', '--log', 'kafka', '--brokers', 'k:9092'];
-    expect(parseMainArgs(kafka).kafkaClient).toBe('kafkajs');
-    expect(parseMainArgs(kafka, { EDDY_BROKER_KAFKA_CLIENT: 'platformatic' }).kafkaClient).toBe(
-      'platformatic',
-    );
+    expect(parseMainArgs(kafka).kafkaClient).toBe('platformatic');
+    expect(parseMainArgs(kafka, { EDDY_BROKER_KAFKA_CLIENT: 'kafkajs' }).kafkaClient).toBe('kafkajs');
     expect(
-      parseMainArgs([...kafka, '--kafka-client', 'kafkajs'], { EDDY_BROKER_KAFKA_CLIENT: 'platformatic' })
+      parseMainArgs([...kafka, '--kafka-client', 'platformatic'], { EDDY_BROKER_KAFKA_CLIENT: 'kafkajs' })
         .kafkaClient,
-    ).toBe('kafkajs');
+    ).toBe('platformatic');
     expect(envName('kafka-client')).toBe('EDDY_BROKER_KAFKA_CLIENT');
   });
 

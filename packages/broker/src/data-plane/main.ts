@@ -26,6 +26,7 @@ import {
   componentOptions,
   exitOnSignals,
   isUrlSource,
+  processRegistry,
   UsageError,
   usageText,
   watchContract,
@@ -208,6 +209,7 @@ export async function runDataPlane(
       component: options.component,
       log,
       logger,
+      registry: processRegistry(),
       ingress: { host: options.host, port: options.port, reusePort: options.reusePort },
       dispatcher: { retryStateTopic: options.retryStateTopic },
     });

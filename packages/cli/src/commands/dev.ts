@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
+import { DEFAULT_KAFKA_CLIENT, isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
@@ -179,7 +179,7 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option('--in-process', 'with --kafka: run the broker and serving inside the eddy dev process instead')
     .option(
       '--kafka-client <name>',
-      'with --kafka: the Kafka client library, kafkajs (default) or platformatic (@platformatic/kafka, faster)',
+      `with --kafka: the Kafka client library, ${KAFKA_CLIENTS.join(' or ')} (default ${DEFAULT_KAFKA_CLIENT})`,
     )
     .option(
       '--data-dir <dir>',

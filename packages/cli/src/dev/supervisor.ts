@@ -7,7 +7,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { type ContractFeed, type Generational, ProcessGroupReaper, sleep } from '@eddy/runtime';
+import {
+  COMPONENT_NODE_FLAGS,
+  type ContractFeed,
+  type Generational,
+  ProcessGroupReaper,
+  sleep,
+} from '@eddy/runtime';
 import type pino from 'pino';
 import type { BrokerProcessStatus } from '../admin/protocol.js';
 
@@ -89,7 +95,7 @@ export class Supervisor {
   #spawn(child: Child): void {
     const o = this.#o;
     const { args, env } = o.command(child);
-    const proc = spawn(process.execPath, args, {
+    const proc = spawn(process.execPath, [...COMPONENT_NODE_FLAGS, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       env: { ...process.env, ...env },

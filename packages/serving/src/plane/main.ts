@@ -23,13 +23,13 @@ import {
   isUrlSource,
   type OptionSpec,
   type ProbeServer,
+  processRegistry,
   startProbeServer,
   UsageError,
   usageText,
   watchContract,
 } from '@eddy/runtime';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { createServingDataPlane, DEFAULT_MAX_REPLICAS_CAP, DEFAULT_TICK_MS } from './create-serving-plane.js';
 import { servingProcessReport } from './process-report.js';
 import { replicaOutputLogLine } from './replica-output-log.js';
@@ -173,7 +173,7 @@ export async function runServing(
     options.log === 'kafka' && deps.backlog
       ? deps.backlog.open({ brokers: options.brokers ?? [], kafkaClient: options.kafkaClient ?? '', logger })
       : undefined;
-  const registry = new Registry();
+  const registry = processRegistry();
   // Replica output is the services' output: printed whatever the log level, for the supervisor.
   const onReplicaOutput = (line: Parameters<typeof replicaOutputLogLine>[0]) =>
     process.stdout.write(replicaOutputLogLine(line));
