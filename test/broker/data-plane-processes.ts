@@ -1,5 +1,6 @@
-// The data-plane process (packages/broker/dist/data-plane/main.js) as tests start it: plain `node`,
-// exactly as deployed, its output kept for waitForLine, SIGKILLed when the test ends.
+// Data-plane processes as tests start them (the broker's packages/broker/dist/data-plane/main.js, or
+// `eddy <component>` from packages/cli/dist/main.js): plain `node`, exactly as deployed, their output
+// kept for waitForLine, SIGKILLed when the test ends (test/harness/node-process.ts).
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { contractFromYaml, freshDir } from './helpers.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 export const mainJs = join(repoRoot, 'packages', 'broker', 'dist', 'data-plane', 'main.js');
+/** The `eddy` command (`eddy serving` is the serving process). */
+export const eddyJs = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 
 export type DataPlaneProcess = NodeProcess;
 

@@ -1,12 +1,12 @@
-// A ContractFeed on a plain node:http server of its own, for a control plane that has no HTTP
-// server to put it on (and tests that need a real feed): the protocol of contract-feed-http.ts at
-// one URL, `authorization: Bearer <token>` required when a token is given.
+// A ContractFeed on a server of its own, for a control plane that has no HTTP server to put it on
+// (and tests that need a real feed): the routes of feed-routes.ts at one path, `authorization:
+// Bearer <token>` required when a token is given.
 
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import Fastify from 'fastify';
 import type { ContractFeed, Generational } from './contract-feed.js';
-import { acceptReport, answerPoll, FeedRequestError } from './contract-feed-http.js';
+import { registerFeedRoutes } from './feed-routes.js';
+import { boundPort, listenUrl } from './listen-url.js';
 
 export interface ContractFeedServer {
   /** The feed's URL, what `--contract` takes. */
@@ -21,50 +21,20 @@ export async function serveContractFeed<T extends Generational>(
   options: { token?: string; host?: string; port?: number; path?: string } = {},
 ): Promise<ContractFeedServer> {
   const path = options.path ?? '/contract';
-  const server = createServer(async (req, res) => {
-    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
-      res.writeHead(401).end('a contract feed needs its bearer token');
-      return;
-    }
-    const url = new URL(req.url ?? '/', 'http://feed');
-    if (url.pathname !== path) {
-      res.writeHead(404).end(`no feed at ${url.pathname}; the feed is at ${path}`);
-      return;
-    }
-    try {
-      if (req.method === 'POST') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch (error) {
-          throw new FeedRequestError(`a status report must be JSON: ${(error as Error).message}`);
-        }
-        acceptReport(feed, body);
-        res.writeHead(204).end();
-        return;
-      }
-      const abort = new AbortController();
-      res.on('close', () => abort.abort());
-      const next = await answerPoll(feed, Object.fromEntries(url.searchParams), abort.signal);
-      if (next === undefined) res.writeHead(204).end();
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(next));
-    } catch (error) {
-      res.writeHead(error instanceof FeedRequestError ? 400 : 500).end((error as Error).message);
-    }
-  });
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  if (options.token !== undefined) {
+    const expected = `Bearer ${options.token}`;
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.headers.authorization !== expected)
+        return reply.code(401).send({ error: 'a contract feed needs its bearer token' });
+    });
+  }
+  registerFeedRoutes(app, path, feed as unknown as ContractFeed<Generational>);
   const host = options.host ?? '127.0.0.1';
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  await app.listen({ host, port: options.port ?? 0 });
   return {
-    server,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    server: app.server,
+    url: `${listenUrl(host, boundPort(app.server.address(), options.port ?? 0))}${path}`,
+    close: () => app.close(),
   };
 }

@@ -16,6 +16,8 @@ export {
   watchContract,
 } from './contract-watch.js';
 export { describeError } from './describe-error.js';
+export { registerFeedRoutes } from './feed-routes.js';
+export { boundPort, listenUrl } from './listen-url.js';
 export { COMPONENT_NODE_FLAGS } from './node-flags.js';
 export {
   PROBE_PATHS,

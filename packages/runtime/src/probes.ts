@@ -6,6 +6,7 @@
 
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { boundPort, listenUrl } from './listen-url.js';
 
 /** A probe's answer: 200 when `ok`, else 503; the whole object is the JSON body. */
 export interface ProbeResult {
@@ -67,10 +68,7 @@ export async function startProbeServer(options: {
     port: options.port,
     ...(options.reusePort ? { reusePort: true } : {}),
   });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}`;
+  const url = listenUrl(options.host, boundPort(app.server.address(), options.port));
   options.logger.info(
     { url, component: options.component },
     `${options.component} listening on ${url} (/healthz, /readyz, /metrics)`,

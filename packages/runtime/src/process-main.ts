@@ -27,6 +27,8 @@ export interface ParsedFlags<N extends string> {
   text(name: N): string | undefined;
   int(name: N, min: number, max: number): number | undefined;
   choice<C extends string>(name: N, allowed: readonly C[]): C | undefined;
+  /** A comma-separated `host:port,...` list (Kafka bootstrap brokers). */
+  hostPorts(name: N): string[] | undefined;
 }
 
 /** `"a" or "b"`, `"a", "b" or "c"`: the allowed values in a message. */
@@ -40,7 +42,7 @@ export function choiceList(values: readonly string[]): string {
  * environment variable in `env` (an empty variable counts as unset).
  */
 export function parseFlags<N extends string>(
-  argv: string[],
+  argv: readonly string[],
   specs: Readonly<Record<N, FlagSpec>>,
   env: Env,
   envName: (flag: N) => string,
@@ -48,7 +50,7 @@ export function parseFlags<N extends string>(
   let flags: Record<string, string | undefined>;
   try {
     ({ values: flags } = parseArgs({
-      args: argv,
+      args: [...argv],
       options: Object.fromEntries(Object.keys(specs).map((name) => [name, { type: 'string' }])),
       strict: true,
       allowPositionals: false,
@@ -82,6 +84,18 @@ export function parseFlags<N extends string>(
       if (found === undefined)
         throw new UsageError(`${option.source} must be ${choiceList(allowed)}, got "${option.text}"`);
       return found;
+    },
+    hostPorts(name) {
+      const option = read(name);
+      if (option === undefined) return undefined;
+      const list = option.text
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean);
+      if (list.length === 0) throw new UsageError(`${option.source} lists no host:port`);
+      for (const b of list)
+        if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`${option.source}: "${b}" is not host:port`);
+      return list;
     },
   };
 }

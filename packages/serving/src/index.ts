@@ -23,11 +23,32 @@ export {
   scalingSettings,
 } from './control/scaling-settings.js';
 export { createServingDataPlane } from './plane/create-serving-plane.js';
+export {
+  type BacklogReaderFactory,
+  type ClosableBacklogReader,
+  parseServingArgs,
+  type RunningServing,
+  runServing,
+  type ServingMainOptions,
+  servingEnvName,
+  servingMain,
+  servingUsage,
+} from './plane/main.js';
+export {
+  asServingProcessReport,
+  REPORTED_DECISIONS,
+  reportedDecisions,
+  type ServingProcessReport,
+  servingProcessReport,
+} from './plane/process-report.js';
+export { replicaOutputOf } from './plane/replica-output-log.js';
 export type {
   RevisionRuntimeStatus,
   ServingDataPlane,
   ServingDataPlaneOptions,
+  TimedDecision,
 } from './plane/serving-plane.js';
+export { revisionAddress, routeAddress, tagAddress } from './router/addresses.js';
 export { type CreateRouterOptions, createRouter } from './router/create-router.js';
 export type { RevisionStats, Router, RouterRevision, RouterRoute } from './router/router.js';
 export {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DispatchRoute } from './data-plane-contract.js';
 import {
   backlogInFlightLimit,
+  checkServingContract,
   routesFeedingService,
   type ServingContract,
   type ServingRevision,
@@ -74,12 +75,12 @@ describe('withBacklogRoutes', () => {
     const out = withBacklogRoutes(serving, { routes });
     expect(out.revisions.map((r) => r.backlog)).toEqual([
       [
-        { routeId: 'default/a', share: 0.9, maxInFlight: 100 },
-        { routeId: 'default/o', share: 0.9 },
+        { routeId: 'default/a', group: 'g-a', topic: 't', share: 0.9, maxInFlight: 100 },
+        { routeId: 'default/o', group: 'g-o', topic: 't', share: 0.9 },
       ],
       [
-        { routeId: 'default/a', share: 0.1, maxInFlight: 100 },
-        { routeId: 'default/o', share: 0.1 },
+        { routeId: 'default/a', group: 'g-a', topic: 't', share: 0.1, maxInFlight: 100 },
+        { routeId: 'default/o', group: 'g-o', topic: 't', share: 0.1 },
       ],
       [],
     ]);
@@ -88,18 +89,58 @@ describe('withBacklogRoutes', () => {
 
 describe('backlogInFlightLimit', () => {
   it('sums maxInFlight x share, and is unknown when any route is unbounded or none feeds', () => {
+    const at = { group: 'g', topic: 't' };
     expect(
       backlogInFlightLimit([
-        { routeId: 'a', share: 0.5, maxInFlight: 100 },
-        { routeId: 'b', share: 1, maxInFlight: 20 },
+        { routeId: 'a', ...at, share: 0.5, maxInFlight: 100 },
+        { routeId: 'b', ...at, share: 1, maxInFlight: 20 },
       ]),
     ).toBe(70);
     expect(
       backlogInFlightLimit([
-        { routeId: 'a', share: 1, maxInFlight: 100 },
-        { routeId: 'o', share: 1 },
+        { routeId: 'a', ...at, share: 1, maxInFlight: 100 },
+        { routeId: 'o', ...at, share: 1 },
       ]),
     ).toBe(undefined);
     expect(backlogInFlightLimit([])).toBe(undefined);
+  });
+});
+
+describe('checkServingContract', () => {
+  it('takes a contract and names the first bad field by its path', () => {
+    const rev = {
+      namespace: 'n',
+      name: 'r-00001',
+      configuration: 'r',
+      command: ['node'],
+      args: [],
+      env: {},
+      readiness: {},
+      scaling: {},
+      containerConcurrency: 0,
+      timeoutMs: 1000,
+      terminationGraceMs: 1000,
+      backlog: [{ routeId: 'n/t', group: 'g', topic: 't', share: 1 }],
+    };
+    const ok = { generation: 1, revisions: [rev], routes: [{ namespace: 'n', name: 'r', traffic: [] }] };
+    expect(() => checkServingContract(ok)).not.toThrow();
+    expect(() => checkServingContract([])).toThrow(
+      'serving contract: the contract must be an object, got []',
+    );
+    expect(() => checkServingContract({ ...ok, generation: '1' })).toThrow(
+      'serving contract: generation must be a number, got "1"',
+    );
+    expect(() =>
+      checkServingContract({
+        ...ok,
+        revisions: [{ ...rev, backlog: [{ routeId: 'n/t', topic: 't', share: 1 }] }],
+      }),
+    ).toThrow('serving contract: revisions[0].backlog[0].group must be a non-empty string, got nothing');
+    expect(() =>
+      checkServingContract({
+        ...ok,
+        routes: [{ namespace: 'n', name: 'r', traffic: [{ revisionName: 'x' }] }],
+      }),
+    ).toThrow('serving contract: routes[0].traffic[0].percent must be a number, got nothing');
   });
 });

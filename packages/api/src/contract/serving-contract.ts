@@ -113,8 +113,12 @@ export interface ServingRevision {
   backlog: BacklogRoute[];
 }
 
-/** A dispatch route feeding a revision, and how much of it the revision owns. */
-export interface BacklogRoute {
+/**
+ * A dispatch route feeding a revision, and how much of it the revision owns. It names the route's
+ * consumer group and topic too, so a serving process with an event-log client reads the lag itself,
+ * without the eventing contract.
+ */
+export interface BacklogRoute extends BacklogConsumer {
   routeId: string;
   /** The revision's traffic percent / 100 on the Service's route. */
   share: number;
@@ -149,14 +153,21 @@ export interface ServingContract {
   routes: ServingRoute[];
 }
 
+/** Where a dispatch route's backlog is: its consumer group on its topic (DispatchRoute's). */
+export interface BacklogConsumer {
+  group: string;
+  topic: string;
+}
+
 /**
  * Unprocessed events of dispatch routes (Trigger/Subscription consumer groups), as the autoscaler
- * reads them. The broker data plane implements it; lag counts events not committed yet, i.e. queued
- * plus in flight, so a revision never scales to zero while any of them remains.
+ * reads them. The broker data plane implements it by route id; a reader over an event-log client
+ * (the serving process's) by `consumer`. Lag counts events not committed yet, i.e. queued plus in
+ * flight, so a revision never scales to zero while any of them remains.
  */
 export interface BacklogReader {
-  /** Lag of the route's consumer group; rejects for a route the data plane does not run. */
-  lag(routeId: string): Promise<number>;
+  /** Lag of the route's consumer group; rejects for a route the reader cannot read. */
+  lag(routeId: string, consumer: BacklogConsumer): Promise<number>;
 }
 
 /**
@@ -207,12 +218,8 @@ export function withBacklogRoutes(
       const key = namespacedKey(route.namespace, target.revisionName);
       const list = shares.get(key) ?? [];
       for (const r of feeding) {
-        const share = target.percent / 100;
-        list.push(
-          r.ordering === 'unordered'
-            ? { routeId: r.id, share, maxInFlight: r.maxInFlight }
-            : { routeId: r.id, share },
-        );
+        const entry = { routeId: r.id, group: r.group, topic: r.topic, share: target.percent / 100 };
+        list.push(r.ordering === 'unordered' ? { ...entry, maxInFlight: r.maxInFlight } : entry);
       }
       shares.set(key, list);
     }
@@ -224,4 +231,60 @@ export function withBacklogRoutes(
       backlog: shares.get(namespacedKey(rev.namespace, rev.name)) ?? [],
     })),
   };
+}
+
+/**
+ * Checks the shape of a serving contract a process received (a file, a feed): what the serving data
+ * plane indexes by. Throws a TypeError naming the first bad field by its path, e.g.
+ * `serving contract: revisions[0].backlog[1].group must be a non-empty string`.
+ */
+export function checkServingContract(value: unknown): asserts value is ServingContract {
+  const fail = (path: string, expected: string, got: unknown): never => {
+    throw new TypeError(
+      `serving contract: ${path} must be ${expected}, got ${JSON.stringify(got) ?? 'nothing'}`,
+    );
+  };
+  const object = (v: unknown, path: string): Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : fail(path, 'an object', v);
+  const array = (v: unknown, path: string): unknown[] => (Array.isArray(v) ? v : fail(path, 'an array', v));
+  const name = (o: Record<string, unknown>, field: string, path: string) => {
+    if (typeof o[field] !== 'string' || o[field] === '')
+      fail(`${path}.${field}`, 'a non-empty string', o[field]);
+  };
+  const number = (o: Record<string, unknown>, field: string, path: string) => {
+    if (typeof o[field] !== 'number' || !Number.isFinite(o[field]))
+      fail(`${path}.${field}`, 'a number', o[field]);
+  };
+  const c = object(value, 'the contract');
+  if (typeof c.generation !== 'number' || !Number.isFinite(c.generation))
+    fail('generation', 'a number', c.generation);
+  array(c.revisions, 'revisions').forEach((item, i) => {
+    const path = `revisions[${i}]`;
+    const r = object(item, path);
+    for (const field of ['namespace', 'name', 'configuration']) name(r, field, path);
+    array(r.command, `${path}.command`);
+    array(r.args, `${path}.args`);
+    object(r.env, `${path}.env`);
+    object(r.readiness, `${path}.readiness`);
+    object(r.scaling, `${path}.scaling`);
+    for (const field of ['containerConcurrency', 'timeoutMs', 'terminationGraceMs']) number(r, field, path);
+    array(r.backlog, `${path}.backlog`).forEach((b, j) => {
+      const at = `${path}.backlog[${j}]`;
+      const entry = object(b, at);
+      for (const field of ['routeId', 'group', 'topic']) name(entry, field, at);
+      number(entry, 'share', at);
+    });
+  });
+  array(c.routes, 'routes').forEach((item, i) => {
+    const path = `routes[${i}]`;
+    const r = object(item, path);
+    for (const field of ['namespace', 'name']) name(r, field, path);
+    array(r.traffic, `${path}.traffic`).forEach((t, j) => {
+      const at = `${path}.traffic[${j}]`;
+      name(object(t, at), 'revisionName', at);
+      number(object(t, at), 'percent', at);
+    });
+  });
 }

@@ -126,17 +126,9 @@ export function parseMainArgs(
   const dataDir = flags.text('data-dir');
   if (log === 'embedded' && !dataDir)
     throw new UsageError(`--log embedded needs --data-dir <dir> (or ${envName('data-dir')})`);
-  const brokersOption = flags.read('brokers');
-  const brokers = brokersOption?.text
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
-  if (log === 'kafka') {
-    if (!brokers?.length)
-      throw new UsageError(`--log kafka needs --brokers <host:port,...> (or ${envName('brokers')})`);
-    for (const b of brokers)
-      if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`${brokersOption?.source}: "${b}" is not host:port`);
-  }
+  const brokers = flags.hostPorts('brokers');
+  if (log === 'kafka' && !brokers)
+    throw new UsageError(`--log kafka needs --brokers <host:port,...> (or ${envName('brokers')})`);
   const kafkaClient: KafkaClientName = flags.choice('kafka-client', KAFKA_CLIENTS) ?? DEFAULT_KAFKA_CLIENT;
   return {
     contract: contract.text,

@@ -170,6 +170,15 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
+/**
+ * A group's backlog on a topic summed over partitions: what the autoscaler reads, from any process
+ * with a client of the log (committed offsets cover every member of the group).
+ */
+export async function groupLag(log: Pick<EventLog, 'lag'>, group: string, topic: string): Promise<number> {
+  const partitions = await log.lag(group, topic);
+  return partitions.reduce((sum, partition) => sum + partition.lag, 0);
+}
+
 /** Raised when the log cannot store or serve data right now (ingress answers 503). */
 export class EventLogUnavailableError extends Error {
   override readonly name = 'EventLogUnavailableError';

@@ -52,6 +52,8 @@ export interface StatusResponse {
    * heard from it; absent fields while it is not running or has not polled yet.
    */
   sourcesProcess?: SourcesProcessInfo;
+  /** With serving as a process (`eddy dev --kafka`): the `eddy serving` process, the same way. */
+  servingProcesses?: ComponentProcessStatus[];
 }
 
 /** A data-plane process `eddy dev` supervises, as its contract feed knows it. */
@@ -66,8 +68,6 @@ export interface ComponentProcessStatus {
   /** Milliseconds since it last polled the feed. */
   lastSeenMs: number;
 }
-
-export type BrokerProcessStatus = ComponentProcessStatus;
 
 export interface SourcesProcessInfo extends Omit<ComponentProcessStatus, 'lastSeenMs'> {
   /** Absent while it has not polled its feed (starting, or restarting after it exited). */

@@ -1,13 +1,15 @@
-// `eddy ingress`, `eddy dispatcher` (one half of the broker data plane) and `eddy sources` (every
-// source adapter): data-plane components as processes of their own, the commands a container image
-// runs (and `eddy dev --kafka` spawns). Everything after the verb is the component's own command line
-// (`eddy sources --help` lists it), so the process takes the same flags and EDDY_BROKER_* /
-// EDDY_SOURCES_* variables whichever way it is started.
+// `eddy ingress`, `eddy dispatcher` (one half of the broker data plane each), `eddy serving` (router,
+// autoscaler, replicas) and `eddy sources` (every source adapter): data-plane components as processes
+// of their own, the commands a container image runs (and `eddy dev --kafka` spawns). Everything after
+// the verb is the component's own command line (`eddy serving --help` lists it), so a process takes the
+// same flags and EDDY_BROKER_* / EDDY_SERVING_* / EDDY_SOURCES_* variables whichever way it starts.
 
 import { dataPlaneMain } from '@eddy/broker';
+import { servingMain } from '@eddy/serving';
 import { sourcesMain } from '@eddy/sources';
 import type { Command } from 'commander';
 import type { Output } from '../output.js';
+import { kafkaBacklog } from './kafka-backlog.js';
 
 const COMPONENTS = {
   ingress: {
@@ -22,6 +24,10 @@ const COMPONENTS = {
   sources: {
     description: 'source adapters (PingSource, SqsSource, ContainerSource, ...) -> their sinks',
     main: (flags: string[]) => sourcesMain(flags, 'eddy sources'),
+  },
+  serving: {
+    description: "the serving router/activator, autoscaler (HTTP and Kafka lag) and services' replicas",
+    main: (flags: string[]) => servingMain(flags, 'eddy serving', { backlog: kafkaBacklog }),
   },
 } as const;
 
@@ -38,8 +44,6 @@ export function registerComponents(
       .allowUnknownOption(true)
       .allowExcessArguments(true)
       .argument('[flags...]')
-      .action(async (flags: string[]) => {
-        await main(flags);
-      });
+      .action(main);
   }
 }

@@ -55,7 +55,10 @@ function parseCount(flag: string, text: string | undefined): number {
   return n;
 }
 
-/** With Kafka, the broker runs as ingress and dispatcher processes unless --in-process says otherwise. */
+/**
+ * With Kafka, the broker runs as ingress and dispatcher processes (and serving as an `eddy serving`
+ * process) unless --in-process says otherwise.
+ */
 function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined) {
   const counts = options.ingresses !== undefined || options.dispatchers !== undefined;
   if (!kafka) {
@@ -130,8 +133,9 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       files: options.file,
       dataDir,
       ...(kafka ? { kafka } : {}),
-      // The sources run as a process whenever the broker does; --in-process keeps both here.
-      ...(processes ? { brokerProcesses: processes, sourcesProcess: true } : {}),
+      // Serving and the sources run as processes whenever the broker does (serving's router is where
+      // every dispatcher delivers); --in-process keeps all of them here.
+      ...(processes ? { brokerProcesses: processes, servingProcess: true, sourcesProcess: true } : {}),
       ...(kafkaClient !== undefined && isKafkaClientName(kafkaClient) ? { kafkaClient } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
@@ -175,7 +179,7 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     )
     .option(
       '--in-process',
-      'with --kafka: run the broker and the sources inside the eddy dev process instead of as processes',
+      'with --kafka: run the broker, serving and the sources inside the eddy dev process instead of as processes',
     )
     .option(
       '--kafka-client <name>',

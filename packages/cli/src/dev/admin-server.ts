@@ -16,13 +16,7 @@ import {
   resourceKey,
 } from '@eddy/api';
 import type { EventLog } from '@eddy/broker';
-import {
-  acceptReport,
-  answerPoll,
-  type ContractFeed,
-  FeedRequestError,
-  type Generational,
-} from '@eddy/runtime';
+import { type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type {
   AppliedItem,
@@ -71,16 +65,6 @@ class HttpError extends Error {
     readonly problems?: string[],
   ) {
     super(message);
-  }
-}
-
-/** A feed request the feed refuses becomes this API's 400. */
-async function feedCall<T>(call: () => T | Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof FeedRequestError) throw new HttpError(error.statusCode, error.message);
-    throw error;
   }
 }
 
@@ -158,23 +142,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   app.get('/v1/status', async () => options.status());
 
-  for (const [name, feed] of Object.entries(options.feeds ?? {})) {
-    // A long poll: data-plane processes ask for a contract newer than theirs and say which one they
-    // run; held up to `wait` ms, then 204. A POST is a member's status report.
-    app.get<{ Querystring: Record<string, string | undefined> }>(
-      `/v1/contract/${name}`,
-      async (request, reply) => {
-        const abort = new AbortController();
-        reply.raw.once('close', () => abort.abort());
-        const next = await feedCall(() => answerPoll(feed, request.query, abort.signal));
-        return next === undefined ? reply.code(204).send() : next;
-      },
-    );
-    app.post(`/v1/contract/${name}`, async (request, reply) => {
-      await feedCall(() => acceptReport(feed, request.body));
-      return reply.code(204).send();
-    });
-  }
+  // Data-plane processes long-poll for a contract newer than theirs and POST their status.
+  for (const [name, feed] of Object.entries(options.feeds ?? {}))
+    registerFeedRoutes(app, `/v1/contract/${name}`, feed);
 
   app.get<{ Querystring: { kind?: string; namespace?: string } }>('/v1/resources', async (request) => {
     const { kind, namespace } = request.query;

@@ -10,7 +10,6 @@
 // committed offsets with the control plane's own Kafka client (so it covers every dispatcher), and
 // the groups of deleted Triggers are deleted here, once no dispatcher runs them any more.
 
-import { createServer } from 'node:net';
 import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
 import {
   type ApplyOptions,
@@ -18,13 +17,13 @@ import {
   createLogRetryStateStore,
   DATA_PLANE_MAIN,
   type EventLog,
+  groupLag,
   type RetryStateStore,
 } from '@eddy/broker';
-import { ContractFeed } from '@eddy/runtime';
+import { ContractFeed, listenUrl } from '@eddy/runtime';
 import type pino from 'pino';
-import type { BrokerProcessStatus } from '../admin/protocol.js';
-import { processStatus } from './process-status.js';
-import { type SupervisedSpec, Supervisor } from './supervisor.js';
+import type { ComponentProcessStatus } from '../admin/protocol.js';
+import { freePort, processStatuses, type SupervisedSpec, Supervisor } from './supervisor.js';
 
 export type BrokerComponent = 'ingress' | 'dispatcher';
 
@@ -46,19 +45,6 @@ export interface BrokerProcessesOptions {
   extraArgs?: string[];
 }
 
-/** A port nothing listens on now (the ingresses then all bind it with SO_REUSEPORT). */
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export class BrokerProcesses {
   readonly feed = new ContractFeed<DataPlaneContract>();
   readonly url: string;
@@ -78,8 +64,7 @@ export class BrokerProcesses {
   private constructor(options: BrokerProcessesOptions, port: number) {
     this.#o = options;
     this.#port = port;
-    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    this.url = `http://${host}:${port}`;
+    this.url = listenUrl(options.host, port);
     const children: SupervisedSpec[] = [];
     const add = (component: BrokerComponent, count: number) => {
       for (let i = 1; i <= count; i++) children.push({ component, id: `${component}-${i}` });
@@ -113,12 +98,8 @@ export class BrokerProcesses {
   }
 
   /** What the feed knows of each process (for the admin API's status). */
-  members(): BrokerProcessStatus[] {
-    const now = Date.now();
-    return this.feed
-      .members()
-      .sort((a, b) => a.id.localeCompare(b.id))
-      .map((m) => processStatus(m, this.#supervisor.pid(m.id), now));
+  members(): ComponentProcessStatus[] {
+    return processStatuses(this.feed, this.#supervisor);
   }
 
   async apply(contract: DataPlaneContract, options: ApplyOptions = {}): Promise<ApplyResult> {
@@ -151,8 +132,7 @@ export class BrokerProcesses {
   async lag(routeId: string): Promise<number> {
     const route = this.feed.current?.routes.find((r) => r.id === routeId);
     if (!route) return 0;
-    const lag = await this.#o.log.lag(route.group, route.topic);
-    return lag.reduce((sum, partition) => sum + partition.lag, 0);
+    return groupLag(this.#o.log, route.group, route.topic);
   }
 
   /** Ingresses first, so nothing new lands while the dispatchers drain. Idempotent. */

@@ -32,6 +32,7 @@ import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
 import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
+import { RemoteServingPlane } from './serving-process.js';
 
 export interface DevServerOptions {
   /** Manifest files and directories to apply and watch. */
@@ -49,7 +50,12 @@ export interface DevServerOptions {
    * of in this process. It runs the built-ins and `sourceAdapters` (not a `sources` registry).
    */
   sourcesProcess?: boolean;
-  /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default kafkajs. */
+  /**
+   * With `kafka`: run serving (router/activator, autoscaler, the services' replicas) as an `eddy
+   * serving` process (see serving-process.ts) instead of in this process (ignored with `serving: false`).
+   */
+  servingProcess?: boolean;
+  /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default DEFAULT_KAFKA_CLIENT. */
   kafkaClient?: KafkaClientName;
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
   port?: number;
@@ -187,19 +193,35 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     const servingModule = options.serving === false ? undefined : (options.serving ?? defaultServing);
     let servingPlane: ServingDataPlane | undefined;
+    let servingProcess: RemoteServingPlane | undefined;
+    if (options.servingProcess && !options.kafka)
+      throw new Error('servingProcess needs kafka: the serving process reads the backlog from Kafka');
     if (servingModule) {
       const routerPort = await nextFreePort(host, port === 0 ? 0 : port + 1);
-      try {
-        servingPlane = await servingModule.createServingDataPlane({
-          backlog: broker,
-          registry: metrics,
-          logger,
+      if (options.kafka && options.servingProcess) {
+        servingProcess = await RemoteServingPlane.create({
           host,
           port: routerPort,
-          ...(options.serviceOutput ? { onReplicaOutput: options.serviceOutput } : {}),
+          kafka: options.kafka,
+          ...(options.kafkaClient ? { kafkaClient: options.kafkaClient } : {}),
+          logger,
+          print,
+          ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),
         });
-      } catch (error) {
-        throw listenError(error, 'serving router', routerPort);
+        servingPlane = servingProcess;
+      } else {
+        try {
+          servingPlane = await servingModule.createServingDataPlane({
+            backlog: broker,
+            registry: metrics,
+            logger,
+            host,
+            port: routerPort,
+            ...(options.serviceOutput ? { onReplicaOutput: options.serviceOutput } : {}),
+          });
+        } catch (error) {
+          throw listenError(error, 'serving router', routerPort);
+        }
       }
       const plane = servingPlane;
       cleanups.push(() => plane.close());
@@ -254,6 +276,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       resources: store.size,
       ...(processes ? { brokerProcesses: processes.members() } : {}),
       ...(sourcesProcess ? { sourcesProcess: sourcesProcess.info() } : {}),
+      ...(servingProcess ? { servingProcesses: servingProcess.members() } : {}),
     });
     const token = newToken();
     let admin: AdminServer;
@@ -271,6 +294,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         feeds: {
           ...(processes ? { broker: processes.feed } : {}),
           ...(sourcesProcess ? { sources: sourcesProcess.feed } : {}),
+          ...(servingProcess ? { serving: servingProcess.feed } : {}),
         },
         host,
         port: options.adminPort ?? 0,
@@ -281,6 +305,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     cleanups.push(() => admin.close());
     processes?.start(`${admin.url}/v1/contract/broker`, token);
     sourcesProcess?.start(`${admin.url}/v1/contract/sources`, token);
+    servingProcess?.start(`${admin.url}/v1/contract/serving`, token);
     writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });
     cleanups.push(() => removeAdminFile(dataDir, token));
 
@@ -290,7 +315,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     print(
       `  ingress  ${broker.url}  (brokers at /<namespace>/<name>${processes ? `; ${processes.summary()}` : ''})`,
     );
-    if (servingPlane) print(`  router   ${servingPlane.url}  (services at /<namespace>/<name>)`);
+    if (servingPlane)
+      print(
+        `  router   ${servingPlane.url}  (services at /<namespace>/<name>${servingProcess ? `; serving runs as a process: ${servingProcess.summary()}` : ''})`,
+      );
     else print('  router   (serving is off)');
     if (sourcesProcess) print(`  sources  as a process (eddy sources; ${sourcesProcess.summary()})`);
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);

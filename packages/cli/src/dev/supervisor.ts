@@ -5,9 +5,18 @@
 // (ProcessGroupReaper). What each child runs is its owner's business (the `command` callback).
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { COMPONENT_NODE_FLAGS, ProcessGroupReaper, sleep } from '@eddy/runtime';
+import {
+  COMPONENT_NODE_FLAGS,
+  type ContractFeed,
+  type Generational,
+  ProcessGroupReaper,
+  sleep,
+} from '@eddy/runtime';
 import type pino from 'pino';
+import type { ComponentProcessStatus } from '../admin/protocol.js';
+import { processStatus } from './process-status.js';
 
 export interface SupervisedSpec {
   /** e.g. `dispatcher`; children of one component are counted together in summary(). */
@@ -152,6 +161,32 @@ export class Supervisor {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** What `feed` knows of each supervised process, with its pid now (for the admin API's status). */
+export function processStatuses(
+  feed: ContractFeed<Generational>,
+  supervisor: Supervisor,
+  component?: string,
+): ComponentProcessStatus[] {
+  const now = Date.now();
+  return feed
+    .members(component)
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((m) => processStatus(m, supervisor.pid(m.id), now));
+}
+
+/** A port nothing listens on now, for a child to bind (so its address is known before it starts). */
+export async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function summarize(line: string): string {

@@ -2,66 +2,26 @@
 // real `node` processes on 127.0.0.1, requests go through the real router. The backlog reader is a
 // scripted one (the broker's implementation is exercised in test/serving/scaling.test.ts).
 
-import type { ServingContract, ServingRevision } from '@eddy/api';
+import type { ServingRevision } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { scalingSettings } from '../control/scaling-settings.js';
-import { tcpReadiness } from '../testing/processes.js';
+import { testContract, testRevision } from '../testing/contracts.js';
 import { waitFor } from '../testing/wait.js';
 import { createServingDataPlane } from './create-serving-plane.js';
 import type { ServingDataPlane, ServingDataPlaneOptions } from './serving-plane.js';
 
 const quiet = pino({ level: 'silent' });
 
-/** A workload in one line: answers its revision name on every path. */
-const SERVER = `require('node:http').createServer((q, s) => s.end(process.env.K_REVISION)).listen(+process.env.PORT, '127.0.0.1'); process.on('SIGTERM', () => process.exit(0));`;
-
-function revision(
+const revision = (
   name: string,
   annotations: Record<string, string> = {},
   extra: Partial<ServingRevision> = {},
-): ServingRevision {
-  return {
-    namespace: 'plane',
-    name,
-    configuration: 'svc',
-    service: 'svc',
-    configurationGeneration: 1,
-    command: [process.execPath],
-    args: ['-e', SERVER],
-    env: {},
-    readiness: tcpReadiness,
-    containerConcurrency: 0,
-    timeoutMs: 30_000,
-    terminationGraceMs: 2_000,
-    scaling: scalingSettings({ 'autoscaling.knative.dev/window': '6s', ...annotations }, 0, {
-      scaleToZeroGraceMs: 500,
-      allowZeroInitialScale: true,
-    }),
-    routed: true,
-    backlog: [],
-    ...extra,
-  };
-}
-
-function contract(generation: number, revisions: ServingRevision[]): ServingContract {
-  return {
-    generation,
-    revisions,
-    routes: [
-      {
-        namespace: 'plane',
-        name: 'svc',
-        traffic: revisions
-          .filter((r) => r.routed)
-          .map((r, i) => ({ revisionName: r.name, percent: i === 0 ? 100 : 0, latestRevision: false })),
-      },
-    ],
-  };
-}
+) => testRevision('plane', name, { annotations, extra });
+const contract = (generation: number, revisions: ServingRevision[]) =>
+  testContract('plane', generation, revisions);
 
 async function start(options: Partial<ServingDataPlaneOptions> = {}): Promise<ServingDataPlane> {
   const plane = await createServingDataPlane({ logger: quiet, tickMs: 200, ...options });
@@ -158,7 +118,7 @@ describe('createServingDataPlane', () => {
         revision(
           'svc-00001',
           { 'autoscaling.knative.dev/initial-scale': '0', 'autoscaling.eddy.dev/lag-target': '100' },
-          { backlog: [{ routeId: 'triggers/plane/t', share: 0.5 }] },
+          { backlog: [{ routeId: 'triggers/plane/t', group: 'g', topic: 't', share: 0.5 }] },
         ),
       ]),
     );

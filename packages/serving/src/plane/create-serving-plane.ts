@@ -20,14 +20,17 @@ import type {
 } from '../runtime/runtime.js';
 import { revisionConditions } from './revision-conditions.js';
 import { createServingMetrics, type ServingMetrics } from './serving-metrics.js';
-import type { RevisionRuntimeStatus, ServingDataPlane, ServingDataPlaneOptions } from './serving-plane.js';
+import type {
+  RevisionRuntimeStatus,
+  ServingDataPlane,
+  ServingDataPlaneOptions,
+  TimedDecision,
+} from './serving-plane.js';
 
 export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_MAX_REPLICAS_CAP = 10;
 /** Decisions kept per revision for `decisions()`. */
 const DECISION_HISTORY = 50;
-
-type TimedDecision = Decision & { at: string };
 
 interface RevisionState {
   readonly key: string;
@@ -427,11 +430,11 @@ class ServingPlane implements ServingDataPlane {
       return;
     }
     await Promise.all(
-      routes.map(async ({ routeId }) => {
+      routes.map(async ({ routeId, group, topic }) => {
         try {
           const ms = this.#lagTimeoutMs;
           const lag = await withTimeout(
-            reader.lag(routeId),
+            reader.lag(routeId, { group, topic }),
             ms,
             `lag of ${routeId}: no answer within ${ms} ms`,
           );

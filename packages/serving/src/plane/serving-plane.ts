@@ -27,6 +27,9 @@ export interface ServingDataPlaneOptions {
   maxReplicasCap?: number;
 }
 
+/** A decision with when it was taken (ISO 8601). */
+export type TimedDecision = Decision & { at: string };
+
 export interface RevisionRuntimeStatus {
   namespace: string;
   name: string;
@@ -38,7 +41,7 @@ export interface RevisionRuntimeStatus {
   failure?: DeploymentFailure;
   /** Knative's revision conditions from the runtime's point of view: ContainerHealthy, ResourcesAvailable, Active. */
   conditions: Condition[];
-  lastDecision?: Decision & { at: string };
+  lastDecision?: TimedDecision;
   /** Router measurements of the last tick. */
   concurrency: number;
   rps: number;
@@ -53,7 +56,7 @@ export interface ServingDataPlane {
   apply(contract: ServingContract): Promise<void>;
   statuses(): RevisionRuntimeStatus[];
   /** Recent decisions of one revision, newest last (bounded), for `eddy describe`. */
-  decisions(namespace: string, revision: string): (Decision & { at: string })[];
+  decisions(namespace: string, revision: string): TimedDecision[];
   /** Called when any revision's status changed (so the control plane can recompute resource status). */
   subscribe(listener: () => void): () => void;
   /** Stops the router and every replica (SIGTERM, grace, SIGKILL). */

@@ -12,11 +12,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { namespacedKey } from '@eddy/api';
+import { boundPort, listenUrl } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { Replica } from '../runtime/runtime.js';
+import { revisionAddress, routeAddress, tagAddress } from './addresses.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { GateError, type Lease, RevisionGate } from './revision-gate.js';
 import type { RevisionStats, Router, RouterRevision, RouterRoute } from './router.js';
@@ -124,25 +126,25 @@ export class HttpRouter implements Router {
 
   async listen(): Promise<void> {
     await this.#app.listen({ host: this.#settings.host, port: this.#settings.port });
-    const address = this.#app.server.address();
-    const port = typeof address === 'object' && address ? address.port : this.#settings.port;
-    const host = this.#settings.host.includes(':') ? `[${this.#settings.host}]` : this.#settings.host;
-    this.#listening = `http://${host}:${port}`;
+    this.#listening = listenUrl(
+      this.#settings.host,
+      boundPort(this.#app.server.address(), this.#settings.port),
+    );
     this.#demandTimer = setInterval(() => this.#renewDemand(), DEMAND_INTERVAL_MS / 4);
     this.#demandTimer.unref();
     this.#logger.info({ url: this.#listening }, `serving router listening on ${this.#listening}`);
   }
 
   routeUrl(namespace: string, name: string): string {
-    return `${this.#listening}/${namespace}/${name}`;
+    return routeAddress(this.#listening, namespace, name);
   }
 
   tagUrl(namespace: string, name: string, tag: string): string {
-    return `${this.#listening}/${namespace}/${tag}-${name}`;
+    return tagAddress(this.#listening, namespace, name, tag);
   }
 
   revisionUrl(namespace: string, revision: string): string {
-    return `${this.#listening}/${namespace}/${revision}`;
+    return revisionAddress(this.#listening, namespace, revision);
   }
 
   update(revisions: RouterRevision[], routes: RouterRoute[]): void {

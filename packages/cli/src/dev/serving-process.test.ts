@@ -1,0 +1,155 @@
+// `eddy dev --kafka` with serving as a process (serving-process.ts), in process against the shared
+// Kafka: the broker as ingress and dispatcher processes, the router/autoscaler/replicas as one `eddy
+// serving` child. A Trigger to a Service delivers through that process's router, the Service is Ready
+// in the store, describe shows the child's autoscaler decisions, and a SIGKILLed serving process is
+// restarted (status line) and delivers again. Needs the built CLI (packages/cli/dist).
+
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resourceKey, type ServingContract } from '@eddy/api';
+import pino from 'pino';
+import { request } from 'undici';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { DescribeResponse, StatusResponse } from '../admin/protocol.js';
+import { brokerYaml, nodeTemplate, serviceSubscriber, triggerYaml } from '../testing/manifests.js';
+import { startDevServer } from './dev-server.js';
+import { RemoteServingPlane } from './serving-process.js';
+import { admin, Cleanups } from './testing/dev-test-kit.js';
+import { waitFor } from './testing/wait.js';
+
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
+
+describe('RemoteServingPlane.apply (the feed side, the process not started)', () => {
+  it('numbers the feed generations itself, waits for the process to run one, rejects with its error', async () => {
+    const plane = await RemoteServingPlane.create({
+      host: '127.0.0.1',
+      port: 0,
+      kafka: ['127.0.0.1:9'],
+      logger: pino({ level: 'silent' }),
+      print: () => {},
+      applyTimeoutMs: 5_000,
+    });
+    cleanups.push(() => plane.close());
+    expect(plane.routeUrl('ns', 'svc')).toBe(`${plane.url}/ns/svc`);
+    expect(plane.tagUrl('ns', 'svc', 'next')).toBe(`${plane.url}/ns/next-svc`);
+    const member = (applied: number, error?: string) =>
+      plane.feed.report({ id: 'serving-1', component: 'serving', applied, ...(error ? { error } : {}) });
+    const empty: ServingContract = { generation: 7, revisions: [], routes: [] };
+    const first = plane.apply(empty);
+    expect(plane.feed.current?.generation).toBe(1);
+    member(1);
+    await first;
+    // The same contract again: nothing new to run.
+    await plane.apply(empty);
+    expect(plane.feed.current?.generation).toBe(1);
+    // The same serving generation with other content (backlog routes changed) is new to the process.
+    const routed = { ...empty, routes: [{ namespace: 'ns', name: 'svc', traffic: [] }] };
+    const second = plane.apply(routed);
+    expect(plane.feed.current).toMatchObject({ generation: 2, routes: routed.routes });
+    member(2, 'revisions[0]: cannot run');
+    await expect(second).rejects.toThrow('serving process serving-1: revisions[0]: cannot run');
+    // An older serving generation is ignored, as the in-process plane does.
+    await plane.apply({ ...empty, generation: 6 });
+    expect(plane.feed.current?.generation).toBe(2);
+  });
+});
+
+describe('eddy dev --kafka with serving as a process', () => {
+  it('delivers a Trigger to a Service behind the serving process, shows its decisions, survives its SIGKILL', async () => {
+    const dir = cleanups.tempDir('eddy-serving-process-');
+    const ns = `svp-${randomUUID().slice(0, 8)}`;
+    // Says which event it got on stdout: that line comes back through the serving process.
+    writeFileSync(
+      join(dir, 'sink.cjs'),
+      `require('node:http').createServer((req, res) => {
+  req.resume();
+  req.on('end', () => { console.log('got ' + req.headers['ce-id']); res.statusCode = 202; res.end(); });
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    );
+    const file = join(dir, 'mesh.yaml');
+    writeFileSync(
+      file,
+      `${brokerYaml()}---
+${triggerYaml('to-sink', serviceSubscriber('sink'))}---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: sink}
+spec:
+${nodeTemplate(join(dir, 'sink.cjs'))}`.replace(
+        /metadata: \{name: ([\w-]+)\}/g,
+        `metadata: {name: $1, namespace: ${ns}}`,
+      ),
+    );
+    const lines: string[] = [];
+    const output: string[] = [];
+    const server = await startDevServer({
+      dataDir: join(dir, '.eddy'),
+      files: [file],
+      kafka: inject('kafkaBrokers'),
+      brokerProcesses: { ingresses: 1, dispatchers: 1, extraArgs: ['--kafka-session-timeout-ms', '6000'] },
+      servingProcess: true,
+      port: 0,
+      watchIntervalMs: 200,
+      print: (l) => lines.push(l),
+      serviceOutput: ({ revision, line }) => output.push(`${revision} | ${line}`),
+    });
+    cleanups.push(() => server.close());
+    expect(lines.find((l) => l.startsWith('  router '))).toMatch(/serving runs as a process: 1\/1 serving/);
+
+    await waitFor('Service Ready', () => lines.includes(`Service ${ns}/sink  Ready`), 45_000);
+    await waitFor('Trigger Ready', () => lines.includes(`Trigger ${ns}/to-sink  Ready`), 20_000);
+    const service = server.store.get(resourceKey('Service', ns, 'sink'))?.resource;
+    expect(service?.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(service?.status?.url).toBe(`${server.routerUrl}/${ns}/sink`);
+
+    const send = async (id: string) => {
+      const res = await request(`${server.ingressUrl}/${ns}/default`, {
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0', 'ce-type': 'com.example', 'ce-source': 'test', 'ce-id': id },
+        body: 'x',
+      });
+      await res.body.text();
+      return res.statusCode;
+    };
+    expect(await send('before')).toBe(202);
+    await waitFor('delivered to the service', () => output.includes('sink-00001 | got before'), 30_000);
+
+    // The serving process's autoscaler decisions, from its status reports, in describe.
+    const described = await waitFor(
+      'decisions in describe',
+      async () => {
+        const d = (await admin(server, 'GET', `/v1/describe/Service/${ns}/sink`))
+          .body as unknown as DescribeResponse;
+        return d.decisions?.length ? d : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(described?.decisions?.[0]).toMatchObject({ revision: 'sink-00001' });
+
+    const status = async () =>
+      ((await admin(server, 'GET', '/v1/status')).body as unknown as StatusResponse).servingProcesses ?? [];
+    const [before] = await status();
+    expect(before).toMatchObject({ id: 'serving-1', component: 'serving' });
+    expect(before?.generation).toBeGreaterThanOrEqual(1);
+
+    // Killed without a chance to drain: restarted with a status line, it runs the contract again
+    // (new replicas) and the Trigger delivers through it.
+    process.kill(before!.pid!, 'SIGKILL');
+    await waitFor('the restart line', () =>
+      lines.find((l) => /^serving serving-1 exited \(signal SIGKILL\); restarting in 1 s/.test(l)),
+    );
+    await waitFor(
+      'serving back with the contract',
+      async () => {
+        const [now] = await status();
+        return now !== undefined && now.pid !== before?.pid && (now.generation ?? 0) >= 1;
+      },
+      30_000,
+    );
+    expect(await send('after')).toBe(202);
+    await waitFor('delivered after the restart', () => output.includes('sink-00001 | got after'), 45_000);
+  }, 150_000);
+});

@@ -1,0 +1,194 @@
+// `eddy dev --kafka`'s serving data plane as a process: one `eddy serving` child (router/activator,
+// autoscaler, the services' replicas as its children) following the serving contract feed on the
+// admin server, instead of createServingDataPlane in the eddy dev process. supervisor.ts runs it:
+// restarted with backoff and a status line; the new process polls the feed from scratch, gets the
+// current contract and starts the replicas again (a restart of the serving process restarts the
+// replicas; requests in flight through the dead router fail, Triggers retry theirs).
+//
+// To the reconcile loop this is a ServingDataPlane like the in-process one: the router's addresses
+// are known up front (its port is chosen before the child starts), apply() publishes the contract and
+// waits (bounded) until the process runs it, statuses() and decisions() are what the process last
+// reported to the feed, and subscribe() fires when that changes. The backlog the process scales on
+// it reads from Kafka itself (the contract's backlog routes name the consumer groups).
+
+import { fileURLToPath } from 'node:url';
+import type { ServingContract } from '@eddy/api';
+import { ContractFeed, listenUrl } from '@eddy/runtime';
+import {
+  asServingProcessReport,
+  type ReplicaOutputLine,
+  type RevisionRuntimeStatus,
+  replicaOutputOf,
+  reportedDecisions,
+  routeAddress,
+  type ServingDataPlane,
+  type ServingProcessReport,
+  type TimedDecision,
+  tagAddress,
+} from '@eddy/serving';
+import type pino from 'pino';
+import type { ComponentProcessStatus } from '../admin/protocol.js';
+import { freePort, processStatuses, Supervisor } from './supervisor.js';
+
+/** packages/cli/dist/main.js (the `eddy` command), from the sources too: what the supervisor spawns. */
+const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+const COMPONENT = 'serving';
+const MEMBER_ID = 'serving-1';
+
+export interface RemoteServingPlaneOptions {
+  host: string;
+  /** The router's port; 0 = a free one, chosen before the process starts. */
+  port: number;
+  /** Kafka bootstrap servers the process reads the backlog (consumer lag) from. */
+  kafka: string[];
+  kafkaClient?: string;
+  logger: pino.Logger;
+  /** Status lines (the process exited and is restarted). */
+  print(line: string): void;
+  /** Every line the services' replicas print. */
+  serviceOutput?(line: ReplicaOutputLine): void;
+  /** How long apply() waits for the process to run a contract; default 30 s. */
+  applyTimeoutMs?: number;
+  /** Extra flags for the process (tests: a shorter autoscaler tick). */
+  extraArgs?: string[];
+}
+
+export class RemoteServingPlane implements ServingDataPlane {
+  readonly feed = new ContractFeed<ServingContract>();
+  readonly url: string;
+  readonly #o: RemoteServingPlaneOptions;
+  readonly #port: number;
+  readonly #supervisor: Supervisor;
+  #feedUrl = '';
+  #token = '';
+  /** The last contract given to apply() as it came (the feed's copy has the feed's generation). */
+  #given: { generation: number; text: string } | undefined;
+  #closed: Promise<void> | undefined;
+
+  static async create(options: RemoteServingPlaneOptions): Promise<RemoteServingPlane> {
+    const port = options.port === 0 ? await freePort(options.host) : options.port;
+    return new RemoteServingPlane(options, port);
+  }
+
+  private constructor(options: RemoteServingPlaneOptions, port: number) {
+    this.#o = options;
+    this.#port = port;
+    this.url = listenUrl(options.host, port);
+    this.#supervisor = new Supervisor(
+      {
+        label: 'serving',
+        logger: options.logger,
+        print: options.print,
+        command: () => this.#command(),
+        onLine: (_child, line) => {
+          const output = replicaOutputOf(line);
+          if (output) options.serviceOutput?.(output);
+        },
+        onExit: (child) => this.feed.forget(child.id),
+      },
+      [{ component: COMPONENT, id: MEMBER_ID }],
+    );
+  }
+
+  /** Starts the process, following the feed at `feedUrl` with `token`. */
+  start(feedUrl: string, token: string): void {
+    this.#feedUrl = feedUrl;
+    this.#token = token;
+    this.#supervisor.start();
+  }
+
+  /** `1/1 serving (1 restart)`. */
+  summary(): string {
+    return this.#supervisor.summary(COMPONENT, COMPONENT);
+  }
+
+  /** What the feed knows of the process (for the admin API's status). */
+  members(): ComponentProcessStatus[] {
+    return processStatuses(this.feed, this.#supervisor, COMPONENT);
+  }
+
+  routeUrl(namespace: string, name: string): string {
+    return routeAddress(this.url, namespace, name);
+  }
+
+  tagUrl(namespace: string, name: string, tag: string): string {
+    return tagAddress(this.url, namespace, name, tag);
+  }
+
+  /**
+   * Publishes the contract and resolves once the process runs it; rejects with the process's error
+   * when it failed, or when it did not run it within the timeout. The feed numbers its own
+   * generations: the loop hands over the same serving generation again when only the backlog routes
+   * (the eventing contract) changed, and a process must see that as new.
+   */
+  async apply(contract: ServingContract): Promise<void> {
+    if (this.#closed) throw new Error('the serving process is stopped');
+    if (this.#given && contract.generation < this.#given.generation) return;
+    const text = JSON.stringify(contract);
+    if (text !== this.#given?.text) {
+      this.#given = { generation: contract.generation, text };
+      this.feed.publish({ ...contract, generation: (this.feed.current?.generation ?? 0) + 1 });
+    }
+    const generation = this.feed.current?.generation ?? 0;
+    const timeoutMs = this.#o.applyTimeoutMs ?? 30_000;
+    if (!(await this.feed.appliedBy(COMPONENT, generation, timeoutMs))) {
+      if (this.#closed) return;
+      throw new Error(
+        `the serving process did not run contract generation ${generation} within ${timeoutMs} ms`,
+      );
+    }
+    const failed = this.feed.members(COMPONENT).find((m) => m.error !== undefined);
+    if (failed) throw new Error(`serving process ${failed.id}: ${failed.error}`);
+  }
+
+  statuses(): RevisionRuntimeStatus[] {
+    return this.#report()?.revisions ?? [];
+  }
+
+  decisions(namespace: string, revision: string): TimedDecision[] {
+    return reportedDecisions(this.#report(), namespace, revision);
+  }
+
+  subscribe(listener: () => void): () => void {
+    return this.feed.onChange(listener);
+  }
+
+  /** Stops the process (it drains: requests in flight finish, replicas get SIGTERM). Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.feed.close();
+      await this.#supervisor.stop();
+    })();
+    return this.#closed;
+  }
+
+  #report(): ServingProcessReport | undefined {
+    return asServingProcessReport(this.feed.members(COMPONENT)[0]?.status);
+  }
+
+  #command(): { args: string[]; env: Record<string, string> } {
+    const o = this.#o;
+    const args = [
+      EDDY_MAIN,
+      'serving',
+      '--member-id',
+      MEMBER_ID,
+      '--contract',
+      this.#feedUrl,
+      '--host',
+      o.host,
+      '--port',
+      String(this.#port),
+      '--log',
+      'kafka',
+      '--brokers',
+      o.kafka.join(','),
+      ...(o.kafkaClient ? ['--kafka-client', o.kafkaClient] : []),
+      '--log-level',
+      o.logger.level === 'silent' ? 'warn' : o.logger.level,
+      ...(o.extraArgs ?? []),
+    ];
+    return { args, env: { EDDY_CONTRACT_TOKEN: this.#token } };
+  }
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { type BacklogReaderFactory, parseServingArgs, servingEnvName, servingUsage } from './main.js';
+
+// A factory that is never opened here: parsing only asks which Kafka clients it has.
+const kafka: BacklogReaderFactory = {
+  kafkaClients: ['kafkajs', 'platformatic'],
+  open: () => {
+    throw new Error('not opened by parsing');
+  },
+};
+
+describe('serving process options', () => {
+  it('takes an option the flags leave out from its EDDY_SERVING_* variable; a flag wins', () => {
+    const env = {
+      EDDY_SERVING_CONTRACT: 'http://control:9000/v1/contract/serving',
+      EDDY_SERVING_LOG: 'kafka',
+      EDDY_SERVING_BROKERS: 'k-0:9092, k-1:9092',
+      EDDY_SERVING_PORT: '8081',
+      EDDY_SERVING_TICK_MS: '500',
+    };
+    expect(parseServingArgs([], env, kafka)).toEqual({
+      contract: 'http://control:9000/v1/contract/serving',
+      memberId: undefined,
+      host: '127.0.0.1',
+      port: 8081,
+      probePort: 0,
+      log: 'kafka',
+      brokers: ['k-0:9092', 'k-1:9092'],
+      kafkaClient: 'kafkajs',
+      logLevel: 'info',
+      tickMs: 500,
+      maxReplicasCap: 10,
+      watchIntervalMs: 500,
+    });
+    expect(
+      parseServingArgs(
+        ['--port', '9090', '--kafka-client', 'platformatic', '--max-replicas-cap', '3'],
+        env,
+        kafka,
+      ),
+    ).toMatchObject({ port: 9090, kafkaClient: 'platformatic', maxReplicasCap: 3 });
+    expect(parseServingArgs(['--contract', 'c.json'])).toMatchObject({ log: 'none', contract: 'c.json' });
+    expect(servingEnvName('max-replicas-cap')).toBe('EDDY_SERVING_MAX_REPLICAS_CAP');
+    expect(servingUsage('eddy serving', kafka)).toContain('(kafkajs|platformatic; default kafkajs)');
+  });
+
+  it('names the flag or the variable a bad value came from', () => {
+    const problem = (argv: string[], env = {}, factory: BacklogReaderFactory | null = kafka) => {
+      try {
+        parseServingArgs(argv, env, factory ?? undefined);
+      } catch (error) {
+        expect((error as Error).name).toBe('UsageError');
+        return (error as Error).message;
+      }
+      throw new Error('no UsageError');
+    };
+    expect(problem(['--contract', 'c'], { EDDY_SERVING_TICK_MS: '0' })).toBe(
+      'EDDY_SERVING_TICK_MS must be an integer from 10 to 60000, got "0"',
+    );
+    expect(problem(['--contract', 'c', '--log', 'kafka', '--brokers', 'k'])).toBe(
+      '--brokers: "k" is not host:port',
+    );
+    expect(problem(['--contract', 'c', '--log', 'kafka', '--brokers', 'k:1'], {}, null)).toBe(
+      '--log kafka needs a Kafka client: run this as `eddy serving`, which has one',
+    );
+    expect(problem(['--contract', 'c'], { EDDY_SERVING_KAFKA_CLIENT: 'kafkajs' })).toBe(
+      'EDDY_SERVING_KAFKA_CLIENT needs --log kafka',
+    );
+    expect(problem(['--contract', 'c', '--bogus', 'x'])).toMatch(/bogus/);
+  });
+});

@@ -1,0 +1,301 @@
+// The serving data plane as a process: the router/activator, the autoscaler and the process runtime
+// (replicas are this process's children), driven by the control plane's serving contract. `eddy
+// serving` is this, with the event-log client the backlog is read with (the CLI composes it: serving
+// never imports the broker).
+//
+//   eddy serving --contract contract.json --log none
+//   eddy serving --contract http://control:9000/v1/contract/serving --log kafka --brokers kafka:9092
+//
+// Every option is a flag or its EDDY_SERVING_* variable (OPTIONS below; the flag wins). The router
+// listens on --port; /healthz, /readyz and /metrics are on a port of their own (--probe-port): on
+// the router's port they would shadow a service's own /healthz reached by Host header. Logs are pino
+// JSON lines on stdout; the first says where the router listens (`url`) and the probes (`probes`).
+// What replicas print comes out as JSON lines too (replica-output-log.ts). With a feed URL the
+// process reports its revisions' status and recent autoscaler decisions to the feed whenever they
+// change. SIGTERM/SIGINT: in-flight requests finish, replicas get SIGTERM, exit 0. Exit 1: could not
+// start; exit 2: bad options.
+
+import type { BacklogReader, ServingContract } from '@eddy/api';
+import { checkServingContract } from '@eddy/api';
+import {
+  type FlagSpec,
+  isUrlSource,
+  type ProbeServer,
+  parseFlags,
+  processRegistry,
+  runProcessMain,
+  startProbeServer,
+  UsageError,
+  usageText,
+  watchContract,
+} from '@eddy/runtime';
+import pino from 'pino';
+import { createServingDataPlane, DEFAULT_MAX_REPLICAS_CAP, DEFAULT_TICK_MS } from './create-serving-plane.js';
+import { servingProcessReport } from './process-report.js';
+import { replicaOutputLogLine } from './replica-output-log.js';
+import type { ServingDataPlane } from './serving-plane.js';
+
+/** A BacklogReader over an event-log connection that must be closed. */
+export interface ClosableBacklogReader extends BacklogReader {
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the event-log client `--log kafka` reads lag with; the CLI provides it (@eddy/broker's Kafka
+ * event log), so this package stays free of the broker.
+ */
+export interface BacklogReaderFactory {
+  /** The `--kafka-client` values it takes; the first is the default. */
+  kafkaClients: readonly string[];
+  open(options: { brokers: string[]; kafkaClient: string; logger: pino.Logger }): ClosableBacklogReader;
+}
+
+const LOGS = ['none', 'kafka'] as const;
+
+const OPTIONS = {
+  contract: {
+    value: '<file|url>',
+    help: 'the ServingContract: a file, or the control plane feed URL (required)',
+  },
+  'member-id': { value: '<id>', help: 'how this process names itself to the feed (default serving-<pid>)' },
+  host: { value: '<address>', help: 'listen address of the router and the probes (default 127.0.0.1)' },
+  port: { value: '<port>', help: "the router's port (default 0: a free one, logged)" },
+  'probe-port': { value: '<port>', help: '/healthz, /readyz, /metrics (default 0: a free one, logged)' },
+  log: {
+    value: LOGS.join('|'),
+    help: 'where the backlog (consumer lag) is read (default none: no backlog signal)',
+  },
+  brokers: { value: '<host:port,...>', help: 'Kafka bootstrap brokers (required with --log kafka)' },
+  'kafka-client': { value: '<name>', help: 'the Kafka client of --log kafka (see `eddy serving --help`)' },
+  'log-level': { value: '<level>', help: 'pino level (default info)' },
+  'tick-ms': { value: '<ms>', help: `autoscaler tick (default ${DEFAULT_TICK_MS})` },
+  'max-replicas-cap': {
+    value: '<n>',
+    help: `replicas per revision at most, whatever max-scale says (default ${DEFAULT_MAX_REPLICAS_CAP})`,
+  },
+  'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
+} as const satisfies Record<string, FlagSpec>;
+type OptionName = keyof typeof OPTIONS;
+
+/** `--tick-ms` -> `EDDY_SERVING_TICK_MS`. */
+export const servingEnvName = (option: string) => `EDDY_SERVING_${option.toUpperCase().replaceAll('-', '_')}`;
+
+/** The usage text; `program` is how the user ran it (`eddy serving`). */
+export function servingUsage(program = 'eddy serving', backlog?: BacklogReaderFactory): string {
+  const clients = backlog ? ` (${backlog.kafkaClients.join('|')}; default ${backlog.kafkaClients[0]})` : '';
+  return usageText(
+    `${program} --contract <file|url> [--log none | --log kafka --brokers <host:port,...>] [options]`,
+    {
+      ...OPTIONS,
+      'kafka-client': { ...OPTIONS['kafka-client'], help: `the Kafka client of --log kafka${clients}` },
+    },
+    servingEnvName,
+  );
+}
+
+export interface ServingMainOptions {
+  contract: string;
+  memberId: string | undefined;
+  host: string;
+  port: number;
+  probePort: number;
+  log: (typeof LOGS)[number];
+  brokers?: string[];
+  kafkaClient?: string;
+  logLevel: string;
+  tickMs: number;
+  maxReplicasCap: number;
+  watchIntervalMs: number;
+}
+
+/**
+ * Parses the command line, an option the flags leave out from its EDDY_SERVING_* variable in `env`.
+ * `backlog` is the event-log client factory `--log kafka` needs. Throws UsageError naming the flag.
+ */
+export function parseServingArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+  backlog?: BacklogReaderFactory,
+): ServingMainOptions {
+  const o = parseFlags<OptionName>(argv, OPTIONS, env, servingEnvName);
+  const contract = o.read('contract');
+  if (!contract) throw new UsageError(`--contract <file|url> (or ${servingEnvName('contract')}) is required`);
+  const log = o.choice('log', LOGS) ?? 'none';
+  const brokers = o.hostPorts('brokers');
+  let kafkaClient: string | undefined;
+  if (log === 'kafka') {
+    if (!brokers)
+      throw new UsageError(`--log kafka needs --brokers <host:port,...> (or ${servingEnvName('brokers')})`);
+    if (!backlog)
+      throw new UsageError('--log kafka needs a Kafka client: run this as `eddy serving`, which has one');
+    kafkaClient = o.choice('kafka-client', backlog.kafkaClients) ?? backlog.kafkaClients[0] ?? '';
+  } else {
+    for (const name of ['brokers', 'kafka-client'] as const) {
+      const given = o.read(name);
+      if (given) throw new UsageError(`${given.source} needs --log kafka`);
+    }
+  }
+  return {
+    contract: contract.text,
+    memberId: o.read('member-id')?.text,
+    host: o.read('host')?.text ?? '127.0.0.1',
+    port: o.int('port', 0, 65535) ?? 0,
+    probePort: o.int('probe-port', 0, 65535) ?? 0,
+    log,
+    ...(brokers ? { brokers } : {}),
+    ...(kafkaClient !== undefined ? { kafkaClient } : {}),
+    logLevel: o.read('log-level')?.text ?? 'info',
+    tickMs: o.int('tick-ms', 10, 60_000) ?? DEFAULT_TICK_MS,
+    maxReplicasCap: o.int('max-replicas-cap', 1, 1000) ?? DEFAULT_MAX_REPLICAS_CAP,
+    watchIntervalMs: o.int('watch-interval-ms', 50, 60_000) ?? 500,
+  };
+}
+
+export interface RunningServing {
+  plane: ServingDataPlane;
+  probes: ProbeServer;
+  /** Re-reads a contract file (a feed URL is always current). Never rejects. */
+  reload(): Promise<void>;
+  /** Stops following the contract, drains the router, stops the replicas, closes the log client. */
+  stop(): Promise<void>;
+}
+
+/** Pushes of the status to the feed are coalesced over this long (a tick changes many revisions). */
+const REPORT_DELAY_MS = 100;
+
+/** Starts the serving data plane and follows its contract: what `eddy serving` runs, as a function. */
+export async function runServing(
+  options: ServingMainOptions,
+  logger: pino.Logger,
+  deps: { env?: Readonly<Record<string, string | undefined>>; backlog?: BacklogReaderFactory } = {},
+): Promise<RunningServing> {
+  const reader =
+    options.log === 'kafka' && deps.backlog
+      ? deps.backlog.open({ brokers: options.brokers ?? [], kafkaClient: options.kafkaClient ?? '', logger })
+      : undefined;
+  const registry = processRegistry();
+  // Replica output is the services' output: printed whatever the log level, for the supervisor.
+  const onReplicaOutput = (line: Parameters<typeof replicaOutputLogLine>[0]) =>
+    process.stdout.write(replicaOutputLogLine(line));
+  let plane: ServingDataPlane;
+  try {
+    plane = await createServingDataPlane({
+      ...(reader ? { backlog: reader } : {}),
+      registry,
+      logger,
+      host: options.host,
+      port: options.port,
+      tickMs: options.tickMs,
+      maxReplicasCap: options.maxReplicasCap,
+      onReplicaOutput,
+    });
+  } catch (error) {
+    await reader?.close();
+    throw error;
+  }
+  let applied: number | undefined;
+  let applyError: string | undefined;
+  let probes: ProbeServer;
+  try {
+    probes = await startProbeServer({
+      host: options.host,
+      port: options.probePort,
+      component: 'serving probes',
+      logger,
+      probes: {
+        registry,
+        health: async () => ({ ok: true, revisions: plane.statuses().length }),
+        ready: () => ({
+          ok: applied !== undefined,
+          generation: applied ?? null,
+          ...(applyError !== undefined ? { error: applyError } : {}),
+        }),
+      },
+    });
+  } catch (error) {
+    await plane.close();
+    await reader?.close();
+    throw error;
+  }
+  logger.info(
+    { url: plane.url, probes: probes.url, log: options.log, contract: options.contract },
+    `serving listening on ${plane.url} (services at /<namespace>/<name>; /healthz, /readyz, /metrics on ${probes.url})`,
+  );
+  const watch = watchContract<ServingContract>({
+    source: options.contract,
+    member: { id: options.memberId ?? `serving-${process.pid}`, component: 'serving' },
+    ...(deps.env?.EDDY_CONTRACT_TOKEN ? { token: deps.env.EDDY_CONTRACT_TOKEN } : {}),
+    parse: (value) => {
+      checkServingContract(value);
+      return value;
+    },
+    apply: async (contract) => {
+      try {
+        await plane.apply(contract);
+        applyError = undefined;
+      } catch (error) {
+        applyError = (error as Error).message;
+        throw error;
+      } finally {
+        applied = Math.max(applied ?? contract.generation, contract.generation);
+        report();
+      }
+      logger.info(
+        { generation: contract.generation },
+        `applied serving contract generation ${contract.generation}`,
+      );
+    },
+    logger,
+    fileIntervalMs: options.watchIntervalMs,
+  });
+  let reportTimer: NodeJS.Timeout | undefined;
+  function report(): void {
+    reportTimer ??= setTimeout(() => {
+      reportTimer = undefined;
+      watch.report(servingProcessReport(plane));
+    }, REPORT_DELAY_MS);
+  }
+  const unsubscribe = plane.subscribe(report);
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      unsubscribe();
+      clearTimeout(reportTimer);
+      await watch.stop();
+      await plane.close();
+      await reader?.close();
+      await probes.close();
+    })();
+    return stopping;
+  };
+  // A file must hold a contract at start (a typo should not give a process that serves nothing); a
+  // feed may come up after its processes, which wait (not ready) until it answers.
+  if (!isUrlSource(options.contract)) {
+    await watch.first;
+    if (applied === undefined) {
+      await stop();
+      throw new Error(`contract file ${options.contract} gave no contract (the error is logged above)`);
+    }
+  }
+  return { plane, probes, reload: () => watch.reload(), stop };
+}
+
+/**
+ * The process: parses `argv`, runs until SIGTERM/SIGINT (drain, exit 0), exits 1 when it cannot
+ * start and 2 on a bad command line. `program` names it in the usage text.
+ */
+export function servingMain(
+  argv: string[],
+  program = 'eddy serving',
+  deps: { backlog?: BacklogReaderFactory } = {},
+): Promise<void> {
+  return runProcessMain({
+    argv,
+    program,
+    usage: (p) => servingUsage(p, deps.backlog),
+    parse: (args, env) => parseServingArgs(args, env, deps.backlog),
+    logger: (options) => pino({ level: options.logLevel, base: { pid: process.pid } }),
+    name: 'serving',
+    start: (options, logger) => runServing(options, logger, { env: process.env, ...deps }),
+  });
+}
