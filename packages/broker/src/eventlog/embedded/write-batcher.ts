@@ -127,7 +127,7 @@ export class WriteBatcher<Tx extends { readonly ops: WriteOps }> {
 
   #settle({ tx, done }: Built<Tx>, reply: WriteReply): void {
     if (!reply.ok) {
-      if (reply.stage === 'write') {
+      if (reply.stage === 'write' && done[reply.write] !== undefined) {
         // That write's statement failed and the transaction rolled back: fail it, retry the others.
         done[reply.write]?.pending.reject(unavailable('cannot write to the event log', reply.message));
         const others = done.filter((_, i) => i !== reply.write).map(({ pending }) => pending);

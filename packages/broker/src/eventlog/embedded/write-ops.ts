@@ -1,32 +1,36 @@
 // What a write transaction does, as data: the main thread records the statements of one
-// transaction (WriteOps), the writer thread runs them (applyOp). Operations are small tuples
-// (cheap to clone, a handful per transaction) except the records, which are packed into one
-// transferred buffer (record-buffer.ts).
+// transaction (WriteOps) into one byte buffer (byte-buffer.ts), the writer thread runs them
+// (applyOps). One opcode byte per statement, then its fields; a marker closes each write, so a
+// failure can be pinned on the write whose statement failed.
 
+import { ByteReader, ByteWriter } from './byte-buffer.js';
 import type { EncodedEvent } from './event-codec.js';
-import { RecordPacker, type RecordUnpacker } from './record-buffer.js';
 import type { SqliteWriter } from './sqlite-store.js';
 
-export type WriteOp =
-  /** The next `count` packed records. */
-  | ['records', count: number]
-  | ['partition', topicId: number, partition: number, start: number, next: number, lastTimestamp: number]
-  | ['deleteRecords', topicId: number, partition: number, from: number, until: number]
-  /** Deletes up to `limit` records of a deleted topic; result: true once none are left. */
-  | ['purgeTopicChunk', topicId: number, limit: number]
-  | ['groupOffset', group: string, topicId: number, partition: number, committed: number]
-  | ['deleteGroup', group: string]
-  /** Result: the new topic's id. */
-  | ['createTopic', name: string, partitions: number, retentionMs: number | null]
-  | ['updateTopic', topicId: number, partitions: number, retentionMs: number | null, fromPartition: number]
-  | ['deleteTopic', topicId: number];
+const Op = {
+  endWrite: 0,
+  record: 1,
+  partition: 2,
+  deleteRecords: 3,
+  purgeTopicChunk: 4,
+  groupOffset: 5,
+  deleteGroup: 6,
+  createTopic: 7,
+  updateTopic: 8,
+  deleteTopic: 9,
+} as const;
+
+// Record flags: which nullable columns are present, and whether `data` is text (JSON or a string;
+// kept so SQLite stores the same type it would have got from the main thread).
+const HAS_KEY = 1;
+const HAS_TYPES = 2;
+const HAS_DATA = 4;
+const DATA_IS_TEXT = 8;
 
 /** One transaction for the writer thread. */
 export interface WriteRequest {
-  ops: WriteOp[];
-  /** Where each write's ops end (exclusive), so a failure can be pinned on one write. */
-  writeEnds: number[];
-  records: ArrayBuffer | null;
+  ops: ArrayBuffer;
+  length: number;
 }
 
 export interface WriteFailure {
@@ -36,9 +40,8 @@ export interface WriteFailure {
   message: string;
 }
 
-export type WriteReply =
-  | { ok: true; results: [op: number, value: unknown][] }
-  | ({ ok: false } & WriteFailure);
+/** `results`: the values of the ops that produce one (see Output), in order. */
+export type WriteReply = { ok: true; results: unknown[] } | ({ ok: false } & WriteFailure);
 
 /** A value a write transaction produces, available once it committed. */
 export class Output<T> {
@@ -47,11 +50,8 @@ export class Output<T> {
 
 /** Records the statements of one transaction on the main thread. */
 export class WriteOps {
-  readonly #ops: WriteOp[] = [];
-  readonly #writeEnds: number[] = [];
-  readonly #outputs = new Map<number, Output<unknown>>();
-  #packer: RecordPacker | undefined;
-  #writeStart = 0;
+  readonly #bytes = new ByteWriter();
+  readonly #outputs: Output<unknown>[] = [];
 
   insertRecord(
     topicId: number,
@@ -60,12 +60,24 @@ export class WriteOps {
     timestamp: number,
     event: EncodedEvent,
   ): void {
-    this.#packer ??= new RecordPacker();
-    this.#packer.add(topicId, partition, offset, timestamp, event);
-    const last = this.#ops.at(-1);
-    // Consecutive records of one write share an op; a write's ops never merge into another's.
-    if (last?.[0] === 'records' && this.#ops.length > this.#writeStart) last[1]++;
-    else this.#ops.push(['records', 1]);
+    const { key, attributes, attributeTypes, data } = event;
+    let flags = 0;
+    if (key !== null) flags |= HAS_KEY;
+    if (attributeTypes !== null) flags |= HAS_TYPES;
+    if (data !== null) flags |= typeof data === 'string' ? HAS_DATA | DATA_IS_TEXT : HAS_DATA;
+    const bytes = this.#bytes;
+    bytes.u8(Op.record);
+    bytes.f64(topicId);
+    bytes.u32(partition);
+    bytes.f64(offset);
+    bytes.f64(timestamp);
+    bytes.u8(event.dataKind);
+    bytes.u8(flags);
+    if (key !== null) bytes.string(key);
+    bytes.string(attributes);
+    if (attributeTypes !== null) bytes.string(attributeTypes);
+    if (typeof data === 'string') bytes.string(data);
+    else if (data !== null) bytes.bytes(data);
   }
 
   upsertPartition(
@@ -75,114 +87,194 @@ export class WriteOps {
     next: number,
     lastTimestamp: number,
   ): void {
-    this.#ops.push(['partition', topicId, partition, start, next, lastTimestamp]);
+    this.#op(Op.partition, topicId, partition, start, next, lastTimestamp);
   }
 
   deleteRecords(topicId: number, partition: number, from: number, until: number): void {
-    this.#ops.push(['deleteRecords', topicId, partition, from, until]);
+    this.#op(Op.deleteRecords, topicId, partition, from, until);
   }
 
+  /** Deletes up to `limit` records of a deleted topic; true once none are left. */
   purgeTopicChunk(topicId: number, limit: number): Output<boolean> {
-    return this.#output(['purgeTopicChunk', topicId, limit]);
+    this.#op(Op.purgeTopicChunk, topicId, limit);
+    return this.#output();
   }
 
   upsertGroupOffset(group: string, topicId: number, partition: number, committed: number): void {
-    this.#ops.push(['groupOffset', group, topicId, partition, committed]);
+    this.#bytes.u8(Op.groupOffset);
+    this.#bytes.string(group);
+    this.#numbers(topicId, partition, committed);
   }
 
   deleteGroup(group: string): void {
-    this.#ops.push(['deleteGroup', group]);
+    this.#bytes.u8(Op.deleteGroup);
+    this.#bytes.string(group);
   }
 
+  /** Creates the topic and its partitions' rows; the new topic's id. */
   createTopic(name: string, partitions: number, retentionMs: number | null): Output<number> {
-    return this.#output(['createTopic', name, partitions, retentionMs]);
+    this.#bytes.u8(Op.createTopic);
+    this.#bytes.string(name);
+    this.#numbers(partitions, retentionMs ?? Number.NaN);
+    return this.#output();
   }
 
   updateTopic(topicId: number, partitions: number, retentionMs: number | null, fromPartition: number): void {
-    this.#ops.push(['updateTopic', topicId, partitions, retentionMs, fromPartition]);
+    this.#op(Op.updateTopic, topicId, partitions, retentionMs ?? Number.NaN, fromPartition);
   }
 
   deleteTopic(topicId: number): void {
-    this.#ops.push(['deleteTopic', topicId]);
+    this.#op(Op.deleteTopic, topicId);
   }
 
   /** Closes the current write: what follows belongs to the next one. */
   endWrite(): void {
-    this.#writeEnds.push(this.#ops.length);
-    this.#writeStart = this.#ops.length;
+    this.#bytes.u8(Op.endWrite);
   }
 
-  /** The transaction to send, and what to transfer with it. */
+  /** The transaction to send, and what to transfer with it. The recorder is spent afterwards. */
   request(): { request: WriteRequest; transfer: ArrayBuffer[] } {
-    const records = this.#packer?.take() ?? null;
-    this.#packer = undefined;
-    return {
-      request: { ops: this.#ops, writeEnds: this.#writeEnds, records },
-      transfer: records === null ? [] : [records],
-    };
+    const ops = this.#bytes.take();
+    return { request: { ops, length: this.#bytes.length }, transfer: [ops] };
   }
 
   /** Hands the committed transaction's results to the outputs the writes hold. */
-  settle(results: [op: number, value: unknown][]): void {
-    for (const [op, value] of results) {
-      const output = this.#outputs.get(op);
-      if (output !== undefined) output.value = value;
-    }
+  settle(results: unknown[]): void {
+    for (const [i, output] of this.#outputs.entries()) output.value = results[i];
   }
 
-  #output<T>(op: WriteOp): Output<T> {
+  #op(op: number, ...numbers: number[]): void {
+    this.#bytes.u8(op);
+    this.#numbers(...numbers);
+  }
+
+  #numbers(...numbers: number[]): void {
+    for (const n of numbers) this.#bytes.f64(n);
+  }
+
+  #output<T>(): Output<T> {
     const output = new Output<T>();
-    this.#outputs.set(this.#ops.length, output as Output<unknown>);
-    this.#ops.push(op);
+    this.#outputs.push(output as Output<unknown>);
     return output;
   }
 }
 
-/** Runs one operation on the writer thread's connection (inside its transaction). */
-export function applyOp(writer: SqliteWriter, op: WriteOp, records: RecordUnpacker | undefined): unknown {
-  switch (op[0]) {
-    case 'records': {
-      if (records === undefined) throw new Error('records op without packed records');
-      for (let i = 0; i < op[1]; i++) writer.insertRecord.run(...records.next());
+/** Why a transaction's statements failed, and in which write. */
+export class OpError extends Error {
+  /** Index of the write (in submission order within the transaction). */
+  readonly write: number;
+
+  constructor(write: number, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.write = write;
+  }
+}
+
+/**
+ * Runs a transaction's statements on the writer thread's connection (inside its transaction).
+ * Returns the values of the ops that produce one; throws OpError naming the failed write.
+ */
+export function applyOps(writer: SqliteWriter, request: WriteRequest): unknown[] {
+  const ops = new ByteReader(request.ops, request.length);
+  const results: unknown[] = [];
+  let write = 0;
+  try {
+    while (!ops.done) {
+      const result = applyOp(writer, ops.u8(), ops);
+      if (result === END_WRITE) write++;
+      else if (result !== undefined) results.push(result);
+    }
+  } catch (error) {
+    throw new OpError(write, error);
+  }
+  return results;
+}
+
+const END_WRITE = Symbol('end of write');
+
+function applyOp(writer: SqliteWriter, op: number, ops: ByteReader): unknown {
+  switch (op) {
+    case Op.endWrite:
+      return END_WRITE;
+    case Op.record: {
+      const topicId = ops.f64();
+      const partition = ops.u32();
+      const offset = ops.f64();
+      const timestamp = ops.f64();
+      const dataKind = ops.u8();
+      const flags = ops.u8();
+      const key = flags & HAS_KEY ? ops.string() : null;
+      const attributes = ops.string();
+      const attributeTypes = flags & HAS_TYPES ? ops.string() : null;
+      let data: string | Uint8Array | null = null;
+      if (flags & DATA_IS_TEXT) data = ops.string();
+      else if (flags & HAS_DATA) data = ops.bytes();
+      writer.insertRecord.run(
+        topicId,
+        partition,
+        offset,
+        timestamp,
+        key,
+        attributes,
+        attributeTypes,
+        dataKind,
+        data,
+      );
       return undefined;
     }
-    case 'partition':
-      writer.upsertPartition.run(op[1], op[2], op[3], op[4], op[5]);
+    case Op.partition:
+      writer.upsertPartition.run(ops.f64(), ops.f64(), ops.f64(), ops.f64(), ops.f64());
       return undefined;
-    case 'deleteRecords':
-      writer.deleteRecordsBelow.run(op[1], op[2], op[3], op[4]);
+    case Op.deleteRecords:
+      writer.deleteRecordsBelow.run(ops.f64(), ops.f64(), ops.f64(), ops.f64());
       return undefined;
-    case 'purgeTopicChunk': {
-      const result = writer.purgeRecordsChunk.run(op[1], op[2]);
-      const finished = Number(result.changes) < op[2];
-      if (finished) writer.deleteDeletedTopic.run(op[1]);
+    case Op.purgeTopicChunk: {
+      const topicId = ops.f64();
+      const limit = ops.f64();
+      const result = writer.purgeRecordsChunk.run(topicId, limit);
+      const finished = Number(result.changes) < limit;
+      if (finished) writer.deleteDeletedTopic.run(topicId);
       return finished;
     }
-    case 'groupOffset':
-      writer.upsertGroupOffset.run(op[1], op[2], op[3], op[4]);
+    case Op.groupOffset:
+      writer.upsertGroupOffset.run(ops.string(), ops.f64(), ops.f64(), ops.f64());
       return undefined;
-    case 'deleteGroup':
-      writer.deleteGroupOffsets.run(op[1]);
+    case Op.deleteGroup:
+      writer.deleteGroupOffsets.run(ops.string());
       return undefined;
-    case 'createTopic': {
-      const [, name, partitions, retentionMs] = op;
+    case Op.createTopic: {
+      const name = ops.string();
+      const partitions = ops.f64();
+      const retentionMs = nullable(ops.f64());
       const topicId = Number(writer.insertTopic.run(name, partitions, retentionMs).lastInsertRowid);
       for (let index = 0; index < partitions; index++) writer.upsertPartition.run(topicId, index, 0, 0, 0);
       return topicId;
     }
-    case 'updateTopic': {
-      const [, topicId, partitions, retentionMs, fromPartition] = op;
+    case Op.updateTopic: {
+      const topicId = ops.f64();
+      const partitions = ops.f64();
+      const retentionMs = nullable(ops.f64());
+      const fromPartition = ops.f64();
       writer.updateTopic.run(partitions, retentionMs, topicId);
       for (let index = fromPartition; index < partitions; index++) {
         writer.upsertPartition.run(topicId, index, 0, 0, 0);
       }
       return undefined;
     }
-    case 'deleteTopic':
-      writer.deleteTopicRow.run(op[1]);
-      writer.deleteTopicPartitions.run(op[1]);
-      writer.deleteTopicOffsets.run(op[1]);
-      writer.insertDeletedTopic.run(op[1]);
+    case Op.deleteTopic: {
+      const topicId = ops.f64();
+      writer.deleteTopicRow.run(topicId);
+      writer.deleteTopicPartitions.run(topicId);
+      writer.deleteTopicOffsets.run(topicId);
+      writer.insertDeletedTopic.run(topicId);
       return undefined;
+    }
+    default:
+      throw new Error(`unknown write op ${op}`);
   }
+}
+
+/** retention_ms NULL travels as NaN. */
+function nullable(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
 }

@@ -4,9 +4,8 @@
 // Started by writer-client.ts; see there for the protocol.
 
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { RecordUnpacker } from './record-buffer.js';
 import { SqliteWriter } from './sqlite-store.js';
-import { applyOp, type WriteReply, type WriteRequest } from './write-ops.js';
+import { applyOps, OpError, type WriteReply, type WriteRequest } from './write-ops.js';
 
 export interface WriterData {
   dataDir: string;
@@ -32,18 +31,13 @@ function runTransaction(writer: SqliteWriter, request: WriteRequest): WriteReply
   } catch (error) {
     return { ok: false, stage: 'begin', write: -1, message: describe(error) };
   }
-  const records = request.records === null ? undefined : new RecordUnpacker(request.records);
-  const results: [number, unknown][] = [];
-  let write = 0;
-  for (let i = 0; i < request.ops.length; i++) {
-    while (i >= (request.writeEnds[write] ?? Number.POSITIVE_INFINITY)) write++;
-    try {
-      const result = applyOp(writer, request.ops[i]!, records);
-      if (result !== undefined) results.push([i, result]);
-    } catch (error) {
-      writer.rollbackQuietly();
-      return { ok: false, stage: 'write', write, message: describe(error) };
-    }
+  let results: unknown[];
+  try {
+    results = applyOps(writer, request);
+  } catch (error) {
+    writer.rollbackQuietly();
+    const write = error instanceof OpError ? error.write : -1;
+    return { ok: false, stage: 'write', write, message: describe(error) };
   }
   try {
     writer.db.exec('COMMIT');
