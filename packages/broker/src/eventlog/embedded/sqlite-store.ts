@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { EventLogUnavailableError } from '../event-log.js';
+import { DataKind } from './event-codec.js';
 
 export const DATABASE_FILE = 'eventlog.sqlite';
 /** Held with an exclusive lock for the process's lifetime: one process per data directory. */
@@ -132,9 +133,13 @@ export class SqliteWriter {
       throw unavailable(`cannot initialise the event log database ${this.path}`, error);
     }
     const db = this.db;
+    // The text columns arrive as UTF-8 bytes straight from the transferred buffer (write-ops.ts);
+    // CAST stores them as TEXT, as binding the string would, without making a JS string first.
+    // Only binary data stays a BLOB.
     this.insertRecord = db.prepare(
       `INSERT INTO records (topic_id, partition, offset, timestamp, key, attributes, attribute_types, data_kind, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?1, ?2, ?3, ?4, CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS TEXT), ?8,
+               CASE WHEN ?8 = ${DataKind.binary} THEN ?9 ELSE CAST(?9 AS TEXT) END)`,
     );
     this.upsertPartition = db.prepare(
       `INSERT OR REPLACE INTO partitions (topic_id, partition, start_offset, next_offset, last_timestamp)

@@ -20,12 +20,11 @@ const Op = {
   deleteTopic: 9,
 } as const;
 
-// Record flags: which nullable columns are present, and whether `data` is text (JSON or a string;
-// kept so SQLite stores the same type it would have got from the main thread).
+// Record flags: which nullable columns are present. Text and bytes travel alike (UTF-8 bytes);
+// the data kind says which `data` is (see SqliteWriter.insertRecord).
 const HAS_KEY = 1;
 const HAS_TYPES = 2;
 const HAS_DATA = 4;
-const DATA_IS_TEXT = 8;
 
 /** One transaction for the writer thread. */
 export interface WriteRequest {
@@ -64,7 +63,7 @@ export class WriteOps {
     let flags = 0;
     if (key !== null) flags |= HAS_KEY;
     if (attributeTypes !== null) flags |= HAS_TYPES;
-    if (data !== null) flags |= typeof data === 'string' ? HAS_DATA | DATA_IS_TEXT : HAS_DATA;
+    if (data !== null) flags |= HAS_DATA;
     const bytes = this.#bytes;
     bytes.u8(Op.record);
     bytes.f64(topicId);
@@ -203,12 +202,10 @@ function applyOp(writer: SqliteWriter, op: number, ops: ByteReader): unknown {
       const timestamp = ops.f64();
       const dataKind = ops.u8();
       const flags = ops.u8();
-      const key = flags & HAS_KEY ? ops.string() : null;
-      const attributes = ops.string();
-      const attributeTypes = flags & HAS_TYPES ? ops.string() : null;
-      let data: string | Uint8Array | null = null;
-      if (flags & DATA_IS_TEXT) data = ops.string();
-      else if (flags & HAS_DATA) data = ops.bytes();
+      const key = flags & HAS_KEY ? ops.bytes() : null;
+      const attributes = ops.bytes();
+      const attributeTypes = flags & HAS_TYPES ? ops.bytes() : null;
+      const data = flags & HAS_DATA ? ops.bytes() : null;
       writer.insertRecord.run(
         topicId,
         partition,
