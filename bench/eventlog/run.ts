@@ -2,14 +2,15 @@
 // kafkajs producer/consumer on the same Kafka in the same run. Not a test: it never gates CI.
 //
 //   pnpm run build && node bench/eventlog/run.ts [--events N] [--no-write] [--kafka-clients kafkajs,platformatic]
-//                                                [--contenders bare,kafka,embedded] [--concurrency N]
+//                                                [--contenders bare,kafka,embedded] [--concurrency N] [--batch N]
 //
 // The Kafka log runs once per client in --kafka-clients (default both: kafkajs and @platformatic/kafka).
 // `--contenders embedded` runs the embedded log alone (no Kafka is started).
 //
 // Every contender writes 1 KiB events in batches of 100, one batch in flight at a time (an
 // idempotent producer allows no more anyway; `--concurrency N` keeps N appends of the Eddy logs in
-// flight, as concurrent ingress requests do), acks=all; consumers read everything back as a
+// flight, as concurrent ingress requests do; `--batch 1 --concurrency 64` is the ingress's shape),
+// acks=all; consumers read everything back as a
 // consumer group from the earliest offset and commit after every batch, which is what a
 // dispatcher does. Consume throughput is timed from the first record to the last, so a group join
 // (seconds, and not what this measures) does not drown the figure. The bare baseline sends the raw 1 KiB value with no headers, so the ratio
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     'kafka-clients': { type: 'string', default: KAFKA_CLIENTS.join(',') },
     contenders: { type: 'string', default: 'bare,kafka,embedded' },
     concurrency: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '100' },
   },
 });
 const CONTENDERS = new Set(args.contenders.split(',').map((c) => c.trim()));
@@ -63,7 +65,11 @@ if (!Number.isInteger(EVENTS) || EVENTS < 100 || EVENTS % 100 !== 0) {
   console.error(`--events must be a positive multiple of 100, got ${JSON.stringify(args.events)}`);
   process.exit(2);
 }
-const BATCH = 100;
+const BATCH = Number(args.batch);
+if (!Number.isInteger(BATCH) || BATCH < 1 || EVENTS % BATCH !== 0) {
+  console.error(`--batch must be a positive divisor of --events, got ${JSON.stringify(args.batch)}`);
+  process.exit(2);
+}
 const PARTITIONS = 4;
 const PAYLOAD = Buffer.alloc(1024, 'e');
 
@@ -71,6 +77,8 @@ interface Row {
   contender: string;
   append: Measurement;
   consume: Measurement;
+  /** Share of the append phase the main thread's event loop was busy (Eddy's logs). */
+  appendBusy?: number;
 }
 
 function progress(line: string): void {
@@ -148,6 +156,7 @@ async function benchEventLog(contender: string, log: EventLog): Promise<Row> {
   const topic = `bench-${log.kind}-${Date.now()}`;
   await log.ensureTopic(topic, { partitions: PARTITIONS });
   const batches = Array.from({ length: EVENTS / BATCH }, (_, i) => makeBatch(i * BATCH));
+  const before = performance.eventLoopUtilization();
   const append = await measure(EVENTS, async () => {
     let next = 0;
     const producer = async () => {
@@ -155,6 +164,7 @@ async function benchEventLog(contender: string, log: EventLog): Promise<Row> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, producer));
   });
+  const appendBusy = performance.eventLoopUtilization(before).utilization;
 
   let received = 0;
   let firstAt = 0n;
@@ -180,7 +190,7 @@ async function benchEventLog(contender: string, log: EventLog): Promise<Row> {
   );
   await consumer?.close();
   await log.deleteTopic(topic);
-  return { contender, append, consume };
+  return { contender, append, consume, appendBusy };
 }
 
 /** Runs `run`, then reports EVENTS over the time from the first record seen to the end. */
@@ -193,14 +203,14 @@ async function measureFromFirst(firstAt: () => bigint, run: () => Promise<void>)
 function table(rows: Row[]): string {
   const bare = rows.find((r) => r.contender === 'bare kafkajs');
   const lines = [
-    '| contender | append (events/s) | vs bare | consume + commit (events/s) | vs bare |',
-    '|---|---:|---:|---:|---:|',
+    '| contender | append (events/s) | vs bare | main thread busy while appending | consume + commit (events/s) | vs bare |',
+    '|---|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const appendRatio = bare ? ratio(r.append.perSecond, bare.append.perSecond) : 'n/a';
     const consumeRatio = bare ? ratio(r.consume.perSecond, bare.consume.perSecond) : 'n/a';
     lines.push(
-      `| ${r.contender} | ${formatRate(r.append.perSecond)} | ${appendRatio} | ${formatRate(r.consume.perSecond)} | ${consumeRatio} |`,
+      `| ${r.contender} | ${formatRate(r.append.perSecond)} | ${appendRatio} | ${r.appendBusy === undefined ? '-' : `${Math.round(r.appendBusy * 100)}%`} | ${formatRate(r.consume.perSecond)} | ${consumeRatio} |`,
     );
   }
   return lines.join('\n');
@@ -249,7 +259,7 @@ async function main(): Promise<void> {
     `## eventlog, ${new Date().toISOString().slice(0, 16)}Z`,
     '',
     `Command: \`node bench/eventlog/run.ts ${process.argv.slice(2).join(' ') || `--events ${EVENTS}`}\` (after \`pnpm run build\`).`,
-    `Machine: ${os.cpus().length} cores, Node ${process.version}, Kafka single node ${cluster?.version ?? `at ${brokers.join(',')}`} on 127.0.0.1.`,
+    `Machine: ${os.cpus().length} cores, Node ${process.version}${needsKafka ? `, Kafka single node ${cluster?.version ?? `at ${brokers.join(',')}`} on 127.0.0.1` : ''}.`,
     `${EVENTS} events of 1 KiB, batches of ${BATCH}, ${CONCURRENCY === 1 ? 'one batch' : `${CONCURRENCY} Eddy appends`} in flight, acks=all, ${PARTITIONS} partitions; consumers commit after every handler call; consumption timed from the first record to the last.`,
     'Targets: Kafka log >= 0.8x the bare kafkajs baseline; embedded append >= 50k events/s durable.',
     '',
