@@ -2,11 +2,15 @@
 // kafkajs producer/consumer on the same Kafka in the same run. Not a test: it never gates CI.
 //
 //   pnpm run build && node bench/eventlog/run.ts [--events N] [--no-write] [--kafka-clients kafkajs,platformatic]
+//                                                [--contenders bare,kafka,embedded] [--concurrency N] [--batch N]
 //
 // The Kafka log runs once per client in --kafka-clients (default both: kafkajs and @platformatic/kafka).
+// `--contenders embedded` runs the embedded log alone (no Kafka is started).
 //
 // Every contender writes 1 KiB events in batches of 100, one batch in flight at a time (an
-// idempotent producer allows no more anyway), acks=all; consumers read everything back as a
+// idempotent producer allows no more anyway; `--concurrency N` keeps N appends of the Eddy logs in
+// flight, as concurrent ingress requests do; `--batch 1 --concurrency 64` is the ingress's shape),
+// acks=all; consumers read everything back as a
 // consumer group from the earliest offset and commit after every batch, which is what a
 // dispatcher does. Consume throughput is timed from the first record to the last, so a group join
 // (seconds, and not what this measures) does not drown the figure. The bare baseline sends the raw 1 KiB value with no headers, so the ratio
@@ -32,8 +36,23 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: process.env.EDDY_BENCH_EVENTS ?? '50000' },
     'no-write': { type: 'boolean', default: false },
     'kafka-clients': { type: 'string', default: KAFKA_CLIENTS.join(',') },
+    contenders: { type: 'string', default: 'bare,kafka,embedded' },
+    concurrency: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '100' },
   },
 });
+const CONTENDERS = new Set(args.contenders.split(',').map((c) => c.trim()));
+for (const c of CONTENDERS) {
+  if (!['bare', 'kafka', 'embedded'].includes(c)) {
+    console.error(`--contenders: unknown contender ${JSON.stringify(c)} (bare, kafka, embedded)`);
+    process.exit(2);
+  }
+}
+const CONCURRENCY = Number(args.concurrency);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {
+  console.error(`--concurrency must be a positive integer, got ${JSON.stringify(args.concurrency)}`);
+  process.exit(2);
+}
 const KAFKA_LOG_CLIENTS = args['kafka-clients'].split(',').map((c) => c.trim());
 for (const client of KAFKA_LOG_CLIENTS) {
   if (!isKafkaClientName(client)) {
@@ -46,7 +65,11 @@ if (!Number.isInteger(EVENTS) || EVENTS < 100 || EVENTS % 100 !== 0) {
   console.error(`--events must be a positive multiple of 100, got ${JSON.stringify(args.events)}`);
   process.exit(2);
 }
-const BATCH = 100;
+const BATCH = Number(args.batch);
+if (!Number.isInteger(BATCH) || BATCH < 1 || EVENTS % BATCH !== 0) {
+  console.error(`--batch must be a positive divisor of --events, got ${JSON.stringify(args.batch)}`);
+  process.exit(2);
+}
 const PARTITIONS = 4;
 const PAYLOAD = Buffer.alloc(1024, 'e');
 
@@ -54,6 +77,8 @@ interface Row {
   contender: string;
   append: Measurement;
   consume: Measurement;
+  /** Share of the append phase the main thread's event loop was busy (Eddy's logs). */
+  appendBusy?: number;
 }
 
 function progress(line: string): void {
@@ -131,9 +156,15 @@ async function benchEventLog(contender: string, log: EventLog): Promise<Row> {
   const topic = `bench-${log.kind}-${Date.now()}`;
   await log.ensureTopic(topic, { partitions: PARTITIONS });
   const batches = Array.from({ length: EVENTS / BATCH }, (_, i) => makeBatch(i * BATCH));
+  const before = performance.eventLoopUtilization();
   const append = await measure(EVENTS, async () => {
-    for (const batch of batches) await log.append(topic, batch);
+    let next = 0;
+    const producer = async () => {
+      while (next < batches.length) await log.append(topic, batches[next++]!);
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, producer));
   });
+  const appendBusy = performance.eventLoopUtilization(before).utilization;
 
   let received = 0;
   let firstAt = 0n;
@@ -159,7 +190,7 @@ async function benchEventLog(contender: string, log: EventLog): Promise<Row> {
   );
   await consumer?.close();
   await log.deleteTopic(topic);
-  return { contender, append, consume };
+  return { contender, append, consume, appendBusy };
 }
 
 /** Runs `run`, then reports EVENTS over the time from the first record seen to the end. */
@@ -172,14 +203,14 @@ async function measureFromFirst(firstAt: () => bigint, run: () => Promise<void>)
 function table(rows: Row[]): string {
   const bare = rows.find((r) => r.contender === 'bare kafkajs');
   const lines = [
-    '| contender | append (events/s) | vs bare | consume + commit (events/s) | vs bare |',
-    '|---|---:|---:|---:|---:|',
+    '| contender | append (events/s) | vs bare | main thread busy while appending | consume + commit (events/s) | vs bare |',
+    '|---|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const appendRatio = bare ? ratio(r.append.perSecond, bare.append.perSecond) : 'n/a';
     const consumeRatio = bare ? ratio(r.consume.perSecond, bare.consume.perSecond) : 'n/a';
     lines.push(
-      `| ${r.contender} | ${formatRate(r.append.perSecond)} | ${appendRatio} | ${formatRate(r.consume.perSecond)} | ${consumeRatio} |`,
+      `| ${r.contender} | ${formatRate(r.append.perSecond)} | ${appendRatio} | ${r.appendBusy === undefined ? '-' : `${Math.round(r.appendBusy * 100)}%`} | ${formatRate(r.consume.perSecond)} | ${consumeRatio} |`,
     );
   }
   return lines.join('\n');
@@ -188,7 +219,8 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   let cluster: KafkaCluster | undefined;
   let brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
-  if (brokers.length === 0) {
+  const needsKafka = CONTENDERS.has('bare') || CONTENDERS.has('kafka');
+  if (needsKafka && brokers.length === 0) {
     progress('starting a single-node Kafka (set KAFKA_BROKERS to use an existing one)');
     cluster = await startKafka({ log: progress, fastStartJvm: false });
     brokers = cluster.brokers;
@@ -196,9 +228,11 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-embedded-'));
   const rows: Row[] = [];
   try {
-    progress(`bare kafkajs: ${EVENTS} events`);
-    rows.push(await benchBareKafka(brokers));
-    for (const client of KAFKA_LOG_CLIENTS.filter(isKafkaClientName)) {
+    if (CONTENDERS.has('bare')) {
+      progress(`bare kafkajs: ${EVENTS} events`);
+      rows.push(await benchBareKafka(brokers));
+    }
+    for (const client of CONTENDERS.has('kafka') ? KAFKA_LOG_CLIENTS.filter(isKafkaClientName) : []) {
       progress(`Eddy kafka event log (${client}): ${EVENTS} events`);
       const kafkaLog = openKafkaEventLog({ brokers, clientId: 'bench-eddy', client });
       try {
@@ -207,12 +241,14 @@ async function main(): Promise<void> {
         await kafkaLog.close();
       }
     }
-    progress(`Eddy embedded event log: ${EVENTS} events`);
-    const embedded = await openEmbeddedEventLog({ dataDir });
-    try {
-      rows.push(await benchEventLog('Eddy embedded log (SQLite)', embedded));
-    } finally {
-      await embedded.close();
+    if (CONTENDERS.has('embedded')) {
+      progress(`Eddy embedded event log: ${EVENTS} events`);
+      const embedded = await openEmbeddedEventLog({ dataDir });
+      try {
+        rows.push(await benchEventLog('Eddy embedded log (SQLite)', embedded));
+      } finally {
+        await embedded.close();
+      }
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -222,9 +258,9 @@ async function main(): Promise<void> {
   const heading = [
     `## eventlog, ${new Date().toISOString().slice(0, 16)}Z`,
     '',
-    `Command: \`node bench/eventlog/run.ts --events ${EVENTS}\` (after \`pnpm run build\`).`,
-    `Machine: ${os.cpus().length} cores, Node ${process.version}, Kafka single node ${cluster?.version ?? `at ${brokers.join(',')}`} on 127.0.0.1.`,
-    `${EVENTS} events of 1 KiB, batches of ${BATCH}, one batch in flight, acks=all, ${PARTITIONS} partitions; consumers commit after every handler call; consumption timed from the first record to the last.`,
+    `Command: \`node bench/eventlog/run.ts ${process.argv.slice(2).join(' ') || `--events ${EVENTS}`}\` (after \`pnpm run build\`).`,
+    `Machine: ${os.cpus().length} cores, Node ${process.version}${needsKafka ? `, Kafka single node ${cluster?.version ?? `at ${brokers.join(',')}`} on 127.0.0.1` : ''}.`,
+    `${EVENTS} events of 1 KiB, batches of ${BATCH}, ${CONCURRENCY === 1 ? 'one batch' : `${CONCURRENCY} Eddy appends`} in flight, acks=all, ${PARTITIONS} partitions; consumers commit after every handler call; consumption timed from the first record to the last.`,
     'Targets: Kafka log >= 0.8x the bare kafkajs baseline; embedded append >= 50k events/s durable.',
     '',
     '',
