@@ -1,6 +1,11 @@
 // The embedded event log: Kafka's topic / partition / offset / consumer-group model for a single
 // process, stored in one SQLite database (node:sqlite) under a data directory. Used by `eddy dev`
 // and on laptops; the Kafka implementation passes the same conformance suite.
+//
+// Two threads: SQLite allows one writer, and its COMMIT (an fsync) would stall the event loop, so
+// every write transaction runs on a writer thread (writer-thread.ts) fed by the group committer
+// (write-batcher.ts). Everything else stays on the main thread: validation and encoding, offsets
+// and caches, consumer groups, and reads through a second connection (WAL).
 
 import type {
   AppendOptions,
@@ -21,9 +26,11 @@ import { EventLogUnavailableError, EventLogUsageError } from '../event-log.js';
 import { ConsumerGroup, EmbeddedConsumer, type GroupHost } from './consumer-group.js';
 import { decodeEvent, type EncodedEvent, encodeEvent } from './event-codec.js';
 import { partitionForKey } from './partitioner.js';
-import { type PartitionRow, SqliteStore, type TopicRow, unavailable } from './sqlite-store.js';
+import { type PartitionRow, SqliteReader, type TopicRow, unavailable } from './sqlite-store.js';
 import { LogTransaction, newPartitionState, type TopicState } from './topic-state.js';
 import { WriteBatcher } from './write-batcher.js';
+import { WriteOps } from './write-ops.js';
+import { WriterClient } from './writer-client.js';
 
 export interface EmbeddedEventLogOptions {
   /** Directory holding the database file; created if missing. One process per directory. */
@@ -44,12 +51,32 @@ export async function openEmbeddedEventLog(options: EmbeddedEventLogOptions): Pr
   if (options === null || typeof options !== 'object') {
     throw new TypeError('openEmbeddedEventLog: expected an options object with "dataDir"');
   }
-  return new EmbeddedEventLog(options);
+  const interval = options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_MS;
+  if (!Number.isInteger(interval) || interval <= 0) {
+    throw new TypeError(
+      `openEmbeddedEventLog: "retentionCheckIntervalMs" must be a positive integer, got ${String(interval)}`,
+    );
+  }
+  const { dataDir } = options;
+  if (typeof dataDir !== 'string' || dataDir === '') {
+    throw new TypeError('openEmbeddedEventLog: "dataDir" must be a non-empty directory path');
+  }
+  // The writer thread creates the schema and takes the directory's lock before anyone reads.
+  const writer = await WriterClient.start(dataDir);
+  let reader: SqliteReader;
+  try {
+    reader = new SqliteReader(writer.databasePath);
+  } catch (error) {
+    await writer.close();
+    throw error;
+  }
+  return new EmbeddedEventLog(interval, writer, reader);
 }
 
 export class EmbeddedEventLog implements EventLog {
   readonly kind = 'embedded';
-  readonly #store: SqliteStore;
+  readonly #writer: WriterClient;
+  readonly #reader: SqliteReader;
   readonly #batcher: WriteBatcher<LogTransaction>;
   readonly #topics = new Map<string, TopicState>();
   /** Live groups, keyed by group name + NUL + topic name. */
@@ -61,24 +88,23 @@ export class EmbeddedEventLog implements EventLog {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(options: EmbeddedEventLogOptions) {
-    const interval = options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_MS;
-    if (!Number.isInteger(interval) || interval <= 0) {
-      throw new TypeError(
-        `openEmbeddedEventLog: "retentionCheckIntervalMs" must be a positive integer, got ${String(interval)}`,
-      );
-    }
-    this.#store = new SqliteStore(options.dataDir);
+  /** Use openEmbeddedEventLog, which starts the writer thread and opens the reader. */
+  constructor(retentionCheckIntervalMs: number, writer: WriterClient, reader: SqliteReader) {
+    this.#writer = writer;
+    this.#reader = reader;
     this.#batcher = new WriteBatcher(
-      this.#store,
+      this.#writer,
       () => new LogTransaction(),
       (tx) => tx.apply(),
     );
     this.#loadTopics();
     this.#host = this.#groupHost();
-    this.#retentionTimer = setInterval(() => void this.sweepRetention().catch(() => {}), interval);
+    this.#retentionTimer = setInterval(
+      () => void this.sweepRetention().catch(() => {}),
+      retentionCheckIntervalMs,
+    );
     this.#retentionTimer.unref();
-    for (const row of this.#store.selectDeletedTopics.all() as { topic_id: number }[]) {
+    for (const row of this.#reader.selectDeletedTopics.all() as { topic_id: number }[]) {
       this.#purgeTopicRecords(row.topic_id);
     }
   }
@@ -90,17 +116,22 @@ export class EmbeddedEventLog implements EventLog {
 
   /** Path of the SQLite database file. */
   get databasePath(): string {
-    return this.#store.path;
+    return this.#writer.databasePath;
+  }
+
+  /** Ends the writer thread at once, as a crash of it would (tests of that failure). */
+  killWriterThread(): Promise<void> {
+    return this.#writer.terminate();
   }
 
   #loadTopics(): void {
     const partitions = new Map<number, PartitionRow[]>();
-    for (const row of this.#store.selectPartitions.all() as unknown as PartitionRow[]) {
+    for (const row of this.#reader.selectPartitions.all() as unknown as PartitionRow[]) {
       const list = partitions.get(row.topic_id) ?? [];
       list.push(row);
       partitions.set(row.topic_id, list);
     }
-    for (const row of this.#store.selectTopics.all() as unknown as TopicRow[]) {
+    for (const row of this.#reader.selectTopics.all() as unknown as TopicRow[]) {
       const topic: TopicState = {
         id: row.id,
         name: row.name,
@@ -148,12 +179,10 @@ export class EmbeddedEventLog implements EventLog {
     const existing = this.#topics.get(name);
     if (existing === undefined) {
       const count = partitions ?? 1;
-      const id = this.#write(`ensureTopic "${name}"`, () => {
-        const result = this.#store.insertTopic.run(name, count, retentionMs ?? null);
-        const topicId = Number(result.lastInsertRowid);
-        for (let index = 0; index < count; index++) this.#store.upsertPartition.run(topicId, index, 0, 0, 0);
-        return topicId;
-      });
+      const created = this.#write(`ensureTopic "${name}"`, (ops) =>
+        ops.createTopic(name, count, retentionMs ?? null),
+      );
+      const id = created.value!;
       const topic: TopicState = { id, name, retentionMs, partitions: [], roundRobin: 0 };
       for (let index = 0; index < count; index++) {
         topic.partitions.push(newPartitionState(index, { start: 0, next: 0, lastTimestamp: 0 }));
@@ -167,12 +196,9 @@ export class EmbeddedEventLog implements EventLog {
     const retention = retentionMs;
     if (count === existing.partitions.length && retention === existing.retentionMs)
       return topicInfo(existing);
-    this.#write(`ensureTopic "${name}"`, () => {
-      this.#store.updateTopic.run(count, retention ?? null, existing.id);
-      for (let index = existing.partitions.length; index < count; index++) {
-        this.#store.upsertPartition.run(existing.id, index, 0, 0, 0);
-      }
-    });
+    this.#write(`ensureTopic "${name}"`, (ops) =>
+      ops.updateTopic(existing.id, count, retention ?? null, existing.partitions.length),
+    );
     existing.retentionMs = retention;
     const grew = count > existing.partitions.length;
     for (let index = existing.partitions.length; index < count; index++) {
@@ -188,12 +214,7 @@ export class EmbeddedEventLog implements EventLog {
     validateTopicName(name, 'deleteTopic');
     const topic = this.#topics.get(name);
     if (topic === undefined) return;
-    this.#write(`deleteTopic "${name}"`, () => {
-      this.#store.deleteTopicRow.run(topic.id);
-      this.#store.deleteTopicPartitions.run(topic.id);
-      this.#store.deleteTopicOffsets.run(topic.id);
-      this.#store.insertDeletedTopic.run(topic.id);
-    });
+    this.#write(`deleteTopic "${name}"`, (ops) => ops.deleteTopic(topic.id));
     this.#topics.delete(name);
     // Wake consumers parked on its partitions so they notice and stop.
     for (const partition of topic.partitions) {
@@ -247,17 +268,7 @@ export class EmbeddedEventLog implements EventLog {
         const cursor = tx.cursor(topic.partitions[partition]!);
         const timestamp = Math.max(now, cursor.lastTimestamp);
         const offset = cursor.next;
-        this.#store.insertRecord.run(
-          topic.id,
-          partition,
-          offset,
-          timestamp,
-          event.key,
-          event.attributes,
-          event.attributeTypes,
-          event.dataKind,
-          event.data,
-        );
+        tx.ops.insertRecord(topic.id, partition, offset, timestamp, event);
         cursor.next = offset + 1;
         cursor.lastTimestamp = timestamp;
         touched.add(partition);
@@ -265,7 +276,7 @@ export class EmbeddedEventLog implements EventLog {
       }
       for (const partition of touched) {
         const cursor = tx.cursor(topic.partitions[partition]!);
-        this.#store.upsertPartition.run(topic.id, partition, cursor.start, cursor.next, cursor.lastTimestamp);
+        tx.ops.upsertPartition(topic.id, partition, cursor.start, cursor.next, cursor.lastTimestamp);
       }
       return { result: positions };
     });
@@ -318,7 +329,7 @@ export class EmbeddedEventLog implements EventLog {
     this.#checkOpen();
     validateGroupName(group, 'lag');
     const topic = this.#requireTopic(topicName, `lag (group "${group}")`);
-    const committed = this.#read(() => this.#store.committedOffsets(group, topic.id));
+    const committed = this.#read(() => this.#reader.committedOffsets(group, topic.id));
     return topic.partitions.map((state) => {
       const offset = committed.get(state.index) ?? null;
       return {
@@ -349,8 +360,8 @@ export class EmbeddedEventLog implements EventLog {
         );
       }
     }
-    await this.#batcher.submit(() => {
-      this.#store.deleteGroupOffsets.run(group);
+    await this.#batcher.submit((tx) => {
+      tx.ops.deleteGroup(group);
       return { result: undefined };
     });
   }
@@ -378,15 +389,9 @@ export class EmbeddedEventLog implements EventLog {
             if (this.#topics.get(topic.name) !== topic) return { result: undefined };
             const cursor = tx.cursor(state);
             const until = Math.min(newStart, cursor.start + DELETE_CHUNK);
-            this.#store.deleteRecordsBelow.run(topic.id, state.index, cursor.start, until);
+            tx.ops.deleteRecords(topic.id, state.index, cursor.start, until);
             cursor.start = until;
-            this.#store.upsertPartition.run(
-              topic.id,
-              state.index,
-              cursor.start,
-              cursor.next,
-              cursor.lastTimestamp,
-            );
+            tx.ops.upsertPartition(topic.id, state.index, cursor.start, cursor.next, cursor.lastTimestamp);
             return { result: undefined };
           });
         }
@@ -397,13 +402,10 @@ export class EmbeddedEventLog implements EventLog {
   #purgeTopicRecords(topicId: number): void {
     const purge = (async () => {
       while (!this.#closed) {
-        const done = await this.#batcher.submit(() => {
-          const result = this.#store.purgeRecordsChunk.run(topicId, DELETE_CHUNK);
-          const finished = Number(result.changes) < DELETE_CHUNK;
-          if (finished) this.#store.deleteDeletedTopic.run(topicId);
-          return { result: finished };
-        });
-        if (done) return;
+        const finished = await this.#batcher.submit((tx) => ({
+          result: tx.ops.purgeTopicChunk(topicId, DELETE_CHUNK),
+        }));
+        if (finished.value === true) return;
       }
     })().catch(() => {
       // Retried at the next open (deleted_topics still lists it).
@@ -426,9 +428,10 @@ export class EmbeddedEventLog implements EventLog {
     clearInterval(this.#retentionTimer);
     await this.#sweeping?.catch(() => {});
     // Writes already accepted (appends, commits) still go in before the file closes.
-    this.#batcher.close();
+    await this.#batcher.close();
     await Promise.allSettled([...this.#purges]);
-    this.#store.close();
+    this.#reader.close();
+    await this.#writer.close();
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -460,13 +463,25 @@ export class EmbeddedEventLog implements EventLog {
     }
   }
 
-  /** Synchronous write in its own transaction, outside the batcher (topic metadata). */
-  #write<T>(what: string, work: () => T): T {
+  /**
+   * Synchronous write in its own transaction, ahead of the batcher's queue (topic metadata): the
+   * main thread waits for the writer thread, so the caches change when the call returns, as the
+   * callers (and concurrent ensureTopic calls) expect. Rare, so blocking is cheap.
+   */
+  #write<T>(what: string, work: (ops: WriteOps) => T): T {
+    const ops = new WriteOps();
+    const result = work(ops);
+    ops.endWrite();
+    const { request, transfer } = ops.request();
+    let reply: ReturnType<WriterClient['writeSync']>;
     try {
-      return this.#store.transaction(work);
+      reply = this.#writer.writeSync(request, transfer);
     } catch (error) {
       throw unavailable(`${what}: cannot write to the event log`, error);
     }
+    if (!reply.ok) throw unavailable(`${what}: cannot write to the event log`, reply.message);
+    ops.settle(reply.results);
+    return result;
   }
 
   #read<T>(work: () => T): T {
@@ -486,7 +501,7 @@ export class EmbeddedEventLog implements EventLog {
     let high = state.next - 1;
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
-      const at = this.#store.timestampAt(topic.id, partition, middle);
+      const at = this.#reader.timestampAt(topic.id, partition, middle);
       if (at === undefined || at < timestamp) low = middle + 1;
       else high = middle;
     }
@@ -511,12 +526,12 @@ export class EmbeddedEventLog implements EventLog {
     // Live members first (synchronously), so offsets their running handlers commit afterwards
     // cannot undo the new position.
     coordinator?.reposition(offsets);
-    await this.#batcher.submit(() => {
+    await this.#batcher.submit((tx) => {
       if (this.#topics.get(topic.name) !== topic) {
         throw new EventLogUsageError(`reposition group "${group}": topic "${topic.name}" was deleted`);
       }
       for (const [partition, offset] of offsets) {
-        this.#store.upsertGroupOffset.run(group, topic.id, partition, offset);
+        tx.ops.upsertGroupOffset(group, topic.id, partition, offset);
       }
       return { result: undefined };
     });
@@ -544,12 +559,12 @@ export class EmbeddedEventLog implements EventLog {
       writes.push({ topic, partition: entry.partition, offset: entry.offset });
     });
     if (writes.length === 0) return;
-    await this.#batcher.submit(() => {
+    await this.#batcher.submit((tx) => {
       for (const { topic, partition, offset } of writes) {
         if (this.#topics.get(topic.name) !== topic) {
           throw new EventLogUsageError(`${where}: topic "${topic.name}" was deleted`);
         }
-        this.#store.upsertGroupOffset.run(consumer.group, topic.id, partition, offset);
+        tx.ops.upsertGroupOffset(consumer.group, topic.id, partition, offset);
       }
       return { result: undefined };
     });
@@ -563,7 +578,8 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   #readBatch(topic: TopicState, partition: number, fromOffset: number, limit: number): LogRecord[] {
-    const rows = this.#read(() => this.#store.readRecords(topic.id, partition, fromOffset, limit));
+    const end = topic.partitions[partition]?.next ?? fromOffset;
+    const rows = this.#read(() => this.#reader.readRecords(topic.id, partition, fromOffset, end, limit));
     return rows.map((row) => ({
       topic: topic.name,
       partition,
@@ -580,7 +596,7 @@ export class EmbeddedEventLog implements EventLog {
       readBatch: (topic, partition, fromOffset, limit) =>
         this.#readBatch(topic, partition, fromOffset, limit),
       positionFor: (topic, partition, where) => this.#read(() => this.#positionFor(topic, partition, where)),
-      committedOffsets: (group, topic) => this.#read(() => this.#store.committedOffsets(group, topic.id)),
+      committedOffsets: (group, topic) => this.#read(() => this.#reader.committedOffsets(group, topic.id)),
       writesSettled: async () => {
         if (this.#closed) return;
         await this.#batcher.submit(() => ({ result: undefined })).catch(() => {});

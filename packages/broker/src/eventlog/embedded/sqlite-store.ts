@@ -1,14 +1,22 @@
-// The SQLite side of the embedded log: one database file, its schema, and the prepared statements
-// the log runs. Nothing here keeps state besides the connection; offsets and topic metadata are
-// cached by EmbeddedEventLog and written through here.
+// The SQLite side of the embedded log: one database file in WAL mode, its schema, and two
+// connections. The writer connection lives on the writer thread (writer-thread.ts) and runs every
+// write transaction; the reader connection stays on the main thread for consumers, lag and time
+// seeks. WAL lets the reader run while the writer commits, and shows it committed rows only.
+// Nothing here keeps state besides the connections; offsets and topic metadata are cached by
+// EmbeddedEventLog.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { EventLogUnavailableError } from '../event-log.js';
+import { DataKind } from './event-codec.js';
 
 export const DATABASE_FILE = 'eventlog.sqlite';
+/** Held with an exclusive lock for the process's lifetime: one process per data directory. */
+export const LOCK_FILE = 'eventlog.lock';
 const SCHEMA_VERSION = 1;
+/** How long a connection waits for a lock SQLite holds briefly (WAL recovery, checkpoints). */
+const BUSY_TIMEOUT_MS = 5_000;
 
 // `records` keeps a rowid table (rows are ~1 KiB, too wide for a WITHOUT ROWID b-tree) with a
 // unique index on the position. There is no timestamp index: timestamps are kept non-decreasing
@@ -77,81 +85,65 @@ export interface RecordRow {
   data: string | Uint8Array | null;
 }
 
-export class SqliteStore {
+/** The writer thread's connection: the schema, the process lock, and the write statements. */
+export class SqliteWriter {
   readonly db: DatabaseSync;
   readonly path: string;
+  readonly #lock: DatabaseSync;
   readonly insertRecord: StatementSync;
   readonly upsertPartition: StatementSync;
-  readonly selectRecords: StatementSync;
-  readonly selectTimestampAt: StatementSync;
-  readonly selectTopics: StatementSync;
-  readonly selectPartitions: StatementSync;
   readonly insertTopic: StatementSync;
   readonly updateTopic: StatementSync;
   readonly deleteTopicRow: StatementSync;
   readonly deleteTopicPartitions: StatementSync;
   readonly deleteTopicOffsets: StatementSync;
   readonly insertDeletedTopic: StatementSync;
-  readonly selectDeletedTopics: StatementSync;
   readonly purgeRecordsChunk: StatementSync;
   readonly deleteDeletedTopic: StatementSync;
   readonly deleteRecordsBelow: StatementSync;
   readonly upsertGroupOffset: StatementSync;
-  readonly selectGroupOffsets: StatementSync;
   readonly deleteGroupOffsets: StatementSync;
-  readonly countGroupOffsets: StatementSync;
 
   constructor(dataDir: string) {
-    if (typeof dataDir !== 'string' || dataDir === '') {
-      throw new TypeError('openEmbeddedEventLog: "dataDir" must be a non-empty directory path');
-    }
     this.path = join(dataDir, DATABASE_FILE);
     try {
       mkdirSync(dataDir, { recursive: true });
-      this.db = new DatabaseSync(this.path, { timeout: 0 });
     } catch (error) {
+      throw unavailable(`cannot open the event log database ${this.path}`, error);
+    }
+    this.#lock = lockDataDir(dataDir, this.path);
+    try {
+      this.db = new DatabaseSync(this.path, { timeout: BUSY_TIMEOUT_MS });
+    } catch (error) {
+      this.#lock.close();
       throw unavailable(`cannot open the event log database ${this.path}`, error);
     }
     try {
       // WAL + synchronous=FULL: every COMMIT fsyncs the WAL, so a resolved append survives a
-      // process kill and a power loss. EXCLUSIVE locking: the offset and topic caches assume this
-      // connection is the only writer, so a second process on the same dataDir is refused.
+      // process kill and a power loss. WAL also lets the main thread's reader run meanwhile.
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec('PRAGMA synchronous = FULL');
-      this.db.exec('PRAGMA locking_mode = EXCLUSIVE');
-      // Takes the exclusive lock now rather than at the first write.
       this.db.exec('BEGIN IMMEDIATE');
       this.db.exec(SCHEMA);
       this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
     } catch (error) {
-      this.db.close();
-      if (isBusy(error)) {
-        throw new EventLogUnavailableError(
-          `the event log database ${this.path} is in use by another process (one process per dataDir)`,
-        );
-      }
+      this.close();
+      if (isBusy(error)) throw inUse(this.path);
       throw unavailable(`cannot initialise the event log database ${this.path}`, error);
     }
     const db = this.db;
+    // The text columns arrive as UTF-8 bytes straight from the transferred buffer (write-ops.ts);
+    // CAST stores them as TEXT, as binding the string would, without making a JS string first.
+    // Only binary data stays a BLOB.
     this.insertRecord = db.prepare(
       `INSERT INTO records (topic_id, partition, offset, timestamp, key, attributes, attribute_types, data_kind, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?1, ?2, ?3, ?4, CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS TEXT), ?8,
+               CASE WHEN ?8 = ${DataKind.binary} THEN ?9 ELSE CAST(?9 AS TEXT) END)`,
     );
     this.upsertPartition = db.prepare(
       `INSERT OR REPLACE INTO partitions (topic_id, partition, start_offset, next_offset, last_timestamp)
        VALUES (?, ?, ?, ?, ?)`,
-    );
-    this.selectRecords = db.prepare(
-      `SELECT offset, timestamp, key, attributes, attribute_types, data_kind, data FROM records
-       WHERE topic_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?`,
-    );
-    this.selectTimestampAt = db.prepare(
-      'SELECT timestamp FROM records WHERE topic_id = ? AND partition = ? AND offset = ?',
-    );
-    this.selectTopics = db.prepare('SELECT id, name, partitions, retention_ms FROM topics ORDER BY name');
-    this.selectPartitions = db.prepare(
-      'SELECT topic_id, partition, start_offset, next_offset, last_timestamp FROM partitions',
     );
     this.insertTopic = db.prepare('INSERT INTO topics (name, partitions, retention_ms) VALUES (?, ?, ?)');
     this.updateTopic = db.prepare('UPDATE topics SET partitions = ?, retention_ms = ? WHERE id = ?');
@@ -159,7 +151,6 @@ export class SqliteStore {
     this.deleteTopicPartitions = db.prepare('DELETE FROM partitions WHERE topic_id = ?');
     this.deleteTopicOffsets = db.prepare('DELETE FROM group_offsets WHERE topic_id = ?');
     this.insertDeletedTopic = db.prepare('INSERT OR IGNORE INTO deleted_topics (topic_id) VALUES (?)');
-    this.selectDeletedTopics = db.prepare('SELECT topic_id FROM deleted_topics');
     this.purgeRecordsChunk = db.prepare(
       'DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE topic_id = ? LIMIT ?)',
     );
@@ -171,47 +162,7 @@ export class SqliteStore {
       `INSERT INTO group_offsets (group_name, topic_id, partition, committed) VALUES (?, ?, ?, ?)
        ON CONFLICT (group_name, topic_id, partition) DO UPDATE SET committed = excluded.committed`,
     );
-    this.selectGroupOffsets = db.prepare(
-      'SELECT partition, committed FROM group_offsets WHERE group_name = ? AND topic_id = ?',
-    );
     this.deleteGroupOffsets = db.prepare('DELETE FROM group_offsets WHERE group_name = ?');
-    this.countGroupOffsets = db.prepare('SELECT count(*) AS n FROM group_offsets WHERE group_name = ?');
-  }
-
-  committedOffsets(group: string, topicId: number): Map<number, number> {
-    const rows = this.selectGroupOffsets.all(group, topicId) as unknown as {
-      partition: number;
-      committed: number;
-    }[];
-    return new Map(rows.map((row) => [row.partition, row.committed]));
-  }
-
-  readRecords(topicId: number, partition: number, fromOffset: number, limit: number): RecordRow[] {
-    return this.selectRecords.all(topicId, partition, fromOffset, limit) as unknown as RecordRow[];
-  }
-
-  timestampAt(topicId: number, partition: number, offset: number): number | undefined {
-    const row = this.selectTimestampAt.get(topicId, partition, offset) as { timestamp: number } | undefined;
-    return row?.timestamp;
-  }
-
-  /** Runs `work` in one transaction (synchronously); rolls back if it throws. */
-  transaction<T>(work: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    let result: T;
-    try {
-      result = work();
-    } catch (error) {
-      this.rollbackQuietly();
-      throw error;
-    }
-    try {
-      this.db.exec('COMMIT');
-    } catch (error) {
-      this.rollbackQuietly();
-      throw error;
-    }
-    return result;
   }
 
   rollbackQuietly(): void {
@@ -224,7 +175,107 @@ export class SqliteStore {
 
   close(): void {
     if (this.db.isOpen) this.db.close();
+    if (this.#lock.isOpen) this.#lock.close();
   }
+}
+
+/** The main thread's connection: reads only, never blocked by the writer's transactions. */
+export class SqliteReader {
+  readonly db: DatabaseSync;
+  readonly selectRecords: StatementSync;
+  readonly selectTimestampAt: StatementSync;
+  readonly selectTopics: StatementSync;
+  readonly selectPartitions: StatementSync;
+  readonly selectDeletedTopics: StatementSync;
+  readonly selectGroupOffsets: StatementSync;
+
+  /** Open only after a SqliteWriter created the schema and holds the lock. */
+  constructor(path: string) {
+    try {
+      this.db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+      this.db.exec('PRAGMA query_only = ON');
+    } catch (error) {
+      throw unavailable(`cannot open the event log database ${path}`, error);
+    }
+    const db = this.db;
+    // Bounded by the log end offset the caller knows: the writer thread may have committed rows
+    // whose commit the main thread has not applied yet, and readers see exactly the cached state.
+    this.selectRecords = db.prepare(
+      `SELECT offset, timestamp, key, attributes, attribute_types, data_kind, data FROM records
+       WHERE topic_id = ? AND partition = ? AND offset >= ? AND offset < ? ORDER BY offset LIMIT ?`,
+    );
+    this.selectTimestampAt = db.prepare(
+      'SELECT timestamp FROM records WHERE topic_id = ? AND partition = ? AND offset = ?',
+    );
+    this.selectTopics = db.prepare('SELECT id, name, partitions, retention_ms FROM topics ORDER BY name');
+    this.selectPartitions = db.prepare(
+      'SELECT topic_id, partition, start_offset, next_offset, last_timestamp FROM partitions',
+    );
+    this.selectDeletedTopics = db.prepare('SELECT topic_id FROM deleted_topics');
+    this.selectGroupOffsets = db.prepare(
+      'SELECT partition, committed FROM group_offsets WHERE group_name = ? AND topic_id = ?',
+    );
+  }
+
+  committedOffsets(group: string, topicId: number): Map<number, number> {
+    const rows = this.selectGroupOffsets.all(group, topicId) as unknown as {
+      partition: number;
+      committed: number;
+    }[];
+    return new Map(rows.map((row) => [row.partition, row.committed]));
+  }
+
+  readRecords(
+    topicId: number,
+    partition: number,
+    fromOffset: number,
+    endOffset: number,
+    limit: number,
+  ): RecordRow[] {
+    return this.selectRecords.all(topicId, partition, fromOffset, endOffset, limit) as unknown as RecordRow[];
+  }
+
+  timestampAt(topicId: number, partition: number, offset: number): number | undefined {
+    const row = this.selectTimestampAt.get(topicId, partition, offset) as { timestamp: number } | undefined;
+    return row?.timestamp;
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+/**
+ * Takes the data directory's lock: a small SQLite file held in EXCLUSIVE locking mode until the
+ * writer closes (or the process dies). The event log itself cannot be opened exclusively, since
+ * the writer thread and the main thread's reader share it; the caches still assume one writer.
+ */
+function lockDataDir(dataDir: string, databasePath: string): DatabaseSync {
+  let lock: DatabaseSync;
+  try {
+    lock = new DatabaseSync(join(dataDir, LOCK_FILE), { timeout: 0 });
+  } catch (error) {
+    throw unavailable(`cannot open the event log database ${databasePath}`, error);
+  }
+  try {
+    lock.exec('PRAGMA locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock; EXCLUSIVE locking mode keeps it after COMMIT.
+    lock.exec('BEGIN IMMEDIATE');
+    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER)');
+    lock.exec(`DELETE FROM holder; INSERT INTO holder VALUES (${process.pid})`);
+    lock.exec('COMMIT');
+  } catch (error) {
+    lock.close();
+    if (isBusy(error)) throw inUse(databasePath);
+    throw unavailable(`cannot lock the event log database ${databasePath}`, error);
+  }
+  return lock;
+}
+
+function inUse(path: string): EventLogUnavailableError {
+  return new EventLogUnavailableError(
+    `the event log database ${path} is in use by another process (one process per dataDir)`,
+  );
 }
 
 function isBusy(error: unknown): boolean {

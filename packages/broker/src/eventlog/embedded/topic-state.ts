@@ -2,6 +2,8 @@
 // the database: writes stage their changes on a LogTransaction and the batcher applies them after
 // COMMIT. Consumers wait here for new records (in-process wake-up, no polling).
 
+import { WriteOps } from './write-ops.js';
+
 export interface PartitionCursor {
   /** First offset still retained. */
   start: number;
@@ -33,6 +35,8 @@ export function newPartitionState(index: number, cursor: PartitionCursor): Parti
 
 /** Scratch state of one SQLite transaction of the write batcher. */
 export class LogTransaction {
+  /** The statements the writer thread runs for this transaction. */
+  readonly ops = new WriteOps();
   readonly #staged = new Map<PartitionState, PartitionCursor>();
 
   /** The partition's cursor as seen inside this transaction (writes update it in place). */

@@ -1,13 +1,17 @@
-// Group commit: every write submitted during one turn of the event loop (appends of concurrent
-// producers, offset commits, retention deletes) runs in ONE SQLite transaction, so they share a
-// single fsync. A write's promise resolves only after COMMIT returned, i.e. once it is durable.
+// Group commit, pipelined: every write submitted while the writer thread is busy (appends of
+// concurrent producers, offset commits, retention deletes) goes into the NEXT transaction, so they
+// share one fsync; while the thread commits batch N, the main thread gathers batch N+1. A write's
+// promise resolves only after its COMMIT returned on the writer thread, i.e. once it is durable.
 //
-// Writes must not touch the log's in-memory state while they run: they record their changes on
-// the transaction (`tx`) and apply them in `afterCommit`, so a rolled-back transaction leaves the
-// caches consistent with the database.
+// Writes run on the main thread, when their batch is built: they record statements on the
+// transaction (`tx.ops`) and stage their changes to the caches on it, applied in `afterCommit` —
+// so a failed transaction leaves the caches consistent with the database. One batch is in flight
+// at a time, so each batch is built from committed state only.
 
 import { EventLogUnavailableError } from '../event-log.js';
-import { type SqliteStore, unavailable } from './sqlite-store.js';
+import { unavailable } from './sqlite-store.js';
+import type { WriteOps, WriteReply } from './write-ops.js';
+import type { WriterClient } from './writer-client.js';
 
 export interface WriteResult<T> {
   result: T;
@@ -23,12 +27,18 @@ interface Pending<Tx> {
   reject: (error: unknown) => void;
 }
 
-export class WriteBatcher<Tx> {
-  readonly #store: SqliteStore;
+interface Built<Tx> {
+  tx: Tx;
+  done: { pending: Pending<Tx>; outcome: WriteResult<unknown> }[];
+}
+
+export class WriteBatcher<Tx extends { readonly ops: WriteOps }> {
+  readonly #writer: WriterClient;
   readonly #newTransaction: () => Tx;
   readonly #applyTransaction: (tx: Tx) => void;
   #queue: Pending<Tx>[] = [];
   #scheduled = false;
+  #inFlight: Promise<void> | undefined;
   #closed = false;
   /** Transactions committed so far (group-commit effectiveness: writes per transaction). */
   committedTransactions = 0;
@@ -37,95 +47,107 @@ export class WriteBatcher<Tx> {
    * @param newTransaction creates the per-transaction scratch state handed to every write
    * @param applyTransaction applies that state to the caches once COMMIT succeeded
    */
-  constructor(store: SqliteStore, newTransaction: () => Tx, applyTransaction: (tx: Tx) => void) {
-    this.#store = store;
+  constructor(writer: WriterClient, newTransaction: () => Tx, applyTransaction: (tx: Tx) => void) {
+    this.#writer = writer;
     this.#newTransaction = newTransaction;
     this.#applyTransaction = applyTransaction;
   }
 
   submit<T>(write: Write<T, Tx>): Promise<T> {
     if (this.#closed) return Promise.reject(new EventLogUnavailableError('the event log is closed'));
+    if (this.#writer.failure !== undefined) return Promise.reject(this.#writer.failure);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#scheduled) {
+      // The first write of an idle log waits for the end of this event-loop turn, so the writes
+      // of the turn share its transaction; later ones wait for the transaction in flight.
+      if (!this.#scheduled && this.#inFlight === undefined) {
         this.#scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#next();
+        });
       }
     });
   }
 
-  /** Runs everything queued now (also used by close to drain). */
-  flush(): void {
-    this.#scheduled = false;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
-      this.#runBatch(batch);
+  /** Refuses new writes, and resolves once everything submitted before is committed (or failed). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#inFlight !== undefined || this.#queue.length > 0) {
+      if (this.#inFlight === undefined) this.#next();
+      await this.#inFlight;
     }
   }
 
-  close(): void {
-    this.flush();
-    this.#closed = true;
+  #next(): void {
+    if (this.#inFlight !== undefined || this.#queue.length === 0) return;
+    const batch = this.#queue;
+    this.#queue = [];
+    const built = this.#build(batch);
+    if (built === undefined) return;
+    const { request, transfer } = built.tx.ops.request();
+    this.#inFlight = this.#writer
+      .write(request, transfer)
+      .then(
+        (reply) => this.#settle(built, reply),
+        (error: unknown) => {
+          for (const { pending } of built.done) pending.reject(error);
+        },
+      )
+      .finally(() => {
+        this.#inFlight = undefined;
+        this.#next();
+      });
   }
 
-  #runBatch(batch: Pending<Tx>[]): void {
+  /** Runs the writes into one transaction; a write that throws fails alone, the others are rebuilt. */
+  #build(batch: Pending<Tx>[]): Built<Tx> | undefined {
     let remaining = batch;
-    // A write that throws (e.g. its topic was deleted meanwhile) spoils the transaction; roll
-    // back, fail that write alone, and run the others again from scratch.
-    while (remaining.length > 0) {
-      const store = this.#store;
+    for (;;) {
+      if (remaining.length === 0) return undefined;
       const tx = this.#newTransaction();
-      const done: { pending: Pending<Tx>; outcome: WriteResult<unknown> }[] = [];
-      try {
-        store.db.exec('BEGIN IMMEDIATE');
-      } catch (error) {
-        for (const pending of remaining) pending.reject(unavailable('cannot write to the event log', error));
-        return;
-      }
+      const done: Built<Tx>['done'] = [];
       let failedAt = -1;
-      let failure: unknown;
       for (let i = 0; i < remaining.length; i++) {
         const pending = remaining[i]!;
         try {
           done.push({ pending, outcome: pending.write(tx) });
         } catch (error) {
           failedAt = i;
-          failure = error;
+          pending.reject(error);
           break;
         }
+        tx.ops.endWrite();
       }
-      if (failedAt >= 0) {
-        store.rollbackQuietly();
-        remaining[failedAt]!.reject(asLogError(failure));
-        remaining = [...remaining.slice(0, failedAt), ...remaining.slice(failedAt + 1)];
-        continue;
-      }
-      try {
-        store.db.exec('COMMIT');
-      } catch (error) {
-        store.rollbackQuietly();
-        for (const pending of remaining) pending.reject(unavailable('cannot commit to the event log', error));
-        return;
-      }
-      this.committedTransactions++;
-      this.#applyTransaction(tx);
-      for (const { pending, outcome } of done) {
-        try {
-          outcome.afterCommit?.();
-        } finally {
-          pending.resolve(outcome.result);
-        }
-      }
-      return;
+      if (failedAt < 0) return { tx, done };
+      // Its staged changes and statements are mixed into the transaction's: start over without it.
+      remaining = [...remaining.slice(0, failedAt), ...remaining.slice(failedAt + 1)];
     }
   }
-}
 
-function asLogError(error: unknown): unknown {
-  // Our own errors (usage errors) pass through; SQLite failures become "unavailable".
-  if (error instanceof Error && (error as { code?: string }).code === 'ERR_SQLITE_ERROR') {
-    return unavailable('cannot write to the event log', error);
+  #settle({ tx, done }: Built<Tx>, reply: WriteReply): void {
+    if (!reply.ok) {
+      if (reply.stage === 'write' && done[reply.write] !== undefined) {
+        // That write's statement failed and the transaction rolled back: fail it, retry the others.
+        done[reply.write]?.pending.reject(unavailable('cannot write to the event log', reply.message));
+        const others = done.filter((_, i) => i !== reply.write).map(({ pending }) => pending);
+        this.#queue = [...others, ...this.#queue];
+        return;
+      }
+      const what =
+        reply.stage === 'begin' ? 'cannot write to the event log' : 'cannot commit to the event log';
+      for (const { pending } of done) pending.reject(unavailable(what, reply.message));
+      return;
+    }
+    this.committedTransactions++;
+    tx.ops.settle(reply.results);
+    this.#applyTransaction(tx);
+    for (const { pending, outcome } of done) {
+      try {
+        outcome.afterCommit?.();
+      } finally {
+        pending.resolve(outcome.result);
+      }
+    }
   }
-  return error;
 }
