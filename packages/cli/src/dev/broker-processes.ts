@@ -21,28 +21,25 @@ import {
   type RetryStateStore,
 } from '@eddy/broker';
 import { ContractFeed, listenUrl } from '@eddy/runtime';
-import type pino from 'pino';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
-import { freePort, processStatuses, type SupervisedSpec, Supervisor } from './supervisor.js';
+import {
+  freePort,
+  processStatuses,
+  type SupervisedComponentOptions,
+  type SupervisedSpec,
+  Supervisor,
+} from './supervisor.js';
 
 export type BrokerComponent = 'ingress' | 'dispatcher';
 
-export interface BrokerProcessesOptions {
+export interface BrokerProcessesOptions extends SupervisedComponentOptions {
   kafka: string[];
-  host: string;
   /** The ingresses' shared port; 0 = a free one, chosen before they start. */
   port: number;
   ingresses: number;
   dispatchers: number;
   /** The control plane's log client: lag and group deletion. */
   log: EventLog;
-  logger: pino.Logger;
-  /** Status lines (a process exited and is restarted). */
-  print(line: string): void;
-  /** How long apply() waits for every process to run a contract; default 30 s. */
-  applyTimeoutMs?: number;
-  /** Extra flags for every process (tests: a short Kafka session). */
-  extraArgs?: string[];
 }
 
 export class BrokerProcesses {

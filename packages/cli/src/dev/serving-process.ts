@@ -26,9 +26,8 @@ import {
   type TimedDecision,
   tagAddress,
 } from '@eddy/serving';
-import type pino from 'pino';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
-import { freePort, processStatuses, Supervisor } from './supervisor.js';
+import { freePort, processStatuses, type SupervisedComponentOptions, Supervisor } from './supervisor.js';
 
 /** packages/cli/dist/main.js (the `eddy` command), from the sources too: what the supervisor spawns. */
 const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -36,22 +35,14 @@ const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const COMPONENT = 'serving';
 const MEMBER_ID = 'serving-1';
 
-export interface RemoteServingPlaneOptions {
-  host: string;
+export interface RemoteServingPlaneOptions extends SupervisedComponentOptions {
   /** The router's port; 0 = a free one, chosen before the process starts. */
   port: number;
   /** Kafka bootstrap servers the process reads the backlog (consumer lag) from. */
   kafka: string[];
   kafkaClient?: string;
-  logger: pino.Logger;
-  /** Status lines (the process exited and is restarted). */
-  print(line: string): void;
   /** Every line the services' replicas print. */
   serviceOutput?(line: ReplicaOutputLine): void;
-  /** How long apply() waits for the process to run a contract; default 30 s. */
-  applyTimeoutMs?: number;
-  /** Extra flags for the process (tests: a shorter autoscaler tick). */
-  extraArgs?: string[];
 }
 
 export class RemoteServingPlane implements ServingDataPlane {

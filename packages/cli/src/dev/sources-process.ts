@@ -29,31 +29,22 @@ import {
   type SourcesContract,
   sourceKey,
 } from '@eddy/sources';
-import type pino from 'pino';
 import type { SourcesProcessInfo } from '../admin/protocol.js';
 import { processStatus } from './process-status.js';
-import { Supervisor } from './supervisor.js';
+import { type SupervisedComponentOptions, Supervisor } from './supervisor.js';
 
 const COMPONENT = 'sources';
 const MEMBER_ID = 'sources-1';
 
-export interface RemoteSourceRunnerOptions {
+export interface RemoteSourceRunnerOptions extends SupervisedComponentOptions {
   /** The adapters the process runs (built-ins and `sourceAdapters`): apply() checks against them. */
   adapters: SourceRegistry;
   /** Third-party adapter packages the process loads (as given to eddy dev, resolved from the cwd). */
   sourceAdapters: readonly string[];
   /** Where the values the definitions refer to are looked up (as the reconciler plans them). */
   values(): ValueLookupOptions;
-  host: string;
-  logger: pino.Logger;
-  /** Status lines (the process exited and is restarted). */
-  print(line: string): void;
   /** Every line a ContainerSource's container prints. */
   onContainerOutput?(output: ContainerOutputLine): void;
-  /** How long apply() waits for the process to run a new generation; default 10 s. */
-  applyTimeoutMs?: number;
-  /** Extra flags for the process (tests). */
-  extraArgs?: string[];
 }
 
 export class RemoteSourceRunner implements SourceRunner {

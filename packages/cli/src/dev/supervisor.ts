@@ -18,6 +18,19 @@ import type pino from 'pino';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
 import { processStatus } from './process-status.js';
 
+/** What every supervised component (broker, serving, sources processes) is configured with. */
+export interface SupervisedComponentOptions {
+  /** Where its processes listen. */
+  host: string;
+  logger: pino.Logger;
+  /** Status lines (a process exited and is restarted). */
+  print(line: string): void;
+  /** How long apply() waits for its processes to run a contract (each component has a default). */
+  applyTimeoutMs?: number;
+  /** Extra flags for every process (tests: shorter timeouts and ticks). */
+  extraArgs?: string[];
+}
+
 export interface SupervisedSpec {
   /** e.g. `dispatcher`; children of one component are counted together in summary(). */
   component: string;
