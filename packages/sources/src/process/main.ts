@@ -24,6 +24,7 @@ import {
   isEntryPoint,
   isUrlSource,
   parseFlags,
+  processRegistry,
   readContractFile,
   runProcessMain,
   startProbeServer,
@@ -32,7 +33,6 @@ import {
   watchContract,
 } from '@eddy/runtime';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { loadAdapterPackages, withContainerOutput } from '../adapter-packages.js';
 import { createSourceRegistry } from '../builtins.js';
 import { createSourceRunner } from '../sdk/runner.js';
@@ -136,7 +136,7 @@ export async function runSources(
   await loadAdapterPackages(adapters, options.sourceAdapters, (specifier, loaded) =>
     logger.info({ specifier }, `source adapter ${specifier}: ${loaded.map((a) => a.kind).join(', ')}`),
   );
-  const metrics = new Registry();
+  const metrics = processRegistry();
   const values = contractValueStore();
   const runner = createSourceRunner({
     adapters,
