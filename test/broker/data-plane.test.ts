@@ -5,8 +5,9 @@
 // replies go to `reply`.
 
 import { dataValue, type PlainEvent, parseHttpRequest, toHttpBinary, toHttpStructured } from '@eddy/api';
+import { createBrokerDataPlane } from '@eddy/broker';
 import { request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   conformanceCorpusMissing,
   type HttpFeatureVector,
@@ -16,7 +17,9 @@ import {
 import {
   applyYaml,
   brokerYaml,
+  contractFromYaml,
   logFactories,
+  quiet,
   type ReceivedRequest,
   sleep,
   startDataPlane,
@@ -343,6 +346,43 @@ for (const factory of logFactories) {
       expect(replyTo.received.every((r) => r.url === '/replies' && r.headers['ce-type'] === 'ack')).toBe(
         true,
       );
+    });
+
+    it('takes the running generation again when its routes failed to start', {
+      timeout: 60_000,
+    }, async () => {
+      // A dispatcher on its own: no ingress creates the Trigger's topic, so its route cannot start.
+      const log = await factory.open();
+      const dataPlane = await createBrokerDataPlane({
+        log,
+        logger: quiet,
+        component: 'dispatcher',
+        topicWaitMs: 50,
+        dispatcher: { retryStateTopic: unique('eddy-e2e-retry-state'), lagIntervalMs: 0 },
+      });
+      onTestFinished(async () => {
+        await dataPlane.close();
+        await log.close();
+      });
+      const ns = unique('again');
+      const sub = await startSubscriber();
+      const contract = contractFromYaml(
+        [
+          brokerYaml(ns),
+          triggerYaml(ns, 'to-sub', `  broker: default\n  subscriber:\n    uri: ${sub.url}\n`),
+        ].join('\n---\n'),
+        'http://127.0.0.1:1',
+      );
+      await expect(dataPlane.apply(contract)).rejects.toThrow(/could not start/);
+      expect(dataPlane.ready().routes).toMatch(/could not start/);
+      const topic = contract.routes[0]!.topic;
+      await log.ensureTopic(topic);
+      // What the contract watch does after a failed apply: the same contract again.
+      expect(await dataPlane.apply(contract)).toEqual({ applied: true, generation: contract.generation });
+      expect(dataPlane.ready().routes).toBeUndefined();
+      expect(await dataPlane.apply(contract)).toEqual({ applied: false, generation: contract.generation });
+      await log.append(topic, [event('after.retry')]);
+      await waitFor('the event to be delivered', () => sub.received.length === 1);
     });
 
     it('ignores a contract whose generation is not newer', { timeout: 30_000 }, async () => {

@@ -186,6 +186,52 @@ describe('watchContract', () => {
     expect(feed.members('dispatcher')[0]?.error).toBeUndefined();
   });
 
+  it('applies a contract that failed again, with backoff, until it runs or a newer one replaces it', async () => {
+    const feed = new ContractFeed<Doc>();
+    const url = await serveFeed(feed);
+    const attempts: number[] = [];
+    const errors: string[] = [];
+    let failuresLeft = 2;
+    feed.publish({ generation: 1, routes: ['flaky'] });
+    const watch = track(
+      watchContract<Doc>({
+        source: url,
+        member: { id: 'd-2', component: 'dispatcher' },
+        token: 'secret',
+        parse: parseDoc,
+        apply: async (doc) => {
+          attempts.push(doc.generation);
+          if (doc.routes.includes('never')) throw new Error('cannot ever start');
+          if (doc.routes.includes('flaky') && failuresLeft-- > 0) throw new Error('topic not there yet');
+        },
+        logger: { ...quiet, error: (_f, message) => errors.push(message) },
+        pollWaitMs: 200,
+        retryFailedApplyMs: 20,
+      }),
+    );
+    await watch.first;
+    expect(await feed.appliedBy('dispatcher', 1, 5_000)).toBe(true);
+    await waitFor('the third attempt to succeed', () =>
+      attempts.length === 3 && feed.members('dispatcher')[0]?.error === undefined ? true : undefined,
+    );
+    expect(attempts).toEqual([1, 1, 1]);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/topic not there yet \(trying again in 20 ms\)/);
+    expect(errors[1]).toMatch(/trying again in 40 ms/);
+
+    // A contract that keeps failing is retried until a newer one comes, and not after.
+    feed.publish({ generation: 2, routes: ['never'] });
+    await waitFor('generation 2 to be tried three times', () =>
+      attempts.filter((g) => g === 2).length >= 3 ? true : undefined,
+    );
+    feed.publish({ generation: 3, routes: [] });
+    expect(await feed.appliedBy('dispatcher', 3, 5_000)).toBe(true);
+    const triedTwo = attempts.filter((g) => g === 2).length;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(attempts.filter((g) => g === 2)).toHaveLength(triedTwo);
+    expect(attempts.at(-1)).toBe(3);
+  });
+
   it('retries an unreachable or refusing feed until it answers', async () => {
     const feed = new ContractFeed<Doc>();
     feed.publish({ generation: 1, routes: [] });

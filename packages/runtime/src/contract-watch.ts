@@ -7,6 +7,9 @@
 //   a file         read now, re-read when it changes (polled, so an atomic rename counts) or on
 //                  reload() (SIGHUP).
 // Contracts are applied one at a time, in order; a broken one is logged and the running one stays.
+// An apply that fails (Kafka briefly unreachable, a topic not yet propagated) is tried again with
+// backoff until it succeeds or a newer contract replaces it, so a process never sits for good on a
+// contract it could not run.
 
 import { unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -29,7 +32,11 @@ export interface ContractWatchOptions<T extends Generational> {
   member: Pick<MemberReport, 'id' | 'component'>;
   /** Checks the parsed JSON and returns the contract; throws with what is wrong. */
   parse(value: unknown): T;
-  /** Runs a contract; a rejection is logged and reported, the watch goes on. */
+  /**
+   * Runs a contract; a rejection is logged and reported, and the same contract is applied again
+   * later (backoff) unless a newer one arrives first: an applier must accept a contract again after
+   * it rejected it.
+   */
   apply(contract: T): Promise<void>;
   logger: WatchLogger;
   /** Sent as `authorization: Bearer <token>` to a URL source. */
@@ -38,7 +45,11 @@ export interface ContractWatchOptions<T extends Generational> {
   pollWaitMs?: number;
   /** How often a file source is checked for changes; default 500 ms. */
   fileIntervalMs?: number;
+  /** First delay before a failed apply is tried again (doubling up to 30 s); default 1 s. */
+  retryFailedApplyMs?: number;
 }
+
+const MAX_APPLY_RETRY_MS = 30_000;
 
 export interface ContractWatch {
   /** Resolves once the first contract has been applied (or failed to apply). */
@@ -71,6 +82,9 @@ abstract class Watch<T extends Generational> implements ContractWatch {
   protected stopped = false;
   #firstDone!: () => void;
   #queue: Promise<void> = Promise.resolve();
+  /** Counts contracts offered, so a retry can tell that a newer one came meanwhile. */
+  #offered = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(protected readonly o: ContractWatchOptions<T>) {
     this.first = new Promise((resolve) => {
@@ -80,6 +94,8 @@ abstract class Watch<T extends Generational> implements ContractWatch {
 
   /** Loads, checks and applies one contract, in order with the others; never rejects. */
   protected offer(load: () => unknown, from: string): Promise<void> {
+    const offer = ++this.#offered;
+    clearTimeout(this.#retryTimer);
     this.#queue = this.#queue.then(async () => {
       let contract: T;
       try {
@@ -90,20 +106,41 @@ abstract class Watch<T extends Generational> implements ContractWatch {
         this.#firstDone();
         return;
       }
-      try {
-        await this.o.apply(contract);
-        this.lastError = undefined;
-      } catch (error) {
-        this.lastError = (error as Error).message;
-        this.o.logger.error({ generation: contract.generation }, `contract: ${this.lastError}`);
-      }
-      // Applied, or tried: a failed apply is not retried with the same contract (it keeps
-      // retrying what can be retried inside), and the feed hears about the error. One that is not
-      // newer (a file put back) is the applier's to ignore, and does not move the generation back.
-      this.generation = Math.max(this.generation ?? contract.generation, contract.generation);
-      this.#firstDone();
+      await this.#applyUntilDone(contract, offer, 0);
     });
     return this.#queue;
+  }
+
+  async #applyUntilDone(contract: T, offer: number, failures: number): Promise<void> {
+    try {
+      await this.o.apply(contract);
+      if (failures > 0)
+        this.o.logger.info(
+          { generation: contract.generation, attempts: failures + 1 },
+          `contract generation ${contract.generation} applied after ${failures} failed attempt${failures === 1 ? '' : 's'}`,
+        );
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      const delay = Math.min(MAX_APPLY_RETRY_MS, (this.o.retryFailedApplyMs ?? 1_000) * 2 ** failures);
+      this.o.logger.error(
+        { generation: contract.generation, failures: failures + 1, retryInMs: delay },
+        `contract: ${this.lastError} (trying again in ${delay} ms)`,
+      );
+      this.#retryTimer = setTimeout(() => {
+        if (this.stopped || offer !== this.#offered) return;
+        this.#queue = this.#queue.then(() =>
+          this.stopped || offer !== this.#offered
+            ? undefined
+            : this.#applyUntilDone(contract, offer, failures + 1),
+        );
+      }, delay);
+      this.#retryTimer.unref();
+    }
+    // Applied, or tried (the feed hears about an error). One that is not newer (a file put back) is
+    // the applier's to ignore, and does not move the generation back.
+    this.generation = Math.max(this.generation ?? contract.generation, contract.generation);
+    this.#firstDone();
   }
 
   abstract reload(): Promise<void>;
@@ -112,6 +149,7 @@ abstract class Watch<T extends Generational> implements ContractWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.#retryTimer);
     this.#firstDone();
     await this.#queue;
   }

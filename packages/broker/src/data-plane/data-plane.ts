@@ -189,7 +189,10 @@ class DataPlane implements BrokerDataPlane {
   async #apply(contract: DataPlaneContract, options: ApplyOptions): Promise<ApplyResult> {
     const { logger, ingress, dispatcher } = this.parts;
     if (this.#closed !== undefined) throw new Error('apply: the data plane is closed');
-    if (this.#generation !== undefined && contract.generation <= this.#generation) {
+    // The running generation again is news only when its routes failed to start: the watch tries a
+    // failed contract again.
+    const retry = contract.generation === this.#generation && this.#routeFailure !== undefined;
+    if (this.#generation !== undefined && contract.generation <= this.#generation && !retry) {
       logger.info(
         { generation: contract.generation, running: this.#generation },
         `data plane: ignoring contract generation ${contract.generation} (running ${this.#generation})`,

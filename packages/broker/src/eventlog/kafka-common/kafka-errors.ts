@@ -125,6 +125,12 @@ export function isTransientProtocolError(error: unknown): boolean {
   });
 }
 
+/**
+ * A topic the cluster's metadata does not list. Usually final, but right after another client
+ * created it a broker may not list it yet: ensureTopic, told "already exists", waits it out.
+ */
+export class TopicMissingError extends EventLogUsageError {}
+
 /** Wraps a Kafka client's failure of `action` (e.g. `append to "orders"`) in the event log's error kinds. */
 export function toEventLogError(error: unknown, action: string): Error {
   if (error instanceof EventLogUsageError || error instanceof EventLogUnavailableError) return error;

@@ -21,7 +21,13 @@ import {
 } from '../event-log.js';
 import { checkConsumeOptions, checkGroupName } from './consume-arguments.js';
 import type { GroupMemberContext, KafkaGroupMember } from './group-member.js';
-import { hasProtocolError, isTransientProtocolError, toEventLogError, withDeadline } from './kafka-errors.js';
+import {
+  hasProtocolError,
+  isTransientProtocolError,
+  TopicMissingError,
+  toEventLogError,
+  withDeadline,
+} from './kafka-errors.js';
 import { type KafkaLogSettings, kafkaLogSettings, type SharedKafkaLogOptions } from './kafka-log-options.js';
 import { checkAppendPartition, checkTopicName, checkTopicSpec, topicConfigs } from './kafka-topics.js';
 import type { OffsetLookup } from './start-positions.js';
@@ -139,9 +145,9 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
         this.#metadata.delete(name);
         return { name, partitions: count, retentionMs: spec.retentionMs };
       },
-      // Right after a create (or a delete + create of the same name) a broker may not know the topic
-      // yet: here that error means "not propagated", not "no such topic".
-      (error) => hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION'),
+      // Right after a create (ours, another process's, or a delete + create of the same name) a
+      // broker may not know the topic yet: here "no such topic" means "not propagated".
+      (error) => hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || error instanceof TopicMissingError,
     );
   }
 
@@ -348,7 +354,7 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
     return this.adminCall(action, async (admin) => {
       // Listing first: the clients retry the metadata of a missing topic for a while.
       if (!(await this.listTopicNames(admin)).includes(topic)) {
-        throw new EventLogUsageError(`${action}: topic "${topic}" does not exist`);
+        throw new TopicMissingError(`${action}: topic "${topic}" does not exist`);
       }
       const metadata = await this.fetchTopicMetadata(admin, topic);
       this.#metadata.set(topic, { metadata, fetchedAt: Date.now() });
