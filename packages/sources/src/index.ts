@@ -9,6 +9,18 @@ export {
   sourceContainerEnv,
 } from './container/container-source.js';
 export {
+  MAX_SOURCE_SHARDS,
+  parseShard,
+  placedSources,
+  runsOn,
+  SINGLE_SHARD,
+  SOURCE_PLACEMENTS,
+  type SourceShard,
+  shardText,
+  sourceMembers,
+  sourceOwner,
+} from './control/placement.js';
+export {
   planSinkBinding,
   planSinkBindings,
   type SinkBindingLike,

@@ -229,7 +229,8 @@ export function createContainerSourceAdapter(
     };
   }
 
-  return { apiVersion: 'sources.knative.dev/v1', kind: 'ContainerSource', start };
+  // One container per source: run by one sources process.
+  return { apiVersion: 'sources.knative.dev/v1', kind: 'ContainerSource', placement: 'once', start };
 }
 
 export const containerSourceAdapter = createContainerSourceAdapter();

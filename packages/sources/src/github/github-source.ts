@@ -219,6 +219,8 @@ export function createGitHubSourceAdapter(
   return {
     apiVersion: 'sources.knative.dev/v1alpha1',
     kind: 'GitHubSource',
+    // One webhook endpoint (the source's address) per source: one sources process listens.
+    placement: 'once',
     start: (context) => startGitHub(context, options),
   };
 }

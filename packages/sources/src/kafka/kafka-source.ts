@@ -69,6 +69,8 @@ export function createKafkaSourceAdapter(options: KafkaSourceOptions = {}): Sour
   return {
     apiVersion: ['sources.knative.dev/v1', 'sources.knative.dev/v1beta1'],
     kind: 'KafkaSource',
+    // Every sources process joins the source's one consumer group: Kafka spreads the partitions.
+    placement: 'every-member',
     start: (context) => startKafkaSource(context, settings),
   };
 }

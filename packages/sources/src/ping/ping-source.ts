@@ -106,5 +106,7 @@ function startPing(context: SourceContext<PingSourceSpec>): RunningSource {
 export const pingSourceAdapter: SourceAdapter<PingSourceSpec> = {
   apiVersion: ['sources.knative.dev/v1', 'sources.knative.dev/v1beta2'],
   kind: 'PingSource',
+  // A second timer would send every tick twice.
+  placement: 'once',
   start: startPing,
 };

@@ -1,9 +1,11 @@
 // Runs a sources contract on a SourceRunner, one generation after another: sources gone from it are
 // removed, new and changed ones applied (an unchanged one is left running), and one the runner
 // refuses (an adapter this process lacks, a spec it rejects) is reported Ready False without holding
-// back the others. statuses() is what the process reports to its feed.
+// back the others. statuses() is what the process reports to its feed. As one member of several
+// (`shard`), it runs only the sources placed on it.
 
-import type { SourceDefinition } from '../sdk/adapter.js';
+import { placedSources, type SourceShard, shardText } from '../control/placement.js';
+import type { SourceDefinition, SourcePlacement } from '../sdk/adapter.js';
 import { type SourceRunner, type SourceStatus, sourceKey } from '../sdk/runner.js';
 import type { SourcesContract, SourcesContractValues } from './contract.js';
 
@@ -12,6 +14,11 @@ export interface ContractApplierOptions {
   /** Where the runner's sources find their Secret/ConfigMap values (contractValueStore()). */
   values: { set(values: SourcesContractValues): void };
   logger: { info(fields: object, message: string): void; warn(fields: object, message: string): void };
+  /**
+   * This process as a member of several (`--shard i/N`): it runs only the contract's sources placed
+   * on it (control/placement.ts), `placement` telling each kind's. Default: every source.
+   */
+  shard?: { shard: SourceShard; placement(apiVersion: string, kind: string): SourcePlacement };
 }
 
 interface Refused {
@@ -46,7 +53,10 @@ export class ContractApplier {
     }
     // Values first: a source restarted below because its values changed must find the new ones.
     this.#o.values.set(contract.values);
-    const wanted = new Map(contract.sources.map((s) => [sourceKey(s), s]));
+    const shard = this.#o.shard;
+    const placed = shard ? placedSources(contract.sources, shard.shard, shard.placement) : contract.sources;
+    const elsewhere = contract.sources.length - placed.length;
+    const wanted = new Map(placed.map((s) => [sourceKey(s), s]));
     await Promise.all(runner.statuses().map((s) => (wanted.has(s.key) ? undefined : runner.remove(s.key))));
     for (const key of this.#refused.keys()) if (!wanted.has(key)) this.#refused.delete(key);
     await Promise.all(
@@ -66,8 +76,13 @@ export class ContractApplier {
     );
     this.#generation = contract.generation;
     logger.info(
-      { generation: contract.generation, sources: wanted.size, refused: this.#refused.size },
-      `applied contract generation ${contract.generation} (${wanted.size} source${wanted.size === 1 ? '' : 's'}${this.#refused.size ? `, ${this.#refused.size} refused` : ''})`,
+      {
+        generation: contract.generation,
+        sources: wanted.size,
+        refused: this.#refused.size,
+        ...(shard ? { shard: shardText(shard.shard), elsewhere } : {}),
+      },
+      `applied contract generation ${contract.generation} (${wanted.size} source${wanted.size === 1 ? '' : 's'}${this.#refused.size ? `, ${this.#refused.size} refused` : ''}${shard && shard.shard.count > 1 ? `; shard ${shardText(shard.shard)}, ${elsewhere} on other members` : ''})`,
     );
   }
 

@@ -32,7 +32,12 @@ export interface SourcesContract {
 
 /** What an `eddy sources` process reports to its feed (MemberReport.status), when it changes. */
 export interface SourcesProcessStatus {
-  /** Every source of the contract it runs, including those it refused (Ready False, InvalidSource). */
+  /** Which member of the sources component it is, `<index>/<count>` (`0/1` when alone). */
+  shard?: string;
+  /**
+   * Every source of the contract it runs (those placed on it, control/placement.ts), including those
+   * it refused (Ready False, InvalidSource).
+   */
   sources: SourceStatus[];
 }
 

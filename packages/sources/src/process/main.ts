@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 
 // The sources component as a process: every source adapter of the control plane's sources contract
-// (contract.ts), run by a SourceRunner. `eddy sources` is this; `eddy dev --kafka` supervises one.
+// (contract.ts), run by a SourceRunner. `eddy sources` is this; `eddy dev --kafka` supervises one, or
+// N with `--sources N`.
 //
 //   node packages/sources/dist/process/main.js --contract sources.json
 //   node packages/sources/dist/process/main.js --contract http://control:9000/v1/contract/sources --member-id sources-1
+//   node packages/sources/dist/process/main.js --contract sources.json --shard 1/3
+//
+// Scaling out: N processes follow one contract, each with its `--shard i/N` (i = 0..N-1, like a
+// StatefulSet ordinal). A kind placed on every member (SourceAdapter.placement: SQS, Kafka, Pub/Sub,
+// competing consumers of their upstream) runs in each; any other source runs in exactly one, chosen
+// by hashing its key (../control/placement.ts), so the others do not run it. Each reports only what it
+// runs; the control plane merges the reports.
 //
 // Every option is a flag or its EDDY_SOURCES_* environment variable (OPTIONS below; the flag wins).
 // The port serves GET /healthz, /readyz (a contract is applied) and /metrics (eddy_source_*). Logs
@@ -35,9 +43,15 @@ import {
 import pino from 'pino';
 import { loadAdapterPackages, withContainerOutput } from '../adapter-packages.js';
 import { createSourceRegistry } from '../builtins.js';
+import { parseShard, SINGLE_SHARD, type SourceShard, shardText } from '../control/placement.js';
 import { createSourceRunner } from '../sdk/runner.js';
 import { containerOutputLine } from './container-output.js';
-import { checkSourcesContract, contractValueStore, type SourcesContract } from './contract.js';
+import {
+  checkSourcesContract,
+  contractValueStore,
+  type SourcesContract,
+  type SourcesProcessStatus,
+} from './contract.js';
 import { ContractApplier } from './contract-applier.js';
 
 /** The command line, each flag with its environment variable (`--port` = EDDY_SOURCES_PORT). */
@@ -47,6 +61,10 @@ const OPTIONS = {
     help: 'the sources contract: a file, or the control plane feed URL (required)',
   },
   'member-id': { value: '<id>', help: 'how this process names itself to the feed (default sources-<pid>)' },
+  shard: {
+    value: '<index>/<count>',
+    help: 'this process is member <index> (0..count-1) of <count> sharing the contract: it runs the sources placed on every member (SQS, Kafka, Pub/Sub) and those it owns of the others (default 0/1: all)',
+  },
   host: { value: '<address>', help: 'listen address of the probe endpoints (default 127.0.0.1)' },
   port: { value: '<port>', help: 'listen port (default 0: a free one, logged)' },
   'log-level': { value: '<level>', help: 'pino level (default info)' },
@@ -74,6 +92,8 @@ export function usage(program = 'main.js'): string {
 export interface SourcesMainOptions {
   contract: string;
   memberId: string | undefined;
+  /** Which member of how many this process is (default 0/1). */
+  shard: SourceShard;
   host: string;
   port: number;
   logLevel: string;
@@ -100,6 +120,7 @@ export function parseSourcesArgs(
   return {
     contract,
     memberId: flags.text('member-id'),
+    shard: shardFlag(flags.read('shard')),
     host: flags.text('host') ?? '127.0.0.1',
     port: flags.int('port', 0, 65535) ?? 0,
     logLevel: flags.text('log-level') ?? 'info',
@@ -108,6 +129,15 @@ export function parseSourcesArgs(
     watchIntervalMs: flags.int('watch-interval-ms', 50, 60_000) ?? 500,
     statusIntervalMs: flags.int('status-interval-ms', 50, 60_000) ?? 500,
   };
+}
+
+function shardFlag(option: { text: string; source: string } | undefined): SourceShard {
+  if (option === undefined) return SINGLE_SHARD;
+  try {
+    return parseShard(option.text);
+  } catch (error) {
+    throw new UsageError(`${option.source}: ${(error as Error).message}`);
+  }
 }
 
 /** packages/sources/dist/process/main.js, from the sources too: what a supervisor spawns. */
@@ -146,7 +176,12 @@ export async function runSources(
     env,
     ...(options.secretDirs.length ? { secretDirs: options.secretDirs } : {}),
   });
-  const applier = new ContractApplier({ runner, values, logger });
+  const applier = new ContractApplier({
+    runner,
+    values,
+    logger,
+    shard: { shard: options.shard, placement: (apiVersion, kind) => adapters.placement(apiVersion, kind) },
+  });
   let probes: Awaited<ReturnType<typeof startProbeServer>>;
   try {
     probes = await startProbeServer({
@@ -160,6 +195,7 @@ export async function runSources(
         ready: () => ({
           ok: applier.generation !== undefined,
           ...(applier.generation !== undefined ? { generation: applier.generation } : {}),
+          shard: shardText(options.shard),
           sources: runner.statuses().length,
         }),
       },
@@ -174,11 +210,11 @@ export async function runSources(
   let reported = '';
   const report = () => {
     if (applier.generation === undefined) return;
-    const sources = applier.statuses();
-    const text = JSON.stringify(sources);
+    const status: SourcesProcessStatus = { shard: shardText(options.shard), sources: applier.statuses() };
+    const text = JSON.stringify(status);
     if (text === reported) return;
     reported = text;
-    watch.report({ sources });
+    watch.report(status);
   };
   const watch = watchContract<SourcesContract>({
     source: options.contract,

@@ -66,6 +66,9 @@ export function createPubSubSourceAdapter(
   return {
     apiVersion: 'sources.eddy.dev/v1alpha1',
     kind: 'PubSubSource',
+    // Every sources process pulls from the one subscription (created if missing, never deleted):
+    // Pub/Sub spreads the messages among the streams.
+    placement: 'every-member',
     start: (context) => startPubSubSource(context, settings),
   };
 }

@@ -22,6 +22,19 @@ export interface SourceAdapter<Spec = unknown> {
    */
   specSchema?: object;
   /**
+   * How the sources component runs this kind when it is several processes (`eddy sources --shard
+   * i/N`, `eddy dev --kafka --sources N`). Default `'once'`, the safe choice:
+   * - `'once'`: exactly one process runs each source of this kind (chosen by hashing the source's
+   *   key, control/placement.ts). For anything that would duplicate work or clash when run twice: a
+   *   timer (PingSource), a process (ContainerSource), a listener on a port (GitHubSource).
+   * - `'every-member'`: every process runs each source of this kind. Only for a competing consumer
+   *   of an upstream that shares the work among its receivers and acks per message: an SQS queue, a
+   *   Kafka consumer group (the same group id in every process), a Pub/Sub subscription. start()
+   *   must then be safe to run N times at once: create shared upstream state only if missing (an
+   *   "already exists" answer is success), never delete, reset or seek it.
+   */
+  placement?: SourcePlacement;
+  /**
    * Starts pulling from upstream. May be async (connect, create a subscription): resolve once the
    * adapter is running, or reject; a rejection is reported as the source's Ready=False condition
    * (reason `StartFailed`) and start is retried with backoff by the runner. Keep it bounded (a few
@@ -30,6 +43,9 @@ export interface SourceAdapter<Spec = unknown> {
    */
   start(context: SourceContext<Spec>): Promise<RunningSource> | RunningSource;
 }
+
+/** How a kind runs across the processes of the sources component: see SourceAdapter.placement. */
+export type SourcePlacement = 'once' | 'every-member';
 
 /** A started adapter. */
 export interface RunningSource {

@@ -17,6 +17,7 @@ export type {
   SourceDefinition,
   SourceHealth,
   SourceMetrics,
+  SourcePlacement,
 } from './adapter.js';
 export {
   createEmitter,

@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { SourceAdapter } from './adapter.js';
+import type { SourceAdapter, SourcePlacement } from './adapter.js';
 
 export class SourceRegistryError extends Error {
   override readonly name = 'SourceRegistryError';
@@ -59,6 +59,9 @@ export function adapterShapeProblem(value: unknown): string | undefined {
   if (typeof a.start !== 'function') return `${a.kind}: "start" must be a function, found ${show(a.start)}`;
   if (a.specSchema !== undefined && (a.specSchema === null || typeof a.specSchema !== 'object')) {
     return `${a.kind}: "specSchema" must be a JSON Schema object, found ${show(a.specSchema)}`;
+  }
+  if (a.placement !== undefined && a.placement !== 'once' && a.placement !== 'every-member') {
+    return `${a.kind}: "placement" must be "once" or "every-member", found ${show(a.placement)}`;
   }
   return undefined;
 }
@@ -114,6 +117,15 @@ export class SourceRegistry {
   /** Whether some adapter serves this apiVersion and kind. */
   has(apiVersion: string, kind: string): boolean {
     return this.#entries.has(`${apiVersion}|${kind}`);
+  }
+
+  /**
+   * How the adapter of apiVersion+kind runs across the sources processes (its `placement`, default
+   * `'once'`); `'once'` too for a kind no adapter serves (the one process that owns it reports it
+   * refused).
+   */
+  placement(apiVersion: string, kind: string): SourcePlacement {
+    return this.#entries.get(`${apiVersion}|${kind}`)?.adapter.placement ?? 'once';
   }
 
   /** The adapter for apiVersion+kind; throws a SourceRegistryError naming what is registered. */

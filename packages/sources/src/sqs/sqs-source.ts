@@ -76,6 +76,9 @@ export function createSqsSourceAdapter(options: SqsSourceOptions = {}): SourceAd
   return {
     apiVersion: 'sources.eddy.dev/v1alpha1',
     kind: 'SqsSource',
+    // Every sources process receives from the queue: SQS hands each message to one receiver at a
+    // time (visibility timeout) and nothing here creates, purges or deletes the queue.
+    placement: 'every-member',
     async start(ctx): Promise<RunningSource> {
       const receivers = receiversOf(ctx.annotations, defaultReceivers);
       const sdk = await loadSdk();
