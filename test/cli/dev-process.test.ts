@@ -141,15 +141,27 @@ describe('eddy dev (spawned)', () => {
     const cases: [string[], string][] = [
       [
         ['--ingresses', '2'],
-        'eddy: --ingresses, --dispatchers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        'eddy: --ingresses, --dispatchers, --sources and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+      ],
+      [
+        ['--sources', '2'],
+        'eddy: --ingresses, --dispatchers, --sources and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       ],
       [
         ['--kafka', '127.0.0.1:9', '--in-process', '--dispatchers', '2'],
-        'eddy: --in-process runs no broker processes: drop --ingresses/--dispatchers',
+        'eddy: --in-process runs no broker or sources processes: drop --ingresses/--dispatchers/--sources',
       ],
       [
         ['--kafka', '127.0.0.1:9', '--dispatchers', '0'],
         'eddy: --dispatchers must be an integer from 1 to 64, got "0"',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--sources', '65'],
+        'eddy: --sources must be an integer from 1 to 64, got "65"',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--sources', 'two'],
+        'eddy: --sources must be an integer from 1 to 64, got "two"',
       ],
       [
         ['--kafka', '127.0.0.1:9', '--kafka-client', 'rdkafka'],

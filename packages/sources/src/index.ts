@@ -8,6 +8,7 @@ export {
   createContainerSourceAdapter,
   sourceContainerEnv,
 } from './container/container-source.js';
+export { type MemberSourceStatus, mergeMemberStatuses } from './control/member-statuses.js';
 export {
   MAX_SOURCE_SHARDS,
   parseShard,

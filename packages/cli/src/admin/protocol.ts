@@ -48,9 +48,12 @@ export interface StatusResponse {
    */
   brokerProcesses?: ComponentProcessStatus[];
   /**
-   * With the sources as a process (`eddy dev --kafka`): the `eddy sources` process, as its feed last
-   * heard from it; absent fields while it is not running or has not polled yet.
+   * With the sources as processes (`eddy dev --kafka`, `--sources N`): each `eddy sources` process in
+   * shard order, as its feed last heard from it; absent fields while it is not running or has not
+   * polled yet.
    */
+  sourcesProcesses?: SourcesProcessInfo[];
+  /** @deprecated The first of `sourcesProcesses` (`sources-1`), for clients from before `--sources N`. */
   sourcesProcess?: SourcesProcessInfo;
   /** With serving as a process (`eddy dev --kafka`): the `eddy serving` process, the same way. */
   servingProcesses?: ComponentProcessStatus[];
@@ -74,7 +77,9 @@ export interface SourcesProcessInfo extends Omit<ComponentProcessStatus, 'lastSe
   lastSeenMs?: number;
   /** Why it is not running, e.g. `exited (signal SIGKILL), restarting`. */
   down?: string;
-  /** Sources in the contract it is given. */
+  /** Which member of the sources processes it is: `<index>/<count>` (its `--shard`). */
+  shard?: string;
+  /** Sources placed on it (those every member runs, and those it owns). */
   sources: number;
 }
 

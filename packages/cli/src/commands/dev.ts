@@ -18,6 +18,7 @@ export interface DevCommandOptions {
   sourceAdapter: string[];
   ingresses?: string;
   dispatchers?: string;
+  sources?: string;
   inProcess?: boolean;
   kafkaClient?: string;
   /** commander's negation of --no-service-output. */
@@ -46,9 +47,9 @@ function parseBrokers(text: string | undefined): string[] | undefined {
   return brokers;
 }
 
-/** `--ingresses`/`--dispatchers`: a count from 1 to 64; default one per core. */
-function parseCount(flag: string, text: string | undefined): number {
-  if (text === undefined) return availableParallelism();
+/** `--ingresses`/`--dispatchers`/`--sources`: a count from 1 to 64; default one per core. */
+function parseCount(flag: string, text: string | undefined, fallback = availableParallelism()): number {
+  if (text === undefined) return fallback;
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 64)
     throw new UsageError(`${flag} must be an integer from 1 to 64, got "${text}"`);
@@ -60,21 +61,27 @@ function parseCount(flag: string, text: string | undefined): number {
  * process) unless --in-process says otherwise.
  */
 function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined) {
-  const counts = options.ingresses !== undefined || options.dispatchers !== undefined;
+  const counts =
+    options.ingresses !== undefined || options.dispatchers !== undefined || options.sources !== undefined;
   if (!kafka) {
     if (counts || options.inProcess)
       throw new UsageError(
-        '--ingresses, --dispatchers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        '--ingresses, --dispatchers, --sources and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       );
     return undefined;
   }
   if (options.inProcess) {
-    if (counts) throw new UsageError('--in-process runs no broker processes: drop --ingresses/--dispatchers');
+    if (counts)
+      throw new UsageError(
+        '--in-process runs no broker or sources processes: drop --ingresses/--dispatchers/--sources',
+      );
     return undefined;
   }
   return {
     ingresses: parseCount('--ingresses', options.ingresses),
     dispatchers: parseCount('--dispatchers', options.dispatchers),
+    // One by default: a once-placed source (PingSource...) runs on one of them anyway.
+    sources: parseCount('--sources', options.sources, 1),
   };
 }
 
@@ -135,7 +142,13 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(kafka ? { kafka } : {}),
       // Serving and the sources run as processes whenever the broker does (serving's router is where
       // every dispatcher delivers); --in-process keeps all of them here.
-      ...(processes ? { brokerProcesses: processes, servingProcess: true, sourcesProcess: true } : {}),
+      ...(processes
+        ? {
+            brokerProcesses: { ingresses: processes.ingresses, dispatchers: processes.dispatchers },
+            servingProcess: true,
+            sourcesProcess: { members: processes.sources },
+          }
+        : {}),
       ...(kafkaClient !== undefined && isKafkaClientName(kafkaClient) ? { kafkaClient } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
@@ -176,6 +189,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--dispatchers <n>',
       "with --kafka: dispatcher processes sharing the Triggers' consumer groups (default one per core)",
+    )
+    .option(
+      '--sources <n>',
+      'with --kafka: `eddy sources` processes sharing the sources (SQS, Kafka, Pub/Sub sources run in each, every other source in one of them; default 1)',
     )
     .option(
       '--in-process',

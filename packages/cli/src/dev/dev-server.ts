@@ -20,7 +20,12 @@ import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { ADMIN_FILE, type DescribeResponse, type StatusResponse } from '../admin/protocol.js';
+import {
+  ADMIN_FILE,
+  type DescribeResponse,
+  type SourcesProcessInfo,
+  type StatusResponse,
+} from '../admin/protocol.js';
 import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
@@ -46,10 +51,11 @@ export interface DevServerOptions {
    */
   brokerProcesses?: { ingresses: number; dispatchers: number; extraArgs?: string[] };
   /**
-   * With `kafka`: run the source adapters in an `eddy sources` process (sources-process.ts) instead
-   * of in this process. It runs the built-ins and `sourceAdapters` (not a `sources` registry).
+   * With `kafka`: run the source adapters in `eddy sources` processes (sources-process.ts) instead
+   * of in this process: `true` for one, or `members` of them sharing the sources (`--shard i/N`;
+   * `extraArgs` for each). They run the built-ins and `sourceAdapters` (not a `sources` registry).
    */
-  sourcesProcess?: boolean;
+  sourcesProcess?: boolean | { members?: number; extraArgs?: string[] };
   /**
    * With `kafka`: run serving (router/activator, autoscaler, the services' replicas) as an `eddy
    * serving` process (see serving-process.ts) instead of in this process (ignored with `serving: false`).
@@ -121,6 +127,13 @@ function listenError(error: unknown, what: string, port: number): Error {
 }
 
 /** A path as a user reads it: relative to the cwd when it is below it, else absolute. */
+/** `/v1/status`'s sources processes, and the first alone as before `--sources N`. */
+function sourcesInfo(
+  members: SourcesProcessInfo[],
+): Pick<StatusResponse, 'sourcesProcesses' | 'sourcesProcess'> {
+  return { sourcesProcesses: members, ...(members[0] ? { sourcesProcess: members[0] } : {}) };
+}
+
 function shownPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
@@ -236,7 +249,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } = await createDevSources({
       ...(options.sources ? { sources: options.sources } : {}),
       ...(options.sourceAdapters ? { sourceAdapters: options.sourceAdapters } : {}),
-      asProcess: options.sourcesProcess === true,
+      ...(options.sourcesProcess
+        ? { asProcess: options.sourcesProcess === true ? {} : options.sourcesProcess }
+        : {}),
       ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),
       values: store.values,
       ...(options.env ? { env: options.env } : {}),
@@ -275,7 +290,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       watching: watcher?.files() ?? files.map((f) => resolve(f)),
       resources: store.size,
       ...(processes ? { brokerProcesses: processes.members() } : {}),
-      ...(sourcesProcess ? { sourcesProcess: sourcesProcess.info() } : {}),
+      ...(sourcesProcess ? sourcesInfo(sourcesProcess.info()) : {}),
       ...(servingProcess ? { servingProcesses: servingProcess.members() } : {}),
     });
     const token = newToken();
@@ -320,7 +335,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         `  router   ${servingPlane.url}  (services at /<namespace>/<name>${servingProcess ? `; serving runs as a process: ${servingProcess.summary()}` : ''})`,
       );
     else print('  router   (serving is off)');
-    if (sourcesProcess) print(`  sources  as a process (eddy sources; ${sourcesProcess.summary()})`);
+    if (sourcesProcess)
+      print(
+        `  sources  as ${sourcesProcess.members === 1 ? 'a process' : 'processes'} (eddy sources; ${sourcesProcess.summary()})`,
+      );
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
 
     store.onChange((changes) => {

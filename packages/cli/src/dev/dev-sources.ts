@@ -1,4 +1,4 @@
-// `eddy dev`'s source runner, in this process or as an `eddy sources` process (sources-process.ts):
+// `eddy dev`'s source runner, in this process or as `eddy sources` processes (sources-process.ts):
 // the registry (built-ins, `--source-adapter` packages, ContainerSources printing like services) and
 // the runner the reconcile loop drives, whichever way the adapters run.
 
@@ -22,8 +22,11 @@ export interface DevSourcesOptions {
   sources?: SourceRegistry;
   /** Third-party adapter packages loaded into the registry (and into the sources process). */
   sourceAdapters?: readonly string[];
-  /** Run the adapters in an `eddy sources` process (needs Kafka: eddy dev then runs processes). */
-  asProcess?: boolean;
+  /**
+   * Run the adapters in `eddy sources` processes (needs Kafka: eddy dev then runs processes): `members`
+   * of them (default 1), each started with `extraArgs` too.
+   */
+  asProcess?: { members?: number; extraArgs?: string[] };
   serviceOutput?(line: ReplicaOutputLine): void;
   /** Secret and ConfigMap values; `env` wins for secrets (EDDY_SECRET_*). */
   values: ValueStore;
@@ -37,7 +40,7 @@ export interface DevSourcesOptions {
 export interface DevSources {
   registry: SourceRegistry;
   runner: SourceRunner;
-  /** The `eddy sources` process, when the adapters run in one (start() it once its feed is served). */
+  /** The `eddy sources` processes, when the adapters run in them (start() once its feed is served). */
   process: RemoteSourceRunner | undefined;
 }
 
@@ -66,6 +69,8 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
       host: o.host,
       logger: o.logger,
       print: o.print,
+      ...(o.asProcess.members !== undefined ? { members: o.asProcess.members } : {}),
+      ...(o.asProcess.extraArgs ? { extraArgs: o.asProcess.extraArgs } : {}),
       ...(containerOutput ? { onContainerOutput: containerOutput } : {}),
     });
     return { registry, runner: process, process };

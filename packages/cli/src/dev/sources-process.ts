@@ -1,22 +1,29 @@
-// `eddy dev --kafka`'s sources: one `eddy sources` process (@eddy/sources' process main) runs every
-// source adapter, instead of this process. To the reconcile loop it is a SourceRunner like the
-// in-process one:
+// `eddy dev --kafka`'s sources: `eddy sources` processes (@eddy/sources' process main) run the source
+// adapters, instead of this process: one by default, N with `--sources N`, each member `sources-<i+1>`
+// with `--shard i/N`. Every member follows the same contract and runs what placement.ts places on it
+// (competing consumers such as SqsSource on every member, anything else on its one owner). To the
+// reconcile loop this is a SourceRunner like the in-process one:
 //   apply()/remove()  change the definitions and publish the next sources contract (definitions and
 //                     the Secret/ConfigMap values they refer to) on the feed the process follows;
 //                     changes arriving together (one reconcile pass) go out as one generation.
 //                     apply() refuses at once what the process would (checkSourceDefinition), then
 //                     waits (bounded) for the process to run the new generation.
-//   statuses()        what the process last reported for each source; Unknown (Starting) until it
-//                     runs the generation with the source's current definition, False while the
-//                     process is down.
+//   statuses()        what the members that run each source last reported, merged
+//                     (mergeMemberStatuses: a once-placed source has its owner's status, an
+//                     every-member one is Ready when all are, else names the member that is not);
+//                     a member's view is Unknown (Starting) until it runs the generation with the
+//                     source's current definition, False (SourcesProcessDown, naming it) while it is
+//                     down.
 // supervisor.ts runs the process (restart with backoff, a status line when it exits).
 
 import { isDeepStrictEqual } from 'node:util';
 import type { ValueLookupOptions } from '@eddy/api';
-import { ContractFeed } from '@eddy/runtime';
+import { ContractFeed, type MemberState } from '@eddy/runtime';
 import {
   type ContainerOutputLine,
   checkSourceDefinition,
+  type MemberSourceStatus,
+  mergeMemberStatuses,
   parseContainerOutputLine,
   type ReadyCondition,
   referencedValues,
@@ -25,16 +32,25 @@ import {
   type SourceDefinition,
   type SourceRegistry,
   type SourceRunner,
+  type SourceShard,
   type SourceStatus,
   type SourcesContract,
+  shardText,
   sourceKey,
+  sourceMembers,
 } from '@eddy/sources';
 import type { SourcesProcessInfo } from '../admin/protocol.js';
 import { processStatus } from './process-status.js';
 import { type SupervisedComponentOptions, Supervisor } from './supervisor.js';
 
 const COMPONENT = 'sources';
-const MEMBER_ID = 'sources-1';
+
+interface Member {
+  id: string;
+  shard: SourceShard;
+  /** `sources-2 (shard 1/2)`, as messages name it. */
+  name: string;
+}
 
 export interface RemoteSourceRunnerOptions extends SupervisedComponentOptions {
   /** The adapters the process runs (built-ins and `sourceAdapters`): apply() checks against them. */
@@ -45,71 +61,96 @@ export interface RemoteSourceRunnerOptions extends SupervisedComponentOptions {
   values(): ValueLookupOptions;
   /** Every line a ContainerSource's container prints. */
   onContainerOutput?(output: ContainerOutputLine): void;
+  /** How many `eddy sources` processes share the sources (1..64, default 1). */
+  members?: number;
 }
 
 export class RemoteSourceRunner implements SourceRunner {
   readonly feed = new ContractFeed<SourcesContract>();
   readonly #o: RemoteSourceRunnerOptions;
   readonly #supervisor: Supervisor;
+  readonly #members: Member[];
   readonly #definitions = new Map<string, SourceDefinition>();
   /** The generation in which each source's definition last changed: older reports are stale. */
   readonly #changedIn = new Map<string, number>();
   readonly #unpublished = new Set<string>();
   #generation = 0;
   #flushing: Promise<number> | undefined;
-  /** How the process last exited, while it has not reported since. */
-  #exited: string | undefined;
+  /** How each member last exited, while it has not reported since. */
+  readonly #exited = new Map<string, string>();
   #feedUrl = '';
   #token = '';
   #closed: Promise<void> | undefined;
 
   constructor(options: RemoteSourceRunnerOptions) {
     this.#o = options;
+    const count = options.members ?? 1;
+    if (!Number.isSafeInteger(count) || count < 1 || count > 64)
+      throw new RangeError(`sources members must be an integer from 1 to 64, got ${count}`);
+    this.#members = Array.from({ length: count }, (_, index) => {
+      const shard = { index, count };
+      const id = `${COMPONENT}-${index + 1}`;
+      return { id, shard, name: `${id} (shard ${shardText(shard)})` };
+    });
     this.#supervisor = new Supervisor(
       {
         label: 'sources',
         logger: options.logger,
         print: options.print,
-        command: () => this.#command(),
+        command: (child) => this.#command(child.id),
         onLine: (_child, line) => {
           const output = parseContainerOutputLine(line);
           if (output) options.onContainerOutput?.(output);
         },
         onExit: (child, how) => {
-          this.#exited = how;
+          this.#exited.set(child.id, how);
           this.feed.forget(child.id);
         },
       },
-      [{ component: COMPONENT, id: MEMBER_ID }],
+      this.#members.map((m) => ({ component: COMPONENT, id: m.id })),
     );
     this.feed.onChange(() => {
-      if (this.feed.members(COMPONENT).length > 0) this.#exited = undefined;
+      for (const m of this.feed.members(COMPONENT)) this.#exited.delete(m.id);
     });
   }
 
-  /** Starts the process, following the feed at `feedUrl` with `token`. */
+  /** Starts the processes, following the feed at `feedUrl` with `token`. */
   start(feedUrl: string, token: string): void {
     this.#feedUrl = feedUrl;
     this.#token = token;
     this.#supervisor.start();
   }
 
-  /** `1/1 sources (1 restart)`. */
+  /** How many `eddy sources` processes share the sources. */
+  get members(): number {
+    return this.#members.length;
+  }
+
+  /** `2/2 sources (1 restart)`. */
   summary(): string {
     return this.#supervisor.summary(COMPONENT, COMPONENT);
   }
 
-  /** The process as the admin API's status shows it. */
-  info(): SourcesProcessInfo {
-    const member = this.feed.members(COMPONENT)[0];
-    const pid = this.#supervisor.pid(MEMBER_ID);
-    return {
-      ...(member
-        ? processStatus(member, pid)
-        : { id: MEMBER_ID, component: COMPONENT, ...(pid !== undefined ? { pid } : {}) }),
-      ...(this.#exited !== undefined ? { down: `exited (${this.#exited}), restarting` } : {}),
-      sources: this.#definitions.size,
-    };
+  /** Each process, in shard order, as the admin API's status shows it. */
+  info(): SourcesProcessInfo[] {
+    const live = new Map(this.feed.members(COMPONENT).map((m) => [m.id, m]));
+    const placed = new Array<number>(this.#members.length).fill(0);
+    for (const [key, d] of this.#definitions)
+      for (const index of sourceMembers(this.#o.adapters.placement(d.apiVersion, d.kind), key, placed.length))
+        placed[index] = (placed[index] ?? 0) + 1;
+    return this.#members.map(({ id, shard }, index) => {
+      const member = live.get(id);
+      const pid = this.#supervisor.pid(id);
+      const exited = this.#exited.get(id);
+      return {
+        ...(member
+          ? processStatus(member, pid)
+          : { id, component: COMPONENT, ...(pid !== undefined ? { pid } : {}) }),
+        shard: shardText(shard),
+        ...(exited !== undefined ? { down: `exited (${exited}), restarting` } : {}),
+        sources: placed[index] ?? 0,
+      };
+    });
   }
 
   async apply(source: SourceDefinition): Promise<SourceStatus> {
@@ -120,11 +161,12 @@ export class RemoteSourceRunner implements SourceRunner {
       this.#definitions.set(key, structuredClone(source));
       this.#unpublished.add(key);
       const generation = await this.#flush();
-      // One still starting counts: it is about to poll.
-      if (this.#supervisor.running(COMPONENT) > 0 && this.#changedIn.get(key) === generation)
-        await this.feed.appliedBy(COMPONENT, generation, this.#o.applyTimeoutMs ?? 10_000);
+      // Every member that runs now (one still starting counts: it is about to poll).
+      const running = this.#supervisor.running(COMPONENT);
+      if (running > 0 && this.#changedIn.get(key) === generation)
+        await this.feed.appliedBy(COMPONENT, generation, this.#o.applyTimeoutMs ?? 10_000, running);
     }
-    return this.#status(key) ?? this.#starting(source, 'waiting for the sources process');
+    return this.#status(key) ?? this.#starting(source, 'waiting for the sources processes');
   }
 
   /** Forgets the source now; the process stops it with the next generation (not waited for). */
@@ -139,7 +181,7 @@ export class RemoteSourceRunner implements SourceRunner {
     return [...this.#definitions.keys()].flatMap((key) => this.#status(key) ?? []);
   }
 
-  /** Stops the process (it drains its sources). Idempotent. */
+  /** Stops the processes (they drain their sources). Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.feed.close();
@@ -164,25 +206,39 @@ export class RemoteSourceRunner implements SourceRunner {
     return this.#flushing;
   }
 
+  /** The source's status merged from the members placed to run it. */
   #status(key: string): SourceStatus | undefined {
     const definition = this.#definitions.get(key);
     if (!definition) return undefined;
-    if (this.#exited !== undefined)
+    const placement = this.#o.adapters.placement(definition.apiVersion, definition.kind);
+    const live = new Map(this.feed.members(COMPONENT).map((m) => [m.id, m]));
+    return mergeMemberStatuses(
+      sourceMembers(placement, key, this.#members.length).map((index): MemberSourceStatus => {
+        const member = this.#members[index] as Member;
+        return { member: member.name, status: this.#memberStatus(member, live.get(member.id), definition) };
+      }),
+    );
+  }
+
+  /** What one member says about a source it runs, or why it says nothing. */
+  #memberStatus(member: Member, state: MemberState | undefined, definition: SourceDefinition): SourceStatus {
+    const exited = this.#exited.get(member.id);
+    if (exited !== undefined)
       return this.#condition(definition, {
         status: 'False',
         reason: 'SourcesProcessDown',
-        message: `the sources process exited (${this.#exited}) and is being restarted`,
+        message: `sources process ${member.name} exited (${exited}) and is being restarted`,
       });
-    const member = this.feed.members(COMPONENT)[0];
+    const key = sourceKey(definition);
     const changedIn = this.#changedIn.get(key);
-    if (!member || changedIn === undefined || (member.applied ?? -1) < changedIn)
+    if (!state || changedIn === undefined || (state.applied ?? -1) < changedIn)
       return this.#starting(
         definition,
-        `waiting for the sources process to run generation ${changedIn ?? '?'}`,
+        `waiting for sources process ${member.name} to run generation ${changedIn ?? '?'}`,
       );
     return (
-      reportedSourceStatuses(member.status)?.find((s) => s.key === key) ??
-      this.#starting(definition, 'waiting for the sources process to report it')
+      reportedSourceStatuses(state.status)?.find((s) => s.key === key) ??
+      this.#starting(definition, `waiting for sources process ${member.name} to report it`)
     );
   }
 
@@ -204,14 +260,17 @@ export class RemoteSourceRunner implements SourceRunner {
     };
   }
 
-  #command(): { args: string[]; env: Record<string, string> } {
+  #command(id: string): { args: string[]; env: Record<string, string> } {
     const o = this.#o;
+    const member = this.#members.find((m) => m.id === id) as Member;
     const args = [
       SOURCES_MAIN,
       '--contract',
       this.#feedUrl,
       '--member-id',
-      MEMBER_ID,
+      id,
+      '--shard',
+      shardText(member.shard),
       '--host',
       o.host,
       '--log-level',
