@@ -68,6 +68,7 @@ describe('sources process options', () => {
     expect(parseSourcesArgs([], env)).toEqual({
       contract: 'http://control:9000/v1/contract/sources',
       memberId: undefined,
+      shard: { index: 0, count: 1 },
       host: '127.0.0.1',
       port: 9100,
       logLevel: 'info',
