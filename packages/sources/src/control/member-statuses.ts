@@ -17,7 +17,8 @@ const RANK = { False: 0, Unknown: 1, True: 2 } as const;
 /**
  * The source's status across `members` (in member order, at least one): the first member's when
  * all are Ready (with the first address any of them reports), else the first member that is not
- * Ready (False before Unknown), its message prefixed with the member and how many are Ready.
+ * Ready (False before Unknown), its message naming the member (prefixed unless it already does)
+ * and saying how many are Ready.
  */
 export function mergeMemberStatuses(members: readonly MemberSourceStatus[]): SourceStatus {
   const [first] = members;
@@ -33,11 +34,14 @@ export function mergeMemberStatuses(members: readonly MemberSourceStatus[]): Sou
   const ready = members.filter((m) => m.status.ready.status === 'True').length;
   const { address: _none, ...status } = worst.status;
   const message = worst.status.ready.message;
+  const why =
+    message === undefined
+      ? `${worst.member} is ${worst.status.ready.reason ?? 'not Ready'}`
+      : message.includes(worst.member)
+        ? message
+        : `${worst.member}: ${message}`;
   return {
     ...status,
-    ready: {
-      ...worst.status.ready,
-      message: `${worst.member}${message ? `: ${message}` : ` is ${worst.status.ready.reason ?? 'not Ready'}`} (${ready} of ${members.length} members Ready)`,
-    },
+    ready: { ...worst.status.ready, message: `${why} (${ready} of ${members.length} members Ready)` },
   };
 }
