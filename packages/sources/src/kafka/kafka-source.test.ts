@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { sourceKey } from '../sdk/runner.js';
 import { kafkaTestTopics } from '../testing/kafka-test-topics.js';
-import { useSourceTestBed } from '../testing/source-test-bed.js';
+import { closeSourceTestBed, startSourceTestBed, useSourceTestBed } from '../testing/source-test-bed.js';
 import { testSourceDefinition } from '../testing/test-source-definition.js';
 import { uniqueName as unique } from '../testing/unique-name.js';
 import { waitUntil as until } from '../testing/wait-until.js';
-import { createKafkaSourceAdapter } from './kafka-source.js';
+import { createKafkaSourceAdapter, kafkaSourceAdapter } from './kafka-source.js';
 
 const brokers = inject('kafkaBrokers');
 const quiet = pino({ level: process.env.KS_LOG ?? 'silent' });
@@ -32,16 +32,18 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
   );
 }
 
+const ADAPTER_OPTIONS = {
+  lagIntervalMs: 300,
+  redeliveryPauseMs: 200,
+  sessionTimeoutMs: 6_000,
+  maxWaitTimeMs: 200,
+  reconnectDelayMs: 300,
+  startWaitMs: 8_000,
+} as const;
+
 describe('KafkaSource', () => {
   const bed = useSourceTestBed(() => ({
-    adapters: createKafkaSourceAdapter({
-      lagIntervalMs: 300,
-      redeliveryPauseMs: 200,
-      sessionTimeoutMs: 6_000,
-      maxWaitTimeMs: 200,
-      reconnectDelayMs: 300,
-      startWaitMs: 8_000,
-    }),
+    adapters: createKafkaSourceAdapter(ADAPTER_OPTIONS),
     logger: quiet,
   }));
 
@@ -172,6 +174,44 @@ describe('KafkaSource', () => {
     await until(() => seen('from-earliest').length >= 2, 10_000, 'earliest source');
     expect(seen('from-earliest')[0]?.body.toString()).toBe('old');
     expect(seen('from-latest').map((r) => r.body.toString())).not.toContain('old');
+  });
+
+  it('runs on two members at once (placement every-member): one consumer group, partitions split, each record once', async () => {
+    // A second runner, as a second `eddy sources` process would have, into the same sink.
+    const other = await startSourceTestBed({
+      adapters: createKafkaSourceAdapter(ADAPTER_OPTIONS),
+      logger: quiet,
+    });
+    try {
+      expect(kafkaSourceAdapter.placement).toBe('every-member');
+      const topic = await createTopic(4);
+      const def = source('shared', { topics: [topic], initialOffset: 'earliest' });
+      await bed.runner.apply(def);
+      await other.runner.apply(def);
+      // The second joined the group: the rebalance that gave it partitions is done.
+      for (const runner of [bed.runner, other.runner])
+        await until(() => runner.statuses()[0]?.ready.status === 'True', 20_000, 'both in the group');
+      const values = Array.from({ length: 40 }, (_, i) => `r${i}`);
+      await produce(
+        topic,
+        values.map((value, i) => ({ value, partition: i % 4 })),
+      );
+      await bed.sink.waitFor((r) => r.length >= values.length, 20_000);
+      await sleep(500);
+      const bodies = bed.sink.requests.map((r) => r.body.toString());
+      expect(bodies.length).toBe(values.length);
+      expect(new Set(bodies)).toEqual(new Set(values));
+      const received = await Promise.all(
+        [bed.registry, other.registry].map((r) =>
+          metric(r, 'eddy_source_events_received_total', { kind: 'KafkaSource', name: 'shared' }),
+        ),
+      );
+      expect(received[0], 'the first member has partitions').toBeGreaterThan(0);
+      expect(received[1], 'the second member has partitions').toBeGreaterThan(0);
+      expect(received[0]! + received[1]!).toBe(values.length);
+    } finally {
+      await closeSourceTestBed(other);
+    }
   });
 
   it('commits nothing while the sink is down, then delivers everything; reports the lag', async () => {

@@ -9,9 +9,11 @@ import { pubsubSdk } from '../../../../test/harness/pubsub-sdk.ts';
 import { sourceKey } from '../sdk/runner.js';
 import { metricSum as metric } from '../testing/metric-sum.js';
 import { usePubSubSourceTestBed } from '../testing/pubsub-source-test-bed.js';
+import { closeSourceTestBed, startSourceTestBed } from '../testing/source-test-bed.js';
 import { uniqueName as unique } from '../testing/unique-name.js';
 import { waitUntil } from '../testing/wait-until.js';
 import { PUBSUB_MESSAGE_PUBLISHED_TYPE } from './pubsub-event.js';
+import { createPubSubSourceAdapter, pubsubSourceAdapter } from './pubsub-source.js';
 
 const { peer, pubsub, bed, source, labels, topicWithSubscription, drain } = usePubSubSourceTestBed({
   sdk: pubsubSdk,
@@ -212,6 +214,40 @@ describe('PubSubSource', () => {
     expect(metadata.ackDeadlineSeconds).toBe(42);
     const id = await topic.publishMessage({ data: Buffer.from('x') });
     await bed.sink.waitFor(() => bed.sink.accepted().some((e) => e.id === id), 10_000);
+  });
+
+  it('runs on two members at once (placement every-member): both create the missing subscription, share it, each message once', async () => {
+    // A second runner, as a second `eddy sources` process would have, into the same sink.
+    const other = await startSourceTestBed({
+      adapters: createPubSubSourceAdapter({ reconnectDelayMs: 200, maxReconnectDelayMs: 500 }),
+    });
+    try {
+      expect(pubsubSourceAdapter.placement).toBe('every-member');
+      const [topic] = await pubsub().createTopic(unique('pst'));
+      const subscription = unique('pss');
+      const def = source('shared', { subscription, topic: topic.name.split('/').pop() });
+      await Promise.all([bed.runner.apply(def), other.runner.apply(def)]);
+      for (const runner of [bed.runner, other.runner])
+        await until(() => runner.statuses()[0]?.ready.status === 'True', 10_000, 'both Ready');
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) ids.push(await topic.publishMessage({ data: Buffer.from(`m${i}`) }));
+      await bed.sink.waitFor(() => bed.sink.accepted().length >= ids.length, 15_000);
+      await sleep(500);
+      const delivered = bed.sink.accepted().map((e) => e.id);
+      expect(delivered.length).toBe(ids.length);
+      expect(new Set(delivered)).toEqual(new Set(ids));
+      const received = await Promise.all(
+        [bed.registry, other.registry].map((r) =>
+          metric(r, 'eddy_source_events_received_total', labels('shared')),
+        ),
+      );
+      expect(received[0]! + received[1]!).toBe(ids.length);
+      // The subscription is still there for both: neither member deleted or recreated it.
+      const [exists] = await pubsub().subscription(subscription).exists();
+      expect(exists).toBe(true);
+    } finally {
+      await closeSourceTestBed(other);
+    }
   });
 
   it('reports a subscription deleted under a running source and resumes once it is back', async () => {
