@@ -1,7 +1,9 @@
 // `eddy dev` on Kafka with the broker and the sources as processes (in process here, the children
 // real): a PingSource and a ContainerSource deliver through the broker to a Trigger's subscriber,
 // their status comes back from the `eddy sources` process, the container's output reaches eddy dev's
-// service output, and a SIGKILLed sources process is restarted and delivers again.
+// service output, and a SIGKILLed sources process is restarted and delivers again. With `--sources 2`:
+// a PingSource on its owner, an SqsSource (ElasticMQ) on both members with its status merged from
+// theirs, and the owner SIGKILLed: not Ready naming it, then Ready again with pings resuming.
 
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';

@@ -63,7 +63,7 @@ const OPTIONS = {
   'member-id': { value: '<id>', help: 'how this process names itself to the feed (default sources-<pid>)' },
   shard: {
     value: '<index>/<count>',
-    help: 'this process is member <index> (0..count-1) of <count> sharing the contract: it runs the sources placed on every member (SQS, Kafka, Pub/Sub) and those it owns of the others (default 0/1: all)',
+    help: 'member <index> (0..count-1) of <count> processes sharing the contract: runs the SQS, Kafka and Pub/Sub sources and the other sources it owns (default 0/1: all)',
   },
   host: { value: '<address>', help: 'listen address of the probe endpoints (default 127.0.0.1)' },
   port: { value: '<port>', help: 'listen port (default 0: a free one, logged)' },
