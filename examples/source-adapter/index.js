@@ -27,6 +27,9 @@ const DEFAULT_TYPE = 'dev.example.httppoll.changed';
 const httpPollSource = {
   apiVersion: 'sources.example.com/v1alpha1',
   kind: 'HttpPollSource',
+  // One poller per source, whatever the number of `eddy sources` processes: a second one would send
+  // every change twice. ('once' is the default; 'every-member' is for competing consumers.)
+  placement: 'once',
   // Checked by the runner before start(); sink and ceOverrides are the runner's and not listed.
   specSchema: {
     type: 'object',

@@ -95,6 +95,8 @@ describe('source registry', () => {
     const loaded = await byPath.loadPackage(example);
     expect(loaded.map((a) => a.kind)).toEqual(['HttpPollSource']);
     expect(byPath.has('sources.example.com/v1alpha1', 'HttpPollSource')).toBe(true);
+    // A third-party package declares how its kind runs across sources processes.
+    expect(byPath.placement('sources.example.com/v1alpha1', 'HttpPollSource')).toBe('once');
 
     const project = await mkdtemp(join(tmpdir(), 'eddy-sources-'));
     try {
