@@ -22,6 +22,7 @@ import { ContractFeed, type MemberState } from '@eddy/runtime';
 import {
   type ContainerOutputLine,
   checkSourceDefinition,
+  MAX_SOURCE_SHARDS,
   type MemberSourceStatus,
   mergeMemberStatuses,
   parseContainerOutputLine,
@@ -61,7 +62,7 @@ export interface RemoteSourceRunnerOptions extends SupervisedComponentOptions {
   values(): ValueLookupOptions;
   /** Every line a ContainerSource's container prints. */
   onContainerOutput?(output: ContainerOutputLine): void;
-  /** How many `eddy sources` processes share the sources (1..64, default 1). */
+  /** How many `eddy sources` processes share the sources (1..MAX_SOURCE_SHARDS = 64, default 1). */
   members?: number;
 }
 
@@ -85,8 +86,8 @@ export class RemoteSourceRunner implements SourceRunner {
   constructor(options: RemoteSourceRunnerOptions) {
     this.#o = options;
     const count = options.members ?? 1;
-    if (!Number.isSafeInteger(count) || count < 1 || count > 64)
-      throw new RangeError(`sources members must be an integer from 1 to 64, got ${count}`);
+    if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SOURCE_SHARDS)
+      throw new RangeError(`sources members must be an integer from 1 to ${MAX_SOURCE_SHARDS}, got ${count}`);
     this.#members = Array.from({ length: count }, (_, index) => {
       const shard = { index, count };
       const id = `${COMPONENT}-${index + 1}`;
