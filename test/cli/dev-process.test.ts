@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { brokerYaml, triggerYaml } from '../../packages/cli/src/testing/manifests.ts';
 import { waitFor } from '../harness/wait.ts';
 import { buildCli, MAIN, runEddy } from './helpers.ts';
@@ -130,6 +130,70 @@ describe('eddy dev (spawned)', () => {
       await new Promise<void>((r) => subscriber.close(() => r()));
     }
   }, 60_000);
+
+  it('--kafka --sources 2: two eddy sources processes, listed with their shards in /v1/status', async () => {
+    const brokers = inject('kafkaBrokers').join(',');
+    const data = join(dir, 'sources-2');
+    const dev = spawnDev([
+      '--kafka',
+      brokers,
+      '--ingresses',
+      '1',
+      '--dispatchers',
+      '1',
+      '--sources',
+      '2',
+      '--port',
+      '0',
+      '--data-dir',
+      data,
+    ]);
+    try {
+      await dev.waitFor(/^ {2}sources {2}as processes \(eddy sources; 2\/2 sources\)/, 60_000);
+      const adminFile = JSON.parse(readFileSync(join(data, 'admin.json'), 'utf8')) as {
+        url: string;
+        token: string;
+      };
+      type Member = { id: string; shard?: string; lastSeenMs?: number; generation?: number };
+      const status = async () =>
+        (await (
+          await request(`${adminFile.url}/v1/status`, {
+            headers: { authorization: `Bearer ${adminFile.token}` },
+          })
+        ).body.json()) as {
+          sourcesProcesses?: Member[];
+          brokerProcesses?: Member[];
+          servingProcesses?: Member[];
+        };
+      await waitFor(
+        'both sources processes on the feed, the broker and serving processes on their first contract',
+        async () => {
+          const body = await status();
+          const sources = body.sourcesProcesses ?? [];
+          const others = [...(body.brokerProcesses ?? []), ...(body.servingProcesses ?? [])];
+          return (
+            sources.length === 2 &&
+            sources.every(
+              (m, i) => m.id === `sources-${i + 1}` && m.shard === `${i}/2` && m.lastSeenMs !== undefined,
+            ) &&
+            others.length === 3 &&
+            // A SIGINT before they run their first contract waits out its apply timeout.
+            others.every((m) => m.generation !== undefined)
+          );
+        },
+        { timeoutMs: 60_000 },
+      );
+      // Older clients still find the first one alone.
+      expect(((await status()) as { sourcesProcess?: Member }).sourcesProcess).toMatchObject({
+        id: 'sources-1',
+        shard: '0/2',
+      });
+      dev.child.kill('SIGINT');
+      expect(await dev.exited).toBe(0);
+    } finally {
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+    }
+  }, 120_000);
 
   it('bad usage is one line and exit 2, never a stack trace', async () => {
     const r = await runEddy(['dev', '--port', 'eighty'], { cwd: dir });
