@@ -2,7 +2,8 @@
  * `eddy dev` as a user runs it: the built CLI (packages/cli/dist/main.js) spawned with this Node, on the
  * embedded log in a temp data dir. It prints where it listens and a status line per resource, routes an
  * event from its ingress to a real HTTP subscriber, refuses a second server on the same data dir, and
- * stops cleanly on SIGINT (exit 0, admin.json removed). beforeAll runs the incremental build.
+ * stops cleanly on SIGINT (exit 0, admin.json removed). On the harness's Kafka, `--sources 2` starts two
+ * `eddy sources` processes listed with their shards. beforeAll runs the incremental build.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
