@@ -106,6 +106,13 @@ describe('ContractFeed', () => {
     expect(feed.members('dispatcher').map((m) => m.id)).toEqual(['d1']);
     feed.forget('d1');
     expect(await feed.appliedBy('dispatcher', 3, 10)).toBe(false);
+    // Shutdown: a wait under way and one asked for afterwards both give up at once.
+    const pending = feed.appliedBy('dispatcher', 4, 60_000);
+    feed.close();
+    const after = feed.appliedBy('dispatcher', 4, 60_000);
+    const late = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 1_000));
+    expect(await Promise.race([pending, late])).toBe(false);
+    expect(await Promise.race([after, late])).toBe(false);
   });
 });
 

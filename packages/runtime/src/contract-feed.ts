@@ -137,6 +137,7 @@ export class ContractFeed<T extends Generational> {
       return live.length >= Math.max(1, members) && live.every((m) => (m.applied ?? -1) >= generation);
     };
     if (all()) return true;
+    if (this.#closed) return false;
     return new Promise((resolve) => {
       const check = () => {
         const applied = all();

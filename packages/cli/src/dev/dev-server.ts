@@ -275,6 +275,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       onStatusLine: print,
     });
     cleanups.push(() => reconciler.close());
+    // Runs first on shutdown: a reconcile pass waiting for a component process to take its contract
+    // (up to its apply timeout) gives up now, so Ctrl-C early in a start does not wait those out.
+    cleanups.push(() => {
+      for (const feed of [processes?.feed, servingProcess?.feed, sourcesProcess?.feed]) feed?.close();
+    });
 
     const isThirdPartyKind = (apiVersion: string, kind: string) => sources.has(apiVersion, kind);
     const settleTimeoutMs = options.settleTimeoutMs ?? 5000;
