@@ -19,6 +19,8 @@ export interface CreateRouterOptions {
   maxQueuePerRevision?: number;
   /** TCP connect timeout towards a replica. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /** SO_REUSEPORT on the listener: other router processes may listen on the same port. Default false. */
+  reusePort?: boolean;
 }
 
 export const DEFAULT_MAX_QUEUE_PER_REVISION = 1000;
@@ -48,6 +50,7 @@ export async function createRouter(options: CreateRouterOptions = {}): Promise<R
       DEFAULT_MAX_QUEUE_PER_REVISION,
     ),
     connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
+    reusePort: options.reusePort ?? false,
   });
   await router.listen();
   return router;
