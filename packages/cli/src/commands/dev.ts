@@ -18,6 +18,7 @@ export interface DevCommandOptions {
   sourceAdapter: string[];
   ingresses?: string;
   dispatchers?: string;
+  routers?: string;
   inProcess?: boolean;
   kafkaClient?: string;
   /** commander's negation of --no-service-output. */
@@ -46,9 +47,9 @@ function parseBrokers(text: string | undefined): string[] | undefined {
   return brokers;
 }
 
-/** `--ingresses`/`--dispatchers`: a count from 1 to 64; default one per core. */
-function parseCount(flag: string, text: string | undefined): number {
-  if (text === undefined) return availableParallelism();
+/** `--ingresses`/`--dispatchers`/`--routers`: a count from 1 to 64; default one per core. */
+function parseCount(flag: string, text: string | undefined, fallback = availableParallelism()): number {
+  if (text === undefined) return fallback;
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 64)
     throw new UsageError(`${flag} must be an integer from 1 to 64, got "${text}"`);
@@ -62,14 +63,16 @@ function parseCount(flag: string, text: string | undefined): number {
 function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined) {
   const counts = options.ingresses !== undefined || options.dispatchers !== undefined;
   if (!kafka) {
-    if (counts || options.inProcess)
+    if (counts || options.inProcess || options.routers !== undefined)
       throw new UsageError(
-        '--ingresses, --dispatchers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        '--ingresses, --dispatchers, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       );
     return undefined;
   }
   if (options.inProcess) {
     if (counts) throw new UsageError('--in-process runs no broker processes: drop --ingresses/--dispatchers');
+    if (options.routers !== undefined)
+      throw new UsageError('--in-process runs serving inside eddy dev, with one router: drop --routers');
     return undefined;
   }
   return {
@@ -113,6 +116,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   const port = parsePort(options.port);
   const kafka = parseBrokers(options.kafka);
   const processes = brokerProcesses(options, kafka);
+  // Routers on the router port: the serving process's own and --routers - 1 `eddy serving --role router`.
+  const routers = processes ? parseCount('--routers', options.routers, 1) : undefined;
   const kafkaClient = options.kafkaClient;
   if (kafkaClient !== undefined) {
     if (!kafka) throw new UsageError('--kafka-client needs --kafka');
@@ -135,7 +140,9 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(kafka ? { kafka } : {}),
       // Serving and the sources run as processes whenever the broker does (serving's router is where
       // every dispatcher delivers); --in-process keeps all of them here.
-      ...(processes ? { brokerProcesses: processes, servingProcess: true, sourcesProcess: true } : {}),
+      ...(processes
+        ? { brokerProcesses: processes, servingProcess: true, servingRouters: routers, sourcesProcess: true }
+        : {}),
       ...(kafkaClient !== undefined && isKafkaClientName(kafkaClient) ? { kafkaClient } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
@@ -176,6 +183,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--dispatchers <n>',
       "with --kafka: dispatcher processes sharing the Triggers' consumer groups (default one per core)",
+    )
+    .option(
+      '--routers <n>',
+      'with --kafka: serving routers sharing the router port, the serving process and n-1 `eddy serving --role router` (default 1)',
     )
     .option(
       '--in-process',
