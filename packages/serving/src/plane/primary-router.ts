@@ -146,7 +146,7 @@ export class PrimaryRouter implements Router {
       }
       return;
     }
-    if (this.#stats.push(push.router, push.stats, now)) {
+    if (this.#stats.push(push.router, push.stats, now, push.windowMs)) {
       this.#logger.info({ router: push.router }, `router ${push.router} joined; its stats count`);
       this.#liveChanged(now);
     }

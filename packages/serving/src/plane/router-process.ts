@@ -197,6 +197,7 @@ class StatsPusher {
   #sending: Promise<void> | undefined;
   #again = false;
   #failures = 0;
+  #lastPushAt = Date.now();
   #stopped = false;
 
   constructor(url: string, options: ServingRouterOptions, router: Router, logger: pino.Logger) {
@@ -244,11 +245,14 @@ class StatsPusher {
   async #pushNow(): Promise<void> {
     const demand = [...this.#demand.values()];
     this.#demand.clear();
+    const now = Date.now();
     const body: RouterStatsPush = {
       router: this.#o.id,
-      stats: this.#router.takeStats(),
+      stats: this.#router.takeStats(now),
+      windowMs: Math.max(1, now - this.#lastPushAt),
       ...(demand.length > 0 ? { demand } : {}),
     };
+    this.#lastPushAt = now;
     try {
       await this.#send(body, Math.max(1_000, this.#o.pushIntervalMs * 2));
       if (this.#failures > 0)

@@ -37,6 +37,8 @@ export interface EndpointsDocument {
 export interface RouterStatsPush {
   router: string;
   stats: RevisionStats[];
+  /** How long the window was (ms since its previous push); default 1000. */
+  windowMs?: number;
   /** Revisions that have requests waiting and no ready replica (Knative's activator poke). */
   demand?: { namespace: string; revision: string }[];
   /** The router is stopping: count it out now, not after the timeout. */
@@ -70,6 +72,11 @@ export function checkStatsPush(body: unknown): RouterStatsPush {
         throw bad(`demand[${i}] must be {"namespace", "revision"}`);
     });
   }
+  if (
+    body.windowMs !== undefined &&
+    (typeof body.windowMs !== 'number' || !Number.isFinite(body.windowMs) || body.windowMs <= 0)
+  )
+    throw bad(`"windowMs" must be a number > 0, got ${JSON.stringify(body.windowMs)}`);
   if (body.leaving !== undefined && typeof body.leaving !== 'boolean')
     throw bad('"leaving" must be a boolean');
   return body as unknown as RouterStatsPush;
