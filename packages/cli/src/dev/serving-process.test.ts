@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resourceKey, type ServingContract } from '@eddy/api';
-import { serveContractFeed } from '@eddy/runtime';
+import { serveContractFeed, sleep } from '@eddy/runtime';
 import type { EndpointsDocument } from '@eddy/serving';
 import pino from 'pino';
 import { Agent, request } from 'undici';
@@ -142,6 +142,25 @@ describe('RemoteServingPlane with routers (eddy dev --kafka --routers 3)', () =>
     expect(plane.summary()).toBe('1/1 serving, 2/2 routers (1 restart)');
     await waitFor('router-2 counted again', async () => (await routers()).includes('router-2'), 20_000);
     for (let i = 0; i < 10; i++) expect((await get()).status).toBe(200);
+
+    // The primary killed, its replica with it: the routers hold the requests that come meanwhile
+    // (not 502 from the dead replica) until the restarted primary publishes a new replica (a newer
+    // endpoints generation, from the clock), and are counted again.
+    const primaryPid = plane.members().find((m) => m.id === 'serving-1')?.pid;
+    process.kill(primaryPid!, 'SIGKILL');
+    await waitFor('the primary restart line', () =>
+      lines.find((l) => /^serving serving-1 exited \(signal SIGKILL\); restarting in 1 s/.test(l)),
+    );
+    await sleep(300);
+    const duringRestart = await Promise.all(Array.from({ length: 6 }, () => get()));
+    expect(duringRestart).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'svc-00001' })));
+    await waitFor(
+      'the routers counted by the new primary',
+      async () => (await routers().catch(() => [])).length === 3,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    await waitFor('served again', async () => (await get()).status === 200, 30_000);
+    for (let i = 0; i < 20; i++) expect(await get()).toEqual({ status: 200, body: 'svc-00001' });
   }, 120_000);
 });
 

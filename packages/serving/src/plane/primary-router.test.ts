@@ -120,5 +120,15 @@ describe('PrimaryRouter', () => {
     expect((await push({ stats: [] })).json()).toEqual({
       error: 'stats push: "router" must be a non-empty string',
     });
+    // A restarted router (a new instance) takes its id over; the old instance pushing again means two
+    // processes share the id: refused, naming the flag.
+    expect((await push({ router: 'router-3', instance: 'a', stats: [] })).statusCode).toBe(204);
+    expect((await push({ router: 'router-3', instance: 'b', stats: [] })).statusCode).toBe(204);
+    const taken = await push({ router: 'router-3', instance: 'a', stats: [] });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json()).toEqual({
+      error: 'another router process pushes stats as "router-3": give each router its own --member-id',
+    });
+    expect((await push({ router: 'router-3', instance: 'b', stats: [] })).statusCode).toBe(204);
   });
 });

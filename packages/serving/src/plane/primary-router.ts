@@ -37,6 +37,14 @@ export interface PrimaryRouterOptions {
   registry: Registry;
 }
 
+/** A push under a router id another process took over (two routers with one --member-id): HTTP 409. */
+export class RouterIdConflict extends Error {
+  override readonly name = 'RouterIdConflict';
+}
+
+/** Earlier instances remembered per router id (restarts), to tell a duplicate id from a restart. */
+const REPLACED_INSTANCES = 16;
+
 export class PrimaryRouter implements Router {
   /** What the extra routers long-poll. */
   readonly endpoints = new ContractFeed<EndpointsDocument>();
@@ -48,6 +56,7 @@ export class PrimaryRouter implements Router {
   readonly #revisions = new Map<string, RouterRevision>();
   readonly #replicas = new Map<string, { id: string; url: string }[]>();
   readonly #failures = new Map<string, string>();
+  readonly #instances = new Map<string, { current: string; replaced: string[] }>();
   readonly #routersGauge: Gauge;
   readonly #timer: NodeJS.Timeout;
   #published = '';
@@ -139,6 +148,12 @@ export class PrimaryRouter implements Router {
     const push = checkStatsPush(body);
     if (push.router === this.#id)
       throw new FeedRequestError(`stats push: router "${push.router}" is the primary's own id`);
+    if (!this.#sameInstance(push.router, push.instance)) {
+      if (push.leaving) return;
+      throw new RouterIdConflict(
+        `another router process pushes stats as "${push.router}": give each router its own --member-id`,
+      );
+    }
     if (push.leaving) {
       if (this.#stats.forget(push.router, now)) {
         this.#logger.info({ router: push.router }, `router ${push.router} left; its stats no longer count`);
@@ -158,6 +173,31 @@ export class PrimaryRouter implements Router {
           this.#logger.error({ err: error, namespace, revision }, 'demand listener threw');
         }
       }
+  }
+
+  /**
+   * False for a push of an instance that was replaced under this id (the id is taken by another
+   * process); a new instance replaces the current one (a restarted router).
+   */
+  #sameInstance(router: string, instance: string | undefined): boolean {
+    if (instance === undefined) return true;
+    const known = this.#instances.get(router);
+    if (!known) {
+      this.#instances.set(router, { current: instance, replaced: [] });
+      return true;
+    }
+    if (known.current === instance) return true;
+    if (known.replaced.includes(instance)) {
+      this.#logger.warn(
+        { router, instances: [known.current, instance] },
+        `two router processes push stats as "${router}"; the older one is refused: give each its own --member-id`,
+      );
+      return false;
+    }
+    known.replaced.push(known.current);
+    if (known.replaced.length > REPLACED_INSTANCES) known.replaced.shift();
+    known.current = instance;
+    return true;
   }
 
   /**
@@ -183,6 +223,7 @@ export class PrimaryRouter implements Router {
           this.acceptStats(request.body);
         } catch (error) {
           if (error instanceof FeedRequestError) return reply.code(400).send({ error: error.message });
+          if (error instanceof RouterIdConflict) return reply.code(409).send({ error: error.message });
           throw error;
         }
         return reply.code(204).send();

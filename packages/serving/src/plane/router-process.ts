@@ -6,7 +6,13 @@
 // waits for a revision with no ready replica (the primary scales it up without waiting for its
 // tick). It sends each replica at most its share of containerConcurrency (router/capacity-split.ts).
 // Ready (/readyz) once it runs a contract and the primary counts it among the live routers.
+// The replicas are the primary's children: when a push fails the primary is taken for gone with them,
+// so the router forgets their endpoints and holds requests (the activator at zero) instead of
+// sending them to dead ports; once a push goes through again it polls the endpoints afresh (a
+// restarted primary, or the same one after a blip) and the held requests go out. A broken endpoints
+// poll makes it push at once, so it learns within milliseconds.
 
+import { randomUUID } from 'node:crypto';
 import { checkServingContract, namespacedKey, type ServingContract } from '@eddy/api';
 import {
   describeError,
@@ -62,6 +68,7 @@ export async function runServingRouter(
   let applied: number | undefined;
   let applyError: string | undefined;
   let endpoints: { generation: number; counted: boolean; routers: number } | undefined;
+  let pusher: StatsPusher | undefined;
   let probes: ProbeServer;
   try {
     probes = await startProbeServer({
@@ -71,9 +78,13 @@ export async function runServingRouter(
       logger,
       probes: {
         registry,
-        health: async () => ({ ok: true }),
+        // Serving goes on while the primary is away (with the replicas last heard of): healthy, with why.
+        health: async () => ({
+          ok: true,
+          primary: pusher?.lastError === undefined ? 'reachable' : `unreachable: ${pusher.lastError}`,
+        }),
         ready: () => ({
-          ok: applied !== undefined && endpoints?.counted === true,
+          ok: applied !== undefined && endpoints?.counted === true && !primaryDown,
           generation: applied ?? null,
           endpoints: endpoints?.generation ?? null,
           routers: endpoints?.routers ?? null,
@@ -122,54 +133,81 @@ export async function runServingRouter(
     fileIntervalMs: options.watchIntervalMs,
   });
   let known = new Set<string>();
-  const endpointsWatch = watchContract({
-    source: `${primary}${ENDPOINTS_PATH}`,
-    member,
-    ...token,
-    // Endpoints change within a second of a replica coming or going; answer the poll sooner than a contract's.
-    pollWaitMs: 10_000,
-    parse: checkEndpointsDocument,
-    apply: async (doc) => {
-      // The share first: a smaller one must hold before replicas are handed out with it.
-      router.setCapacityShare?.(shareOf(options.id, doc.routers));
-      const seen = new Set<string>();
-      for (const r of doc.revisions) {
-        const key = namespacedKey(r.namespace, r.name);
-        seen.add(key);
-        router.setReplicas(
-          r.namespace,
-          r.name,
-          r.replicas.map((replica) => ({ ...replica, ready: true })),
-        );
-        router.setFailure?.(r.namespace, r.name, r.failure);
-      }
-      for (const key of known)
-        if (!seen.has(key)) {
-          const [namespace = '', name = ''] = key.split('/');
-          router.setReplicas(namespace, name, []);
-          router.setFailure?.(namespace, name, undefined);
+  let primaryDown = false;
+  const followEndpoints = () =>
+    watchContract({
+      source: `${primary}${ENDPOINTS_PATH}`,
+      member,
+      ...token,
+      // Endpoints change within a second of a replica coming or going; answer the poll sooner than a contract's.
+      pollWaitMs: 10_000,
+      parse: checkEndpointsDocument,
+      // A broken long poll is the first sign the primary is gone: a push now tells (stats.down).
+      onPollError: () => stats.pushNow(),
+      apply: async (doc) => {
+        // The share first: a smaller one must hold before replicas are handed out with it.
+        router.setCapacityShare?.(shareOf(options.id, doc.routers));
+        const seen = new Set<string>();
+        for (const r of doc.revisions) {
+          const key = namespacedKey(r.namespace, r.name);
+          seen.add(key);
+          router.setReplicas(
+            r.namespace,
+            r.name,
+            r.replicas.map((replica) => ({ ...replica, ready: true })),
+          );
+          router.setFailure?.(r.namespace, r.name, r.failure);
         }
-      known = seen;
-      const counted = doc.routers.includes(options.id);
-      if (counted !== endpoints?.counted || doc.routers.length !== endpoints?.routers)
-        logger.info(
-          { routers: doc.routers, counted },
-          counted
-            ? `${doc.routers.length} live routers share every replica's containerConcurrency`
-            : 'the primary does not count this router yet: no replica capacity until it does',
-        );
-      endpoints = { generation: doc.generation, counted, routers: doc.routers.length };
+        for (const key of known)
+          if (!seen.has(key)) {
+            const [namespace = '', name = ''] = key.split('/');
+            router.setReplicas(namespace, name, []);
+            router.setFailure?.(namespace, name, undefined);
+          }
+        known = seen;
+        const counted = doc.routers.includes(options.id);
+        if (counted !== endpoints?.counted || doc.routers.length !== endpoints?.routers)
+          logger.info(
+            { routers: doc.routers, counted },
+            counted
+              ? `${doc.routers.length} live routers share every replica's containerConcurrency`
+              : 'the primary does not count this router yet: no replica capacity until it does',
+          );
+        endpoints = { generation: doc.generation, counted, routers: doc.routers.length };
+      },
+      logger,
+    });
+  const stats: StatsPusher = new StatsPusher(`${primary}${STATS_PATH}`, options, router, logger, {
+    down: () => {
+      primaryDown = true;
+      if (known.size === 0) return;
+      logger.warn(
+        { primary },
+        'the serving primary is unreachable (its replicas with it): holding requests until it publishes replicas again',
+      );
+      for (const key of known) {
+        const [namespace = '', name = ''] = key.split('/');
+        router.setReplicas(namespace, name, []);
+      }
     },
-    logger,
+    up: () => {
+      if (!primaryDown) return;
+      primaryDown = false;
+      // A fresh watch asks from generation -1: the current endpoints at once, whatever they are now.
+      const stale = endpointsWatch;
+      endpointsWatch = followEndpoints();
+      void stale.stop();
+    },
   });
-  const pusher = new StatsPusher(`${primary}${STATS_PATH}`, options, router, logger);
-  router.onDemand((namespace, revision) => pusher.demand(namespace, revision));
-  pusher.start();
+  pusher = stats;
+  let endpointsWatch = followEndpoints();
+  router.onDemand((namespace, revision) => stats.demand(namespace, revision));
+  stats.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await pusher.stop();
+      await stats.stop();
       await Promise.all([watch.stop(), endpointsWatch.stop()]);
       await router.close();
       await probes.close();
@@ -198,9 +236,23 @@ class StatsPusher {
   #again = false;
   #failures = 0;
   #lastPushAt = Date.now();
+  /** This process among routers of the same id (scale-out.ts RouterStatsPush.instance). */
+  readonly #instance = randomUUID();
+  /** Why the last push failed; undefined while pushes go through. */
+  lastError: string | undefined;
   #stopped = false;
 
-  constructor(url: string, options: ServingRouterOptions, router: Router, logger: pino.Logger) {
+  readonly #events: { down(): void; up(): void };
+
+  /** `events.down`: a push failed after one went through (or the first did); `up`: one went through again. */
+  constructor(
+    url: string,
+    options: ServingRouterOptions,
+    router: Router,
+    logger: pino.Logger,
+    events: { down(): void; up(): void },
+  ) {
+    this.#events = events;
     this.#url = url;
     this.#o = options;
     this.#router = router;
@@ -210,6 +262,11 @@ class StatsPusher {
   start(): void {
     this.#timer = setInterval(() => this.#push(), this.#o.pushIntervalMs);
     this.#timer.unref();
+    this.#push();
+  }
+
+  /** Pushes now (the endpoints poll broke: is the primary gone?). */
+  pushNow(): void {
     this.#push();
   }
 
@@ -224,7 +281,9 @@ class StatsPusher {
     clearInterval(this.#timer);
     await this.#sending;
     // Best effort: counted out now rather than after the primary's timeout.
-    await this.#send({ router: this.#o.id, stats: [], leaving: true }, 1_000).catch(() => undefined);
+    await this.#send({ router: this.#o.id, instance: this.#instance, stats: [], leaving: true }, 1_000).catch(
+      () => undefined,
+    );
   }
 
   #push(): void {
@@ -248,6 +307,7 @@ class StatsPusher {
     const now = Date.now();
     const body: RouterStatsPush = {
       router: this.#o.id,
+      instance: this.#instance,
       stats: this.#router.takeStats(now),
       windowMs: Math.max(1, now - this.#lastPushAt),
       ...(demand.length > 0 ? { demand } : {}),
@@ -255,12 +315,18 @@ class StatsPusher {
     this.#lastPushAt = now;
     try {
       await this.#send(body, Math.max(1_000, this.#o.pushIntervalMs * 2));
-      if (this.#failures > 0)
+      if (this.#failures > 0) {
         this.#logger.info({ primary: this.#o.primary }, 'serving primary takes stats again');
+        this.#events.up();
+      }
       this.#failures = 0;
+      this.lastError = undefined;
     } catch (error) {
+      if (this.#stopped) return;
+      this.lastError = describeError(error);
       // The demand is asked again (the router renews it while requests wait at zero).
       this.#failures++;
+      if (this.#failures === 1) this.#events.down();
       if (this.#failures === 1 || this.#failures % 30 === 0)
         this.#logger.warn(
           { primary: this.#o.primary, failures: this.#failures },

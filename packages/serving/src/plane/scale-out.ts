@@ -36,6 +36,12 @@ export interface EndpointsDocument {
 /** A router's push: its window since the previous one; `demand` asks for a replica at once. */
 export interface RouterStatsPush {
   router: string;
+  /**
+   * Names the router process (random, per start): a push of an instance the primary has seen
+   * replaced under the same `router` id is refused (409), so two routers started with one
+   * --member-id are told instead of sharing one share of every replica.
+   */
+  instance?: string;
   stats: RevisionStats[];
   /** How long the window was (ms since its previous push); default 1000. */
   windowMs?: number;
@@ -72,6 +78,8 @@ export function checkStatsPush(body: unknown): RouterStatsPush {
         throw bad(`demand[${i}] must be {"namespace", "revision"}`);
     });
   }
+  if (body.instance !== undefined && !nonEmpty(body.instance))
+    throw bad('"instance" must be a non-empty string');
   if (
     body.windowMs !== undefined &&
     (typeof body.windowMs !== 'number' || !Number.isFinite(body.windowMs) || body.windowMs <= 0)
