@@ -52,7 +52,10 @@ export interface StatusResponse {
    * heard from it; absent fields while it is not running or has not polled yet.
    */
   sourcesProcess?: SourcesProcessInfo;
-  /** With serving as a process (`eddy dev --kafka`): the `eddy serving` process, the same way. */
+  /**
+   * With serving as a process (`eddy dev --kafka`): the `eddy serving` process (component `serving`)
+   * and, with `--routers N`, its extra routers (component `router`), the same way.
+   */
   servingProcesses?: ComponentProcessStatus[];
 }
 
