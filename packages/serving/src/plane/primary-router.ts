@@ -57,6 +57,8 @@ export class PrimaryRouter implements Router {
   readonly #replicas = new Map<string, { id: string; url: string }[]>();
   readonly #failures = new Map<string, string>();
   readonly #instances = new Map<string, { current: string; replaced: string[] }>();
+  /** Routers told that they push less often than the timeout (once each). */
+  readonly #slowWarned = new Set<string>();
   readonly #routersGauge: Gauge;
   readonly #timer: NodeJS.Timeout;
   #published = '';
@@ -160,6 +162,17 @@ export class PrimaryRouter implements Router {
         this.#liveChanged(now);
       }
       return;
+    }
+    if (
+      push.windowMs !== undefined &&
+      push.windowMs > this.#stats.staleMs &&
+      !this.#slowWarned.has(push.router)
+    ) {
+      this.#slowWarned.add(push.router);
+      this.#logger.warn(
+        { router: push.router, windowMs: push.windowMs, routerTimeoutMs: this.#stats.staleMs },
+        `router ${push.router} pushed after ${push.windowMs} ms, longer than --router-timeout-ms ${this.#stats.staleMs}: it drops out between pushes (lower its --push-interval-ms or raise the timeout)`,
+      );
     }
     if (this.#stats.push(push.router, push.stats, now, push.windowMs)) {
       this.#logger.info({ router: push.router }, `router ${push.router} joined; its stats count`);
