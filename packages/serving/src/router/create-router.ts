@@ -52,6 +52,19 @@ export async function createRouter(options: CreateRouterOptions = {}): Promise<R
     connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
     reusePort: options.reusePort ?? false,
   });
-  await router.listen();
+  try {
+    await router.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' || !options.reusePort) throw error;
+    // Sharing a port takes SO_REUSEPORT on every listener: say so rather than just "in use".
+    throw Object.assign(
+      new Error(
+        `router port ${port} is already in use by a process that does not share it: every router on one port needs --reuse-port true (the primary too)`,
+        { cause: error },
+      ),
+      { code },
+    );
+  }
   return router;
 }
