@@ -69,6 +69,10 @@ export async function runServingRouter(
   let applyError: string | undefined;
   let endpoints: { generation: number; counted: boolean; routers: number } | undefined;
   let pusher: StatsPusher | undefined;
+  /** The revisions of the last endpoints applied. */
+  let known = new Set<string>();
+  /** The last push failed: the primary (and its replicas) taken for gone. */
+  let primaryDown = false;
   let probes: ProbeServer;
   try {
     probes = await startProbeServer({
@@ -132,8 +136,6 @@ export async function runServingRouter(
     logger,
     fileIntervalMs: options.watchIntervalMs,
   });
-  let known = new Set<string>();
-  let primaryDown = false;
   const followEndpoints = () =>
     watchContract({
       source: `${primary}${ENDPOINTS_PATH}`,
