@@ -206,11 +206,23 @@ describe('eddy dev (spawned)', () => {
     const cases: [string[], string][] = [
       [
         ['--ingresses', '2'],
-        'eddy: --ingresses, --dispatchers, --sources and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        'eddy: --ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       ],
       [
         ['--sources', '2'],
-        'eddy: --ingresses, --dispatchers, --sources and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        'eddy: --ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+      ],
+      [
+        ['--routers', '2'],
+        'eddy: --ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--in-process', '--routers', '2'],
+        'eddy: --in-process runs serving inside eddy dev, with one router: drop --routers',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--routers', '65'],
+        'eddy: --routers must be an integer from 1 to 64, got "65"',
       ],
       [
         ['--kafka', '127.0.0.1:9', '--in-process', '--dispatchers', '2'],

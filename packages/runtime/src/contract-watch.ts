@@ -47,6 +47,8 @@ export interface ContractWatchOptions<T extends Generational> {
   fileIntervalMs?: number;
   /** First delay before a failed apply is tried again (doubling up to 30 s); default 1 s. */
   retryFailedApplyMs?: number;
+  /** A URL source: called with the error whenever a poll fails (before the backoff); must not throw. */
+  onPollError?(error: unknown): void;
 }
 
 const MAX_APPLY_RETRY_MS = 30_000;
@@ -242,6 +244,7 @@ class UrlWatch<T extends Generational> extends Watch<T> {
         throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
       } catch (error) {
         if (this.stopped) return;
+        this.o.onPollError?.(error);
         failures++;
         // Log the first failure of a streak and then every tenth, not every retry.
         if (failures === 1 || failures % 10 === 0) {

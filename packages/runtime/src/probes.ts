@@ -60,9 +60,13 @@ export async function startProbeServer(options: {
   /** Names the component in the "listening" log line. */
   component: string;
   reusePort?: boolean;
+  /** More routes on the same server (the serving primary's endpoints feed for its extra routers). */
+  routes?: (app: FastifyInstance) => void;
 }): Promise<ProbeServer> {
-  const app = Fastify({ logger: false });
+  // Long polls on added routes must not hold close() up.
+  const app = Fastify({ logger: false, ...(options.routes ? { forceCloseConnections: true } : {}) });
   registerProbeRoutes(app, options.probes);
+  options.routes?.(app);
   await app.listen({
     host: options.host,
     port: options.port,

@@ -35,6 +35,11 @@ export {
   servingUsage,
 } from './plane/main.js';
 export {
+  DEFAULT_ROUTER_TIMEOUT_MS,
+  PrimaryRouter,
+  type PrimaryRouterOptions,
+} from './plane/primary-router.js';
+export {
   asServingProcessReport,
   REPORTED_DECISIONS,
   reportedDecisions,
@@ -42,13 +47,35 @@ export {
   servingProcessReport,
 } from './plane/process-report.js';
 export { replicaOutputOf } from './plane/replica-output-log.js';
+export {
+  type RunningServingRouter,
+  runServingRouter,
+  type ServingRouterOptions,
+} from './plane/router-process.js';
+export {
+  checkEndpointsDocument,
+  checkStatsPush,
+  ENDPOINTS_PATH,
+  type EndpointsDocument,
+  type RevisionEndpoints,
+  type RouterStatsPush,
+  STATS_PATH,
+} from './plane/scale-out.js';
 export type {
   RevisionRuntimeStatus,
   ServingDataPlane,
   ServingDataPlaneOptions,
   TimedDecision,
 } from './plane/serving-plane.js';
+export { StatAggregator } from './plane/stat-aggregator.js';
 export { revisionAddress, routeAddress, tagAddress } from './router/addresses.js';
+export {
+  type RouterShare,
+  replicaCapacity,
+  replicaOrdinal,
+  shareOf,
+  WHOLE_SHARE,
+} from './router/capacity-split.js';
 export { type CreateRouterOptions, createRouter } from './router/create-router.js';
 export type { RevisionStats, Router, RouterRevision, RouterRoute } from './router/router.js';
 export {

@@ -55,7 +55,10 @@ export interface StatusResponse {
   sourcesProcesses?: SourcesProcessInfo[];
   /** @deprecated The first of `sourcesProcesses` (`sources-1`), for clients from before `--sources N`. */
   sourcesProcess?: SourcesProcessInfo;
-  /** With serving as a process (`eddy dev --kafka`): the `eddy serving` process, the same way. */
+  /**
+   * With serving as a process (`eddy dev --kafka`): the `eddy serving` process (component `serving`)
+   * and, with `--routers N`, its extra routers (component `router`), the same way.
+   */
   servingProcesses?: ComponentProcessStatus[];
 }
 

@@ -19,6 +19,7 @@ export interface DevCommandOptions {
   ingresses?: string;
   dispatchers?: string;
   sources?: string;
+  routers?: string;
   inProcess?: boolean;
   kafkaClient?: string;
   /** commander's negation of --no-service-output. */
@@ -47,7 +48,7 @@ function parseBrokers(text: string | undefined): string[] | undefined {
   return brokers;
 }
 
-/** `--ingresses`/`--dispatchers`/`--sources`: a count from 1 to 64; default one per core. */
+/** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
 function parseCount(flag: string, text: string | undefined, fallback = availableParallelism()): number {
   if (text === undefined) return fallback;
   const n = Number(text);
@@ -64,9 +65,9 @@ function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined
   const counts =
     options.ingresses !== undefined || options.dispatchers !== undefined || options.sources !== undefined;
   if (!kafka) {
-    if (counts || options.inProcess)
+    if (counts || options.inProcess || options.routers !== undefined)
       throw new UsageError(
-        '--ingresses, --dispatchers, --sources and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        '--ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       );
     return undefined;
   }
@@ -75,6 +76,8 @@ function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined
       throw new UsageError(
         '--in-process runs no broker or sources processes: drop --ingresses/--dispatchers/--sources',
       );
+    if (options.routers !== undefined)
+      throw new UsageError('--in-process runs serving inside eddy dev, with one router: drop --routers');
     return undefined;
   }
   return {
@@ -120,6 +123,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   const port = parsePort(options.port);
   const kafka = parseBrokers(options.kafka);
   const processes = brokerProcesses(options, kafka);
+  // Routers on the router port: the serving process's own and --routers - 1 `eddy serving --role router`.
+  const routers = processes ? parseCount('--routers', options.routers, 1) : undefined;
   const kafkaClient = options.kafkaClient;
   if (kafkaClient !== undefined) {
     if (!kafka) throw new UsageError('--kafka-client needs --kafka');
@@ -146,6 +151,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
         ? {
             brokerProcesses: { ingresses: processes.ingresses, dispatchers: processes.dispatchers },
             servingProcess: true,
+            servingRouters: routers,
             sourcesProcess: { members: processes.sources },
           }
         : {}),
@@ -193,6 +199,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--sources <n>',
       'with --kafka: `eddy sources` processes sharing the sources (SQS, Kafka, Pub/Sub sources run in each, every other source in one of them; default 1)',
+    )
+    .option(
+      '--routers <n>',
+      'with --kafka: serving routers sharing the router port, the serving process and n-1 `eddy serving --role router` (default 1)',
     )
     .option(
       '--in-process',

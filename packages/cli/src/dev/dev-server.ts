@@ -61,6 +61,11 @@ export interface DevServerOptions {
    * serving` process (see serving-process.ts) instead of in this process (ignored with `serving: false`).
    */
   servingProcess?: boolean;
+  /**
+   * With `servingProcess`: routers on the one router port, the serving process's own included; the
+   * others are `eddy serving --role router` processes (see serving-process.ts). Default 1.
+   */
+  servingRouters?: number;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default DEFAULT_KAFKA_CLIENT. */
   kafkaClient?: KafkaClientName;
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
@@ -217,6 +222,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           port: routerPort,
           kafka: options.kafka,
           ...(options.kafkaClient ? { kafkaClient: options.kafkaClient } : {}),
+          ...(options.servingRouters !== undefined ? { routers: options.servingRouters } : {}),
           logger,
           print,
           ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),

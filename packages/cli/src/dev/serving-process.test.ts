@@ -8,9 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resourceKey, type ServingContract } from '@eddy/api';
+import { serveContractFeed, sleep } from '@eddy/runtime';
+import type { EndpointsDocument } from '@eddy/serving';
 import pino from 'pino';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { testContract, testRevision } from '../../../serving/src/testing/contracts.js';
 import type { DescribeResponse, StatusResponse } from '../admin/protocol.js';
 import { brokerYaml, nodeTemplate, serviceSubscriber, triggerYaml } from '../testing/manifests.js';
 import { startDevServer } from './dev-server.js';
@@ -54,6 +57,111 @@ describe('RemoteServingPlane.apply (the feed side, the process not started)', ()
     await plane.apply({ ...empty, generation: 6 });
     expect(plane.feed.current?.generation).toBe(2);
   });
+});
+
+describe('RemoteServingPlane with routers (eddy dev --kafka --routers 3)', () => {
+  it('runs the serving process and two --role router processes on one port, counted by the primary; a SIGKILLed router is restarted', async () => {
+    const lines: string[] = [];
+    const plane = await RemoteServingPlane.create({
+      host: '127.0.0.1',
+      port: 0,
+      kafka: inject('kafkaBrokers'),
+      routers: 3,
+      logger: pino({ level: 'silent' }),
+      print: (l) => lines.push(l),
+    });
+    cleanups.push(() => plane.close());
+    const token = 'scale-out-token';
+    const feed = await serveContractFeed(plane.feed, { token, path: '/v1/contract/serving' });
+    cleanups.push(() => feed.close());
+    plane.start(feed.url, token);
+    const ns = `svr-${randomUUID().slice(0, 8)}`;
+    await plane.apply(
+      testContract(ns, 1, [
+        testRevision(ns, 'svc-00001', { annotations: { 'autoscaling.knative.dev/min-scale': '1' } }),
+      ]),
+    );
+    expect(plane.summary()).toBe('1/1 serving, 2/2 routers');
+    const members = await waitFor(
+      'the three processes on the feed',
+      () => {
+        const m = plane.members();
+        return m.length === 3 && m.every((p) => (p.generation ?? 0) >= 1) ? m : undefined;
+      },
+      30_000,
+    );
+    expect(members.map((m) => [m.id, m.component])).toEqual([
+      ['router-2', 'router'],
+      ['router-3', 'router'],
+      ['serving-1', 'serving'],
+    ]);
+    // The primary counts both routers (they push their stats); its routes want the feed's token.
+    const primary = plane.primaryUrl ?? '';
+    const routers = async () => {
+      const res = await request(`${primary}/v1/endpoints`, { headers: { authorization: `Bearer ${token}` } });
+      return ((await res.body.json()) as EndpointsDocument).routers;
+    };
+    expect((await request(`${primary}/v1/endpoints`)).statusCode).toBe(401);
+    await waitFor('both routers counted', async () => (await routers()).length === 3, 20_000);
+
+    // One port, three listeners: every connection (a new one each time) reaches the revision.
+    const get = async () => {
+      const agent = new Agent({ pipelining: 0 });
+      try {
+        const res = await request(plane.routeUrl(ns, 'svc'), { dispatcher: agent });
+        return { status: res.statusCode, body: await res.body.text() };
+      } finally {
+        await agent.close();
+      }
+    };
+    await waitFor('the replica ready', async () => (await get()).status === 200, 30_000);
+    for (let i = 0; i < 30; i++) expect(await get()).toEqual({ status: 200, body: 'svc-00001' });
+    // Not all of them went through the primary's own router.
+    const metrics = await (await request(`${primary}/metrics`)).body.text();
+    const served =
+      /^eddy_serving_requests_total\{[^}]*revision="svc-00001"[^}]*code="200"[^}]*\} (\d+)$/m.exec(metrics);
+    // At least 31 requests in all (the wait above made one or more); the kernel gave the primary some
+    // of the connections (31 all elsewhere: a chance of (2/3)^31), and the routers the rest.
+    expect(served).not.toBeNull();
+    expect(Number(served?.[1])).toBeLessThan(30);
+
+    // A router killed without a goodbye: restarted with a status line, counted again.
+    const router2 = members.find((m) => m.id === 'router-2');
+    process.kill(router2!.pid!, 'SIGKILL');
+    await waitFor('the restart line', () =>
+      lines.find((l) => /^serving router-2 exited \(signal SIGKILL\); restarting in 1 s/.test(l)),
+    );
+    await waitFor(
+      'router-2 back',
+      () =>
+        plane
+          .members()
+          .find((m) => m.id === 'router-2' && m.pid !== router2?.pid && (m.generation ?? 0) >= 1),
+      30_000,
+    );
+    expect(plane.summary()).toBe('1/1 serving, 2/2 routers (1 restart)');
+    await waitFor('router-2 counted again', async () => (await routers()).includes('router-2'), 20_000);
+    for (let i = 0; i < 10; i++) expect((await get()).status).toBe(200);
+
+    // The primary killed, its replica with it: the routers hold the requests that come meanwhile
+    // (not 502 from the dead replica) until the restarted primary publishes a new replica (a newer
+    // endpoints generation, from the clock), and are counted again.
+    const primaryPid = plane.members().find((m) => m.id === 'serving-1')?.pid;
+    process.kill(primaryPid!, 'SIGKILL');
+    await waitFor('the primary restart line', () =>
+      lines.find((l) => /^serving serving-1 exited \(signal SIGKILL\); restarting in 1 s/.test(l)),
+    );
+    await sleep(300);
+    const duringRestart = await Promise.all(Array.from({ length: 6 }, () => get()));
+    expect(duringRestart).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'svc-00001' })));
+    await waitFor(
+      'the routers counted by the new primary',
+      async () => (await routers().catch(() => [])).length === 3,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    await waitFor('served again', async () => (await get()).status === 200, 30_000);
+    for (let i = 0; i < 20; i++) expect(await get()).toEqual({ status: 200, body: 'svc-00001' });
+  }, 120_000);
 });
 
 describe('eddy dev --kafka with serving as a process', () => {

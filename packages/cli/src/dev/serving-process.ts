@@ -10,6 +10,11 @@
 // waits (bounded) until the process runs it, statuses() and decisions() are what the process last
 // reported to the feed, and subscribe() fires when that changes. The backlog the process scales on
 // it reads from Kafka itself (the contract's backlog routes name the consumer groups).
+//
+// With `routers` > 1 (`eddy dev --routers N`), N-1 `eddy serving --role router` processes run beside
+// that primary, all on the one router port (SO_REUSEPORT: the kernel spreads the connections, no load
+// balancer): they follow the same feed, get the ready replicas from the primary's probe port (chosen
+// up front too) and push their concurrency to its autoscaler (serving/src/plane/router-process.ts).
 
 import { fileURLToPath } from 'node:url';
 import type { ServingContract } from '@eddy/api';
@@ -27,17 +32,30 @@ import {
   tagAddress,
 } from '@eddy/serving';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
-import { freePort, processStatuses, type SupervisedComponentOptions, Supervisor } from './supervisor.js';
+import {
+  freePort,
+  processStatuses,
+  type SupervisedComponentOptions,
+  type SupervisedSpec,
+  Supervisor,
+} from './supervisor.js';
 
 /** packages/cli/dist/main.js (the `eddy` command), from the sources too: what the supervisor spawns. */
 const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 const COMPONENT = 'serving';
 const MEMBER_ID = 'serving-1';
+/** The extra routers' component on the feed (`router-2`, `router-3`, ...). */
+const ROUTER = 'router';
 
 export interface RemoteServingPlaneOptions extends SupervisedComponentOptions {
   /** The router's port; 0 = a free one, chosen before the process starts. */
   port: number;
+  /**
+   * Routers on that port, the primary's included (default 1: the primary alone); the others are
+   * `eddy serving --role router` processes. `extraArgs` are the primary's.
+   */
+  routers?: number;
   /** Kafka bootstrap servers the process reads the backlog (consumer lag) from. */
   kafka: string[];
   kafkaClient?: string;
@@ -50,6 +68,8 @@ export class RemoteServingPlane implements ServingDataPlane {
   readonly url: string;
   readonly #o: RemoteServingPlaneOptions;
   readonly #port: number;
+  /** The primary's probe port, where the extra routers find it (0: no extra router, any port). */
+  readonly #probePort: number;
   readonly #supervisor: Supervisor;
   #feedUrl = '';
   #token = '';
@@ -58,27 +78,35 @@ export class RemoteServingPlane implements ServingDataPlane {
   #closed: Promise<void> | undefined;
 
   static async create(options: RemoteServingPlaneOptions): Promise<RemoteServingPlane> {
+    const routers = options.routers ?? 1;
+    if (!Number.isInteger(routers) || routers < 1 || routers > 64)
+      throw new RangeError(`RemoteServingPlane: routers must be an integer from 1 to 64, got ${routers}`);
     const port = options.port === 0 ? await freePort(options.host) : options.port;
-    return new RemoteServingPlane(options, port);
+    const probePort = routers > 1 ? await freePort(options.host) : 0;
+    return new RemoteServingPlane(options, port, probePort);
   }
 
-  private constructor(options: RemoteServingPlaneOptions, port: number) {
+  private constructor(options: RemoteServingPlaneOptions, port: number, probePort: number) {
     this.#o = options;
     this.#port = port;
+    this.#probePort = probePort;
     this.url = listenUrl(options.host, port);
+    const routers: SupervisedSpec[] = [];
+    for (let i = 2; i <= (options.routers ?? 1); i++)
+      routers.push({ component: ROUTER, id: `${ROUTER}-${i}` });
     this.#supervisor = new Supervisor(
       {
         label: 'serving',
         logger: options.logger,
         print: options.print,
-        command: () => this.#command(),
+        command: (child) => (child.component === ROUTER ? this.#routerCommand(child) : this.#command()),
         onLine: (_child, line) => {
           const output = replicaOutputOf(line);
           if (output) options.serviceOutput?.(output);
         },
         onExit: (child) => this.feed.forget(child.id),
       },
-      [{ component: COMPONENT, id: MEMBER_ID }],
+      [{ component: COMPONENT, id: MEMBER_ID }, ...routers],
     );
   }
 
@@ -89,14 +117,24 @@ export class RemoteServingPlane implements ServingDataPlane {
     this.#supervisor.start();
   }
 
-  /** `1/1 serving (1 restart)`. */
-  summary(): string {
-    return this.#supervisor.summary(COMPONENT, COMPONENT);
+  /** The primary's probe URL its extra routers follow (its /v1/endpoints, /metrics); undefined without. */
+  get primaryUrl(): string | undefined {
+    return this.#extraRouters > 0 ? listenUrl(this.#o.host, this.#probePort) : undefined;
   }
 
-  /** What the feed knows of the process (for the admin API's status). */
+  /** `1/1 serving (1 restart)`, `1/1 serving, 2/2 routers` with extra routers. */
+  summary(): string {
+    const primary = this.#supervisor.summary(COMPONENT, COMPONENT);
+    return this.#extraRouters > 0 ? `${primary}, ${this.#supervisor.summary(ROUTER)}` : primary;
+  }
+
+  /** What the feed knows of the processes, the primary's and the routers' (for the admin API's status). */
   members(): ComponentProcessStatus[] {
-    return processStatuses(this.feed, this.#supervisor, COMPONENT);
+    return processStatuses(this.feed, this.#supervisor);
+  }
+
+  get #extraRouters(): number {
+    return (this.#o.routers ?? 1) - 1;
   }
 
   routeUrl(namespace: string, name: string): string {
@@ -123,13 +161,25 @@ export class RemoteServingPlane implements ServingDataPlane {
     }
     const generation = this.feed.current?.generation ?? 0;
     const timeoutMs = this.#o.applyTimeoutMs ?? 30_000;
-    if (!(await this.feed.appliedBy(COMPONENT, generation, timeoutMs))) {
+    // Every extra router that runs now should route the new contract too (one still starting counts:
+    // it is about to poll); one that is late only routes the old one a while longer, so it is a warning.
+    const running = this.#supervisor.running(ROUTER);
+    const [primary, routers] = await Promise.all([
+      this.feed.appliedBy(COMPONENT, generation, timeoutMs),
+      running > 0 ? this.feed.appliedBy(ROUTER, generation, timeoutMs, running) : true,
+    ]);
+    if (!primary) {
       if (this.#closed) return;
       throw new Error(
         `the serving process did not run contract generation ${generation} within ${timeoutMs} ms`,
       );
     }
-    const failed = this.feed.members(COMPONENT).find((m) => m.error !== undefined);
+    if (!routers && !this.#closed)
+      this.#o.logger.warn(
+        { generation, members: this.feed.members(ROUTER) },
+        `serving routers: not all run contract generation ${generation} after ${timeoutMs} ms`,
+      );
+    const failed = this.feed.members().find((m) => m.error !== undefined);
     if (failed) throw new Error(`serving process ${failed.id}: ${failed.error}`);
   }
 
@@ -177,9 +227,40 @@ export class RemoteServingPlane implements ServingDataPlane {
       o.kafka.join(','),
       ...(o.kafkaClient ? ['--kafka-client', o.kafkaClient] : []),
       '--log-level',
-      o.logger.level === 'silent' ? 'warn' : o.logger.level,
+      logLevel(o),
+      ...(this.#extraRouters > 0 ? ['--reuse-port', 'true', '--probe-port', String(this.#probePort)] : []),
       ...(o.extraArgs ?? []),
     ];
     return { args, env: { EDDY_CONTRACT_TOKEN: this.#token } };
   }
+
+  /** An extra router: the same feed and port, the ready replicas from the primary's probe port. */
+  #routerCommand(child: SupervisedSpec): { args: string[]; env: Record<string, string> } {
+    const o = this.#o;
+    const args = [
+      EDDY_MAIN,
+      'serving',
+      '--role',
+      'router',
+      '--primary',
+      this.primaryUrl ?? '',
+      '--member-id',
+      child.id,
+      '--contract',
+      this.#feedUrl,
+      '--host',
+      o.host,
+      '--port',
+      String(this.#port),
+      '--reuse-port',
+      'true',
+      '--log-level',
+      logLevel(o),
+    ];
+    return { args, env: { EDDY_CONTRACT_TOKEN: this.#token } };
+  }
+}
+
+function logLevel(o: RemoteServingPlaneOptions): string {
+  return o.logger.level === 'silent' ? 'warn' : o.logger.level;
 }

@@ -71,7 +71,8 @@ export async function createServingDataPlane(
     options.runtime ?? createProcessRuntime({ logger, registry, onOutput: options.onReplicaOutput });
   let router: Router;
   try {
-    router = await createRouter({ host: options.host, port: options.port, logger, registry });
+    router =
+      options.router ?? (await createRouter({ host: options.host, port: options.port, logger, registry }));
   } catch (error) {
     if (options.runtime === undefined) await runtime.close();
     throw error;
@@ -587,7 +588,8 @@ function workloadSpec(revision: ServingRevision): WorkloadSpec {
   };
 }
 
-function routerRevision(revision: ServingRevision): RouterRevision {
+/** A contract's revision as the router takes it (also what an extra router process gives its own). */
+export function routerRevision(revision: ServingRevision): RouterRevision {
   return {
     namespace: revision.namespace,
     name: revision.name,
@@ -600,7 +602,8 @@ function routerRevision(revision: ServingRevision): RouterRevision {
   };
 }
 
-function routerRoute(route: ServingContract['routes'][number]): RouterRoute {
+/** A contract's route as the router takes it. */
+export function routerRoute(route: ServingContract['routes'][number]): RouterRoute {
   return {
     namespace: route.namespace,
     name: route.name,

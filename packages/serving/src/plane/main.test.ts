@@ -20,10 +20,14 @@ describe('serving process options', () => {
     };
     expect(parseServingArgs([], env, kafka)).toEqual({
       contract: 'http://control:9000/v1/contract/serving',
+      role: 'primary',
       memberId: undefined,
       host: '127.0.0.1',
       port: 8081,
+      reusePort: false,
       probePort: 0,
+      pushIntervalMs: 1000,
+      routerTimeoutMs: 3000,
       log: 'kafka',
       brokers: ['k-0:9092', 'k-1:9092'],
       kafkaClient: 'kafkajs',
@@ -67,5 +71,55 @@ describe('serving process options', () => {
       'EDDY_SERVING_KAFKA_CLIENT needs --log kafka',
     );
     expect(problem(['--contract', 'c', '--bogus', 'x'])).toMatch(/bogus/);
+  });
+
+  it('takes --role router with --primary, and refuses what belongs to the other role', () => {
+    const router = ['--contract', 'c', '--role', 'router', '--primary', 'http://127.0.0.1:9091'];
+    expect(parseServingArgs([...router, '--push-interval-ms', '200'])).toMatchObject({
+      role: 'router',
+      primary: 'http://127.0.0.1:9091',
+      reusePort: true,
+      pushIntervalMs: 200,
+    });
+    expect(parseServingArgs([...router, '--reuse-port', 'false'])).toMatchObject({ reusePort: false });
+    expect(
+      parseServingArgs(['--contract', 'c', '--reuse-port', 'true', '--router-timeout-ms', '500']),
+    ).toMatchObject({
+      role: 'primary',
+      reusePort: true,
+      routerTimeoutMs: 500,
+    });
+    const problem = (argv: string[], env = {}) => {
+      try {
+        parseServingArgs(argv, env, kafka);
+      } catch (error) {
+        expect((error as Error).name).toBe('UsageError');
+        return (error as Error).message;
+      }
+      throw new Error('no UsageError');
+    };
+    expect(problem(['--contract', 'c', '--role', 'activator'])).toBe(
+      '--role must be "primary" or "router", got "activator"',
+    );
+    expect(problem(['--contract', 'c', '--role', 'router'])).toBe(
+      '--role router needs --primary <url> (or EDDY_SERVING_PRIMARY)',
+    );
+    expect(problem(['--contract', 'c', '--role', 'router'], { EDDY_SERVING_PRIMARY: 'host:9091' })).toBe(
+      'EDDY_SERVING_PRIMARY must be the primary\'s probe URL (http://host:port), got "host:9091"',
+    );
+    expect(problem([...router, '--tick-ms', '100'])).toBe(
+      "--tick-ms is the primary's: a --role router process takes no tick-ms",
+    );
+    expect(problem([...router, '--log', 'kafka'])).toBe(
+      '--log kafka: a --role router process reads no backlog (the primary does)',
+    );
+    expect(problem(['--contract', 'c', '--primary', 'http://x:1'])).toBe('--primary needs --role router');
+    expect(problem([...router, '--push-interval-ms', '10'])).toBe(
+      '--push-interval-ms must be an integer from 50 to 60000, got "10"',
+    );
+    expect(problem([...router, '--reuse-port', 'yes'])).toBe(
+      '--reuse-port must be "true" or "false", got "yes"',
+    );
+    expect(servingUsage()).toMatch(/--role router --primary <url>/);
   });
 });

@@ -5,6 +5,16 @@
 //
 //   eddy serving --contract contract.json --log none
 //   eddy serving --contract http://control:9000/v1/contract/serving --log kafka --brokers kafka:9092
+//   eddy serving --role router --primary http://127.0.0.1:9091 --contract <same> --port <same> --reuse-port true
+//
+// Scale-out (Knative's activators beside one autoscaler): the default `--role primary` runs the
+// replicas, the one KPA decider per revision and its own router; any number of `--role router`
+// processes are extra routers (router-process.ts) that follow the same contract, get the ready
+// replicas from the primary (its probe port serves /v1/endpoints, a long-poll feed) and push their
+// per-revision concurrency to it (/v1/stats) every second, at once when a request waits at zero. The
+// primary sums its own window with the fresh pushes (a router silent for --router-timeout-ms drops
+// out) and every router takes its share of each replica's containerConcurrency. With --reuse-port
+// true they all listen on one port.
 //
 // Every option is a flag or its EDDY_SERVING_* variable (OPTIONS below; the flag wins). The router
 // listens on --port; /healthz, /readyz and /metrics are on a port of their own (--probe-port): on
@@ -30,9 +40,12 @@ import {
   watchContract,
 } from '@eddy/runtime';
 import pino from 'pino';
+import { createRouter } from '../router/create-router.js';
 import { createServingDataPlane, DEFAULT_MAX_REPLICAS_CAP, DEFAULT_TICK_MS } from './create-serving-plane.js';
+import { DEFAULT_ROUTER_TIMEOUT_MS, PrimaryRouter } from './primary-router.js';
 import { servingProcessReport } from './process-report.js';
 import { replicaOutputLogLine } from './replica-output-log.js';
+import { type RunningServingRouter, runServingRouter } from './router-process.js';
 import type { ServingDataPlane } from './serving-plane.js';
 
 /** A BacklogReader over an event-log connection that must be closed. */
@@ -51,16 +64,44 @@ export interface BacklogReaderFactory {
 }
 
 const LOGS = ['none', 'kafka'] as const;
+const ROLES = ['primary', 'router'] as const;
+const DEFAULT_PUSH_INTERVAL_MS = 1_000;
 
 const OPTIONS = {
   contract: {
     value: '<file|url>',
     help: 'the ServingContract: a file, or the control plane feed URL (required)',
   },
-  'member-id': { value: '<id>', help: 'how this process names itself to the feed (default serving-<pid>)' },
+  role: {
+    value: ROLES.join('|'),
+    help: 'primary: replicas, autoscaler and a router (default); router: an extra router of a primary',
+  },
+  primary: {
+    value: '<url>',
+    help: "--role router: the primary's probe URL http://host:port (its /v1/endpoints and /v1/stats)",
+  },
+  'member-id': {
+    value: '<id>',
+    help: 'how this process names itself to the feed and the primary (default serving-<pid> or router-<pid>)',
+  },
   host: { value: '<address>', help: 'listen address of the router and the probes (default 127.0.0.1)' },
   port: { value: '<port>', help: "the router's port (default 0: a free one, logged)" },
-  'probe-port': { value: '<port>', help: '/healthz, /readyz, /metrics (default 0: a free one, logged)' },
+  'reuse-port': {
+    value: 'true|false',
+    help: "share the router's port with the other routers (SO_REUSEPORT; default true with --role router, else false)",
+  },
+  'probe-port': {
+    value: '<port>',
+    help: '/healthz, /readyz, /metrics; the primary also serves its routers there (default 0: a free one, logged)',
+  },
+  'push-interval-ms': {
+    value: '<ms>',
+    help: `--role router: how often its stats go to the primary (default ${DEFAULT_PUSH_INTERVAL_MS})`,
+  },
+  'router-timeout-ms': {
+    value: '<ms>',
+    help: `the primary: a router that pushed no stats for this long no longer counts (default ${DEFAULT_ROUTER_TIMEOUT_MS})`,
+  },
   log: {
     value: LOGS.join('|'),
     help: 'where the backlog (consumer lag) is read (default none: no backlog signal)',
@@ -84,7 +125,7 @@ export const servingEnvName = (option: string) => `EDDY_SERVING_${option.toUpper
 export function servingUsage(program = 'eddy serving', backlog?: BacklogReaderFactory): string {
   const clients = backlog ? ` (${backlog.kafkaClients.join('|')}; default ${backlog.kafkaClients[0]})` : '';
   return usageText(
-    `${program} --contract <file|url> [--log none | --log kafka --brokers <host:port,...>] [options]`,
+    `${program} --contract <file|url> [--log none | --log kafka --brokers <host:port,...>] [options]\n       ${program} --role router --primary <url> --contract <file|url> [options]`,
     {
       ...OPTIONS,
       'kafka-client': { ...OPTIONS['kafka-client'], help: `the Kafka client of --log kafka${clients}` },
@@ -95,10 +136,16 @@ export function servingUsage(program = 'eddy serving', backlog?: BacklogReaderFa
 
 export interface ServingMainOptions {
   contract: string;
+  role: (typeof ROLES)[number];
+  /** --role router: the primary's probe URL. */
+  primary?: string;
   memberId: string | undefined;
   host: string;
   port: number;
+  reusePort: boolean;
   probePort: number;
+  pushIntervalMs: number;
+  routerTimeoutMs: number;
   log: (typeof LOGS)[number];
   brokers?: string[];
   kafkaClient?: string;
@@ -120,6 +167,43 @@ export function parseServingArgs(
   const o = parseFlags<OptionName>(argv, OPTIONS, env, servingEnvName);
   const contract = o.read('contract');
   if (!contract) throw new UsageError(`--contract <file|url> (or ${servingEnvName('contract')}) is required`);
+  const role = o.choice('role', ROLES) ?? 'primary';
+  let primary: string | undefined;
+  if (role === 'router') {
+    const given = o.read('primary');
+    if (!given) throw new UsageError(`--role router needs --primary <url> (or ${servingEnvName('primary')})`);
+    let url: URL | undefined;
+    try {
+      url = new URL(given.text);
+    } catch {}
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw new UsageError(
+        `${given.source} must be the primary's probe URL (http://host:port), got "${given.text}"`,
+      );
+    primary = given.text;
+    // What only the primary does (replicas, autoscaling, the backlog) is not a router's flag.
+    for (const name of [
+      'tick-ms',
+      'max-replicas-cap',
+      'router-timeout-ms',
+      'brokers',
+      'kafka-client',
+    ] as const) {
+      const flag = o.read(name);
+      if (flag)
+        throw new UsageError(`${flag.source} is the primary's: a --role router process takes no ${name}`);
+    }
+    const log = o.read('log');
+    if (log && log.text !== 'none')
+      throw new UsageError(
+        `${log.source} ${log.text}: a --role router process reads no backlog (the primary does)`,
+      );
+  } else {
+    for (const name of ['primary', 'push-interval-ms'] as const) {
+      const flag = o.read(name);
+      if (flag) throw new UsageError(`${flag.source} needs --role router`);
+    }
+  }
   const log = o.choice('log', LOGS) ?? 'none';
   const brokers = o.hostPorts('brokers');
   let kafkaClient: string | undefined;
@@ -137,10 +221,15 @@ export function parseServingArgs(
   }
   return {
     contract: contract.text,
+    role,
+    ...(primary !== undefined ? { primary } : {}),
     memberId: o.read('member-id')?.text,
     host: o.read('host')?.text ?? '127.0.0.1',
     port: o.int('port', 0, 65535) ?? 0,
+    reusePort: (o.choice('reuse-port', ['true', 'false'] as const) ?? String(role === 'router')) === 'true',
     probePort: o.int('probe-port', 0, 65535) ?? 0,
+    pushIntervalMs: o.int('push-interval-ms', 50, 60_000) ?? DEFAULT_PUSH_INTERVAL_MS,
+    routerTimeoutMs: o.int('router-timeout-ms', 100, 600_000) ?? DEFAULT_ROUTER_TIMEOUT_MS,
     log,
     ...(brokers ? { brokers } : {}),
     ...(kafkaClient !== undefined ? { kafkaClient } : {}),
@@ -177,22 +266,35 @@ export async function runServing(
   // Replica output is the services' output: printed whatever the log level, for the supervisor.
   const onReplicaOutput = (line: Parameters<typeof replicaOutputLogLine>[0]) =>
     process.stdout.write(replicaOutputLogLine(line));
+  const memberId = options.memberId ?? `serving-${process.pid}`;
   let plane: ServingDataPlane;
+  let router: PrimaryRouter | undefined;
   try {
+    router = new PrimaryRouter(
+      await createRouter({
+        host: options.host,
+        port: options.port,
+        reusePort: options.reusePort,
+        logger,
+        registry,
+      }),
+      { id: memberId, routerTimeoutMs: options.routerTimeoutMs, logger, registry },
+    );
     plane = await createServingDataPlane({
       ...(reader ? { backlog: reader } : {}),
+      router,
       registry,
       logger,
-      host: options.host,
-      port: options.port,
       tickMs: options.tickMs,
       maxReplicasCap: options.maxReplicasCap,
       onReplicaOutput,
     });
   } catch (error) {
+    await router?.close();
     await reader?.close();
     throw error;
   }
+  const primaryRouter = router;
   let applied: number | undefined;
   let applyError: string | undefined;
   let probes: ProbeServer;
@@ -202,9 +304,14 @@ export async function runServing(
       port: options.probePort,
       component: 'serving probes',
       logger,
+      routes: (app) => primaryRouter.registerRoutes(app, deps.env?.EDDY_CONTRACT_TOKEN || undefined),
       probes: {
         registry,
-        health: async () => ({ ok: true, revisions: plane.statuses().length }),
+        health: async () => ({
+          ok: true,
+          revisions: plane.statuses().length,
+          routers: primaryRouter.routers(),
+        }),
         ready: () => ({
           ok: applied !== undefined,
           generation: applied ?? null,
@@ -219,11 +326,11 @@ export async function runServing(
   }
   logger.info(
     { url: plane.url, probes: probes.url, log: options.log, contract: options.contract },
-    `serving listening on ${plane.url} (services at /<namespace>/<name>; /healthz, /readyz, /metrics on ${probes.url})`,
+    `serving listening on ${plane.url} (services at /<namespace>/<name>; /healthz, /readyz, /metrics on ${probes.url}; extra routers: --role router --primary ${probes.url})`,
   );
   const watch = watchContract<ServingContract>({
     source: options.contract,
-    member: { id: options.memberId ?? `serving-${process.pid}`, component: 'serving' },
+    member: { id: memberId, component: 'serving' },
     ...(deps.env?.EDDY_CONTRACT_TOKEN ? { token: deps.env.EDDY_CONTRACT_TOKEN } : {}),
     parse: (value) => {
       checkServingContract(value);
@@ -296,6 +403,23 @@ export function servingMain(
     parse: (args, env) => parseServingArgs(args, env, deps.backlog),
     logger: (options) => pino({ level: options.logLevel, base: { pid: process.pid } }),
     name: 'serving',
-    start: (options, logger) => runServing(options, logger, { env: process.env, ...deps }),
+    start: (options, logger): Promise<RunningServing | RunningServingRouter> =>
+      options.role === 'router'
+        ? runServingRouter(
+            {
+              contract: options.contract,
+              primary: options.primary ?? '',
+              id: options.memberId ?? `router-${process.pid}`,
+              host: options.host,
+              port: options.port,
+              probePort: options.probePort,
+              reusePort: options.reusePort,
+              pushIntervalMs: options.pushIntervalMs,
+              watchIntervalMs: options.watchIntervalMs,
+              ...(process.env.EDDY_CONTRACT_TOKEN ? { token: process.env.EDDY_CONTRACT_TOKEN } : {}),
+            },
+            logger,
+          )
+        : runServing(options, logger, { env: process.env, ...deps }),
   });
 }

@@ -6,6 +6,7 @@ import type { BacklogReader, Condition, ServingContract } from '@eddy/api';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Decision } from '../autoscaler/autoscaler.js';
+import type { Router } from '../router/router.js';
 import type { ReplicaOutputLine } from '../runtime/process-runtime.js';
 import type { DeploymentFailure, WorkloadRuntime } from '../runtime/runtime.js';
 
@@ -16,6 +17,11 @@ export interface ServingDataPlaneOptions {
   backlog?: BacklogReader;
   registry?: Registry;
   logger?: pino.Logger;
+  /**
+   * The router to drive (the plane closes it); default a new one on host:port. The serving primary
+   * gives its PrimaryRouter, which shares the revisions with extra router processes.
+   */
+  router?: Router;
   /** Router listener; default 127.0.0.1:0. */
   host?: string;
   port?: number;

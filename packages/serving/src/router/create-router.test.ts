@@ -462,6 +462,49 @@ describe('router concurrency and activation', () => {
     expect(b.seen.length).toBeGreaterThan(10);
   });
 
+  it('with capacity shares, two routers in front of the same replicas never exceed containerConcurrency 2 together', async () => {
+    const a = await startUpstream('a', slow(20));
+    const b = await startUpstream('b', slow(20));
+    const replicas: Replica[] = [
+      { id: 'default/hello-00001#1', url: a.url, ready: true },
+      { id: 'default/hello-00001#2', url: b.url, ready: true },
+    ];
+    const routers = [await startRouter(), await startRouter()];
+    routers.forEach((router, index) => {
+      router.update(
+        [revision('hello-00001', { containerConcurrency: 2 })],
+        [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+      );
+      router.setReplicas('default', 'hello-00001', replicas);
+      router.setCapacityShare?.({ index, count: 2 });
+    });
+    const responses = await Promise.all(
+      routers.flatMap((router) => Array.from({ length: 30 }, () => get(router.routeUrl('default', 'hello')))),
+    );
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    // Each router may send each replica one request at a time: two at most together.
+    expect(a.maxActive).toBe(2);
+    expect(b.maxActive).toBe(2);
+    // A router the primary does not count (index -1) gets no slot: its request waits.
+    routers[0]?.setCapacityShare?.({ index: -1, count: 2 });
+    const waiting = get(routers[0]!.routeUrl('default', 'hello'));
+    await sleep(100);
+    expect(routers[0]?.takeStats()[0]?.queued).toBe(1);
+    routers[0]?.setCapacityShare?.({ index: 0, count: 1 });
+    expect((await waiting).status).toBe(200);
+  });
+
+  it('shares its port with reusePort, and says what is missing when the other listener does not', async () => {
+    const first = await startRouter({ reusePort: true });
+    const port = Number(new URL(first.url).port);
+    const second = await startRouter({ port, reusePort: true });
+    expect(second.url).toBe(first.url);
+    const plain = await startRouter();
+    await expect(createRouter({ port: Number(new URL(plain.url).port), reusePort: true })).rejects.toThrow(
+      /already in use by a process that does not share it: every router on one port needs --reuse-port true/,
+    );
+  });
+
   it('queues requests at zero replicas, asks for a replica at once, and forwards them in order once ready', async () => {
     const upstream = await startUpstream('late', (req, res) => {
       req.resume();

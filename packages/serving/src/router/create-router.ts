@@ -19,6 +19,8 @@ export interface CreateRouterOptions {
   maxQueuePerRevision?: number;
   /** TCP connect timeout towards a replica. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /** SO_REUSEPORT on the listener: other router processes may listen on the same port. Default false. */
+  reusePort?: boolean;
 }
 
 export const DEFAULT_MAX_QUEUE_PER_REVISION = 1000;
@@ -48,7 +50,21 @@ export async function createRouter(options: CreateRouterOptions = {}): Promise<R
       DEFAULT_MAX_QUEUE_PER_REVISION,
     ),
     connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
+    reusePort: options.reusePort ?? false,
   });
-  await router.listen();
+  try {
+    await router.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' || !options.reusePort) throw error;
+    // Sharing a port takes SO_REUSEPORT on every listener: say so rather than just "in use".
+    throw Object.assign(
+      new Error(
+        `router port ${port} is already in use by a process that does not share it: every router on one port needs --reuse-port true (the primary too)`,
+        { cause: error },
+      ),
+      { code },
+    );
+  }
   return router;
 }

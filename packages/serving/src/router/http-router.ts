@@ -19,6 +19,7 @@ import type { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { Replica } from '../runtime/runtime.js';
 import { revisionAddress, routeAddress, tagAddress } from './addresses.js';
+import { type RouterShare, WHOLE_SHARE } from './capacity-split.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { GateError, type Lease, RevisionGate } from './revision-gate.js';
 import type { RevisionStats, Router, RouterRevision, RouterRoute } from './router.js';
@@ -55,6 +56,8 @@ export interface HttpRouterSettings {
   registry: Registry;
   maxQueuePerRevision: number;
   connectTimeoutMs: number;
+  /** SO_REUSEPORT: several router processes share the port (the kernel spreads connections). */
+  reusePort?: boolean;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -102,6 +105,7 @@ export class HttpRouter implements Router {
   readonly #lastDemand = new Map<string, number>();
   readonly #upstreams = new Set<AbortController>();
   #demandTimer: NodeJS.Timeout | undefined;
+  #share: RouterShare = WHOLE_SHARE;
   #listening = '';
   #closed = false;
 
@@ -125,7 +129,11 @@ export class HttpRouter implements Router {
   }
 
   async listen(): Promise<void> {
-    await this.#app.listen({ host: this.#settings.host, port: this.#settings.port });
+    await this.#app.listen({
+      host: this.#settings.host,
+      port: this.#settings.port,
+      ...(this.#settings.reusePort ? { reusePort: true } : {}),
+    });
     this.#listening = listenUrl(
       this.#settings.host,
       boundPort(this.#app.server.address(), this.#settings.port),
@@ -190,6 +198,7 @@ export class HttpRouter implements Router {
       const replicas = this.#replicaLists.get(revisionKey);
       if (replicas) gate.setReplicas(replicas);
       gate.setFailure(this.#failures.get(revisionKey));
+      gate.setShare(this.#share);
       this.#gates.set(revisionKey, gate);
     }
 
@@ -228,6 +237,12 @@ export class HttpRouter implements Router {
     if (reason === undefined) this.#failures.delete(revisionKey);
     else this.#failures.set(revisionKey, reason);
     this.#gates.get(revisionKey)?.setFailure(reason);
+  }
+
+  setCapacityShare(share: RouterShare): void {
+    if (share.index === this.#share.index && share.count === this.#share.count) return;
+    this.#share = { ...share };
+    for (const gate of this.#gates.values()) gate.setShare(this.#share);
   }
 
   onDemand(listener: (namespace: string, revision: string) => void): void {

@@ -4,11 +4,14 @@
 
 import { namespacedKey } from '@eddy/api';
 import type { Replica } from '../runtime/runtime.js';
+import { type RouterShare, replicaCapacity, WHOLE_SHARE } from './capacity-split.js';
 import type { RouterRevision } from './router.js';
 
 export interface ReplicaSlot {
   readonly replica: Replica;
   inFlight: number;
+  /** This router's share of the replica's containerConcurrency (capacity-split.ts); Infinity = unlimited. */
+  capacity: number;
 }
 
 /** Why a request was refused or dropped before reaching a replica. */
@@ -54,6 +57,8 @@ export class RevisionGate {
   #queuedCount = 0;
   #rotation = 0;
   #removed = false;
+  /** This router's place among the live routers (capacity-split.ts). */
+  #share: RouterShare = WHOLE_SHARE;
   /** Set while the revision cannot get a replica: requests fail at once instead of waiting at zero. */
   #failure: string | undefined;
   // Stats since the last snapshot.
@@ -100,7 +105,23 @@ export class RevisionGate {
   /** A new containerConcurrency applies at once (a raise lets queued requests go); queued deadlines stay. */
   updateSpec(spec: RouterRevision): void {
     this.spec = spec;
+    this.#recomputeCapacity();
     this.#drain();
+  }
+
+  /** Another set of live routers: each replica's capacity here is this router's new share of it. */
+  setShare(share: RouterShare): void {
+    this.#share = share;
+    this.#recomputeCapacity();
+    this.#drain();
+  }
+
+  #recomputeCapacity(): void {
+    for (const slot of this.#slots.values()) slot.capacity = this.#capacityOf(slot.replica.id);
+  }
+
+  #capacityOf(replicaId: string): number {
+    return replicaCapacity(this.spec.containerConcurrency, this.#share, replicaId);
   }
 
   setFailure(reason: string | undefined): void {
@@ -124,7 +145,7 @@ export class RevisionGate {
       const slot: ReplicaSlot =
         existing && existing.replica.url === replica.url
           ? existing
-          : { replica, inFlight: existing?.inFlight ?? 0 };
+          : { replica, inFlight: existing?.inFlight ?? 0, capacity: this.#capacityOf(replica.id) };
       this.#slots.set(replica.id, slot);
       next.push(slot);
     }
@@ -244,18 +265,13 @@ export class RevisionGate {
     return namespacedKey(this.spec.namespace, this.spec.name);
   }
 
-  #capacity(): number {
-    return this.spec.containerConcurrency > 0 ? this.spec.containerConcurrency : Number.POSITIVE_INFINITY;
-  }
-
   /** Least-loaded ready replica with free capacity; ties rotate so idle replicas share the work. */
   #pick(exclude?: ReplicaSlot): ReplicaSlot | undefined {
-    const capacity = this.#capacity();
     const count = this.#ready.length;
     let best: ReplicaSlot | undefined;
     for (let i = 0; i < count; i++) {
       const slot = this.#ready[(this.#rotation + i) % count]!;
-      if (slot === exclude || slot.inFlight >= capacity) continue;
+      if (slot === exclude || slot.inFlight >= slot.capacity) continue;
       if (!best || slot.inFlight < best.inFlight) best = slot;
     }
     if (best) this.#rotation = (this.#rotation + 1) % Math.max(1, count);

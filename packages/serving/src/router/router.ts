@@ -10,6 +10,7 @@
 // The path prefix is stripped before forwarding (the workload sees `/...`), and sent as X-Forwarded-Prefix.
 
 import type { Replica } from '../runtime/runtime.js';
+import type { RouterShare } from './capacity-split.js';
 
 export interface RouterRevision {
   namespace: string;
@@ -60,6 +61,11 @@ export interface Router {
    * waiting for the timeout. `undefined` clears it.
    */
   setFailure?(namespace: string, revision: string, reason: string | undefined): void;
+  /**
+   * Optional. This router's place among the live routers of a scaled-out serving plane: from now on
+   * it sends each replica at most its share of containerConcurrency (capacity-split.ts). Default: alone.
+   */
+  setCapacityShare?(share: RouterShare): void;
   /** Per-revision stats since the last call (every revision in the table, zeros included). */
   takeStats(now?: number): RevisionStats[];
   close(): Promise<void>;
