@@ -139,6 +139,7 @@ async function scaleOut(cluster: KafkaCluster, options: { stopKafkaNode: boolean
 
   const accepted = new Set<string>();
   let killedAt = Number.POSITIVE_INFINITY;
+  let nodeStoppedAt = Number.POSITIVE_INFINITY;
   const send = async (i: number) => {
     const message = toHttpBinary({
       specversion: '1.0',
@@ -167,7 +168,10 @@ async function scaleOut(cluster: KafkaCluster, options: { stopKafkaNode: boolean
       dispatchers[0]!.child.kill('SIGKILL');
       killedAt = Date.now();
     }
-    if (i === 1_000 && options.stopKafkaNode) await cluster.stopNode(cluster.nodes[2]!.id);
+    if (i === 1_000 && options.stopKafkaNode) {
+      nodeStoppedAt = Date.now();
+      await cluster.stopNode(cluster.nodes[2]!.id);
+    }
     await sleep(5);
   }
   expect((await dispatchers[0]!.exited).signal).toBe('SIGKILL');
@@ -187,9 +191,23 @@ async function scaleOut(cluster: KafkaCluster, options: { stopKafkaNode: boolean
   // next owner starts over: RETRY + 2, and only for an event first tried by then. Knative's
   // dispatcher would show multiples of RETRY + 1 here.
   const firstTriedByRebalance = (id: string) => (firstAttemptAt.get(id) ?? Infinity) < killedAt + 10_000;
+  // With a Kafka node stopped as well, the group and the retry-state topic fail over at once, and two
+  // members can own a partition together before either sees the other's state writes: each may make
+  // one attempt the other does not know of (the caveat in retry-state.ts). One more, then, for events
+  // first tried by then; a member repeating a whole retry sequence (2 x (RETRY + 1), Knative's
+  // failure) still fails this.
+  const firstTriedByFailover = (id: string) => {
+    const at = firstAttemptAt.get(id) ?? Number.POSITIVE_INFINITY;
+    return at >= nodeStoppedAt - 10_000 && at < nodeStoppedAt + 30_000;
+  };
   const over = poisoned.filter((id) => {
     const n = attempts.get(id) ?? 0;
-    return n > RETRY + 1 && !(n === RETRY + 2 && firstTriedByRebalance(id));
+    const allowed =
+      RETRY +
+      1 +
+      (firstTriedByRebalance(id) ? 1 : 0) +
+      (options.stopKafkaNode && firstTriedByFailover(id) ? 1 : 0);
+    return n > Math.max(RETRY + 1, allowed);
   });
   expect(over.map((id) => `${id}: ${attempts.get(id)} attempts`)).toEqual([]);
   // A retry recorded but not sent when its dispatcher died is not made again: RETRY at the least.
