@@ -246,6 +246,13 @@ export function contenders(anchor: AnchorBuild | string): Contender[] {
       kafkaClient: 'platformatic',
     }),
     eddyDataPlane({
+      id: 'eddy-kafka-shared',
+      label: 'Eddy data plane, Kafka log (@platformatic/kafka, shared readers)',
+      log: 'kafka',
+      kafkaClient: 'platformatic',
+      extraArgs: ['--kafka-shared-readers', 'true'],
+    }),
+    eddyDataPlane({
       id: 'eddy-split-platformatic',
       label: `Eddy, ${availableParallelism()} ingress + ${availableParallelism()} dispatcher processes (@platformatic/kafka)`,
       log: 'kafka',

@@ -173,6 +173,9 @@ export class RouteConsumer {
       topic: this.#topic,
       start: 'committed',
       initial: route.startFrom,
+      // Everything a route needs of its group is its committed offsets: a log that can read many
+      // routes' topics through one shared reader may (thousands of Triggers on Kafka).
+      sharedReader: true,
       maxBatchSize: this.#deps.maxBatchSize,
       handler: (batch) => this.#onBatch(batch),
       onAssignment: (assigned) => this.#onAssignment(assigned),

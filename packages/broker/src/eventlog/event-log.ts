@@ -75,6 +75,15 @@ export interface ConsumeOptions {
   topic: string;
   start?: StartPosition;
   initial?: InitialPosition;
+  /**
+   * This consumer may read through the log's shared reader of the topic, when the log runs one (the
+   * Kafka log on @platformatic/kafka with `sharedReaders`; see kafka-common/topic-reader.ts). Its group
+   * then holds committed offsets only (commits without a member: lag, start positions and deleteGroup
+   * as usual), its partitions are its process's share of the topic, and every process reading the
+   * topic this way must consume the same groups on it. Other logs ignore it. The dispatcher's routes
+   * set it; nothing else should.
+   */
+  sharedReader?: boolean;
   /** Upper bound on records handed to one handler call. Default 100. */
   maxBatchSize?: number;
   /**

@@ -139,7 +139,8 @@ export abstract class KafkaGroupMember implements Consumer {
   // ---------------------------------------------------------------------------------------------
   // For the client's member
 
-  protected get assigned(): readonly number[] {
+  /** The partitions of the latest join (positioned or not yet). */
+  get assigned(): readonly number[] {
     return this.#assigned;
   }
 

@@ -222,7 +222,9 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
     const action = `consume "${options?.topic}" as group "${options?.group}"`;
     this.#checkOpen(action);
     checkConsumeOptions(options, action);
-    const metadata = await this.topicMetadata(options.topic, true, action);
+    // A shared reader's member needs no partition count of its own, and thousands start together:
+    // the cached metadata (which still says whether the topic exists) spares two requests each.
+    const metadata = await this.topicMetadata(options.topic, options.sharedReader !== true, action);
     const consumer = this.createConsumer(
       {
         options,
