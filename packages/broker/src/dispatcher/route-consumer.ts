@@ -17,7 +17,14 @@ import type { DispatchRoute, PlainEvent } from '@eddy/api';
 import { CommitTracker, sleep } from '@eddy/runtime';
 import type pino from 'pino';
 import type { AttemptFailure, Deliverer } from '../delivery/index.js';
-import type { CommitOffset, Consumer, EventLog, LogRecord, RecordBatch } from '../eventlog/event-log.js';
+import type {
+  CommitOffset,
+  Consumer,
+  EventLog,
+  LogRecord,
+  PartitionLag,
+  RecordBatch,
+} from '../eventlog/event-log.js';
 import type { EventFilter } from '../filters/index.js';
 import type { DispatchMetrics, EventOutcome } from './dispatch-metrics.js';
 import type { RetryKey, RetryState, RetryStateStore } from './retry-state.js';
@@ -123,7 +130,11 @@ export class RouteConsumer {
    * whole retained topic for a route that starts at "latest").
    */
   async lag(): Promise<number> {
-    const partitions = await this.#deps.log.lag(this.#group, this.#topic);
+    return this.lagOf(await this.#deps.log.lag(this.#group, this.#topic));
+  }
+
+  /** lag() from the group's partitions as the log reported them (read for many routes at once). */
+  lagOf(partitions: PartitionLag[]): number {
     let sum = 0;
     for (const p of partitions) {
       if (p.committed !== null) {

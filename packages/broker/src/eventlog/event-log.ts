@@ -168,6 +168,11 @@ export interface EventLog {
   /** Per-partition backlog of a group (whether or not it has live members). */
   lag(group: string, topic: string): Promise<PartitionLag[]>;
   /**
+   * lag() of many groups on one topic, for logs that read them in a few requests (Kafka: OffsetFetch
+   * takes many groups): a dispatcher with thousands of routes refreshes their lag with it.
+   */
+  lagOfGroups?(groups: string[], topic: string): Promise<Map<string, PartitionLag[]>>;
+  /**
    * Sets a group's committed offsets on every partition to the first record at or after
    * `timestamp` (end of log if none). Works whether or not the group has live members in this
    * process; live members continue from the new position.

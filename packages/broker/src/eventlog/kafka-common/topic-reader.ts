@@ -66,6 +66,8 @@ export class TopicReader {
   readonly #options: TopicReaderOptions;
   /** In attach order (the split between members of one group follows it). */
   readonly #members = new Set<SharedMember>();
+  /** The same members by group: a share is computed per member, thousands of times per join. */
+  readonly #byGroup = new Map<string, SharedMember[]>();
   #client: ReaderClient | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -87,6 +89,9 @@ export class TopicReader {
   /** Adds a member; it is placed (positioned on its share) once the reader knows its partitions. */
   attach(member: SharedMember): void {
     this.#members.add(member);
+    const peers = this.#byGroup.get(member.group) ?? [];
+    this.#byGroup.set(member.group, peers);
+    peers.push(member);
     if (this.#client === undefined) {
       void this.#start();
       return;
@@ -105,6 +110,9 @@ export class TopicReader {
   detach(member: SharedMember): void {
     if (!this.#members.delete(member)) return;
     this.#placing.delete(member);
+    const peers = (this.#byGroup.get(member.group) ?? []).filter((m) => m !== member);
+    if (peers.length > 0) this.#byGroup.set(member.group, peers);
+    else this.#byGroup.delete(member.group);
     if (this.#members.size === 0) {
       void this.close();
       return;
@@ -207,14 +215,16 @@ export class TopicReader {
   /** The reader's partitions split between this process's members of the member's group, in attach order. */
   #shareOf(member: SharedMember): number[] {
     const assignment = this.#assignment ?? [];
-    const peers = [...this.#members].filter((m) => m.group === member.group);
+    const peers = this.#byGroup.get(member.group) ?? [member];
+    if (peers.length === 1) return [...assignment];
     const index = peers.indexOf(member);
     return assignment.filter((_, i) => i % peers.length === index);
   }
 
+  /** Whether the member's group has other members here (present or just gone). */
   #othersOfGroup(member: SharedMember): boolean {
-    for (const m of this.#members) if (m !== member && m.group === member.group) return true;
-    return false;
+    const peers = this.#byGroup.get(member.group) ?? [];
+    return peers.some((m) => m !== member);
   }
 
   /** Every member takes what it needs of the batch; the next fetch of the partition waits for all. */

@@ -7,7 +7,7 @@ import type { KafkaBinaryRecord } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import { Admin, ConfigResourceTypes, ListOffsetTimestamps } from '@platformatic/kafka';
 import { partitionForKey } from '../embedded/partitioner.js';
-import { batchingLookup } from '../kafka-common/batching-lookup.js';
+import { batchingLookup, DEFAULT_GROUPS_PER_REQUEST } from '../kafka-common/batching-lookup.js';
 import type { GroupMemberContext, KafkaGroupMember } from '../kafka-common/group-member.js';
 import { hasProtocolError } from '../kafka-common/kafka-errors.js';
 import {
@@ -278,6 +278,22 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
       this.#allReaders.add(reader);
     }
     return reader;
+  }
+
+  /** Chunks of OffsetFetch requests with many groups each (lag of thousands of routes). */
+  protected override async committedOffsetsOfGroups(
+    groups: string[],
+    topic: string,
+  ): Promise<Map<string, Map<number, number | null>>> {
+    const all = new Map<string, Map<number, number | null>>();
+    for (let i = 0; i < groups.length; i += DEFAULT_GROUPS_PER_REQUEST) {
+      const chunk = await this.#committedOffsetsOfGroups(
+        groups.slice(i, i + DEFAULT_GROUPS_PER_REQUEST),
+        topic,
+      );
+      for (const [group, offsets] of chunk) all.set(group, offsets);
+    }
+    return all;
   }
 
   /** Committed offsets of many groups on `topic`: OffsetFetch v8+ asks for all of them in one request. */
