@@ -269,25 +269,60 @@ export class RouteConsumer {
       // consumer restart (the batch is not committed, so nothing is lost).
       throw new Error(`route ${this.route.id}: retry state unavailable: ${(error as Error).message}`);
     }
-    for (const record of batch.records) {
-      if (this.#stopping || !state.owned) return;
-      if (record.offset <= state.tracker.highestStarted) {
-        // Read again (a seek, or the log re-fetching from the committed offset after a
-        // rebalance): progress from the old position must no longer be committed. Events of
-        // the old position still in flight are joined, not delivered twice (see #track).
-        state.tracker = new CommitTracker();
+    let filtered = 0;
+    try {
+      for (const record of batch.records) {
+        if (this.#stopping || !state.owned) return;
+        if (record.offset <= state.tracker.highestStarted) {
+          // Read again (a seek, or the log re-fetching from the committed offset after a
+          // rebalance): progress from the old position must no longer be committed. Events of
+          // the old position still in flight are joined, not delivered twice (see #track).
+          state.tracker = new CommitTracker();
+        }
+        // Filtered out: final at once, without a delivery slot or a promise. Through a shared
+        // reader every route sees every record of its topic, and most fail its filter.
+        if (!state.running.has(record.offset) && !this.#passes(record)) {
+          const first = state.tracker.highestStarted < 0;
+          state.tracker.pass(record.offset);
+          filtered++;
+          if (first) this.#scheduleCommit();
+          continue;
+        }
+        if (!(await this.#start(state, record))) return;
       }
-      if (this.#settings.route.ordering === 'ordered') {
-        await this.#track(state, record);
-        continue;
+    } finally {
+      if (filtered > 0) {
+        this.#deps.metrics.events.inc({ route: this.route.id, outcome: 'filtered' }, filtered);
+        if (state.owned) this.#scheduleCommit();
       }
-      if (!(await this.#acquire())) return;
-      if (!state.owned) {
-        this.#release();
-        return;
-      }
-      void this.#track(state, record).finally(() => this.#release());
     }
+  }
+
+  /** Whether the route's filter passes the event; a filter that throws fails it. */
+  #passes(record: LogRecord): boolean {
+    try {
+      return this.#settings.filter(record.event) !== 'fail';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Starts one record: ordered, waits until it is final; unordered, waits for a delivery slot.
+   * False when the batch must stop here (stopping, or the partition was revoked).
+   */
+  async #start(state: PartitionState, record: LogRecord): Promise<boolean> {
+    if (this.#settings.route.ordering === 'ordered') {
+      await this.#track(state, record);
+      return true;
+    }
+    if (!(await this.#acquire())) return false;
+    if (!state.owned) {
+      this.#release();
+      return false;
+    }
+    void this.#track(state, record).finally(() => this.#release());
+    return true;
   }
 
   /** Runs one record and marks it finished in the tracker that started it. */
