@@ -32,6 +32,9 @@ import { type GroupMemberContext, KafkaGroupMember } from './group-member.js';
 import type { MemberlessCommitter } from './memberless-committer.js';
 import type { OffsetLookup } from './start-positions.js';
 
+/** How long a shared member's commit may wait in the committer's queue and run, in all. */
+const COMMIT_QUEUE_TIMEOUT_MS = 300_000;
+
 /** Batches a member may hold per partition besides the one its handler runs. */
 export const MAX_QUEUED = 2;
 
@@ -338,6 +341,14 @@ export class SharedMember extends KafkaGroupMember {
       this.#spaceWaiters.set(partition, waiters);
       waiters.push(resolve);
     });
+  }
+
+  /**
+   * A commit waits its turn behind the commits of every other group of the reader (thousands, each a
+   * request of its own); each request is bounded by the client's own timeout, so only the wait is long.
+   */
+  protected override get commitTimeoutMs(): number {
+    return COMMIT_QUEUE_TIMEOUT_MS;
   }
 
   protected sendCommit(offsets: [number, number][]): Promise<void> {
