@@ -259,6 +259,14 @@ export function contenders(anchor: AnchorBuild | string): Contender[] {
       kafkaClient: 'platformatic',
       layout: { ingresses: availableParallelism(), dispatchers: availableParallelism() },
     }),
+    eddyDataPlane({
+      id: 'eddy-split-shared',
+      label: `Eddy, ${availableParallelism()} ingress + ${availableParallelism()} dispatcher processes (@platformatic/kafka, shared readers)`,
+      log: 'kafka',
+      kafkaClient: 'platformatic',
+      extraArgs: ['--kafka-shared-readers', 'true'],
+      layout: { ingresses: availableParallelism(), dispatchers: availableParallelism() },
+    }),
     eddyDataPlane({ id: 'eddy-embedded', label: 'Eddy data plane, embedded log', log: 'embedded' }),
   ];
 }
