@@ -47,6 +47,15 @@ export class CommitTracker {
     this.#unfinished.push(offset);
   }
 
+  /**
+   * An event final as soon as it starts (filtered out): begin() and finish() without the bookkeeping,
+   * for the many records a route skips.
+   */
+  pass(offset: number): void {
+    this.begin(offset);
+    this.#unfinished.pop();
+  }
+
   /** Marks an event's outcome final. */
   finish(offset: number): void {
     const index = this.#indexOf(offset);

@@ -17,6 +17,7 @@ export {
 } from './contract-watch.js';
 export { describeError } from './describe-error.js';
 export { registerFeedRoutes } from './feed-routes.js';
+export { freshCall } from './fresh-call.js';
 export { boundPort, listenUrl } from './listen-url.js';
 export { COMPONENT_NODE_FLAGS } from './node-flags.js';
 export {

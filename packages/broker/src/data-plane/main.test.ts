@@ -19,6 +19,7 @@ describe('data-plane process options', () => {
       dataDir: undefined,
       brokers: ['kafka-0:9092', 'kafka-1:9092'],
       kafkaClient: 'platformatic',
+      kafkaSharedReaders: false,
       host: '0.0.0.0',
       port: 8080,
       logLevel: 'info',

@@ -72,6 +72,10 @@ const OPTIONS = {
     value: KAFKA_CLIENTS.join('|'),
     help: `the Kafka client of --log kafka (default ${DEFAULT_KAFKA_CLIENT})`,
   },
+  'kafka-shared-readers': {
+    value: 'true|false',
+    help: "the dispatcher's Triggers read through one shared reader per broker topic, each keeping its own consumer group's offsets (platformatic client only; for thousands of Triggers; default false)",
+  },
   host: { value: '<address>', help: 'listen address (default 127.0.0.1)' },
   port: { value: '<port>', help: 'listen port (default 0: a free one, logged)' },
   'log-level': { value: '<level>', help: 'pino level (default info)' },
@@ -101,6 +105,7 @@ export interface MainOptions {
   dataDir?: string;
   brokers?: string[];
   kafkaClient: KafkaClientName;
+  kafkaSharedReaders: boolean;
   host: string;
   port: number;
   logLevel: string;
@@ -130,6 +135,9 @@ export function parseMainArgs(
   if (log === 'kafka' && !brokers)
     throw new UsageError(`--log kafka needs --brokers <host:port,...> (or ${envName('brokers')})`);
   const kafkaClient: KafkaClientName = flags.choice('kafka-client', KAFKA_CLIENTS) ?? DEFAULT_KAFKA_CLIENT;
+  const kafkaSharedReaders = flags.choice('kafka-shared-readers', ['true', 'false'] as const) === 'true';
+  if (kafkaSharedReaders && kafkaClient !== 'platformatic')
+    throw new UsageError('--kafka-shared-readers needs --kafka-client platformatic');
   return {
     contract: contract.text,
     component,
@@ -139,6 +147,7 @@ export function parseMainArgs(
     dataDir,
     brokers,
     kafkaClient,
+    kafkaSharedReaders,
     host: flags.text('host') ?? '127.0.0.1',
     port: flags.int('port', 0, 65535) ?? 0,
     logLevel: flags.text('log-level') ?? 'info',
@@ -177,6 +186,7 @@ export async function runDataPlane(
     options.log === 'kafka'
       ? openKafkaEventLog({
           client: options.kafkaClient,
+          sharedReaders: options.kafkaSharedReaders,
           brokers: options.brokers ?? [],
           logger,
           ...(options.kafkaSessionTimeoutMs !== undefined

@@ -17,6 +17,7 @@ import { createDeliverer, type Deliverer } from '../delivery/index.js';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import { type EventLog, EventLogUnavailableError } from '../eventlog/event-log.js';
 import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';
+import { createPlatformaticEventLog } from '../eventlog/platformatic/platformatic-event-log.js';
 import { type ReceivedRequest, startSubscriber } from '../testing/subscriber.js';
 import { waitFor } from '../testing/wait.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
@@ -60,6 +61,31 @@ const factories: [string, () => Promise<LogEnv>][] = [
           sessionTimeoutMs: 10_000,
           heartbeatIntervalMs: 1_000,
           maxWaitTimeMs: 100,
+        });
+      let log: EventLog = open();
+      onTestFinished(() => log.close());
+      return {
+        log,
+        async restart() {
+          await log.close();
+          log = open();
+          return log;
+        },
+      };
+    },
+  ],
+  [
+    'kafka (@platformatic/kafka, shared readers)',
+    async () => {
+      const brokers = inject('kafkaBrokers');
+      const open = () =>
+        createPlatformaticEventLog({
+          brokers,
+          logger: quiet,
+          sessionTimeoutMs: 10_000,
+          heartbeatIntervalMs: 1_000,
+          maxWaitTimeMs: 100,
+          sharedReaders: true,
         });
       let log: EventLog = open();
       onTestFinished(() => log.close());

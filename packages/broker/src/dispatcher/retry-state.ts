@@ -16,7 +16,7 @@
 // sees the other's writes (RetryState.owner: a retry is not sent over another member's newer state).
 
 import { randomUUID } from 'node:crypto';
-import { sleep } from '@eddy/runtime';
+import { freshCall, sleep } from '@eddy/runtime';
 import type pino from 'pino';
 import {
   type Consumer,
@@ -172,8 +172,11 @@ class LogRetryStateStore implements RetryStateStore {
   #readUpTo = 0;
   #readWaiters: { offset: number; resolve: () => void; reject: (error: Error) => void }[] = [];
   #refreshTimer: NodeJS.Timeout | undefined;
-  #lookup: Promise<PartitionLag[]> | undefined;
-  #queuedLookup: Promise<PartitionLag[]> | undefined;
+  /**
+   * The state topic's offsets, read after the call. Concurrent callers (every route of a dispatcher
+   * starting at once) share lookups: one running, at most one queued behind it.
+   */
+  readonly #lookupAfterNow = freshCall(() => this.#endOffsets());
   #failure: Error | undefined;
   #closed = false;
 
@@ -212,30 +215,6 @@ class LogRetryStateStore implements RetryStateStore {
     // Records below the retained start are gone (retention): the reader will never see them.
     this.#advance(partition.start);
     await this.#readUntil(partition.end);
-  }
-
-  /**
-   * An offset lookup that starts no earlier than this call. Concurrent callers (every route of a
-   * dispatcher starting at once) share lookups: one running, at most one queued behind it.
-   */
-  #lookupAfterNow(): Promise<PartitionLag[]> {
-    if (this.#lookup === undefined) return this.#startLookup();
-    // The running lookup may have started before this call: wait for the next one.
-    this.#queuedLookup ??= this.#lookup
-      .catch(() => {})
-      .then(() => {
-        this.#queuedLookup = undefined;
-        return this.#startLookup();
-      });
-    return this.#queuedLookup;
-  }
-
-  #startLookup(): Promise<PartitionLag[]> {
-    const lookup: Promise<PartitionLag[]> = this.#endOffsets().finally(() => {
-      if (this.#lookup === lookup) this.#lookup = undefined;
-    });
-    this.#lookup = lookup;
-    return lookup;
   }
 
   /** The state topic's offsets; a failure right after the topic was created is retried briefly. */

@@ -75,6 +75,15 @@ export interface ConsumeOptions {
   topic: string;
   start?: StartPosition;
   initial?: InitialPosition;
+  /**
+   * This consumer may read through the log's shared reader of the topic, when the log runs one (the
+   * Kafka log on @platformatic/kafka with `sharedReaders`; see kafka-common/topic-reader.ts). Its group
+   * then holds committed offsets only (commits without a member: lag, start positions and deleteGroup
+   * as usual), its partitions are its process's share of the topic, and every process reading the
+   * topic this way must consume the same groups on it. Other logs ignore it. The dispatcher's routes
+   * set it; nothing else should.
+   */
+  sharedReader?: boolean;
   /** Upper bound on records handed to one handler call. Default 100. */
   maxBatchSize?: number;
   /**
@@ -158,6 +167,11 @@ export interface EventLog {
   consume(options: ConsumeOptions): Promise<Consumer>;
   /** Per-partition backlog of a group (whether or not it has live members). */
   lag(group: string, topic: string): Promise<PartitionLag[]>;
+  /**
+   * lag() of many groups on one topic, for logs that read them in a few requests (Kafka: OffsetFetch
+   * takes many groups): a dispatcher with thousands of routes refreshes their lag with it.
+   */
+  lagOfGroups?(groups: string[], topic: string): Promise<Map<string, PartitionLag[]>>;
   /**
    * Sets a group's committed offsets on every partition to the first record at or after
    * `timestamp` (end of log if none). Works whether or not the group has live members in this

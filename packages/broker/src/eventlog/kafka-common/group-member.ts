@@ -139,7 +139,8 @@ export abstract class KafkaGroupMember implements Consumer {
   // ---------------------------------------------------------------------------------------------
   // For the client's member
 
-  protected get assigned(): readonly number[] {
+  /** The partitions of the latest join (positioned or not yet). */
+  get assigned(): readonly number[] {
     return this.#assigned;
   }
 
@@ -258,7 +259,12 @@ export abstract class KafkaGroupMember implements Consumer {
   }
 
   async #commitOffsets(offsets: [number, number][], action: string): Promise<void> {
-    await withDeadline(this.sendCommit(offsets), this.#context.operationTimeoutMs, action);
+    await withDeadline(this.sendCommit(offsets), this.commitTimeoutMs, action);
+  }
+
+  /** How long a commit may take before it rejects. */
+  protected get commitTimeoutMs(): number {
+    return this.#context.operationTimeoutMs;
   }
 
   async #shutdown(status: ConsumerStatus): Promise<void> {

@@ -121,6 +121,17 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
   ): Promise<void>;
   protected abstract deleteGroupRequest(admin: Admin, group: string): Promise<void>;
 
+  /** Committed offsets of many groups; a client that reads them in one request overrides it. */
+  protected async committedOffsetsOfGroups(
+    groups: string[],
+    topic: string,
+  ): Promise<Map<string, Map<number, number | null>>> {
+    const lookup = this.offsetLookup();
+    return new Map(
+      await Promise.all(groups.map(async (g) => [g, await lookup.committedOffsets(g, topic)] as const)),
+    );
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Topics
 
@@ -222,7 +233,9 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
     const action = `consume "${options?.topic}" as group "${options?.group}"`;
     this.#checkOpen(action);
     checkConsumeOptions(options, action);
-    const metadata = await this.topicMetadata(options.topic, true, action);
+    // A shared reader's member needs no partition count of its own, and thousands start together:
+    // the cached metadata (which still says whether the topic exists) spares two requests each.
+    const metadata = await this.topicMetadata(options.topic, options.sharedReader !== true, action);
     const consumer = this.createConsumer(
       {
         options,
@@ -251,12 +264,24 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
         lookup.topicOffsets(topic),
         lookup.committedOffsets(group, topic),
       ]);
-      return [...offsets]
-        .sort(([a], [b]) => a - b)
-        .map(([partition, { start, end }]) => {
-          const c = committed.get(partition) ?? null;
-          return { partition, committed: c, end, start, lag: Math.max(0, end - (c ?? start)) };
-        });
+      return partitionLags(offsets, committed);
+    } catch (error) {
+      throw toEventLogError(error, action);
+    }
+  }
+
+  async lagOfGroups(groups: string[], topic: string): Promise<Map<string, PartitionLag[]>> {
+    const action = `lag of ${groups.length} groups on "${topic}"`;
+    this.#checkOpen(action);
+    for (const group of groups) checkGroupName(group, action);
+    checkTopicName(topic, action);
+    try {
+      await this.topicMetadata(topic, true, action);
+      const [offsets, committed] = await Promise.all([
+        this.offsetLookup().topicOffsets(topic),
+        this.committedOffsetsOfGroups(groups, topic),
+      ]);
+      return new Map(groups.map((g) => [g, partitionLags(offsets, committed.get(g) ?? new Map())]));
     } catch (error) {
       throw toEventLogError(error, action);
     }
@@ -399,6 +424,19 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
     // time: ensureTopic is declarative.
     await this.replaceTopicConfigs(admin, name, configs);
   }
+}
+
+/** Per partition (sorted): the group's commit against the topic's offsets. */
+function partitionLags(
+  offsets: Map<number, { start: number; end: number }>,
+  committed: Map<number, number | null>,
+): PartitionLag[] {
+  return [...offsets]
+    .sort(([a], [b]) => a - b)
+    .map(([partition, { start, end }]) => {
+      const c = committed.get(partition) ?? null;
+      return { partition, committed: c, end, start, lag: Math.max(0, end - (c ?? start)) };
+    });
 }
 
 /** Kafka takes an offset commit without a member only for a group that has none (state Empty or Dead). */

@@ -133,6 +133,22 @@ export class PlatformaticGroupConsumer extends KafkaGroupMember {
     return fresh;
   }
 
+  /**
+   * Moves partitions this member holds back to `offsets` where it is further on, without committing
+   * (a shared topic reader whose new member needs older records; topic-reader.ts).
+   */
+  rewind(offsets: Map<number, number>): void {
+    let moved = false;
+    for (const [partition, offset] of offsets) {
+      const state = this.#partitions.get(partition);
+      if (state?.position === undefined || BigInt(offset) >= state.position) continue;
+      state.position = BigInt(offset);
+      state.epoch++;
+      moved = true;
+    }
+    if (moved) this.wake();
+  }
+
   protected startAt(partition: number, offset: number): void {
     const state = this.#partitions.get(partition);
     if (state && state.position === undefined) state.position = BigInt(offset);

@@ -7,7 +7,8 @@ import type { KafkaBinaryRecord } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import { Admin, ConfigResourceTypes, ListOffsetTimestamps } from '@platformatic/kafka';
 import { partitionForKey } from '../embedded/partitioner.js';
-import type { GroupMemberContext } from '../kafka-common/group-member.js';
+import { batchingLookup, DEFAULT_GROUPS_PER_REQUEST } from '../kafka-common/batching-lookup.js';
+import type { GroupMemberContext, KafkaGroupMember } from '../kafka-common/group-member.js';
 import { hasProtocolError } from '../kafka-common/kafka-errors.js';
 import {
   checkNoLiveMembers,
@@ -16,11 +17,28 @@ import {
 } from '../kafka-common/kafka-event-log-base.js';
 import type { SharedKafkaLogOptions } from '../kafka-common/kafka-log-options.js';
 import { configEntries } from '../kafka-common/kafka-topics.js';
+import { MemberlessCommitter } from '../kafka-common/memberless-committer.js';
 import type { OffsetLookup } from '../kafka-common/start-positions.js';
+import { SharedMember, TopicReader } from '../kafka-common/topic-reader.js';
 import { PlatformaticAppendProducer, type ProducedRecord } from './append-producer.js';
 import { PlatformaticGroupConsumer } from './group-consumer.js';
 
-export type PlatformaticEventLogOptions = SharedKafkaLogOptions;
+export interface PlatformaticEventLogOptions extends SharedKafkaLogOptions {
+  /**
+   * Consumers that ask for it (ConsumeOptions.sharedReader: the dispatcher's routes) read through one
+   * shared reader per topic instead of a group member each (kafka-common/topic-reader.ts): what makes
+   * thousands of Triggers on one broker work. Default false.
+   */
+  sharedReaders?: boolean;
+}
+
+/** The group of a topic's shared reader: every process reading the topic through one joins it. */
+export function sharedReaderGroup(topic: string): string {
+  return `eddy-shared-reader-${topic}`;
+}
+
+/** Records per batch a shared reader fetches and offers to its members. */
+const SHARED_READER_BATCH = 500;
 
 export function createPlatformaticEventLog(options: PlatformaticEventLogOptions): PlatformaticEventLog {
   return new PlatformaticEventLog(options);
@@ -32,9 +50,31 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
   readonly #admin: Admin;
   /** Round-robin counter per topic for events without a partitionkey. */
   readonly #roundRobin = new Map<string, number>();
+  readonly #sharedReaders: boolean;
+  /** Per topic, the reader new shared members join. */
+  readonly #readers = new Map<string, TopicReader>();
+  /** Every reader not closed yet (a closing one may have been replaced in #readers). */
+  readonly #allReaders = new Set<TopicReader>();
+  /** Memberless commits of the shared readers' members, coalesced and bounded. */
+  readonly #committer = new MemberlessCommitter((group, topic, offsets) =>
+    this.#admin.alterConsumerGroupOffsets({
+      groupId: group,
+      topics: [
+        {
+          name: topic,
+          partitionOffsets: offsets.map(([partition, offset]) => ({ partition, offset: BigInt(offset) })),
+        },
+      ],
+    }),
+  );
+  /** The lookups of the shared readers' members: committed offsets of many groups per request. */
+  readonly #sharedLookup = batchingLookup(this.offsetLookup(), (groups, topic) =>
+    this.#committedOffsetsOfGroups(groups, topic),
+  );
 
   constructor(options: PlatformaticEventLogOptions) {
     super(options);
+    this.#sharedReaders = options.sharedReaders ?? false;
     this.#admin = new Admin({
       clientId: this.settings.clientId,
       bootstrapBrokers: this.brokers,
@@ -62,6 +102,8 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
   }
 
   protected async closeAdmin(): Promise<void> {
+    // The consumers are closed by now; their readers leave their groups before the admin goes.
+    await Promise.all([...this.#allReaders].map((reader) => reader.close()));
     await this.#admin.close().catch(() => {});
   }
 
@@ -193,7 +235,17 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
   // ---------------------------------------------------------------------------------------------
   // Consume
 
-  protected createConsumer(context: GroupMemberContext): PlatformaticGroupConsumer {
+  protected createConsumer(context: GroupMemberContext): KafkaGroupMember {
+    if (this.#sharedReaders && context.options.sharedReader === true) {
+      return new SharedMember(
+        { ...context, lookup: this.#sharedLookup },
+        { reader: () => this.#readerOf(context.options.topic), committer: this.#committer },
+      );
+    }
+    return this.#groupConsumer(context);
+  }
+
+  #groupConsumer(context: GroupMemberContext): PlatformaticGroupConsumer {
     return new PlatformaticGroupConsumer(context, {
       clientId: this.settings.clientId,
       bootstrapBrokers: this.brokers,
@@ -202,6 +254,74 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
       heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
       maxWaitTimeMs: this.settings.maxWaitTimeMs,
     });
+  }
+
+  /** The topic's running shared reader, or a new one (a closing one is not reused). */
+  #readerOf(topic: string): TopicReader {
+    let reader = this.#readers.get(topic);
+    if (reader === undefined || reader.closed) {
+      reader = new TopicReader({
+        topic,
+        group: sharedReaderGroup(topic),
+        logger: this.logger.child({ topic, sharedReader: true }),
+        maxBatchSize: SHARED_READER_BATCH,
+        readyTimeoutMs: this.settings.readyTimeoutMs,
+        operationTimeoutMs: this.settings.operationTimeoutMs,
+        lookup: this.#sharedLookup,
+        createClient: (context) => this.#groupConsumer(context),
+        onClosed: (closed) => {
+          this.#allReaders.delete(closed);
+          if (this.#readers.get(topic) === closed) this.#readers.delete(topic);
+        },
+      });
+      this.#readers.set(topic, reader);
+      this.#allReaders.add(reader);
+    }
+    return reader;
+  }
+
+  /** Chunks of OffsetFetch requests with many groups each (lag of thousands of routes). */
+  protected override async committedOffsetsOfGroups(
+    groups: string[],
+    topic: string,
+  ): Promise<Map<string, Map<number, number | null>>> {
+    const all = new Map<string, Map<number, number | null>>();
+    for (let i = 0; i < groups.length; i += DEFAULT_GROUPS_PER_REQUEST) {
+      const chunk = await this.#committedOffsetsOfGroups(
+        groups.slice(i, i + DEFAULT_GROUPS_PER_REQUEST),
+        topic,
+      );
+      for (const [group, offsets] of chunk) all.set(group, offsets);
+    }
+    return all;
+  }
+
+  /** Committed offsets of many groups on `topic`: OffsetFetch v8+ asks for all of them in one request. */
+  async #committedOffsetsOfGroups(
+    groups: string[],
+    topic: string,
+  ): Promise<Map<string, Map<number, number | null>>> {
+    const action = `read committed offsets of ${groups.length} groups on "${topic}"`;
+    const count = await this.topicMetadata(topic, false, action);
+    const partitionIndexes = Array.from({ length: count }, (_, i) => i);
+    const answer = await this.adminCall(action, (admin) =>
+      admin.listConsumerGroupOffsets({
+        groups: groups.map((groupId) => ({ groupId, topics: [{ name: topic, partitionIndexes }] })),
+      }),
+    );
+    const byGroup = new Map<string, Map<number, number | null>>();
+    for (const group of answer) {
+      const partitions = group.topics.find((t) => t.name === topic)?.partitions ?? [];
+      byGroup.set(
+        group.groupId,
+        new Map(
+          partitions.map(
+            (p) => [p.partitionIndex, p.committedOffset < 0n ? null : Number(p.committedOffset)] as const,
+          ),
+        ),
+      );
+    }
+    return byGroup;
   }
 
   /**
