@@ -77,6 +77,23 @@ export function watchContract<T extends Generational>(options: ContractWatchOpti
   return isUrlSource(options.source) ? new UrlWatch(options) : new FileWatch(options);
 }
 
+/**
+ * A contract file must hold a contract at start (a typo should not give a process that serves
+ * nothing): waits for the first one and, when none could be read, stops and throws. A feed may come
+ * up after its processes, which wait (not ready) until it answers: nothing to wait for.
+ */
+export async function requireFileContract(
+  watch: ContractWatch,
+  source: string,
+  stop: () => Promise<void>,
+): Promise<void> {
+  if (isUrlSource(source)) return;
+  await watch.first;
+  if (watch.generation !== undefined) return;
+  await stop();
+  throw new Error(`contract file ${source} gave no contract (the error is logged above)`);
+}
+
 abstract class Watch<T extends Generational> implements ContractWatch {
   generation: number | undefined;
   readonly first: Promise<void>;

@@ -12,6 +12,7 @@ export {
   type ContractWatch,
   type ContractWatchOptions,
   isUrlSource,
+  requireFileContract,
   type WatchLogger,
   watchContract,
 } from './contract-watch.js';

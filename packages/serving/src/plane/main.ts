@@ -29,10 +29,10 @@ import type { BacklogReader, ServingContract } from '@eddy/api';
 import { checkServingContract } from '@eddy/api';
 import {
   type FlagSpec,
-  isUrlSource,
   type ProbeServer,
   parseFlags,
   processRegistry,
+  requireFileContract,
   runProcessMain,
   startProbeServer,
   UsageError,
@@ -375,15 +375,7 @@ export async function runServing(
     })();
     return stopping;
   };
-  // A file must hold a contract at start (a typo should not give a process that serves nothing); a
-  // feed may come up after its processes, which wait (not ready) until it answers.
-  if (!isUrlSource(options.contract)) {
-    await watch.first;
-    if (applied === undefined) {
-      await stop();
-      throw new Error(`contract file ${options.contract} gave no contract (the error is logged above)`);
-    }
-  }
+  await requireFileContract(watch, options.contract, stop);
   return { plane, probes, reload: () => watch.reload(), stop };
 }
 

@@ -16,9 +16,9 @@ import { randomUUID } from 'node:crypto';
 import { checkServingContract, namespacedKey, type ServingContract } from '@eddy/api';
 import {
   describeError,
-  isUrlSource,
   type ProbeServer,
   processRegistry,
+  requireFileContract,
   startProbeServer,
   watchContract,
 } from '@eddy/runtime';
@@ -216,13 +216,7 @@ export async function runServingRouter(
     })();
     return stopping;
   };
-  if (!isUrlSource(options.contract)) {
-    await watch.first;
-    if (applied === undefined) {
-      await stop();
-      throw new Error(`contract file ${options.contract} gave no contract (the error is logged above)`);
-    }
-  }
+  await requireFileContract(watch, options.contract, stop);
   return { router, probes, reload: () => watch.reload(), stop };
 }
 
