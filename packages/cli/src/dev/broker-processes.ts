@@ -23,6 +23,7 @@ import {
 import { ContractFeed, listenUrl } from '@eddy/runtime';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
 import {
+  childLogLevel,
   freePort,
   processStatuses,
   type SupervisedComponentOptions,
@@ -185,7 +186,7 @@ export class BrokerProcesses {
       '--reuse-port',
       String(child.component === 'ingress'),
       '--log-level',
-      o.logger.level === 'silent' ? 'warn' : o.logger.level,
+      childLogLevel(o.logger),
       ...(o.extraArgs ?? []),
     ];
     return { args, env: { EDDY_CONTRACT_TOKEN: this.#token ?? '' } };

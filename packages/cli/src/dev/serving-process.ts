@@ -33,6 +33,7 @@ import {
 } from '@eddy/serving';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
 import {
+  childLogLevel,
   freePort,
   processStatuses,
   type SupervisedComponentOptions,
@@ -227,7 +228,7 @@ export class RemoteServingPlane implements ServingDataPlane {
       o.kafka.join(','),
       ...(o.kafkaClient ? ['--kafka-client', o.kafkaClient] : []),
       '--log-level',
-      logLevel(o),
+      childLogLevel(o.logger),
       ...(this.#extraRouters > 0 ? ['--reuse-port', 'true', '--probe-port', String(this.#probePort)] : []),
       ...(o.extraArgs ?? []),
     ];
@@ -255,12 +256,8 @@ export class RemoteServingPlane implements ServingDataPlane {
       '--reuse-port',
       'true',
       '--log-level',
-      logLevel(o),
+      childLogLevel(o.logger),
     ];
     return { args, env: { EDDY_CONTRACT_TOKEN: this.#token } };
   }
-}
-
-function logLevel(o: RemoteServingPlaneOptions): string {
-  return o.logger.level === 'silent' ? 'warn' : o.logger.level;
 }

@@ -42,7 +42,7 @@ import {
 } from '@eddy/sources';
 import type { SourcesProcessInfo } from '../admin/protocol.js';
 import { processStatus } from './process-status.js';
-import { type SupervisedComponentOptions, Supervisor } from './supervisor.js';
+import { childLogLevel, type SupervisedComponentOptions, Supervisor } from './supervisor.js';
 
 const COMPONENT = 'sources';
 
@@ -275,7 +275,7 @@ export class RemoteSourceRunner implements SourceRunner {
       '--host',
       o.host,
       '--log-level',
-      o.logger.level === 'silent' ? 'warn' : o.logger.level,
+      childLogLevel(o.logger),
       ...(o.sourceAdapters.length > 0 ? ['--source-adapters', o.sourceAdapters.join(',')] : []),
       ...(o.extraArgs ?? []),
     ];

@@ -31,6 +31,11 @@ export interface SupervisedComponentOptions {
   extraArgs?: string[];
 }
 
+/** The `--log-level` of a child: eddy dev's own, but never silent (the supervisor relays its warnings). */
+export function childLogLevel(logger: pino.Logger): string {
+  return logger.level === 'silent' ? 'warn' : logger.level;
+}
+
 export interface SupervisedSpec {
   /** e.g. `dispatcher`; children of one component are counted together in summary(). */
   component: string;
