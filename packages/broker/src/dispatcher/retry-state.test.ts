@@ -108,6 +108,7 @@ describe('log-backed retry state store', () => {
         lookups++;
         return log.lag(group, topic);
       },
+      offsetsForTimestamp: (topic, timestamp) => log.offsetsForTimestamp(topic, timestamp),
       seekGroupToTimestamp: (group, topic, timestamp) => log.seekGroupToTimestamp(group, topic, timestamp),
       deleteGroup: (group) => log.deleteGroup(group),
       close: () => log.close(),

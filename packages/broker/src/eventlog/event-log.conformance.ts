@@ -488,6 +488,21 @@ export function describeEventLogConformance(name: string, harness: EventLogConfo
       expect(recorder.records.map((record) => record.offset)).toEqual([5, 6, 7, 8, 9]);
     });
 
+    it('finds the offsets of a time window: first record at or after a time, else the end', {
+      timeout: testTimeout,
+    }, async () => {
+      const f = setup();
+      const { log, topic } = await f.fresh();
+      expect(await log.offsetsForTimestamp(topic, 0)).toEqual([{ partition: 0, offset: 0 }]);
+      const { boundary } = await appendTwoEras(log, topic);
+      expect(await log.offsetsForTimestamp(topic, 0)).toEqual([{ partition: 0, offset: 0 }]);
+      expect(await log.offsetsForTimestamp(topic, boundary)).toEqual([{ partition: 0, offset: 5 }]);
+      expect(await log.offsetsForTimestamp(topic, Date.now() + 3_600_000)).toEqual([
+        { partition: 0, offset: 10 },
+      ]);
+      await expect(log.offsetsForTimestamp(`${topic}-missing`, 0)).rejects.toThrow(/missing/);
+    });
+
     it('seeks a group without live members by time', { timeout: testTimeout }, async () => {
       const f = setup();
       const { log, topic, group } = await f.fresh();

@@ -138,6 +138,11 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
+export interface PartitionOffset {
+  partition: number;
+  offset: number;
+}
+
 export interface PartitionLag {
   partition: number;
   /** Committed offset of the group, or null when the group never committed on this partition. */
@@ -178,6 +183,13 @@ export interface EventLog {
    * process; live members continue from the new position.
    */
   seekGroupToTimestamp(group: string, topic: string, timestamp: number): Promise<void>;
+  /**
+   * Per partition, the first offset whose record timestamp is >= `timestamp`, or the log end offset
+   * when no record is that recent: where a time window of the topic starts (replay, export, history).
+   * Record timestamps are the append time and never decrease within a partition (Kafka topics use
+   * LogAppendTime), so an offset range is exactly a time range. Sorted by partition.
+   */
+  offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]>;
   /** Deletes a group's committed offsets (after a Trigger is deleted). */
   deleteGroup(group: string): Promise<void>;
   /** Closes every consumer and connection this log opened. */

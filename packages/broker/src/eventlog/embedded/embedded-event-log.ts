@@ -17,6 +17,7 @@ import type {
   LogEvent,
   LogRecord,
   PartitionLag,
+  PartitionOffset,
   RecordPosition,
   StartPosition,
   TopicInfo,
@@ -340,6 +341,18 @@ export class EmbeddedEventLog implements EventLog {
         lag: state.next - (offset ?? state.start),
       };
     });
+  }
+
+  async offsetsForTimestamp(topicName: string, timestamp: number): Promise<PartitionOffset[]> {
+    this.#checkOpen();
+    const topic = this.#requireTopic(topicName, 'offsetsForTimestamp');
+    validatePosition({ timestamp }, false, `offsetsForTimestamp "${topicName}"`);
+    return this.#read(() =>
+      topic.partitions.map((state) => ({
+        partition: state.index,
+        offset: this.#firstOffsetAtOrAfter(topic, state.index, timestamp),
+      })),
+    );
   }
 
   async seekGroupToTimestamp(group: string, topicName: string, timestamp: number): Promise<void> {

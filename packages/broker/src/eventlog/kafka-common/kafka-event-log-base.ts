@@ -15,6 +15,7 @@ import {
   EventLogUsageError,
   type LogEvent,
   type PartitionLag,
+  type PartitionOffset,
   type RecordPosition,
   type TopicInfo,
   type TopicSpec,
@@ -282,6 +283,22 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
         this.committedOffsetsOfGroups(groups, topic),
       ]);
       return new Map(groups.map((g) => [g, partitionLags(offsets, committed.get(g) ?? new Map())]));
+    } catch (error) {
+      throw toEventLogError(error, action);
+    }
+  }
+
+  async offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]> {
+    const action = `find offsets of "${topic}" at ${timestamp}`;
+    this.#checkOpen(action);
+    checkTopicName(topic, action);
+    if (!Number.isFinite(timestamp)) throw new EventLogUsageError(`${action}: timestamp must be a number`);
+    try {
+      await this.topicMetadata(topic, true, action);
+      const offsets = await this.offsetLookup().offsetsForTimestamp(topic, timestamp);
+      return [...offsets]
+        .map(([partition, offset]) => ({ partition, offset }))
+        .sort((a, b) => a.partition - b.partition);
     } catch (error) {
       throw toEventLogError(error, action);
     }
