@@ -10,3 +10,4 @@ export * from './eventlog/platformatic/platformatic-event-log.js';
 export * from './filters/index.js';
 export * from './ingress/index.js';
 export * from './probes/index.js';
+export * from './history/index.js';
