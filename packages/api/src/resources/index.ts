@@ -59,9 +59,11 @@ export {
   type Severity,
 } from './problem.js';
 export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';
+export { parseRfc3339 } from './rules-replay.js';
 export * from './schemas/common.js';
 export * from './schemas/core.js';
 export * from './schemas/eventing.js';
 export * from './schemas/messaging.js';
+export * from './schemas/replay.js';
 export * from './schemas/serving.js';
 export * from './schemas/sources.js';

@@ -29,6 +29,7 @@ export const KIND_NAMES: readonly KindNames[] = [
   names('InMemoryChannel', 'inmemorychannels', 'imc'),
   names('KafkaChannel', 'kafkachannels', 'kc'),
   names('Subscription', 'subscriptions', 'sub'),
+  names('Replay', 'replays'),
   names('PingSource', 'pingsources'),
   names('ContainerSource', 'containersources'),
   names('SinkBinding', 'sinkbindings'),

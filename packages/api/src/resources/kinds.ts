@@ -2,11 +2,13 @@ import type { TSchema } from '@sinclair/typebox';
 import type { RuleContext } from './rule-context.js';
 import * as core from './rules-core.js';
 import * as ev from './rules-eventing.js';
+import { checkReplay } from './rules-replay.js';
 import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';
 import { ConfigMap, SECRET_VALUE_FIELDS, Secret } from './schemas/core.js';
 import { Broker, Trigger } from './schemas/eventing.js';
 import { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
+import { Replay } from './schemas/replay.js';
 import { Configuration, Revision, Route, Service } from './schemas/serving.js';
 import {
   ApiServerSource,
@@ -52,6 +54,7 @@ export const KINDS: readonly KindDefinition[] = [
   def('messaging.knative.dev', ['v1'], 'InMemoryChannel', InMemoryChannel, ev.checkInMemoryChannel),
   def('messaging.knative.dev', ['v1beta1'], 'KafkaChannel', KafkaChannel, ev.checkKafkaChannel),
   def('messaging.knative.dev', ['v1'], 'Subscription', Subscription, ev.checkSubscription),
+  def('eventing.eddy.dev', ['v1alpha1'], 'Replay', Replay, checkReplay),
   def('sources.knative.dev', ['v1', 'v1beta2'], 'PingSource', PingSource, src.checkPingSource),
   def('sources.knative.dev', ['v1'], 'ContainerSource', ContainerSource, src.checkContainerSource),
   def('sources.knative.dev', ['v1'], 'SinkBinding', SinkBinding, src.checkSinkBinding),
@@ -84,7 +87,6 @@ export const LATER_KINDS: Readonly<Record<string, readonly string[]>> = {
   'bindings.knative.dev': ['KafkaBinding'],
   'messaging.knative.dev': ['NatssChannel', 'RabbitmqChannel'],
   'serving.knative.dev': ['DomainMapping'],
-  'eddy.dev': ['Replay'],
 };
 
 /** API groups whose kinds Eddy owns: an unknown kind there is an error (probably a typo). */
@@ -96,6 +98,7 @@ export const EDDY_GROUPS = new Set([
   'flows.knative.dev',
   'bindings.knative.dev',
   'sources.eddy.dev',
+  'eventing.eddy.dev',
   'eddy.dev',
   'autoscaling.eddy.dev',
 ]);
