@@ -9,6 +9,7 @@ export * from './contract/contract-equality.js';
 export * from './contract/data-plane-contract.js';
 export * from './contract/namespaced-name.js';
 export * from './contract/naming.js';
+export * from './contract/replay-contract.js';
 export * from './contract/resource-entries.js';
 export * from './contract/resource-status.js';
 export * from './contract/serving-contract.js';

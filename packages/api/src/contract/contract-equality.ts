@@ -22,6 +22,9 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 /** Whether two contracts say the same thing, whatever their generations. */
 export function sameContractContent(a: DataPlaneContract, b: DataPlaneContract): boolean {
   return (
-    deepEqual(a.brokers, b.brokers) && deepEqual(a.channels, b.channels) && deepEqual(a.routes, b.routes)
+    deepEqual(a.brokers, b.brokers) &&
+    deepEqual(a.channels, b.channels) &&
+    deepEqual(a.routes, b.routes) &&
+    deepEqual(a.replays ?? [], b.replays ?? [])
   );
 }

@@ -5,6 +5,7 @@
 // instead of ISO-8601 strings, defaults applied.
 
 import type { SubscriptionsAPIFilter } from '../resources/schemas/common.js';
+import type { ReplayPlan } from './replay-contract.js';
 
 /** Where a new consumer group starts when it has no committed offset yet. */
 export type StartFrom = 'earliest' | 'latest' | { timestamp: number };
@@ -94,4 +95,6 @@ export interface DataPlaneContract {
   brokers: BrokerRoute[];
   channels: ChannelRoute[];
   routes: DispatchRoute[];
+  /** Replays running or suspended (finished ones are not here). Absent = none. */
+  replays?: ReplayPlan[];
 }

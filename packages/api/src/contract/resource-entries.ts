@@ -13,6 +13,8 @@ export interface EntryMetadata {
   name?: string;
   namespace?: string;
   generation?: number;
+  uid?: string;
+  creationTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: unknown[];

@@ -103,6 +103,8 @@ export interface StoredResource {
     namespace: string;
     generation: number;
     creationTimestamp: string;
+    /** Unique per object: a resource deleted and created again under its name gets a new one. */
+    uid?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: { apiVersion: string; kind: string; name: string; controller?: boolean }[];

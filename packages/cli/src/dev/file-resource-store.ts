@@ -3,6 +3,7 @@
 // Secrets are stored redacted; their values live in secrets.json beside it (secret-values.ts) and leave
 // the store only through `values`.
 
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -58,14 +59,14 @@ function storedResource(
   incoming: Record<string, unknown>,
   meta: MetadataView,
   generation: number,
-  creationTimestamp: string,
+  server: { creationTimestamp: string; uid: string },
   status?: StoredResource['status'],
 ): StoredResource {
   return {
     ...incoming,
     apiVersion: input.apiVersion,
     kind: input.kind,
-    metadata: { name: input.name, namespace: input.namespace, generation, creationTimestamp, ...meta },
+    metadata: { name: input.name, namespace: input.namespace, generation, ...server, ...meta },
     ...(status ? { status } : {}),
   } as StoredResource;
 }
@@ -282,7 +283,10 @@ export class FileResourceStore implements ResourceStore {
     else this.#secrets.delete(key);
     const meta = metadataView(incoming);
     if (!existing) {
-      const resource = storedResource(input, incoming, meta, 1, this.#now().toISOString());
+      const resource = storedResource(input, incoming, meta, 1, {
+        creationTimestamp: this.#now().toISOString(),
+        uid: randomUUID(),
+      });
       this.#entries.set(key, { key, origin, resource });
       return 'created';
     }
@@ -302,7 +306,11 @@ export class FileResourceStore implements ResourceStore {
       incoming,
       meta,
       generation,
-      existing.resource.metadata.creationTimestamp,
+      {
+        creationTimestamp: existing.resource.metadata.creationTimestamp,
+        // Stores written before uids existed get one on their next change.
+        uid: existing.resource.metadata.uid ?? randomUUID(),
+      },
       existing.resource.status,
     );
     return 'configured';
