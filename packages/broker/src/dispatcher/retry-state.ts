@@ -15,16 +15,9 @@
 // members both owning one partition during a rebalance may each make an attempt before one of them
 // sees the other's writes (RetryState.owner: a retry is not sent over another member's newer state).
 
-import { randomUUID } from 'node:crypto';
-import { freshCall, sleep } from '@eddy/runtime';
 import type pino from 'pino';
-import {
-  type Consumer,
-  type EventLog,
-  EventLogUnavailableError,
-  type PartitionLag,
-  type RecordBatch,
-} from '../eventlog/event-log.js';
+import type { EventLog, LogRecord } from '../eventlog/event-log.js';
+import { StateTopicTail, stateRecordData } from '../state-topic/state-topic-tail.js';
 
 /** One event of one consumer group. */
 export interface RetryKey {
@@ -158,31 +151,16 @@ export async function createLogRetryStateStore(options: LogRetryStateStoreOption
 }
 
 class LogRetryStateStore implements RetryStateStore {
-  readonly #log: EventLog;
-  readonly #topic: string;
+  readonly #tail: StateTopicTail;
   readonly #retentionMs: number;
   readonly #refreshIntervalMs: number;
   readonly #logger: pino.Logger | undefined;
-  readonly #readerGroup = `eddy-retry-state-reader-${randomUUID()}`;
   readonly #entries = new Map<string, Entry>();
   /** Keys this process wrote or read and has not deleted: the events it is retrying. */
   readonly #held = new Set<string>();
-  #consumer: Consumer | undefined;
-  /** Next offset of the state topic the reader will apply. */
-  #readUpTo = 0;
-  #readWaiters: { offset: number; resolve: () => void; reject: (error: Error) => void }[] = [];
   #refreshTimer: NodeJS.Timeout | undefined;
-  /**
-   * The state topic's offsets, read after the call. Concurrent callers (every route of a dispatcher
-   * starting at once) share lookups: one running, at most one queued behind it.
-   */
-  readonly #lookupAfterNow = freshCall(() => this.#endOffsets());
-  #failure: Error | undefined;
-  #closed = false;
 
   constructor(options: LogRetryStateStoreOptions) {
-    this.#log = options.log;
-    this.#topic = options.topic ?? DEFAULT_RETRY_STATE_TOPIC;
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     if (!Number.isSafeInteger(this.#retentionMs) || this.#retentionMs <= 0) {
       throw new RangeError(
@@ -191,42 +169,27 @@ class LogRetryStateStore implements RetryStateStore {
     }
     this.#refreshIntervalMs = options.refreshIntervalMs ?? Math.min(this.#retentionMs / 4, 3600_000);
     this.#logger = options.logger;
+    this.#tail = new StateTopicTail({
+      log: options.log,
+      topic: options.topic ?? DEFAULT_RETRY_STATE_TOPIC,
+      retentionMs: this.#retentionMs,
+      readerGroupPrefix: 'eddy-retry-state-reader-',
+      eventType: STATE_EVENT_TYPE,
+      eventSource: '/eddy/dispatcher',
+      apply: (record) => this.#apply(record),
+      what: 'retry state store',
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
 
   async open(): Promise<void> {
-    await this.#log.ensureTopic(this.#topic, { partitions: 1, retentionMs: this.#retentionMs });
-    this.#consumer = await this.#log.consume({
-      group: this.#readerGroup,
-      topic: this.#topic,
-      start: 'earliest',
-      maxBatchSize: 500,
-      handler: async (batch) => this.#apply(batch),
-      onError: (error) => this.#fail(error),
-    });
-    await this.#consumer.ready();
+    await this.#tail.open();
     this.#refreshTimer = setInterval(() => void this.#refresh(), this.#refreshIntervalMs);
     this.#refreshTimer.unref();
   }
 
-  async sync(): Promise<void> {
-    this.#check('sync');
-    const [partition] = await this.#lookupAfterNow();
-    if (partition === undefined) return;
-    // Records below the retained start are gone (retention): the reader will never see them.
-    this.#advance(partition.start);
-    await this.#readUntil(partition.end);
-  }
-
-  /** The state topic's offsets; a failure right after the topic was created is retried briefly. */
-  async #endOffsets(): Promise<PartitionLag[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#log.lag(this.#readerGroup, this.#topic);
-      } catch (error) {
-        if (!(error instanceof EventLogUnavailableError) || attempt >= 8 || this.#closed) throw error;
-        await sleep(50 * attempt);
-      }
-    }
+  sync(): Promise<void> {
+    return this.#tail.sync();
   }
 
   async get(key: RetryKey): Promise<RetryState | undefined> {
@@ -261,36 +224,24 @@ class LogRetryStateStore implements RetryStateStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#tail.closed) return;
     clearInterval(this.#refreshTimer);
-    const closed = new Error('retry state store closed');
-    for (const waiter of this.#readWaiters.splice(0)) waiter.reject(closed);
-    await this.#consumer?.close();
-    // The reader never needs its position again; without this its offsets linger in the log.
-    await this.#log.deleteGroup(this.#readerGroup).catch(() => {});
+    await this.#tail.close();
   }
 
   async #writeMany(changes: { key: RetryKey; state: RetryState | null }[]): Promise<void> {
-    this.#check('write');
-    const events = changes.map(({ key, state }) => {
-      const data: StateRecord = {
-        group: key.group,
-        topic: key.topic,
-        partition: key.partition,
-        offset: key.offset,
-        state,
-      };
-      return {
-        specversion: '1.0',
-        id: randomUUID(),
-        type: STATE_EVENT_TYPE,
-        source: '/eddy/dispatcher',
-        datacontenttype: 'application/json',
-        data,
-      };
-    });
-    const positions = await this.#log.append(this.#topic, events);
+    this.#tail.check('write');
+    const positions = await this.#tail.append(
+      changes.map(
+        ({ key, state }): StateRecord => ({
+          group: key.group,
+          topic: key.topic,
+          partition: key.partition,
+          offset: key.offset,
+          state,
+        }),
+      ),
+    );
     const now = Date.now();
     for (const [i, { key, state }] of changes.entries()) {
       const position = positions[i];
@@ -302,53 +253,39 @@ class LogRetryStateStore implements RetryStateStore {
     const k = keyString(key);
     const current = this.#entries.get(k);
     if (current !== undefined && current.offset >= offset) return;
-    if (state === null && offset < this.#readUpTo) {
+    if (state === null && offset < this.#tail.readUpTo) {
       this.#entries.delete(k);
       return;
     }
     this.#entries.set(k, { key, state: state ?? undefined, offset, writtenAt });
   }
 
-  #apply(batch: RecordBatch): void {
-    for (const record of batch.records) {
-      this.#readUpTo = Math.max(this.#readUpTo, record.offset + 1);
-      const state = parseStateRecord(record.event.data);
-      if (state === undefined) {
-        this.#logger?.warn(
-          { topic: this.#topic, offset: record.offset },
-          'ignoring a malformed retry state record',
-        );
-        continue;
-      }
-      const { state: value, ...key } = state;
-      this.#set(key, value, record.offset, record.timestamp);
-      // A tombstone this process wrote itself is kept until the reader passes it, then dropped.
-      const k = keyString(key);
-      const entry = this.#entries.get(k);
-      if (entry !== undefined && entry.state === undefined && entry.offset < this.#readUpTo) {
-        this.#entries.delete(k);
-      }
+  #apply(record: LogRecord): void {
+    const state = parseStateRecord(record.event.data);
+    if (state === undefined) {
+      this.#logger?.warn(
+        { topic: this.#tail.topic, offset: record.offset },
+        'ignoring a malformed retry state record',
+      );
+      return;
     }
-    this.#advance(this.#readUpTo);
-  }
-
-  #advance(offset: number): void {
-    this.#readUpTo = Math.max(this.#readUpTo, offset);
-    this.#readWaiters = this.#readWaiters.filter((waiter) => {
-      if (waiter.offset > this.#readUpTo) return true;
-      waiter.resolve();
-      return false;
-    });
-  }
-
-  #readUntil(offset: number): Promise<void> {
-    if (offset <= this.#readUpTo) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#readWaiters.push({ offset, resolve, reject }));
+    const { state: value, ...key } = state;
+    this.#set(key, value, record.offset, record.timestamp);
+    // A tombstone this process wrote itself is kept until the reader passes it, then dropped.
+    const k = keyString(key);
+    const entry = this.#entries.get(k);
+    if (entry !== undefined && entry.state === undefined && entry.offset < this.#tail.readUpTo) {
+      this.#entries.delete(k);
+    }
   }
 
   /** Rewrites held entries before retention deletes their last record. */
   async #refresh(): Promise<void> {
-    if (this.#closed || this.#failure !== undefined) return;
+    try {
+      this.#tail.check('refresh');
+    } catch {
+      return;
+    }
     const stale = Date.now() - this.#retentionMs / 2;
     const changes: { key: RetryKey; state: RetryState }[] = [];
     for (const k of this.#held) {
@@ -361,39 +298,16 @@ class LogRetryStateStore implements RetryStateStore {
       await this.#writeMany(changes);
     } catch (error) {
       this.#logger?.warn(
-        { err: error, topic: this.#topic },
+        { err: error, topic: this.#tail.topic },
         'could not rewrite retry state entries; will try again',
-      );
-    }
-  }
-
-  #fail(error: Error): void {
-    this.#failure = error;
-    this.#logger?.error({ err: error, topic: this.#topic }, 'retry state reader stopped');
-    for (const waiter of this.#readWaiters.splice(0)) waiter.reject(error);
-  }
-
-  #check(action: string): void {
-    if (this.#closed) throw new Error(`retry state store (${this.#topic}): ${action} after close`);
-    if (this.#failure !== undefined) {
-      throw new Error(
-        `retry state store (${this.#topic}): ${action}: the reader failed: ${this.#failure.message}`,
       );
     }
   }
 }
 
 function parseStateRecord(data: unknown): StateRecord | undefined {
-  let value = data;
-  if (typeof value === 'string' || value instanceof Uint8Array) {
-    try {
-      value = JSON.parse(typeof value === 'string' ? value : Buffer.from(value).toString('utf8'));
-    } catch {
-      return undefined;
-    }
-  }
-  if (value === null || typeof value !== 'object') return undefined;
-  const r = value as Record<string, unknown>;
+  const r = stateRecordData(data);
+  if (r === undefined) return undefined;
   if (typeof r.group !== 'string' || typeof r.topic !== 'string') return undefined;
   if (!Number.isSafeInteger(r.partition) || !Number.isSafeInteger(r.offset)) return undefined;
   let state: RetryState | null = null;

@@ -34,6 +34,28 @@ export interface RouteSettings {
   filter: EventFilter;
 }
 
+/**
+ * What a replay adds to a route's consumer (replay/replay-target.ts); a Trigger's or Subscription's
+ * route has none.
+ */
+export interface RouteHooks {
+  /** This member starts reading the partition (an assignment): runs before its first batch. */
+  onPartition?(partition: number): Promise<void>;
+  /** Records passed (and committed) at once, neither delivered nor counted: already replayed, or past the window. */
+  skip?(record: LogRecord): boolean;
+  /** Waits before a record that passed the filter is delivered (a rate limit); resolves early when aborted. */
+  pace?(signal: AbortSignal): Promise<void>;
+  /** The event as it is delivered (the replay extension added). */
+  transform?(event: PlainEvent): PlainEvent;
+  /** Count what passes the filter (`matched`) instead of delivering it. */
+  dryRun?(): boolean;
+  /** A record's final outcome in this member (not yet committed). */
+  onOutcome?(record: LogRecord, outcome: EventOutcome | 'matched'): void;
+  /** Runs before the group commits these offsets; a rejection fails the commit, which is tried again. */
+  beforeCommit?(offsets: CommitOffset[]): Promise<void>;
+  onAssignment?(assigned: number[]): void;
+}
+
 export interface RouteConsumerDeps {
   log: EventLog;
   deliverer: Deliverer;
@@ -42,6 +64,7 @@ export interface RouteConsumerDeps {
   logger: pino.Logger;
   /** Records per handler call. */
   maxBatchSize: number;
+  hooks?: RouteHooks;
 }
 
 /** How long a consumer that missed its ready timeout may take to commit what it finished. */
@@ -244,6 +267,7 @@ export class RouteConsumer {
   }
 
   #onAssignment(assigned: number[]): void {
+    this.#deps.hooks?.onAssignment?.(assigned);
     const keep = new Set(assigned);
     for (const [partition, state] of this.#partitions) {
       if (!keep.has(partition)) this.#revoke(partition, state);
@@ -262,7 +286,11 @@ export class RouteConsumer {
     if (state === undefined) {
       state = new PartitionState(this.#stop.signal);
       // Attempts recorded by the previous owner must be visible before this member retries.
-      state.synced = this.#deps.retryState.sync();
+      const onPartition = this.#deps.hooks?.onPartition;
+      state.synced =
+        onPartition === undefined
+          ? this.#deps.retryState.sync()
+          : Promise.all([this.#deps.retryState.sync(), onPartition(partition)]).then(() => {});
       this.#partitions.set(partition, state);
     }
     return state;
@@ -278,6 +306,7 @@ export class RouteConsumer {
       // consumer restart (the batch is not committed, so nothing is lost).
       throw new Error(`route ${this.route.id}: retry state unavailable: ${(error as Error).message}`);
     }
+    const hooks = this.#deps.hooks;
     let filtered = 0;
     try {
       for (const record of batch.records) {
@@ -288,14 +317,25 @@ export class RouteConsumer {
           // the old position still in flight are joined, not delivered twice (see #track).
           state.tracker = new CommitTracker();
         }
+        if (hooks?.skip?.(record) === true && !state.running.has(record.offset)) {
+          const first = state.tracker.highestStarted < 0;
+          state.tracker.pass(record.offset);
+          if (first) this.#scheduleCommit();
+          continue;
+        }
         // Filtered out: final at once, without a delivery slot or a promise. Through a shared
         // reader every route sees every record of its topic, and most fail its filter.
         if (!state.running.has(record.offset) && !this.#passes(record)) {
           const first = state.tracker.highestStarted < 0;
           state.tracker.pass(record.offset);
+          hooks?.onOutcome?.(record, 'filtered');
           filtered++;
           if (first) this.#scheduleCommit();
           continue;
+        }
+        if (hooks?.pace !== undefined && hooks.dryRun?.() !== true) {
+          await hooks.pace(state.signal);
+          if (this.#stopping || !state.owned) return;
         }
         if (!(await this.#start(state, record))) return;
       }
@@ -397,8 +437,14 @@ export class RouteConsumer {
     } catch {
       result = 'fail';
     }
+    const hooks = this.#deps.hooks;
     if (result === 'fail') {
       this.#count(route, 'filtered');
+      hooks?.onOutcome?.(record, 'filtered');
+      return true;
+    }
+    if (hooks?.dryRun?.() === true) {
+      hooks.onOutcome?.(record, 'matched');
       return true;
     }
     const key: RetryKey = {
@@ -410,7 +456,7 @@ export class RouteConsumer {
     for (let failures = 0; ; failures++) {
       if (signal.aborted) return false;
       try {
-        return await this.#deliver(route, record.event, key, signal);
+        return await this.#deliver(route, record, key, signal);
       } catch (error) {
         if (signal.aborted) return false;
         if (error instanceof SupersededError) {
@@ -434,10 +480,12 @@ export class RouteConsumer {
 
   async #deliver(
     route: DispatchRoute,
-    event: PlainEvent,
+    logRecord: LogRecord,
     key: RetryKey,
     signal: AbortSignal,
   ): Promise<boolean> {
+    const hooks = this.#deps.hooks;
+    const event = hooks?.transform ? hooks.transform(logRecord.event) : logRecord.event;
     const previous = await this.#deps.retryState.get(key);
     if (previous?.final) {
       // An earlier owner finished it and its commit did not land: finished it stays.
@@ -478,12 +526,15 @@ export class RouteConsumer {
       case 'delivered':
         if (outcome.reply !== undefined && !(await this.#reply(route, outcome.reply, signal))) return false;
         this.#count(route, 'delivered');
+        hooks?.onOutcome?.(logRecord, 'delivered');
         break;
       case 'dead-lettered':
         this.#count(route, 'dead_lettered');
+        hooks?.onOutcome?.(logRecord, 'dead_lettered');
         break;
       case 'dropped':
         this.#count(route, 'dropped');
+        hooks?.onOutcome?.(logRecord, 'dropped');
         break;
     }
     if (recorded) {
@@ -609,6 +660,7 @@ export class RouteConsumer {
       }
       if (offsets.length > 0) {
         try {
+          await this.#deps.hooks?.beforeCommit?.(offsets);
           await consumer.commit(offsets);
           failures = 0;
           this.#forgetCommitted(offsets);
