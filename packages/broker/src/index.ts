@@ -11,3 +11,4 @@ export * from './filters/index.js';
 export * from './history/index.js';
 export * from './ingress/index.js';
 export * from './probes/index.js';
+export * from './replay/index.js';

@@ -223,6 +223,7 @@ class DataPlane implements BrokerDataPlane {
         await dispatcher.updateRoutes(contract.routes, {
           deleteRemovedGroups: this.settings.deleteRemovedGroups || (pick ?? false),
         });
+        await dispatcher.updateReplays(contract.replays ?? []);
         this.#routeFailure = undefined;
       } catch (error) {
         this.#routeFailure = (error as Error).message;

@@ -2,12 +2,14 @@
 // stopped as the control plane's contract changes. See route-consumer.ts for what happens to
 // each event and when offsets are committed, retry-state.ts for how attempts survive restarts.
 
-import type { DispatchRoute } from '@eddy/api';
+import type { DispatchRoute, ReplayPlan } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Deliverer } from '../delivery/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
 import { compileFilter } from '../filters/index.js';
+import { DEFAULT_REPLAY_CHECKPOINT_TOPIC, ReplayCheckpoints } from '../replay/replay-checkpoints.js';
+import { ReplayRunner } from '../replay/replay-runner.js';
 import { type DispatchMetrics, dispatchMetrics } from './dispatch-metrics.js';
 import { createLogRetryStateStore, DEFAULT_RETRY_STATE_TOPIC, type RetryStateStore } from './retry-state.js';
 import { RouteConsumer, type RouteSettings } from './route-consumer.js';
@@ -25,6 +27,8 @@ export interface DispatcherOptions {
   retryState?: RetryStateStore;
   /** State topic of the default retry state store. Default `eddy-dispatcher-retry-state`. */
   retryStateTopic?: string;
+  /** State topic of replay checkpoints. Default `eddy-replay-checkpoints`. */
+  replayCheckpointTopic?: string;
   /** How often `eddy_dispatch_lag` is refreshed. Default 10 000 ms; 0 = never (call lag()). */
   lagIntervalMs?: number;
   /** Records per handler call of the event log. Default 100. */
@@ -51,6 +55,11 @@ export interface Dispatcher {
    * naming it.
    */
   updateRoutes(routes: DispatchRoute[], options?: UpdateRoutesOptions): Promise<void>;
+  /**
+   * Makes the running replays exactly the unsuspended `plans` (replay/replay-runner.ts); a replay no
+   * longer listed is stopped and its consumer groups, retry state and checkpoints are deleted.
+   */
+  updateReplays(plans: readonly ReplayPlan[]): Promise<void>;
   /** Records the route's group has not committed yet, summed over partitions. */
   lag(routeId: string): Promise<number>;
   /** The routes currently running. */
@@ -88,6 +97,10 @@ class RouteDispatcher implements Dispatcher {
   #lagTimer: NodeJS.Timeout | undefined;
   #lagRefresh: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
+  readonly #replayCheckpointTopic: string;
+  #checkpoints: Promise<ReplayCheckpoints> | undefined;
+  #replays: ReplayRunner | undefined;
+  #replayUpdates: Promise<unknown> = Promise.resolve();
 
   constructor(options: DispatcherOptions) {
     if (options?.log === undefined) throw new TypeError('createDispatcher: options.log is required');
@@ -105,6 +118,7 @@ class RouteDispatcher implements Dispatcher {
     }
     this.#retryState = options.retryState;
     this.#retryStateTopic = options.retryStateTopic ?? DEFAULT_RETRY_STATE_TOPIC;
+    this.#replayCheckpointTopic = options.replayCheckpointTopic ?? DEFAULT_REPLAY_CHECKPOINT_TOPIC;
     const lagIntervalMs = options.lagIntervalMs ?? 10_000;
     if (!(lagIntervalMs >= 0)) {
       throw new RangeError(`createDispatcher: lagIntervalMs must be >= 0, got ${options.lagIntervalMs}`);
@@ -125,6 +139,41 @@ class RouteDispatcher implements Dispatcher {
     return run;
   }
 
+  updateReplays(plans: readonly ReplayPlan[]): Promise<void> {
+    if (this.#closed !== undefined)
+      return Promise.reject(new Error('updateReplays: the dispatcher is closed'));
+    const run = this.#replayUpdates.then(async () => {
+      if (this.#closed !== undefined) throw new Error('updateReplays: the dispatcher is closed');
+      if (this.#replays === undefined) {
+        if (plans.length === 0) return;
+        this.#replays = new ReplayRunner({
+          log: this.#log,
+          deliverer: this.#deliverer,
+          retryState: await this.#retryStateStore(),
+          metrics: this.#metrics,
+          logger: this.#logger,
+          maxBatchSize: this.#maxBatchSize,
+          checkpoints: () => this.#replayCheckpoints(),
+        });
+      }
+      await this.#replays.update(plans);
+    });
+    this.#replayUpdates = run.catch(() => {});
+    return run;
+  }
+
+  #replayCheckpoints(): Promise<ReplayCheckpoints> {
+    this.#checkpoints ??= ReplayCheckpoints.open({
+      log: this.#log,
+      topic: this.#replayCheckpointTopic,
+      logger: this.#logger,
+    }).catch((error: unknown) => {
+      this.#checkpoints = undefined;
+      throw error;
+    });
+    return this.#checkpoints;
+  }
+
   async lag(routeId: string): Promise<number> {
     const consumer = this.#consumers.get(routeId);
     if (consumer === undefined) throw new Error(`lag: no route "${routeId}" is running`);
@@ -140,6 +189,9 @@ class RouteDispatcher implements Dispatcher {
       clearInterval(this.#lagTimer);
       await this.#lagRefresh;
       await this.#updates;
+      await this.#replayUpdates;
+      await this.#replays?.close();
+      await (await this.#checkpoints?.catch(() => undefined))?.close();
       const consumers = [...this.#consumers.values()];
       this.#consumers.clear();
       await Promise.all(consumers.map((c) => c.stop()));

@@ -1,0 +1,8 @@
+export {
+  DEFAULT_REPLAY_CHECKPOINT_TOPIC,
+  type ReplayCheckpoint,
+  ReplayCheckpoints,
+  type ReplayCheckpointsOptions,
+  type ReplaySnapshot,
+} from './replay-checkpoints.js';
+export { type ReplayProgress, replayProgress } from './replay-progress.js';
