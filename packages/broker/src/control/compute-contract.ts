@@ -16,8 +16,11 @@ import {
   type ContractInput,
   collectEntries,
   type DataPlaneContract,
+  type Replay,
+  type ReplayPlan,
   type ResourceEntry,
   type ResourceStatus,
+  resourceKey,
   type Subscription,
   sameContractContent,
   type Trigger,
@@ -26,6 +29,7 @@ import { eventingResolver } from './addresses.js';
 import { configMapData, planBrokers, reconcileBrokers } from './brokers.js';
 import { type AnyChannel, CHANNEL_KINDS, planChannels, reconcileChannels } from './channels.js';
 import { type ComputeContractOptions, settingsFrom } from './options.js';
+import { reconcileReplay } from './replays.js';
 import { settleRoutes } from './routes.js';
 import { reconcileSubscription } from './subscriptions.js';
 import { reconcileTrigger } from './triggers.js';
@@ -91,7 +95,28 @@ export function computeContract(
 
   brokerRoutes.sort(byNamespaceThenName);
   channelRoutes.sort((a, b) => byNamespaceThenName(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
-  const content = { brokers: brokerRoutes, channels: channelRoutes, routes };
+  // Phase 4: replays run through the settled routes.
+  const replays: ReplayPlan[] = [];
+  for (const entry of sortedEntries<Replay>(resources, 'eventing.eddy.dev', 'Replay')) {
+    const { plan, status } = reconcileReplay(entry, {
+      brokers: brokerRoutes,
+      channels: channelRoutes,
+      routes,
+      resolver,
+      settings,
+      now: options.now,
+      progress: options.replayProgress,
+    });
+    if (plan) replays.push(plan);
+    statuses.set(resourceKey('Replay', entry.namespace, entry.name), status as unknown as ResourceStatus);
+  }
+
+  const content = {
+    brokers: brokerRoutes,
+    channels: channelRoutes,
+    routes,
+    ...(replays.length > 0 ? { replays } : {}),
+  };
   const previous = settings.previous;
   let generation = 1;
   if (previous) {

@@ -1,6 +1,7 @@
 // computeContract's options, checked once and turned into the settings every phase reads.
 
 import type { AddressResolver, DataPlaneContract, ResolvedDelivery } from '@eddy/api';
+import type { ReplayProgress } from '../replay/replay-progress.js';
 import { DEFAULT_BACKOFF_DELAY_MS, DEFAULT_RESOLVED_DELIVERY, type DeliveryDefaults } from './delivery.js';
 
 export interface ComputeContractOptions {
@@ -24,6 +25,13 @@ export interface ComputeContractOptions {
   defaultPartitions?: number;
   /** In-flight events of an unordered Trigger/Subscription without `eddy.dev/max-in-flight`. Default 100. */
   defaultMaxInFlight?: number;
+  /**
+   * Epoch ms of this pass: the start time of a Replay that starts now (the only clock reading, passed
+   * in). Without it, Replays that have not started wait.
+   */
+  now?: number;
+  /** A Replay's progress from its checkpoints, by its uid and its targets' route ids (replay/replay-progress.ts). */
+  replayProgress?: (uid: string, targets: readonly string[]) => ReplayProgress | undefined;
 }
 
 export const DEFAULT_PARTITIONS = 1;

@@ -5,4 +5,4 @@ export {
   type ReplayCheckpointsOptions,
   type ReplaySnapshot,
 } from './replay-checkpoints.js';
-export { type ReplayProgress, replayProgress } from './replay-progress.js';
+export { progressFrom, type ReplayProgress, replayProgress } from './replay-progress.js';

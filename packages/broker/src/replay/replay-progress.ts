@@ -3,7 +3,7 @@
 
 import type { ReplayCounts, ReplayPartitionProgress } from '@eddy/api';
 import { windowSize } from '../history/time-window.js';
-import { type ReplaySnapshot, zeroCounts } from './replay-checkpoints.js';
+import { type ReplayCheckpoints, type ReplaySnapshot, zeroCounts } from './replay-checkpoints.js';
 
 export interface ReplayProgress {
   /** Events in the window (per target). */
@@ -45,5 +45,15 @@ export function replayProgress(snapshot: ReplaySnapshot, targets: readonly strin
     counts,
     ...(lastTimestamp !== undefined ? { lastTimestamp } : {}),
     done,
+  };
+}
+
+/** computeContract's `replayProgress` option, read from a checkpoints reader. */
+export function progressFrom(
+  checkpoints: Pick<ReplayCheckpoints, 'snapshot'>,
+): (uid: string, targets: readonly string[]) => ReplayProgress | undefined {
+  return (uid, targets) => {
+    const snapshot = checkpoints.snapshot(uid);
+    return snapshot === undefined ? undefined : replayProgress(snapshot, targets);
   };
 }

@@ -35,6 +35,7 @@ import { FileResourceStore } from './file-resource-store.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
+import { LogReplayProgressFeed } from './replay-progress-feed.js';
 import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
 import { RemoteServingPlane } from './serving-process.js';
@@ -178,6 +179,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         })
       : await openEmbeddedEventLog({ dataDir });
     cleanups.push(() => log.close());
+    const replayProgress = new LogReplayProgressFeed(log, logger);
+    cleanups.push(() => replayProgress.close());
 
     const metrics = new Registry();
     const port = options.port ?? 8080;
@@ -279,6 +282,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ...(options.env ? { env: options.env } : {}),
       logger,
       onStatusLine: print,
+      replays: replayProgress,
     });
     cleanups.push(() => reconciler.close());
     // Runs first on shutdown: a reconcile pass waiting for a component process to take its contract

@@ -30,7 +30,12 @@ import {
   withBacklogRoutes,
   withTransitionTimes,
 } from '@eddy/api';
-import { type BrokerDataPlane, type ComputedContract, computeContract } from '@eddy/broker';
+import {
+  type BrokerDataPlane,
+  type ComputeContractOptions,
+  type ComputedContract,
+  computeContract,
+} from '@eddy/broker';
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
 import {
   bindWorkload,
@@ -75,6 +80,16 @@ export interface ReconcilerOptions {
   /** How often source health is polled for changes; default 1000 ms. */
   sourcePollMs?: number;
   now?: () => Date;
+  /** Where Replays' progress comes from (the replay checkpoints on the event log); none = Replays wait. */
+  replays?: ReplayProgressFeed;
+  /** Least time between two passes caused by replay progress alone; default 1000 ms. */
+  replayRefreshMs?: number;
+}
+
+/** A replay progress source: computeContract's `replayProgress`, and a signal when it moved. */
+export interface ReplayProgressFeed {
+  progress: NonNullable<ComputeContractOptions['replayProgress']>;
+  onChange(listener: () => void): () => void;
 }
 
 function readyOf(status: { conditions?: readonly Condition[] } | undefined): Condition | undefined {
@@ -120,6 +135,7 @@ export class Reconciler {
    * Trigger that is only not Ready keeps its offsets).
    */
   readonly #deletedRoutes = new Set<string>();
+  #replayTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -142,6 +158,19 @@ export class Reconciler {
       }),
     );
     if (options.serving) this.#unsubscribe.push(options.serving.plane.subscribe(() => this.schedule()));
+    // Progress moves with every commit of a running replay: its status is refreshed at most once a
+    // replayRefreshMs, not on every checkpoint.
+    if (options.replays)
+      this.#unsubscribe.push(
+        options.replays.onChange(() => {
+          if (this.#replayTimer !== undefined || this.#closed) return;
+          this.#replayTimer = setTimeout(() => {
+            this.#replayTimer = undefined;
+            this.schedule();
+          }, options.replayRefreshMs ?? 1000);
+          this.#replayTimer.unref();
+        }),
+      );
     this.#poll = setInterval(() => {
       if (this.#sourceSignatureNow() !== this.#sourceSignature) this.schedule();
     }, options.sourcePollMs ?? 1000);
@@ -181,6 +210,7 @@ export class Reconciler {
     this.#closed = true;
     clearInterval(this.#poll);
     clearTimeout(this.#timer);
+    clearTimeout(this.#replayTimer);
     this.#timer = undefined;
     this.#pending = false;
     for (const u of this.#unsubscribe) u();
@@ -233,6 +263,8 @@ export class Reconciler {
       ...(this.#eventing ? { previous: this.#eventing } : {}),
       brokerIngressUrl: this.#o.broker.url,
       ...(serviceUrl ? { serviceUrl } : {}),
+      now: this.#now().getTime(),
+      ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),
     });
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
     await this.#applyEventing(eventing);
