@@ -1,0 +1,252 @@
+/**
+ * Replay end to end, in-process `eddy dev` on the embedded log and on the harness's real Kafka, with
+ * real HTTP subscribers on 127.0.0.1: a window replay through one Trigger delivers exactly the
+ * window's events that pass both filters, once each, with the `eddyreplay` extension, and no other
+ * Trigger sees anything; a dry run counts without delivering; a failing subscriber's retries and
+ * dead-letter sink apply and the status counts match.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type ReplayStatus, resourceKey } from '@eddy/api';
+import { request } from 'undici';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type DevServer, startDevServer } from '../../packages/cli/src/dev/dev-server.ts';
+import { admin, Cleanups } from '../../packages/cli/src/dev/testing/dev-test-kit.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
+
+interface Received {
+  id: string;
+  type: string;
+  replay: string | undefined;
+}
+
+/** A subscriber that records every event and answers `status` (a function of the event id). */
+async function subscriber(status: (id: string) => number = () => 202) {
+  const received: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = String(req.headers['ce-id']);
+      received.push({
+        id,
+        type: String(req.headers['ce-type']),
+        replay: req.headers['ce-eddyreplay'] as string | undefined,
+      });
+      res.statusCode = status(id);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+async function start(kafka: boolean): Promise<DevServer> {
+  const dir = cleanups.tempDir('eddy-replay-');
+  const server = await startDevServer({
+    dataDir: join(dir, '.eddy'),
+    files: [],
+    port: 0,
+    print: () => {},
+    ...(kafka ? { kafka: inject('kafkaBrokers') } : {}),
+  });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function apply(server: DevServer, text: string): Promise<void> {
+  const r = await admin(server, 'POST', '/v1/apply', { text, file: 'test.yaml' });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+}
+
+async function send(server: DevServer, broker: string, type: string, id: string): Promise<void> {
+  const res = await request(`${server.ingressUrl}/default/${broker}`, {
+    method: 'POST',
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-type': type,
+      'ce-source': 'test',
+      'ce-id': id,
+      'content-type': 'text/plain',
+    },
+    body: `data of ${id}`,
+  });
+  await res.body.text();
+  expect(res.statusCode).toBe(202);
+}
+
+function replayStatus(server: DevServer, name: string): ReplayStatus | undefined {
+  return server.store.get(resourceKey('Replay', 'default', name))?.resource.status as
+    | ReplayStatus
+    | undefined;
+}
+
+const succeeded = (s: ReplayStatus | undefined) => s?.conditions.find((c) => c.type === 'Succeeded');
+
+async function finished(server: DevServer, name: string, timeoutMs = 60_000): Promise<ReplayStatus> {
+  await waitFor(
+    `replay ${name} to finish`,
+    () => {
+      const c = succeeded(replayStatus(server, name));
+      return c !== undefined && c.status !== 'Unknown';
+    },
+    timeoutMs,
+  );
+  return replayStatus(server, name)!;
+}
+
+const mesh = (broker: string, orders: string, audit: string, extra = '') => `
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: ${broker}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: orders}
+spec:
+  broker: ${broker}
+  filters: [{prefix: {type: order.}}]
+  subscriber: {uri: "${orders}/orders"}
+${extra}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: audit}
+spec:
+  broker: ${broker}
+  subscriber: {uri: "${audit}/audit"}
+`;
+
+const replay = (name: string, broker: string, from: number, to: number, more = '') => `
+apiVersion: eventing.eddy.dev/v1alpha1
+kind: Replay
+metadata: {name: ${name}}
+spec:
+  broker: ${broker}
+  from: "${new Date(from).toISOString()}"
+  to: "${new Date(to).toISOString()}"
+  target: {triggers: [orders]}
+${more}
+`;
+
+describe.each([
+  ['the embedded log', false],
+  ['Kafka', true],
+])('replay on %s', (_name, kafka) => {
+  it('re-delivers exactly the window through one Trigger (both filters, once each), other Triggers see nothing; a dry run counts', {
+    timeout: 180_000,
+  }, async () => {
+    const server = await start(kafka);
+    const orders = await subscriber();
+    const audit = await subscriber();
+    await apply(server, mesh('default', orders.url, audit.url));
+    await server.settled();
+
+    await send(server, 'default', 'order.created', 'before-1');
+    await waitFor('before-1 delivered', () => orders.received.length === 1 && audit.received.length === 1);
+    const from = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 30; i++)
+      await send(
+        server,
+        'default',
+        i % 3 === 0 ? 'audit.only' : i % 2 ? 'order.paid' : 'order.created',
+        `in-${i}`,
+      );
+    await waitFor('the window delivered live', () => audit.received.length === 31);
+    await new Promise((r) => setTimeout(r, 20));
+    const to = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    await send(server, 'default', 'order.created', 'after-1');
+    await waitFor('after-1 delivered', () => audit.received.length === 32);
+    const liveOrders = orders.received.length;
+    const liveAudit = audit.received.length;
+
+    // The Replay's own filter narrows further: order.paid only.
+    await apply(
+      server,
+      replay('paid-again', 'default', from, to, '  filters: [{exact: {type: order.paid}}]'),
+    );
+    const status = await finished(server, 'paid-again');
+    expect(succeeded(status)).toMatchObject({ status: 'True', reason: 'Completed' });
+    const expected = Array.from({ length: 30 }, (_, i) => i)
+      .filter((i) => i % 3 !== 0 && i % 2 === 1)
+      .map((i) => `in-${i}`);
+    const replayed = orders.received.slice(liveOrders);
+    expect(replayed.map((e) => e.id).sort()).toEqual([...expected].sort());
+    expect(new Set(replayed.map((e) => e.replay))).toEqual(new Set(['default/paid-again']));
+    expect(audit.received.length).toBe(liveAudit);
+    expect(status).toMatchObject({
+      total: 30,
+      matched: expected.length,
+      delivered: expected.length,
+      deadLettered: 0,
+      failed: 0,
+      skipped: 30 - expected.length,
+    });
+    expect(status.progress?.every((p) => p.offset === p.end)).toBe(true);
+    expect(status.startTime).toBeDefined();
+    expect(status.completionTime).toBeDefined();
+    expect(Date.parse(status.lastReplayedTime!)).toBeLessThan(to);
+
+    // A dry run counts what passes both filters, delivers nothing.
+    await apply(server, replay('count-orders', 'default', from, to, '  dryRun: true'));
+    const dry = await finished(server, 'count-orders');
+    expect(dry).toMatchObject({ total: 30, matched: 20, delivered: 0, skipped: 10 });
+    expect(orders.received.length).toBe(liveOrders + expected.length);
+    expect(audit.received.length).toBe(liveAudit);
+  });
+
+  it("applies the Trigger's retries and dead-letter sink to replayed deliveries; counts match", {
+    timeout: 180_000,
+  }, async () => {
+    const server = await start(kafka);
+    // Fails odd events always; even ones on their first attempt only.
+    const attempts = new Map<string, number>();
+    const orders = await subscriber((id) => {
+      const n = (attempts.get(id) ?? 0) + 1;
+      attempts.set(id, n);
+      return Number(id.split('-')[1]) % 2 === 1 || n === 1 ? 503 : 202;
+    });
+    const audit = await subscriber();
+    const dls = await subscriber();
+    await apply(
+      server,
+      mesh(
+        'default',
+        orders.url,
+        audit.url,
+        `  delivery: {retry: 2, backoffPolicy: linear, backoffDelay: PT0.05S, deadLetterSink: {uri: "${dls.url}/dls"}}`,
+      ),
+    );
+    await server.settled();
+    // Same events with ids the subscriber fails on, in a second window.
+    const from2 = Date.now();
+    for (let i = 0; i < 10; i++) await send(server, 'default', 'order.created', `r-${i}`);
+    await waitFor('the batch seen by audit', () => audit.received.length === 10);
+    await waitFor('live deliveries of the second batch settled', () => dls.received.length === 5, 30_000);
+    const dlsBefore = dls.received.length;
+    const to2 = Date.now() + 1;
+
+    attempts.clear();
+    await apply(server, replay('with-failures', 'default', from2, to2));
+    const status = await finished(server, 'with-failures');
+    expect(status).toMatchObject({
+      total: 10,
+      matched: 10,
+      delivered: 5,
+      deadLettered: 5,
+      failed: 0,
+      skipped: 0,
+    });
+    // Odd ids: 1 + 2 retries, then the dead-letter sink; even ids: one failure, then delivered.
+    for (let i = 0; i < 10; i++) expect(attempts.get(`r-${i}`), `r-${i}`).toBe(i % 2 === 1 ? 3 : 2);
+    const dead = dls.received.slice(dlsBefore);
+    expect(dead.map((e) => e.id).sort()).toEqual(['r-1', 'r-3', 'r-5', 'r-7', 'r-9']);
+    expect(new Set(dead.map((e) => e.replay))).toEqual(new Set(['default/with-failures']));
+  });
+});
