@@ -1,11 +1,3 @@
-/**
- * `eddy dev` as a user runs it: the built CLI (packages/cli/dist/main.js) spawned with this Node, on the
- * embedded log in a temp data dir. It prints where it listens and a status line per resource, routes an
- * event from its ingress to a real HTTP subscriber, refuses a second server on the same data dir, and
- * stops cleanly on SIGINT (exit 0, admin.json removed). On the harness's Kafka, `--sources 2` starts two
- * `eddy sources` processes listed with their shards. beforeAll runs the incremental build.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { brokerYaml, triggerYaml } from '../../packages/cli/src/testing/manifests.ts';
 import { waitFor } from '../harness/wait.ts';
-import { buildCli, MAIN, runEddy } from './helpers.ts';
+import { buildCli, runEddy, spawnEddyDev } from './helpers.ts';
 
 beforeAll(() => {
   buildCli();
@@ -24,52 +16,7 @@ beforeAll(() => {
 const dir = mkdtempSync(join(tmpdir(), 'eddy-dev-process-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Running {
-  child: ChildProcess;
-  lines: string[];
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  exited: Promise<number | null>;
-}
-
-function spawnDev(args: string[]): Running {
-  const child = spawn(process.execPath, [MAIN, 'dev', ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let partial = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  child.stderr?.on('data', (chunk: Buffer) =>
-    lines.push(
-      ...chunk
-        .toString()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => `stderr: ${l}`),
-    ),
-  );
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return {
-    child,
-    lines,
-    exited,
-    waitFor: (pattern, timeoutMs = 20_000) =>
-      waitFor(
-        `a line matching ${pattern}`,
-        () => {
-          const line = lines.find((l) => pattern.test(l));
-          if (!line && child.exitCode !== null)
-            throw new Error(`eddy dev exited; no line matching ${pattern} in:\n${lines.join('\n')}`);
-          return line;
-        },
-        { timeoutMs, describe: () => lines.join('\n') },
-      ),
-  };
-}
+const spawnDev = (args: string[]) => spawnEddyDev(args, dir);
 
 describe('eddy dev (spawned)', () => {
   it('prints its addresses and statuses, routes an event, refuses a second server, stops cleanly on SIGINT', async () => {

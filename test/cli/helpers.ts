@@ -1,10 +1,11 @@
 // Shared pieces of the CLI end-to-end tests: the built CLI (packages/cli/dist/main.js) run with this
 // Node as a user runs it, and the incremental build that keeps that dist current.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { waitFor } from '../harness/wait.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MAIN = join(ROOT, 'packages/cli/dist/main.js');
@@ -66,4 +67,52 @@ export function expectOneLine(r: CliRun, code: number | 'non-zero', line: string
   else expect(lines[0]).toMatch(line);
   if (code === 'non-zero') expect(r.code).not.toBe(0);
   else expect(r.code).toBe(code);
+}
+
+export interface RunningDev {
+  child: ChildProcess;
+  lines: string[];
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+/** `eddy dev <args>` spawned in `cwd` as a user runs it, its stdout and stderr collected as lines. */
+export function spawnEddyDev(args: string[], cwd: string): RunningDev {
+  const child = spawn(process.execPath, [MAIN, 'dev', ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr?.on('data', (chunk: Buffer) =>
+    lines.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `stderr: ${l}`),
+    ),
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    lines,
+    exited,
+    waitFor: (pattern, timeoutMs = 20_000) =>
+      waitFor(
+        `a line matching ${pattern}`,
+        () => {
+          const line = lines.find((l) => pattern.test(l));
+          if (!line && child.exitCode !== null)
+            throw new Error(`eddy dev exited; no line matching ${pattern} in:\n${lines.join('\n')}`);
+          return line;
+        },
+        { timeoutMs, describe: () => lines.join('\n') },
+      ),
+  };
 }
