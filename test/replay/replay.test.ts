@@ -79,6 +79,32 @@ async function send(server: DevServer, broker: string, type: string, id: string)
   expect(res.statusCode).toBe(202);
 }
 
+/** `count` events of `type` (ids `<prefix>-<n>`), appended through the ingress in batches. */
+async function sendBatch(
+  server: DevServer,
+  broker: string,
+  type: string,
+  prefix: string,
+  count: number,
+): Promise<void> {
+  for (let i = 0; i < count; i += 1_000) {
+    const batch = Array.from({ length: Math.min(1_000, count - i) }, (_, j) => ({
+      specversion: '1.0',
+      id: `${prefix}-${i + j}`,
+      type,
+      source: 'test',
+      data: { n: i + j },
+    }));
+    const res = await request(`${server.ingressUrl}/default/${broker}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(batch),
+    });
+    await res.body.text();
+    expect(res.statusCode).toBe(202);
+  }
+}
+
 function replayStatus(server: DevServer, name: string): ReplayStatus | undefined {
   return server.store.get(resourceKey('Replay', 'default', name))?.resource.status as
     | ReplayStatus
@@ -248,5 +274,117 @@ describe.each([
     const dead = dls.received.slice(dlsBefore);
     expect(dead.map((e) => e.id).sort()).toEqual(['r-1', 'r-3', 'r-5', 'r-7', 'r-9']);
     expect(new Set(dead.map((e) => e.replay))).toEqual(new Set(['default/with-failures']));
+  });
+
+  it('honours rate: the measured delivery rate over a 10 s replay is within 10% of the limit', {
+    timeout: 120_000,
+  }, async () => {
+    const server = await start(kafka);
+    const times: number[] = [];
+    const sink = createServer((req, res) => {
+      if (req.headers['ce-eddyreplay'] !== undefined) times.push(performance.now());
+      req.resume();
+      res.statusCode = 202;
+      res.end();
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
+    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    await apply(server, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default}\n`);
+    await server.settled();
+    const from = Date.now();
+    await sendBatch(server, 'default', 'rate.test', 'r', 1_000);
+    const to = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    await apply(
+      server,
+      `apiVersion: eventing.eddy.dev/v1alpha1
+kind: Replay
+metadata: {name: paced}
+spec:
+  broker: default
+  from: "${new Date(from).toISOString()}"
+  to: "${new Date(to).toISOString()}"
+  target: {destination: {uri: "${sinkUrl}/"}}
+  rate: 100
+`,
+    );
+    const status = await finished(server, 'paced', 60_000);
+    expect(status).toMatchObject({ total: 1_000, delivered: 1_000 });
+    expect(times.length).toBe(1_000);
+    const rate = ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!);
+    expect(rate).toBeGreaterThan(90);
+    expect(rate).toBeLessThan(110);
+  });
+
+  it('live events keep flowing to their Triggers during a 50,000-event replay', {
+    timeout: 300_000,
+  }, async () => {
+    const server = await start(kafka);
+    const orders = await subscriber();
+    let replayedCount = 0;
+    let replayDoneAt = Number.POSITIVE_INFINITY;
+    const sink = createServer((req, res) => {
+      replayedCount++;
+      if (replayedCount === 50_000) replayDoneAt = performance.now();
+      req.resume();
+      res.statusCode = 202;
+      res.end();
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
+    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    await apply(
+      server,
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: orders}
+spec:
+  broker: default
+  filters: [{prefix: {type: order.}}]
+  subscriber: {uri: "${orders.url}/orders"}
+`,
+    );
+    await server.settled();
+    const from = Date.now();
+    await sendBatch(server, 'default', 'bulk.event', 'b', 50_000);
+    const to = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    await apply(
+      server,
+      `apiVersion: eventing.eddy.dev/v1alpha1
+kind: Replay
+metadata: {name: bulk}
+spec:
+  broker: default
+  from: "${new Date(from).toISOString()}"
+  to: "${new Date(to).toISOString()}"
+  target: {destination: {uri: "${sinkUrl}/"}}
+`,
+    );
+    await waitFor('the replay under way', () => replayedCount > 0, 60_000);
+    // While it runs: one live event every 100 ms, each recorded with when it arrived.
+    const deliveredAt = new Map<string, number>();
+    const sentDuring: string[] = [];
+    for (let i = 0; replayedCount < 50_000 && i < 600; i++) {
+      const id = `live-${i}`;
+      await send(server, 'default', 'order.created', id);
+      sentDuring.push(id);
+      await new Promise((r) => setTimeout(r, 100));
+      for (const e of orders.received) if (!deliveredAt.has(e.id)) deliveredAt.set(e.id, performance.now());
+    }
+    const status = await finished(server, 'bulk', 240_000);
+    expect(status).toMatchObject({ total: 50_000, delivered: 50_000 });
+    await waitFor('every live event delivered', () => orders.received.length >= sentDuring.length);
+    for (const e of orders.received) if (!deliveredAt.has(e.id)) deliveredAt.set(e.id, performance.now());
+    const beforeReplayEnd = sentDuring.filter((id) => (deliveredAt.get(id) ?? Infinity) < replayDoneAt);
+    expect(sentDuring.length).toBeGreaterThanOrEqual(3);
+    // Every live event sent during the replay but the last one or two was delivered before it ended.
+    expect(beforeReplayEnd.length).toBeGreaterThanOrEqual(sentDuring.length - 2);
+    expect(orders.received.every((e) => e.replay === undefined)).toBe(true);
   });
 });
