@@ -387,4 +387,72 @@ spec:
     expect(beforeReplayEnd.length).toBeGreaterThanOrEqual(sentDuring.length - 2);
     expect(orders.received.every((e) => e.replay === undefined)).toBe(true);
   });
+
+  it('suspends and resumes where it was; deleting a running Replay cancels it and removes its consumer group', {
+    timeout: 120_000,
+  }, async () => {
+    const server = await start(kafka);
+    const seen = new Map<string, number>();
+    const sink = createServer((req, res) => {
+      const id = String(req.headers['ce-id']);
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      req.resume();
+      res.statusCode = 202;
+      res.end();
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
+    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    await apply(server, 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default}\n');
+    await server.settled();
+    const from = Date.now();
+    await sendBatch(server, 'default', 'pause.test', 'p', 300);
+    const to = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    const manifest = (name: string, suspend: boolean) => `apiVersion: eventing.eddy.dev/v1alpha1
+kind: Replay
+metadata: {name: ${name}}
+spec:
+  broker: default
+  from: "${new Date(from).toISOString()}"
+  to: "${new Date(to).toISOString()}"
+  target: {destination: {uri: "${sinkUrl}/"}}
+  rate: 50
+  suspend: ${suspend}
+`;
+    await apply(server, manifest('pausable', false));
+    await waitFor('some events replayed', () => seen.size >= 50, 30_000);
+    await apply(server, manifest('pausable', true));
+    await waitFor('Suspended', () => succeeded(replayStatus(server, 'pausable'))?.reason === 'Suspended');
+    await server.settled();
+    await new Promise((r) => setTimeout(r, 300));
+    const atPause = seen.size;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(seen.size).toBe(atPause);
+    expect(atPause).toBeLessThan(300);
+    await apply(server, manifest('pausable', false));
+    const status = await finished(server, 'pausable', 60_000);
+    expect(status).toMatchObject({ total: 300, delivered: 300 });
+    expect(seen.size).toBe(300);
+    // Resumed from its checkpoint: at most what was in flight when it paused came twice.
+    expect([...seen.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(10);
+
+    seen.clear();
+    await apply(server, manifest('cancelled', false));
+    await waitFor('the second replay under way', () => seen.size >= 20, 30_000);
+    const plan = server.reconciler.eventingContract?.replays?.find((r) => r.name === 'cancelled');
+    expect(plan).toBeDefined();
+    const deleted = await admin(server, 'DELETE', '/v1/resources/Replay/default/cancelled');
+    expect(deleted.status).toBe(200);
+    await server.settled();
+    await new Promise((r) => setTimeout(r, 300));
+    const atCancel = seen.size;
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(seen.size).toBe(atCancel);
+    expect(atCancel).toBeLessThan(300);
+    await waitFor('its consumer group deleted', async () => {
+      const lag = await server.log.lag(plan!.targets[0]!.group, plan!.topic);
+      return lag.every((p) => p.committed === null);
+    });
+  });
 });
