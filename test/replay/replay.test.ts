@@ -5,18 +5,24 @@
  * Trigger sees anything; a dry run counts without delivering; a failing subscriber's retries and
  * dead-letter sink apply and the status counts match.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type ReplayStatus, resourceKey } from '@eddy/api';
 import { request } from 'undici';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../packages/cli/src/dev/dev-server.ts';
 import { admin, Cleanups } from '../../packages/cli/src/dev/testing/dev-test-kit.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
+/** A broker name of its own per test: on the shared Kafka, topics and Trigger groups outlive a test. */
+let B = 'default';
+beforeEach(() => {
+  B = `b-${randomUUID().slice(0, 8)}`;
+});
 
 interface Received {
   id: string;
@@ -45,14 +51,16 @@ async function subscriber(status: (id: string) => number = () => 202) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
 
-async function start(kafka: boolean): Promise<DevServer> {
+async function start(kafka: boolean, dispatchers?: number): Promise<DevServer> {
   const dir = cleanups.tempDir('eddy-replay-');
   const server = await startDevServer({
     dataDir: join(dir, '.eddy'),
     files: [],
     port: 0,
     print: () => {},
+    serving: false,
     ...(kafka ? { kafka: inject('kafkaBrokers') } : {}),
+    ...(dispatchers ? { brokerProcesses: { ingresses: 1, dispatchers } } : {}),
   });
   cleanups.push(() => server.close());
   return server;
@@ -128,7 +136,7 @@ async function finished(server: DevServer, name: string, timeoutMs = 60_000): Pr
 const mesh = (broker: string, orders: string, audit: string, extra = '') => `
 apiVersion: eventing.knative.dev/v1
 kind: Broker
-metadata: {name: ${broker}}
+metadata: {name: ${broker}, annotations: {eddy.dev/partitions: "3"}}
 ---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
@@ -169,34 +177,26 @@ describe.each([
     const server = await start(kafka);
     const orders = await subscriber();
     const audit = await subscriber();
-    await apply(server, mesh('default', orders.url, audit.url));
+    await apply(server, mesh(B, orders.url, audit.url));
     await server.settled();
 
-    await send(server, 'default', 'order.created', 'before-1');
+    await send(server, B, 'order.created', 'before-1');
     await waitFor('before-1 delivered', () => orders.received.length === 1 && audit.received.length === 1);
     const from = Date.now() + 5;
     await new Promise((r) => setTimeout(r, 20));
     for (let i = 0; i < 30; i++)
-      await send(
-        server,
-        'default',
-        i % 3 === 0 ? 'audit.only' : i % 2 ? 'order.paid' : 'order.created',
-        `in-${i}`,
-      );
+      await send(server, B, i % 3 === 0 ? 'audit.only' : i % 2 ? 'order.paid' : 'order.created', `in-${i}`);
     await waitFor('the window delivered live', () => audit.received.length === 31);
     await new Promise((r) => setTimeout(r, 20));
     const to = Date.now();
     await new Promise((r) => setTimeout(r, 20));
-    await send(server, 'default', 'order.created', 'after-1');
+    await send(server, B, 'order.created', 'after-1');
     await waitFor('after-1 delivered', () => audit.received.length === 32);
     const liveOrders = orders.received.length;
     const liveAudit = audit.received.length;
 
     // The Replay's own filter narrows further: order.paid only.
-    await apply(
-      server,
-      replay('paid-again', 'default', from, to, '  filters: [{exact: {type: order.paid}}]'),
-    );
+    await apply(server, replay('paid-again', B, from, to, '  filters: [{exact: {type: order.paid}}]'));
     const status = await finished(server, 'paid-again');
     expect(succeeded(status)).toMatchObject({ status: 'True', reason: 'Completed' });
     const expected = Array.from({ length: 30 }, (_, i) => i)
@@ -220,7 +220,7 @@ describe.each([
     expect(Date.parse(status.lastReplayedTime!)).toBeLessThan(to);
 
     // A dry run counts what passes both filters, delivers nothing.
-    await apply(server, replay('count-orders', 'default', from, to, '  dryRun: true'));
+    await apply(server, replay('count-orders', B, from, to, '  dryRun: true'));
     const dry = await finished(server, 'count-orders');
     expect(dry).toMatchObject({ total: 30, matched: 20, delivered: 0, skipped: 10 });
     expect(orders.received.length).toBe(liveOrders + expected.length);
@@ -243,7 +243,7 @@ describe.each([
     await apply(
       server,
       mesh(
-        'default',
+        B,
         orders.url,
         audit.url,
         `  delivery: {retry: 2, backoffPolicy: linear, backoffDelay: PT0.05S, deadLetterSink: {uri: "${dls.url}/dls"}}`,
@@ -252,14 +252,14 @@ describe.each([
     await server.settled();
     // Same events with ids the subscriber fails on, in a second window.
     const from2 = Date.now();
-    for (let i = 0; i < 10; i++) await send(server, 'default', 'order.created', `r-${i}`);
+    for (let i = 0; i < 10; i++) await send(server, B, 'order.created', `r-${i}`);
     await waitFor('the batch seen by audit', () => audit.received.length === 10);
     await waitFor('live deliveries of the second batch settled', () => dls.received.length === 5, 30_000);
     const dlsBefore = dls.received.length;
     const to2 = Date.now() + 1;
 
     attempts.clear();
-    await apply(server, replay('with-failures', 'default', from2, to2));
+    await apply(server, replay('with-failures', B, from2, to2));
     const status = await finished(server, 'with-failures');
     expect(status).toMatchObject({
       total: 10,
@@ -290,10 +290,10 @@ describe.each([
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
     const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-    await apply(server, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default}\n`);
+    await apply(server, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ${B}}\n`);
     await server.settled();
     const from = Date.now();
-    await sendBatch(server, 'default', 'rate.test', 'r', 1_000);
+    await sendBatch(server, B, 'rate.test', 'r', 1_000);
     const to = Date.now() + 1;
     await new Promise((r) => setTimeout(r, 5));
     await apply(
@@ -302,7 +302,7 @@ describe.each([
 kind: Replay
 metadata: {name: paced}
 spec:
-  broker: default
+  broker: ${B}
   from: "${new Date(from).toISOString()}"
   to: "${new Date(to).toISOString()}"
   target: {destination: {uri: "${sinkUrl}/"}}
@@ -338,20 +338,20 @@ spec:
       server,
       `apiVersion: eventing.knative.dev/v1
 kind: Broker
-metadata: {name: default}
+metadata: {name: ${B}}
 ---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
 metadata: {name: orders}
 spec:
-  broker: default
+  broker: ${B}
   filters: [{prefix: {type: order.}}]
   subscriber: {uri: "${orders.url}/orders"}
 `,
     );
     await server.settled();
     const from = Date.now();
-    await sendBatch(server, 'default', 'bulk.event', 'b', 50_000);
+    await sendBatch(server, B, 'bulk.event', 'b', 50_000);
     const to = Date.now() + 1;
     await new Promise((r) => setTimeout(r, 5));
     await apply(
@@ -360,7 +360,7 @@ spec:
 kind: Replay
 metadata: {name: bulk}
 spec:
-  broker: default
+  broker: ${B}
   from: "${new Date(from).toISOString()}"
   to: "${new Date(to).toISOString()}"
   target: {destination: {uri: "${sinkUrl}/"}}
@@ -372,7 +372,7 @@ spec:
     const sentDuring: string[] = [];
     for (let i = 0; replayedCount < 50_000 && i < 600; i++) {
       const id = `live-${i}`;
-      await send(server, 'default', 'order.created', id);
+      await send(server, B, 'order.created', id);
       sentDuring.push(id);
       await new Promise((r) => setTimeout(r, 100));
       for (const e of orders.received) if (!deliveredAt.has(e.id)) deliveredAt.set(e.id, performance.now());
@@ -403,17 +403,17 @@ spec:
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
     const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-    await apply(server, 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default}\n');
+    await apply(server, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ${B}}\n`);
     await server.settled();
     const from = Date.now();
-    await sendBatch(server, 'default', 'pause.test', 'p', 300);
+    await sendBatch(server, B, 'pause.test', 'p', 300);
     const to = Date.now() + 1;
     await new Promise((r) => setTimeout(r, 5));
     const manifest = (name: string, suspend: boolean) => `apiVersion: eventing.eddy.dev/v1alpha1
 kind: Replay
 metadata: {name: ${name}}
 spec:
-  broker: default
+  broker: ${B}
   from: "${new Date(from).toISOString()}"
   to: "${new Date(to).toISOString()}"
   target: {destination: {uri: "${sinkUrl}/"}}
@@ -454,5 +454,35 @@ spec:
       const lag = await server.log.lag(plan!.targets[0]!.group, plan!.topic);
       return lag.every((p) => p.committed === null);
     });
+  });
+});
+
+describe('replay on Kafka with two dispatcher processes', () => {
+  it('splits the window between the processes: every event at least once, one status counting each once', {
+    timeout: 180_000,
+  }, async () => {
+    const server = await start(true, 2);
+    const orders = await subscriber();
+    const audit = await subscriber();
+    await apply(server, mesh(B, orders.url, audit.url));
+    await server.settled();
+    const from = Date.now();
+    await sendBatch(server, B, 'order.created', 'm', 600);
+    await waitFor('the window delivered live', () => audit.received.length === 600, 60_000);
+    const to = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    const live = orders.received.length;
+    await apply(server, replay('split', B, from, to));
+    const status = await finished(server, 'split', 120_000);
+    expect(status).toMatchObject({ total: 600, matched: 600, delivered: 600, skipped: 0 });
+    expect(status.progress).toHaveLength(3);
+    // Every event at least once. Both processes join the replay's group at its start; what one
+    // delivered before the group rebalanced and before it could commit is delivered again by the
+    // other (at least once, as for a Trigger's group), while the counts cover committed records only.
+    const replayed = orders.received.slice(live);
+    const times = new Map<string, number>();
+    for (const e of replayed) times.set(e.id, (times.get(e.id) ?? 0) + 1);
+    expect(times.size).toBe(600);
+    expect([...times.values()].every((n) => n <= 2)).toBe(true);
   });
 });
