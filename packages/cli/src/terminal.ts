@@ -31,7 +31,6 @@ export function processTerminal(): ReplayTerminal {
       try {
         return await rl.question(question, { signal: noAnswer.signal });
       } catch {
-        process.stderr.write('\n');
         return '';
       } finally {
         rl.close();

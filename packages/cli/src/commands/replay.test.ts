@@ -181,12 +181,12 @@ describe('eddy replay', () => {
     expect(r.stdout).toEqual([
       'replay.eventing.eddy.dev/r1 created',
       'replay r1 completed in 4s',
-      '  matched       1000',
-      '  delivered     1000',
-      '  dead-lettered    0',
-      '  failed           0',
-      '  skipped          0',
-      '  total         1000',
+      '  matched        1000',
+      '  delivered      1000',
+      '  dead-lettered     0',
+      '  failed            0',
+      '  skipped           0',
+      '  total          1000',
     ]);
     expect(r.stderr).toEqual(['waiting for eddy dev to start the replay', 'replayed 400/1000 (40%)']);
   });
@@ -196,7 +196,7 @@ describe('eddy replay', () => {
     const r = await replayWith();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('eddy: replay r1 failed after 4s: trigger orders was deleted');
-    expect(r.stdout).toContain('total         1000');
+    expect(r.stdout).toContain('total          1000');
   });
 
   it('a dry run says how many events it would replay', async () => {

@@ -120,14 +120,14 @@ describe('replay progress', () => {
 
   it('counts, aligned; unknown ones as -', () => {
     expect(replayCountLines(running)).toEqual([
-      'matched       1100',
-      'delivered     1000',
-      'dead-lettered   50',
-      'failed          50',
-      'skipped        100',
-      'total         5000',
+      'matched        1100',
+      'delivered      1000',
+      'dead-lettered    50',
+      'failed           50',
+      'skipped         100',
+      'total          5000',
     ]);
-    expect(replayCountLines(undefined)[0]).toBe('matched       -');
+    expect(replayCountLines(undefined)[0]).toBe('matched        -');
   });
 });
 
@@ -183,12 +183,12 @@ describe('eddy get replays, eddy describe replay', () => {
       'Completed:    2026-12-06T10:03:12Z (108s ago), took 3m12s',
       'Latest event: 2026-12-06T09:59:58Z',
       'Counts:',
-      '  matched       1100',
-      '  delivered     1000',
-      '  dead-lettered   50',
-      '  failed          50',
-      '  skipped        100',
-      '  total         5000',
+      '  matched        1100',
+      '  delivered      1000',
+      '  dead-lettered    50',
+      '  failed           50',
+      '  skipped         100',
+      '  total          5000',
       'Partitions:',
       '  PARTITION   NEXT OFFSET   END    LEFT',
       '  0           2500          2500   0',

@@ -118,7 +118,7 @@ export function replayCountLines(status: ReplayStatusView | undefined): string[]
     ['total', n(status?.total)],
   ];
   const width = Math.max(...rows.map(([, v]) => v.length));
-  return rows.map(([label, v]) => `${label.padEnd(14)}${v.padStart(width)}`);
+  return rows.map(([label, v]) => `${label.padEnd(15)}${v.padStart(width)}`);
 }
 
 /** `completed in 3m12s`-style duration between two RFC 3339 times; undefined when either is missing. */
