@@ -160,7 +160,7 @@ async function replayWith(
 
 const ctrlCOnRead = (at: number) => {
   onRead = (n) => {
-    if (n === at) ctrlC.abort();
+    if (n === at) ctrlC.abort('SIGINT');
   };
 };
 
@@ -254,6 +254,18 @@ describe('eddy replay', () => {
     expect(requests.some((q) => q.method === 'DELETE')).toBe(false);
     expect(r.code).toBe(0);
     expect(r.stderr.at(-1)).toMatch(/^replay r1 keeps running; follow it with: eddy describe replay r1/);
+  });
+
+  it('SIGTERM on a terminal: nobody to ask, leaves it running, exit 0', async () => {
+    statuses = [runningStatus(10)];
+    onRead = (n) => {
+      if (n === 1) ctrlC.abort('SIGTERM');
+    };
+    const terminal = fakeTerminal(true, true, 'y');
+    const r = await replayWith({}, terminal);
+    expect(terminal.asked).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(requests.some((q) => q.method === 'DELETE')).toBe(false);
   });
 
   it('deleted by someone else while followed: exit 1', async () => {

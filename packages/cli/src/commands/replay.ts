@@ -134,7 +134,8 @@ export async function runReplay(
   );
   if (outcome.outcome === 'finished') return report(outcome.resource, output);
   if (outcome.outcome === 'gone') throw new CliError(`replay "${name}" was deleted while it ran (cancelled)`);
-  if (run.terminal.interactive) {
+  // SIGTERM is a process manager stopping us, not a person: nobody to ask.
+  if (run.terminal.interactive && run.interrupted.reason !== 'SIGTERM') {
     const answer = await run.terminal.ask('Cancel the replay? [y/N] ');
     if (/^y(es)?$/i.test(answer.trim())) {
       await client.delete(path).catch((e: unknown) => {
@@ -171,7 +172,7 @@ export function registerReplay(program: Command, output: Output, setExit: (code:
       .option('--no-wait', 'create it and return; do not follow its progress'),
   ).action((broker: string | undefined, opts: ReplayOptions) => {
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
+    const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const run: ReplayRun = { interrupted: stop.signal, terminal: processTerminal() };

@@ -99,7 +99,12 @@ const REPLAY_COLUMNS: Column[] = [
   col('DEAD-LETTERED', (r) => text(replayStatus(r)?.deadLettered), true),
   col('TARGET', replayTarget, true),
   col('AGE', (r, ctx) => age(r.metadata.creationTimestamp, ctx.now)),
-  col('MESSAGE', (r) => succeededCondition(replayStatus(r))?.message ?? '', true),
+  // Why it waits is often the Ready condition's (its broker is not ready); why it ended, Succeeded's.
+  col(
+    'MESSAGE',
+    (r) => succeededCondition(replayStatus(r))?.message ?? readyCondition(r)?.message ?? '',
+    true,
+  ),
 ];
 
 function revisionConfiguration(r: StoredResource): string {

@@ -115,6 +115,9 @@ describe('replay progress', () => {
     expect(replayWaitingLine({ ...running, conditions: [succeeded('Unknown', 'Suspended')] })).toBe(
       'suspended at 1200/5000 (24%) (spec.suspend: false resumes it)',
     );
+    expect(replayWaitingLine({ conditions: [succeeded('Unknown', 'Running')] })).toBe(
+      'replaying (the size of the window is not known yet)',
+    );
     expect(replayWaitingLine(running)).toBeUndefined();
   });
 

@@ -93,13 +93,14 @@ export function progressBar(p: ReplayProgress, rate: number | undefined, columns
 
 /**
  * What a Replay is doing, in one line, for the states without a moving count: not started yet
- * (with why, when the control plane says), or suspended.
+ * (with why, when the control plane says), suspended, or running before its total is known.
  */
 export function replayWaitingLine(status: ReplayStatusView | undefined): string | undefined {
   const state = replayState(status);
   const p = replayProgress(status);
   if (state === 'Suspended')
     return `suspended${p ? ` at ${progressText(p)}` : ''} (spec.suspend: false resumes it)`;
+  if (state === 'Running' && !p) return 'replaying (the size of the window is not known yet)';
   if (p && state !== undefined && state !== 'Waiting') return undefined;
   const why =
     succeededCondition(status)?.message ?? status?.conditions?.find((c) => c.type === 'Ready')?.message;
