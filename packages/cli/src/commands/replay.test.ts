@@ -196,7 +196,15 @@ describe('eddy replay', () => {
     const r = await replayWith();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('eddy: replay r1 failed after 4s: trigger orders was deleted');
-    expect(r.stdout).toContain('total          1000');
+    expect(r.stdout).toContain('  total          1000');
+  });
+
+  it('completed with deliveries that failed for good: exit 0, with a warning', async () => {
+    statuses = [{ ...finishedStatus(true), delivered: 998, failed: 2 }];
+    const r = await replayWith();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  failed            2');
+    expect(r.stderr).toEqual(['warning: 2 deliveries failed with no dead-letter sink to take them']);
   });
 
   it('a dry run says how many events it would replay', async () => {

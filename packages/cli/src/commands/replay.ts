@@ -66,11 +66,14 @@ function report(resource: StoredResource, output: Output): number {
   const status = statusOf(resource);
   const succeeded = succeededCondition(status);
   const took = replayDuration(status);
-  const counted = typeof status?.total === 'number';
+  const counts = () => {
+    for (const line of replayCountLines(status)) output.out(`  ${line}`);
+  };
   if (succeeded?.status === 'False') {
     const why = succeeded.message ?? succeeded.reason ?? 'no reason given';
     output.err(`eddy: replay ${name} failed${took ? ` after ${took}` : ''}: ${why}`);
-    if (counted) for (const line of replayCountLines(status)) output.out(line);
+    // A replay that failed before it started has nothing to count.
+    if (typeof status?.total === 'number') counts();
     return EXIT_PROBLEMS;
   }
   if ((resource.spec as { dryRun?: boolean } | undefined)?.dryRun) {
@@ -80,7 +83,7 @@ function report(resource: StoredResource, output: Output): number {
     return EXIT_OK;
   }
   output.out(`replay ${name} completed${took ? ` in ${took}` : ''}`);
-  for (const line of replayCountLines(status)) output.out(`  ${line}`);
+  counts();
   if ((status?.failed ?? 0) > 0)
     output.err(`warning: ${status?.failed} deliveries failed with no dead-letter sink to take them`);
   return EXIT_OK;
