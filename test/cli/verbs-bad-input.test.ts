@@ -47,6 +47,7 @@ describe('no eddy dev running', () => {
     ['delete', '-f', 'examples/quickstart/triggers.yaml'],
     ['send', '--broker', 'default', '--type', 'com.example.t', '--source', '/s'],
     ['tail', 'default'],
+    ['replay', 'default', '--from', '1h', '--trigger', 'orders'],
   ])('eddy %s ...: says so and how to start one', async (...args) => {
     expectOneLine(
       await eddy(...args),

@@ -5,6 +5,7 @@ import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDev } from './commands/dev.js';
 import { registerGet } from './commands/get.js';
+import { registerReplay } from './commands/replay.js';
 import { registerSend } from './commands/send.js';
 import { registerTail } from './commands/tail.js';
 import { registerValidate } from './commands/validate.js';
@@ -34,6 +35,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   registerDescribe(program, output, setExit);
   registerSend(program, output, setExit);
   registerTail(program, output, setExit);
+  registerReplay(program, output, setExit);
   registerComponents(program, output, setExit);
   return program;
 }

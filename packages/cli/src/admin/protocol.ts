@@ -6,7 +6,8 @@
 //   GET    /v1/resources[?kind=<Kind>][&namespace=<ns>] -> ResourceList     (kind: the Kind, e.g. Trigger)
 //   GET    /v1/resources/<Kind>/<ns>/<name>             -> StoredResource   (404 ErrorResponse)
 //   GET    /v1/describe/<Kind>/<ns>/<name>              -> DescribeResponse
-//   POST   /v1/apply    ApplyRequest                    -> ApplyResponse    (400 ErrorResponse: nothing applied)
+//   POST   /v1/apply    ApplyRequest                    -> ApplyResponse    (400 ErrorResponse: nothing applied;
+//                                                          409 with `create` when one already exists)
 //   POST   /v1/delete   ApplyRequest (the documents to delete) -> DeleteResponse
 //   DELETE /v1/resources/<Kind>/<ns>/<name>             -> DeleteResponse   (404 when absent)
 //   GET    /v1/tail?namespace=<ns>&broker=<name>[&filter=<cesql>]
@@ -151,6 +152,11 @@ export interface ApplyRequest {
    * stdin. Default: eddy dev's working directory. Ignored by delete.
    */
   baseDir?: string;
+  /**
+   * Create only (kubectl create): when any of the objects already exists, nothing is applied and the
+   * answer is 409. For objects that must never be overwritten by accident, such as a Replay.
+   */
+  create?: boolean;
 }
 
 export interface AppliedItem {

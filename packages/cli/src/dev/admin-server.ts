@@ -87,6 +87,7 @@ function applyRequest(body: unknown): ApplyRequest {
     text: b.text,
     file: typeof b.file === 'string' && b.file !== '' ? b.file : '<request>',
     ...(b.baseDir !== undefined ? { baseDir: b.baseDir } : {}),
+    ...(b.create === true ? { create: true } : {}),
   };
 }
 
@@ -190,6 +191,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         n === 1 ? (loaded.errors[0] ?? 'invalid manifest') : `${n} errors in ${file}; nothing applied`,
         loaded.errors,
       );
+    }
+    if (applying.create) {
+      // Checked and written in one turn of the event loop: no other request can create it in between.
+      const existing = loaded.resources.find((r) => store.get(resourceKey(r.kind, r.namespace, r.name)));
+      if (existing)
+        throw new HttpError(409, `${existing.kind} ${existing.namespace}/${existing.name} already exists`);
     }
     const results = store.upsertAll(loaded.resources, { type: 'api', dir });
     for (const r of results)

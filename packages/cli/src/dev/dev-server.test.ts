@@ -220,6 +220,14 @@ describe('eddy dev (in process)', () => {
       'unchanged',
       'configured',
     ]);
+    // create (a Replay's way in) refuses to touch what exists: 409 and nothing applied.
+    const create = await admin(server, 'POST', '/v1/apply', {
+      text: brokerAndTrigger(sub.url, 'z'),
+      file: 'm.yaml',
+      create: true,
+    });
+    expect(create.status).toBe(409);
+    expect(create.body.error).toBe('Broker default/default already exists');
 
     const list = await admin(server, 'GET', '/v1/resources?kind=Trigger');
     const items = (list.body as { items: StoredResource[] }).items;

@@ -1,10 +1,12 @@
 // `eddy get` columns, kubectl-like: NAME, what matters for the kind (URLs, revisions, the broker and
 // subscriber, the sink), READY and REASON from the Ready condition, AGE. `-o wide` adds a few more.
+// A Replay has its own: STATUS from Succeeded, PROGRESS and counters.
 
 import { namespacedKey } from '@eddy/api';
 import type { Condition, StoredResource } from '../admin/protocol.js';
 import { age } from './age.js';
 import { dataKeyCount } from './data-keys.js';
+import { type ReplayStatusView, replayProgress, replayState, succeededCondition } from './replay-progress.js';
 
 export interface Column {
   header: string;
@@ -68,6 +70,43 @@ function describeFilter(r: StoredResource): string {
   return pairs.length > 0 ? pairs.join(',') : '<all>';
 }
 
+const replayStatus = (r: StoredResource) => r.status as ReplayStatusView | undefined;
+
+/** `triggers a,b`, `uri http://...`, `ref Service/display`: where a Replay delivers. */
+function replayTarget(r: StoredResource): string {
+  const target = rec(spec(r).target);
+  if (Array.isArray(target.triggers)) return `triggers ${target.triggers.join(',')}`;
+  if (Array.isArray(target.subscriptions)) return `subscriptions ${target.subscriptions.join(',')}`;
+  const d = rec(target.destination);
+  const ref = rec(d.ref);
+  if (typeof ref.kind === 'string')
+    return `ref ${ref.kind}/${text(ref.name)}${d.uri ? ` ${text(d.uri)}` : ''}`;
+  return d.uri !== undefined ? `uri ${text(d.uri)}` : '';
+}
+
+const REPLAY_COLUMNS: Column[] = [
+  col('BROKER', (r) => text(spec(r).broker ?? rec(spec(r).channel).name)),
+  col('STATUS', (r) => {
+    const state = replayState(replayStatus(r)) ?? '';
+    return state && spec(r).dryRun === true ? `${state} (dry run)` : state;
+  }),
+  col('PROGRESS', (r) => {
+    const p = replayProgress(replayStatus(r));
+    return p ? `${p.done}/${p.total}` : '';
+  }),
+  col('DELIVERED', (r) => text(replayStatus(r)?.delivered)),
+  col('FAILED', (r) => text(replayStatus(r)?.failed)),
+  col('DEAD-LETTERED', (r) => text(replayStatus(r)?.deadLettered), true),
+  col('TARGET', replayTarget, true),
+  col('AGE', (r, ctx) => age(r.metadata.creationTimestamp, ctx.now)),
+  // Why it waits is often the Ready condition's (its broker is not ready); why it ended, Succeeded's.
+  col(
+    'MESSAGE',
+    (r) => succeededCondition(replayStatus(r))?.message ?? readyCondition(r)?.message ?? '',
+    true,
+  ),
+];
+
 function revisionConfiguration(r: StoredResource): string {
   const labels = r.metadata.labels ?? {};
   return (
@@ -121,20 +160,19 @@ const KIND_COLUMNS: Record<string, Column[]> = {
 const STATUSLESS = new Set(['Secret', 'ConfigMap']);
 
 /**
- * The columns for `kind`, in order, with or without the wide ones and the NAMESPACE column; columns
- * that depend on the data (a source's URL) only when one of `rows` has a value for them.
+ * Kinds whose columns after NAME are all their own: a run-to-completion kind's Succeeded reason and
+ * counters say more than READY and REASON would.
  */
-export function columnsFor(
-  kind: string,
-  options: { wide: boolean; allNamespaces: boolean; rows?: readonly StoredResource[] },
-): Column[] {
+const OWN_COLUMNS: Record<string, Column[]> = { Replay: REPLAY_COLUMNS };
+
+/** The kind's columns, then READY, REASON, AGE (and MESSAGE with -o wide) where the kind has a status. */
+function standardColumns(kind: string): Column[] {
   const specific =
     KIND_COLUMNS[kind] ?? (kind.endsWith('Source') || kind === 'SinkBinding' ? [sourceUrl, sink] : []);
-  const columns: Column[] = [
-    ...(options.allNamespaces ? [col('NAMESPACE', (r) => r.metadata.namespace)] : []),
-    col('NAME', (r) => r.metadata.name),
+  const statusless = STATUSLESS.has(kind);
+  return [
     ...specific,
-    ...(STATUSLESS.has(kind)
+    ...(statusless
       ? []
       : [
           col('READY', (r) => readyCondition(r)?.status ?? ''),
@@ -144,7 +182,22 @@ export function columnsFor(
           }),
         ]),
     col('AGE', (r, ctx) => age(r.metadata.creationTimestamp, ctx.now)),
-    ...(STATUSLESS.has(kind) ? [] : [col('MESSAGE', (r) => readyCondition(r)?.message ?? '', true)]),
+    ...(statusless ? [] : [col('MESSAGE', (r) => readyCondition(r)?.message ?? '', true)]),
+  ];
+}
+
+/**
+ * The columns for `kind`, in order, with or without the wide ones and the NAMESPACE column; columns
+ * that depend on the data (a source's URL) only when one of `rows` has a value for them.
+ */
+export function columnsFor(
+  kind: string,
+  options: { wide: boolean; allNamespaces: boolean; rows?: readonly StoredResource[] },
+): Column[] {
+  const columns: Column[] = [
+    ...(options.allNamespaces ? [col('NAMESPACE', (r) => r.metadata.namespace)] : []),
+    col('NAME', (r) => r.metadata.name),
+    ...(OWN_COLUMNS[kind] ?? standardColumns(kind)),
   ];
   return columns.filter(
     (c) => (options.wide || !c.wide) && (!c.ifAny || (options.rows ?? []).some((r) => c.ifAny?.(r))),

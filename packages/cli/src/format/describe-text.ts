@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import type { DescribeResponse } from '../admin/protocol.js';
 import { age } from './age.js';
 import { binaryDataLines, secretDataLines } from './data-keys.js';
+import { replayStatusLines } from './describe-replay.js';
 import { renderTable } from './table.js';
 
 const indent = (lines: readonly string[], by = '  ') => lines.map((l) => (l === '' ? l : `${by}${l}`));
@@ -82,9 +83,12 @@ export function renderDescribe(d: DescribeResponse, now: number): string[] {
   else {
     out.push('Spec:');
     out.push(...indent(yamlBlock(r.spec)));
-    const rest = Object.fromEntries(Object.entries(status).filter(([k]) => !STATUS_SHOWN_ELSEWHERE.has(k)));
-    out.push('Status:');
-    out.push(...indent(yamlBlock(rest)));
+    if (r.kind === 'Replay') out.push(...replayStatusLines(r, now));
+    else {
+      const rest = Object.fromEntries(Object.entries(status).filter(([k]) => !STATUS_SHOWN_ELSEWHERE.has(k)));
+      out.push('Status:');
+      out.push(...indent(yamlBlock(rest)));
+    }
   }
 
   const conditions = status.conditions ?? [];
