@@ -218,4 +218,28 @@ describe('Replay', () => {
     });
     expect(b.contract.generation).toBe(a.generation);
   });
+
+  it("replays a channel through its Subscriptions (their reply), and refuses another channel's", () => {
+    const channel = (name: string) =>
+      `apiVersion: messaging.knative.dev/v1\nkind: InMemoryChannel\nmetadata: {name: ${name}}\n`;
+    const subscription = (name: string, ch: string) =>
+      `apiVersion: messaging.knative.dev/v1\nkind: Subscription\nmetadata: {name: ${name}}\nspec:\n  channel: {apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: ${ch}}\n  subscriber: {uri: "http://127.0.0.1:9/s"}\n  reply: {uri: "http://127.0.0.1:9/reply"}\n`;
+    const inputs = load(channel('c'), channel('d'), subscription('s1', 'c'), subscription('s2', 'd'));
+    const spec = (sub: string) =>
+      `  channel: {apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: c}\n  target: {subscriptions: [${sub}]}\n`;
+    const { plans, status } = compute([...inputs, replay(spec('s1'))]);
+    expect(plans[0]?.targets[0]).toMatchObject({
+      kind: 'Subscription',
+      id: 'replay/default/r1/s1',
+      subscriber: 'http://127.0.0.1:9/s',
+      reply: { kind: 'url', url: 'http://127.0.0.1:9/reply' },
+    });
+    expect(condition(status, 'Ready')?.status).toBe('True');
+    const other = compute([...inputs, replay(spec('s2'))]);
+    expect(other.plans).toEqual([]);
+    expect(condition(other.status, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'SubscriptionNotOnSource',
+    });
+  });
 });
