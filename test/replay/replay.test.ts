@@ -28,6 +28,8 @@ interface Received {
   id: string;
   type: string;
   replay: string | undefined;
+  /** performance.now() when it arrived. */
+  at: number;
 }
 
 /** A subscriber that records every event and answers `status` (a function of the event id). */
@@ -41,6 +43,7 @@ async function subscriber(status: (id: string) => number = () => 202) {
         id,
         type: String(req.headers['ce-type']),
         replay: req.headers['ce-eddyreplay'] as string | undefined,
+        at: performance.now(),
       });
       res.statusCode = status(id);
       res.end();
@@ -112,6 +115,39 @@ async function sendBatch(
     expect(res.statusCode).toBe(202);
   }
 }
+
+/** A Broker named B with `count` events of `type` appended: the window they are in. */
+async function brokerWindow(
+  server: DevServer,
+  type: string,
+  prefix: string,
+  count: number,
+): Promise<{ from: number; to: number }> {
+  await apply(server, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ${B}}\n`);
+  await server.settled();
+  const from = Date.now();
+  await sendBatch(server, B, type, prefix, count);
+  const to = Date.now() + 1;
+  await new Promise((r) => setTimeout(r, 5));
+  return { from, to };
+}
+
+/** A Replay of broker B's window [from, to) to a URL. */
+const toUrl = (
+  name: string,
+  from: number,
+  to: number,
+  url: string,
+  more = '',
+) => `apiVersion: eventing.eddy.dev/v1alpha1
+kind: Replay
+metadata: {name: ${name}}
+spec:
+  broker: ${B}
+  from: "${new Date(from).toISOString()}"
+  to: "${new Date(to).toISOString()}"
+  target: {destination: {uri: "${url}/"}}
+${more}`;
 
 function replayStatus(server: DevServer, name: string): ReplayStatus | undefined {
   return server.store.get(resourceKey('Replay', 'default', name))?.resource.status as
@@ -280,37 +316,12 @@ describe.each([
     timeout: 120_000,
   }, async () => {
     const server = await start(kafka);
-    const times: number[] = [];
-    const sink = createServer((req, res) => {
-      if (req.headers['ce-eddyreplay'] !== undefined) times.push(performance.now());
-      req.resume();
-      res.statusCode = 202;
-      res.end();
-    });
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
-    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-    await apply(server, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ${B}}\n`);
-    await server.settled();
-    const from = Date.now();
-    await sendBatch(server, B, 'rate.test', 'r', 1_000);
-    const to = Date.now() + 1;
-    await new Promise((r) => setTimeout(r, 5));
-    await apply(
-      server,
-      `apiVersion: eventing.eddy.dev/v1alpha1
-kind: Replay
-metadata: {name: paced}
-spec:
-  broker: ${B}
-  from: "${new Date(from).toISOString()}"
-  to: "${new Date(to).toISOString()}"
-  target: {destination: {uri: "${sinkUrl}/"}}
-  rate: 100
-`,
-    );
+    const sink = await subscriber();
+    const { from, to } = await brokerWindow(server, 'rate.test', 'r', 1_000);
+    await apply(server, toUrl('paced', from, to, sink.url, '  rate: 100\n'));
     const status = await finished(server, 'paced', 60_000);
     expect(status).toMatchObject({ total: 1_000, delivered: 1_000 });
+    const times = sink.received.filter((e) => e.replay !== undefined).map((e) => e.at);
     expect(times.length).toBe(1_000);
     const rate = ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!);
     expect(rate).toBeGreaterThan(90);
@@ -322,18 +333,7 @@ spec:
   }, async () => {
     const server = await start(kafka);
     const orders = await subscriber();
-    let replayedCount = 0;
-    let replayDoneAt = Number.POSITIVE_INFINITY;
-    const sink = createServer((req, res) => {
-      replayedCount++;
-      if (replayedCount === 50_000) replayDoneAt = performance.now();
-      req.resume();
-      res.statusCode = 202;
-      res.end();
-    });
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
-    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    const sink = await subscriber();
     await apply(
       server,
       `apiVersion: eventing.knative.dev/v1
@@ -354,34 +354,21 @@ spec:
     await sendBatch(server, B, 'bulk.event', 'b', 50_000);
     const to = Date.now() + 1;
     await new Promise((r) => setTimeout(r, 5));
-    await apply(
-      server,
-      `apiVersion: eventing.eddy.dev/v1alpha1
-kind: Replay
-metadata: {name: bulk}
-spec:
-  broker: ${B}
-  from: "${new Date(from).toISOString()}"
-  to: "${new Date(to).toISOString()}"
-  target: {destination: {uri: "${sinkUrl}/"}}
-`,
-    );
-    await waitFor('the replay under way', () => replayedCount > 0, 60_000);
-    // While it runs: one live event every 100 ms, each recorded with when it arrived.
-    const deliveredAt = new Map<string, number>();
+    await apply(server, toUrl('bulk', from, to, sink.url));
+    await waitFor('the replay under way', () => sink.received.length > 0, 60_000);
+    // While it runs: one live event every 100 ms.
     const sentDuring: string[] = [];
-    for (let i = 0; replayedCount < 50_000 && i < 600; i++) {
+    for (let i = 0; sink.received.length < 50_000 && i < 600; i++) {
       const id = `live-${i}`;
       await send(server, B, 'order.created', id);
       sentDuring.push(id);
       await new Promise((r) => setTimeout(r, 100));
-      for (const e of orders.received) if (!deliveredAt.has(e.id)) deliveredAt.set(e.id, performance.now());
     }
     const status = await finished(server, 'bulk', 240_000);
     expect(status).toMatchObject({ total: 50_000, delivered: 50_000 });
     await waitFor('every live event delivered', () => orders.received.length >= sentDuring.length);
-    for (const e of orders.received) if (!deliveredAt.has(e.id)) deliveredAt.set(e.id, performance.now());
-    const beforeReplayEnd = sentDuring.filter((id) => (deliveredAt.get(id) ?? Infinity) < replayDoneAt);
+    const replayDoneAt = sink.received[49_999]!.at;
+    const beforeReplayEnd = orders.received.filter((e) => e.at < replayDoneAt);
     expect(sentDuring.length).toBeGreaterThanOrEqual(3);
     // Every live event sent during the replay but the last one or two was delivered before it ended.
     expect(beforeReplayEnd.length).toBeGreaterThanOrEqual(sentDuring.length - 2);
@@ -392,63 +379,44 @@ spec:
     timeout: 120_000,
   }, async () => {
     const server = await start(kafka);
-    const seen = new Map<string, number>();
-    const sink = createServer((req, res) => {
-      const id = String(req.headers['ce-id']);
-      seen.set(id, (seen.get(id) ?? 0) + 1);
-      req.resume();
-      res.statusCode = 202;
-      res.end();
-    });
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
-    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-    await apply(server, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ${B}}\n`);
-    await server.settled();
-    const from = Date.now();
-    await sendBatch(server, B, 'pause.test', 'p', 300);
-    const to = Date.now() + 1;
-    await new Promise((r) => setTimeout(r, 5));
-    const manifest = (name: string, suspend: boolean) => `apiVersion: eventing.eddy.dev/v1alpha1
-kind: Replay
-metadata: {name: ${name}}
-spec:
-  broker: ${B}
-  from: "${new Date(from).toISOString()}"
-  to: "${new Date(to).toISOString()}"
-  target: {destination: {uri: "${sinkUrl}/"}}
-  rate: 50
-  suspend: ${suspend}
-`;
+    const sink = await subscriber();
+    const seen = () => {
+      const times = new Map<string, number>();
+      for (const e of sink.received) times.set(e.id, (times.get(e.id) ?? 0) + 1);
+      return times;
+    };
+    const { from, to } = await brokerWindow(server, 'pause.test', 'p', 300);
+    const manifest = (name: string, suspend: boolean) =>
+      toUrl(name, from, to, sink.url, `  rate: 50\n  suspend: ${suspend}\n`);
     await apply(server, manifest('pausable', false));
-    await waitFor('some events replayed', () => seen.size >= 50, 30_000);
+    await waitFor('some events replayed', () => seen().size >= 50, 30_000);
     await apply(server, manifest('pausable', true));
     await waitFor('Suspended', () => succeeded(replayStatus(server, 'pausable'))?.reason === 'Suspended');
     await server.settled();
     await new Promise((r) => setTimeout(r, 300));
-    const atPause = seen.size;
+    const atPause = seen().size;
     await new Promise((r) => setTimeout(r, 1_500));
-    expect(seen.size).toBe(atPause);
+    expect(seen().size).toBe(atPause);
     expect(atPause).toBeLessThan(300);
     await apply(server, manifest('pausable', false));
     const status = await finished(server, 'pausable', 60_000);
     expect(status).toMatchObject({ total: 300, delivered: 300 });
-    expect(seen.size).toBe(300);
+    expect(seen().size).toBe(300);
     // Resumed from its checkpoint: at most what was in flight when it paused came twice.
-    expect([...seen.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(10);
+    expect([...seen().values()].filter((n) => n > 1).length).toBeLessThanOrEqual(10);
 
-    seen.clear();
+    sink.received.length = 0;
     await apply(server, manifest('cancelled', false));
-    await waitFor('the second replay under way', () => seen.size >= 20, 30_000);
+    await waitFor('the second replay under way', () => seen().size >= 20, 30_000);
     const plan = server.reconciler.eventingContract?.replays?.find((r) => r.name === 'cancelled');
     expect(plan).toBeDefined();
     const deleted = await admin(server, 'DELETE', '/v1/resources/Replay/default/cancelled');
     expect(deleted.status).toBe(200);
     await server.settled();
     await new Promise((r) => setTimeout(r, 300));
-    const atCancel = seen.size;
+    const atCancel = seen().size;
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(seen.size).toBe(atCancel);
+    expect(seen().size).toBe(atCancel);
     expect(atCancel).toBeLessThan(300);
     await waitFor('its consumer group deleted', async () => {
       const lag = await server.log.lag(plan!.targets[0]!.group, plan!.topic);
