@@ -85,9 +85,12 @@ export const bare: Contender = {
 /** The event type Trigger i of the many-Triggers cell filters on. */
 export const triggerType = (i: number) => `dev.eddy.bench.t${i}`;
 
+/** What a contract needs of a start (bench/replay builds its contracts from it too). */
+export type ContractContext = Pick<StartContext, 'kind' | 'topic' | 'group' | 'sinkUrl' | 'triggers'>;
+
 /** The e2e Triggers of a start: one to the sink, or `ctx.triggers` filtered ones to `<sink>/t/<i>`. */
 export function benchTriggers(
-  ctx: StartContext,
+  ctx: ContractContext,
 ): { name: string; group: string; subscriber: string; type?: string }[] {
   if (ctx.kind !== 'e2e') return [];
   const sink = ctx.sinkUrl ?? '';
@@ -101,7 +104,7 @@ export function benchTriggers(
 }
 
 /** Eddy's contract for one broker and its e2e Triggers (what computeContract would give). */
-export function eddyContract(ctx: StartContext): DataPlaneContract {
+export function eddyContract(ctx: ContractContext): DataPlaneContract {
   return {
     generation: 1,
     brokers: [{ namespace: 'default', name: 'perf', path: PATH, topic: ctx.topic, partitions: PARTITIONS }],

@@ -7,6 +7,8 @@ export interface Memory {
   /** Peak resident set (VmHWM) and current (VmRSS), MiB; NaN when the process is gone. */
   hwmMb: number;
   rssMb: number;
+  /** Of rssMb, anonymous memory (RssAnon: heaps, stacks; not mapped files), MiB. */
+  anonMb: number;
 }
 
 export function memoryOf(pid: number | undefined): Memory {
@@ -14,9 +16,9 @@ export function memoryOf(pid: number | undefined): Memory {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string) =>
       Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    return { hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+    return { hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024, anonMb: kb('RssAnon') / 1024 };
   } catch {
-    return { hwmMb: Number.NaN, rssMb: Number.NaN };
+    return { hwmMb: Number.NaN, rssMb: Number.NaN, anonMb: Number.NaN };
   }
 }
 

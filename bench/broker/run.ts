@@ -20,6 +20,7 @@ import { COMPONENT_NODE_FLAGS } from '@eddy/runtime';
 import { freePorts } from '../../test/harness/free-ports.ts';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
 import { publishResults } from '../eventlog/measure.ts';
+import { progress, ticking } from '../progress.ts';
 import { type AnchorBuild, buildAnchor, DEFAULT_SOURCE } from './anchor/knative.ts';
 import { produceBacklog } from './backlog.ts';
 import { benchCesql } from './cesql.ts';
@@ -117,20 +118,6 @@ for (const k of ONLY) {
   }
 }
 const RATES = list('rates');
-
-const progress = (line: string) =>
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-/** Logs "<what>: N s" every 5 s while `work` runs. */
-async function ticking<T>(what: string, work: Promise<T>): Promise<T> {
-  const started = Date.now();
-  const timer = setInterval(() => progress(`${what}: ${Math.round((Date.now() - started) / 1000)} s`), 5000);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** Waits until the sink has counted `expected` events, or it stops making progress for 15 s. */
 async function drain(
