@@ -8,6 +8,6 @@ export * from './eventlog/kafka/kafka-event-log.js';
 export * from './eventlog/kafka-client.js';
 export * from './eventlog/platformatic/platformatic-event-log.js';
 export * from './filters/index.js';
+export * from './history/index.js';
 export * from './ingress/index.js';
 export * from './probes/index.js';
-export * from './history/index.js';

@@ -5,7 +5,10 @@
 import type { EventLog } from '../eventlog/event-log.js';
 import { readWindow } from './window-reader.js';
 
-/** Epoch ms of the oldest retained record of `topic`, or undefined when the topic holds none. */
+/**
+ * Epoch ms of the oldest retained record of `topic`, or undefined when the topic holds none. Rejects
+ * when `signal` aborts first (a partial answer could be wrong).
+ */
 export async function oldestEventTime(
   log: Pick<EventLog, 'consume' | 'deleteGroup' | 'lag'>,
   topic: string,
@@ -18,7 +21,7 @@ export async function oldestEventTime(
     end: Math.min(p.end, p.start + 1),
   }));
   let oldest: number | undefined;
-  await readWindow({
+  const read = await readWindow({
     log,
     topic,
     window,
@@ -28,5 +31,6 @@ export async function oldestEventTime(
       for (const r of records) oldest = oldest === undefined ? r.timestamp : Math.min(oldest, r.timestamp);
     },
   });
+  if (read.aborted) throw new Error('reading the oldest records was cut short');
   return oldest;
 }

@@ -70,7 +70,9 @@ describe('readWindow', () => {
         await log.append('t', [event(`live-${got.length}`)]);
         got.push(...records);
       },
-      onRead: (read) => reads.push(read),
+      onRead: (read) => {
+        reads.push(read);
+      },
     });
     expect(result).toEqual({ read: 7, matched: 7, aborted: false });
     expect(got.map((r) => r.event.id).sort()).toEqual([

@@ -22,8 +22,8 @@ export interface ReadWindowOptions {
   filter?: (event: LogEvent) => boolean;
   /** Records of one partition, in offset order, all inside the window and accepted by the filter. */
   handler(records: LogRecord[]): Promise<void>;
-  /** Records read so far (filtered or not), summed over partitions; called after each batch. */
-  onRead?(read: number): void;
+  /** Records read so far (filtered or not), summed over partitions; called (and awaited) after each batch. */
+  onRead?(read: number): void | Promise<void>;
   /** Aborting stops reading; the returned promise then resolves with what was read so far. */
   signal?: AbortSignal;
   /** Prefix of the throw-away group's name. Default HISTORY_GROUP_PREFIX. */
@@ -81,7 +81,7 @@ export async function readWindow(options: ReadWindowOptions): Promise<WindowRead
           result.matched += matching.length;
           await options.handler(matching);
         }
-        options.onRead?.(result.read);
+        await options.onRead?.(result.read);
         if (last !== undefined && last.offset >= window.end - 1) {
           pending.delete(batch.partition);
           if (pending.size === 0) finish();
