@@ -42,7 +42,7 @@ describe('eddy events export', () => {
     expect(all.code, all.stderr).toBe(0);
     expect(ids(all.stdout)).toEqual(['early-1', 'early-2', ...variedEvents('late').map(eventId)]);
     expect(lines(all.stderr).at(-1)).toMatch(
-      new RegExp(`^exported 13 events \\(${dev.namespace}/default, \\S+ to \\S+\\)$`),
+      new RegExp(`^exported 14 events \\(${dev.namespace}/default, \\S+ to \\S+\\)$`),
     );
     // Each line is the event as stored: the data's bytes, JSON text verbatim where it fits on a line.
     const stored = await dev.stored();
@@ -76,7 +76,7 @@ describe('eddy events export', () => {
     ]);
     expect(filtered.code, filtered.stderr).toBe(0);
     expect(ids(filtered.stdout)).toEqual(['late-binary', 'late-03-binary']);
-    expect(lines(filtered.stderr).at(-1)).toMatch(/^exported 2 events \(.*, 11 read\)$/);
+    expect(lines(filtered.stderr).at(-1)).toMatch(/^exported 2 events \(.*, 12 read\)$/);
 
     const none = await dev.eddy([
       'events',

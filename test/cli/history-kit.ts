@@ -125,6 +125,10 @@ export function variedEvents(tag: string): [Record<string, string>, (string | Bu
       JSON.stringify({ ...structured(v1), id: `${tag}-typed-ext`, count: 5, flag: true, data: { a: 1 } }),
     ],
     [
+      { 'content-type': 'application/cloudevents+json' },
+      JSON.stringify({ ...structured(v1), id: `${tag}-empty-text`, datacontenttype: 'text/plain', data: '' }),
+    ],
+    [
       { ...v03, 'ce-id': `${tag}-03-json`, 'content-type': 'application/json', 'ce-schemaurl': 'http://x/s' },
       '[1, 2 ]',
     ],
