@@ -1,10 +1,13 @@
 // The export file: JSON Lines, one structured-mode CloudEvent per line, written so that importing it
 // (into either log) stores the same event, and exporting that again gives the same line.
 //
-// Two choices make a line depend only on what every log keeps:
+// Three choices make a line depend only on what every log keeps:
 // - attributes in their canonical string form: the Kafka log keeps every attribute as a header
 //   string, so an integer or boolean extension written as a JSON number would come back as a string
 //   from one log and not from the other;
+// - attributes in a fixed order (the context attributes in the spec's order, then the extensions by
+//   name): the Kafka binding moves datacontenttype to the content-type header, so the order an event
+//   comes back in depends on the log;
 // - data as its bytes as the Kafka binding stores them (toKafkaBinary), written by toJsonText (JSON
 //   text verbatim, text as a string, other bytes as data_base64), except where that text could not
 //   be read back to the same bytes on one line: JSON text spanning lines goes to data_base64, and a
@@ -26,7 +29,7 @@ import {
 /** The export line of an event (no newline). */
 export function exportLine(event: PlainEvent): string {
   const attributes: Record<string, unknown> = {};
-  for (const name in event) {
+  for (const name of Object.keys(event).sort(byAttributeOrder)) {
     const value = event[name];
     if (name === 'data' || name === 'data_base64' || value === undefined || value === null) continue;
     attributes[name] = attributeToString(value);
@@ -36,6 +39,25 @@ export function exportLine(event: PlainEvent): string {
   const line = toJsonText({ ...attributes, data: bytes } as PlainEvent);
   if (!/[\r\n]/.test(line) && !addsEncoding(line, attributes)) return line;
   return JSON.stringify({ ...attributes, data_base64: bytes.toString('base64') });
+}
+
+const CONTEXT_ORDER = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'datacontenttype',
+  'datacontentencoding',
+  'dataschema',
+  'schemaurl',
+  'subject',
+  'time',
+];
+
+function byAttributeOrder(a: string, b: string): number {
+  const [i, j] = [CONTEXT_ORDER.indexOf(a), CONTEXT_ORDER.indexOf(b)];
+  if (i >= 0 || j >= 0) return (i < 0 ? CONTEXT_ORDER.length : i) - (j < 0 ? CONTEXT_ORDER.length : j);
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** toJsonText gave a 0.3 event without a transfer encoding one (its way to write arbitrary bytes). */
