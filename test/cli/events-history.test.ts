@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { toKafkaBinary } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanups } from '../../packages/cli/src/dev/testing/dev-test-kit.ts';
+import { admin, Cleanups } from '../../packages/cli/src/dev/testing/dev-test-kit.ts';
 import { waitFor } from '../../packages/cli/src/dev/testing/wait.ts';
 import { buildCli } from './helpers.ts';
 import { startHistoryDev, variedEvents } from './history-kit.ts';
@@ -111,6 +111,58 @@ describe('eddy events export', () => {
     ]);
     expect(unwritable.code).toBe(1);
     expect(unwritable.stderr).toMatch(/^eddy: cannot write -o .*no\/such\/dir\.jsonl: ENOENT/);
+  });
+});
+
+describe('eddy events export under live traffic, and the admin API', () => {
+  it('ends at the moment the command started while events keep arriving', async () => {
+    const dev = await startHistoryDev(cleanups);
+    const sent: string[] = [];
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending || i < 20; i++) {
+        const id = `live-${i}`;
+        expect(await dev.send(textEvent(id), 'x')).toBe(202);
+        sent.push(id);
+      }
+    })();
+    await waitFor('some events', () => sent.length >= 20, { timeoutMs: 20_000 });
+    const r = await dev.eddy(['events', 'export', dev.broker, '--from', '1h']);
+    const sentByTheEnd = sent.length;
+    sending = false;
+    await sender;
+    expect(r.code, r.stderr).toBe(0);
+    const exported = ids(r.stdout);
+    expect(exported.length).toBeGreaterThanOrEqual(20);
+    expect(exported.length).toBeLessThanOrEqual(sentByTheEnd);
+    // A prefix of what was sent, in order: nothing skipped, nothing after the window.
+    expect(exported).toEqual(sent.slice(0, exported.length));
+  });
+
+  it('GET /v1/export names what is wrong with a request', async () => {
+    const dev = await startHistoryDev(cleanups);
+    const exportRequest = (params: Record<string, string>) =>
+      admin(dev.server, 'GET', `/v1/export?${new URLSearchParams({ namespace: dev.namespace, ...params })}`);
+    expect(await exportRequest({ broker: 'default' })).toEqual({
+      status: 400,
+      body: { error: 'export needs ?from=<epoch ms>' },
+    });
+    expect(await exportRequest({ broker: 'default', from: 'yesterday' })).toEqual({
+      status: 400,
+      body: { error: '?from= must be a time in epoch milliseconds, found "yesterday"' },
+    });
+    expect(await exportRequest({ broker: 'default', from: '2000', to: '1000' })).toEqual({
+      status: 400,
+      body: { error: 'to (1000) is before from (2000)' },
+    });
+    expect(await exportRequest({ broker: 'nope', from: '0' })).toEqual({
+      status: 404,
+      body: { error: `Broker ${dev.namespace}/nope not found` },
+    });
+    const badFilter = await exportRequest({ broker: 'default', from: '0', filter: 'type =' });
+    expect(badFilter.status).toBe(400);
+    expect(badFilter.body.error).toMatch(/^invalid filter: /);
+    expect((await exportRequest({ from: '0' })).body.error).toMatch(/^export needs \?broker=<name>/);
   });
 });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { toKafkaBinary } from '@eddy/api';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Cleanups } from '../../packages/cli/src/dev/testing/dev-test-kit.ts';
+import { waitFor } from '../../packages/cli/src/dev/testing/wait.ts';
 import { buildCli } from './helpers.ts';
 import { type HistoryDev, startHistoryDev, variedEvents } from './history-kit.ts';
 
@@ -50,6 +51,23 @@ describe('export and import between an embedded and a Kafka-backed eddy dev', ()
       await importFrom(c, join(dir, 'b.jsonl'));
       const fromC = await exportTo(c, join(dir, 'c.jsonl'));
       expect(fromC.equals(fromA)).toBe(true);
+
+      // On Kafka too: describe shows the oldest event held, and tail --from shows the history.
+      const onKafka = first === 'kafka' ? a : b;
+      const described = await onKafka.eddy(['describe', 'broker', onKafka.broker]);
+      expect(described.stdout).toMatch(/\nOldest event: \d{4}-\d\d-\d\dT\S+Z \(\d+s ago\)\n/);
+      const tail = onKafka.spawnEddy(['tail', onKafka.broker, '--from', '1h', '-o', 'json']);
+      cleanups.push(() => {
+        if (tail.exitCode === null) tail.kill('SIGKILL');
+      });
+      let tailed = '';
+      tail.stdout?.on('data', (c: Buffer) => {
+        tailed += c.toString();
+      });
+      await waitFor('the history tailed', () => tailed.split('\n').length > sent.length, {
+        timeoutMs: 30_000,
+      });
+      tail.kill('SIGINT');
 
       // The stored events themselves: attributes in canonical form and data bytes, as the Kafka
       // binding would write them, are the same in all three logs.

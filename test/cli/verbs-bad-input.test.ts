@@ -220,7 +220,16 @@ describe('mistakes caught before contacting the server', () => {
       2,
       'eddy: invalid --rate "fast": expected events per second, a number above 0',
     );
-    expectOneLine(await eddy('events', 'bogus'), 2, /^error: unknown command 'bogus'/);
+    expectOneLine(
+      await eddy('events', 'bogus'),
+      2,
+      'eddy: unknown command "events bogus": expected export or import',
+    );
+    expectOneLine(
+      await eddy('events'),
+      2,
+      /^eddy: missing what to do: eddy events export <broker> .*, or eddy events import <broker> /,
+    );
   });
 });
 

@@ -4,9 +4,10 @@
 
 import type { Command } from 'commander';
 import type { Output } from '../output.js';
+import { UsageError } from '../usage-error.js';
 import { clientVerb, runVerb } from '../verb.js';
-import { type ExportOptions, runExport } from './events-export.js';
-import { type ImportOptions, runImport } from './events-import.js';
+import { EXPORT_USAGE, type ExportOptions, runExport } from './events-export.js';
+import { IMPORT_USAGE, type ImportOptions, runImport } from './events-import.js';
 
 /** Runs a verb until it ends or Ctrl-C aborts the signal it gets. */
 function interruptible(body: (signal: AbortSignal) => Promise<void>): Promise<void> {
@@ -23,7 +24,15 @@ function interruptible(body: (signal: AbortSignal) => Promise<void>): Promise<vo
 export function registerEvents(program: Command, output: Output, setExit: (code: number) => void): void {
   const events = program
     .command('events')
-    .description("a broker's history as a file (export) and back (import); retention is the archive");
+    .description("a broker's history as a file (export) and back (import); retention is the archive")
+    .argument('[command]', 'export or import')
+    .action((what: string | undefined) => {
+      throw new UsageError(
+        what === undefined
+          ? `missing what to do: ${EXPORT_USAGE}, or ${IMPORT_USAGE}`
+          : `unknown command "events ${what}": expected export or import`,
+      );
+    });
   clientVerb(events, 'export', (c) =>
     c
       .description('write the events a broker took in [--from, --to) as JSON Lines of structured CloudEvents')
