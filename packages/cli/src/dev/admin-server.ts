@@ -15,7 +15,7 @@ import {
   namespacedKey,
   resourceKey,
 } from '@eddy/api';
-import { type EventLog, oldestEventTime } from '@eddy/broker';
+import { type EventLog, oldestEventTime, type PartitionWindow, timeWindow } from '@eddy/broker';
 import { type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type {
@@ -129,7 +129,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     // Clients keep connections alive and a tail stream may be mid-flight: shutdown must not wait for them.
     forceCloseConnections: true,
   });
-  const tails = new Set<() => Promise<void>>();
+  // Open streams (tail, export), each with its stop, so close() does not wait for clients.
+  const streams = new Set<() => Promise<void>>();
 
   app.addHook('onRequest', async (request, reply) => {
     if (!tokenMatches(request.headers.authorization, options.token)) {
@@ -328,7 +329,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         ...(from !== undefined ? { start: { timestamp: from } } : {}),
       },
       name,
-      tails,
+      streams,
     );
   });
 
@@ -340,11 +341,17 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       if (from === undefined) throw new HttpError(400, 'export needs ?from=<epoch ms>');
       const to = epochMsParameter(request.query.to, 'to') ?? Date.now();
       if (to < from) throw new HttpError(400, `to (${to}) is before from (${from})`);
+      let window: PartitionWindow[];
+      try {
+        window = await timeWindow(options.log, topic, from, to);
+      } catch (error) {
+        throw new HttpError(503, `cannot read ${name}: ${(error as Error).message}`);
+      }
       reply.hijack();
       const res = reply.raw;
       const gone = new AbortController();
       const stop = async () => gone.abort();
-      tails.add(stop);
+      streams.add(stop);
       res.once('close', () => gone.abort());
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       try {
@@ -352,6 +359,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           log: options.log,
           topic,
           broker: name,
+          window,
           from,
           to,
           ...(filter ? { filter } : {}),
@@ -359,7 +367,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           signal: gone.signal,
         });
       } finally {
-        tails.delete(stop);
+        streams.delete(stop);
         if (!res.writableEnded) res.end();
       }
     },
@@ -369,7 +377,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   return {
     url: url.replace('localhost', '127.0.0.1'),
     async close() {
-      await Promise.all([...tails].map((stop) => stop()));
+      await Promise.all([...streams].map((stop) => stop()));
       await app.close();
     },
   };
@@ -395,7 +403,7 @@ async function streamTail(
   reply: FastifyReply,
   options: Omit<TailOptions, 'write'>,
   name: string,
-  tails: Set<() => Promise<void>>,
+  streams: Set<() => Promise<void>>,
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
@@ -413,19 +421,19 @@ async function streamTail(
   let stopped = false;
   const stop = async () => {
     stopped = true;
-    tails.delete(stop);
+    streams.delete(stop);
     if (!res.writableEnded) res.end();
     open();
     await tail?.stop();
   };
-  tails.add(stop);
+  streams.add(stop);
   res.once('close', () => void stop());
   try {
     tail = await startTail({ ...options, write });
     if (stopped) return void (await tail.stop());
     await tail.ready();
   } catch (error) {
-    tails.delete(stop);
+    streams.delete(stop);
     await tail?.stop();
     if (!res.headersSent) {
       res.writeHead(503, { 'content-type': 'application/json' });

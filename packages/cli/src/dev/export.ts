@@ -7,7 +7,7 @@
 //   {"$error": "<why>"}                              last, when reading failed
 
 import type { CesqlAttributes, CompiledCesql } from '@eddy/api';
-import { type EventLog, readWindow, timeWindow, windowSize } from '@eddy/broker';
+import { type EventLog, type PartitionWindow, readWindow, windowSize } from '@eddy/broker';
 import { exportLine } from '../events/export-format.js';
 
 export interface ExportStreamOptions {
@@ -15,6 +15,8 @@ export interface ExportStreamOptions {
   topic: string;
   /** `<namespace>/<broker>`, for the first line. */
   broker: string;
+  /** timeWindow(log, topic, from, to): computed first, so a log that cannot answer gets a 503, not a broken stream. */
+  window: PartitionWindow[];
   from: number;
   to: number;
   filter?: CompiledCesql;
@@ -28,8 +30,7 @@ export interface ExportStreamOptions {
 export const controlLine = (name: string, value: unknown) => `${JSON.stringify({ [`$${name}`]: value })}\n`;
 
 export async function streamExport(options: ExportStreamOptions): Promise<void> {
-  const { log, topic, write, filter } = options;
-  const window = await timeWindow(log, topic, options.from, options.to);
+  const { log, topic, write, filter, window } = options;
   await write(
     controlLine('export', {
       broker: options.broker,
