@@ -13,7 +13,12 @@ import { AdminClient, resourcePath } from '../admin/client.js';
 import type { StoredResource } from '../admin/protocol.js';
 import { CliError } from '../cli-error.js';
 import { ImportLineError, parseImportLine } from '../events/export-format.js';
-import { IngressSender, type PendingEvent, type SendFailure } from '../events/ingress-sender.js';
+import {
+  IngressSender,
+  IngressUnavailableError,
+  type PendingEvent,
+  type SendFailure,
+} from '../events/ingress-sender.js';
 import { Progress } from '../events/progress.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
@@ -106,7 +111,15 @@ export async function runImport(
     batch = [];
     batchBytes = 0;
     await pace?.(sending.length);
-    const failures = await sender.send(sending);
+    let failures: SendFailure[];
+    try {
+      failures = await sender.send(sending);
+    } catch (e) {
+      if (!(e instanceof IngressUnavailableError)) throw e;
+      throw new CliError(
+        `${e.message}; stopped at line ${sending[0]?.line} of ${name} (${imported} events imported, ${failed} lines failed before it)`,
+      );
+    }
     for (const f of failures) report(f);
     imported += sending.length - failures.length;
     progress.update(imported, failed > 0 ? `, ${failed} failed` : '');

@@ -8,7 +8,7 @@ import { parseHttpRequest } from '@eddy/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliError } from '../cli-error.js';
 import { parseImportLine } from './export-format.js';
-import { IngressSender, type PendingEvent } from './ingress-sender.js';
+import { IngressSender, IngressUnavailableError, type PendingEvent } from './ingress-sender.js';
 
 type Handler = (ids: string[], req: IncomingMessage) => { status: number; error?: string; drop?: boolean };
 
@@ -63,7 +63,7 @@ describe('IngressSender', () => {
     expect(fake.requests[0]).toEqual(['a', 'bad-1', 'b', 'bad-2']);
   });
 
-  it('retries 503 and dropped connections with backoff, then gives up on those events', async () => {
+  it('retries 503 and dropped connections with backoff, then gives up: the ingress is down', async () => {
     let calls = 0;
     const flaky = await ingress(() => {
       calls++;
@@ -78,9 +78,11 @@ describe('IngressSender', () => {
 
     const down = await ingress(() => ({ status: 503, error: 'log unavailable' }));
     const giving = new IngressSender({ url: down.url, attempts: 3, baseDelayMs: 10 });
-    expect(await giving.send(pending(['z']))).toEqual([
-      { line: 1, why: 'gave up after 3 attempts: 503 log unavailable' },
-    ]);
+    const error = await giving.send(pending(['z'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IngressUnavailableError);
+    expect((error as Error).message).toBe(
+      `the ingress at ${down.url} failed 3 times, the last with: 503 log unavailable`,
+    );
     expect(down.requests).toHaveLength(3);
   });
 

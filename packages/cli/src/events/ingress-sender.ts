@@ -1,7 +1,9 @@
 // Sends import batches to a broker's ingress, which answers 202 only once the events are durable.
 // A batch the ingress refuses (400 invalid, 413 too large) is all-or-nothing there, so its events are
 // sent again one by one: the good ones get in and each bad one is reported with the ingress's reason.
-// 408, 429, 5xx and network errors are retried with exponential backoff (honouring Retry-After).
+// 408, 429, 5xx and network errors are retried with exponential backoff (honouring Retry-After); when
+// the attempts run out the ingress is taken to be down and sending stops (IngressUnavailableError)
+// rather than wait that long again for every following batch.
 
 import { BATCH_CONTENT_TYPE } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
@@ -34,6 +36,9 @@ export interface IngressSenderOptions {
   maxDelayMs?: number;
 }
 
+/** The ingress kept failing (5xx, 429, no connection) through every attempt. */
+export class IngressUnavailableError extends CliError {}
+
 const REFUSED = new Set([400, 413, 415, 422]);
 const RETRIED = new Set([408, 425, 429]);
 
@@ -50,7 +55,8 @@ export class IngressSender {
   async send(events: readonly PendingEvent[]): Promise<SendFailure[]> {
     const answer = await this.#post(events);
     if (answer.ok) return [];
-    if (!answer.refused || events.length === 1) return events.map((e) => ({ line: e.line, why: answer.why }));
+    if (!answer.refused) throw new IngressUnavailableError(`the ingress at ${this.#o.url} ${answer.why}`);
+    if (events.length === 1) return events.map((e) => ({ line: e.line, why: answer.why }));
     const failures: SendFailure[] = [];
     for (const event of events) failures.push(...(await this.send([event])));
     return failures;
@@ -97,7 +103,7 @@ export class IngressSender {
       const backoff = Math.min((this.#o.baseDelayMs ?? 200) * 2 ** (attempt - 1), this.#o.maxDelayMs ?? 5000);
       await sleep(Math.max(backoff, Math.min(retryAfterMs, this.#o.maxDelayMs ?? 5000)));
     }
-    return last.ok ? last : { ...last, why: `gave up after ${attempts} attempts: ${last.why}` };
+    return last.ok ? last : { ...last, why: `failed ${attempts} times, the last with: ${last.why}` };
   }
 }
 
