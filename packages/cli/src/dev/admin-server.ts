@@ -3,7 +3,6 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
 import {
   CesqlCompileError,
@@ -27,10 +26,11 @@ import type {
   OldestEvent,
   StatusResponse,
 } from '../admin/protocol.js';
-import { streamExport } from './export.js';
+import { respondWithExport } from './export.js';
 import type { FileResourceStore } from './file-resource-store.js';
 import { loadManifest } from './manifests.js';
 import type { StoreEntry } from './resource-store.js';
+import { writer } from './response-writer.js';
 import { startTail, type TailOptions } from './tail.js';
 
 export interface AdminServerOptions {
@@ -348,28 +348,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         throw new HttpError(503, `cannot read ${name}: ${(error as Error).message}`);
       }
       reply.hijack();
-      const res = reply.raw;
-      const gone = new AbortController();
-      const stop = async () => gone.abort();
-      streams.add(stop);
-      res.once('close', () => gone.abort());
-      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-      try {
-        await streamExport({
-          log: options.log,
-          topic,
-          broker: name,
-          window,
-          from,
-          to,
-          ...(filter ? { filter } : {}),
-          write: writer(res),
-          signal: gone.signal,
-        });
-      } finally {
-        streams.delete(stop);
-        if (!res.writableEnded) res.end();
-      }
+      await respondWithExport(
+        reply.raw,
+        { log: options.log, topic, broker: name, window, from, to, ...(filter ? { filter } : {}) },
+        streams,
+      );
     },
   );
 
@@ -381,22 +364,6 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       await app.close();
     },
   };
-}
-
-/** Writes one chunk, resolving once the socket took it (or is gone). */
-function writer(res: ServerResponse): (line: string) => Promise<void> {
-  return (line) =>
-    new Promise((resolve) => {
-      if (res.destroyed || res.writableEnded) return resolve();
-      if (res.write(line)) return resolve();
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.once('drain', done);
-      res.once('close', done);
-    });
 }
 
 async function streamTail(

@@ -6,9 +6,30 @@
 //   {"$end": {"read", "exported"}}                   last, when the whole window was read
 //   {"$error": "<why>"}                              last, when reading failed
 
+import type { ServerResponse } from 'node:http';
 import type { CesqlAttributes, CompiledCesql } from '@eddy/api';
 import { type EventLog, type PartitionWindow, readWindow, windowSize } from '@eddy/broker';
 import { exportLine } from '../events/export-format.js';
+import { writer } from './response-writer.js';
+
+/** Streams the export as the 200 answer of `res`; `streams` holds its stop while it runs (admin close). */
+export async function respondWithExport(
+  res: ServerResponse,
+  options: Omit<ExportStreamOptions, 'write' | 'signal'>,
+  streams: Set<() => Promise<void>>,
+): Promise<void> {
+  const gone = new AbortController();
+  const stop = async () => gone.abort();
+  streams.add(stop);
+  res.once('close', () => gone.abort());
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  try {
+    await streamExport({ ...options, write: writer(res), signal: gone.signal });
+  } finally {
+    streams.delete(stop);
+    if (!res.writableEnded) res.end();
+  }
+}
 
 export interface ExportStreamOptions {
   log: EventLog;
