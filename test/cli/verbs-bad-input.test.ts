@@ -191,6 +191,11 @@ describe('mistakes caught before contacting the server', () => {
       /^eddy: --to \S+ is before --from \S+: nothing to export$/,
     );
     expectOneLine(
+      await eddy('events', 'export', 'default', '--from', '2999-01-01T00:00:00Z'),
+      2,
+      'eddy: --from 2999-01-01T00:00:00.000Z is in the future: nothing to export yet',
+    );
+    expectOneLine(
       await eddy('events', 'export', 'Bad_Name', '--from', '1h'),
       2,
       /^eddy: invalid broker "Bad_Name": expected a lower-case name/,

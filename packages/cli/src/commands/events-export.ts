@@ -55,6 +55,8 @@ export function exportWindow(options: ExportOptions, now: number): { from: numbe
     throw new UsageError(`missing --from (an RFC 3339 time or a duration ago, e.g. 1h): ${EXPORT_USAGE}`);
   const from = parseTimeArgument(options.from, '--from', now);
   const to = options.to === undefined ? now : parseTimeArgument(options.to, '--to', now);
+  if (options.to === undefined && from > now)
+    throw new UsageError(`--from ${new Date(from).toISOString()} is in the future: nothing to export yet`);
   if (to < from)
     throw new UsageError(
       `--to ${new Date(to).toISOString()} is before --from ${new Date(from).toISOString()}: nothing to export`,
