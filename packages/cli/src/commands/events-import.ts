@@ -69,7 +69,8 @@ export async function runImport(
   if (options.file === undefined) throw new UsageError(`missing -f <file.jsonl|->: ${IMPORT_USAGE}`);
   const rate = rateArgument(options.rate);
   const file = options.file;
-  if (file !== '-') await checkReadable(file);
+  // A file's size gives the progress a total; stdin has none.
+  const fileBytes = file === '-' ? undefined : await checkReadable(file);
   const client = await AdminClient.connect(options.dataDir);
   let resource: StoredResource;
   try {
@@ -103,6 +104,7 @@ export async function runImport(
     output.err(`${name}:${f.line}: ${f.why}`);
   };
 
+  let bytesRead = 0;
   let batch: PendingEvent[] = [];
   let batchBytes = 0;
   const flush = async () => {
@@ -122,7 +124,10 @@ export async function runImport(
     }
     for (const f of failures) report(f);
     imported += sending.length - failures.length;
-    progress.update(imported, failed > 0 ? `, ${failed} failed` : '');
+    const share = fileBytes
+      ? `, ${Math.min(100, Math.floor((bytesRead / fileBytes) * 100))}% of the file`
+      : '';
+    progress.update(imported, `${failed > 0 ? `, ${failed} failed` : ''}${share}`);
   };
 
   const input = file === '-' ? (run.stdin ?? process.stdin) : createReadStream(file);
@@ -131,6 +136,7 @@ export async function runImport(
   try {
     for await (const raw of lines) {
       lineNumber++;
+      bytesRead += Buffer.byteLength(raw) + 1;
       if (run.signal.aborted) break;
       const text = raw.trim();
       if (text === '') continue;
@@ -174,7 +180,8 @@ export async function runImport(
   return failed > 0 ? EXIT_PROBLEMS : EXIT_OK;
 }
 
-async function checkReadable(file: string): Promise<void> {
+/** The file's size; a usage error when it is missing or a directory. */
+async function checkReadable(file: string): Promise<number> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(file);
@@ -184,6 +191,7 @@ async function checkReadable(file: string): Promise<void> {
   }
   if (info.isDirectory())
     throw new UsageError(`-f ${file}: is a directory, expected a .jsonl file (or - for stdin)`);
+  return info.size;
 }
 
 /** Waits so that, over the run, events go out at no more than `rate` per second. */
