@@ -48,6 +48,9 @@ describe('no eddy dev running', () => {
     ['send', '--broker', 'default', '--type', 'com.example.t', '--source', '/s'],
     ['tail', 'default'],
     ['replay', 'default', '--from', '1h', '--trigger', 'orders'],
+    ['tail', 'default', '--from', '1h'],
+    ['events', 'export', 'default', '--from', '1h'],
+    ['events', 'import', 'default', '-f', 'README.md'],
   ])('eddy %s ...: says so and how to start one', async (...args) => {
     expectOneLine(
       await eddy(...args),
@@ -149,13 +152,90 @@ describe('mistakes caught before contacting the server', () => {
   });
 
   it('missing or malformed arguments of tail, and unknown options', async () => {
-    expectOneLine(await eddy('tail'), 2, 'eddy: missing the broker: eddy tail <broker> [--filter <cesql>]');
+    expectOneLine(
+      await eddy('tail'),
+      2,
+      'eddy: missing the broker: eddy tail <broker> [--from <time>] [--filter <cesql>]',
+    );
     expectOneLine(
       await eddy('tail', 'default', '--filter', "type = 'a' AND AND"),
       2,
       'eddy: invalid --filter: expected an expression at column 16, found keyword AND',
     );
     expectOneLine(await eddy('get', 'brokers', '--bogus'), 2, "error: unknown option '--bogus'");
+    expectOneLine(
+      await eddy('tail', 'default', '--from', 'yesterday'),
+      2,
+      /^eddy: invalid --from "yesterday": expected an RFC 3339 time \(2026-12-01T10:00:00Z\) or a duration ago/,
+    );
+  });
+
+  it('missing or malformed arguments of events export and import', async () => {
+    expectOneLine(
+      await eddy('events', 'export'),
+      2,
+      'eddy: missing the broker: eddy events export <broker> --from <time> [--to <time>] [-o <file>]',
+    );
+    expectOneLine(
+      await eddy('events', 'export', 'default'),
+      2,
+      'eddy: missing --from (an RFC 3339 time or a duration ago, e.g. 1h): eddy events export <broker> --from <time> [--to <time>] [-o <file>]',
+    );
+    expectOneLine(
+      await eddy('events', 'export', 'default', '--from', '2h', '--to', 'soon'),
+      2,
+      /^eddy: invalid --to "soon"/,
+    );
+    expectOneLine(
+      await eddy('events', 'export', 'default', '--from', '1h', '--to', '2h'),
+      2,
+      /^eddy: --to \S+ is before --from \S+: nothing to export$/,
+    );
+    expectOneLine(
+      await eddy('events', 'export', 'default', '--from', '2999-01-01T00:00:00Z'),
+      2,
+      'eddy: --from 2999-01-01T00:00:00.000Z is in the future: nothing to export yet',
+    );
+    expectOneLine(
+      await eddy('events', 'export', 'Bad_Name', '--from', '1h'),
+      2,
+      /^eddy: invalid broker "Bad_Name": expected a lower-case name/,
+    );
+    expectOneLine(
+      await eddy('events', 'export', 'default', '--from', '1h', '--filter', 'type ='),
+      2,
+      /^eddy: invalid --filter: /,
+    );
+    expectOneLine(
+      await eddy('events', 'import', 'default'),
+      2,
+      'eddy: missing -f <file.jsonl|->: eddy events import <broker> -f <file.jsonl|-> [--rate <events/s>]',
+    );
+    expectOneLine(
+      await eddy('events', 'import', 'default', '-f', join(dir, 'none.jsonl')),
+      2,
+      `eddy: -f ${join(dir, 'none.jsonl')}: no such file`,
+    );
+    expectOneLine(
+      await eddy('events', 'import', 'default', '-f', dir),
+      2,
+      `eddy: -f ${dir}: is a directory, expected a .jsonl file (or - for stdin)`,
+    );
+    expectOneLine(
+      await eddy('events', 'import', 'default', '-f', '-', '--rate', 'fast'),
+      2,
+      'eddy: invalid --rate "fast": expected events per second, a number above 0',
+    );
+    expectOneLine(
+      await eddy('events', 'bogus'),
+      2,
+      'eddy: unknown command "events bogus": expected export or import',
+    );
+    expectOneLine(
+      await eddy('events'),
+      2,
+      /^eddy: missing what to do: eddy events export <broker> .*, or eddy events import <broker> /,
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import { registerComponents } from './commands/components.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDev } from './commands/dev.js';
+import { registerEvents } from './commands/events.js';
 import { registerGet } from './commands/get.js';
 import { registerReplay } from './commands/replay.js';
 import { registerSend } from './commands/send.js';
@@ -36,6 +37,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   registerSend(program, output, setExit);
   registerTail(program, output, setExit);
   registerReplay(program, output, setExit);
+  registerEvents(program, output, setExit);
   registerComponents(program, output, setExit);
   return program;
 }

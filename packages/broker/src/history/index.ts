@@ -1,1 +1,3 @@
+export * from './oldest-event.js';
 export * from './time-window.js';
+export * from './window-reader.js';

@@ -205,9 +205,11 @@ export class AdminClient {
       throw this.#answerError(res.statusCode, await res.body.text().catch(() => ''));
     }
     let pending = '';
+    // A character's bytes may be split between chunks: decoded as a stream, never chunk by chunk.
+    const decoder = new TextDecoder('utf-8');
     try {
       for await (const chunk of res.body) {
-        pending += (chunk as Buffer).toString('utf8');
+        pending += decoder.decode(chunk as Buffer, { stream: true });
         let nl = pending.indexOf('\n');
         while (nl >= 0) {
           const line = pending.slice(0, nl).trim();

@@ -11,9 +11,16 @@
 //   POST   /v1/delete   ApplyRequest (the documents to delete) -> DeleteResponse
 //   DELETE /v1/resources/<Kind>/<ns>/<name>             -> DeleteResponse   (404 when absent)
 //   GET    /v1/tail?namespace=<ns>&broker=<name>[&filter=<cesql>]
+//                 [&from=<epoch ms>]
 //          -> 200 application/x-ndjson: one structured-mode CloudEvent JSON object per line, live, from the
-//             moment of the request, until the client disconnects (400 bad filter with its position,
-//             404 unknown broker). The first line is `{"tailing": "<ns>/<broker>"}` once the stream is live.
+//             moment of the request (with `from`: the history from then first), until the client
+//             disconnects (400 bad filter with its position, 404 unknown broker). The first line is
+//             `{"tailing": "<ns>/<broker>"}` once the stream is live.
+//   GET    /v1/export?namespace=<ns>&broker=<name>&from=<epoch ms>[&to=<epoch ms>][&filter=<cesql>]
+//          -> 200 application/x-ndjson: the events appended in [from, to) (to: default now), one export
+//             line each (packages/cli/src/events/export-format.ts), between control lines
+//             (`{"$export": ...}` first, `{"$progress": ...}`, `{"$end": ...}` or `{"$error": ...}` last;
+//             see packages/cli/src/dev/export.ts). The stream ends at `to`: it never follows live traffic.
 //
 // Errors are `ErrorResponse` with a one-line `error`; 401 for a missing or wrong token.
 
@@ -139,7 +146,12 @@ export interface DescribeResponse {
   events: DescribeEvent[];
   /** For Revisions (and Services: their revisions'): recent autoscaler decisions, oldest first. */
   decisions?: { at: string; revision: string; desired: number; reason: string; detail: string }[];
+  /** For Brokers: the oldest event its topic still holds (retention is the archive). */
+  oldestEvent?: OldestEvent;
 }
+
+/** `time`: RFC 3339, or null when the topic is empty; `error`: why it could not be read. */
+export type OldestEvent = { time: string | null } | { error: string };
 
 export interface ApplyRequest {
   /** Multi-document YAML (or JSON) text. */

@@ -4,6 +4,7 @@ import { AdminClient } from '../admin/client.js';
 import { CliError } from '../cli-error.js';
 import { eventLine } from '../format/event-line.js';
 import type { Output } from '../output.js';
+import { parseTimeArgument } from '../time-argument.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
 import {
   brokerNotFoundMessage,
@@ -18,6 +19,7 @@ import { parseFormat } from './get.js';
 
 export interface TailOptions extends ServerOptions, NamespaceOptions {
   filter?: string;
+  from?: string;
   output?: string;
 }
 
@@ -42,13 +44,16 @@ export async function runTail(
   output: Output,
   run: TailRun,
 ): Promise<number> {
-  if (broker === undefined) throw new UsageError('missing the broker: eddy tail <broker> [--filter <cesql>]');
+  if (broker === undefined)
+    throw new UsageError('missing the broker: eddy tail <broker> [--from <time>] [--filter <cesql>]');
   nameArgument('broker', broker);
   const format = parseFormat(options.output, 'text', ['text', 'json']);
   checkFilter(options.filter);
+  const from = options.from === undefined ? undefined : parseTimeArgument(options.from, '--from');
   const client = await AdminClient.connect(options.dataDir);
   const query = new URLSearchParams({ namespace: options.namespace, broker });
   if (options.filter !== undefined) query.set('filter', options.filter);
+  if (from !== undefined) query.set('from', String(from));
   try {
     for await (const line of client.lines(`/v1/tail?${query}`, run.signal)) {
       let value: unknown;
@@ -61,7 +66,7 @@ export async function runTail(
       const record = (value ?? {}) as Record<string, unknown>;
       if (typeof record.tailing === 'string') {
         output.err(
-          `tailing ${record.tailing}${options.filter ? ` where ${options.filter}` : ''} (Ctrl-C to stop)`,
+          `tailing ${record.tailing}${from === undefined ? '' : ` from ${new Date(from).toISOString()}`}${options.filter ? ` where ${options.filter}` : ''} (Ctrl-C to stop)`,
         );
         run.onLive?.(record.tailing);
         continue;
@@ -78,12 +83,13 @@ export async function runTail(
 export function registerTail(program: Command, output: Output, setExit: (code: number) => void): void {
   clientVerb(program, 'tail', (c) =>
     c
-      .description('stream the events passing through a broker, live, until Ctrl-C')
+      .description('stream the events passing through a broker, live (--from: history first), until Ctrl-C')
       .argument('[broker]', 'the broker')
       .option(
         '--filter <cesql>',
         'only events matching a CloudEvents SQL expression, e.g. "type LIKE \'com.example.%\'"',
       )
+      .option('--from <time>', 'first the history from then: an RFC 3339 time or a duration ago (15m, 2h)')
       .option('-o, --output <format>', 'text (one line per event) or json (one CloudEvent per line)'),
   ).action((broker: string | undefined, opts: TailOptions) => {
     const stop = new AbortController();

@@ -3,7 +3,6 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
 import {
   CesqlCompileError,
@@ -15,7 +14,7 @@ import {
   namespacedKey,
   resourceKey,
 } from '@eddy/api';
-import type { EventLog } from '@eddy/broker';
+import { type EventLog, oldestEventTime, type PartitionWindow, timeWindow } from '@eddy/broker';
 import { type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type {
@@ -24,12 +23,15 @@ import type {
   ApplyResponse,
   DescribeResponse,
   ErrorResponse,
+  OldestEvent,
   StatusResponse,
 } from '../admin/protocol.js';
+import { respondWithExport } from './export.js';
 import type { FileResourceStore } from './file-resource-store.js';
 import { loadManifest } from './manifests.js';
 import type { StoreEntry } from './resource-store.js';
-import { startTail } from './tail.js';
+import { writer } from './response-writer.js';
+import { startTail, type TailOptions } from './tail.js';
 
 export interface AdminServerOptions {
   store: FileResourceStore;
@@ -57,6 +59,25 @@ export interface AdminServer {
   readonly url: string;
   close(): Promise<void>;
 }
+
+interface BrokerQuery {
+  namespace?: string;
+  broker?: string;
+  filter?: string;
+}
+
+/** An optional query parameter holding a time as epoch milliseconds. */
+function epochMsParameter(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,15}$/.test(value))
+    throw new HttpError(
+      400,
+      `?${name}= must be a time in epoch milliseconds, found ${JSON.stringify(value)}`,
+    );
+  return Number(value);
+}
+
+const OLDEST_EVENT_TIMEOUT_MS = 10_000;
 
 class HttpError extends Error {
   constructor(
@@ -109,7 +130,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     // Clients keep connections alive and a tail stream may be mid-flight: shutdown must not wait for them.
     forceCloseConnections: true,
   });
-  const tails = new Set<() => Promise<void>>();
+  // Open streams (tail, export), each with its stop, so close() does not wait for clients.
+  const streams = new Set<() => Promise<void>>();
 
   app.addHook('onRequest', async (request, reply) => {
     if (!tokenMatches(request.headers.authorization, options.token)) {
@@ -139,6 +161,18 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
   const settle = async () => {
     await options.settle?.();
+  };
+
+  /** The oldest event a running broker's topic still holds (bounded: describe must answer). */
+  const oldestEvent = async (namespace: string, name: string): Promise<OldestEvent> => {
+    const topic = options.brokerTopic(namespace, name);
+    if (!topic) return { error: 'the broker is not ready' };
+    try {
+      const ms = await oldestEventTime(options.log, topic, AbortSignal.timeout(OLDEST_EVENT_TIMEOUT_MS));
+      return { time: ms === undefined ? null : new Date(ms).toISOString() };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
   };
 
   app.get('/v1/status', async () => options.status());
@@ -172,6 +206,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       const response: DescribeResponse = { resource: entry.resource, events: store.events(entry.key) };
       const decisions = options.decisions?.(entry);
       if (decisions) response.decisions = decisions;
+      if (entry.resource.kind === 'Broker') response.oldestEvent = await oldestEvent(ns, name);
       return response;
     },
   );
@@ -260,35 +295,70 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     },
   );
 
-  app.get<{ Querystring: { namespace?: string; broker?: string; filter?: string } }>(
-    '/v1/tail',
-    async (request, reply) => {
-      const namespace = request.query.namespace || DEFAULT_NAMESPACE;
-      const broker = request.query.broker;
-      if (!broker)
-        throw new HttpError(400, 'tail needs ?broker=<name> (and optionally &namespace=<ns>&filter=<cesql>)');
-      let filter: CompiledCesql | undefined;
-      if (request.query.filter) {
-        try {
-          filter = compileCesql(request.query.filter);
-        } catch (e) {
-          if (e instanceof CesqlCompileError) throw new HttpError(400, `invalid filter: ${e.message}`);
-          throw e;
-        }
+  /** The broker a streaming endpoint names (?namespace=&broker=&filter=), checked, with its topic. */
+  const brokerStream = (query: BrokerQuery, endpoint: string) => {
+    const namespace = query.namespace || DEFAULT_NAMESPACE;
+    const broker = query.broker;
+    if (!broker)
+      throw new HttpError(
+        400,
+        `${endpoint} needs ?broker=<name> (and optionally &namespace=<ns>&filter=<cesql>)`,
+      );
+    let filter: CompiledCesql | undefined;
+    if (query.filter) {
+      try {
+        filter = compileCesql(query.filter);
+      } catch (e) {
+        if (e instanceof CesqlCompileError) throw new HttpError(400, `invalid filter: ${e.message}`);
+        throw e;
       }
-      if (!store.get(resourceKey('Broker', namespace, broker)))
-        throw new HttpError(404, `Broker ${namespace}/${broker} not found`);
-      const topic = options.brokerTopic(namespace, broker);
-      if (!topic)
-        throw new HttpError(
-          409,
-          `Broker ${namespace}/${broker} is not ready (see eddy describe broker ${broker})`,
-        );
-      await streamTail(
-        reply,
-        { log: options.log, topic, ...(filter ? { filter } : {}) },
-        namespacedKey(namespace, broker),
-        tails,
+    }
+    if (!store.get(resourceKey('Broker', namespace, broker)))
+      throw new HttpError(404, `Broker ${namespace}/${broker} not found`);
+    const topic = options.brokerTopic(namespace, broker);
+    if (!topic)
+      throw new HttpError(
+        409,
+        `Broker ${namespace}/${broker} is not ready (see eddy describe broker ${broker})`,
+      );
+    return { name: namespacedKey(namespace, broker), topic, ...(filter ? { filter } : {}) };
+  };
+
+  app.get<{ Querystring: BrokerQuery & { from?: string } }>('/v1/tail', async (request, reply) => {
+    const { name, topic, filter } = brokerStream(request.query, 'tail');
+    const from = epochMsParameter(request.query.from, 'from');
+    await streamTail(
+      reply,
+      {
+        log: options.log,
+        topic,
+        ...(filter ? { filter } : {}),
+        ...(from !== undefined ? { start: { timestamp: from } } : {}),
+      },
+      name,
+      streams,
+    );
+  });
+
+  app.get<{ Querystring: BrokerQuery & { from?: string; to?: string } }>(
+    '/v1/export',
+    async (request, reply) => {
+      const { name, topic, filter } = brokerStream(request.query, 'export');
+      const from = epochMsParameter(request.query.from, 'from');
+      if (from === undefined) throw new HttpError(400, 'export needs ?from=<epoch ms>');
+      const to = epochMsParameter(request.query.to, 'to') ?? Date.now();
+      if (to < from) throw new HttpError(400, `to (${to}) is before from (${from})`);
+      let window: PartitionWindow[];
+      try {
+        window = await timeWindow(options.log, topic, from, to);
+      } catch (error) {
+        throw new HttpError(503, `cannot read ${name}: ${(error as Error).message}`);
+      }
+      reply.hijack();
+      await respondWithExport(
+        reply.raw,
+        { log: options.log, topic, broker: name, window, from, to, ...(filter ? { filter } : {}) },
+        streams,
       );
     },
   );
@@ -297,33 +367,17 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   return {
     url: url.replace('localhost', '127.0.0.1'),
     async close() {
-      await Promise.all([...tails].map((stop) => stop()));
+      await Promise.all([...streams].map((stop) => stop()));
       await app.close();
     },
   };
 }
 
-/** Writes one chunk, resolving once the socket took it (or is gone). */
-function writer(res: ServerResponse): (line: string) => Promise<void> {
-  return (line) =>
-    new Promise((resolve) => {
-      if (res.destroyed || res.writableEnded) return resolve();
-      if (res.write(line)) return resolve();
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.once('drain', done);
-      res.once('close', done);
-    });
-}
-
 async function streamTail(
   reply: FastifyReply,
-  options: { log: EventLog; topic: string; filter?: CompiledCesql },
+  options: Omit<TailOptions, 'write'>,
   name: string,
-  tails: Set<() => Promise<void>>,
+  streams: Set<() => Promise<void>>,
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
@@ -341,19 +395,19 @@ async function streamTail(
   let stopped = false;
   const stop = async () => {
     stopped = true;
-    tails.delete(stop);
+    streams.delete(stop);
     if (!res.writableEnded) res.end();
     open();
     await tail?.stop();
   };
-  tails.add(stop);
+  streams.add(stop);
   res.once('close', () => void stop());
   try {
     tail = await startTail({ ...options, write });
     if (stopped) return void (await tail.stop());
     await tail.ready();
   } catch (error) {
-    tails.delete(stop);
+    streams.delete(stop);
     await tail?.stop();
     if (!res.headersSent) {
       res.writeHead(503, { 'content-type': 'application/json' });

@@ -1,15 +1,17 @@
 // `GET /v1/tail`: a live view of the events passing a broker, read from its topic with a throw-away
-// consumer group that starts at `latest`, never commits, and is deleted at the end, so tailing leaves
-// no trace and never moves any Trigger's offsets.
+// consumer group that starts at `latest` (or at a time, to show history first), never commits, and is
+// deleted at the end, so tailing leaves no trace and never moves any Trigger's offsets.
 
 import { randomUUID } from 'node:crypto';
 import { type CesqlAttributes, type CompiledCesql, toJsonText } from '@eddy/api';
-import type { Consumer, EventLog } from '@eddy/broker';
+import type { Consumer, EventLog, StartPosition } from '@eddy/broker';
 
 export interface TailOptions {
   log: EventLog;
   topic: string;
   filter?: CompiledCesql;
+  /** Default `latest`: only what is appended from now on. */
+  start?: StartPosition;
   /** Writes one NDJSON line; resolving late is the backpressure that pauses the consumer. */
   write(line: string): Promise<void>;
 }
@@ -29,7 +31,7 @@ export async function startTail(options: TailOptions): Promise<Tail> {
   const consumer: Consumer = await options.log.consume({
     group,
     topic: options.topic,
-    start: 'latest',
+    start: options.start ?? 'latest',
     handler: async (batch) => {
       for (const record of batch.records) {
         if (stopped) return;

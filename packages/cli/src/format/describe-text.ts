@@ -2,7 +2,7 @@
 // the status as indented YAML, then tables of conditions, events and autoscaler decisions.
 
 import { stringify } from 'yaml';
-import type { DescribeResponse } from '../admin/protocol.js';
+import type { DescribeResponse, OldestEvent } from '../admin/protocol.js';
 import { age } from './age.js';
 import { binaryDataLines, secretDataLines } from './data-keys.js';
 import { replayStatusLines } from './describe-replay.js';
@@ -50,6 +50,12 @@ function coreDataLines(r: DescribeResponse['resource']): string[] | undefined {
   return undefined;
 }
 
+function oldestEventText(oldest: OldestEvent, now: number): string {
+  if ('error' in oldest) return `unknown (${oldest.error})`;
+  if (oldest.time === null) return 'none (empty)';
+  return `${oldest.time} (${age(oldest.time, now)} ago)`;
+}
+
 export function renderDescribe(d: DescribeResponse, now: number): string[] {
   const r = d.resource;
   const m = r.metadata;
@@ -77,6 +83,8 @@ export function renderDescribe(d: DescribeResponse, now: number): string[] {
   const status = r.status ?? {};
   if (status.address?.url !== undefined) out.push(field('Address', status.address.url));
   if (status.url !== undefined) out.push(field('URL', status.url));
+
+  if (d.oldestEvent !== undefined) out.push(field('Oldest event', oldestEventText(d.oldestEvent, now)));
 
   const core = coreDataLines(r);
   if (core) out.push(...core);
