@@ -60,6 +60,10 @@ const { values: args } = parseArgs({
     // Internal (runLog): measure the one --log in this process and write the result to this file.
     'child-out': { type: 'string' },
     'work-dir': { type: 'string' },
+    // Internal: what the child does (throughput rounds, writing the big window, replaying it) and, for
+    // the big replay, where its window is (written by the big-write child).
+    'child-role': { type: 'string', default: 'throughput' },
+    'big-window': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -266,8 +270,27 @@ async function checkpointed(
   }
 }
 
-async function benchLog(kind: LogKind, brokers: string[], sink: Sink, workDir: string): Promise<LogResult> {
-  const stamp = `${Date.now().toString(36)}`;
+/** Where the big window is: written by one child, replayed by the next (a fresh process). */
+interface BigWindow {
+  topic: string;
+  dataDir: string;
+  from: number;
+  to: number;
+  /** The stamp of the run: names its state topics. */
+  stamp: string;
+}
+
+type ChildRole = 'throughput' | 'big-write' | 'big-replay';
+
+async function benchLog(
+  kind: LogKind,
+  brokers: string[],
+  sink: Sink,
+  workDir: string,
+  role: ChildRole,
+  window: BigWindow | undefined,
+): Promise<LogResult & { window?: BigWindow }> {
+  const stamp = window?.stamp ?? `${Date.now().toString(36)}`;
   const topic = `bench-replay-${stamp}`;
   const bigTopic = `${topic}-big`;
   // Topics and groups of this run only: a shared Kafka's other users keep theirs.
@@ -277,7 +300,9 @@ async function benchLog(kind: LogKind, brokers: string[], sink: Sink, workDir: s
     { level: 'info' },
     pino.destination({ dest: path.join(workDir, `data-plane-${kind}.log`), sync: true }),
   );
-  const dataDir = kind === 'embedded' ? mkdtempSync(path.join(workDir, 'embedded-')) : '';
+  // The big window's data dir outlives the child that wrote it: the replay runs in the next one.
+  const dataDir =
+    kind !== 'embedded' ? '' : (window?.dataDir ?? mkdtempSync(path.join(workDir, `embedded-${role}-`)));
   const log: EventLog =
     kind === 'kafka' ? openKafkaEventLog({ brokers, logger }) : await openEmbeddedEventLog({ dataDir });
   const label = kind === 'kafka' ? `Kafka (${DEFAULT_KAFKA_CLIENT})` : 'embedded (SQLite)';
@@ -287,7 +312,7 @@ async function benchLog(kind: LogKind, brokers: string[], sink: Sink, workDir: s
       ? produceBacklog(brokers, to, PARTITIONS, events, say)
       : appendBacklog(log, to, events, say);
   };
-  const result: LogResult = { label, live: [], replay: [], notes: [] };
+  const result: LogResult & { window?: BigWindow } = { label, live: [], replay: [], notes: [] };
   let plane: BrokerDataPlane | undefined;
   let checkpoints: ReplayCheckpoints | undefined;
   let generation = 0;
@@ -320,14 +345,23 @@ async function benchLog(kind: LogKind, brokers: string[], sink: Sink, workDir: s
     });
     // The broker alone first: its ingress creates the topic as it does in production (on Kafka with
     // LogAppendTime, which the replay's time window relies on).
-    await apply(contract(topic));
+    await apply(contract(role === 'throughput' ? topic : bigTopic));
     progress(`${kind}: data plane started; ${showMemory(memoryNow())}`);
-    progress(`${kind}: writing ${EVENTS.toLocaleString('en-US')} events to ${topic}`);
-    const from = Date.now();
-    await write(topic, EVENTS);
-    const to = Date.now() + 1;
     checkpoints = await ReplayCheckpoints.open({ log, topic: checkpointTopic, logger });
-    for (let round = 1; round <= ROUNDS; round++) {
+    if (role === 'big-write') {
+      progress(`${kind}: writing ${BIG.toLocaleString('en-US')} events to ${bigTopic}`);
+      const from = Date.now();
+      await write(bigTopic, BIG);
+      result.window = { topic: bigTopic, dataDir, from, to: Date.now() + 1, stamp };
+      return result;
+    }
+    const from = Date.now();
+    if (role === 'throughput') {
+      progress(`${kind}: writing ${EVENTS.toLocaleString('en-US')} events to ${topic}`);
+      await write(topic, EVENTS);
+    }
+    const to = Date.now() + 1;
+    for (let round = 1; role === 'throughput' && round <= ROUNDS; round++) {
       const live = contract(topic, `${topic}-live-${round}`);
       const trigger = live.routes[0] as DispatchRoute;
       progress(
@@ -356,13 +390,9 @@ async function benchLog(kind: LogKind, brokers: string[], sink: Sink, workDir: s
       if (extra) result.notes.push(`${extra} more ${phase} deliveries than events, over ${ROUNDS} run(s)`);
     }
 
-    if (BIG > 0) {
-      // The broker on a fresh topic: the throughput rounds' events are not in this window.
-      await apply(contract(bigTopic));
-      progress(`${kind}: writing ${BIG.toLocaleString('en-US')} events to ${bigTopic}`);
-      const bigFrom = Date.now();
-      await write(bigTopic, BIG);
-      const bigTo = Date.now() + 1;
+    if (role === 'big-replay' && window !== undefined) {
+      // A process that did nothing but start: its memory is the replay's, not the writer's.
+      const { from: bigFrom, to: bigTo } = window;
       // Its Trigger runs as in production but from the latest offset: the replay alone delivers.
       const live = contract(bigTopic, `${bigTopic}-live`, 'latest');
       await apply(live);
@@ -389,13 +419,14 @@ async function benchLog(kind: LogKind, brokers: string[], sink: Sink, workDir: s
   } finally {
     await checkpoints?.close();
     await plane?.close();
-    if (kind === 'kafka') {
+    // The big window stays for the replay child; everything else of the run goes with its last child.
+    if (kind === 'kafka' && role !== 'big-write') {
       for (const t of [topic, bigTopic, retryStateTopic, checkpointTopic])
         await log.deleteTopic(t).catch(() => {});
     }
     await log.close();
     logger.flush();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir && role !== 'big-write') rmSync(dataDir, { recursive: true, force: true });
   }
   return result;
 }
@@ -457,14 +488,29 @@ let running: ChildProcess | undefined;
  * plane's alone, from a fresh start, and the process has the data plane's Node flags.
  */
 async function runLog(kind: LogKind, brokers: string[], workDir: string): Promise<LogResult> {
-  const out = path.join(workDir, `${kind}.json`);
+  const result = await runChild(kind, brokers, workDir, 'throughput');
+  if (BIG === 0) return result;
+  const { window } = await runChild(kind, brokers, workDir, 'big-write');
+  const big = await runChild(kind, brokers, workDir, 'big-replay', window);
+  return { ...result, ...(big.big ? { big: big.big } : {}), notes: [...result.notes, ...big.notes] };
+}
+
+async function runChild(
+  kind: LogKind,
+  brokers: string[],
+  workDir: string,
+  role: ChildRole,
+  window?: BigWindow,
+): Promise<LogResult & { window?: BigWindow }> {
+  const out = path.join(workDir, `${kind}-${role}.json`);
   const child = spawn(
     process.execPath,
     [
       ...CHILD_FLAGS,
       import.meta.filename,
       ...['--log', kind, '--events', String(EVENTS), '--big', String(BIG), '--rounds', String(ROUNDS)],
-      ...['--child-out', out, '--work-dir', workDir],
+      ...['--child-out', out, '--work-dir', workDir, '--child-role', role],
+      ...(window ? ['--big-window', JSON.stringify(window)] : []),
     ],
     { stdio: 'inherit', env: { ...process.env, KAFKA_BROKERS: brokers.join(',') } },
   );
@@ -477,7 +523,7 @@ async function runLog(kind: LogKind, brokers: string[], workDir: string): Promis
       child.on('exit', (c, sig) => resolve([c, sig])),
     );
     if (code !== 0) throw new Error(`its process ended (${signal ?? `code ${code}`}; see its lines above)`);
-    return JSON.parse(readFileSync(out, 'utf8')) as LogResult;
+    return JSON.parse(readFileSync(out, 'utf8')) as LogResult & { window?: BigWindow };
   } finally {
     running = undefined;
     forget();
@@ -492,7 +538,9 @@ async function child(out: string, workDir: string): Promise<void> {
   const sink = await startSink(sinkPort, path.join(workDir, `sink-${kind}.log`));
   try {
     const brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean) ?? [];
-    writeFileSync(out, JSON.stringify(await benchLog(kind, brokers, sink, workDir)));
+    const role = args['child-role'] as ChildRole;
+    const window = args['big-window'] ? (JSON.parse(args['big-window']) as BigWindow) : undefined;
+    writeFileSync(out, JSON.stringify(await benchLog(kind, brokers, sink, workDir, role, window)));
   } finally {
     await sink.proc.stop();
   }
