@@ -14,6 +14,7 @@ import {
   type ReplayCounts,
   withExtensions,
 } from '@eddy/api';
+import { sleep } from '@eddy/runtime';
 import type { EventOutcome } from '../dispatcher/dispatch-metrics.js';
 import { RouteConsumer, type RouteConsumerDeps, type RouteHooks } from '../dispatcher/route-consumer.js';
 import type { CommitOffset, LogRecord } from '../eventlog/event-log.js';
@@ -37,6 +38,12 @@ export interface ReplayTargetOptions {
   onAssignment: (assigned: number) => void;
 }
 
+/**
+ * Least time between two checkpoints of a target. After a crash, what was delivered since the last one
+ * is delivered again: at most this long's worth of deliveries plus the events in flight.
+ */
+const CHECKPOINT_INTERVAL_MS = 50;
+
 interface PartitionProgress {
   next: number;
   counts: ReplayCounts;
@@ -50,6 +57,7 @@ export class ReplayTarget {
   readonly #o: ReplayTargetOptions;
   readonly #window: Map<number, PartitionWindow>;
   readonly #partitions = new Map<number, PartitionProgress>();
+  #lastCheckpoint = Number.NEGATIVE_INFINITY;
 
   constructor(options: ReplayTargetOptions, deps: Omit<RouteConsumerDeps, 'hooks'>) {
     this.#o = options;
@@ -103,8 +111,16 @@ export class ReplayTarget {
     return withExtensions(event, { [REPLAY_EXTENSION]: this.#o.id });
   }
 
-  /** Folds the outcomes below each committed offset into its partition's checkpoint, durably. */
+  /**
+   * Folds the outcomes below each committed offset into its partition's checkpoint, durably. At most
+   * one checkpoint (and so one commit) per CHECKPOINT_INTERVAL_MS: the route consumer's commit loop
+   * gathers what finishes meanwhile into the next one. Each is a durable write on the log, and on the
+   * embedded log one per finished batch cost the replay 15% of its throughput.
+   */
   async #checkpoint(offsets: CommitOffset[]): Promise<void> {
+    const wait = this.#lastCheckpoint + CHECKPOINT_INTERVAL_MS - performance.now();
+    if (wait > 0) await sleep(wait);
+    this.#lastCheckpoint = performance.now();
     const written: { progress: PartitionProgress; checkpoint: ReplayCheckpoint; folded: number[] }[] = [];
     for (const { partition, offset } of offsets) {
       const progress = this.#partitions.get(partition);
