@@ -13,7 +13,7 @@ import { type ReplayStatus, resourceKey } from '@eddy/api';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type DevServer, startDevServer } from '../../packages/cli/src/dev/dev-server.ts';
-import { admin, Cleanups } from '../../packages/cli/src/dev/testing/dev-test-kit.ts';
+import { admin, Cleanups, sendText } from '../../packages/cli/src/dev/testing/dev-test-kit.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const cleanups = new Cleanups();
@@ -75,19 +75,7 @@ async function apply(server: DevServer, text: string): Promise<void> {
 }
 
 async function send(server: DevServer, broker: string, type: string, id: string): Promise<void> {
-  const res = await request(`${server.ingressUrl}/default/${broker}`, {
-    method: 'POST',
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-type': type,
-      'ce-source': 'test',
-      'ce-id': id,
-      'content-type': 'text/plain',
-    },
-    body: `data of ${id}`,
-  });
-  await res.body.text();
-  expect(res.statusCode).toBe(202);
+  expect(await sendText(server, broker, type, id, `data of ${id}`)).toBe(202);
 }
 
 /** `count` events of `type` (ids `<prefix>-<n>`), appended through the ingress in batches. */

@@ -6,8 +6,7 @@
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDevServer } from '../dev/dev-server.js';
-import { admin, Cleanups } from '../dev/testing/dev-test-kit.js';
+import { Cleanups, startDevWithBroker } from '../dev/testing/dev-test-kit.js';
 import type { Output } from '../output.js';
 import { runExport } from './events-export.js';
 
@@ -31,15 +30,9 @@ function slowStdout(delayMs: number): Writable & { text: string; maxBuffered: nu
 
 describe('eddy events export (in process)', () => {
   it('streams at the pace of a slow stdout, with a live count/total line on a terminal', async () => {
-    const dataDir = `${cleanups.tempDir('eddy-export-')}/.eddy`;
-    const server = await startDevServer({ dataDir, port: 0, serving: false });
-    cleanups.push(() => server.close());
-    const applied = await admin(server, 'POST', '/v1/apply', {
-      text: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n',
-      file: 'broker.yaml',
-    });
-    expect(applied.status).toBe(200);
-    await server.settled();
+    const dir = cleanups.tempDir('eddy-export-');
+    const dataDir = `${dir}/.eddy`;
+    const server = await startDevWithBroker(cleanups, dir);
     const count = 600;
     const events = Array.from({ length: count }, (_, i) => ({
       specversion: '1.0',

@@ -6,8 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readWindow, timeWindow } from '@eddy/broker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDevServer } from '../dev/dev-server.js';
-import { admin, Cleanups } from '../dev/testing/dev-test-kit.js';
+import { Cleanups, startDevWithBroker } from '../dev/testing/dev-test-kit.js';
 import type { Output } from '../output.js';
 import { runImport } from './events-import.js';
 
@@ -18,14 +17,7 @@ describe('eddy events import (in process)', () => {
   it('shows a live count and share of the file on a terminal, and stores every event in order', async () => {
     const dir = cleanups.tempDir('eddy-import-');
     const dataDir = join(dir, '.eddy');
-    const server = await startDevServer({ dataDir, port: 0, serving: false });
-    cleanups.push(() => server.close());
-    const applied = await admin(server, 'POST', '/v1/apply', {
-      text: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n',
-      file: 'broker.yaml',
-    });
-    expect(applied.status).toBe(200);
-    await server.settled();
+    const server = await startDevWithBroker(cleanups, dir);
     const file = join(dir, 'in.jsonl');
     const ids = Array.from({ length: 300 }, (_, i) => `e-${i}`);
     await writeFile(

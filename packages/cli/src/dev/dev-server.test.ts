@@ -29,7 +29,7 @@ import {
   triggerYaml,
 } from '../testing/manifests.js';
 import { type DevServer, startDevServer } from './dev-server.js';
-import { admin, Cleanups, startSubscriber } from './testing/dev-test-kit.js';
+import { admin, Cleanups, sendText, startSubscriber } from './testing/dev-test-kit.js';
 import { waitFor } from './testing/wait.js';
 
 const cleanups = new Cleanups();
@@ -70,21 +70,8 @@ spec:
     uri: ${subscriber}/in
 `;
 
-async function send(server: DevServer, type: string, id: string, broker = 'default'): Promise<number> {
-  const res = await request(`${server.ingressUrl}/default/${broker}`, {
-    method: 'POST',
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-type': type,
-      'ce-source': 'test',
-      'ce-id': id,
-      'content-type': 'text/plain',
-    },
-    body: 'hello',
-  });
-  await res.body.text();
-  return res.statusCode;
-}
+const send = (server: DevServer, type: string, id: string, broker = 'default') =>
+  sendText(server, broker, type, id);
 
 /** spec.template.spec.containers of a stored Service or ContainerSource. */
 function templateContainers(server: DevServer, key: string): unknown[] {

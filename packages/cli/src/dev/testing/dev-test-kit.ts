@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import type { DevServer } from '../dev-server.js';
+import { type DevServer, startDevServer } from '../dev-server.js';
 
 export interface Subscriber {
   url: string;
@@ -62,6 +62,29 @@ export async function admin(
   return { status: res.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
+/** POSTs one binary-mode CloudEvent (text data) to a broker of `default` on the server's ingress; its status. */
+export async function sendText(
+  server: DevServer,
+  broker: string,
+  type: string,
+  id: string,
+  body = 'hello',
+): Promise<number> {
+  const res = await request(`${server.ingressUrl}/default/${broker}`, {
+    method: 'POST',
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-type': type,
+      'ce-source': 'test',
+      'ce-id': id,
+      'content-type': 'text/plain',
+    },
+    body,
+  });
+  await res.body.text();
+  return res.statusCode;
+}
+
 /** What a test set up (servers, temp dirs), undone after it in reverse order: `afterEach(() => cleanups.run())`. */
 export class Cleanups {
   readonly #steps: (() => Promise<void> | void)[] = [];
@@ -80,4 +103,17 @@ export class Cleanups {
     this.push(() => rmSync(dir, { recursive: true, force: true }));
     return dir;
   }
+}
+
+/** An in-process `eddy dev` (embedded log, no serving) in `dir`/.eddy with a Broker `default`, closed by `cleanups`. */
+export async function startDevWithBroker(cleanups: Cleanups, dir: string): Promise<DevServer> {
+  const server = await startDevServer({ dataDir: join(dir, '.eddy'), port: 0, serving: false });
+  cleanups.push(() => server.close());
+  const applied = await admin(server, 'POST', '/v1/apply', {
+    text: 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n',
+    file: 'broker.yaml',
+  });
+  if (applied.status !== 200) throw new Error(`applying the Broker: ${JSON.stringify(applied.body)}`);
+  await server.settled();
+  return server;
 }
