@@ -2,8 +2,8 @@ import { type RuleContext, show } from './rule-context.js';
 import { checkDelivery, checkDestination, checkFilters, checkMetadata } from './rules-common.js';
 import type { Replay } from './schemas/replay.js';
 
-/** RFC 3339 with a zone, as Kubernetes writes times (fractions allowed). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+/** RFC 3339 date-time with a zone (fractions allowed; a space for the `T`, as its section 5.6 permits). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Epoch ms of an RFC 3339 time, or undefined when it is not one. */
 export function parseRfc3339(value: string): number | undefined {

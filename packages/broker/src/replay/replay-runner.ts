@@ -5,7 +5,7 @@
 // control plane's call (it reads the checkpoints): a finished replay leaves the contract, and this
 // runner then stops it and deletes its groups, retry state and checkpoints, as for a deleted Replay.
 
-import type { ReplayPlan } from '@eddy/api';
+import { deepEqual, type ReplayPlan } from '@eddy/api';
 import type pino from 'pino';
 import type { RouteConsumerDeps } from '../dispatcher/route-consumer.js';
 import type { EventLog } from '../eventlog/event-log.js';
@@ -181,8 +181,8 @@ function sameRun(a: ReplayPlan, b: ReplayPlan): boolean {
     a.topic === b.topic &&
     a.from === b.from &&
     a.to === b.to &&
-    JSON.stringify(a.filter) === JSON.stringify(b.filter) &&
-    JSON.stringify(a.targets) === JSON.stringify(b.targets)
+    deepEqual(a.filter, b.filter) &&
+    deepEqual(a.targets, b.targets)
   );
 }
 

@@ -11,6 +11,7 @@ const REOPEN_DELAY_MS = 5_000;
 
 export class LogReplayProgressFeed implements ReplayProgressFeed {
   #checkpoints: ReplayCheckpoints | undefined;
+  #progress: ReplayProgressFeed['progress'] | undefined;
   readonly #listeners = new Set<() => void>();
   readonly #stop = new AbortController();
   readonly #opening: Promise<void>;
@@ -25,6 +26,7 @@ export class LogReplayProgressFeed implements ReplayProgressFeed {
             return;
           }
           this.#checkpoints = checkpoints;
+          this.#progress = progressFrom(checkpoints);
           checkpoints.onChange(() => this.#changed());
           this.#changed();
           return;
@@ -39,8 +41,7 @@ export class LogReplayProgressFeed implements ReplayProgressFeed {
     })();
   }
 
-  readonly progress: ReplayProgressFeed['progress'] = (uid, targets) =>
-    this.#checkpoints === undefined ? undefined : progressFrom(this.#checkpoints)(uid, targets);
+  readonly progress: ReplayProgressFeed['progress'] = (uid, targets) => this.#progress?.(uid, targets);
 
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
