@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { registerComponents } from './commands/components.js';
+import { registerController } from './commands/controller.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDev } from './commands/dev.js';
@@ -38,6 +39,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   registerTail(program, output, setExit);
   registerReplay(program, output, setExit);
   registerEvents(program, output, setExit);
+  registerController(program, output, setExit);
   registerComponents(program, output, setExit);
   return program;
 }

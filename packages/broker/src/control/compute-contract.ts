@@ -118,7 +118,7 @@ export function computeContract(
     ...(replays.length > 0 ? { replays } : {}),
   };
   const previous = settings.previous;
-  let generation = 1;
+  let generation = settings.firstGeneration;
   if (previous) {
     const same = sameContractContent(previous, { generation: previous.generation, ...content });
     generation = same ? previous.generation : previous.generation + 1;

@@ -7,6 +7,12 @@ import { DEFAULT_BACKOFF_DELAY_MS, DEFAULT_RESOLVED_DELIVERY, type DeliveryDefau
 export interface ComputeContractOptions {
   /** The contract the data plane runs now: the new generation is its generation + 1 only if anything changed. */
   previous?: DataPlaneContract;
+  /**
+   * The generation of the first contract (no `previous`). Default 1. A control plane whose data-plane
+   * processes outlive it (a restarted `eddy controller`) starts above anything they may run, since a
+   * process ignores a contract that is not newer than its own.
+   */
+  firstGeneration?: number;
   /** Base URL of the broker ingress, e.g. `http://127.0.0.1:8080`; a Broker is `<base>/<ns>/<name>`. */
   brokerIngressUrl: string;
   /** Base URL of the channel ingress; a channel is `<base>/<ns>/<name>`. Default `<brokerIngressUrl>/channels`. */
@@ -47,6 +53,7 @@ export interface Settings {
   defaultMaxInFlight: number;
   delivery: DeliveryDefaults;
   previous: DataPlaneContract | undefined;
+  firstGeneration: number;
   serviceUrl: ComputeContractOptions['serviceUrl'];
   resolver: AddressResolver | undefined;
 }
@@ -74,6 +81,7 @@ export function settingsFrom(options: ComputeContractOptions): Settings {
       ...(options.defaultTimeoutMs !== undefined ? { timeoutMs: options.defaultTimeoutMs } : {}),
     },
     previous: options.previous,
+    firstGeneration: positiveIntOption('firstGeneration', options.firstGeneration, 1),
     serviceUrl: options.serviceUrl,
     resolver: options.resolver,
   };

@@ -8,6 +8,7 @@ import { type DevServer, startDevServer } from '../dev/dev-server.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
+import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
 
 export interface DevCommandOptions {
   file: string[];
@@ -24,28 +25,6 @@ export interface DevCommandOptions {
   kafkaClient?: string;
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function parsePort(text: string | undefined): number {
-  if (text === undefined) return 8080;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535)
-    throw new UsageError(`--port must be an integer from 0 to 65535, got "${text}"`);
-  return n;
-}
-
-function parseBrokers(text: string | undefined): string[] | undefined {
-  if (text === undefined) return undefined;
-  const brokers = text
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
-  if (brokers.length === 0) throw new UsageError('--kafka needs <host:port[,host:port...]>');
-  for (const b of brokers)
-    if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`--kafka: "${b}" is not host:port`);
-  return brokers;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -133,9 +112,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
         `--kafka-client must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${kafkaClient}"`,
       );
   }
-  const level = options.logLevel ?? 'error';
-  if (!LOG_LEVELS.includes(level))
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const level = parseLogLevel(options.logLevel, 'error');
   // A typo in -f would otherwise start an empty mesh; a path that goes away later is handled live.
   for (const f of options.file) if (!existsSync(f)) throw new UsageError(`no such file or directory: ${f}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;

@@ -8,20 +8,14 @@
 // To the reconcile loop this is a broker data plane like the in-process one: apply() publishes the
 // contract and resolves once every live member runs it (bounded), lag() reads the consumer groups'
 // committed offsets with the control plane's own Kafka client (so it covers every dispatcher), and
-// the groups of deleted Triggers are deleted here, once no dispatcher runs them any more.
+// the groups of deleted Triggers are deleted once no dispatcher runs them any more: the shared part
+// is ../planes/feed-broker-plane.ts, this file adds the processes.
 
-import type { DataPlaneContract, DispatchRoute } from '@eddy/api';
-import {
-  type ApplyOptions,
-  type ApplyResult,
-  createLogRetryStateStore,
-  DATA_PLANE_MAIN,
-  type EventLog,
-  groupLag,
-  type RetryStateStore,
-} from '@eddy/broker';
-import { ContractFeed, listenUrl } from '@eddy/runtime';
+import type { DataPlaneContract } from '@eddy/api';
+import { type ApplyOptions, type ApplyResult, DATA_PLANE_MAIN, type EventLog } from '@eddy/broker';
+import { listenUrl } from '@eddy/runtime';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
+import { type BrokerComponent, FeedBrokerPlane } from '../planes/feed-broker-plane.js';
 import {
   childLogLevel,
   freePort,
@@ -31,7 +25,7 @@ import {
   Supervisor,
 } from './supervisor.js';
 
-export type BrokerComponent = 'ingress' | 'dispatcher';
+export type { BrokerComponent };
 
 export interface BrokerProcessesOptions extends SupervisedComponentOptions {
   kafka: string[];
@@ -44,14 +38,13 @@ export interface BrokerProcessesOptions extends SupervisedComponentOptions {
 }
 
 export class BrokerProcesses {
-  readonly feed = new ContractFeed<DataPlaneContract>();
   readonly url: string;
   readonly #o: BrokerProcessesOptions;
   readonly #port: number;
   readonly #supervisor: Supervisor;
+  readonly #plane: FeedBrokerPlane;
   #feedUrl: string | undefined;
   #token: string | undefined;
-  #retryState: RetryStateStore | undefined;
   #closed: Promise<void> | undefined;
 
   static async create(options: BrokerProcessesOptions): Promise<BrokerProcesses> {
@@ -63,6 +56,14 @@ export class BrokerProcesses {
     this.#o = options;
     this.#port = port;
     this.url = listenUrl(options.host, port);
+    // Every process that runs now must run a new contract (one still starting counts: it is about to poll).
+    this.#plane = new FeedBrokerPlane({
+      url: this.url,
+      log: options.log,
+      logger: options.logger,
+      ...(options.applyTimeoutMs !== undefined ? { applyTimeoutMs: options.applyTimeoutMs } : {}),
+      expected: (component) => Math.max(1, this.#supervisor.running(component)),
+    });
     const children: SupervisedSpec[] = [];
     const add = (component: BrokerComponent, count: number) => {
       for (let i = 1; i <= count; i++) children.push({ component, id: `${component}-${i}` });
@@ -100,37 +101,17 @@ export class BrokerProcesses {
     return processStatuses(this.feed, this.#supervisor);
   }
 
-  async apply(contract: DataPlaneContract, options: ApplyOptions = {}): Promise<ApplyResult> {
-    const previous = this.feed.current;
-    if (!this.feed.publish(contract)) return { applied: false, generation: previous?.generation };
-    const timeoutMs = this.#o.applyTimeoutMs ?? 30_000;
-    // Every process that runs now must run it (one still starting counts: it is about to poll).
-    const running = (component: BrokerComponent) => this.#supervisor.running(component);
-    const [ingresses, dispatchers] = await Promise.all([
-      this.feed.appliedBy('ingress', contract.generation, timeoutMs, running('ingress')),
-      this.feed.appliedBy('dispatcher', contract.generation, timeoutMs, running('dispatcher')),
-    ]);
-    const failing = this.feed.members().filter((m) => m.error !== undefined);
-    if (!ingresses || !dispatchers) {
-      this.#o.logger.warn(
-        { generation: contract.generation, members: this.feed.members() },
-        `broker processes: not all run contract generation ${contract.generation} after ${timeoutMs} ms`,
-      );
-    }
-    if (dispatchers && previous && options.deleteGroupsOf) {
-      await this.#deleteGroups(previous.routes, contract.routes, options.deleteGroupsOf);
-    }
-    if (failing.length > 0) {
-      throw new Error(failing.map((m) => `${m.id}: ${m.error}`).join('; '));
-    }
-    return { applied: true, generation: contract.generation };
+  get feed() {
+    return this.#plane.feed;
+  }
+
+  apply(contract: DataPlaneContract, options: ApplyOptions = {}): Promise<ApplyResult> {
+    return this.#plane.apply(contract, options);
   }
 
   /** Records of the route's consumer group not committed yet, across every dispatcher. */
-  async lag(routeId: string): Promise<number> {
-    const route = this.feed.current?.routes.find((r) => r.id === routeId);
-    if (!route) return 0;
-    return groupLag(this.#o.log, route.group, route.topic);
+  lag(routeId: string): Promise<number> {
+    return this.#plane.lag(routeId);
   }
 
   /** Ingresses first, so nothing new lands while the dispatchers drain. Idempotent. */
@@ -138,31 +119,9 @@ export class BrokerProcesses {
     this.#closed ??= (async () => {
       this.feed.close();
       await this.#supervisor.stop(['ingress', 'dispatcher']);
-      await this.#retryState?.close();
+      await this.#plane.close();
     })();
     return this.#closed;
-  }
-
-  async #deleteGroups(
-    before: DispatchRoute[],
-    after: DispatchRoute[],
-    pick: (route: DispatchRoute) => boolean,
-  ): Promise<void> {
-    const kept = new Set(after.map((r) => r.group));
-    for (const route of before) {
-      if (kept.has(route.group) || !pick(route)) continue;
-      try {
-        await this.#o.log.deleteGroup(route.group);
-        this.#retryState ??= await createLogRetryStateStore({ log: this.#o.log, logger: this.#o.logger });
-        await this.#retryState.deleteGroup(route.group);
-      } catch (error) {
-        // As in the in-process dispatcher: a re-created route then resumes instead of starting afresh.
-        this.#o.logger.warn(
-          { err: error, group: route.group },
-          `could not delete the consumer group of removed route ${route.id}: ${(error as Error).message}`,
-        );
-      }
-    }
   }
 
   #command(child: SupervisedSpec): { args: string[]; env: Record<string, string> } {

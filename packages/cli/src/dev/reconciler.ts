@@ -84,6 +84,10 @@ export interface ReconcilerOptions {
   replays?: ReplayProgressFeed;
   /** Least time between two passes caused by replay progress alone; default 1000 ms. */
   replayRefreshMs?: number;
+  /** The message of a Service's ServingUnavailable status when `serving` is undefined. */
+  servingOffMessage?: string;
+  /** The first eventing contract's generation (computeContract's `firstGeneration`); default 1. */
+  firstContractGeneration?: number;
 }
 
 /** A replay progress source: computeContract's `replayProgress`, and a signal when it moved. */
@@ -261,6 +265,9 @@ export class Reconciler {
     // Eventing.
     const eventing = computeContract(inputs, {
       ...(this.#eventing ? { previous: this.#eventing } : {}),
+      ...(this.#o.firstContractGeneration !== undefined
+        ? { firstGeneration: this.#o.firstContractGeneration }
+        : {}),
       brokerIngressUrl: this.#o.broker.url,
       ...(serviceUrl ? { serviceUrl } : {}),
       now: this.#now().getTime(),
@@ -285,7 +292,7 @@ export class Reconciler {
             notRunStatus(
               (r.resource as unknown as StoredResource).metadata.generation ?? 1,
               'ServingUnavailable',
-              'serving is off in this eddy dev',
+              this.#o.servingOffMessage ?? 'serving is off in this eddy dev',
             ),
           );
 

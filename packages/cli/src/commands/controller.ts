@@ -1,0 +1,149 @@
+// `eddy controller`: Kubernetes mode's control plane (../controller/controller.ts), a process that runs
+// until SIGINT/SIGTERM, or exits 1 when it loses the leader Lease (a restarted replica starts clean,
+// as controller-runtime's managers do).
+
+import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { type Controller, startController } from '../controller/controller.js';
+import type { Output } from '../output.js';
+import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
+import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
+
+interface ControllerCommandOptions {
+  kubeconfig?: string;
+  kafka?: string;
+  kafkaClient?: string;
+  ingressUrl?: string;
+  host?: string;
+  port?: string;
+  leaseNamespace?: string;
+  leaseName?: string;
+  id?: string;
+  logLevel?: string;
+}
+
+export const CONTRACT_TOKEN_ENV = 'EDDY_CONTRACT_TOKEN';
+
+/** `--kubeconfig`, else $KUBECONFIG / ~/.kube/config / the in-cluster ServiceAccount (client-go's order). */
+export function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (error) {
+    throw new UsageError(`--kubeconfig ${file ?? '(default)'}: ${(error as Error).message}`);
+  }
+  if (!kc.getCurrentCluster())
+    throw new UsageError(
+      `no Kubernetes cluster configured${file ? ` in ${file}` : ''}: pass --kubeconfig <file> or set KUBECONFIG`,
+    );
+  return kc;
+}
+
+function parseIngressUrl(text: string | undefined): string {
+  if (text === undefined)
+    throw new UsageError(
+      '--ingress-url is required: the base URL senders reach the broker ingress at (e.g. http://eddy-ingress.eddy-system.svc.cluster.local)',
+    );
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`--ingress-url must be an http(s) URL, got "${text}"`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+export async function runController(options: ControllerCommandOptions, output: Output): Promise<number> {
+  const kafka = parseBrokers(options.kafka);
+  if (!kafka) throw new UsageError('--kafka <host:port,...> is required: Kubernetes mode runs on Kafka');
+  if (options.kafkaClient !== undefined && !isKafkaClientName(options.kafkaClient))
+    throw new UsageError(
+      `--kafka-client must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${options.kafkaClient}"`,
+    );
+  const ingressUrl = parseIngressUrl(options.ingressUrl);
+  const port = parsePort(options.port, 8081);
+  const level = parseLogLevel(options.logLevel, 'info');
+  const kubeConfig = loadKubeConfig(options.kubeconfig);
+  const logger = pino({ level, base: { pid: process.pid } }, pino.destination(2));
+  const token = process.env[CONTRACT_TOKEN_ENV];
+  let controller: Controller;
+  let lost = false;
+  let stop: (() => void) | undefined;
+  try {
+    controller = await startController({
+      kubeConfig,
+      kafka,
+      ...(options.kafkaClient && isKafkaClientName(options.kafkaClient)
+        ? { kafkaClient: options.kafkaClient }
+        : {}),
+      ingressUrl,
+      ...(options.host ? { host: options.host } : {}),
+      port,
+      ...(token ? { contractToken: token } : {}),
+      leaseNamespace: options.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'eddy-system',
+      ...(options.leaseName ? { leaseName: options.leaseName } : {}),
+      ...(options.id ? { identity: options.id } : {}),
+      logger,
+      print: (line) => output.out(line),
+      onLostLeadership: () => {
+        lost = true;
+        stop?.();
+      },
+    });
+  } catch (error) {
+    output.err(`eddy controller: ${(error as Error).message}`);
+    return EXIT_PROBLEMS;
+  }
+  await new Promise<void>((done) => {
+    let stopping = false;
+    stop = () => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGINT', stop as () => void);
+      process.off('SIGTERM', stop as () => void);
+      controller.close().then(done, (error: unknown) => {
+        output.err(`eddy controller: shutdown failed: ${(error as Error).message}`);
+        done();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  output.out(`eddy controller: stopped${lost ? ' (lost leadership)' : ''}`);
+  setTimeout(() => process.exit(process.exitCode ?? (lost ? EXIT_PROBLEMS : EXIT_OK)), 3000).unref();
+  return lost ? EXIT_PROBLEMS : EXIT_OK;
+}
+
+export function registerController(program: Command, output: Output, setExit: (code: number) => void): void {
+  program
+    .command('controller')
+    .description(
+      'Kubernetes mode: reconcile Eddy/Knative custom resources, write their status, and serve the data plane its contract',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'cluster to run against (default $KUBECONFIG, ~/.kube/config, or in-cluster)',
+    )
+    .option('--kafka <brokers>', 'Kafka bootstrap servers (host:port,...) the data plane runs on')
+    .option('--kafka-client <name>', `Kafka client library: ${KAFKA_CLIENTS.join(', ')}`)
+    .option('--ingress-url <url>', "base URL of the broker ingress as senders reach it (Brokers' address)")
+    .option('--host <host>', 'address of the contract feed, /metrics and health endpoints', '127.0.0.1')
+    .option(
+      '--port <port>',
+      'port of the contract feed, /metrics and health endpoints (0 = any free one)',
+      '8081',
+    )
+    .option(
+      '--lease-namespace <ns>',
+      'namespace of the leader-election Lease (default $POD_NAMESPACE or eddy-system)',
+    )
+    .option('--lease-name <name>', 'name of the leader-election Lease', 'eddy-controller')
+    .option('--id <identity>', 'this replica in the Lease (default host name + random suffix)')
+    .option('--log-level <level>', `logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'info')
+    .action(async (opts: ControllerCommandOptions) => {
+      setExit(await runController(opts, output));
+    });
+}

@@ -1,0 +1,35 @@
+// Flags that several long-running commands share (`eddy dev`, `eddy controller`), checked one way.
+
+import { UsageError } from '../usage-error.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** A port flag: 0 to 65535; `fallback` when not given. */
+export function parsePort(text: string | undefined, fallback = 8080, flag = '--port'): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535)
+    throw new UsageError(`${flag} must be an integer from 0 to 65535, got "${text}"`);
+  return n;
+}
+
+/** `--kafka host:port[,host:port...]`. */
+export function parseBrokers(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const brokers = text
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new UsageError('--kafka needs <host:port[,host:port...]>');
+  for (const b of brokers)
+    if (!/^[^:\s]+:\d+$/.test(b)) throw new UsageError(`--kafka: "${b}" is not host:port`);
+  return brokers;
+}
+
+/** `--log-level`, one of LOG_LEVELS. */
+export function parseLogLevel(text: string | undefined, fallback: string): string {
+  const level = text ?? fallback;
+  if (!LOG_LEVELS.includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
+}

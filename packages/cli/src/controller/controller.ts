@@ -1,0 +1,278 @@
+// `eddy controller` as a library: the reconcile loop `eddy dev` runs (../dev/reconciler.ts), with the
+// Kubernetes API server as its store (kube-resource-store.ts), leader election on a Lease
+// (leader-election.ts), and the broker data plane reached through a contract feed this process
+// serves (../planes/feed-broker-plane.ts): ingress and dispatcher processes (`eddy ingress` /
+// `eddy dispatcher --contract <this>/v1/contract/broker`) long-poll it and report what they run.
+//
+// Why a feed and not a ConfigMap (Knative's choice): a ConfigMap holds 1 MiB, and 10,000 Triggers
+// make a contract several times that; the feed has no size limit (it is gzip-free JSON over HTTP,
+// ~5 MB for 10,000 Triggers, sent only when it changes) and it is two-way: each process says which
+// generation it runs, which is how the controller knows when a deleted Trigger's consumer group can
+// go. A data-plane process keeps running its last contract while the controller is away.
+//
+// Every replica watches (a warm cache makes failover quick); only the leader writes to the API server,
+// runs the reconcile loop, serves the contract (others answer 503) and runs the source adapters.
+// Contract generations start at the leader's start time in microseconds, so a new leader's contracts
+// are newer than anything a previous one published and the running processes take them.
+
+import { createServer } from 'node:http';
+import { type DataPlaneContract, subscriptionGroup, triggerGroup } from '@eddy/api';
+import { DEFAULT_KAFKA_CLIENT, type EventLog, type KafkaClientName, openKafkaEventLog } from '@eddy/broker';
+import {
+  boundPort,
+  type ContractFeed,
+  type Generational,
+  listenUrl,
+  registerFeedRoutes,
+} from '@eddy/runtime';
+import type { KubeConfig } from '@kubernetes/client-node';
+import Fastify from 'fastify';
+import type pino from 'pino';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { createDevSources } from '../dev/dev-sources.js';
+import { Reconciler } from '../dev/reconciler.js';
+import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
+import { FeedBrokerPlane } from '../planes/feed-broker-plane.js';
+import { KubernetesResourceStore } from './kube-resource-store.js';
+import { LeaderElector } from './leader-election.js';
+
+export const BROKER_FEED_PATH = '/v1/contract/broker';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  /** Kafka bootstrap servers: the event log the data plane runs on (lag, group deletion, replays). */
+  kafka: string[];
+  kafkaClient?: KafkaClientName;
+  /** The broker ingress's base URL as senders reach it: Brokers' status.address is `<it>/<ns>/<name>`. */
+  ingressUrl: string;
+  /** This process's HTTP server (contract feed, /healthz, /readyz, /metrics); default 127.0.0.1, a free port. */
+  host?: string;
+  port?: number;
+  /** Bearer token the data plane must send to the feed; default none. */
+  contractToken?: string;
+  /** Namespace of the leader-election Lease. */
+  leaseNamespace: string;
+  leaseName?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  logger: pino.Logger;
+  print?(line: string): void;
+  /** Leadership lost: the process should exit (a restarted replica starts clean). */
+  onLostLeadership?(): void;
+  /** How often deleted Triggers' finalizers are looked at besides after each contract; default 2 s. */
+  finalizeIntervalMs?: number;
+}
+
+export interface Controller {
+  readonly url: string;
+  /** What `eddy ingress` / `eddy dispatcher` take as `--contract`. */
+  readonly feedUrl: string;
+  readonly identity: string;
+  readonly leading: boolean;
+  readonly store: KubernetesResourceStore;
+  /** The contract the leader publishes now. */
+  readonly contract: DataPlaneContract | undefined;
+  close(): Promise<void>;
+}
+
+export async function startController(o: ControllerOptions): Promise<Controller> {
+  const { logger } = o;
+  const print = o.print ?? (() => {});
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (error) {
+        logger.warn({ err: error }, `eddy controller: shutdown step failed: ${(error as Error).message}`);
+      }
+    }
+  };
+  try {
+    const log: EventLog = openKafkaEventLog({
+      client: o.kafkaClient ?? DEFAULT_KAFKA_CLIENT,
+      brokers: o.kafka,
+      logger,
+    });
+    cleanups.push(() => log.close());
+
+    const elector = new LeaderElector({
+      kubeConfig: o.kubeConfig,
+      namespace: o.leaseNamespace,
+      ...(o.leaseName ? { name: o.leaseName } : {}),
+      ...(o.identity ? { identity: o.identity } : {}),
+      ...(o.leaseDurationMs !== undefined ? { leaseDurationMs: o.leaseDurationMs } : {}),
+      ...(o.renewDeadlineMs !== undefined ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
+      ...(o.retryPeriodMs !== undefined ? { retryPeriodMs: o.retryPeriodMs } : {}),
+      logger,
+      onStartedLeading: () => void lead(),
+      onStoppedLeading: () => stepDown(),
+    });
+
+    const store = await KubernetesResourceStore.start({
+      kubeConfig: o.kubeConfig,
+      logger,
+      identity: elector.identity,
+    });
+    cleanups.push(() => store.close());
+
+    const plane = new FeedBrokerPlane({ url: o.ingressUrl, log, logger });
+    cleanups.push(() => plane.close());
+
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    const leaderGauge = new Gauge({
+      name: 'eddy_controller_leader',
+      help: '1 while this replica holds the leader Lease',
+      registers: [metrics],
+    });
+
+    const app = Fastify({
+      logger: false,
+      forceCloseConnections: true,
+      serverFactory: (h) => createServer(h),
+    });
+    if (o.contractToken !== undefined) {
+      const expected = `Bearer ${o.contractToken}`;
+      app.addHook('onRequest', async (request, reply) => {
+        if (request.url.startsWith('/v1/contract') && request.headers.authorization !== expected)
+          return reply.code(401).send({ error: 'the contract feed needs its bearer token' });
+      });
+    }
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.startsWith('/v1/contract') && !elector.leading)
+        return reply.code(503).send({ error: `${elector.identity} is not the leader` });
+    });
+    registerFeedRoutes(app, BROKER_FEED_PATH, plane.feed as unknown as ContractFeed<Generational>);
+    app.get('/healthz', async () => ({ ok: true }));
+    app.get('/readyz', async () => ({ ok: true, leading: elector.leading }));
+    app.get('/metrics', async (_request, reply) =>
+      reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
+    );
+    const host = o.host ?? '127.0.0.1';
+    await app.listen({ host, port: o.port ?? 0 });
+    cleanups.push(() => app.close());
+    const url = listenUrl(host, boundPort(app.server.address(), o.port ?? 0));
+    logger.info({ url }, `eddy controller ${elector.identity} listening on ${url}`);
+    print(
+      `eddy controller ${elector.identity}: contract feed ${url}${BROKER_FEED_PATH}, metrics ${url}/metrics`,
+    );
+
+    let reconciler: Reconciler | undefined;
+    let leadingSince = 0;
+    let finalizeTimer: NodeJS.Timeout | undefined;
+    let closing = false;
+
+    /**
+     * A deleted Trigger/Subscription keeps its finalizer until no dispatcher can consume its group any
+     * more: the published contract has no route with it and every dispatcher runs that contract. With
+     * no dispatcher connected, the leader waits a member TTL first (one may be about to reconnect with
+     * an older contract).
+     */
+    const finalize = async () => {
+      const contract = plane.current;
+      if (!contract || !elector.leading) return;
+      const pending = store.terminating();
+      if (pending.length === 0) return;
+      const dispatchers = plane.feed.members('dispatcher');
+      const caughtUp =
+        dispatchers.length > 0
+          ? dispatchers.every((m) => (m.applied ?? -1) >= contract.generation)
+          : Date.now() - leadingSince > 60_000;
+      if (!caughtUp) return;
+      const running = new Set(contract.routes.map((r) => r.group));
+      for (const t of pending) {
+        const group =
+          t.kind === 'Trigger' ? triggerGroup(t.namespace, t.name) : subscriptionGroup(t.namespace, t.name);
+        if (running.has(group)) continue;
+        const failed = await plane.deleteGroups([{ id: t.key, group }]);
+        if (failed.length > 0) continue;
+        try {
+          await store.removeFinalizer(t.key);
+          logger.info({ key: t.key, group }, `${t.key}: consumer group ${group} deleted`);
+        } catch (error) {
+          logger.warn(
+            { err: error },
+            `${t.key}: could not remove the finalizer: ${(error as Error).message}`,
+          );
+        }
+      }
+    };
+
+    async function lead(): Promise<void> {
+      if (closing || reconciler) return;
+      leadingSince = Date.now();
+      leaderGauge.set(1);
+      print(`eddy controller ${elector.identity}: leading`);
+      store.enableWrites();
+      const replays = new LogReplayProgressFeed(log, logger);
+      cleanups.push(() => replays.close());
+      const { registry: sources, runner } = await createDevSources({
+        values: store.values,
+        metrics,
+        logger,
+        print,
+        host,
+      });
+      cleanups.push(() => runner.close());
+      reconciler = new Reconciler({
+        store,
+        broker: {
+          url: plane.url,
+          apply: async (contract, options) => {
+            const result = await plane.apply(contract, options);
+            await finalize();
+            return result;
+          },
+        },
+        runner,
+        isSourceKind: (apiVersion, kind) => sources.has(apiVersion, kind),
+        logger,
+        onStatusLine: print,
+        replays,
+        firstContractGeneration: Date.now() * 1000,
+        servingOffMessage: 'eddy controller does not run Services yet',
+      });
+      const r = reconciler;
+      cleanups.push(() => r.close());
+      r.start();
+      finalizeTimer = setInterval(() => void finalize().catch(() => {}), o.finalizeIntervalMs ?? 2_000);
+      finalizeTimer.unref();
+      cleanups.push(() => clearInterval(finalizeTimer));
+    }
+
+    function stepDown(): void {
+      leaderGauge.set(0);
+      if (!reconciler || closing) return;
+      logger.error(`eddy controller ${elector.identity}: lost the leader Lease; stopping`);
+      print(`eddy controller ${elector.identity}: lost leadership`);
+      o.onLostLeadership?.();
+    }
+
+    elector.start();
+    cleanups.push(() => elector.stop());
+
+    return {
+      url,
+      feedUrl: `${url}${BROKER_FEED_PATH}`,
+      identity: elector.identity,
+      get leading() {
+        return elector.leading;
+      },
+      store,
+      get contract() {
+        return plane.current;
+      },
+      close: async () => {
+        closing = true;
+        plane.feed.close();
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

@@ -1,0 +1,122 @@
+// Kubernetes objects as the reconcile loop takes them: which kinds `eddy controller` watches and at
+// which API paths, and the checks and defaults `eddy validate` applies, run again on what the API
+// server holds (an object applied while the admission webhook was down, or from before a CRD
+// change, must not reach the reconcilers unchecked).
+
+import { describeObject, hasErrors, KINDS, type KindDefinition, loadText, redactSecret } from '@eddy/api';
+import type { StoredResource } from '../admin/protocol.js';
+
+/** One kind the controller lists and watches, cluster-wide. */
+export interface WatchedKind {
+  definition: KindDefinition;
+  /** `group/version` (or `v1` for the core API) of the version watched: the newest. */
+  apiVersion: string;
+  plural: string;
+  /** The list/watch path, e.g. `/apis/eventing.knative.dev/v1/brokers`. */
+  path: string;
+}
+
+export function watchedKinds(): WatchedKind[] {
+  return KINDS.map((definition) => {
+    const version = definition.versions[0] as string;
+    const plural = `${definition.kind.toLowerCase()}s`;
+    const apiVersion = definition.group ? `${definition.group}/${version}` : version;
+    const path = definition.group ? `/apis/${apiVersion}/${plural}` : `/api/${version}/${plural}`;
+    return { definition, apiVersion, plural, path };
+  });
+}
+
+/** What the API server gives: an object with server-set metadata. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string | Date;
+    deletionTimestamp?: string | Date;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    ownerReferences?: {
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid?: string;
+      controller?: boolean;
+    }[];
+    managedFields?: unknown;
+  };
+  status?: StoredResource['status'];
+  [field: string]: unknown;
+}
+
+export type CheckedObject =
+  | { ok: true; resource: StoredResource }
+  | { ok: false; resource: StoredResource; message: string };
+
+const SERVER_METADATA = ['uid', 'generation', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'];
+
+function isoTime(value: string | Date | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/**
+ * The object as `eddy validate` would load it (schema, Knative's rules, defaults), with the server's
+ * metadata and status put back; or, when it fails, the problems as one message. A Secret comes back
+ * redacted: its values are read through the store's ValueStore only.
+ */
+export function checkObject(kind: WatchedKind, object: KubeObject): CheckedObject {
+  const meta = object.metadata ?? {};
+  const { status, metadata: _m, ...rest } = object;
+  const userMetadata: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta))
+    if (
+      !SERVER_METADATA.includes(k) &&
+      k !== 'managedFields' &&
+      k !== 'finalizers' &&
+      k !== 'ownerReferences'
+    )
+      userMetadata[k] = v;
+  const input = {
+    ...rest,
+    apiVersion: object.apiVersion ?? kind.apiVersion,
+    kind: kind.definition.kind,
+    metadata: userMetadata,
+  };
+  const who = describeObject(kind.definition.kind, meta.namespace, meta.name);
+  const loaded = loadText(
+    JSON.stringify(input),
+    `${kind.definition.kind}/${meta.namespace ?? ''}/${meta.name ?? ''}`,
+  );
+  const stored = (body: Record<string, unknown>): StoredResource => {
+    const server = body.metadata as StoredResource['metadata'];
+    const resource = {
+      ...body,
+      metadata: {
+        ...server,
+        name: meta.name ?? '',
+        namespace: meta.namespace ?? 'default',
+        generation: meta.generation ?? 1,
+        creationTimestamp: isoTime(meta.creationTimestamp) ?? '',
+        ...(meta.uid ? { uid: meta.uid } : {}),
+        ...(meta.ownerReferences ? { ownerReferences: meta.ownerReferences } : {}),
+      },
+      ...(status !== undefined ? { status } : {}),
+    } as StoredResource;
+    return kind.definition.kind === 'Secret'
+      ? (redactSecret(resource as unknown as Record<string, unknown>).redacted as unknown as StoredResource)
+      : resource;
+  };
+  const errors = loaded.problems.filter((p) => p.severity === 'error');
+  const first = loaded.resources[0];
+  if (hasErrors(loaded) || !first) {
+    const message = errors.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+    return { ok: false, resource: stored(input), message: message || `${who}: not a valid object` };
+  }
+  return { ok: true, resource: stored(first.resource) };
+}

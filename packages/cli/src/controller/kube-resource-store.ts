@@ -1,0 +1,684 @@
+// `eddy controller`'s ResourceStore (../dev/resource-store.ts): the reconcile loop `eddy dev` runs,
+// with the Kubernetes API server as the place resources live.
+//   read     an informer (list + watch, re-listed after an error) per kind Eddy runs, Secrets and
+//            ConfigMaps included; every object is checked and defaulted as `eddy validate` does
+//            (kube-objects.ts) before the reconcilers see it; one that fails gets Ready=False
+//            InvalidSpec and is left out.
+//   changes  batched per tick, status-only updates are not changes (they are our own writes);
+//            a periodic resync makes the loop run again even when nothing changed.
+//   write    statuses through the status subresource, a queue per object (latest status wins,
+//            exponential backoff on errors, an unchanged status never sent); children by
+//            server-side apply with an ownerReference; Events aggregated like client-go's recorder.
+//   deletion Triggers and Subscriptions carry the finalizer `eddy.dev/consumer-group`: a deleted one
+//            leaves the reconcile loop's view at once (as a deletion) but stays in the API until the
+//            controller has deleted its consumer group (controller.ts), so a controller that was down
+//            when it was deleted still cleans up.
+// Writing starts only when enableWrites() is called: every replica keeps a warm cache, the leader
+// alone writes.
+
+import { isDeepStrictEqual } from 'node:util';
+import {
+  type ContractInput,
+  configMapValues,
+  type DataValues,
+  resourceKey,
+  secretValues,
+  type ValueStore,
+} from '@eddy/api';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import type pino from 'pino';
+import type { StoredResource } from '../admin/protocol.js';
+import type {
+  ResourceInput,
+  ResourceOrigin,
+  ResourceStore,
+  StoreChange,
+  StoreEntry,
+  StoreEvent,
+  UpsertAction,
+} from '../dev/resource-store.js';
+import {
+  type CheckedObject,
+  checkObject,
+  type KubeObject,
+  type WatchedKind,
+  watchedKinds,
+} from './kube-objects.js';
+
+export const CONSUMER_GROUP_FINALIZER = 'eddy.dev/consumer-group';
+const FINALIZED_KINDS = new Set(['Trigger', 'Subscription']);
+const FIELD_MANAGER = 'eddy-controller';
+
+export interface KubeResourceStoreOptions {
+  kubeConfig: KubeConfig;
+  logger: pino.Logger;
+  /** This replica's name: Events' reportingInstance. */
+  identity: string;
+  /** How often the loop runs with nothing changed; default 10 minutes. */
+  resyncMs?: number;
+  /** First delay before a failed write is tried again (doubling up to 30 s); default 250 ms. */
+  retryMs?: number;
+  /** How long start() waits for each kind's first list; default 30 s. */
+  syncTimeoutMs?: number;
+}
+
+interface Held {
+  kind: WatchedKind;
+  raw: KubeObject;
+  checked: CheckedObject;
+  /** The object without status and server bookkeeping: a change to it is a change. */
+  signature: string;
+  terminating: boolean;
+}
+
+interface StatusWrite {
+  status: StoredResource['status'] | undefined;
+  running: boolean;
+  failures: number;
+}
+
+interface RecordedEvent {
+  name: string;
+  namespace: string;
+  count: number;
+}
+
+function signatureOf(object: KubeObject): string {
+  const { status: _s, metadata, ...rest } = object;
+  const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {};
+  return JSON.stringify({ ...rest, metadata: meta });
+}
+
+function codeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export class KubernetesResourceStore implements ResourceStore {
+  readonly #o: KubeResourceStoreOptions;
+  readonly #custom: CustomObjectsApi;
+  readonly #core: CoreV1Api;
+  readonly #kinds = new Map<string, WatchedKind>();
+  readonly #objects = new Map<string, Held>();
+  readonly #listeners = new Set<(changes: StoreChange[]) => void>();
+  readonly #informers: { stop(): Promise<void> }[] = [];
+  readonly #statusWrites = new Map<string, StatusWrite>();
+  readonly #events = new Map<string, RecordedEvent>();
+  readonly #invalidWritten = new Map<string, string>();
+  readonly #pendingWrites = new Set<Promise<unknown>>();
+  #pending: StoreChange[] = [];
+  #flushScheduled = false;
+  #writes = false;
+  #closed = false;
+  #resync: NodeJS.Timeout | undefined;
+
+  private constructor(options: KubeResourceStoreOptions) {
+    this.#o = options;
+    this.#custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
+    for (const kind of watchedKinds()) this.#kinds.set(kind.definition.kind, kind);
+  }
+
+  /** Starts an informer per kind and resolves once each has listed (or failed to: logged, retried). */
+  static async start(options: KubeResourceStoreOptions): Promise<KubernetesResourceStore> {
+    const store = new KubernetesResourceStore(options);
+    await store.#startInformers();
+    store.#resync = setInterval(() => store.#emit([]), options.resyncMs ?? 600_000);
+    store.#resync.unref();
+    return store;
+  }
+
+  /** From now on this replica writes (it leads): statuses, finalizers, Events, children. */
+  enableWrites(): void {
+    if (this.#writes) return;
+    this.#writes = true;
+    for (const held of this.#objects.values()) this.#afterObject(held);
+  }
+
+  get writing(): boolean {
+    return this.#writes;
+  }
+
+  // Reading.
+
+  contractInputs(): ContractInput[] {
+    return this.list().map((e) => ({
+      apiVersion: e.resource.apiVersion,
+      kind: e.resource.kind,
+      namespace: e.resource.metadata.namespace,
+      name: e.resource.metadata.name,
+      resource: e.resource as unknown as Record<string, unknown>,
+    }));
+  }
+
+  list(filter: { kind?: string } = {}): StoreEntry[] {
+    const kind = filter.kind?.toLowerCase();
+    const out: StoreEntry[] = [];
+    for (const [key, held] of this.#objects) {
+      if (!held.checked.ok || held.terminating) continue;
+      if (kind !== undefined && held.kind.definition.kind.toLowerCase() !== kind) continue;
+      out.push(this.#entry(key, held));
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  get(key: string): StoreEntry | undefined {
+    const held = this.#objects.get(key);
+    return held?.checked.ok && !held.terminating ? this.#entry(key, held) : undefined;
+  }
+
+  readonly values: ValueStore = {
+    secret: (namespace, name) => this.#data('Secret', namespace, name, secretValues),
+    configMap: (namespace, name) => this.#data('ConfigMap', namespace, name, configMapValues),
+  };
+
+  onChange(listener: (changes: StoreChange[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Deleted Triggers/Subscriptions still held by the consumer-group finalizer, by key. */
+  terminating(): { key: string; kind: string; namespace: string; name: string }[] {
+    const out = [];
+    for (const [key, held] of this.#objects) {
+      if (!held.terminating || !held.raw.metadata?.finalizers?.includes(CONSUMER_GROUP_FINALIZER)) continue;
+      out.push({
+        key,
+        kind: held.kind.definition.kind,
+        namespace: held.raw.metadata?.namespace ?? '',
+        name: held.raw.metadata?.name ?? '',
+      });
+    }
+    return out;
+  }
+
+  /** Lets the API server finish deleting an object once its consumer group is gone. */
+  async removeFinalizer(key: string): Promise<void> {
+    const held = this.#objects.get(key);
+    const finalizers = held?.raw.metadata?.finalizers;
+    if (!held || !finalizers?.includes(CONSUMER_GROUP_FINALIZER)) return;
+    await this.#patchMetadata(held, {
+      finalizers: finalizers.filter((f) => f !== CONSUMER_GROUP_FINALIZER),
+      resourceVersion: held.raw.metadata?.resourceVersion,
+    });
+  }
+
+  // Writing.
+
+  upsertAll(
+    inputs: readonly ResourceInput[],
+    origin: ResourceOrigin,
+  ): { key: string; action: UpsertAction }[] {
+    const owner = origin.type === 'owner' ? this.#objects.get(origin.owner) : undefined;
+    const results: { key: string; action: UpsertAction }[] = [];
+    for (const input of inputs) {
+      const kind = this.#kinds.get(input.kind);
+      if (!kind) throw new Error(`eddy controller does not manage ${input.kind} objects`);
+      const key = resourceKey(input.kind, input.namespace, input.name);
+      const before = this.#objects.get(key);
+      const meta = (input.resource.metadata ?? {}) as NonNullable<KubeObject['metadata']>;
+      const ownerMeta = owner?.raw.metadata;
+      const body: KubeObject = {
+        ...input.resource,
+        apiVersion: input.apiVersion,
+        kind: input.kind,
+        metadata: {
+          ...meta,
+          name: input.name,
+          namespace: input.namespace,
+          ...(owner && ownerMeta?.uid
+            ? {
+                ownerReferences: [
+                  {
+                    apiVersion: owner.kind.apiVersion,
+                    kind: owner.kind.definition.kind,
+                    name: ownerMeta.name ?? '',
+                    uid: ownerMeta.uid,
+                    controller: true,
+                    blockOwnerDeletion: true,
+                  } as NonNullable<NonNullable<KubeObject['metadata']>['ownerReferences']>[number],
+                ],
+              }
+            : {}),
+        },
+      };
+      delete body.status;
+      const unchanged =
+        before !== undefined &&
+        isDeepStrictEqual(
+          JSON.parse(signatureOf({ ...before.raw, metadata: { ...before.raw.metadata, ...body.metadata } })),
+          JSON.parse(
+            signatureOf({ ...before.raw, ...body, metadata: { ...before.raw.metadata, ...body.metadata } }),
+          ),
+        );
+      results.push({ key, action: before ? (unchanged ? 'unchanged' : 'configured') : 'created' });
+      if (unchanged) continue;
+      // Seen at once by the caller (the serving reconciler runs to a fixpoint on what the store holds);
+      // the informer brings the server's version (generation, uid) right after.
+      const generation = (before?.raw.metadata?.generation ?? 0) + 1;
+      const local = { ...body, metadata: { ...body.metadata, generation, uid: before?.raw.metadata?.uid } };
+      this.#hold(kind, local as KubeObject, false);
+      if (this.#writes) this.#track(this.#apply(kind, body));
+    }
+    return results;
+  }
+
+  deleteAll(keys: readonly string[]): string[] {
+    const existed: string[] = [];
+    for (const key of keys) {
+      const held = this.#objects.get(key);
+      if (!held) continue;
+      existed.push(key);
+      this.#objects.delete(key);
+      this.#queueChange({ key, action: 'deleted' });
+      if (this.#writes) this.#track(this.#delete(held));
+    }
+    return existed;
+  }
+
+  setStatus(key: string, status: StoredResource['status'] | undefined): void {
+    const held = this.#objects.get(key);
+    if (!held || !this.#writes) return;
+    if (isDeepStrictEqual(held.raw.status, status)) return;
+    held.raw = { ...held.raw, ...(status !== undefined ? { status } : {}) };
+    if (status === undefined) delete held.raw.status;
+    held.checked.resource.status = status;
+    const write = this.#statusWrites.get(key);
+    if (write) {
+      write.status = status;
+      return;
+    }
+    const next: StatusWrite = { status, running: false, failures: 0 };
+    this.#statusWrites.set(key, next);
+    this.#track(this.#writeStatus(key, held.kind, next));
+  }
+
+  /** Status writes go out one by one per object; nothing to do at the end of a pass. */
+  flush(): void {}
+
+  /** Resolves once the writes queued so far are done (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.#pendingWrites.size > 0) await Promise.allSettled([...this.#pendingWrites]);
+  }
+
+  recordEvent(key: string, event: StoreEvent): void {
+    const held = this.#objects.get(key);
+    if (!held || !this.#writes) return;
+    this.#track(this.#recordEvent(held, event));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#resync);
+    await Promise.allSettled(this.#informers.map((i) => i.stop()));
+    await this.settled();
+  }
+
+  // Inside.
+
+  #entry(key: string, held: Held): StoreEntry {
+    const owner = held.raw.metadata?.ownerReferences?.find((r) => r.controller && this.#kinds.has(r.kind));
+    const origin: ResourceOrigin = owner
+      ? { type: 'owner', owner: resourceKey(owner.kind, held.raw.metadata?.namespace ?? '', owner.name) }
+      : { type: 'api' };
+    return { key, origin, resource: held.checked.resource };
+  }
+
+  #data(
+    kind: 'Secret' | 'ConfigMap',
+    namespace: string,
+    name: string,
+    decode: (object: never) => Map<string, Buffer>,
+  ): DataValues | undefined {
+    const held = this.#objects.get(resourceKey(kind, namespace, name));
+    return held ? decode(held.raw as never) : undefined;
+  }
+
+  async #startInformers(): Promise<void> {
+    const timeoutMs = this.#o.syncTimeoutMs ?? 30_000;
+    await Promise.all(
+      [...this.#kinds.values()].map(async (kind) => {
+        const informer = makeInformer<KubernetesObject>(this.#o.kubeConfig, kind.path, () =>
+          this.#list(kind),
+        );
+        const key = (o: KubeObject) =>
+          resourceKey(kind.definition.kind, o.metadata?.namespace ?? '', o.metadata?.name ?? '');
+        informer.on('add', (o) => this.#hold(kind, o as KubeObject, true));
+        informer.on('update', (o) => this.#hold(kind, o as KubeObject, true));
+        informer.on('delete', (o) => this.#forget(key(o as KubeObject)));
+        let restarts = 0;
+        informer.on('error', (error: unknown) => {
+          if (this.#closed) return;
+          const delay = Math.min(30_000, 1000 * 2 ** Math.min(restarts++, 5));
+          const missing = codeOf(error) === 404 || /404/.test(String((error as Error)?.message));
+          this.#o.logger[restarts === 1 ? 'warn' : 'debug'](
+            { err: error, kind: kind.definition.kind },
+            missing
+              ? `${kind.plural}.${kind.definition.group}: the API server does not serve it (CRD not installed? apply \`eddy crds\`); retrying in ${delay} ms`
+              : `watch of ${kind.path} failed: ${(error as Error)?.message}; re-listing in ${delay} ms`,
+          );
+          setTimeout(() => {
+            if (!this.#closed) void informer.start().catch(() => {});
+          }, delay).unref();
+        });
+        informer.on('connect', () => {
+          restarts = 0;
+        });
+        this.#informers.push(informer);
+        try {
+          await Promise.race([
+            informer.start(),
+            new Promise((_, reject) =>
+              setTimeout(() => reject(new Error(`no list within ${timeoutMs} ms`)), timeoutMs).unref(),
+            ),
+          ]);
+        } catch (error) {
+          this.#o.logger.warn(
+            { err: error, kind: kind.definition.kind },
+            `${kind.path}: first list failed (${(error as Error).message}); the informer keeps trying`,
+          );
+        }
+      }),
+    );
+  }
+
+  async #list(
+    kind: WatchedKind,
+  ): Promise<{ apiVersion?: string; kind?: string; metadata?: object; items: KubernetesObject[] }> {
+    const { definition } = kind;
+    if (definition.kind === 'Secret') return (await this.#core.listSecretForAllNamespaces()) as never;
+    if (definition.kind === 'ConfigMap') return (await this.#core.listConfigMapForAllNamespaces()) as never;
+    return (await this.#custom.listClusterCustomObject({
+      group: definition.group,
+      version: definition.versions[0] as string,
+      plural: kind.plural,
+    })) as never;
+  }
+
+  #hold(kind: WatchedKind, raw: KubeObject, fromServer: boolean): void {
+    const key = resourceKey(kind.definition.kind, raw.metadata?.namespace ?? '', raw.metadata?.name ?? '');
+    const before = this.#objects.get(key);
+    const terminating = raw.metadata?.deletionTimestamp !== undefined;
+    const signature = signatureOf(raw);
+    // The informer hands objects as the API serializes them; the client keeps dates as Date objects.
+    const normalized = JSON.parse(JSON.stringify(raw)) as KubeObject;
+    const held: Held = {
+      kind,
+      raw: normalized,
+      checked: checkObject(kind, normalized),
+      signature,
+      terminating,
+    };
+    this.#objects.set(key, held);
+    const visible = (h: Held | undefined) => h?.checked.ok && !h.terminating;
+    if (visible(held)) {
+      if (!visible(before)) this.#queueChange({ key, action: 'created' });
+      else if (before?.signature !== signature) this.#queueChange({ key, action: 'configured' });
+    } else if (visible(before)) this.#queueChange({ key, action: 'deleted' });
+    else if (terminating && !before) this.#queueChange({ key, action: 'deleted' });
+    if (fromServer) this.#afterObject(held);
+  }
+
+  #forget(key: string): void {
+    const before = this.#objects.get(key);
+    if (!before) return;
+    this.#objects.delete(key);
+    this.#invalidWritten.delete(key);
+    this.#statusWrites.delete(key);
+    if (before.checked.ok && !before.terminating) this.#queueChange({ key, action: 'deleted' });
+  }
+
+  /** What the leader owes an object it sees: the finalizer, or an invalid one's status. */
+  #afterObject(held: Held): void {
+    if (!this.#writes) return;
+    const meta = held.raw.metadata ?? {};
+    const key = resourceKey(held.kind.definition.kind, meta.namespace ?? '', meta.name ?? '');
+    if (!held.checked.ok) {
+      // A core object (Secret, ConfigMap) has no status of ours to carry the problem.
+      if (held.kind.definition.group === '') return;
+      if (this.#invalidWritten.get(key) === `${meta.generation}:${held.checked.message}`) return;
+      this.#invalidWritten.set(key, `${meta.generation}:${held.checked.message}`);
+      const status = {
+        observedGeneration: meta.generation ?? 1,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'InvalidSpec',
+            message: held.checked.message,
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
+      } as StoredResource['status'];
+      const ready = held.raw.status?.conditions?.find((c) => c.type === 'Ready');
+      if (
+        ready?.reason !== 'InvalidSpec' ||
+        ready.message !== held.checked.message ||
+        held.raw.status?.observedGeneration !== meta.generation
+      ) {
+        const write: StatusWrite = { status, running: false, failures: 0 };
+        this.#statusWrites.set(key, write);
+        this.#track(this.#writeStatus(key, held.kind, write));
+        this.#track(
+          this.#recordEvent(held, { type: 'Warning', reason: 'InvalidSpec', message: held.checked.message }),
+        );
+      }
+      return;
+    }
+    this.#invalidWritten.delete(key);
+    if (
+      FINALIZED_KINDS.has(held.kind.definition.kind) &&
+      !held.terminating &&
+      !meta.finalizers?.includes(CONSUMER_GROUP_FINALIZER)
+    )
+      this.#track(
+        this.#patchMetadata(held, {
+          finalizers: [...(meta.finalizers ?? []), CONSUMER_GROUP_FINALIZER],
+          resourceVersion: meta.resourceVersion,
+        }).catch((error) => {
+          // 409: changed meanwhile; the informer brings the new version and this runs again.
+          if (codeOf(error) !== 409 && codeOf(error) !== 404)
+            this.#o.logger.warn(
+              { err: error, key },
+              `${key}: could not add the finalizer: ${(error as Error).message}`,
+            );
+        }),
+      );
+  }
+
+  #queueChange(change: StoreChange): void {
+    this.#pending.push(change);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      const changes = this.#pending;
+      this.#pending = [];
+      this.#emit(changes);
+    });
+  }
+
+  #emit(changes: StoreChange[]): void {
+    if (this.#closed) return;
+    for (const listener of [...this.#listeners]) listener(changes);
+  }
+
+  #track<T>(promise: Promise<T>): void {
+    const tracked = promise.catch(() => {}).finally(() => this.#pendingWrites.delete(tracked));
+    this.#pendingWrites.add(tracked);
+  }
+
+  async #writeStatus(key: string, kind: WatchedKind, write: StatusWrite): Promise<void> {
+    if (write.running) return;
+    write.running = true;
+    try {
+      for (;;) {
+        const status = write.status;
+        const held = this.#objects.get(key);
+        if (!held || this.#closed || this.#statusWrites.get(key) !== write) return;
+        try {
+          await this.#patchStatus(kind, held, status);
+          write.failures = 0;
+          if (write.status === status) {
+            this.#statusWrites.delete(key);
+            return;
+          }
+        } catch (error) {
+          if (codeOf(error) === 404) {
+            this.#statusWrites.delete(key);
+            return;
+          }
+          const delay = Math.min(30_000, (this.#o.retryMs ?? 250) * 2 ** write.failures++);
+          this.#o.logger.warn(
+            { err: error, key, retryInMs: delay },
+            `${key}: status write failed (${(error as Error).message}); again in ${delay} ms`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        }
+      }
+    } finally {
+      write.running = false;
+    }
+  }
+
+  #patchStatus(
+    kind: WatchedKind,
+    held: Held,
+    status: StoredResource['status'] | undefined,
+  ): Promise<unknown> {
+    const meta = held.raw.metadata ?? {};
+    const body = [{ op: 'add', path: '/status', value: status ?? {} }];
+    return this.#custom.patchNamespacedCustomObjectStatus(
+      {
+        group: kind.definition.group,
+        version: kind.definition.versions[0] as string,
+        namespace: meta.namespace ?? '',
+        plural: kind.plural,
+        name: meta.name ?? '',
+        body,
+        fieldManager: FIELD_MANAGER,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+  }
+
+  #patchMetadata(held: Held, metadata: Record<string, unknown>): Promise<unknown> {
+    const meta = held.raw.metadata ?? {};
+    const { definition } = held.kind;
+    return this.#custom.patchNamespacedCustomObject(
+      {
+        group: definition.group,
+        version: definition.versions[0] as string,
+        namespace: meta.namespace ?? '',
+        plural: held.kind.plural,
+        name: meta.name ?? '',
+        body: { metadata },
+        fieldManager: FIELD_MANAGER,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  #apply(kind: WatchedKind, body: KubeObject): Promise<unknown> {
+    const meta = body.metadata ?? {};
+    return this.#custom
+      .patchNamespacedCustomObject(
+        {
+          group: kind.definition.group,
+          version: kind.definition.versions[0] as string,
+          namespace: meta.namespace ?? '',
+          plural: kind.plural,
+          name: meta.name ?? '',
+          body,
+          fieldManager: FIELD_MANAGER,
+          force: true,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      )
+      .catch((error) => {
+        this.#o.logger.warn(
+          { err: error },
+          `apply ${kind.definition.kind} ${meta.namespace}/${meta.name}: ${(error as Error).message}`,
+        );
+      });
+  }
+
+  #delete(held: Held): Promise<unknown> {
+    const meta = held.raw.metadata ?? {};
+    const { definition } = held.kind;
+    return this.#custom
+      .deleteNamespacedCustomObject({
+        group: definition.group,
+        version: definition.versions[0] as string,
+        namespace: meta.namespace ?? '',
+        plural: held.kind.plural,
+        name: meta.name ?? '',
+        propagationPolicy: 'Background',
+      })
+      .catch((error) => {
+        if (codeOf(error) !== 404)
+          this.#o.logger.warn(
+            { err: error },
+            `delete ${definition.kind} ${meta.namespace}/${meta.name}: ${(error as Error).message}`,
+          );
+      });
+  }
+
+  /** Like client-go's recorder: the same reason and message on one object counts up one Event. */
+  async #recordEvent(held: Held, event: StoreEvent): Promise<void> {
+    const meta = held.raw.metadata ?? {};
+    const namespace = meta.namespace ?? 'default';
+    const id = `${meta.uid}\0${event.type}\0${event.reason}\0${event.message}`;
+    const now = new Date();
+    const seen = this.#events.get(id);
+    try {
+      if (seen) {
+        seen.count++;
+        await this.#core.patchNamespacedEvent(
+          { name: seen.name, namespace, body: { count: seen.count, lastTimestamp: now.toISOString() } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return;
+      }
+      const name = `${meta.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
+      await this.#core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name, namespace },
+          involvedObject: {
+            apiVersion: held.kind.apiVersion,
+            kind: held.kind.definition.kind,
+            name: meta.name ?? '',
+            namespace,
+            ...(meta.uid ? { uid: meta.uid } : {}),
+            ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+          },
+          type: event.type,
+          reason: event.reason,
+          message: event.message,
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: 'eddy-controller' },
+          reportingComponent: 'eddy.dev/controller',
+          reportingInstance: this.#o.identity,
+        },
+      });
+      this.#events.set(id, { name, namespace, count: 1 });
+      if (this.#events.size > 10_000) this.#events.delete(this.#events.keys().next().value as string);
+    } catch (error) {
+      this.#o.logger.debug(
+        { err: error },
+        `event on ${held.kind.definition.kind} ${namespace}/${meta.name}: ${(error as Error).message}`,
+      );
+    }
+  }
+}
