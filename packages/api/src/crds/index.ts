@@ -1,0 +1,1 @@
+export { type CrdNames, crdKinds, crdNames, isCoreKind, kindForResource } from './crd-names.js';
