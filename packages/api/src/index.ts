@@ -13,6 +13,7 @@ export * from './contract/replay-contract.js';
 export * from './contract/resource-entries.js';
 export * from './contract/resource-status.js';
 export * from './contract/serving-contract.js';
+export * from './crds/index.js';
 export * from './delivery/index.js';
 export * from './resources/eddy-annotations.js';
 export * from './resources/index.js';
