@@ -3,7 +3,7 @@
 // server holds (an object applied while the admission webhook was down, or from before a CRD
 // change, must not reach the reconcilers unchecked).
 
-import { describeObject, hasErrors, KINDS, type KindDefinition, loadText, redactSecret } from '@eddy/api';
+import { crdNames, isCoreKind, KINDS, type KindDefinition, redactSecret, validateObject } from '@eddy/api';
 import type { StoredResource } from '../admin/protocol.js';
 
 /** One kind the controller lists and watches, cluster-wide. */
@@ -19,7 +19,7 @@ export interface WatchedKind {
 export function watchedKinds(): WatchedKind[] {
   return KINDS.map((definition) => {
     const version = definition.versions[0] as string;
-    const plural = `${definition.kind.toLowerCase()}s`;
+    const plural = isCoreKind(definition) ? `${definition.kind.toLowerCase()}s` : crdNames(definition).plural;
     const apiVersion = definition.group ? `${definition.group}/${version}` : version;
     const path = definition.group ? `/apis/${apiVersion}/${plural}` : `/api/${version}/${plural}`;
     return { definition, apiVersion, plural, path };
@@ -88,11 +88,7 @@ export function checkObject(kind: WatchedKind, object: KubeObject): CheckedObjec
     kind: kind.definition.kind,
     metadata: userMetadata,
   };
-  const who = describeObject(kind.definition.kind, meta.namespace, meta.name);
-  const loaded = loadText(
-    JSON.stringify(input),
-    `${kind.definition.kind}/${meta.namespace ?? ''}/${meta.name ?? ''}`,
-  );
+  const checked = validateObject(input);
   const stored = (body: Record<string, unknown>): StoredResource => {
     const server = body.metadata as StoredResource['metadata'];
     const resource = {
@@ -112,11 +108,7 @@ export function checkObject(kind: WatchedKind, object: KubeObject): CheckedObjec
       ? (redactSecret(resource as unknown as Record<string, unknown>).redacted as unknown as StoredResource)
       : resource;
   };
-  const errors = loaded.problems.filter((p) => p.severity === 'error');
-  const first = loaded.resources[0];
-  if (hasErrors(loaded) || !first) {
-    const message = errors.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
-    return { ok: false, resource: stored(input), message: message || `${who}: not a valid object` };
-  }
-  return { ok: true, resource: stored(first.resource) };
+  if (!checked.valid || !checked.defaulted)
+    return { ok: false, resource: stored(input), message: checked.errors.join('; ') };
+  return { ok: true, resource: stored(checked.defaulted) };
 }

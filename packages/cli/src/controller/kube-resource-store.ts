@@ -45,6 +45,7 @@ import type {
   StoreEvent,
   UpsertAction,
 } from '../dev/resource-store.js';
+import { kubeErrorMessage, kubeStatusCode } from './kube-errors.js';
 import {
   type CheckedObject,
   checkObject,
@@ -95,11 +96,6 @@ function signatureOf(object: KubeObject): string {
   const { status: _s, metadata, ...rest } = object;
   const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {};
   return JSON.stringify({ ...rest, metadata: meta });
-}
-
-function codeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 export class KubernetesResourceStore implements ResourceStore {
@@ -346,31 +342,30 @@ export class KubernetesResourceStore implements ResourceStore {
     const timeoutMs = this.#o.syncTimeoutMs ?? 30_000;
     await Promise.all(
       [...this.#kinds.values()].map(async (kind) => {
-        const informer = makeInformer<KubernetesObject>(this.#o.kubeConfig, kind.path, () =>
-          this.#list(kind),
-        );
+        let restarts = 0;
+        const informer = makeInformer<KubernetesObject>(this.#o.kubeConfig, kind.path, async () => {
+          const list = await this.#list(kind);
+          restarts = 0;
+          return list;
+        });
         const key = (o: KubeObject) =>
           resourceKey(kind.definition.kind, o.metadata?.namespace ?? '', o.metadata?.name ?? '');
         informer.on('add', (o) => this.#hold(kind, o as KubeObject, true));
         informer.on('update', (o) => this.#hold(kind, o as KubeObject, true));
         informer.on('delete', (o) => this.#forget(key(o as KubeObject)));
-        let restarts = 0;
         informer.on('error', (error: unknown) => {
           if (this.#closed) return;
           const delay = Math.min(30_000, 1000 * 2 ** Math.min(restarts++, 5));
-          const missing = codeOf(error) === 404 || /404/.test(String((error as Error)?.message));
+          const missing = kubeStatusCode(error) === 404 || /404/.test(String(kubeErrorMessage(error)));
           this.#o.logger[restarts === 1 ? 'warn' : 'debug'](
-            { err: error, kind: kind.definition.kind },
+            { kind: kind.definition.kind },
             missing
               ? `${kind.plural}.${kind.definition.group}: the API server does not serve it (CRD not installed? apply \`eddy crds\`); retrying in ${delay} ms`
-              : `watch of ${kind.path} failed: ${(error as Error)?.message}; re-listing in ${delay} ms`,
+              : `watch of ${kind.path} failed: ${kubeErrorMessage(error)}; re-listing in ${delay} ms`,
           );
           setTimeout(() => {
             if (!this.#closed) void informer.start().catch(() => {});
           }, delay).unref();
-        });
-        informer.on('connect', () => {
-          restarts = 0;
         });
         this.#informers.push(informer);
         try {
@@ -382,8 +377,8 @@ export class KubernetesResourceStore implements ResourceStore {
           ]);
         } catch (error) {
           this.#o.logger.warn(
-            { err: error, kind: kind.definition.kind },
-            `${kind.path}: first list failed (${(error as Error).message}); the informer keeps trying`,
+            { kind: kind.definition.kind },
+            `${kind.path}: first list failed (${kubeErrorMessage(error)}); the informer keeps trying`,
           );
         }
       }),
@@ -485,11 +480,8 @@ export class KubernetesResourceStore implements ResourceStore {
           resourceVersion: meta.resourceVersion,
         }).catch((error) => {
           // 409: changed meanwhile; the informer brings the new version and this runs again.
-          if (codeOf(error) !== 409 && codeOf(error) !== 404)
-            this.#o.logger.warn(
-              { err: error, key },
-              `${key}: could not add the finalizer: ${(error as Error).message}`,
-            );
+          if (kubeStatusCode(error) !== 409 && kubeStatusCode(error) !== 404)
+            this.#o.logger.warn({ key }, `${key}: could not add the finalizer: ${kubeErrorMessage(error)}`);
         }),
       );
   }
@@ -532,14 +524,14 @@ export class KubernetesResourceStore implements ResourceStore {
             return;
           }
         } catch (error) {
-          if (codeOf(error) === 404) {
+          if (kubeStatusCode(error) === 404) {
             this.#statusWrites.delete(key);
             return;
           }
           const delay = Math.min(30_000, (this.#o.retryMs ?? 250) * 2 ** write.failures++);
           this.#o.logger.warn(
-            { err: error, key, retryInMs: delay },
-            `${key}: status write failed (${(error as Error).message}); again in ${delay} ms`,
+            { key, retryInMs: delay },
+            `${key}: status write failed (${kubeErrorMessage(error)}); again in ${delay} ms`,
           );
           await new Promise((resolve) => setTimeout(resolve, delay).unref());
         }
@@ -606,7 +598,7 @@ export class KubernetesResourceStore implements ResourceStore {
       .catch((error) => {
         this.#o.logger.warn(
           { err: error },
-          `apply ${kind.definition.kind} ${meta.namespace}/${meta.name}: ${(error as Error).message}`,
+          `apply ${kind.definition.kind} ${meta.namespace}/${meta.name}: ${kubeErrorMessage(error)}`,
         );
       });
   }
@@ -624,10 +616,10 @@ export class KubernetesResourceStore implements ResourceStore {
         propagationPolicy: 'Background',
       })
       .catch((error) => {
-        if (codeOf(error) !== 404)
+        if (kubeStatusCode(error) !== 404)
           this.#o.logger.warn(
             { err: error },
-            `delete ${definition.kind} ${meta.namespace}/${meta.name}: ${(error as Error).message}`,
+            `delete ${definition.kind} ${meta.namespace}/${meta.name}: ${kubeErrorMessage(error)}`,
           );
       });
   }
@@ -677,7 +669,7 @@ export class KubernetesResourceStore implements ResourceStore {
     } catch (error) {
       this.#o.logger.debug(
         { err: error },
-        `event on ${held.kind.definition.kind} ${namespace}/${meta.name}: ${(error as Error).message}`,
+        `event on ${held.kind.definition.kind} ${namespace}/${meta.name}: ${kubeErrorMessage(error)}`,
       );
     }
   }

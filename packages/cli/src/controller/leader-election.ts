@@ -5,8 +5,15 @@
 // Lease's resourceVersion, so two replicas racing for it cannot both win.
 
 import { randomUUID } from 'node:crypto';
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  type KubeConfig,
+  type V1Lease,
+  type V1LeaseSpec,
+  V1MicroTime,
+} from '@kubernetes/client-node';
 import type pino from 'pino';
+import { kubeErrorMessage, kubeStatusCode } from './kube-errors.js';
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -25,9 +32,11 @@ export interface LeaderElectionOptions {
   onStoppedLeading(): void;
 }
 
-function codeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
+/** The client reads MicroTimes back as Dates, which it would then send with millisecond precision the API refuses. */
+function withMicroTimes(spec: V1LeaseSpec): V1LeaseSpec {
+  const micro = (t: Date | string | undefined) =>
+    t === undefined ? undefined : new V1MicroTime(new Date(t).getTime());
+  return { ...spec, acquireTime: micro(spec.acquireTime), renewTime: micro(spec.renewTime) };
 }
 
 export class LeaderElector {
@@ -80,8 +89,7 @@ export class LeaderElector {
     try {
       const lease = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#o.namespace });
       if (lease.spec?.holderIdentity === this.identity) {
-        lease.spec.holderIdentity = undefined;
-        lease.spec.leaseDurationSeconds = 1;
+        lease.spec = { ...withMicroTimes(lease.spec), holderIdentity: undefined, leaseDurationSeconds: 1 };
         await this.#api.replaceNamespacedLease({
           name: this.#name,
           namespace: this.#o.namespace,
@@ -89,7 +97,7 @@ export class LeaderElector {
         });
       }
     } catch (error) {
-      this.#o.logger.debug({ err: error }, `releasing the lease: ${(error as Error).message}`);
+      this.#o.logger.debug(`releasing the lease: ${kubeErrorMessage(error)}`);
     }
   }
 
@@ -104,7 +112,7 @@ export class LeaderElector {
     } catch (error) {
       this.#o.logger.warn(
         { err: error },
-        `lease ${this.#o.namespace}/${this.#name}: ${(error as Error).message}`,
+        `lease ${this.#o.namespace}/${this.#name}: ${kubeErrorMessage(error)}`,
       );
     }
     if (this.#leading && Date.now() - this.#lastRenew > this.#renewDeadlineMs) {
@@ -117,12 +125,12 @@ export class LeaderElector {
 
   async #acquireOrRenew(now: number): Promise<boolean> {
     const ns = this.#o.namespace;
-    const stamp = new Date(now);
+    const stamp = new V1MicroTime(now);
     let lease: V1Lease;
     try {
       lease = await this.#api.readNamespacedLease({ name: this.#name, namespace: ns });
     } catch (error) {
-      if (codeOf(error) !== 404) throw error;
+      if (kubeStatusCode(error) !== 404) throw error;
       try {
         await this.#api.createNamespacedLease({
           namespace: ns,
@@ -139,7 +147,7 @@ export class LeaderElector {
         });
         return true;
       } catch (createError) {
-        if (codeOf(createError) === 409) return false;
+        if (kubeStatusCode(createError) === 409) return false;
         throw createError;
       }
     }
@@ -154,7 +162,7 @@ export class LeaderElector {
     }
     const taking = holder !== this.identity;
     lease.spec = {
-      ...spec,
+      ...withMicroTimes(spec),
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.ceil(this.#leaseMs / 1000),
       renewTime: stamp,
@@ -170,7 +178,7 @@ export class LeaderElector {
         );
       return true;
     } catch (error) {
-      if (codeOf(error) === 409) return false;
+      if (kubeStatusCode(error) === 409) return false;
       throw error;
     }
   }
