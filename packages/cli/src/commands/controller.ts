@@ -18,6 +18,7 @@ interface ControllerCommandOptions {
   ingressUrl?: string;
   host?: string;
   port?: string;
+  namespace?: string;
   leaseNamespace?: string;
   leaseName?: string;
   id?: string;
@@ -83,6 +84,7 @@ export async function runController(options: ControllerCommandOptions, output: O
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
       leaseNamespace: options.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'eddy-system',
       ...(options.leaseName ? { leaseName: options.leaseName } : {}),
       ...(options.id ? { identity: options.id } : {}),

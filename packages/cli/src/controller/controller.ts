@@ -50,6 +50,8 @@ export interface ControllerOptions {
   port?: number;
   /** Bearer token the data plane must send to the feed; default none. */
   contractToken?: string;
+  /** Reconcile this namespace only; default every namespace. */
+  namespace?: string;
   /** Namespace of the leader-election Lease. */
   leaseNamespace: string;
   leaseName?: string;
@@ -115,6 +117,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       kubeConfig: o.kubeConfig,
       logger,
       identity: elector.identity,
+      ...(o.namespace ? { namespace: o.namespace } : {}),
     });
     cleanups.push(() => store.close());
 

@@ -6,7 +6,7 @@
 import { crdNames, isCoreKind, KINDS, type KindDefinition, redactSecret, validateObject } from '@eddy/api';
 import type { StoredResource } from '../admin/protocol.js';
 
-/** One kind the controller lists and watches, cluster-wide. */
+/** One kind the controller lists and watches. */
 export interface WatchedKind {
   definition: KindDefinition;
   /** `group/version` (or `v1` for the core API) of the version watched: the newest. */
@@ -16,12 +16,14 @@ export interface WatchedKind {
   path: string;
 }
 
-export function watchedKinds(): WatchedKind[] {
+/** Every kind, watched cluster-wide or in `namespace` only. */
+export function watchedKinds(namespace?: string): WatchedKind[] {
   return KINDS.map((definition) => {
     const version = definition.versions[0] as string;
     const plural = isCoreKind(definition) ? `${definition.kind.toLowerCase()}s` : crdNames(definition).plural;
     const apiVersion = definition.group ? `${definition.group}/${version}` : version;
-    const path = definition.group ? `/apis/${apiVersion}/${plural}` : `/api/${version}/${plural}`;
+    const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    const path = `${definition.group ? `/apis/${apiVersion}` : `/api/${version}`}${scope}/${plural}`;
     return { definition, apiVersion, plural, path };
   });
 }

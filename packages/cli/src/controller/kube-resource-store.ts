@@ -63,6 +63,8 @@ export interface KubeResourceStoreOptions {
   logger: pino.Logger;
   /** This replica's name: Events' reportingInstance. */
   identity: string;
+  /** Watch this namespace only (a namespaced install; tests); default every namespace. */
+  namespace?: string;
   /** How often the loop runs with nothing changed; default 10 minutes. */
   resyncMs?: number;
   /** First delay before a failed write is tried again (doubling up to 30 s); default 250 ms. */
@@ -120,7 +122,7 @@ export class KubernetesResourceStore implements ResourceStore {
     this.#o = options;
     this.#custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
-    for (const kind of watchedKinds()) this.#kinds.set(kind.definition.kind, kind);
+    for (const kind of watchedKinds(options.namespace)) this.#kinds.set(kind.definition.kind, kind);
   }
 
   /** Starts an informer per kind and resolves once each has listed (or failed to: logged, retried). */
@@ -389,6 +391,19 @@ export class KubernetesResourceStore implements ResourceStore {
     kind: WatchedKind,
   ): Promise<{ apiVersion?: string; kind?: string; metadata?: object; items: KubernetesObject[] }> {
     const { definition } = kind;
+    const namespace = this.#o.namespace;
+    if (namespace !== undefined) {
+      if (definition.kind === 'Secret')
+        return (await this.#core.listNamespacedSecret({ namespace })) as never;
+      if (definition.kind === 'ConfigMap')
+        return (await this.#core.listNamespacedConfigMap({ namespace })) as never;
+      return (await this.#custom.listNamespacedCustomObject({
+        group: definition.group,
+        version: definition.versions[0] as string,
+        namespace,
+        plural: kind.plural,
+      })) as never;
+    }
     if (definition.kind === 'Secret') return (await this.#core.listSecretForAllNamespaces()) as never;
     if (definition.kind === 'ConfigMap') return (await this.#core.listConfigMapForAllNamespaces()) as never;
     return (await this.#custom.listClusterCustomObject({
