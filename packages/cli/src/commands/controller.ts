@@ -22,6 +22,9 @@ interface ControllerCommandOptions {
   leaseNamespace?: string;
   leaseName?: string;
   id?: string;
+  leaseDuration?: string;
+  renewDeadline?: string;
+  retryPeriod?: string;
   logLevel?: string;
 }
 
@@ -41,6 +44,15 @@ export function loadKubeConfig(file: string | undefined): KubeConfig {
       `no Kubernetes cluster configured${file ? ` in ${file}` : ''}: pass --kubeconfig <file> or set KUBECONFIG`,
     );
   return kc;
+}
+
+/** A duration flag in seconds (fractions allowed), as milliseconds. */
+function parseSeconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0)
+    throw new UsageError(`${flag} must be a number of seconds > 0, got "${text}"`);
+  return Math.round(n * 1000);
 }
 
 function parseIngressUrl(text: string | undefined): string {
@@ -67,6 +79,13 @@ export async function runController(options: ControllerCommandOptions, output: O
   const ingressUrl = parseIngressUrl(options.ingressUrl);
   const port = parsePort(options.port, 8081);
   const level = parseLogLevel(options.logLevel, 'info');
+  const leaseDurationMs = parseSeconds('--lease-duration', options.leaseDuration);
+  const renewDeadlineMs = parseSeconds('--renew-deadline', options.renewDeadline);
+  const retryPeriodMs = parseSeconds('--retry-period', options.retryPeriod);
+  if ((renewDeadlineMs ?? 10_000) >= (leaseDurationMs ?? 15_000))
+    throw new UsageError(
+      '--renew-deadline must be shorter than --lease-duration (a leader must give up before another may take over)',
+    );
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const logger = pino({ level, base: { pid: process.pid } }, pino.destination(2));
   const token = process.env[CONTRACT_TOKEN_ENV];
@@ -88,6 +107,9 @@ export async function runController(options: ControllerCommandOptions, output: O
       leaseNamespace: options.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'eddy-system',
       ...(options.leaseName ? { leaseName: options.leaseName } : {}),
       ...(options.id ? { identity: options.id } : {}),
+      ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
+      ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
+      ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
       logger,
       print: (line) => output.out(line),
       onLostLeadership: () => {
@@ -144,6 +166,13 @@ export function registerController(program: Command, output: Output, setExit: (c
     )
     .option('--lease-name <name>', 'name of the leader-election Lease', 'eddy-controller')
     .option('--id <identity>', 'this replica in the Lease (default host name + random suffix)')
+    .option(
+      '--lease-duration <seconds>',
+      'how long a standby waits after the last renewal it saw before taking over',
+      '15',
+    )
+    .option('--renew-deadline <seconds>', 'a leader that could not renew for this long stops leading', '10')
+    .option('--retry-period <seconds>', 'how often the Lease is renewed or tried', '2')
     .option('--log-level <level>', `logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'info')
     .action(async (opts: ControllerCommandOptions) => {
       setExit(await runController(opts, output));

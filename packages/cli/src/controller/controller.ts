@@ -28,7 +28,7 @@ import {
 import type { KubeConfig } from '@kubernetes/client-node';
 import Fastify from 'fastify';
 import type pino from 'pino';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { createDevSources } from '../dev/dev-sources.js';
 import { Reconciler } from '../dev/reconciler.js';
 import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
@@ -113,17 +113,6 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       onStoppedLeading: () => stepDown(),
     });
 
-    const store = await KubernetesResourceStore.start({
-      kubeConfig: o.kubeConfig,
-      logger,
-      identity: elector.identity,
-      ...(o.namespace ? { namespace: o.namespace } : {}),
-    });
-    cleanups.push(() => store.close());
-
-    const plane = new FeedBrokerPlane({ url: o.ingressUrl, log, logger });
-    cleanups.push(() => plane.close());
-
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics });
     const leaderGauge = new Gauge({
@@ -131,6 +120,24 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       help: '1 while this replica holds the leader Lease',
       registers: [metrics],
     });
+    const writes = new Counter({
+      name: 'eddy_controller_api_writes_total',
+      help: 'Writes this replica sent to the Kubernetes API server (statuses, finalizers, Events, children); only a leader writes',
+      labelNames: ['what'],
+      registers: [metrics],
+    });
+
+    const store = await KubernetesResourceStore.start({
+      kubeConfig: o.kubeConfig,
+      logger,
+      identity: elector.identity,
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+      onWrite: (what) => writes.inc({ what }),
+    });
+    cleanups.push(() => store.close());
+
+    const plane = new FeedBrokerPlane({ url: o.ingressUrl, log, logger });
+    cleanups.push(() => plane.close());
 
     const app = Fastify({
       logger: false,

@@ -65,6 +65,8 @@ export interface KubeResourceStoreOptions {
   identity: string;
   /** Watch this namespace only (a namespaced install; tests); default every namespace. */
   namespace?: string;
+  /** Called for every write sent to the API server (metrics: only the leader may write). */
+  onWrite?(what: 'status' | 'metadata' | 'event' | 'apply' | 'delete'): void;
   /** How often the loop runs with nothing changed; default 10 minutes. */
   resyncMs?: number;
   /** First delay before a failed write is tried again (doubling up to 30 s); default 250 ms. */
@@ -285,7 +287,14 @@ export class KubernetesResourceStore implements ResourceStore {
   setStatus(key: string, status: StoredResource['status'] | undefined): void {
     const held = this.#objects.get(key);
     if (!held || !this.#writes) return;
-    if (isDeepStrictEqual(held.raw.status, status)) return;
+    // As the API server would store it: keys with undefined values are not sent, so not a difference.
+    if (
+      isDeepStrictEqual(
+        held.raw.status,
+        status === undefined ? undefined : JSON.parse(JSON.stringify(status)),
+      )
+    )
+      return;
     held.raw = { ...held.raw, ...(status !== undefined ? { status } : {}) };
     if (status === undefined) delete held.raw.status;
     held.checked.resource.status = status;
@@ -563,6 +572,7 @@ export class KubernetesResourceStore implements ResourceStore {
   ): Promise<unknown> {
     const meta = held.raw.metadata ?? {};
     const body = [{ op: 'add', path: '/status', value: status ?? {} }];
+    this.#o.onWrite?.('status');
     return this.#custom.patchNamespacedCustomObjectStatus(
       {
         group: kind.definition.group,
@@ -580,6 +590,7 @@ export class KubernetesResourceStore implements ResourceStore {
   #patchMetadata(held: Held, metadata: Record<string, unknown>): Promise<unknown> {
     const meta = held.raw.metadata ?? {};
     const { definition } = held.kind;
+    this.#o.onWrite?.('metadata');
     return this.#custom.patchNamespacedCustomObject(
       {
         group: definition.group,
@@ -596,6 +607,7 @@ export class KubernetesResourceStore implements ResourceStore {
 
   #apply(kind: WatchedKind, body: KubeObject): Promise<unknown> {
     const meta = body.metadata ?? {};
+    this.#o.onWrite?.('apply');
     return this.#custom
       .patchNamespacedCustomObject(
         {
@@ -621,6 +633,7 @@ export class KubernetesResourceStore implements ResourceStore {
   #delete(held: Held): Promise<unknown> {
     const meta = held.raw.metadata ?? {};
     const { definition } = held.kind;
+    this.#o.onWrite?.('delete');
     return this.#custom
       .deleteNamespacedCustomObject({
         group: definition.group,
@@ -646,6 +659,7 @@ export class KubernetesResourceStore implements ResourceStore {
     const id = `${meta.uid}\0${event.type}\0${event.reason}\0${event.message}`;
     const now = new Date();
     const seen = this.#events.get(id);
+    this.#o.onWrite?.('event');
     try {
       if (seen) {
         seen.count++;
