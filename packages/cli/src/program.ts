@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { registerComponents } from './commands/components.js';
+import { registerCrds } from './commands/crds.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDev } from './commands/dev.js';
@@ -39,6 +40,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   registerReplay(program, output, setExit);
   registerEvents(program, output, setExit);
   registerComponents(program, output, setExit);
+  registerCrds(program, output, setExit);
   return program;
 }
 
