@@ -175,6 +175,9 @@ describe.skipIf(!present)('CRDs and the admission webhook on a real kube-apiserv
           `${entry.file}: kubectl's message names none of ${fields.join(', ')}:\n${res.stderr}`,
         ).toBe(true);
         tally.refused++;
+        console.log(
+          `[crds] ${entry.file} refused: ${res.stderr.trim().split('\n').join(' | ').slice(0, 300)}`,
+        );
       }
     }
     const knownInvalid = index.files.filter((e) => e.status === 'ok' && e.note).length;
