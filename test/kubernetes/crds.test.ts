@@ -250,15 +250,18 @@ spec:
   });
 
   it('defaults like eddy validate: structural defaults and the mutating webhook', async () => {
-    const res = await kubectl(
-      ['apply', '--server-side', '-f', '-'],
-      `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: defaulted, namespace: ${NS}}\n`,
-    );
+    const manifest = `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: defaulted, namespace: ${NS}}\n`;
+    const res = await kubectl(['apply', '--server-side', '-f', '-'], manifest);
     expect(res.code, res.stderr).toBe(0);
     const got = await kubectl(['get', 'broker', 'defaulted', '-n', NS, '-o', 'json']);
     const broker = JSON.parse(got.stdout);
     expect(broker.metadata.annotations['eventing.knative.dev/broker.class']).toBe('MTChannelBasedBroker');
     expect(broker.spec.delivery).toEqual({ retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' });
+    // Updates go through both webhooks with the stored object (managedFields, uid, defaults): still valid.
+    const again = await kubectl(['apply', '--server-side', '-f', '-'], manifest);
+    expect(again.code, again.stderr).toBe(0);
+    const label = await kubectl(['label', 'broker', 'defaulted', '-n', NS, 'team=a']);
+    expect(label.code, label.stderr).toBe(0);
   });
 
   it("shows Knative's printer columns", async () => {
