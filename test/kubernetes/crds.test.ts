@@ -262,6 +262,16 @@ spec:
     expect(again.code, again.stderr).toBe(0);
     const label = await kubectl(['label', 'broker', 'defaulted', '-n', NS, 'team=a']);
     expect(label.code, label.stderr).toBe(0);
+    // generateName: the defaulting webhook runs before the API server makes up the name.
+    const created = await kubectl(
+      ['create', '-o', 'json', '-f', '-'],
+      `apiVersion: sources.knative.dev/v1\nkind: PingSource\nmetadata: {generateName: ping-, namespace: ${NS}}\nspec:\n  sink: {ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: defaulted}}\n`,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const ping = JSON.parse(created.stdout);
+    expect(ping.metadata.name).toMatch(/^ping-/);
+    expect(ping.spec.schedule).toBe('* * * * *');
+    expect(ping.spec.sink.ref.namespace).toBe(NS);
   });
 
   it("shows Knative's printer columns", async () => {
