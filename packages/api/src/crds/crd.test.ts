@@ -128,7 +128,7 @@ describe('customResourceDefinitions', () => {
     const v = validateObject(route);
     expect(v.errors).toEqual(['Route ns1/example: spec.traffic: traffic percents sum to 90, expected 100']);
     expect(traffic['x-kubernetes-validations']![0]!.messageExpression).toContain(
-      "'traffic percents sum to '",
+      "'traffic percents sum to %d, expected 100'.format(",
     );
   });
 });

@@ -177,8 +177,8 @@ function nodeAt(root: JsonSchemaProps, path: string): JsonSchemaProps {
     const list = part.endsWith('[]');
     const name = list ? part.slice(0, -2) : part;
     const next = cur.properties?.[name];
-    if (!next) throw new Error(`no field ${path} in the schema`);
-    cur = list ? (next.items ?? next) : next;
+    if (!next || (list && !next.items)) throw new Error(`no field ${path} in the schema`);
+    cur = list ? next.items! : next;
   }
   return cur;
 }

@@ -108,6 +108,30 @@ describe('admission webhook', () => {
     expect(ops).toContainEqual(expect.objectContaining({ op: 'add', path: '/spec' }));
   });
 
+  it('defaults an object named by generateName, leaving out what depends on the name', async () => {
+    const review = await post('/default', {
+      uid: 'u4',
+      operation: 'CREATE',
+      resource: { group: 'sources.knative.dev', version: 'v1', resource: 'kafkasources' },
+      namespace: 'shop',
+      object: {
+        apiVersion: 'sources.knative.dev/v1',
+        kind: 'KafkaSource',
+        metadata: { generateName: 'orders-', namespace: 'shop' },
+        spec: {
+          bootstrapServers: ['kafka:9092'],
+          topics: ['orders'],
+          sink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'x' } },
+        },
+      },
+    });
+    const ops = JSON.parse(Buffer.from(review.response!.patch!, 'base64').toString());
+    const paths = ops.map((o: { path: string }) => o.path);
+    expect(paths).toEqual(expect.arrayContaining(['/spec/consumers', '/spec/sink/ref/namespace']));
+    expect(paths).not.toContain('/metadata/name');
+    expect(paths).not.toContain('/spec/consumerGroup');
+  });
+
   it('answers 400 to a body that is not an AdmissionReview', async () => {
     const res = await request(`${webhook.url}/validate`, {
       method: 'POST',

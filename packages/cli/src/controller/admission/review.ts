@@ -52,6 +52,21 @@ function judged(req: AdmissionRequest): boolean {
   return !meta?.deletionTimestamp && !!req.object;
 }
 
+/**
+ * With `generateName`, the API server makes up the name after mutating admission: the defaulting webhook
+ * sees no name, which `eddy validate` (rightly) calls an error. A stand-in name lets the other defaults
+ * still be computed.
+ */
+function standInName(object: Record<string, unknown>): string | undefined {
+  const meta = (object.metadata ?? {}) as Record<string, unknown>;
+  if (meta.name || typeof meta.generateName !== 'string' || !meta.generateName) return undefined;
+  return `${meta.generateName}zeddyz`;
+}
+
+function withName(object: Record<string, unknown>, name: string): Record<string, unknown> {
+  return { ...object, metadata: { ...(object.metadata as object), name } };
+}
+
 /** A request body that is not an AdmissionReview with a request: the API server never sends one. */
 export class BadReviewError extends Error {}
 
@@ -89,9 +104,16 @@ export function validateReview(body: unknown): AdmissionReview {
 export function defaultReview(body: unknown): AdmissionReview {
   const req = requestOf(body);
   if (!judged(req)) return review({ uid: req.uid, allowed: true });
-  const v = validateObject(req.object, req.namespace);
+  const object = req.object!;
+  const stand = standInName(object);
+  const v = validateObject(stand ? withName(object, stand) : object, req.namespace);
   if (!v.defaulted) return review({ uid: req.uid, allowed: true });
-  const ops = defaultingPatch(req.object, v.defaulted);
+  let ops = defaultingPatch(object, v.defaulted);
+  // Defaults derived from the stand-in name (a KafkaSource's consumer group, ContainerSource container
+  // names) cannot be known yet: they are left out, like the name itself, for whoever loads the object
+  // to default (applyDefaults, as `eddy validate` and `eddy dev` do).
+  if (stand)
+    ops = ops.filter((op) => op.path !== '/metadata/name' && !JSON.stringify(op.value).includes(stand));
   if (ops.length === 0) return review({ uid: req.uid, allowed: true });
   return review({
     uid: req.uid,
