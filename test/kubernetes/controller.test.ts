@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { formatProblemWithoutLocation, loadText, type Problem } from '@eddy/api';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -118,6 +119,8 @@ async function startController(
     ns,
     '--id',
     id,
+    '--webhook-port',
+    '0',
     ...extra,
   ]);
   await process.waitForLine(/listening on http/, 60_000);
@@ -179,10 +182,12 @@ async function send(ns: string, type: string): Promise<string> {
   return id;
 }
 
-async function metric(url: string, name: string): Promise<number> {
+/** The sum of a metric's series, leaving out those whose line contains `except`. */
+async function metric(url: string, name: string, except?: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').pop());
+  for (const line of text.split('\n'))
+    if (line.startsWith(name) && !(except && line.includes(except))) sum += Number(line.split(' ').pop());
   return sum;
 }
 
@@ -270,7 +275,8 @@ describe('eddy controller', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(await snapshot()).toEqual(before);
     expect(await events()).toBe(eventsBefore);
-    expect(await metric(again.url, 'eddy_controller_api_writes_total')).toBe(0);
+    // Only its own webhook address is new (the replica serves it at its own URL and certificate).
+    expect(await metric(again.url, 'eddy_controller_api_writes_total', 'what="webhook"')).toBe(0);
 
     // Still delivering, from where the consumer groups were.
     const after = await send(ns, 'com.example.order.updated');
@@ -287,6 +293,22 @@ describe('eddy controller', () => {
     const leader = await startController(ns, 'one', lease);
     await leader.process.waitForLine(/one: leading/, 30_000);
     const standby = await startController(ns, 'two', lease);
+
+    // The leader registered its admission webhook for this namespace: an invalid Trigger is refused
+    // with eddy validate's message.
+    const bad = `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: bad, namespace: ${ns}}
+spec:
+  broker: default
+  filters: [{cesql: "type = 'order' AND (source LIKE '/orders%'"}]
+  subscriber: {uri: http://127.0.0.1:1/}
+`;
+    const [problem] = loadText(bad, 'bad.yaml').problems.filter((p) => p.severity === 'error');
+    expect(problem).toBeDefined();
+    const refused = await kubectl(['apply', '-f', '-'], { input: bad });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(formatProblemWithoutLocation(problem as Problem));
     const dataPlane = startDataPlane(leader.feedUrl);
     await must(['apply', '-n', ns, '-f', '-'], quickstart(sinkUrl));
     await allReady(ns, 'triggers', 2);

@@ -26,6 +26,22 @@ interface ControllerCommandOptions {
   renewDeadline?: string;
   retryPeriod?: string;
   logLevel?: string;
+  /** commander's negation of --no-webhook. */
+  webhook?: boolean;
+  webhookHost?: string;
+  webhookPort?: string;
+  webhookCertDir?: string;
+  webhookService?: string;
+}
+
+/** `--webhook-service <namespace>/<name>[:port]`. */
+function parseService(
+  text: string | undefined,
+): { namespace: string; name: string; port?: number } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^([a-z0-9-]+)\/([a-z0-9-]+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new UsageError(`--webhook-service must be <namespace>/<name>[:port], got "${text}"`);
+  return { namespace: m[1] as string, name: m[2] as string, ...(m[3] ? { port: Number(m[3]) } : {}) };
 }
 
 export const CONTRACT_TOKEN_ENV = 'EDDY_CONTRACT_TOKEN';
@@ -86,6 +102,8 @@ export async function runController(options: ControllerCommandOptions, output: O
     throw new UsageError(
       '--renew-deadline must be shorter than --lease-duration (a leader must give up before another may take over)',
     );
+  const service = parseService(options.webhookService);
+  const webhookPort = parsePort(options.webhookPort, 8443, '--webhook-port');
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const logger = pino({ level, base: { pid: process.pid } }, pino.destination(2));
   const token = process.env[CONTRACT_TOKEN_ENV];
@@ -110,6 +128,15 @@ export async function runController(options: ControllerCommandOptions, output: O
       ...(leaseDurationMs !== undefined ? { leaseDurationMs } : {}),
       ...(renewDeadlineMs !== undefined ? { renewDeadlineMs } : {}),
       ...(retryPeriodMs !== undefined ? { retryPeriodMs } : {}),
+      webhook:
+        options.webhook === false
+          ? false
+          : {
+              port: webhookPort,
+              ...(options.webhookHost ? { host: options.webhookHost } : {}),
+              ...(options.webhookCertDir ? { certDir: options.webhookCertDir } : {}),
+              ...(service ? { service, dnsNames: [`${service.name}.${service.namespace}.svc`] } : {}),
+            },
       logger,
       print: (line) => output.out(line),
       onLostLeadership: () => {
@@ -167,6 +194,20 @@ export function registerController(program: Command, output: Output, setExit: (c
     )
     .option('--lease-name <name>', 'name of the leader-election Lease', 'eddy-controller')
     .option('--id <identity>', 'this replica in the Lease (default host name + random suffix)')
+    .option('--webhook-port <port>', 'port of the admission webhook (HTTPS; 0 = any free one)', '8443')
+    .option('--webhook-host <host>', 'address of the admission webhook (default: --host)')
+    .option(
+      '--webhook-cert-dir <dir>',
+      'keep (or find) the webhook CA and certificate here: ca.crt, tls.crt, tls.key',
+    )
+    .option(
+      '--webhook-service <ns/name[:port]>',
+      'register the webhook behind this Service (in a cluster) instead of at its own https URL',
+    )
+    .option(
+      '--no-webhook',
+      'serve and register no admission webhook (kubectl apply then checks only the CRD schemas)',
+    )
     .option(
       '--lease-duration <seconds>',
       'how long a standby waits after the last renewal it saw before taking over',

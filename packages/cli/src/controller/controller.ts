@@ -33,6 +33,14 @@ import { createDevSources } from '../dev/dev-sources.js';
 import { Reconciler } from '../dev/reconciler.js';
 import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
 import { FeedBrokerPlane } from '../planes/feed-broker-plane.js';
+import {
+  type AdmissionWebhook,
+  registerAdmissionWebhooks,
+  startAdmissionWebhook,
+  type WebhookTarget,
+  webhookConfigurations,
+} from './admission/index.js';
+import { kubeErrorMessage } from './kube-errors.js';
 import { KubernetesResourceStore } from './kube-resource-store.js';
 import { LeaderElector } from './leader-election.js';
 
@@ -63,6 +71,20 @@ export interface ControllerOptions {
   print?(line: string): void;
   /** Leadership lost: the process should exit (a restarted replica starts clean). */
   onLostLeadership?(): void;
+  /**
+   * The validating and defaulting admission webhook (`eddy validate`'s rules and defaults for `kubectl
+   * apply`), served by every replica and registered by the leader: at its own https URL, or behind
+   * `service` (in a cluster; give every replica the same `certDir` then). `false`: none.
+   */
+  webhook?:
+    | false
+    | {
+        host?: string;
+        port?: number;
+        certDir?: string;
+        dnsNames?: string[];
+        service?: { namespace: string; name: string; port?: number };
+      };
   /** How often deleted Triggers' finalizers are looked at besides after each contract; default 2 s. */
   finalizeIntervalMs?: number;
 }
@@ -170,6 +192,29 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       `eddy controller ${elector.identity}: contract feed ${url}${BROKER_FEED_PATH}, metrics ${url}/metrics`,
     );
 
+    let webhook: AdmissionWebhook | undefined;
+    if (o.webhook !== false) {
+      const w = o.webhook ?? {};
+      webhook = await startAdmissionWebhook({
+        host: w.host ?? host,
+        ...(w.port !== undefined ? { port: w.port } : {}),
+        logger,
+        ...(w.certDir ? { certDir: w.certDir } : {}),
+        ...(w.dnsNames ? { dnsNames: w.dnsNames } : {}),
+      });
+      const served = webhook;
+      cleanups.push(() => served.close());
+      logger.info({ url: webhook.url }, `admission webhook listening on ${webhook.url}`);
+      print(`eddy controller ${elector.identity}: admission webhook ${webhook.url}`);
+    }
+    const webhookTarget = (): WebhookTarget | undefined => {
+      if (!webhook) return undefined;
+      const service = o.webhook ? o.webhook.service : undefined;
+      return service
+        ? { service, caBundle: webhook.caBundle }
+        : { url: webhook.url, caBundle: webhook.caBundle };
+    };
+
     let reconciler: Reconciler | undefined;
     let leadingSince = 0;
     let finalizeTimer: NodeJS.Timeout | undefined;
@@ -217,6 +262,16 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       leaderGauge.set(1);
       print(`eddy controller ${elector.identity}: leading`);
       store.enableWrites();
+      const target = webhookTarget();
+      if (target) {
+        const configs = webhookConfigurations(target, o.namespace ? { namespace: o.namespace } : {});
+        writes.inc({ what: 'webhook' }, configs.length);
+        try {
+          await registerAdmissionWebhooks(o.kubeConfig, configs);
+        } catch (error) {
+          logger.error(`registering the admission webhooks: ${kubeErrorMessage(error)}`);
+        }
+      }
       const replays = new LogReplayProgressFeed(log, logger);
       cleanups.push(() => replays.close());
       const { registry: sources, runner } = await createDevSources({

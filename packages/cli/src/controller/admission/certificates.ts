@@ -6,7 +6,8 @@ import { X509Certificate as NodeX509, webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import './reflect-metadata.js';
+// tsyringe (under @peculiar/x509) needs the Reflect metadata API before x509 loads.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 export interface WebhookCertificates {

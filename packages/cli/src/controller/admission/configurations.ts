@@ -29,10 +29,19 @@ function rules(): Record<string, unknown>[] {
   }));
 }
 
-function webhook(name: string, target: WebhookTarget, path: string): Record<string, unknown> {
+function webhook(
+  name: string,
+  target: WebhookTarget,
+  path: string,
+  namespace: string | undefined,
+): Record<string, unknown> {
   return {
     name,
     clientConfig: clientConfig(target, path),
+    // A controller that reconciles one namespace (--namespace) admits that namespace's objects only.
+    ...(namespace
+      ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } }
+      : {}),
     rules: rules(),
     admissionReviewVersions: ['v1'],
     // Only Eddy's own kinds and versions, whichever version a client uses.
@@ -48,20 +57,27 @@ function webhook(name: string, target: WebhookTarget, path: string): Record<stri
  * The Mutating (defaults `eddy validate` applies that a CRD schema cannot hold) and Validating (every
  * rule of `eddy validate`) webhook configurations for all of Eddy's kinds.
  */
-export function webhookConfigurations(target: WebhookTarget): Record<string, unknown>[] {
+export function webhookConfigurations(
+  target: WebhookTarget,
+  options: { namespace?: string } = {},
+): Record<string, unknown>[] {
   const labels = { 'app.kubernetes.io/part-of': 'eddy' };
+  const { namespace } = options;
+  const suffix = namespace ? `-${namespace}` : '';
   return [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'eddy-defaulting', labels },
-      webhooks: [{ ...webhook(DEFAULTING_WEBHOOK_NAME, target, '/default'), reinvocationPolicy: 'Never' }],
+      metadata: { name: `eddy-defaulting${suffix}`, labels },
+      webhooks: [
+        { ...webhook(DEFAULTING_WEBHOOK_NAME, target, '/default', namespace), reinvocationPolicy: 'Never' },
+      ],
     },
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: 'eddy-validation', labels },
-      webhooks: [webhook(VALIDATING_WEBHOOK_NAME, target, '/validate')],
+      metadata: { name: `eddy-validation${suffix}`, labels },
+      webhooks: [webhook(VALIDATING_WEBHOOK_NAME, target, '/validate', namespace)],
     },
   ];
 }
