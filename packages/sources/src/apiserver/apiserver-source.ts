@@ -169,8 +169,8 @@ class ApiServerSourceRun {
     await this.#draining;
     if (this.#queue.length > 0)
       this.#ctx.logger.warn(
-        { undelivered: this.#queue.length },
-        'ApiServerSource stopped with changes not yet delivered (the API server cannot send them again)',
+        { unconfirmed: this.#queue.length },
+        'ApiServerSource stopped with changes the sink has not confirmed (the API server cannot send them again)',
       );
   }
 
@@ -326,6 +326,7 @@ class ApiServerSourceRun {
 
   #onChange(action: ChangeAction, object: KubeObject): void {
     this.#ctx.metrics.received();
+
     if (!ownerFilterPasses(this.#ctx.spec.owner, object)) return;
     const event = apiServerEvent(this.#source, this.#mode, action, object, randomUUID());
     // Filters see the event as it will be sent (Knative filters the built event too).

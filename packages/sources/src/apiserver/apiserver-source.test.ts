@@ -1,0 +1,225 @@
+// The ApiServerSource adapter through the runner against a real kube-apiserver (the test cluster),
+// with the test sink: what the end-to-end test in test/sources does not reach.
+
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ApiServerSourceCluster,
+  testCluster,
+} from '../../../../test/sources/apiserver-source-cluster.ts';
+import { type SourceDefinition, sourceKey } from '../sdk/runner.js';
+import { useSourceTestBed } from '../testing/source-test-bed.js';
+import { waitUntil as until } from '../testing/wait-until.js';
+import { createApiServerSourceAdapter } from './apiserver-source.js';
+
+const suffix = randomBytes(3).toString('hex');
+let cluster: ApiServerSourceCluster;
+const namespaces: string[] = [];
+
+async function kubectl(args: string[], input?: string): Promise<string> {
+  const r = await cluster.kubectl(args, input !== undefined ? { input } : {});
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A fresh namespace whose ServiceAccount `watcher` may get/list/watch ConfigMaps. */
+async function namespace(name: string, labels: Record<string, string> = {}): Promise<string> {
+  const ns = `${name}-${suffix}`;
+  namespaces.push(ns);
+  await kubectl(
+    ['apply', '-f', '-'],
+    `apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}, labels: ${JSON.stringify(labels)}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: watcher, namespace: ${ns}}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: watcher, namespace: ${ns}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: watcher}
+subjects: [{kind: ServiceAccount, name: watcher, namespace: ${ns}}]
+`,
+  );
+  return ns;
+}
+
+const configMap = (ns: string, name: string, extra = '') =>
+  kubectl(
+    ['apply', '-f', '-'],
+    `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}
+  namespace: ${ns}
+${extra}data: {k: v}
+`,
+  );
+
+beforeAll(async () => {
+  cluster = await testCluster();
+}, 240_000);
+
+afterAll(async () => {
+  if (cluster && namespaces.length > 0)
+    await cluster.kubectl(['delete', 'namespace', ...namespaces, '--wait=false']);
+}, 60_000);
+
+const adapter = createApiServerSourceAdapter({
+  recheckIntervalMs: 500,
+  readyRecheckIntervalMs: 1_000,
+  env: {},
+});
+const bed = useSourceTestBed(() => ({ adapters: adapter, kubeconfig: cluster.kubeconfigPath }));
+
+function definition(namespace: string, name: string, spec: Record<string, unknown>): SourceDefinition {
+  return {
+    apiVersion: 'sources.knative.dev/v1',
+    kind: 'ApiServerSource',
+    namespace,
+    name,
+    sink: bed.sink.url,
+    spec: {
+      mode: 'Reference',
+      serviceAccountName: 'watcher',
+      resources: [{ apiVersion: 'v1', kind: 'ConfigMap' }],
+      ...spec,
+    },
+    delivery: { retry: 1, backoffPolicy: 'linear', backoffDelayMs: 50, timeoutMs: 2_000 },
+  };
+}
+
+const readyOf = (d: SourceDefinition) => bed.runner.statuses().find((s) => s.key === sourceKey(d))?.ready;
+const names = () => bed.sink.accepted().map((e) => `${e.type.split('.').pop()} ${e.name as string}`);
+
+describe('ApiServerSource adapter', () => {
+  it('sends nothing for objects that exist at start, and keeps watching past a quiet minute of watch timeouts', async () => {
+    const ns = await namespace('quiet');
+    await configMap(ns, 'before');
+    const d = definition(ns, 'quiet', {});
+    await bed.runner.apply(d);
+    await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready');
+    // Longer than one server-side watch (25 s) and client-node's 30 s inactivity timeout.
+    await new Promise((r) => setTimeout(r, 32_000));
+    await configMap(ns, 'after');
+    await until(() => names().length >= 1, 15_000, 'the add of `after`');
+    expect(names()).toEqual(['add after']);
+  }, 70_000);
+
+  it('owner filter: only objects whose controller matches; filters: the Triggers’ dialects on the event', async () => {
+    const ns = await namespace('owner');
+    const owned = (kind: string, controller: boolean) => `  ownerReferences:
+    - {apiVersion: apps/v1, kind: ${kind}, name: o, uid: 0f0f0f0f-0000-0000-0000-000000000001, controller: ${controller}}
+`;
+    const d = definition(ns, 'owned', {
+      owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+      filters: [{ not: { cesql: "name LIKE 'skip%'" } }],
+    });
+    await bed.runner.apply(d);
+    await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready');
+    await configMap(ns, 'none');
+    await configMap(ns, 'not-controller', owned('ReplicaSet', false));
+    await configMap(ns, 'other-kind', owned('Deployment', true));
+    await configMap(ns, 'skipped', owned('ReplicaSet', true));
+    await configMap(ns, 'wanted', owned('ReplicaSet', true));
+    await kubectl(['delete', 'configmap', 'wanted', '-n', ns]);
+    await until(() => names().length >= 2, 15_000, 'add and delete of `wanted`');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(names()).toEqual(['add wanted', 'delete wanted']);
+  }, 40_000);
+
+  it('namespaceSelector: every namespace it selects, not the others', async () => {
+    const a = await namespace('sel-a', { team: `t-${suffix}` });
+    const b = await namespace('sel-b', { team: `t-${suffix}` });
+    const c = await namespace('sel-c');
+    const d = definition(a, 'across', { namespaceSelector: { matchLabels: { team: `t-${suffix}` } } });
+    // The ServiceAccount is `a`'s; it needs the rights in `b` too.
+    await kubectl([
+      'create',
+      'rolebinding',
+      'from-a',
+      '-n',
+      b,
+      '--role=watcher',
+      `--serviceaccount=${a}:watcher`,
+    ]);
+    await bed.runner.apply(d);
+    await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready');
+    await configMap(c, 'in-c');
+    await configMap(b, 'in-b');
+    await configMap(a, 'in-a');
+    await until(() => names().length >= 2, 15_000, 'adds from a and b');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(names().sort()).toEqual(['add in-a', 'add in-b']);
+  }, 40_000);
+
+  it('sink down: changes wait (SinkUnreachable) and arrive in order once it is back', async () => {
+    const ns = await namespace('sinkdown');
+    const d = definition(ns, 'patient', { mode: 'Resource' });
+    await bed.runner.apply(d);
+    await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready');
+    await bed.sink.down();
+    await configMap(ns, 'one');
+    await configMap(ns, 'two');
+    await kubectl(['delete', 'configmap', 'one', '-n', ns]);
+    await until(() => readyOf(d)?.reason === 'SinkUnreachable', 15_000, 'SinkUnreachable');
+    await bed.sink.up();
+    await until(() => names().length >= 3, 30_000, 'all three once the sink is back');
+    expect(names()).toEqual(['add one', 'add two', 'delete one']);
+    await until(() => readyOf(d)?.status === 'True', 5_000, 'Ready again');
+  }, 60_000);
+
+  it('rights taken away: NotReady naming them; given back: Ready', async () => {
+    const ns = await namespace('revoke');
+    const d = definition(ns, 'revoked', {});
+    await bed.runner.apply(d);
+    await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready');
+    await kubectl(['delete', 'rolebinding', 'watcher', '-n', ns]);
+    await until(() => readyOf(d)?.reason === 'InsufficientPermissions', 15_000, 'InsufficientPermissions');
+    expect(readyOf(d)?.message).toBe(
+      `User system:serviceaccount:${ns}:watcher cannot get, list, watch resource "configmaps" in API group "" in Namespace "${ns}"`,
+    );
+    await kubectl([
+      'create',
+      'rolebinding',
+      'watcher',
+      '-n',
+      ns,
+      '--role=watcher',
+      `--serviceaccount=${ns}:watcher`,
+    ]);
+    await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready again');
+  }, 40_000);
+
+  it('an unknown kind is NotReady ResourceNotFound', async () => {
+    const ns = await namespace('unknown');
+    const d = definition(ns, 'typo', { resources: [{ apiVersion: 'v1', kind: 'ConfigMapp' }] });
+    await bed.runner.apply(d);
+    await until(() => readyOf(d)?.reason === 'ResourceNotFound', 15_000, 'ResourceNotFound');
+    expect(readyOf(d)?.message).toBe('spec.resources[0]: the API server serves no kind ConfigMapp in v1');
+  }, 30_000);
+});
+
+describe('ApiServerSource without a cluster', () => {
+  const bare = useSourceTestBed(() => ({ adapters: createApiServerSourceAdapter({ env: {} }) }));
+
+  it('is NotReady and says how to give it one', async () => {
+    const d: SourceDefinition = {
+      apiVersion: 'sources.knative.dev/v1',
+      kind: 'ApiServerSource',
+      namespace: 'demo',
+      name: 'nowhere',
+      sink: bare.sink.url,
+      spec: { mode: 'Reference', resources: [{ apiVersion: 'v1', kind: 'ConfigMap' }] },
+    };
+    const status = await bare.runner.apply(d);
+    expect(status.ready).toMatchObject({
+      status: 'False',
+      reason: 'NoKubernetesCluster',
+      message: 'ApiServerSource needs a Kubernetes cluster: start eddy dev with --kubeconfig <file>',
+    });
+  });
+});
