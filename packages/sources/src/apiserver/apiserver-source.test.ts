@@ -7,7 +7,8 @@ import {
   type ApiServerSourceCluster,
   testCluster,
 } from '../../../../test/sources/apiserver-source-cluster.ts';
-import { type SourceDefinition, sourceKey } from '../sdk/runner.js';
+import type { SourceDefinition } from '../sdk/adapter.js';
+import { sourceKey } from '../sdk/runner.js';
 import { useSourceTestBed } from '../testing/source-test-bed.js';
 import { waitUntil as until } from '../testing/wait-until.js';
 import { createApiServerSourceAdapter } from './apiserver-source.js';
