@@ -9,7 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildCli, type RunningDev, spawnEddyDev } from '../cli/helpers.ts';
 import { waitFor } from '../harness/wait.ts';
 import { type ApiServerSourceCluster, testCluster } from './apiserver-source-cluster.ts';
@@ -48,10 +48,11 @@ async function startSubscriber(): Promise<Subscriber> {
 const suffix = randomBytes(3).toString('hex');
 const ns = `apisrc-${suffix}`;
 const nsDenied = `apisrc-denied-${suffix}`;
+const nsKafka = `apisrc-kafka-${suffix}`;
 const dir = mkdtempSync(join(tmpdir(), 'eddy-apiserversource-'));
 
 let cluster: ApiServerSourceCluster;
-let dev: RunningDev | undefined;
+const devs: RunningDev[] = [];
 const subscribers: Subscriber[] = [];
 
 /** A Role that may get/list/watch ConfigMaps, bound to the ServiceAccount `sa`. */
@@ -94,18 +95,23 @@ beforeAll(async () => {
   cluster = await testCluster();
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['create', 'namespace', nsDenied]);
+  await kubectl(['create', 'namespace', nsKafka]);
   await kubectl(['apply', '-f', '-'], rbacYaml(ns, 'watcher'));
+  await kubectl(['apply', '-f', '-'], rbacYaml(nsKafka, 'watcher'));
 }, 240_000);
 
 afterAll(async () => {
-  if (dev && dev.child.exitCode === null) {
-    dev.child.kill('SIGINT');
-    await Promise.race([dev.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
-  }
+  await Promise.all(
+    devs.map(async (dev) => {
+      if (dev.child.exitCode !== null) return;
+      dev.child.kill('SIGINT');
+      await Promise.race([dev.exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+    }),
+  );
   await Promise.all(subscribers.map((s) => s.close()));
   if (cluster) {
-    await cluster.kubectl(['delete', 'namespace', ns, nsDenied, '--wait=false']);
+    await cluster.kubectl(['delete', 'namespace', ns, nsDenied, nsKafka, '--wait=false']);
     await cluster.stop?.();
   }
   rmSync(dir, { recursive: true, force: true });
@@ -166,10 +172,11 @@ spec:
   sink: {uri: ${JSON.stringify(denied.url)}}
 `;
     writeFileSync(join(dir, 'mesh.yaml'), manifests);
-    dev = spawnEddyDev(
+    const dev = spawnEddyDev(
       ['-f', 'mesh.yaml', '--port', '0', '--data-dir', 'state', '--kubeconfig', cluster.kubeconfigPath],
       dir,
     );
+    devs.push(dev);
 
     await dev.waitFor(new RegExp(`^ApiServerSource ${ns}/resources {2}Ready$`), 60_000);
     await dev.waitFor(new RegExp(`^ApiServerSource ${ns}/references {2}Ready$`), 30_000);
@@ -241,4 +248,48 @@ spec:
       apiVersion: 'v1',
     });
   }, 180_000);
+
+  it('with --kafka the `eddy sources` process gets the kubeconfig and runs the source', async () => {
+    const subscriber = await startSubscriber();
+    subscribers.push(subscriber);
+    writeFileSync(
+      join(dir, 'kafka-mesh.yaml'),
+      `apiVersion: sources.knative.dev/v1
+kind: ApiServerSource
+metadata: {name: in-process, namespace: ${nsKafka}}
+spec:
+  serviceAccountName: watcher
+  resources: [{apiVersion: v1, kind: ConfigMap}]
+  sink: {uri: ${JSON.stringify(subscriber.url)}}
+`,
+    );
+    const dev = spawnEddyDev(
+      [
+        '-f',
+        'kafka-mesh.yaml',
+        '--kafka',
+        inject('kafkaBrokers').join(','),
+        '--ingresses',
+        '1',
+        '--dispatchers',
+        '1',
+        '--port',
+        '0',
+        '--data-dir',
+        'state-kafka',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+      ],
+      dir,
+    );
+    devs.push(dev);
+    await dev.waitFor(/^ {2}sources {2}as a process \(eddy sources/, 60_000);
+    await dev.waitFor(new RegExp(`^ApiServerSource ${nsKafka}/in-process {2}Ready$`), 60_000);
+    await kubectl(['apply', '-f', '-'], configMapYaml(nsKafka, 'via-process', {}, 'teal'));
+    await waitFor('the add from the sources process', () => subscriber.received.length >= 1, 20_000);
+    expect(subscriber.received[0]?.headers).toMatchObject({
+      'ce-type': 'dev.knative.apiserver.ref.add',
+      'ce-subject': `/apis/v1/namespaces/${nsKafka}/configmaps/via-process`,
+    });
+  }, 120_000);
 });
