@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildCli, type RunningDev, spawnEddyDev } from '../cli/helpers.ts';
+import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { waitFor } from '../harness/wait.ts';
-import { type ApiServerSourceCluster, testCluster } from './apiserver-source-cluster.ts';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -51,7 +51,7 @@ const nsDenied = `apisrc-denied-${suffix}`;
 const nsKafka = `apisrc-kafka-${suffix}`;
 const dir = mkdtempSync(join(tmpdir(), 'eddy-apiserversource-'));
 
-let cluster: ApiServerSourceCluster;
+let cluster: { kubeconfigPath: string; server: string; kubectl: Kubectl };
 const devs: RunningDev[] = [];
 const subscribers: Subscriber[] = [];
 
@@ -92,7 +92,8 @@ const types = (s: Subscriber, name?: string) =>
 
 beforeAll(async () => {
   buildCli();
-  cluster = await testCluster();
+  const k8s = inject('kubernetes');
+  cluster = { ...k8s, kubectl: kubectlFor(k8s) };
   await kubectl(['create', 'namespace', ns]);
   await kubectl(['create', 'namespace', nsDenied]);
   await kubectl(['create', 'namespace', nsKafka]);
@@ -112,7 +113,6 @@ afterAll(async () => {
   await Promise.all(subscribers.map((s) => s.close()));
   if (cluster) {
     await cluster.kubectl(['delete', 'namespace', ns, nsDenied, nsKafka, '--wait=false']);
-    await cluster.stop?.();
   }
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);

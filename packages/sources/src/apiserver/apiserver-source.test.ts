@@ -2,11 +2,8 @@
 // with the test sink: what the end-to-end test in test/sources does not reach.
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ApiServerSourceCluster,
-  testCluster,
-} from '../../../../test/sources/apiserver-source-cluster.ts';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Kubectl, kubectlFor } from '../../../../test/harness/kubernetes.ts';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { sourceKey } from '../sdk/runner.js';
 import { useSourceTestBed } from '../testing/source-test-bed.js';
@@ -14,7 +11,7 @@ import { waitUntil as until } from '../testing/wait-until.js';
 import { createApiServerSourceAdapter } from './apiserver-source.js';
 
 const suffix = randomBytes(3).toString('hex');
-let cluster: ApiServerSourceCluster;
+let cluster: { kubeconfigPath: string; kubectl: Kubectl };
 const namespaces: string[] = [];
 
 async function kubectl(args: string[], input?: string): Promise<string> {
@@ -60,9 +57,10 @@ ${extra}data: {k: v}
 `,
   );
 
-beforeAll(async () => {
-  cluster = await testCluster();
-}, 240_000);
+beforeAll(() => {
+  const k8s = inject('kubernetes');
+  cluster = { kubeconfigPath: k8s.kubeconfigPath, kubectl: kubectlFor(k8s) };
+});
 
 afterAll(async () => {
   if (cluster && namespaces.length > 0)
@@ -112,20 +110,29 @@ describe('ApiServerSource adapter', () => {
 
   it('owner filter: only objects whose controller matches; filters: the Triggers’ dialects on the event', async () => {
     const ns = await namespace('owner');
+    // Real owners: the cluster's garbage collector deletes objects whose owner does not exist.
+    await kubectl(['create', 'secret', 'generic', 'owner', '-n', ns]);
+    await kubectl(['create', 'serviceaccount', 'owner', '-n', ns]);
+    const uid = async (kind: string) =>
+      (await kubectl(['get', kind, 'owner', '-n', ns, '-o', 'jsonpath={.metadata.uid}'])).trim();
+    const uids: Record<string, string> = {
+      Secret: await uid('secret'),
+      ServiceAccount: await uid('serviceaccount'),
+    };
     const owned = (kind: string, controller: boolean) => `  ownerReferences:
-    - {apiVersion: apps/v1, kind: ${kind}, name: o, uid: 0f0f0f0f-0000-0000-0000-000000000001, controller: ${controller}}
+    - {apiVersion: v1, kind: ${kind}, name: owner, uid: ${uids[kind]}, controller: ${controller}}
 `;
     const d = definition(ns, 'owned', {
-      owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+      owner: { apiVersion: 'v1', kind: 'Secret' },
       filters: [{ not: { cesql: "name LIKE 'skip%'" } }],
     });
     await bed.runner.apply(d);
     await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready');
     await configMap(ns, 'none');
-    await configMap(ns, 'not-controller', owned('ReplicaSet', false));
-    await configMap(ns, 'other-kind', owned('Deployment', true));
-    await configMap(ns, 'skipped', owned('ReplicaSet', true));
-    await configMap(ns, 'wanted', owned('ReplicaSet', true));
+    await configMap(ns, 'not-controller', owned('Secret', false));
+    await configMap(ns, 'other-kind', owned('ServiceAccount', true));
+    await configMap(ns, 'skipped', owned('Secret', true));
+    await configMap(ns, 'wanted', owned('Secret', true));
     await kubectl(['delete', 'configmap', 'wanted', '-n', ns]);
     await until(() => names().length >= 2, 15_000, 'add and delete of `wanted`');
     await new Promise((r) => setTimeout(r, 500));
