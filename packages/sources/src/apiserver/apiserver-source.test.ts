@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Kubectl, kubectlFor } from '../../../../test/harness/kubernetes.ts';
 import type { SourceDefinition } from '../sdk/adapter.js';
-import { sourceKey } from '../sdk/runner.js';
+import { SourceRegistry } from '../sdk/registry.js';
+import { createSourceRunner, sourceKey } from '../sdk/runner.js';
 import { useSourceTestBed } from '../testing/source-test-bed.js';
 import { waitUntil as until } from '../testing/wait-until.js';
 import { createApiServerSourceAdapter } from './apiserver-source.js';
@@ -179,6 +180,33 @@ describe('ApiServerSource adapter', () => {
     expect(names()).toEqual(['add one', 'add two', 'delete one']);
     await until(() => readyOf(d)?.status === 'True', 5_000, 'Ready again');
   }, 60_000);
+
+  it('backpressure: with the sink down the watch pauses at maxQueued changes, resumes from its resourceVersion, and every change arrives in order', async () => {
+    const ns = await namespace('pressure');
+    const small = createApiServerSourceAdapter({ maxQueued: 4, env: {} });
+    const d = definition(ns, 'pressure', {});
+    const runner = createSourceRunner({
+      adapters: (() => {
+        const r = new SourceRegistry();
+        r.register(small);
+        return r;
+      })(),
+      kubeconfig: cluster.kubeconfigPath,
+    });
+    try {
+      await runner.apply(d);
+      await until(() => runner.statuses()[0]?.ready.status === 'True', 15_000, 'Ready');
+      await bed.sink.down();
+      const made = Array.from({ length: 12 }, (_, i) => `cm-${String(i).padStart(2, '0')}`);
+      for (const name of made) await configMap(ns, name);
+      await until(() => runner.statuses()[0]?.ready.reason === 'SinkUnreachable', 15_000, 'SinkUnreachable');
+      await bed.sink.up();
+      await until(() => names().length >= made.length, 40_000, 'every add');
+      expect(names()).toEqual(made.map((n) => `add ${n}`));
+    } finally {
+      await runner.close();
+    }
+  }, 70_000);
 
   it('rights taken away: NotReady naming them; given back: Ready', async () => {
     const ns = await namespace('revoke');

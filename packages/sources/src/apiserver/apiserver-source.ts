@@ -59,6 +59,8 @@ export interface ApiServerSourceAdapterOptions {
   recheckIntervalMs?: number;
   /** ...and while it is (default 60 s). A 403 from a list or watch triggers a check at once. */
   readyRecheckIntervalMs?: number;
+  /** Changes waiting for the sink above which the watches pause (default MAX_QUEUED). */
+  maxQueued?: number;
   /** Environment for KUBECONFIG / KUBERNETES_SERVICE_HOST (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -126,6 +128,7 @@ class ApiServerSourceRun {
   readonly #source: string;
   readonly #filter: ReturnType<typeof compileFilter>;
   readonly #mode;
+  readonly #maxQueued: number;
   readonly #streams = new Map<string, { stop: AbortController; done: Promise<void> }>();
   readonly #streamProblems = new Map<string, Problem>();
   readonly #queue: EventInit[] = [];
@@ -153,6 +156,7 @@ class ApiServerSourceRun {
     this.#source = serverUrl(config);
     this.#filter = filter;
     this.#mode = eventMode(ctx.spec);
+    this.#maxQueued = options.maxQueued ?? MAX_QUEUED;
     this.firstCheck = new Promise((resolve) => {
       this.#firstCheckDone = resolve;
     });
@@ -289,7 +293,7 @@ class ApiServerSourceRun {
         logger: this.#ctx.logger,
         signal: streamSignal,
         onChange: (action, object) => this.#onChange(action, object),
-        congested: () => this.#queue.length >= MAX_QUEUED,
+        congested: () => this.#queue.length >= this.#maxQueued,
         uncongested: () => new Promise<void>((resolve) => this.#resume.push(resolve)),
         onProblem: (problem) => this.#onStreamProblem(key, target, problem),
       });
@@ -377,7 +381,7 @@ class ApiServerSourceRun {
   /** The first queued event is settled: drop it, and let paused watches go on once half the room is free. */
   #done(): void {
     this.#queue.shift();
-    if (this.#resume.length > 0 && this.#queue.length <= MAX_QUEUED / 2) {
+    if (this.#resume.length > 0 && this.#queue.length <= this.#maxQueued / 2) {
       const resume = this.#resume;
       this.#resume = [];
       for (const r of resume) r();

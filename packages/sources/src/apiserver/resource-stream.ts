@@ -204,7 +204,13 @@ export class ResourceStream {
             if (version) this.#resourceVersion = version;
             this.#o.onChange(action, object);
             // Too many changes waiting for the sink: stop reading; run() resumes from this version.
-            if (this.#o.congested()) finish();
+            if (this.#o.congested()) {
+              this.#o.logger.debug(
+                { path: this.#path, resourceVersion: this.#resourceVersion },
+                'watch paused: changes wait for the sink',
+              );
+              finish();
+            }
           },
           (error: unknown) => {
             if (error && !signal.aborted && !ended) {
