@@ -73,11 +73,15 @@ export class ResourceStream {
       try {
         if (this.#o.congested()) await this.#o.uncongested();
         if (signal.aborted) break;
-        if (this.#resourceVersion === undefined) await this.#list();
+        if (this.#resourceVersion === undefined) {
+          await this.#list();
+          this.#o.onProblem(undefined);
+        }
         verb = 'watch';
-        await this.#watch();
-        failures = 0;
-        this.#o.onProblem(undefined);
+        await this.#watch(() => {
+          failures = 0;
+          this.#o.onProblem(undefined);
+        });
       } catch (error) {
         if (signal.aborted) break;
         if (error instanceof GoneError) {
@@ -105,7 +109,7 @@ export class ResourceStream {
     const items: KubeObject[] = [];
     let resourceVersion = '';
     let next: string | undefined;
-    do {
+    for (;;) {
       let page: { metadata?: { resourceVersion?: string; continue?: string }; items?: KubeObject[] };
       try {
         page = (await kubeRequest(this.#o.config, 'GET', this.#path, {
@@ -124,7 +128,8 @@ export class ResourceStream {
       for (const item of page.items ?? []) items.push(this.#typed(item));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       next = page.metadata?.continue || undefined;
-    } while (next !== undefined);
+      if (next === undefined) break;
+    }
 
     const seen = new Set<string>();
     for (const item of items) {
@@ -146,8 +151,11 @@ export class ResourceStream {
     this.#resourceVersion = resourceVersion;
   }
 
-  /** One watch from the current resourceVersion; resolves when it ends or is paused, rejects on failure. */
-  #watch(): Promise<void> {
+  /**
+   * One watch from the current resourceVersion; `connected` once the API server accepted it. Resolves
+   * when it ends or is paused, rejects on failure.
+   */
+  #watch(connected: () => void): Promise<void> {
     const { signal } = this.#o;
     return new Promise<void>((resolve, reject) => {
       let controller: AbortController | undefined;
@@ -238,6 +246,7 @@ export class ResourceStream {
           (c) => {
             controller = c;
             if (ended || signal.aborted) c.abort();
+            else connected();
           },
           (error: unknown) => finish(error),
         );
