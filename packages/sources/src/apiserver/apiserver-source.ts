@@ -255,7 +255,8 @@ class ApiServerSourceRun {
         status === 401 || status === 403
           ? {
               reason: 'PermissionCheckFailed',
-              message: `cannot act as ${this.#user} with the kubeconfig's identity (it needs the impersonate right): ${(error as Error).message}`,
+              // Usually a kubeconfig user without the `impersonate` right; the API server's message says.
+              message: `checking what ${this.#user} may do failed: ${(error as Error).message}`,
             }
           : {
               reason: 'UpstreamUnreachable',
