@@ -2,6 +2,9 @@
 // with the test sink: what the end-to-end test in test/sources does not reach.
 
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Kubectl, kubectlFor } from '../../../../test/harness/kubernetes.ts';
 import type { SourceDefinition } from '../sdk/adapter.js';
@@ -67,6 +70,12 @@ afterAll(async () => {
   if (cluster && namespaces.length > 0)
     await cluster.kubectl(['delete', 'namespace', ...namespaces, '--wait=false']);
 }, 60_000);
+
+function registryOf(one: ReturnType<typeof createApiServerSourceAdapter>): SourceRegistry {
+  const registry = new SourceRegistry();
+  registry.register(one);
+  return registry;
+}
 
 const adapter = createApiServerSourceAdapter({
   recheckIntervalMs: 500,
@@ -186,11 +195,7 @@ describe('ApiServerSource adapter', () => {
     const small = createApiServerSourceAdapter({ maxQueued: 4, env: {} });
     const d = definition(ns, 'pressure', {});
     const runner = createSourceRunner({
-      adapters: (() => {
-        const r = new SourceRegistry();
-        r.register(small);
-        return r;
-      })(),
+      adapters: registryOf(small),
       kubeconfig: cluster.kubeconfigPath,
     });
     try {
@@ -229,6 +234,42 @@ describe('ApiServerSource adapter', () => {
     ]);
     await until(() => readyOf(d)?.status === 'True', 15_000, 'Ready again');
   }, 40_000);
+
+  it('a kubeconfig user that may not impersonate: NotReady PermissionCheckFailed with the API server’s reason', async () => {
+    const ns = await namespace('noimp');
+    await kubectl(['create', 'serviceaccount', 'plain', '-n', ns]);
+    const token = (await kubectl(['create', 'token', 'plain', '-n', ns])).trim();
+    const server = (
+      await kubectl(['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'])
+    ).trim();
+    const file = join(mkdtempSync(join(tmpdir(), 'eddy-apisrc-')), 'kubeconfig');
+    writeFileSync(
+      file,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: ${JSON.stringify(server)}, insecure-skip-tls-verify: true}}]
+users: [{name: plain, user: {token: ${JSON.stringify(token)}}}]
+contexts: [{name: c, context: {cluster: c, user: plain}}]
+current-context: c
+`,
+    );
+    const runner = createSourceRunner({ adapters: registryOf(adapter), kubeconfig: file });
+    try {
+      const d = definition(ns, 'noimp', {});
+      await runner.apply(d);
+      await until(
+        () => runner.statuses()[0]?.ready.reason === 'PermissionCheckFailed',
+        15_000,
+        'PermissionCheckFailed',
+      );
+      expect(runner.statuses()[0]?.ready.message).toMatch(
+        new RegExp(`^checking what system:serviceaccount:${ns}:watcher may do failed: .*cannot impersonate`),
+      );
+    } finally {
+      await runner.close();
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('an unknown kind is NotReady ResourceNotFound', async () => {
     const ns = await namespace('unknown');
