@@ -15,6 +15,8 @@ export * from './contract/resource-status.js';
 export * from './contract/serving-contract.js';
 export * from './crds/index.js';
 export * from './delivery/index.js';
+export * from './filters/attribute-value.js';
+export * from './filters/compile-filter.js';
 export * from './resources/eddy-annotations.js';
 export * from './resources/index.js';
 export * from './values/core-data.js';

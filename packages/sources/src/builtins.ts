@@ -1,4 +1,5 @@
 // The adapters every Eddy ships with. An adapter written for this package adds itself here.
+import { apiServerSourceAdapter } from './apiserver/apiserver-source.js';
 import { containerSourceAdapter } from './container/container-source.js';
 import { githubSourceAdapter } from './github/github-source.js';
 import { kafkaSourceAdapter } from './kafka/kafka-source.js';
@@ -16,6 +17,7 @@ export const builtinAdapters: readonly SourceAdapter[] = [
   githubSourceAdapter as SourceAdapter,
   pubsubSourceAdapter as SourceAdapter,
   sqsSourceAdapter as SourceAdapter,
+  apiServerSourceAdapter as SourceAdapter,
 ];
 
 /** A registry with the built-in adapters (pass `{ builtins: false }` for an empty one). */

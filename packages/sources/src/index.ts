@@ -1,5 +1,14 @@
 export const packageName = '@eddy/sources';
 export { loadAdapterPackages, withContainerOutput } from './adapter-packages.js';
+export {
+  APISERVER_EVENT_TYPES,
+  type ApiServerSourceSpec,
+  apiServerEvent,
+  labelSelectorString,
+  ownerFilterPasses,
+  selfLink,
+} from './apiserver/apiserver-event.js';
+export { apiServerSourceAdapter, createApiServerSourceAdapter } from './apiserver/apiserver-source.js';
 export { builtinAdapters, createSourceRegistry } from './builtins.js';
 export {
   type ContainerSourceOptions,

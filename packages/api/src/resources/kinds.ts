@@ -44,8 +44,8 @@ const def = (
 ): KindDefinition => ({ group, versions, kind, schema, check, ...(hiddenValues ? { hiddenValues } : {}) });
 
 /**
- * Every kind Eddy runs (or, for ApiServerSource, accepts and validates), and the two core kinds whose
- * values the others refer to (Secret, ConfigMap; group "" is the core API, `apiVersion: v1`).
+ * Every kind Eddy runs, and the two core kinds whose values the others refer to (Secret, ConfigMap;
+ * group "" is the core API, `apiVersion: v1`).
  */
 export const KINDS: readonly KindDefinition[] = [
   def('eventing.knative.dev', ['v1'], 'Broker', Broker, ev.checkBroker),

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { DEFAULT_KAFKA_CLIENT, isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
 import type { Command } from 'commander';
 import pino from 'pino';
@@ -23,6 +24,7 @@ export interface DevCommandOptions {
   routers?: string;
   inProcess?: boolean;
   kafkaClient?: string;
+  kubeconfig?: string;
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
 }
@@ -115,6 +117,10 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   const level = parseLogLevel(options.logLevel, 'error');
   // A typo in -f would otherwise start an empty mesh; a path that goes away later is handled live.
   for (const f of options.file) if (!existsSync(f)) throw new UsageError(`no such file or directory: ${f}`);
+  // Absolute, so `eddy sources` processes find it whatever their working directory.
+  const kubeconfig = options.kubeconfig === undefined ? undefined : resolve(options.kubeconfig);
+  if (kubeconfig !== undefined && !existsSync(kubeconfig))
+    throw new UsageError(`--kubeconfig: no such file: ${options.kubeconfig}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
   let server: DevServer;
   try {
@@ -135,6 +141,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(kafkaClient !== undefined && isKafkaClientName(kafkaClient) ? { kafkaClient } : {}),
       port,
       sourceAdapters: options.sourceAdapter,
+      ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -203,6 +210,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       'load a third-party source adapter package (repeatable); its kinds then run like the built-ins',
       collect,
       [],
+    )
+    .option(
+      '--kubeconfig <file>',
+      'the Kubernetes cluster ApiServerSources watch (default $KUBECONFIG; without either they are not Ready)',
     )
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')

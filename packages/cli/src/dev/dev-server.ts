@@ -84,6 +84,8 @@ export interface DevServerOptions {
   sources?: SourceRegistry;
   /** Third-party adapter packages (names resolved from the cwd, or paths) loaded into the registry. */
   sourceAdapters?: string[];
+  /** Kubeconfig file of the cluster ApiServerSources watch (`--kubeconfig`). */
+  kubeconfig?: string;
   /** Serving pieces; default @eddy/serving's, `false` to run without serving. */
   serving?: ServingModule | false;
   /** File rescan period; default 1000 ms. */
@@ -258,6 +260,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } = await createDevSources({
       ...(options.sources ? { sources: options.sources } : {}),
       ...(options.sourceAdapters ? { sourceAdapters: options.sourceAdapters } : {}),
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       ...(options.sourcesProcess
         ? { asProcess: options.sourcesProcess === true ? {} : options.sourcesProcess }
         : {}),

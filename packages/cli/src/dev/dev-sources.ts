@@ -22,6 +22,8 @@ export interface DevSourcesOptions {
   sources?: SourceRegistry;
   /** Third-party adapter packages loaded into the registry (and into the sources process). */
   sourceAdapters?: readonly string[];
+  /** The kubeconfig for ApiServerSources (`eddy dev --kubeconfig`), passed to the sources process too. */
+  kubeconfig?: string;
   /**
    * Run the adapters in `eddy sources` processes (needs Kafka: eddy dev then runs processes): `members`
    * of them (default 1), each started with `extraArgs` too.
@@ -70,7 +72,14 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
       logger: o.logger,
       print: o.print,
       ...(o.asProcess.members !== undefined ? { members: o.asProcess.members } : {}),
-      ...(o.asProcess.extraArgs ? { extraArgs: o.asProcess.extraArgs } : {}),
+      ...(o.asProcess.extraArgs || o.kubeconfig
+        ? {
+            extraArgs: [
+              ...(o.asProcess.extraArgs ?? []),
+              ...(o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : []),
+            ],
+          }
+        : {}),
       ...(containerOutput ? { onContainerOutput: containerOutput } : {}),
     });
     return { registry, runner: process, process };
@@ -81,6 +90,7 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
     logger: o.logger,
     values: o.values,
     ...env,
+    ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
   });
   return { registry, runner, process: undefined };
 }

@@ -33,7 +33,7 @@ function plan(inputs: ContractInput[], serviceUrl?: (ns: string, name: string) =
   return planSources(inputs, {
     resolver,
     isSourceKind: (apiVersion, kind) =>
-      apiVersion.startsWith('sources.knative.dev/') && kind === 'PingSource',
+      apiVersion.startsWith('sources.knative.dev/') && (kind === 'PingSource' || kind === 'ApiServerSource'),
     values: { env: {} },
   });
 }
@@ -98,17 +98,22 @@ describe('planSources', () => {
     });
   });
 
-  it('ApiServerSource is not run; SinkBindings and unknown kinds are not sources', () => {
+  it('ApiServerSource is planned like any source; SinkBindings and unknown kinds are not sources', () => {
     const { sources, statuses } = plan([
-      input('sources.knative.dev/v1', 'ApiServerSource', 'api', {}),
+      input('sources.knative.dev/v1', 'ApiServerSource', 'api', {
+        mode: 'Resource',
+        resources: [{ apiVersion: 'v1', kind: 'ConfigMap' }],
+        sink: { uri: 'http://example.com/' },
+      }),
       input('sources.knative.dev/v1', 'SinkBinding', 'bind', {}),
       input('sources.example.com/v1', 'OtherSource', 'other', {}),
     ]);
-    expect(sources.size).toBe(0);
-    expect(readyCondition(statuses.get('ApiServerSource/demo/api')!)).toMatchObject({
-      status: 'False',
-      reason: 'NotSupported',
+    expect([...sources.keys()]).toEqual(['ApiServerSource/demo/api']);
+    expect(sources.get('ApiServerSource/demo/api')?.plan).toMatchObject({
+      ok: true,
+      definition: { kind: 'ApiServerSource', sink: 'http://example.com/', spec: { mode: 'Resource' } },
     });
+    expect(statuses.size).toBe(0);
   });
 });
 

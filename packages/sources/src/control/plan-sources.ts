@@ -8,9 +8,7 @@ import {
   type Destination,
   findKeyRefs,
   generationOf,
-  groupOf,
   keyRefsDigest,
-  notRunStatus,
   type ResourceStatus,
   resolveDestination,
   resourceKey,
@@ -102,17 +100,6 @@ export function planSources(inputs: readonly ContractInput[], options: PlanSourc
   for (const input of inputs) {
     const generation = generationOf((input.resource as { metadata?: { generation?: unknown } }).metadata);
     const statusKey = resourceKey(input.kind, input.namespace, input.name);
-    if (input.kind === 'ApiServerSource' && groupOf(input.apiVersion) === 'sources.knative.dev') {
-      statuses.set(
-        statusKey,
-        notRunStatus(
-          generation,
-          'NotSupported',
-          'ApiServerSource needs Kubernetes; embedded mode does not run it',
-        ),
-      );
-      continue;
-    }
     if (input.kind === 'SinkBinding' || !options.isSourceKind(input.apiVersion, input.kind)) continue;
     const plan = planSource(input.resource as unknown as SourceLike, options.resolver, options.values);
     sources.set(sourceKey(input), { input, statusKey, generation, plan });

@@ -73,6 +73,10 @@ const OPTIONS = {
     help: 'third-party adapter packages to load (names from the cwd, or paths)',
   },
   'secret-dirs': { value: '<dir,...>', help: 'directories of <namespace>/<name>/<key> secret files' },
+  kubeconfig: {
+    value: '<file>',
+    help: 'kubeconfig of the cluster ApiServerSources watch (default $KUBECONFIG, else in-cluster)',
+  },
   'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
   'status-interval-ms': {
     value: '<ms>',
@@ -99,6 +103,8 @@ export interface SourcesMainOptions {
   logLevel: string;
   sourceAdapters: string[];
   secretDirs: string[];
+  /** For adapters that talk to Kubernetes (ApiServerSource). */
+  kubeconfig: string | undefined;
   watchIntervalMs: number;
   statusIntervalMs: number;
 }
@@ -126,6 +132,7 @@ export function parseSourcesArgs(
     logLevel: flags.text('log-level') ?? 'info',
     sourceAdapters: list(flags.text('source-adapters')),
     secretDirs: list(flags.text('secret-dirs')),
+    kubeconfig: flags.text('kubeconfig'),
     watchIntervalMs: flags.int('watch-interval-ms', 50, 60_000) ?? 500,
     statusIntervalMs: flags.int('status-interval-ms', 50, 60_000) ?? 500,
   };
@@ -175,6 +182,7 @@ export async function runSources(
     values,
     env,
     ...(options.secretDirs.length ? { secretDirs: options.secretDirs } : {}),
+    ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
   });
   const applier = new ContractApplier({
     runner,

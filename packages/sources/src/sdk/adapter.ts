@@ -86,6 +86,11 @@ export interface SourceContext<Spec = unknown> {
   /** Resolves `configMapKeyRef` references from the ConfigMaps the control plane was given. */
   configMaps: ConfigMapResolver;
   /**
+   * Path of the kubeconfig file the sources component was started with (`eddy dev --kubeconfig`,
+   * `eddy sources --kubeconfig`), for adapters that talk to a Kubernetes API server; unset when none.
+   */
+  kubeconfig?: string;
+  /**
    * Reports health, which becomes the source's Ready condition. Call with `ready: false` and a
    * CamelCase `reason` when upstream is unreachable, and `ready: true` once it works again. If an
    * adapter never calls it, the source is Ready once start() resolved.

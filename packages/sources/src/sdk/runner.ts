@@ -55,6 +55,11 @@ export interface SourceRunnerOptions {
   restartDelayMs?: number;
   /** How long stop() of one adapter may take before the runner gives up on it; default 30 000. */
   stopTimeoutMs?: number;
+  /**
+   * Path of the kubeconfig file for adapters that talk to a Kubernetes API server (ApiServerSource):
+   * `eddy dev --kubeconfig`, `eddy sources --kubeconfig`. Handed to them as `context.kubeconfig`.
+   */
+  kubeconfig?: string;
 }
 
 export interface SourceRunner {
@@ -201,6 +206,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
         namespace: d.namespace,
         ...(options.values ? { store: options.values } : {}),
       }),
+      ...(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {}),
       setHealth(health: SourceHealth) {
         if (signal.aborted) return;
         instance.healthReported = true;

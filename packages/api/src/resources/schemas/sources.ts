@@ -53,7 +53,7 @@ export const SinkBindingSpec = Strict({
 export const SinkBinding = KindSchema(['sources.knative.dev/v1'], 'SinkBinding', SinkBindingSpec);
 export type SinkBinding = Static<typeof SinkBinding>;
 
-/** sources.knative.dev/v1 ApiServerSource (accepted and validated; its adapter comes with Kubernetes mode). */
+/** sources.knative.dev/v1 ApiServerSource: Kubernetes objects' changes as events (@eddy/sources' adapter). */
 export const ApiServerSourceSpec = Strict({
   resources: Type.Optional(
     Type.Array(

@@ -19,14 +19,11 @@
 //   entries it cannot materialise.
 // - The dispatcher drops only `fail`: `nofilter` means "no opinion" and the event is delivered.
 
-import {
-  type CesqlAttributes,
-  CesqlCompileError,
-  compileCesql,
-  type PlainEvent,
-  type ResolvedFilter,
-  type SubscriptionsAPIFilter,
-} from '@eddy/api';
+import { type CesqlAttributes, compileCesql } from '../cesql/compile.js';
+import { CesqlCompileError } from '../cesql/errors.js';
+import type { PlainEvent } from '../cloudevents/event.js';
+import type { ResolvedFilter } from '../contract/data-plane-contract.js';
+import type { SubscriptionsAPIFilter } from '../resources/schemas/common.js';
 import { attributeString } from './attribute-value.js';
 
 export type FilterResult = 'pass' | 'fail' | 'nofilter';

@@ -1,8 +1,10 @@
 // Knative's trigger filter semantics as a table (knative/eventing pkg/eventfilter and the broker's
 // filter handler), plus what Eddy adds: compile-once CESQL, errors = fail, readable compile errors.
 
-import type { PlainEvent, ResolvedFilter, SubscriptionsAPIFilter } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
+import type { PlainEvent } from '../cloudevents/event.js';
+import type { ResolvedFilter } from '../contract/data-plane-contract.js';
+import type { SubscriptionsAPIFilter } from '../resources/schemas/common.js';
 import { timeString } from './attribute-value.js';
 import { compileFilter, FilterCompileError, type FilterResult } from './compile-filter.js';
 

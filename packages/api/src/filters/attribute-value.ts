@@ -2,7 +2,7 @@
 // Knative's broker looks attributes up through the Go SDK and compares their string form; this
 // module gives the same answers for Eddy's events (PlainEvent).
 
-import type { PlainEvent } from '@eddy/api';
+import type { PlainEvent } from '../cloudevents/event.js';
 
 /** Members of an event that are not attributes: a filter key naming one must not match the payload. */
 const NOT_ATTRIBUTES = new Set(['data', 'data_base64']);
