@@ -355,4 +355,46 @@ spec:
     });
     expect(await metric(standby.url, 'eddy_controller_api_writes_total')).toBeGreaterThan(0);
   }, 180_000);
+
+  it('runs an ApiServerSource applied as a custom resource, as its ServiceAccount', async () => {
+    [ingressPort] = (await freePorts(1)) as [number];
+    const ns = await freshNamespace();
+    const sinkUrl = `http://127.0.0.1:${(sink.server.address() as { port: number }).port}`;
+    const controller = await startController(ns, 'only');
+    await controller.process.waitForLine(/only: leading/, 30_000);
+    await must(
+      ['apply', '-n', ns, '-f', '-'],
+      `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: watcher}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: configmaps-reader}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: watcher-reads-configmaps}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmaps-reader}
+subjects: [{kind: ServiceAccount, name: watcher, namespace: ${ns}}]
+---
+apiVersion: sources.knative.dev/v1
+kind: ApiServerSource
+metadata: {name: configmaps}
+spec:
+  mode: Reference
+  serviceAccountName: watcher
+  resources: [{apiVersion: v1, kind: ConfigMap}]
+  sink: {uri: ${sinkUrl}/apiserver}
+`,
+    );
+    await allReady(ns, 'apiserversources', 1);
+    await must(['create', 'configmap', 'watched', '-n', ns, '--from-literal=a=1']);
+    await waitFor('the add event of the ConfigMap', () =>
+      sink.received.some((r) => r.path === '/apiserver' && r.type === 'dev.knative.apiserver.ref.add')
+        ? true
+        : undefined,
+    );
+  }, 120_000);
 });

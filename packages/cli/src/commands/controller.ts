@@ -2,6 +2,7 @@
 // until SIGINT/SIGTERM, or exits 1 when it loses the leader Lease (a restarted replica starts clean,
 // as controller-runtime's managers do).
 
+import { resolve } from 'node:path';
 import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
@@ -113,6 +114,7 @@ export async function runController(options: ControllerCommandOptions, output: O
   try {
     controller = await startController({
       kubeConfig,
+      ...(options.kubeconfig ? { kubeconfigPath: resolve(options.kubeconfig) } : {}),
       kafka,
       ...(options.kafkaClient && isKafkaClientName(options.kafkaClient)
         ? { kafkaClient: options.kafkaClient }

@@ -48,6 +48,8 @@ export const BROKER_FEED_PATH = '/v1/contract/broker';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
+  /** The file kubeConfig came from, for the source adapters (ApiServerSource); none: $KUBECONFIG or in-cluster. */
+  kubeconfigPath?: string;
   /** Kafka bootstrap servers: the event log the data plane runs on (lag, group deletion, replays). */
   kafka: string[];
   kafkaClient?: KafkaClientName;
@@ -276,6 +278,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       cleanups.push(() => replays.close());
       const { registry: sources, runner } = await createDevSources({
         values: store.values,
+        ...(o.kubeconfigPath ? { kubeconfig: o.kubeconfigPath } : {}),
         metrics,
         logger,
         print,
