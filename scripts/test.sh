@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh || exit 1
+# Checked before the install and build so a machine without Go fails at once, not minutes later
+# in the test harness (which builds the Pub/Sub fake and the Kubernetes test cluster with it).
+if ! command -v go >/dev/null 2>&1; then
+  echo "scripts/test.sh: Go 1.26 or newer is required: the test harness builds the Pub/Sub fake (pstest) and the" >&2
+  echo "Kubernetes test cluster (kube-apiserver, etcd, kwok, kubectl, helm) with it. Install it from" >&2
+  echo "https://go.dev/dl/ (or the distribution's golang package) and put \`go\` on the PATH." >&2
+  exit 1
+fi
 echo "== install" >&2
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only >&2
 echo "== build" >&2

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -168,15 +170,98 @@ describe('the Kubernetes test cluster', () => {
 });
 
 describe('startKubernetesCluster', () => {
-  it('starts a control plane of its own and removes it on stop', { timeout: 120_000 }, async () => {
+  it('starts a control plane of its own that calls admission webhooks on 127.0.0.1, and removes it on stop', {
+    timeout: 120_000,
+  }, async () => {
     const cluster = await startKubernetesControlPlane({ log: () => {} });
+    // The webhook serves with the apiserver's own self-signed pair (valid for 127.0.0.1), so the
+    // test needs no certificate tooling; the controller's webhook brings its own.
+    const webhook = createServer(
+      { cert: readFileSync(cluster.caFile), key: readFileSync(cluster.caFile.replace(/\.crt$/, '.key')) },
+      (req, res) => {
+        const body: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => body.push(chunk));
+        req.on('end', () => {
+          const review = JSON.parse(Buffer.concat(body).toString('utf8')) as {
+            request: { uid: string; object: { data?: Record<string, string> } };
+          };
+          const allowed = review.request.object.data?.deny === undefined;
+          res.setHeader('content-type', 'application/json');
+          res.end(
+            JSON.stringify({
+              apiVersion: 'admission.k8s.io/v1',
+              kind: 'AdmissionReview',
+              response: {
+                uid: review.request.uid,
+                allowed,
+                ...(allowed ? {} : { status: { code: 422, message: 'denied by the test webhook' } }),
+              },
+            }),
+          );
+        });
+      },
+    );
     try {
       expect(cluster.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       expect(cluster.server).not.toBe(inject('kubernetes').server);
-      const res = await cluster.kubectl(['get', '--raw', '/readyz']);
-      expect(res.stdout).toBe('ok');
+      expect((await cluster.kubectl(['get', '--raw', '/readyz'])).stdout).toBe('ok');
       expect(Object.keys(cluster.pids).sort()).toEqual(['etcd', 'kube-apiserver']);
+
+      await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+      const { port } = webhook.address() as AddressInfo;
+      const config = {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: 'eddy-test' },
+        webhooks: [
+          {
+            name: 'deny.eddy.test',
+            clientConfig: {
+              url: `https://127.0.0.1:${port}/validate`,
+              caBundle: readFileSync(cluster.caFile).toString('base64'),
+            },
+            rules: [
+              { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] },
+            ],
+            namespaceSelector: { matchLabels: { 'eddy-webhook-test': 'yes' } },
+            failurePolicy: 'Fail',
+            sideEffects: 'None',
+            admissionReviewVersions: ['v1'],
+            timeoutSeconds: 5,
+          },
+        ],
+      };
+      const applied = await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(config) });
+      expect(applied.stderr).toBe('');
+      const ns = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'hooked', labels: { 'eddy-webhook-test': 'yes' } },
+      };
+      expect((await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(ns) })).code).toBe(0);
+      // The apiserver picks up webhook configurations from an informer: shortly, not at once.
+      await waitFor('the webhook to deny a ConfigMap', async () => {
+        const res = await cluster.kubectl([
+          'create',
+          'configmap',
+          'no',
+          '-n',
+          'hooked',
+          '--from-literal=deny=1',
+        ]);
+        return res.code !== 0 && res.stderr.includes('denied by the test webhook');
+      });
+      const allowed = await cluster.kubectl([
+        'create',
+        'configmap',
+        'yes',
+        '-n',
+        'hooked',
+        '--from-literal=a=1',
+      ]);
+      expect(allowed.stderr).toBe('');
     } finally {
+      webhook.close();
       await cluster.stop();
     }
     expect(existsSync(cluster.kubeconfigPath)).toBe(false);
