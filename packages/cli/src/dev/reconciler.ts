@@ -140,6 +140,9 @@ export class Reconciler {
    */
   readonly #deletedRoutes = new Set<string>();
   #replayTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** Failed passes in a row: the backoff before the next try. */
+  #failures = 0;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -215,6 +218,7 @@ export class Reconciler {
     clearInterval(this.#poll);
     clearTimeout(this.#timer);
     clearTimeout(this.#replayTimer);
+    clearTimeout(this.#retryTimer);
     this.#timer = undefined;
     this.#pending = false;
     for (const u of this.#unsubscribe) u();
@@ -229,8 +233,18 @@ export class Reconciler {
         this.#pending = false;
         try {
           await this.#reconcileOnce();
+          this.#failures = 0;
         } catch (error) {
-          this.#o.logger.error({ err: error }, `reconcile failed: ${(error as Error).message}`);
+          // Requeued with exponential backoff: a pass that failed (an API server or data plane that
+          // refused) is tried again even if nothing changes meanwhile.
+          const delay = Math.min(60_000, 500 * 2 ** this.#failures++);
+          this.#o.logger.error(
+            { err: error, retryInMs: delay },
+            `reconcile failed: ${(error as Error).message} (again in ${delay} ms)`,
+          );
+          clearTimeout(this.#retryTimer);
+          this.#retryTimer = setTimeout(() => this.schedule(), delay);
+          this.#retryTimer.unref();
         }
       }
     })();
