@@ -2,6 +2,7 @@
 // and the per-run log folders of the peers it starts.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive, sleep } from './processes.ts';
@@ -94,4 +95,24 @@ export function newRunLogDir(logsRoot: string, keep = 20): string {
   const dir = join(logsRoot, `${stamp}-${process.pid}-${randomBytes(2).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * Removes the `<tmpdir>/<prefix>*` data folders of test processes that died without cleaning up: each
+ * holds its owner's pid in `owner.pid`, and a folder whose owner is gone is removed.
+ */
+export function sweepStaleDataDirs(prefix: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir()).filter((e) => e.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = join(tmpdir(), entry);
+    try {
+      const owner = Number.parseInt(readFileSync(join(dir, 'owner.pid'), 'utf8'), 10);
+      if (owner > 0 && !isAlive(owner)) rmSync(dir, { recursive: true, force: true });
+    } catch {}
+  }
 }

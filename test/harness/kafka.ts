@@ -8,7 +8,6 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -17,12 +16,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePorts } from './free-ports.ts';
-import { newRunLogDir } from './harness-cache.ts';
+import { newRunLogDir, sweepStaleDataDirs } from './harness-cache.ts';
 import { adoptCdsDump, type CdsDump, sweepStaleCdsParts } from './jvm-cds.ts';
 import { cdsArchivePath, ensureKafkaLibs, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
 import { checkJava, javaCommand } from './maven-classpath.ts';
 import {
-  isAlive,
   killAndWait,
   onProcessExit,
   runLogged,
@@ -125,23 +123,6 @@ function killNow(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: bo
 function removeData(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
   for (const node of cluster.nodes) rmSync(node.dataDir, { recursive: true, force: true, maxRetries: 3 });
   if (cluster.ownsBaseDir) rmSync(cluster.baseDir, { recursive: true, force: true, maxRetries: 3 });
-}
-
-/** Data folders left by a test process that was killed before it could clean up. */
-function sweepStaleDataDirs(): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(tmpdir()).filter((e) => e.startsWith('eddy-kafka-'));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const dir = join(tmpdir(), entry);
-    try {
-      const owner = Number.parseInt(readFileSync(join(dir, 'owner.pid'), 'utf8'), 10);
-      if (owner > 0 && !isAlive(owner)) rmSync(dir, { recursive: true, force: true });
-    } catch {}
-  }
 }
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64; a leading '-' would read as a CLI flag. */
@@ -450,7 +431,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     '-XX:TieredStopAtLevel=1',
     ...(haveCds ? [`-XX:SharedArchiveFile=${cdsArchive}`] : []),
   ];
-  sweepStaleDataDirs();
+  sweepStaleDataDirs('eddy-kafka-');
 
   const runLogDir = newRunLogDir(join(kafkaCacheRoot(), 'logs'));
 

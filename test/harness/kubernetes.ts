@@ -25,7 +25,7 @@ import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.ts';
-import { newRunLogDir, peerCacheRoot, withDirLock } from './harness-cache.ts';
+import { newRunLogDir, peerCacheRoot, sweepStaleDataDirs, withDirLock } from './harness-cache.ts';
 import {
   isAlive,
   onProcessExit,
@@ -483,23 +483,6 @@ export function kubeconfigYaml(server: string, caFile: string, token: string, us
 // ---------------------------------------------------------------------------------------------
 // Cluster
 
-/** Data folders of test processes that died without stopping their cluster. */
-function sweepStaleDataDirs(): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(tmpdir()).filter((e) => e.startsWith('eddy-k8s-'));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const dir = join(tmpdir(), entry);
-    try {
-      const owner = Number.parseInt(readFileSync(join(dir, 'owner.pid'), 'utf8'), 10);
-      if (owner > 0 && !isAlive(owner)) rmSync(dir, { recursive: true, force: true });
-    } catch {}
-  }
-}
-
 /** GET over TLS with a bearer token; resolves with the status and body, rejects on network errors. */
 function httpsGet(url: string, ca: Buffer, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
@@ -553,7 +536,7 @@ export async function startKubernetesCluster(
   const tools = await ensureKubernetesTools(log);
   const started = Date.now();
   const bin = (name: string) => join(tools.binDir, name);
-  sweepStaleDataDirs();
+  sweepStaleDataDirs('eddy-k8s-');
 
   const logDir = newRunLogDir(kubernetesLogRoot());
   const baseDir = mkdtempSync(join(tmpdir(), 'eddy-k8s-'));

@@ -7,6 +7,7 @@ export * from './cloudevents/kafka-binding.js';
 export * from './contract/address-resolver.js';
 export * from './contract/contract-equality.js';
 export * from './contract/data-plane-contract.js';
+export * from './contract/kube-object.js';
 export * from './contract/namespaced-name.js';
 export * from './contract/naming.js';
 export * from './contract/replay-contract.js';

@@ -1,4 +1,5 @@
 export { type BoundedBody, DRAIN_LIMIT_BYTES, readBounded } from './bounded-body.js';
+export { type CleanupStack, type CleanupStep, cleanupStack } from './cleanup-stack.js';
 export { CommitTracker } from './commit-tracker.js';
 export { ContractFeed, type Generational, type MemberReport, type MemberState } from './contract-feed.js';
 export {

@@ -21,6 +21,7 @@ import { DEFAULT_KAFKA_CLIENT, type EventLog, type KafkaClientName, openKafkaEve
 import {
   boundPort,
   type ContractFeed,
+  cleanupStack,
   type Generational,
   listenUrl,
   registerFeedRoutes,
@@ -106,16 +107,11 @@ export interface Controller {
 export async function startController(o: ControllerOptions): Promise<Controller> {
   const { logger } = o;
   const print = o.print ?? (() => {});
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (error) {
-        logger.warn({ err: error }, `eddy controller: shutdown step failed: ${(error as Error).message}`);
-      }
-    }
-  };
+  const cleanups = cleanupStack((error) =>
+    logger.warn({ err: error }, `eddy controller: shutdown step failed: ${(error as Error).message}`),
+  );
+  const cleanup = () => cleanups.run();
+
   try {
     const log: EventLog = openKafkaEventLog({
       client: o.kafkaClient ?? DEFAULT_KAFKA_CLIENT,

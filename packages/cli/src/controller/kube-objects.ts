@@ -3,7 +3,19 @@
 // server holds (an object applied while the admission webhook was down, or from before a CRD
 // change, must not reach the reconcilers unchecked).
 
-import { crdNames, isCoreKind, KINDS, type KindDefinition, redactSecret, validateObject } from '@eddy/api';
+import {
+  type KubeObject as ApiKubeObject,
+  crdNames,
+  isCoreKind,
+  KINDS,
+  type KindDefinition,
+  redactSecret,
+  validateObject,
+} from '@eddy/api';
+
+/** An object of the API server, with the status Eddy writes. */
+export type KubeObject = ApiKubeObject & { status?: StoredResource['status'] };
+
 import type { StoredResource } from '../admin/protocol.js';
 
 /** One kind the controller lists and watches. */
@@ -26,34 +38,6 @@ export function watchedKinds(namespace?: string): WatchedKind[] {
     const path = `${definition.group ? `/apis/${apiVersion}` : `/api/${version}`}${scope}/${plural}`;
     return { definition, apiVersion, plural, path };
   });
-}
-
-/** What the API server gives: an object with server-set metadata. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    generation?: number;
-    resourceVersion?: string;
-    creationTimestamp?: string | Date;
-    deletionTimestamp?: string | Date;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    finalizers?: string[];
-    ownerReferences?: {
-      apiVersion: string;
-      kind: string;
-      name: string;
-      uid?: string;
-      controller?: boolean;
-    }[];
-    managedFields?: unknown;
-  };
-  status?: StoredResource['status'];
-  [field: string]: unknown;
 }
 
 export type CheckedObject =

@@ -102,6 +102,17 @@ function signatureOf(object: KubeObject): string {
   return JSON.stringify({ ...rest, metadata: meta });
 }
 
+/** Where one custom object is in the API: what every CustomObjectsApi call takes. */
+function objectAddress(kind: WatchedKind, meta: { namespace?: string; name?: string }) {
+  return {
+    group: kind.definition.group,
+    version: kind.definition.versions[0] as string,
+    namespace: meta.namespace ?? '',
+    plural: kind.plural,
+    name: meta.name ?? '',
+  };
+}
+
 export class KubernetesResourceStore implements ResourceStore {
   readonly #o: KubeResourceStoreOptions;
   readonly #custom: CustomObjectsApi;
@@ -332,9 +343,14 @@ export class KubernetesResourceStore implements ResourceStore {
   // Inside.
 
   #entry(key: string, held: Held): StoreEntry {
-    const owner = held.raw.metadata?.ownerReferences?.find((r) => r.controller && this.#kinds.has(r.kind));
+    const owner = held.raw.metadata?.ownerReferences?.find(
+      (r) => r.controller && r.kind !== undefined && this.#kinds.has(r.kind),
+    );
     const origin: ResourceOrigin = owner
-      ? { type: 'owner', owner: resourceKey(owner.kind, held.raw.metadata?.namespace ?? '', owner.name) }
+      ? {
+          type: 'owner',
+          owner: resourceKey(owner.kind ?? '', held.raw.metadata?.namespace ?? '', owner.name ?? ''),
+        }
       : { type: 'api' };
     return { key, origin, resource: held.checked.resource };
   }
@@ -575,11 +591,7 @@ export class KubernetesResourceStore implements ResourceStore {
     this.#o.onWrite?.('status');
     return this.#custom.patchNamespacedCustomObjectStatus(
       {
-        group: kind.definition.group,
-        version: kind.definition.versions[0] as string,
-        namespace: meta.namespace ?? '',
-        plural: kind.plural,
-        name: meta.name ?? '',
+        ...objectAddress(kind, meta),
         body,
         fieldManager: FIELD_MANAGER,
       },
@@ -589,15 +601,10 @@ export class KubernetesResourceStore implements ResourceStore {
 
   #patchMetadata(held: Held, metadata: Record<string, unknown>): Promise<unknown> {
     const meta = held.raw.metadata ?? {};
-    const { definition } = held.kind;
     this.#o.onWrite?.('metadata');
     return this.#custom.patchNamespacedCustomObject(
       {
-        group: definition.group,
-        version: definition.versions[0] as string,
-        namespace: meta.namespace ?? '',
-        plural: held.kind.plural,
-        name: meta.name ?? '',
+        ...objectAddress(held.kind, meta),
         body: { metadata },
         fieldManager: FIELD_MANAGER,
       },
@@ -611,11 +618,7 @@ export class KubernetesResourceStore implements ResourceStore {
     return this.#custom
       .patchNamespacedCustomObject(
         {
-          group: kind.definition.group,
-          version: kind.definition.versions[0] as string,
-          namespace: meta.namespace ?? '',
-          plural: kind.plural,
-          name: meta.name ?? '',
+          ...objectAddress(kind, meta),
           body,
           fieldManager: FIELD_MANAGER,
           force: true,
@@ -636,11 +639,7 @@ export class KubernetesResourceStore implements ResourceStore {
     this.#o.onWrite?.('delete');
     return this.#custom
       .deleteNamespacedCustomObject({
-        group: definition.group,
-        version: definition.versions[0] as string,
-        namespace: meta.namespace ?? '',
-        plural: held.kind.plural,
-        name: meta.name ?? '',
+        ...objectAddress(held.kind, meta),
         propagationPolicy: 'Background',
       })
       .catch((error) => {

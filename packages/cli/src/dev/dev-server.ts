@@ -15,7 +15,7 @@ import {
   openEmbeddedEventLog,
   openKafkaEventLog,
 } from '@eddy/broker';
-import { sleep } from '@eddy/runtime';
+import { cleanupStack, sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
@@ -161,16 +161,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     );
 
   const store = FileResourceStore.open(dataDir);
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (error) {
-        logger.warn({ err: error }, `eddy dev: shutdown step failed: ${(error as Error).message}`);
-      }
-    }
-  };
+  const cleanups = cleanupStack((error) =>
+    logger.warn({ err: error }, `eddy dev: shutdown step failed: ${(error as Error).message}`),
+  );
+  const cleanup = () => cleanups.run();
 
   try {
     const log: EventLog = options.kafka

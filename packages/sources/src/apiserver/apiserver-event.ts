@@ -12,28 +12,9 @@ export type EventMode = 'Reference' | 'Resource';
 /** What the watch saw happen to an object. */
 export type ChangeAction = 'add' | 'update' | 'delete';
 
-export interface OwnerReference {
-  apiVersion?: string;
-  kind?: string;
-  name?: string;
-  uid?: string;
-  controller?: boolean;
-}
+import type { KubeObject, OwnerReference } from '@eddy/api';
 
-/** A Kubernetes object as the API returns it (only the members the adapter reads are typed). */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-  };
-  [member: string]: unknown;
-}
+export type { KubeObject, OwnerReference };
 
 /** Knative's event types (knative/eventing pkg/apis/sources, ApiServerSource*EventType). */
 export const APISERVER_EVENT_TYPES: Readonly<Record<EventMode, Readonly<Record<ChangeAction, string>>>> = {
