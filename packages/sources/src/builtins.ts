@@ -1,5 +1,5 @@
 // The adapters every Eddy ships with. An adapter written for this package adds itself here.
-import { apiServerSourceAdapter } from './apiserver/apiserver-source.js';
+import { apiServerSourceAdapter } from './apiserver/adapter.js';
 import { containerSourceAdapter } from './container/container-source.js';
 import { githubSourceAdapter } from './github/github-source.js';
 import { kafkaSourceAdapter } from './kafka/kafka-source.js';

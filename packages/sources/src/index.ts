@@ -1,5 +1,6 @@
 export const packageName = '@eddy/sources';
 export { loadAdapterPackages, withContainerOutput } from './adapter-packages.js';
+export { apiServerSourceAdapter, createApiServerSourceAdapter } from './apiserver/adapter.js';
 export {
   APISERVER_EVENT_TYPES,
   type ApiServerSourceSpec,
@@ -8,7 +9,6 @@ export {
   ownerFilterPasses,
   selfLink,
 } from './apiserver/apiserver-event.js';
-export { apiServerSourceAdapter, createApiServerSourceAdapter } from './apiserver/apiserver-source.js';
 export { builtinAdapters, createSourceRegistry } from './builtins.js';
 export {
   type ContainerSourceOptions,

@@ -4,10 +4,10 @@
 
 import { resolve } from 'node:path';
 import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { type Controller, startController } from '../controller/controller.js';
+import type { Controller } from '../controller/controller.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
@@ -48,7 +48,9 @@ function parseService(
 export const CONTRACT_TOKEN_ENV = 'EDDY_CONTRACT_TOKEN';
 
 /** `--kubeconfig`, else $KUBECONFIG / ~/.kube/config / the in-cluster ServiceAccount (client-go's order). */
-export function loadKubeConfig(file: string | undefined): KubeConfig {
+export async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {
+  // The Kubernetes client (and the controller) load only for this command, not for every `eddy` verb.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     if (file) kc.loadFromFile(file);
@@ -105,13 +107,14 @@ export async function runController(options: ControllerCommandOptions, output: O
     );
   const service = parseService(options.webhookService);
   const webhookPort = parsePort(options.webhookPort, 8443, '--webhook-port');
-  const kubeConfig = loadKubeConfig(options.kubeconfig);
+  const kubeConfig = await loadKubeConfig(options.kubeconfig);
   const logger = pino({ level, base: { pid: process.pid } }, pino.destination(2));
   const token = process.env[CONTRACT_TOKEN_ENV];
   let controller: Controller;
   let lost = false;
   let stop: (() => void) | undefined;
   try {
+    const { startController } = await import('../controller/controller.js');
     controller = await startController({
       kubeConfig,
       ...(options.kubeconfig ? { kubeconfigPath: resolve(options.kubeconfig) } : {}),

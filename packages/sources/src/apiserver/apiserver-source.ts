@@ -26,8 +26,9 @@ import { randomUUID } from 'node:crypto';
 import { compileFilter, type PlainEvent } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { EventInit, RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
+import type { EventInit, RunningSource, SourceContext } from '../sdk/adapter.js';
 import { EmitError } from '../sdk/emitter.js';
+import type { ApiServerSourceAdapterOptions } from './adapter.js';
 import {
   type ApiServerSourceSpec,
   apiServerEvent,
@@ -54,16 +55,8 @@ import {
 } from './kube-client.js';
 import { ResourceStream, type StreamProblem } from './resource-stream.js';
 
-export interface ApiServerSourceAdapterOptions {
-  /** How often the namespaces and rights are checked while the source is not Ready (default 5 s). */
-  recheckIntervalMs?: number;
-  /** ...and while it is (default 60 s). A 403 from a list or watch triggers a check at once. */
-  readyRecheckIntervalMs?: number;
-  /** Changes waiting for the sink above which the watches pause (default MAX_QUEUED). */
-  maxQueued?: number;
-  /** Environment for KUBECONFIG / KUBERNETES_SERVICE_HOST (default process.env). */
-  env?: Readonly<Record<string, string | undefined>>;
-}
+export { apiServerSourceAdapter, createApiServerSourceAdapter } from './adapter.js';
+export type { ApiServerSourceAdapterOptions };
 
 /** Changes waiting for the sink above which the watches pause (and below half of which they resume). */
 export const MAX_QUEUED = 1_000;
@@ -84,21 +77,7 @@ interface WatchTarget {
   labelSelector: string;
 }
 
-export function createApiServerSourceAdapter(
-  options: ApiServerSourceAdapterOptions = {},
-): SourceAdapter<ApiServerSourceSpec> {
-  return {
-    apiVersion: 'sources.knative.dev/v1',
-    kind: 'ApiServerSource',
-    // Two watchers would send every change twice.
-    placement: 'once',
-    start: (context) => startApiServerSource(context, options),
-  };
-}
-
-export const apiServerSourceAdapter = createApiServerSourceAdapter();
-
-async function startApiServerSource(
+export async function startApiServerSource(
   ctx: SourceContext<ApiServerSourceSpec>,
   options: ApiServerSourceAdapterOptions,
 ): Promise<RunningSource> {
