@@ -132,7 +132,7 @@ export interface StartKubernetesOptions {
   nodes?: boolean;
   /** Progress lines (default: stderr with a `[kubernetes]` prefix). */
   log?: (line: string) => void;
-  /** How long to wait for the cluster once the tools exist (default 120 s, env EDDY_K8S_START_TIMEOUT_MS). */
+  /** How long to wait for the cluster once the tools exist (default 180 s, env EDDY_K8S_START_TIMEOUT_MS). */
   startTimeoutMs?: number;
 }
 
@@ -549,10 +549,14 @@ export async function startKubernetesCluster(
 ): Promise<KubernetesCluster> {
   const log = options.log ?? defaultLog;
   const withNodes = options.nodes ?? true;
-  const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_K8S_START_TIMEOUT_MS', 120_000);
+  const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_K8S_START_TIMEOUT_MS', 180_000);
   const tools = await ensureKubernetesTools(log);
   const started = Date.now();
   const bin = (name: string) => join(tools.binDir, name);
+  // Seconds since the start at which each stage was done, for the ready line: a slow start on a
+  // busy machine shows where the time went.
+  const phases: string[] = [];
+  const mark = (what: string) => phases.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
   sweepStaleDataDirs();
 
   const logDir = newRunLogDir(kubernetesLogRoot());
@@ -629,7 +633,10 @@ export async function startKubernetesCluster(
         const healthy = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(2000) })
           .then(async (res) => res.ok && ((await res.json()) as { health?: string }).health === 'true')
           .catch(() => false);
-        if (healthy) break;
+        if (healthy) {
+          mark('etcd');
+          break;
+        }
         if (Date.now() > deadline) throw failure(etcd, `was not healthy within ${timeoutMs} ms`);
         await sleep(50);
       }
@@ -659,7 +666,10 @@ export async function startKubernetesCluster(
         if (existsSync(caFile)) {
           try {
             const res = await httpsGet(`${server}/readyz`, readFileSync(caFile), token);
-            if (res.status === 200) break;
+            if (res.status === 200) {
+              mark('apiserver');
+              break;
+            }
             lastAnswer = `HTTP ${res.status}: ${res.body.slice(-300)}`;
           } catch (err) {
             lastAnswer = (err as Error).message;
@@ -733,7 +743,10 @@ export async function startKubernetesCluster(
           'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
         ]);
         lastState = res.code === 0 ? `Ready=${res.stdout || '(none)'}` : res.stderr.trim();
-        if (res.code === 0 && res.stdout === 'True') break;
+        if (res.code === 0 && res.stdout === 'True') {
+          mark('node Ready');
+          break;
+        }
         if (Date.now() > deadline) {
           const kwok = components.find((c) => c.name === 'kwok')!;
           throw failure(
@@ -752,7 +765,7 @@ export async function startKubernetesCluster(
   }
 
   log(
-    `Kubernetes ready at ${server} in ${((Date.now() - started) / 1000).toFixed(1)} s (kubeconfig ${kubeconfigPath})`,
+    `Kubernetes ready at ${server} in ${((Date.now() - started) / 1000).toFixed(1)} s (${phases.join(', ')}; kubeconfig ${kubeconfigPath})`,
   );
   let stopping: Promise<void> | undefined;
   return {
