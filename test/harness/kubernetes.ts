@@ -595,8 +595,11 @@ export async function startKubernetesCluster(
   };
   const stopAll = async () => {
     // Clients first, so they do not log errors about a vanishing apiserver; etcd last.
-    const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
-    for (const group of [order.slice(0, 3), ['kube-apiserver'], ['etcd']]) {
+    for (const group of [
+      ['kwok', 'kube-scheduler', 'kube-controller-manager'],
+      ['kube-apiserver'],
+      ['etcd'],
+    ]) {
       await Promise.all(
         components
           .filter((c) => group.includes(c.name))
@@ -690,6 +693,7 @@ export async function startKubernetesCluster(
         );
         for (const c of components) renameSync(c.logFile, `${c.logFile}.attempt-${attempt}`);
         components.length = 0;
+        phases.length = 0;
         continue;
       }
       forgetData();
