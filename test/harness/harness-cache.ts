@@ -36,7 +36,8 @@ export async function withDirLock<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const staleMs = 15 * 60_000;
-  let announced = false;
+  let announcedAt = 0;
+  let lastProgress = 0;
   for (;;) {
     try {
       mkdirSync(lockDir);
@@ -56,9 +57,16 @@ export async function withDirLock<T>(
         rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (!announced) {
+      if (announcedAt === 0) {
         log(`waiting for another process (pid ${ownerPid || '?'}) that is ${doing} (${lockDir})`);
-        announced = true;
+        announcedAt = Date.now();
+        lastProgress = announcedAt;
+      } else if (Date.now() - lastProgress >= 25_000) {
+        // A long build by another run (minutes for the Kubernetes tools) must not look stuck.
+        lastProgress = Date.now();
+        log(
+          `still waiting for pid ${ownerPid || '?'} that is ${doing}: ${Math.round((lastProgress - announcedAt) / 1000)} s so far`,
+        );
       }
       await sleep(500);
     }

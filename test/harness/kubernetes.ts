@@ -132,7 +132,7 @@ export interface StartKubernetesOptions {
   nodes?: boolean;
   /** Progress lines (default: stderr with a `[kubernetes]` prefix). */
   log?: (line: string) => void;
-  /** How long to wait for the cluster once the tools exist (default 120 s, env EDDY_K8S_START_TIMEOUT_MS). */
+  /** How long to wait for the cluster once the tools exist (default 180 s, env EDDY_K8S_START_TIMEOUT_MS). */
   startTimeoutMs?: number;
 }
 
@@ -532,10 +532,14 @@ export async function startKubernetesCluster(
 ): Promise<KubernetesCluster> {
   const log = options.log ?? defaultLog;
   const withNodes = options.nodes ?? true;
-  const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_K8S_START_TIMEOUT_MS', 120_000);
+  const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_K8S_START_TIMEOUT_MS', 180_000);
   const tools = await ensureKubernetesTools(log);
   const started = Date.now();
   const bin = (name: string) => join(tools.binDir, name);
+  // Seconds since the start at which each stage was done, for the ready line: a slow start on a
+  // busy machine shows where the time went.
+  const phases: string[] = [];
+  const mark = (what: string) => phases.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
   sweepStaleDataDirs('eddy-k8s-');
 
   const logDir = newRunLogDir(kubernetesLogRoot());
@@ -574,8 +578,11 @@ export async function startKubernetesCluster(
   };
   const stopAll = async () => {
     // Clients first, so they do not log errors about a vanishing apiserver; etcd last.
-    const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
-    for (const group of [order.slice(0, 3), ['kube-apiserver'], ['etcd']]) {
+    for (const group of [
+      ['kwok', 'kube-scheduler', 'kube-controller-manager'],
+      ['kube-apiserver'],
+      ['etcd'],
+    ]) {
       await Promise.all(
         components
           .filter((c) => group.includes(c.name))
@@ -612,7 +619,10 @@ export async function startKubernetesCluster(
         const healthy = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(2000) })
           .then(async (res) => res.ok && ((await res.json()) as { health?: string }).health === 'true')
           .catch(() => false);
-        if (healthy) break;
+        if (healthy) {
+          mark('etcd');
+          break;
+        }
         if (Date.now() > deadline) throw failure(etcd, `was not healthy within ${timeoutMs} ms`);
         await sleep(50);
       }
@@ -642,7 +652,10 @@ export async function startKubernetesCluster(
         if (existsSync(caFile)) {
           try {
             const res = await httpsGet(`${server}/readyz`, readFileSync(caFile), token);
-            if (res.status === 200) break;
+            if (res.status === 200) {
+              mark('apiserver');
+              break;
+            }
             lastAnswer = `HTTP ${res.status}: ${res.body.slice(-300)}`;
           } catch (err) {
             lastAnswer = (err as Error).message;
@@ -663,6 +676,7 @@ export async function startKubernetesCluster(
         );
         for (const c of components) renameSync(c.logFile, `${c.logFile}.attempt-${attempt}`);
         components.length = 0;
+        phases.length = 0;
         continue;
       }
       forgetData();
@@ -716,7 +730,10 @@ export async function startKubernetesCluster(
           'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
         ]);
         lastState = res.code === 0 ? `Ready=${res.stdout || '(none)'}` : res.stderr.trim();
-        if (res.code === 0 && res.stdout === 'True') break;
+        if (res.code === 0 && res.stdout === 'True') {
+          mark('node Ready');
+          break;
+        }
         if (Date.now() > deadline) {
           const kwok = components.find((c) => c.name === 'kwok')!;
           throw failure(
@@ -735,7 +752,7 @@ export async function startKubernetesCluster(
   }
 
   log(
-    `Kubernetes ready at ${server} in ${((Date.now() - started) / 1000).toFixed(1)} s (kubeconfig ${kubeconfigPath})`,
+    `Kubernetes ready at ${server} in ${((Date.now() - started) / 1000).toFixed(1)} s (${phases.join(', ')}; kubeconfig ${kubeconfigPath})`,
   );
   let stopping: Promise<void> | undefined;
   return {
