@@ -1,10 +1,14 @@
 // vitest globalSetup: the real peers every test file shares, started once per run and in
-// parallel: Kafka, an SQS server (ElasticMQ) and the Pub/Sub fake (pstest).
-// KAFKA_BROKERS, SQS_ENDPOINT and PUBSUB_EMULATOR_HOST point the tests at running ones instead.
+// parallel: Kafka, an SQS server (ElasticMQ), the Pub/Sub fake (pstest) and a Kubernetes cluster.
+// KAFKA_BROKERS, SQS_ENDPOINT, PUBSUB_EMULATOR_HOST and EDDY_TEST_KUBECONFIG point the tests at
+// running ones instead.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ProvidedContext } from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { ELASTICMQ_REGION, startElasticMq } from './elasticmq.ts';
 import { startKafka } from './kafka.ts';
+import { ensureKubernetesTools, kubeconfigServer, kubectlFor, startKubernetesCluster } from './kubernetes.ts';
 import { PSTEST_PROJECT_ID, startPubSubFake } from './pstest.ts';
 import './vitest-context.ts';
 
@@ -129,6 +133,36 @@ async function pubSubPeer(): Promise<RunningPeer> {
   };
 }
 
+async function kubernetesPeer(): Promise<RunningPeer> {
+  const log = (line: string) => process.stderr.write(`[kubernetes] ${line}\n`);
+  const existing = fromEnv('EDDY_TEST_KUBECONFIG');
+  if (existing !== undefined) {
+    const kubeconfigPath = resolve(existing);
+    if (!existsSync(kubeconfigPath)) {
+      throw new Error(`EDDY_TEST_KUBECONFIG: there is no file ${kubeconfigPath}`);
+    }
+    // kubectl and friends: the ones that started that cluster (peers-cli prints EDDY_K8S_BIN),
+    // else ours (built on first use).
+    const givenBin = fromEnv('EDDY_K8S_BIN');
+    const binDir = givenBin !== undefined ? resolve(givenBin) : (await ensureKubernetesTools(log)).binDir;
+    const server = await kubeconfigServer(kubectlFor({ kubeconfigPath, binDir }));
+    const peer = borrowedPeer('kubernetes', `EDDY_TEST_KUBECONFIG=${kubeconfigPath} (${server})`, {
+      kubernetes: { kubeconfigPath, server, binDir },
+    });
+    return givenBin !== undefined ? peer : { ...peer, env: { EDDY_K8S_BIN: binDir } };
+  }
+  const cluster = await startKubernetesCluster({ log });
+  return {
+    values: {
+      kubernetes: { kubeconfigPath: cluster.kubeconfigPath, server: cluster.server, binDir: cluster.binDir },
+    },
+    // Components a test starts as local processes (the controller, the webhook) find the cluster
+    // and kubectl through these.
+    env: { EDDY_TEST_KUBECONFIG: cluster.kubeconfigPath, EDDY_K8S_BIN: cluster.binDir },
+    stop: () => cluster.stop(),
+  };
+}
+
 function provideAll(project: TestProject, values: Partial<ProvidedContext>): void {
   for (const key of Object.keys(values) as (keyof ProvidedContext)[]) {
     project.provide(key, values[key] as ProvidedContext[typeof key]);
@@ -136,8 +170,10 @@ function provideAll(project: TestProject, values: Partial<ProvidedContext>): voi
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const names = ['Kafka', 'SQS (ElasticMQ)', 'Pub/Sub (pstest)'];
-  const results = await Promise.allSettled([kafkaPeer(), sqsPeer(), pubSubPeer()]);
+  const names = ['Kafka', 'SQS (ElasticMQ)', 'Pub/Sub (pstest)', 'Kubernetes'];
+  // All at once: the Kubernetes tools' first build takes minutes (niced, so it leaves CPU to the
+  // others), and nothing waits for it but the end of the setup.
+  const results = await Promise.allSettled([kafkaPeer(), sqsPeer(), pubSubPeer(), kubernetesPeer()]);
   const peers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failures = results.flatMap((r, i) =>
     r.status === 'rejected'

@@ -113,7 +113,8 @@ export function runLogged(
     progress &&
     setInterval(() => {
       const last = tailFile(options.outFile, 1).replace(/\s+/g, ' ').slice(0, 160);
-      progress.log(`${progress.what}: ${Math.round((Date.now() - started) / 1000)} s so far (${last})`);
+      const lastPart = last === '' ? '' : ` (${last})`;
+      progress.log(`${progress.what}: ${Math.round((Date.now() - started) / 1000)} s so far${lastPart}`);
     }, progress.everyMs ?? 15_000);
   return new Promise<number | null>((resolve, reject) => {
     const child = spawn(cmd, args, {

@@ -18,6 +18,19 @@ export interface PubSubProvidedContext {
   pubsubProjectId: string;
 }
 
+export interface KubernetesProvidedContext {
+  /**
+   * The Kubernetes test cluster shared by the run (kube-apiserver with a kwok node): its admin
+   * kubeconfig, its `https://127.0.0.1:<port>` and the folder with kubectl, helm and the rest.
+   * `kubectlFor(inject('kubernetes'))` from kubernetes.ts runs kubectl against it.
+   */
+  kubernetes: { kubeconfigPath: string; server: string; binDir: string };
+}
+
 declare module 'vitest' {
-  export interface ProvidedContext extends KafkaProvidedContext, SqsProvidedContext, PubSubProvidedContext {}
+  export interface ProvidedContext
+    extends KafkaProvidedContext,
+      SqsProvidedContext,
+      PubSubProvidedContext,
+      KubernetesProvidedContext {}
 }
