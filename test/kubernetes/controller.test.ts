@@ -58,14 +58,25 @@ async function freshNamespace(): Promise<string> {
   return ns;
 }
 
+interface Destination {
+  ref?: { name: string };
+  uri?: string;
+}
+
+interface QuickstartDoc {
+  spec?: { subscriber?: Destination; delivery?: { deadLetterSink?: Destination } };
+}
+
 /** The quickstart's Broker, Triggers and PingSource, with the Services they name replaced by `sink`. */
 function quickstart(sink: string): string {
   const read = (file: string) =>
-    parseAllDocuments(readFileSync(join(ROOT, 'examples/quickstart', file), 'utf8')).map((d) => d.toJS());
+    parseAllDocuments(readFileSync(join(ROOT, 'examples/quickstart', file), 'utf8')).map(
+      (d) => d.toJS() as QuickstartDoc,
+    );
   const docs = [...read('broker.yaml'), ...read('triggers.yaml'), ...read('ping-source.yaml')];
   // Services run on Kubernetes with the Helm chart (the next issue); a Destination's uri is Knative's
   // own way to name a subscriber that is not a cluster object.
-  const uriFor = (destination: { ref?: { name: string }; uri?: string }) => {
+  const uriFor = (destination: Destination): Destination => {
     if (destination.ref?.name) return { uri: `${sink}/${destination.ref.name}${destination.uri ?? ''}` };
     return destination;
   };
@@ -83,8 +94,14 @@ interface Replica {
   feedUrl: string;
 }
 
-async function startController(ns: string, id: string, extra: string[] = []): Promise<Replica> {
-  const [port] = await freePorts(1);
+/** A replica on `port` (default a free one): a restarted one takes its predecessor's, as behind a Service. */
+async function startController(
+  ns: string,
+  id: string,
+  extra: string[] = [],
+  port?: number,
+): Promise<Replica> {
+  port ??= (await freePorts(1))[0] as number;
   const process = spawnNodeScript(eddyJs, [
     'controller',
     '--kubeconfig',
@@ -201,7 +218,8 @@ describe('eddy controller', () => {
     [ingressPort] = (await freePorts(1)) as [number];
     const ns = await freshNamespace();
     const sinkUrl = `http://127.0.0.1:${sink.server.address() && (sink.server.address() as { port: number }).port}`;
-    const controller = await startController(ns, 'first');
+    const lease = ['--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.5'];
+    const controller = await startController(ns, 'first', lease);
     const dataPlane = startDataPlane(controller.feedUrl);
     await must(['apply', '-n', ns, '-f', '-'], quickstart(sinkUrl));
 
@@ -241,14 +259,7 @@ describe('eddy controller', () => {
     controller.process.child.kill('SIGKILL');
     await controller.process.exited;
     // A restarted pod has a new name: the new replica waits out the Lease (short here), then leads.
-    const again = await startController(ns, 'second', [
-      '--lease-duration',
-      '3',
-      '--renew-deadline',
-      '2',
-      '--retry-period',
-      '0.5',
-    ]);
+    const again = await startController(ns, 'second', lease, Number(new URL(controller.url).port));
     await again.process.waitForLine(/second: leading/, 30_000);
     for (const p of dataPlane) await p.waitForLine(/contract feed reachable again/, 30_000);
     await waitFor("the dispatcher on the new leader's contract", () =>

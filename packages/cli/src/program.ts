@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { registerComponents } from './commands/components.js';
 import { registerController } from './commands/controller.js';
+import { registerCrds } from './commands/crds.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerDev } from './commands/dev.js';
@@ -41,6 +42,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void): C
   registerEvents(program, output, setExit);
   registerController(program, output, setExit);
   registerComponents(program, output, setExit);
+  registerCrds(program, output, setExit);
   return program;
 }
 

@@ -160,6 +160,7 @@ export function registerController(program: Command, output: Output, setExit: (c
       'port of the contract feed, /metrics and health endpoints (0 = any free one)',
       '8081',
     )
+    .option('--namespace <ns>', 'reconcile the resources of this namespace only (default: every namespace)')
     .option(
       '--lease-namespace <ns>',
       'namespace of the leader-election Lease (default $POD_NAMESPACE or eddy-system)',

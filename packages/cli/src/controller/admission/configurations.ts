@@ -1,6 +1,5 @@
 import { crdKinds } from '@eddy/api';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 
 /** Where the API server reaches the webhook: a URL (a local process) or an in-cluster Service. */
 export type WebhookTarget =
@@ -69,13 +68,20 @@ export function webhookConfigurations(target: WebhookTarget): Record<string, unk
 
 /**
  * Creates or updates the configurations with server-side apply (field manager `eddy-controller`, forced:
- * the controller owns them), so a restart with a new URL or caBundle simply takes over.
+ * the controller owns them), so a restart with a new URL or caBundle simply takes over. `kubeConfig` is a
+ * loaded KubeConfig or the path of a kubeconfig file.
  */
 export async function registerAdmissionWebhooks(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeConfig | string,
   configs: readonly Record<string, unknown>[],
 ): Promise<void> {
-  const client = KubernetesObjectApi.makeApiClient(kubeConfig);
+  let kc = kubeConfig;
+  if (typeof kc === 'string') {
+    const path = kc;
+    kc = new KubeConfig();
+    kc.loadFromFile(path);
+  }
+  const client = KubernetesObjectApi.makeApiClient(kc);
   for (const config of configs) {
     await client.patch(
       config as { apiVersion: string; kind: string; metadata: { name: string } },
