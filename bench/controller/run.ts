@@ -210,12 +210,14 @@ class Controller {
   #stopping = false;
   #starting: Promise<void> | undefined;
 
-  private constructor(
-    readonly ns: string,
-    readonly port: number,
-    readonly argv: string[],
-    readonly workDir: string,
-  ) {
+  readonly ns: string;
+  readonly argv: string[];
+  readonly workDir: string;
+
+  private constructor(ns: string, port: number, argv: string[], workDir: string) {
+    this.ns = ns;
+    this.argv = argv;
+    this.workDir = workDir;
     this.url = `http://127.0.0.1:${port}`;
     this.feedUrl = `${this.url}/v1/contract/broker`;
   }
@@ -668,9 +670,12 @@ async function phase(
     const seen0 = follower.seen.length;
 
     let peakRss = idleRssMb;
+    let ticks = 0;
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, controller.rssMb() || 0);
       controller.cpu();
+      // Its writes too, once a second: a replica that exits takes its counter with it.
+      if (++ticks % 4 === 0) void controller.writes();
     }, 250);
     const connections = sampleConnections(controller, Number(new URL(cluster.server).port));
     const t0 = performance.now();
@@ -713,17 +718,29 @@ async function phase(
       progress(`${n} Triggers: all created in ${applySeconds.toFixed(1)} s; ${status()}`);
       await watch.when(() => watch.seen === n, 120_000, 'every Trigger seen by the watch');
       const allSeenSeconds = (watch.lastAdded - t0) / 1000;
-      await watch.when(() => watch.ready === n, READY_TIMEOUT_MS, `${n} Triggers Ready`);
+      // Not all Ready in time: what there is is measured all the same (the contract above all).
+      let allReady = true;
+      try {
+        await watch.when(
+          () => watch.ready === n,
+          READY_TIMEOUT_MS - (performance.now() - t0),
+          `${n} Triggers Ready`,
+        );
+      } catch (error) {
+        allReady = false;
+        notes.push(`${(error as Error).message}; measured as it stood then`);
+        progress(`${n} Triggers: ${(error as Error).message}`);
+      }
       const tReady = performance.now();
-      const readySeconds = (tReady - t0) / 1000;
+      const readySeconds = allReady ? (tReady - t0) / 1000 : Number.NaN;
       const cpuToReady = controller.cpu() - cpu0;
       const writesAtReady = sub(await controller.writes(), writes0);
-      progress(`${n} Triggers: all Ready in ${readySeconds.toFixed(1)} s; ${status()}`);
+      if (allReady) progress(`${n} Triggers: all Ready in ${readySeconds.toFixed(1)} s; ${status()}`);
 
       // Settle: until the controller's write counter stands still for SETTLE_MS.
       let last = writesAtReady.total ?? 0;
       let still = performance.now();
-      const settleDeadline = performance.now() + 300_000;
+      const settleDeadline = performance.now() + (allReady ? 300_000 : 60_000);
       while (performance.now() - still < SETTLE_MS && performance.now() < settleDeadline) {
         await sleep(500);
         const now = (await controller.writes()).total ?? 0;
@@ -732,7 +749,8 @@ async function phase(
           still = performance.now();
         }
       }
-      if (performance.now() >= settleDeadline) notes.push('writes still moving 300 s after all were Ready');
+      if (performance.now() >= settleDeadline)
+        notes.push('the controller was still writing when the settle wait ended');
       const settleSeconds = (still - tReady) / 1000;
       const writesAfterSettle = sub(await controller.writes(), writes0);
 
@@ -816,7 +834,8 @@ async function phase(
         connections: conns,
         settleSeconds,
         contract: {
-          generationsPublished: served.generation - generation0,
+          // A new leader numbers its contracts from its start time: counted for one leader only.
+          generationsPublished: controller.restarts.length ? Number.NaN : served.generation - generation0,
           generationsSeen: follower.seen.length - seen0,
           bytesSeen: follower.seen.slice(seen0).reduce((s, x) => s + x.bytes, 0),
           served,
