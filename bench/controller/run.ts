@@ -26,7 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { customResourceDefinitions } from '@eddy/api';
-import { COMPONENT_NODE_FLAGS } from '@eddy/runtime';
+import { computeContract } from '@eddy/broker';
+import { COMPONENT_NODE_FLAGS, ContractFeed, serveContractFeed } from '@eddy/runtime';
 import { request } from 'undici';
 import { freePorts } from '../../test/harness/free-ports.ts';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
@@ -46,6 +47,8 @@ const { values: args } = parseArgs({
   options: {
     triggers: { type: 'string', default: '1000' },
     big: { type: 'string', default: '0' },
+    contract: { type: 'string', default: '0' },
+    feed: { type: 'string', default: '0' },
     apply: { type: 'string', default: 'api' },
     concurrency: { type: 'string', default: '32' },
     'data-plane': { type: 'boolean', default: false },
@@ -61,6 +64,11 @@ if (args.help) {
   console.log(`usage: node bench/controller/run.ts [options]
   --triggers N         Triggers applied at once in the first phase (1000)
   --big N              a second phase with N Triggers (0 = skip; the acceptance's 10000)
+  --feed N             the contract mechanism alone, in this process: the contract of a Broker and N
+                       Triggers (computeContract, as the controller computes it) published on a ContractFeed
+                       served by serveContractFeed (the controller's feed routes): size, time to serve (0 = skip)
+  --contract N         a contract phase: N Triggers created first, then a controller started on them:
+                       time to a contract with N routes, its size and time to serve (0 = skip)
   --apply api|kubectl  api: POST each Trigger to the API server, --concurrency at a time (default);
                        kubectl: one \`kubectl apply --server-side -f\` of a List (kubectl sends them one by one)
   --concurrency N      creates in flight with --apply api (32)
@@ -74,7 +82,7 @@ Kafka: KAFKA_BROKERS, else the test harness starts one. The cluster: the test ha
   process.exit(0);
 }
 const int = (
-  name: 'triggers' | 'big' | 'concurrency' | 'settle' | 'serve-runs' | 'ready-timeout',
+  name: 'triggers' | 'big' | 'contract' | 'feed' | 'concurrency' | 'settle' | 'serve-runs' | 'ready-timeout',
   min: number,
 ) => {
   const n = Number(args[name]);
@@ -84,8 +92,10 @@ const int = (
   }
   return n;
 };
-const TRIGGERS = int('triggers', 1);
+const TRIGGERS = int('triggers', 0);
 const BIG = int('big', 0);
+const CONTRACT = int('contract', 0);
+const FEED = int('feed', 0);
 const CONCURRENCY = int('concurrency', 1);
 const SETTLE_MS = int('settle', 1) * 1000;
 const SERVE_RUNS = int('serve-runs', 1);
@@ -228,6 +238,7 @@ class Controller {
     brokers: string[],
     ingressPort: number,
     workDir: string,
+    waitLeading = true,
   ) {
     const [port] = (await freePorts(1)) as [number];
     const argv = [
@@ -236,7 +247,7 @@ class Controller {
       ...['--ingress-url', `http://127.0.0.1:${ingressPort}`, '--port', String(port)],
     ];
     const c = new Controller(ns, port, argv, workDir);
-    await c.#startReplica();
+    await c.#startReplica(waitLeading);
     return c;
   }
 
@@ -244,7 +255,7 @@ class Controller {
     return this.replicas.at(-1) as Replica;
   }
 
-  async #startReplica(): Promise<void> {
+  async #startReplica(waitLeading = true): Promise<void> {
     const id = `bench-${this.ns}-${this.replicas.length}`;
     const logFile = path.join(this.workDir, `controller-${id}.log`);
     const proc = spawnPeer(NODE, [...COMPONENT_NODE_FLAGS, EDDY, 'controller', ...this.argv, '--id', id], {
@@ -264,11 +275,15 @@ class Controller {
       });
     });
     await waitForLogLine(logFile, /listening on http/, proc, Date.now() + 120_000, 'eddy controller');
+    if (!waitLeading) return;
     // A replacement waits out its predecessor's Lease (15 s) before it leads.
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const res = await fetch(`${this.url}/readyz`).catch(() => undefined);
-      if (res && ((await res.json()) as { leading?: boolean }).leading) break;
+      const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(
+        () => undefined,
+      );
+      const body = res ? ((await res.json().catch(() => ({}))) as { leading?: boolean }) : {};
+      if (body.leading) break;
       if (proc.hasExited) throw new Error(`eddy controller exited (${proc.exitReason}); see ${logFile}`);
       if (Date.now() > deadline) throw new Error(`eddy controller did not lead within 120 s; see ${logFile}`);
       await sleep(100);
@@ -387,7 +402,12 @@ function followFeed(feedUrl: string): { seen: Seen[]; stop(): void } {
           bodyTimeout: 60_000,
         });
         const text = await res.body.text();
-        if (res.statusCode !== 200) continue;
+        if (res.statusCode === 204) continue;
+        // 503: this replica does not lead (yet); not a busy loop meanwhile.
+        if (res.statusCode !== 200) {
+          await sleep(250);
+          continue;
+        }
         const contract = JSON.parse(text) as { generation: number; routes: unknown[] };
         after = contract.generation;
         seen.push({
@@ -417,6 +437,16 @@ interface Served {
 /** The full contract with the data plane's query (a process that runs nothing yet), `runs` times. */
 async function serveContract(feedUrl: string, runs: number): Promise<Served> {
   const out: Served = { generation: 0, routes: 0, bytes: 0, ms: [], headersMs: [] };
+  // A replica that just replaced one is not serving yet (connection refused, then 503 until it leads).
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const res = await request(`${feedUrl}?after=-1`).catch(() => undefined);
+    await res?.body.text();
+    if (res?.statusCode === 200) break;
+    if (Date.now() > deadline)
+      throw new Error(`GET ${feedUrl}: no contract within 120 s (${res?.statusCode ?? 'no answer'})`);
+    await sleep(250);
+  }
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
     const res = await request(
@@ -778,7 +808,23 @@ async function phase(
       const rssAfterMb = controller.rssMb();
 
       progress(`${n} Triggers: fetching the full contract ${SERVE_RUNS} times`);
-      const served = await serveContract(controller.feedUrl, SERVE_RUNS);
+      let served: Served;
+      try {
+        served = await serveContract(controller.feedUrl, SERVE_RUNS);
+      } catch (error) {
+        // No leader to serve it now: the largest contract the follower got stands in (size only).
+        const biggest = [...follower.seen].sort((a, b) => b.routes - a.routes)[0];
+        served = {
+          generation: biggest?.generation ?? 0,
+          routes: biggest?.routes ?? 0,
+          bytes: biggest?.bytes ?? 0,
+          ms: [],
+          headersMs: [],
+        };
+        notes.push(
+          `${(error as Error).message}: the contract size is the follower's largest (${biggest?.routes ?? 0} routes); not timed`,
+        );
+      }
       if (served.routes !== n) notes.push(`the served contract has ${served.routes} routes, not ${n}`);
       const latest = follower.seen.at(-1);
       const perTrigger = [...watch.readyAt].map(
@@ -863,6 +909,162 @@ async function phase(
 // ---------------------------------------------------------------------------------------------
 // Report
 
+interface FeedResult {
+  triggers: number;
+  computeMs: number;
+  served: Served;
+  /** A follower waiting on `after=<current>` to the new generation's last byte, after a publish (ms). */
+  nextMs: number[];
+}
+
+/**
+ * The contract mechanism without the controller around it: the contract of one Broker and N
+ * Triggers (the objects the phases create), computed by computeContract as the controller's
+ * reconciler does, published on a ContractFeed and served by serveContractFeed (the same fastify
+ * routes the controller registers); fetched with the data plane's query.
+ */
+async function feedPhase(n: number): Promise<FeedResult> {
+  const ns = `bench-ctl-${n}-feed0000`;
+  const [ingressPort, sinkPort] = (await freePorts(2)) as [number, number];
+  const input = (o: ReturnType<typeof broker> | ReturnType<typeof trigger>) => ({
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    namespace: ns,
+    name: o.metadata.name,
+    resource: { ...o, metadata: { ...o.metadata, generation: 1 } } as unknown as Record<string, unknown>,
+  });
+  const inputs = [
+    input(broker(ns, sinkPort)),
+    ...Array.from({ length: n }, (_, i) => input(trigger(ns, i, sinkPort))),
+  ];
+  const t0 = performance.now();
+  const computed = computeContract(inputs, {
+    brokerIngressUrl: `http://127.0.0.1:${ingressPort}`,
+    now: Date.now(),
+    firstGeneration: Date.now() * 1000,
+  });
+  const computeMs = performance.now() - t0;
+  const feed = new ContractFeed<typeof computed.contract>();
+  feed.publish(computed.contract);
+  const server = await serveContractFeed(feed, { path: '/v1/contract/broker' });
+  try {
+    progress(`feed ${n}: contract computed in ${Math.round(computeMs)} ms; fetching it ${SERVE_RUNS} times`);
+    const served = await serveContract(server.url, SERVE_RUNS);
+    const nextMs: number[] = [];
+    for (let i = 0; i < SERVE_RUNS; i++) {
+      const current = feed.current?.generation ?? 0;
+      const waiting = (async () => {
+        const res = await request(
+          `${server.url}?member=bench-follower&component=bench-probe&after=${current}&wait=25000`,
+        );
+        await res.body.text();
+        return performance.now();
+      })();
+      await sleep(200);
+      const published = performance.now();
+      feed.publish({ ...computed.contract, generation: current + 1 });
+      nextMs.push((await waiting) - published);
+    }
+    return { triggers: n, computeMs, served, nextMs };
+  } finally {
+    await server.close();
+    feed.close();
+  }
+}
+
+interface ContractResult {
+  triggers: number;
+  createSeconds: number;
+  /** Controller start (process spawned) to the follower holding a contract with every route. */
+  firstFullContractSeconds: number;
+  served: Served;
+  controllerRssMb: number;
+  controllerCpu: number;
+  notes: string[];
+}
+
+/**
+ * The contract mechanism at N Triggers without the at-once burst: the Triggers exist before the
+ * controller starts (a controller restart over N Triggers), so the contract is measured while one
+ * leader serves it: time to a contract with every route, its JSON size, and the time to serve it.
+ */
+async function contractPhase(
+  n: number,
+  cluster: KubernetesCluster,
+  api: Api,
+  brokers: string[],
+  workDir: string,
+): Promise<ContractResult> {
+  const ns = `bench-contract-${n}-${Date.now().toString(36)}`;
+  await kubectl(cluster, ['create', 'namespace', ns]);
+  const [ingressPort, sinkPort] = (await freePorts(2)) as [number, number];
+  const c0 = performance.now();
+  const b = await api.post(`${GROUP}/namespaces/${ns}/brokers`, broker(ns, sinkPort));
+  if (b.status !== 201) throw new Error(`create Broker: HTTP ${b.status}`);
+  let done = 0;
+  const ticker = setInterval(
+    () => progress(`contract ${n}: ${done.toLocaleString('en-US')} Triggers created`),
+    5000,
+  );
+  try {
+    await bounded(
+      n,
+      CONCURRENCY,
+      async (i) => {
+        for (let attempt = 0; ; attempt++) {
+          const res = await api.post(`${GROUP}/namespaces/${ns}/triggers`, trigger(ns, i, sinkPort));
+          if (res.status === 201) return;
+          if ((res.status === 429 || res.status >= 500) && attempt < 10) {
+            await sleep(100 * 2 ** Math.min(attempt, 5));
+            continue;
+          }
+          throw new Error(`t${i}: HTTP ${res.status}`);
+        }
+      },
+      (d) => {
+        done = d;
+      },
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+  const createSeconds = (performance.now() - c0) / 1000;
+  progress(`contract ${n}: ${n} Triggers created in ${createSeconds.toFixed(1)} s; starting eddy controller`);
+  const s0 = performance.now();
+  // The follower from the start: a replica that leads and then loses the Lease still published.
+  const controller = await Controller.start(ns, cluster.kubeconfigPath, brokers, ingressPort, workDir, false);
+  const follower = followFeed(controller.feedUrl);
+  const notes: string[] = [];
+  try {
+    const deadline = performance.now() + 600_000;
+    while (!follower.seen.some((x) => x.routes === n)) {
+      if (performance.now() > deadline) throw new Error(`no contract with ${n} routes within 600 s`);
+      await sleep(100);
+    }
+    const full = follower.seen.find((x) => x.routes === n) as Seen;
+    const firstFullContractSeconds = (full.at - s0) / 1000;
+    progress(
+      `contract ${n}: a contract with every route after ${firstFullContractSeconds.toFixed(1)} s; fetching it ${SERVE_RUNS} times`,
+    );
+    const served = await serveContract(controller.feedUrl, SERVE_RUNS);
+    if (served.routes !== n) notes.push(`the served contract has ${served.routes} routes, not ${n}`);
+    for (const x of controller.restarts)
+      notes.push(`the controller exited ${((x.at - s0) / 1000).toFixed(1)} s after it started (${x.reason})`);
+    return {
+      triggers: n,
+      createSeconds,
+      firstFullContractSeconds,
+      served,
+      controllerRssMb: controller.rssMb(),
+      controllerCpu: controller.cpu(),
+      notes,
+    };
+  } finally {
+    follower.stop();
+    await controller.stop();
+  }
+}
+
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const n0 = (x: number | undefined) =>
@@ -925,6 +1127,36 @@ function report(
     out.push(
       `| ${n0(r.triggers)} | ${n0(r.contract.generationsPublished)}; ${n0(r.contract.generationsSeen)}; ${mib(r.contract.bytesSeen)} | ${n0(s.routes)}, ${n0(s.bytes)} B (${mib(s.bytes)}) | ${f1(s.bytes / CONFIGMAP_LIMIT)}x | ${n0(median(s.ms))} ms; ${n0(median(s.headersMs))} ms |`,
     );
+  }
+  if (feedResults.length) {
+    out.push(
+      '',
+      "`--feed N`: the contract mechanism alone (this process): the contract of the Broker and N Triggers computed by computeContract, published on a ContractFeed served by serveContractFeed (the routes the controller registers), fetched with the data plane's query (`after=-1`); then a follower waiting on `after=<current>` gets a newly published generation:",
+      '',
+      '| Triggers | computeContract | contract: routes, JSON size | vs 1 MiB ConfigMap | time to serve it (median; to headers; runs) | publish → waiting follower has it (median; runs) |',
+      '|---:|---:|---|---:|---|---|',
+    );
+    for (const c of feedResults)
+      out.push(
+        `| ${n0(c.triggers)} | ${n0(c.computeMs)} ms | ${n0(c.served.routes)}, ${n0(c.served.bytes)} B (${mib(c.served.bytes)}) | ${f1(c.served.bytes / CONFIGMAP_LIMIT)}x | ${n0(median(c.served.ms))} ms; ${n0(median(c.served.headersMs))} ms; ${c.served.ms.map((x) => n0(x)).join(', ')} ms | ${n0(median(c.nextMs))} ms; ${c.nextMs.map((x) => n0(x)).join(', ')} ms |`,
+      );
+  }
+  if (contractResults.length) {
+    out.push(
+      '',
+      'Contract phase (`--contract N`): N Triggers created first (API, ' +
+        CONCURRENCY +
+        " in flight), then a controller started on them; a follower long-polls the feed; the full contract fetched with the data plane's query once it has every route:",
+      '',
+      '| Triggers | created in | controller start → contract with every route | contract: routes, JSON size | vs 1 MiB ConfigMap | time to serve it (median; to headers; runs) | controller RSS MB, CPU s then |',
+      '|---:|---:|---:|---|---:|---|---:|',
+    );
+    for (const c of contractResults)
+      out.push(
+        `| ${n0(c.triggers)} | ${f1(c.createSeconds)} s | ${f1(c.firstFullContractSeconds)} s | ${n0(c.served.routes)}, ${n0(c.served.bytes)} B (${mib(c.served.bytes)}) | ${f1(c.served.bytes / CONFIGMAP_LIMIT)}x | ${n0(median(c.served.ms))} ms; ${n0(median(c.served.headersMs))} ms; ${c.served.ms.map((x) => n0(x)).join(', ')} ms | ${n0(c.controllerRssMb)}, ${f1(c.controllerCpu)} |`,
+      );
+    for (const c of contractResults)
+      for (const x of c.notes) out.push('', `- contract ${n0(c.triggers)}: ${x}`);
   }
   for (const r of results) {
     out.push(
@@ -992,6 +1224,8 @@ async function applyCrds(cluster: KubernetesCluster): Promise<string[]> {
 }
 
 const crdNotes: string[] = [];
+const contractResults: ContractResult[] = [];
+const feedResults: FeedResult[] = [];
 
 async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-controller-'));
@@ -1036,7 +1270,26 @@ async function main(): Promise<void> {
       'eddy.dev/crd',
     ]);
 
+    if (FEED > 0) {
+      try {
+        feedResults.push(await feedPhase(FEED));
+      } catch (error) {
+        const message = `feed ${FEED}: ${(error as Error).message}`;
+        progress(`FAILED ${message}`);
+        failures.push(`not measured: ${message}`);
+      }
+    }
+    if (CONTRACT > 0) {
+      try {
+        contractResults.push(await contractPhase(CONTRACT, cluster, api, brokers, workDir));
+      } catch (error) {
+        const message = `contract ${CONTRACT}: ${(error as Error).message}`;
+        progress(`FAILED ${message}`);
+        failures.push(`not measured: ${message}`);
+      }
+    }
     for (const n of [TRIGGERS, ...(BIG > 0 ? [BIG] : [])]) {
+      if (n === 0) continue;
       try {
         const r = await phase(n, cluster, api, brokers, workDir);
         results.push(r);
@@ -1054,7 +1307,11 @@ async function main(): Promise<void> {
   }
   writeFileSync(
     jsonFile,
-    JSON.stringify({ header, command: process.argv.slice(2), results, failures }, null, 2),
+    JSON.stringify(
+      { header, command: process.argv.slice(2), results, feedResults, contractResults, failures },
+      null,
+      2,
+    ),
   );
   publishResults(report(results, failures, header, workDir, jsonFile), !args['no-write']);
   if (failures.length) process.exitCode = 1;
