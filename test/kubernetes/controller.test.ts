@@ -230,8 +230,12 @@ describe('eddy controller', () => {
 
     const [broker] = await allReady(ns, 'brokers', 1);
     expect(broker?.status?.address?.url).toBe(`http://127.0.0.1:${ingressPort}/${ns}/default`);
-    const triggers = await allReady(ns, 'triggers', 2);
-    for (const t of triggers) expect(t.metadata.finalizers).toContain('eddy.dev/consumer-group');
+    await allReady(ns, 'triggers', 2);
+    await waitFor('the consumer-group finalizer on both Triggers', async () =>
+      (await getAll(ns, 'triggers')).every((t) => t.metadata.finalizers?.includes('eddy.dev/consumer-group'))
+        ? true
+        : undefined,
+    );
     const [ping] = await allReady(ns, 'pingsources', 1);
     expect(JSON.stringify(ping?.status)).toContain(`/${ns}/default`);
     const printed = await must(['get', 'brokers', '-n', ns]);

@@ -58,6 +58,8 @@ export async function loadKubeConfig(file: string | undefined): Promise<KubeConf
   } catch (error) {
     throw new UsageError(`--kubeconfig ${file ?? '(default)'}: ${(error as Error).message}`);
   }
+  const { withSharedConnections } = await import('../controller/kube-connections.js');
+  withSharedConnections(kc);
   if (!kc.getCurrentCluster())
     throw new UsageError(
       `no Kubernetes cluster configured${file ? ` in ${file}` : ''}: pass --kubeconfig <file> or set KUBECONFIG`,

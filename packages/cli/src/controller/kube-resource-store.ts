@@ -25,6 +25,7 @@ import {
   secretValues,
   type ValueStore,
 } from '@eddy/api';
+import { Limiter } from '@eddy/runtime';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -71,6 +72,8 @@ export interface KubeResourceStoreOptions {
   resyncMs?: number;
   /** First delay before a failed write is tried again (doubling up to 30 s); default 250 ms. */
   retryMs?: number;
+  /** Writes in flight at once (statuses, finalizers, Events, children); default 16. */
+  maxConcurrentWrites?: number;
   /** How long start() waits for each kind's first list; default 30 s. */
   syncTimeoutMs?: number;
 }
@@ -122,6 +125,15 @@ export class KubernetesResourceStore implements ResourceStore {
   readonly #listeners = new Set<(changes: StoreChange[]) => void>();
   readonly #informers: { stop(): Promise<void> }[] = [];
   readonly #statusWrites = new Map<string, StatusWrite>();
+  /**
+   * The status this replica last wrote (or is writing) per object: its own view of the status. A watch
+   * event can carry an older one (an update that raced the status write), which must not make the loop
+   * write the same status, and record the same Ready Event, twice.
+   */
+  readonly #written = new Map<string, StoredResource['status'] | undefined>();
+  readonly #limiter: Limiter;
+  /** Objects whose finalizer could not be added: tried again with backoff. */
+  readonly #finalizerRetries = new Map<string, { failures: number; timer: NodeJS.Timeout }>();
   readonly #events = new Map<string, RecordedEvent>();
   readonly #invalidWritten = new Map<string, string>();
   readonly #pendingWrites = new Set<Promise<unknown>>();
@@ -135,6 +147,7 @@ export class KubernetesResourceStore implements ResourceStore {
     this.#o = options;
     this.#custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#limiter = new Limiter(options.maxConcurrentWrites ?? 16);
     for (const kind of watchedKinds(options.namespace)) this.#kinds.set(kind.definition.kind, kind);
   }
 
@@ -216,10 +229,12 @@ export class KubernetesResourceStore implements ResourceStore {
     const held = this.#objects.get(key);
     const finalizers = held?.raw.metadata?.finalizers;
     if (!held || !finalizers?.includes(CONSUMER_GROUP_FINALIZER)) return;
-    await this.#patchMetadata(held, {
-      finalizers: finalizers.filter((f) => f !== CONSUMER_GROUP_FINALIZER),
-      resourceVersion: held.raw.metadata?.resourceVersion,
-    });
+    const at = finalizers.indexOf(CONSUMER_GROUP_FINALIZER);
+    // The test makes a concurrent change to the list fail the patch (the informer then brings it).
+    await this.#patchMetadata(held, [
+      { op: 'test', path: `/metadata/finalizers/${at}`, value: CONSUMER_GROUP_FINALIZER },
+      { op: 'remove', path: `/metadata/finalizers/${at}` },
+    ]);
   }
 
   // Writing.
@@ -309,6 +324,7 @@ export class KubernetesResourceStore implements ResourceStore {
     held.raw = { ...held.raw, ...(status !== undefined ? { status } : {}) };
     if (status === undefined) delete held.raw.status;
     held.checked.resource.status = status;
+    this.#written.set(key, status);
     const write = this.#statusWrites.get(key);
     if (write) {
       write.status = status;
@@ -445,6 +461,11 @@ export class KubernetesResourceStore implements ResourceStore {
     const signature = signatureOf(raw);
     // The informer hands objects as the API serializes them; the client keeps dates as Date objects.
     const normalized = JSON.parse(JSON.stringify(raw)) as KubeObject;
+    if (this.#written.has(key)) {
+      const status = this.#written.get(key);
+      if (status === undefined) delete normalized.status;
+      else normalized.status = status;
+    }
     const held: Held = {
       kind,
       raw: normalized,
@@ -468,6 +489,10 @@ export class KubernetesResourceStore implements ResourceStore {
     this.#objects.delete(key);
     this.#invalidWritten.delete(key);
     this.#statusWrites.delete(key);
+    this.#written.delete(key);
+    const retry = this.#finalizerRetries.get(key);
+    if (retry) clearTimeout(retry.timer);
+    this.#finalizerRetries.delete(key);
     if (before.checked.ok && !before.terminating) this.#queueChange({ key, action: 'deleted' });
   }
 
@@ -512,18 +537,43 @@ export class KubernetesResourceStore implements ResourceStore {
     if (
       FINALIZED_KINDS.has(held.kind.definition.kind) &&
       !held.terminating &&
-      !meta.finalizers?.includes(CONSUMER_GROUP_FINALIZER)
+      !meta.finalizers?.includes(CONSUMER_GROUP_FINALIZER) &&
+      !this.#finalizerRetries.has(key)
     )
-      this.#track(
-        this.#patchMetadata(held, {
-          finalizers: [...(meta.finalizers ?? []), CONSUMER_GROUP_FINALIZER],
-          resourceVersion: meta.resourceVersion,
-        }).catch((error) => {
-          // 409: changed meanwhile; the informer brings the new version and this runs again.
-          if (kubeStatusCode(error) !== 409 && kubeStatusCode(error) !== 404)
-            this.#o.logger.warn({ key }, `${key}: could not add the finalizer: ${kubeErrorMessage(error)}`);
-        }),
+      this.#track(this.#addFinalizer(key));
+  }
+
+  /** Adds the consumer-group finalizer; a failure (but a conflict or a gone object) is retried with backoff. */
+  async #addFinalizer(key: string): Promise<void> {
+    const held = this.#objects.get(key);
+    const finalizers = held?.raw.metadata?.finalizers;
+    if (!held || held.terminating || finalizers?.includes(CONSUMER_GROUP_FINALIZER) || !this.#writes) return;
+    try {
+      // Appending to the list (or creating it) leaves anyone else's finalizers alone.
+      await this.#patchMetadata(
+        held,
+        finalizers
+          ? [{ op: 'add', path: '/metadata/finalizers/-', value: CONSUMER_GROUP_FINALIZER }]
+          : [{ op: 'add', path: '/metadata/finalizers', value: [CONSUMER_GROUP_FINALIZER] }],
       );
+      this.#finalizerRetries.delete(key);
+    } catch (error) {
+      const code = kubeStatusCode(error);
+      if (code === 404) return;
+      const failures = (this.#finalizerRetries.get(key)?.failures ?? 0) + 1;
+      const delay = Math.min(30_000, (this.#o.retryMs ?? 250) * 2 ** failures);
+      if (code !== 409 && code !== 422)
+        this.#o.logger.warn(
+          { key, retryInMs: delay },
+          `${key}: could not add the finalizer (${kubeErrorMessage(error)}); again in ${delay} ms`,
+        );
+      const timer = setTimeout(() => {
+        this.#finalizerRetries.set(key, { failures, timer });
+        this.#track(this.#addFinalizer(key));
+      }, delay);
+      timer.unref();
+      this.#finalizerRetries.set(key, { failures, timer });
+    }
   }
 
   #queueChange(change: StoreChange): void {
@@ -589,41 +639,47 @@ export class KubernetesResourceStore implements ResourceStore {
     const meta = held.raw.metadata ?? {};
     const body = [{ op: 'add', path: '/status', value: status ?? {} }];
     this.#o.onWrite?.('status');
-    return this.#custom.patchNamespacedCustomObjectStatus(
-      {
-        ...objectAddress(kind, meta),
-        body,
-        fieldManager: FIELD_MANAGER,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    return this.#limiter.run(() =>
+      this.#custom.patchNamespacedCustomObjectStatus(
+        {
+          ...objectAddress(kind, meta),
+          body,
+          fieldManager: FIELD_MANAGER,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      ),
     );
   }
 
-  #patchMetadata(held: Held, metadata: Record<string, unknown>): Promise<unknown> {
+  #patchMetadata(held: Held, operations: Record<string, unknown>[]): Promise<unknown> {
     const meta = held.raw.metadata ?? {};
     this.#o.onWrite?.('metadata');
-    return this.#custom.patchNamespacedCustomObject(
-      {
-        ...objectAddress(held.kind, meta),
-        body: { metadata },
-        fieldManager: FIELD_MANAGER,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    return this.#limiter.run(() =>
+      this.#custom.patchNamespacedCustomObject(
+        {
+          ...objectAddress(held.kind, meta),
+          body: operations,
+          fieldManager: FIELD_MANAGER,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      ),
     );
   }
 
   #apply(kind: WatchedKind, body: KubeObject): Promise<unknown> {
     const meta = body.metadata ?? {};
     this.#o.onWrite?.('apply');
-    return this.#custom
-      .patchNamespacedCustomObject(
-        {
-          ...objectAddress(kind, meta),
-          body,
-          fieldManager: FIELD_MANAGER,
-          force: true,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    return this.#limiter
+      .run(() =>
+        this.#custom.patchNamespacedCustomObject(
+          {
+            ...objectAddress(kind, meta),
+            body,
+            fieldManager: FIELD_MANAGER,
+            force: true,
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        ),
       )
       .catch((error) => {
         this.#o.logger.warn(
@@ -637,11 +693,13 @@ export class KubernetesResourceStore implements ResourceStore {
     const meta = held.raw.metadata ?? {};
     const { definition } = held.kind;
     this.#o.onWrite?.('delete');
-    return this.#custom
-      .deleteNamespacedCustomObject({
-        ...objectAddress(held.kind, meta),
-        propagationPolicy: 'Background',
-      })
+    return this.#limiter
+      .run(() =>
+        this.#custom.deleteNamespacedCustomObject({
+          ...objectAddress(held.kind, meta),
+          propagationPolicy: 'Background',
+        }),
+      )
       .catch((error) => {
         if (kubeStatusCode(error) !== 404)
           this.#o.logger.warn(
@@ -662,36 +720,40 @@ export class KubernetesResourceStore implements ResourceStore {
     try {
       if (seen) {
         seen.count++;
-        await this.#core.patchNamespacedEvent(
-          { name: seen.name, namespace, body: { count: seen.count, lastTimestamp: now.toISOString() } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        await this.#limiter.run(() =>
+          this.#core.patchNamespacedEvent(
+            { name: seen.name, namespace, body: { count: seen.count, lastTimestamp: now.toISOString() } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          ),
         );
         return;
       }
       const name = `${meta.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
-      await this.#core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { name, namespace },
-          involvedObject: {
-            apiVersion: held.kind.apiVersion,
-            kind: held.kind.definition.kind,
-            name: meta.name ?? '',
-            namespace,
-            ...(meta.uid ? { uid: meta.uid } : {}),
-            ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+      await this.#limiter.run(() =>
+        this.#core.createNamespacedEvent({
+          namespace,
+          body: {
+            metadata: { name, namespace },
+            involvedObject: {
+              apiVersion: held.kind.apiVersion,
+              kind: held.kind.definition.kind,
+              name: meta.name ?? '',
+              namespace,
+              ...(meta.uid ? { uid: meta.uid } : {}),
+              ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+            },
+            type: event.type,
+            reason: event.reason,
+            message: event.message,
+            count: 1,
+            firstTimestamp: now,
+            lastTimestamp: now,
+            source: { component: 'eddy-controller' },
+            reportingComponent: 'eddy.dev/controller',
+            reportingInstance: this.#o.identity,
           },
-          type: event.type,
-          reason: event.reason,
-          message: event.message,
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: { component: 'eddy-controller' },
-          reportingComponent: 'eddy.dev/controller',
-          reportingInstance: this.#o.identity,
-        },
-      });
+        }),
+      );
       this.#events.set(id, { name, namespace, count: 1 });
       if (this.#events.size > 10_000) this.#events.delete(this.#events.keys().next().value as string);
     } catch (error) {

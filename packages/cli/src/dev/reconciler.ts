@@ -231,9 +231,16 @@ export class Reconciler {
     const run = (async () => {
       while (this.#pending && !this.#closed) {
         this.#pending = false;
+        const started = performance.now();
         try {
           await this.#reconcileOnce();
           this.#failures = 0;
+          // Changes that came during a long pass (thousands of resources arriving) wait at least as
+          // long as the pass took: they are taken together, and the process keeps half its time for
+          // everything else it serves (the contract feed, probes, a leader Lease to renew).
+          const took = performance.now() - started;
+          if (this.#pending && took > (this.#o.debounceMs ?? 50))
+            await new Promise((resolve) => setTimeout(resolve, took));
         } catch (error) {
           // Requeued with exponential backoff: a pass that failed (an API server or data plane that
           // refused) is tried again even if nothing changes meanwhile.
