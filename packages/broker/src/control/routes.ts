@@ -92,18 +92,18 @@ export function settleRoutes(
   previous: { routes: readonly DispatchRoute[] } | undefined,
   statuses: Map<string, ResourceStatus>,
 ): DispatchRoute[] {
+  // One lookup per route, not a scan of the previous routes per route (10,000 Triggers).
+  const claimKey = (group: string, kind: string, namespace: string, name: string) =>
+    `${group}\0${kind}\0${namespace}\0${name}`;
+  const incumbents = new Set(
+    (previous?.routes ?? []).map((r) => claimKey(r.group, r.kind, r.namespace, r.name)),
+  );
   const claims: Claim<PendingRoute>[] = pending
     .filter((p) => p.route)
     .map((p) => ({
       name: p.route!.group,
       owner: p,
-      incumbent: !!previous?.routes.some(
-        (r) =>
-          r.group === p.route!.group &&
-          r.kind === p.kind &&
-          r.namespace === p.entry.namespace &&
-          r.name === p.entry.name,
-      ),
+      incumbent: incumbents.has(claimKey(p.route!.group, p.kind, p.entry.namespace, p.entry.name)),
     }));
   const losers = settleClaims(claims).losers;
   const routes: DispatchRoute[] = [];
