@@ -466,13 +466,13 @@ export class KubernetesResourceStore implements ResourceStore {
       if (status === undefined) delete normalized.status;
       else normalized.status = status;
     }
-    const held: Held = {
-      kind,
-      raw: normalized,
-      checked: checkObject(kind, normalized),
-      signature,
-      terminating,
-    };
+    // Most events only carry a new status (this replica's own writes): the spec was checked already.
+    const checked: CheckedObject =
+      before?.signature === signature
+        ? { ...before.checked, resource: { ...before.checked.resource, status: normalized.status } }
+        : checkObject(kind, normalized);
+    if (checked.resource.status === undefined) delete checked.resource.status;
+    const held: Held = { kind, raw: normalized, checked, signature, terminating };
     this.#objects.set(key, held);
     const visible = (h: Held | undefined) => h?.checked.ok && !h.terminating;
     if (visible(held)) {
