@@ -89,6 +89,12 @@ export interface ServingRevision {
   env: Record<string, string>;
   workingDir?: string;
   readiness: ResolvedProbe;
+  /**
+   * Kubernetes mode: the revision's pod spec as written (Knative's own fields taken out), which the
+   * Kubernetes runtime puts in the Deployment's pod template; Kubernetes pulls the image and resolves
+   * env `valueFrom` itself. Absent in embedded mode.
+   */
+  podSpec?: Record<string, unknown>;
   /** 0 = unlimited. */
   containerConcurrency: number;
   /** `timeoutSeconds` in ms (default 300 000): a request's total time at the router. */

@@ -17,6 +17,7 @@ interface ControllerCommandOptions {
   kafka?: string;
   kafkaClient?: string;
   ingressUrl?: string;
+  routerUrl?: string;
   host?: string;
   port?: string;
   namespace?: string;
@@ -58,7 +59,7 @@ export async function loadKubeConfig(file: string | undefined): Promise<KubeConf
   } catch (error) {
     throw new UsageError(`--kubeconfig ${file ?? '(default)'}: ${(error as Error).message}`);
   }
-  const { withSharedConnections } = await import('../controller/kube-connections.js');
+  const { withSharedConnections } = await import('@eddy/runtime');
   withSharedConnections(kc);
   if (!kc.getCurrentCluster())
     throw new UsageError(
@@ -76,18 +77,23 @@ function parseSeconds(flag: string, text: string | undefined): number | undefine
   return Math.round(n * 1000);
 }
 
+/** A base URL flag (`--ingress-url`, `--router-url`): http(s), without its trailing slashes. */
+function parseBaseUrl(flag: string, text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`${flag} must be an http(s) URL, got "${text}"`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
 function parseIngressUrl(text: string | undefined): string {
   if (text === undefined)
     throw new UsageError(
       '--ingress-url is required: the base URL senders reach the broker ingress at (e.g. http://eddy-ingress.eddy-system.svc.cluster.local)',
     );
-  try {
-    const url = new URL(text);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-  } catch {
-    throw new UsageError(`--ingress-url must be an http(s) URL, got "${text}"`);
-  }
-  return text.replace(/\/+$/, '');
+  return parseBaseUrl('--ingress-url', text);
 }
 
 export async function runController(options: ControllerCommandOptions, output: Output): Promise<number> {
@@ -98,6 +104,8 @@ export async function runController(options: ControllerCommandOptions, output: O
       `--kafka-client must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${options.kafkaClient}"`,
     );
   const ingressUrl = parseIngressUrl(options.ingressUrl);
+  const routerUrl =
+    options.routerUrl === undefined ? undefined : parseBaseUrl('--router-url', options.routerUrl);
   const port = parsePort(options.port, 8081);
   const level = parseLogLevel(options.logLevel, 'info');
   const leaseDurationMs = parseSeconds('--lease-duration', options.leaseDuration);
@@ -125,6 +133,7 @@ export async function runController(options: ControllerCommandOptions, output: O
         ? { kafkaClient: options.kafkaClient }
         : {}),
       ingressUrl,
+      ...(routerUrl ? { routerUrl } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
@@ -188,6 +197,10 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option('--kafka <brokers>', 'Kafka bootstrap servers (host:port,...) the data plane runs on')
     .option('--kafka-client <name>', `Kafka client library: ${KAFKA_CLIENTS.join(', ')}`)
     .option('--ingress-url <url>', "base URL of the broker ingress as senders reach it (Brokers' address)")
+    .option(
+      '--router-url <url>',
+      "base URL of the serving router as clients reach it (Services' URL); runs Services through /v1/contract/serving, which `eddy serving --runtime kubernetes` follows",
+    )
     .option('--host <host>', 'address of the contract feed, /metrics and health endpoints', '127.0.0.1')
     .option(
       '--port <port>',

@@ -26,14 +26,17 @@ import {
   listenUrl,
   registerFeedRoutes,
 } from '@eddy/runtime';
+import { reconcileServing } from '@eddy/serving';
 import type { KubeConfig } from '@kubernetes/client-node';
 import Fastify from 'fastify';
 import type pino from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerReadRoutes } from '../admin/read-routes.js';
 import { createDevSources } from '../dev/dev-sources.js';
 import { Reconciler } from '../dev/reconciler.js';
 import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
 import { FeedBrokerPlane } from '../planes/feed-broker-plane.js';
+import { FeedServingPlane } from '../planes/feed-serving-plane.js';
 import {
   type AdmissionWebhook,
   registerAdmissionWebhooks,
@@ -42,10 +45,12 @@ import {
   webhookConfigurations,
 } from './admission/index.js';
 import { kubeErrorMessage } from './kube-errors.js';
+import { kubernetesEvents } from './kube-events.js';
 import { KubernetesResourceStore } from './kube-resource-store.js';
 import { LeaderElector } from './leader-election.js';
 
 export const BROKER_FEED_PATH = '/v1/contract/broker';
+export const SERVING_FEED_PATH = '/v1/contract/serving';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -56,10 +61,20 @@ export interface ControllerOptions {
   kafkaClient?: KafkaClientName;
   /** The broker ingress's base URL as senders reach it: Brokers' status.address is `<it>/<ns>/<name>`. */
   ingressUrl: string;
+  /**
+   * The serving router's base URL as clients reach it (Services' status.url is `<it>/<ns>/<name>`):
+   * with it, Services run (an `eddy serving --runtime kubernetes` process follows
+   * /v1/contract/serving and makes each Revision a Deployment); without it they report
+   * ServingUnavailable.
+   */
+  routerUrl?: string;
   /** This process's HTTP server (contract feed, /healthz, /readyz, /metrics); default 127.0.0.1, a free port. */
   host?: string;
   port?: number;
-  /** Bearer token the data plane must send to the feed; default none. */
+  /**
+   * Bearer token the data plane must send to the feeds, and clients to the read-only admin API
+   * (`eddy get/describe --server`); default none.
+   */
   contractToken?: string;
   /** Reconcile this namespace only; default every namespace. */
   namespace?: string;
@@ -158,6 +173,8 @@ export async function startController(o: ControllerOptions): Promise<Controller>
 
     const plane = new FeedBrokerPlane({ url: o.ingressUrl, log, logger });
     cleanups.push(() => plane.close());
+    const serving = o.routerUrl ? new FeedServingPlane({ url: o.routerUrl, logger }) : undefined;
+    if (serving) cleanups.push(() => serving.close());
 
     const app = Fastify({
       logger: false,
@@ -167,8 +184,10 @@ export async function startController(o: ControllerOptions): Promise<Controller>
     if (o.contractToken !== undefined) {
       const expected = `Bearer ${o.contractToken}`;
       app.addHook('onRequest', async (request, reply) => {
-        if (request.url.startsWith('/v1/contract') && request.headers.authorization !== expected)
-          return reply.code(401).send({ error: 'the contract feed needs its bearer token' });
+        if (request.url.startsWith('/v1/') && request.headers.authorization !== expected)
+          return reply.code(401).send({
+            error: `${request.url.startsWith('/v1/contract') ? 'the contract feed' : 'the admin API'} needs its bearer token (EDDY_CONTRACT_TOKEN)`,
+          });
       });
     }
     app.addHook('onRequest', async (request, reply) => {
@@ -176,6 +195,19 @@ export async function startController(o: ControllerOptions): Promise<Controller>
         return reply.code(503).send({ error: `${elector.identity} is not the leader` });
     });
     registerFeedRoutes(app, BROKER_FEED_PATH, plane.feed as unknown as ContractFeed<Generational>);
+    if (serving)
+      registerFeedRoutes(app, SERVING_FEED_PATH, serving.feed as unknown as ContractFeed<Generational>);
+    app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+      const code = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+      void reply.code(code).send({ error: error.message.split('\n')[0] ?? 'error' });
+    });
+    // Every replica answers reads from its own watch; decisions come from the serving process,
+    // which reports to the leader only.
+    registerReadRoutes(app, {
+      store,
+      events: (entry) => kubernetesEvents(o.kubeConfig, entry),
+      serving,
+    });
     app.get('/healthz', async () => ({ ok: true }));
     app.get('/readyz', async () => ({ ok: true, leading: elector.leading }));
     app.get('/metrics', async (_request, reply) =>
@@ -187,7 +219,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
     const url = listenUrl(host, boundPort(app.server.address(), o.port ?? 0));
     logger.info({ url }, `eddy controller ${elector.identity} listening on ${url}`);
     print(
-      `eddy controller ${elector.identity}: contract feed ${url}${BROKER_FEED_PATH}, metrics ${url}/metrics`,
+      `eddy controller ${elector.identity}: contract feed ${url}${BROKER_FEED_PATH}${serving ? ` and ${url}${SERVING_FEED_PATH}` : ''}, admin API (read-only) ${url}/v1/resources, metrics ${url}/metrics`,
     );
 
     let webhook: AdmissionWebhook | undefined;
@@ -297,7 +329,17 @@ export async function startController(o: ControllerOptions): Promise<Controller>
         onStatusLine: print,
         replays,
         firstContractGeneration: Date.now() * 1000,
-        servingOffMessage: 'eddy controller does not run Services yet',
+        ...(serving
+          ? {
+              serving: {
+                plane: serving,
+                reconcile: (input) => reconcileServing({ ...input, workloadTarget: 'kubernetes' }),
+              },
+            }
+          : {
+              servingOffMessage:
+                'eddy controller runs Services only when started with --router-url (and an eddy serving --runtime kubernetes following its /v1/contract/serving)',
+            }),
       });
       const r = reconciler;
       cleanups.push(() => r.close());

@@ -21,11 +21,11 @@ import type {
   AppliedItem,
   ApplyRequest,
   ApplyResponse,
-  DescribeResponse,
   ErrorResponse,
   OldestEvent,
   StatusResponse,
 } from '../admin/protocol.js';
+import { type DecisionSource, findEntry, registerReadRoutes } from '../admin/read-routes.js';
 import { respondWithExport } from './export.js';
 import type { FileResourceStore } from './file-resource-store.js';
 import { loadManifest } from './manifests.js';
@@ -39,8 +39,8 @@ export interface AdminServerOptions {
   status(): StatusResponse;
   /** Waits (bounded) until a change was reconciled, so a response reflects it. */
   settle?(): Promise<void>;
-  /** Autoscaler decisions for describe (Revisions, and a Service's revisions). */
-  decisions?(entry: StoreEntry): DescribeResponse['decisions'];
+  /** The serving data plane, for describe's autoscaler decisions (Revisions, and a Service's revisions). */
+  serving?: DecisionSource | undefined;
   /** Foreign kinds a loaded source adapter runs. */
   isThirdPartyKind?(apiVersion: string, kind: string): boolean;
   /** The event log and the topic of a running Broker (undefined when it does not run). */
@@ -154,11 +154,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       .send({ error: `no such admin endpoint: ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  const find = (kind: string, namespace: string, name: string): StoreEntry => {
-    const entry = store.list({ kind, namespace }).find((e) => e.resource.metadata.name === name);
-    if (!entry) throw new HttpError(404, `${kind} ${namespace}/${name} not found`);
-    return entry;
-  };
+  const find = (kind: string, namespace: string, name: string): StoreEntry =>
+    findEntry(store, kind, namespace, name);
   const settle = async () => {
     await options.settle?.();
   };
@@ -181,35 +178,15 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   for (const [name, feed] of Object.entries(options.feeds ?? {}))
     registerFeedRoutes(app, `/v1/contract/${name}`, feed);
 
-  app.get<{ Querystring: { kind?: string; namespace?: string } }>('/v1/resources', async (request) => {
-    const { kind, namespace } = request.query;
-    return {
-      items: store
-        .list({ ...(kind ? { kind } : {}), ...(namespace ? { namespace } : {}) })
-        .map((e) => e.resource),
-    };
+  registerReadRoutes(app, {
+    store,
+    events: (entry) => store.events(entry.key),
+    serving: options.serving,
+    describeExtra: async (entry) =>
+      entry.resource.kind === 'Broker'
+        ? { oldestEvent: await oldestEvent(entry.resource.metadata.namespace, entry.resource.metadata.name) }
+        : {},
   });
-
-  app.get<{ Params: { kind: string; ns: string; name: string } }>(
-    '/v1/resources/:kind/:ns/:name',
-    async (request) => {
-      const { kind, ns, name } = request.params;
-      return find(kind, ns, name).resource;
-    },
-  );
-
-  app.get<{ Params: { kind: string; ns: string; name: string } }>(
-    '/v1/describe/:kind/:ns/:name',
-    async (request) => {
-      const { kind, ns, name } = request.params;
-      const entry = find(kind, ns, name);
-      const response: DescribeResponse = { resource: entry.resource, events: store.events(entry.key) };
-      const decisions = options.decisions?.(entry);
-      if (decisions) response.decisions = decisions;
-      if (entry.resource.kind === 'Broker') response.oldestEvent = await oldestEvent(ns, name);
-      return response;
-    },
-  );
 
   app.post('/v1/apply', async (request): Promise<ApplyResponse> => {
     const applying = applyRequest(request.body);

@@ -20,12 +20,7 @@ import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import {
-  ADMIN_FILE,
-  type DescribeResponse,
-  type SourcesProcessInfo,
-  type StatusResponse,
-} from '../admin/protocol.js';
+import { ADMIN_FILE, type SourcesProcessInfo, type StatusResponse } from '../admin/protocol.js';
 import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
@@ -36,7 +31,6 @@ import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watc
 import { loadManifest } from './manifests.js';
 import { Reconciler } from './reconciler.js';
 import { LogReplayProgressFeed } from './replay-progress-feed.js';
-import type { StoreEntry } from './resource-store.js';
 import { defaultServing, type ServingModule } from './serving.js';
 import { RemoteServingPlane } from './serving-process.js';
 
@@ -314,7 +308,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         status,
         settle,
         isThirdPartyKind,
-        decisions: (entry) => (servingPlane ? decisionsOf(servingPlane, store, entry) : undefined),
+        serving: servingPlane,
         log,
         brokerTopic: (ns, name) =>
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
@@ -433,32 +427,4 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await cleanup();
     throw error;
   }
-}
-
-function decisionsOf(
-  plane: ServingDataPlane,
-  store: FileResourceStore,
-  entry: StoreEntry,
-): DescribeResponse['decisions'] {
-  const { kind, metadata } = entry.resource;
-  let revisions: string[];
-  if (kind === 'Revision') revisions = [metadata.name];
-  else if (kind === 'Service' || kind === 'Configuration')
-    revisions = store
-      .list({ kind: 'Revision', namespace: metadata.namespace })
-      .filter(
-        (r) => r.resource.metadata.labels?.[`serving.knative.dev/${kind.toLowerCase()}`] === metadata.name,
-      )
-      .map((r) => r.resource.metadata.name);
-  else return undefined;
-  const all = revisions.flatMap((revision) =>
-    plane.decisions(metadata.namespace, revision).map((d) => ({
-      at: d.at,
-      revision,
-      desired: d.desired,
-      reason: d.reason,
-      detail: d.detail,
-    })),
-  );
-  return all.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).slice(-50);
 }

@@ -18,20 +18,16 @@
 
 import { fileURLToPath } from 'node:url';
 import type { ServingContract } from '@eddy/api';
-import { ContractFeed, listenUrl } from '@eddy/runtime';
+import { type ContractFeed, listenUrl } from '@eddy/runtime';
 import {
-  asServingProcessReport,
   type ReplicaOutputLine,
   type RevisionRuntimeStatus,
   replicaOutputOf,
-  reportedDecisions,
-  routeAddress,
   type ServingDataPlane,
-  type ServingProcessReport,
   type TimedDecision,
-  tagAddress,
 } from '@eddy/serving';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
+import { FeedServingPlane, ROUTER_COMPONENT, SERVING_COMPONENT } from '../planes/feed-serving-plane.js';
 import {
   childLogLevel,
   freePort,
@@ -44,10 +40,10 @@ import {
 /** packages/cli/dist/main.js (the `eddy` command), from the sources too: what the supervisor spawns. */
 const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
-const COMPONENT = 'serving';
+const COMPONENT = SERVING_COMPONENT;
 const MEMBER_ID = 'serving-1';
 /** The extra routers' component on the feed (`router-2`, `router-3`, ...). */
-const ROUTER = 'router';
+const ROUTER = ROUTER_COMPONENT;
 
 export interface RemoteServingPlaneOptions extends SupervisedComponentOptions {
   /** The router's port; 0 = a free one, chosen before the process starts. */
@@ -65,8 +61,9 @@ export interface RemoteServingPlaneOptions extends SupervisedComponentOptions {
 }
 
 export class RemoteServingPlane implements ServingDataPlane {
-  readonly feed = new ContractFeed<ServingContract>();
+  readonly feed: ContractFeed<ServingContract>;
   readonly url: string;
+  readonly #plane: FeedServingPlane;
   readonly #o: RemoteServingPlaneOptions;
   readonly #port: number;
   /** The primary's probe port, where the extra routers find it (0: no extra router, any port). */
@@ -74,8 +71,6 @@ export class RemoteServingPlane implements ServingDataPlane {
   readonly #supervisor: Supervisor;
   #feedUrl = '';
   #token = '';
-  /** The last contract given to apply() as it came (the feed's copy has the feed's generation). */
-  #given: { generation: number; text: string } | undefined;
   #closed: Promise<void> | undefined;
 
   static async create(options: RemoteServingPlaneOptions): Promise<RemoteServingPlane> {
@@ -92,6 +87,15 @@ export class RemoteServingPlane implements ServingDataPlane {
     this.#port = port;
     this.#probePort = probePort;
     this.url = listenUrl(options.host, port);
+    this.#plane = new FeedServingPlane({
+      url: this.url,
+      logger: options.logger,
+      ...(options.applyTimeoutMs !== undefined ? { applyTimeoutMs: options.applyTimeoutMs } : {}),
+      // The supervised primary is about to poll even before the feed has heard from it.
+      expectedPrimaries: () => 1,
+      expectedRouters: () => this.#supervisor.running(ROUTER),
+    });
+    this.feed = this.#plane.feed;
     const routers: SupervisedSpec[] = [];
     for (let i = 2; i <= (options.routers ?? 1); i++)
       routers.push({ component: ROUTER, id: `${ROUTER}-${i}` });
@@ -139,74 +143,38 @@ export class RemoteServingPlane implements ServingDataPlane {
   }
 
   routeUrl(namespace: string, name: string): string {
-    return routeAddress(this.url, namespace, name);
+    return this.#plane.routeUrl(namespace, name);
   }
 
   tagUrl(namespace: string, name: string, tag: string): string {
-    return tagAddress(this.url, namespace, name, tag);
+    return this.#plane.tagUrl(namespace, name, tag);
   }
 
-  /**
-   * Publishes the contract and resolves once the process runs it; rejects with the process's error
-   * when it failed, or when it did not run it within the timeout. The feed numbers its own
-   * generations: the loop hands over the same serving generation again when only the backlog routes
-   * (the eventing contract) changed, and a process must see that as new.
-   */
+  /** Publishes the contract and resolves once the process runs it (FeedServingPlane.apply). */
   async apply(contract: ServingContract): Promise<void> {
     if (this.#closed) throw new Error('the serving process is stopped');
-    if (this.#given && contract.generation < this.#given.generation) return;
-    const text = JSON.stringify(contract);
-    if (text !== this.#given?.text) {
-      this.#given = { generation: contract.generation, text };
-      this.feed.publish({ ...contract, generation: (this.feed.current?.generation ?? 0) + 1 });
-    }
-    const generation = this.feed.current?.generation ?? 0;
-    const timeoutMs = this.#o.applyTimeoutMs ?? 30_000;
-    // Every extra router that runs now should route the new contract too (one still starting counts:
-    // it is about to poll); one that is late only routes the old one a while longer, so it is a warning.
-    const running = this.#supervisor.running(ROUTER);
-    const [primary, routers] = await Promise.all([
-      this.feed.appliedBy(COMPONENT, generation, timeoutMs),
-      running > 0 ? this.feed.appliedBy(ROUTER, generation, timeoutMs, running) : true,
-    ]);
-    if (!primary) {
-      if (this.#closed) return;
-      throw new Error(
-        `the serving process did not run contract generation ${generation} within ${timeoutMs} ms`,
-      );
-    }
-    if (!routers && !this.#closed)
-      this.#o.logger.warn(
-        { generation, members: this.feed.members(ROUTER) },
-        `serving routers: not all run contract generation ${generation} after ${timeoutMs} ms`,
-      );
-    const failed = this.feed.members().find((m) => m.error !== undefined);
-    if (failed) throw new Error(`serving process ${failed.id}: ${failed.error}`);
+    await this.#plane.apply(contract);
   }
 
   statuses(): RevisionRuntimeStatus[] {
-    return this.#report()?.revisions ?? [];
+    return this.#plane.statuses();
   }
 
   decisions(namespace: string, revision: string): TimedDecision[] {
-    return reportedDecisions(this.#report(), namespace, revision);
+    return this.#plane.decisions(namespace, revision);
   }
 
   subscribe(listener: () => void): () => void {
-    return this.feed.onChange(listener);
+    return this.#plane.subscribe(listener);
   }
 
   /** Stops the process (it drains: requests in flight finish, replicas get SIGTERM). Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.feed.close();
+      await this.#plane.close();
       await this.#supervisor.stop();
     })();
     return this.#closed;
-  }
-
-  #report(): ServingProcessReport | undefined {
-    return asServingProcessReport(this.feed.members(COMPONENT)[0]?.status);
   }
 
   #command(): { args: string[]; env: Record<string, string> } {

@@ -40,7 +40,7 @@ import {
   SERVING_API_VERSION,
   SERVING_GROUP,
 } from './revision-names.js';
-import { revisionWorkload, type WorkloadResult } from './revision-workload.js';
+import { revisionWorkload, type WorkloadResult, type WorkloadTarget } from './revision-workload.js';
 import type { ScalingPlatform } from './scaling-settings.js';
 import {
   type ConfigurationView,
@@ -69,6 +69,8 @@ export interface ReconcileServingInput {
    * Secret and ConfigMap manifests); default process.env and no manifests.
    */
   values?: ValueLookupOptions;
+  /** Where revisions run (what their contract entries carry); default `process`. */
+  workloadTarget?: WorkloadTarget;
 }
 
 /** Knative's Service/Route/Revision status fields on top of the common ones. */
@@ -287,12 +289,14 @@ function revisionState(
   runtime: ReadonlyMap<string, RevisionRuntimeStatus>,
   platform: ScalingPlatform,
   values: ValueLookupOptions,
+  target: WorkloadTarget,
 ): RevisionState {
   const labels = entry.metadata.labels ?? {};
   const generationLabel = Number(labels[CONFIGURATION_GENERATION_LABEL]);
   const workload = revisionWorkload(entry.resource.spec, entry.metadata.annotations, platform, {
     namespace: entry.namespace,
     values,
+    target,
   });
   const rt = runtime.get(namespacedKey(entry.namespace, entry.name));
   const failed = !workload.ok || rt?.failure !== undefined;
@@ -455,7 +459,10 @@ export function reconcileServing(input: ReconcileServingInput): ReconcileServing
   // Revisions (existing and new).
   const revStates = new Map<string, RevisionState>();
   for (const [key, entry] of revisions)
-    revStates.set(key, revisionState(entry, input.runtime, platform, input.values ?? {}));
+    revStates.set(
+      key,
+      revisionState(entry, input.runtime, platform, input.values ?? {}, input.workloadTarget ?? 'process'),
+    );
   for (const s of revStates.values())
     statuses.set(resourceKey('Revision', s.entry.namespace, s.entry.name), s.status);
 

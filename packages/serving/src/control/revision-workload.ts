@@ -17,6 +17,21 @@ import {
 } from '@eddy/api';
 import { parseScalingSettings, type ScalingPlatform } from './scaling-settings.js';
 
+/**
+ * Where revisions run: `process` = local processes (embedded mode: a command is needed, env values
+ * are resolved here); `kubernetes` = Deployments (the pod spec goes to Kubernetes as written, which
+ * pulls the image and resolves Secrets itself).
+ */
+export type WorkloadTarget = 'process' | 'kubernetes';
+
+/** Revision spec fields that are Knative's, not the pod's. */
+const KNATIVE_SPEC_FIELDS = new Set([
+  'containerConcurrency',
+  'timeoutSeconds',
+  'responseStartTimeoutSeconds',
+  'idleTimeoutSeconds',
+]);
+
 /** Kubernetes' default `terminationGracePeriodSeconds`. */
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
 
@@ -169,7 +184,9 @@ export function revisionWorkload(
   spec: RevisionSpec | undefined,
   annotations: Readonly<Record<string, string>> | undefined,
   platform: ScalingPlatform,
-  env: { namespace: string; values?: ValueLookupOptions } = { namespace: 'default' },
+  env: { namespace: string; values?: ValueLookupOptions; target?: WorkloadTarget } = {
+    namespace: 'default',
+  },
 ): WorkloadResult {
   const containers = spec?.containers ?? [];
   const [c] = containers;
@@ -179,6 +196,7 @@ export function revisionWorkload(
       reason: 'ContainerMissing',
       message: 'spec.containers: expected one container, found none',
     };
+  if (env.target === 'kubernetes') return kubernetesWorkload(spec ?? {}, c, annotations, platform);
   if (containers.length > 1)
     return {
       ok: false,
@@ -206,6 +224,38 @@ export function revisionWorkload(
   const readiness = resolveReadinessProbe(c.readinessProbe as ProbeShape | undefined, c.ports?.[0]);
   if (!readiness.ok) return readiness;
 
+  const common = commonSettings(spec, annotations, platform);
+  if (!common.ok) return common;
+  return {
+    ok: true,
+    workload: {
+      // The command's first element is the program; Kubernetes appends args after the rest of command.
+      command: [program, ...rest],
+      args: [...(c.args ?? [])],
+      env: resolvedEnv.env,
+      ...(c.workingDir ? { workingDir: c.workingDir } : {}),
+      readiness: readiness.probe,
+      ...common.settings,
+    },
+  };
+}
+
+type CommonSettings = Pick<
+  Workload,
+  | 'containerConcurrency'
+  | 'timeoutMs'
+  | 'responseStartTimeoutMs'
+  | 'idleTimeoutMs'
+  | 'terminationGraceMs'
+  | 'scaling'
+>;
+
+/** What the router and the autoscaler take from a revision wherever it runs. */
+function commonSettings(
+  spec: RevisionSpec | undefined,
+  annotations: Readonly<Record<string, string>> | undefined,
+  platform: ScalingPlatform,
+): { ok: true; settings: CommonSettings } | ({ ok: false } & Problem) {
   const containerConcurrency = Math.max(0, spec?.containerConcurrency ?? 0);
   const scaling = parseScalingSettings(annotations, containerConcurrency, platform);
   if (scaling.problems.length > 0)
@@ -228,19 +278,55 @@ export function revisionWorkload(
   const idleTimeoutMs = optionalMs(spec?.idleTimeoutSeconds);
   return {
     ok: true,
-    workload: {
-      // The command's first element is the program; Kubernetes appends args after the rest of command.
-      command: [program, ...rest],
-      args: [...(c.args ?? [])],
-      env: resolvedEnv.env,
-      ...(c.workingDir ? { workingDir: c.workingDir } : {}),
-      readiness: readiness.probe,
+    settings: {
       containerConcurrency,
       timeoutMs: positiveOr(spec?.timeoutSeconds, DEFAULT_REVISION_TIMEOUT_SECONDS) * 1000,
       ...(responseStartTimeoutMs !== undefined ? { responseStartTimeoutMs } : {}),
       ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
       terminationGraceMs: graceSeconds * 1000,
       scaling: scaling.settings,
+    },
+  };
+}
+
+/**
+ * A revision as a Deployment runs it: the pod spec as written (image, env with valueFrom, envFrom,
+ * probes of any kind, volumes, sidecars), for Kubernetes to run; the router and the autoscaler get
+ * the same settings as in embedded mode.
+ */
+function kubernetesWorkload(
+  spec: RevisionSpec,
+  c: Container,
+  annotations: Readonly<Record<string, string>> | undefined,
+  platform: ScalingPlatform,
+): WorkloadResult {
+  if (!c.image)
+    return {
+      ok: false,
+      reason: 'ImageRequired',
+      message: 'spec.containers[0].image is required: Kubernetes runs the revision from its image',
+    };
+  const common = commonSettings(spec, annotations, platform);
+  if (!common.ok) return common;
+  const port = c.ports?.[0];
+  // The router waits on the pod's own readiness (the kubelet probes it), so this is only the shape
+  // the contract needs; an exec or grpc probe is Kubernetes' to run.
+  const readiness = resolveReadinessProbe(undefined, port);
+  if (!readiness.ok) return readiness;
+  const podSpec: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(spec))
+    if (!KNATIVE_SPEC_FIELDS.has(field)) podSpec[field] = value;
+  const literalEnv: Record<string, string> = {};
+  for (const e of c.env ?? []) if (e.valueFrom === undefined) literalEnv[e.name] = e.value ?? '';
+  return {
+    ok: true,
+    workload: {
+      command: [...(c.command ?? [])],
+      args: [...(c.args ?? [])],
+      env: literalEnv,
+      readiness: readiness.probe,
+      podSpec,
+      ...common.settings,
     },
   };
 }

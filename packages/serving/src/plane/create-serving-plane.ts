@@ -585,6 +585,7 @@ function workloadSpec(revision: ServingRevision): WorkloadSpec {
     ...(revision.workingDir !== undefined ? { workingDir: revision.workingDir } : {}),
     readiness: revision.readiness,
     terminationGraceMs: revision.terminationGraceMs,
+    ...(revision.podSpec !== undefined ? { podSpec: revision.podSpec } : {}),
   };
 }
 

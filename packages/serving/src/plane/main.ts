@@ -38,9 +38,11 @@ import {
   UsageError,
   usageText,
   watchContract,
+  withSharedConnections,
 } from '@eddy/runtime';
 import pino from 'pino';
 import { createRouter } from '../router/create-router.js';
+import type { WorkloadRuntime } from '../runtime/runtime.js';
 import { createServingDataPlane, DEFAULT_MAX_REPLICAS_CAP, DEFAULT_TICK_MS } from './create-serving-plane.js';
 import { DEFAULT_ROUTER_TIMEOUT_MS, PrimaryRouter } from './primary-router.js';
 import { servingProcessReport } from './process-report.js';
@@ -64,6 +66,9 @@ export interface BacklogReaderFactory {
 }
 
 const LOGS = ['none', 'kafka'] as const;
+const RUNTIMES = ['process', 'kubernetes'] as const;
+/** With `--runtime kubernetes` replicas are Pods, not this machine's processes: Knative has no cap. */
+const KUBERNETES_MAX_REPLICAS_CAP = 1000;
 const ROLES = ['primary', 'router'] as const;
 const DEFAULT_PUSH_INTERVAL_MS = 1_000;
 
@@ -115,6 +120,14 @@ const OPTIONS = {
     help: `replicas per revision at most, whatever max-scale says (default ${DEFAULT_MAX_REPLICAS_CAP})`,
   },
   'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
+  runtime: {
+    value: RUNTIMES.join('|'),
+    help: "where revisions run: process = this process's children (default); kubernetes = a Deployment + Service per revision, scaled through the scale subresource",
+  },
+  kubeconfig: {
+    value: '<file>',
+    help: 'with --runtime kubernetes: the kubeconfig (default $KUBECONFIG, ~/.kube/config, else the in-cluster ServiceAccount)',
+  },
 } as const satisfies Record<string, FlagSpec>;
 type OptionName = keyof typeof OPTIONS;
 
@@ -153,6 +166,8 @@ export interface ServingMainOptions {
   tickMs: number;
   maxReplicasCap: number;
   watchIntervalMs: number;
+  runtime: (typeof RUNTIMES)[number];
+  kubeconfig?: string;
 }
 
 /**
@@ -188,6 +203,8 @@ export function parseServingArgs(
       'router-timeout-ms',
       'brokers',
       'kafka-client',
+      'runtime',
+      'kubeconfig',
     ] as const) {
       const flag = o.read(name);
       if (flag)
@@ -219,9 +236,15 @@ export function parseServingArgs(
       if (given) throw new UsageError(`${given.source} needs --log kafka`);
     }
   }
+  const runtime = o.choice('runtime', RUNTIMES) ?? 'process';
+  const kubeconfig = o.read('kubeconfig');
+  if (kubeconfig && runtime !== 'kubernetes')
+    throw new UsageError(`${kubeconfig.source} needs --runtime kubernetes`);
   return {
     contract: contract.text,
     role,
+    runtime,
+    ...(kubeconfig ? { kubeconfig: kubeconfig.text } : {}),
     ...(primary !== undefined ? { primary } : {}),
     memberId: o.read('member-id')?.text,
     host: o.read('host')?.text ?? '127.0.0.1',
@@ -235,7 +258,9 @@ export function parseServingArgs(
     ...(kafkaClient !== undefined ? { kafkaClient } : {}),
     logLevel: o.read('log-level')?.text ?? 'info',
     tickMs: o.int('tick-ms', 10, 60_000) ?? DEFAULT_TICK_MS,
-    maxReplicasCap: o.int('max-replicas-cap', 1, 1000) ?? DEFAULT_MAX_REPLICAS_CAP,
+    maxReplicasCap:
+      o.int('max-replicas-cap', 1, 1000) ??
+      (runtime === 'kubernetes' ? KUBERNETES_MAX_REPLICAS_CAP : DEFAULT_MAX_REPLICAS_CAP),
     watchIntervalMs: o.int('watch-interval-ms', 50, 60_000) ?? 500,
   };
 }
@@ -247,6 +272,32 @@ export interface RunningServing {
   reload(): Promise<void>;
   /** Stops following the contract, drains the router, stops the replicas, closes the log client. */
   stop(): Promise<void>;
+}
+
+/**
+ * The Kubernetes runtime, loaded only when asked for (the client is large). With no --kubeconfig:
+ * $KUBECONFIG, ~/.kube/config, else the Pod's ServiceAccount.
+ */
+async function kubernetesRuntime(file: string | undefined, logger: pino.Logger): Promise<WorkloadRuntime> {
+  const [{ KubeConfig }, { createKubernetesRuntime }] = await Promise.all([
+    import('@kubernetes/client-node'),
+    import('../runtime/kubernetes-runtime.js'),
+  ]);
+  const kubeConfig = new KubeConfig();
+  try {
+    if (file) kubeConfig.loadFromFile(file);
+    else kubeConfig.loadFromDefault();
+  } catch (error) {
+    throw new UsageError(`--kubeconfig ${file ?? '(default)'}: ${(error as Error).message}`);
+  }
+  if (!kubeConfig.getCurrentCluster())
+    throw new UsageError(
+      `--runtime kubernetes: no Kubernetes cluster configured${file ? ` in ${file}` : ''}; pass --kubeconfig <file>`,
+    );
+  withSharedConnections(kubeConfig);
+  const server = kubeConfig.getCurrentCluster()?.server;
+  logger.info({ server }, `revisions run as Deployments on ${server}`);
+  return createKubernetesRuntime({ kubeConfig, logger });
 }
 
 /** Pushes of the status to the feed are coalesced over this long (a tick changes many revisions). */
@@ -269,7 +320,9 @@ export async function runServing(
   const memberId = options.memberId ?? `serving-${process.pid}`;
   let plane: ServingDataPlane;
   let router: PrimaryRouter | undefined;
+  let runtime: WorkloadRuntime | undefined;
   try {
+    if (options.runtime === 'kubernetes') runtime = await kubernetesRuntime(options.kubeconfig, logger);
     router = new PrimaryRouter(
       await createRouter({
         host: options.host,
@@ -288,8 +341,10 @@ export async function runServing(
       tickMs: options.tickMs,
       maxReplicasCap: options.maxReplicasCap,
       onReplicaOutput,
+      ...(runtime ? { runtime } : {}),
     });
   } catch (error) {
+    await runtime?.close();
     await router?.close();
     await reader?.close();
     throw error;
@@ -370,6 +425,7 @@ export async function runServing(
       clearTimeout(reportTimer);
       await watch.stop();
       await plane.close();
+      await runtime?.close();
       await reader?.close();
       await probes.close();
     })();

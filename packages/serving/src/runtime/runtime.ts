@@ -1,5 +1,5 @@
-// Where revisions run. Embedded mode runs each replica as a local process (process-runtime.ts); a
-// Kubernetes runtime (Deployments) will implement the same interface later. The serving data plane
+// Where revisions run. Embedded mode runs each replica as a local process (process-runtime.ts),
+// Kubernetes mode as a Deployment's Pods (kubernetes-runtime.ts). The serving data plane
 // only ever says how many replicas a revision should have and reads which ones are ready.
 
 import type { ResolvedProbe } from '@eddy/api';
@@ -18,6 +18,8 @@ export interface WorkloadSpec {
   readiness: ResolvedProbe;
   /** SIGTERM, then SIGKILL after this long if the replica has not exited. */
   terminationGraceMs: number;
+  /** The pod spec, for the Kubernetes runtime (ServingRevision.podSpec); the process runtime ignores it. */
+  podSpec?: Record<string, unknown>;
 }
 
 export interface Replica {

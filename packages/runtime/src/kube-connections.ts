@@ -4,12 +4,14 @@
 // pool per distinct TLS identity on a KubeConfig, so requests reuse keep-alive connections.
 
 import { createHash } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 
 type CreateDispatcher = (cluster: unknown, agentOptions: Record<string, unknown>) => unknown;
 
-/** Makes `kc` reuse its dispatchers (in place; returns it). */
-export function withSharedConnections(kc: KubeConfig): KubeConfig {
+/**
+ * Makes `kc` (a @kubernetes/client-node KubeConfig: typed loosely so this package need not depend on
+ * the client) reuse its dispatchers, in place; returns it.
+ */
+export function withSharedConnections<T extends object>(kc: T): T {
   const target = kc as unknown as { createDispatcher: CreateDispatcher };
   const create = target.createDispatcher.bind(kc);
   const pools = new Map<string, unknown>();
