@@ -12,6 +12,7 @@ import { UsageError } from './usage-error.js';
 
 export interface ServerOptions {
   dataDir?: string;
+  server?: string;
 }
 
 export interface NamespaceOptions {
@@ -24,10 +25,12 @@ export const DEFAULT_NAMESPACE = 'default';
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function withServerOptions(command: Command): Command {
-  return command.option(
-    '--data-dir <dir>',
-    'data dir of the eddy dev to talk to (default: $EDDY_DATA_DIR, else .eddy)',
-  );
+  return command
+    .option('--data-dir <dir>', 'data dir of the eddy dev to talk to (default: $EDDY_DATA_DIR, else .eddy)')
+    .option(
+      '--server <url>',
+      "another admin API to talk to, e.g. eddy controller's (default: $EDDY_SERVER; token from $EDDY_ADMIN_TOKEN)",
+    );
 }
 
 export function withNamespaceOption(command: Command): Command {

@@ -27,6 +27,19 @@ export function notRunningMessage(dataDir: string, why?: string): string {
   return `no eddy dev is running for data dir ${dataDir}${why ? ` (${why})` : ''} (start one with: eddy dev -f <dir>${dataDir === DEFAULT_DATA_DIR ? '' : ` --data-dir ${dataDir}`})`;
 }
 
+/** The admin API to talk to instead of a local eddy dev's (`--server`). */
+export const SERVER_ENV = 'EDDY_SERVER';
+/** The bearer token sent to `--server`. */
+export const ADMIN_TOKEN_ENV = 'EDDY_ADMIN_TOKEN';
+
+function serverUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return text.replace(/\/+$/, '');
+  } catch {}
+  throw new CliError(`--server (or ${SERVER_ENV}) must be an http(s) URL, got "${text}"`);
+}
+
 /** A non-2xx answer of the admin API. */
 export class AdminRequestError extends CliError {
   constructor(
@@ -93,16 +106,34 @@ export class AdminClient {
 
   constructor(
     readonly dataDir: string,
-    readonly admin: AdminFile,
+    readonly admin: Pick<AdminFile, 'url' | 'token'>,
     options: AdminClientOptions = {},
   ) {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** Finds the server for `--data-dir` / EDDY_DATA_DIR / `.eddy`. Does not contact it yet. */
-  static async connect(dataDirFlag?: string, options: AdminClientOptions = {}): Promise<AdminClient> {
-    const dataDir = resolveDataDir(dataDirFlag);
+  /**
+   * Finds the server: `--server` / EDDY_SERVER (an admin API such as `eddy controller`'s, token from
+   * EDDY_ADMIN_TOKEN), else the eddy dev of `--data-dir` / EDDY_DATA_DIR / `.eddy`. Does not contact
+   * it yet.
+   */
+  static async connect(
+    server: { dataDir?: string | undefined; server?: string | undefined } | string | undefined,
+    options: AdminClientOptions = {},
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<AdminClient> {
+    const given = typeof server === 'object' ? server : { dataDir: server };
+    const url = given.server || env[SERVER_ENV];
+    if (url) return new AdminClient('', { url: serverUrl(url), token: env[ADMIN_TOKEN_ENV] ?? '' }, options);
+    const dataDir = resolveDataDir(given.dataDir, env);
     return new AdminClient(dataDir, await readAdminFile(dataDir), options);
+  }
+
+  /** `eddy dev (data dir .eddy)` or `the admin API at <url>`, for messages. */
+  get #where(): string {
+    return this.dataDir
+      ? `eddy dev at ${this.admin.url} (data dir ${this.dataDir})`
+      : `the admin API at ${this.admin.url}`;
   }
 
   get<T>(path: string): Promise<T> {
@@ -120,13 +151,17 @@ export class AdminClient {
   #connectionError(e: unknown): CliError {
     const code = networkCode(e);
     if (code === 'ECONNREFUSED') {
-      return new CliError(notRunningMessage(this.dataDir, `nothing answers at ${this.admin.url}`));
+      return new CliError(
+        this.dataDir
+          ? notRunningMessage(this.dataDir, `nothing answers at ${this.admin.url}`)
+          : `nothing answers at ${this.admin.url} (--server / ${SERVER_ENV})`,
+      );
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      return new CliError(`eddy dev (${this.admin.url}) did not answer within ${this.#timeoutMs / 1000} s`);
+      return new CliError(`${this.#where} did not answer within ${this.#timeoutMs / 1000} s`);
     }
     const why = (e as Error).message || code || String(e);
-    return new CliError(`cannot reach eddy dev at ${this.admin.url} (data dir ${this.dataDir}): ${why}`);
+    return new CliError(`cannot reach ${this.#where}: ${why}`);
   }
 
   async #call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -172,6 +207,12 @@ export class AdminClient {
     const problems = Array.isArray(parsed.problems)
       ? parsed.problems.filter((p) => typeof p === 'string')
       : [];
+    if (status === 401 && !this.dataDir) {
+      return new AdminRequestError(
+        `${this.#where} rejected the token in ${ADMIN_TOKEN_ENV} (401${said ? `: ${said}` : ''}); for eddy controller it is the controller's EDDY_CONTRACT_TOKEN`,
+        status,
+      );
+    }
     if (status === 401) {
       return new AdminRequestError(
         `eddy dev at ${this.admin.url} rejected the token from ${join(this.dataDir, ADMIN_FILE)} (401${said ? `: ${said}` : ''}); is that file from another eddy dev?`,
@@ -220,7 +261,7 @@ export class AdminClient {
       }
     } catch (e) {
       if (signal.aborted) return;
-      throw new CliError(`lost the connection to eddy dev at ${this.admin.url}: ${(e as Error).message}`);
+      throw new CliError(`lost the connection to ${this.#where}: ${(e as Error).message}`);
     }
     if (pending.trim() !== '') yield pending.trim();
   }

@@ -21,7 +21,7 @@ export function appliedLine(item: AppliedItem): string {
 export async function runApply(options: ApplyOptions, output: Output): Promise<number> {
   const manifests = await readManifests(options.file ?? [], 'apply');
   refuseOnErrors(manifests.problems, 'applied');
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   for (const m of manifests.files) {
     if (m.documents === 0) continue;
     // Relative paths in the manifests are the file's (stdin: the current directory's), wherever eddy dev runs.

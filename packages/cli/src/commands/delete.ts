@@ -41,7 +41,7 @@ export async function runDelete(
       throw new UsageError(`missing the name of the ${args[0]} to delete: eddy delete <kind> <name>`);
     const kind = kindArgument(args[0]!);
     const names = args.slice(1).map((n) => nameArgument(kind.toLowerCase(), n));
-    const client = await AdminClient.connect(options.dataDir);
+    const client = await AdminClient.connect(options);
     let code = EXIT_OK;
     for (const name of names) {
       try {
@@ -61,7 +61,7 @@ export async function runDelete(
     manifests.problems.filter((p) => UNREADABLE.has(p.code)),
     'deleted',
   );
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   let code = EXIT_OK;
   for (const m of manifests.files) {
     if (m.documents === 0) continue;

@@ -28,7 +28,7 @@ export async function runDescribe(
   const kind = kindArgument(kindTyped);
   if (name === undefined) throw new UsageError(`missing the name: eddy describe ${kindTyped} <name>`);
   nameArgument(kind.toLowerCase(), name);
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   const ns = options.namespace;
   let d: DescribeResponse;
   try {

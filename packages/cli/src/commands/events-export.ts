@@ -74,7 +74,7 @@ export async function runExport(
   nameArgument('broker', broker);
   const { from, to } = exportWindow(options, (run.now ?? Date.now)());
   checkFilter(options.filter);
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   const query = new URLSearchParams({
     namespace: options.namespace,
     broker,

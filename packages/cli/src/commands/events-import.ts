@@ -71,7 +71,7 @@ export async function runImport(
   const file = options.file;
   // A file's size gives the progress a total; stdin has none.
   const fileBytes = file === '-' ? undefined : await checkReadable(file);
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   let resource: StoredResource;
   try {
     resource = await client.get<StoredResource>(

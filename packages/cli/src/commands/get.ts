@@ -81,7 +81,7 @@ export async function runGet(
       'a resource cannot be fetched by name across all namespaces (drop -A, or use -n <ns>)',
     );
   }
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   const ns = options.namespace;
   let resources: StoredResource[] = [];
   let code = EXIT_OK;

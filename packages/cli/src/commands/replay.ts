@@ -102,7 +102,7 @@ export async function runReplay(
   const ns = options.namespace;
   const replay = buildReplay(broker, options, ns, (run.now ?? Date.now)());
   const name = replay.metadata.name ?? '';
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   await checkTargets(client, broker, replay.spec.target.triggers ?? [], ns);
 
   const request: ApplyRequest = { text: JSON.stringify(replay), file: '<eddy replay>', create: true };

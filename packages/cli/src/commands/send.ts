@@ -150,7 +150,7 @@ export function brokerAddress(broker: StoredResource): string {
 export async function runSend(options: SendOptions, output: Output): Promise<number> {
   const event = await buildBinaryEvent(options);
   const brokerName = nameArgument('broker', options.broker!);
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   const ns = options.namespace;
   let broker: StoredResource;
   try {

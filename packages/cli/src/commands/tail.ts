@@ -50,7 +50,7 @@ export async function runTail(
   const format = parseFormat(options.output, 'text', ['text', 'json']);
   checkFilter(options.filter);
   const from = options.from === undefined ? undefined : parseTimeArgument(options.from, '--from');
-  const client = await AdminClient.connect(options.dataDir);
+  const client = await AdminClient.connect(options);
   const query = new URLSearchParams({ namespace: options.namespace, broker });
   if (options.filter !== undefined) query.set('filter', options.filter);
   if (from !== undefined) query.set('from', String(from));

@@ -137,6 +137,12 @@ export class KubernetesResourceStore implements ResourceStore {
   readonly #events = new Map<string, RecordedEvent>();
   readonly #invalidWritten = new Map<string, string>();
   readonly #pendingWrites = new Set<Promise<unknown>>();
+  /**
+   * Children whose owner has no uid yet (created in the same pass, e.g. a Service's Configuration and
+   * that Configuration's Revision): an ownerReference needs the uid, so they are written once the
+   * informer brings the owner; by owner key, the latest body per child.
+   */
+  readonly #awaitingOwner = new Map<string, Map<string, { kind: WatchedKind; body: KubeObject }>>();
   #pending: StoreChange[] = [];
   #flushScheduled = false;
   #writes = false;
@@ -252,22 +258,23 @@ export class KubernetesResourceStore implements ResourceStore {
       const before = this.#objects.get(key);
       const meta = (input.resource.metadata ?? {}) as NonNullable<KubeObject['metadata']>;
       const ownerMeta = owner?.raw.metadata;
+      const { ownerReferences: _given, ...ownMeta } = meta;
       const body: KubeObject = {
         ...input.resource,
         apiVersion: input.apiVersion,
         kind: input.kind,
         metadata: {
-          ...meta,
+          ...ownMeta,
           name: input.name,
           namespace: input.namespace,
-          ...(owner && ownerMeta?.uid
+          ...(owner
             ? {
                 ownerReferences: [
                   {
                     apiVersion: owner.kind.apiVersion,
                     kind: owner.kind.definition.kind,
-                    name: ownerMeta.name ?? '',
-                    uid: ownerMeta.uid,
+                    name: ownerMeta?.name ?? '',
+                    uid: ownerMeta?.uid ?? '',
                     controller: true,
                     blockOwnerDeletion: true,
                   } as NonNullable<NonNullable<KubeObject['metadata']>['ownerReferences']>[number],
@@ -292,7 +299,12 @@ export class KubernetesResourceStore implements ResourceStore {
       const generation = (before?.raw.metadata?.generation ?? 0) + 1;
       const local = { ...body, metadata: { ...body.metadata, generation, uid: before?.raw.metadata?.uid } };
       this.#hold(kind, local as KubeObject, false);
-      if (this.#writes) this.#track(this.#apply(kind, body));
+      if (!this.#writes) continue;
+      if (origin.type === 'owner' && !ownerMeta?.uid) {
+        const waiting = this.#awaitingOwner.get(origin.owner) ?? new Map();
+        waiting.set(key, { kind, body });
+        this.#awaitingOwner.set(origin.owner, waiting);
+      } else this.#track(this.#apply(kind, body));
     }
     return results;
   }
@@ -481,6 +493,15 @@ export class KubernetesResourceStore implements ResourceStore {
     } else if (visible(before)) this.#queueChange({ key, action: 'deleted' });
     else if (terminating && !before) this.#queueChange({ key, action: 'deleted' });
     if (fromServer) this.#afterObject(held);
+    const children = this.#awaitingOwner.get(key);
+    const uid = normalized.metadata?.uid;
+    if (fromServer && children && uid && this.#writes) {
+      this.#awaitingOwner.delete(key);
+      for (const { kind: childKind, body } of children.values()) {
+        for (const ref of body.metadata?.ownerReferences ?? []) ref.uid = uid;
+        this.#track(this.#apply(childKind, body));
+      }
+    }
   }
 
   #forget(key: string): void {
