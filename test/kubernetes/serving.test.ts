@@ -206,6 +206,11 @@ spec:
     expect(service.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8081 });
     expect(service.spec.selector['serving.knative.dev/revision']).toBe('worker-00001');
 
+    // eddy get reads the same admin API.
+    const listed = await runEddy(['get', 'revisions', '-n', ns, '--server', controllerUrl]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/worker-00001\s+worker\b/);
+
     // Nothing to do: down to zero after the 6 s window and the scale-to-zero grace.
     await waitFor(
       'the Deployment at zero',

@@ -35,6 +35,7 @@ describe('serving process options', () => {
       tickMs: 500,
       maxReplicasCap: 10,
       watchIntervalMs: 500,
+      runtime: 'process',
     });
     expect(
       parseServingArgs(
@@ -44,6 +45,10 @@ describe('serving process options', () => {
       ),
     ).toMatchObject({ port: 9090, kafkaClient: 'platformatic', maxReplicasCap: 3 });
     expect(parseServingArgs(['--contract', 'c.json'])).toMatchObject({ log: 'none', contract: 'c.json' });
+    // Replicas as Pods are not this machine's processes: no embedded-mode cap.
+    expect(
+      parseServingArgs(['--contract', 'c', '--runtime', 'kubernetes', '--kubeconfig', '/k/config']),
+    ).toMatchObject({ runtime: 'kubernetes', kubeconfig: '/k/config', maxReplicasCap: 1000 });
     expect(servingEnvName('max-replicas-cap')).toBe('EDDY_SERVING_MAX_REPLICAS_CAP');
     expect(servingUsage('eddy serving', kafka)).toContain('(kafkajs|platformatic; default kafkajs)');
   });
@@ -71,6 +76,8 @@ describe('serving process options', () => {
       'EDDY_SERVING_KAFKA_CLIENT needs --log kafka',
     );
     expect(problem(['--contract', 'c', '--bogus', 'x'])).toMatch(/bogus/);
+    expect(problem(['--contract', 'c', '--kubeconfig', '/k'])).toBe('--kubeconfig needs --runtime kubernetes');
+    expect(problem(['--contract', 'c', '--runtime', 'docker'])).toMatch(/--runtime/);
   });
 
   it('takes --role router with --primary, and refuses what belongs to the other role', () => {
