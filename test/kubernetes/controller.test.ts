@@ -360,11 +360,11 @@ spec:
     expect(await metric(standby.url, 'eddy_controller_api_writes_total')).toBeGreaterThan(0);
   }, 180_000);
 
-  it('runs an ApiServerSource applied as a custom resource, as its ServiceAccount', async () => {
+  it('runs an ApiServerSource applied as a custom resource, as its ServiceAccount, in an eddy sources process following the controller (--external-sources)', async () => {
     [ingressPort] = (await freePorts(1)) as [number];
     const ns = await freshNamespace();
     const sinkUrl = `http://127.0.0.1:${(sink.server.address() as { port: number }).port}`;
-    const controller = await startController(ns, 'only');
+    const controller = await startController(ns, 'only', ['--external-sources']);
     await controller.process.waitForLine(/only: leading/, 30_000);
     await must(
       ['apply', '-n', ns, '-f', '-'],
@@ -393,6 +393,25 @@ spec:
   sink: {uri: ${sinkUrl}/apiserver}
 `,
     );
+    // No sources process yet: the leader runs none itself, and says what it waits for.
+    await waitFor('the ApiServerSource waiting for the sources process', async () => {
+      const [source] = await getAll(ns, 'apiserversources');
+      const ready = source?.status?.conditions?.find((c) => c.type === 'Ready') as
+        | { status: string; message?: string }
+        | undefined;
+      return ready?.status === 'Unknown' && /sources process sources-1/.test(ready.message ?? '')
+        ? true
+        : undefined;
+    });
+    spawnNodeScript(eddyJs, [
+      'sources',
+      '--contract',
+      `${controller.url}/v1/contract/sources`,
+      '--member-id',
+      'sources-1',
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+    ]);
     await allReady(ns, 'apiserversources', 1);
     await must(['create', 'configmap', 'watched', '-n', ns, '--from-literal=a=1']);
     await waitFor('the add event of the ConfigMap', () =>

@@ -18,6 +18,7 @@ interface ControllerCommandOptions {
   kafkaClient?: string;
   ingressUrl?: string;
   routerUrl?: string;
+  externalSources?: boolean;
   host?: string;
   port?: string;
   namespace?: string;
@@ -134,6 +135,7 @@ export async function runController(options: ControllerCommandOptions, output: O
         : {}),
       ingressUrl,
       ...(routerUrl ? { routerUrl } : {}),
+      ...(options.externalSources ? { externalSources: true } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
@@ -197,6 +199,10 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option('--kafka <brokers>', 'Kafka bootstrap servers (host:port,...) the data plane runs on')
     .option('--kafka-client <name>', `Kafka client library: ${KAFKA_CLIENTS.join(', ')}`)
     .option('--ingress-url <url>', "base URL of the broker ingress as senders reach it (Brokers' address)")
+    .option(
+      '--external-sources',
+      'run no source adapter here: `eddy sources --contract <this>/v1/contract/sources --member-id sources-1` runs them',
+    )
     .option(
       '--router-url <url>',
       "base URL of the serving router as clients reach it (Services' URL); runs Services through /v1/contract/serving, which `eddy serving --runtime kubernetes` follows",

@@ -51,6 +51,7 @@ import { LeaderElector } from './leader-election.js';
 
 export const BROKER_FEED_PATH = '/v1/contract/broker';
 export const SERVING_FEED_PATH = '/v1/contract/serving';
+export const SOURCES_FEED_PATH = '/v1/contract/sources';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -68,6 +69,11 @@ export interface ControllerOptions {
    * ServingUnavailable.
    */
   routerUrl?: string;
+  /**
+   * Source adapters run in `eddy sources` processes (a Deployment) following /v1/contract/sources,
+   * instead of in the leader; default false.
+   */
+  externalSources?: boolean;
   /** This process's HTTP server (contract feed, /healthz, /readyz, /metrics); default 127.0.0.1, a free port. */
   host?: string;
   port?: number;
@@ -175,6 +181,19 @@ export async function startController(o: ControllerOptions): Promise<Controller>
     cleanups.push(() => plane.close());
     const serving = o.routerUrl ? new FeedServingPlane({ url: o.routerUrl, logger }) : undefined;
     if (serving) cleanups.push(() => serving.close());
+    const sourcesOptions = {
+      values: store.values,
+      ...(o.kubeconfigPath ? { kubeconfig: o.kubeconfigPath } : {}),
+      metrics,
+      logger,
+      print,
+      host: o.host ?? '127.0.0.1',
+    };
+    // Its feed route must exist before the server listens; it publishes only while this replica leads.
+    const externalSources = o.externalSources
+      ? await createDevSources({ ...sourcesOptions, asProcess: { external: true } })
+      : undefined;
+    if (externalSources) cleanups.push(() => externalSources.runner.close());
 
     const app = Fastify({
       logger: false,
@@ -197,6 +216,12 @@ export async function startController(o: ControllerOptions): Promise<Controller>
     registerFeedRoutes(app, BROKER_FEED_PATH, plane.feed as unknown as ContractFeed<Generational>);
     if (serving)
       registerFeedRoutes(app, SERVING_FEED_PATH, serving.feed as unknown as ContractFeed<Generational>);
+    if (externalSources?.process)
+      registerFeedRoutes(
+        app,
+        SOURCES_FEED_PATH,
+        externalSources.process.feed as unknown as ContractFeed<Generational>,
+      );
     app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
       const code = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
       void reply.code(code).send({ error: error.message.split('\n')[0] ?? 'error' });
@@ -304,15 +329,8 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       }
       const replays = new LogReplayProgressFeed(log, logger);
       cleanups.push(() => replays.close());
-      const { registry: sources, runner } = await createDevSources({
-        values: store.values,
-        ...(o.kubeconfigPath ? { kubeconfig: o.kubeconfigPath } : {}),
-        metrics,
-        logger,
-        print,
-        host,
-      });
-      cleanups.push(() => runner.close());
+      const { registry: sources, runner } = externalSources ?? (await createDevSources(sourcesOptions));
+      if (!externalSources) cleanups.push(() => runner.close());
       reconciler = new Reconciler({
         store,
         broker: {

@@ -26,9 +26,10 @@ export interface DevSourcesOptions {
   kubeconfig?: string;
   /**
    * Run the adapters in `eddy sources` processes (needs Kafka: eddy dev then runs processes): `members`
-   * of them (default 1), each started with `extraArgs` too.
+   * of them (default 1), each started with `extraArgs` too; `external`: started by someone else
+   * (`eddy controller --external-sources`), only followed through the feed.
    */
-  asProcess?: { members?: number; extraArgs?: string[] };
+  asProcess?: { members?: number; extraArgs?: string[]; external?: boolean };
   serviceOutput?(line: ReplicaOutputLine): void;
   /** Secret and ConfigMap values; `env` wins for secrets (EDDY_SECRET_*). */
   values: ValueStore;
@@ -72,6 +73,7 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
       logger: o.logger,
       print: o.print,
       ...(o.asProcess.members !== undefined ? { members: o.asProcess.members } : {}),
+      ...(o.asProcess.external ? { external: true } : {}),
       ...(o.asProcess.extraArgs || o.kubeconfig
         ? {
             extraArgs: [

@@ -64,12 +64,18 @@ export interface RemoteSourceRunnerOptions extends SupervisedComponentOptions {
   onContainerOutput?(output: ContainerOutputLine): void;
   /** How many `eddy sources` processes share the sources (1..MAX_SOURCE_SHARDS = 64, default 1). */
   members?: number;
+  /**
+   * The processes run elsewhere (Kubernetes mode: a Deployment following `eddy controller`'s feed),
+   * as `sources-1` ... `sources-<members>` with `--shard`: nothing is started, and a member counts as
+   * running once it polls the feed.
+   */
+  external?: boolean;
 }
 
 export class RemoteSourceRunner implements SourceRunner {
   readonly feed = new ContractFeed<SourcesContract>();
   readonly #o: RemoteSourceRunnerOptions;
-  readonly #supervisor: Supervisor;
+  readonly #supervisor: Supervisor | undefined;
   readonly #members: Member[];
   readonly #definitions = new Map<string, SourceDefinition>();
   /** The generation in which each source's definition last changed: older reports are stale. */
@@ -93,23 +99,25 @@ export class RemoteSourceRunner implements SourceRunner {
       const id = `${COMPONENT}-${index + 1}`;
       return { id, shard, name: `${id} (shard ${shardText(shard)})` };
     });
-    this.#supervisor = new Supervisor(
-      {
-        label: 'sources',
-        logger: options.logger,
-        print: options.print,
-        command: (child) => this.#command(child.id),
-        onLine: (_child, line) => {
-          const output = parseContainerOutputLine(line);
-          if (output) options.onContainerOutput?.(output);
-        },
-        onExit: (child, how) => {
-          this.#exited.set(child.id, how);
-          this.feed.forget(child.id);
-        },
-      },
-      this.#members.map((m) => ({ component: COMPONENT, id: m.id })),
-    );
+    this.#supervisor = options.external
+      ? undefined
+      : new Supervisor(
+          {
+            label: 'sources',
+            logger: options.logger,
+            print: options.print,
+            command: (child) => this.#command(child.id),
+            onLine: (_child, line) => {
+              const output = parseContainerOutputLine(line);
+              if (output) options.onContainerOutput?.(output);
+            },
+            onExit: (child, how) => {
+              this.#exited.set(child.id, how);
+              this.feed.forget(child.id);
+            },
+          },
+          this.#members.map((m) => ({ component: COMPONENT, id: m.id })),
+        );
     this.feed.onChange(() => {
       for (const m of this.feed.members(COMPONENT)) this.#exited.delete(m.id);
     });
@@ -119,7 +127,7 @@ export class RemoteSourceRunner implements SourceRunner {
   start(feedUrl: string, token: string): void {
     this.#feedUrl = feedUrl;
     this.#token = token;
-    this.#supervisor.start();
+    this.#supervisor?.start();
   }
 
   /** How many `eddy sources` processes share the sources. */
@@ -129,7 +137,9 @@ export class RemoteSourceRunner implements SourceRunner {
 
   /** `2/2 sources (1 restart)`. */
   summary(): string {
-    return this.#supervisor.summary(COMPONENT, COMPONENT);
+    return (
+      this.#supervisor?.summary(COMPONENT, COMPONENT) ?? `${this.#running()}/${this.#members.length} sources`
+    );
   }
 
   /** Each process, in shard order, as the admin API's status shows it. */
@@ -141,7 +151,7 @@ export class RemoteSourceRunner implements SourceRunner {
         placed[index] = (placed[index] ?? 0) + 1;
     return this.#members.map(({ id, shard }, index) => {
       const member = live.get(id);
-      const pid = this.#supervisor.pid(id);
+      const pid = this.#supervisor?.pid(id);
       const exited = this.#exited.get(id);
       return {
         ...(member
@@ -163,7 +173,7 @@ export class RemoteSourceRunner implements SourceRunner {
       this.#unpublished.add(key);
       const generation = await this.#flush();
       // Every member that runs now (one still starting counts: it is about to poll).
-      const running = this.#supervisor.running(COMPONENT);
+      const running = this.#running();
       if (running > 0 && this.#changedIn.get(key) === generation)
         await this.feed.appliedBy(COMPONENT, generation, this.#o.applyTimeoutMs ?? 10_000, running);
     }
@@ -186,9 +196,14 @@ export class RemoteSourceRunner implements SourceRunner {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.feed.close();
-      await this.#supervisor.stop();
+      await this.#supervisor?.stop();
     })();
     return this.#closed;
+  }
+
+  /** Members that run now: started ones (one still starting is about to poll), or external ones polling. */
+  #running(): number {
+    return this.#supervisor?.running(COMPONENT) ?? this.feed.members(COMPONENT).length;
   }
 
   /** Publishes the definitions once the calls of this turn are in; resolves with the generation. */

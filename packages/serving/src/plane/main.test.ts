@@ -76,7 +76,9 @@ describe('serving process options', () => {
       'EDDY_SERVING_KAFKA_CLIENT needs --log kafka',
     );
     expect(problem(['--contract', 'c', '--bogus', 'x'])).toMatch(/bogus/);
-    expect(problem(['--contract', 'c', '--kubeconfig', '/k'])).toBe('--kubeconfig needs --runtime kubernetes');
+    expect(problem(['--contract', 'c', '--kubeconfig', '/k'])).toBe(
+      '--kubeconfig needs --runtime kubernetes',
+    );
     expect(problem(['--contract', 'c', '--runtime', 'docker'])).toMatch(/--runtime/);
   });
 
