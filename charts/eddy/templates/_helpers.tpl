@@ -3,9 +3,7 @@ Names. Component names are "<fullname>-<component>"; fullname is cut to 45 chara
 (<fullname>-contract-token) stays a valid 63-character name.
 */}}
 {{- define "eddy.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 45 | trimSuffix "-" -}}
-{{- else if contains .Chart.Name .Release.Name -}}
+{{- if contains .Chart.Name .Release.Name -}}
 {{- .Release.Name | trunc 45 | trimSuffix "-" -}}
 {{- else -}}
 {{- printf "%s-%s" .Release.Name .Chart.Name | trunc 45 | trimSuffix "-" -}}
