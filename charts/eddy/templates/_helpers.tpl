@@ -16,7 +16,7 @@ Names. Component names are "<fullname>-<component>"; fullname is cut to 45 chara
 
 {{/* In-cluster base URL of a component's Service, as the other components and senders reach it. */}}
 {{- define "eddy.serviceHost" -}}
-{{- printf "%s.%s.svc.cluster.local" (include "eddy.componentName" .) .root.Release.Namespace -}}
+{{- printf "%s.%s.svc.%s" (include "eddy.componentName" .) .root.Release.Namespace .root.Values.clusterDomain -}}
 {{- end -}}
 
 {{/* The controller's contract feed for one plane: broker, serving or sources. */}}
@@ -206,7 +206,9 @@ spec:
                   name: {{ include "eddy.contractTokenSecret" $root }}
                   key: {{ $root.Values.contractToken.existingSecretKey }}
             {{- if .kafka }}
-            {{- include "eddy.kafkaEnv" $root | nindent 12 }}
+            {{- with include "eddy.kafkaEnv" $root | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
             {{- end }}
           ports:
             {{- range .ports }}
@@ -243,8 +245,8 @@ spec:
             {{- toYaml $v.resources | nindent 12 }}
           securityContext:
             {{- toYaml $root.Values.securityContext | nindent 12 }}
+          {{- /* The root file system is read-only; Node and the Kafka clients may still want a scratch dir. */}}
           volumeMounts:
-            # The root file system is read-only; Node and the Kafka clients may still want a scratch dir.
             - name: tmp
               mountPath: /tmp
             {{- if $kafkaCa }}
