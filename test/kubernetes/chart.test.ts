@@ -24,6 +24,8 @@ import {
 import { CHART_CRDS_DIR, chartCrdFiles } from '../../scripts/chart-crds.ts';
 import { eddyJs } from '../broker/data-plane-processes.ts';
 import { helmFor, type Kubectl, type KubectlResult, kubectlFor } from '../harness/kubernetes.ts';
+import { spawnNodeScript } from '../harness/node-process.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const cluster = inject('kubernetes');
 const kubectl: Kubectl = kubectlFor(cluster);
@@ -517,6 +519,131 @@ describe('a release: install, RBAC, upgrade, uninstall', () => {
       { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: configs }) },
     );
     ok(applied, 'the webhook configurations as the controller');
+  });
+
+  it('runs eddy controller with its ServiceAccount token: it leads, writes status, finalizers and Events, and nothing is refused', {
+    timeout: 120_000,
+  }, async () => {
+    // The chart's controller, as a local process (nothing runs in kwok's Pods) with the token the Pod
+    // would get: proof that the ClusterRole and Role cover what it calls, not only what can-i says.
+    const token = ok(
+      await kubectl(['create', 'token', name('controller'), '-n', namespace, '--duration=10m']),
+      'create token',
+    ).trim();
+    const admin = JSON.parse(
+      ok(await kubectl(['config', 'view', '--raw', '--minify', '--flatten', '-o', 'json']), 'config view'),
+    );
+    admin.users = [{ name: admin.users[0].name, user: { token } }];
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-chart-sa-'));
+    const kubeconfig = join(dir, 'kubeconfig.json');
+    writeFileSync(kubeconfig, JSON.stringify(admin), { mode: 0o600 });
+    const work = `chart-work-${id}`;
+    ok(await kubectl(['create', 'namespace', work]), 'create namespace');
+    const identity = `chart-test-${id}`;
+    try {
+      const controller = spawnNodeScript(eddyJs, [
+        'controller',
+        '--kubeconfig',
+        kubeconfig,
+        '--kafka',
+        inject('kafkaBrokers').join(','),
+        '--ingress-url',
+        `http://${name('ingress')}.${namespace}.svc.cluster.local`,
+        '--port',
+        '0',
+        '--namespace',
+        work,
+        '--lease-namespace',
+        namespace,
+        '--lease-name',
+        name('controller'),
+        '--id',
+        identity,
+        // The webhook configurations are checked above: registered for real they would judge every
+        // other test's objects.
+        '--no-webhook',
+      ]);
+      await controller.waitForLine(/listening on http/, 60_000);
+      const trigger = (triggerName: string, filters: unknown[]) => ({
+        apiVersion: 'eventing.knative.dev/v1',
+        kind: 'Trigger',
+        metadata: { name: triggerName, namespace: work },
+        spec: { broker: 'default', filters, subscriber: { uri: 'http://127.0.0.1:1/sink' } },
+      });
+      const objects = [
+        {
+          apiVersion: 'eventing.knative.dev/v1',
+          kind: 'Broker',
+          metadata: { name: 'default', namespace: work },
+        },
+        trigger('good', [{ exact: { type: 'x' } }]),
+        // CESQL the CRD schema lets through and eddy validate refuses (the webhook is off): InvalidSpec.
+        trigger('bad', [{ cesql: "type = = 'x'" }]),
+      ];
+      ok(
+        await kubectl(['apply', '-f', '-'], {
+          input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+        }),
+        'apply',
+      );
+      const lease = await waitFor(
+        'the Lease held by this controller',
+        async () => {
+          const res = await kubectl(['get', 'lease', name('controller'), '-n', namespace, '-o', 'json']);
+          const held = res.code === 0 ? JSON.parse(res.stdout) : undefined;
+          return held?.spec?.holderIdentity === identity ? held : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
+      expect(lease.spec.holderIdentity).toBe(identity);
+      const reason = (o: KubeObject) =>
+        o.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.reason as string | undefined;
+      await waitFor(
+        'InvalidSpec on the bad Trigger, the finalizer on the good one, a status on the Broker',
+        async () => {
+          const items: KubeObject[] = (await getJson(['get', 'brokers,triggers', '-n', work])).items;
+          const of = (kind: string, n: string) => items.find((o) => o.kind === kind && o.metadata.name === n);
+          const good = of('Trigger', 'good') as
+            | (KubeObject & { metadata: { finalizers?: string[] } })
+            | undefined;
+          return reason(of('Trigger', 'bad') as KubeObject) === 'InvalidSpec' &&
+            good?.metadata.finalizers?.includes('eddy.dev/consumer-group') &&
+            of('Broker', 'default')?.status?.conditions?.length
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
+      await waitFor(
+        'the InvalidSpec Event',
+        async () => {
+          const events: { reason: string; involvedObject: { name: string } }[] = (
+            await getJson(['get', 'events', '-n', work])
+          ).items;
+          return events.some((e) => e.reason === 'InvalidSpec' && e.involvedObject.name === 'bad')
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      expect(controller.output.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+      controller.child.kill('SIGTERM');
+      await controller.exited;
+    } finally {
+      // The finalizer outlives the controller; take it off so the namespace can go.
+      await kubectl([
+        'patch',
+        'trigger',
+        'good',
+        '-n',
+        work,
+        '--type=merge',
+        '-p',
+        '{"metadata":{"finalizers":null}}',
+      ]);
+      await kubectl(['delete', 'namespace', work, '--wait=false']);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('hands every controller replica a webhook certificate the controller takes as it is', async () => {
