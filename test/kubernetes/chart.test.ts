@@ -215,7 +215,11 @@ describe('helm lint and helm template', () => {
   it('refuses to render without Kafka, or with Kafka settings that cannot work, saying what to set', async () => {
     const failing: [string[], string][] = [
       [[], 'kafka.bootstrapServers is required'],
-      [withKafka('kafka.sasl.mechanism=MD5', 'kafka.sasl.secretName=s'), 'kafka.sasl.mechanism must be'],
+      // values.schema.json: a misspelt key or a value out of range is named, not ignored
+      [withKafka('kafka.sasl.mechanism=MD5', 'kafka.sasl.secretName=s'), "at '/kafka/sasl/mechanism'"],
+      [withKafka('controller.replica=3'), "at '/controller/replica'"],
+      [withKafka('sources.replicas=2'), "at '/sources/replicas'"],
+      [withKafka('logLevel=verbose'), "at '/logLevel'"],
       [withKafka('kafka.sasl.mechanism=PLAIN'), 'kafka.sasl.secretName is required'],
       [withKafka('kafka.sasl.secretName=s'), 'kafka.sasl.mechanism is empty'],
       [withKafka('kafka.tls.caSecret=ca'), 'kafka.tls.enabled is false'],

@@ -70,9 +70,6 @@ yet, so they are handed over as EDDY_KAFKA_* for the components to pick up (READ
 {{- fail "kafka.tls.caSecret is set but kafka.tls.enabled is false: set kafka.tls.enabled=true to use it" }}
 {{- end }}
 {{- if $k.sasl.mechanism }}
-{{- if not (has $k.sasl.mechanism (list "PLAIN" "SCRAM-SHA-256" "SCRAM-SHA-512")) }}
-{{- fail (printf "kafka.sasl.mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q" $k.sasl.mechanism) }}
-{{- end }}
 - name: EDDY_KAFKA_SASL_MECHANISM
   value: {{ $k.sasl.mechanism | quote }}
 - name: EDDY_KAFKA_SASL_USERNAME
