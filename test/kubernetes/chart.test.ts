@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +90,10 @@ function flagValue(args: string[], flag: string): string | undefined {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('charts/eddy files', () => {
+// helm, kubectl and node processes take seconds each when the 2 shared cores are busy.
+const SLOW = { timeout: 120_000 };
+
+describe('charts/eddy files', SLOW, () => {
   it('crds/ holds exactly what `eddy crds` prints, one file per CRD (pnpm run chart:crds)', () => {
     const expected = chartCrdFiles(crdsYaml());
     const present = readdirSync(CHART_CRDS_DIR).sort();
@@ -151,6 +154,7 @@ describe('charts/eddy files', () => {
       controller: ['--router-url', '--external-sources'],
       serving: ['--runtime'],
     };
+    expect(existsSync(eddyJs), `${eddyJs} is missing: run pnpm run build first`).toBe(true);
     const help = new Map<string, string>();
     const run = promisify(execFile);
     const variants = [
@@ -188,7 +192,7 @@ describe('charts/eddy files', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('helm lint and helm template', () => {
+describe('helm lint and helm template', SLOW, () => {
   it('lints clean (no warning, no error) with the defaults and with every option on', async () => {
     const variants = [
       withKafka(),
@@ -374,7 +378,7 @@ describe('helm lint and helm template', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('a release: install, RBAC, upgrade, uninstall', () => {
+describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
   const id = shortId();
   const namespace = `chart-${id}`;
   const release = `eddy-${id}`;
@@ -525,9 +529,7 @@ describe('a release: install, RBAC, upgrade, uninstall', () => {
     ok(applied, 'the webhook configurations as the controller');
   });
 
-  it('runs eddy controller with its ServiceAccount token: it leads, writes status, finalizers and Events, and nothing is refused', {
-    timeout: 120_000,
-  }, async () => {
+  it('runs eddy controller with its ServiceAccount token: it leads, writes status, finalizers and Events, and nothing is refused', async () => {
     // The chart's controller, as a local process (nothing runs in kwok's Pods) with the token the Pod
     // would get: proof that the ClusterRole and Role cover what it calls, not only what can-i says.
     const token = ok(
