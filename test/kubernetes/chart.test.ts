@@ -24,7 +24,7 @@ import {
 import { CHART_CRDS_DIR, chartCrdFiles } from '../../scripts/chart-crds.ts';
 import { eddyJs } from '../broker/data-plane-processes.ts';
 import { helmFor, type Kubectl, type KubectlResult, kubectlFor } from '../harness/kubernetes.ts';
-import { spawnNodeScript } from '../harness/node-process.ts';
+import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { waitFor } from '../harness/wait.ts';
 
 const cluster = inject('kubernetes');
@@ -546,8 +546,9 @@ describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
     const work = `chart-work-${id}`;
     ok(await kubectl(['create', 'namespace', work]), 'create namespace');
     const identity = `chart-test-${id}`;
+    let controller: NodeProcess | undefined;
     try {
-      const controller = spawnNodeScript(eddyJs, [
+      controller = spawnNodeScript(eddyJs, [
         'controller',
         '--kubeconfig',
         kubeconfig,
@@ -633,10 +634,11 @@ describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
         { timeoutMs: 30_000 },
       );
       expect(controller.output.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
-      controller.child.kill('SIGTERM');
-      await controller.exited;
     } finally {
-      // The finalizer outlives the controller; take it off so the namespace can go.
+      // Stopped first: a running controller would put the finalizer back. The finalizer outlives it;
+      // taken off so the namespace can go.
+      controller?.child.kill('SIGKILL');
+      await controller?.exited;
       await kubectl([
         'patch',
         'trigger',
