@@ -95,6 +95,7 @@ ServiceMonitor. Every component is the same image with other arguments, so they 
   values      the component's values (replicas, resources, scheduling, podAnnotations)
   args        the arguments after `eddy`
   ports       list of (dict "name" "containerPort" "servicePort"), all in the Service
+  extraContainerPorts  list of (dict "name" "containerPort") served behind another Service (optional)
   healthPort  the name of the port that serves /healthz, /readyz and /metrics
   apiAccess   whether the Pod gets a Kubernetes API token (only components with RBAC do)
   kafka       whether the component talks to Kafka (gets the kafka.* settings)
