@@ -445,6 +445,31 @@ export function kubectlFor(target: { kubeconfigPath: string; binDir: string }): 
     );
 }
 
+/**
+ * helm from `binDir` against `kubeconfigPath` (same options and result as kubectlFor). Helm keeps its
+ * cache and config under HELM_* folders; they go to the OS temp dir so a test never reads or writes
+ * the user's own repositories and plugins.
+ */
+export function helmFor(target: { kubeconfigPath: string; binDir: string }): Kubectl {
+  const home = join(tmpdir(), `eddy-helm-${process.getuid?.() ?? 'user'}`);
+  const env = {
+    ...process.env,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+  };
+  return (args, options = {}) =>
+    runCaptured(
+      join(target.binDir, 'helm'),
+      [`--kubeconfig=${options.kubeconfig ?? target.kubeconfigPath}`, ...args],
+      {
+        timeoutMs: options.timeoutMs ?? 60_000,
+        env,
+        ...(options.input !== undefined ? { input: options.input } : {}),
+      },
+    );
+}
+
 /** The apiserver URL of the kubeconfig's current context. */
 export async function kubeconfigServer(kubectl: Kubectl): Promise<string> {
   const res = await kubectl(['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}']);
