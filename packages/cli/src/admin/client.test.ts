@@ -8,13 +8,14 @@ afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => reso
 
 /** An admin API that answers 200 `{auth}` to the token `good`, 401 otherwise. */
 async function adminApi(): Promise<string> {
-  server = createServer((req, res) => {
+  const api = createServer((req, res) => {
     const ok = req.headers.authorization === 'Bearer good';
     res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
     res.end(JSON.stringify(ok ? { path: req.url } : { error: 'bad token' }));
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+  server = api;
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
 }
 
 describe('AdminClient --server', () => {

@@ -18,7 +18,10 @@ function eventTime(e: CoreV1Event): string {
 /** The entry's Events, oldest first; one Warning saying why when they cannot be read. */
 export async function kubernetesEvents(kubeConfig: KubeConfig, entry: StoreEntry): Promise<DescribeEvent[]> {
   let api = apis.get(kubeConfig);
-  if (!api) apis.set(kubeConfig, (api = kubeConfig.makeApiClient(CoreV1Api)));
+  if (!api) {
+    api = kubeConfig.makeApiClient(CoreV1Api);
+    apis.set(kubeConfig, api);
+  }
   const { kind, metadata } = entry.resource;
   try {
     const list = await api.listNamespacedEvent({

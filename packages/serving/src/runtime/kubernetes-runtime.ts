@@ -508,7 +508,10 @@ class KubernetesRuntime implements WorkloadRuntime {
       seen?.delete(name);
       if (seen?.size === 0) this.#pods.delete(key);
     } else {
-      if (!seen) this.#pods.set(key, (seen = new Map()));
+      if (!seen) {
+        seen = new Map();
+        this.#pods.set(key, seen);
+      }
       seen.set(name, pod);
     }
     this.#deployments.get(key)?.podChanged(pod, deleted);
