@@ -718,6 +718,22 @@ describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
 
   it('uninstalls leaving nothing of the release behind but the CRDs', { timeout: 180_000 }, async () => {
     expect(manifest.length).toBeGreaterThan(20);
+    // Webhook configurations registered as the controller does with --webhook-owner (the chart passes
+    // its ClusterRole): uninstalling deletes that ClusterRole, and the garbage collector them. Scoped to
+    // a namespace nothing uses, so no other test's apply ever reaches a webhook that is not there.
+    const role = JSON.parse(
+      ok(await kubectl(['get', 'clusterrole', name('controller'), '-o', 'json']), 'get clusterrole'),
+    ) as { metadata: { uid: string } };
+    const owned = webhookConfigurations(
+      { service: { namespace, name: name('webhook') }, caBundle: Buffer.from('ca').toString('base64') },
+      { namespace: `unused-${id}`, owner: { name: name('controller'), uid: role.metadata.uid } },
+    );
+    ok(
+      await kubectl(['apply', '--server-side', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: owned }),
+      }),
+      'apply owned webhook configurations',
+    );
     ok(
       await helm(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', '120s'], {
         timeoutMs: 150_000,
@@ -767,6 +783,19 @@ describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
     expect(
       ok(await kubectl(['get', 'secrets', '-n', namespace, '-l', 'owner=helm', '-o', 'name']), 'get').trim(),
     ).toBe('');
+    await waitFor(
+      'the owned webhook configurations garbage-collected',
+      async () => {
+        const res = await kubectl([
+          'get',
+          'mutatingwebhookconfigurations,validatingwebhookconfigurations',
+          '-o',
+          'name',
+        ]);
+        return res.code === 0 && !res.stdout.includes(`unused-${id}`) ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     const crds = ok(await kubectl(['get', 'crds', '-o', 'name']), 'get crds');
     for (const file of readdirSync(CHART_CRDS_DIR))
       expect(crds).toContain(`customresourcedefinition.apiextensions.k8s.io/${file.replace(/\.yaml$/, '')}`);

@@ -35,6 +35,15 @@ interface ControllerCommandOptions {
   webhookPort?: string;
   webhookCertDir?: string;
   webhookService?: string;
+  webhookOwner?: string;
+}
+
+/** `--webhook-owner clusterrole/<name>`: the ClusterRole's name. */
+function parseWebhookOwner(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const m = /^clusterrole\/([a-z0-9]([-a-z0-9.:]*[a-z0-9])?)$/.exec(text);
+  if (!m?.[1]) throw new UsageError(`--webhook-owner must be clusterrole/<name>, got "${text}"`);
+  return m[1];
 }
 
 /** `--webhook-service <namespace>/<name>[:port]`. */
@@ -117,6 +126,7 @@ export async function runController(options: ControllerCommandOptions, output: O
       '--renew-deadline must be shorter than --lease-duration (a leader must give up before another may take over)',
     );
   const service = parseService(options.webhookService);
+  const owner = parseWebhookOwner(options.webhookOwner);
   const webhookPort = parsePort(options.webhookPort, 8443, '--webhook-port');
   const kubeConfig = await loadKubeConfig(options.kubeconfig);
   const logger = pino({ level, base: { pid: process.pid } }, pino.destination(2));
@@ -154,6 +164,7 @@ export async function runController(options: ControllerCommandOptions, output: O
               ...(options.webhookHost ? { host: options.webhookHost } : {}),
               ...(options.webhookCertDir ? { certDir: options.webhookCertDir } : {}),
               ...(service ? { service, dnsNames: [`${service.name}.${service.namespace}.svc`] } : {}),
+              ...(owner ? { ownerClusterRole: owner } : {}),
             },
       logger,
       print: (line) => output.out(line),
@@ -229,6 +240,10 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option(
       '--webhook-service <ns/name[:port]>',
       'register the webhook behind this Service (in a cluster) instead of at its own https URL',
+    )
+    .option(
+      '--webhook-owner <clusterrole/name>',
+      "make this ClusterRole the webhook configurations' owner, so deleting it (helm uninstall) deletes them",
     )
     .option(
       '--no-webhook',

@@ -39,8 +39,10 @@ import { FeedBrokerPlane } from '../planes/feed-broker-plane.js';
 import { FeedServingPlane } from '../planes/feed-serving-plane.js';
 import {
   type AdmissionWebhook,
+  clusterRoleOwner,
   registerAdmissionWebhooks,
   startAdmissionWebhook,
+  type WebhookOwner,
   type WebhookTarget,
   webhookConfigurations,
 } from './admission/index.js';
@@ -108,6 +110,8 @@ export interface ControllerOptions {
         certDir?: string;
         dnsNames?: string[];
         service?: { namespace: string; name: string; port?: number };
+        /** A ClusterRole the webhook configurations are owned by (deleted with it). */
+        ownerClusterRole?: string;
       };
   /** How often deleted Triggers' finalizers are looked at besides after each contract; default 2 s. */
   finalizeIntervalMs?: number;
@@ -319,7 +323,19 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       store.enableWrites();
       const target = webhookTarget();
       if (target) {
-        const configs = webhookConfigurations(target, o.namespace ? { namespace: o.namespace } : {});
+        const ownerName = o.webhook ? o.webhook.ownerClusterRole : undefined;
+        let owner: WebhookOwner | undefined;
+        if (ownerName)
+          owner = await clusterRoleOwner(o.kubeConfig, ownerName).catch((error: unknown) => {
+            logger.error(
+              `the webhook configurations' owner, ClusterRole ${ownerName}: ${kubeErrorMessage(error)}; registering them without it (they will outlive an uninstall)`,
+            );
+            return undefined;
+          });
+        const configs = webhookConfigurations(target, {
+          ...(o.namespace ? { namespace: o.namespace } : {}),
+          ...(owner ? { owner } : {}),
+        });
         writes.inc({ what: 'webhook' }, configs.length);
         try {
           await registerAdmissionWebhooks(o.kubeConfig, configs);

@@ -1,5 +1,24 @@
 import { crdKinds } from '@eddy/api';
-import { KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
+
+/** A cluster-scoped ClusterRole whose deletion takes the webhook configurations along. */
+export interface WebhookOwner {
+  name: string;
+  uid: string;
+}
+
+/** The uid of ClusterRole `name`, for WebhookOwner. */
+export async function clusterRoleOwner(kubeConfig: KubeConfig, name: string): Promise<WebhookOwner> {
+  const role = await kubeConfig.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name });
+  const uid = role.metadata?.uid;
+  if (!uid) throw new Error(`ClusterRole ${name} has no uid`);
+  return { name, uid };
+}
 
 /** Where the API server reaches the webhook: a URL (a local process) or an in-cluster Service. */
 export type WebhookTarget =
@@ -59,16 +78,21 @@ function webhook(
  */
 export function webhookConfigurations(
   target: WebhookTarget,
-  options: { namespace?: string } = {},
+  options: { namespace?: string; owner?: WebhookOwner } = {},
 ): Record<string, unknown>[] {
   const labels = { 'app.kubernetes.io/part-of': 'eddy' };
-  const { namespace } = options;
+  const { namespace, owner } = options;
+  // Deleting the owner (e.g. the chart's ClusterRole at `helm uninstall`) garbage-collects them, so a
+  // webhook nobody serves does not go on refusing every change to Eddy's kinds (failurePolicy Fail).
+  const ownerReferences = owner
+    ? [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: owner.name, uid: owner.uid }]
+    : undefined;
   const suffix = namespace ? `-${namespace}` : '';
   return [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
-      metadata: { name: `eddy-defaulting${suffix}`, labels },
+      metadata: { name: `eddy-defaulting${suffix}`, labels, ...(ownerReferences ? { ownerReferences } : {}) },
       webhooks: [
         { ...webhook(DEFAULTING_WEBHOOK_NAME, target, '/default', namespace), reinvocationPolicy: 'Never' },
       ],
@@ -76,7 +100,7 @@ export function webhookConfigurations(
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: `eddy-validation${suffix}`, labels },
+      metadata: { name: `eddy-validation${suffix}`, labels, ...(ownerReferences ? { ownerReferences } : {}) },
       webhooks: [webhook(VALIDATING_WEBHOOK_NAME, target, '/validate', namespace)],
     },
   ];

@@ -4,9 +4,11 @@ export {
   type WebhookCertificates,
 } from './certificates.js';
 export {
+  clusterRoleOwner,
   DEFAULTING_WEBHOOK_NAME,
   registerAdmissionWebhooks,
   VALIDATING_WEBHOOK_NAME,
+  type WebhookOwner,
   type WebhookTarget,
   webhookConfigurations,
 } from './configurations.js';
