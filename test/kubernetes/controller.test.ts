@@ -14,11 +14,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { eddyJs } from '../broker/data-plane-processes.ts';
-import { ROOT, runEddy } from '../cli/helpers.ts';
+import { ROOT } from '../cli/helpers.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { waitFor } from '../harness/wait.ts';
+import { installCrds, mustKubectl } from './helpers.ts';
 
 const cluster = inject('kubernetes');
 const brokers = inject('kafkaBrokers');
@@ -47,11 +48,7 @@ async function subscriber(port: number): Promise<{ server: Server; received: Rec
   return { server, received };
 }
 
-async function must(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input !== undefined ? { input } : {});
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const must = mustKubectl(kubectl);
 
 async function freshNamespace(): Promise<string> {
   const ns = `ctl-${randomUUID().slice(0, 8)}`;
@@ -205,12 +202,7 @@ async function groupExists(group: string): Promise<boolean> {
 let ingressPort = 0;
 let sink: { server: Server; received: Received[] };
 
-beforeAll(async () => {
-  const crds = await runEddy(['crds']);
-  expect(crds.code, crds.stderr).toBe(0);
-  await must(['apply', '--server-side', '-f', '-'], crds.stdout);
-  await must(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'eddy.dev/crd']);
-}, 120_000);
+beforeAll(() => installCrds(kubectl), 120_000);
 
 describe('eddy controller', () => {
   beforeAll(async () => {

@@ -21,16 +21,13 @@ import { freePorts } from '../harness/free-ports.ts';
 import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { waitFor } from '../harness/wait.ts';
+import { installCrds, mustKubectl } from './helpers.ts';
 
 const cluster = inject('kubernetes');
 const brokers = inject('kafkaBrokers');
 const kubectl: Kubectl = kubectlFor(cluster);
 
-async function must(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input !== undefined ? { input } : {});
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const must = mustKubectl(kubectl);
 
 interface Deployment {
   metadata: {
@@ -52,12 +49,7 @@ afterAll(() => {
   for (const p of processes) p.child.kill('SIGKILL');
 });
 
-beforeAll(async () => {
-  const crds = await runEddy(['crds']);
-  expect(crds.code, crds.stderr).toBe(0);
-  await must(['apply', '--server-side', '-f', '-'], crds.stdout);
-  await must(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'eddy.dev/crd']);
-}, 120_000);
+beforeAll(() => installCrds(kubectl), 120_000);
 
 describe('serving on Kubernetes', () => {
   it('makes a Revision a Deployment + Service; a Trigger backlog scales it from zero and back through the scale subresource', async () => {

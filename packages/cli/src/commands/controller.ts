@@ -4,7 +4,7 @@
 
 import { resolve } from 'node:path';
 import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '@eddy/runtime';
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Controller } from '../controller/controller.js';
@@ -58,26 +58,6 @@ function parseService(
 
 export const CONTRACT_TOKEN_ENV = 'EDDY_CONTRACT_TOKEN';
 
-/** `--kubeconfig`, else $KUBECONFIG / ~/.kube/config / the in-cluster ServiceAccount (client-go's order). */
-export async function loadKubeConfig(file: string | undefined): Promise<KubeConfig> {
-  // The Kubernetes client (and the controller) load only for this command, not for every `eddy` verb.
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  try {
-    if (file) kc.loadFromFile(file);
-    else kc.loadFromDefault();
-  } catch (error) {
-    throw new UsageError(`--kubeconfig ${file ?? '(default)'}: ${(error as Error).message}`);
-  }
-  const { withSharedConnections } = await import('@eddy/runtime');
-  withSharedConnections(kc);
-  if (!kc.getCurrentCluster())
-    throw new UsageError(
-      `no Kubernetes cluster configured${file ? ` in ${file}` : ''}: pass --kubeconfig <file> or set KUBECONFIG`,
-    );
-  return kc;
-}
-
 /** A duration flag in seconds (fractions allowed), as milliseconds. */
 function parseSeconds(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -128,7 +108,9 @@ export async function runController(options: ControllerCommandOptions, output: O
   const service = parseService(options.webhookService);
   const owner = parseWebhookOwner(options.webhookOwner);
   const webhookPort = parsePort(options.webhookPort, 8443, '--webhook-port');
-  const kubeConfig = await loadKubeConfig(options.kubeconfig);
+  const kubeConfig = await loadKubeConfig(options.kubeconfig).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
   const logger = pino({ level, base: { pid: process.pid } }, pino.destination(2));
   const token = process.env[CONTRACT_TOKEN_ENV];
   let controller: Controller;

@@ -29,6 +29,7 @@ import type { BacklogReader, ServingContract } from '@eddy/api';
 import { checkServingContract } from '@eddy/api';
 import {
   type FlagSpec,
+  loadKubeConfig,
   type ProbeServer,
   parseFlags,
   processRegistry,
@@ -38,7 +39,6 @@ import {
   UsageError,
   usageText,
   watchContract,
-  withSharedConnections,
 } from '@eddy/runtime';
 import pino from 'pino';
 import { createRouter } from '../router/create-router.js';
@@ -279,22 +279,10 @@ export interface RunningServing {
  * $KUBECONFIG, ~/.kube/config, else the Pod's ServiceAccount.
  */
 async function kubernetesRuntime(file: string | undefined, logger: pino.Logger): Promise<WorkloadRuntime> {
-  const [{ KubeConfig }, { createKubernetesRuntime }] = await Promise.all([
-    import('@kubernetes/client-node'),
-    import('../runtime/kubernetes-runtime.js'),
-  ]);
-  const kubeConfig = new KubeConfig();
-  try {
-    if (file) kubeConfig.loadFromFile(file);
-    else kubeConfig.loadFromDefault();
-  } catch (error) {
-    throw new UsageError(`--kubeconfig ${file ?? '(default)'}: ${(error as Error).message}`);
-  }
-  if (!kubeConfig.getCurrentCluster())
-    throw new UsageError(
-      `--runtime kubernetes: no Kubernetes cluster configured${file ? ` in ${file}` : ''}; pass --kubeconfig <file>`,
-    );
-  withSharedConnections(kubeConfig);
+  const { createKubernetesRuntime } = await import('../runtime/kubernetes-runtime.js');
+  const kubeConfig = await loadKubeConfig(file).catch((error: Error) => {
+    throw new UsageError(`--runtime kubernetes: ${error.message}`);
+  });
   const server = kubeConfig.getCurrentCluster()?.server;
   logger.info({ server }, `revisions run as Deployments on ${server}`);
   return createKubernetesRuntime({ kubeConfig, logger });
