@@ -1,4 +1,5 @@
-// Loading a KubeConfig (loadKubeConfig) and sharing its connections. @kubernetes/client-node 2.0 builds a new connection pool (an undici Agent) for every request, so each
+// Loading a KubeConfig (loadKubeConfig) and sharing its connections: @kubernetes/client-node 2.0
+// builds a new connection pool (an undici Agent) for every request, so each
 // API call opens its own TCP + TLS connection and reads the CA file again: 1,000 Triggers made ~3,000
 // connections, 10,000 ran the controller out of file descriptors (bench/controller). This keeps one
 // pool per distinct TLS identity on a KubeConfig, so requests reuse keep-alive connections.
