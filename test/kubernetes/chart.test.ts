@@ -278,6 +278,10 @@ describe('helm lint and helm template', SLOW, () => {
     expect(servicePort('ingress')).toContain(80);
     expect(servicePort('serving')).toContain(80);
     expect(servicePort('controller')).toContain(8080);
+    // The data plane goes to the leader alone (only it serves the feeds); the webhook to every replica.
+    const selector = (n: string) => (find(objects, 'Service', n) as KubeObject).spec.selector;
+    expect(selector('rel-eddy-controller')).toMatchObject({ 'eddy.dev/leader': 'true' });
+    expect(selector('rel-eddy-webhook')).not.toHaveProperty('eddy.dev/leader');
     for (const c of ['serving', 'sources']) {
       const d = find(objects, 'Deployment', `rel-eddy-${c}`) as KubeObject;
       expect(d.spec.replicas).toBe(1);
@@ -474,6 +478,9 @@ describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
       ['controller', ['update', `leases.coordination.k8s.io/${name('controller')}`, '-n', namespace], true],
       ['controller', ['update', 'leases.coordination.k8s.io/kube-scheduler', '-n', namespace], false],
       ['controller', ['create', 'leases.coordination.k8s.io', '-n', other], false],
+      // its own Pod's eddy.dev/leader label, in its namespace only
+      ['controller', ['patch', 'pods', '-n', namespace], true],
+      ['controller', ['patch', 'pods', '-n', other], false],
       ['controller', ['patch', 'validatingwebhookconfigurations/eddy-validation'], true],
       ['controller', ['patch', 'validatingwebhookconfigurations/someone-elses'], false],
       ['controller', ['delete', 'mutatingwebhookconfigurations/eddy-defaulting'], false],

@@ -98,28 +98,33 @@ async function startController(
   id: string,
   extra: string[] = [],
   port?: number,
+  env: Record<string, string> = {},
 ): Promise<Replica> {
   port ??= (await freePorts(1))[0] as number;
-  const process = spawnNodeScript(eddyJs, [
-    'controller',
-    '--kubeconfig',
-    cluster.kubeconfigPath,
-    '--kafka',
-    brokers.join(','),
-    '--ingress-url',
-    `http://127.0.0.1:${ingressPort}`,
-    '--port',
-    String(port),
-    '--namespace',
-    ns,
-    '--lease-namespace',
-    ns,
-    '--id',
-    id,
-    '--webhook-port',
-    '0',
-    ...extra,
-  ]);
+  const process = spawnNodeScript(
+    eddyJs,
+    [
+      'controller',
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      '--kafka',
+      brokers.join(','),
+      '--ingress-url',
+      `http://127.0.0.1:${ingressPort}`,
+      '--port',
+      String(port),
+      '--namespace',
+      ns,
+      '--lease-namespace',
+      ns,
+      '--id',
+      id,
+      '--webhook-port',
+      '0',
+      ...extra,
+    ],
+    env,
+  );
   await process.waitForLine(/listening on http/, 60_000);
   const url = `http://127.0.0.1:${port}`;
   return { process, url, feedUrl: `${url}/v1/contract/broker` };
@@ -286,9 +291,21 @@ describe('eddy controller', () => {
     const ns = await freshNamespace();
     const sinkUrl = `http://127.0.0.1:${(sink.server.address() as { port: number }).port}`;
     const lease = ['--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.5'];
-    const leader = await startController(ns, 'one', lease);
+    // Each replica "runs" in a Pod of its own (kwok's), which it labels eddy.dev/leader, so that a
+    // Service can send the data plane to the leader alone.
+    for (const pod of ['one', 'two'])
+      await must(['run', pod, '-n', ns, '--image', 'eddy:test', '--restart', 'Never']);
+    const podEnv = (name: string) => ({ POD_NAME: name, POD_NAMESPACE: ns });
+    const leaderLabel = async (pod: string) =>
+      (
+        await must(['get', 'pod', pod, '-n', ns, '-o', 'jsonpath={.metadata.labels.eddy\\.dev/leader}'])
+      ).trim();
+    const leader = await startController(ns, 'one', lease, undefined, podEnv('one'));
     await leader.process.waitForLine(/one: leading/, 30_000);
-    const standby = await startController(ns, 'two', lease);
+    const standby = await startController(ns, 'two', lease, undefined, podEnv('two'));
+    await waitFor('the leader labelled, the standby not', async () =>
+      (await leaderLabel('one')) === 'true' && (await leaderLabel('two')) === 'false' ? true : undefined,
+    );
 
     // The leader registered its admission webhook for this namespace: an invalid Trigger is refused
     // with eddy validate's message.
@@ -332,6 +349,9 @@ spec:
     // The leader goes; the standby takes over and now writes.
     leader.process.child.kill('SIGKILL');
     await standby.process.waitForLine(/two: leading/, 30_000);
+    await waitFor('the new leader labelled', async () =>
+      (await leaderLabel('two')) === 'true' ? true : undefined,
+    );
     await must([
       'patch',
       'trigger',

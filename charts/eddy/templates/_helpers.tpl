@@ -130,6 +130,9 @@ spec:
   type: ClusterIP
   selector:
     {{- include "eddy.selectorLabels" . | nindent 4 }}
+    {{- with .serviceSelector }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   ports:
     {{- range .ports }}
     - name: {{ .name }}
@@ -198,6 +201,10 @@ spec:
               valueFrom:
                 fieldRef:
                   fieldPath: metadata.namespace
+            - name: POD_NAME
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
             - name: EDDY_CONTRACT_TOKEN
               valueFrom:
                 secretKeyRef:

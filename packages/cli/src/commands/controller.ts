@@ -127,6 +127,9 @@ export async function runController(options: ControllerCommandOptions, output: O
         : {}),
       ingressUrl,
       ...(routerUrl ? { routerUrl } : {}),
+      ...(process.env.POD_NAME
+        ? { ownPod: { name: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE ?? 'default' } }
+        : {}),
       ...(options.externalSources ? { externalSources: true } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,

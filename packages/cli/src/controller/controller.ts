@@ -50,6 +50,7 @@ import { kubeErrorMessage } from './kube-errors.js';
 import { kubernetesEvents } from './kube-events.js';
 import { KubernetesResourceStore } from './kube-resource-store.js';
 import { LeaderElector } from './leader-election.js';
+import { labelOwnPod, type OwnPod } from './leader-label.js';
 
 export const BROKER_FEED_PATH = '/v1/contract/broker';
 export const SERVING_FEED_PATH = '/v1/contract/serving';
@@ -113,6 +114,11 @@ export interface ControllerOptions {
         /** A ClusterRole the webhook configurations are owned by (deleted with it). */
         ownerClusterRole?: string;
       };
+  /**
+   * This replica's Pod (in a cluster: POD_NAME / POD_NAMESPACE from the downward API): labelled
+   * `eddy.dev/leader` "false" at start and "true" while leading, for a Service that selects the leader.
+   */
+  ownPod?: OwnPod;
   /** How often deleted Triggers' finalizers are looked at besides after each contract; default 2 s. */
   finalizeIntervalMs?: number;
 }
@@ -319,6 +325,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       if (closing || reconciler) return;
       leadingSince = Date.now();
       leaderGauge.set(1);
+      if (o.ownPod) void labelOwnPod(o.kubeConfig, o.ownPod, true, logger);
       print(`eddy controller ${elector.identity}: leading`);
       store.enableWrites();
       const target = webhookTarget();
@@ -391,6 +398,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       o.onLostLeadership?.();
     }
 
+    if (o.ownPod) await labelOwnPod(o.kubeConfig, o.ownPod, false, logger);
     elector.start();
     cleanups.push(() => elector.stop());
 
