@@ -29,15 +29,7 @@ import {
   whenReady,
   writeContract,
 } from './data-plane-processes.ts';
-import {
-  brokerYaml,
-  postBinary,
-  sleep,
-  startSubscriber,
-  triggerYaml,
-  unique,
-  waitFor,
-} from './helpers.ts';
+import { brokerYaml, postBinary, sleep, startSubscriber, triggerYaml, unique, waitFor } from './helpers.ts';
 
 const PARTITIONS = 6;
 /** How long every accepted event may take to arrive once the fault is over (a busy 2-core machine). */
