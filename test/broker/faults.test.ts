@@ -51,12 +51,19 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     timeout: 180_000,
   }, async () => {
     const RETRY = 4;
+    const BACKOFF_TOTAL_MS = backoffTotalMs(RETRY);
+    // An event is unfinished for its retry sequence (the backoffs, RETRY + 1 attempts, a state write
+    // before each retry and after each failure, the dead letter) and its commit follows; this much
+    // slack on top of the backoffs covers the rest on a busy machine.
+    const UNCOMMITTED_MS = BACKOFF_TOTAL_MS + 8_000;
+    const KILL_AFTER_MS = UNCOMMITTED_MS + 4_000;
     // Always refused (500): exactly these must reach the dead-letter sink, after RETRY + 1 attempts.
     const isPoison = (i: number) => i % 20 === 0;
     // Refused twice (503), then accepted: delivered on the third attempt, never dead-lettered.
     const isFlaky = (i: number) => i % 20 === 7;
     const attempts = new Map<string, number>();
     const deliveries = new Map<string, number>();
+    const firstDeliveredAt = new Map<string, number>();
     const sub = await startSubscriber((r, res) => {
       const id = String(r.headers['ce-id']);
       const i = Number(id.slice(id.lastIndexOf('-') + 1));
@@ -65,6 +72,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
       if (isPoison(i)) return void res.writeHead(500).end();
       if (isFlaky(i) && n <= 2) return void res.writeHead(503).end();
       deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
+      if (!firstDeliveredAt.has(id)) firstDeliveredAt.set(id, r.at);
       res.writeHead(202).end();
     });
     const dls = await startSubscriber();
@@ -79,7 +87,11 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
       ],
     });
 
+    const streamStart = Date.now();
     const load = startLoad({ url: plane.url, ratePerSecond: 100, maxInFlight: 50, event: plane.event });
+    // Long enough a stream before the kill that early events must have been committed by then (the
+    // duplicate bound below says which ones may come again).
+    await sleep(KILL_AFTER_MS);
     // Kill while retries are running: some refused events have had a retry and have more to come.
     const midRetry = () =>
       [...attempts].filter(([id, n]) => {
@@ -139,6 +151,14 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     );
     expect(resumed.length).toBeGreaterThan(0);
 
+    // Duplicates: events the killed process delivered but could not commit. A partition commits
+    // only up to its lowest unfinished event, and events start in offset order, so every duplicate
+    // was first delivered after an event still unfinished at the kill had started, i.e. within
+    // UNCOMMITTED_MS of the kill. Anything older must have been committed.
+    const duplicated = [...deliveries].filter(([, n]) => n > 1).map(([id]) => id);
+    expect(duplicated.filter((id) => (firstDeliveredAt.get(id) ?? 0) < killedAt - UNCOMMITTED_MS)).toEqual(
+      [],
+    );
     report('dispatcher SIGKILL + restart', {
       sent: sent.length,
       accepted: accepted.length,
@@ -147,7 +167,9 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
       attemptsOfPoisoned: histogram(poisoned.map((id) => attempts.get(id) ?? 0)),
       firstAttemptCutShort: poisoned.filter((id) => (attempts.get(id) ?? 0) > RETRY + 1).length,
       duplicateDeliveries: duplicates(deliveries),
+      deliveredBeforeTheKill: [...firstDeliveredAt.values()].filter((at) => at < killedAt).length,
       duplicateDeadLetters: duplicates(deadLettered()),
+      streamBeforeKillMs: killedAt - streamStart,
       downMs: restartedAt - killedAt,
       restartToReadyMs: readyAt - restartedAt,
     });
@@ -158,8 +180,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     timeout: 180_000,
   }, async () => {
     const RETRY = 4;
-    // The whole retry sequence of one event: exponential 0.2 s x 2^n for n = 1..RETRY.
-    const BACKOFF_TOTAL_MS = [1, 2, 3, 4].reduce((sum, n) => sum + 200 * 2 ** n, 0);
+    const BACKOFF_TOTAL_MS = backoffTotalMs(RETRY);
     const deliveries = new Map<string, number>();
     const sub = await startSubscriber((r, res) => {
       const id = String(r.headers['ce-id']);
@@ -264,11 +285,33 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     const restartAt = Date.now();
     await cluster.startNode(victim);
     const backAt = Date.now();
-    await sleep(Math.max(4_000, started + 20_000 - Date.now()));
+    await waitFor(
+      'the ingress to acknowledge again',
+      () => acknowledgedSince(load.sent, backAt) > 0,
+      120_000,
+    );
+    await sleep(Math.max(3_000, started + 20_000 - Date.now()));
     const sent = await load.stop();
     const stoppedAt = Date.now();
 
     const accepted = acceptedIds(sent);
+    const statuses = histogram(sent.map((s) => s.status ?? 'no answer'));
+    report('Kafka node SIGKILL + restart', {
+      victim,
+      sent: sent.length,
+      ratePerSecond: Math.round((sent.length * 1000) / (stoppedAt - started)),
+      ratePerSecondBeforeKill: Math.round(
+        (sent.filter((s) => s.sentAt < killedAt).length * 1000) / (killedAt - started),
+      ),
+      statuses,
+      accepted: accepted.length,
+      longestGapBetween202sMs: longestGap(sent),
+      fiveOhThreesAfterKillMs: sent.filter((s) => s.status === 503).map((s) => s.answeredAt - killedAt),
+      restartMs: backAt - restartAt,
+    });
+    // Durable = 202; not durable = 503. Nothing else, and never a dropped connection.
+    expect(Object.keys(statuses).filter((s) => s !== '202' && s !== '503')).toEqual([]);
+    expect(acknowledgedSince(sent, killedAt)).toBeGreaterThan(0);
     await waitFor(
       'every accepted event at the subscriber',
       () => accepted.every((id) => deliveries.has(id)),
@@ -277,32 +320,18 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
         describe: () => accepted.filter((id) => !deliveries.has(id)).length,
       },
     );
+    // Let late duplicates show before counting.
     await sleep(2_000);
-
-    const statuses = histogram(sent.map((s) => s.status ?? 'no answer'));
-    // Durable = 202; not durable = 503. Nothing else, and never a dropped connection.
-    expect(Object.keys(statuses).filter((s) => s !== '202' && s !== '503')).toEqual([]);
-    const acceptedAfter = (t: number) => sent.filter((s) => s.status === 202 && s.sentAt >= t).length;
-    expect(acceptedAfter(killedAt)).toBeGreaterThan(0);
-    expect(acceptedAfter(backAt)).toBeGreaterThan(0);
     const dup = duplicates(deliveries);
-    // Redelivery comes only from re-reading uncommitted offsets when a consumer restarts or its
-    // partitions move; each such re-read covers at most the route's in-flight window.
-    // TODO(bound) — measured, see report
-    report('Kafka node SIGKILL + restart', {
-      victim,
-      sent: sent.length,
-      ratePerSecond: Math.round((sent.length * 1000) / (stoppedAt - started)),
-      statuses,
-      accepted: accepted.length,
+    report('Kafka node SIGKILL + restart, delivered', {
       notAcknowledgedButDelivered: sent.filter((s) => s.status !== 202 && deliveries.has(s.id)).length,
       duplicateDeliveries: dup,
-      fiveOhThreesAfterKill: sent
-        .filter((s) => s.status === 503)
-        .map((s) => s.answeredAt - killedAt)
-        .filter((_, i, all) => i === 0 || i === all.length - 1),
-      restartMs: backAt - restartAt,
     });
+    // The dispatcher process lives through the fail-over and keeps its partitions and positions:
+    // redelivery needs a route consumer that restarts from its last commit, which re-reads what was
+    // in flight then (at most MAX_IN_FLIGHT events) plus what finished since that commit landed.
+    // One such re-read is the bound allowed here; none was seen (test/README.md).
+    expect(dup.extraCopies).toBeLessThanOrEqual(MAX_IN_FLIGHT);
     await plane.stop();
   });
 
@@ -326,10 +355,31 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     const upAt = Date.now();
     await Promise.all(victims.map((id) => cluster.startNode(id)));
     const backAt = Date.now();
-    await sleep(5_000);
+    await waitFor(
+      'the ingress to acknowledge again',
+      () => acknowledgedSince(load.sent, backAt) > 0,
+      120_000,
+    );
+    const resumedAt = Date.now();
     const sent = await load.stop();
 
     const accepted = acceptedIds(sent);
+    // A 202 read just after the second kill may have been written before it: one second of grace.
+    const during = sent.filter((s) => s.answeredAt > downAt + 1_000 && s.answeredAt < upAt);
+    report('two of three nodes SIGKILLed', {
+      sent: sent.length,
+      statuses: histogram(sent.map((s) => s.status ?? 'no answer')),
+      statusesDuringOutage: histogram(during.map((s) => s.status ?? 'no answer')),
+      accepted: accepted.length,
+      notAcknowledgedButDelivered: sent.filter((s) => s.status !== 202 && deliveries.has(s.id)).length,
+      outageMs: upAt - downAt,
+      restartMs: backAt - upAt,
+      backToFirst202Ms: resumedAt - backAt,
+      longestGapBetween202sMs: longestGap(sent),
+    });
+    expect(during.filter((s) => s.status === 202).map((s) => s.id)).toEqual([]);
+    // The ingress does answer meanwhile (503, the log is unavailable), it does not just hang.
+    expect(during.filter((s) => s.status !== undefined && s.status >= 500).length).toBeGreaterThan(0);
     await waitFor(
       'every accepted event at the subscriber',
       () => accepted.every((id) => deliveries.has(id)),
@@ -338,22 +388,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
         describe: () => accepted.filter((id) => !deliveries.has(id)).length,
       },
     );
-    // A 202 read just after the second kill may have been written before it: one second of grace.
-    const during = sent.filter((s) => s.answeredAt > downAt + 1_000 && s.answeredAt < upAt);
-    expect(during.filter((s) => s.status === 202).map((s) => s.id)).toEqual([]);
-    // The ingress does answer meanwhile (503, the log is unavailable), it does not just hang.
-    expect(during.filter((s) => s.status !== undefined && s.status >= 500).length).toBeGreaterThan(0);
-    expect(sent.filter((s) => s.status === 202 && s.sentAt >= backAt).length).toBeGreaterThan(0);
-    report('two of three nodes SIGKILLed', {
-      sent: sent.length,
-      statuses: histogram(sent.map((s) => s.status ?? 'no answer')),
-      statusesDuringOutage: histogram(during.map((s) => s.status ?? 'no answer')),
-      accepted: accepted.length,
-      notAcknowledgedButDelivered: sent.filter((s) => s.status !== 202 && deliveries.has(s.id)).length,
-      duplicateDeliveries: duplicates(deliveries),
-      outageMs: upAt - downAt,
-      restartMs: backAt - upAt,
-    });
+    report('two of three nodes SIGKILLed, delivered', { duplicateDeliveries: duplicates(deliveries) });
     await plane.stop();
   });
 });
@@ -461,7 +496,7 @@ function startLoad(options: {
   ratePerSecond: number;
   maxInFlight: number;
   event: (i: number) => PlainEvent;
-}): { stop(): Promise<Sent[]> } {
+}): { sent: Sent[]; stop(): Promise<Sent[]> } {
   const sent: Sent[] = [];
   const running = new Set<Promise<void>>();
   let stopped = false;
@@ -488,6 +523,7 @@ function startLoad(options: {
     }
   })();
   return {
+    sent,
     async stop() {
       stopped = true;
       await loop;
@@ -497,7 +533,26 @@ function startLoad(options: {
   };
 }
 
+/** The backoffs of one event's whole retry sequence: exponential PT0.2S, 0.2 s x 2^n before retry n. */
+const backoffTotalMs = (retry: number) =>
+  Array.from({ length: retry }, (_, k) => 200 * 2 ** (k + 1)).reduce((a, b) => a + b, 0);
+
 const acceptedIds = (sent: Sent[]) => sent.filter((s) => s.status === 202).map((s) => s.id);
+
+/** Events acknowledged among those sent at or after `since`. */
+const acknowledgedSince = (sent: Sent[], since: number) =>
+  sent.filter((s) => s.status === 202 && s.sentAt >= since).length;
+
+/** The longest time without a 202 answer between the first and the last one: how long the fault stalled appends. */
+function longestGap(sent: Sent[]): number {
+  const times = sent
+    .filter((s) => s.status === 202)
+    .map((s) => s.answeredAt)
+    .sort((a, b) => a - b);
+  let gap = 0;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+  return gap;
+}
 
 function countIds(requests: { headers: Record<string, unknown> }[]): Map<string, number> {
   const counts = new Map<string, number>();
