@@ -32,6 +32,8 @@ import {
 import { brokerYaml, postBinary, sleep, startSubscriber, triggerYaml, unique, waitFor } from './helpers.ts';
 
 const PARTITIONS = 6;
+/** The number at the end of an event id (`<case>-<n>`). */
+const indexOf = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
 /** How long every accepted event may take to arrive once the fault is over (a busy 2-core machine). */
 const SETTLE_MS = 120_000;
 
@@ -66,7 +68,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     const firstDeliveredAt = new Map<string, number>();
     const sub = await startSubscriber((r, res) => {
       const id = String(r.headers['ce-id']);
-      const i = Number(id.slice(id.lastIndexOf('-') + 1));
+      const i = indexOf(id);
       const n = (attempts.get(id) ?? 0) + 1;
       attempts.set(id, n);
       if (isPoison(i)) return void res.writeHead(500).end();
@@ -94,10 +96,9 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     await sleep(KILL_AFTER_MS);
     // Kill while retries are running: some refused events have had a retry and have more to come.
     const midRetry = () =>
-      [...attempts].filter(([id, n]) => {
-        const i = Number(id.slice(id.lastIndexOf('-') + 1));
-        return (isPoison(i) || isFlaky(i)) && n >= 2 && n <= RETRY - 1;
-      }).length;
+      [...attempts].filter(
+        ([id, n]) => (isPoison(indexOf(id)) || isFlaky(indexOf(id))) && n >= 2 && n <= RETRY - 1,
+      ).length;
     await waitFor('refused events between two retries', () => midRetry() >= 3, 60_000);
     const killedAt = Date.now();
     plane.dispatchers[0]!.child.kill('SIGKILL');
@@ -114,9 +115,8 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     const sent = await load.stop();
 
     const accepted = acceptedIds(sent);
-    const index = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
-    const poisoned = accepted.filter((id) => isPoison(index(id)));
-    const others = accepted.filter((id) => !isPoison(index(id)));
+    const poisoned = accepted.filter((id) => isPoison(indexOf(id)));
+    const others = accepted.filter((id) => !isPoison(indexOf(id)));
     const deadLettered = () => countIds(dls.received);
     await waitFor(
       'every accepted event delivered, every refused one dead-lettered',
@@ -131,33 +131,9 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     );
     // Let late duplicates (a redelivered range, a second dead letter) show before counting.
     await sleep(2_000);
-
-    expect(sent.filter((s) => s.status !== 202)).toEqual([]);
-    expect(poisoned.length).toBeGreaterThan(0);
-    expect([...deadLettered().keys()].sort()).toEqual([...poisoned].sort());
-    // The dispatcher README's guarantee: retry+1 attempts, plus one only for an event whose FIRST
-    // attempt may have been cut short by the kill (first attempts are not recorded ahead). An event
-    // the killed process had already retried had its first failure recorded: no allowance for it.
-    const allowed = (id: string) => RETRY + 1 + (before.get(id) === 1 ? 1 : 0);
-    const over = [...attempts].filter(([id, n]) => n > allowed(id));
-    expect(over.map(([id, n]) => `${id}: ${n} attempts (${before.get(id) ?? 0} before the kill)`)).toEqual(
-      [],
-    );
-    // A retry recorded but not sent when the process died is lost, never more than that one.
-    expect(poisoned.filter((id) => (attempts.get(id) ?? 0) < RETRY)).toEqual([]);
-    // The restart really resumed retry sequences the killed process had begun.
+    // Sequences the killed process began (a retry made) and the restarted one went on with.
     const resumed = poisoned.filter(
       (id) => (before.get(id) ?? 0) >= 2 && (attempts.get(id) ?? 0) > (before.get(id) ?? 0),
-    );
-    expect(resumed.length).toBeGreaterThan(0);
-
-    // Duplicates: events the killed process delivered but could not commit. A partition commits
-    // only up to its lowest unfinished event, and events start in offset order, so every duplicate
-    // was first delivered after an event still unfinished at the kill had started, i.e. within
-    // UNCOMMITTED_MS of the kill. Anything older must have been committed.
-    const duplicated = [...deliveries].filter(([, n]) => n > 1).map(([id]) => id);
-    expect(duplicated.filter((id) => (firstDeliveredAt.get(id) ?? 0) < killedAt - UNCOMMITTED_MS)).toEqual(
-      [],
     );
     report('dispatcher SIGKILL + restart', {
       sent: sent.length,
@@ -173,6 +149,31 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
       downMs: restartedAt - killedAt,
       restartToReadyMs: readyAt - restartedAt,
     });
+
+    expect(sent.filter((s) => s.status !== 202)).toEqual([]);
+    expect(poisoned.length).toBeGreaterThan(0);
+    expect([...deadLettered().keys()].sort()).toEqual([...poisoned].sort());
+    // The dispatcher README's guarantee: retry+1 attempts, plus one only for an event whose FIRST
+    // attempt may have been cut short by the kill (first attempts are not recorded ahead). An event
+    // the killed process had already retried had its first failure recorded: no allowance for it.
+    const allowed = (id: string) => RETRY + 1 + (before.get(id) === 1 ? 1 : 0);
+    const over = [...attempts].filter(([id, n]) => n > allowed(id));
+    expect(over.map(([id, n]) => `${id}: ${n} attempts (${before.get(id) ?? 0} before the kill)`)).toEqual(
+      [],
+    );
+    // A retry recorded but not sent when the process died is lost, never more than that one.
+    expect(poisoned.filter((id) => (attempts.get(id) ?? 0) < RETRY)).toEqual([]);
+    // The restart really resumed retry sequences the killed process had begun.
+    expect(resumed.length).toBeGreaterThan(0);
+
+    // Duplicates: events the killed process delivered but could not commit. A partition commits
+    // only up to its lowest unfinished event, and events start in offset order, so every duplicate
+    // was first delivered after an event still unfinished at the kill had started, i.e. within
+    // UNCOMMITTED_MS of the kill. Anything older must have been committed.
+    const duplicated = [...deliveries].filter(([, n]) => n > 1).map(([id]) => id);
+    expect(duplicated.filter((id) => (firstDeliveredAt.get(id) ?? 0) < killedAt - UNCOMMITTED_MS)).toEqual(
+      [],
+    );
     await plane.stop();
   });
 
@@ -221,27 +222,13 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
       },
     );
     await sleep(2_000);
-
-    expect(sent.filter((s) => s.status !== 202)).toEqual([]);
     const letters = dls.received;
-    expect(letters.length).toBeGreaterThan(0);
-    // A dead letter says whose delivery failed, and no status: the port was closed.
-    expect(new Set(letters.map((r) => r.headers['ce-knativeerrordest']))).toEqual(new Set([sub.url]));
-    expect(letters.filter((r) => r.headers['ce-knativeerrorcode'] !== undefined)).toEqual([]);
-    // Per policy: only after a whole retry sequence, all of it inside the outage (timers never fire
-    // early, so this lower bound holds however busy the machine is).
-    expect(letters.filter((r) => r.at < downAt + BACKOFF_TOTAL_MS).map((r) => r.at - downAt)).toEqual([]);
-    // An event acknowledged once the subscriber was back had no reason to fail.
     const sentAt = new Map(sent.map((s) => [s.id, s.sentAt]));
-    expect([...deadLettered().keys()].filter((id) => (sentAt.get(id) ?? 0) >= upAt)).toEqual([]);
-    // Events whose retries were still running when it came back were delivered, not dead-lettered.
     const acceptedDuringOutage = accepted.filter((id) => {
       const at = sentAt.get(id) ?? 0;
       return at >= downAt && at < upAt;
     });
     const deliveredAfterOutage = acceptedDuringOutage.filter((id) => deliveries.has(id));
-    expect(deliveredAfterOutage.length).toBeGreaterThan(0);
-
     report('subscriber down 30 s', {
       sent: sent.length,
       accepted: accepted.length,
@@ -254,6 +241,20 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
       firstDeadLetterAfterDownMs: Math.min(...letters.map((r) => r.at)) - downAt,
       lastDeadLetterAfterUpMs: Math.max(...letters.map((r) => r.at)) - upAt,
     });
+
+    expect(sent.filter((s) => s.status !== 202)).toEqual([]);
+    expect(letters.length).toBeGreaterThan(0);
+    // A dead letter says whose delivery failed, and no status: the port was closed.
+    expect(new Set(letters.map((r) => r.headers['ce-knativeerrordest']))).toEqual(new Set([sub.url]));
+    expect(letters.filter((r) => r.headers['ce-knativeerrorcode'] !== undefined)).toEqual([]);
+    // Per policy: only after a whole retry sequence, all of it inside the outage (timers never fire
+    // early, so this lower bound holds however busy the machine is).
+    expect(letters.filter((r) => r.at < downAt + BACKOFF_TOTAL_MS).map((r) => r.at - downAt)).toEqual([]);
+    // An event acknowledged once the subscriber was back had no reason to fail.
+    expect([...deadLettered().keys()].filter((id) => (sentAt.get(id) ?? 0) >= upAt)).toEqual([]);
+    // Events whose retries were still running when it came back were delivered, not dead-lettered.
+    expect(deliveredAfterOutage.length).toBeGreaterThan(0);
+
     await plane.stop();
   });
 
