@@ -182,12 +182,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
   }, async () => {
     const RETRY = 4;
     const BACKOFF_TOTAL_MS = backoffTotalMs(RETRY);
-    const deliveries = new Map<string, number>();
-    const sub = await startSubscriber((r, res) => {
-      const id = String(r.headers['ce-id']);
-      deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-      res.writeHead(202).end();
-    });
+    const { sub, deliveries } = await countingSubscriber();
     const dls = await startSubscriber();
     const plane = await startDataPlane(cluster, {
       name: 'subscriber-down',
@@ -262,12 +257,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     timeout: 240_000,
   }, async () => {
     const MAX_IN_FLIGHT = 100;
-    const deliveries = new Map<string, number>();
-    const sub = await startSubscriber((r, res) => {
-      const id = String(r.headers['ce-id']);
-      deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-      res.writeHead(202).end();
-    });
+    const { sub, deliveries } = await countingSubscriber();
     const plane = await startDataPlane(cluster, {
       name: 'node-kill',
       subscriber: sub.url,
@@ -315,14 +305,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     // Durable = 202; not durable = 503. Nothing else, and never a dropped connection.
     expect(Object.keys(statuses).filter((s) => s !== '202' && s !== '503')).toEqual([]);
     expect(acknowledgedSince(sent, killedAt)).toBeGreaterThan(0);
-    await waitFor(
-      'every accepted event at the subscriber',
-      () => accepted.every((id) => deliveries.has(id)),
-      {
-        timeoutMs: SETTLE_MS,
-        describe: () => accepted.filter((id) => !deliveries.has(id)).length,
-      },
-    );
+    await waitAllDelivered(accepted, deliveries);
     // Let late duplicates show before counting.
     await sleep(2_000);
     const dup = duplicates(deliveries);
@@ -347,12 +330,7 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
   it('two of three nodes down (fewer replicas than min.insync.replicas): never a 202 meanwhile', {
     timeout: 240_000,
   }, async () => {
-    const deliveries = new Map<string, number>();
-    const sub = await startSubscriber((r, res) => {
-      const id = String(r.headers['ce-id']);
-      deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-      res.writeHead(202).end();
-    });
+    const { sub, deliveries } = await countingSubscriber();
     const plane = await startDataPlane(cluster, { name: 'two-down', subscriber: sub.url });
     const load = startLoad({ url: plane.url, ratePerSecond: 200, maxInFlight: 400, event: plane.event });
     await sleep(3_000);
@@ -388,18 +366,30 @@ describe('faults on a 3-node Kafka (replication factor 3, min.insync.replicas 2)
     expect(during.filter((s) => s.status === 202).map((s) => s.id)).toEqual([]);
     // The ingress does answer meanwhile (503, the log is unavailable), it does not just hang.
     expect(during.filter((s) => s.status !== undefined && s.status >= 500).length).toBeGreaterThan(0);
-    await waitFor(
-      'every accepted event at the subscriber',
-      () => accepted.every((id) => deliveries.has(id)),
-      {
-        timeoutMs: SETTLE_MS,
-        describe: () => accepted.filter((id) => !deliveries.has(id)).length,
-      },
-    );
+    await waitAllDelivered(accepted, deliveries);
     report('two of three nodes SIGKILLed, delivered', { duplicateDeliveries: duplicates(deliveries) });
     await plane.stop();
   });
 });
+
+/** A subscriber that accepts everything (202) and counts the deliveries per event id. */
+async function countingSubscriber() {
+  const deliveries = new Map<string, number>();
+  const sub = await startSubscriber((r, res) => {
+    const id = String(r.headers['ce-id']);
+    deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
+    res.writeHead(202).end();
+  });
+  return { sub, deliveries };
+}
+
+/** Waits (bounded) until every acknowledged event reached the subscriber. */
+async function waitAllDelivered(accepted: string[], deliveries: Map<string, number>): Promise<void> {
+  await waitFor('every accepted event at the subscriber', () => accepted.every((id) => deliveries.has(id)), {
+    timeoutMs: SETTLE_MS,
+    describe: () => accepted.filter((id) => !deliveries.has(id)).length,
+  });
+}
 
 interface DataPlaneUnderTest {
   /** The Broker's ingress URL. */
