@@ -5,7 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DataPlaneContract, loadText, readyCondition, resourceKey } from '@eddy/api';
+import {
+  type DataPlaneContract,
+  loadText,
+  type PlainEvent,
+  readyCondition,
+  resourceKey,
+  toHttpBinary,
+} from '@eddy/api';
 import {
   type BrokerDataPlane,
   type ComputeContractOptions,
@@ -21,6 +28,7 @@ import {
 } from '@eddy/broker';
 import { waitForWith } from '@eddy/runtime';
 import pino from 'pino';
+import { request } from 'undici';
 import { afterAll, expect, inject, onTestFinished } from 'vitest';
 
 export const quiet = pino({ level: 'silent' });
@@ -137,3 +145,18 @@ export const triggerYaml = (
   )
     .map(([k, v]) => `    ${k}: '${v}'\n`)
     .join('')}spec:\n${spec}`;
+
+/**
+ * POSTs one event in binary mode: the answer's status, or undefined when none came (a network error:
+ * nothing was acknowledged either).
+ */
+export async function postBinary(url: string, event: PlainEvent): Promise<number | undefined> {
+  const message = toHttpBinary(event);
+  try {
+    const response = await request(url, { method: 'POST', headers: message.headers, body: message.body });
+    await response.body.dump();
+    return response.statusCode;
+  } catch {
+    return undefined;
+  }
+}

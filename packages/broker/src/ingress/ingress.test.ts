@@ -581,7 +581,7 @@ for (const harness of harnesses) {
         const started = Date.now();
         const failed = await post(directUrl, '/ns/b', binary, 'x');
         expect(failed.status, failed.json.error).toBe(503);
-        expect(failed.json.error).toMatch(/^event log unavailable, nothing was stored for broker ns\/b/);
+        expect(failed.json.error).toMatch(/^event log unavailable, nothing acknowledged for broker ns\/b/);
         expect(failed.headers['retry-after']).toBe('1');
         expect(Date.now() - started).toBeLessThan(10_000);
 

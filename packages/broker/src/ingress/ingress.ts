@@ -1,7 +1,8 @@
 // Broker and channel ingress: the HTTP front door that turns CloudEvents POSTed to a Broker's or a
-// channel's path into records of its topic. An answer other than 202 means nothing was stored, and a
-// 202 comes only after log.append resolved (durable), so a sender can always retry safely. Status
-// codes and reasons: README "Ingress".
+// channel's path into records of its topic. A 202 comes only after log.append resolved (durable); any
+// other answer acknowledges nothing, so a sender can always retry. A 4xx stored nothing; a 503 after a
+// failed Kafka send may have stored some of the events all the same (in doubt), so a retry may
+// duplicate them, as at-least-once allows. Status codes and reasons: README "Ingress".
 //
 // The ingress ensures its routes' topics itself (idempotent, so a control plane doing the same is
 // harmless) and answers 503 for a route until that succeeded, retrying with backoff meanwhile.
@@ -355,7 +356,8 @@ export class Ingress {
     }
     if (error instanceof EventLogUnavailableError) {
       reply.header('retry-after', RETRY_AFTER_SECONDS);
-      const message = `event log unavailable, nothing was stored for ${where}: ${error.message}`;
+      // Not "nothing was stored": a send that failed or timed out may have landed in part or whole.
+      const message = `event log unavailable, nothing acknowledged for ${where}: ${error.message}`;
       return this.#fail(
         { request, reply, route },
         { status: 503, reason: 'log_unavailable', outcome: 'unavailable', message, count },

@@ -22,6 +22,10 @@ export interface Subscriber {
   ofType(type: string): ReceivedRequest[];
   inFlight(): number;
   maxInFlight(): number;
+  /** Stops listening and cuts every connection, requests in progress included: the subscriber is down. */
+  close(): Promise<void>;
+  /** Listens again on the same port (`url` stays valid). */
+  reopen(): Promise<void>;
 }
 
 export type Respond = (request: ReceivedRequest, res: ServerResponse, index: number) => void | Promise<void>;
@@ -50,20 +54,31 @@ export async function startSubscriber(respond: Respond = (_r, res) => void res.w
     });
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  onTestFinished(close);
   const subscriber: Subscriber = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    url: `http://127.0.0.1:${port}/`,
     received,
     ofType: (type) => received.filter((r) => r.headers['ce-type'] === type),
     inFlight: () => current,
     maxInFlight: () => max,
+    close,
+    reopen: () => listen(port),
   };
   return subscriber;
 }

@@ -27,11 +27,27 @@ const LOG_APPEND_TIME = 0x08;
 const CONTROL_BATCH = 0x20;
 const PARTITION_MAX_BYTES = 1024 * 1024;
 
-interface PartitionState {
+export interface PartitionState {
   /** The next offset to fetch; undefined until the member knows where to start. */
   position: bigint | undefined;
   /** Moves on every seek and assignment change: a batch fetched under an older epoch is stale. */
   epoch: number;
+}
+
+/**
+ * Whether a partition's fetch answer may go to the handler: not if the partition was revoked,
+ * sought or rewound since the request (its epoch moved), is being delivered, or moved on (another
+ * fetch from the same position already delivered these records). The last happened when a round's
+ * fetch to one leader failed while another leader's was in flight: the next round asked again, and
+ * the later of the two answers delivered a batch twice (test/broker/faults.test.ts, a Kafka node
+ * SIGKILLed: 130-380 duplicates where none belonged).
+ */
+export function isCurrentFetch(
+  asked: { position: bigint; epoch: number },
+  state: PartitionState | undefined,
+  running: boolean,
+): state is PartitionState {
+  return state !== undefined && !running && state.epoch === asked.epoch && state.position === asked.position;
 }
 
 export class PlatformaticGroupConsumer extends KafkaGroupMember {
@@ -218,7 +234,9 @@ export class PlatformaticGroupConsumer extends KafkaGroupMember {
       if (leader === undefined || leader < 0) continue;
       byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition]);
     }
-    await Promise.all(
+    // Every leader's fetch settles before this round ends, even when one fails (a dead leader):
+    // the next round must not ask again for partitions whose answer is still on its way.
+    const fetches = await Promise.allSettled(
       [...byLeader].map(async ([node, nodePartitions]) => {
         const requested = new Map<number, { position: bigint; epoch: number }>();
         for (const partition of nodePartitions) {
@@ -255,8 +273,7 @@ export class PlatformaticGroupConsumer extends KafkaGroupMember {
             const partition = partitionResponse.partitionIndex;
             const asked = requested.get(partition);
             const state = this.#partitions.get(partition);
-            // Stale: the partition was revoked, sought or is being delivered since the request.
-            if (!asked || !state || state.epoch !== asked.epoch || this.#running.has(partition)) continue;
+            if (!asked || !isCurrentFetch(asked, state, this.#running.has(partition))) continue;
             const records = this.#records(partition, partitionResponse.records ?? [], asked.position);
             if (records.next === undefined) continue;
             state.position = records.next;
@@ -272,6 +289,8 @@ export class PlatformaticGroupConsumer extends KafkaGroupMember {
         }
       }),
     );
+    const failed = fetches.find((f) => f.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**
