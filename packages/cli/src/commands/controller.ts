@@ -3,7 +3,7 @@
 // as controller-runtime's managers do).
 
 import { resolve } from 'node:path';
-import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
+import { isKafkaClientName, KAFKA_CLIENTS, kafkaSecurityFromEnv } from '@eddy/broker';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import pino from 'pino';
@@ -140,6 +140,7 @@ export async function runController(options: ControllerCommandOptions, output: O
       kubeConfig,
       ...(options.kubeconfig ? { kubeconfigPath: resolve(options.kubeconfig) } : {}),
       kafka,
+      kafkaSecurity: kafkaSecurityFromEnv(process.env),
       ...(options.kafkaClient && isKafkaClientName(options.kafkaClient)
         ? { kafkaClient: options.kafkaClient }
         : {}),
