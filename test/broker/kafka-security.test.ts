@@ -1,0 +1,182 @@
+// Kafka with SASL and TLS: both event-log clients append and consume through a real broker's
+// SASL_PLAINTEXT (PLAIN, SCRAM), SSL and SASL_SSL listeners; a wrong password or an unknown CA fails
+// with an error saying so instead of retrying for ever; and `eddy ingress` + `eddy dispatcher`
+// processes configured only by the chart's EDDY_KAFKA_* variables deliver an event over SASL_SSL.
+
+import { toHttpBinary } from '@eddy/api';
+import {
+  type EventLog,
+  KAFKA_CLIENTS,
+  type KafkaClientName,
+  type KafkaSecurity,
+  kafkaSecurityFromEnv,
+  openKafkaEventLog,
+} from '@eddy/broker';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { freePorts } from '../harness/free-ports.ts';
+import { type SecureKafka, startSecureKafka } from '../harness/kafka-secure.ts';
+import { spawnDataPlane, writeContract } from './data-plane-processes.ts';
+import { brokerYaml, quiet, startSubscriber, triggerYaml, unique, waitFor } from './helpers.ts';
+
+let kafka: SecureKafka;
+beforeAll(async () => {
+  kafka = await startSecureKafka();
+}, 240_000);
+afterAll(async () => {
+  await kafka?.stop();
+});
+
+/** A log on `client` through `listener`, closed when the test ends; short timeouts so failures show fast. */
+function openLog(client: KafkaClientName, broker: string, security: KafkaSecurity): EventLog {
+  const log = openKafkaEventLog({
+    client,
+    brokers: [broker],
+    security,
+    logger: quiet,
+    appendTimeoutMs: 15_000,
+    operationTimeoutMs: 15_000,
+    readyTimeoutMs: 20_000,
+    maxWaitTimeMs: 200,
+  });
+  onTestFinished(() => log.close());
+  return log;
+}
+
+/** Creates a topic, appends one event and reads it back through a consumer group. */
+async function roundTrip(log: EventLog): Promise<void> {
+  const topic = unique('secure');
+  await log.ensureTopic(topic, { partitions: 1 });
+  const id = unique('evt');
+  await log.append(topic, [{ specversion: '1.0', id, source: '/eddy/test', type: 'secure.test' }]);
+  const seen: string[] = [];
+  const consumer = await log.consume({
+    group: unique('group'),
+    topic,
+    start: 'earliest',
+    handler: async (batch) => {
+      seen.push(...batch.records.map((r) => r.event.id));
+    },
+  });
+  onTestFinished(() => consumer.close());
+  await consumer.ready();
+  await waitFor('the event to be consumed', () => seen.includes(id));
+}
+
+const sasl = (mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', password?: string) => ({
+  mechanism,
+  username: kafka.username,
+  password: password ?? kafka.password,
+});
+
+describe.each(KAFKA_CLIENTS)('Kafka event log on %s with TLS and SASL', (client) => {
+  it('PLAIN over SASL_PLAINTEXT', { timeout: 60_000 }, async () => {
+    await roundTrip(openLog(client, kafka.listeners.saslPlaintext, { sasl: sasl('plain') }));
+  });
+
+  it('SCRAM-SHA-512 over SASL_PLAINTEXT', { timeout: 60_000 }, async () => {
+    await roundTrip(openLog(client, kafka.listeners.saslPlaintext, { sasl: sasl('scram-sha-512') }));
+  });
+
+  it('TLS with the CA (SSL listener)', { timeout: 60_000 }, async () => {
+    await roundTrip(openLog(client, kafka.listeners.ssl, { tls: { ca: kafka.caPem } }));
+  });
+
+  it('SCRAM-SHA-256 over TLS (SASL_SSL listener)', { timeout: 60_000 }, async () => {
+    await roundTrip(
+      openLog(client, kafka.listeners.saslSsl, { tls: { ca: kafka.caPem }, sasl: sasl('scram-sha-256') }),
+    );
+  });
+
+  it.each(['plain', 'scram-sha-512'] as const)('a wrong %s password fails the call with an authentication error', { timeout: 60_000 }, async (mechanism) => {
+    const log = openLog(client, kafka.listeners.saslPlaintext, { sasl: sasl(mechanism, 'not-the-password') });
+    const started = Date.now();
+    const error = await log.ensureTopic(unique('denied')).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error, 'ensureTopic with a wrong password').toBeInstanceOf(Error);
+    expect(`${error?.message} ${String((error as { cause?: unknown })?.cause ?? '')}`).toMatch(
+      /authenticat|SASL|credentials/i,
+    );
+    // Failing is not enough: it must not sit out the whole operation timeout retrying.
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('TLS against a CA the client does not trust fails with a certificate error', { timeout: 60_000 }, async () => {
+    // No `ca`: the system's CAs, which never signed the test broker's certificate.
+    const log = openLog(client, kafka.listeners.ssl, { tls: {} });
+    const error = await log.ensureTopic(unique('untrusted')).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(`${error?.message} ${String((error as { cause?: unknown })?.cause ?? '')}`).toMatch(
+      /certificate|self.signed|issuer/i,
+    );
+  });
+});
+
+describe('eddy ingress and eddy dispatcher configured by EDDY_KAFKA_*', () => {
+  it('deliver an event over SASL_SSL (SCRAM-SHA-512, CA from a file)', { timeout: 120_000 }, async () => {
+    const env = {
+      EDDY_KAFKA_TLS_ENABLED: 'true',
+      EDDY_KAFKA_TLS_CA_FILE: kafka.caFile,
+      EDDY_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      EDDY_KAFKA_SASL_USERNAME: kafka.username,
+      EDDY_KAFKA_SASL_PASSWORD: kafka.password,
+    };
+    // What the processes will parse, checked here so a parse failure names itself.
+    expect(kafkaSecurityFromEnv(env).sasl?.mechanism).toBe('scram-sha-512');
+    const sub = await startSubscriber();
+    const [port] = await freePorts(1);
+    const ns = unique('secure');
+    const contract = writeContract(
+      port!,
+      [brokerYaml(ns), triggerYaml(ns, 'all', `  broker: default\n  subscriber:\n    uri: ${sub.url}\n`)].join(
+        '\n---\n',
+      ),
+    );
+    const common = [
+      '--contract',
+      contract,
+      '--log',
+      'kafka',
+      '--brokers',
+      kafka.listeners.saslSsl,
+      '--retry-state-topic',
+      unique('retry-state'),
+    ];
+    const ingress = spawnDataPlane(['--component', 'ingress', '--port', String(port), ...common], env);
+    const dispatcher = spawnDataPlane(['--component', 'dispatcher', '--port', '0', ...common], env);
+    for (const p of [ingress, dispatcher]) await p.waitForLine(/applied contract generation 1/, 90_000);
+
+    const message = toHttpBinary({
+      specversion: '1.0',
+      id: 'over-sasl-ssl',
+      source: '/eddy/test',
+      type: 'secure.e2e',
+      datacontenttype: 'text/plain',
+      data: Buffer.from('hello'),
+    });
+    const response = await request(`http://127.0.0.1:${port}/${ns}/default`, {
+      method: 'POST',
+      headers: message.headers,
+      body: message.body,
+    });
+    await response.body.text();
+    expect(response.statusCode).toBe(202);
+    await waitFor('the subscriber to receive the event', () => sub.ofType('secure.e2e').length === 1, 60_000);
+  });
+
+  it('a process refuses to start on a bad EDDY_KAFKA_* setting, naming the variable', { timeout: 60_000 }, async () => {
+    const [port] = await freePorts(1);
+    const contract = writeContract(port!, brokerYaml(unique('bad')));
+    const ingress = spawnDataPlane(
+      ['--component', 'ingress', '--port', String(port), '--contract', contract, '--log', 'kafka', '--brokers', kafka.listeners.saslPlaintext],
+      { EDDY_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-1', EDDY_KAFKA_SASL_USERNAME: 'u', EDDY_KAFKA_SASL_PASSWORD: 'p' },
+    );
+    await ingress.waitForLine(/EDDY_KAFKA_SASL_MECHANISM must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/);
+    expect((await ingress.exited).code).not.toBe(0);
+  });
+});
