@@ -88,22 +88,30 @@ describe.each(KAFKA_CLIENTS)('Kafka event log on %s with TLS and SASL', (client)
     );
   });
 
-  it.each(['plain', 'scram-sha-512'] as const)('a wrong %s password fails the call with an authentication error', { timeout: 60_000 }, async (mechanism) => {
-    const log = openLog(client, kafka.listeners.saslPlaintext, { sasl: sasl(mechanism, 'not-the-password') });
-    const started = Date.now();
-    const error = await log.ensureTopic(unique('denied')).then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
-    expect(error, 'ensureTopic with a wrong password').toBeInstanceOf(Error);
-    expect(`${error?.message} ${String((error as { cause?: unknown })?.cause ?? '')}`).toMatch(
-      /authenticat|SASL|credentials/i,
-    );
-    // Failing is not enough: it must not sit out the whole operation timeout retrying.
-    expect(Date.now() - started).toBeLessThan(15_000);
-  });
+  it.each(['plain', 'scram-sha-512'] as const)(
+    'a wrong %s password fails the call with an authentication error',
+    { timeout: 60_000 },
+    async (mechanism) => {
+      const log = openLog(client, kafka.listeners.saslPlaintext, {
+        sasl: sasl(mechanism, 'not-the-password'),
+      });
+      const started = Date.now();
+      const error = await log.ensureTopic(unique('denied')).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error, 'ensureTopic with a wrong password').toBeInstanceOf(Error);
+      expect(`${error?.message} ${String((error as { cause?: unknown })?.cause ?? '')}`).toMatch(
+        /authenticat|SASL|credentials/i,
+      );
+      // Failing is not enough: it must not sit out the whole operation timeout retrying.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    },
+  );
 
-  it('TLS against a CA the client does not trust fails with a certificate error', { timeout: 60_000 }, async () => {
+  it('TLS against a CA the client does not trust fails with a certificate error', {
+    timeout: 60_000,
+  }, async () => {
     // No `ca`: the system's CAs, which never signed the test broker's certificate.
     const log = openLog(client, kafka.listeners.ssl, { tls: {} });
     const error = await log.ensureTopic(unique('untrusted')).then(
@@ -133,9 +141,10 @@ describe('eddy ingress and eddy dispatcher configured by EDDY_KAFKA_*', () => {
     const ns = unique('secure');
     const contract = writeContract(
       port!,
-      [brokerYaml(ns), triggerYaml(ns, 'all', `  broker: default\n  subscriber:\n    uri: ${sub.url}\n`)].join(
-        '\n---\n',
-      ),
+      [
+        brokerYaml(ns),
+        triggerYaml(ns, 'all', `  broker: default\n  subscriber:\n    uri: ${sub.url}\n`),
+      ].join('\n---\n'),
     );
     const common = [
       '--contract',
@@ -169,12 +178,29 @@ describe('eddy ingress and eddy dispatcher configured by EDDY_KAFKA_*', () => {
     await waitFor('the subscriber to receive the event', () => sub.ofType('secure.e2e').length === 1, 60_000);
   });
 
-  it('a process refuses to start on a bad EDDY_KAFKA_* setting, naming the variable', { timeout: 60_000 }, async () => {
+  it('a process refuses to start on a bad EDDY_KAFKA_* setting, naming the variable', {
+    timeout: 60_000,
+  }, async () => {
     const [port] = await freePorts(1);
     const contract = writeContract(port!, brokerYaml(unique('bad')));
     const ingress = spawnDataPlane(
-      ['--component', 'ingress', '--port', String(port), '--contract', contract, '--log', 'kafka', '--brokers', kafka.listeners.saslPlaintext],
-      { EDDY_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-1', EDDY_KAFKA_SASL_USERNAME: 'u', EDDY_KAFKA_SASL_PASSWORD: 'p' },
+      [
+        '--component',
+        'ingress',
+        '--port',
+        String(port),
+        '--contract',
+        contract,
+        '--log',
+        'kafka',
+        '--brokers',
+        kafka.listeners.saslPlaintext,
+      ],
+      {
+        EDDY_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-1',
+        EDDY_KAFKA_SASL_USERNAME: 'u',
+        EDDY_KAFKA_SASL_PASSWORD: 'p',
+      },
     );
     await ingress.waitForLine(/EDDY_KAFKA_SASL_MECHANISM must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/);
     expect((await ingress.exited).code).not.toBe(0);

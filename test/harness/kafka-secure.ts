@@ -38,7 +38,14 @@ function keytool(): string {
 async function makeCertificates(dir: string): Promise<{ caFile: string; keyStore: string }> {
   const kt = (...args: string[]) =>
     run(keytool(), ['-J-XX:TieredStopAtLevel=1', ...args], { timeout: 60_000 });
-  const store = (file: string) => ['-keystore', join(dir, file), '-storetype', 'PKCS12', '-storepass', STORE_PASSWORD];
+  const store = (file: string) => [
+    '-keystore',
+    join(dir, file),
+    '-storetype',
+    'PKCS12',
+    '-storepass',
+    STORE_PASSWORD,
+  ];
   const caFile = join(dir, 'ca.pem');
   const keyStore = join(dir, 'broker.p12');
   const keyPair = ['-genkeypair', '-keyalg', 'EC', '-groupname', 'secp256r1', '-validity', '2'];
@@ -67,7 +74,15 @@ async function makeCertificates(dir: string): Promise<{ caFile: string; keyStore
   );
   // The chain must be importable: the CA first, then the signed certificate replaces the self-signed one.
   await kt('-importcert', '-noprompt', '-alias', 'ca', '-file', caFile, ...store('broker.p12'));
-  await kt('-importcert', '-noprompt', '-alias', 'broker', '-file', join(dir, 'broker.crt'), ...store('broker.p12'));
+  await kt(
+    '-importcert',
+    '-noprompt',
+    '-alias',
+    'broker',
+    '-file',
+    join(dir, 'broker.crt'),
+    ...store('broker.p12'),
+  );
   return { caFile, keyStore };
 }
 

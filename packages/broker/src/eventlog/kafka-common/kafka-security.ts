@@ -35,9 +35,7 @@ export class KafkaSecurityConfigError extends Error {
  * The connection security the EDDY_KAFKA_* variables of `env` ask for (`{}`: plaintext, no SASL). Fails at start, naming the variable, rather than leave a process that cannot reach Kafka
  * retrying with settings it silently ignored.
  */
-export function kafkaSecurityFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-): KafkaSecurity {
+export function kafkaSecurityFromEnv(env: Readonly<Record<string, string | undefined>>): KafkaSecurity {
   const E = KAFKA_SECURITY_ENV;
   const value = (name: string): string | undefined => {
     const v = env[name]?.trim();
@@ -68,7 +66,10 @@ export function kafkaSecurityFromEnv(
         `${E.saslMechanism} must be one of ${KAFKA_SASL_MECHANISMS.map((m) => m.toUpperCase()).join(', ')}, got "${mechanismText}"`,
       );
     }
-    const missing = [username === undefined ? E.saslUsername : '', password === undefined ? E.saslPassword : '']
+    const missing = [
+      username === undefined ? E.saslUsername : '',
+      password === undefined ? E.saslPassword : '',
+    ]
       .filter(Boolean)
       .join(' and ');
     if (username === undefined || password === undefined) {
