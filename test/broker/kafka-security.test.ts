@@ -3,6 +3,9 @@
 // with an error saying so instead of retrying for ever; and `eddy ingress` + `eddy dispatcher`
 // processes configured only by the chart's EDDY_KAFKA_* variables deliver an event over SASL_SSL.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { toHttpBinary } from '@eddy/api';
 import {
   type EventLog,
@@ -14,6 +17,7 @@ import {
 } from '@eddy/broker';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { spawnEddyDev } from '../cli/helpers.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { type SecureKafka, startSecureKafka } from '../harness/kafka-secure.ts';
 import { spawnDataPlane, writeContract } from './data-plane-processes.ts';
@@ -125,15 +129,33 @@ describe.each(KAFKA_CLIENTS)('Kafka event log on %s with TLS and SASL', (client)
   });
 });
 
+/** What the Helm chart sets for SASL_SSL with a CA Secret. */
+const saslSslEnv = () => ({
+  EDDY_KAFKA_TLS_ENABLED: 'true',
+  EDDY_KAFKA_TLS_CA_FILE: kafka.caFile,
+  EDDY_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+  EDDY_KAFKA_SASL_USERNAME: kafka.username,
+  EDDY_KAFKA_SASL_PASSWORD: kafka.password,
+});
+
+/** A CloudEvent POSTed to a broker's ingress URL; resolves with the HTTP status. */
+async function sendEvent(url: string, id: string, type: string): Promise<number> {
+  const message = toHttpBinary({
+    specversion: '1.0',
+    id,
+    source: '/eddy/test',
+    type,
+    datacontenttype: 'text/plain',
+    data: Buffer.from('hello'),
+  });
+  const response = await request(url, { method: 'POST', headers: message.headers, body: message.body });
+  await response.body.text();
+  return response.statusCode;
+}
+
 describe('eddy ingress and eddy dispatcher configured by EDDY_KAFKA_*', () => {
   it('deliver an event over SASL_SSL (SCRAM-SHA-512, CA from a file)', { timeout: 120_000 }, async () => {
-    const env = {
-      EDDY_KAFKA_TLS_ENABLED: 'true',
-      EDDY_KAFKA_TLS_CA_FILE: kafka.caFile,
-      EDDY_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
-      EDDY_KAFKA_SASL_USERNAME: kafka.username,
-      EDDY_KAFKA_SASL_PASSWORD: kafka.password,
-    };
+    const env = saslSslEnv();
     // What the processes will parse, checked here so a parse failure names itself.
     expect(kafkaSecurityFromEnv(env).sasl?.mechanism).toBe('scram-sha-512');
     const sub = await startSubscriber();
@@ -160,21 +182,9 @@ describe('eddy ingress and eddy dispatcher configured by EDDY_KAFKA_*', () => {
     const dispatcher = spawnDataPlane(['--component', 'dispatcher', '--port', '0', ...common], env);
     for (const p of [ingress, dispatcher]) await p.waitForLine(/applied contract generation 1/, 90_000);
 
-    const message = toHttpBinary({
-      specversion: '1.0',
-      id: 'over-sasl-ssl',
-      source: '/eddy/test',
-      type: 'secure.e2e',
-      datacontenttype: 'text/plain',
-      data: Buffer.from('hello'),
-    });
-    const response = await request(`http://127.0.0.1:${port}/${ns}/default`, {
-      method: 'POST',
-      headers: message.headers,
-      body: message.body,
-    });
-    await response.body.text();
-    expect(response.statusCode).toBe(202);
+    expect(await sendEvent(`http://127.0.0.1:${port}/${ns}/default`, 'over-sasl-ssl', 'secure.e2e')).toBe(
+      202,
+    );
     await waitFor('the subscriber to receive the event', () => sub.ofType('secure.e2e').length === 1, 60_000);
   });
 
@@ -204,5 +214,41 @@ describe('eddy ingress and eddy dispatcher configured by EDDY_KAFKA_*', () => {
     );
     await ingress.waitForLine(/EDDY_KAFKA_SASL_MECHANISM must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/);
     expect((await ingress.exited).code).not.toBe(0);
+  });
+});
+
+describe('eddy dev --kafka configured by EDDY_KAFKA_*', () => {
+  it('its own log and the processes it starts (ingress, dispatcher, serving) reach Kafka over SASL_SSL', {
+    timeout: 150_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-dev-secure-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const sub = await startSubscriber();
+    writeFileSync(
+      join(dir, 'mesh.yaml'),
+      [
+        brokerYaml('default'),
+        triggerYaml('default', 'all', `  broker: default\n  subscriber:\n    uri: ${sub.url}\n`),
+      ].join('\n---\n'),
+    );
+    const dev = spawnEddyDev(
+      ['-f', 'mesh.yaml', '--kafka', kafka.listeners.saslSsl, '--port', '0', '--data-dir', 'state'],
+      dir,
+      saslSslEnv(),
+    );
+    onTestFinished(() => {
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+    });
+    const ingress =
+      (await dev.waitFor(/^ {2}ingress {2}http:\/\/127\.0\.0\.1:\d+/, 90_000)).split(/\s+/)[2] ?? '';
+    await dev.waitFor(/^Trigger default\/all {2}Ready$/, 90_000);
+    await waitFor(
+      'the ingress to accept the event',
+      async () => (await sendEvent(`${ingress}/default/default`, 'dev-over-sasl-ssl', 'secure.dev')) === 202,
+      60_000,
+    );
+    await waitFor('the subscriber to receive the event', () => sub.ofType('secure.dev').length >= 1, 60_000);
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
   });
 });

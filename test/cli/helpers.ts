@@ -77,10 +77,12 @@ export interface RunningDev {
 }
 
 /** `eddy dev <args>` spawned in `cwd` as a user runs it, its stdout and stderr collected as lines. */
-export function spawnEddyDev(args: string[], cwd: string): RunningDev {
+/** `env` is added to this process's environment. */
+export function spawnEddyDev(args: string[], cwd: string, env: Record<string, string> = {}): RunningDev {
   const child = spawn(process.execPath, [MAIN, 'dev', ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const lines: string[] = [];
   let partial = '';
