@@ -105,9 +105,9 @@ describe.each(KAFKA_CLIENTS)('Kafka event log on %s with TLS and SASL', (client)
         (e: unknown) => e as Error,
       );
       expect(error, 'ensureTopic with a wrong password').toBeInstanceOf(Error);
-      expect(`${error?.message} ${String((error as { cause?: unknown })?.cause ?? '')}`).toMatch(
-        /authenticat|SASL|credentials/i,
-      );
+      // Each client's own words reach the message: `SASL PLAIN authentication failed: ...` (kafkajs),
+      // `...: SASL authentication failed.` (@platformatic/kafka).
+      expect(error?.message).toMatch(/SASL .*authentication failed/);
       // Failing is not enough: it must not sit out the whole operation timeout retrying.
       expect(Date.now() - started).toBeLessThan(15_000);
     },
@@ -123,9 +123,7 @@ describe.each(KAFKA_CLIENTS)('Kafka event log on %s with TLS and SASL', (client)
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(Error);
-    expect(`${error?.message} ${String((error as { cause?: unknown })?.cause ?? '')}`).toMatch(
-      /certificate|self.signed|issuer/i,
-    );
+    expect(error?.message).toMatch(/self-signed certificate in certificate chain/);
   });
 });
 
