@@ -16,11 +16,14 @@ import {
   openKafkaEventLog,
 } from '@eddy/broker';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { spawnEddyDev } from '../cli/helpers.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { type SecureKafka, startSecureKafka } from '../harness/kafka-secure.ts';
-import { spawnDataPlane, writeContract } from './data-plane-processes.ts';
+import { kubectlFor } from '../harness/kubernetes.ts';
+import { spawnNodeScript } from '../harness/node-process.ts';
+import { applyEddyCrds } from '../kubernetes/eddy-crds.ts';
+import { eddyJs, spawnDataPlane, writeContract } from './data-plane-processes.ts';
 import { brokerYaml, quiet, startSubscriber, triggerYaml, unique, waitFor } from './helpers.ts';
 
 let kafka: SecureKafka;
@@ -248,5 +251,95 @@ describe('eddy dev --kafka configured by EDDY_KAFKA_*', () => {
     await waitFor('the subscriber to receive the event', () => sub.ofType('secure.dev').length >= 1, 60_000);
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
+  });
+});
+
+describe('eddy controller configured by EDDY_KAFKA_*', () => {
+  // The controller's Kafka work a test can see: a deleted Trigger keeps its finalizer until the
+  // controller deleted its consumer group, which it can only do through the SASL_SSL listener.
+  it("deletes a deleted Trigger's consumer group over SASL_SSL, so the Trigger goes", {
+    timeout: 150_000,
+  }, async () => {
+    const cluster = inject('kubernetes');
+    const kubectl = kubectlFor(cluster);
+    const must = async (args: string[], input?: string) => {
+      const r = await kubectl(args, input !== undefined ? { input } : {});
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    };
+    await applyEddyCrds(kubectl);
+    const ns = unique('kafkasec');
+    await must(['create', 'namespace', ns]);
+    onTestFinished(() => kubectl(['delete', 'namespace', ns, '--wait=false']).then(() => {}));
+    const [port] = await freePorts(1);
+    const retryState = unique('retry-state');
+    const controller = spawnNodeScript(
+      eddyJs,
+      [
+        'controller',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        '--kafka',
+        kafka.listeners.saslSsl,
+        '--ingress-url',
+        'http://127.0.0.1:9',
+        '--port',
+        String(port),
+        '--namespace',
+        ns,
+        '--lease-namespace',
+        ns,
+        '--id',
+        'secure',
+        '--no-webhook',
+      ],
+      saslSslEnv(),
+    );
+    await controller.waitForLine(/secure: leading/, 60_000);
+    // The controller deletes a group once every dispatcher runs a contract without it; the ingress
+    // creates the Broker's topic the dispatcher consumes.
+    const dataPlane = ['ingress', 'dispatcher'].map((component) =>
+      spawnNodeScript(
+        eddyJs,
+        [
+          component,
+          '--contract',
+          `http://127.0.0.1:${port}/v1/contract/broker`,
+          '--log',
+          'kafka',
+          '--brokers',
+          kafka.listeners.saslSsl,
+          '--port',
+          '0',
+          '--retry-state-topic',
+          retryState,
+        ],
+        saslSslEnv(),
+      ),
+    );
+    await must(
+      ['apply', '-n', ns, '-f', '-'],
+      [
+        brokerYaml(ns),
+        triggerYaml(ns, 'doomed', '  broker: default\n  subscriber:\n    uri: http://127.0.0.1:9\n'),
+      ].join('\n---\n'),
+    );
+    const triggers = async () =>
+      (
+        JSON.parse(await must(['get', 'triggers', '-n', ns, '-o', 'json'])) as {
+          items: { metadata: { finalizers?: string[] } }[];
+        }
+      ).items;
+    await waitFor(
+      'the consumer-group finalizer on the Trigger',
+      async () => (await triggers())[0]?.metadata.finalizers?.includes('eddy.dev/consumer-group') === true,
+      60_000,
+    );
+    for (const p of dataPlane) await p.waitForLine(/applied contract generation/, 60_000);
+    await must(['delete', 'trigger', 'doomed', '-n', ns, '--wait=false']);
+    await waitFor('the Trigger to be gone', async () => (await triggers()).length === 0, 60_000);
+    expect(
+      controller.output.some((l) => l.includes(`consumer group knative-trigger-${ns}-doomed deleted`)),
+    ).toBe(true);
   });
 });

@@ -14,11 +14,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { eddyJs } from '../broker/data-plane-processes.ts';
-import { ROOT, runEddy } from '../cli/helpers.ts';
+import { ROOT } from '../cli/helpers.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { waitFor } from '../harness/wait.ts';
+import { applyEddyCrds } from './eddy-crds.ts';
 
 const cluster = inject('kubernetes');
 const brokers = inject('kafkaBrokers');
@@ -205,12 +206,7 @@ async function groupExists(group: string): Promise<boolean> {
 let ingressPort = 0;
 let sink: { server: Server; received: Received[] };
 
-beforeAll(async () => {
-  const crds = await runEddy(['crds']);
-  expect(crds.code, crds.stderr).toBe(0);
-  await must(['apply', '--server-side', '-f', '-'], crds.stdout);
-  await must(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'eddy.dev/crd']);
-}, 120_000);
+beforeAll(() => applyEddyCrds(kubectl), 120_000);
 
 describe('eddy controller', () => {
   beforeAll(async () => {

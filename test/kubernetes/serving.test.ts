@@ -21,6 +21,7 @@ import { freePorts } from '../harness/free-ports.ts';
 import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { waitFor } from '../harness/wait.ts';
+import { applyEddyCrds } from './eddy-crds.ts';
 
 const cluster = inject('kubernetes');
 const brokers = inject('kafkaBrokers');
@@ -52,12 +53,7 @@ afterAll(() => {
   for (const p of processes) p.child.kill('SIGKILL');
 });
 
-beforeAll(async () => {
-  const crds = await runEddy(['crds']);
-  expect(crds.code, crds.stderr).toBe(0);
-  await must(['apply', '--server-side', '-f', '-'], crds.stdout);
-  await must(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'eddy.dev/crd']);
-}, 120_000);
+beforeAll(() => applyEddyCrds(kubectl), 120_000);
 
 describe('serving on Kubernetes', () => {
   it('makes a Revision a Deployment + Service; a Trigger backlog scales it from zero and back through the scale subresource', async () => {
