@@ -1,7 +1,9 @@
 // Kafka with SASL and TLS: both event-log clients append and consume through a real broker's
 // SASL_PLAINTEXT (PLAIN, SCRAM), SSL and SASL_SSL listeners; a wrong password or an unknown CA fails
-// with an error saying so instead of retrying for ever; and `eddy ingress` + `eddy dispatcher`
-// processes configured only by the chart's EDDY_KAFKA_* variables deliver an event over SASL_SSL.
+// with an error saying so instead of retrying for ever; and every process that opens the log, set up
+// only by the chart's EDDY_KAFKA_* variables, works over SASL_SSL: `eddy ingress` + `eddy dispatcher`
+// deliver an event, serving's backlog reader reads a lag, `eddy dev --kafka` (and the processes it
+// starts) delivers, and `eddy controller` deletes a deleted Trigger's consumer group.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import {
 } from '@eddy/broker';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { kafkaBacklog } from '../../packages/cli/src/commands/kafka-backlog.ts';
 import { spawnEddyDev } from '../cli/helpers.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { type SecureKafka, startSecureKafka } from '../harness/kafka-secure.ts';
@@ -215,6 +218,35 @@ describe('eddy ingress and eddy dispatcher configured by EDDY_KAFKA_*', () => {
     );
     await ingress.waitForLine(/EDDY_KAFKA_SASL_MECHANISM must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/);
     expect((await ingress.exited).code).not.toBe(0);
+  });
+});
+
+describe("eddy serving's backlog reader configured by EDDY_KAFKA_*", () => {
+  it.each(KAFKA_CLIENTS)('reads a group lag over SASL_SSL on %s', { timeout: 60_000 }, async (client) => {
+    const log = openLog(client, kafka.listeners.saslSsl, {
+      tls: { ca: kafka.caPem },
+      sasl: sasl('scram-sha-512'),
+    });
+    const topic = unique('backlog');
+    await log.ensureTopic(topic, { partitions: 2 });
+    await log.append(
+      topic,
+      [1, 2, 3].map((i) => ({
+        specversion: '1.0',
+        id: `b-${i}`,
+        source: '/eddy/test',
+        type: 'secure.backlog',
+      })),
+    );
+    const reader = kafkaBacklog.open({
+      brokers: [kafka.listeners.saslSsl],
+      kafkaClient: client,
+      logger: quiet,
+      env: saslSslEnv(),
+    });
+    onTestFinished(() => reader.close());
+    // A group that never committed owes every record.
+    expect(await reader.lag('route', { group: unique('never-committed'), topic })).toBe(3);
   });
 });
 
