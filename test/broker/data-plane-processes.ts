@@ -15,8 +15,9 @@ export const eddyJs = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
 
 export type DataPlaneProcess = NodeProcess;
 
-export function spawnDataPlane(args: string[]): DataPlaneProcess {
-  return spawnNodeScript(mainJs, args);
+/** `env` is added to this process's environment. */
+export function spawnDataPlane(args: string[], env: Record<string, string> = {}): DataPlaneProcess {
+  return spawnNodeScript(mainJs, args, env);
 }
 
 /** Writes a contract computed from YAML for a data plane that will listen on `port`. */

@@ -76,11 +76,15 @@ export interface RunningDev {
   exited: Promise<number | null>;
 }
 
-/** `eddy dev <args>` spawned in `cwd` as a user runs it, its stdout and stderr collected as lines. */
-export function spawnEddyDev(args: string[], cwd: string): RunningDev {
+/**
+ * `eddy dev <args>` spawned in `cwd` as a user runs it, its stdout and stderr collected as lines;
+ * `env` is added to this process's environment.
+ */
+export function spawnEddyDev(args: string[], cwd: string, env: Record<string, string> = {}): RunningDev {
   const child = spawn(process.execPath, [MAIN, 'dev', ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const lines: string[] = [];
   let partial = '';

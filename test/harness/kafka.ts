@@ -79,6 +79,13 @@ export interface StartKafkaOptions {
    * small, busy machine, at the price of peak throughput. Benchmarks pass false.
    */
   fastStartJvm?: boolean;
+  /**
+   * More server.properties per node, over the harness's own (e.g. TLS and SASL listeners beside
+   * PLAINTEXT, which must stay: the harness and the brokers among themselves use it).
+   */
+  serverProperties?: (node: { id: number; port: number; controllerPort: number }) => Record<string, string>;
+  /** More arguments of `kafka-storage format`, e.g. `--add-scram` for SCRAM users. */
+  formatArguments?: string[];
 }
 
 const STOP_GRACE_MS = 15_000;
@@ -133,7 +140,7 @@ function newClusterId(): string {
   }
 }
 
-function serverProperties(node: NodeState, all: NodeState[]): string {
+function serverProperties(node: NodeState, all: NodeState[], extra: Record<string, string> = {}): string {
   const n = all.length;
   const voters = all.map((v) => `${v.id}@127.0.0.1:${v.controllerPort}`).join(',');
   const props: Record<string, string | number> = {
@@ -171,6 +178,7 @@ function serverProperties(node: NodeState, all: NodeState[]): string {
     'broker.session.timeout.ms': 6000,
     'replica.lag.time.max.ms': 10_000,
     'num.recovery.threads.per.data.dir': 1,
+    ...extra,
   };
   return `${Object.entries(props)
     .map(([k, v]) => `${k}=${v}`)
@@ -478,7 +486,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       for (const node of nodes) {
         rmSync(node.dataDir, { recursive: true, force: true });
         mkdirSync(node.dataDir, { recursive: true });
-        writeFileSync(node.configFile, serverProperties(node, nodes));
+        writeFileSync(node.configFile, serverProperties(node, nodes, options.serverProperties?.(node)));
         writeFileSync(node.log4jFile, log4jConfig(node.logFile));
       }
       // One JVM per node for the format; in parallel since each mostly waits on class loading.
@@ -494,6 +502,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
               clusterId,
               '--config',
               node.configFile,
+              ...(options.formatArguments ?? []),
             ],
             { outFile: node.outFile },
           ),

@@ -54,8 +54,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/*
-Kafka connection settings as environment variables. Eddy's event log reads no TLS or SASL settings
-yet, so they are handed over as EDDY_KAFKA_* for the components to pick up (README "Kafka").
+Kafka connection settings as environment variables: every component opening the event log reads them
+with kafkaSecurityFromEnv (@eddy/broker), so the names here and there must stay the same (README "Kafka").
 */}}
 {{- define "eddy.kafkaEnv" -}}
 {{- $k := .Values.kafka -}}

@@ -6,6 +6,7 @@ export * from './eventlog/embedded/index.js';
 export * from './eventlog/event-log.js';
 export * from './eventlog/kafka/kafka-event-log.js';
 export * from './eventlog/kafka-client.js';
+export * from './eventlog/kafka-common/kafka-security.js';
 export * from './eventlog/platformatic/platformatic-event-log.js';
 export * from './filters/index.js';
 export * from './history/index.js';

@@ -41,6 +41,7 @@ import {
   type KafkaClientName,
   openKafkaEventLog,
 } from '../eventlog/kafka-client.js';
+import { kafkaSecurityFromEnv } from '../eventlog/kafka-common/kafka-security.js';
 import {
   type BrokerDataPlane,
   checkContract,
@@ -188,6 +189,7 @@ export async function runDataPlane(
           client: options.kafkaClient,
           sharedReaders: options.kafkaSharedReaders,
           brokers: options.brokers ?? [],
+          security: kafkaSecurityFromEnv(env),
           logger,
           ...(options.kafkaSessionTimeoutMs !== undefined
             ? {

@@ -3,7 +3,7 @@
 // as controller-runtime's managers do).
 
 import { resolve } from 'node:path';
-import { isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
+import { isKafkaClientName, KAFKA_CLIENTS, kafkaSecurityFromEnv } from '@eddy/broker';
 import { loadKubeConfig } from '@eddy/runtime';
 import type { Command } from 'commander';
 import pino from 'pino';
@@ -122,6 +122,7 @@ export async function runController(options: ControllerCommandOptions, output: O
       kubeConfig,
       ...(options.kubeconfig ? { kubeconfigPath: resolve(options.kubeconfig) } : {}),
       kafka,
+      kafkaSecurity: kafkaSecurityFromEnv(process.env),
       ...(options.kafkaClient && isKafkaClientName(options.kafkaClient)
         ? { kafkaClient: options.kafkaClient }
         : {}),

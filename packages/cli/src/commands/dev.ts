@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_KAFKA_CLIENT, isKafkaClientName, KAFKA_CLIENTS } from '@eddy/broker';
+import { DEFAULT_KAFKA_CLIENT, isKafkaClientName, KAFKA_CLIENTS, kafkaSecurityFromEnv } from '@eddy/broker';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
@@ -127,7 +127,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
     server = await startDevServer({
       files: options.file,
       dataDir,
-      ...(kafka ? { kafka } : {}),
+      // The broker and serving processes it starts inherit the same EDDY_KAFKA_* variables.
+      ...(kafka ? { kafka, kafkaSecurity: kafkaSecurityFromEnv(process.env) } : {}),
       // Serving and the sources run as processes whenever the broker does (serving's router is where
       // every dispatcher delivers); --in-process keeps all of them here.
       ...(processes

@@ -7,15 +7,21 @@ import {
   groupLag,
   isKafkaClientName,
   KAFKA_CLIENTS,
+  kafkaSecurityFromEnv,
   openKafkaEventLog,
 } from '@eddy/broker';
 import type { BacklogReaderFactory } from '@eddy/serving';
 
 export const kafkaBacklog: BacklogReaderFactory = {
   kafkaClients: [DEFAULT_KAFKA_CLIENT, ...KAFKA_CLIENTS.filter((c) => c !== DEFAULT_KAFKA_CLIENT)],
-  open({ brokers, kafkaClient, logger }) {
+  open({ brokers, kafkaClient, logger, env }) {
     if (!isKafkaClientName(kafkaClient)) throw new Error(`unknown Kafka client "${kafkaClient}"`);
-    const log = openKafkaEventLog({ client: kafkaClient, brokers, logger });
+    const log = openKafkaEventLog({
+      client: kafkaClient,
+      brokers,
+      security: kafkaSecurityFromEnv(env),
+      logger,
+    });
     return {
       lag: (_routeId, { group, topic }) => groupLag(log, group, topic),
       close: () => log.close(),

@@ -17,7 +17,13 @@
 
 import { createServer } from 'node:http';
 import { type DataPlaneContract, subscriptionGroup, triggerGroup } from '@eddy/api';
-import { DEFAULT_KAFKA_CLIENT, type EventLog, type KafkaClientName, openKafkaEventLog } from '@eddy/broker';
+import {
+  DEFAULT_KAFKA_CLIENT,
+  type EventLog,
+  type KafkaClientName,
+  type KafkaSecurity,
+  openKafkaEventLog,
+} from '@eddy/broker';
 import {
   boundPort,
   type ContractFeed,
@@ -63,6 +69,8 @@ export interface ControllerOptions {
   /** Kafka bootstrap servers: the event log the data plane runs on (lag, group deletion, replays). */
   kafka: string[];
   kafkaClient?: KafkaClientName;
+  /** TLS and SASL to `kafka` (the command reads them with kafkaSecurityFromEnv). Default plaintext. */
+  kafkaSecurity?: KafkaSecurity;
   /** The broker ingress's base URL as senders reach it: Brokers' status.address is `<it>/<ns>/<name>`. */
   ingressUrl: string;
   /**
@@ -147,6 +155,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
     const log: EventLog = openKafkaEventLog({
       client: o.kafkaClient ?? DEFAULT_KAFKA_CLIENT,
       brokers: o.kafka,
+      ...(o.kafkaSecurity ? { security: o.kafkaSecurity } : {}),
       logger,
     });
     cleanups.push(() => log.close());

@@ -12,6 +12,7 @@ import {
   DEFAULT_KAFKA_CLIENT,
   type EventLog,
   type KafkaClientName,
+  type KafkaSecurity,
   openEmbeddedEventLog,
   openKafkaEventLog,
 } from '@eddy/broker';
@@ -63,6 +64,11 @@ export interface DevServerOptions {
   servingRouters?: number;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default DEFAULT_KAFKA_CLIENT. */
   kafkaClient?: KafkaClientName;
+  /**
+   * With `kafka`: TLS and SASL of this process's event log. The broker and serving processes read
+   * theirs from the EDDY_KAFKA_* variables they inherit, so pass kafkaSecurityFromEnv(process.env).
+   */
+  kafkaSecurity?: KafkaSecurity;
   /** Broker ingress port; default 8080, 0 = any free port. The router takes the next free one. */
   port?: number;
   /** Default 127.0.0.1 for every listener. */
@@ -165,6 +171,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ? openKafkaEventLog({
           client: options.kafkaClient ?? DEFAULT_KAFKA_CLIENT,
           brokers: options.kafka,
+          ...(options.kafkaSecurity ? { security: options.kafkaSecurity } : {}),
           logger,
         })
       : await openEmbeddedEventLog({ dataDir });

@@ -62,7 +62,13 @@ export interface ClosableBacklogReader extends BacklogReader {
 export interface BacklogReaderFactory {
   /** The `--kafka-client` values it takes; the first is the default. */
   kafkaClients: readonly string[];
-  open(options: { brokers: string[]; kafkaClient: string; logger: pino.Logger }): ClosableBacklogReader;
+  open(options: {
+    brokers: string[];
+    kafkaClient: string;
+    logger: pino.Logger;
+    /** The process environment: the reader's Kafka connection settings (EDDY_KAFKA_*) are there. */
+    env: Readonly<Record<string, string | undefined>>;
+  }): ClosableBacklogReader;
 }
 
 const LOGS = ['none', 'kafka'] as const;
@@ -299,7 +305,12 @@ export async function runServing(
 ): Promise<RunningServing> {
   const reader =
     options.log === 'kafka' && deps.backlog
-      ? deps.backlog.open({ brokers: options.brokers ?? [], kafkaClient: options.kafkaClient ?? '', logger })
+      ? deps.backlog.open({
+          brokers: options.brokers ?? [],
+          kafkaClient: options.kafkaClient ?? '',
+          logger,
+          env: deps.env ?? {},
+        })
       : undefined;
   const registry = processRegistry();
   // Replica output is the services' output: printed whatever the log level, for the supervisor.

@@ -30,6 +30,7 @@ import {
   withDeadline,
 } from './kafka-errors.js';
 import { type KafkaLogSettings, kafkaLogSettings, type SharedKafkaLogOptions } from './kafka-log-options.js';
+import type { KafkaSecurity } from './kafka-security.js';
 import { checkAppendPartition, checkTopicName, checkTopicSpec, topicConfigs } from './kafka-topics.js';
 import type { OffsetLookup } from './start-positions.js';
 
@@ -58,6 +59,7 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
   protected readonly logger: pino.Logger;
   protected readonly settings: KafkaLogSettings;
   protected readonly brokers: string[];
+  protected readonly security: KafkaSecurity;
   protected abstract readonly producer: LogProducer<Message>;
   readonly #replicationFactor: number | undefined;
   readonly #consumers = new Set<KafkaGroupMember>();
@@ -67,6 +69,7 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
   constructor(options: SharedKafkaLogOptions) {
     this.settings = kafkaLogSettings(options);
     this.brokers = [...options.brokers];
+    this.security = options.security ?? {};
     this.logger = options.logger ?? pino({ name: 'eddy-kafka', level: 'warn' });
     this.#replicationFactor = options.replicationFactor;
   }

@@ -2,10 +2,13 @@
 // drift apart on a timeout a deployment sets once.
 import type pino from 'pino';
 import { EventLogUsageError } from '../event-log.js';
+import type { KafkaSecurity } from './kafka-security.js';
 
 export interface SharedKafkaLogOptions {
   /** Bootstrap servers, `host:port`. */
   brokers: string[];
+  /** TLS and SASL of every connection (kafkaSecurityFromEnv reads them). Default: plaintext. */
+  security?: KafkaSecurity;
   clientId?: string;
   /** Where the client and the log write their logs. Default: pino at `warn` on stderr. */
   logger?: pino.Logger;
@@ -29,7 +32,7 @@ export interface SharedKafkaLogOptions {
 
 /** The timings and client id with their defaults filled in. */
 export type KafkaLogSettings = Required<
-  Omit<SharedKafkaLogOptions, 'logger' | 'replicationFactor' | 'brokers'>
+  Omit<SharedKafkaLogOptions, 'logger' | 'replicationFactor' | 'brokers' | 'security'>
 >;
 
 export function kafkaLogSettings(options: SharedKafkaLogOptions): KafkaLogSettings {

@@ -2,7 +2,14 @@
 // What does not depend on the client is KafkaEventLogBase's (kafka-common/); this file holds the
 // kafkajs calls: admin, producer messages and partitioner, consumers, offset lookups.
 import type { KafkaBinaryRecord } from '@eddy/api';
-import kafkajs, { type Admin, Kafka, type Message, Partitioners, type PartitionMetadata } from 'kafkajs';
+import kafkajs, {
+  type Admin,
+  Kafka,
+  type KafkaConfig,
+  type Message,
+  Partitioners,
+  type PartitionMetadata,
+} from 'kafkajs';
 
 // Node's CommonJS interop does not expose this one as a named export (vitest would hide that).
 const { ConfigResourceTypes } = kafkajs;
@@ -15,6 +22,7 @@ import {
   type TopicDescription,
 } from '../kafka-common/kafka-event-log-base.js';
 import type { SharedKafkaLogOptions } from '../kafka-common/kafka-log-options.js';
+import type { KafkaSecurity } from '../kafka-common/kafka-security.js';
 import { configEntries } from '../kafka-common/kafka-topics.js';
 import type { OffsetLookup } from '../kafka-common/start-positions.js';
 import { AppendProducer } from './append-producer.js';
@@ -28,6 +36,14 @@ export interface KafkaEventLogOptions extends SharedKafkaLogOptions {
 }
 
 const RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 };
+
+/** kafkajs' `ssl` and `sasl` for `security` (its mechanism names are Eddy's). */
+function kafkajsSecurity({ tls, sasl }: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  return {
+    ...(tls ? { ssl: tls.ca === undefined ? true : { ca: [tls.ca] } } : {}),
+    ...(sasl ? { sasl: { ...sasl } } : {}),
+  };
+}
 
 export function createKafkaEventLog(options: KafkaEventLogOptions): KafkaEventLog {
   return new KafkaEventLog(options);
@@ -46,6 +62,7 @@ export class KafkaEventLog extends KafkaEventLogBase<Admin, PartitionMetadata[],
     this.#partitionsConsumedConcurrently = options.partitionsConsumedConcurrently ?? 16;
     this.#kafka = new Kafka({
       brokers: this.brokers,
+      ...kafkajsSecurity(this.security),
       clientId: this.settings.clientId,
       connectionTimeout: this.settings.connectionTimeoutMs,
       requestTimeout: Math.min(30_000, this.settings.operationTimeoutMs),

@@ -9,10 +9,12 @@ import type pino from 'pino';
 import type { PartitionAck } from '../kafka-common/append-coalescer.js';
 import { CoalescingProducer } from '../kafka-common/coalescing-producer.js';
 import { toEventLogError, withDeadline } from '../kafka-common/kafka-errors.js';
+import type { PlatformaticSecurity } from './connection-security.js';
 
 export interface PlatformaticProducerOptions {
   clientId: string;
   bootstrapBrokers: string[];
+  security: PlatformaticSecurity;
   /** Upper bound for one append, connecting included. */
   appendTimeoutMs: number;
   connectTimeoutMs: number;
@@ -66,6 +68,7 @@ export class PlatformaticAppendProducer extends CoalescingProducer<ProducedRecor
     const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
       clientId: this.#options.clientId,
       bootstrapBrokers: this.#options.bootstrapBrokers,
+      ...this.#options.security,
       idempotent: true,
       acks: -1,
       autocreateTopics: false,

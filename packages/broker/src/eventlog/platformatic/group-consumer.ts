@@ -11,10 +11,12 @@ import { Consumer as KafkaConsumer, type RecordsBatch } from '@platformatic/kafk
 import type { LogRecord } from '../event-log.js';
 import { type GroupMemberContext, KafkaGroupMember } from '../kafka-common/group-member.js';
 import { hasProtocolError, withDeadline } from '../kafka-common/kafka-errors.js';
+import type { PlatformaticSecurity } from './connection-security.js';
 
 export interface GroupConsumerConfig {
   clientId: string;
   bootstrapBrokers: string[];
+  security: PlatformaticSecurity;
   connectTimeoutMs: number;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -70,6 +72,7 @@ export class PlatformaticGroupConsumer extends KafkaGroupMember {
     this.#client = new KafkaConsumer<Buffer, Buffer, Buffer, Buffer>({
       clientId: config.clientId,
       bootstrapBrokers: config.bootstrapBrokers,
+      ...config.security,
       groupId: this.group,
       connectTimeout: config.connectTimeoutMs,
       timeout: Math.min(30_000, context.operationTimeoutMs),

@@ -21,6 +21,7 @@ import { MemberlessCommitter } from '../kafka-common/memberless-committer.js';
 import type { OffsetLookup } from '../kafka-common/start-positions.js';
 import { SharedMember, TopicReader } from '../kafka-common/topic-reader.js';
 import { PlatformaticAppendProducer, type ProducedRecord } from './append-producer.js';
+import { type PlatformaticSecurity, platformaticSecurity } from './connection-security.js';
 import { PlatformaticGroupConsumer } from './group-consumer.js';
 
 export interface PlatformaticEventLogOptions extends SharedKafkaLogOptions {
@@ -51,6 +52,7 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
   /** Round-robin counter per topic for events without a partitionkey. */
   readonly #roundRobin = new Map<string, number>();
   readonly #sharedReaders: boolean;
+  readonly #connectionSecurity: PlatformaticSecurity;
   /** Per topic, the reader new shared members join. */
   readonly #readers = new Map<string, TopicReader>();
   /** Every reader not closed yet (a closing one may have been replaced in #readers). */
@@ -75,9 +77,11 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
   constructor(options: PlatformaticEventLogOptions) {
     super(options);
     this.#sharedReaders = options.sharedReaders ?? false;
+    this.#connectionSecurity = platformaticSecurity(this.security);
     this.#admin = new Admin({
       clientId: this.settings.clientId,
       bootstrapBrokers: this.brokers,
+      ...this.#connectionSecurity,
       connectTimeout: this.settings.connectionTimeoutMs,
       timeout: Math.min(30_000, this.settings.operationTimeoutMs),
       retries: 3,
@@ -88,6 +92,7 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
     this.producer = new PlatformaticAppendProducer({
       clientId: this.settings.clientId,
       bootstrapBrokers: this.brokers,
+      security: this.#connectionSecurity,
       appendTimeoutMs: this.settings.appendTimeoutMs,
       connectTimeoutMs: this.settings.connectionTimeoutMs,
       logger: this.logger,
@@ -249,6 +254,7 @@ export class PlatformaticEventLog extends KafkaEventLogBase<Admin, number, Produ
     return new PlatformaticGroupConsumer(context, {
       clientId: this.settings.clientId,
       bootstrapBrokers: this.brokers,
+      security: this.#connectionSecurity,
       connectTimeoutMs: this.settings.connectionTimeoutMs,
       sessionTimeoutMs: this.settings.sessionTimeoutMs,
       heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
