@@ -49,8 +49,8 @@ RUN ln -s /opt/eddy/packages/cli/dist/main.js /usr/local/bin/eddy && \
 # Numeric, so Kubernetes can check runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
 WORKDIR /var/lib/eddy
-# Broker ingress and data-plane HTTP (8080), the controller's contract feed and metrics (8081), its
-# admission webhook (8443).
+# The controller's contract feed and metrics (8081) and admission webhook (8443), at their defaults;
+# the broker ingress on 8080 when started with `--port 8080` (its default is any free port).
 EXPOSE 8080 8081 8443
 ENTRYPOINT ["eddy"]
 CMD ["--help"]
