@@ -4,8 +4,10 @@
 # Source it (scripts/test.sh does) or run it. EDDY_TEST_DOCKER decides:
 #   auto (default)  use the engine if `docker info` answers; else, as root with apt, install Debian's
 #                   docker.io (and debootstrap, which builds the images) and start dockerd in the
-#                   background (log: ${XDG_CACHE_HOME:-~/.cache}/eddy/docker/dockerd.log); any failure
-#                   falls back to the jars
+#                   background (log: ${XDG_CACHE_HOME:-~/.cache}/eddy/docker/dockerd.log); then makes
+#                   sure the Debian + JRE base image the peer images start from exists
+#                   (scripts/debian-base-image.sh: about a minute the first time, cached after); any
+#                   failure falls back to the jars
 #   1               the same, but a failure is an error (exit status 1)
 #   0               no Docker: the jars
 # Afterwards EDDY_TEST_DOCKER is exported as 1 or 0, so the harness does not ask again. Quick when the
@@ -20,7 +22,7 @@ _eddy_docker_setup() {
     *) echo "docker: EDDY_TEST_DOCKER must be 0, 1 or auto, got '$mode'" >&2; return 1 ;;
   esac
   local problem
-  problem=$(_eddy_docker_ensure "$log_dir") && {
+  problem=$(_eddy_docker_ensure "$log_dir" && _eddy_docker_base_image "$log_dir") && {
     export EDDY_TEST_DOCKER=1
     echo "docker: engine $(docker info --format '{{.ServerVersion}}' 2>/dev/null) answers, the test peers run as containers" >&2
     return 0
@@ -75,6 +77,17 @@ _eddy_docker_ensure() {
     waited=$((waited + 1))
   done
   return 0
+}
+
+# Building the base here rather than in the test harness makes a failure (no mirror, no debootstrap)
+# a fallback to the jars instead of a failed test run.
+_eddy_docker_base_image() {
+  local log="$1/base-image.log" script
+  script="$(dirname "${BASH_SOURCE[0]}")/debian-base-image.sh"
+  if ! bash "$script" --jre >"$log" 2>&1; then
+    echo "building the Debian + JRE base image failed ($(tail -n 1 "$log"); log: $log)"
+    return 1
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
