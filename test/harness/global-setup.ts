@@ -174,7 +174,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const names = ['Kafka', 'SQS (ElasticMQ)', 'Pub/Sub (pstest)', 'Kubernetes'];
   const { backend, why } = peerBackend();
   process.stderr.write(
-    `[peers] Kafka and ElasticMQ run ${backend === 'docker' ? 'as Docker containers' : 'from their jars'} (${why}; EDDY_TEST_DOCKER=0|1|auto)\n`,
+    `[peers] Kafka and ElasticMQ run ${backend === 'docker' ? 'as Docker containers' : 'from their jars'} (${why}; EDDY_TEST_DOCKER=0|1|auto chooses)\n`,
   );
   // All at once: the Kubernetes tools' first build takes minutes (niced, so it leaves CPU to the
   // others), and nothing waits for it but the end of the setup.
