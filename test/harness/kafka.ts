@@ -10,7 +10,6 @@ import { Kafka, logLevel } from 'kafkajs';
 import {
   ensureJavaServerImage,
   IMAGE_LIBS_DIR,
-  type PeerBackend,
   peerBackend,
   shellQuote,
   startContainerPeer,
@@ -112,7 +111,6 @@ const isUp = (node: NodeState): boolean => node.proc !== undefined && !node.proc
  * starts one node (again, after a stop: the data folder stays).
  */
 interface NodeRuntime {
-  backend: PeerBackend;
   /** For progress lines: `jars` or the image. */
   description: string;
   format(nodes: NodeState[], formatArgs: (node: NodeState) => string[]): Promise<void>;
@@ -123,7 +121,6 @@ interface NodeRuntime {
 
 function jarRuntime(libsDir: string, heapMb: number): NodeRuntime {
   return {
-    backend: 'jars',
     description: 'jars',
     libsDir,
     // One JVM per node for the format; in parallel since each mostly waits on class loading.
@@ -158,9 +155,9 @@ function jarRuntime(libsDir: string, heapMb: number): NodeRuntime {
  */
 function containerRuntime(image: string, heapMb: number, mounts: string[]): NodeRuntime {
   return {
-    backend: 'docker',
     description: `container ${image}`,
     libsDir: IMAGE_LIBS_DIR,
+    // Each container formats its own storage when it starts (launch).
     async format() {},
     launch(node, formatArgs) {
       const run = ['java', ...jvmArgs(heapMb, IMAGE_LIBS_DIR, node.log4jFile, node.jvmFlags)];
@@ -174,14 +171,6 @@ function containerRuntime(image: string, heapMb: number, mounts: string[]): Node
       });
     },
   };
-}
-
-/**
- * Removes a cluster's data synchronously, all a dying test process can do; the JVMs go by the exit
- * hooks of spawnPeer and docker.ts.
- */
-function killNow(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
-  removeData(cluster);
 }
 
 function removeData(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
@@ -499,7 +488,8 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     });
   }
   const state = { nodes, baseDir, ownsBaseDir };
-  const forgetAtExit = onProcessExit(() => killNow(state));
+  // Synchronous, all a dying test process can do; the JVMs go by spawnPeer's and docker.ts's own hooks.
+  const forgetAtExit = onProcessExit(() => removeData(state));
   const runtime =
     image === undefined
       ? jarRuntime(libsDir, heapMb)
