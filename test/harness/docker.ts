@@ -95,6 +95,8 @@ export function ensureJreBaseImage(log: (line: string) => void): Promise<string>
           `scripts/debian-base-image.sh --jre failed (exit ${code})\n--- last lines of ${outFile} ---\n${tailFile(outFile, 15)}`,
         );
       }
+      // Every process that starts a peer gets here; only a failure's log is worth keeping.
+      rmSync(outFile, { force: true });
       return last;
     })();
     baseImages.set('jre', pending);
