@@ -15,9 +15,14 @@ version=$(node -p 'require("./packages/cli/package.json").version')
 base=$(bash scripts/debian-base-image.sh)
 mkdir -p .cache/image-build
 # The build talks to the npm registry; where TLS goes through an intercepting proxy, its CA is in the
-# bundle Node is told about here (NODE_EXTRA_CA_CERTS), and the build stage needs it as well.
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
-  cp "$NODE_EXTRA_CA_CERTS" .cache/image-build/extra-ca.crt
+# bundle Node is told about here (NODE_EXTRA_CA_CERTS) or at least in the machine's own CA bundle
+# (local CAs are added there), and the build stage needs it as well.
+ca_bundle=""
+for f in "${NODE_EXTRA_CA_CERTS:-}" /etc/ssl/certs/ca-certificates.crt; do
+  if [ -n "$f" ] && [ -r "$f" ]; then ca_bundle=$f; break; fi
+done
+if [ -n "$ca_bundle" ]; then
+  cp "$ca_bundle" .cache/image-build/extra-ca.crt
 else
   : >.cache/image-build/extra-ca.crt
 fi
