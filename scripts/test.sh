@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs Node 24 + pnpm (scripts/bootstrap.sh), the
 # dependencies, builds, lints, then runs every unit and end-to-end test. The test harness
-# downloads and caches Kafka's jars (.cache/) and starts the real peers on free 127.0.0.1 ports.
+# downloads and caches Kafka's jars (.cache/) and starts the real peers on free 127.0.0.1 ports,
+# Kafka and ElasticMQ as Docker containers when scripts/docker.sh finds or starts an engine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh || exit 1
@@ -13,6 +14,10 @@ if ! command -v go >/dev/null 2>&1; then
   echo "https://go.dev/dl/ (or the distribution's golang package) and put \`go\` on the PATH." >&2
   exit 1
 fi
+# Kafka and ElasticMQ run as containers where a Docker engine answers or can be started
+# (scripts/docker.sh; EDDY_TEST_DOCKER=0|1|auto), else from their jars on the host.
+echo "== docker" >&2
+source scripts/docker.sh || exit 1
 echo "== install" >&2
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only >&2
 echo "== build" >&2

@@ -1,9 +1,11 @@
 // Starts ElasticMQ, an SQS-compatible server, from its Maven Central jars on a free 127.0.0.1
 // port, for tests of SQS consumers. Version 1.6+ speaks the AWS JSON protocol that current
-// @aws-sdk/client-sqs uses (older ones only the query/XML protocol).
+// @aws-sdk/client-sqs uses (older ones only the query/XML protocol). The JVM runs on the host, or
+// in a container of the same jars when Docker is available (docker.ts).
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
+import { ensureJavaServerImage, IMAGE_LIBS_DIR, peerBackend, startContainerPeer } from './docker.ts';
 import { newRunLogDir, peerCacheRoot, peerVersion } from './harness-cache.ts';
 import { adoptCdsDump, cdsArchivePath, cdsFlags, sweepStaleCdsParts } from './jvm-cds.ts';
 import { checkJava, ensureMavenClasspath, javaCommand } from './maven-classpath.ts';
@@ -149,9 +151,17 @@ export async function startElasticMq(options: StartElasticMqOptions = {}): Promi
   const timeoutMs = startTimeoutMs(options.startTimeoutMs, 'EDDY_ELASTICMQ_START_TIMEOUT_MS', 60_000);
   const version = elasticMqVersion();
   const started = Date.now();
+  // Maven needs a JVM on the host in either backend; the jar backend runs ElasticMQ on it too.
   const javaVersionText = checkJava(11, `ElasticMQ ${version}`);
   const libsDir = await ensureElasticMqLibs(version, log);
-  const archive = cdsArchivePath(join(elasticMqCacheRoot(), version), javaVersionText);
+  const { backend } = peerBackend();
+  const image =
+    backend === 'docker'
+      ? await ensureJavaServerImage({ name: 'elasticmq', version, libsDir, log })
+      : undefined;
+  const versionDir = join(elasticMqCacheRoot(), version);
+  // A class-data-sharing archive only fits the JVM build that wrote it: the image's, or the host's.
+  const archive = cdsArchivePath(versionDir, image === undefined ? javaVersionText : `image ${image}`);
   sweepStaleCdsParts(dirname(archive));
   const cds = cdsFlags(archive);
 
@@ -160,24 +170,30 @@ export async function startElasticMq(options: StartElasticMqOptions = {}): Promi
   const logFile = join(runDir, 'elasticmq.log');
   writeFileSync(configFile, serverConfig());
 
-  const proc = spawnPeer(
-    javaCommand(),
-    [
-      // C1 only and a small serial-GC heap: ElasticMQ holds a few test messages, and starting
-      // quickly on a busy 2-core machine matters more than peak throughput.
-      '-XX:TieredStopAtLevel=1',
-      ...cds.flags,
-      '-XX:+UseSerialGC',
-      '-Xmx384m',
-      '-XX:+ExitOnOutOfMemoryError',
-      '-Djava.awt.headless=true',
-      `-Dconfig.file=${configFile}`,
-      '-cp',
-      join(libsDir, '*'),
-      'org.elasticmq.server.Main',
-    ],
-    { outFile: logFile, label: 'elasticmq' },
-  );
+  const jvmArgs = (classpathDir: string) => [
+    // C1 only and a small serial-GC heap: ElasticMQ holds a few test messages, and starting
+    // quickly on a busy 2-core machine matters more than peak throughput.
+    '-XX:TieredStopAtLevel=1',
+    ...cds.flags,
+    '-XX:+UseSerialGC',
+    '-Xmx384m',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true',
+    `-Dconfig.file=${configFile}`,
+    '-cp',
+    join(classpathDir, '*'),
+    'org.elasticmq.server.Main',
+  ];
+  const proc =
+    image === undefined
+      ? spawnPeer(javaCommand(), jvmArgs(libsDir), { outFile: logFile, label: 'elasticmq' })
+      : await startContainerPeer({
+          image,
+          command: ['java', ...jvmArgs(IMAGE_LIBS_DIR)],
+          outFile: logFile,
+          mounts: [runDir, versionDir],
+          label: 'elasticmq',
+        });
   const { dump } = cds;
   if (dump) void proc.exited.then(() => adoptCdsDump(dump, proc.exitReason === 'signal SIGKILL'));
   try {
@@ -191,7 +207,9 @@ export async function startElasticMq(options: StartElasticMqOptions = {}): Promi
     );
     const endpoint = `http://127.0.0.1:${bound[1]}`;
     await waitForListQueues(endpoint, proc, logFile, deadline);
-    log(`ElasticMQ ${version} ready at ${endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(
+      `ElasticMQ ${version} ready at ${endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s (${image === undefined ? 'jars' : `container ${image}`})`,
+    );
     return {
       version,
       endpoint,

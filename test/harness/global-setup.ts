@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ProvidedContext } from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { peerBackend } from './docker.ts';
 import { ELASTICMQ_REGION, startElasticMq } from './elasticmq.ts';
 import { startKafka } from './kafka.ts';
 import { ensureKubernetesTools, kubeconfigServer, kubectlFor, startKubernetesCluster } from './kubernetes.ts';
@@ -171,6 +172,10 @@ function provideAll(project: TestProject, values: Partial<ProvidedContext>): voi
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const names = ['Kafka', 'SQS (ElasticMQ)', 'Pub/Sub (pstest)', 'Kubernetes'];
+  const { backend, why } = peerBackend();
+  process.stderr.write(
+    `[peers] Kafka and ElasticMQ run ${backend === 'docker' ? 'as Docker containers' : 'from their jars'} (${why}; EDDY_TEST_DOCKER=0|1|auto chooses)\n`,
+  );
   // All at once: the Kubernetes tools' first build takes minutes (niced, so it leaves CPU to the
   // others), and nothing waits for it but the end of the setup.
   const results = await Promise.allSettled([kafkaPeer(), sqsPeer(), pubSubPeer(), kubernetesPeer()]);

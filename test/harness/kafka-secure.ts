@@ -102,6 +102,7 @@ export async function startSecureKafka(): Promise<SecureKafka> {
       }
     }
     const cluster = await startKafka({
+      readDirs: [dir],
       serverProperties: ({ port, controllerPort }) => {
         const listeners = [
           `PLAINTEXT://127.0.0.1:${port}`,

@@ -1,32 +1,31 @@
 // Starts a real Apache Kafka (KRaft, combined broker+controller nodes) from the Maven Central jars
 // on free 127.0.0.1 ports, for tests and benchmarks. One node by default; three for fault tests.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Each node's JVM runs on the host, or in a container when Docker is available (docker.ts): the
+// same jars, configs, ports and data folders either way.
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import {
+  ensureJavaServerImage,
+  IMAGE_LIBS_DIR,
+  peerBackend,
+  shellQuote,
+  startContainerPeer,
+} from './docker.ts';
 import { freePorts } from './free-ports.ts';
 import { newRunLogDir, sweepStaleDataDirs } from './harness-cache.ts';
 import { adoptCdsDump, type CdsDump, sweepStaleCdsParts } from './jvm-cds.ts';
 import { cdsArchivePath, ensureKafkaLibs, kafkaCacheRoot, kafkaVersion } from './kafka-dist.ts';
 import { checkJava, javaCommand } from './maven-classpath.ts';
 import {
-  killAndWait,
   onProcessExit,
+  type PeerProcess,
   runLogged,
   sleep,
+  spawnPeer,
   startTimeoutMs,
-  startWatchdog,
   tailFile as tail,
 } from './processes.ts';
 
@@ -68,6 +67,8 @@ export interface StartKafkaOptions {
   nodes?: 1 | 3;
   /** Where node data goes (default: a fresh folder under the OS temp dir). */
   dataDir?: string;
+  /** Folders the nodes read besides their own (key stores, ...): mounted at the same path in containers. */
+  readDirs?: string[];
   /** Progress lines (default: stderr with a `[kafka]` prefix). */
   log?: (line: string) => void;
   /** JVM heap per node in MiB (default 768 for one node, 512 per node for three). */
@@ -107,24 +108,78 @@ interface NodeState {
   jvmFlags: string[];
   /** Set while this node's JVM writes a class-data-sharing archive when it exits. */
   cdsDump: CdsDump | undefined;
-  proc: ChildProcess | undefined;
-  exited: Promise<number | null> | undefined;
-  exitCode: number | null | undefined;
-  /** How the JVM ended, for error messages: `code 1`, `signal SIGKILL`. */
-  exitReason: string;
-  watchdog: ChildProcess | undefined;
+  /** The node's JVM (a local process or a container); kept after it exits, for its exit reason. */
+  proc: PeerProcess | undefined;
 }
 
-/** Kills a cluster's JVMs and removes its data, synchronously: all a dying test process can do. */
-function killNow(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
-  for (const node of cluster.nodes) {
-    if (node.proc?.pid !== undefined && node.exitCode === undefined) {
-      try {
-        process.kill(node.proc.pid, 'SIGKILL');
-      } catch {}
-    }
-  }
-  removeData(cluster);
+/** True while the node's JVM runs. */
+const isUp = (node: NodeState): boolean => node.proc !== undefined && !node.proc.hasExited;
+
+/**
+ * How a node's JVM runs: `format` prepares every node's storage before the first start, `launch`
+ * starts one node (again, after a stop: the data folder stays).
+ */
+interface NodeRuntime {
+  /** For progress lines: `jars` or the image. */
+  description: string;
+  format(nodes: NodeState[], formatArgs: (node: NodeState) => string[]): Promise<void>;
+  launch(node: NodeState, formatArgs: string[]): Promise<PeerProcess>;
+  /** The classpath folder as the JVM sees it. */
+  libsDir: string;
+}
+
+function jarRuntime(libsDir: string, heapMb: number): NodeRuntime {
+  return {
+    description: 'jars',
+    libsDir,
+    // One JVM per node for the format; in parallel since each mostly waits on class loading.
+    async format(nodes, formatArgs) {
+      const formatted = await Promise.all(
+        nodes.map((node) => runLogged(javaCommand(), formatArgs(node), { outFile: node.outFile })),
+      );
+      formatted.forEach((code, i) => {
+        const node = nodes[i]!;
+        if (code !== 0) {
+          throw new Error(
+            `kafka.tools.StorageTool format failed for node ${node.id} (exit ${code})\n${describeFailure(node)}`,
+          );
+        }
+      });
+    },
+    async launch(node) {
+      return spawnPeer(
+        javaCommand(),
+        [...jvmArgs(heapMb, libsDir, node.log4jFile, node.jvmFlags), 'kafka.Kafka', node.configFile],
+        { outFile: node.outFile, label: 'kafka' },
+      );
+    },
+  };
+}
+
+/**
+ * Nodes as containers of `image`, with the run's log folder, the data and the jar cache (class-data
+ * sharing archive) mounted at the same paths. The storage is formatted by the container itself the
+ * first time it starts (its data folder has no `meta.properties` yet), so a restarted node keeps
+ * its log, as a restarted JVM on the host does.
+ */
+function containerRuntime(image: string, heapMb: number, mounts: string[]): NodeRuntime {
+  return {
+    description: `container ${image}`,
+    libsDir: IMAGE_LIBS_DIR,
+    // Each container formats its own storage when it starts (launch).
+    async format() {},
+    launch(node, formatArgs) {
+      const run = ['java', ...jvmArgs(heapMb, IMAGE_LIBS_DIR, node.log4jFile, node.jvmFlags)];
+      const script = `[ -e ${shellQuote([join(node.dataDir, 'log', 'meta.properties')])} ] || ${shellQuote(['java', ...formatArgs])} && exec ${shellQuote([...run, 'kafka.Kafka', node.configFile])}`;
+      return startContainerPeer({
+        image,
+        command: ['sh', '-c', script],
+        outFile: node.outFile,
+        mounts,
+        label: `kafka-${node.id}`,
+      });
+    },
+  };
 }
 
 function removeData(cluster: { nodes: NodeState[]; baseDir: string; ownsBaseDir: boolean }): void {
@@ -254,45 +309,16 @@ function adoptCdsArchive(node: NodeState, killed: boolean): void {
   adoptCdsDump(dump, killed);
 }
 
-function launch(node: NodeState, heapMb: number, libsDir: string): void {
-  const fd = openSync(node.outFile, 'a');
-  const proc = spawn(
-    javaCommand(),
-    [...jvmArgs(heapMb, libsDir, node.log4jFile, node.jvmFlags), 'kafka.Kafka', node.configFile],
-    {
-      stdio: ['ignore', fd, fd],
-    },
-  );
-  closeSync(fd);
+async function launch(node: NodeState, runtime: NodeRuntime, formatArgs: string[]): Promise<void> {
+  const proc = await runtime.launch(node, formatArgs);
   node.proc = proc;
-  node.exitCode = undefined;
-  node.exited = new Promise((resolve) => {
-    proc.on('error', (err) => {
-      writeFileSync(node.outFile, `failed to start java: ${err.message}\n`, { flag: 'a' });
-      node.exitCode = null;
-      node.exitReason = `spawn error: ${err.message}`;
-      resolve(null);
-    });
-    proc.on('exit', (code, signal) => {
-      node.exitCode = code ?? (signal ? null : -1);
-      node.exitReason = signal ? `signal ${signal}` : `code ${code}`;
-      adoptCdsArchive(node, signal === 'SIGKILL');
-      resolve(node.exitCode);
-    });
-  });
-  node.watchdog = proc.pid === undefined ? undefined : startWatchdog(proc.pid, 'kafka');
+  void proc.exited.then(() => adoptCdsArchive(node, proc.exitReason === 'signal SIGKILL'));
 }
 
+/** Stops the node's JVM (if it still runs) and lets go of it (a container is removed). */
 async function terminate(node: NodeState, signal: 'SIGTERM' | 'SIGKILL', graceMs: number): Promise<void> {
-  const { proc, exited } = node;
-  if (proc && exited && node.exitCode === undefined) await killAndWait(proc, exited, signal, graceMs);
-  if (node.watchdog?.pid !== undefined) {
-    try {
-      process.kill(node.watchdog.pid, 'SIGKILL');
-    } catch {}
-  }
+  await node.proc?.stop(graceMs, signal);
   node.proc = undefined;
-  node.watchdog = undefined;
 }
 
 function adminClient(brokers: string[]) {
@@ -319,9 +345,9 @@ async function waitForBrokers(
   let lastProblem = 'no answer yet';
   for (;;) {
     for (const node of nodes) {
-      if (node.exitCode !== undefined) {
+      if (node.proc?.hasExited) {
         throw new StartupError(
-          `Kafka node ${node.id} exited (${node.exitReason}) while starting\n${describeFailure(node)}`,
+          `Kafka node ${node.id} exited (${node.proc.exitReason}) while starting\n${describeFailure(node)}`,
           node,
         );
       }
@@ -426,9 +452,14 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const version = kafkaVersion();
   const started = Date.now();
 
+  // Maven needs a JVM on the host in either backend; the jar backend runs Kafka on it too.
   const javaVersionText = checkJava(17, 'Kafka 4.x');
   const libsDir = await ensureKafkaLibs(version, log);
-  const cdsArchive = cdsArchivePath(version, javaVersionText);
+  const { backend } = peerBackend();
+  const image =
+    backend === 'docker' ? await ensureJavaServerImage({ name: 'kafka', version, libsDir, log }) : undefined;
+  // A class-data-sharing archive only fits the JVM build that wrote it: the image's, or the host's.
+  const cdsArchive = cdsArchivePath(version, image === undefined ? javaVersionText : `image ${image}`);
   sweepStaleCdsParts(dirname(cdsArchive));
   const haveCds = existsSync(cdsArchive);
   const sharedFlags = [
@@ -464,16 +495,34 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       jvmFlags: [...sharedFlags],
       cdsDump: undefined,
       proc: undefined,
-      exited: undefined,
-      exitCode: undefined,
-      exitReason: '',
-      watchdog: undefined,
     });
   }
   const state = { nodes, baseDir, ownsBaseDir };
-  const forgetAtExit = onProcessExit(() => killNow(state));
+  // Synchronous, all a dying test process can do; the JVMs go by spawnPeer's and docker.ts's own hooks.
+  const forgetAtExit = onProcessExit(() => removeData(state));
+  const runtime =
+    image === undefined
+      ? jarRuntime(libsDir, heapMb)
+      : containerRuntime(image, heapMb, [
+          runLogDir,
+          baseDir,
+          dirname(cdsArchive),
+          ...(options.readDirs ?? []),
+        ]);
+  const formatArgs = (node: NodeState) => [
+    ...jvmArgs(256, runtime.libsDir, node.log4jFile, formatFlags),
+    'kafka.tools.StorageTool',
+    'format',
+    '--cluster-id',
+    clusterId,
+    '--config',
+    node.configFile,
+    ...(options.formatArguments ?? []),
+  ];
 
-  log(`starting Kafka ${version} (${count} node${count > 1 ? 's' : ''}, KRaft); logs in ${runLogDir}`);
+  log(
+    `starting Kafka ${version} (${count} node${count > 1 ? 's' : ''}, KRaft, ${runtime.description}); logs in ${runLogDir}`,
+  );
   const maxAttempts = 3;
   for (let attempt = 1; ; attempt++) {
     const ports = await freePorts(count * 2);
@@ -489,39 +538,13 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
         writeFileSync(node.configFile, serverProperties(node, nodes, options.serverProperties?.(node)));
         writeFileSync(node.log4jFile, log4jConfig(node.logFile));
       }
-      // One JVM per node for the format; in parallel since each mostly waits on class loading.
-      const formatted = await Promise.all(
-        nodes.map((node) =>
-          runLogged(
-            javaCommand(),
-            [
-              ...jvmArgs(256, libsDir, node.log4jFile, formatFlags),
-              'kafka.tools.StorageTool',
-              'format',
-              '--cluster-id',
-              clusterId,
-              '--config',
-              node.configFile,
-              ...(options.formatArguments ?? []),
-            ],
-            { outFile: node.outFile },
-          ),
-        ),
-      );
-      formatted.forEach((code, i) => {
-        const node = nodes[i]!;
-        if (code !== 0) {
-          throw new Error(
-            `kafka.tools.StorageTool format failed for node ${node.id} (exit ${code})\n${describeFailure(node)}`,
-          );
-        }
-      });
+      await runtime.format(nodes, formatArgs);
       if (!haveCds && attempt === 1) {
         const first = nodes[0]!;
         first.cdsDump = { partial: `${cdsArchive}.partial-${process.pid}`, archive: cdsArchive };
         first.jvmFlags.push(`-XX:ArchiveClassesAtExit=${first.cdsDump.partial}`);
       }
-      for (const node of nodes) launch(node, heapMb, libsDir);
+      await Promise.all(nodes.map((node) => launch(node, runtime, formatArgs(node))));
       const brokers = nodes.map((n) => n.broker);
       const deadline = Date.now() + timeoutMs;
       await waitForBrokers(
@@ -548,7 +571,9 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   }
 
   const brokers = nodes.map((n) => n.broker);
-  log(`Kafka ${version} ready at ${brokers.join(',')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `Kafka ${version} ready at ${brokers.join(',')} in ${((Date.now() - started) / 1000).toFixed(1)} s (${runtime.description})`,
+  );
 
   const byId = (id: number): NodeState => {
     const node = nodes.find((n) => n.id === id);
@@ -569,7 +594,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       logFile: node.logFile,
       dataDir: node.dataDir,
       get running() {
-        return node.proc !== undefined && node.exitCode === undefined;
+        return isUp(node);
       },
       get pid() {
         return node.proc?.pid;
@@ -591,10 +616,12 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     async startNode(id) {
       const node = byId(id);
       if (stopping) throw new Error('startNode: the cluster has been stopped');
-      if (node.proc !== undefined && node.exitCode === undefined) return;
+      if (isUp(node)) return;
       if (!existsSync(node.dataDir))
         throw new Error(`startNode: data of node ${id} is gone (${node.dataDir})`);
-      launch(node, heapMb, libsDir);
+      // A node that crashed by itself still holds its ended process or container.
+      await terminate(node, 'SIGKILL', 5000);
+      await launch(node, runtime, formatArgs(node));
       try {
         await waitForBrokers(brokers, [id], [node], Date.now() + timeoutMs);
       } catch (err) {

@@ -139,8 +139,11 @@ export interface PeerProcess {
   readonly hasExited: boolean;
   /** How it ended, for error messages: `code 1`, `signal SIGKILL`, `spawn error: ...`. */
   readonly exitReason: string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Idempotent. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after `graceMs` (or SIGKILL at once: a crash); resolves once the process
+   * is gone. Idempotent.
+   */
+  stop(graceMs?: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 export interface SpawnPeerOptions {
@@ -230,10 +233,10 @@ export function spawnPeer(cmd: string, args: string[], options: SpawnPeerOptions
     get exitReason() {
       return exitReason;
     },
-    stop(graceMs = 10_000) {
+    stop(graceMs = 10_000, signal = 'SIGTERM') {
       stopping ??= (async () => {
         if (hasExited) return;
-        await killAndWait(child, exited, 'SIGTERM', graceMs);
+        await killAndWait(child, exited, signal, graceMs);
       })();
       return stopping;
     },
