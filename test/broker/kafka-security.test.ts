@@ -25,7 +25,7 @@ import { freePorts } from '../harness/free-ports.ts';
 import { type SecureKafka, startSecureKafka } from '../harness/kafka-secure.ts';
 import { kubectlFor } from '../harness/kubernetes.ts';
 import { spawnNodeScript } from '../harness/node-process.ts';
-import { installCrds } from '../kubernetes/helpers.ts';
+import { controllerArgs, installCrds } from '../kubernetes/helpers.ts';
 import { eddyJs, spawnDataPlane, writeContract } from './data-plane-processes.ts';
 import { brokerYaml, quiet, startSubscriber, triggerYaml, unique, waitFor } from './helpers.ts';
 
@@ -307,24 +307,14 @@ describe('eddy controller configured by EDDY_KAFKA_*', () => {
     const retryState = unique('retry-state');
     const controller = spawnNodeScript(
       eddyJs,
-      [
-        'controller',
-        '--kubeconfig',
-        cluster.kubeconfigPath,
-        '--kafka',
-        kafka.listeners.saslSsl,
-        '--ingress-url',
-        'http://127.0.0.1:9',
-        '--port',
-        String(port),
-        '--namespace',
-        ns,
-        '--lease-namespace',
-        ns,
-        '--id',
-        'secure',
-        '--no-webhook',
-      ],
+      controllerArgs({
+        kubeconfig: cluster.kubeconfigPath,
+        kafka: kafka.listeners.saslSsl,
+        ingressUrl: 'http://127.0.0.1:9',
+        port: port as number,
+        namespace: ns,
+        extra: ['--id', 'secure', '--no-webhook'],
+      }),
       saslSslEnv(),
     );
     await controller.waitForLine(/secure: leading/, 60_000);

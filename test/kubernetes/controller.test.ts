@@ -19,7 +19,7 @@ import { freePorts } from '../harness/free-ports.ts';
 import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { waitFor } from '../harness/wait.ts';
-import { installCrds, mustKubectl } from './helpers.ts';
+import { controllerArgs, installCrds, mustKubectl } from './helpers.ts';
 
 const cluster = inject('kubernetes');
 const brokers = inject('kafkaBrokers');
@@ -103,26 +103,14 @@ async function startController(
   port ??= (await freePorts(1))[0] as number;
   const process = spawnNodeScript(
     eddyJs,
-    [
-      'controller',
-      '--kubeconfig',
-      cluster.kubeconfigPath,
-      '--kafka',
-      brokers.join(','),
-      '--ingress-url',
-      `http://127.0.0.1:${ingressPort}`,
-      '--port',
-      String(port),
-      '--namespace',
-      ns,
-      '--lease-namespace',
-      ns,
-      '--id',
-      id,
-      '--webhook-port',
-      '0',
-      ...extra,
-    ],
+    controllerArgs({
+      kubeconfig: cluster.kubeconfigPath,
+      kafka: brokers.join(','),
+      ingressUrl: `http://127.0.0.1:${ingressPort}`,
+      port,
+      namespace: ns,
+      extra: ['--id', id, '--webhook-port', '0', ...extra],
+    }),
     env,
   );
   await process.waitForLine(/listening on http/, 60_000);

@@ -22,3 +22,33 @@ export async function installCrds(kubectl: Kubectl): Promise<void> {
   await must(['apply', '--server-side', '-f', '-'], crds.stdout);
   await must(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'eddy.dev/crd']);
 }
+
+/**
+ * `eddy controller`'s command line as the tests run it: one namespace (also the Lease's), the cluster
+ * of the run, a Kafka, the ingress URL Brokers get, a port; `extra` after.
+ */
+export function controllerArgs(o: {
+  kubeconfig: string;
+  kafka: string;
+  ingressUrl: string;
+  port: number;
+  namespace: string;
+  extra?: string[];
+}): string[] {
+  return [
+    'controller',
+    '--kubeconfig',
+    o.kubeconfig,
+    '--kafka',
+    o.kafka,
+    '--ingress-url',
+    o.ingressUrl,
+    '--port',
+    String(o.port),
+    '--namespace',
+    o.namespace,
+    '--lease-namespace',
+    o.namespace,
+    ...(o.extra ?? []),
+  ];
+}

@@ -21,7 +21,7 @@ import { freePorts } from '../harness/free-ports.ts';
 import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
 import { waitFor } from '../harness/wait.ts';
-import { installCrds, mustKubectl } from './helpers.ts';
+import { controllerArgs, installCrds, mustKubectl } from './helpers.ts';
 
 const cluster = inject('kubernetes');
 const brokers = inject('kafkaBrokers');
@@ -57,24 +57,17 @@ describe('serving on Kubernetes', () => {
     await must(['create', 'namespace', ns]);
     const [controllerPort, ingressPort, routerPort] = (await freePorts(3)) as [number, number, number];
     const controllerUrl = `http://127.0.0.1:${controllerPort}`;
-    const controller = spawnNodeScript(eddyJs, [
-      'controller',
-      '--kubeconfig',
-      cluster.kubeconfigPath,
-      '--kafka',
-      brokers.join(','),
-      '--ingress-url',
-      `http://127.0.0.1:${ingressPort}`,
-      '--router-url',
-      `http://127.0.0.1:${routerPort}`,
-      '--port',
-      String(controllerPort),
-      '--namespace',
-      ns,
-      '--lease-namespace',
-      ns,
-      '--no-webhook',
-    ]);
+    const controller = spawnNodeScript(
+      eddyJs,
+      controllerArgs({
+        kubeconfig: cluster.kubeconfigPath,
+        kafka: brokers.join(','),
+        ingressUrl: `http://127.0.0.1:${ingressPort}`,
+        port: controllerPort,
+        namespace: ns,
+        extra: ['--router-url', `http://127.0.0.1:${routerPort}`, '--no-webhook'],
+      }),
+    );
     processes.push(controller);
     await controller.waitForLine(/leading/, 60_000);
     const kafka = ['--log', 'kafka', '--brokers', brokers.join(',')];
