@@ -318,6 +318,8 @@ class KubernetesRevisionDeployment implements RevisionDeployment {
           this.#notify();
         }
       } catch (error) {
+        // Deleted behind our back (kubectl delete, a garbage collection in flight): apply it again.
+        if (statusCode(error) === 404) this.#created = false;
         const message = errorText(error);
         this.#runtime.logger.warn(
           { namespace: this.spec.namespace, revision: this.spec.revision, err: error },
