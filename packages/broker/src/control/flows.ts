@@ -12,8 +12,6 @@
 // its reply into the branch channel, and a subscription `p-kn-parallel-<i>` from the branch channel to
 // the branch's subscriber, replying to the branch's reply, else the Parallel's. A branch without a
 // filter passes every event: its filter subscription delivers straight into the branch channel.
-//
-// WIP (issue 16): not yet wired into the reconcile loop, statuses or the CRDs.
 
 import type { ChannelTemplate, ContractInput, Parallel, Sequence } from '@eddy/api';
 
