@@ -279,9 +279,9 @@ export class Reconciler {
 
   async #reconcileOnce(): Promise<void> {
     const { store } = this.#o;
+    let inputs = store.contractInputs();
     // Flows first: their Channels and Subscriptions are part of the eventing contract below.
-    reconcileFlowChildren(store, store.contractInputs());
-    const inputs = store.contractInputs();
+    if (reconcileFlowChildren(store, inputs)) inputs = store.contractInputs();
     const statuses = new Map<string, ResourceStatus>();
     const serving = this.#o.serving;
     const serviceUrl = serving ? (ns: string, name: string) => serving.plane.routeUrl(ns, name) : undefined;
