@@ -19,6 +19,8 @@ const MINIMAL_SPEC: Record<string, Record<string, unknown> | undefined> = {
     channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'orders' },
     subscriber: { uri: 'http://display.example.com/' },
   },
+  Sequence: { steps: [{ uri: 'http://first.example.com/' }] },
+  Parallel: { branches: [{ subscriber: { uri: 'http://branch.example.com/' } }] },
   Replay: { broker: 'default', from: '2026-12-01T10:00:00Z', target: { triggers: ['orders'] } },
   PingSource: { sink: SINK },
   ContainerSource: { template: { spec: { containers: [{ image: 'example.com/heartbeats' }] } }, sink: SINK },

@@ -292,6 +292,8 @@ const PRINTER_COLUMNS: Readonly<Record<string, readonly PrinterColumn[]>> = {
   InMemoryChannel: [ADDRESS_URL, AGE, READY, REASON],
   KafkaChannel: [ADDRESS_URL, AGE, READY, REASON],
   Subscription: [AGE, READY, REASON],
+  Sequence: [ADDRESS_URL, AGE, READY, REASON],
+  Parallel: [ADDRESS_URL, AGE, READY, REASON],
   Replay: [
     col('Broker', '.spec.broker'),
     col('From', '.spec.from'),

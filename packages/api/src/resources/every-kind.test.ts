@@ -17,6 +17,8 @@ const MINIMAL: Record<string, string[]> = {
     'subscriber: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: display}}',
     'reply: {uri: "http://reply.example.com/"}',
   ],
+  Sequence: ['steps: [{uri: "http://first.example.com/"}]'],
+  Parallel: ['branches: [{subscriber: {uri: "http://branch.example.com/"}}]'],
   Replay: ['broker: default', 'from: "2026-12-01T10:00:00Z"', 'target: {triggers: [orders]}'],
   PingSource: ['schedule: "0 9 * * 1-5"', SINK],
   ContainerSource: ['template: {spec: {containers: [{image: "example.com/heartbeats"}]}}', SINK],

@@ -29,6 +29,8 @@ export const KIND_NAMES: readonly KindNames[] = [
   names('InMemoryChannel', 'inmemorychannels', 'imc'),
   names('KafkaChannel', 'kafkachannels', 'kc'),
   names('Subscription', 'subscriptions', 'sub'),
+  names('Sequence', 'sequences'),
+  names('Parallel', 'parallels'),
   names('Replay', 'replays'),
   names('PingSource', 'pingsources'),
   names('ContainerSource', 'containersources'),

@@ -7,6 +7,7 @@ import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';
 import { ConfigMap, SECRET_VALUE_FIELDS, Secret } from './schemas/core.js';
 import { Broker, Trigger } from './schemas/eventing.js';
+import { Parallel, Sequence } from './schemas/flows.js';
 import { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
 import { Replay } from './schemas/replay.js';
 import { Configuration, Revision, Route, Service } from './schemas/serving.js';
@@ -54,6 +55,8 @@ export const KINDS: readonly KindDefinition[] = [
   def('messaging.knative.dev', ['v1'], 'InMemoryChannel', InMemoryChannel, ev.checkInMemoryChannel),
   def('messaging.knative.dev', ['v1beta1'], 'KafkaChannel', KafkaChannel, ev.checkKafkaChannel),
   def('messaging.knative.dev', ['v1'], 'Subscription', Subscription, ev.checkSubscription),
+  def('flows.knative.dev', ['v1'], 'Sequence', Sequence, ev.checkSequence),
+  def('flows.knative.dev', ['v1'], 'Parallel', Parallel, ev.checkParallel),
   def('eventing.eddy.dev', ['v1alpha1'], 'Replay', Replay, checkReplay),
   def('sources.knative.dev', ['v1', 'v1beta2'], 'PingSource', PingSource, src.checkPingSource),
   def('sources.knative.dev', ['v1'], 'ContainerSource', ContainerSource, src.checkContainerSource),
@@ -73,7 +76,6 @@ export const KINDS: readonly KindDefinition[] = [
 
 /** Knative (and Eddy) kinds that are parsed but not run yet: reported as a warning, never run. */
 export const LATER_KINDS: Readonly<Record<string, readonly string[]>> = {
-  'flows.knative.dev': ['Sequence', 'Parallel'],
   'eventing.knative.dev': [
     'EventType',
     'KafkaSink',

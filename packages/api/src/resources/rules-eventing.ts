@@ -15,6 +15,7 @@ import {
   warnTopicAnnotationsOnKafkaChannel,
 } from './rules-eddy-annotations.js';
 import type { Broker, Trigger } from './schemas/eventing.js';
+import type { Parallel, Sequence } from './schemas/flows.js';
 import type { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
 
 /** Broker classes Eddy serves; all of them run on Eddy's event log. */
@@ -131,4 +132,43 @@ export function checkSubscription(ctx: RuleContext, s: Subscription): void {
   if (s.spec.reply) checkDestination(ctx, s.spec.reply, ['spec', 'reply']);
   checkDelivery(ctx, s.spec.delivery, ['spec', 'delivery']);
   checkSubscriptionAnnotations(ctx, s.metadata.annotations);
+}
+
+const CHANNEL_KINDS = new Set(['InMemoryChannel', 'KafkaChannel', 'Channel']);
+
+function checkChannelTemplate(
+  ctx: RuleContext,
+  template: { apiVersion: string; kind: string } | undefined,
+  path: (string | number)[],
+): void {
+  if (template && !CHANNEL_KINDS.has(template.kind))
+    ctx.error(
+      [...path, 'kind'],
+      `expected a channel kind (${[...CHANNEL_KINDS].join(', ')}), found ${show(template.kind)}`,
+    );
+}
+
+/** flows.knative.dev/v1 Sequence: every step a Destination, the channel kind one Eddy runs. */
+export function checkSequence(ctx: RuleContext, s: Sequence): void {
+  checkMetadata(ctx, s.metadata);
+  for (const [i, step] of s.spec.steps.entries()) {
+    const { delivery, ...destination } = step;
+    checkDestination(ctx, destination, ['spec', 'steps', i]);
+    checkDelivery(ctx, delivery, ['spec', 'steps', i, 'delivery']);
+  }
+  checkChannelTemplate(ctx, s.spec.channelTemplate, ['spec', 'channelTemplate']);
+  if (s.spec.reply) checkDestination(ctx, s.spec.reply, ['spec', 'reply']);
+}
+
+/** flows.knative.dev/v1 Parallel: every branch's filter, subscriber and reply Destinations. */
+export function checkParallel(ctx: RuleContext, p: Parallel): void {
+  checkMetadata(ctx, p.metadata);
+  for (const [i, branch] of p.spec.branches.entries()) {
+    if (branch.filter) checkDestination(ctx, branch.filter, ['spec', 'branches', i, 'filter']);
+    checkDestination(ctx, branch.subscriber, ['spec', 'branches', i, 'subscriber']);
+    if (branch.reply) checkDestination(ctx, branch.reply, ['spec', 'branches', i, 'reply']);
+    checkDelivery(ctx, branch.delivery, ['spec', 'branches', i, 'delivery']);
+  }
+  checkChannelTemplate(ctx, p.spec.channelTemplate, ['spec', 'channelTemplate']);
+  if (p.spec.reply) checkDestination(ctx, p.spec.reply, ['spec', 'reply']);
 }

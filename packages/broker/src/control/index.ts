@@ -5,3 +5,12 @@ export {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_PARTITIONS,
 } from './compute-contract.js';
+export {
+  type Flow,
+  parallelBranchName,
+  parallelChildren,
+  parallelFilterName,
+  parallelIngressName,
+  sequenceChannelName,
+  sequenceChildren,
+} from './flows.js';

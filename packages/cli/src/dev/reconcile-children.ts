@@ -21,6 +21,9 @@ const SERVING_GROUP = 'serving.knative.dev';
 /** A new Service settles in three passes; more means the children keep changing. */
 const MAX_SERVING_PASSES = 5;
 
+const SERVING_OWNER_KINDS = new Set(['Service', 'Configuration', 'Route']);
+const isServingKind = (kind: string) => SERVING_OWNER_KINDS.has(kind);
+
 /** The resources the serving reconciler owns (serving.knative.dev). */
 export const isServingResource = (r: { apiVersion: string }): boolean =>
   groupOf(r.apiVersion) === SERVING_GROUP;
@@ -62,8 +65,16 @@ export function reconcileServingChildren(
   return result;
 }
 
-/** Upserts the children by owner and deletes the owned ones no longer listed; whether the store changed. */
-function writeChildren(store: ResourceStore, children: readonly ResourceInput[]): boolean {
+/**
+ * Upserts the children by owner and deletes the owned ones no longer listed whose owner `owns` says is
+ * this reconciler's (serving's children must not delete the flows' and the other way round); whether
+ * the store changed.
+ */
+export function writeChildren(
+  store: ResourceStore,
+  children: readonly ResourceInput[],
+  owns: (ownerKind: string) => boolean = isServingKind,
+): boolean {
   const byOwner = new Map<string, ResourceInput[]>();
   for (const child of children) {
     const owner = (child.resource as unknown as StoredResource).metadata.ownerReferences?.[0];
@@ -80,7 +91,13 @@ function writeChildren(store: ResourceStore, children: readonly ResourceInput[])
   const listed = new Set(children.map((c) => resourceKey(c.kind, c.namespace, c.name)));
   const stale = store
     .list()
-    .filter((e) => e.origin.type === 'owner' && e.resource.kind !== 'Revision' && !listed.has(e.key))
+    .filter(
+      (e) =>
+        e.origin.type === 'owner' &&
+        owns(e.origin.owner.split('/')[0] ?? '') &&
+        e.resource.kind !== 'Revision' &&
+        !listed.has(e.key),
+    )
     .map((e) => e.key);
   if (stale.length > 0) {
     store.deleteAll(stale);

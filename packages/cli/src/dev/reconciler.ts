@@ -50,6 +50,7 @@ import {
 } from '@eddy/sources';
 import type pino from 'pino';
 import type { StoredResource } from '../admin/protocol.js';
+import { flowStatuses, reconcileFlowChildren } from './flow-children.js';
 import { isServingResource, reconcileServingChildren } from './reconcile-children.js';
 import type { ResourceStore } from './resource-store.js';
 import { collectableRevisions } from './revision-gc.js';
@@ -278,7 +279,9 @@ export class Reconciler {
 
   async #reconcileOnce(): Promise<void> {
     const { store } = this.#o;
-    const inputs = store.contractInputs();
+    let inputs = store.contractInputs();
+    // Flows first: their Channels and Subscriptions are part of the eventing contract below.
+    if (reconcileFlowChildren(store, inputs)) inputs = store.contractInputs();
     const statuses = new Map<string, ResourceStatus>();
     const serving = this.#o.serving;
     const serviceUrl = serving ? (ns: string, name: string) => serving.plane.routeUrl(ns, name) : undefined;
@@ -295,6 +298,7 @@ export class Reconciler {
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),
     });
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
+    for (const [k, s] of flowStatuses(inputs, eventing.statuses)) statuses.set(k, s);
     await this.#applyEventing(eventing);
 
     const resolver = sinkResolver({ eventingStatuses: eventing.statuses, resources: inputs, serviceUrl });
