@@ -111,6 +111,8 @@ export class RouteConsumer {
   #inFlight = 0;
   #waiters: ((granted: boolean) => void)[] = [];
   readonly #pending = new Set<Promise<void>>();
+  /** Retry-state clears under way: a graceful stop waits for them, so a restart finds none left over. */
+  readonly #clearing = new Set<Promise<void>>();
   #committing: Promise<void> | undefined;
   /** Offsets per partition whose retry state says final and awaits a commit. */
   readonly #finalEntries = new Map<number, Set<number>>();
@@ -196,6 +198,7 @@ export class RouteConsumer {
     await this.#restarting;
     await this.#settle();
     await this.#flushCommits();
+    await Promise.allSettled([...this.#clearing]);
     await this.#consumer?.close();
   }
 
@@ -567,9 +570,11 @@ export class RouteConsumer {
         const key = { group: this.#group, topic: this.#topic, partition, offset };
         // If this fails the entry lingers until the state topic's retention; it says "final",
         // which stays true.
-        void this.#deps.retryState.delete(key).catch((error: unknown) => {
+        const clearing = this.#deps.retryState.delete(key).catch((error: unknown) => {
           this.#deps.logger.warn({ err: error, route: this.route.id, ...key }, 'could not clear retry state');
         });
+        this.#clearing.add(clearing);
+        void clearing.finally(() => this.#clearing.delete(clearing));
       }
     }
   }
