@@ -26,7 +26,22 @@ export interface ResourceStatus {
   deadLetterSinkUri?: string;
   /** Subscription (Knative's field name): the resolved subscriber, reply and dead-letter sink. */
   physicalSubscription?: { subscriberUri?: string; replyUri?: string; deadLetterSinkUri?: string };
+  /** Sequence (Knative's field names): each step's channel and subscription, in step order. */
+  channelStatuses?: FlowChildStatus<'channel'>[];
+  subscriptionStatuses?: FlowChildStatus<'subscription'>[];
+  /** Parallel: its ingress channel, and per branch its filter subscription, channel and subscription. */
+  ingressChannelStatus?: FlowChildStatus<'channel'>;
+  branchStatuses?: {
+    filterSubscriptionStatus: FlowChildStatus<'subscription'>;
+    filterChannelStatus: FlowChildStatus<'channel'>;
+    subscriberSubscriptionStatus: FlowChildStatus<'subscription'>;
+  }[];
 }
+
+/** A flow's child as Knative's flow statuses show it: an object reference and its Ready condition. */
+export type FlowChildStatus<Field extends 'channel' | 'subscription'> = {
+  [F in Field]: { apiVersion: string; kind: string; namespace: string; name: string };
+} & { ready: Condition };
 
 /** Key of `statuses`: `<Kind>/<namespace>/<name>`, e.g. `Trigger/default/orders-to-display`. */
 export function resourceKey(kind: string, namespace: string, name: string): string {

@@ -5,6 +5,7 @@ export {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_PARTITIONS,
 } from './compute-contract.js';
+export { type ChildStatuses, parallelStatus, sequenceStatus } from './flow-status.js';
 export {
   type Flow,
   parallelBranchName,

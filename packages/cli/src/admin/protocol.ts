@@ -148,6 +148,19 @@ export interface DescribeResponse {
   decisions?: { at: string; revision: string; desired: number; reason: string; detail: string }[];
   /** For Brokers: the oldest event its topic still holds (retention is the archive). */
   oldestEvent?: OldestEvent;
+  /**
+   * What it owns (a Sequence's channels and subscriptions, a Service's Configuration and Route, ...):
+   * each with its Ready condition; absent when it owns nothing.
+   */
+  children?: DescribeChild[];
+}
+
+export interface DescribeChild {
+  kind: string;
+  name: string;
+  ready: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
 }
 
 /** `time`: RFC 3339, or null when the topic is empty; `error`: why it could not be read. */

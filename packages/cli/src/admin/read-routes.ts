@@ -5,7 +5,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { StoreEntry } from '../dev/resource-store.js';
-import type { DescribeEvent, DescribeResponse } from './protocol.js';
+import type { DescribeChild, DescribeEvent, DescribeResponse } from './protocol.js';
 
 export interface ReadableStore {
   list(filter?: { kind?: string }): StoreEntry[];
@@ -69,6 +69,8 @@ export function registerReadRoutes(app: FastifyInstance, o: ReadRoutesOptions): 
       const { kind, ns, name } = request.params;
       const entry = findEntry(store, kind, ns, name);
       const response: DescribeResponse = { resource: entry.resource, events: await o.events(entry) };
+      const children = ownedBy(store, entry);
+      if (children.length > 0) response.children = children;
       const decisions = o.serving ? servingDecisions(o.serving, store, entry) : undefined;
       if (decisions) response.decisions = decisions;
       if (o.describeExtra) Object.assign(response, await o.describeExtra(entry));
@@ -106,4 +108,30 @@ export function servingDecisions(
     })),
   );
   return all.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).slice(-50);
+}
+
+/**
+ * The resources `owner` owns, by the store's origin (eddy dev) or an ownerReference in the same
+ * namespace (Kubernetes), sorted by kind then name.
+ */
+function ownedBy(store: ReadableStore, owner: StoreEntry): DescribeChild[] {
+  const { kind, metadata } = owner.resource;
+  const children: DescribeChild[] = [];
+  for (const e of store.list()) {
+    const m = e.resource.metadata;
+    const byOrigin = e.origin.type === 'owner' && e.origin.owner === owner.key;
+    const byReference =
+      m.namespace === metadata.namespace &&
+      (m.ownerReferences ?? []).some((r) => r.kind === kind && r.name === metadata.name);
+    if (!byOrigin && !byReference) continue;
+    const ready = e.resource.status?.conditions?.find((c) => c.type === 'Ready');
+    children.push({
+      kind: e.resource.kind,
+      name: m.name,
+      ready: ready?.status ?? 'Unknown',
+      ...(ready?.reason ? { reason: ready.reason } : {}),
+      ...(ready?.message ? { message: ready.message } : {}),
+    });
+  }
+  return children.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
 }

@@ -31,7 +31,17 @@ function yamlBlock(value: unknown): string[] {
   return stringify(value, { lineWidth: 0 }).trimEnd().split('\n');
 }
 
-const STATUS_SHOWN_ELSEWHERE = new Set(['conditions', 'observedGeneration', 'address', 'url']);
+// A flow's per-child statuses are the Children table.
+const STATUS_SHOWN_ELSEWHERE = new Set([
+  'conditions',
+  'observedGeneration',
+  'address',
+  'url',
+  'channelStatuses',
+  'subscriptionStatuses',
+  'ingressChannelStatus',
+  'branchStatuses',
+]);
 
 /**
  * A Secret's type and its keys with their sizes (kubectl's `describe secret`; the values are redacted by
@@ -117,6 +127,18 @@ export function renderDescribe(d: DescribeResponse, now: number): string[] {
             c.lastTransitionTime ? age(c.lastTransitionTime, now) : '',
             c.message ?? '',
           ]),
+        ),
+      ),
+    );
+  }
+
+  if (d.children !== undefined && d.children.length > 0) {
+    out.push('Children:');
+    out.push(
+      ...indent(
+        renderTable(
+          ['KIND', 'NAME', 'READY', 'REASON', 'MESSAGE'],
+          d.children.map((c) => [c.kind, c.name, c.ready, c.reason ?? '', c.message ?? '']),
         ),
       ),
     );

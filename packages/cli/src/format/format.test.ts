@@ -111,3 +111,56 @@ describe('Secrets and ConfigMaps in get and describe', () => {
     expect(c).toEqual(expect.arrayContaining(['Data:', '  level: debug', 'BinaryData:', '  logo:  4 bytes']));
   });
 });
+
+describe('renderDescribe: children', () => {
+  it("lists what a flow owns with each child's Ready, and keeps the per-child statuses out of the Status block", () => {
+    const now = Date.parse('2026-12-07T00:01:00Z');
+    const sequence = {
+      apiVersion: 'flows.knative.dev/v1',
+      kind: 'Sequence',
+      metadata: {
+        name: 'seq',
+        namespace: 'default',
+        generation: 1,
+        creationTimestamp: '2026-12-07T00:00:00Z',
+      },
+      spec: { steps: [{ uri: 'http://a/' }] },
+      status: {
+        observedGeneration: 1,
+        conditions: [{ type: 'Ready', status: 'True' }],
+        channelStatuses: [
+          { channel: { name: 'seq-kn-sequence-0' }, ready: { type: 'Ready', status: 'True' } },
+        ],
+      },
+    };
+    const lines = renderDescribe(
+      {
+        resource: sequence as never,
+        events: [],
+        children: [
+          { kind: 'InMemoryChannel', name: 'seq-kn-sequence-0', ready: 'True' },
+          {
+            kind: 'Subscription',
+            name: 'seq-kn-sequence-0',
+            ready: 'False',
+            reason: 'SubscriberResolveFailed',
+            message: 'no such service',
+          },
+        ],
+      },
+      now,
+    );
+    const text = lines.join('\n');
+    expect(text).toContain('Children:');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\s+KIND\s+NAME\s+READY\s+REASON\s+MESSAGE$/),
+        expect.stringMatching(/^\s+InMemoryChannel\s+seq-kn-sequence-0\s+True$/),
+        expect.stringMatching(
+          /^\s+Subscription\s+seq-kn-sequence-0\s+False\s+SubscriberResolveFailed\s+no such service$/,
+        ),
+      ]),
+    );
+    expect(text).not.toContain('channelStatuses');
+  });
+});
