@@ -79,7 +79,7 @@ export function resolveDestination(
   if (!dest.ref) {
     const uri = dest.uri ?? '';
     if (!isAbsolute(uri)) return { ok: false, message: `URI ${JSON.stringify(uri)} is not absolute` };
-    return { ok: true, url: uri };
+    return { ok: true, url: clusterLocalUri(uri, resolver) ?? uri };
   }
   const ref = dest.ref;
   const url = resolver.resolve(ref, namespace);
@@ -94,4 +94,42 @@ export function resolveDestination(
       message: `absolute URI ${JSON.stringify(dest.uri)} is not allowed together with "ref"`,
     };
   return { ok: true, url: appendRelativeUri(url, dest.uri) };
+}
+
+const CLUSTER_LOCAL =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$/;
+/** Knative's broker ingress Service, `http://broker-ingress.knative-eventing.svc.cluster.local/<ns>/<broker>`. */
+const KNATIVE_BROKER_INGRESS = { name: 'broker-ingress', namespace: 'knative-eventing' };
+
+/**
+ * A URI naming a cluster-local Service, as Knative manifests write their subscribers and sinks
+ * (`http://<service>.<namespace>.svc.cluster.local/path`), is where that Knative Service or Broker
+ * really is when Eddy runs it: Eddy's router and ingress are addressed by path, not by a Kubernetes
+ * Service per resource, so such a URI is rewritten to the resolved address (path and query kept).
+ * Hosts that name nothing Eddy runs are left alone (a real cluster Service, or DNS).
+ */
+function clusterLocalUri(uri: string, resolver: AddressResolver): string | undefined {
+  const url = new URL(uri);
+  if (url.protocol !== 'http:' || (url.port !== '' && url.port !== '80')) return undefined;
+  const m = CLUSTER_LOCAL.exec(url.hostname);
+  const name = m?.[1];
+  const namespace = m?.[3];
+  if (name === undefined || namespace === undefined) return undefined;
+  const rest = `${url.pathname}${url.search}`;
+  if (name === KNATIVE_BROKER_INGRESS.name && namespace === KNATIVE_BROKER_INGRESS.namespace) {
+    const [, brokerNamespace, broker, ...tail] = url.pathname.split('/');
+    if (!brokerNamespace || !broker) return undefined;
+    const base = resolver.resolve(
+      { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker, namespace: brokerNamespace },
+      brokerNamespace,
+    );
+    const relative = `${tail.length > 0 ? `/${tail.join('/')}` : ''}${url.search}`;
+    if (base === undefined) return undefined;
+    return relative === '' ? base : appendRelativeUri(base, relative);
+  }
+  const base = resolver.resolve(
+    { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, namespace },
+    namespace,
+  );
+  return base === undefined ? undefined : rest === '/' ? base : appendRelativeUri(base, rest);
 }

@@ -1,5 +1,6 @@
 // How the eventing reconciler resolves a Destination's ref: Brokers and channels from this very
-// computation (usable only when their own settings are), Services that exist among the resources via
+// computation (usable only when their own settings are), Sequences and Parallels by their first
+// channel, Services that exist among the resources via
 // `serviceUrl`, anything else via the caller's resolver.
 
 import {
@@ -13,6 +14,7 @@ import {
 } from '@eddy/api';
 import { type BrokerState, brokerUsable } from './brokers.js';
 import { type ChannelState, channelUsable, findChannel, isChannelKind } from './channels.js';
+import { parallelIngressName, sequenceChannelName } from './flows.js';
 import { type Settings, show } from './options.js';
 
 export function eventingResolver(
@@ -36,6 +38,18 @@ export function eventingResolver(
       if (!s) return { why: `${ref.kind} ${show(ref.name)} does not exist in namespace ${show(ns)}` };
       if (!channelUsable(s)) return { why: `the ${s.kind} is not ready` };
       return { url: `${settings.channelBase}${ingressPath(ns, ref.name)}` };
+    }
+    if (group === 'flows.knative.dev' && (ref.kind === 'Sequence' || ref.kind === 'Parallel')) {
+      // A flow's address is its first channel's (a Sequence's step 0, a Parallel's ingress).
+      const first =
+        ref.kind === 'Sequence' ? sequenceChannelName(ref.name, 0) : parallelIngressName(ref.name);
+      const s = channels.find((c) => c.entry.namespace === ns && c.entry.name === first);
+      if (!s)
+        return {
+          why: `${ref.kind} ${show(ref.name)} does not exist in namespace ${show(ns)}, or its channels are not made yet`,
+        };
+      if (!channelUsable(s)) return { why: `its channel ${s.entry.name} is not ready` };
+      return { url: `${settings.channelBase}${ingressPath(ns, first)}` };
     }
     if (group === 'serving.knative.dev' && ref.kind === 'Service') {
       if (!services.has(namespacedKey(ns, ref.name)))

@@ -301,7 +301,7 @@ export class Reconciler {
     for (const [k, s] of flowStatuses(inputs, eventing.statuses)) statuses.set(k, s);
     await this.#applyEventing(eventing);
 
-    const resolver = sinkResolver({ eventingStatuses: eventing.statuses, resources: inputs, serviceUrl });
+    const resolver = sinkResolver({ eventingStatuses: statuses, resources: inputs, serviceUrl });
 
     // SinkBindings: resolved before serving, which runs the bound Services with their env.
     const { bindings, statuses: bindingStatuses } = planSinkBindings(inputs, resolver);

@@ -16,17 +16,19 @@ import {
 
 const CHANNEL_KINDS = ['InMemoryChannel', 'KafkaChannel', 'Channel'];
 
-/** A Broker or channel: an Eddy ingress, which takes batched events. */
+/** A Broker, channel or flow: an Eddy ingress, which takes batched events. */
 function isEddyIngressRef(ref: Pick<KReference, 'apiVersion' | 'kind'>): boolean {
   const group = groupOf(ref.apiVersion);
   return (
     (group === 'eventing.knative.dev' && ref.kind === 'Broker') ||
-    (group === 'messaging.knative.dev' && CHANNEL_KINDS.includes(ref.kind))
+    (group === 'messaging.knative.dev' && CHANNEL_KINDS.includes(ref.kind)) ||
+    // A flow's address is its first channel's.
+    (group === 'flows.knative.dev' && (ref.kind === 'Sequence' || ref.kind === 'Parallel'))
   );
 }
 
 export interface SinkResolverInput {
-  /** The eventing statuses computed this pass (a Broker's or channel's address is there). */
+  /** The eventing statuses computed this pass (a Broker's, channel's or flow's address is there). */
   eventingStatuses: ReadonlyMap<string, ResourceStatus>;
   /** The applied resources: the Services among them are the ones a sink may name. */
   resources: readonly ContractInput[];

@@ -299,6 +299,22 @@ export abstract class KafkaGroupMember implements Consumer {
       missing.length > 0
         ? await targetOffsets(lookup, this.topic, initialOf(this.options))
         : new Map<number, number>();
+    // The initial positions are committed at once, as Knative's Kafka consumers do: a partition that
+    // moves to another member (a second dispatcher joining) would otherwise resolve `latest` again
+    // there and skip what was appended in between, although ready() promised it.
+    const pinned = missing.flatMap((p): [number, number][] => {
+      const offset = initial.get(p);
+      return offset === undefined ? [] : [[p, offset]];
+    });
+    if (pinned.length > 0) {
+      await this.#commitOffsets(pinned, `commit the initial positions of group "${this.group}"`).catch(
+        (error: unknown) =>
+          this.logger.warn(
+            { err: error, group: this.group, topic: this.topic },
+            'could not commit the initial positions; a rebalance before the first commit resolves them again',
+          ),
+      );
+    }
     for (const partition of partitions) {
       const mine = committed.get(partition) ?? null;
       const offset = mine ?? initial.get(partition);

@@ -275,6 +275,55 @@ export function describeKafkaLogBehaviour(name: string, kafkaLog: KafkaLogFactor
       }
     });
 
+    it("commits a new group's initial positions when it joins, so a partition moving to another member skips nothing", async () => {
+      const topic = unique('pinned');
+      topics.push(topic);
+      await log.ensureTopic(topic, { partitions: 2 });
+      await log.append(topic, [
+        {
+          specversion: '1.0',
+          id: 'before-1',
+          source: '/eddy/pinned',
+          type: 'dev.eddy.pinned',
+          partitionkey: 'a',
+        },
+        {
+          specversion: '1.0',
+          id: 'before-2',
+          source: '/eddy/pinned',
+          type: 'dev.eddy.pinned',
+          partitionkey: 'b',
+        },
+      ]);
+      const group = unique('pinned-group');
+      const consumer = await log.consume({
+        group,
+        topic,
+        start: 'committed',
+        initial: 'latest',
+        handler: async () => {},
+      });
+      try {
+        await consumer.ready();
+        const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        try {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          // Without the commit these are -1 and the next owner of a partition would resolve `latest` again.
+          expect(
+            committed?.partitions
+              .map((p) => [p.partition, p.offset])
+              .sort(([a], [b]) => Number(a) - Number(b)),
+          ).toEqual(ends.map((e) => [e.partition, e.offset]).sort(([a], [b]) => Number(a) - Number(b)));
+        } finally {
+          await admin.disconnect();
+        }
+      } finally {
+        await consumer.close();
+      }
+    });
+
     it('rejects bad arguments with EventLogUsageError naming the problem', async () => {
       await expect(log.ensureTopic('no spaces allowed')).rejects.toThrow(/invalid topic name/);
       await expect(log.ensureTopic(unique('t'), { partitions: 0 })).rejects.toBeInstanceOf(
