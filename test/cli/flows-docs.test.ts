@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { waitFor } from '../harness/wait.ts';
-import { ROOT, runEddy, spawnEddyDev } from './helpers.ts';
+import { ROOT, runEddy, sendJsonEvent, spawnEddyDev } from './helpers.ts';
 
 const CORPUS = resolve(ROOT, '../shared/conformance/knative-docs-manifests');
 const present = existsSync(join(CORPUS, 'index.json'));
@@ -79,20 +79,7 @@ const seen = (service: string, namespace = 'default'): Seen[] =>
         .map((l) => JSON.parse(l) as Seen)
     : [];
 
-async function send(url: string, type: string, data: unknown): Promise<number> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-id': `${type}-${Math.random().toString(36).slice(2)}`,
-      'ce-type': type,
-      'ce-source': '/flows-docs-test',
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(data),
-  });
-  return res.status;
-}
+const send = (url: string, type: string, data: unknown) => sendJsonEvent(url, type, data, '/flows-docs-test');
 
 describe.skipIf(!present)("the Knative docs' flows samples on Kafka", () => {
   it('Sequences reply step by step (to a Service and to a Broker), Parallels branch by filter, KafkaChannels carry a Sequence', {

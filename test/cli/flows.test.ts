@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
 import { waitFor } from '../harness/wait.ts';
-import { runEddy, spawnEddyDev } from './helpers.ts';
+import { runEddy, sendJsonEvent, spawnEddyDev } from './helpers.ts';
 
 interface Seen {
   type: string;
@@ -61,20 +61,7 @@ async function subscriber(
 const dir = mkdtempSync(join(tmpdir(), 'eddy-flows-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function send(url: string, type: string, body: unknown): Promise<number> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-id': `${type}-${Math.random().toString(36).slice(2)}`,
-      'ce-type': type,
-      'ce-source': '/flows-test',
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  return res.status;
-}
+const send = (url: string, type: string, data: unknown) => sendJsonEvent(url, type, data, '/flows-test');
 
 async function addressOf(kind: string, name: string, dataDir: string): Promise<string> {
   return waitFor(`${kind} ${name} Ready with an address`, async () => {

@@ -120,3 +120,25 @@ export function spawnEddyDev(args: string[], cwd: string, env: Record<string, st
       ),
   };
 }
+
+/** POSTs a binary-mode JSON CloudEvent of `type` (a random id) to `url`; the HTTP status. */
+export async function sendJsonEvent(
+  url: string,
+  type: string,
+  data: unknown,
+  source = '/eddy-test',
+): Promise<number> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': `${type}-${Math.random().toString(36).slice(2)}`,
+      'ce-type': type,
+      'ce-source': source,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(data),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
