@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { eddyJs } from '../broker/data-plane-processes.ts';
-import { ROOT } from '../cli/helpers.ts';
+import { ROOT, runEddy } from '../cli/helpers.ts';
 import { freePorts } from '../harness/free-ports.ts';
 import { type Kubectl, kubectlFor } from '../harness/kubernetes.ts';
 import { type NodeProcess, spawnNodeScript } from '../harness/node-process.ts';
@@ -416,6 +416,119 @@ spec:
     await must(['create', 'configmap', 'watched', '-n', ns, '--from-literal=a=1']);
     await waitFor('the add event of the ConfigMap', () =>
       sink.received.some((r) => r.path === '/apiserver' && r.type === 'dev.knative.apiserver.ref.add')
+        ? true
+        : undefined,
+    );
+  }, 120_000);
+
+  it("runs a Sequence and a Parallel: their channels and subscriptions as owned children, Knative's statuses, a Trigger to the Sequence by ref, describe lists the children", async () => {
+    [ingressPort] = (await freePorts(1)) as [number];
+    const ns = await freshNamespace();
+    const sinkUrl = `http://127.0.0.1:${(sink.server.address() as { port: number }).port}`;
+    const controller = await startController(ns, 'flows');
+    startDataPlane(controller.feedUrl);
+    await must(
+      ['apply', '-n', ns, '-f', '-'],
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+---
+apiVersion: flows.knative.dev/v1
+kind: Sequence
+metadata: {name: steps}
+spec:
+  steps: [{uri: ${sinkUrl}/sequence-step}]
+---
+apiVersion: flows.knative.dev/v1
+kind: Parallel
+metadata: {name: fan}
+spec:
+  branches: [{subscriber: {uri: ${sinkUrl}/parallel-branch}}]
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: to-steps}
+spec:
+  broker: default
+  filter: {attributes: {type: com.example.flow}}
+  subscriber: {ref: {apiVersion: flows.knative.dev/v1, kind: Sequence, name: steps}}
+`,
+    );
+    const [sequence] = await allReady(ns, 'sequences', 1);
+    await allReady(ns, 'parallels', 1);
+    await allReady(ns, 'triggers', 1);
+    expect(sequence?.status?.address?.url).toBe(
+      `http://127.0.0.1:${ingressPort}/channels/${ns}/steps-kn-sequence-0`,
+    );
+    const full = JSON.parse(await must(['get', 'sequence', 'steps', '-n', ns, '-o', 'json'])) as {
+      metadata: { uid: string };
+      status: { channelStatuses: { channel: { name: string }; ready: { status: string } }[] };
+    };
+    expect(full.status.channelStatuses.map((c) => `${c.channel.name}=${c.ready.status}`)).toEqual([
+      'steps-kn-sequence-0=True',
+    ]);
+    // Children are owned (garbage-collected with the flow) by the Sequence's uid.
+    const children = JSON.parse(
+      await must(['get', 'inmemorychannels,subscriptions', '-n', ns, '-o', 'json']),
+    ) as {
+      items: {
+        kind: string;
+        metadata: { name: string; ownerReferences?: { kind: string; uid: string }[] };
+      }[];
+    };
+    const ownedBySequence = children.items
+      .filter((c) =>
+        c.metadata.ownerReferences?.some((o) => o.kind === 'Sequence' && o.uid === full.metadata.uid),
+      )
+      .map((c) => `${c.kind}/${c.metadata.name}`)
+      .sort();
+    expect(ownedBySequence).toEqual([
+      'InMemoryChannel/steps-kn-sequence-0',
+      'Subscription/steps-kn-sequence-0',
+    ]);
+
+    // The data plane takes the contract after the statuses are written: send until the first arrives.
+    const sendToParallel = async (id: string) => {
+      const res = await fetch(`http://127.0.0.1:${ingressPort}/channels/${ns}/fan-kn-parallel`, {
+        method: 'POST',
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': id,
+          'ce-source': '/flows',
+          'ce-type': 'com.example.fan',
+        },
+        body: '',
+      });
+      return res.status;
+    };
+    const sent = { sequence: [] as string[], parallel: [] as string[] };
+    const arrived = (path: string, ids: string[]) =>
+      sink.received.some((r) => r.path === path && ids.includes(r.id ?? ''));
+    await waitFor(
+      'an event through the Trigger and the Sequence, and one through the Parallel',
+      async () => {
+        if (!arrived('/sequence-step', sent.sequence)) sent.sequence.push(await send(ns, 'com.example.flow'));
+        if (!arrived('/parallel-branch', sent.parallel)) {
+          const id = randomUUID();
+          if ((await sendToParallel(id)) === 202) sent.parallel.push(id);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        return arrived('/sequence-step', sent.sequence) && arrived('/parallel-branch', sent.parallel)
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+
+    const described = await runEddy(['describe', 'sequence', 'steps', '-n', ns, '--server', controller.url]);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/Children:/);
+    expect(described.stdout).toMatch(/InMemoryChannel\s+steps-kn-sequence-0\s+True/);
+    expect(described.stdout).toMatch(/Subscription\s+steps-kn-sequence-0\s+True/);
+
+    await must(['delete', 'sequence', 'steps', '-n', ns]);
+    await waitFor("the Sequence's children garbage-collected", async () =>
+      (await getAll(ns, 'inmemorychannels')).every((c) => !c.metadata.name.startsWith('steps-'))
         ? true
         : undefined,
     );

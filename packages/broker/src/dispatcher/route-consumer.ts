@@ -216,6 +216,7 @@ export class RouteConsumer {
       // Everything a route needs of its group is its committed offsets: a log that can read many
       // routes' topics through one shared reader may (thousands of Triggers on Kafka).
       sharedReader: true,
+      commitInitial: true,
       maxBatchSize: this.#deps.maxBatchSize,
       handler: (batch) => this.#onBatch(batch),
       onAssignment: (assigned) => this.#onAssignment(assigned),

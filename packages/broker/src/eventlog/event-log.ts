@@ -84,6 +84,14 @@ export interface ConsumeOptions {
    * set it; nothing else should.
    */
   sharedReader?: boolean;
+  /**
+   * Commit the positions partitions without a commit start at (`initial`) as soon as the member
+   * joins, as Knative's Kafka consumers do: a partition that later moves to a member in another
+   * process then starts there instead of resolving `latest` again and skipping what was appended in
+   * between. The dispatcher's routes set it; a group that must never commit (a throw-away reader)
+   * must not. The embedded log, one process, ignores it (its group keeps the resolved positions).
+   */
+  commitInitial?: boolean;
   /** Upper bound on records handed to one handler call. Default 100. */
   maxBatchSize?: number;
   /**

@@ -299,10 +299,10 @@ export abstract class KafkaGroupMember implements Consumer {
       missing.length > 0
         ? await targetOffsets(lookup, this.topic, initialOf(this.options))
         : new Map<number, number>();
-    // The initial positions are committed at once, as Knative's Kafka consumers do: a partition that
-    // moves to another member (a second dispatcher joining) would otherwise resolve `latest` again
-    // there and skip what was appended in between, although ready() promised it.
-    const pinned = missing.flatMap((p): [number, number][] => {
+    // ConsumeOptions.commitInitial: a partition that moves to another member (a second dispatcher
+    // joining) would otherwise resolve `latest` again there and skip what was appended in between,
+    // although ready() promised it.
+    const pinned = (this.options.commitInitial ? missing : []).flatMap((p): [number, number][] => {
       const offset = initial.get(p);
       return offset === undefined ? [] : [[p, offset]];
     });

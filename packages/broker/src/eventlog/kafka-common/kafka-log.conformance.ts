@@ -275,7 +275,7 @@ export function describeKafkaLogBehaviour(name: string, kafkaLog: KafkaLogFactor
       }
     });
 
-    it("commits a new group's initial positions when it joins, so a partition moving to another member skips nothing", async () => {
+    it("commitInitial: a new group's initial positions are committed when it joins, so a partition moving to another member skips nothing", async () => {
       const topic = unique('pinned');
       topics.push(topic);
       await log.ensureTopic(topic, { partitions: 2 });
@@ -301,6 +301,7 @@ export function describeKafkaLogBehaviour(name: string, kafkaLog: KafkaLogFactor
         topic,
         start: 'committed',
         initial: 'latest',
+        commitInitial: true,
         handler: async () => {},
       });
       try {
