@@ -131,6 +131,8 @@ export class EventStream {
     const [namespace, broker] = this.#broker.value.split('/');
     if (!broker) return;
     const filter = this.#filter.value.trim();
+    // A new broker or filter starts a new list: what is shown always matches what is asked.
+    this.#list.replaceChildren();
     this.#status.className = 'tail-status';
     this.#status.textContent = `connecting to ${namespace}/${broker}…`;
     tail(
