@@ -41,6 +41,19 @@ if (!CHROMIUM)
     "test/dashboard: SKIPPED: no Chromium found (set EDDY_CHROMIUM, or run scripts/chromium.sh as root to install Debian's chromium)",
   );
 
+/**
+ * The few DOM pieces the page functions use, typed here: the tests' tsconfig has no DOM lib (it would
+ * clash with Node's types), and these functions run in the page, not in Node.
+ */
+interface PageElement {
+  dataset: Record<string, string | undefined>;
+  value: string;
+}
+interface PageGlobals {
+  document: { querySelector(selector: string): (PageElement & { textContent: string | null }) | null };
+  notReloaded?: boolean;
+}
+
 const SHOTS = join(ROOT, '.cache/dashboard');
 const ALL = 'Trigger/default/everything-to-display';
 const ORDERS = 'Trigger/default/orders-to-processor';
@@ -79,7 +92,7 @@ async function waitInPage<T>(what: string, fn: () => Promise<T | undefined>, tim
 }
 
 function edgeRate(selector: string): Promise<number> {
-  return page.$eval(selector, (g) => Number((g as SVGGElement).dataset.rate ?? 'NaN'));
+  return page.$eval(selector, (g) => Number((g as unknown as PageElement).dataset.rate ?? 'NaN'));
 }
 
 /** Posts one binary-mode CloudEvent to the quickstart's Broker; its id. */
@@ -165,7 +178,9 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
       'every quickstart resource drawn, Ready',
       () =>
         page.evaluate((ids) => {
-          const nodes = ids.map((id) => document.querySelector<SVGGElement>(`g.node[data-id="${id}"]`));
+          const nodes = ids.map((id) =>
+            (globalThis as unknown as PageGlobals).document.querySelector(`g.node[data-id="${id}"]`),
+          );
           return nodes.every((g) => g?.dataset.ready === 'True') ? true : undefined;
         }, RESOURCES),
       90_000,
@@ -174,9 +189,9 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
       const text = await page.$eval(nodeSelector(id), (g) => g.textContent ?? '');
       expect(text).toContain(id.split('/')[2]);
     }
-    expect(await page.$eval(nodeSelector(ORDERS), (g) => (g as SVGGElement).dataset.filter)).toContain(
-      "type IN ('com.example.order.created', 'com.example.order.updated')",
-    );
+    expect(
+      await page.$eval(nodeSelector(ORDERS), (g) => (g as unknown as PageElement).dataset.filter),
+    ).toContain("type IN ('com.example.order.created', 'com.example.order.updated')");
     expect(await page.$eval(nodeSelector(ORDERS), (g) => g.textContent)).toMatch(/lag \d+/);
     expect(
       await page.$eval(nodeSelector('Revision/default/event-display-00001'), (g) => g.textContent),
@@ -200,7 +215,11 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     await waitInPage('the sent events in the stream', () =>
       page.evaluate(
         (wanted) =>
-          wanted.every((id) => document.querySelector(`li.event[data-id="${id}"]`)) ? true : undefined,
+          wanted.every((id) =>
+            (globalThis as unknown as PageGlobals).document.querySelector(`li.event[data-id="${id}"]`),
+          )
+            ? true
+            : undefined,
         ids,
       ),
     );
@@ -217,7 +236,7 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
 
   it("filters the stream with CESQL; a bad filter shows the API's 400 with its position", async () => {
     await page.$eval('#tail-filter', (e) => {
-      (e as HTMLInputElement).value = '';
+      (e as unknown as PageElement).value = '';
     });
     await page.type('#tail-filter', 'type ==');
     await page.click('#tail-start');
@@ -226,7 +245,7 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     );
     expect(error).toMatch(/^invalid filter: .*column 7/);
     await page.$eval('#tail-filter', (e) => {
-      (e as HTMLInputElement).value = "type = 'dev.eddy.dashboard.filtered'";
+      (e as unknown as PageElement).value = "type = 'dev.eddy.dashboard.filtered'";
     });
     await page.click('#tail-start');
     await waitInPage('the filtered stream to be live', () =>
@@ -238,14 +257,14 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
       page.$(`li.event[data-id="${id}"]`).then((e) => (e ? true : undefined)),
     );
     const types = await page.$$eval('li.event', (items) =>
-      items.map((li) => (li as HTMLElement).dataset.type),
+      items.map((li) => (li as unknown as PageElement).dataset.type),
     );
     expect(new Set(types)).toEqual(new Set(['dev.eddy.dashboard.filtered']));
   });
 
   it('follows a Trigger added and a filter edited on disk, without a reload', async () => {
     await page.evaluate(() => {
-      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+      (globalThis as unknown as PageGlobals).notReloaded = true;
     });
     const triggers = join(manifests, 'triggers.yaml');
     await writeFile(
@@ -273,8 +292,9 @@ spec:
     await waitInPage('the added Trigger drawn with its filter and edges', () =>
       page.evaluate(
         (id, edge) => {
-          const g = document.querySelector<SVGGElement>(`g.node[data-id="${id}"]`);
-          return g?.dataset.filter === 'type=dev.eddy.dashboard.added' && document.querySelector(edge)
+          const g = (globalThis as unknown as PageGlobals).document.querySelector(`g.node[data-id="${id}"]`);
+          return g?.dataset.filter === 'type=dev.eddy.dashboard.added' &&
+            (globalThis as unknown as PageGlobals).document.querySelector(edge)
             ? true
             : undefined;
         },
@@ -285,12 +305,12 @@ spec:
     expect(await page.$eval(nodeSelector(added), (g) => g.textContent)).toContain('added-from-disk');
     await waitInPage('the edited filter', () =>
       page.$eval(nodeSelector(ORDERS), (g) =>
-        (g as SVGGElement).dataset.filter?.includes("'com.example.order.cancelled'") ? true : undefined,
+        (g as unknown as PageElement).dataset.filter?.includes("'com.example.order.cancelled'")
+          ? true
+          : undefined,
       ),
     );
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(
-      true,
-    );
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).notReloaded)).toBe(true);
     await shot('3-edited');
   });
 
