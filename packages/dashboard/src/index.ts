@@ -32,6 +32,11 @@ export function dashboardAssets(): Record<string, string> {
   };
 }
 
+/** Every path registerDashboard serves, exactly: what a server may answer without credentials. */
+export function dashboardPaths(): string[] {
+  return [DASHBOARD_PREFIX, ...Object.keys(dashboardAssets()).map((path) => `${DASHBOARD_PREFIX}${path}`)];
+}
+
 export function registerDashboard(app: FastifyInstance): void {
   for (const [path, file] of Object.entries(dashboardAssets())) {
     const body = readFileSync(file);

@@ -73,11 +73,14 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-/** Requests that need no credentials: the dashboard's static files and its login. */
-export function isPublicDashboardRequest(request: FastifyRequest): boolean {
+/**
+ * Requests that need no credentials: exactly the dashboard's static files (`assets`, the paths
+ * registerDashboard serves) and its login; any other path, however it is spelled, needs them.
+ */
+export function isPublicDashboardRequest(request: FastifyRequest, assets: ReadonlySet<string>): boolean {
   const path = request.url.split('?')[0] ?? '';
-  if (path !== '/dashboard' && !path.startsWith(DASHBOARD_PATH)) return false;
-  return request.method === 'GET' || request.method === 'HEAD' || path === DASHBOARD_LOGIN_PATH;
+  if (path === DASHBOARD_LOGIN_PATH) return request.method === 'GET' || request.method === 'POST';
+  return (request.method === 'GET' || request.method === 'HEAD') && assets.has(path);
 }
 
 /** Whether a session cookie may stand in for the token: reads of the admin API only. */

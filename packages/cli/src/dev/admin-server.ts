@@ -15,7 +15,7 @@ import {
   resourceKey,
 } from '@eddy/api';
 import { type EventLog, oldestEventTime, type PartitionWindow, timeWindow } from '@eddy/broker';
-import { registerDashboard } from '@eddy/dashboard';
+import { dashboardPaths, registerDashboard } from '@eddy/dashboard';
 import { type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
@@ -148,8 +148,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const streams = new Set<() => Promise<void>>();
 
   const sessions = new DashboardSessions();
+  const dashboardAssets = new Set(dashboardPaths());
   app.addHook('onRequest', async (request, reply) => {
-    if (isPublicDashboardRequest(request) || sessionMayRead(request, sessions)) return;
+    if (isPublicDashboardRequest(request, dashboardAssets) || sessionMayRead(request, sessions)) return;
     if (!tokenMatches(request.headers.authorization, options.token)) {
       const body: ErrorResponse = {
         error:
