@@ -1,7 +1,7 @@
 // The side panels: a node's details (what `eddy describe` shows, from /v1/describe) and the live
 // event stream (what `eddy tail` shows, from /v1/tail).
 
-import { describe, tail } from './api.js';
+import { ApiError, describe, tail } from './api.js';
 import { formatRate } from './graph.js';
 
 function h(tag, attributes = {}, ...children) {
@@ -91,6 +91,7 @@ export async function showDetails(section, node) {
 }
 
 const MAX_EVENTS = 200;
+const RETRY_MS = 2000;
 
 /** The event stream panel: a broker picker, a CESQL filter, and the events as they arrive. */
 export class EventStream {
@@ -151,7 +152,14 @@ export class EventStream {
       (error) => {
         if (abort.signal.aborted) return;
         this.#status.className = 'tail-status error';
-        this.#status.textContent = error.message;
+        // A broker not ready yet (409), a log not answering (503) or eddy dev restarting (no status)
+        // passes: try again. A bad filter (400) or an unknown broker (404) waits for the user.
+        const passing = !(error instanceof ApiError) || error.status === 409 || error.status >= 500;
+        this.#status.textContent = passing ? `${error.message} (retrying)` : error.message;
+        if (passing)
+          setTimeout(() => {
+            if (this.#abort === abort) this.start();
+          }, RETRY_MS);
       },
     );
   }
