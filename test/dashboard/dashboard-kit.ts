@@ -74,6 +74,8 @@ export class DashboardRun {
   page!: Page;
   ingress = '';
   adminUrl = '';
+  /** Uncaught errors of the page's scripts: a test ends by expecting none. */
+  readonly pageErrors: string[] = [];
 
   /** `namespace`: every quickstart manifest is moved there (default: they stay in `default`). */
   constructor(
@@ -118,6 +120,7 @@ export class DashboardRun {
       args: ['--no-sandbox', '--disable-dev-shm-usage'],
     });
     this.page = await this.browser.newPage();
+    this.page.on('pageerror', (error) => this.pageErrors.push(String(error)));
     await this.page.setViewport({ width: 1700, height: 950 });
     await this.page.goto(link);
   }

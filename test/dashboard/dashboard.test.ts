@@ -199,6 +199,7 @@ spec:
     expect(events).toMatch(/Updated/);
     expect(await page().$eval(nodeSelector(ORDERS), (g) => g.getAttribute('class'))).toContain('selected');
     await run.shot('4-details');
+    expect(run.pageErrors).toEqual([]);
   });
 });
 
@@ -237,5 +238,6 @@ describe.skipIf(!CHROMIUM || !process.env.KAFKA_BROKERS)('the dashboard with edd
     const id = await run.sendEvent('dev.eddy.dashboard.kafka');
     await run.waitInStream([id]);
     await run.shot('5-kafka');
+    expect(run.pageErrors).toEqual([]);
   }, 240_000);
 });

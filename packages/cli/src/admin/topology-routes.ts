@@ -9,7 +9,6 @@ import type { TopologySampler } from './topology-sampler.js';
 const KEEPALIVE_MS = 15_000;
 
 export function registerTopologyRoutes(app: FastifyInstance, sampler: TopologySampler): void {
-  sampler.start();
   const stops = new Set<() => void>();
   app.addHook('onClose', async () => {
     for (const stop of stops) stop();

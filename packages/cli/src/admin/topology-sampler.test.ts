@@ -84,4 +84,21 @@ describe('TopologySampler', () => {
     expect(seen).toHaveLength(2);
     expect(seen[1]?.nodes.map((n) => n.kind)).toEqual(['Broker']);
   });
+
+  it('samples on its own while a listener is subscribed, and not after stop()', async () => {
+    const resources = [broker, trigger];
+    sampler = new TopologySampler({ resources: () => resources }, { intervalMs: 20 });
+    const seen: Topology[] = [];
+    sampler.subscribe((t) => seen.push(t));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toHaveLength(1);
+    resources.pop();
+    await new Promise((r) => setTimeout(r, 200));
+    // Broker, Trigger and its URL subscriber; then the Broker alone.
+    expect(seen.map((t) => t.nodes.length)).toEqual([3, 1]);
+    sampler.stop();
+    resources.push(trigger);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toHaveLength(2);
+  });
 });

@@ -2,7 +2,8 @@
 // process (prom-client: ingress accepted, dispatch outcomes, source deliveries) turned into per-second
 // rates over a sliding window, each route's lag, and the revisions' replicas and last decision. It
 // calls its listeners with a new Topology whenever the picture changed, so GET /v1/topology answers
-// from the last sample and the SSE stream pushes only changes.
+// from the last sample and the SSE stream pushes only changes. It samples only while someone looks (a
+// stream is open, or GET /v1/topology was asked within IDLE_MS): a closed dashboard costs nothing.
 
 import type { Registry } from 'prom-client';
 import type { StoredResource, Topology } from './protocol.js';
@@ -41,6 +42,9 @@ export interface TopologySamplerOptions {
   /** A lag read that takes longer is shown as unknown for this sample. */
   lagTimeoutMs?: number;
 }
+
+/** With no stream open and no GET for this long, sampling stops until the next one. */
+const IDLE_MS = 30_000;
 
 type Counters = Map<string, number>;
 interface Sample {
@@ -93,6 +97,8 @@ export class TopologySampler {
   #current: Topology | undefined;
   #currentKey = '';
   #sampling: Promise<Topology> | undefined;
+  #lastAsked = 0;
+  #stopped = false;
 
   constructor(sources: TopologySources, options: TopologySamplerOptions = {}) {
     this.#sources = sources;
@@ -101,35 +107,44 @@ export class TopologySampler {
     this.#lagTimeoutMs = options.lagTimeoutMs ?? 2000;
   }
 
-  start(): void {
-    if (this.#timer) return;
+  /** Samples every interval while it is asked for (see IDLE_MS). */
+  #run(): void {
+    this.#lastAsked = Date.now();
+    if (this.#timer || this.#stopped) return;
     const tick = () => {
-      this.sample().then(
-        () => {
-          if (this.#timer) this.#timer = setTimeout(tick, this.#intervalMs).unref();
-        },
-        () => {
-          if (this.#timer) this.#timer = setTimeout(tick, this.#intervalMs).unref();
-        },
-      );
+      const again = () => {
+        this.#timer = undefined;
+        if (this.#stopped) return;
+        if (this.#listeners.size === 0 && Date.now() - this.#lastAsked > IDLE_MS) {
+          // Rates restart from the next sample when someone looks again.
+          this.#samples.length = 0;
+          this.#current = undefined;
+          return;
+        }
+        this.#timer = setTimeout(tick, this.#intervalMs).unref();
+      };
+      this.sample().then(again, again);
     };
-    this.#timer = setTimeout(tick, 0).unref();
+    this.#timer = setTimeout(tick, this.#intervalMs).unref();
   }
 
   stop(): void {
+    this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#listeners.clear();
   }
 
-  /** The last sample, or a fresh one before the first. */
+  /** The last sample, or a fresh one when there is none. */
   async current(): Promise<Topology> {
+    this.#run();
     return this.#current ?? (await this.sample());
   }
 
   /** Calls `listener` with every changed topology; returns the unsubscribe. */
   subscribe(listener: (topology: Topology) => void): () => void {
     this.#listeners.add(listener);
+    this.#run();
     return () => this.#listeners.delete(listener);
   }
 
