@@ -20,6 +20,7 @@ COPY patches patches
 COPY packages/api/package.json packages/api/
 COPY packages/broker/package.json packages/broker/
 COPY packages/cli/package.json packages/cli/
+COPY packages/dashboard/package.json packages/dashboard/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/serving/package.json packages/serving/
 COPY packages/sources/package.json packages/sources/
@@ -34,6 +35,7 @@ RUN pnpm exec tsc -b
 RUN mkdir -p /app && cp -a package.json pnpm-lock.yaml pnpm-workspace.yaml patches /app/ && \
     for d in packages/* test bench; do mkdir -p "/app/$d" && cp "$d/package.json" "/app/$d/"; done && \
     for d in packages/*; do cp -a "$d/dist" "/app/$d/"; done && \
+    cp -a packages/dashboard/web /app/packages/dashboard/ && \
     cd /app && pnpm install --frozen-lockfile --prod --offline --reporter=append-only --filter "@eddy/cli..." && \
     rm -rf /app/test /app/bench /app/patches && \
     find /app/packages -name '*.tsbuildinfo' -delete && \

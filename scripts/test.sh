@@ -18,6 +18,8 @@ fi
 # (scripts/docker.sh; EDDY_TEST_DOCKER=0|1|auto), else from their jars on the host.
 echo "== docker" >&2
 source scripts/docker.sh || exit 1
+# Headless Chromium for the dashboard's browser tests (scripts/chromium.sh; they skip without it).
+source scripts/chromium.sh || exit 1
 echo "== install" >&2
 pnpm install --frozen-lockfile --prefer-offline --reporter=append-only >&2
 echo "== build" >&2

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const packages = ['runtime', 'api', 'broker', 'sources', 'serving', 'cli'];
+const packages = ['runtime', 'api', 'broker', 'sources', 'serving', 'dashboard', 'cli'];
 
 describe('built packages load in plain Node', () => {
   for (const name of packages) {

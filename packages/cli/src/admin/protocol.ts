@@ -21,8 +21,18 @@
 //             line each (packages/cli/src/events/export-format.ts), between control lines
 //             (`{"$export": ...}` first, `{"$progress": ...}`, `{"$end": ...}` or `{"$error": ...}` last;
 //             see packages/cli/src/dev/export.ts). The stream ends at `to`: it never follows live traffic.
+//   GET    /v1/topology                                -> Topology (the live picture the dashboard draws:
+//                                                          nodes, edges, rates, lags, replicas, Ready)
+//   GET    /v1/topology/stream -> 200 text/event-stream: `event: topology` with a Topology as `data`, at
+//             once and whenever it changes (sampled every second), until the client disconnects.
+//   POST   /v1/dashboard/login-code                    -> DashboardLoginCode (a one-time code for the
+//                                                          dashboard's login link; see docs/dashboard.md)
 //
-// Errors are `ErrorResponse` with a one-line `error`; 401 for a missing or wrong token.
+// Errors are `ErrorResponse` with a one-line `error`; 401 for a missing or wrong token. The dashboard
+// (served at /dashboard/ by the same server, packages/dashboard) authenticates its GET requests with an
+// HttpOnly SameSite=Strict session cookie instead, which it gets by exchanging a one-time code
+// (GET /dashboard/login?code=) or the token itself (POST /dashboard/login, form body): the cookie is
+// accepted for GET /v1/... only, so it can read but never change anything.
 
 /** File in the data dir that `eddy dev` writes (mode 0600) when its admin API listens, and removes on exit. */
 export const ADMIN_FILE = 'admin.json';
@@ -204,4 +214,65 @@ export interface ErrorResponse {
   error: string;
   /** Every problem when there are several (validation), one located line each. */
   problems?: string[];
+}
+
+/** A one-time code: `${url}` opens the dashboard logged in (the code is spent on first use). */
+export interface DashboardLoginCode {
+  url: string;
+  expiresAt: string;
+}
+
+/**
+ * What the dashboard draws: every resource as a node (any kind, so kinds added later show too), the
+ * paths events take as edges, and the live numbers, sampled over the last `windowSeconds`.
+ */
+export interface Topology {
+  /** When it was sampled (RFC 3339). */
+  at: string;
+  /** Rates are per second over this window. */
+  windowSeconds: number;
+  nodes: TopologyNode[];
+  edges: TopologyEdge[];
+  /** What the data source cannot measure (e.g. rates of data-plane processes), one line each. */
+  notes?: string[];
+}
+
+/** How the dashboard groups nodes into columns, left to right; `other` for kinds it does not know. */
+export type TopologyRole = 'source' | 'mesh' | 'route' | 'service' | 'revision' | 'flow' | 'other';
+
+export interface TopologyNode {
+  /** `<Kind>/<namespace>/<name>`, or `url:<uri>` for a URI destination. */
+  id: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  role: TopologyRole;
+  /** The Ready condition's status; absent for kinds without one (URLs). */
+  ready?: 'True' | 'False' | 'Unknown';
+  /** The Ready condition's reason and message when it is not True. */
+  reason?: string;
+  /** A Trigger's or a Subscription's filter, as one line. */
+  filter?: string;
+  /** Events/s into a Broker or Channel (ingress accepted), or sent by a source. */
+  rate?: number;
+  /** A Trigger's or Subscription's events not yet committed (queued + in flight). */
+  lag?: number;
+  /** A Revision's replicas. */
+  replicas?: { actual: number; desired: number; ready: number };
+  /** A Revision's last autoscaler decision. */
+  decision?: { at: string; desired: number; reason: string; detail: string };
+}
+
+export type TopologyEdgeKind = 'sink' | 'route' | 'subscriber' | 'reply' | 'dead-letter' | 'traffic' | 'owns';
+
+export interface TopologyEdge {
+  /** `<from>-><to>:<kind>`: stable across updates. */
+  id: string;
+  from: string;
+  to: string;
+  kind: TopologyEdgeKind;
+  /** Events/s along it, where measured. */
+  rate?: number;
+  /** A traffic edge's percent. */
+  percent?: number;
 }

@@ -6,6 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { StoreEntry } from '../dev/resource-store.js';
 import type { DescribeChild, DescribeEvent, DescribeResponse } from './protocol.js';
+import { registerTopologyRoutes } from './topology-routes.js';
+import type { TopologySampler } from './topology-sampler.js';
 
 export interface ReadableStore {
   list(filter?: { kind?: string }): StoreEntry[];
@@ -27,6 +29,8 @@ export interface ReadRoutesOptions {
   serving?: DecisionSource | undefined;
   /** More for describe (a Broker's oldest event, ...). */
   describeExtra?(entry: StoreEntry): Promise<Partial<DescribeResponse>>;
+  /** GET /v1/topology and its stream (topology-routes.ts), where the server can sample one. */
+  topology?: TopologySampler;
 }
 
 /** A 404 the routes' owner's error handler turns into `{error}` (fastify uses statusCode). */
@@ -45,6 +49,7 @@ export function findEntry(store: ReadableStore, kind: string, namespace: string,
 
 export function registerReadRoutes(app: FastifyInstance, o: ReadRoutesOptions): void {
   const { store } = o;
+  if (o.topology) registerTopologyRoutes(app, o.topology);
   app.get<{ Querystring: { kind?: string; namespace?: string } }>('/v1/resources', async (request) => {
     const { kind, namespace } = request.query;
     return {

@@ -15,8 +15,17 @@ import {
   resourceKey,
 } from '@eddy/api';
 import { type EventLog, oldestEventTime, type PartitionWindow, timeWindow } from '@eddy/broker';
+import { dashboardPaths, registerDashboard } from '@eddy/dashboard';
 import { type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import {
+  DashboardSessions,
+  isPublicDashboardRequest,
+  loginUrl,
+  PRINTED_CODE_TTL_MS,
+  registerDashboardLogin,
+  sessionMayRead,
+} from '../admin/dashboard-auth.js';
 import type {
   AppliedItem,
   ApplyRequest,
@@ -26,6 +35,7 @@ import type {
   StatusResponse,
 } from '../admin/protocol.js';
 import { type DecisionSource, findEntry, registerReadRoutes } from '../admin/read-routes.js';
+import { TopologySampler, type TopologySources } from '../admin/topology-sampler.js';
 import { respondWithExport } from './export.js';
 import type { FileResourceStore } from './file-resource-store.js';
 import { loadManifest } from './manifests.js';
@@ -51,12 +61,16 @@ export interface AdminServerOptions {
    * GET /v1/contract/<name> long-polls, POST reports a member's status (@eddy/runtime's protocol).
    */
   feeds?: Readonly<Record<string, ContractFeed<Generational>>>;
+  /** What GET /v1/topology (and the dashboard) shows beside the resources. */
+  topology?: TopologySources;
   host?: string;
   port?: number;
 }
 
 export interface AdminServer {
   readonly url: string;
+  /** The dashboard's login link, with a one-time code (PRINTED_CODE_TTL_MS). */
+  dashboardLoginUrl(): string;
   close(): Promise<void>;
 }
 
@@ -133,7 +147,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   // Open streams (tail, export), each with its stop, so close() does not wait for clients.
   const streams = new Set<() => Promise<void>>();
 
+  const sessions = new DashboardSessions();
+  const dashboardAssets = new Set(dashboardPaths());
   app.addHook('onRequest', async (request, reply) => {
+    if (isPublicDashboardRequest(request, dashboardAssets) || sessionMayRead(request, sessions)) return;
     if (!tokenMatches(request.headers.authorization, options.token)) {
       const body: ErrorResponse = {
         error:
@@ -178,8 +195,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   for (const [name, feed] of Object.entries(options.feeds ?? {}))
     registerFeedRoutes(app, `/v1/contract/${name}`, feed);
 
+  registerDashboard(app);
+  let url = '';
+  registerDashboardLogin(app, { sessions, token: options.token, url: () => url });
+
   registerReadRoutes(app, {
     store,
+    ...(options.topology ? { topology: new TopologySampler(options.topology) } : {}),
     events: (entry) => store.events(entry.key),
     serving: options.serving,
     describeExtra: async (entry) =>
@@ -340,9 +362,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     },
   );
 
-  const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  url = (await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })).replace(
+    'localhost',
+    '127.0.0.1',
+  );
   return {
-    url: url.replace('localhost', '127.0.0.1'),
+    url,
+    dashboardLoginUrl: () => loginUrl(url, sessions.mintCode(PRINTED_CODE_TTL_MS).code),
     async close() {
       await Promise.all([...streams].map((stop) => stop()));
       await app.close();

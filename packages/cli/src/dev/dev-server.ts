@@ -111,6 +111,9 @@ export interface DevServer {
   close(): Promise<void>;
 }
 
+const RATES_IN_PROCESSES =
+  'event rates are not shown: the broker and the sources run as processes (eddy dev --kafka), whose counters are not reported to eddy dev; use --in-process for rates';
+
 /** The first port from `from` up that nothing listens on (0 stays 0). */
 async function nextFreePort(host: string, from: number): Promise<number> {
   if (from === 0) return 0;
@@ -319,6 +322,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         brokerTopic: (ns, name) =>
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
+        topology: {
+          resources: () => store.list().map((e) => e.resource),
+          // With the broker and sources as processes their counters stay there: lag and replicas only.
+          ...(processes ? { notes: [RATES_IN_PROCESSES] } : { metrics }),
+          lag: (routeId) => broker.lag(routeId),
+          revisions: () => servingPlane?.statuses() ?? [],
+        },
         feeds: {
           ...(processes ? { broker: processes.feed } : {}),
           ...(sourcesProcess ? { sources: sourcesProcess.feed } : {}),
@@ -353,6 +363,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         `  sources  as ${sourcesProcess.members === 1 ? 'a process' : 'processes'} (eddy sources; ${sourcesProcess.summary()})`,
       );
     print(`  admin    ${admin.url}  (token in ${join(shownPath(dataDir), ADMIN_FILE)})`);
+    print(`  dashboard ${admin.dashboardLoginUrl()}  (one-time login link)`);
 
     store.onChange((changes) => {
       for (const c of changes) if (c.action === 'deleted') print(`${c.key.replace(/\//, ' ')}  deleted`);
