@@ -1,8 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { RuleContext } from './rule-context.js';
 import * as core from './rules-core.js';
-import * as ev from './rules-eventing.js';
 import { checkEventType } from './rules-event-types.js';
+import * as ev from './rules-eventing.js';
 import { checkReplay } from './rules-replay.js';
 import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';

@@ -7,9 +7,14 @@ import { formatProblem } from './problem.js';
 
 const load = (spec: string[], apiVersion = 'eventing.knative.dev/v1beta3') =>
   loadText(
-    [`apiVersion: ${apiVersion}`, 'kind: EventType', 'metadata: {name: order-created}', 'spec:', ...spec, ''].join(
-      '\n',
-    ),
+    [
+      `apiVersion: ${apiVersion}`,
+      'kind: EventType',
+      'metadata: {name: order-created}',
+      'spec:',
+      ...spec,
+      '',
+    ].join('\n'),
     'et.yaml',
   );
 const errors = (spec: string[]) =>

@@ -3,9 +3,9 @@
 // a later failure: attribute names are CloudEvents names, declared once, and the reference is a
 // complete KReference.
 
-import { checkMetadata } from './rules-common.js';
 import { parseApiVersion } from './names.js';
 import { type RuleContext, show } from './rule-context.js';
+import { checkMetadata } from './rules-common.js';
 import type { EventType } from './schemas/event-types.js';
 
 /** The attributes Knative's validation requires an EventType to declare. */
@@ -26,7 +26,10 @@ export function checkEventType(ctx: RuleContext, et: EventType): void {
       );
     const first = seen.get(attribute.name);
     if (first !== undefined)
-      ctx.error(path, `attribute ${show(attribute.name)} is declared twice (first at spec.attributes[${first}])`);
+      ctx.error(
+        path,
+        `attribute ${show(attribute.name)} is declared twice (first at spec.attributes[${first}])`,
+      );
     else seen.set(attribute.name, i);
   }
   const missing = REQUIRED_EVENT_TYPE_ATTRIBUTES.filter((name) => !seen.has(name));

@@ -6,6 +6,22 @@ export {
   DEFAULT_PARTITIONS,
 } from './compute-contract.js';
 export {
+  AUTO_CREATED_DESCRIPTION,
+  autoCreatedEventTypeName,
+  autoCreateFromFeatures,
+  EVENT_TYPE_API_VERSION,
+  EVENT_TYPE_AUTO_CREATE_FLAG,
+  type EventTypeStatus,
+  eventTypeMatcher,
+  eventTypeStatuses,
+  eventTypesToCreate,
+  FEATURES_CONFIG_MAP,
+  formatRate,
+  mergeObservations,
+  observedAddressable,
+  SEEN_ANNOTATIONS,
+} from './event-types.js';
+export {
   type Flow,
   parallelBranchName,
   parallelChildren,
