@@ -25,9 +25,8 @@ const input = (
   resource: {
     apiVersion,
     kind,
-    metadata: { name, namespace, ...(rest.metadata as object) },
     ...rest,
-    ...{ metadata: { name, namespace, ...(rest.metadata as object) } },
+    metadata: { name, namespace, ...(rest.metadata as object) },
   },
 });
 const broker = (name: string) =>
