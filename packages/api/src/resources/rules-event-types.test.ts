@@ -70,6 +70,23 @@ describe('eventing.knative.dev/v1beta3 EventType', () => {
     ]);
   });
 
+  it('takes a DNS subdomain as name, as auto-create makes them for long broker names', () => {
+    const name = `et-${'b'.repeat(40)}-0123456789abcdef0123456789abcdef`;
+    const r = loadText(
+      [
+        'apiVersion: eventing.knative.dev/v1beta3',
+        'kind: EventType',
+        `metadata: {name: ${name}}`,
+        'spec:',
+        '  attributes:',
+        ...REQUIRED,
+        '',
+      ].join('\n'),
+      'long.yaml',
+    );
+    expect(r.problems).toEqual([]);
+  });
+
   it('names the served version for v1beta2 (its type/source/schema fields are not converted)', () => {
     const r = load(['  type: dev.example.order.created'], 'eventing.knative.dev/v1beta2');
     expect(r.problems.map(formatProblem).join('\n')).toContain('v1beta3');

@@ -14,7 +14,8 @@ export const REQUIRED_EVENT_TYPE_ATTRIBUTES = ['type', 'source', 'specversion', 
 const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
 
 export function checkEventType(ctx: RuleContext, et: EventType): void {
-  checkMetadata(ctx, et.metadata);
+  // Knative's auto-created names (et-<broker>-<md5>) outgrow a DNS label with a long broker name.
+  checkMetadata(ctx, et.metadata, { subdomain: true });
   const { attributes = [], reference } = et.spec;
   const seen = new Map<string, number>();
   for (const [i, attribute] of attributes.entries()) {
