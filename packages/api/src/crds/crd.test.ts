@@ -19,6 +19,9 @@ const MINIMAL_SPEC: Record<string, Record<string, unknown> | undefined> = {
     channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'orders' },
     subscriber: { uri: 'http://display.example.com/' },
   },
+  EventType: {
+    attributes: ['type', 'source', 'specversion', 'id'].map((name) => ({ name, required: true })),
+  },
   Sequence: { steps: [{ uri: 'http://first.example.com/' }] },
   Parallel: { branches: [{ subscriber: { uri: 'http://branch.example.com/' } }] },
   Replay: { broker: 'default', from: '2026-12-01T10:00:00Z', target: { triggers: ['orders'] } },

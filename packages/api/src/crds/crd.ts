@@ -288,6 +288,18 @@ const PRINTER_COLUMNS: Readonly<Record<string, readonly PrinterColumn[]>> = {
     READY,
     REASON,
   ],
+  // Knative's columns; Eddy's discovery data (status.annotations eddy.dev/*) with `-o wide`.
+  EventType: [
+    col('Type', ".spec.attributes[?(@.name=='type')].value"),
+    col('Source', ".spec.attributes[?(@.name=='source')].value"),
+    col('Reference Name', '.spec.reference.name'),
+    col('Reference Kind', '.spec.reference.kind'),
+    col('Description', '.spec.description'),
+    READY,
+    REASON,
+    { ...col('Last Seen', '.status.annotations.eddy\\.dev/last-seen'), priority: 1 },
+    { ...col('Rate', '.status.annotations.eddy\\.dev/rate'), priority: 1 },
+  ],
   Channel: [ADDRESS_URL, AGE, READY, REASON],
   InMemoryChannel: [ADDRESS_URL, AGE, READY, REASON],
   KafkaChannel: [ADDRESS_URL, AGE, READY, REASON],

@@ -9,6 +9,10 @@ const SINK = 'sink: {ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, na
 const MINIMAL: Record<string, string[]> = {
   Broker: [],
   Trigger: ['broker: default', 'subscriber: {uri: "http://display.example.com/"}'],
+  EventType: [
+    'reference: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}',
+    'attributes: [{name: type, required: true, value: dev.example.order}, {name: source, required: true}, {name: specversion, required: true}, {name: id, required: true}]',
+  ],
   Channel: [],
   InMemoryChannel: [],
   KafkaChannel: ['numPartitions: 3'],

@@ -58,10 +58,12 @@ export {
   type ProblemCode,
   type Severity,
 } from './problem.js';
+export { REQUIRED_EVENT_TYPE_ATTRIBUTES } from './rules-event-types.js';
 export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';
 export { parseRfc3339 } from './rules-replay.js';
 export * from './schemas/common.js';
 export * from './schemas/core.js';
+export * from './schemas/event-types.js';
 export * from './schemas/eventing.js';
 export * from './schemas/flows.js';
 export * from './schemas/messaging.js';

@@ -25,6 +25,8 @@ const names = (kind: string, plural: string, ...short: string[]): KindNames => (
 export const KIND_NAMES: readonly KindNames[] = [
   names('Broker', 'brokers'),
   names('Trigger', 'triggers'),
+  // Knative's EventType CRD has no short name.
+  names('EventType', 'eventtypes'),
   names('Channel', 'channels', 'ch'),
   names('InMemoryChannel', 'inmemorychannels', 'imc'),
   names('KafkaChannel', 'kafkachannels', 'kc'),

@@ -1,11 +1,13 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { RuleContext } from './rule-context.js';
 import * as core from './rules-core.js';
+import { checkEventType } from './rules-event-types.js';
 import * as ev from './rules-eventing.js';
 import { checkReplay } from './rules-replay.js';
 import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';
 import { ConfigMap, SECRET_VALUE_FIELDS, Secret } from './schemas/core.js';
+import { EventType } from './schemas/event-types.js';
 import { Broker, Trigger } from './schemas/eventing.js';
 import { Parallel, Sequence } from './schemas/flows.js';
 import { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
@@ -51,6 +53,7 @@ const def = (
 export const KINDS: readonly KindDefinition[] = [
   def('eventing.knative.dev', ['v1'], 'Broker', Broker, ev.checkBroker),
   def('eventing.knative.dev', ['v1'], 'Trigger', Trigger, ev.checkTrigger),
+  def('eventing.knative.dev', ['v1beta3'], 'EventType', EventType, checkEventType),
   def('messaging.knative.dev', ['v1'], 'Channel', Channel, ev.checkChannel),
   def('messaging.knative.dev', ['v1'], 'InMemoryChannel', InMemoryChannel, ev.checkInMemoryChannel),
   def('messaging.knative.dev', ['v1beta1'], 'KafkaChannel', KafkaChannel, ev.checkKafkaChannel),
@@ -77,7 +80,6 @@ export const KINDS: readonly KindDefinition[] = [
 /** Knative (and Eddy) kinds that are parsed but not run yet: reported as a warning, never run. */
 export const LATER_KINDS: Readonly<Record<string, readonly string[]>> = {
   'eventing.knative.dev': [
-    'EventType',
     'KafkaSink',
     'EventPolicy',
     'EventTransform',

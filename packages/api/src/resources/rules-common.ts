@@ -1,19 +1,35 @@
 import { validateCesql } from './cesql.js';
 import { parseIsoDuration } from './durations.js';
 import type { FieldPath } from './field-path.js';
-import { dns1035LabelProblem, dns1123LabelProblem, parseApiVersion } from './names.js';
+import {
+  dns1035LabelProblem,
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+  parseApiVersion,
+} from './names.js';
 import { type RuleContext, show } from './rule-context.js';
 import type { DeliverySpec, Destination, ObjectMeta, SubscriptionsAPIFilter } from './schemas/common.js';
 
-/** metadata.name is required (files have no server to generate one) and must be a DNS label. */
-export function checkMetadata(ctx: RuleContext, meta: ObjectMeta, opts: { dns1035?: boolean } = {}): void {
+/**
+ * metadata.name is required (files have no server to generate one) and must be a DNS label (a DNS
+ * subdomain for the kinds whose generated names can be longer, `subdomain`).
+ */
+export function checkMetadata(
+  ctx: RuleContext,
+  meta: ObjectMeta,
+  opts: { dns1035?: boolean; subdomain?: boolean } = {},
+): void {
   if (!meta.name) {
     ctx.error(
       ['metadata', 'name'],
       'required field is missing (expected a DNS-1123 label such as "my-broker")',
     );
   } else {
-    const why = opts.dns1035 ? dns1035LabelProblem(meta.name) : dns1123LabelProblem(meta.name);
+    const why = opts.subdomain
+      ? dns1123SubdomainProblem(meta.name)
+      : opts.dns1035
+        ? dns1035LabelProblem(meta.name)
+        : dns1123LabelProblem(meta.name);
     if (why) ctx.error(['metadata', 'name'], `${show(meta.name)} ${why}`);
   }
   if (meta.namespace !== undefined) {

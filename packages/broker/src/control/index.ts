@@ -7,6 +7,22 @@ export {
 } from './compute-contract.js';
 export { type ChildStatuses, parallelStatus, sequenceStatus } from './flow-status.js';
 export {
+  AUTO_CREATED_DESCRIPTION,
+  autoCreatedEventTypeName,
+  autoCreateFromFeatures,
+  EVENT_TYPE_API_VERSION,
+  EVENT_TYPE_AUTO_CREATE_FLAG,
+  type EventTypeStatus,
+  eventTypeMatcher,
+  eventTypeStatuses,
+  eventTypesToCreate,
+  FEATURES_CONFIG_MAP,
+  formatRate,
+  mergeObservations,
+  observedAddressable,
+  SEEN_ANNOTATIONS,
+} from './event-types.js';
+export {
   type Flow,
   parallelBranchName,
   parallelChildren,

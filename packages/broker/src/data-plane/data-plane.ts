@@ -16,7 +16,12 @@ import { Registry } from 'prom-client';
 import { createDeliverer, type Deliverer, type DelivererOptions } from '../delivery/index.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher/index.js';
 import type { EventLog } from '../eventlog/event-log.js';
-import { createIngress, type Ingress, type IngressOptions } from '../ingress/index.js';
+import {
+  createIngress,
+  type Ingress,
+  type IngressOptions,
+  type ObservedEventType,
+} from '../ingress/index.js';
 import { eventLogHealth } from '../probes/probes.js';
 
 /** What this data plane runs: both halves (one process), or one of them (scale-out). */
@@ -75,6 +80,8 @@ export interface BrokerDataPlane {
   apply(contract: DataPlaneContract, options?: ApplyOptions): Promise<ApplyResult>;
   /** Records a route's group has not committed yet (0 without a dispatcher). */
   lag(routeId: string): Promise<number>;
+  /** The kinds of events the ingress accepted (none without an ingress), rates as of `now`. */
+  observedEventTypes(now?: number): ObservedEventType[];
   /** /readyz: the last contract is applied and its topics and routes are up. */
   ready(): ProbeResult;
   /**
@@ -170,6 +177,10 @@ class DataPlane implements BrokerDataPlane {
 
   lag(routeId: string): Promise<number> {
     return this.parts.dispatcher?.lag(routeId) ?? Promise.resolve(0);
+  }
+
+  observedEventTypes(now = Date.now()): ObservedEventType[] {
+    return this.parts.ingress?.eventTypes.snapshot(now) ?? [];
   }
 
   ready(): ProbeResult {

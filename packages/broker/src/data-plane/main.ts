@@ -42,6 +42,7 @@ import {
   openKafkaEventLog,
 } from '../eventlog/kafka-client.js';
 import { kafkaSecurityFromEnv } from '../eventlog/kafka-common/kafka-security.js';
+import { reportObservedEventTypes } from '../ingress/event-type-recorder.js';
 import {
   type BrokerDataPlane,
   checkContract,
@@ -243,12 +244,21 @@ export async function runDataPlane(
     fileIntervalMs: options.watchIntervalMs,
   });
   if (!isUrlSource(options.contract)) await watch.first;
+  // The kinds of events this ingress accepted travel to the control plane in its feed status.
+  const stopReports =
+    options.component === 'dispatcher'
+      ? () => {}
+      : reportObservedEventTypes(
+          () => dataPlane.observedEventTypes(),
+          (status) => watch.report(status),
+        );
   let stopping: Promise<void> | undefined;
   return {
     dataPlane,
     reload: () => watch.reload(),
     stop() {
       stopping ??= (async () => {
+        stopReports();
         await watch.stop();
         await dataPlane.close();
         await log.close();

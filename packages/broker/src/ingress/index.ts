@@ -1,3 +1,13 @@
+export {
+  DEFAULT_EVENT_TYPE_ATTRIBUTE_LENGTH,
+  DEFAULT_EVENT_TYPE_LIMIT,
+  EVENT_TYPE_RATE_WINDOW_MS,
+  EventTypeRecorder,
+  type EventTypeRecorderOptions,
+  type IngressStatusReport,
+  type ObservedEventType,
+  reportObservedEventTypes,
+} from './event-type-recorder.js';
 export { createIngress, DEFAULT_MAX_BODY_BYTES, Ingress, type IngressOptions } from './ingress.js';
 export {
   brokerIngressPath,

@@ -20,6 +20,7 @@ import {
   RecordTooLargeError,
 } from '../eventlog/event-log.js';
 import { eventLogHealth } from '../probes/probes.js';
+import { EventTypeRecorder, type EventTypeRecorderOptions } from './event-type-recorder.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import {
   buildRouteTable,
@@ -55,6 +56,8 @@ export interface IngressOptions {
   reusePort?: boolean;
   /** How long /healthz waits for the log. Default 2 s. */
   healthTimeoutMs?: number;
+  /** Bounds of the record of the kinds of events received (event-type-recorder.ts). */
+  eventTypes?: Omit<EventTypeRecorderOptions, 'registry'>;
 }
 
 interface RouteState {
@@ -102,6 +105,8 @@ export class Ingress {
   readonly #ensureTopics: boolean;
   readonly #healthTimeoutMs: number;
   readonly #reusePort: boolean;
+  /** The (type, source, dataschema) each route accepted: what the event registry discovers. */
+  readonly eventTypes: EventTypeRecorder;
   #routes = new Map<string, RouteState>();
   /** Whether a contract was given: until then /readyz says no. */
   #contracted = false;
@@ -126,6 +131,7 @@ export class Ingress {
     this.#ensureTopics = options.ensureTopics ?? true;
     this.#healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
     this.#reusePort = options.reusePort ?? false;
+    this.eventTypes = new EventTypeRecorder({ ...options.eventTypes, registry: this.registry });
     this.#app = this.#buildServer();
   }
 
@@ -151,6 +157,7 @@ export class Ingress {
       if (next.get(path) !== state) state.retired = true;
     }
     this.#routes = next;
+    this.eventTypes.retainRoutes(new Set(next.keys()));
     this.#contracted = true;
     return Promise.all([...next.values()].map((state) => state.settled)).then(() => {});
   }
@@ -333,6 +340,7 @@ export class Ingress {
       } catch (error) {
         return this.#appendFailed(request, reply, state, error as Error, events.length);
       }
+      this.eventTypes.record(route, events, Date.now());
     }
     this.#metrics.events.inc({ ...labels(route), outcome: 'accepted' }, events.length);
     return this.#finish(request, reply.code(202), route).send();

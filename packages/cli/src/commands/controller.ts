@@ -19,6 +19,7 @@ interface ControllerCommandOptions {
   ingressUrl?: string;
   routerUrl?: string;
   externalSources?: boolean;
+  eventtypeAutoCreate?: boolean;
   host?: string;
   port?: string;
   namespace?: string;
@@ -132,6 +133,7 @@ export async function runController(options: ControllerCommandOptions, output: O
         ? { ownPod: { name: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE ?? 'default' } }
         : {}),
       ...(options.externalSources ? { externalSources: true } : {}),
+      ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
@@ -230,6 +232,10 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option(
       '--webhook-owner <clusterrole/name>',
       "make this ClusterRole the webhook configurations' owner, so deleting it (helm uninstall) deletes them",
+    )
+    .option(
+      '--eventtype-auto-create',
+      "create an EventType for every new (type, source) a Broker or channel receives (Knative's eventtype-auto-create; also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
     )
     .option(
       '--no-webhook',

@@ -27,6 +27,7 @@ export interface DevCommandOptions {
   kubeconfig?: string;
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
+  eventtypeAutoCreate?: boolean;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -143,6 +144,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       port,
       sourceAdapters: options.sourceAdapter,
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+      ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -215,6 +217,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--kubeconfig <file>',
       'the Kubernetes cluster ApiServerSources watch (default $KUBECONFIG; without either they are not Ready)',
+    )
+    .option(
+      '--eventtype-auto-create',
+      "create an EventType for every new (type, source) a Broker or channel receives, as Knative's eventtype-auto-create feature (also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
     )
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')

@@ -39,6 +39,7 @@ import type pino from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerReadRoutes } from '../admin/read-routes.js';
 import { createDevSources } from '../dev/dev-sources.js';
+import { EventTypeDiscovery, feedObservations } from '../dev/event-types.js';
 import { Reconciler } from '../dev/reconciler.js';
 import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
 import { FeedBrokerPlane } from '../planes/feed-broker-plane.js';
@@ -80,6 +81,11 @@ export interface ControllerOptions {
    * ServingUnavailable.
    */
   routerUrl?: string;
+  /**
+   * Create EventTypes for what the ingresses report they received (`--eventtype-auto-create`); Knative's
+   * config-features ConfigMap turns it on too. Default false.
+   */
+  eventTypeAutoCreate?: boolean;
   /**
    * Source adapters run in `eddy sources` processes (a Deployment) following /v1/contract/sources,
    * instead of in the leader; default false.
@@ -363,8 +369,15 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       cleanups.push(() => replays.close());
       const { registry: sources, runner } = externalSources ?? (await createDevSources(sourcesOptions));
       if (!externalSources) cleanups.push(() => runner.close());
+      // The ingress processes report what they received through the feed, as under `eddy dev --kafka`.
+      const eventTypes = new EventTypeDiscovery({
+        observations: () => feedObservations(plane.feed.members('ingress')),
+        autoCreate: o.eventTypeAutoCreate ?? false,
+      });
+      cleanups.push(() => eventTypes.close());
       reconciler = new Reconciler({
         store,
+        eventTypes,
         broker: {
           url: plane.url,
           apply: async (contract, options) => {

@@ -27,6 +27,7 @@ import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admi
 import { type AdminServer, startAdminServer } from './admin-server.js';
 import { BrokerProcesses } from './broker-processes.js';
 import { createDevSources } from './dev-sources.js';
+import { EventTypeDiscovery, feedObservations } from './event-types.js';
 import { FileResourceStore } from './file-resource-store.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
@@ -94,6 +95,8 @@ export interface DevServerOptions {
   settleTimeoutMs?: number;
   /** Environment for EDDY_SECRET_<NAME>_<KEY> lookups (they win over Secret manifests); default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Create EventTypes for the kinds of events the ingress sees (`--eventtype-auto-create`). Default false. */
+  eventTypeAutoCreate?: boolean;
 }
 
 export interface DevServer {
@@ -185,6 +188,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const metrics = new Registry();
     const port = options.port ?? 8080;
     let broker: Pick<BrokerDataPlane, 'url' | 'apply' | 'lag' | 'close'>;
+    let inProcessBroker: BrokerDataPlane | undefined;
     let processes: BrokerProcesses | undefined;
     if (options.kafka && options.brokerProcesses) {
       processes = await BrokerProcesses.create({
@@ -203,7 +207,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       broker = processes;
     } else {
       try {
-        broker = await createBrokerDataPlane({ log, registry: metrics, logger, ingress: { host, port } });
+        inProcessBroker = await createBrokerDataPlane({
+          log,
+          registry: metrics,
+          logger,
+          ingress: { host, port },
+        });
+        broker = inProcessBroker;
       } catch (error) {
         throw listenError(error, 'broker ingress', port);
       }
@@ -272,9 +282,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     });
     cleanups.push(() => runner.close());
 
+    const eventTypes = new EventTypeDiscovery({
+      observations: () =>
+        processes
+          ? feedObservations(processes.feed.members('ingress'))
+          : [inProcessBroker?.observedEventTypes() ?? []],
+      autoCreate: options.eventTypeAutoCreate ?? false,
+    });
+    cleanups.push(() => eventTypes.close());
     const reconciler = new Reconciler({
       store,
       broker,
+      eventTypes,
       ...(servingModule && servingPlane
         ? { serving: { plane: servingPlane, reconcile: (i) => servingModule.reconcileServing(i) } }
         : {}),

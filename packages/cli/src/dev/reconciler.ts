@@ -50,6 +50,7 @@ import {
 } from '@eddy/sources';
 import type pino from 'pino';
 import type { StoredResource } from '../admin/protocol.js';
+import { type EventTypeDiscovery, reconcileEventTypes } from './event-types.js';
 import { flowStatuses, reconcileFlowChildren } from './flow-children.js';
 import { isServingResource, reconcileServingChildren } from './reconcile-children.js';
 import type { ResourceStore } from './resource-store.js';
@@ -89,6 +90,8 @@ export interface ReconcilerOptions {
   servingOffMessage?: string;
   /** The first eventing contract's generation (computeContract's `firstGeneration`); default 1. */
   firstContractGeneration?: number;
+  /** What the ingresses observed, for EventTypes (auto-create, discovery data); none = statuses only. */
+  eventTypes?: EventTypeDiscovery;
 }
 
 /** A replay progress source: computeContract's `replayProgress`, and a signal when it moved. */
@@ -179,6 +182,7 @@ export class Reconciler {
           this.#replayTimer.unref();
         }),
       );
+    if (options.eventTypes) this.#unsubscribe.push(options.eventTypes.onChange(() => this.schedule()));
     this.#poll = setInterval(() => {
       if (this.#sourceSignatureNow() !== this.#sourceSignature) this.schedule();
     }, options.sourcePollMs ?? 1000);
@@ -299,6 +303,7 @@ export class Reconciler {
     });
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
     for (const [k, s] of flowStatuses(inputs, eventing.statuses)) statuses.set(k, s);
+    for (const [k, s] of reconcileEventTypes(store, inputs, this.#o.eventTypes)) statuses.set(k, s);
     await this.#applyEventing(eventing);
 
     const resolver = sinkResolver({ eventingStatuses: statuses, resources: inputs, serviceUrl });

@@ -116,7 +116,35 @@ function revisionConfiguration(r: StoredResource): string {
   );
 }
 
+/** An EventType attribute's value (Knative's Type and Source columns). */
+const attributeValue = (r: StoredResource, name: string) => {
+  const attributes = spec(r).attributes;
+  const found = Array.isArray(attributes) ? attributes.map(rec).find((a) => a.name === name) : undefined;
+  return text(found?.value);
+};
+/** The discovery data the reconcile loop keeps in an EventType's status annotations (eddy.dev/...). */
+const seen = (r: StoredResource, what: string) => text(rec(status(r).annotations)[`eddy.dev/${what}`]);
+const seenAge = (what: string) => (r: StoredResource, ctx: ColumnContext) => {
+  const at = seen(r, what);
+  return at ? age(at, ctx.now) : '';
+};
+
+const EVENT_TYPE_COLUMNS: Column[] = [
+  col('TYPE', (r) => attributeValue(r, 'type')),
+  col('SOURCE', (r) => attributeValue(r, 'source')),
+  col('REFERENCE', (r) => {
+    const ref = rec(spec(r).reference);
+    return typeof ref.kind === 'string' ? `${ref.kind}/${text(ref.name)}` : '';
+  }),
+  col('FIRST SEEN', seenAge('first-seen')),
+  col('LAST SEEN', seenAge('last-seen')),
+  col('RATE', (r) => (seen(r, 'rate') ? `${seen(r, 'rate')}/s` : '')),
+  col('EVENTS', (r) => seen(r, 'events'), true),
+  col('DESCRIPTION', (r) => text(spec(r).description), true),
+];
+
 const KIND_COLUMNS: Record<string, Column[]> = {
+  EventType: EVENT_TYPE_COLUMNS,
   Broker: [
     addressUrl,
     col('CLASS', (r) => r.metadata.annotations?.['eventing.knative.dev/broker.class'] ?? '', true),
