@@ -5,7 +5,6 @@ export {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_PARTITIONS,
 } from './compute-contract.js';
-export { type ChildStatuses, parallelStatus, sequenceStatus } from './flow-status.js';
 export {
   AUTO_CREATED_DESCRIPTION,
   autoCreatedEventTypeName,
@@ -22,6 +21,7 @@ export {
   observedAddressable,
   SEEN_ANNOTATIONS,
 } from './event-types.js';
+export { type ChildStatuses, parallelStatus, sequenceStatus } from './flow-status.js';
 export {
   type Flow,
   parallelBranchName,
