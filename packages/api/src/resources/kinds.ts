@@ -2,12 +2,14 @@ import type { TSchema } from '@sinclair/typebox';
 import type { RuleContext } from './rule-context.js';
 import * as core from './rules-core.js';
 import * as ev from './rules-eventing.js';
+import { checkKafkaSink } from './rules-kafka-sink.js';
 import { checkReplay } from './rules-replay.js';
 import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';
 import { ConfigMap, SECRET_VALUE_FIELDS, Secret } from './schemas/core.js';
 import { Broker, Trigger } from './schemas/eventing.js';
 import { Parallel, Sequence } from './schemas/flows.js';
+import { KafkaSink } from './schemas/kafka-sink.js';
 import { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
 import { Replay } from './schemas/replay.js';
 import { Configuration, Revision, Route, Service } from './schemas/serving.js';
@@ -57,6 +59,7 @@ export const KINDS: readonly KindDefinition[] = [
   def('messaging.knative.dev', ['v1'], 'Subscription', Subscription, ev.checkSubscription),
   def('flows.knative.dev', ['v1'], 'Sequence', Sequence, ev.checkSequence),
   def('flows.knative.dev', ['v1'], 'Parallel', Parallel, ev.checkParallel),
+  def('eventing.knative.dev', ['v1alpha1'], 'KafkaSink', KafkaSink, checkKafkaSink),
   def('eventing.eddy.dev', ['v1alpha1'], 'Replay', Replay, checkReplay),
   def('sources.knative.dev', ['v1', 'v1beta2'], 'PingSource', PingSource, src.checkPingSource),
   def('sources.knative.dev', ['v1'], 'ContainerSource', ContainerSource, src.checkContainerSource),
@@ -78,7 +81,6 @@ export const KINDS: readonly KindDefinition[] = [
 export const LATER_KINDS: Readonly<Record<string, readonly string[]>> = {
   'eventing.knative.dev': [
     'EventType',
-    'KafkaSink',
     'EventPolicy',
     'EventTransform',
     'RequestReply',
