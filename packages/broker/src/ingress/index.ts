@@ -6,4 +6,6 @@ export {
   type IngressRoute,
   type IngressRouteKind,
 } from './route-table.js';
+export { KafkaSinkLogs, type KafkaSinkLogsOptions, kafkaSinkClusterKey } from './kafka-sink-logs.js';
+export { KafkaSinkTopics, type KafkaSinkTopicsOptions } from './kafka-sink-topics.js';
 export { validTraceparent, withTraceContext } from './trace-context.js';

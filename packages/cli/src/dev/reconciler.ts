@@ -35,6 +35,7 @@ import {
   type ComputeContractOptions,
   type ComputedContract,
   computeContract,
+  KafkaSinkTopics,
 } from '@eddy/broker';
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
 import {
@@ -144,6 +145,8 @@ export class Reconciler {
   #retryTimer: NodeJS.Timeout | undefined;
   /** Failed passes in a row: the backoff before the next try. */
   #failures = 0;
+  /** KafkaSinks' TopicReady: their topics created on their own clusters, as Knative's reconciler does. */
+  readonly #sinkTopics = new KafkaSinkTopics({ onChange: () => this.schedule() });
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -224,6 +227,7 @@ export class Reconciler {
     this.#pending = false;
     for (const u of this.#unsubscribe) u();
     await this.#running;
+    await this.#sinkTopics.close();
     for (const w of this.#idleWaiters.splice(0)) w();
   }
 
@@ -296,7 +300,10 @@ export class Reconciler {
       ...(serviceUrl ? { serviceUrl } : {}),
       now: this.#now().getTime(),
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),
+      values: this.#values(),
+      kafkaSinkTopics: this.#sinkTopics.status,
     });
+    this.#sinkTopics.update(eventing.contract.kafkaSinks ?? []);
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
     for (const [k, s] of flowStatuses(inputs, eventing.statuses)) statuses.set(k, s);
     await this.#applyEventing(eventing);
