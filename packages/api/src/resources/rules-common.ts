@@ -179,7 +179,8 @@ export function checkBootstrapServers(ctx: RuleContext, servers: readonly string
   if (servers.length === 0) ctx.error(path, 'expected at least one bootstrap server (host:port), found none');
   servers.forEach((server, i) => {
     for (const part of server.split(',')) {
-      if (!/^[^\s:]+:\d{1,5}$/.test(part.trim())) ctx.error([...path, i], `expected host:port, found ${show(server)}`);
+      if (!/^[^\s:]+:\d{1,5}$/.test(part.trim()))
+        ctx.error([...path, i], `expected host:port, found ${show(server)}`);
     }
   });
 }

@@ -22,7 +22,10 @@ export function checkKafkaSink(ctx: RuleContext, sink: KafkaSink): void {
       ctx.error(['spec', field], `expected a positive integer, found ${show(value)}`);
   }
   if (spec.replicationFactor !== undefined && spec.replicationFactor > 32767)
-    ctx.error(['spec', 'replicationFactor'], `expected at most 32767 (an int16), found ${spec.replicationFactor}`);
+    ctx.error(
+      ['spec', 'replicationFactor'],
+      `expected at most 32767 (an int16), found ${spec.replicationFactor}`,
+    );
   if (spec.auth?.secret?.ref?.name === '')
     ctx.error(['spec', 'auth', 'secret', 'ref', 'name'], 'must not be empty');
 }

@@ -1,7 +1,13 @@
 import { checkSchedule } from './cron.js';
 import { parseApiVersion } from './names.js';
 import { type RuleContext, show } from './rule-context.js';
-import { checkBootstrapServers, checkDelivery, checkFilters, checkMetadata, checkSourceSpec } from './rules-common.js';
+import {
+  checkBootstrapServers,
+  checkDelivery,
+  checkFilters,
+  checkMetadata,
+  checkSourceSpec,
+} from './rules-common.js';
 import type { Container } from './schemas/common.js';
 import type {
   ApiServerSource,

@@ -44,7 +44,9 @@ export function eventingResolver(
     }
     if (group === 'eventing.knative.dev' && ref.kind === 'KafkaSink') {
       if (!sinks.has(namespacedKey(ns, ref.name)))
-        return { why: `KafkaSink ${show(ref.name)} does not exist in namespace ${show(ns)} or its auth Secret did not resolve` };
+        return {
+          why: `KafkaSink ${show(ref.name)} does not exist in namespace ${show(ns)} or its auth Secret did not resolve`,
+        };
       return { url: kafkaSinkUrl(settings.brokerBase, ns, ref.name) };
     }
     if (group === 'serving.knative.dev' && ref.kind === 'Service') {

@@ -13,10 +13,10 @@
 import {
   type Broker,
   byNamespaceThenName,
-  type KafkaSink,
   type ContractInput,
   collectEntries,
   type DataPlaneContract,
+  type KafkaSink,
   type Replay,
   type ReplayPlan,
   type ResourceEntry,

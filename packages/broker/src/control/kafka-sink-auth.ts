@@ -16,7 +16,11 @@ export type KafkaSinkAuth =
   | { ok: false; reason: string; message: string };
 
 const PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
-const MECHANISMS = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' } as const;
+const MECHANISMS = {
+  PLAIN: 'plain',
+  'SCRAM-SHA-256': 'scram-sha-256',
+  'SCRAM-SHA-512': 'scram-sha-512',
+} as const;
 
 class AuthProblem extends Error {}
 
@@ -36,14 +40,18 @@ export function kafkaSinkAuth(
   try {
     const protocol = read('protocol', false)!.trim().toUpperCase();
     if (!(PROTOCOLS as readonly string[]).includes(protocol))
-      throw new AuthProblem(`${where}: key protocol must be one of ${PROTOCOLS.join(', ')}, found ${show(protocol)}`);
+      throw new AuthProblem(
+        `${where}: key protocol must be one of ${PROTOCOLS.join(', ')}, found ${show(protocol)}`,
+      );
     const security: KafkaSinkSecurity = {};
     if (protocol === 'SSL' || protocol === 'SASL_SSL') {
       const ca = read('ca.crt', true);
       const cert = read('user.crt', true);
       const key = read('user.key', true);
       if ((cert === undefined) !== (key === undefined))
-        throw new AuthProblem(`${where}: keys user.crt and user.key go together (a client certificate and its key)`);
+        throw new AuthProblem(
+          `${where}: keys user.crt and user.key go together (a client certificate and its key)`,
+        );
       security.tls = { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
     }
     if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {

@@ -88,7 +88,11 @@ export function reconcileKafkaSinks(
       if (topic === undefined) set.markUnknown('TopicReady', 'TopicNotChecked', `${cluster} not checked yet`);
       else if (topic.ready) set.markTrue('TopicReady');
       else
-        set.markFalse('TopicReady', 'TopicNotReady', `${cluster} is not available: ${topic.message ?? 'unknown'}`);
+        set.markFalse(
+          'TopicReady',
+          'TopicNotReady',
+          `${cluster} is not available: ${topic.message ?? 'unknown'}`,
+        );
       set.markTrue('Addressable');
       status.address = { url: kafkaSinkUrl(settings.brokerBase, entry.namespace, entry.name) };
     }

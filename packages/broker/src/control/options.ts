@@ -1,9 +1,9 @@
 // computeContract's options, checked once and turned into the settings every phase reads.
 
 import type { AddressResolver, DataPlaneContract, ResolvedDelivery, ValueLookupOptions } from '@eddy/api';
-import type { KafkaSinkTopicStatus } from './kafka-sinks.js';
 import type { ReplayProgress } from '../replay/replay-progress.js';
 import { DEFAULT_BACKOFF_DELAY_MS, DEFAULT_RESOLVED_DELIVERY, type DeliveryDefaults } from './delivery.js';
+import type { KafkaSinkTopicStatus } from './kafka-sinks.js';
 
 export interface ComputeContractOptions {
   /** The contract the data plane runs now: the new generation is its generation + 1 only if anything changed. */

@@ -48,7 +48,9 @@ export function topicSpecOf(route: IngressRoute): TopicSpec {
 }
 
 /** What a KafkaSink asks of its topic when it is missing: numPartitions and replicationFactor only. */
-export function kafkaSinkTopicSpec(sink: Pick<KafkaSinkRoute, 'partitions' | 'replicationFactor'>): TopicSpec {
+export function kafkaSinkTopicSpec(
+  sink: Pick<KafkaSinkRoute, 'partitions' | 'replicationFactor'>,
+): TopicSpec {
   return {
     partitions: sink.partitions,
     ...(sink.replicationFactor !== undefined ? { replicationFactor: sink.replicationFactor } : {}),
@@ -166,7 +168,11 @@ export function describeUnknownPath(path: string): string {
   if (segments.length === 3 && `/${segments[0]}` === CHANNEL_PATH_PREFIX && segments.every((s) => s !== '')) {
     return `channel "${segments[2]}" does not exist in namespace "${segments[1]}" (no channel at ${path})`;
   }
-  if (segments.length === 3 && `/${segments[0]}` === KAFKA_SINK_PATH_PREFIX && segments.every((s) => s !== '')) {
+  if (
+    segments.length === 3 &&
+    `/${segments[0]}` === KAFKA_SINK_PATH_PREFIX &&
+    segments.every((s) => s !== '')
+  ) {
     return `KafkaSink "${segments[2]}" does not exist in namespace "${segments[1]}" or is not running (no sink at ${path})`;
   }
   return `no broker, channel or KafkaSink at ${path}: brokers are at /<namespace>/<broker>, channels at ${CHANNEL_PATH_PREFIX}/<namespace>/<channel>, KafkaSinks at ${KAFKA_SINK_PATH_PREFIX}/<namespace>/<sink>`;

@@ -47,7 +47,9 @@ function kafkajsSecurity({ tls, sasl }: KafkaSecurity): Pick<KafkaConfig, 'ssl' 
               ? true
               : {
                   ...(tls.ca !== undefined ? { ca: [tls.ca] } : {}),
-                  ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+                  ...(tls.cert !== undefined && tls.key !== undefined
+                    ? { cert: tls.cert, key: tls.key }
+                    : {}),
                 },
         }
       : {}),
