@@ -395,7 +395,7 @@ describe('KafkaSink with an auth Secret (SASL_SSL, SCRAM-SHA-512) on the secure 
   });
 });
 
-describe('KafkaSink under eddy dev --kafka (ingress child processes)', () => {
+describe('KafkaSink under eddy dev --kafka --kafka-client kafkajs (ingress child processes)', () => {
   it('delivers an event into the topic through the ingress processes', { timeout: 180_000 }, async () => {
     const brokers = inject('kafkaBrokers');
     const topic = unique('ks-dev-kafka');
@@ -410,6 +410,9 @@ describe('KafkaSink under eddy dev --kafka (ingress child processes)', () => {
       'sink.yaml',
       '--kafka',
       brokers.join(','),
+      // The other client than the embedded run's default: the sinks' producers run on both.
+      '--kafka-client',
+      'kafkajs',
       '--port',
       '0',
       '--data-dir',

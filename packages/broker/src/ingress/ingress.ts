@@ -23,6 +23,7 @@ import {
   EventLogUsageError,
   RecordTooLargeError,
 } from '../eventlog/event-log.js';
+import type { KafkaClientName } from '../eventlog/kafka-client.js';
 import { eventLogHealth } from '../probes/probes.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import { KafkaSinkLogs } from './kafka-sink-logs.js';
@@ -62,6 +63,8 @@ export interface IngressOptions {
   healthTimeoutMs?: number;
   /** The producers of KafkaSinks' clusters. Default: a pool of this ingress' own (closed with it). */
   kafkaSinkLogs?: KafkaSinkLogs;
+  /** The Kafka client of this ingress' own pool of KafkaSink producers. Default DEFAULT_KAFKA_CLIENT. */
+  kafkaSinkClient?: KafkaClientName;
 }
 
 interface RouteState {
@@ -139,7 +142,12 @@ export class Ingress {
     this.#healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
     this.#reusePort = options.reusePort ?? false;
     this.#ownsSinkLogs = options.kafkaSinkLogs === undefined;
-    this.#sinkLogs = options.kafkaSinkLogs ?? new KafkaSinkLogs({ logger: this.#logger });
+    this.#sinkLogs =
+      options.kafkaSinkLogs ??
+      new KafkaSinkLogs({
+        logger: this.#logger,
+        ...(options.kafkaSinkClient ? { client: options.kafkaSinkClient } : {}),
+      });
     this.#app = this.#buildServer();
   }
 

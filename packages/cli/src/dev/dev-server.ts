@@ -200,7 +200,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       broker = processes;
     } else {
       try {
-        broker = await createBrokerDataPlane({ log, registry: metrics, logger, ingress: { host, port } });
+        broker = await createBrokerDataPlane({
+          log,
+          registry: metrics,
+          logger,
+          ingress: { host, port, ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}) },
+        });
       } catch (error) {
         throw listenError(error, 'broker ingress', port);
       }
