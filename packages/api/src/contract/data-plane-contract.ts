@@ -111,10 +111,11 @@ export interface KafkaSinkRoute {
   topic: string;
   bootstrapServers: string[];
   contentMode: 'binary' | 'structured';
-  /** Partitions when the topic is created. */
-  partitions: number;
-  /** Replicas per partition when the topic is created; undefined = the cluster's default. */
-  replicationFactor?: number;
+  /**
+   * Present when the sink sets both numPartitions and replicationFactor: the topic is created with them
+   * when missing. Absent: the topic is managed outside and must exist (Knative's two cases).
+   */
+  createTopic?: { partitions: number; replicationFactor: number };
   security: KafkaSinkSecurity;
 }
 

@@ -58,7 +58,6 @@ describe('KafkaSinks', () => {
         topic: 'orders',
         bootstrapServers: ['k1:9092', 'k2:9092'],
         contentMode: 'binary',
-        partitions: 1,
         security: {},
       },
     ]);
@@ -81,20 +80,23 @@ describe('KafkaSinks', () => {
       status: 'Unknown',
       reason: 'TopicNotChecked',
     });
+    const message = 'cannot create topic "orders" on k1:9092,k2:9092: connect ECONNREFUSED 127.0.0.1:1';
     const down = compute(resources, {
-      kafkaSinkTopics: () => ({ ready: false, message: 'connect ECONNREFUSED 127.0.0.1:1' }),
+      kafkaSinkTopics: () => ({ ready: false, reason: 'FailedToCreateTopic', message }),
     });
     expect(readyCondition(statusOf(down.statuses, 's'))).toMatchObject({
       status: 'False',
-      reason: 'TopicNotReady',
-      message: 'topic "orders" on k1:9092,k2:9092 is not available: connect ECONNREFUSED 127.0.0.1:1',
+      reason: 'FailedToCreateTopic',
+      message,
     });
     // Still routed: the ingress answers 503 with the reason instead of 404.
     expect(down.contract.kafkaSinks?.[0]).toMatchObject({
-      partitions: 3,
-      replicationFactor: 2,
+      createTopic: { partitions: 3, replicationFactor: 2 },
       contentMode: 'structured',
     });
+    // Knative creates the topic only when both are set; else it must exist.
+    const one = compute(load(sink('s', '  numPartitions: 3\n')));
+    expect(one.contract.kafkaSinks?.[0]?.createTopic).toBeUndefined();
   });
 
   it("resolve Knative's auth Secret: SASL over TLS with a CA, and say what is missing", () => {

@@ -3,7 +3,9 @@
 // cluster is runtime knowledge: the caller passes it in (`kafkaSinkTopics`, as Knative's sink
 // reconciler learns it by creating the topic), so this stays a pure function.
 //   ConfigMapUpdated  the sink is in the contract (Knative: written to the data plane's ConfigMap)
-//   TopicReady        its topic exists or was created on spec.bootstrapServers
+//   TopicReady        its topic exists on spec.bootstrapServers: created when missing if the sink sets
+//                     numPartitions and replicationFactor, else it must exist (managed outside), as
+//                     Knative's sink reconciler has it
 //   Addressable       status.address.url is set
 // The route is in the contract even while the topic is not ready: the ingress then answers 503 with
 // the reason (a sender retries), rather than 404 for a sink that exists.
@@ -25,6 +27,8 @@ import { type Settings, show } from './options.js';
 /** What the caller knows of a sink's topic: undefined = not checked yet. */
 export interface KafkaSinkTopicState {
   ready: boolean;
+  /** When not ready: FailedToCreateTopic, TopicNotPresent (an outside topic is missing) or FailedToCheckTopic. */
+  reason?: string;
   /** Why not, when not ready (e.g. the cluster cannot be reached). */
   message?: string;
 }
@@ -39,7 +43,6 @@ export function kafkaSinkUrl(brokerBase: string, namespace: string, name: string
 /** The route of one sink, or why it has none. */
 function routeOf(
   entry: ResourceEntry<KafkaSink>,
-  settings: Settings,
   values: ValueLookupOptions,
 ): { ok: true; route: KafkaSinkRoute } | { ok: false; reason: string; message: string } {
   const { spec } = entry.resource;
@@ -55,8 +58,9 @@ function routeOf(
       // Knative accepts comma-separated servers within one entry too.
       bootstrapServers: spec.bootstrapServers.flatMap((s) => s.split(',')).map((s) => s.trim()),
       contentMode: spec.contentMode ?? 'binary',
-      partitions: spec.numPartitions ?? settings.defaultPartitions,
-      ...(spec.replicationFactor !== undefined ? { replicationFactor: spec.replicationFactor } : {}),
+      ...(spec.numPartitions !== undefined && spec.replicationFactor !== undefined
+        ? { createTopic: { partitions: spec.numPartitions, replicationFactor: spec.replicationFactor } }
+        : {}),
       security: auth.security,
     },
   };
@@ -74,7 +78,7 @@ export function reconcileKafkaSinks(
   for (const entry of entries) {
     const set = new ConditionSet(['ConfigMapUpdated', 'TopicReady', 'Addressable']);
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
-    const planned = routeOf(entry, settings, values);
+    const planned = routeOf(entry, values);
     if (!planned.ok) {
       set.markFalse('ConfigMapUpdated', planned.reason, planned.message);
       set.markUnknown('TopicReady', planned.reason, 'the sink is not running');
@@ -90,8 +94,8 @@ export function reconcileKafkaSinks(
       else
         set.markFalse(
           'TopicReady',
-          'TopicNotReady',
-          `${cluster} is not available: ${topic.message ?? 'unknown'}`,
+          topic.reason ?? 'TopicNotReady',
+          topic.message ?? `${cluster} is not ready`,
         );
       set.markTrue('Addressable');
       status.address = { url: kafkaSinkUrl(settings.brokerBase, entry.namespace, entry.name) };

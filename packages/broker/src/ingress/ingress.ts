@@ -27,6 +27,7 @@ import type { KafkaClientName } from '../eventlog/kafka-client.js';
 import { eventLogHealth } from '../probes/probes.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import { KafkaSinkLogs } from './kafka-sink-logs.js';
+import { prepareKafkaSinkTopic } from './kafka-sink-topic.js';
 import {
   buildRouteTable,
   describeUnknownPath,
@@ -241,7 +242,8 @@ export class Ingress {
     while (!state.retired && !this.#closed) {
       const { route } = state;
       try {
-        await state.log.ensureTopic(route.topic, topicSpecOf(route));
+        if (route.sink) await prepareKafkaSinkTopic(state.log, route.sink);
+        else await state.log.ensureTopic(route.topic, topicSpecOf(route));
         state.ready = true;
         state.lastError = undefined;
         return;

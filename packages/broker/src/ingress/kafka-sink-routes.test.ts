@@ -1,7 +1,7 @@
 import type { BrokerRoute, KafkaSinkRoute } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
 import { kafkaSinkClusterKey } from './kafka-sink-logs.js';
-import { buildRouteTable, describeUnknownPath, kafkaSinkTopicSpec, sameTopicSpec } from './route-table.js';
+import { buildRouteTable, describeUnknownPath, sameTopicSpec } from './route-table.js';
 
 const sink = (over: Partial<KafkaSinkRoute> = {}): KafkaSinkRoute => ({
   namespace: 'shop',
@@ -10,7 +10,6 @@ const sink = (over: Partial<KafkaSinkRoute> = {}): KafkaSinkRoute => ({
   topic: 'orders',
   bootstrapServers: ['k1:9092'],
   contentMode: 'binary',
-  partitions: 3,
   security: {},
   ...over,
 });
@@ -51,16 +50,14 @@ describe('KafkaSink routes on the ingress', () => {
     );
   });
 
-  it('a changed cluster, auth or content mode restarts the route; the topic asks only partitions and replicas', () => {
+  it('a changed cluster, auth, content mode or topic ownership restarts the route', () => {
     const route = (s: KafkaSinkRoute) => buildRouteTable([], [], [s]).get('/kafkasinks/shop/archive')!;
     expect(sameTopicSpec(route(sink()), route(sink()))).toBe(true);
     expect(sameTopicSpec(route(sink()), route(sink({ contentMode: 'structured' })))).toBe(false);
     expect(sameTopicSpec(route(sink()), route(sink({ bootstrapServers: ['k2:9092'] })))).toBe(false);
-    expect(kafkaSinkTopicSpec(sink({ replicationFactor: 2 }))).toEqual({
-      partitions: 3,
-      replicationFactor: 2,
-    });
-    expect(kafkaSinkTopicSpec(sink())).toEqual({ partitions: 3 });
+    expect(
+      sameTopicSpec(route(sink()), route(sink({ createTopic: { partitions: 3, replicationFactor: 1 } }))),
+    ).toBe(false);
   });
 
   it('share a producer per cluster and credentials, whatever the order of the servers', () => {

@@ -1,6 +1,6 @@
-// The control plane's side of a KafkaSink's TopicReady, as Knative's sink reconciler does it: create
-// the topic on the sink's cluster when it is missing (numPartitions, replicationFactor) and remember
-// whether that worked. computeContract reads `status` (a pure function cannot ask Kafka); a change
+// The control plane's side of a KafkaSink's TopicReady, as Knative's sink reconciler does it: the
+// topic on the sink's cluster created when missing or checked (kafka-sink-topic.ts), and whether
+// that worked remembered. computeContract reads `status` (a pure function cannot ask Kafka); a change
 // calls `onChange`, so the caller reconciles again. A failed check is retried with backoff until it
 // succeeds or the sink changes; a topic once ready stays ready (the ingress answers 503 by itself
 // when it later cannot produce).
@@ -9,7 +9,7 @@ import type { KafkaSinkRoute } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import type { KafkaSinkTopicState } from '../control/kafka-sinks.js';
 import { KafkaSinkLogs } from './kafka-sink-logs.js';
-import { kafkaSinkTopicSpec } from './route-table.js';
+import { KafkaSinkTopicError, prepareKafkaSinkTopic } from './kafka-sink-topic.js';
 
 export interface KafkaSinkTopicsOptions {
   /** Called when a sink's topic state changed. */
@@ -75,10 +75,11 @@ export class KafkaSinkTopics {
     while (!check.stopped) {
       let next: KafkaSinkTopicState;
       try {
-        await this.#logs.logFor(route).ensureTopic(route.topic, kafkaSinkTopicSpec(route));
+        await prepareKafkaSinkTopic(this.#logs.logFor(route), route);
         next = { ready: true };
       } catch (error) {
-        next = { ready: false, message: (error as Error).message };
+        const reason = error instanceof KafkaSinkTopicError ? error.reason : 'FailedToCheckTopic';
+        next = { ready: false, reason, message: (error as Error).message };
       }
       if (check.stopped) return;
       const changed = check.state?.ready !== next.ready || check.state?.message !== next.message;

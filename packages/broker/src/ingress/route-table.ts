@@ -47,16 +47,6 @@ export function topicSpecOf(route: IngressRoute): TopicSpec {
   };
 }
 
-/** What a KafkaSink asks of its topic when it is missing: numPartitions and replicationFactor only. */
-export function kafkaSinkTopicSpec(
-  sink: Pick<KafkaSinkRoute, 'partitions' | 'replicationFactor'>,
-): TopicSpec {
-  return {
-    partitions: sink.partitions,
-    ...(sink.replicationFactor !== undefined ? { replicationFactor: sink.replicationFactor } : {}),
-  };
-}
-
 /** The path a Broker's ingress is served at: `/<namespace>/<name>`. */
 export function brokerIngressPath(broker: Pick<BrokerRoute, 'namespace' | 'name'>): string {
   return ingressPath(broker.namespace, broker.name);
@@ -147,9 +137,10 @@ export function buildRouteTable(
         name: sink.name,
         path: `${KAFKA_SINK_PATH_PREFIX}${ingressPath(sink.namespace, sink.name)}`,
         topic: sink.topic,
-        partitions: sink.partitions,
+        // A sink's topic is prepared by prepareKafkaSinkTopic, never by topicSpecOf.
+        partitions: sink.createTopic?.partitions ?? 1,
         retentionMs: undefined,
-        replicationFactor: sink.replicationFactor,
+        replicationFactor: sink.createTopic?.replicationFactor,
         config: undefined,
         sink,
       },
