@@ -14,7 +14,7 @@ import { KafkaSinkTopicError, prepareKafkaSinkTopic } from './kafka-sink-topic.j
 export interface KafkaSinkTopicsOptions {
   /** Called when a sink's topic state changed. */
   onChange: () => void;
-  /** The producers' pool (its admin clients create the topics). Default: one of its own. */
+  /** The clients' pool (its admin clients check and create the topics); closed with this. Default: one of its own. */
   logs?: KafkaSinkLogs;
   /** First retry delay after a failed check; doubles up to 30 s. Default 1 s. */
   retryMs?: number;
@@ -31,13 +31,11 @@ const MAX_RETRY_MS = 30_000;
 export class KafkaSinkTopics {
   readonly #options: KafkaSinkTopicsOptions;
   readonly #logs: KafkaSinkLogs;
-  readonly #ownsLogs: boolean;
   /** By the route's whole content: a changed spec or Secret is a new check. */
   readonly #checks = new Map<string, Check>();
 
   constructor(options: KafkaSinkTopicsOptions) {
     this.#options = options;
-    this.#ownsLogs = options.logs === undefined;
     this.#logs = options.logs ?? new KafkaSinkLogs();
   }
 
@@ -66,7 +64,7 @@ export class KafkaSinkTopics {
   async close(): Promise<void> {
     for (const check of this.#checks.values()) check.stopped = true;
     this.#checks.clear();
-    if (this.#ownsLogs) await this.#logs.close();
+    await this.#logs.close();
   }
 
   async #run(check: Check): Promise<void> {

@@ -35,6 +35,7 @@ import {
   type ComputeContractOptions,
   type ComputedContract,
   computeContract,
+  KafkaSinkLogs,
   KafkaSinkTopics,
 } from '@eddy/broker';
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
@@ -146,11 +147,15 @@ export class Reconciler {
   /** Failed passes in a row: the backoff before the next try. */
   #failures = 0;
   /** KafkaSinks' TopicReady: their topics created on their own clusters, as Knative's reconciler does. */
-  readonly #sinkTopics = new KafkaSinkTopics({ onChange: () => this.schedule() });
+  readonly #sinkTopics: KafkaSinkTopics;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
+    this.#sinkTopics = new KafkaSinkTopics({
+      onChange: () => this.schedule(),
+      logs: new KafkaSinkLogs({ logger: options.logger }),
+    });
     this.#unsubscribe.push(
       options.store.onChange((changes) => {
         for (const change of changes) {
