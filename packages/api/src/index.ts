@@ -4,6 +4,7 @@ export * from './cloudevents/attribute-names.js';
 export * from './cloudevents/event.js';
 export * from './cloudevents/http-binding.js';
 export * from './cloudevents/kafka-binding.js';
+export * from './cloudevents/kafka-structured.js';
 export * from './contract/address-resolver.js';
 export * from './contract/contract-equality.js';
 export * from './contract/data-plane-contract.js';

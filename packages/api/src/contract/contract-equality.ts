@@ -25,6 +25,7 @@ export function sameContractContent(a: DataPlaneContract, b: DataPlaneContract):
     deepEqual(a.brokers, b.brokers) &&
     deepEqual(a.channels, b.channels) &&
     deepEqual(a.routes, b.routes) &&
-    deepEqual(a.replays ?? [], b.replays ?? [])
+    deepEqual(a.replays ?? [], b.replays ?? []) &&
+    deepEqual(a.kafkaSinks ?? [], b.kafkaSinks ?? [])
   );
 }

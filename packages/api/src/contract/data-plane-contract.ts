@@ -89,6 +89,36 @@ export interface ChannelRoute extends IngressTopic {
   kind: 'Channel' | 'InMemoryChannel' | 'KafkaChannel';
 }
 
+/**
+ * How a KafkaSink's producer reaches its cluster, resolved from the sink's auth Secret (Knative's keys:
+ * protocol, sasl.mechanism, user, password, ca.crt, user.crt, user.key). Absent parts = plaintext.
+ */
+export interface KafkaSinkSecurity {
+  /** TLS to every broker; without `ca` the system's trusted CAs verify them; cert+key = client authentication. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+}
+
+/**
+ * A KafkaSink: its ingress path and the topic of ANOTHER Kafka cluster (not Eddy's event log) each event
+ * POSTed there is produced to.
+ */
+export interface KafkaSinkRoute {
+  namespace: string;
+  name: string;
+  /** `/<namespace>/<name>`, served under the ingress' `/kafkasinks` prefix (brokers own `/<ns>/<name>`). */
+  path: string;
+  topic: string;
+  bootstrapServers: string[];
+  contentMode: 'binary' | 'structured';
+  /**
+   * Present when the sink sets both numPartitions and replicationFactor: the topic is created with them
+   * when missing. Absent: the topic is managed outside and must exist (Knative's two cases).
+   */
+  createTopic?: { partitions: number; replicationFactor: number };
+  security: KafkaSinkSecurity;
+}
+
 export interface DataPlaneContract {
   /** Increases with every change; data-plane components ignore an older contract. */
   generation: number;
@@ -97,4 +127,6 @@ export interface DataPlaneContract {
   routes: DispatchRoute[];
   /** Replays running or suspended (finished ones are not here). Absent = none. */
   replays?: ReplayPlan[];
+  /** KafkaSinks whose spec and auth resolved. Absent = none. */
+  kafkaSinks?: KafkaSinkRoute[];
 }

@@ -46,3 +46,9 @@ export function subscriptionRouteId(namespace: string, name: string): string {
 export function ingressPath(namespace: string, name: string): string {
   return `/${namespace}/${name}`;
 }
+
+/**
+ * Where KafkaSinks are served on the broker ingress: `/kafkasinks/<namespace>/<name>`. Knative serves
+ * them at `/<namespace>/<name>` of an ingress of their own; on Eddy's that path is a Broker's.
+ */
+export const KAFKA_SINK_PATH_PREFIX = '/kafkasinks';

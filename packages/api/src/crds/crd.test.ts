@@ -24,6 +24,7 @@ const MINIMAL_SPEC: Record<string, Record<string, unknown> | undefined> = {
   },
   Sequence: { steps: [{ uri: 'http://first.example.com/' }] },
   Parallel: { branches: [{ subscriber: { uri: 'http://branch.example.com/' } }] },
+  KafkaSink: { topic: 'events', bootstrapServers: ['kafka:9092'] },
   Replay: { broker: 'default', from: '2026-12-01T10:00:00Z', target: { triggers: ['orders'] } },
   PingSource: { sink: SINK },
   ContainerSource: { template: { spec: { containers: [{ image: 'example.com/heartbeats' }] } }, sink: SINK },

@@ -306,6 +306,7 @@ const PRINTER_COLUMNS: Readonly<Record<string, readonly PrinterColumn[]>> = {
   Subscription: [AGE, READY, REASON],
   Sequence: [ADDRESS_URL, AGE, READY, REASON],
   Parallel: [ADDRESS_URL, AGE, READY, REASON],
+  KafkaSink: [ADDRESS_URL, AGE, READY, REASON],
   Replay: [
     col('Broker', '.spec.broker'),
     col('From', '.spec.from'),

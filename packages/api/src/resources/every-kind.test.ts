@@ -23,6 +23,7 @@ const MINIMAL: Record<string, string[]> = {
   ],
   Sequence: ['steps: [{uri: "http://first.example.com/"}]'],
   Parallel: ['branches: [{subscriber: {uri: "http://branch.example.com/"}}]'],
+  KafkaSink: ['topic: events', 'bootstrapServers: ["kafka:9092"]'],
   Replay: ['broker: default', 'from: "2026-12-01T10:00:00Z"', 'target: {triggers: [orders]}'],
   PingSource: ['schedule: "0 9 * * 1-5"', SINK],
   ContainerSource: ['template: {spec: {containers: [{image: "example.com/heartbeats"}]}}', SINK],

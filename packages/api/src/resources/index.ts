@@ -66,6 +66,7 @@ export * from './schemas/core.js';
 export * from './schemas/event-types.js';
 export * from './schemas/eventing.js';
 export * from './schemas/flows.js';
+export * from './schemas/kafka-sink.js';
 export * from './schemas/messaging.js';
 export * from './schemas/replay.js';
 export * from './schemas/serving.js';

@@ -33,6 +33,7 @@ export const KIND_NAMES: readonly KindNames[] = [
   names('Subscription', 'subscriptions', 'sub'),
   names('Sequence', 'sequences'),
   names('Parallel', 'parallels'),
+  names('KafkaSink', 'kafkasinks'),
   names('Replay', 'replays'),
   names('PingSource', 'pingsources'),
   names('ContainerSource', 'containersources'),

@@ -3,6 +3,7 @@ import type { RuleContext } from './rule-context.js';
 import * as core from './rules-core.js';
 import { checkEventType } from './rules-event-types.js';
 import * as ev from './rules-eventing.js';
+import { checkKafkaSink } from './rules-kafka-sink.js';
 import { checkReplay } from './rules-replay.js';
 import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';
@@ -10,6 +11,7 @@ import { ConfigMap, SECRET_VALUE_FIELDS, Secret } from './schemas/core.js';
 import { EventType } from './schemas/event-types.js';
 import { Broker, Trigger } from './schemas/eventing.js';
 import { Parallel, Sequence } from './schemas/flows.js';
+import { KafkaSink } from './schemas/kafka-sink.js';
 import { Channel, InMemoryChannel, KafkaChannel, Subscription } from './schemas/messaging.js';
 import { Replay } from './schemas/replay.js';
 import { Configuration, Revision, Route, Service } from './schemas/serving.js';
@@ -60,6 +62,7 @@ export const KINDS: readonly KindDefinition[] = [
   def('messaging.knative.dev', ['v1'], 'Subscription', Subscription, ev.checkSubscription),
   def('flows.knative.dev', ['v1'], 'Sequence', Sequence, ev.checkSequence),
   def('flows.knative.dev', ['v1'], 'Parallel', Parallel, ev.checkParallel),
+  def('eventing.knative.dev', ['v1alpha1'], 'KafkaSink', KafkaSink, checkKafkaSink),
   def('eventing.eddy.dev', ['v1alpha1'], 'Replay', Replay, checkReplay),
   def('sources.knative.dev', ['v1', 'v1beta2'], 'PingSource', PingSource, src.checkPingSource),
   def('sources.knative.dev', ['v1'], 'ContainerSource', ContainerSource, src.checkContainerSource),
@@ -79,14 +82,7 @@ export const KINDS: readonly KindDefinition[] = [
 
 /** Knative (and Eddy) kinds that are parsed but not run yet: reported as a warning, never run. */
 export const LATER_KINDS: Readonly<Record<string, readonly string[]>> = {
-  'eventing.knative.dev': [
-    'KafkaSink',
-    'EventPolicy',
-    'EventTransform',
-    'RequestReply',
-    'IntegrationSink',
-    'JobSink',
-  ],
+  'eventing.knative.dev': ['EventPolicy', 'EventTransform', 'RequestReply', 'IntegrationSink', 'JobSink'],
   'sources.knative.dev': ['IntegrationSource', 'CamelSource', 'RabbitmqSource', 'RedisStreamSource'],
   'bindings.knative.dev': ['KafkaBinding'],
   'messaging.knative.dev': ['NatssChannel', 'RabbitmqChannel'],

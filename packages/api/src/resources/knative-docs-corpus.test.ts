@@ -157,7 +157,7 @@ describe.skipIf(!present)('Knative docs manifests (../shared/conformance/knative
           // (and Secrets) are read: a Broker's spec.config, configMapKeyRef.
           const expected = ['Namespace'].includes(d.kind!)
             ? 'ignored'
-            : ['KafkaSink'].includes(d.kind!)
+            : ['EventPolicy'].includes(d.kind!)
               ? 'unsupported'
               : 'ok';
           expect(d.status).toBe(expected);

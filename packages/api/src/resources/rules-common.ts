@@ -189,3 +189,14 @@ export function checkSourceSpec(
       );
   }
 }
+
+/** Kafka bootstrap servers: at least one, each `host:port` (a comma-separated list in one entry too, as Knative accepts). */
+export function checkBootstrapServers(ctx: RuleContext, servers: readonly string[], path: FieldPath): void {
+  if (servers.length === 0) ctx.error(path, 'expected at least one bootstrap server (host:port), found none');
+  servers.forEach((server, i) => {
+    for (const part of server.split(',')) {
+      if (!/^[^\s:]+:\d{1,5}$/.test(part.trim()))
+        ctx.error([...path, i], `expected host:port, found ${show(server)}`);
+    }
+  });
+}

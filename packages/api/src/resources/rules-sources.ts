@@ -1,7 +1,13 @@
 import { checkSchedule } from './cron.js';
 import { parseApiVersion } from './names.js';
 import { type RuleContext, show } from './rule-context.js';
-import { checkDelivery, checkFilters, checkMetadata, checkSourceSpec } from './rules-common.js';
+import {
+  checkBootstrapServers,
+  checkDelivery,
+  checkFilters,
+  checkMetadata,
+  checkSourceSpec,
+} from './rules-common.js';
 import type { Container } from './schemas/common.js';
 import type {
   ApiServerSource,
@@ -117,14 +123,7 @@ export function checkApiServerSource(ctx: RuleContext, a: ApiServerSource): void
 export function checkKafkaSource(ctx: RuleContext, k: KafkaSource): void {
   checkMetadata(ctx, k.metadata);
   if (k.spec.topics.length === 0) ctx.error(['spec', 'topics'], 'expected at least one topic, found none');
-  if (k.spec.bootstrapServers.length === 0)
-    ctx.error(['spec', 'bootstrapServers'], 'expected at least one bootstrap server (host:port), found none');
-  k.spec.bootstrapServers.forEach((server, i) => {
-    for (const part of server.split(',')) {
-      if (!/^[^\s:]+:\d{1,5}$/.test(part.trim()))
-        ctx.error(['spec', 'bootstrapServers', i], `expected host:port, found ${show(server)}`);
-    }
-  });
+  checkBootstrapServers(ctx, k.spec.bootstrapServers, ['spec', 'bootstrapServers']);
   checkDelivery(ctx, k.spec.delivery, ['spec', 'delivery']);
   checkSourceSpec(ctx, k.spec);
 }

@@ -1,5 +1,5 @@
-// How the eventing reconciler resolves a Destination's ref: Brokers and channels from this very
-// computation (usable only when their own settings are), Sequences and Parallels by their first
+// How the eventing reconciler resolves a Destination's ref: Brokers, channels and KafkaSinks from this
+// very computation (usable only when their own settings are), Sequences and Parallels by their first
 // channel, Services that exist among the resources via
 // `serviceUrl`, anything else via the caller's resolver.
 
@@ -8,6 +8,7 @@ import {
   type AddressResolver,
   groupOf,
   ingressPath,
+  type KafkaSinkRoute,
   type KReference,
   namespacedKey,
   resolverFromLookup,
@@ -15,6 +16,7 @@ import {
 import { type BrokerState, brokerUsable } from './brokers.js';
 import { type ChannelState, channelUsable, findChannel, isChannelKind } from './channels.js';
 import { parallelIngressName, sequenceChannelName } from './flows.js';
+import { kafkaSinkUrl } from './kafka-sinks.js';
 import { type Settings, show } from './options.js';
 
 export function eventingResolver(
@@ -23,7 +25,10 @@ export function eventingResolver(
   /** namespace/name of every serving.knative.dev Service among the resources. */
   services: ReadonlySet<string>,
   settings: Settings,
+  /** The KafkaSinks in the contract (whose auth resolved). */
+  kafkaSinks: readonly KafkaSinkRoute[] = [],
 ): AddressResolver {
+  const sinks = new Set(kafkaSinks.map((s) => namespacedKey(s.namespace, s.name)));
   const lookup = (ref: KReference, namespace: string): AddressLookup => {
     const group = groupOf(ref.apiVersion);
     const ns = ref.namespace ?? namespace;
@@ -50,6 +55,13 @@ export function eventingResolver(
         };
       if (!channelUsable(s)) return { why: `its channel ${s.entry.name} is not ready` };
       return { url: `${settings.channelBase}${ingressPath(ns, first)}` };
+    }
+    if (group === 'eventing.knative.dev' && ref.kind === 'KafkaSink') {
+      if (!sinks.has(namespacedKey(ns, ref.name)))
+        return {
+          why: `KafkaSink ${show(ref.name)} does not exist in namespace ${show(ns)} or its auth Secret did not resolve`,
+        };
+      return { url: kafkaSinkUrl(settings.brokerBase, ns, ref.name) };
     }
     if (group === 'serving.knative.dev' && ref.kind === 'Service') {
       if (!services.has(namespacedKey(ns, ref.name)))

@@ -16,6 +16,7 @@ import {
   type ContractInput,
   collectEntries,
   type DataPlaneContract,
+  type KafkaSink,
   type Replay,
   type ReplayPlan,
   type ResourceEntry,
@@ -28,6 +29,7 @@ import {
 import { eventingResolver } from './addresses.js';
 import { configMapData, planBrokers, reconcileBrokers } from './brokers.js';
 import { type AnyChannel, CHANNEL_KINDS, planChannels, reconcileChannels } from './channels.js';
+import { reconcileKafkaSinks } from './kafka-sinks.js';
 import { type ComputeContractOptions, settingsFrom } from './options.js';
 import { reconcileReplay } from './replays.js';
 import { settleRoutes } from './routes.js';
@@ -76,7 +78,14 @@ export function computeContract(
     settings,
   );
   const services = new Set(collectEntries(resources, 'serving.knative.dev', 'Service').keys());
-  const resolver = eventingResolver(brokers, channels, services, settings);
+  const kafkaSinks = reconcileKafkaSinks(
+    sortedEntries<KafkaSink>(resources, EVENTING, 'KafkaSink'),
+    settings,
+    options.values ?? {},
+    options.kafkaSinkTopics,
+    statuses,
+  );
+  const resolver = eventingResolver(brokers, channels, services, settings, kafkaSinks);
 
   // Phase 2.
   const brokerRoutes = reconcileBrokers(brokers, resolver, settings, statuses);
@@ -116,6 +125,7 @@ export function computeContract(
     channels: channelRoutes,
     routes,
     ...(replays.length > 0 ? { replays } : {}),
+    ...(kafkaSinks.length > 0 ? { kafkaSinks } : {}),
   };
   const previous = settings.previous;
   let generation = settings.firstGeneration;

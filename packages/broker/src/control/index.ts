@@ -31,3 +31,10 @@ export {
   sequenceChannelName,
   sequenceChildren,
 } from './flows.js';
+export { type KafkaSinkAuth, kafkaSinkAuth } from './kafka-sink-auth.js';
+export {
+  type KafkaSinkTopicState,
+  type KafkaSinkTopicStatus,
+  kafkaSinkUrl,
+  reconcileKafkaSinks,
+} from './kafka-sinks.js';

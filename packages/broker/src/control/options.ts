@@ -1,8 +1,9 @@
 // computeContract's options, checked once and turned into the settings every phase reads.
 
-import type { AddressResolver, DataPlaneContract, ResolvedDelivery } from '@eddy/api';
+import type { AddressResolver, DataPlaneContract, ResolvedDelivery, ValueLookupOptions } from '@eddy/api';
 import type { ReplayProgress } from '../replay/replay-progress.js';
 import { DEFAULT_BACKOFF_DELAY_MS, DEFAULT_RESOLVED_DELIVERY, type DeliveryDefaults } from './delivery.js';
+import type { KafkaSinkTopicStatus } from './kafka-sinks.js';
 
 export interface ComputeContractOptions {
   /** The contract the data plane runs now: the new generation is its generation + 1 only if anything changed. */
@@ -38,6 +39,10 @@ export interface ComputeContractOptions {
   now?: number;
   /** A Replay's progress from its checkpoints, by its uid and its targets' route ids (replay/replay-progress.ts). */
   replayProgress?: (uid: string, targets: readonly string[]) => ReplayProgress | undefined;
+  /** Where KafkaSinks' auth Secrets are read (EDDY_SECRET_* and applied Secrets). Default: none but process.env. */
+  values?: ValueLookupOptions;
+  /** Whether each KafkaSink's topic is ready on its cluster (kafka-sinks.ts); absent = not checked. */
+  kafkaSinkTopics?: KafkaSinkTopicStatus;
 }
 
 export const DEFAULT_PARTITIONS = 1;

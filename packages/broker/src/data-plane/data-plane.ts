@@ -211,7 +211,11 @@ class DataPlane implements BrokerDataPlane {
       return { applied: false, generation: this.#generation };
     }
     // Throws synchronously (nothing changed) when two routes share a path.
-    const topicsReady = ingress?.updateContract(contract.brokers, contract.channels);
+    const topicsReady = ingress?.updateContract(
+      contract.brokers,
+      contract.channels,
+      contract.kafkaSinks ?? [],
+    );
     this.#generation = contract.generation;
     // A dispatcher on its own waits for the ingress (another process) to create the topics, so its
     // routes start cleanly instead of failing and retrying.

@@ -207,7 +207,12 @@ export async function runDataPlane(
       log,
       logger,
       registry: processRegistry(),
-      ingress: { host: options.host, port: options.port, reusePort: options.reusePort },
+      ingress: {
+        host: options.host,
+        port: options.port,
+        reusePort: options.reusePort,
+        kafkaSinkClient: options.kafkaClient,
+      },
       dispatcher: { retryStateTopic: options.retryStateTopic },
     });
   } catch (error) {
@@ -217,7 +222,7 @@ export async function runDataPlane(
   const serves =
     options.component === 'dispatcher'
       ? '/healthz, /readyz, /metrics'
-      : 'brokers /<ns>/<name>, channels /channels/<ns>/<name>, /healthz, /readyz, /metrics';
+      : 'brokers /<ns>/<name>, channels /channels/<ns>/<name>, KafkaSinks /kafkasinks/<ns>/<name>, /healthz, /readyz, /metrics';
   logger.info(
     {
       url: dataPlane.url,

@@ -8,7 +8,7 @@
 // offset is the offset of the NEXT record to read (Kafka's convention), so committing a processed
 // record at offset o means committing o + 1.
 
-import type { PlainEvent } from '@eddy/api';
+import type { KafkaContentMode, PlainEvent } from '@eddy/api';
 
 /** A CloudEvent as the log stores it. Attributes and specversion are kept exactly as given. */
 export type LogEvent = PlainEvent;
@@ -43,6 +43,12 @@ export interface AppendOptions {
    * extension hashed (same key -> same partition), else round-robin.
    */
   partition?: number;
+  /**
+   * How a Kafka log encodes the records (the CloudEvents Kafka binding's content mode). Default
+   * binary, which Eddy's own topics always use; `structured` is for a KafkaSink that asks for it. The
+   * embedded log stores events, not records, and ignores it.
+   */
+  contentMode?: KafkaContentMode;
 }
 
 /** Where an appended event landed. */

@@ -9,6 +9,8 @@ export {
   reportObservedEventTypes,
 } from './event-type-recorder.js';
 export { createIngress, DEFAULT_MAX_BODY_BYTES, Ingress, type IngressOptions } from './ingress.js';
+export { KafkaSinkLogs, type KafkaSinkLogsOptions, kafkaSinkClusterKey } from './kafka-sink-logs.js';
+export { KafkaSinkTopics, type KafkaSinkTopicsOptions } from './kafka-sink-topics.js';
 export {
   brokerIngressPath,
   CHANNEL_PATH_PREFIX,

@@ -429,7 +429,7 @@ for (const harness of harnesses) {
           'unknown path',
           () => post(url, '/a/b/c/d', binary, 'x'),
           404,
-          /^no broker or channel at \/a\/b\/c\/d/,
+          /^no broker, channel or KafkaSink at \/a\/b\/c\/d/,
         ],
         [
           'GET on a broker',

@@ -6,22 +6,29 @@
 //
 // The ingress ensures its routes' topics itself (idempotent, so a control plane doing the same is
 // harmless) and answers 503 for a route until that succeeded, retrying with backoff meanwhile.
+//
+// A KafkaSink's route is the same path with another log: a producer to the sink's own cluster
+// (kafka-sink-logs.ts), in the sink's content mode; its 202 also waits for the cluster's acks=all.
 
-import type { BrokerRoute, ChannelRoute, PlainEvent } from '@eddy/api';
+import type { BrokerRoute, ChannelRoute, KafkaSinkRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
 import { type ProbeResult, registerProbeRoutes, sleep } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import {
+  type AppendOptions,
   type EventLog,
   EventLogUnavailableError,
   EventLogUsageError,
   RecordTooLargeError,
 } from '../eventlog/event-log.js';
+import type { KafkaClientName } from '../eventlog/kafka-client.js';
 import { eventLogHealth } from '../probes/probes.js';
 import { EventTypeRecorder, type EventTypeRecorderOptions } from './event-type-recorder.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
+import { KafkaSinkLogs } from './kafka-sink-logs.js';
+import { prepareKafkaSinkTopic } from './kafka-sink-topic.js';
 import {
   buildRouteTable,
   describeUnknownPath,
@@ -58,10 +65,17 @@ export interface IngressOptions {
   healthTimeoutMs?: number;
   /** Bounds of the record of the kinds of events received (event-type-recorder.ts). */
   eventTypes?: Omit<EventTypeRecorderOptions, 'registry'>;
+  /** The producers of KafkaSinks' clusters. Default: a pool of this ingress' own (closed with it). */
+  kafkaSinkLogs?: KafkaSinkLogs;
+  /** The Kafka client of this ingress' own pool of KafkaSink producers. Default DEFAULT_KAFKA_CLIENT. */
+  kafkaSinkClient?: KafkaClientName;
 }
 
 interface RouteState {
   route: IngressRoute;
+  /** Where the route's events go: the event log, or a KafkaSink's cluster. */
+  log: EventLog;
+  appendOptions: AppendOptions;
   ready: boolean;
   /** Why the topic is not ready yet (last ensureTopic failure). */
   lastError: string | undefined;
@@ -107,6 +121,8 @@ export class Ingress {
   readonly #reusePort: boolean;
   /** The (type, source, dataschema) each route accepted: what the event registry discovers. */
   readonly eventTypes: EventTypeRecorder;
+  readonly #sinkLogs: KafkaSinkLogs;
+  readonly #ownsSinkLogs: boolean;
   #routes = new Map<string, RouteState>();
   /** Whether a contract was given: until then /readyz says no. */
   #contracted = false;
@@ -132,17 +148,29 @@ export class Ingress {
     this.#healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
     this.#reusePort = options.reusePort ?? false;
     this.eventTypes = new EventTypeRecorder({ ...options.eventTypes, registry: this.registry });
+    this.#ownsSinkLogs = options.kafkaSinkLogs === undefined;
+    this.#sinkLogs =
+      options.kafkaSinkLogs ??
+      new KafkaSinkLogs({
+        logger: this.#logger,
+        ...(options.kafkaSinkClient ? { client: options.kafkaSinkClient } : {}),
+      });
     this.#app = this.#buildServer();
   }
 
   /**
    * Replaces the served routes. Routing switches at once; the promise resolves when every route of
    * this contract has its topic ready (it stays pending while a topic cannot be created, and
-   * resolves early if a later contract or close() replaces it). Callers may ignore it.
+   * resolves early if a later contract or close() replaces it). Callers may ignore it. KafkaSinks'
+   * topics are not waited for: they are on other clusters, and no route of this contract reads them.
    * @throws Error (synchronously, nothing changed) when two routes share a path or a name is invalid.
    */
-  updateContract(brokers: BrokerRoute[], channels: ChannelRoute[]): Promise<void> {
-    const table = buildRouteTable(brokers, channels);
+  updateContract(
+    brokers: BrokerRoute[],
+    channels: ChannelRoute[],
+    kafkaSinks: KafkaSinkRoute[] = [],
+  ): Promise<void> {
+    const table = buildRouteTable(brokers, channels, kafkaSinks);
     const next = new Map<string, RouteState>();
     for (const [path, route] of table) {
       const previous = this.#routes.get(path);
@@ -159,7 +187,10 @@ export class Ingress {
     this.#routes = next;
     this.eventTypes.retainRoutes(new Set(next.keys()));
     this.#contracted = true;
-    return Promise.all([...next.values()].map((state) => state.settled)).then(() => {});
+    void this.#sinkLogs.retain(kafkaSinks);
+    return Promise.all([...next.values()].filter((s) => !s.route.sink).map((state) => state.settled)).then(
+      () => {},
+    );
   }
 
   /** Starts listening; resolves with the base URL (e.g. http://127.0.0.1:41234). */
@@ -193,6 +224,7 @@ export class Ingress {
     this.#closed = true;
     for (const state of this.#routes.values()) state.retired = true;
     await this.#app.close();
+    if (this.#ownsSinkLogs) await this.#sinkLogs.close();
   }
 
   // ---- topics ---------------------------------------------------------------------------------
@@ -200,12 +232,15 @@ export class Ingress {
   #startRoute(route: IngressRoute): RouteState {
     const state: RouteState = {
       route,
-      ready: !this.#ensureTopics,
+      log: route.sink ? this.#sinkLogs.logFor(route.sink) : this.#log,
+      appendOptions: route.sink ? { contentMode: route.sink.contentMode } : {},
+      // A sink's topic is on a cluster nobody else prepares: ensured here even when Eddy's are not.
+      ready: !this.#ensureTopics && !route.sink,
       lastError: undefined,
       settled: Promise.resolve(),
       retired: false,
     };
-    if (this.#ensureTopics) state.settled = this.#ensureTopicLoop(state);
+    if (!state.ready) state.settled = this.#ensureTopicLoop(state);
     return state;
   }
 
@@ -214,7 +249,8 @@ export class Ingress {
     while (!state.retired && !this.#closed) {
       const { route } = state;
       try {
-        await this.#log.ensureTopic(route.topic, topicSpecOf(route));
+        if (route.sink) await prepareKafkaSinkTopic(state.log, route.sink);
+        else await state.log.ensureTopic(route.topic, topicSpecOf(route));
         state.ready = true;
         state.lastError = undefined;
         return;
@@ -232,7 +268,7 @@ export class Ingress {
 
   /** The route's topic vanished under us (e.g. deleted): not ready until it is ensured again. */
   #invalidate(state: RouteState, reason: string): void {
-    if (!this.#ensureTopics || !state.ready || state.retired) return;
+    if ((!this.#ensureTopics && !state.route.sink) || !state.ready || state.retired) return;
     state.ready = false;
     state.lastError = reason;
     state.settled = this.#ensureTopicLoop(state);
@@ -336,7 +372,7 @@ export class Ingress {
     );
     if (events.length > 0) {
       try {
-        await this.#log.append(route.topic, events);
+        await state.log.append(route.topic, events, state.appendOptions);
       } catch (error) {
         return this.#appendFailed(request, reply, state, error as Error, events.length);
       }
@@ -354,7 +390,9 @@ export class Ingress {
     count: number,
   ): FastifyReply {
     const { route } = state;
-    const where = `${route.kind} ${route.namespace}/${route.name} (topic "${route.topic}")`;
+    const where = `${route.kind} ${route.namespace}/${route.name} (topic "${route.topic}"${
+      route.sink ? ` on ${route.sink.bootstrapServers.join(',')}` : ''
+    })`;
     if (error instanceof RecordTooLargeError) {
       const message = `the events are larger than the log accepts for ${where}: ${error.message}`;
       return this.#fail(
@@ -365,7 +403,8 @@ export class Ingress {
     if (error instanceof EventLogUnavailableError) {
       reply.header('retry-after', RETRY_AFTER_SECONDS);
       // Not "nothing was stored": a send that failed or timed out may have landed in part or whole.
-      const message = `event log unavailable, nothing acknowledged for ${where}: ${error.message}`;
+      const what = route.sink ? "the KafkaSink's cluster" : 'event log';
+      const message = `${what} unavailable, nothing acknowledged for ${where}: ${error.message}`;
       return this.#fail(
         { request, reply, route },
         { status: 503, reason: 'log_unavailable', outcome: 'unavailable', message, count },
@@ -427,10 +466,14 @@ export class Ingress {
     return log.ok ? { ...log, routes: this.#routes.size, notReady: this.#notReady() } : log;
   }
 
-  /** A contract was given and every route's topic is ready. */
+  /**
+   * A contract was given and every route's topic is ready. KafkaSinks are listed but not held against
+   * it: a user's unreachable cluster must not take the ingress of every broker out of service.
+   */
   ready(): ProbeResult {
     const notReady = this.#notReady();
-    return { ok: this.#contracted && notReady.length === 0, contract: this.#contracted, notReady };
+    const blocking = [...this.#routes.values()].some((s) => !s.ready && !s.route.sink);
+    return { ok: this.#contracted && !blocking, contract: this.#contracted, notReady };
   }
 
   #notReady(): string[] {

@@ -43,7 +43,7 @@ describe('ingress route table', () => {
       'broker "x" does not exist in namespace "ns" (no broker at /ns/x)',
     );
     expect(describeUnknownPath('/channels/ns/x')).toMatch(/^channel "x" does not exist in namespace "ns"/);
-    expect(describeUnknownPath('/')).toMatch(/^no broker or channel at \/: brokers are at/);
+    expect(describeUnknownPath('/')).toMatch(/^no broker, channel or KafkaSink at \/: brokers are at/);
   });
 });
 

@@ -4,15 +4,23 @@
 // names never contain "/"):
 //   POST /<namespace>/<broker>              a Broker (BrokerRoute.path)
 //   POST /channels/<namespace>/<channel>    a Channel, InMemoryChannel or KafkaChannel
+//   POST /kafkasinks/<namespace>/<sink>     a KafkaSink (its topic is on the sink's own cluster)
 //   GET  /healthz, GET /metrics             the server's own endpoints (one segment)
 // A broker in a namespace called "channels" is still `/channels/<broker>`: two segments, not three.
 
-import { type BrokerRoute, type ChannelRoute, deepEqual, ingressPath } from '@eddy/api';
+import {
+  type BrokerRoute,
+  type ChannelRoute,
+  deepEqual,
+  ingressPath,
+  KAFKA_SINK_PATH_PREFIX,
+  type KafkaSinkRoute,
+} from '@eddy/api';
 import type { TopicSpec } from '../eventlog/event-log.js';
 
 export const CHANNEL_PATH_PREFIX = '/channels';
 
-export type IngressRouteKind = 'broker' | 'channel';
+export type IngressRouteKind = 'broker' | 'channel' | 'kafka-sink';
 
 export interface IngressRoute {
   kind: IngressRouteKind;
@@ -25,6 +33,8 @@ export interface IngressRoute {
   retentionMs: number | undefined;
   replicationFactor: number | undefined;
   config: Record<string, string> | undefined;
+  /** A KafkaSink's cluster, security and content mode (its topic is not on the ingress' event log). */
+  sink?: KafkaSinkRoute;
 }
 
 /** What the route asks of its topic, as the event log's ensureTopic takes it. */
@@ -55,7 +65,11 @@ const SEGMENT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
  * channels at `/channels` + ChannelRoute.path.
  * @throws Error naming the offending route.
  */
-export function buildRouteTable(brokers: BrokerRoute[], channels: ChannelRoute[]): Map<string, IngressRoute> {
+export function buildRouteTable(
+  brokers: BrokerRoute[],
+  channels: ChannelRoute[],
+  kafkaSinks: KafkaSinkRoute[] = [],
+): Map<string, IngressRoute> {
   const table = new Map<string, IngressRoute>();
   const add = (route: IngressRoute, declared: string) => {
     for (const [what, value] of [
@@ -115,6 +129,24 @@ export function buildRouteTable(brokers: BrokerRoute[], channels: ChannelRoute[]
       channel.path,
     );
   }
+  for (const sink of kafkaSinks) {
+    add(
+      {
+        kind: 'kafka-sink',
+        namespace: sink.namespace,
+        name: sink.name,
+        path: `${KAFKA_SINK_PATH_PREFIX}${ingressPath(sink.namespace, sink.name)}`,
+        topic: sink.topic,
+        // A sink's topic is prepared by prepareKafkaSinkTopic, never by topicSpecOf.
+        partitions: sink.createTopic?.partitions ?? 1,
+        retentionMs: undefined,
+        replicationFactor: sink.createTopic?.replicationFactor,
+        config: undefined,
+        sink,
+      },
+      sink.path,
+    );
+  }
   return table;
 }
 
@@ -127,10 +159,17 @@ export function describeUnknownPath(path: string): string {
   if (segments.length === 3 && `/${segments[0]}` === CHANNEL_PATH_PREFIX && segments.every((s) => s !== '')) {
     return `channel "${segments[2]}" does not exist in namespace "${segments[1]}" (no channel at ${path})`;
   }
-  return `no broker or channel at ${path}: brokers are at /<namespace>/<broker>, channels at ${CHANNEL_PATH_PREFIX}/<namespace>/<channel>`;
+  if (
+    segments.length === 3 &&
+    `/${segments[0]}` === KAFKA_SINK_PATH_PREFIX &&
+    segments.every((s) => s !== '')
+  ) {
+    return `KafkaSink "${segments[2]}" does not exist in namespace "${segments[1]}" or is not running (no sink at ${path})`;
+  }
+  return `no broker, channel or KafkaSink at ${path}: brokers are at /<namespace>/<broker>, channels at ${CHANNEL_PATH_PREFIX}/<namespace>/<channel>, KafkaSinks at ${KAFKA_SINK_PATH_PREFIX}/<namespace>/<sink>`;
 }
 
 /** Whether two routes need the same topic setup (so readiness carries over a contract update). */
 export function sameTopicSpec(a: IngressRoute, b: IngressRoute): boolean {
-  return a.topic === b.topic && deepEqual(topicSpecOf(a), topicSpecOf(b));
+  return a.topic === b.topic && deepEqual(topicSpecOf(a), topicSpecOf(b)) && deepEqual(a.sink, b.sink);
 }

@@ -211,7 +211,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           log,
           registry: metrics,
           logger,
-          ingress: { host, port },
+          ingress: { host, port, ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}) },
         });
         broker = inProcessBroker;
       } catch (error) {

@@ -35,6 +35,8 @@ import {
   type ComputeContractOptions,
   type ComputedContract,
   computeContract,
+  KafkaSinkLogs,
+  KafkaSinkTopics,
 } from '@eddy/broker';
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
 import {
@@ -147,10 +149,16 @@ export class Reconciler {
   #retryTimer: NodeJS.Timeout | undefined;
   /** Failed passes in a row: the backoff before the next try. */
   #failures = 0;
+  /** KafkaSinks' TopicReady: their topics created on their own clusters, as Knative's reconciler does. */
+  readonly #sinkTopics: KafkaSinkTopics;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
+    this.#sinkTopics = new KafkaSinkTopics({
+      onChange: () => this.schedule(),
+      logs: new KafkaSinkLogs({ logger: options.logger }),
+    });
     this.#unsubscribe.push(
       options.store.onChange((changes) => {
         for (const change of changes) {
@@ -228,6 +236,7 @@ export class Reconciler {
     this.#pending = false;
     for (const u of this.#unsubscribe) u();
     await this.#running;
+    await this.#sinkTopics.close();
     for (const w of this.#idleWaiters.splice(0)) w();
   }
 
@@ -300,7 +309,10 @@ export class Reconciler {
       ...(serviceUrl ? { serviceUrl } : {}),
       now: this.#now().getTime(),
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),
+      values: this.#values(),
+      kafkaSinkTopics: this.#sinkTopics.status,
     });
+    this.#sinkTopics.update(eventing.contract.kafkaSinks ?? []);
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
     for (const [k, s] of flowStatuses(inputs, eventing.statuses)) statuses.set(k, s);
     for (const [k, s] of reconcileEventTypes(store, inputs, this.#o.eventTypes)) statuses.set(k, s);

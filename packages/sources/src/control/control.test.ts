@@ -26,6 +26,14 @@ const ping = (name: string, sink: unknown, extra: Record<string, unknown> = {}) 
 const eventingStatuses = new Map<string, ResourceStatus>([
   ['Broker/demo/default', { observedGeneration: 1, conditions: [], address: { url: BROKER_URL } }],
   ['Broker/demo/starting', { observedGeneration: 1, conditions: [] }],
+  [
+    'KafkaSink/demo/archive',
+    {
+      observedGeneration: 1,
+      conditions: [],
+      address: { url: 'http://127.0.0.1:8080/kafkasinks/demo/archive' },
+    },
+  ],
 ]);
 
 function plan(inputs: ContractInput[], serviceUrl?: (ns: string, name: string) => string | undefined) {
@@ -56,6 +64,18 @@ describe('planSources', () => {
         sink: BROKER_URL,
         sinkAcceptsBatch: true,
       },
+    });
+  });
+
+  it('resolves a KafkaSink sink by its address, taking batches like a Broker (same ingress)', () => {
+    const { sources } = plan([
+      ping('to-kafka', {
+        ref: { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', name: 'archive' },
+      }),
+    ]);
+    expect(sources.get('PingSource/demo/to-kafka')?.plan).toMatchObject({
+      ok: true,
+      definition: { sink: 'http://127.0.0.1:8080/kafkasinks/demo/archive', sinkAcceptsBatch: true },
     });
   });
 

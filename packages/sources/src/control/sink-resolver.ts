@@ -16,11 +16,11 @@ import {
 
 const CHANNEL_KINDS = ['InMemoryChannel', 'KafkaChannel', 'Channel'];
 
-/** A Broker, channel or flow: an Eddy ingress, which takes batched events. */
+/** A Broker, channel, flow or KafkaSink: an Eddy ingress, which takes batched events. */
 function isEddyIngressRef(ref: Pick<KReference, 'apiVersion' | 'kind'>): boolean {
   const group = groupOf(ref.apiVersion);
   return (
-    (group === 'eventing.knative.dev' && ref.kind === 'Broker') ||
+    (group === 'eventing.knative.dev' && (ref.kind === 'Broker' || ref.kind === 'KafkaSink')) ||
     (group === 'messaging.knative.dev' && CHANNEL_KINDS.includes(ref.kind)) ||
     // A flow's address is its first channel's.
     (group === 'flows.knative.dev' && (ref.kind === 'Sequence' || ref.kind === 'Parallel'))

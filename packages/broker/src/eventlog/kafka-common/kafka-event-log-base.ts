@@ -4,7 +4,7 @@
 // listTopics, encoding and partition choice of appends, lag, seeks (live members in this process
 // first, else a commit for the group without members), the consumers this log started, and close.
 // A client's log extends it with the calls into its client: the abstract methods below.
-import { type KafkaBinaryRecord, toKafkaBinary } from '@eddy/api';
+import { type KafkaBinaryRecord, toKafkaRecord } from '@eddy/api';
 import { sleep } from '@eddy/runtime';
 import pino from 'pino';
 import {
@@ -218,7 +218,7 @@ export abstract class KafkaEventLogBase<Admin, Metadata, Message> implements Eve
     const messages = events.map((event, index) => {
       let record: KafkaBinaryRecord;
       try {
-        record = toKafkaBinary(event);
+        record = toKafkaRecord(event, options.contentMode ?? 'binary');
       } catch (error) {
         throw new EventLogUsageError(`${action}: events[${index}]: ${(error as Error).message}`);
       }

@@ -13,8 +13,11 @@ export type KafkaSasl = {
 }[KafkaSaslMechanism];
 
 export interface KafkaSecurity {
-  /** TLS to every broker. Without `ca` the system's trusted CAs verify the brokers' certificates. */
-  tls?: { ca?: string };
+  /**
+   * TLS to every broker. Without `ca` the system's trusted CAs verify the brokers' certificates;
+   * `cert` and `key` (PEM, together) authenticate the client (a KafkaSink's user.crt / user.key).
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
   sasl?: KafkaSasl;
 }
 

@@ -40,7 +40,19 @@ const RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 };
 /** kafkajs' `ssl` and `sasl` for `security` (its mechanism names are Eddy's). */
 function kafkajsSecurity({ tls, sasl }: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   return {
-    ...(tls ? { ssl: tls.ca === undefined ? true : { ca: [tls.ca] } } : {}),
+    ...(tls
+      ? {
+          ssl:
+            tls.ca === undefined && tls.cert === undefined
+              ? true
+              : {
+                  ...(tls.ca !== undefined ? { ca: [tls.ca] } : {}),
+                  ...(tls.cert !== undefined && tls.key !== undefined
+                    ? { cert: tls.cert, key: tls.key }
+                    : {}),
+                },
+        }
+      : {}),
     ...(sasl ? { sasl: { ...sasl } } : {}),
   };
 }

@@ -13,7 +13,14 @@ const MECHANISMS: Record<KafkaSaslMechanism, SASLMechanismValue> = {
 
 export function platformaticSecurity({ tls, sasl }: KafkaSecurity): PlatformaticSecurity {
   return {
-    ...(tls ? { tls: tls.ca === undefined ? {} : { ca: tls.ca } } : {}),
+    ...(tls
+      ? {
+          tls: {
+            ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+            ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+          },
+        }
+      : {}),
     ...(sasl
       ? { sasl: { mechanism: MECHANISMS[sasl.mechanism], username: sasl.username, password: sasl.password } }
       : {}),
