@@ -154,7 +154,9 @@ describe('charts/eddy files', SLOW, () => {
     const run = promisify(execFile);
     const variants = [
       await template(withKafka()),
-      await template(withKafka('webhook.enabled=false', 'sources.enabled=false')),
+      await template(
+        withKafka('webhook.enabled=false', 'sources.enabled=false', 'controller.eventTypeAutoCreate=true'),
+      ),
     ];
     let checked = 0;
     for (const objects of variants) {
@@ -181,6 +183,12 @@ describe('charts/eddy files', SLOW, () => {
       }
     }
     expect(checked).toBeGreaterThan(20);
+    const controllerArgs = (objects: (typeof variants)[number]) =>
+      deployments(objects)
+        .filter((d) => d.metadata.name.endsWith('-controller'))
+        .flatMap((d) => containerOf(d).args as string[]);
+    expect(controllerArgs(variants[0] ?? [])).not.toContain('--eventtype-auto-create');
+    expect(controllerArgs(variants[1] ?? [])).toContain('--eventtype-auto-create');
   });
 });
 
@@ -200,6 +208,7 @@ describe('helm lint and helm template', SLOW, () => {
         'imagePullSecrets[0].name=registry',
         'podAnnotations.team=events',
         'controller.nodeSelector.pool=system',
+        'controller.eventTypeAutoCreate=true',
       ),
     ];
     for (const sets of variants) {
