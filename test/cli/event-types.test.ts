@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
 import { waitFor } from '../harness/wait.ts';
-import { buildCli, type RunningDev, runEddy, spawnEddyDev } from './helpers.ts';
+import { buildCli, type RunningDev, runEddy, sendJsonEvent, spawnEddyDev } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eddy-eventtypes-'));
 beforeAll(() => buildCli(), 240_000);
@@ -66,19 +66,7 @@ spec:
 }
 
 async function send(url: string, type: string, source: string, dataschema?: string): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-id': `${type}-${Math.random().toString(36).slice(2)}`,
-      'ce-type': type,
-      'ce-source': source,
-      ...(dataschema ? { 'ce-dataschema': dataschema } : {}),
-      'content-type': 'application/json',
-    },
-    body: '{}',
-  });
-  expect(res.status).toBe(202);
+  expect(await sendJsonEvent(url, type, {}, source, dataschema ? { dataschema } : {})).toBe(202);
 }
 
 async function eventTypes(dataDir: string, namespace: string): Promise<EventTypeJson[]> {

@@ -121,12 +121,16 @@ export function spawnEddyDev(args: string[], cwd: string, env: Record<string, st
   };
 }
 
-/** POSTs a binary-mode JSON CloudEvent of `type` (a random id) to `url`; the HTTP status. */
+/**
+ * POSTs a binary-mode JSON CloudEvent of `type` (a random id) to `url`, with `attributes` as more
+ * `ce-` headers; the HTTP status.
+ */
 export async function sendJsonEvent(
   url: string,
   type: string,
   data: unknown,
   source = '/eddy-test',
+  attributes: Record<string, string> = {},
 ): Promise<number> {
   const res = await fetch(url, {
     method: 'POST',
@@ -135,6 +139,7 @@ export async function sendJsonEvent(
       'ce-id': `${type}-${Math.random().toString(36).slice(2)}`,
       'ce-type': type,
       'ce-source': source,
+      ...Object.fromEntries(Object.entries(attributes).map(([k, v]) => [`ce-${k}`, v])),
       'content-type': 'application/json',
     },
     body: JSON.stringify(data),
