@@ -249,6 +249,17 @@ describe.skipIf(!CHROMIUM || !process.env.KAFKA_BROKERS)('the dashboard with edd
         Number((g as unknown as PageElement).dataset.rate ?? 'NaN'),
       ),
     ).toBeGreaterThan(0);
+    // The `eddy sources` process reports its deliveries too: the PingSource's once-a-minute ping shows
+    // as its rate for the window after it.
+    await run.waitInPage(
+      'the PingSource rate reported by the sources process',
+      () =>
+        page().$eval(nodeSelector(`PingSource/${ns}/heartbeat`), (g) => {
+          const rate = Number((g as unknown as PageElement).dataset.rate ?? 'NaN');
+          return rate > 0 ? rate : undefined;
+        }),
+      75_000,
+    );
     await run.shot('5-kafka');
     expect(run.pageErrors).toEqual([]);
   }, 240_000);
