@@ -205,8 +205,8 @@ spec:
 
 /**
  * `eddy dev --kafka` (the broker, serving and the sources as processes) on the shared Kafka, in a
- * namespace of its own: the same page shows the topology, lags, replicas and the stream; the rates
- * stay with the processes, which the page says.
+ * namespace of its own: the same page shows the topology, lags, replicas and the stream, and the rates
+ * the ingress and dispatcher processes report in their contract-feed status.
  */
 describe.skipIf(!CHROMIUM || !process.env.KAFKA_BROKERS)('the dashboard with eddy dev --kafka', () => {
   const ns = `dash-${Date.now().toString(36)}`;
@@ -217,7 +217,7 @@ describe.skipIf(!CHROMIUM || !process.env.KAFKA_BROKERS)('the dashboard with edd
   );
   afterAll(() => run.stop());
 
-  it('draws the quickstart with lags and replicas, says the rates are not measured, and streams events', async () => {
+  it('draws the quickstart with lags and replicas, streams events, and moves the rates the processes report', async () => {
     const nodes = quickstartNodes(ns);
     await run.waitAllReady(nodes, 120_000);
     for (const trigger of nodes.filter((id) => id.startsWith('Trigger/')))
@@ -227,16 +227,39 @@ describe.skipIf(!CHROMIUM || !process.env.KAFKA_BROKERS)('the dashboard with edd
     expect(
       await page().$eval(nodeSelector(`Revision/${ns}/event-display-00001`), (g) => g.textContent),
     ).toMatch(/replicas 1\/1/);
-    expect(await page().$eval('#notes', (e) => e.textContent)).toMatch(/event rates are not shown/);
-    expect(
-      await page().$eval(
-        edgeSelector(`Broker/${ns}/default`, `Trigger/${ns}/everything-to-display`, 'route'),
-        (g) => ((g as unknown as PageElement).dataset.rate === undefined ? 'no rate' : 'rate'),
-      ),
-    ).toBe('no rate');
+    // Every rate is measured in this mode too: no note says something is not.
+    expect(await page().$eval('#notes', (e) => e.textContent)).toBe('');
+    const edge = edgeSelector(`Broker/${ns}/default`, `Trigger/${ns}/everything-to-display`, 'route');
+    const before = await run.edgeRate(edge);
+    expect(before).toBeGreaterThanOrEqual(0);
     await run.waitTailing();
-    const id = await run.sendEvent('dev.eddy.dashboard.kafka');
-    await run.waitInStream([id]);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await run.sendEvent('dev.eddy.dashboard.kafka'));
+    await run.waitInStream(ids);
+    // 30 events in the 10 s window, read by the dispatcher process (reported every 2 s at most): at
+    // least 1/s more on the broker -> trigger edge, and on the broker node (the ingress process's count).
+    const after = await run.waitInPage('the rate reported by the dispatcher process to rise', async () => {
+      const rate = await run.edgeRate(edge);
+      return rate >= before + 1 ? rate : undefined;
+    });
+    expect(after).toBeGreaterThanOrEqual(before + 1);
+    expect(await page().$eval(edge, (g) => g.getAttribute('class'))).toContain('flowing');
+    expect(
+      await page().$eval(nodeSelector(`Broker/${ns}/default`), (g) =>
+        Number((g as unknown as PageElement).dataset.rate ?? 'NaN'),
+      ),
+    ).toBeGreaterThan(0);
+    // The `eddy sources` process reports its deliveries too: the PingSource's once-a-minute ping shows
+    // as its rate for the window after it.
+    await run.waitInPage(
+      'the PingSource rate reported by the sources process',
+      () =>
+        page().$eval(nodeSelector(`PingSource/${ns}/heartbeat`), (g) => {
+          const rate = Number((g as unknown as PageElement).dataset.rate ?? 'NaN');
+          return rate > 0 ? rate : undefined;
+        }),
+      75_000,
+    );
     await run.shot('5-kafka');
     expect(run.pageErrors).toEqual([]);
   }, 240_000);

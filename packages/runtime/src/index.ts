@@ -17,6 +17,15 @@ export {
   type WatchLogger,
   watchContract,
 } from './contract-watch.js';
+export {
+  type CounterStatus,
+  countersSignature,
+  DEFAULT_REPORTED_SERIES,
+  RATE_COUNTERS,
+  type ReportedCounter,
+  readCounters,
+  reportedCounters,
+} from './counter-report.js';
 export { describeError } from './describe-error.js';
 export { registerFeedRoutes } from './feed-routes.js';
 export { freshCall } from './fresh-call.js';
@@ -49,6 +58,7 @@ export {
   UsageError,
   usageText,
 } from './process-main.js';
+export { type StatusReporter, type StatusReporterOptions, startStatusReporter } from './status-reporter.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
 export { workingDirectoryProblem } from './working-directory.js';

@@ -42,7 +42,7 @@ import {
   openKafkaEventLog,
 } from '../eventlog/kafka-client.js';
 import { kafkaSecurityFromEnv } from '../eventlog/kafka-common/kafka-security.js';
-import { reportObservedEventTypes } from '../ingress/event-type-recorder.js';
+import { reportDataPlaneStatus } from '../ingress/event-type-recorder.js';
 import {
   type BrokerDataPlane,
   checkContract,
@@ -200,13 +200,14 @@ export async function runDataPlane(
             : {}),
         })
       : await openEmbeddedEventLog({ dataDir: options.dataDir ?? '' });
+  const registry = processRegistry();
   let dataPlane: BrokerDataPlane;
   try {
     dataPlane = await createBrokerDataPlane({
       component: options.component,
       log,
       logger,
-      registry: processRegistry(),
+      registry,
       ingress: {
         host: options.host,
         port: options.port,
@@ -249,14 +250,15 @@ export async function runDataPlane(
     fileIntervalMs: options.watchIntervalMs,
   });
   if (!isUrlSource(options.contract)) await watch.first;
-  // The kinds of events this ingress accepted travel to the control plane in its feed status.
-  const stopReports =
-    options.component === 'dispatcher'
-      ? () => {}
-      : reportObservedEventTypes(
-          () => dataPlane.observedEventTypes(),
-          (status) => watch.report(status),
-        );
+  // The kinds of events this ingress accepted, and the counters a control plane shows as rates,
+  // travel to the control plane in its feed status (one report: each replaces the last).
+  const stopReports = reportDataPlaneStatus({
+    ...(options.component === 'dispatcher'
+      ? {}
+      : { observedEventTypes: () => dataPlane.observedEventTypes() }),
+    registry,
+    report: (status) => watch.report(status),
+  });
   let stopping: Promise<void> | undefined;
   return {
     dataPlane,

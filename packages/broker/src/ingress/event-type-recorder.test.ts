@@ -1,7 +1,15 @@
 import type { PlainEvent } from '@eddy/api';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPE_RATE_WINDOW_MS, EventTypeRecorder, rateOf } from './event-type-recorder.js';
+import { dispatchMetrics } from '../dispatcher/dispatch-metrics.js';
+import {
+  type DataPlaneStatusReport,
+  EVENT_TYPE_RATE_WINDOW_MS,
+  EventTypeRecorder,
+  rateOf,
+  reportDataPlaneStatus,
+} from './event-type-recorder.js';
+import { ingressMetrics } from './ingress-metrics.js';
 import type { IngressRoute } from './route-table.js';
 
 const route = (name: string, kind: IngressRoute['kind'] = 'broker'): IngressRoute => ({
@@ -132,5 +140,69 @@ describe('EventTypeRecorder', () => {
     expect(rateOf({ windowStart: 0, windowCount: 30, previousCount: 60 }, 30_000)).toBeCloseTo(
       (30 + 30) / 60,
     );
+  });
+});
+
+describe('reportDataPlaneStatus', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const accepted = { kind: 'broker', namespace: 'default', name: 'default', outcome: 'accepted' };
+
+  it("sends an ingress's event types and rate counters as ONE report, only when one moved, at most once an interval", async () => {
+    const registry = new Registry();
+    const ingress = ingressMetrics(registry);
+    const recorder = new EventTypeRecorder();
+    const reports: DataPlaneStatusReport[] = [];
+    const stop = reportDataPlaneStatus({
+      observedEventTypes: () => recorder.snapshot(Date.now()),
+      registry,
+      report: (s) => reports.push(s),
+      intervalMs: 40,
+    });
+    try {
+      // Thirty events within one interval: one report carrying both.
+      for (let i = 0; i < 30; i++) {
+        recorder.record(route('default'), [event('order.created')], Date.now());
+        ingress.events.inc(accepted);
+      }
+      await sleep(70);
+      expect(reports).toHaveLength(1);
+      expect(reports[0]?.eventTypes?.[0]).toMatchObject({ type: 'order.created', count: 30 });
+      expect(reports[0]?.counters).toEqual([
+        { name: 'eddy_ingress_events_total', labels: accepted, value: 30 },
+      ]);
+      // Nothing moves: nothing is sent (rates decaying alone do not count).
+      await sleep(150);
+      expect(reports).toHaveLength(1);
+      // A counter alone moves (a rejected event, no new kind): its value goes out with the event types.
+      ingress.events.inc({ ...accepted, outcome: 'rejected' });
+      await sleep(80);
+      expect(reports).toHaveLength(2);
+      expect(reports[1]?.eventTypes).toHaveLength(1);
+      expect(reports[1]?.counters).toHaveLength(2);
+    } finally {
+      stop();
+    }
+  });
+
+  it("sends a dispatcher's counters without event types", async () => {
+    const registry = new Registry();
+    const dispatch = dispatchMetrics(registry);
+    const reports: DataPlaneStatusReport[] = [];
+    const stop = reportDataPlaneStatus({ registry, report: (s) => reports.push(s), intervalMs: 30 });
+    try {
+      dispatch.events.inc({ route: 'default/t', outcome: 'delivered' }, 4);
+      await sleep(60);
+      expect(reports.at(-1)).toEqual({
+        counters: [
+          {
+            name: 'eddy_dispatch_events_total',
+            labels: { route: 'default/t', outcome: 'delivered' },
+            value: 4,
+          },
+        ],
+      });
+    } finally {
+      stop();
+    }
   });
 });

@@ -11,6 +11,7 @@
 // types cannot grow the process, nor the status report that carries a snapshot to the control plane.
 
 import type { PlainEvent } from '@eddy/api';
+import { countersSignature, type ReportedCounter, readCounters, startStatusReporter } from '@eddy/runtime';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { registeredCounter, registeredGauge } from '../metrics/registered-metric.js';
 import type { IngressRoute, IngressRouteKind } from './route-table.js';
@@ -38,10 +39,17 @@ export interface ObservedEventType {
   rate: number;
 }
 
-/** What an ingress process reports to the control plane through the contract feed. */
-export interface IngressStatusReport {
-  eventTypes: ObservedEventType[];
+/**
+ * What a broker data-plane process reports to the control plane through the contract feed: an
+ * ingress its observed event types, every process its rate counters.
+ */
+export interface DataPlaneStatusReport {
+  eventTypes?: ObservedEventType[];
+  counters: ReportedCounter[];
 }
+
+/** What an ingress process reports. */
+export type IngressStatusReport = DataPlaneStatusReport & { eventTypes: ObservedEventType[] };
 
 export interface EventTypeRecorderOptions {
   /** Distinct (route, type, source, dataschema) kept; default 500. */
@@ -238,28 +246,38 @@ export function rateOf(e: Pick<Entry, 'windowStart' | 'windowCount' | 'previousC
   return (previous * (1 - into) + current) / (EVENT_TYPE_RATE_WINDOW_MS / 1000);
 }
 
+/** A signature of observations that moves when a count does (not with the rates, which decay alone). */
+export function eventTypesSignature(eventTypes: readonly ObservedEventType[]): string {
+  let total = 0;
+  for (const e of eventTypes) total += e.count;
+  return `${eventTypes.length}:${total}`;
+}
+
 /**
- * Sends `snapshot()` to `report` (an ingress process's contract-feed status) when a count moved,
- * checked every `intervalMs` (default 2 s), and every `refreshMs` (default 30 s) anyway, so the
- * control plane sees rates fall off once traffic stops. Returns the way to stop.
+ * Keeps a data-plane process's contract-feed status current (runtime's status reporter: on change,
+ * every 2 s at most, every 30 s anyway): ONE report carrying what the ingress observed (`eventTypes`,
+ * absent for a dispatcher) and the rate counters of `registry` (RATE_COUNTERS), so the control plane
+ * can show rates of processes it does not share a registry with. Returns the way to stop.
  */
-export function reportObservedEventTypes(
-  snapshot: () => ObservedEventType[],
-  report: (status: IngressStatusReport) => void,
-  options: { intervalMs?: number; refreshMs?: number } = {},
-): () => void {
-  let sent = -1;
-  let sentAt = 0;
-  const timer = setInterval(() => {
-    const eventTypes = snapshot();
-    let total = eventTypes.length;
-    for (const e of eventTypes) total += e.count;
-    const now = Date.now();
-    if (total === sent && now - sentAt < (options.refreshMs ?? 30_000)) return;
-    sent = total;
-    sentAt = now;
-    report({ eventTypes });
-  }, options.intervalMs ?? 2_000);
-  timer.unref();
-  return () => clearInterval(timer);
+export function reportDataPlaneStatus(options: {
+  /** The ingress's observations; absent for a dispatcher. */
+  observedEventTypes?: (() => ObservedEventType[]) | undefined;
+  registry: Registry;
+  report: (status: DataPlaneStatusReport) => void;
+  intervalMs?: number;
+  refreshMs?: number;
+}): () => void {
+  const { observedEventTypes } = options;
+  const reporter = startStatusReporter<DataPlaneStatusReport>({
+    build: async () => ({
+      ...(observedEventTypes ? { eventTypes: observedEventTypes() } : {}),
+      counters: await readCounters(options.registry),
+    }),
+    signature: (s) =>
+      `${s.eventTypes ? eventTypesSignature(s.eventTypes) : '-'} ${countersSignature(s.counters)}`,
+    send: options.report,
+    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
+    ...(options.refreshMs !== undefined ? { refreshMs: options.refreshMs } : {}),
+  });
+  return () => reporter.stop();
 }

@@ -1,12 +1,14 @@
 export {
+  type DataPlaneStatusReport,
   DEFAULT_EVENT_TYPE_ATTRIBUTE_LENGTH,
   DEFAULT_EVENT_TYPE_LIMIT,
   EVENT_TYPE_RATE_WINDOW_MS,
   EventTypeRecorder,
   type EventTypeRecorderOptions,
+  eventTypesSignature,
   type IngressStatusReport,
   type ObservedEventType,
-  reportObservedEventTypes,
+  reportDataPlaneStatus,
 } from './event-type-recorder.js';
 export { createIngress, DEFAULT_MAX_BODY_BYTES, Ingress, type IngressOptions } from './ingress.js';
 export { KafkaSinkLogs, type KafkaSinkLogsOptions, kafkaSinkClusterKey } from './kafka-sink-logs.js';

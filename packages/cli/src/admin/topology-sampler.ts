@@ -1,10 +1,12 @@
-// Samples what the topology shows beside the resources: counters of the data plane that runs in this
-// process (prom-client: ingress accepted, dispatch outcomes, source deliveries) turned into per-second
-// rates over a sliding window, each route's lag, and the revisions' replicas and last decision. It
+// Samples what the topology shows beside the resources: counters of the data plane (prom-client:
+// ingress accepted, dispatch outcomes, source deliveries), of the part that runs in this process and
+// of the processes that report theirs in their contract-feed status, turned into per-second rates over
+// a sliding window (per process, so one that restarts and counts from 0 again costs no negative rate), each route's lag, and the revisions' replicas and last decision. It
 // calls its listeners with a new Topology whenever the picture changed, so GET /v1/topology answers
 // from the last sample and the SSE stream pushes only changes. It samples only while someone looks (a
 // stream is open, or GET /v1/topology was asked within IDLE_MS): a closed dashboard costs nothing.
 
+import { RATE_COUNTERS, type ReportedCounter, readCounters } from '@eddy/runtime';
 import type { Registry } from 'prom-client';
 import type { StoredResource, Topology } from './protocol.js';
 import {
@@ -20,6 +22,11 @@ export interface TopologySources {
   resources(): StoredResource[];
   /** The registry the in-process data plane counts into; absent when it runs elsewhere. */
   metrics?: Registry | undefined;
+  /**
+   * The counters data-plane processes reported (their feed status, RATE_COUNTERS), one entry per
+   * process; with `metrics` absent too, no rates are shown.
+   */
+  reported?(): readonly ReportedProcessCounters[];
   /** A dispatch route's lag (DispatchRoute.id); rejects when it cannot be read. */
   lag?(routeId: string): Promise<number>;
   revisions?(): {
@@ -35,6 +42,12 @@ export interface TopologySources {
   notes?: string[];
 }
 
+export interface ReportedProcessCounters {
+  /** Which process: a restarted one that keeps its name counts from 0 again. */
+  member: string;
+  counters: readonly ReportedCounter[];
+}
+
 export interface TopologySamplerOptions {
   intervalMs?: number;
   /** Rates are averaged over this window; default 10 s (a single event shows for that long). */
@@ -46,6 +59,7 @@ export interface TopologySamplerOptions {
 /** With no stream open and no GET for this long, sampling stops until the next one. */
 const IDLE_MS = 30_000;
 
+/** Counter sums by `<origin>\0<key>`: origin '' is this process's registry, else a reporting process. */
 type Counters = Map<string, number>;
 interface Sample {
   at: number;
@@ -55,34 +69,50 @@ interface Sample {
   sources: Counters;
 }
 
-interface MetricValue {
-  value: number;
-  labels: Record<string, string | number | undefined>;
+type Labels = Record<string, string>;
+interface OriginCounters {
+  origin: string;
+  counters: readonly ReportedCounter[];
 }
 
-/** A counter's values summed by `key(labels)`; labels `keep` rejects are skipped. */
-async function counters(
-  registry: Registry | undefined,
-  name: string,
-  key: (labels: MetricValue['labels']) => string,
-  keep: (labels: MetricValue['labels']) => boolean = () => true,
-): Promise<Counters> {
-  const out: Counters = new Map();
-  const metric = registry?.getSingleMetric(name);
-  if (!metric) return out;
-  const { values } = (await metric.get()) as { values: MetricValue[] };
-  for (const v of values) {
-    if (!keep(v.labels)) continue;
-    const k = key(v.labels);
-    out.set(k, (out.get(k) ?? 0) + v.value);
-  }
+/** The rate counters of this process's registry (all of them: no bound here) and of every reporting process. */
+async function allCounters(s: TopologySources): Promise<OriginCounters[]> {
+  const out: OriginCounters[] = [];
+  if (s.metrics) out.push({ origin: '', counters: await readCounters(s.metrics, RATE_COUNTERS, Infinity) });
+  for (const r of s.reported?.() ?? []) out.push({ origin: r.member, counters: r.counters });
   return out;
 }
 
-/** Per-second increase of each counter from `first` to `last` (a counter absent at first was 0). */
-function rates(first: Counters, last: Counters, seconds: number): Map<string, number> {
+/** A counter's values summed by origin and `key(labels)`; labels `keep` rejects are skipped. */
+function counters(
+  all: readonly OriginCounters[],
+  name: string,
+  key: (labels: Labels) => string,
+  keep: (labels: Labels) => boolean = () => true,
+): Counters {
+  const out: Counters = new Map();
+  for (const { origin, counters } of all)
+    for (const c of counters) {
+      if (c.name !== name || !keep(c.labels)) continue;
+      const k = `${origin}\0${key(c.labels)}`;
+      out.set(k, (out.get(k) ?? 0) + c.value);
+    }
+  return out;
+}
+
+/**
+ * Per-second increase of each counter from `first` to `last`, summed over origins. A counter absent
+ * at first was 0; one that went down was reset (its process restarted), so it counts from 0: never a
+ * negative rate.
+ */
+export function counterRates(first: Counters, last: Counters, seconds: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [k, v] of last) out.set(k, seconds > 0 ? Math.max(0, v - (first.get(k) ?? 0)) / seconds : 0);
+  for (const [k, v] of last) {
+    const before = first.get(k) ?? 0;
+    const increase = v >= before ? v - before : v;
+    const key = k.slice(k.indexOf('\0') + 1);
+    out.set(key, (out.get(key) ?? 0) + (seconds > 0 ? Math.max(0, increase) / seconds : 0));
+  }
   return out;
 }
 
@@ -160,23 +190,24 @@ export class TopologySampler {
     const s = this.#sources;
     const resources = s.resources();
     const now = Date.now();
+    const all = await allCounters(s);
     const sample: Sample = {
       at: now,
-      ingress: await counters(
-        s.metrics,
+      ingress: counters(
+        all,
         'eddy_ingress_events_total',
         (l) => `${l.kind}/${l.namespace}/${l.name}`,
         (l) => l.outcome === 'accepted',
       ),
-      read: await counters(s.metrics, 'eddy_dispatch_events_total', (l) => String(l.route)),
-      delivered: await counters(
-        s.metrics,
+      read: counters(all, 'eddy_dispatch_events_total', (l) => String(l.route)),
+      delivered: counters(
+        all,
         'eddy_dispatch_events_total',
         (l) => String(l.route),
         (l) => l.outcome === 'delivered',
       ),
-      sources: await counters(
-        s.metrics,
+      sources: counters(
+        all,
         'eddy_source_events_delivered_total',
         (l) => `${l.kind}/${l.namespace}/${l.name}`,
       ),
@@ -188,8 +219,10 @@ export class TopologySampler {
     const seconds = (now - first.at) / 1000;
 
     const routes = new Map<string, RouteStats>();
-    const read = rates(first.read, sample.read, seconds);
-    const delivered = rates(first.delivered, sample.delivered, seconds);
+    // Without counters from anywhere there is no rate to show, rather than a misleading zero.
+    const measured = s.metrics !== undefined || s.reported !== undefined;
+    const read = counterRates(first.read, sample.read, seconds);
+    const delivered = counterRates(first.delivered, sample.delivered, seconds);
     const ids = resources
       .filter((r) => r.kind === 'Trigger' || r.kind === 'Subscription')
       .map((r) => routeId(r.kind, r.metadata.namespace, r.metadata.name));
@@ -198,8 +231,7 @@ export class TopologySampler {
       const stats: RouteStats = { read: read.get(id) ?? 0, delivered: delivered.get(id) ?? 0 };
       const lag = lags[i];
       if (lag !== undefined) stats.lag = lag;
-      // Without in-process metrics there is no rate to show, rather than a misleading zero.
-      if (!s.metrics) {
+      if (!measured) {
         delete stats.read;
         delete stats.delivered;
       }
@@ -221,9 +253,9 @@ export class TopologySampler {
     }
     const stats: TopologyStats = {
       windowSeconds: Math.round(this.#windowMs / 1000),
-      ingress: s.metrics ? rates(first.ingress, sample.ingress, seconds) : new Map(),
+      ingress: measured ? counterRates(first.ingress, sample.ingress, seconds) : new Map(),
       routes,
-      sources: s.metrics ? rates(first.sources, sample.sources, seconds) : new Map(),
+      sources: measured ? counterRates(first.sources, sample.sources, seconds) : new Map(),
       revisions,
       ...(s.notes ? { notes: s.notes } : {}),
     };

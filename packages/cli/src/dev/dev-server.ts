@@ -16,12 +16,13 @@ import {
   openEmbeddedEventLog,
   openKafkaEventLog,
 } from '@eddy/broker';
-import { cleanupStack, sleep } from '@eddy/runtime';
+import { cleanupStack, type MemberState, reportedCounters, sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ADMIN_FILE, type SourcesProcessInfo, type StatusResponse } from '../admin/protocol.js';
+import type { ReportedProcessCounters } from '../admin/topology-sampler.js';
 import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
 import { type AdminServer, startAdminServer } from './admin-server.js';
@@ -114,8 +115,10 @@ export interface DevServer {
   close(): Promise<void>;
 }
 
-const RATES_IN_PROCESSES =
-  'event rates are not shown: the broker and the sources run as processes (eddy dev --kafka), whose counters are not reported to eddy dev; use --in-process for rates';
+/** The rate counters each process following a feed reported, named `<feed>/<member>`. */
+function feedCounters(feed: string, members: readonly MemberState[] | undefined): ReportedProcessCounters[] {
+  return (members ?? []).map((m) => ({ member: `${feed}/${m.id}`, counters: reportedCounters(m.status) }));
+}
 
 /** The first port from `from` up that nothing listens on (0 stays 0). */
 async function nextFreePort(host: string, from: number): Promise<number> {
@@ -343,8 +346,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           reconciler.eventingContract?.brokers.find((b) => b.namespace === ns && b.name === name)?.topic,
         topology: {
           resources: () => store.list().map((e) => e.resource),
-          // With the broker and sources as processes their counters stay there: lag and replicas only.
-          ...(processes ? { notes: [RATES_IN_PROCESSES] } : { metrics }),
+          // The broker and sources processes report their counters in their feed status; what runs
+          // here counts into `metrics`.
+          metrics,
+          ...(processes || sourcesProcess
+            ? {
+                reported: () => [
+                  ...feedCounters('broker', processes?.feed.members()),
+                  ...feedCounters('sources', sourcesProcess?.feed.members()),
+                ],
+              }
+            : {}),
           lag: (routeId) => broker.lag(routeId),
           revisions: () => servingPlane?.statuses() ?? [],
         },

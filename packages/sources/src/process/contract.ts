@@ -11,6 +11,7 @@ import {
   type ValueLookupOptions,
   type ValueStore,
 } from '@eddy/api';
+import type { ReportedCounter } from '@eddy/runtime';
 import type { SourceDefinition } from '../sdk/adapter.js';
 import { type SourceStatus, sourceKey } from '../sdk/runner.js';
 
@@ -39,6 +40,8 @@ export interface SourcesProcessStatus {
    * it refused (Ready False, InvalidSource).
    */
   sources: SourceStatus[];
+  /** Its delivery counters (eddy_source_events_delivered_total), for a control plane's rates. */
+  counters?: ReportedCounter[];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -28,14 +28,17 @@
 
 import { fileURLToPath } from 'node:url';
 import {
+  countersSignature,
   type FlagSpec,
   isEntryPoint,
   isUrlSource,
   parseFlags,
   processRegistry,
   readContractFile,
+  readCounters,
   runProcessMain,
   startProbeServer,
+  startStatusReporter,
   UsageError,
   usageText,
   watchContract,
@@ -213,16 +216,31 @@ export async function runSources(
     throw error;
   }
 
-  // The feed hears every change of a source's Ready condition or address: on apply, and as adapters
-  // report health between contracts (checked every statusIntervalMs).
-  let reported = '';
-  const report = () => {
-    if (applier.generation === undefined) return;
-    const status: SourcesProcessStatus = { shard: shardText(options.shard), sources: applier.statuses() };
-    const text = JSON.stringify(status);
-    if (text === reported) return;
-    reported = text;
-    watch.report(status);
+  // One report (each replaces the last): every change of a source's Ready condition or address goes
+  // out at once (on apply, and as adapters report health between contracts, checked every
+  // statusIntervalMs), the delivery counters a control plane shows as rates with it, or on their own
+  // every 2 s at most (runtime's status reporter).
+  const reporter = startStatusReporter<SourcesProcessStatus | undefined>({
+    build: async () =>
+      applier.generation === undefined
+        ? undefined
+        : {
+            shard: shardText(options.shard),
+            sources: applier.statuses(),
+            counters: await readCounters(metrics),
+          },
+    signature: (s) => (s ? `${JSON.stringify(s.sources)} ${countersSignature(s.counters ?? [])}` : ''),
+    send: (status) => {
+      if (status) watch.report(status);
+    },
+    onError: (error) => logger.warn({ err: error }, `sources status report: ${(error as Error).message}`),
+  });
+  let statuses = '';
+  const statusesMoved = () => {
+    const now = JSON.stringify(applier.statuses());
+    if (now === statuses) return;
+    statuses = now;
+    void reporter.flush();
   };
   const watch = watchContract<SourcesContract>({
     source: options.contract,
@@ -234,12 +252,12 @@ export async function runSources(
     },
     apply: async (contract) => {
       await applier.apply(contract);
-      report();
+      await reporter.flush();
     },
     logger,
     fileIntervalMs: options.watchIntervalMs,
   });
-  const statusTimer = setInterval(report, options.statusIntervalMs);
+  const statusTimer = setInterval(statusesMoved, options.statusIntervalMs);
   if (!isUrlSource(options.contract)) await watch.first;
   let stopping: Promise<void> | undefined;
   return {
@@ -248,6 +266,7 @@ export async function runSources(
     stop() {
       stopping ??= (async () => {
         clearInterval(statusTimer);
+        reporter.stop();
         await watch.stop();
         await runner.close();
         await probes.close();
