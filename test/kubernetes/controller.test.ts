@@ -540,4 +540,74 @@ spec:
         : undefined,
     );
   }, 120_000);
+
+  it('runs a KafkaSink: its topic made on its cluster, Ready with its ingress address, a Trigger delivers into it by ref', async () => {
+    [ingressPort] = (await freePorts(1)) as [number];
+    const ns = await freshNamespace();
+    const topic = `sink-${randomUUID().slice(0, 8)}`;
+    const controller = await startController(ns, 'sinks');
+    startDataPlane(controller.feedUrl);
+    await must(
+      ['apply', '-n', ns, '-f', '-'],
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: KafkaSink
+metadata: {name: archive}
+spec:
+  topic: ${topic}
+  bootstrapServers: [${brokers.join(',')}]
+  numPartitions: 2
+  replicationFactor: 1
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: to-archive}
+spec:
+  broker: default
+  subscriber: {ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: archive}}
+`,
+    );
+    const [sink] = await allReady(ns, 'kafkasinks', 1);
+    expect(sink?.status?.address?.url).toBe(`http://127.0.0.1:${ingressPort}/kafkasinks/${ns}/archive`);
+    await allReady(ns, 'triggers', 1);
+
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // Made by the controller with the sink's partitions (Knative's owned-topic rule).
+      expect((await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions).toHaveLength(2);
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = kafka.consumer({ groupId: `read-${topic}` });
+    const ids = new Set<string>();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const id = message.headers?.ce_id?.toString();
+        if (id) ids.add(id);
+      },
+    });
+    try {
+      // The data plane takes the contract after the statuses are written: send until one arrives.
+      const sent: string[] = [];
+      await waitFor(
+        'an event through the Trigger into the sink topic',
+        async () => {
+          const id = await send(ns, 'com.example.archived').catch(() => undefined);
+          if (id) sent.push(id);
+          await new Promise((r) => setTimeout(r, 1000));
+          return sent.some((s) => ids.has(s)) ? true : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
+    } finally {
+      await consumer.disconnect();
+    }
+  }, 120_000);
 });
