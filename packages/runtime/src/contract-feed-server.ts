@@ -7,6 +7,7 @@ import Fastify from 'fastify';
 import type { ContractFeed, Generational } from './contract-feed.js';
 import { registerFeedRoutes } from './feed-routes.js';
 import { boundPort, listenUrl } from './listen-url.js';
+import { bearerMatches } from './secret-compare.js';
 
 export interface ContractFeedServer {
   /** The feed's URL, what `--contract` takes. */
@@ -23,9 +24,9 @@ export async function serveContractFeed<T extends Generational>(
   const path = options.path ?? '/contract';
   const app = Fastify({ logger: false, forceCloseConnections: true });
   if (options.token !== undefined) {
-    const expected = `Bearer ${options.token}`;
+    const token = options.token;
     app.addHook('onRequest', async (request, reply) => {
-      if (request.headers.authorization !== expected)
+      if (!bearerMatches(request.headers.authorization, token))
         return reply.code(401).send({ error: 'a contract feed needs its bearer token' });
     });
   }

@@ -5,7 +5,8 @@
 // who has the token (admin.json) can also log in by POSTing it (the dashboard's login form does). A
 // session cookie is accepted for GET /v1/... only: it reads the mesh, it never changes it.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sameSecret } from '@eddy/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DashboardLoginCode, ErrorResponse } from './protocol.js';
 
@@ -18,12 +19,6 @@ export const PRINTED_CODE_TTL_MS = 60 * 60_000;
 
 function secret(): string {
   return randomBytes(24).toString('base64url');
-}
-
-export function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export class DashboardSessions {

@@ -25,6 +25,7 @@ import {
   openKafkaEventLog,
 } from '@eddy/broker';
 import {
+  bearerMatches,
   boundPort,
   type ContractFeed,
   cleanupStack,
@@ -226,9 +227,9 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       serverFactory: (h) => createServer(h),
     });
     if (o.contractToken !== undefined) {
-      const expected = `Bearer ${o.contractToken}`;
+      const token = o.contractToken;
       app.addHook('onRequest', async (request, reply) => {
-        if (request.url.startsWith('/v1/') && request.headers.authorization !== expected)
+        if (request.url.startsWith('/v1/') && !bearerMatches(request.headers.authorization, token))
           return reply.code(401).send({
             error: `${request.url.startsWith('/v1/contract') ? 'the contract feed' : 'the admin API'} needs its bearer token (EDDY_CONTRACT_TOKEN)`,
           });

@@ -1,7 +1,6 @@
 // The admin API of `eddy dev` (packages/cli/src/admin/protocol.ts is the contract with the client
 // verbs): fastify on 127.0.0.1, every request carrying the token from admin.json.
 
-import { timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import {
@@ -16,7 +15,7 @@ import {
 } from '@eddy/api';
 import { type EventLog, oldestEventTime, type PartitionWindow, timeWindow } from '@eddy/broker';
 import { dashboardPaths, registerDashboard } from '@eddy/dashboard';
-import { type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
+import { bearerMatches, type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   DashboardSessions,
@@ -103,12 +102,6 @@ class HttpError extends Error {
   }
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const expected = Buffer.from(`Bearer ${token}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 function applyRequest(body: unknown): ApplyRequest {
   const b = body as Partial<ApplyRequest> | undefined;
   if (!b || typeof b !== 'object' || typeof b.text !== 'string')
@@ -151,7 +144,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const dashboardAssets = new Set(dashboardPaths());
   app.addHook('onRequest', async (request, reply) => {
     if (isPublicDashboardRequest(request, dashboardAssets) || sessionMayRead(request, sessions)) return;
-    if (!tokenMatches(request.headers.authorization, options.token)) {
+    if (!bearerMatches(request.headers.authorization, options.token)) {
       const body: ErrorResponse = {
         error:
           'missing or wrong admin token (the Authorization header must be "Bearer <token>" from <data-dir>/admin.json)',
