@@ -119,9 +119,14 @@ function who(d: DocContext): { name?: string; namespace?: string } {
   return { ...(d.name ? { name: d.name } : {}), ...(d.namespace ? { namespace: d.namespace } : {}) };
 }
 
-function processDocument(d: DocContext): DocumentReport {
+/**
+ * How many alias expansions a document may make: a handful of anchors that each repeat the previous
+ * one nine times (a "billion laughs" document) would otherwise expand to gigabytes.
+ */
+export const MAX_ALIAS_EXPANSIONS = 1000;
+
+function processDocument(d: DocContext, raw: unknown): DocumentReport {
   const origin: Origin = { file: d.file, document: d.index, line: d.start.line, column: d.start.column };
-  const raw = d.doc.toJS({ maxAliasCount: 1000 }) as unknown;
   const obj =
     raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -310,7 +315,9 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
           line: pos.line,
           column: pos.col,
           path: '',
-          message: `YAML syntax error: ${err.message.split('\n')[0]}`,
+          message: /Maximum call stack size exceeded/.test(err.message)
+            ? 'YAML nested too deeply to read (collections inside collections, thousands of levels)'
+            : `YAML syntax error: ${err.message.split('\n')[0]}`,
         });
       }
       documents.push({
@@ -319,7 +326,26 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
       });
       continue;
     }
-    documents.push(processDocument(d));
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+    } catch (error) {
+      problems.push({
+        severity: 'error',
+        code: 'yaml-syntax',
+        file,
+        document: d.index,
+        line: start.line,
+        column: start.column,
+        path: '',
+        message: /alias count/i.test((error as Error).message)
+          ? `YAML aliases expand too much (more than ${MAX_ALIAS_EXPANSIONS} alias expansions in one document): refused as a resource exhaustion attack`
+          : `YAML could not be read: ${(error as Error).message.split('\n')[0]}`,
+      });
+      documents.push({ origin: { file, document: d.index, ...start }, status: 'unparsable' });
+      continue;
+    }
+    documents.push(processDocument(d, raw));
   }
   const resources = documents.flatMap((r): LoadedResource[] =>
     r.status === 'ok' && r.resource && r.apiVersion && r.kind && r.name && r.namespace

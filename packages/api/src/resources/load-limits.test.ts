@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { loadText, MAX_ALIAS_EXPANSIONS } from './load.js';
+
+describe('hostile YAML', () => {
+  it('refuses an alias bomb with a located error instead of expanding it', () => {
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const lines = levels.map((name, i) => {
+      const items = i === 0 ? Array(9).fill('"x"') : Array(9).fill(`*${levels[i - 1]}`);
+      return `    ${name}: &${name} [${items.join(',')}]`;
+    });
+    const text = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: ok}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: bomb
+  annotations:
+${lines.join('\n')}
+`;
+    const r = loadText(text, 'bomb.yaml');
+    expect(r.resources.map((x) => x.name)).toEqual(['ok']);
+    expect(r.documents[1]?.status).toBe('unparsable');
+    expect(r.problems).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        code: 'yaml-syntax',
+        file: 'bomb.yaml',
+        document: 1,
+        line: 5,
+        message: `YAML aliases expand too much (more than ${MAX_ALIAS_EXPANSIONS} alias expansions in one document): refused as a resource exhaustion attack`,
+      }),
+    ]);
+  });
+
+  it('says a document nested thousands of levels deep is too deep, where it is', () => {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`;
+    const r = loadText(text, 'deep.yaml');
+    expect(r.resources).toEqual([]);
+    expect(r.problems[0]).toMatchObject({
+      severity: 'error',
+      code: 'yaml-syntax',
+      file: 'deep.yaml',
+      line: 4,
+      message: 'YAML nested too deeply to read (collections inside collections, thousands of levels)',
+    });
+  });
+});
