@@ -3,7 +3,7 @@
 // what is refused answers the right status with a readable reason and stores nothing.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -640,6 +640,56 @@ describe('ingress on the kafka log: a record over the topic limit', () => {
     } finally {
       await ingress.close();
       await log.deleteTopic(route.topic).catch(() => {});
+      await log.close();
+    }
+  });
+});
+
+describe('ingress: a sender that trickles its request (slowloris)', () => {
+  it('answers 408 and closes the connection once requestTimeoutMs passed; prompt senders are served', {
+    timeout: 30_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-ingress-'));
+    dirs.push(dir);
+    const log = await openEmbeddedEventLog({ dataDir: dir });
+    const ingress = createIngress({ log, logger: quiet, requestTimeoutMs: 1_000 });
+    const route: BrokerRoute = {
+      namespace: 'ns',
+      name: 'slow',
+      path: '/ns/slow',
+      topic: unique('slow'),
+      partitions: 1,
+    };
+    try {
+      await ingress.updateContract([route], []);
+      const base = await ingress.listen();
+      const url = new URL(base);
+      const socket = connect(Number(url.port), url.hostname);
+      let answer = '';
+      socket.on('data', (chunk) => {
+        answer += chunk.toString();
+      });
+      const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+      const started = Date.now();
+      socket.write(
+        `POST ${route.path} HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: slow-1\r\nce-source: /s\r\nce-type: t\r\ncontent-length: 100\r\n\r\n`,
+      );
+      // One byte a second, never finishing: the sender holds the connection until the server cuts it.
+      const trickle = setInterval(() => socket.writable && socket.write('x'), 1_000);
+      const end = await closed;
+      clearInterval(trickle);
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(end - started).toBeLessThan(5_000);
+      expect(await endOffsets(log, route.topic)).toBe(0);
+      const ok = await post(
+        base,
+        route.path,
+        { 'ce-specversion': '1.0', 'ce-id': 'ok-1', 'ce-source': '/s', 'ce-type': 't' },
+        'fine',
+      );
+      expect(ok.status).toBe(202);
+    } finally {
+      await ingress.close();
       await log.close();
     }
   });

@@ -10,6 +10,7 @@
 // A KafkaSink's route is the same path with another log: a producer to the sink's own cluster
 // (kafka-sink-logs.ts), in the sink's content mode; its 202 also waits for the cluster's acks=all.
 
+import { createServer } from 'node:http';
 import type { BrokerRoute, ChannelRoute, KafkaSinkRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
 import { type ProbeResult, registerProbeRoutes, sleep } from '@eddy/runtime';
@@ -40,6 +41,11 @@ import { withTraceContext } from './trace-context.js';
 
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * How long a sender may take to send a whole request. Fastify's default is no limit, so a client
+ * trickling a body a byte at a time (slowloris) held its connection for as long as it liked.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_HEALTH_TIMEOUT_MS = 2_000;
 const ENSURE_RETRY_MIN_MS = 200;
 const ENSURE_RETRY_MAX_MS = 10_000;
@@ -53,6 +59,8 @@ export interface IngressOptions {
   logger?: pino.Logger;
   /** Largest accepted request body. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Longest a request may take to arrive, headers and body; then 408 and the connection closed. Default 30 s. */
+  requestTimeoutMs?: number;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (a free port; see address()). */
@@ -114,6 +122,7 @@ export class Ingress {
   readonly #metrics: IngressMetrics;
   readonly #app: FastifyInstance;
   readonly #maxBodyBytes: number;
+  readonly #requestTimeoutMs: number;
   readonly #host: string;
   readonly #port: number;
   readonly #ensureTopics: boolean;
@@ -137,6 +146,13 @@ export class Ingress {
         `createIngress: maxBodyBytes must be a positive integer, got ${options.maxBodyBytes}`,
       );
     }
+    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs <= 0) {
+      throw new RangeError(
+        `createIngress: requestTimeoutMs must be a positive integer, got ${options.requestTimeoutMs}`,
+      );
+    }
+    this.#requestTimeoutMs = requestTimeoutMs;
     this.#log = options.log;
     this.registry = options.registry ?? new Registry();
     this.#logger = options.logger ?? pino({ level: 'warn' });
@@ -277,7 +293,23 @@ export class Ingress {
   // ---- HTTP -------------------------------------------------------------------------------------
 
   #buildServer(): FastifyInstance {
-    const app = Fastify({ logger: false, bodyLimit: this.#maxBodyBytes, return503OnClosing: true });
+    const requestTimeout = this.#requestTimeoutMs;
+    const app = Fastify({
+      logger: false,
+      bodyLimit: this.#maxBodyBytes,
+      return503OnClosing: true,
+      // Node checks request deadlines every connectionsCheckingInterval (30 s by default): a check
+      // at least twice per timeout keeps the cut near the deadline.
+      serverFactory: (handler) =>
+        createServer(
+          {
+            requestTimeout,
+            headersTimeout: Math.min(requestTimeout, 60_000),
+            connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 2))),
+          },
+          handler,
+        ),
+    });
     // Every body is read as raw bytes, whatever its content type: the binding decides what it is.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
