@@ -58,6 +58,7 @@ export {
   UsageError,
   usageText,
 } from './process-main.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutServer } from './request-timeout.js';
 export { bearerMatches, sameSecret } from './secret-compare.js';
 export { type StatusReporter, type StatusReporterOptions, startStatusReporter } from './status-reporter.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';

@@ -10,10 +10,15 @@
 // A KafkaSink's route is the same path with another log: a producer to the sink's own cluster
 // (kafka-sink-logs.ts), in the sink's content mode; its 202 also waits for the cluster's acks=all.
 
-import { createServer } from 'node:http';
 import type { BrokerRoute, ChannelRoute, KafkaSinkRoute, PlainEvent } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
-import { type ProbeResult, registerProbeRoutes, sleep } from '@eddy/runtime';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type ProbeResult,
+  registerProbeRoutes,
+  requestTimeoutServer,
+  sleep,
+} from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -41,11 +46,7 @@ import { withTraceContext } from './trace-context.js';
 
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-/**
- * How long a sender may take to send a whole request. Fastify's default is no limit, so a client
- * trickling a body a byte at a time (slowloris) held its connection for as long as it liked.
- */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 const DEFAULT_HEALTH_TIMEOUT_MS = 2_000;
 const ENSURE_RETRY_MIN_MS = 200;
 const ENSURE_RETRY_MAX_MS = 10_000;
@@ -122,7 +123,8 @@ export class Ingress {
   readonly #metrics: IngressMetrics;
   readonly #app: FastifyInstance;
   readonly #maxBodyBytes: number;
-  readonly #requestTimeoutMs: number;
+  /** The HTTP server, with its request deadline (made in the constructor, so a bad one fails there). */
+  readonly #serverFactory: ReturnType<typeof requestTimeoutServer>;
   readonly #host: string;
   readonly #port: number;
   readonly #ensureTopics: boolean;
@@ -146,13 +148,7 @@ export class Ingress {
         `createIngress: maxBodyBytes must be a positive integer, got ${options.maxBodyBytes}`,
       );
     }
-    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs <= 0) {
-      throw new RangeError(
-        `createIngress: requestTimeoutMs must be a positive integer, got ${options.requestTimeoutMs}`,
-      );
-    }
-    this.#requestTimeoutMs = requestTimeoutMs;
+    this.#serverFactory = requestTimeoutServer(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     this.#log = options.log;
     this.registry = options.registry ?? new Registry();
     this.#logger = options.logger ?? pino({ level: 'warn' });
@@ -293,22 +289,11 @@ export class Ingress {
   // ---- HTTP -------------------------------------------------------------------------------------
 
   #buildServer(): FastifyInstance {
-    const requestTimeout = this.#requestTimeoutMs;
     const app = Fastify({
       logger: false,
       bodyLimit: this.#maxBodyBytes,
       return503OnClosing: true,
-      // Node checks request deadlines every connectionsCheckingInterval (30 s by default): a check
-      // at least twice per timeout keeps the cut near the deadline.
-      serverFactory: (handler) =>
-        createServer(
-          {
-            requestTimeout,
-            headersTimeout: Math.min(requestTimeout, 60_000),
-            connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 2))),
-          },
-          handler,
-        ),
+      serverFactory: this.#serverFactory,
     });
     // Every body is read as raw bytes, whatever its content type: the binding decides what it is.
     app.removeAllContentTypeParsers();

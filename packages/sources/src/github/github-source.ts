@@ -8,6 +8,7 @@
 // the same X-GitHub-Delivery, so the event keeps its id.
 
 import type { GitHubSource } from '@eddy/api';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutServer } from '@eddy/runtime';
 import { Webhooks } from '@octokit/webhooks';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
@@ -175,7 +176,11 @@ async function startGitHub(
     };
   }
 
-  const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
+  const app: FastifyInstance = Fastify({
+    bodyLimit,
+    logger: false,
+    serverFactory: requestTimeoutServer(DEFAULT_REQUEST_TIMEOUT_MS),
+  });
   // Keep the raw bytes of every body: the signature covers them, and the content type is judged
   // by the handler so that an unsupported one gets a clear 415.
   app.removeAllContentTypeParsers();
