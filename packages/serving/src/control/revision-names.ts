@@ -2,7 +2,7 @@
 // Configuration's generation, or the template's own `metadata.name` ("bring your own"), which must
 // start with `<configuration>-` so revisions of different configurations never collide.
 
-import { createHash } from 'node:crypto';
+import { childName } from '@eddy/api';
 
 export const SERVING_GROUP = 'serving.knative.dev';
 export const SERVING_API_VERSION = `${SERVING_GROUP}/v1`;
@@ -10,19 +10,6 @@ export const SERVICE_LABEL = 'serving.knative.dev/service';
 export const CONFIGURATION_LABEL = 'serving.knative.dev/configuration';
 export const CONFIGURATION_GENERATION_LABEL = 'serving.knative.dev/configurationGeneration';
 export const ROUTE_LABEL = 'serving.knative.dev/route';
-
-/** Kubernetes object names (DNS-1035 labels) are at most this long. */
-const MAX_NAME = 63;
-
-/**
- * `<parent><suffix>`; when that is too long, the parent is cut and an MD5 of the whole parent keeps
- * the result unique (Knative's kmeta.ChildName scheme).
- */
-export function childName(parent: string, suffix: string): string {
-  if (parent.length + suffix.length <= MAX_NAME) return parent + suffix;
-  const digest = createHash('md5').update(parent).digest('hex');
-  return `${parent.slice(0, MAX_NAME - suffix.length - digest.length)}${digest}${suffix}`;
-}
 
 /** The generated revision name of a Configuration generation: `hello-00003`. */
 export function generatedRevisionName(configuration: string, generation: number): string {
