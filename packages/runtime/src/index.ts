@@ -60,6 +60,14 @@ export {
 } from './process-main.js';
 export { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutServer } from './request-timeout.js';
 export { bearerMatches, sameSecret } from './secret-compare.js';
+export {
+  bearerToken,
+  TokenRejectedError,
+  TokenVerifier,
+  type TokenVerifierOptions,
+  type TrustedIssuerConfig,
+  type VerifiedSender,
+} from './sender-auth/token-verifier.js';
 export { type StatusReporter, type StatusReporterOptions, startStatusReporter } from './status-reporter.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';

@@ -79,6 +79,40 @@ export interface IngressTopic {
   replicationFactor?: number;
   /** More Kafka topic configs by Kafka's name; the embedded log ignores them. */
   config?: Record<string, string>;
+  /** Who may send; absent = authentication is off and everyone may (Knative's default). */
+  auth?: IngressAuth;
+}
+
+/** Knative's `default-authorization-mode`: who may send to a target no EventPolicy applies to. */
+export type AuthorizationMode = 'allow-all' | 'allow-same-namespace' | 'deny-all';
+
+/** One EventPolicy as a target enforces it: a sender whose subject matches may send events passing the filters. */
+export interface ResolvedEventPolicy {
+  name: string;
+  /** Token subjects as resolved; one ending in `*` matches every subject with that prefix. */
+  subjects: string[];
+  filters?: SubscriptionsAPIFilter[];
+}
+
+/** A target's sender check (authentication on): the audience its tokens must carry and who it allows. */
+export interface IngressAuth {
+  audience: string;
+  /** The EventPolicies that apply; none = `defaultMode` decides. */
+  policies: ResolvedEventPolicy[];
+  defaultMode: AuthorizationMode;
+}
+
+/** An OIDC issuer whose tokens the ingress trusts: keys from its discovery document, or given inline. */
+export interface TrustedIssuer {
+  issuer: string;
+  /** A JSON Web Key Set; absent = fetched from `<issuer>/.well-known/openid-configuration`'s jwks_uri. */
+  jwks?: { keys: Record<string, unknown>[] };
+}
+
+/** How the ingress tells who a sender is: trusted OIDC issuers, and static bearer tokens (from Secrets). */
+export interface SenderTrust {
+  issuers: TrustedIssuer[];
+  staticTokens?: { token: string; subject: string }[];
 }
 
 /** A Broker's ingress and its topic. */
@@ -117,6 +151,8 @@ export interface KafkaSinkRoute {
    */
   createTopic?: { partitions: number; replicationFactor: number };
   security: KafkaSinkSecurity;
+  /** Who may send; absent = everyone (see IngressTopic.auth). */
+  auth?: IngressAuth;
 }
 
 export interface DataPlaneContract {
@@ -129,4 +165,6 @@ export interface DataPlaneContract {
   replays?: ReplayPlan[];
   /** KafkaSinks whose spec and auth resolved. Absent = none. */
   kafkaSinks?: KafkaSinkRoute[];
+  /** Issuers and static tokens the ingress verifies senders with; present when authentication is on. */
+  senderTrust?: SenderTrust;
 }

@@ -18,8 +18,12 @@ export interface ResourceStatus {
   observedGeneration: number;
   /** Sorted by type, as Knative stores them; always contains `Ready`. */
   conditions: Condition[];
-  /** Broker and channels: where to send events. */
-  address?: { url: string };
+  /** Broker and channels: where to send events (and, with authentication on, the audience of its tokens). */
+  address?: { url: string; audience?: string };
+  /** Broker, channels, KafkaSink: the Ready EventPolicies that apply (Knative's AppliedEventPolicyRef). */
+  policies?: { apiVersion: string; name: string }[];
+  /** EventPolicy: the subjects it allows, resolved. */
+  from?: string[];
   /** Trigger: the resolved subscriber. */
   subscriberUri?: string;
   /** Broker, Trigger, channels: the resolved dead-letter sink of the delivery that applies. */

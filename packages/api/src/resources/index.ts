@@ -32,6 +32,7 @@ export {
   lookupKind,
   supportedKindsText,
 } from './kinds.js';
+export { matchesLabelSelector } from './label-selector.js';
 export {
   type DocumentReport,
   type DocumentStatus,
@@ -63,6 +64,7 @@ export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';
 export { parseRfc3339 } from './rules-replay.js';
 export * from './schemas/common.js';
 export * from './schemas/core.js';
+export * from './schemas/event-policy.js';
 export * from './schemas/event-types.js';
 export * from './schemas/eventing.js';
 export * from './schemas/flows.js';

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { RuleContext } from './rule-context.js';
 import * as core from './rules-core.js';
+import { checkEventPolicy } from './rules-event-policy.js';
 import { checkEventType } from './rules-event-types.js';
 import * as ev from './rules-eventing.js';
 import { checkKafkaSink } from './rules-kafka-sink.js';
@@ -8,6 +9,7 @@ import { checkReplay } from './rules-replay.js';
 import * as sv from './rules-serving.js';
 import * as src from './rules-sources.js';
 import { ConfigMap, SECRET_VALUE_FIELDS, Secret } from './schemas/core.js';
+import { EventPolicy } from './schemas/event-policy.js';
 import { EventType } from './schemas/event-types.js';
 import { Broker, Trigger } from './schemas/eventing.js';
 import { Parallel, Sequence } from './schemas/flows.js';
@@ -56,6 +58,7 @@ export const KINDS: readonly KindDefinition[] = [
   def('eventing.knative.dev', ['v1'], 'Broker', Broker, ev.checkBroker),
   def('eventing.knative.dev', ['v1'], 'Trigger', Trigger, ev.checkTrigger),
   def('eventing.knative.dev', ['v1beta3'], 'EventType', EventType, checkEventType),
+  def('eventing.knative.dev', ['v1alpha1'], 'EventPolicy', EventPolicy, checkEventPolicy),
   def('messaging.knative.dev', ['v1'], 'Channel', Channel, ev.checkChannel),
   def('messaging.knative.dev', ['v1'], 'InMemoryChannel', InMemoryChannel, ev.checkInMemoryChannel),
   def('messaging.knative.dev', ['v1beta1'], 'KafkaChannel', KafkaChannel, ev.checkKafkaChannel),
@@ -82,7 +85,7 @@ export const KINDS: readonly KindDefinition[] = [
 
 /** Knative (and Eddy) kinds that are parsed but not run yet: reported as a warning, never run. */
 export const LATER_KINDS: Readonly<Record<string, readonly string[]>> = {
-  'eventing.knative.dev': ['EventPolicy', 'EventTransform', 'RequestReply', 'IntegrationSink', 'JobSink'],
+  'eventing.knative.dev': ['EventTransform', 'RequestReply', 'IntegrationSink', 'JobSink'],
   'sources.knative.dev': ['IntegrationSource', 'CamelSource', 'RabbitmqSource', 'RedisStreamSource'],
   'bindings.knative.dev': ['KafkaBinding'],
   'messaging.knative.dev': ['NatssChannel', 'RabbitmqChannel'],

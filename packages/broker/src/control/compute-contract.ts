@@ -29,6 +29,7 @@ import {
 import { eventingResolver } from './addresses.js';
 import { configMapData, planBrokers, reconcileBrokers } from './brokers.js';
 import { type AnyChannel, CHANNEL_KINDS, planChannels, reconcileChannels } from './channels.js';
+import { applySenderAuth } from './event-policies.js';
 import { reconcileKafkaSinks } from './kafka-sinks.js';
 import { type ComputeContractOptions, settingsFrom } from './options.js';
 import { reconcileReplay } from './replays.js';
@@ -102,6 +103,7 @@ export function computeContract(
   ];
   const routes = settleRoutes(pending, settings.previous, statuses);
 
+  const senderTrust = applySenderAuth(resources, options, brokerRoutes, channelRoutes, kafkaSinks, statuses);
   brokerRoutes.sort(byNamespaceThenName);
   channelRoutes.sort((a, b) => byNamespaceThenName(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
   // Phase 4: replays run through the settled routes.
@@ -126,6 +128,7 @@ export function computeContract(
     routes,
     ...(replays.length > 0 ? { replays } : {}),
     ...(kafkaSinks.length > 0 ? { kafkaSinks } : {}),
+    ...(senderTrust ? { senderTrust } : {}),
   };
   const previous = settings.previous;
   let generation = settings.firstGeneration;

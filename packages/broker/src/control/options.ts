@@ -3,6 +3,7 @@
 import type { AddressResolver, DataPlaneContract, ResolvedDelivery, ValueLookupOptions } from '@eddy/api';
 import type { ReplayProgress } from '../replay/replay-progress.js';
 import { DEFAULT_BACKOFF_DELAY_MS, DEFAULT_RESOLVED_DELIVERY, type DeliveryDefaults } from './delivery.js';
+import type { SenderAuthOptions } from './event-policies.js';
 import type { KafkaSinkTopicStatus } from './kafka-sinks.js';
 
 export interface ComputeContractOptions {
@@ -43,6 +44,8 @@ export interface ComputeContractOptions {
   values?: ValueLookupOptions;
   /** Whether each KafkaSink's topic is ready on its cluster (kafka-sinks.ts); absent = not checked. */
   kafkaSinkTopics?: KafkaSinkTopicStatus;
+  /** Sender authentication (event-policies.ts); default: as Knative's config-features says (off). */
+  senderAuth?: SenderAuthOptions;
 }
 
 export const DEFAULT_PARTITIONS = 1;

@@ -4,11 +4,13 @@
 // bindings select a workload and what env it gets; the serving package applies the result when it
 // starts a revision's processes (embedded mode) or renders a Deployment (Kubernetes mode).
 
-import type { SinkBinding } from '@eddy/api';
+import { matchesLabelSelector, type SinkBinding } from '@eddy/api';
 import type { CeOverrides } from '../sdk/adapter.js';
 
+/** Moved to @eddy/api (EventPolicy selectors use it too); exported here as before. */
+export { matchesLabelSelector };
+
 type Subject = SinkBinding['spec']['subject'];
-type LabelSelector = NonNullable<Subject['selector']>;
 
 /** A SinkBinding with its sink resolved to a URL by the control plane. */
 export interface ResolvedSinkBinding {
@@ -35,39 +37,6 @@ export interface WorkloadBinding {
   boundBy?: string;
   /** Other bindings that also select the workload and were not applied (see bindWorkload). */
   conflicts: string[];
-}
-
-/** Whether `labels` satisfy a Kubernetes label selector (matchLabels AND every matchExpression). */
-export function matchesLabelSelector(
-  selector: LabelSelector,
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  for (const [i, expr] of (selector.matchExpressions ?? []).entries()) {
-    const has = Object.hasOwn(labels, expr.key);
-    const values = expr.values ?? [];
-    switch (expr.operator) {
-      case 'In':
-        if (!has || !values.includes(labels[expr.key] as string)) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(labels[expr.key] as string)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        throw new TypeError(
-          `selector.matchExpressions[${i}].operator: expected In, NotIn, Exists or DoesNotExist, found ${JSON.stringify(expr.operator)}`,
-        );
-    }
-  }
-  return true;
 }
 
 /**

@@ -109,6 +109,7 @@ export const LabelSelector = Strict({
     ),
   ),
 });
+export type LabelSelector = Static<typeof LabelSelector>;
 
 export const EnvVar = Strict({
   name: Type.String(),
