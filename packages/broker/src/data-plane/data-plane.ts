@@ -215,6 +215,7 @@ class DataPlane implements BrokerDataPlane {
       contract.brokers,
       contract.channels,
       contract.kafkaSinks ?? [],
+      contract.senderTrust,
     );
     this.#generation = contract.generation;
     // A dispatcher on its own waits for the ingress (another process) to create the topics, so its

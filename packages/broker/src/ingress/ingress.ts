@@ -10,7 +10,7 @@
 // A KafkaSink's route is the same path with another log: a producer to the sink's own cluster
 // (kafka-sink-logs.ts), in the sink's content mode; its 202 also waits for the cluster's acks=all.
 
-import type { BrokerRoute, ChannelRoute, KafkaSinkRoute, PlainEvent } from '@eddy/api';
+import type { BrokerRoute, ChannelRoute, KafkaSinkRoute, PlainEvent, SenderTrust } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -42,6 +42,7 @@ import {
   sameTopicSpec,
   topicSpecOf,
 } from './route-table.js';
+import { SenderAuth } from './sender-auth.js';
 import { withTraceContext } from './trace-context.js';
 
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
@@ -134,6 +135,7 @@ export class Ingress {
   readonly eventTypes: EventTypeRecorder;
   readonly #sinkLogs: KafkaSinkLogs;
   readonly #ownsSinkLogs: boolean;
+  readonly #senderAuth: SenderAuth;
   #routes = new Map<string, RouteState>();
   /** Whether a contract was given: until then /readyz says no. */
   #contracted = false;
@@ -167,6 +169,7 @@ export class Ingress {
         logger: this.#logger,
         ...(options.kafkaSinkClient ? { client: options.kafkaSinkClient } : {}),
       });
+    this.#senderAuth = new SenderAuth(this.registry);
     this.#app = this.#buildServer();
   }
 
@@ -181,8 +184,10 @@ export class Ingress {
     brokers: BrokerRoute[],
     channels: ChannelRoute[],
     kafkaSinks: KafkaSinkRoute[] = [],
+    senderTrust?: SenderTrust,
   ): Promise<void> {
     const table = buildRouteTable(brokers, channels, kafkaSinks);
+    this.#senderAuth.update(senderTrust);
     const next = new Map<string, RouteState>();
     for (const [path, route] of table) {
       const previous = this.#routes.get(path);
@@ -363,6 +368,17 @@ export class Ingress {
         );
       }
       throw error;
+    }
+
+    if (route.auth) {
+      const denied = await this.#senderAuth.check(route, headerValue(request.headers.authorization), events);
+      if (denied) {
+        if (denied.challenge) reply.header('www-authenticate', denied.challenge);
+        if (denied.status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
+        const outcome = denied.status === 503 ? 'unavailable' : 'rejected';
+        const failure = { status: denied.status, reason: denied.reason, message: denied.message };
+        return this.#fail({ request, reply, route }, { ...failure, outcome, count: events.length || 1 });
+      }
     }
 
     if (!state.ready) {

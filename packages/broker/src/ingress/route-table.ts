@@ -12,6 +12,7 @@ import {
   type BrokerRoute,
   type ChannelRoute,
   deepEqual,
+  type IngressAuth,
   ingressPath,
   KAFKA_SINK_PATH_PREFIX,
   type KafkaSinkRoute,
@@ -35,6 +36,8 @@ export interface IngressRoute {
   config: Record<string, string> | undefined;
   /** A KafkaSink's cluster, security and content mode (its topic is not on the ingress' event log). */
   sink?: KafkaSinkRoute;
+  /** Who may send (sender-auth.ts); absent = everyone. */
+  auth?: IngressAuth;
 }
 
 /** What the route asks of its topic, as the event log's ensureTopic takes it. */
@@ -109,6 +112,7 @@ export function buildRouteTable(
         retentionMs: broker.retentionMs,
         replicationFactor: broker.replicationFactor,
         config: broker.config,
+        ...(broker.auth ? { auth: broker.auth } : {}),
       },
       broker.path,
     );
@@ -125,6 +129,7 @@ export function buildRouteTable(
         retentionMs: channel.retentionMs,
         replicationFactor: channel.replicationFactor,
         config: channel.config,
+        ...(channel.auth ? { auth: channel.auth } : {}),
       },
       channel.path,
     );
@@ -143,6 +148,7 @@ export function buildRouteTable(
         replicationFactor: sink.createTopic?.replicationFactor,
         config: undefined,
         sink,
+        ...(sink.auth ? { auth: sink.auth } : {}),
       },
       sink.path,
     );
