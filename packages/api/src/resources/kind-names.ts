@@ -27,6 +27,7 @@ export const KIND_NAMES: readonly KindNames[] = [
   names('Trigger', 'triggers'),
   // Knative's EventType CRD has no short name.
   names('EventType', 'eventtypes'),
+  names('EventPolicy', 'eventpolicies'),
   names('Channel', 'channels', 'ch'),
   names('InMemoryChannel', 'inmemorychannels', 'imc'),
   names('KafkaChannel', 'kafkachannels', 'kc'),

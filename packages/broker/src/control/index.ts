@@ -6,6 +6,16 @@ export {
   DEFAULT_PARTITIONS,
 } from './compute-contract.js';
 export {
+  AUTHORIZATION_MODES,
+  DEFAULT_AUTHORIZATION_MODE_FLAG,
+  EVENT_POLICY_API_VERSION,
+  OIDC_AUTHENTICATION_FLAG,
+  policyApplies,
+  resolveSubjects,
+  SENDER_TOKEN_LABEL,
+  type SenderAuthOptions,
+} from './event-policies.js';
+export {
   AUTO_CREATED_DESCRIPTION,
   autoCreatedEventTypeName,
   autoCreateFromFeatures,

@@ -8,8 +8,10 @@ import { loadKubeConfig } from '@eddy/runtime';
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Controller } from '../controller/controller.js';
+import { INGRESS_AUTH_HELP, OIDC_ISSUER_HELP, senderAuthFromFlags } from '../dev/ingress-auth-flags.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
+import { collect } from '../verb.js';
 import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
 
 interface ControllerCommandOptions {
@@ -20,6 +22,8 @@ interface ControllerCommandOptions {
   routerUrl?: string;
   externalSources?: boolean;
   eventtypeAutoCreate?: boolean;
+  ingressAuth?: string;
+  oidcIssuer?: string[];
   host?: string;
   port?: string;
   namespace?: string;
@@ -97,6 +101,7 @@ export async function runController(options: ControllerCommandOptions, output: O
   const ingressUrl = parseIngressUrl(options.ingressUrl);
   const routerUrl =
     options.routerUrl === undefined ? undefined : parseBaseUrl('--router-url', options.routerUrl);
+  const senderAuth = senderAuthFromFlags(options);
   const port = parsePort(options.port, 8081);
   const level = parseLogLevel(options.logLevel, 'info');
   const leaseDurationMs = parseSeconds('--lease-duration', options.leaseDuration);
@@ -134,6 +139,7 @@ export async function runController(options: ControllerCommandOptions, output: O
         : {}),
       ...(options.externalSources ? { externalSources: true } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
+      ...(senderAuth ? { senderAuth } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
@@ -237,6 +243,8 @@ export function registerController(program: Command, output: Output, setExit: (c
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives (Knative's eventtype-auto-create; also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
     )
+    .option('--ingress-auth <mode>', INGRESS_AUTH_HELP)
+    .option('--oidc-issuer <url>', OIDC_ISSUER_HELP, collect, [])
     .option(
       '--no-webhook',
       'serve and register no admission webhook (kubectl apply then checks only the CRD schemas)',

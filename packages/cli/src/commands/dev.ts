@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { DATA_DIR_ENV, DEFAULT_DATA_DIR } from '../admin/protocol.js';
 import { type DevServer, startDevServer } from '../dev/dev-server.js';
+import { INGRESS_AUTH_HELP, OIDC_ISSUER_HELP, senderAuthFromFlags } from '../dev/ingress-auth-flags.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
@@ -28,6 +29,8 @@ export interface DevCommandOptions {
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
   eventtypeAutoCreate?: boolean;
+  ingressAuth?: string;
+  oidcIssuer?: string[];
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -123,6 +126,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   if (kubeconfig !== undefined && !existsSync(kubeconfig))
     throw new UsageError(`--kubeconfig: no such file: ${options.kubeconfig}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
+  const senderAuth = senderAuthFromFlags(options);
   let server: DevServer;
   try {
     server = await startDevServer({
@@ -145,6 +149,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       sourceAdapters: options.sourceAdapter,
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
+      ...(senderAuth ? { senderAuth } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -222,6 +227,8 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives, as Knative's eventtype-auto-create feature (also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
     )
+    .option('--ingress-auth <mode>', INGRESS_AUTH_HELP)
+    .option('--oidc-issuer <url>', OIDC_ISSUER_HELP, collect, [])
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')
     .action(async (opts: DevCommandOptions) => {

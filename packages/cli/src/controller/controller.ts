@@ -23,6 +23,7 @@ import {
   type KafkaClientName,
   type KafkaSecurity,
   openKafkaEventLog,
+  type SenderAuthOptions,
 } from '@eddy/broker';
 import {
   bearerMatches,
@@ -87,6 +88,8 @@ export interface ControllerOptions {
    * config-features ConfigMap turns it on too. Default false.
    */
   eventTypeAutoCreate?: boolean;
+  /** `--ingress-auth` / `--oidc-issuer`; default: config-features decides (off). */
+  senderAuth?: SenderAuthOptions;
   /**
    * Source adapters run in `eddy sources` processes (a Deployment) following /v1/contract/sources,
    * instead of in the leader; default false.
@@ -393,6 +396,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
         onStatusLine: print,
         replays,
         firstContractGeneration: Date.now() * 1000,
+        ...(o.senderAuth ? { senderAuth: o.senderAuth } : {}),
         ...(serving
           ? {
               serving: {

@@ -15,6 +15,7 @@ import {
   type KafkaSecurity,
   openEmbeddedEventLog,
   openKafkaEventLog,
+  type SenderAuthOptions,
 } from '@eddy/broker';
 import { cleanupStack, type MemberState, reportedCounters, sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
@@ -98,6 +99,8 @@ export interface DevServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Create EventTypes for the kinds of events the ingress sees (`--eventtype-auto-create`). Default false. */
   eventTypeAutoCreate?: boolean;
+  /** `--ingress-auth` / `--oidc-issuer` (ingress-auth-flags.ts); default: config-features decides (off). */
+  senderAuth?: SenderAuthOptions;
 }
 
 export interface DevServer {
@@ -306,6 +309,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       logger,
       onStatusLine: print,
       replays: replayProgress,
+      ...(options.senderAuth ? { senderAuth: options.senderAuth } : {}),
     });
     cleanups.push(() => reconciler.close());
     // Runs first on shutdown: a reconcile pass waiting for a component process to take its contract

@@ -37,6 +37,7 @@ import {
   computeContract,
   KafkaSinkLogs,
   KafkaSinkTopics,
+  type SenderAuthOptions,
 } from '@eddy/broker';
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
 import {
@@ -94,6 +95,8 @@ export interface ReconcilerOptions {
   firstContractGeneration?: number;
   /** What the ingresses observed, for EventTypes (auto-create, discovery data); none = statuses only. */
   eventTypes?: EventTypeDiscovery;
+  /** Sender authentication at the ingress (`--ingress-auth`, `--oidc-issuer`). */
+  senderAuth?: SenderAuthOptions;
 }
 
 /** A replay progress source: computeContract's `replayProgress`, and a signal when it moved. */
@@ -311,6 +314,7 @@ export class Reconciler {
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),
       values: this.#values(),
       kafkaSinkTopics: this.#sinkTopics.status,
+      ...(this.#o.senderAuth ? { senderAuth: this.#o.senderAuth } : {}),
     });
     this.#sinkTopics.update(eventing.contract.kafkaSinks ?? []);
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
