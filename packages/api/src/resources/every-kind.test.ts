@@ -43,6 +43,7 @@ const MINIMAL: Record<string, string[]> = {
   Configuration: ['template: {spec: {containers: [{image: "example.com/app"}]}}'],
   Revision: ['containers: [{image: "example.com/app"}]'],
   Route: ['traffic: [{configurationName: app, percent: 100}]'],
+  EventPolicy: ['from: [{sub: "system:serviceaccount:default:app"}]'],
 };
 
 /** Core kinds have top-level fields instead of a spec. */

@@ -11,7 +11,7 @@ import type { EventPolicy } from './schemas/event-policy.js';
 
 export function checkEventPolicy(ctx: RuleContext, policy: EventPolicy): void {
   checkMetadata(ctx, policy.metadata, { subdomain: true });
-  const { to = [], from = [], filters } = policy.spec;
+  const { to = [], from = [], filters } = policy.spec ?? {};
   for (const [i, entry] of from.entries()) {
     const path = ['spec', 'from', i];
     const hasSub = entry.sub !== undefined && entry.sub !== '';

@@ -72,7 +72,7 @@ export interface SenderAuthPlan {
 interface PlannedPolicy {
   namespace: string;
   name: string;
-  spec: EventPolicy['spec'];
+  spec: NonNullable<EventPolicy['spec']>;
   resolved: ResolvedEventPolicy;
 }
 
@@ -105,7 +105,7 @@ function modeOf(value: string | undefined): AuthorizationMode | undefined {
 /** The subjects an EventPolicy's `from` allows (Knative's ResolveSubjects). */
 export function resolveSubjects(policy: Pick<EventPolicy, 'spec'>, namespace: string): string[] {
   const subjects: string[] = [];
-  for (const from of policy.spec.from ?? []) {
+  for (const from of policy.spec?.from ?? []) {
     if (from.ref) {
       const ns = from.ref.namespace || namespace;
       const sa = oidcServiceAccountName(apiGroup(from.ref.apiVersion), from.ref.kind, from.ref.name);
@@ -136,7 +136,7 @@ export function planSenderAuth(
   for (const entry of [
     ...collectEntries<EventPolicy>(inputs, 'eventing.knative.dev', 'EventPolicy').values(),
   ].sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1))) {
-    const { spec } = entry.resource;
+    const spec = entry.resource.spec ?? {};
     const subjects = resolveSubjects(entry.resource, entry.namespace);
     policies.push({
       namespace: entry.namespace,

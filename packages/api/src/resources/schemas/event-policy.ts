@@ -44,6 +44,13 @@ export const EventPolicySpec = Strict({
 });
 export type EventPolicySpec = Static<typeof EventPolicySpec>;
 
-/** eventing.knative.dev/v1alpha1 EventPolicy: which authenticated senders may send to which addressables. */
-export const EventPolicy = KindSchema(['eventing.knative.dev/v1alpha1'], 'EventPolicy', EventPolicySpec);
+/**
+ * eventing.knative.dev/v1alpha1 EventPolicy: which authenticated senders may send to which addressables.
+ * No spec (as Knative allows) = every target of the namespace, and no sender.
+ */
+export const EventPolicy = KindSchema(
+  ['eventing.knative.dev/v1alpha1'],
+  'EventPolicy',
+  Type.Optional(EventPolicySpec),
+);
 export type EventPolicy = Static<typeof EventPolicy>;
