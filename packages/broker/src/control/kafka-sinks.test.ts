@@ -66,6 +66,7 @@ describe('KafkaSinks', () => {
     expect(status.conditions.map((c) => [c.type, c.status])).toEqual([
       ['Addressable', 'True'],
       ['ConfigMapUpdated', 'True'],
+      ['EventPoliciesReady', 'True'],
       ['Ready', 'True'],
       ['TopicReady', 'True'],
     ]);
