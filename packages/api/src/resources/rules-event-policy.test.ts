@@ -36,11 +36,13 @@ describe('eventing.knative.dev/v1alpha1 EventPolicy', () => {
       '    - sub: system:serviceaccount:default:trusted-app',
       '    - sub: "system:serviceaccount:default:other-*"',
       '  filters:',
-      '    - cesql: "type IN (\'a\', \'b\')"',
+      "    - cesql: \"type IN ('a', 'b')\"",
       '    - prefix: {type: com.example.}',
     ]);
     expect(r.problems).toEqual([]);
-    expect(r.resources.map((x) => `${x.kind} ${x.namespace}/${x.name}`)).toEqual(['EventPolicy default/my-policy']);
+    expect(r.resources.map((x) => `${x.kind} ${x.namespace}/${x.name}`)).toEqual([
+      'EventPolicy default/my-policy',
+    ]);
   });
 
   it('a from entry needs exactly one of ref and sub', () => {
@@ -86,6 +88,8 @@ describe('eventing.knative.dev/v1alpha1 EventPolicy', () => {
   });
 
   it('unknown fields are errors', () => {
-    expect(errors(['  from:', '    - subject: x'])).toEqual([expect.stringMatching(/spec\.from\[0\].*subject/)]);
+    expect(errors(['  from:', '    - subject: x'])).toEqual([
+      expect.stringMatching(/spec\.from\[0\].*subject/),
+    ]);
   });
 });

@@ -44,7 +44,10 @@ describe('EventPolicies', () => {
     expect(contract.brokers[0]!.auth).toBeUndefined();
     expect(contract.senderTrust).toBeUndefined();
     const p = statuses.get(resourceKey('EventPolicy', 'shop', 'p'));
-    expect(condition(p, 'AuthenticationEnabled')).toMatchObject({ status: 'False', reason: 'OIDCAuthenticationDisabled' });
+    expect(condition(p, 'AuthenticationEnabled')).toMatchObject({
+      status: 'False',
+      reason: 'OIDCAuthenticationDisabled',
+    });
     expect(condition(p, 'Ready')?.status).toBe('False');
     const b = statuses.get(resourceKey('Broker', 'shop', 'orders'));
     expect(condition(b, 'EventPoliciesReady')).toMatchObject({ status: 'True', reason: 'OIDCDisabled' });
@@ -89,7 +92,9 @@ describe('EventPolicies', () => {
       'system:serviceaccount:ops:api-oidc-sources.knative.dev-apiserversource',
       'system:serviceaccount:shop:*',
     ]);
-    expect(condition(statuses.get(resourceKey('EventPolicy', 'shop', 'by-ref')), 'Ready')?.status).toBe('True');
+    expect(condition(statuses.get(resourceKey('EventPolicy', 'shop', 'by-ref')), 'Ready')?.status).toBe(
+      'True',
+    );
     const orders = contract.brokers.find((b) => b.name === 'orders')!;
     expect(orders.auth).toEqual({
       audience: 'eventing.knative.dev/broker/shop/orders',
@@ -104,7 +109,9 @@ describe('EventPolicies', () => {
       { name: 'everything', subjects: ['admin'] },
     ]);
     // Policies of another namespace never apply.
-    expect(contract.brokers.find((b) => b.name === 'other')!.auth?.policies.map((p) => p.name)).toEqual(['elsewhere']);
+    expect(contract.brokers.find((b) => b.name === 'other')!.auth?.policies.map((p) => p.name)).toEqual([
+      'elsewhere',
+    ]);
     expect(contract.channels[0]!.auth?.policies.map((p) => p.name)).toEqual(['everything']);
     expect(contract.channels[0]!.auth?.audience).toBe('messaging.knative.dev/inmemorychannel/shop/ch');
     expect(contract.kafkaSinks?.[0]!.auth?.policies.map((p) => p.name)).toEqual(['everything']);
@@ -125,14 +132,19 @@ describe('EventPolicies', () => {
       policies: [],
       defaultMode: 'deny-all',
     });
-    expect(condition(first.statuses.get(resourceKey('Broker', 'shop', 'orders')), 'EventPoliciesReady')).toMatchObject({
+    expect(
+      condition(first.statuses.get(resourceKey('Broker', 'shop', 'orders')), 'EventPoliciesReady'),
+    ).toMatchObject({
       status: 'True',
       reason: 'DefaultAuthorizationMode',
       message: 'Default authz mode is "deny-all"',
     });
     // Knative's own switch and mode (any case), without the flag.
     const knative = compute(
-      load(broker('orders'), features('{authentication-oidc: enabled, default-authorization-mode: Allow-All}')),
+      load(
+        broker('orders'),
+        features('{authentication-oidc: enabled, default-authorization-mode: Allow-All}'),
+      ),
     );
     expect(knative.contract.brokers[0]!.auth?.defaultMode).toBe('allow-all');
     const knativeDefault = compute(load(broker('orders'), features('{authentication-oidc: enabled}')));
@@ -155,7 +167,10 @@ describe('EventPolicies', () => {
     };
     const secret = (name: string) =>
       `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: shop, labels: {eddy.dev/sender-token: "true"}}\nstringData: {token: x}`;
-    const { contract } = compute(load(broker('orders'), secret('ci'), secret('broken')), { ...required, values });
+    const { contract } = compute(load(broker('orders'), secret('ci'), secret('broken')), {
+      ...required,
+      values,
+    });
     expect(contract.senderTrust?.staticTokens).toEqual([{ token: 's3cret', subject: 'ci-bot' }]);
   });
 });

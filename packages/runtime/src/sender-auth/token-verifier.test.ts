@@ -25,7 +25,10 @@ describe('TokenVerifier', () => {
   it('accepts a token of a trusted issuer (discovery) for the right audience, and remembers it', async () => {
     const v = new TokenVerifier({ issuers: [{ issuer: issuer.issuer }] });
     const token = await issuer.mint({ subject: 'system:serviceaccount:shop:a', audience: AUD });
-    expect(await v.verify(token, AUD)).toEqual({ subject: 'system:serviceaccount:shop:a', issuer: issuer.issuer });
+    expect(await v.verify(token, AUD)).toEqual({
+      subject: 'system:serviceaccount:shop:a',
+      issuer: issuer.issuer,
+    });
     const fetched = issuer.jwksRequests;
     await v.verify(token, AUD);
     expect(issuer.jwksRequests).toBe(fetched);
@@ -33,9 +36,9 @@ describe('TokenVerifier', () => {
 
   it('refuses expired, not-yet-valid, wrong audience, untrusted issuer, unsigned and foreign-key tokens', async () => {
     const v = new TokenVerifier({ issuers: [{ issuer: issuer.issuer }], clockToleranceSeconds: 5 });
-    expect(await rejected(v.verify(await issuer.mint({ subject: 'a', audience: AUD, expiresIn: -60 }), AUD))).toBe(
-      'expired',
-    );
+    expect(
+      await rejected(v.verify(await issuer.mint({ subject: 'a', audience: AUD, expiresIn: -60 }), AUD)),
+    ).toBe('expired');
     // Within the clock tolerance, a just-expired token still passes.
     await v.verify(await issuer.mint({ subject: 'a', audience: AUD, expiresIn: -2 }), AUD);
     expect(
@@ -45,7 +48,9 @@ describe('TokenVerifier', () => {
       'wrong_audience',
     );
     expect(
-      await rejected(v.verify(await issuer.mint({ subject: 'a', audience: AUD, issuer: 'https://evil' }), AUD)),
+      await rejected(
+        v.verify(await issuer.mint({ subject: 'a', audience: AUD, issuer: 'https://evil' }), AUD),
+      ),
     ).toBe('untrusted_issuer');
     const none = new UnsecuredJWT({ sub: 'a' })
       .setIssuer(issuer.issuer)
