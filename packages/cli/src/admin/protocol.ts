@@ -131,7 +131,7 @@ export interface StoredResource {
   status?: {
     observedGeneration?: number;
     conditions?: Condition[];
-    address?: { url: string };
+    address?: { url: string; audience?: string };
     url?: string;
     [field: string]: unknown;
   };

@@ -36,6 +36,7 @@ const STATUS_SHOWN_ELSEWHERE = new Set([
   'conditions',
   'observedGeneration',
   'address',
+  'policies',
   'url',
   'channelStatuses',
   'subscriptionStatuses',
@@ -92,6 +93,16 @@ export function renderDescribe(d: DescribeResponse, now: number): string[] {
   }
   const status = r.status ?? {};
   if (status.address?.url !== undefined) out.push(field('Address', status.address.url));
+  if (status.address?.audience !== undefined) out.push(field('Audience', status.address.audience));
+  // The EventPolicies a Broker, channel or KafkaSink enforces (Knative's status.policies).
+  const policies = (status.policies as { name: string }[] | undefined) ?? [];
+  if (policies.length > 0)
+    out.push(
+      ...multi(
+        'Policies',
+        policies.map((p) => p.name),
+      ),
+    );
   if (status.url !== undefined) out.push(field('URL', status.url));
 
   if (d.oldestEvent !== undefined) out.push(field('Oldest event', oldestEventText(d.oldestEvent, now)));
