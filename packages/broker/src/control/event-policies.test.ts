@@ -114,7 +114,7 @@ describe('EventPolicies', () => {
     ]);
     expect(contract.channels[0]!.auth?.policies.map((p) => p.name)).toEqual(['everything']);
     expect(contract.channels[0]!.auth?.audience).toBe('messaging.knative.dev/inmemorychannel/shop/ch');
-    expect(contract.kafkaSinks?.[0]!.auth?.policies.map((p) => p.name)).toEqual(['everything']);
+    expect(contract.kafkaSinks![0]!.auth?.policies.map((p) => p.name)).toEqual(['everything']);
     const status = statuses.get(resourceKey('Broker', 'shop', 'orders'));
     expect(status?.policies).toEqual([
       { apiVersion: 'eventing.knative.dev/v1alpha1', name: 'by-ref' },
