@@ -22,6 +22,11 @@ const MINIMAL_SPEC: Record<string, Record<string, unknown> | undefined> = {
   EventType: {
     attributes: ['type', 'source', 'specversion', 'id'].map((name) => ({ name, required: true })),
   },
+  EventPolicy: {
+    to: [{ selector: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', matchLabels: { team: 'a' } } }],
+    from: [{ sub: 'system:serviceaccount:default:*' }],
+    filters: [{ prefix: { type: 'com.example.' } }],
+  },
   Sequence: { steps: [{ uri: 'http://first.example.com/' }] },
   Parallel: { branches: [{ subscriber: { uri: 'http://branch.example.com/' } }] },
   KafkaSink: { topic: 'events', bootstrapServers: ['kafka:9092'] },
