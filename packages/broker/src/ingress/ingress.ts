@@ -42,7 +42,7 @@ import {
   sameTopicSpec,
   topicSpecOf,
 } from './route-table.js';
-import { SenderAuth } from './sender-auth.js';
+import { type AuthDenial, SenderAuth } from './sender-auth.js';
 import { withTraceContext } from './trace-context.js';
 
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
@@ -357,6 +357,14 @@ export class Ingress {
       );
     }
 
+    // Who sent it, before its body is even parsed (Knative's order: 401 before 400).
+    let sender: string | undefined;
+    if (route.auth) {
+      const who = await this.#senderAuth.authenticate(route, headerValue(request.headers.authorization));
+      if (typeof who !== 'string') return this.#refuseSender({ request, reply, route }, who, 1);
+      sender = who;
+    }
+
     let events: PlainEvent[];
     try {
       events = parseHttpRequest(request.headers, body).events;
@@ -370,15 +378,9 @@ export class Ingress {
       throw error;
     }
 
-    if (route.auth) {
-      const denied = await this.#senderAuth.check(route, headerValue(request.headers.authorization), events);
-      if (denied) {
-        if (denied.challenge) reply.header('www-authenticate', denied.challenge);
-        if (denied.status === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
-        const outcome = denied.status === 503 ? 'unavailable' : 'rejected';
-        const failure = { status: denied.status, reason: denied.reason, message: denied.message };
-        return this.#fail({ request, reply, route }, { ...failure, outcome, count: events.length || 1 });
-      }
+    if (sender !== undefined) {
+      const denied = this.#senderAuth.authorize(route, sender, events);
+      if (denied) return this.#refuseSender({ request, reply, route }, denied, events.length);
     }
 
     if (!state.ready) {
@@ -468,6 +470,14 @@ export class Ingress {
         count,
       },
     );
+  }
+
+  #refuseSender(exchange: Exchange, denied: AuthDenial, count: number): FastifyReply {
+    if (denied.challenge) exchange.reply.header('www-authenticate', denied.challenge);
+    if (denied.status === 503) exchange.reply.header('retry-after', RETRY_AFTER_SECONDS);
+    const outcome = denied.status === 503 ? 'unavailable' : 'rejected';
+    const { status, reason, message } = denied;
+    return this.#fail(exchange, { status, reason, outcome, message, count: count || 1 });
   }
 
   /** Answers `{ error: message }`, counts the events as not stored and logs why. */

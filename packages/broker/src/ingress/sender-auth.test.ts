@@ -105,6 +105,16 @@ describe('ingress sender authentication', () => {
     expect(await stored('auth-orders')).toBe(before + 1);
   });
 
+  it('authenticates before reading the body: an anonymous malformed request is 401, not 400', async () => {
+    const res = await request(`${base}/shop/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: '{not json',
+    });
+    await res.body.text();
+    expect(res.statusCode).toBe(401);
+  });
+
   it("applies the allowing policy's filters to every event of a request (a batch is refused whole)", async () => {
     const before = await stored('auth-orders');
     const ci = await issuer.mint({ subject: 'ci-runner-7', audience: AUD });

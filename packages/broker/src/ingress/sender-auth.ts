@@ -1,5 +1,6 @@
-// The ingress' sender check, run before anything is appended: a route with `auth` (authentication on)
-// admits a request only from a verified sender its EventPolicies allow, with every event passing the
+// The ingress' sender check, run before anything is appended (authentication before the body is
+// parsed, authorization after): a route with `auth` (authentication on) admits a request only from a
+// verified sender its EventPolicies allow, with every event passing the
 // allowing policy's filters; without policies, the default authorization mode decides. A route
 // without `auth` costs one branch in the ingress and nothing here.
 //   401 + WWW-Authenticate: Bearer   no token, or a token that does not verify
@@ -70,57 +71,58 @@ export class SenderAuth {
     });
   }
 
-  /** Undefined = admitted. */
-  async check(
-    target: AuthTarget,
-    authorization: string | undefined,
-    events: readonly PlainEvent[],
-  ): Promise<AuthDenial | undefined> {
-    const { auth } = target;
-    if (!auth) return undefined;
-    const denial = await this.#decide(auth, target.namespace, authorization, events);
-    if (denial)
-      this.#rejected.inc({
-        kind: target.kind,
-        namespace: target.namespace,
-        name: target.name,
-        reason: denial.reason,
-      });
-    return denial;
-  }
-
-  async #decide(
-    auth: IngressAuth,
-    namespace: string,
-    authorization: string | undefined,
-    events: readonly PlainEvent[],
-  ): Promise<AuthDenial | undefined> {
+  /** The sender's subject, or why it is refused (counted). Only for a target with `auth`. */
+  async authenticate(target: AuthTarget, authorization: string | undefined): Promise<string | AuthDenial> {
+    const auth = target.auth!;
     const token = bearerToken(authorization);
     if (token === undefined) {
       const what = authorization
         ? 'the Authorization header is not "Bearer <token>"'
         : 'no Authorization header';
-      return {
+      return this.#count(target, {
         status: 401,
         reason: 'missing_token',
         message: `${what}: this target requires a bearer token with audience "${auth.audience}"`,
         challenge: 'Bearer',
-      };
+      });
     }
-    let subject: string;
     try {
-      subject = (await this.#verifier.verify(token, auth.audience)).subject;
+      return (await this.#verifier.verify(token, auth.audience)).subject;
     } catch (error) {
       if (!(error instanceof TokenRejectedError)) throw error;
       if (error.reason === 'unavailable')
-        return { status: 503, reason: 'issuer_unavailable', message: error.message };
-      return unauthenticated(error.reason, error.message);
+        return this.#count(target, { status: 503, reason: 'issuer_unavailable', message: error.message });
+      return this.#count(target, unauthenticated(error.reason, error.message));
     }
+  }
+
+  /** Undefined = `subject` may send these events to the target; else why not (counted). */
+  authorize(target: AuthTarget, subject: string, events: readonly PlainEvent[]): AuthDenial | undefined {
+    const denial = this.#decide(target.auth!, target.namespace, subject, events);
+    return denial && this.#count(target, denial);
+  }
+
+  #count(target: AuthTarget, denial: AuthDenial): AuthDenial {
+    this.#rejected.inc({
+      kind: target.kind,
+      namespace: target.namespace,
+      name: target.name,
+      reason: denial.reason,
+    });
+    return denial;
+  }
+
+  #decide(
+    auth: IngressAuth,
+    namespace: string,
+    subject: string,
+    events: readonly PlainEvent[],
+  ): AuthDenial | undefined {
     if (auth.policies.length === 0) {
       if (auth.defaultMode === 'allow-all') return undefined;
       if (
         auth.defaultMode === 'allow-same-namespace' &&
-        subject.startsWith(`${serviceAccountSubject(namespace, '')}`)
+        subject.startsWith(serviceAccountSubject(namespace, ''))
       )
         return undefined;
       return {
