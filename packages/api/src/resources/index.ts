@@ -59,6 +59,7 @@ export {
   type ProblemCode,
   type Severity,
 } from './problem.js';
+export { SENDER_TOKEN_LABEL } from './rules-core.js';
 export { REQUIRED_EVENT_TYPE_ATTRIBUTES } from './rules-event-types.js';
 export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';
 export { parseRfc3339 } from './rules-replay.js';

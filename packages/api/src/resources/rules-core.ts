@@ -61,7 +61,18 @@ export function checkSecret(ctx: RuleContext, s: Secret): void {
   });
   checkEntries(ctx, 'stringData', s.stringData);
   if (s.type === '') ctx.error(['type'], 'must not be empty (omit it for "Opaque")');
+  // A sender's static token (README "Sender authentication"): without both keys it would be ignored.
+  if (s.metadata.labels?.[SENDER_TOKEN_LABEL] !== undefined)
+    for (const key of ['token', 'subject'])
+      if (s.data?.[key] === undefined && s.stringData?.[key] === undefined)
+        ctx.error(
+          ['metadata', 'labels', SENDER_TOKEN_LABEL],
+          `a Secret labelled ${SENDER_TOKEN_LABEL} holds a sender's static token: key "${key}" is missing (expected "token" and "subject")`,
+        );
 }
+
+/** The label of a Secret holding a sender's static bearer token (keys `token` and `subject`). */
+export const SENDER_TOKEN_LABEL = 'eddy.dev/sender-token';
 
 export function checkConfigMap(ctx: RuleContext, c: ConfigMap): void {
   checkCoreMetadata(ctx, c.metadata);

@@ -93,3 +93,21 @@ describe('eventing.knative.dev/v1alpha1 EventPolicy', () => {
     ]);
   });
 });
+
+describe('a Secret holding a static sender token', () => {
+  it('needs the keys token and subject', () => {
+    const secret = (data: string) =>
+      loadText(
+        `apiVersion: v1\nkind: Secret\nmetadata: {name: ci, namespace: default, labels: {eddy.dev/sender-token: "true"}}\nstringData: ${data}\n`,
+        's.yaml',
+      )
+        .problems.filter((p) => p.severity === 'error')
+        .map(formatProblem);
+    expect(secret('{token: abc, subject: ci-bot}')).toEqual([]);
+    expect(secret('{token: abc}')).toEqual([
+      expect.stringMatching(
+        /s\.yaml:3:\d+.*metadata\.labels\["eddy\.dev\/sender-token"\]: .*key "subject" is missing/,
+      ),
+    ]);
+  });
+});

@@ -166,7 +166,7 @@ describe('EventPolicies', () => {
       },
     };
     const secret = (name: string) =>
-      `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: shop, labels: {eddy.dev/sender-token: "true"}}\nstringData: {token: x}`;
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: shop, labels: {eddy.dev/sender-token: "true"}}\nstringData: {token: x, subject: y}`;
     const { contract } = compute(load(broker('orders'), secret('ci'), secret('broken')), {
       ...required,
       values,

@@ -31,6 +31,7 @@ import {
   type ResourceStatus,
   resolveKeyRef,
   resourceKey,
+  SENDER_TOKEN_LABEL,
   type SenderTrust,
   serviceAccountSubject,
   type TrustedIssuer,
@@ -43,7 +44,6 @@ export const EVENT_POLICY_API_VERSION = 'eventing.knative.dev/v1alpha1';
 /** Knative's flags in config-features. */
 export const OIDC_AUTHENTICATION_FLAG = 'authentication-oidc';
 export const DEFAULT_AUTHORIZATION_MODE_FLAG = 'default-authorization-mode';
-export const SENDER_TOKEN_LABEL = 'eddy.dev/sender-token';
 export const AUTHORIZATION_MODES: readonly AuthorizationMode[] = [
   'allow-all',
   'allow-same-namespace',

@@ -12,7 +12,6 @@ export {
   OIDC_AUTHENTICATION_FLAG,
   policyApplies,
   resolveSubjects,
-  SENDER_TOKEN_LABEL,
   type SenderAuthOptions,
 } from './event-policies.js';
 export {
