@@ -42,6 +42,7 @@ import {
   sameTopicSpec,
   topicSpecOf,
 } from './route-table.js';
+import { admitBrokerTtl } from './broker-ttl.js';
 import { withTraceContext } from './trace-context.js';
 
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
@@ -387,6 +388,16 @@ export class Ingress {
       headerValue(request.headers.traceparent),
       headerValue(request.headers.tracestate),
     );
+    if (route.kind === 'broker') {
+      const admitted = admitBrokerTtl(events, route.ttl);
+      if (!admitted.ok) {
+        return this.#fail(
+          { request, reply, route },
+          { status: 400, reason: 'ttl_spent', outcome: 'rejected', message: admitted.message },
+        );
+      }
+      events = admitted.events;
+    }
     if (events.length > 0) {
       try {
         await state.log.append(route.topic, events, state.appendOptions);

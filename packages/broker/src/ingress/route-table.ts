@@ -35,6 +35,8 @@ export interface IngressRoute {
   config: Record<string, string> | undefined;
   /** A KafkaSink's cluster, security and content mode (its topic is not on the ingress' event log). */
   sink?: KafkaSinkRoute;
+  /** A Broker's reply hop limit (BrokerRoute.ttl); absent = 255. */
+  ttl?: number;
 }
 
 /** What the route asks of its topic, as the event log's ensureTopic takes it. */
@@ -109,6 +111,7 @@ export function buildRouteTable(
         retentionMs: broker.retentionMs,
         replicationFactor: broker.replicationFactor,
         config: broker.config,
+        ...(broker.ttl !== undefined ? { ttl: broker.ttl } : {}),
       },
       broker.path,
     );

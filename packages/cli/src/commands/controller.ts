@@ -10,7 +10,7 @@ import pino from 'pino';
 import type { Controller } from '../controller/controller.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
-import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
+import { LOG_LEVELS, parseBrokers, parseBrokerTtl, parseLogLevel, parsePort } from './flags.js';
 
 interface ControllerCommandOptions {
   kubeconfig?: string;
@@ -20,6 +20,7 @@ interface ControllerCommandOptions {
   routerUrl?: string;
   externalSources?: boolean;
   eventtypeAutoCreate?: boolean;
+  brokerTtl?: string;
   host?: string;
   port?: string;
   namespace?: string;
@@ -99,6 +100,7 @@ export async function runController(options: ControllerCommandOptions, output: O
     options.routerUrl === undefined ? undefined : parseBaseUrl('--router-url', options.routerUrl);
   const port = parsePort(options.port, 8081);
   const level = parseLogLevel(options.logLevel, 'info');
+  const brokerTtl = parseBrokerTtl(options.brokerTtl);
   const leaseDurationMs = parseSeconds('--lease-duration', options.leaseDuration);
   const renewDeadlineMs = parseSeconds('--renew-deadline', options.renewDeadline);
   const retryPeriodMs = parseSeconds('--retry-period', options.retryPeriod);
@@ -134,6 +136,7 @@ export async function runController(options: ControllerCommandOptions, output: O
         : {}),
       ...(options.externalSources ? { externalSources: true } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
+      ...(brokerTtl !== undefined ? { brokerTtl } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
@@ -236,6 +239,10 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option(
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives (Knative's eventtype-auto-create; also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
+    )
+    .option(
+      '--broker-ttl <n>',
+      'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)',
     )
     .option(
       '--no-webhook',

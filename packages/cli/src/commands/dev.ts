@@ -9,7 +9,7 @@ import { type DevServer, startDevServer } from '../dev/dev-server.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
-import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
+import { LOG_LEVELS, parseBrokers, parseBrokerTtl, parseLogLevel, parsePort } from './flags.js';
 
 export interface DevCommandOptions {
   file: string[];
@@ -28,6 +28,7 @@ export interface DevCommandOptions {
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
   eventtypeAutoCreate?: boolean;
+  brokerTtl?: string;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -116,6 +117,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       );
   }
   const level = parseLogLevel(options.logLevel, 'error');
+  const brokerTtl = parseBrokerTtl(options.brokerTtl);
   // A typo in -f would otherwise start an empty mesh; a path that goes away later is handled live.
   for (const f of options.file) if (!existsSync(f)) throw new UsageError(`no such file or directory: ${f}`);
   // Absolute, so `eddy sources` processes find it whatever their working directory.
@@ -145,6 +147,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       sourceAdapters: options.sourceAdapter,
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
+      ...(brokerTtl !== undefined ? { brokerTtl } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -221,6 +224,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives, as Knative's eventtype-auto-create feature (also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
+    )
+    .option(
+      '--broker-ttl <n>',
+      'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)',
     )
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')

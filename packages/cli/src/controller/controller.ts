@@ -87,6 +87,8 @@ export interface ControllerOptions {
    * config-features ConfigMap turns it on too. Default false.
    */
   eventTypeAutoCreate?: boolean;
+  /** Reply hop limit of Brokers without `eddy.dev/broker-ttl` (`--broker-ttl`). Default 255. */
+  brokerTtl?: number;
   /**
    * Source adapters run in `eddy sources` processes (a Deployment) following /v1/contract/sources,
    * instead of in the leader; default false.
@@ -379,6 +381,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       reconciler = new Reconciler({
         store,
         eventTypes,
+        ...(o.brokerTtl !== undefined ? { brokerTtl: o.brokerTtl } : {}),
         broker: {
           url: plane.url,
           apply: async (contract, options) => {

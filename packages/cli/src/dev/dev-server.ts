@@ -98,6 +98,8 @@ export interface DevServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Create EventTypes for the kinds of events the ingress sees (`--eventtype-auto-create`). Default false. */
   eventTypeAutoCreate?: boolean;
+  /** Reply hop limit of Brokers without `eddy.dev/broker-ttl` (`--broker-ttl`). Default 255. */
+  brokerTtl?: number;
 }
 
 export interface DevServer {
@@ -296,6 +298,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const reconciler = new Reconciler({
       store,
       broker,
+      ...(options.brokerTtl !== undefined ? { brokerTtl: options.brokerTtl } : {}),
       eventTypes,
       ...(servingModule && servingPlane
         ? { serving: { plane: servingPlane, reconcile: (i) => servingModule.reconcileServing(i) } }
