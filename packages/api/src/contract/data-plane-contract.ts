@@ -88,7 +88,7 @@ export interface IngressTopic {
 
 /** A Broker's ingress and its topic. */
 export interface BrokerRoute extends IngressTopic {
-  /** `knativebrokerttl` given to events that arrive without one, and the most one may carry. Absent = 255. */
+  /** The most `knativebrokerttl` an event may carry into this Broker (README "Reply loops"). Absent = 255. */
   ttl?: number;
 }
 

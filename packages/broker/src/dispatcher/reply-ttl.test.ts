@@ -24,41 +24,45 @@ describe('readTtl (Knative: sdk-go types.ToInteger)', () => {
 });
 
 describe('admitTtl (the broker ingress)', () => {
-  it('an event without the extension gets the limit, as a string, and keeps everything else', () => {
+  it('an event without the extension is stored as sent (the dispatcher counts it as the limit)', () => {
+    expect(admitTtl(base, 10)).toEqual({ ok: true, event: base });
     const r = admitTtl(base, 10);
-    expect(r).toEqual({ ok: true, event: { ...base, knativebrokerttl: '10' } });
+    if (r.ok) expect(r.event).toBe(base);
+  });
+
+  it('malformed values (abc, 1e3) are left as sent: they count as the limit, as Knative defaults them', () => {
+    expect(admitTtl(withTtl('abc'), 10)).toEqual({ ok: true, event: withTtl('abc') });
+    expect(admitTtl(withTtl('1e3'), 10)).toEqual({ ok: true, event: withTtl('1e3') });
+    expect(replyTtl(withTtl('1e3'), 10)).toBe(9);
+  });
+
+  it('an event carrying a TTL spends one hop (a reply coming back through the ingress); data untouched', () => {
+    const r = admitTtl(withTtl('5'), 10);
+    expect(r).toMatchObject({ ok: true, event: { knativebrokerttl: '4' } });
     if (r.ok) expect(r.event.data).toBe(base.data);
-  });
-
-  it('default limit 255 (Knative MAX_TTL)', () => {
-    expect(admitTtl(base)).toMatchObject({ ok: true, event: { knativebrokerttl: '255' } });
-  });
-
-  it('malformed values (abc, 1e3) get the limit, as Knative does', () => {
-    expect(admitTtl(withTtl('abc'), 10)).toMatchObject({ ok: true, event: { knativebrokerttl: '10' } });
-    expect(admitTtl(withTtl('1e3'), 10)).toMatchObject({ ok: true, event: { knativebrokerttl: '10' } });
-  });
-
-  it('an event carrying a TTL spends one hop (a reply coming back through the ingress)', () => {
-    expect(admitTtl(withTtl('5'), 10)).toMatchObject({ ok: true, event: { knativebrokerttl: '4' } });
+    expect(admitTtl(withTtl(255))).toMatchObject({ ok: true, event: { knativebrokerttl: '254' } });
   });
 
   it('a TTL above the limit is capped at the limit', () => {
     expect(admitTtl(withTtl('200'), 10)).toMatchObject({ ok: true, event: { knativebrokerttl: '10' } });
   });
 
-  it.each([['1'], ['0'], ['-1']])('%j is spent: refused with the reason', (raw) => {
+  it.each([['1'], ['0'], ['-1']])('%j is spent: refused with the reason (Knative: 400)', (raw) => {
     const r = admitTtl(withTtl(raw), 10);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toContain('knativebrokerttl');
   });
 
-  it('a batch is refused whole when one of its events is spent', () => {
+  it('a batch is refused whole when one of its events is spent; an untouched batch is the same array', () => {
     expect(admitBrokerTtl([base, withTtl('1')], 5)).toMatchObject({ ok: false });
     expect(admitBrokerTtl([base, withTtl('3')], 5)).toMatchObject({
       ok: true,
-      events: [{ knativebrokerttl: '5' }, { knativebrokerttl: '2' }],
+      events: [base, { knativebrokerttl: '2' }],
     });
+    const events = [base, base];
+    expect(admitBrokerTtl(events, 5)).toEqual({ ok: true, events });
+    const same = admitBrokerTtl(events, 5);
+    if (same.ok) expect(same.events).toBe(events);
   });
 });
 

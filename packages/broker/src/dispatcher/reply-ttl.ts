@@ -37,14 +37,16 @@ export function readTtl(event: PlainEvent): number | undefined {
 export type IngressTtl = { ok: true; event: PlainEvent } | { ok: false; message: string };
 
 /**
- * An event entering a Broker through its ingress (Knative's TTLDefaulter, then the ingress check):
- * without a readable TTL it gets the Broker's `limit`; with one it spends a hop (it is a reply coming
- * back, e.g. from a Knative broker's filter), capped at `limit` so a sender cannot buy more hops than
- * the Broker allows; one whose TTL is then spent is refused.
+ * An event entering a Broker through its ingress. One that carries a TTL spends a hop there, as at
+ * Knative's ingress (it is a reply coming back, e.g. from a Knative broker's filter or an Eddy
+ * Subscription), capped at `limit` so a sender cannot buy more hops than the Broker allows; one whose
+ * TTL is then spent is refused. One without a readable TTL is stored exactly as sent (Knative would
+ * write the default into it): the dispatcher counts it as `limit`, which makes the same number of hops.
  */
 export function admitTtl(event: PlainEvent, limit = DEFAULT_BROKER_TTL): IngressTtl {
   const received = readTtl(event);
-  const ttl = received === undefined ? limit : Math.min(received - 1, limit);
+  if (received === undefined) return { ok: true, event };
+  const ttl = Math.min(received - 1, limit);
   if (ttl <= 0) {
     return {
       ok: false,
