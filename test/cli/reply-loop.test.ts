@@ -4,9 +4,9 @@
 // embedded log (the default 255 and a Broker's eddy.dev/broker-ttl), once with --kafka and --broker-ttl,
 // where a Subscription replying into its own channel is cut by the same code.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -83,7 +83,6 @@ spec:
   broker: ${broker}
   filter: {attributes: {type: loop.${broker}}}
   subscriber: {uri: "${sub}/echo-${broker}"}
----
 `;
 }
 
@@ -104,7 +103,11 @@ spec:
 `;
 }
 
-async function startDev(name: string, yaml: string, args: string[]): Promise<{ dev: RunningDev; port: number }> {
+async function startDev(
+  name: string,
+  yaml: string,
+  args: string[],
+): Promise<{ dev: RunningDev; port: number }> {
   writeFileSync(join(dir, `${name}.yaml`), yaml);
   const [port] = (await freePorts(1)) as [number];
   const dev = spawnEddyDev(
@@ -129,10 +132,14 @@ async function runLoop(
 ): Promise<IncomingHttpHeaders> {
   const before = subscriber.deadLetters.length;
   expect(await sendJsonEvent(url, type, { hop: 0 })).toBe(202);
-  const cut = await waitFor(`the cut reply of ${path} at the dead-letter sink`, () => subscriber.deadLetters[before], {
-    timeoutMs,
-    describe: () => `${subscriber.count(path)} deliveries so far`,
-  });
+  const cut = await waitFor(
+    `the cut reply of ${path} at the dead-letter sink`,
+    () => subscriber.deadLetters[before],
+    {
+      timeoutMs,
+      describe: () => `${subscriber.count(path)} deliveries so far`,
+    },
+  );
   // Nothing more comes: the loop is over, not slowed down.
   await new Promise((r) => setTimeout(r, 1_000));
   expect(subscriber.deadLetters).toHaveLength(before + 1);
@@ -163,7 +170,7 @@ describe('eddy dev: reply loops', () => {
     const ns = 'loops';
     const { dev, port } = await startDev(
       'embedded',
-      brokerAndTrigger(ns, 'wide', sub) + brokerAndTrigger(ns, 'narrow', sub, 5),
+      `${brokerAndTrigger(ns, 'wide', sub)}---\n${brokerAndTrigger(ns, 'narrow', sub, 5)}`,
       ['--log-level', 'warn'],
     );
     try {
@@ -190,7 +197,9 @@ describe('eddy dev: reply loops', () => {
       expect(logged.filter((l) => l.includes(`Trigger ${ns}/echo-narrow`))).toHaveLength(1);
 
       // An event arriving with a spent TTL is refused (Knative's ingress answers 400), and eddy dev is fine.
-      expect(await sendJsonEvent(`${base}/${ns}/narrow`, 'loop.narrow', {}, '/x', { knativebrokerttl: '1' })).toBe(400);
+      expect(
+        await sendJsonEvent(`${base}/${ns}/narrow`, 'loop.narrow', {}, '/x', { knativebrokerttl: '1' }),
+      ).toBe(400);
       expect(dev.child.exitCode).toBeNull();
     } finally {
       await stop(dev);
@@ -206,19 +215,42 @@ describe('eddy dev: reply loops', () => {
     const ns = `loops-${Date.now().toString(36)}`;
     const { dev, port } = await startDev(
       'kafka',
-      brokerAndTrigger(ns, 'default', sub) + channelLoop(ns, sub),
-      ['--kafka', inject('kafkaBrokers').join(','), '--broker-ttl', '7', '--ingresses', '1', '--dispatchers', '1', '--sources', '1'],
+      `${brokerAndTrigger(ns, 'default', sub)}---\n${channelLoop(ns, sub)}`,
+      [
+        '--kafka',
+        inject('kafkaBrokers').join(','),
+        '--broker-ttl',
+        '7',
+        '--ingresses',
+        '1',
+        '--dispatchers',
+        '1',
+        '--sources',
+        '1',
+      ],
     );
     try {
       await dev.waitFor(new RegExp(`^Trigger ${ns}/echo-default {2}Ready$`), 120_000);
       await dev.waitFor(new RegExp(`^Subscription ${ns}/echo-channel {2}Ready$`), 60_000);
       const base = `http://127.0.0.1:${port}`;
 
-      const trigger = await runLoop(subscriber, `${base}/${ns}/default`, 'loop.default', '/echo-default', 60_000);
+      const trigger = await runLoop(
+        subscriber,
+        `${base}/${ns}/default`,
+        'loop.default',
+        '/echo-default',
+        60_000,
+      );
       expect(subscriber.count('/echo-default')).toBe(7);
       expectCut(trigger, 'loop.default', /default/);
 
-      const channel = await runLoop(subscriber, `${base}/channels/${ns}/loop`, 'loop.channel', '/echo-channel', 60_000);
+      const channel = await runLoop(
+        subscriber,
+        `${base}/channels/${ns}/loop`,
+        'loop.channel',
+        '/echo-channel',
+        60_000,
+      );
       expect(subscriber.count('/echo-channel')).toBe(7);
       expectCut(channel, 'loop.channel', new RegExp(`/channels/${ns}/loop$`));
       expect(dev.child.exitCode).toBeNull();

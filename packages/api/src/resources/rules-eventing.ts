@@ -9,9 +9,9 @@ import {
   checkMetadata,
 } from './rules-common.js';
 import {
+  checkBrokerAnnotations,
   checkConsumerAnnotations,
   checkSubscriptionAnnotations,
-  checkBrokerAnnotations,
   checkTopicAnnotations,
   warnTopicAnnotationsOnKafkaChannel,
 } from './rules-eddy-annotations.js';

@@ -13,8 +13,8 @@ import {
   groupOf,
   ingressPath,
   namespacedKey,
-  type ResourceEntry,
   parseBrokerTtlAnnotation,
+  type ResourceEntry,
   type ResourceStatus,
   resourceKey,
 } from '@eddy/api';

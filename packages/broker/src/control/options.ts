@@ -2,8 +2,8 @@
 
 import {
   type AddressResolver,
-  DEFAULT_BROKER_TTL,
   type DataPlaneContract,
+  DEFAULT_BROKER_TTL,
   MAX_BROKER_TTL,
   type ResolvedDelivery,
   type ValueLookupOptions,

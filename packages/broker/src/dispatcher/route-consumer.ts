@@ -16,8 +16,8 @@ import { randomUUID } from 'node:crypto';
 import type { DispatchRoute, PlainEvent } from '@eddy/api';
 import { CommitTracker, sleep } from '@eddy/runtime';
 import type pino from 'pino';
-import type { AttemptFailure, Deliverer } from '../delivery/index.js';
 import { withErrorExtensions } from '../delivery/error-extensions.js';
+import type { AttemptFailure, Deliverer } from '../delivery/index.js';
 import type {
   CommitOffset,
   Consumer,
@@ -533,7 +533,8 @@ export class RouteConsumer {
       case 'aborted':
         return false;
       case 'delivered':
-        if (outcome.reply !== undefined && !(await this.#reply(route, stored, outcome.reply, signal))) return false;
+        if (outcome.reply !== undefined && !(await this.#reply(route, stored, outcome.reply, signal)))
+          return false;
         this.#count(route, 'delivered');
         hooks?.onOutcome?.(logRecord, 'delivered');
         break;
@@ -646,9 +647,15 @@ export class RouteConsumer {
    * A reply whose TTL is spent goes to the route's dead-letter sink with the reason, or is dropped; either
    * way the event that caused it is done (committed), so the loop ends instead of being retried.
    */
-  async #cutLoop(route: DispatchRoute, received: PlainEvent, reply: PlainEvent, signal: AbortSignal): Promise<boolean> {
+  async #cutLoop(
+    route: DispatchRoute,
+    received: PlainEvent,
+    reply: PlainEvent,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     const reason = loopCutReason(route, received);
-    const target = route.reply.kind === 'topic' ? route.reply.topic : route.reply.kind === 'url' ? route.reply.url : '';
+    const target =
+      route.reply.kind === 'topic' ? route.reply.topic : route.reply.kind === 'url' ? route.reply.url : '';
     const sink = route.delivery.deadLetterSink;
     let outcome: 'dead_lettered' | 'dropped' = 'dropped';
     let detail = 'no dead-letter sink: dropped';
@@ -670,7 +677,11 @@ export class RouteConsumer {
       } else detail = `the dead-letter sink ${sink} failed too: dropped`;
     }
     this.#deps.metrics.replyLoopCuts.inc({ route: route.id });
-    this.#deps.metrics.replies.inc({ route: route.id, target: route.reply.kind === 'url' ? 'url' : 'topic', outcome });
+    this.#deps.metrics.replies.inc({
+      route: route.id,
+      target: route.reply.kind === 'url' ? 'url' : 'topic',
+      outcome,
+    });
     const fields = { route: route.id, eventId: received.id, replyId: reply.id };
     if (this.#loopCutLogged) this.#deps.logger.debug(fields, `${reason}; ${detail}`);
     else this.#deps.logger.warn(fields, `${reason}; ${detail} (logged once per route)`);

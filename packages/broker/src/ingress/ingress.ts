@@ -31,6 +31,7 @@ import {
 } from '../eventlog/event-log.js';
 import type { KafkaClientName } from '../eventlog/kafka-client.js';
 import { eventLogHealth } from '../probes/probes.js';
+import { admitBrokerTtl } from './broker-ttl.js';
 import { EventTypeRecorder, type EventTypeRecorderOptions } from './event-type-recorder.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import { KafkaSinkLogs } from './kafka-sink-logs.js';
@@ -42,7 +43,6 @@ import {
   sameTopicSpec,
   topicSpecOf,
 } from './route-table.js';
-import { admitBrokerTtl } from './broker-ttl.js';
 import { withTraceContext } from './trace-context.js';
 
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
