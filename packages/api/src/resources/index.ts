@@ -15,6 +15,11 @@ export { type CesqlFindings, validateCesql } from './cesql.js';
 export * from './defaults.js';
 export { parseGoDuration, parseIsoDuration } from './durations.js';
 export { type FieldPath, formatPath } from './field-path.js';
+export {
+  DEFAULT_PROGRESS_DEADLINE_MS,
+  PROGRESS_DEADLINE_ANNOTATION,
+  parseProgressDeadline,
+} from './progress-deadline.js';
 export { triggerFilterProblems } from './filter-problems.js';
 export {
   KIND_NAMES,
