@@ -15,11 +15,6 @@ export { type CesqlFindings, validateCesql } from './cesql.js';
 export * from './defaults.js';
 export { parseGoDuration, parseIsoDuration } from './durations.js';
 export { type FieldPath, formatPath } from './field-path.js';
-export {
-  DEFAULT_PROGRESS_DEADLINE_MS,
-  PROGRESS_DEADLINE_ANNOTATION,
-  parseProgressDeadline,
-} from './progress-deadline.js';
 export { triggerFilterProblems } from './filter-problems.js';
 export {
   KIND_NAMES,
@@ -63,6 +58,11 @@ export {
   type ProblemCode,
   type Severity,
 } from './problem.js';
+export {
+  DEFAULT_PROGRESS_DEADLINE_MS,
+  PROGRESS_DEADLINE_ANNOTATION,
+  parseProgressDeadline,
+} from './progress-deadline.js';
 export { REQUIRED_EVENT_TYPE_ATTRIBUTES } from './rules-event-types.js';
 export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';
 export { parseRfc3339 } from './rules-replay.js';

@@ -17,6 +17,10 @@ export function parseProgressDeadline(text: string): AnnotationResult<number> {
   if (ms === undefined)
     return { ok: false, message: `expected a duration such as "600s", "10m" or "1h", found ${show(text)}` };
   if (ms <= 0) return { ok: false, message: `must be greater than zero, found ${show(text)}` };
-  if (ms % 1000 !== 0) return { ok: false, message: `must be whole seconds (Kubernetes' progressDeadlineSeconds), found ${show(text)}` };
+  if (ms % 1000 !== 0)
+    return {
+      ok: false,
+      message: `must be whole seconds (Kubernetes' progressDeadlineSeconds), found ${show(text)}`,
+    };
   return { ok: true, value: ms };
 }

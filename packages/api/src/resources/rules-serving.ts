@@ -149,7 +149,11 @@ export function checkRevisionSpec(ctx: RuleContext, spec: RevisionSpec, base: Fi
   }
 }
 
-function checkProgressDeadline(ctx: RuleContext, annotations: Record<string, string> | undefined, base: FieldPath): void {
+function checkProgressDeadline(
+  ctx: RuleContext,
+  annotations: Record<string, string> | undefined,
+  base: FieldPath,
+): void {
   const value = annotations?.[PROGRESS_DEADLINE_ANNOTATION];
   if (value === undefined) return;
   const result = parseProgressDeadline(value);

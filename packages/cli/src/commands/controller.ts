@@ -10,7 +10,14 @@ import pino from 'pino';
 import type { Controller } from '../controller/controller.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
-import { LOG_LEVELS, parseBrokers, parseBrokerTtl, parseLogLevel, parsePort } from './flags.js';
+import {
+  LOG_LEVELS,
+  parseBrokers,
+  parseBrokerTtl,
+  parseLogLevel,
+  parsePort,
+  parseProgressDeadlineFlag,
+} from './flags.js';
 
 interface ControllerCommandOptions {
   kubeconfig?: string;
@@ -21,6 +28,7 @@ interface ControllerCommandOptions {
   externalSources?: boolean;
   eventtypeAutoCreate?: boolean;
   brokerTtl?: string;
+  progressDeadline?: string;
   host?: string;
   port?: string;
   namespace?: string;
@@ -101,6 +109,7 @@ export async function runController(options: ControllerCommandOptions, output: O
   const port = parsePort(options.port, 8081);
   const level = parseLogLevel(options.logLevel, 'info');
   const brokerTtl = parseBrokerTtl(options.brokerTtl);
+  const progressDeadlineMs = parseProgressDeadlineFlag(options.progressDeadline);
   const leaseDurationMs = parseSeconds('--lease-duration', options.leaseDuration);
   const renewDeadlineMs = parseSeconds('--renew-deadline', options.renewDeadline);
   const retryPeriodMs = parseSeconds('--retry-period', options.retryPeriod);
@@ -137,6 +146,7 @@ export async function runController(options: ControllerCommandOptions, output: O
       ...(options.externalSources ? { externalSources: true } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
       ...(brokerTtl !== undefined ? { brokerTtl } : {}),
+      ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
@@ -239,6 +249,10 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option(
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives (Knative's eventtype-auto-create; also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
+    )
+    .option(
+      '--progress-deadline <duration>',
+      'how long a revision may have no ready replica before it fails with ProgressDeadlineExceeded, unless it has the serving.knative.dev/progress-deadline annotation (Knative config-deployment progress-deadline; default 600s)',
     )
     .option(
       '--broker-ttl <n>',

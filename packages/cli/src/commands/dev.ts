@@ -9,7 +9,14 @@ import { type DevServer, startDevServer } from '../dev/dev-server.js';
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
-import { LOG_LEVELS, parseBrokers, parseBrokerTtl, parseLogLevel, parsePort } from './flags.js';
+import {
+  LOG_LEVELS,
+  parseBrokers,
+  parseBrokerTtl,
+  parseLogLevel,
+  parsePort,
+  parseProgressDeadlineFlag,
+} from './flags.js';
 
 export interface DevCommandOptions {
   file: string[];
@@ -29,6 +36,7 @@ export interface DevCommandOptions {
   serviceOutput?: boolean;
   eventtypeAutoCreate?: boolean;
   brokerTtl?: string;
+  progressDeadline?: string;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -118,6 +126,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   }
   const level = parseLogLevel(options.logLevel, 'error');
   const brokerTtl = parseBrokerTtl(options.brokerTtl);
+  const progressDeadlineMs = parseProgressDeadlineFlag(options.progressDeadline);
   // A typo in -f would otherwise start an empty mesh; a path that goes away later is handled live.
   for (const f of options.file) if (!existsSync(f)) throw new UsageError(`no such file or directory: ${f}`);
   // Absolute, so `eddy sources` processes find it whatever their working directory.
@@ -148,6 +157,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
       ...(brokerTtl !== undefined ? { brokerTtl } : {}),
+      ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -224,6 +234,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives, as Knative's eventtype-auto-create feature (also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
+    )
+    .option(
+      '--progress-deadline <duration>',
+      'how long a revision may have no ready replica before it fails with ProgressDeadlineExceeded, unless it has the serving.knative.dev/progress-deadline annotation (Knative config-deployment progress-deadline; default 600s)',
     )
     .option(
       '--broker-ttl <n>',

@@ -1,6 +1,6 @@
 // Flags that several long-running commands share (`eddy dev`, `eddy controller`), checked one way.
 
-import { parseBrokerTtlAnnotation } from '@eddy/api';
+import { parseBrokerTtlAnnotation, parseProgressDeadline } from '@eddy/api';
 import { UsageError } from '../usage-error.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -11,6 +11,14 @@ export function parseBrokerTtl(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const result = parseBrokerTtlAnnotation(text);
   if (!result.ok) throw new UsageError(`--broker-ttl: ${result.message}`);
+  return result.value;
+}
+
+/** `--progress-deadline`: Knative config-deployment's `progress-deadline` (README "Crash loops"); ms. */
+export function parseProgressDeadlineFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const result = parseProgressDeadline(text);
+  if (!result.ok) throw new UsageError(`--progress-deadline: ${result.message}`);
   return result.value;
 }
 

@@ -41,6 +41,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerReadRoutes } from '../admin/read-routes.js';
 import { createDevSources } from '../dev/dev-sources.js';
 import { EventTypeDiscovery, feedObservations } from '../dev/event-types.js';
+import { withProgressDeadline } from '../dev/progress-deadline.js';
 import { Reconciler } from '../dev/reconciler.js';
 import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
 import { FeedBrokerPlane } from '../planes/feed-broker-plane.js';
@@ -89,6 +90,8 @@ export interface ControllerOptions {
   eventTypeAutoCreate?: boolean;
   /** Reply hop limit of Brokers without `eddy.dev/broker-ttl` (`--broker-ttl`). Default 255. */
   brokerTtl?: number;
+  /** Progress deadline of revisions without `serving.knative.dev/progress-deadline` (`--progress-deadline`). Default 600 000. */
+  progressDeadlineMs?: number;
   /**
    * Source adapters run in `eddy sources` processes (a Deployment) following /v1/contract/sources,
    * instead of in the leader; default false.
@@ -400,7 +403,11 @@ export async function startController(o: ControllerOptions): Promise<Controller>
           ? {
               serving: {
                 plane: serving,
-                reconcile: (input) => reconcileServing({ ...input, workloadTarget: 'kubernetes' }),
+                reconcile: (input) =>
+                  reconcileServing({
+                    ...withProgressDeadline(input, o.progressDeadlineMs),
+                    workloadTarget: 'kubernetes',
+                  }),
               },
             }
           : {

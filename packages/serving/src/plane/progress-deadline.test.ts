@@ -54,7 +54,11 @@ describe('ProgressDeadline', () => {
 
   it("the runtime's own ProgressDeadlineExceeded (a Kubernetes Deployment) counts at once", () => {
     const p = new ProgressDeadline(600_000);
-    const k8s: DeploymentFailure = { reason: 'ProgressDeadlineExceeded', message: 'stalled', lastLogLines: [] };
+    const k8s: DeploymentFailure = {
+      reason: 'ProgressDeadlineExceeded',
+      message: 'stalled',
+      lastLogLines: [],
+    };
     expect(p.observe(0, 1, status(0, k8s))).toBe(k8s);
   });
 
@@ -77,7 +81,7 @@ describe('ProgressDeadline', () => {
 });
 
 describe('deploymentProgressFailure (Kubernetes)', () => {
-  it("maps Progressing=False reason=ProgressDeadlineExceeded, and nothing else", () => {
+  it('maps Progressing=False reason=ProgressDeadlineExceeded, and nothing else', () => {
     const stalled = deploymentProgressFailure({
       metadata: { namespace: 'ns', name: 'hello-00001-deployment' },
       spec: { progressDeadlineSeconds: 5, selector: {}, template: {} },

@@ -8,6 +8,7 @@
 // restarted or upgraded must not take the services down, and a Revision that is gone takes its
 // Deployment along through its ownerReference.
 
+import { DEFAULT_PROGRESS_DEADLINE_MS } from '@eddy/api';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -19,7 +20,6 @@ import {
   type V1Deployment,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { DEFAULT_PROGRESS_DEADLINE_MS } from '@eddy/api';
 import type pino from 'pino';
 import type {
   DeploymentFailure,
@@ -448,7 +448,10 @@ class KubernetesRuntime implements WorkloadRuntime {
     await Promise.all([this.#informer.start(), this.#deploymentInformer.start()]);
   }
 
-  #restartOnError(informer: { on(e: 'connect' | 'error', f: (e?: unknown) => void): void; start(): Promise<void> }, what: string): void {
+  #restartOnError(
+    informer: { on(e: 'connect' | 'error', f: (e?: unknown) => void): void; start(): Promise<void> },
+    what: string,
+  ): void {
     let restarts = 0;
     informer.on('connect', () => {
       restarts = 0;
