@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePorts } from '../harness/free-ports.ts';
 import { waitFor } from '../harness/wait.ts';
-import { buildCli, type RunningDev, sendJsonEvent, spawnEddyDev } from './helpers.ts';
+import { buildCli, type RunningDev, runEddy, sendJsonEvent, spawnEddyDev } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'eddy-reply-loop-'));
 beforeAll(() => buildCli(), 240_000);
@@ -258,5 +258,56 @@ describe('eddy dev: reply loops', () => {
       await stop(dev);
       await subscriber.close();
     }
+  });
+
+  it('a bad --broker-ttl or --progress-deadline is a usage error naming the flag', async () => {
+    const cases: [string[], string][] = [
+      [['--broker-ttl', '0'], 'eddy: --broker-ttl: expected an integer from 1 to 255, found "0"'],
+      [['--broker-ttl', '256'], 'eddy: --broker-ttl: expected an integer from 1 to 255, found "256"'],
+      [['--broker-ttl', 'abc'], 'eddy: --broker-ttl: expected an integer from 1 to 255, found "abc"'],
+      [
+        ['--progress-deadline', '10'],
+        'eddy: --progress-deadline: expected a duration such as "600s", "10m" or "1h", found "10"',
+      ],
+      [
+        ['--progress-deadline', '1.5s'],
+        'eddy: --progress-deadline: must be whole seconds (Kubernetes\' progressDeadlineSeconds), found "1.5s"',
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await runEddy(['dev', '--port', '0', ...flags], { cwd: dir });
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(message);
+    }
+  });
+
+  it('eddy validate: a bad eddy.dev/broker-ttl or serving.knative.dev/progress-deadline is located', async () => {
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: b
+  annotations: {eddy.dev/broker-ttl: "300"}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: s}
+spec:
+  template:
+    metadata:
+      annotations: {serving.knative.dev/progress-deadline: "ten minutes"}
+    spec:
+      containers: [{image: x, command: [node]}]
+`,
+    );
+    const r = await runEddy(['validate', '-f', 'bad.yaml'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr + r.stdout).toContain(
+      'bad.yaml:5:38: error: #0 Broker default/b: metadata.annotations["eddy.dev/broker-ttl"]: expected an integer from 1 to 255, found "300"',
+    );
+    expect(r.stderr + r.stdout).toContain(
+      'bad.yaml:13:60: error: #1 Service default/s: spec.template.metadata.annotations["serving.knative.dev/progress-deadline"]: expected a duration such as "600s", "10m" or "1h", found "ten minutes"',
+    );
   });
 });

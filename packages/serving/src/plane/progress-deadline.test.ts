@@ -1,6 +1,6 @@
 import { parseProgressDeadline } from '@eddy/api';
 import { describe, expect, it } from 'vitest';
-import { deploymentProgressFailure } from '../runtime/kubernetes-runtime.js';
+import { deploymentProgressFailure, revisionObjects } from '../runtime/kubernetes-runtime.js';
 import type { DeploymentFailure, DeploymentStatus } from '../runtime/runtime.js';
 import { exceededFailure, ProgressDeadline } from './progress-deadline.js';
 import { revisionConditions } from './revision-conditions.js';
@@ -127,5 +127,33 @@ describe('parseProgressDeadline (serving.knative.dev/progress-deadline)', () => 
     const r = parseProgressDeadline(text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toContain(why);
+  });
+});
+
+describe('the Kubernetes Deployment follows serving.knative.dev/progress-deadline', () => {
+  it('progressDeadlineSeconds = the revision progressDeadlineMs / 1000; 600 without it', () => {
+    const spec = {
+      namespace: 'shop',
+      revision: 'hello-00001',
+      configuration: 'hello',
+      command: [],
+      args: [],
+      env: {},
+      readiness: {
+        kind: 'tcp' as const,
+        initialDelayMs: 0,
+        periodMs: 10_000,
+        timeoutMs: 1000,
+        failureThreshold: 3,
+        successThreshold: 1,
+      },
+      terminationGraceMs: 30_000,
+      podSpec: { containers: [{ image: 'img:1' }] },
+    };
+    const seconds = (s: typeof spec & { progressDeadlineMs?: number }) =>
+      (revisionObjects(s, 1, undefined).deployment.spec as { progressDeadlineSeconds: number })
+        .progressDeadlineSeconds;
+    expect(seconds({ ...spec, progressDeadlineMs: 5_000 })).toBe(5);
+    expect(seconds(spec)).toBe(600);
   });
 });
