@@ -64,6 +64,11 @@ export interface DispatchRoute {
   maxInFlight: number;
   /** Start position for a group that never committed. */
   startFrom: StartFrom;
+  /**
+   * Reply hop limit: an event without `knativebrokerttl` counts as carrying this many hops, a reply carries
+   * one fewer than the event it answers and is cut at 0 (README "Reply loops"). Absent = 255.
+   */
+  ttl?: number;
 }
 
 /** An ingress path and the topic its events are written to (a Broker's or a Channel's). */
@@ -116,7 +121,10 @@ export interface SenderTrust {
 }
 
 /** A Broker's ingress and its topic. */
-export type BrokerRoute = IngressTopic;
+export interface BrokerRoute extends IngressTopic {
+  /** The most `knativebrokerttl` an event may carry into this Broker (README "Reply loops"). Absent = 255. */
+  ttl?: number;
+}
 
 /** A Channel (InMemoryChannel, KafkaChannel, Channel) and its topic. */
 export interface ChannelRoute extends IngressTopic {

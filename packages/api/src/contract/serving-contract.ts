@@ -105,6 +105,12 @@ export interface ServingRevision {
   idleTimeoutMs?: number;
   /** `terminationGracePeriodSeconds` in ms; default 30 000 (Kubernetes). */
   terminationGraceMs: number;
+  /**
+   * `serving.knative.dev/progress-deadline` (or the platform default) in ms: with no replica ready for
+   * this long while some are wanted, the revision fails with ProgressDeadlineExceeded and is no longer
+   * scaled up (README "Crash loops"). Absent = 600 000.
+   */
+  progressDeadlineMs?: number;
   scaling: ScalingSettings;
   /**
    * True when some route sends it traffic (percent > 0) or a tag points at it. A revision that is

@@ -17,6 +17,17 @@ export const MAX_IN_FLIGHT_ANNOTATION = 'eddy.dev/max-in-flight';
 /** Trigger / Subscription: where a new consumer group starts: `earliest`, `latest` or an RFC 3339 time. */
 export const START_FROM_ANNOTATION = 'eddy.dev/start-from';
 
+/**
+ * Broker: how many times an event may come back into the Broker as a Trigger's reply (Knative's broker
+ * TTL, carried in the `knativebrokerttl` extension); an integer from 1 to MAX_BROKER_TTL.
+ */
+export const BROKER_TTL_ANNOTATION = 'eddy.dev/broker-ttl';
+/** Knative's broker TTL extension attribute (eventing pkg/broker/ttl.go), so Knative senders interoperate. */
+export const BROKER_TTL_EXTENSION = 'knativebrokerttl';
+/** Knative's MT broker ingress default (MAX_TTL). */
+export const DEFAULT_BROKER_TTL = 255;
+export const MAX_BROKER_TTL = 255;
+
 /** Upper bounds that keep a typo (an extra zero or three) from becoming a resource problem. */
 export const MAX_PARTITIONS = 10_000;
 export const MAX_IN_FLIGHT = 100_000;
@@ -34,6 +45,10 @@ function positiveInteger(text: string, max: number): AnnotationResult<number> {
 
 export function parsePartitionsAnnotation(text: string): AnnotationResult<number> {
   return positiveInteger(text, MAX_PARTITIONS);
+}
+
+export function parseBrokerTtlAnnotation(text: string): AnnotationResult<number> {
+  return positiveInteger(text, MAX_BROKER_TTL);
 }
 
 export function parseMaxInFlightAnnotation(text: string): AnnotationResult<number> {

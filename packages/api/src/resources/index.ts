@@ -59,6 +59,11 @@ export {
   type ProblemCode,
   type Severity,
 } from './problem.js';
+export {
+  DEFAULT_PROGRESS_DEADLINE_MS,
+  PROGRESS_DEADLINE_ANNOTATION,
+  parseProgressDeadline,
+} from './progress-deadline.js';
 export { SENDER_TOKEN_LABEL } from './rules-core.js';
 export { REQUIRED_EVENT_TYPE_ATTRIBUTES } from './rules-event-types.js';
 export { SUPPORTED_BROKER_CLASSES } from './rules-eventing.js';

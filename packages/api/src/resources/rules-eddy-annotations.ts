@@ -1,8 +1,10 @@
 import {
   type AnnotationResult,
+  BROKER_TTL_ANNOTATION,
   DELIVERY_ORDER_ANNOTATION,
   MAX_IN_FLIGHT_ANNOTATION,
   PARTITIONS_ANNOTATION,
+  parseBrokerTtlAnnotation,
   parseDeliveryOrderAnnotation,
   parseMaxInFlightAnnotation,
   parsePartitionsAnnotation,
@@ -46,6 +48,14 @@ export function checkTopicAnnotations(
   annotations: Record<string, string> | undefined,
 ): void {
   check(ctx, annotations, TOPIC_ANNOTATIONS);
+}
+
+/** Broker: `eddy.dev/broker-ttl` (the topic annotations are checked beside it). */
+export function checkBrokerAnnotations(
+  ctx: RuleContext,
+  annotations: Record<string, string> | undefined,
+): void {
+  check(ctx, annotations, { [BROKER_TTL_ANNOTATION]: parseBrokerTtlAnnotation });
 }
 
 /** KafkaChannel has spec.numPartitions / spec.retentionDuration; the annotations would be ignored. */

@@ -9,6 +9,7 @@ import {
   checkMetadata,
 } from './rules-common.js';
 import {
+  checkBrokerAnnotations,
   checkConsumerAnnotations,
   checkSubscriptionAnnotations,
   checkTopicAnnotations,
@@ -31,6 +32,7 @@ export function checkBroker(ctx: RuleContext, b: Broker): void {
     );
   checkDelivery(ctx, b.spec?.delivery, ['spec', 'delivery']);
   checkTopicAnnotations(ctx, b.metadata.annotations);
+  checkBrokerAnnotations(ctx, b.metadata.annotations);
 }
 
 const DELIVERY_ORDER_ANNOTATION = 'kafka.eventing.knative.dev/delivery.order';

@@ -9,6 +9,7 @@ import {
 import { CONTAINER_CONCURRENCY_MAX, MAX_REVISION_TIMEOUT_SECONDS } from './defaults.js';
 import type { FieldPath } from './field-path.js';
 import { dns1035LabelProblem } from './names.js';
+import { PROGRESS_DEADLINE_ANNOTATION, parseProgressDeadline } from './progress-deadline.js';
 import { type RuleContext, show } from './rule-context.js';
 import { checkMetadata } from './rules-common.js';
 import { checkRunnable } from './rules-sources.js';
@@ -148,6 +149,17 @@ export function checkRevisionSpec(ctx: RuleContext, spec: RevisionSpec, base: Fi
   }
 }
 
+function checkProgressDeadline(
+  ctx: RuleContext,
+  annotations: Record<string, string> | undefined,
+  base: FieldPath,
+): void {
+  const value = annotations?.[PROGRESS_DEADLINE_ANNOTATION];
+  if (value === undefined) return;
+  const result = parseProgressDeadline(value);
+  if (!result.ok) ctx.error([...base, PROGRESS_DEADLINE_ANNOTATION], result.message);
+}
+
 function checkTemplate(
   ctx: RuleContext,
   template: { metadata?: ObjectMeta; spec: RevisionSpec },
@@ -159,6 +171,7 @@ function checkTemplate(
     'metadata',
     'annotations',
   ]);
+  checkProgressDeadline(ctx, template.metadata?.annotations, [...base, 'metadata', 'annotations']);
   const name = template.metadata?.name;
   if (name !== undefined) {
     const why = dns1035LabelProblem(name);
@@ -229,6 +242,7 @@ export function checkConfiguration(ctx: RuleContext, c: Configuration): void {
 export function checkRevision(ctx: RuleContext, r: Revision): void {
   checkMetadata(ctx, r.metadata, { dns1035: true });
   checkAutoscalingAnnotations(ctx, r.metadata.annotations ?? {}, ['metadata', 'annotations']);
+  checkProgressDeadline(ctx, r.metadata.annotations, ['metadata', 'annotations']);
   checkRevisionSpec(ctx, r.spec, ['spec']);
 }
 

@@ -3,6 +3,7 @@
 
 import {
   type AddressResolver,
+  BROKER_TTL_ANNOTATION,
   type Broker,
   type BrokerRoute,
   brokerTopic,
@@ -12,13 +13,14 @@ import {
   groupOf,
   ingressPath,
   namespacedKey,
+  parseBrokerTtlAnnotation,
   type ResourceEntry,
   type ResourceStatus,
   resourceKey,
 } from '@eddy/api';
 import { type DeliveryResult, markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Claim, settleClaims } from './name-claims.js';
-import { type Settings, show } from './options.js';
+import { type Settings, show, ttlField } from './options.js';
 import {
   type TopicSettingsResult,
   topicRouteFields,
@@ -30,6 +32,8 @@ export interface BrokerState {
   entry: ResourceEntry<Broker>;
   topic: string;
   settings: TopicSettingsResult;
+  /** Reply hop limit: `eddy.dev/broker-ttl`, else the default. */
+  ttl: number;
   /** Why the Broker cannot have its topic (another Broker holds it). */
   conflict?: string;
   /** Set in phase 2; a Trigger without its own delivery uses it. */
@@ -77,13 +81,24 @@ export function planBrokers(
       // cluster-wide one (knative-eventing/kafka-broker-config) that only carries Kafka connection settings.
       if (data) base = topicSettingsFromConfigMap(`ConfigMap ${cmNs}/${config.name}`, data, base.settings);
     }
-    const topicSettings = base.ok
-      ? topicSettingsFromAnnotations(b.metadata.annotations, base.settings)
-      : base;
+    let topicSettings = base.ok ? topicSettingsFromAnnotations(b.metadata.annotations, base.settings) : base;
+    let ttl = settings.brokerTtl;
+    const ttlText = b.metadata.annotations?.[BROKER_TTL_ANNOTATION];
+    if (ttlText !== undefined) {
+      const parsed = parseBrokerTtlAnnotation(ttlText);
+      if (parsed.ok) ttl = parsed.value;
+      else if (topicSettings.ok)
+        topicSettings = {
+          ok: false,
+          reason: 'InvalidAnnotation',
+          message: `metadata.annotations["${BROKER_TTL_ANNOTATION}"]: ${parsed.message}`,
+        };
+    }
     states.set(namespacedKey(entry.namespace, entry.name), {
       entry,
       topic: brokerTopic(entry.namespace, entry.name),
       settings: topicSettings,
+      ttl,
     });
   }
   const previous = settings.previous;
@@ -129,6 +144,7 @@ export function reconcileBrokers(
         topic: s.topic,
         partitions: s.settings.settings.partitions,
         ...topicRouteFields(s.settings.settings),
+        ...ttlField(s.ttl),
       });
     }
     if (dls) status.deadLetterSinkUri = dls;

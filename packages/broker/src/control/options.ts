@@ -1,6 +1,13 @@
 // computeContract's options, checked once and turned into the settings every phase reads.
 
-import type { AddressResolver, DataPlaneContract, ResolvedDelivery, ValueLookupOptions } from '@eddy/api';
+import {
+  type AddressResolver,
+  type DataPlaneContract,
+  DEFAULT_BROKER_TTL,
+  MAX_BROKER_TTL,
+  type ResolvedDelivery,
+  type ValueLookupOptions,
+} from '@eddy/api';
 import type { ReplayProgress } from '../replay/replay-progress.js';
 import { DEFAULT_BACKOFF_DELAY_MS, DEFAULT_RESOLVED_DELIVERY, type DeliveryDefaults } from './delivery.js';
 import type { SenderAuthOptions } from './event-policies.js';
@@ -33,6 +40,8 @@ export interface ComputeContractOptions {
   defaultPartitions?: number;
   /** In-flight events of an unordered Trigger/Subscription without `eddy.dev/max-in-flight`. Default 100. */
   defaultMaxInFlight?: number;
+  /** Reply hop limit of a Broker without `eddy.dev/broker-ttl`, and of Subscriptions. Default 255 (Knative's). */
+  brokerTtl?: number;
   /**
    * Epoch ms of this pass: the start time of a Replay that starts now (the only clock reading, passed
    * in). Without it, Replays that have not started wait.
@@ -59,6 +68,7 @@ export interface Settings {
   channelBase: string;
   defaultPartitions: number;
   defaultMaxInFlight: number;
+  brokerTtl: number;
   delivery: DeliveryDefaults;
   previous: DataPlaneContract | undefined;
   firstGeneration: number;
@@ -83,6 +93,7 @@ export function settingsFrom(options: ComputeContractOptions): Settings {
       options.defaultMaxInFlight,
       DEFAULT_MAX_IN_FLIGHT,
     ),
+    brokerTtl: brokerTtlOption(options.brokerTtl),
     delivery: {
       delivery: options.defaultDelivery ?? DEFAULT_RESOLVED_DELIVERY,
       backoffDelayMs: options.defaultBackoffDelayMs ?? DEFAULT_BACKOFF_DELAY_MS,
@@ -93,6 +104,20 @@ export function settingsFrom(options: ComputeContractOptions): Settings {
     serviceUrl: options.serviceUrl,
     resolver: options.resolver,
   };
+}
+
+function brokerTtlOption(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_BROKER_TTL;
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_BROKER_TTL)
+    throw new RangeError(
+      `computeContract: options.brokerTtl must be an integer from 1 to ${MAX_BROKER_TTL}, got ${show(value)}`,
+    );
+  return value;
+}
+
+/** The contract's `ttl` field: absent when it is Knative's default, so contracts that do not set it stay as they were. */
+export function ttlField(ttl: number): { ttl?: number } {
+  return ttl === DEFAULT_BROKER_TTL ? {} : { ttl };
 }
 
 function positiveIntOption(name: string, value: number | undefined, fallback: number): number {

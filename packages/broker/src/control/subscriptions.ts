@@ -17,7 +17,7 @@ import {
 } from '@eddy/api';
 import { type ChannelState, findChannel, isChannelKind } from './channels.js';
 import { markDeliveryParse, resolveDelivery } from './delivery.js';
-import { type Settings, show } from './options.js';
+import { type Settings, show, ttlField } from './options.js';
 import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
 
 export function reconcileSubscription(
@@ -110,6 +110,7 @@ export function reconcileSubscription(
       ordering: annotations.ordering,
       maxInFlight: annotations.maxInFlight,
       startFrom: annotations.startFrom,
+      ...ttlField(settings.brokerTtl),
     };
   }
   return pending;

@@ -17,7 +17,7 @@ import {
 } from '@eddy/api';
 import type { BrokerState } from './brokers.js';
 import { markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
-import { type Settings, show } from './options.js';
+import { type Settings, show, ttlField } from './options.js';
 import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
 
 /** The route's `filter` field: present only when the Trigger filters. */
@@ -104,6 +104,7 @@ export function reconcileTrigger(
       ordering: annotations.ordering,
       maxInFlight: annotations.maxInFlight,
       startFrom: annotations.startFrom,
+      ...ttlField(broker.ttl),
     };
   }
   return pending;

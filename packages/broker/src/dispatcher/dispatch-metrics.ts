@@ -19,6 +19,8 @@ export interface DispatchMetrics {
   events: Counter<'route' | 'outcome'>;
   /** Replies: target = topic | url | none; outcome = stored | delivered | dead_lettered | dropped. */
   replies: Counter<'route' | 'target' | 'outcome'>;
+  /** Replies not sent on because their knativebrokerttl was spent (reply-ttl.ts). */
+  replyLoopCuts: Counter<'route'>;
   /** Records not yet committed by the route's group, summed over partitions. */
   lag: Gauge<'route'>;
   /** Events being filtered/delivered right now. */
@@ -40,6 +42,12 @@ export function dispatchMetrics(registry: Registry): DispatchMetrics {
     'Reply events from subscribers per route, by where they went',
     ['route', 'target', 'outcome'],
   );
+  const replyLoopCuts = registeredCounter(
+    registry,
+    'eddy_dispatch_reply_loop_cut_total',
+    'Replies cut because their knativebrokerttl was spent (a reply loop): sent to the dead-letter sink, or dropped without one',
+    ['route'],
+  );
   const lag = registeredGauge(
     registry,
     'eddy_dispatch_lag',
@@ -55,12 +63,14 @@ export function dispatchMetrics(registry: Registry): DispatchMetrics {
   return {
     events,
     replies,
+    replyLoopCuts,
     lag,
     inFlight,
     removeRoute(route) {
       // remove() matches complete label sets only, so every combination the dispatcher uses is listed.
       lag.remove({ route });
       inFlight.remove({ route });
+      replyLoopCuts.remove({ route });
       for (const outcome of EVENT_OUTCOMES) events.remove({ route, outcome });
       for (const target of REPLY_TARGETS) {
         for (const outcome of REPLY_OUTCOMES) replies.remove({ route, target, outcome });

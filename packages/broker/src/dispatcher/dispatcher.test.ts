@@ -610,6 +610,9 @@ describe('dispatcher on the embedded log (scripted deliverer)', () => {
     expect(() => dispatcher.updateRoutes([route({ name: 'bad', maxInFlight: 0 })])).toThrow(
       'routes[0] (default/bad).maxInFlight: expected an integer >= 1, got 0',
     );
+    expect(() => dispatcher.updateRoutes([route({ name: 'bad', ttl: 256 })])).toThrow(
+      'routes[0] (default/bad).ttl: expected an integer from 1 to 255, got 256',
+    );
     expect(() => dispatcher.updateRoutes([route({ name: 'x' }), route({ name: 'x' })])).toThrow(
       /duplicate route id "default\/x"/,
     );

@@ -2,7 +2,7 @@
 // stopped as the control plane's contract changes. See route-consumer.ts for what happens to
 // each event and when offsets are committed, retry-state.ts for how attempts survive restarts.
 
-import type { DispatchRoute, ReplayPlan } from '@eddy/api';
+import { type DispatchRoute, MAX_BROKER_TTL, type ReplayPlan } from '@eddy/api';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Deliverer } from '../delivery/index.js';
@@ -384,6 +384,11 @@ function validateRoutes(routes: DispatchRoute[]): Map<string, RouteSettings> {
     }
     if (route.delivery === null || typeof route.delivery !== 'object')
       fail('delivery', 'resolved delivery settings', route.delivery);
+    if (
+      route.ttl !== undefined &&
+      (!Number.isInteger(route.ttl) || route.ttl < 1 || route.ttl > MAX_BROKER_TTL)
+    )
+      fail('ttl', `an integer from 1 to ${MAX_BROKER_TTL}`, route.ttl);
     let filter: RouteSettings['filter'];
     try {
       filter = compileFilter(route.filter, `${where}.filter`);

@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { DispatchRoute, PlainEvent } from '@eddy/api';
 import { CommitTracker, sleep } from '@eddy/runtime';
 import type pino from 'pino';
+import { withErrorExtensions } from '../delivery/error-extensions.js';
 import type { AttemptFailure, Deliverer } from '../delivery/index.js';
 import type {
   CommitOffset,
@@ -27,6 +28,7 @@ import type {
 } from '../eventlog/event-log.js';
 import type { EventFilter } from '../filters/index.js';
 import type { DispatchMetrics, EventOutcome } from './dispatch-metrics.js';
+import { loopCutReason, replyTtl, setTtl, withoutTtl } from './reply-ttl.js';
 import type { RetryKey, RetryState, RetryStateStore } from './retry-state.js';
 
 export interface RouteSettings {
@@ -121,6 +123,8 @@ export class RouteConsumer {
   #restarts = 0;
   #restarting: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
+  /** A cut reply loop is logged as a warning once per route, then at debug level. */
+  #loopCutLogged = false;
 
   constructor(settings: RouteSettings, deps: RouteConsumerDeps) {
     this.#settings = settings;
@@ -489,7 +493,8 @@ export class RouteConsumer {
     signal: AbortSignal,
   ): Promise<boolean> {
     const hooks = this.#deps.hooks;
-    const event = hooks?.transform ? hooks.transform(logRecord.event) : logRecord.event;
+    const stored = hooks?.transform ? hooks.transform(logRecord.event) : logRecord.event;
+    const event = route.kind === 'Trigger' ? withoutTtl(stored) : stored;
     const previous = await this.#deps.retryState.get(key);
     if (previous?.final) {
       // An earlier owner finished it and its commit did not land: finished it stays.
@@ -528,7 +533,8 @@ export class RouteConsumer {
       case 'aborted':
         return false;
       case 'delivered':
-        if (outcome.reply !== undefined && !(await this.#reply(route, outcome.reply, signal))) return false;
+        if (outcome.reply !== undefined && !(await this.#reply(route, stored, outcome.reply, signal)))
+          return false;
         this.#count(route, 'delivered');
         hooks?.onOutcome?.(logRecord, 'delivered');
         break;
@@ -594,12 +600,21 @@ export class RouteConsumer {
   }
 
   /** Sends a reply where the route says; false when aborted before it was stored or delivered. */
-  async #reply(route: DispatchRoute, reply: PlainEvent, signal: AbortSignal): Promise<boolean> {
+  async #reply(
+    route: DispatchRoute,
+    received: PlainEvent,
+    answer: PlainEvent,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     const target = route.reply;
+    if (target.kind === 'drop') {
+      this.#deps.metrics.replies.inc({ route: route.id, target: 'none', outcome: 'dropped' });
+      return true;
+    }
+    const ttl = replyTtl(received, route.ttl);
+    const reply = setTtl(answer, ttl);
+    if (ttl <= 0) return this.#cutLoop(route, received, reply, signal);
     switch (target.kind) {
-      case 'drop':
-        this.#deps.metrics.replies.inc({ route: route.id, target: 'none', outcome: 'dropped' });
-        return true;
       case 'topic':
         for (let failures = 0; ; failures++) {
           try {
@@ -626,6 +641,52 @@ export class RouteConsumer {
         return true;
       }
     }
+  }
+
+  /**
+   * A reply whose TTL is spent goes to the route's dead-letter sink with the reason, or is dropped; either
+   * way the event that caused it is done (committed), so the loop ends instead of being retried.
+   */
+  async #cutLoop(
+    route: DispatchRoute,
+    received: PlainEvent,
+    reply: PlainEvent,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const reason = loopCutReason(route, received);
+    const target =
+      route.reply.kind === 'topic' ? route.reply.topic : route.reply.kind === 'url' ? route.reply.url : '';
+    const sink = route.delivery.deadLetterSink;
+    let outcome: 'dead_lettered' | 'dropped' = 'dropped';
+    let detail = 'no dead-letter sink: dropped';
+    if (sink !== undefined) {
+      const sent = await this.#deps.deliverer.deliver({
+        event: withErrorExtensions(reply, target, { body: Buffer.from(reason) }),
+        route: {
+          ...route,
+          subscriber: sink,
+          reply: { kind: 'drop' },
+          delivery: { ...route.delivery, deadLetterSink: undefined },
+        },
+        signal,
+      });
+      if (sent.kind === 'aborted') return false;
+      if (sent.kind === 'delivered') {
+        outcome = 'dead_lettered';
+        detail = `sent to the dead-letter sink ${sink}`;
+      } else detail = `the dead-letter sink ${sink} failed too: dropped`;
+    }
+    this.#deps.metrics.replyLoopCuts.inc({ route: route.id });
+    this.#deps.metrics.replies.inc({
+      route: route.id,
+      target: route.reply.kind === 'url' ? 'url' : 'topic',
+      outcome,
+    });
+    const fields = { route: route.id, eventId: received.id, replyId: reply.id };
+    if (this.#loopCutLogged) this.#deps.logger.debug(fields, `${reason}; ${detail}`);
+    else this.#deps.logger.warn(fields, `${reason}; ${detail} (logged once per route)`);
+    this.#loopCutLogged = true;
+    return true;
   }
 
   #count(route: DispatchRoute, outcome: EventOutcome): void {

@@ -31,6 +31,7 @@ import {
 } from '../eventlog/event-log.js';
 import type { KafkaClientName } from '../eventlog/kafka-client.js';
 import { eventLogHealth } from '../probes/probes.js';
+import { admitBrokerTtl } from './broker-ttl.js';
 import { EventTypeRecorder, type EventTypeRecorderOptions } from './event-type-recorder.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import { KafkaSinkLogs } from './kafka-sink-logs.js';
@@ -405,6 +406,16 @@ export class Ingress {
       headerValue(request.headers.traceparent),
       headerValue(request.headers.tracestate),
     );
+    if (route.kind === 'broker') {
+      const admitted = admitBrokerTtl(events, route.ttl);
+      if (!admitted.ok) {
+        return this.#fail(
+          { request, reply, route },
+          { status: 400, reason: 'ttl_spent', outcome: 'rejected', message: admitted.message },
+        );
+      }
+      events = admitted.events;
+    }
     if (events.length > 0) {
       try {
         await state.log.append(route.topic, events, state.appendOptions);

@@ -38,6 +38,8 @@ export interface IngressRoute {
   sink?: KafkaSinkRoute;
   /** Who may send (sender-auth.ts); absent = everyone. */
   auth?: IngressAuth;
+  /** A Broker's reply hop limit (BrokerRoute.ttl); absent = 255. */
+  ttl?: number;
 }
 
 /** What the route asks of its topic, as the event log's ensureTopic takes it. */
@@ -113,6 +115,7 @@ export function buildRouteTable(
         replicationFactor: broker.replicationFactor,
         config: broker.config,
         ...(broker.auth ? { auth: broker.auth } : {}),
+        ...(broker.ttl !== undefined ? { ttl: broker.ttl } : {}),
       },
       broker.path,
     );

@@ -12,7 +12,14 @@ import { INGRESS_AUTH_HELP, OIDC_ISSUER_HELP, senderAuthFromFlags } from '../dev
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
-import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
+import {
+  LOG_LEVELS,
+  parseBrokers,
+  parseBrokerTtl,
+  parseLogLevel,
+  parsePort,
+  parseProgressDeadlineFlag,
+} from './flags.js';
 
 interface ControllerCommandOptions {
   kubeconfig?: string;
@@ -24,6 +31,8 @@ interface ControllerCommandOptions {
   eventtypeAutoCreate?: boolean;
   ingressAuth?: string;
   oidcIssuer?: string[];
+  brokerTtl?: string;
+  progressDeadline?: string;
   host?: string;
   port?: string;
   namespace?: string;
@@ -104,6 +113,8 @@ export async function runController(options: ControllerCommandOptions, output: O
   const senderAuth = senderAuthFromFlags(options);
   const port = parsePort(options.port, 8081);
   const level = parseLogLevel(options.logLevel, 'info');
+  const brokerTtl = parseBrokerTtl(options.brokerTtl);
+  const progressDeadlineMs = parseProgressDeadlineFlag(options.progressDeadline);
   const leaseDurationMs = parseSeconds('--lease-duration', options.leaseDuration);
   const renewDeadlineMs = parseSeconds('--renew-deadline', options.renewDeadline);
   const retryPeriodMs = parseSeconds('--retry-period', options.retryPeriod);
@@ -140,6 +151,8 @@ export async function runController(options: ControllerCommandOptions, output: O
       ...(options.externalSources ? { externalSources: true } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
       ...(senderAuth ? { senderAuth } : {}),
+      ...(brokerTtl !== undefined ? { brokerTtl } : {}),
+      ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
@@ -245,6 +258,14 @@ export function registerController(program: Command, output: Output, setExit: (c
     )
     .option('--ingress-auth <mode>', INGRESS_AUTH_HELP)
     .option('--oidc-issuer <url>', OIDC_ISSUER_HELP, collect, [])
+    .option(
+      '--progress-deadline <duration>',
+      'how long a revision may have no ready replica before it fails with ProgressDeadlineExceeded, unless it has the serving.knative.dev/progress-deadline annotation (Knative config-deployment progress-deadline; default 600s)',
+    )
+    .option(
+      '--broker-ttl <n>',
+      'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)',
+    )
     .option(
       '--no-webhook',
       'serve and register no admission webhook (kubectl apply then checks only the CRD schemas)',

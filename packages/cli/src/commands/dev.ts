@@ -10,7 +10,14 @@ import { INGRESS_AUTH_HELP, OIDC_ISSUER_HELP, senderAuthFromFlags } from '../dev
 import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
-import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
+import {
+  LOG_LEVELS,
+  parseBrokers,
+  parseBrokerTtl,
+  parseLogLevel,
+  parsePort,
+  parseProgressDeadlineFlag,
+} from './flags.js';
 
 export interface DevCommandOptions {
   file: string[];
@@ -31,6 +38,8 @@ export interface DevCommandOptions {
   eventtypeAutoCreate?: boolean;
   ingressAuth?: string;
   oidcIssuer?: string[];
+  brokerTtl?: string;
+  progressDeadline?: string;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -119,6 +128,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       );
   }
   const level = parseLogLevel(options.logLevel, 'error');
+  const brokerTtl = parseBrokerTtl(options.brokerTtl);
+  const progressDeadlineMs = parseProgressDeadlineFlag(options.progressDeadline);
   // A typo in -f would otherwise start an empty mesh; a path that goes away later is handled live.
   for (const f of options.file) if (!existsSync(f)) throw new UsageError(`no such file or directory: ${f}`);
   // Absolute, so `eddy sources` processes find it whatever their working directory.
@@ -150,6 +161,8 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
       ...(senderAuth ? { senderAuth } : {}),
+      ...(brokerTtl !== undefined ? { brokerTtl } : {}),
+      ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -229,6 +242,14 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     )
     .option('--ingress-auth <mode>', INGRESS_AUTH_HELP)
     .option('--oidc-issuer <url>', OIDC_ISSUER_HELP, collect, [])
+    .option(
+      '--progress-deadline <duration>',
+      'how long a revision may have no ready replica before it fails with ProgressDeadlineExceeded, unless it has the serving.knative.dev/progress-deadline annotation (Knative config-deployment progress-deadline; default 600s)',
+    )
+    .option(
+      '--broker-ttl <n>',
+      'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)',
+    )
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')
     .action(async (opts: DevCommandOptions) => {

@@ -1,10 +1,27 @@
 // Flags that several long-running commands share (`eddy dev`, `eddy controller`), checked one way.
 
+import { parseBrokerTtlAnnotation, parseProgressDeadline } from '@eddy/api';
 import { UsageError } from '../usage-error.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** A port flag: 0 to 65535; `fallback` when not given. */
+/** `--broker-ttl`: the reply hop limit of Brokers without `eddy.dev/broker-ttl` (README "Reply loops"). */
+export function parseBrokerTtl(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const result = parseBrokerTtlAnnotation(text);
+  if (!result.ok) throw new UsageError(`--broker-ttl: ${result.message}`);
+  return result.value;
+}
+
+/** `--progress-deadline`: Knative config-deployment's `progress-deadline` (README "Crash loops"); ms. */
+export function parseProgressDeadlineFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const result = parseProgressDeadline(text);
+  if (!result.ok) throw new UsageError(`--progress-deadline: ${result.message}`);
+  return result.value;
+}
+
 export function parsePort(text: string | undefined, fallback = 8080, flag = '--port'): number {
   if (text === undefined) return fallback;
   const n = Number(text);

@@ -42,6 +42,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerReadRoutes } from '../admin/read-routes.js';
 import { createDevSources } from '../dev/dev-sources.js';
 import { EventTypeDiscovery, feedObservations } from '../dev/event-types.js';
+import { withProgressDeadline } from '../dev/progress-deadline.js';
 import { Reconciler } from '../dev/reconciler.js';
 import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
 import { FeedBrokerPlane } from '../planes/feed-broker-plane.js';
@@ -90,6 +91,10 @@ export interface ControllerOptions {
   eventTypeAutoCreate?: boolean;
   /** `--ingress-auth` / `--oidc-issuer`; default: config-features decides (off). */
   senderAuth?: SenderAuthOptions;
+  /** Reply hop limit of Brokers without `eddy.dev/broker-ttl` (`--broker-ttl`). Default 255. */
+  brokerTtl?: number;
+  /** Progress deadline of revisions without `serving.knative.dev/progress-deadline` (`--progress-deadline`). Default 600 000. */
+  progressDeadlineMs?: number;
   /**
    * Source adapters run in `eddy sources` processes (a Deployment) following /v1/contract/sources,
    * instead of in the leader; default false.
@@ -382,6 +387,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       reconciler = new Reconciler({
         store,
         eventTypes,
+        ...(o.brokerTtl !== undefined ? { brokerTtl: o.brokerTtl } : {}),
         broker: {
           url: plane.url,
           apply: async (contract, options) => {
@@ -401,7 +407,11 @@ export async function startController(o: ControllerOptions): Promise<Controller>
           ? {
               serving: {
                 plane: serving,
-                reconcile: (input) => reconcileServing({ ...input, workloadTarget: 'kubernetes' }),
+                reconcile: (input) =>
+                  reconcileServing({
+                    ...withProgressDeadline(input, o.progressDeadlineMs),
+                    workloadTarget: 'kubernetes',
+                  }),
               },
             }
           : {

@@ -33,6 +33,7 @@ import { EventTypeDiscovery, feedObservations } from './event-types.js';
 import { FileResourceStore } from './file-resource-store.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
+import { withProgressDeadline } from './progress-deadline.js';
 import { Reconciler } from './reconciler.js';
 import { LogReplayProgressFeed } from './replay-progress-feed.js';
 import { defaultServing, type ServingModule } from './serving.js';
@@ -101,6 +102,10 @@ export interface DevServerOptions {
   eventTypeAutoCreate?: boolean;
   /** `--ingress-auth` / `--oidc-issuer` (ingress-auth-flags.ts); default: config-features decides (off). */
   senderAuth?: SenderAuthOptions;
+  /** Reply hop limit of Brokers without `eddy.dev/broker-ttl` (`--broker-ttl`). Default 255. */
+  brokerTtl?: number;
+  /** Progress deadline of revisions without `serving.knative.dev/progress-deadline` (`--progress-deadline`). Default 600 000. */
+  progressDeadlineMs?: number;
 }
 
 export interface DevServer {
@@ -299,9 +304,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const reconciler = new Reconciler({
       store,
       broker,
+      ...(options.brokerTtl !== undefined ? { brokerTtl: options.brokerTtl } : {}),
       eventTypes,
       ...(servingModule && servingPlane
-        ? { serving: { plane: servingPlane, reconcile: (i) => servingModule.reconcileServing(i) } }
+        ? {
+            serving: {
+              plane: servingPlane,
+              reconcile: (i) =>
+                servingModule.reconcileServing(withProgressDeadline(i, options.progressDeadlineMs)),
+            },
+          }
         : {}),
       runner,
       isSourceKind: (apiVersion, kind) => sources.has(apiVersion, kind),

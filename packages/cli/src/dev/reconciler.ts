@@ -93,6 +93,8 @@ export interface ReconcilerOptions {
   servingOffMessage?: string;
   /** The first eventing contract's generation (computeContract's `firstGeneration`); default 1. */
   firstContractGeneration?: number;
+  /** Reply hop limit of Brokers without `eddy.dev/broker-ttl` (computeContract's brokerTtl). */
+  brokerTtl?: number;
   /** What the ingresses observed, for EventTypes (auto-create, discovery data); none = statuses only. */
   eventTypes?: EventTypeDiscovery;
   /** Sender authentication at the ingress (`--ingress-auth`, `--oidc-issuer`). */
@@ -309,6 +311,7 @@ export class Reconciler {
         ? { firstGeneration: this.#o.firstContractGeneration }
         : {}),
       brokerIngressUrl: this.#o.broker.url,
+      ...(this.#o.brokerTtl !== undefined ? { brokerTtl: this.#o.brokerTtl } : {}),
       ...(serviceUrl ? { serviceUrl } : {}),
       now: this.#now().getTime(),
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),

@@ -7,8 +7,11 @@
 import {
   asKeyRef,
   type Container,
+  DEFAULT_PROGRESS_DEADLINE_MS,
   DEFAULT_REVISION_TIMEOUT_SECONDS,
   type KeyRef,
+  PROGRESS_DEADLINE_ANNOTATION,
+  parseProgressDeadline,
   type ResolvedProbe,
   type RevisionSpec,
   resolveKeyRef,
@@ -247,6 +250,7 @@ type CommonSettings = Pick<
   | 'responseStartTimeoutMs'
   | 'idleTimeoutMs'
   | 'terminationGraceMs'
+  | 'progressDeadlineMs'
   | 'scaling'
 >;
 
@@ -267,6 +271,19 @@ function commonSettings(
         .join('; '),
     };
 
+  let progressDeadlineMs = platform.progressDeadlineMs ?? DEFAULT_PROGRESS_DEADLINE_MS;
+  const deadlineText = annotations?.[PROGRESS_DEADLINE_ANNOTATION];
+  if (deadlineText !== undefined) {
+    const parsed = parseProgressDeadline(deadlineText);
+    if (!parsed.ok)
+      return {
+        ok: false,
+        reason: 'InvalidAnnotation',
+        message: `metadata.annotations[${show(PROGRESS_DEADLINE_ANNOTATION)}]: ${parsed.message}`,
+      };
+    progressDeadlineMs = parsed.value;
+  }
+
   const grace = (spec as { terminationGracePeriodSeconds?: unknown } | undefined)
     ?.terminationGracePeriodSeconds;
   const graceSeconds =
@@ -284,6 +301,8 @@ function commonSettings(
       ...(responseStartTimeoutMs !== undefined ? { responseStartTimeoutMs } : {}),
       ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
       terminationGraceMs: graceSeconds * 1000,
+      // Absent when it is the default, so contracts that do not set it stay as they were.
+      ...(progressDeadlineMs !== DEFAULT_PROGRESS_DEADLINE_MS ? { progressDeadlineMs } : {}),
       scaling: scaling.settings,
     },
   };

@@ -36,6 +36,8 @@ export interface ScalingPlatform {
   maxScaleDownRate?: number;
   /** `allow-zero-initial-scale`; default false: `initial-scale: "0"` then counts as 1, as Knative's webhook would not admit it. */
   allowZeroInitialScale?: boolean;
+  /** Knative config-deployment `progress-deadline` (`--progress-deadline`), for revisions without the annotation; default 600 000. */
+  progressDeadlineMs?: number;
 }
 
 export interface ScalingProblem {

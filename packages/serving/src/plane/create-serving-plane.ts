@@ -18,6 +18,7 @@ import type {
   WorkloadRuntime,
   WorkloadSpec,
 } from '../runtime/runtime.js';
+import { ProgressDeadline } from './progress-deadline.js';
 import { revisionConditions } from './revision-conditions.js';
 import { createServingMetrics, type ServingMetrics } from './serving-metrics.js';
 import type {
@@ -55,6 +56,7 @@ interface RevisionState {
   capLogged: boolean;
   /** The failure last given to router.setFailure. */
   failureLine?: string;
+  readonly progress: ProgressDeadline;
 }
 
 export async function createServingDataPlane(
@@ -267,6 +269,7 @@ class ServingPlane implements ServingDataPlane {
       rps: 0,
       inFlight: 0,
       capLogged: false,
+      progress: new ProgressDeadline(revision.progressDeadlineMs),
     };
     (state as { unsubscribe: () => void }).unsubscribe = deployment.subscribe(() =>
       this.#onDeploymentChange(state),
@@ -344,8 +347,23 @@ class ServingPlane implements ServingDataPlane {
   }
 
   #scale(state: RevisionState, replicas: number): void {
-    state.scaledTo = replicas;
-    state.deployment.scale(replicas);
+    const wasExceeded = state.progress.exceeded !== undefined;
+    const exceeded = state.progress.observe(Date.now(), replicas, state.deployment.status());
+    if (exceeded && !wasExceeded) {
+      const { namespace, name } = state.revision;
+      this.#logger.warn({ namespace, revision: name, lastLogLines: exceeded.lastLogLines }, exceeded.message);
+      this.#notify();
+    }
+    // Like Knative's KPA after a failed activation: scaled to zero, and kept there.
+    const target = exceeded ? 0 : replicas;
+    state.scaledTo = target;
+    state.deployment.scale(target);
+    if (exceeded && !wasExceeded) this.#onDeploymentChange(state);
+  }
+
+  /** The runtime's failure, unless the progress deadline passed (which says why it is not retried). */
+  #failure(state: RevisionState): DeploymentFailure | undefined {
+    return state.progress.exceeded ?? state.deployment.status().failure;
   }
 
   #onDeploymentChange(state: RevisionState): void {
@@ -356,7 +374,8 @@ class ServingPlane implements ServingDataPlane {
     const status = state.deployment.status();
     // While replicas keep failing, a request that waits for one gets the reason at once (the router
     // applies it only while no replica is ready).
-    const failure = status.failure ? failureLine(status.failure) : undefined;
+    const current = this.#failure(state);
+    const failure = current ? failureLine(current) : undefined;
     if (failure !== state.failureLine) {
       state.failureLine = failure;
       this.#router.setFailure?.(state.revision.namespace, state.revision.name, failure);
@@ -502,6 +521,7 @@ class ServingPlane implements ServingDataPlane {
 
   #status(state: RevisionState): RevisionRuntimeStatus {
     const status = state.deployment.status();
+    const failure = this.#failure(state);
     const { namespace, name } = state.revision;
     return {
       namespace,
@@ -510,12 +530,12 @@ class ServingPlane implements ServingDataPlane {
       actualReplicas: status.actual,
       readyReplicas: status.ready,
       everReady: state.everReady,
-      ...(status.failure ? { failure: status.failure } : {}),
+      ...(failure ? { failure } : {}),
       conditions: revisionConditions({
         desired: state.scaledTo,
         ready: status.ready,
         everReady: state.everReady,
-        failure: status.failure,
+        failure,
       }),
       ...(state.lastDecision ? { lastDecision: state.lastDecision } : {}),
       concurrency: state.concurrency,
@@ -585,6 +605,7 @@ function workloadSpec(revision: ServingRevision): WorkloadSpec {
     ...(revision.workingDir !== undefined ? { workingDir: revision.workingDir } : {}),
     readiness: revision.readiness,
     terminationGraceMs: revision.terminationGraceMs,
+    ...(revision.progressDeadlineMs !== undefined ? { progressDeadlineMs: revision.progressDeadlineMs } : {}),
     ...(revision.podSpec !== undefined ? { podSpec: revision.podSpec } : {}),
   };
 }

@@ -8,6 +8,7 @@
 // restarted or upgraded must not take the services down, and a Revision that is gone takes its
 // Deployment along through its ownerReference.
 
+import { DEFAULT_PROGRESS_DEADLINE_MS } from '@eddy/api';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -16,6 +17,7 @@ import {
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
+  type V1Deployment,
   type V1Pod,
 } from '@kubernetes/client-node';
 import type pino from 'pino';
@@ -34,8 +36,6 @@ const MANAGED_BY = 'eddy';
 const FIELD_MANAGER = 'eddy-serving';
 /** Knative's default container port. */
 const DEFAULT_PORT = 8080;
-/** Knative's default `serving.knative.dev/progress-deadline`. */
-const PROGRESS_DEADLINE_SECONDS = 600;
 /** Container waiting reasons that mean the pod will not start without a change. */
 const FAILING_WAITING_REASONS = new Set([
   'CrashLoopBackOff',
@@ -144,7 +144,7 @@ export function revisionObjects(
       spec: {
         replicas,
         selector: { matchLabels: selector },
-        progressDeadlineSeconds: PROGRESS_DEADLINE_SECONDS,
+        progressDeadlineSeconds: Math.ceil((spec.progressDeadlineMs ?? DEFAULT_PROGRESS_DEADLINE_MS) / 1000),
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
         template: {
           metadata: { labels },
@@ -194,6 +194,25 @@ export function podFailure(pod: V1Pod): DeploymentFailure | undefined {
   return undefined;
 }
 
+/**
+ * The Deployment's own verdict that its rollout stalled (Progressing=False, ProgressDeadlineExceeded),
+ * which Knative's Revision reconciler maps to the Revision's ProgressDeadlineExceeded.
+ */
+export function deploymentProgressFailure(deployment: V1Deployment): DeploymentFailure | undefined {
+  const stalled = (deployment.status?.conditions ?? []).find(
+    (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+  );
+  if (!stalled) return undefined;
+  const name = `${deployment.metadata?.namespace ?? ''}/${deployment.metadata?.name ?? ''}`;
+  return {
+    reason: 'ProgressDeadlineExceeded',
+    message: `Deployment ${name} did not progress within its progressDeadlineSeconds (${
+      deployment.spec?.progressDeadlineSeconds ?? 600
+    }s): ${stalled.message || 'ProgressDeadlineExceeded'}`,
+    lastLogLines: [],
+  };
+}
+
 function statusCode(error: unknown): number | undefined {
   const e = error as { code?: unknown; statusCode?: unknown; body?: unknown };
   if (typeof e?.code === 'number') return e.code;
@@ -223,6 +242,7 @@ class KubernetesRevisionDeployment implements RevisionDeployment {
   #written: number | undefined;
   #created = false;
   #applyFailure: DeploymentFailure | undefined;
+  #progressFailure: DeploymentFailure | undefined;
   #syncing = false;
   #again = false;
   #retryMs: number;
@@ -247,7 +267,8 @@ class KubernetesRevisionDeployment implements RevisionDeployment {
 
   status(): DeploymentStatus {
     const pods = [...this.#pods.values()];
-    const failure = this.#applyFailure ?? pods.map(podFailure).find((f) => f !== undefined);
+    const failure =
+      this.#applyFailure ?? this.#progressFailure ?? pods.map(podFailure).find((f) => f !== undefined);
     return {
       desired: this.#desired ?? this.#written ?? 0,
       actual: pods.filter((p) => !p.metadata?.deletionTimestamp).length,
@@ -284,6 +305,14 @@ class KubernetesRevisionDeployment implements RevisionDeployment {
     clearTimeout(this.#retryTimer);
     this.#listeners.clear();
     this.#runtime.forget(this);
+  }
+
+  /** The revision's Deployment changed (the runtime's shared watch). */
+  deploymentChanged(deployment: V1Deployment | undefined): void {
+    const failure = deployment ? deploymentProgressFailure(deployment) : undefined;
+    if (failure?.message === this.#progressFailure?.message) return;
+    this.#progressFailure = failure;
+    this.#notify();
   }
 
   /** A Pod of this revision was added, changed or deleted (the runtime's shared watch). */
@@ -369,6 +398,9 @@ class KubernetesRuntime implements WorkloadRuntime {
   /** Pods seen before their revision was deployed here (this process just started). */
   readonly #pods = new Map<string, Map<string, V1Pod>>();
   readonly #informer: ReturnType<typeof makeInformer<V1Pod>>;
+  readonly #deploymentInformer: ReturnType<typeof makeInformer<V1Deployment>>;
+  /** Deployments by revision key, seen before or after their revision was deployed here. */
+  readonly #deploymentObjects = new Map<string, V1Deployment>();
   #closed = false;
 
   constructor(o: KubernetesRuntimeOptions) {
@@ -384,6 +416,17 @@ class KubernetesRuntime implements WorkloadRuntime {
       () => this.#core.listPodForAllNamespaces({ labelSelector: selector }) as never,
       selector,
     );
+    const deploymentSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+    this.#deploymentInformer = makeInformer<V1Deployment>(
+      o.kubeConfig,
+      '/apis/apps/v1/deployments',
+      () => this.#apps.listDeploymentForAllNamespaces({ labelSelector: deploymentSelector }) as never,
+      deploymentSelector,
+    );
+    this.#deploymentInformer.on('add', (d) => this.#deploymentChanged(d, false));
+    this.#deploymentInformer.on('update', (d) => this.#deploymentChanged(d, false));
+    this.#deploymentInformer.on('delete', (d) => this.#deploymentChanged(d, true));
+    this.#restartOnError(this.#deploymentInformer, 'Deployments');
     this.#informer.on('add', (pod) => this.#podChanged(pod, false));
     this.#informer.on('update', (pod) => this.#podChanged(pod, false));
     this.#informer.on('delete', (pod) => this.#podChanged(pod, true));
@@ -402,7 +445,34 @@ class KubernetesRuntime implements WorkloadRuntime {
   }
 
   async start(): Promise<void> {
-    await this.#informer.start();
+    await Promise.all([this.#informer.start(), this.#deploymentInformer.start()]);
+  }
+
+  #restartOnError(
+    informer: { on(e: 'connect' | 'error', f: (e?: unknown) => void): void; start(): Promise<void> },
+    what: string,
+  ): void {
+    let restarts = 0;
+    informer.on('connect', () => {
+      restarts = 0;
+    });
+    informer.on('error', (error: unknown) => {
+      if (this.#closed) return;
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(restarts++, 5));
+      this.logger.warn(`watch of revision ${what} failed: ${errorText(error)}; re-listing in ${delay} ms`);
+      setTimeout(() => {
+        if (!this.#closed) void informer.start().catch(() => {});
+      }, delay).unref();
+    });
+  }
+
+  #deploymentChanged(d: V1Deployment, deleted: boolean): void {
+    const revision = d.metadata?.labels?.['serving.knative.dev/revision'];
+    if (!revision) return;
+    const key = revisionKey(d.metadata?.namespace ?? '', revision);
+    if (deleted) this.#deploymentObjects.delete(key);
+    else this.#deploymentObjects.set(key, d);
+    this.#deployments.get(key)?.deploymentChanged(deleted ? undefined : d);
   }
 
   deploy(spec: WorkloadSpec): RevisionDeployment {
@@ -411,6 +481,7 @@ class KubernetesRuntime implements WorkloadRuntime {
     const deployment = new KubernetesRevisionDeployment(spec, this);
     this.#deployments.set(key, deployment);
     for (const pod of this.#pods.get(key)?.values() ?? []) deployment.podChanged(pod, false);
+    deployment.deploymentChanged(this.#deploymentObjects.get(key));
     return deployment;
   }
 
@@ -422,7 +493,7 @@ class KubernetesRuntime implements WorkloadRuntime {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.#deployments.values()].map((d) => d.close()));
-    await this.#informer.stop();
+    await Promise.all([this.#informer.stop(), this.#deploymentInformer.stop()]);
   }
 
   async readReplicas(spec: WorkloadSpec): Promise<number | undefined> {

@@ -18,6 +18,8 @@ export interface WorkloadSpec {
   readiness: ResolvedProbe;
   /** SIGTERM, then SIGKILL after this long if the replica has not exited. */
   terminationGraceMs: number;
+  /** serving.knative.dev/progress-deadline in ms; the Kubernetes runtime sets the Deployment's progressDeadlineSeconds from it. Absent = 600 000. */
+  progressDeadlineMs?: number;
   /** The pod spec, for the Kubernetes runtime (ServingRevision.podSpec); the process runtime ignores it. */
   podSpec?: Record<string, unknown>;
 }
