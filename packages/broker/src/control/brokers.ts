@@ -17,6 +17,7 @@ import {
   resourceKey,
 } from '@eddy/api';
 import { type DeliveryResult, markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
+import { addressAudience } from './ingress-audience.js';
 import { type Claim, settleClaims } from './name-claims.js';
 import { type Settings, show } from './options.js';
 import {
@@ -121,7 +122,7 @@ export function reconcileBrokers(
     set.markTrue('Addressable');
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
     if (set.ready && s.settings.ok) {
-      status.address = { url };
+      status.address = { url, ...addressAudience(settings, 'Broker', entry.namespace, entry.name) };
       routes.push({
         namespace: entry.namespace,
         name: entry.name,

@@ -43,6 +43,11 @@ export interface ComputeContractOptions {
   values?: ValueLookupOptions;
   /** Whether each KafkaSink's topic is ready on its cluster (kafka-sinks.ts); absent = not checked. */
   kafkaSinkTopics?: KafkaSinkTopicStatus;
+  /**
+   * Sender authentication is on (Knative's `authentication-oidc`): Brokers, channels and KafkaSinks have
+   * an OIDC audience, senders to them attach tokens, statuses show `auth.serviceAccountName`. Default false.
+   */
+  authentication?: boolean;
 }
 
 export const DEFAULT_PARTITIONS = 1;
@@ -61,6 +66,7 @@ export interface Settings {
   firstGeneration: number;
   serviceUrl: ComputeContractOptions['serviceUrl'];
   resolver: AddressResolver | undefined;
+  authentication: boolean;
 }
 
 export const show = (v: unknown) => JSON.stringify(v);
@@ -89,6 +95,7 @@ export function settingsFrom(options: ComputeContractOptions): Settings {
     firstGeneration: positiveIntOption('firstGeneration', options.firstGeneration, 1),
     serviceUrl: options.serviceUrl,
     resolver: options.resolver,
+    authentication: options.authentication ?? false,
   };
 }
 

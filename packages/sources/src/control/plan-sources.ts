@@ -36,7 +36,7 @@ export interface SourceLike {
 }
 
 export type SourcePlan =
-  | { ok: true; definition: SourceDefinition; sinkUri: string }
+  | { ok: true; definition: SourceDefinition; sinkUri: string; sinkAudience?: string }
   | { ok: false; reason: string; message: string };
 
 /**
@@ -59,6 +59,7 @@ export function planSource(
     name: resource.metadata.name,
     spec: resource.spec ?? {},
     sink: sink.url,
+    ...(sink.audience ? { sinkAudience: sink.audience } : {}),
     ...(resource.spec?.ceOverrides ? { ceOverrides: resource.spec.ceOverrides } : {}),
     ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
     ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
@@ -66,7 +67,12 @@ export function planSource(
   if (sinkIsEddyIngress(resource.spec?.sink)) definition.sinkAcceptsBatch = true;
   const refs = findKeyRefs(resource.spec);
   if (refs.length > 0) definition.valuesDigest = keyRefsDigest(refs, ns, values);
-  return { ok: true, definition, sinkUri: sink.url };
+  return {
+    ok: true,
+    definition,
+    sinkUri: sink.url,
+    ...(sink.audience ? { sinkAudience: sink.audience } : {}),
+  };
 }
 
 /** One source resource of the applied set and its plan. */
