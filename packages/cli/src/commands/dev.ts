@@ -28,6 +28,7 @@ export interface DevCommandOptions {
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
   eventtypeAutoCreate?: boolean;
+  authentication?: boolean;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -145,6 +146,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       sourceAdapters: options.sourceAdapter,
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
+      ...(options.authentication ? { authentication: true } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -221,6 +223,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives, as Knative's eventtype-auto-create feature (also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
+    )
+    .option(
+      '--authentication',
+      "sender authentication (Knative's authentication-oidc): Brokers, channels and KafkaSinks get an OIDC audience and Eddy's senders attach tokens for it",
     )
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')

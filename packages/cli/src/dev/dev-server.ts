@@ -113,6 +113,11 @@ export interface DevServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Create EventTypes for the kinds of events the ingress sees (`--eventtype-auto-create`). Default false. */
   eventTypeAutoCreate?: boolean;
+  /**
+   * Sender authentication (Knative's `authentication-oidc`): Eddy's addresses get OIDC audiences,
+   * statuses `auth.serviceAccountName`, and Eddy's senders attach tokens to them. Default false.
+   */
+  authentication?: boolean;
 }
 
 export interface DevServer {
@@ -329,6 +334,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       logger,
       onStatusLine: print,
       replays: replayProgress,
+      ...(options.authentication ? { authentication: true } : {}),
     });
     cleanups.push(() => reconciler.close());
     // Runs first on shutdown: a reconcile pass waiting for a component process to take its contract

@@ -94,6 +94,8 @@ export interface ReconcilerOptions {
   firstContractGeneration?: number;
   /** What the ingresses observed, for EventTypes (auto-create, discovery data); none = statuses only. */
   eventTypes?: EventTypeDiscovery;
+  /** Sender authentication on: OIDC audiences on Eddy's addresses, `status.auth` on senders. */
+  authentication?: boolean;
 }
 
 /** A replay progress source: computeContract's `replayProgress`, and a signal when it moved. */
@@ -311,6 +313,7 @@ export class Reconciler {
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),
       values: this.#values(),
       kafkaSinkTopics: this.#sinkTopics.status,
+      ...(this.#o.authentication ? { authentication: true } : {}),
     });
     this.#sinkTopics.update(eventing.contract.kafkaSinks ?? []);
     for (const [k, s] of eventing.statuses) statuses.set(k, { ...s });
@@ -411,6 +414,7 @@ export class Reconciler {
       resolver,
       isSourceKind: (apiVersion, kind) => this.#o.isSourceKind(apiVersion, kind),
       values: this.#values(),
+      ...(this.#o.authentication ? { authentication: true } : {}),
     });
     for (const [k, s] of planned.statuses) statuses.set(k, s);
     const wanted = planned.sources;

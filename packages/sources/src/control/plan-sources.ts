@@ -4,11 +4,13 @@
 
 import {
   type AddressResolver,
+  apiGroup,
   type ContractInput,
   type Destination,
   findKeyRefs,
   generationOf,
   keyRefsDigest,
+  oidcServiceAccountName,
   type ResourceStatus,
   resolveDestination,
   resourceKey,
@@ -36,7 +38,14 @@ export interface SourceLike {
 }
 
 export type SourcePlan =
-  | { ok: true; definition: SourceDefinition; sinkUri: string; sinkAudience?: string }
+  | {
+      ok: true;
+      definition: SourceDefinition;
+      sinkUri: string;
+      sinkAudience?: string;
+      /** With authentication on: the source's OIDC service account (Knative's `status.auth`). */
+      serviceAccountName?: string;
+    }
   | { ok: false; reason: string; message: string };
 
 /**
@@ -97,6 +106,8 @@ export interface PlanSourcesOptions {
   isSourceKind(apiVersion: string, kind: string): boolean;
   /** Where secretKeyRef / configMapKeyRef values come from. */
   values?: ValueLookupOptions;
+  /** Sender authentication on: a source's status shows its OIDC service account (`auth`). */
+  authentication?: boolean;
 }
 
 /** Every source resource among `inputs`, planned; SinkBindings are planSinkBindings()'. */
@@ -108,6 +119,8 @@ export function planSources(inputs: readonly ContractInput[], options: PlanSourc
     const statusKey = resourceKey(input.kind, input.namespace, input.name);
     if (input.kind === 'SinkBinding' || !options.isSourceKind(input.apiVersion, input.kind)) continue;
     const plan = planSource(input.resource as unknown as SourceLike, options.resolver, options.values);
+    if (plan.ok && options.authentication)
+      plan.serviceAccountName = oidcServiceAccountName(apiGroup(input.apiVersion), input.kind, input.name);
     sources.set(sourceKey(input), { input, statusKey, generation, plan });
   }
   return { sources, statuses };

@@ -23,6 +23,7 @@ export function sourceStatus(
     set.markTrue('SinkProvided');
     status.sinkUri = plan.sinkUri;
     if (plan.sinkAudience) status.sinkAudience = plan.sinkAudience;
+    if (plan.serviceAccountName) status.auth = { serviceAccountName: plan.serviceAccountName };
   } else set.markFalse('SinkProvided', plan.reason, plan.message);
   if (applyError) set.markFalse('Deployed', 'InvalidSource', applyError);
   else if (!plan.ok) set.markUnknown('Deployed', 'SinkNotProvided', 'waiting for the sink');
