@@ -215,6 +215,77 @@ describe('eddy dev: Eddy as an OIDC issuer', () => {
     }
   }, 150_000);
 
+  it('--authentication: Eddy addresses get audiences, senders show their OIDC service account, eddy send fetches a token', async () => {
+    const data = join(dir, 'auth');
+    writeFileSync(
+      join(dir, 'auth.yaml'),
+      `
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: audit }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: forward }
+spec:
+  broker: default
+  subscriber: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: audit } }
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: { name: pinger }
+spec:
+  schedule: "0 0 1 1 *"
+  sink: { ref: { apiVersion: eventing.knative.dev/v1, kind: Broker, name: default } }
+`,
+    );
+    const dev = spawnEddyDev(
+      ['-f', 'auth.yaml', '--port', '0', '--data-dir', data, '--authentication', '--log-level', 'debug'],
+      dir,
+    );
+    try {
+      await dev.waitFor(/^Trigger default\/forward {2}Ready$/);
+      await dev.waitFor(/^PingSource default\/pinger {2}Ready$/);
+      const admin = JSON.parse(readFileSync(join(data, 'admin.json'), 'utf8')) as {
+        url: string;
+        token: string;
+      };
+      const status = async (kind: string, name: string) =>
+        (
+          (await (
+            await fetch(`${admin.url}/v1/resources/${kind}/default/${name}`, {
+              headers: { authorization: `Bearer ${admin.token}` },
+            })
+          ).json()) as { status: Record<string, unknown> }
+        ).status;
+      expect((await status('Broker', 'audit')).address).toMatchObject({
+        audience: 'eventing.knative.dev/broker/default/audit',
+      });
+      expect(await status('Trigger', 'forward')).toMatchObject({
+        subscriberAudience: 'eventing.knative.dev/broker/default/audit',
+        auth: { serviceAccountName: 'forward-oidc-eventing.knative.dev-trigger' },
+      });
+      expect(await status('PingSource', 'pinger')).toMatchObject({
+        sinkAudience: 'eventing.knative.dev/broker/default/default',
+        auth: { serviceAccountName: 'pinger-oidc-sources.knative.dev-pingsource' },
+      });
+      // The broker has an audience: eddy send gets a token from the admin API on its own.
+      const sent = await runEddy(
+        ['send', '--data-dir', data, '--broker', 'default', '--type', 'auth.test', '--source', '/t'],
+        { cwd: dir },
+      );
+      expect(sent.stderr).toBe('');
+      expect(sent.code).toBe(0);
+      expect(dev.lines.join('\n')).not.toContain(admin.token);
+    } finally {
+      await stop(dev);
+    }
+  }, 60_000);
+
   it('--kafka: the dispatcher process signs with the same key (the key file reaches the child processes)', async () => {
     const brokers = inject('kafkaBrokers').join(',');
     const sub = await subscriber();
@@ -246,6 +317,8 @@ spec:
         '0',
         '--data-dir',
         data,
+        '--log-level',
+        'debug',
       ],
       dir,
     );
@@ -253,7 +326,10 @@ spec:
       const ingress =
         (await dev.waitFor(/^ {2}ingress {2}http:\/\/127\.0\.0\.1:\d+/, 60_000)).split(/\s+/)[2] ?? '';
       await dev.waitFor(new RegExp(`^Trigger ${ns}/with-audience {2}Ready$`), 90_000);
-      const admin = JSON.parse(readFileSync(join(data, 'admin.json'), 'utf8')) as { url: string };
+      const admin = JSON.parse(readFileSync(join(data, 'admin.json'), 'utf8')) as {
+        url: string;
+        token: string;
+      };
       await waitFor(
         'the event through the dispatcher process',
         async () =>
@@ -264,6 +340,9 @@ spec:
       const received = sub.received.find((r) => r.path === '/with');
       const payload = await verify(admin.url, received?.authorization, 'my-sub');
       expect(payload.sub).toBe(subject(ns, 'with-audience', 'eventing.knative.dev', 'Trigger'));
+      // The child processes' logs come through eddy dev's stderr: no admin/feed token there either.
+      expect(dev.lines.join('\n')).not.toContain(admin.token);
+      expect(dev.lines.join('\n')).not.toMatch(/Bearer ey/);
     } finally {
       await stop(dev);
       sub.server.close();
