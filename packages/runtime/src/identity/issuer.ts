@@ -57,7 +57,8 @@ export function createIssuer(options: IssuerOptions): Issuer {
     },
     async sign({ subject, audience }) {
       if (subject === '' || audience === '') throw new Error('a token needs a subject and an audience');
-      if (this.url === '') throw new Error('the OIDC issuer URL is not known yet (its server is not listening)');
+      if (this.url === '')
+        throw new Error('the OIDC issuer URL is not known yet (its server is not listening)');
       const iat = Math.floor(now() / 1000);
       const exp = iat + Math.floor(lifetimeMs / 1000);
       const token = await new SignJWT({})
