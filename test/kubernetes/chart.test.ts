@@ -266,6 +266,27 @@ describe('helm lint and helm template', SLOW, () => {
       });
       expect(find(objects, 'ServiceMonitor', name)).toBeUndefined();
     }
+    // Eddy's OIDC signing key: generated as an ECDSA key, mounted where the signers read it.
+    const key = find(objects, 'Secret', 'rel-eddy-oidc-signing-key') as KubeObject;
+    expect(Buffer.from(key.data?.['signing-key.pem'] ?? '', 'base64').toString()).toContain(
+      'BEGIN EC PRIVATE KEY',
+    );
+    for (const c of ['controller', 'dispatcher', 'sources']) {
+      const container = containerOf(find(objects, 'Deployment', `rel-eddy-${c}`) as KubeObject);
+      expect(container.env).toContainEqual({
+        name: 'EDDY_OIDC_SIGNING_KEY',
+        value: '/etc/eddy/oidc/signing-key.pem',
+      });
+      expect(container.env).toContainEqual({
+        name: 'EDDY_OIDC_ISSUER',
+        value: 'http://rel-eddy-controller.ns1.svc.cluster.local:8080',
+      });
+      expect(container.volumeMounts).toContainEqual({
+        name: 'oidc-signing-key',
+        mountPath: '/etc/eddy/oidc',
+        readOnly: true,
+      });
+    }
     const args = (c: string) => containerOf(find(objects, 'Deployment', `rel-eddy-${c}`) as KubeObject).args;
     const controller = args('controller');
     expect(controller[0]).toBe('controller');
@@ -695,6 +716,7 @@ describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
     const before = new Map((await releaseDeployments()).map((d) => [d.metadata.name, d]));
     const token = await secretData(name('contract-token'));
     const certificate = await secretData(name('webhook'));
+    const signingKey = await secretData(name('oidc-signing-key'));
     const res = await helm(
       [
         'upgrade',
@@ -730,6 +752,7 @@ describe('a release: install, RBAC, upgrade, uninstall', SLOW, () => {
     expect(containerOf(ingress).resources.requests.cpu).toBe('200m');
     expect(await secretData(name('contract-token'))).toEqual(token);
     expect(await secretData(name('webhook'))).toEqual(certificate);
+    expect(await secretData(name('oidc-signing-key'))).toEqual(signingKey);
   });
 
   it('uninstalls leaving nothing of the release behind but the CRDs', { timeout: 180_000 }, async () => {

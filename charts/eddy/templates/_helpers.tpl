@@ -28,6 +28,15 @@ Names. Component names are "<fullname>-<component>"; fullname is cut to 45 chara
 {{- required "kafka.bootstrapServers is required: the host:port,... of the Kafka Eddy runs on (--set kafka.bootstrapServers=kafka.kafka.svc:9092)" .Values.kafka.bootstrapServers -}}
 {{- end -}}
 
+{{- define "eddy.oidcSigningKeySecret" -}}
+{{- .Values.oidc.existingSecret | default (printf "%s-oidc-signing-key" (include "eddy.fullname" .)) -}}
+{{- end -}}
+
+{{- /* Eddy's OIDC issuer URL: the controller's Service, which serves discovery and JWKS. */}}
+{{- define "eddy.oidcIssuer" -}}
+{{- .Values.oidc.issuer | default (printf "http://%s:8080" (include "eddy.serviceHost" (dict "root" . "component" "controller"))) -}}
+{{- end -}}
+
 {{- define "eddy.contractTokenSecret" -}}
 {{- .Values.contractToken.existingSecret | default (printf "%s-contract-token" (include "eddy.fullname" .)) -}}
 {{- end -}}
@@ -100,6 +109,7 @@ ServiceMonitor. Every component is the same image with other arguments, so they 
   apiAccess   whether the Pod gets a Kubernetes API token (only components with RBAC do)
   kafka       whether the component talks to Kafka (gets the kafka.* settings)
   volumes, volumeMounts  more of them (optional)
+  oidc        whether the component signs Eddy's tokens (gets the OIDC signing key and issuer URL)
   singleton   exactly one replica, replaced by Recreate: two at once would both act
 */}}
 {{- define "eddy.component" -}}
@@ -210,6 +220,12 @@ spec:
                 secretKeyRef:
                   name: {{ include "eddy.contractTokenSecret" $root }}
                   key: {{ $root.Values.contractToken.existingSecretKey }}
+            {{- if .oidc }}
+            - name: EDDY_OIDC_SIGNING_KEY
+              value: /etc/eddy/oidc/signing-key.pem
+            - name: EDDY_OIDC_ISSUER
+              value: {{ include "eddy.oidcIssuer" $root | quote }}
+            {{- end }}
             {{- if .kafka }}
             {{- with include "eddy.kafkaEnv" $root | trim }}
             {{- . | nindent 12 }}
@@ -259,6 +275,11 @@ spec:
               mountPath: /etc/eddy/kafka-ca
               readOnly: true
             {{- end }}
+            {{- if .oidc }}
+            - name: oidc-signing-key
+              mountPath: /etc/eddy/oidc
+              readOnly: true
+            {{- end }}
             {{- with .volumeMounts }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -272,6 +293,14 @@ spec:
             items:
               - key: ca.crt
                 path: ca.crt
+        {{- end }}
+        {{- if .oidc }}
+        - name: oidc-signing-key
+          secret:
+            secretName: {{ include "eddy.oidcSigningKeySecret" $root }}
+            items:
+              - key: {{ $root.Values.oidc.existingSecretKey }}
+                path: signing-key.pem
         {{- end }}
         {{- with .volumes }}
         {{- toYaml . | nindent 8 }}

@@ -29,6 +29,7 @@ export {
 export { describeError } from './describe-error.js';
 export { registerFeedRoutes } from './feed-routes.js';
 export { freshCall } from './fresh-call.js';
+export * from './identity/index.js';
 export { loadKubeConfig, withSharedConnections } from './kube-connections.js';
 export { Limiter } from './limiter.js';
 export { boundPort, listenUrl } from './listen-url.js';

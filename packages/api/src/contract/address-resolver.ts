@@ -9,10 +9,12 @@ export interface AddressResolver {
   resolve(ref: KReference, namespace: string): string | undefined;
   /** Why `resolve` returned undefined, for status messages (optional). */
   describeFailure?(ref: KReference, namespace: string): string;
+  /** The OIDC audience of `ref`'s address (Knative's `status.address.audience`), when it has one. */
+  audience?(ref: KReference, namespace: string): string | undefined;
 }
 
-/** What a lookup of a reference gives: its URL, or why it has none. */
-export type AddressLookup = { url: string } | { why: string };
+/** What a lookup of a reference gives: its URL (and OIDC audience, if any), or why it has none. */
+export type AddressLookup = { url: string; audience?: string } | { why: string };
 
 /** An AddressResolver over one lookup function that says both the URL and why there is none. */
 export function resolverFromLookup(
@@ -27,10 +29,18 @@ export function resolverFromLookup(
       const r = lookup(ref, namespace);
       return 'why' in r ? r.why : '';
     },
+    audience: (ref, namespace) => {
+      const r = lookup(ref, namespace);
+      return 'url' in r ? r.audience : undefined;
+    },
   };
 }
 
-export type DestinationResult = { ok: true; url: string } | { ok: false; message: string };
+/**
+ * A resolved Destination; `audience` is the OIDC audience a sender's token must name: the Destination's
+ * own `audience`, else its ref's address audience (set only when authentication is on).
+ */
+export type DestinationResult = { ok: true; url: string; audience?: string } | { ok: false; message: string };
 
 /** `Service default/display (serving.knative.dev/v1)` */
 export function describeRef(ref: KReference, namespace: string): string {
@@ -79,7 +89,7 @@ export function resolveDestination(
   if (!dest.ref) {
     const uri = dest.uri ?? '';
     if (!isAbsolute(uri)) return { ok: false, message: `URI ${JSON.stringify(uri)} is not absolute` };
-    return { ok: true, url: clusterLocalUri(uri, resolver) ?? uri };
+    return withAudience(clusterLocalUri(uri, resolver) ?? uri, dest.audience);
   }
   const ref = dest.ref;
   const url = resolver.resolve(ref, namespace);
@@ -87,13 +97,18 @@ export function resolveDestination(
     const why = resolver.describeFailure?.(ref, namespace) ?? 'not found or not addressable';
     return { ok: false, message: `${describeRef(ref, namespace)}: ${why}` };
   }
-  if (dest.uri === undefined || dest.uri === '') return { ok: true, url };
+  const audience = dest.audience || resolver.audience?.(ref, namespace);
+  if (dest.uri === undefined || dest.uri === '') return withAudience(url, audience);
   if (isAbsolute(dest.uri))
     return {
       ok: false,
       message: `absolute URI ${JSON.stringify(dest.uri)} is not allowed together with "ref"`,
     };
-  return { ok: true, url: appendRelativeUri(url, dest.uri) };
+  return withAudience(appendRelativeUri(url, dest.uri), audience);
+}
+
+function withAudience(url: string, audience: string | undefined): DestinationResult {
+  return audience ? { ok: true, url, audience } : { ok: true, url };
 }
 
 const CLUSTER_LOCAL =

@@ -22,6 +22,8 @@ export interface ResolvedDelivery {
   retryAfterMaxMs?: number;
   /** Resolved dead-letter sink URL; undefined = drop (and count) after the last attempt. */
   deadLetterSink?: string;
+  /** OIDC audience of the dead-letter sink: requests to it carry a token for it (the route's `senderSubject`). */
+  deadLetterSinkAudience?: string;
 }
 
 /** Trigger filtering, as written: a non-empty `filters` overrides `attributes`. */
@@ -31,7 +33,11 @@ export interface ResolvedFilter {
 }
 
 /** Where a subscriber's reply event goes. */
-export type ReplyTarget = { kind: 'topic'; topic: string } | { kind: 'url'; url: string } | { kind: 'drop' };
+export type ReplyTarget =
+  | { kind: 'topic'; topic: string }
+  /** `audience`: the reply destination's OIDC audience (a token is attached). */
+  | { kind: 'url'; url: string; audience?: string }
+  | { kind: 'drop' };
 
 /**
  * One consumer of a topic that delivers to one subscriber: a Trigger (filtering a broker's topic,
@@ -52,6 +58,13 @@ export interface DispatchRoute {
   group: string;
   filter?: ResolvedFilter;
   subscriber: string;
+  /** The subscriber's OIDC audience (Knative's `status.subscriberAudience`): deliveries carry a token for it. */
+  subscriberAudience?: string;
+  /**
+   * The `sub` of the tokens this route's deliveries carry: the Trigger's / Subscription's OIDC service
+   * account (`system:serviceaccount:<ns>:<name>-oidc-<group>-<kind>`). Set when any audience is.
+   */
+  senderSubject?: string;
   /**
    * The object the subscriber URL was resolved from, when the Destination had a `ref` (namespace filled
    * in). Lets the autoscaler find the routes whose backlog belongs to a Service.

@@ -25,3 +25,8 @@ export function apiGroup(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
+
+/** The token subject of a sender (a Trigger, Subscription or source): its OIDC service account's. */
+export function oidcSenderSubject(group: string, kind: string, namespace: string, name: string): string {
+  return serviceAccountSubject(namespace, oidcServiceAccountName(group, kind, name));
+}

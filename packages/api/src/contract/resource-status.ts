@@ -18,18 +18,30 @@ export interface ResourceStatus {
   observedGeneration: number;
   /** Sorted by type, as Knative stores them; always contains `Ready`. */
   conditions: Condition[];
-  /** Broker and channels: where to send events (and, with authentication on, the audience of its tokens). */
-  address?: { url: string; audience?: string };
   /** Broker, channels, KafkaSink: the Ready EventPolicies that apply (Knative's AppliedEventPolicyRef). */
   policies?: { apiVersion: string; name: string }[];
   /** EventPolicy: the subjects it allows, resolved. */
   from?: string[];
+  /** Broker and channels: where to send events (`audience`: the OIDC audience, when authentication is on). */
+  address?: { url: string; audience?: string };
+  /** Trigger (Knative's fields): the subscriber's and dead-letter sink's OIDC audience. */
+  subscriberAudience?: string;
+  deadLetterSinkAudience?: string;
+  /** Senders (Triggers, Subscriptions, sources) when authentication is on: the identity their tokens carry. */
+  auth?: { serviceAccountName: string };
   /** Trigger: the resolved subscriber. */
   subscriberUri?: string;
   /** Broker, Trigger, channels: the resolved dead-letter sink of the delivery that applies. */
   deadLetterSinkUri?: string;
   /** Subscription (Knative's field name): the resolved subscriber, reply and dead-letter sink. */
-  physicalSubscription?: { subscriberUri?: string; replyUri?: string; deadLetterSinkUri?: string };
+  physicalSubscription?: {
+    subscriberUri?: string;
+    subscriberAudience?: string;
+    replyUri?: string;
+    replyAudience?: string;
+    deadLetterSinkUri?: string;
+    deadLetterSinkAudience?: string;
+  };
   /** Sequence (Knative's field names): each step's channel and subscription, in step order. */
   channelStatuses?: FlowChildStatus<'channel'>[];
   subscriptionStatuses?: FlowChildStatus<'subscription'>[];

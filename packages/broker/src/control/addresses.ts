@@ -16,6 +16,7 @@ import {
 import { type BrokerState, brokerUsable } from './brokers.js';
 import { type ChannelState, channelUsable, findChannel, isChannelKind } from './channels.js';
 import { parallelIngressName, sequenceChannelName } from './flows.js';
+import { addressAudience } from './ingress-audience.js';
 import { kafkaSinkUrl } from './kafka-sinks.js';
 import { type Settings, show } from './options.js';
 
@@ -29,6 +30,9 @@ export function eventingResolver(
   kafkaSinks: readonly KafkaSinkRoute[] = [],
 ): AddressResolver {
   const sinks = new Set(kafkaSinks.map((s) => namespacedKey(s.namespace, s.name)));
+  // Eddy's ingress addresses have an OIDC audience only when authentication is on (as in Knative).
+  const audience = (kind: string, namespace: string, name: string) =>
+    addressAudience(settings, kind, namespace, name);
   const lookup = (ref: KReference, namespace: string): AddressLookup => {
     const group = groupOf(ref.apiVersion);
     const ns = ref.namespace ?? namespace;
@@ -36,13 +40,19 @@ export function eventingResolver(
       const s = brokers.get(namespacedKey(ns, ref.name));
       if (!s) return { why: `Broker ${show(ref.name)} does not exist in namespace ${show(ns)}` };
       if (!brokerUsable(s)) return { why: 'the Broker is not ready' };
-      return { url: `${settings.brokerBase}${ingressPath(ns, ref.name)}` };
+      return {
+        url: `${settings.brokerBase}${ingressPath(ns, ref.name)}`,
+        ...audience('Broker', ns, ref.name),
+      };
     }
     if (group === 'messaging.knative.dev' && isChannelKind(ref.kind)) {
       const s = findChannel(channels, ref.kind, ns, ref.name);
       if (!s) return { why: `${ref.kind} ${show(ref.name)} does not exist in namespace ${show(ns)}` };
       if (!channelUsable(s)) return { why: `the ${s.kind} is not ready` };
-      return { url: `${settings.channelBase}${ingressPath(ns, ref.name)}` };
+      return {
+        url: `${settings.channelBase}${ingressPath(ns, ref.name)}`,
+        ...audience(s.kind, ns, ref.name),
+      };
     }
     if (group === 'flows.knative.dev' && (ref.kind === 'Sequence' || ref.kind === 'Parallel')) {
       // A flow's address is its first channel's (a Sequence's step 0, a Parallel's ingress).
@@ -54,14 +64,15 @@ export function eventingResolver(
           why: `${ref.kind} ${show(ref.name)} does not exist in namespace ${show(ns)}, or its channels are not made yet`,
         };
       if (!channelUsable(s)) return { why: `its channel ${s.entry.name} is not ready` };
-      return { url: `${settings.channelBase}${ingressPath(ns, first)}` };
+      // The ingress checks tokens against the channel the address really is.
+      return { url: `${settings.channelBase}${ingressPath(ns, first)}`, ...audience(s.kind, ns, first) };
     }
     if (group === 'eventing.knative.dev' && ref.kind === 'KafkaSink') {
       if (!sinks.has(namespacedKey(ns, ref.name)))
         return {
           why: `KafkaSink ${show(ref.name)} does not exist in namespace ${show(ns)} or its auth Secret did not resolve`,
         };
-      return { url: kafkaSinkUrl(settings.brokerBase, ns, ref.name) };
+      return { url: kafkaSinkUrl(settings.brokerBase, ns, ref.name), ...audience('KafkaSink', ns, ref.name) };
     }
     if (group === 'serving.knative.dev' && ref.kind === 'Service') {
       if (!services.has(namespacedKey(ns, ref.name)))

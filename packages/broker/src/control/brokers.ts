@@ -19,6 +19,7 @@ import {
   resourceKey,
 } from '@eddy/api';
 import { type DeliveryResult, markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
+import { addressAudience } from './ingress-audience.js';
 import { type Claim, settleClaims } from './name-claims.js';
 import { type Settings, show, ttlField } from './options.js';
 import {
@@ -136,7 +137,7 @@ export function reconcileBrokers(
     set.markTrue('Addressable');
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
     if (set.ready && s.settings.ok) {
-      status.address = { url };
+      status.address = { url, ...addressAudience(settings, 'Broker', entry.namespace, entry.name) };
       routes.push({
         namespace: entry.namespace,
         name: entry.name,

@@ -20,6 +20,7 @@ import {
   resourceKey,
 } from '@eddy/api';
 import { type DeliveryResult, markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
+import { addressAudience } from './ingress-audience.js';
 import { type Claim, settleClaims } from './name-claims.js';
 import type { Settings } from './options.js';
 import {
@@ -174,7 +175,10 @@ export function reconcileChannels(
     set.markTrue('Addressable');
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
     if (set.ready && s.settings.ok) {
-      status.address = { url: `${settings.channelBase}${ingressPath(entry.namespace, entry.name)}` };
+      status.address = {
+        url: `${settings.channelBase}${ingressPath(entry.namespace, entry.name)}`,
+        ...addressAudience(settings, s.kind, entry.namespace, entry.name),
+      };
       routes.push({
         namespace: entry.namespace,
         name: entry.name,

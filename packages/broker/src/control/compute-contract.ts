@@ -29,7 +29,7 @@ import {
 import { eventingResolver } from './addresses.js';
 import { configMapData, planBrokers, reconcileBrokers } from './brokers.js';
 import { type AnyChannel, CHANNEL_KINDS, planChannels, reconcileChannels } from './channels.js';
-import { applySenderAuth } from './event-policies.js';
+import { applySenderAuth, senderAuthEnabled } from './event-policies.js';
 import { reconcileKafkaSinks } from './kafka-sinks.js';
 import { type ComputeContractOptions, settingsFrom } from './options.js';
 import { reconcileReplay } from './replays.js';
@@ -65,7 +65,10 @@ export function computeContract(
   resources: readonly ContractInput[],
   options: ComputeContractOptions,
 ): ComputedContract {
-  const settings = settingsFrom(options);
+  const settings = {
+    ...settingsFrom(options),
+    authentication: options.authentication === true || senderAuthEnabled(resources, options.senderAuth),
+  };
   const statuses = new Map<string, ResourceStatus>();
 
   // Phase 1.

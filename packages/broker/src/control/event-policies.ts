@@ -96,6 +96,21 @@ function features(inputs: readonly ContractInput[]): Record<string, string> {
   return (cm?.resource as { data?: Record<string, string> } | undefined)?.data ?? {};
 }
 
+/**
+ * Whether sender authentication is on in this pass: `--ingress-auth required`, or Knative's
+ * `authentication-oidc: enabled` in config-features. The one switch for both sides: the ingress checks
+ * tokens, Eddy's addresses get audiences and Eddy's senders attach tokens.
+ */
+export function senderAuthEnabled(
+  inputs: readonly ContractInput[],
+  options: Pick<SenderAuthOptions, 'required'> | undefined,
+): boolean {
+  return (
+    options?.required === true ||
+    features(inputs)[OIDC_AUTHENTICATION_FLAG]?.trim().toLowerCase() === 'enabled'
+  );
+}
+
 /** Knative's flag value (`Allow-Same-Namespace`, any case); undefined when unset or unknown. */
 function modeOf(value: string | undefined): AuthorizationMode | undefined {
   const v = value?.trim().toLowerCase();
@@ -126,8 +141,7 @@ export function planSenderAuth(
   statuses: Map<string, ResourceStatus>,
 ): SenderAuthPlan {
   const flags = features(inputs);
-  const enabled =
-    options.required === true || flags[OIDC_AUTHENTICATION_FLAG]?.trim().toLowerCase() === 'enabled';
+  const enabled = senderAuthEnabled(inputs, options);
   // Knative's default is allow-same-namespace; `--ingress-auth required` means "nobody unless a policy says so".
   const defaultMode =
     modeOf(flags[DEFAULT_AUTHORIZATION_MODE_FLAG]) ??

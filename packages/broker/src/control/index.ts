@@ -13,6 +13,7 @@ export {
   policyApplies,
   resolveSubjects,
   type SenderAuthOptions,
+  senderAuthEnabled,
 } from './event-policies.js';
 export {
   AUTO_CREATED_DESCRIPTION,

@@ -21,6 +21,7 @@ import {
   resourceKey,
   type ValueLookupOptions,
 } from '@eddy/api';
+import { addressAudience } from './ingress-audience.js';
 import { kafkaSinkAuth } from './kafka-sink-auth.js';
 import { type Settings, show } from './options.js';
 
@@ -98,7 +99,10 @@ export function reconcileKafkaSinks(
           topic.message ?? `${cluster} is not ready`,
         );
       set.markTrue('Addressable');
-      status.address = { url: kafkaSinkUrl(settings.brokerBase, entry.namespace, entry.name) };
+      status.address = {
+        url: kafkaSinkUrl(settings.brokerBase, entry.namespace, entry.name),
+        ...addressAudience(settings, 'KafkaSink', entry.namespace, entry.name),
+      };
     }
     status.conditions = set.conditions();
     statuses.set(resourceKey('KafkaSink', entry.namespace, entry.name), status);

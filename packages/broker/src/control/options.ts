@@ -55,6 +55,12 @@ export interface ComputeContractOptions {
   kafkaSinkTopics?: KafkaSinkTopicStatus;
   /** Sender authentication (event-policies.ts); default: as Knative's config-features says (off). */
   senderAuth?: SenderAuthOptions;
+  /**
+   * Forces sender authentication on. Otherwise `senderAuth.required` or Knative's `authentication-oidc`
+   * in config-features turn it on (senderAuthEnabled): Brokers, channels and KafkaSinks then have an
+   * OIDC audience, senders to them attach tokens, statuses show `auth.serviceAccountName`.
+   */
+  authentication?: boolean;
 }
 
 export const DEFAULT_PARTITIONS = 1;
@@ -74,6 +80,7 @@ export interface Settings {
   firstGeneration: number;
   serviceUrl: ComputeContractOptions['serviceUrl'];
   resolver: AddressResolver | undefined;
+  authentication: boolean;
 }
 
 export const show = (v: unknown) => JSON.stringify(v);
@@ -103,6 +110,7 @@ export function settingsFrom(options: ComputeContractOptions): Settings {
     firstGeneration: positiveIntOption('firstGeneration', options.firstGeneration, 1),
     serviceUrl: options.serviceUrl,
     resolver: options.resolver,
+    authentication: options.authentication ?? false,
   };
 }
 

@@ -19,6 +19,7 @@ import { type ChannelState, findChannel, isChannelKind } from './channels.js';
 import { markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Settings, show, ttlField } from './options.js';
 import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
+import { senderIdentity } from './sender-identity.js';
 
 export function reconcileSubscription(
   entry: ResourceEntry<Subscription>,
@@ -48,8 +49,11 @@ export function reconcileSubscription(
   else set.markUnknown('ChannelReady', 'ChannelNotFound', 'the channel does not exist');
 
   const subscriber = resolveDestination(sub.spec.subscriber, entry.namespace, resolver);
-  if (subscriber.ok) physical.subscriberUri = subscriber.url;
-  else failures.push(['SubscriberResolveFailed', `failed to resolve spec.subscriber: ${subscriber.message}`]);
+  if (subscriber.ok) {
+    physical.subscriberUri = subscriber.url;
+    if (subscriber.audience) physical.subscriberAudience = subscriber.audience;
+  } else
+    failures.push(['SubscriberResolveFailed', `failed to resolve spec.subscriber: ${subscriber.message}`]);
 
   let reply: ReplyTarget = { kind: 'drop' };
   if (sub.spec.reply) {
@@ -57,6 +61,10 @@ export function reconcileSubscription(
     if (r.ok) {
       physical.replyUri = r.url;
       reply = { kind: 'url', url: r.url };
+      if (r.audience) {
+        physical.replyAudience = r.audience;
+        reply.audience = r.audience;
+      }
     } else failures.push(['ReplyResolveFailed', `failed to resolve spec.reply: ${r.message}`]);
   }
 
@@ -70,8 +78,24 @@ export function reconcileSubscription(
       'DeadLetterSinkResolveFailed',
       `failed to resolve ${own ? 'spec.delivery.deadLetterSink' : `the channel's spec.delivery.deadLetterSink`}: ${delivery.message}`,
     ]);
-  else if (delivery.ok && delivery.delivery.deadLetterSink)
+  else if (delivery.ok && delivery.delivery.deadLetterSink) {
     physical.deadLetterSinkUri = delivery.delivery.deadLetterSink;
+    if (delivery.delivery.deadLetterSinkAudience)
+      physical.deadLetterSinkAudience = delivery.delivery.deadLetterSinkAudience;
+  }
+  const identity = senderIdentity(
+    'messaging.knative.dev',
+    'Subscription',
+    entry.namespace,
+    entry.name,
+    {
+      subscriber: subscriber.ok ? subscriber.audience : undefined,
+      deadLetterSink: delivery.ok ? delivery.delivery.deadLetterSinkAudience : undefined,
+      reply: reply.kind === 'url' ? reply.audience : undefined,
+    },
+    settings.authentication,
+    status,
+  );
 
   const [first] = failures;
   if (first) set.markFalse('ReferencesResolved', first[0], failures.map((f) => f[1]).join('; '));
@@ -104,6 +128,7 @@ export function reconcileSubscription(
       topic: channelTopic(channel.entry.namespace, channel.entry.name),
       group: subscriptionGroup(entry.namespace, entry.name),
       subscriber: subscriber.url,
+      ...identity,
       ...subscriberRefField(sub.spec.subscriber, entry.namespace),
       reply,
       delivery: delivery.delivery,

@@ -19,6 +19,7 @@ import type { BrokerState } from './brokers.js';
 import { markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Settings, show, ttlField } from './options.js';
 import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
+import { senderIdentity } from './sender-identity.js';
 
 /** The route's `filter` field: present only when the Trigger filters. */
 function filterField(spec: Trigger['spec']): Pick<DispatchRoute, 'filter'> {
@@ -67,6 +68,7 @@ export function reconcileTrigger(
   if (subscriber.ok) {
     set.markTrue('SubscriberResolved');
     status.subscriberUri = subscriber.url;
+    if (subscriber.audience) status.subscriberAudience = subscriber.audience;
   } else
     set.markFalse(
       'SubscriberResolved',
@@ -86,6 +88,17 @@ export function reconcileTrigger(
     own ? 'spec.delivery.deadLetterSink' : `the Broker's spec.delivery.deadLetterSink`,
   );
   if (dls) status.deadLetterSinkUri = dls;
+  const dlsAudience = delivery.ok ? delivery.delivery.deadLetterSinkAudience : undefined;
+  if (dlsAudience) status.deadLetterSinkAudience = dlsAudience;
+  const identity = senderIdentity(
+    'eventing.knative.dev',
+    'Trigger',
+    entry.namespace,
+    entry.name,
+    { subscriber: subscriber.ok ? subscriber.audience : undefined, deadLetterSink: dlsAudience },
+    settings.authentication,
+    status,
+  );
 
   const pending: PendingRoute = { kind: 'Trigger', entry, set, status, groupCondition: 'SubscriptionReady' };
   if (broker && subscriber.ok && annotations.ok && !badFilter && delivery.ok) {
@@ -98,6 +111,7 @@ export function reconcileTrigger(
       group: triggerGroup(entry.namespace, entry.name),
       ...filterField(t.spec),
       subscriber: subscriber.url,
+      ...identity,
       ...subscriberRefField(t.spec.subscriber, entry.namespace),
       reply: { kind: 'topic', topic: broker.topic },
       delivery: delivery.delivery,

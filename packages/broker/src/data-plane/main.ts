@@ -23,6 +23,8 @@ import type { DataPlaneContract } from '@eddy/api';
 import {
   type FlagSpec,
   isEntryPoint,
+  issuerFromEnv,
+  issuerTokens,
   isUrlSource,
   parseFlags,
   processRegistry,
@@ -203,6 +205,8 @@ export async function runDataPlane(
   const registry = processRegistry();
   let dataPlane: BrokerDataPlane;
   try {
+    // The parent's signing key and issuer URL (EDDY_OIDC_*): deliveries with an audience carry its tokens.
+    const issuer = await issuerFromEnv(env);
     dataPlane = await createBrokerDataPlane({
       component: options.component,
       log,
@@ -215,6 +219,7 @@ export async function runDataPlane(
         kafkaSinkClient: options.kafkaClient,
       },
       dispatcher: { retryStateTopic: options.retryStateTopic },
+      ...(issuer ? { deliverer: { tokens: issuerTokens(issuer) } } : {}),
     });
   } catch (error) {
     await log.close();

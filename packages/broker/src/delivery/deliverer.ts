@@ -13,7 +13,7 @@ import {
   parseRetryAfter,
   type ResolvedDelivery,
 } from '@eddy/api';
-import { DRAIN_LIMIT_BYTES, describeError, readBounded, sleep } from '@eddy/runtime';
+import { DRAIN_LIMIT_BYTES, describeError, readBounded, type SenderTokens, sleep } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
@@ -87,6 +87,11 @@ export interface DelivererOptions {
   connectionsPerOrigin?: number;
   /** Idle keep-alive connection lifetime; default 4 000 ms (below Node's 5 s server default). */
   keepAliveTimeoutMs?: number;
+  /**
+   * Eddy's sender tokens: a route with `subscriberAudience` / `deadLetterSinkAudience` sends
+   * `Authorization: Bearer` with a token for that audience and its `senderSubject`. Absent: none sent.
+   */
+  tokens?: Pick<SenderTokens, 'authorization'>;
 }
 
 export interface Deliverer {
@@ -123,6 +128,9 @@ interface AttemptOptions {
   /** Subscriber requests advertise and accept replies; dead-letter sink requests do not. */
   acceptReply: boolean;
   maxReplyBytes: number;
+  /** The target's OIDC audience and the sender's subject: a token is attached. */
+  audience?: string | undefined;
+  subject?: string | undefined;
 }
 
 function statusClass(status: number): string {
@@ -176,6 +184,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     bodyTimeout: 0,
   });
   const lifecycle = new AbortController();
+  const tokens = options.tokens;
   let closed = false;
 
   async function readResponse(
@@ -253,6 +262,11 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
     const signal = AbortSignal.any([timeout.signal, opts.signal]);
     try {
+      // Per attempt, so a retry hours later does not carry an expired token. Auth off: one branch.
+      if (opts.audience !== undefined && tokens !== undefined && opts.subject !== undefined) {
+        const header = tokens.authorization(opts.subject, opts.audience);
+        request.headers.authorization = typeof header === 'string' ? header : await header;
+      }
       const response = await agent.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
@@ -283,7 +297,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     event: PlainEvent,
     delivery: ResolvedDelivery,
     sink: string,
-    route: string,
+    route: DispatchRoute,
     signal: AbortSignal,
   ): Promise<string | undefined> {
     const target = parseTarget(sink, 'dead-letter sink');
@@ -292,10 +306,20 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     const timeoutMs = delivery.timeoutMs ?? defaultTimeoutMs;
     const maxAttempts = delivery.retry + 1;
     for (let n = 1; ; n++) {
-      const result = await attempt(target, request, { timeoutMs, signal, acceptReply: false, maxReplyBytes });
-      metrics.deadLetterAttempts.inc({ route, status_class: result.statusClass });
+      const result = await attempt(target, request, {
+        timeoutMs,
+        signal,
+        acceptReply: false,
+        maxReplyBytes,
+        audience: delivery.deadLetterSinkAudience,
+        subject: route.senderSubject,
+      });
+      metrics.deadLetterAttempts.inc({ route: route.id, status_class: result.statusClass });
       if (result.ok) return undefined;
-      logger.debug({ route, sink, attempt: n, error: result.error }, 'dead-letter sink attempt failed');
+      logger.debug(
+        { route: route.id, sink, attempt: n, error: result.error },
+        'dead-letter sink attempt failed',
+      );
       if (!result.retryable || n >= maxAttempts) {
         return `dead-letter sink ${sink} failed after ${n} attempt(s): ${result.error}${result.retryable ? '' : ' (not retried)'}`;
       }
@@ -330,7 +354,14 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     }
     const target = parseTarget(route.subscriber, 'subscriber');
     const timeoutMs = delivery.timeoutMs ?? defaultTimeoutMs;
-    const opts: AttemptOptions = { timeoutMs, signal, acceptReply: true, maxReplyBytes };
+    const opts: AttemptOptions = {
+      timeoutMs,
+      signal,
+      acceptReply: true,
+      maxReplyBytes,
+      audience: route.subscriberAudience,
+      subject: route.senderSubject,
+    };
 
     let last: (LastFailure & { error?: string }) | undefined = req.lastFailure
       ? { status: req.lastFailure.status, error: req.lastFailure.error }
@@ -382,7 +413,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
         return drop(`${failed}; no dead-letter sink`, 'no_dead_letter_sink', last?.status);
       }
       const dlsEvent = withErrorExtensions(event, route.subscriber, last);
-      const dlsError = await deadLetter(dlsEvent, delivery, delivery.deadLetterSink, routeLabel, signal);
+      const dlsError = await deadLetter(dlsEvent, delivery, delivery.deadLetterSink, route, signal);
       if (dlsError !== undefined) {
         return drop(`${failed}; ${dlsError}`, 'dead_letter_sink_failed', last?.status);
       }

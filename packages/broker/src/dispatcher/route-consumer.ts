@@ -632,7 +632,12 @@ export class RouteConsumer {
       case 'url': {
         const outcome = await this.#deps.deliverer.deliver({
           event: reply,
-          route: { ...route, subscriber: target.url, reply: { kind: 'drop' } },
+          route: {
+            ...route,
+            subscriber: target.url,
+            subscriberAudience: target.audience,
+            reply: { kind: 'drop' },
+          },
           signal,
         });
         if (outcome.kind === 'aborted') return false;

@@ -36,6 +36,27 @@
 
 /** File in the data dir that `eddy dev` writes (mode 0600) when its admin API listens, and removes on exit. */
 export const ADMIN_FILE = 'admin.json';
+/** Eddy's OIDC signing key in the data dir (created once, mode 0600). */
+export const OIDC_SIGNING_KEY_FILE = 'oidc-signing-key.pem';
+
+/** POST: a token of Eddy's issuer for `eddy send` (admin token required). */
+export const IDENTITY_TOKEN_PATH = '/v1/identity/token';
+/** The service account `eddy send`'s tokens name: `system:serviceaccount:<namespace>:eddy-cli`. */
+export const CLI_SERVICE_ACCOUNT = 'eddy-cli';
+
+export interface IdentityTokenRequest {
+  /** The OIDC audience of the target (a Broker's `status.address.audience`). */
+  audience: string;
+  /** The namespace of the CLI's service account; default `default`. */
+  namespace?: string;
+}
+
+export interface IdentityTokenResponse {
+  token: string;
+  subject: string;
+  /** ISO 8601. */
+  expiresAt: string;
+}
 export const DEFAULT_DATA_DIR = '.eddy';
 export const DATA_DIR_ENV = 'EDDY_DATA_DIR';
 export const TOKEN_HEADER = 'authorization'; // value: `Bearer <token>`

@@ -4,7 +4,7 @@
 
 import { resolve } from 'node:path';
 import { isKafkaClientName, KAFKA_CLIENTS, kafkaSecurityFromEnv } from '@eddy/broker';
-import { loadKubeConfig } from '@eddy/runtime';
+import { loadKubeConfig, OIDC_ISSUER_ENV, OIDC_SIGNING_KEY_ENV } from '@eddy/runtime';
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Controller } from '../controller/controller.js';
@@ -33,6 +33,8 @@ interface ControllerCommandOptions {
   oidcIssuer?: string[];
   brokerTtl?: string;
   progressDeadline?: string;
+  oidcSigningKey?: string;
+  oidcIssuerUrl?: string;
   host?: string;
   port?: string;
   namespace?: string;
@@ -71,6 +73,19 @@ function parseService(
 }
 
 export const CONTRACT_TOKEN_ENV = 'EDDY_CONTRACT_TOKEN';
+
+/** The signing key and issuer URL from the flags, else the EDDY_OIDC_* variables the chart sets. */
+function oidcOptions(options: ControllerCommandOptions): {
+  oidc?: { signingKeyFile: string; issuerUrl?: string };
+} {
+  const signingKeyFile = options.oidcSigningKey ?? process.env[OIDC_SIGNING_KEY_ENV];
+  const issuerUrl = options.oidcIssuerUrl ?? process.env[OIDC_ISSUER_ENV];
+  if (!signingKeyFile) {
+    if (options.oidcIssuerUrl) throw new UsageError('--oidc-issuer-url needs --oidc-signing-key');
+    return {};
+  }
+  return { oidc: { signingKeyFile: resolve(signingKeyFile), ...(issuerUrl ? { issuerUrl } : {}) } };
+}
 
 /** A duration flag in seconds (fractions allowed), as milliseconds. */
 function parseSeconds(flag: string, text: string | undefined): number | undefined {
@@ -156,6 +171,7 @@ export async function runController(options: ControllerCommandOptions, output: O
       ...(options.host ? { host: options.host } : {}),
       port,
       ...(token ? { contractToken: token } : {}),
+      ...oidcOptions(options),
       ...(options.namespace ? { namespace: options.namespace } : {}),
       leaseNamespace: options.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'eddy-system',
       ...(options.leaseName ? { leaseName: options.leaseName } : {}),
@@ -265,6 +281,14 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option(
       '--broker-ttl <n>',
       'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)',
+    )
+    .option(
+      '--oidc-signing-key <file>',
+      `Eddy's OIDC signing key (PEM, ECDSA P-256; default $${OIDC_SIGNING_KEY_ENV}): the controller serves its discovery document and JWKS, and signs its senders' tokens`,
+    )
+    .option(
+      '--oidc-issuer-url <url>',
+      `the issuer URL in Eddy's tokens, where receivers find /.well-known/openid-configuration (default $${OIDC_ISSUER_ENV}, else this server's URL)`,
     )
     .option(
       '--no-webhook',

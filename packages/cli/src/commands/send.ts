@@ -5,7 +5,12 @@ import { isExtensionName, isJsonMedia, mediaType, percentEncodeHeaderValue } fro
 import type { Command } from 'commander';
 import { Agent, request } from 'undici';
 import { AdminClient, excerpt, networkCode, resourcePath } from '../admin/client.js';
-import type { StoredResource } from '../admin/protocol.js';
+import {
+  IDENTITY_TOKEN_PATH,
+  type IdentityTokenRequest,
+  type IdentityTokenResponse,
+  type StoredResource,
+} from '../admin/protocol.js';
 import { CliError } from '../cli-error.js';
 import { readyCondition } from '../format/columns.js';
 import type { Output } from '../output.js';
@@ -32,7 +37,11 @@ export interface SendOptions extends ServerOptions, NamespaceOptions {
   dataFile?: string;
   contentType?: string;
   extension: string[];
+  /** A bearer token to send instead of one from Eddy's issuer (`--token`, EDDY_SEND_TOKEN). */
+  token?: string;
 }
+
+export const SEND_TOKEN_ENV = 'EDDY_SEND_TOKEN';
 
 /** A binary-mode CloudEvents HTTP request, ready to POST. */
 export interface BinaryEvent {
@@ -147,6 +156,24 @@ export function brokerAddress(broker: StoredResource): string {
   );
 }
 
+/**
+ * The Authorization header: the token given (`--token`, else EDDY_SEND_TOKEN), else, when the broker
+ * has an OIDC audience (authentication is on), one of Eddy's issuer for the CLI's service account.
+ */
+async function sendAuthorization(
+  options: SendOptions,
+  client: AdminClient,
+  broker: StoredResource,
+): Promise<string | undefined> {
+  const given = options.token ?? process.env[SEND_TOKEN_ENV];
+  if (given !== undefined && given !== '') return `Bearer ${given}`;
+  const audience = (broker.status?.address as { audience?: unknown } | undefined)?.audience;
+  if (typeof audience !== 'string' || audience === '') return undefined;
+  const request: IdentityTokenRequest = { audience, namespace: broker.metadata.namespace };
+  const { token } = await client.post<IdentityTokenResponse>(IDENTITY_TOKEN_PATH, request);
+  return `Bearer ${token}`;
+}
+
 export async function runSend(options: SendOptions, output: Output): Promise<number> {
   const event = await buildBinaryEvent(options);
   const brokerName = nameArgument('broker', options.broker!);
@@ -159,6 +186,8 @@ export async function runSend(options: SendOptions, output: Output): Promise<num
     rethrowNotFound(e, brokerNotFoundMessage(brokerName, ns));
   }
   const url = brokerAddress(broker);
+  const authorization = await sendAuthorization(options, client, broker);
+  if (authorization !== undefined) event.headers.authorization = authorization;
   let res: Awaited<ReturnType<typeof request>>;
   const agent = new Agent({ pipelining: 0 });
   try {
@@ -198,6 +227,10 @@ export function registerSend(program: Command, output: Output, setExit: (code: n
       .option('--data <json|text>', 'the data; JSON is sent as application/json, anything else as text/plain')
       .option('--data-file <file>', 'read the data from a file (content type from its extension)')
       .option('--content-type <type>', 'datacontenttype, overriding the guess')
-      .option('--extension <name=value>', 'an extension attribute (repeatable)', collect, []),
+      .option('--extension <name=value>', 'an extension attribute (repeatable)', collect, [])
+      .option(
+        '--token <jwt>',
+        `send this bearer token (default $${SEND_TOKEN_ENV}; else, when the broker requires authentication, a token of Eddy's issuer for system:serviceaccount:<ns>:eddy-cli)`,
+      ),
   ).action((opts: SendOptions) => runVerb(output, setExit, () => runSend(opts, output)));
 }

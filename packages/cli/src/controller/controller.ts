@@ -30,8 +30,12 @@ import {
   boundPort,
   type ContractFeed,
   cleanupStack,
+  createIssuer,
   type Generational,
+  type IssuerTrust,
+  issuerTokens,
   listenUrl,
+  readSigningKey,
   registerFeedRoutes,
 } from '@eddy/runtime';
 import { reconcileServing } from '@eddy/serving';
@@ -39,9 +43,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import Fastify from 'fastify';
 import type pino from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerIdentityRoutes } from '../admin/identity-routes.js';
 import { registerReadRoutes } from '../admin/read-routes.js';
 import { createDevSources } from '../dev/dev-sources.js';
 import { EventTypeDiscovery, feedObservations } from '../dev/event-types.js';
+import { trustingEddyIssuer } from '../dev/ingress-auth-flags.js';
 import { withProgressDeadline } from '../dev/progress-deadline.js';
 import { Reconciler } from '../dev/reconciler.js';
 import { LogReplayProgressFeed } from '../dev/replay-progress-feed.js';
@@ -108,6 +114,12 @@ export interface ControllerOptions {
    * (`eddy get/describe --server`); default none.
    */
   contractToken?: string;
+  /**
+   * Eddy's OIDC issuer: the signing key file (the chart's Secret) and the issuer URL receivers reach
+   * (default this server's URL). The controller serves discovery and JWKS without a token, mints
+   * `eddy send` tokens behind the contract token, and its in-process sources sign with it.
+   */
+  oidc?: { signingKeyFile: string; issuerUrl?: string };
   /** Reconcile this namespace only; default every namespace. */
   namespace?: string;
   /** Namespace of the leader-election Lease. */
@@ -155,6 +167,8 @@ export interface Controller {
   readonly store: KubernetesResourceStore;
   /** The contract the leader publishes now. */
   readonly contract: DataPlaneContract | undefined;
+  /** What a verifier needs to trust Eddy's tokens (`{ issuer, jwks }`), when `oidc` is set. */
+  readonly issuerTrust: IssuerTrust | undefined;
   close(): Promise<void>;
 }
 
@@ -211,6 +225,14 @@ export async function startController(o: ControllerOptions): Promise<Controller>
     });
     cleanups.push(() => store.close());
 
+    let serverUrl = '';
+    const issuer = o.oidc
+      ? createIssuer({
+          key: await readSigningKey(o.oidc.signingKeyFile),
+          url: o.oidc.issuerUrl ?? (() => serverUrl),
+        })
+      : undefined;
+    const senderAuth = trustingEddyIssuer(o.senderAuth, issuer);
     const plane = new FeedBrokerPlane({ url: o.ingressUrl, log, logger });
     cleanups.push(() => plane.close());
     const serving = o.routerUrl ? new FeedServingPlane({ url: o.routerUrl, logger }) : undefined;
@@ -222,6 +244,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       logger,
       print,
       host: o.host ?? '127.0.0.1',
+      ...(issuer ? { tokens: issuerTokens(issuer) } : {}),
     };
     // Its feed route must exist before the server listens; it publishes only while this replica leads.
     const externalSources = o.externalSources
@@ -267,6 +290,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       events: (entry) => kubernetesEvents(o.kubeConfig, entry),
       serving,
     });
+    if (issuer) registerIdentityRoutes(app, issuer);
     app.get('/healthz', async () => ({ ok: true }));
     app.get('/readyz', async () => ({ ok: true, leading: elector.leading }));
     app.get('/metrics', async (_request, reply) =>
@@ -276,6 +300,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
     await app.listen({ host, port: o.port ?? 0 });
     cleanups.push(() => app.close());
     const url = listenUrl(host, boundPort(app.server.address(), o.port ?? 0));
+    serverUrl = url;
     logger.info({ url }, `eddy controller ${elector.identity} listening on ${url}`);
     print(
       `eddy controller ${elector.identity}: contract feed ${url}${BROKER_FEED_PATH}${serving ? ` and ${url}${SERVING_FEED_PATH}` : ''}, admin API (read-only) ${url}/v1/resources, metrics ${url}/metrics`,
@@ -402,7 +427,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
         onStatusLine: print,
         replays,
         firstContractGeneration: Date.now() * 1000,
-        ...(o.senderAuth ? { senderAuth: o.senderAuth } : {}),
+        ...(senderAuth ? { senderAuth } : {}),
         ...(serving
           ? {
               serving: {
@@ -449,6 +474,9 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       store,
       get contract() {
         return plane.current;
+      },
+      get issuerTrust() {
+        return issuer?.trust();
       },
       close: async () => {
         closing = true;

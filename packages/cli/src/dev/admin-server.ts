@@ -15,7 +15,13 @@ import {
 } from '@eddy/api';
 import { type EventLog, oldestEventTime, type PartitionWindow, timeWindow } from '@eddy/broker';
 import { dashboardPaths, registerDashboard } from '@eddy/dashboard';
-import { bearerMatches, type ContractFeed, type Generational, registerFeedRoutes } from '@eddy/runtime';
+import {
+  bearerMatches,
+  type ContractFeed,
+  type Generational,
+  type Issuer,
+  registerFeedRoutes,
+} from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   DashboardSessions,
@@ -25,6 +31,7 @@ import {
   registerDashboardLogin,
   sessionMayRead,
 } from '../admin/dashboard-auth.js';
+import { isPublicIdentityRequest, registerIdentityRoutes } from '../admin/identity-routes.js';
 import type {
   AppliedItem,
   ApplyRequest,
@@ -62,6 +69,8 @@ export interface AdminServerOptions {
   feeds?: Readonly<Record<string, ContractFeed<Generational>>>;
   /** What GET /v1/topology (and the dashboard) shows beside the resources. */
   topology?: TopologySources;
+  /** Eddy's OIDC issuer: discovery and JWKS (public) and POST /v1/identity/token. */
+  issuer?: Issuer;
   host?: string;
   port?: number;
 }
@@ -143,7 +152,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const sessions = new DashboardSessions();
   const dashboardAssets = new Set(dashboardPaths());
   app.addHook('onRequest', async (request, reply) => {
-    if (isPublicDashboardRequest(request, dashboardAssets) || sessionMayRead(request, sessions)) return;
+    if (
+      isPublicDashboardRequest(request, dashboardAssets) ||
+      (options.issuer && isPublicIdentityRequest(request)) ||
+      sessionMayRead(request, sessions)
+    )
+      return;
     if (!bearerMatches(request.headers.authorization, options.token)) {
       const body: ErrorResponse = {
         error:
@@ -183,6 +197,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 
   app.get('/v1/status', async () => options.status());
+  if (options.issuer) registerIdentityRoutes(app, options.issuer);
 
   // Data-plane processes long-poll for a contract newer than theirs and POST their status.
   for (const [name, feed] of Object.entries(options.feeds ?? {}))

@@ -44,6 +44,8 @@ export class BrokerProcesses {
   readonly #supervisor: Supervisor;
   readonly #plane: FeedBrokerPlane;
   #feedUrl: string | undefined;
+  /** More environment for the processes (the OIDC signing key's path and issuer URL). */
+  #env: Readonly<Record<string, string>> = {};
   #token: string | undefined;
   #closed: Promise<void> | undefined;
 
@@ -83,9 +85,10 @@ export class BrokerProcesses {
   }
 
   /** Starts every process, following the feed at `feedUrl` with `token`. */
-  start(feedUrl: string, token: string): void {
+  start(feedUrl: string, token: string, env: Readonly<Record<string, string>> = {}): void {
     this.#feedUrl = feedUrl;
     this.#token = token;
+    this.#env = env;
     this.#supervisor.start();
   }
 
@@ -148,6 +151,6 @@ export class BrokerProcesses {
       childLogLevel(o.logger),
       ...(o.extraArgs ?? []),
     ];
-    return { args, env: { EDDY_CONTRACT_TOKEN: this.#token ?? '' } };
+    return { args, env: { ...this.#env, EDDY_CONTRACT_TOKEN: this.#token ?? '' } };
   }
 }

@@ -17,12 +17,27 @@ import {
   openKafkaEventLog,
   type SenderAuthOptions,
 } from '@eddy/broker';
-import { cleanupStack, type MemberState, reportedCounters, sleep } from '@eddy/runtime';
+import {
+  cleanupStack,
+  createIssuer,
+  issuerTokens,
+  loadOrCreateSigningKey,
+  type MemberState,
+  OIDC_ISSUER_ENV,
+  OIDC_SIGNING_KEY_ENV,
+  reportedCounters,
+  sleep,
+} from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { ADMIN_FILE, type SourcesProcessInfo, type StatusResponse } from '../admin/protocol.js';
+import {
+  ADMIN_FILE,
+  OIDC_SIGNING_KEY_FILE,
+  type SourcesProcessInfo,
+  type StatusResponse,
+} from '../admin/protocol.js';
 import type { ReportedProcessCounters } from '../admin/topology-sampler.js';
 import { CLI_VERSION as VERSION } from '../version.js';
 import { newToken, removeAdminFile, runningServer, writeAdminFile } from './admin-file.js';
@@ -31,6 +46,7 @@ import { BrokerProcesses } from './broker-processes.js';
 import { createDevSources } from './dev-sources.js';
 import { EventTypeDiscovery, feedObservations } from './event-types.js';
 import { FileResourceStore } from './file-resource-store.js';
+import { trustingEddyIssuer } from './ingress-auth-flags.js';
 import { coveredBy, type ManifestWatcher, watchManifests } from './manifest-watcher.js';
 import { loadManifest } from './manifests.js';
 import { withProgressDeadline } from './progress-deadline.js';
@@ -178,6 +194,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     );
 
   const store = FileResourceStore.open(dataDir);
+  // Eddy's OIDC identity: the key survives restarts (tokens stay verifiable); the issuer is the admin
+  // API's URL, known once it listens, before anything is delivered.
+  const signingKeyFile = join(dataDir, OIDC_SIGNING_KEY_FILE);
+  let issuerUrl = '';
+  const issuer = createIssuer({ key: await loadOrCreateSigningKey(signingKeyFile), url: () => issuerUrl });
+  const tokens = issuerTokens(issuer);
   const cleanups = cleanupStack((error) =>
     logger.warn({ err: error }, `eddy dev: shutdown step failed: ${(error as Error).message}`),
   );
@@ -223,6 +245,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           registry: metrics,
           logger,
           ingress: { host, port, ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}) },
+          deliverer: { tokens },
         });
         broker = inProcessBroker;
       } catch (error) {
@@ -290,6 +313,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       logger,
       print,
       host,
+      tokens,
     });
     cleanups.push(() => runner.close());
 
@@ -321,7 +345,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       logger,
       onStatusLine: print,
       replays: replayProgress,
-      ...(options.senderAuth ? { senderAuth: options.senderAuth } : {}),
+      senderAuth: trustingEddyIssuer(options.senderAuth, issuer) ?? {},
     });
     cleanups.push(() => reconciler.close());
     // Runs first on shutdown: a reconcile pass waiting for a component process to take its contract
@@ -381,6 +405,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           ...(sourcesProcess ? { sources: sourcesProcess.feed } : {}),
           ...(servingProcess ? { serving: servingProcess.feed } : {}),
         },
+        issuer,
         host,
         port: options.adminPort ?? 0,
       });
@@ -388,8 +413,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       throw listenError(error, 'admin API', options.adminPort ?? 0);
     }
     cleanups.push(() => admin.close());
-    processes?.start(`${admin.url}/v1/contract/broker`, token);
-    sourcesProcess?.start(`${admin.url}/v1/contract/sources`, token);
+    issuerUrl = admin.url;
+    const oidcEnv = { [OIDC_SIGNING_KEY_ENV]: signingKeyFile, [OIDC_ISSUER_ENV]: issuer.url };
+    processes?.start(`${admin.url}/v1/contract/broker`, token, oidcEnv);
+    sourcesProcess?.start(`${admin.url}/v1/contract/sources`, token, oidcEnv);
     servingProcess?.start(`${admin.url}/v1/contract/serving`, token);
     writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });
     cleanups.push(() => removeAdminFile(dataDir, token));

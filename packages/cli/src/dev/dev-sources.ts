@@ -3,6 +3,7 @@
 // the runner the reconcile loop drives, whichever way the adapters run.
 
 import { namespacedKey, type ValueStore } from '@eddy/api';
+import type { SenderTokens } from '@eddy/runtime';
 import type { ReplicaOutputLine } from '@eddy/serving';
 import {
   type ContainerOutputLine,
@@ -38,6 +39,8 @@ export interface DevSourcesOptions {
   logger: pino.Logger;
   print(line: string): void;
   host: string;
+  /** Eddy's sender tokens for sources whose sink has an OIDC audience (in-process runner). */
+  tokens?: Pick<SenderTokens, 'authorization'>;
 }
 
 export interface DevSources {
@@ -93,6 +96,7 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
     values: o.values,
     ...env,
     ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+    ...(o.tokens ? { tokens: o.tokens } : {}),
   });
   return { registry, runner, process: undefined };
 }

@@ -2,6 +2,7 @@
 // `eddy controller`: turned into the eventing reconciler's sender-auth options.
 
 import type { SenderAuthOptions } from '@eddy/broker';
+import type { Issuer } from '@eddy/runtime';
 import { UsageError } from '../usage-error.js';
 
 export const INGRESS_AUTH_MODES = ['off', 'required'] as const;
@@ -36,4 +37,22 @@ export function senderAuthFromFlags(flags: IngressAuthFlags): SenderAuthOptions 
   });
   if (mode === undefined && issuers.length === 0) return undefined;
   return { ...(mode === 'required' ? { required: true } : {}), issuers };
+}
+
+/**
+ * The sender-auth options with Eddy's own issuer trusted too, so the ingress accepts the tokens Eddy's
+ * senders attach. Read on every reconcile pass: the issuer's URL is known only once its server listens.
+ */
+export function trustingEddyIssuer(
+  options: SenderAuthOptions | undefined,
+  issuer: Pick<Issuer, 'trust'> | undefined,
+): SenderAuthOptions | undefined {
+  if (!issuer) return options;
+  const flagged = options?.issuers ?? [];
+  return {
+    ...(options?.required ? { required: true } : {}),
+    get issuers() {
+      return [...flagged, issuer.trust()];
+    },
+  };
 }

@@ -38,6 +38,7 @@ import {
   KafkaSinkLogs,
   KafkaSinkTopics,
   type SenderAuthOptions,
+  senderAuthEnabled,
 } from '@eddy/broker';
 import type { ReconcileServingInput, ReconcileServingResult, ServingDataPlane } from '@eddy/serving';
 import {
@@ -418,6 +419,7 @@ export class Reconciler {
       resolver,
       isSourceKind: (apiVersion, kind) => this.#o.isSourceKind(apiVersion, kind),
       values: this.#values(),
+      ...(senderAuthEnabled(inputs, this.#o.senderAuth) ? { authentication: true } : {}),
     });
     for (const [k, s] of planned.statuses) statuses.set(k, s);
     const wanted = planned.sources;

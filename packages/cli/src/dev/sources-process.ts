@@ -86,6 +86,8 @@ export class RemoteSourceRunner implements SourceRunner {
   /** How each member last exited, while it has not reported since. */
   readonly #exited = new Map<string, string>();
   #feedUrl = '';
+  /** More environment for the processes (the OIDC signing key's path and issuer URL). */
+  #env: Readonly<Record<string, string>> = {};
   #token = '';
   #closed: Promise<void> | undefined;
 
@@ -124,9 +126,10 @@ export class RemoteSourceRunner implements SourceRunner {
   }
 
   /** Starts the processes, following the feed at `feedUrl` with `token`. */
-  start(feedUrl: string, token: string): void {
+  start(feedUrl: string, token: string, env: Readonly<Record<string, string>> = {}): void {
     this.#feedUrl = feedUrl;
     this.#token = token;
+    this.#env = env;
     this.#supervisor?.start();
   }
 
@@ -294,6 +297,6 @@ export class RemoteSourceRunner implements SourceRunner {
       ...(o.sourceAdapters.length > 0 ? ['--source-adapters', o.sourceAdapters.join(',')] : []),
       ...(o.extraArgs ?? []),
     ];
-    return { args, env: { EDDY_CONTRACT_TOKEN: this.#token } };
+    return { args, env: { ...this.#env, EDDY_CONTRACT_TOKEN: this.#token } };
   }
 }

@@ -4,11 +4,13 @@
 
 import {
   type AddressResolver,
+  apiGroup,
   type ContractInput,
   type Destination,
   findKeyRefs,
   generationOf,
   keyRefsDigest,
+  oidcServiceAccountName,
   type ResourceStatus,
   resolveDestination,
   resourceKey,
@@ -36,7 +38,14 @@ export interface SourceLike {
 }
 
 export type SourcePlan =
-  | { ok: true; definition: SourceDefinition; sinkUri: string }
+  | {
+      ok: true;
+      definition: SourceDefinition;
+      sinkUri: string;
+      sinkAudience?: string;
+      /** With authentication on: the source's OIDC service account (Knative's `status.auth`). */
+      serviceAccountName?: string;
+    }
   | { ok: false; reason: string; message: string };
 
 /**
@@ -59,6 +68,7 @@ export function planSource(
     name: resource.metadata.name,
     spec: resource.spec ?? {},
     sink: sink.url,
+    ...(sink.audience ? { sinkAudience: sink.audience } : {}),
     ...(resource.spec?.ceOverrides ? { ceOverrides: resource.spec.ceOverrides } : {}),
     ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
     ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
@@ -66,7 +76,12 @@ export function planSource(
   if (sinkIsEddyIngress(resource.spec?.sink)) definition.sinkAcceptsBatch = true;
   const refs = findKeyRefs(resource.spec);
   if (refs.length > 0) definition.valuesDigest = keyRefsDigest(refs, ns, values);
-  return { ok: true, definition, sinkUri: sink.url };
+  return {
+    ok: true,
+    definition,
+    sinkUri: sink.url,
+    ...(sink.audience ? { sinkAudience: sink.audience } : {}),
+  };
 }
 
 /** One source resource of the applied set and its plan. */
@@ -91,6 +106,8 @@ export interface PlanSourcesOptions {
   isSourceKind(apiVersion: string, kind: string): boolean;
   /** Where secretKeyRef / configMapKeyRef values come from. */
   values?: ValueLookupOptions;
+  /** Sender authentication on: a source's status shows its OIDC service account (`auth`). */
+  authentication?: boolean;
 }
 
 /** Every source resource among `inputs`, planned; SinkBindings are planSinkBindings()'. */
@@ -102,6 +119,8 @@ export function planSources(inputs: readonly ContractInput[], options: PlanSourc
     const statusKey = resourceKey(input.kind, input.namespace, input.name);
     if (input.kind === 'SinkBinding' || !options.isSourceKind(input.apiVersion, input.kind)) continue;
     const plan = planSource(input.resource as unknown as SourceLike, options.resolver, options.values);
+    if (plan.ok && options.authentication)
+      plan.serviceAccountName = oidcServiceAccountName(apiGroup(input.apiVersion), input.kind, input.name);
     sources.set(sourceKey(input), { input, statusKey, generation, plan });
   }
   return { sources, statuses };

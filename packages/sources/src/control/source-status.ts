@@ -5,7 +5,7 @@ import { ConditionSet, type ResourceStatus } from '@eddy/api';
 import type { SourceStatus } from '../sdk/runner.js';
 import type { SourcePlan } from './plan-sources.js';
 
-export type SourceStatusOutput = ResourceStatus & { sinkUri?: string };
+export type SourceStatusOutput = ResourceStatus & { sinkUri?: string; sinkAudience?: string };
 
 /**
  * A source's status from its plan, what the runner reports (`runtime`, undefined before it runs)
@@ -22,6 +22,8 @@ export function sourceStatus(
   if (plan.ok) {
     set.markTrue('SinkProvided');
     status.sinkUri = plan.sinkUri;
+    if (plan.sinkAudience) status.sinkAudience = plan.sinkAudience;
+    if (plan.serviceAccountName) status.auth = { serviceAccountName: plan.serviceAccountName };
   } else set.markFalse('SinkProvided', plan.reason, plan.message);
   if (applyError) set.markFalse('Deployed', 'InvalidSource', applyError);
   else if (!plan.ok) set.markUnknown('Deployed', 'SinkNotProvided', 'waiting for the sink');

@@ -31,6 +31,8 @@ import {
   countersSignature,
   type FlagSpec,
   isEntryPoint,
+  issuerFromEnv,
+  issuerTokens,
   isUrlSource,
   parseFlags,
   processRegistry,
@@ -178,12 +180,15 @@ export async function runSources(
   );
   const metrics = processRegistry();
   const values = contractValueStore();
+  // The parent's signing key and issuer URL (EDDY_OIDC_*): sources whose sink has an audience send its tokens.
+  const issuer = await issuerFromEnv(env);
   const runner = createSourceRunner({
     adapters,
     registry: metrics,
     logger,
     values,
     env,
+    ...(issuer ? { tokens: issuerTokens(issuer) } : {}),
     ...(options.secretDirs.length ? { secretDirs: options.secretDirs } : {}),
     ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
   });

@@ -261,6 +261,8 @@ export interface SourceDefinition {
   spec: unknown;
   /** Resolved sink URL. */
   sink: string;
+  /** The sink's OIDC audience (Knative's `status.sinkAudience`): the emitter attaches a token for it. */
+  sinkAudience?: string;
   ceOverrides?: CeOverrides;
   annotations?: Record<string, string>;
   labels?: Record<string, string>;

@@ -14,7 +14,7 @@ import {
   toJsonText,
   withExtensions,
 } from '@eddy/api';
-import { DRAIN_LIMIT_BYTES, describeError, readBounded, sleep } from '@eddy/runtime';
+import { DRAIN_LIMIT_BYTES, describeError, readBounded, type SenderTokens, sleep } from '@eddy/runtime';
 import pino, { type Logger } from 'pino';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import type {
@@ -83,6 +83,18 @@ export interface EmitterOptions {
   maxBatchBytes?: number;
   /** Batch POSTs of one emitBatch() in flight at once when not `ordered` (default 4). */
   batchConcurrency?: number;
+  /**
+   * The sink's OIDC audience and who the source is: every POST carries `Authorization: Bearer` with a
+   * token of Eddy's issuer for them. Absent: no Authorization header.
+   */
+  auth?: EmitterAuth;
+}
+
+export interface EmitterAuth {
+  tokens: Pick<SenderTokens, 'authorization'>;
+  /** The source's OIDC service account subject. */
+  subject: string;
+  audience: string;
 }
 
 export const DEFAULT_MAX_BATCH_EVENTS = 500;
@@ -158,6 +170,7 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   const maxBatchEvents = options.maxBatchEvents ?? DEFAULT_MAX_BATCH_EVENTS;
   const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const batchConcurrency = options.batchConcurrency ?? 4;
+  const auth = options.auth;
   for (const [name, value] of [
     ['maxBatchEvents', maxBatchEvents],
     ['maxBatchBytes', maxBatchBytes],
@@ -174,6 +187,11 @@ export function createEmitter(options: EmitterOptions): CloudEventEmitter {
   ): Promise<Attempt> {
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
+      // Per attempt: a retry long after the first try must not send an expired token.
+      if (auth) {
+        const header = auth.tokens.authorization(auth.subject, auth.audience);
+        headers.authorization = typeof header === 'string' ? header : await header;
+      }
       const response = await dispatcher.request({
         origin: target.origin,
         path,

@@ -2,14 +2,14 @@
 // apply() starts or updates, remove() stops, statuses() reports each source's Ready condition.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { ValueStore } from '@eddy/api';
-import { TimeoutError, withTimeout } from '@eddy/runtime';
+import { apiGroup, oidcSenderSubject, type ValueStore } from '@eddy/api';
+import { type SenderTokens, TimeoutError, withTimeout } from '@eddy/runtime';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
 import type { RunningSource, SourceContext, SourceDefinition, SourceHealth } from './adapter.js';
 import { sourceAddress } from './address.js';
-import { createEmitter } from './emitter.js';
+import { createEmitter, type EmitterAuth } from './emitter.js';
 import { type SourceMetricsRecorder, sourceMetrics } from './metrics.js';
 import type { SourceRegistry } from './registry.js';
 import { createConfigMapResolver, createEnvSecretResolver } from './secrets.js';
@@ -47,6 +47,8 @@ export interface SourceRunnerOptions {
   logger?: Logger;
   /** Directories of embedded-mode secret files (see secrets.ts); default none. */
   secretDirs?: string[];
+  /** Eddy's sender tokens, for sources whose sink has an OIDC audience (`sinkAudience`). */
+  tokens?: Pick<SenderTokens, 'authorization'>;
   /** Environment for secret lookups; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Secret and ConfigMap manifests (`eddy dev`'s store) for secretKeyRef / configMapKeyRef; default none. */
@@ -124,6 +126,24 @@ export function checkSourceDefinition(adapters: SourceRegistry, source: SourceDe
   createEmitter({ sink: source.sink, ceOverrides: source.ceOverrides, policy: source.delivery });
 }
 
+/** The emitter's `auth` when the sink has an audience: the source's own OIDC subject. */
+function emitterAuth(
+  d: SourceDefinition,
+  tokens: Pick<SenderTokens, 'authorization'> | undefined,
+  logger: Logger,
+): { auth?: EmitterAuth } {
+  if (!d.sinkAudience) return {};
+  if (!tokens) {
+    logger.warn(
+      { sinkAudience: d.sinkAudience },
+      'the sink has an OIDC audience but this process has no signing key: events go without a token',
+    );
+    return {};
+  }
+  const subject = oidcSenderSubject(apiGroup(d.apiVersion), d.kind, d.namespace, d.name);
+  return { auth: { tokens, subject, audience: d.sinkAudience } };
+}
+
 export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
   const adapters = options.adapters;
   const registry = options.registry ?? new Registry();
@@ -188,6 +208,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
         ceOverrides: d.ceOverrides,
         policy: d.delivery,
         acceptsBatch: d.sinkAcceptsBatch === true,
+        ...emitterAuth(d, options.tokens, instance.logger),
         signal,
         dispatcher: agent,
         logger: instance.logger,
