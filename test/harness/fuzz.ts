@@ -110,5 +110,8 @@ export const oddString = (maxLength = 40): fc.Arbitrary<string> =>
   fc.oneof(
     fc.string({ maxLength }),
     fc.string({ unit: 'binary', maxLength }),
-    fc.string({ unit: fc.constantFrom('%', '"', '\\', 'z', '0', 'F', '\u0000', '\u00ff', 'é', ' '), maxLength }),
+    fc.string({
+      unit: fc.constantFrom('%', '"', '\\', 'z', '0', 'F', '\u0000', '\u00ff', 'é', ' '),
+      maxLength,
+    }),
   );

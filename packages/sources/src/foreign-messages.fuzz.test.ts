@@ -2,7 +2,7 @@
 // an API server object holds, the adapter's mapping gives an event that a sink accepts (it is sent
 // in binary mode and decodes) or the adapter's own "malformed" error with a reason, nothing else.
 
-import { type HttpBindingError, parseHttpRequest, toHttpBinary } from '@eddy/api';
+import { type HttpBindingError, type PlainEvent, parseHttpRequest, toHttpBinary } from '@eddy/api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFuzz, oddString } from '../../../test/harness/fuzz.js';
@@ -15,8 +15,8 @@ import { sendableEvent } from './sdk/sendable-event.js';
 import { MalformedSqsMessageError, sqsMessageToEvent } from './sqs/sqs-event.js';
 
 /** Maps with `map`; a throw must be one of `malformed` with a reason; an event must reach a sink. */
-function mapOrReject(map: () => EventInit, malformed: new (...args: never[]) => Error): void {
-  let mapped: EventInit;
+function mapOrReject(map: () => EventInit | PlainEvent, malformed: new (...args: never[]) => Error): void {
+  let mapped: EventInit | PlainEvent;
   try {
     mapped = map();
   } catch (error) {
@@ -35,11 +35,22 @@ function mapOrReject(map: () => EventInit, malformed: new (...args: never[]) => 
 
 const bytes = fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b));
 const attributeName = fc.oneof(
-  fc.constantFrom('ce-specversion', 'ce-id', 'ce-source', 'ce-type', 'ce-time', 'content-type', 'Content-Type'),
+  fc.constantFrom(
+    'ce-specversion',
+    'ce-id',
+    'ce-source',
+    'ce-type',
+    'ce-time',
+    'content-type',
+    'Content-Type',
+  ),
   fc.string({ maxLength: 8 }).map((s) => `ce-${s}`),
   oddString(10),
 );
-const attributeValue = fc.oneof(oddString(), fc.constantFrom('1.0', '0.3', '/s', 't', '2024-01-01T00:00:00Z'));
+const attributeValue = fc.oneof(
+  oddString(),
+  fc.constantFrom('1.0', '0.3', '/s', 't', '2024-01-01T00:00:00Z'),
+);
 const jsonishText = fc.oneof(
   oddString(80),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? ''),
@@ -63,7 +74,10 @@ describe('source adapters under hostile foreign messages', () => {
       'webhooks: github',
       fc.record({
         // The X-GitHub-Event header: present (else 400) and anything; the repository comes from a validated spec.
-        event: fc.oneof(fc.constantFrom('push', 'pull_request', 'issues', 'ping', 'release'), oddString(12).filter((e) => e !== '')),
+        event: fc.oneof(
+          fc.constantFrom('push', 'pull_request', 'issues', 'ping', 'release'),
+          oddString(12).filter((e) => e !== ''),
+        ),
         deliveryId: fc.oneof(fc.uuid(), fc.string({ minLength: 1, maxLength: 20 })),
         ownerAndRepository: fc.stringMatching(/^[A-Za-z0-9-]{1,12}\/[A-Za-z0-9._-]{1,12}$/),
         payload: fc.oneof(
@@ -97,10 +111,15 @@ describe('source adapters under hostile foreign messages', () => {
         Body: fc.option(jsonishText, { nil: undefined }),
         // SQS always assigns a MessageId.
         MessageId: fc.uuid(),
-        MessageAttributes: fc.option(fc.dictionary(attributeName, attribute, { maxKeys: 6 }), { nil: undefined }),
+        MessageAttributes: fc.option(fc.dictionary(attributeName, attribute, { maxKeys: 6 }), {
+          nil: undefined,
+        }),
       }),
       (message) =>
-        mapOrReject(() => sqsMessageToEvent(message, 'arn:aws:sqs:us-east-1:1:q').event, MalformedSqsMessageError),
+        mapOrReject(
+          () => sqsMessageToEvent(message, 'arn:aws:sqs:us-east-1:1:q').event,
+          MalformedSqsMessageError,
+        ),
     );
   });
 
@@ -109,33 +128,51 @@ describe('source adapters under hostile foreign messages', () => {
       'webhooks: pubsub',
       fc.record({
         id: fc.string({ minLength: 1, maxLength: 12 }),
-        data: fc.oneof(bytes, jsonishText.map((t) => Buffer.from(t))),
+        data: fc.oneof(
+          bytes,
+          jsonishText.map((t) => Buffer.from(t)),
+        ),
         attributes: fc.dictionary(attributeName, attributeValue, { maxKeys: 6 }),
         publishTime: fc.constantFrom('2024-01-01T00:00:00.123456789Z', '2024-01-01T00:00:00Z'),
         orderingKey: fc.option(oddString(), { nil: undefined }),
       }),
       (message) =>
         mapOrReject(
-          () => pubsubMessageToEvent(message, { topic: 'projects/p/topics/t', subscription: 'projects/p/subscriptions/s' }),
+          () =>
+            pubsubMessageToEvent(message, {
+              topic: 'projects/p/topics/t',
+              subscription: 'projects/p/subscriptions/s',
+            }),
           MalformedMessageError,
         ),
     );
   });
 
   it('KafkaSource: any record, with or without a CloudEvent claim', () => {
-    const headerValue = fc.oneof(attributeValue, bytes, fc.constant(undefined), fc.array(attributeValue, { maxLength: 2 }));
+    const headerValue = fc.oneof(
+      attributeValue,
+      bytes,
+      fc.constant(undefined),
+      fc.array(attributeValue, { maxLength: 2 }),
+    );
     checkFuzz(
       'webhooks: kafka source',
       fc.record({
         key: fc.oneof(fc.constant(null), bytes, oddString()),
         value: fc.oneof(fc.constant(null), bytes, jsonishText),
         headers: fc.dictionary(
-          fc.oneof(attributeName.map((n) => n.replace('ce-', 'ce_')), oddString(8)),
+          fc.oneof(
+            attributeName.map((n) => n.replace('ce-', 'ce_')),
+            oddString(8),
+          ),
           headerValue,
           { maxKeys: 6 },
         ),
         offset: fc.nat().map(String),
-        timestamp: fc.oneof(fc.nat().map(String), fc.constantFrom('-1', 'x', '1e30', '9223372036854775807', '8640000000000001')),
+        timestamp: fc.oneof(
+          fc.nat().map(String),
+          fc.constantFrom('-1', 'x', '1e30', '9223372036854775807', '8640000000000001'),
+        ),
         keyType: fc.constantFrom('string', 'int', 'float', 'byte-array') as fc.Arbitrary<
           'string' | 'int' | 'float' | 'byte-array'
         >,
@@ -159,7 +196,12 @@ describe('source adapters under hostile foreign messages', () => {
             apiVersion: oddString(12),
             kind: oddString(12),
             metadata: fc.record(
-              { name: oddString(12), namespace: oddString(12), uid: oddString(8), resourceVersion: oddString(4) },
+              {
+                name: oddString(12),
+                namespace: oddString(12),
+                uid: oddString(8),
+                resourceVersion: oddString(4),
+              },
               { requiredKeys: [] },
             ),
             spec: fc.jsonValue({ maxDepth: 3 }),
@@ -168,7 +210,10 @@ describe('source adapters under hostile foreign messages', () => {
         ),
       }),
       ({ mode, action, object }) =>
-        mapOrReject(() => apiServerEvent('https://10.0.0.1:6443', mode, action, object as never, 'id-1'), TypeError),
+        mapOrReject(
+          () => apiServerEvent('https://10.0.0.1:6443', mode, action, object as never, 'id-1'),
+          TypeError,
+        ),
     );
   });
 });

@@ -43,7 +43,11 @@ const { expression } = fc.letrec<{ expression: string }>((tie) => ({
       )
       .map(([a, op, b]) => `(${a}) ${op} (${b})`),
     fc
-      .tuple(tie('expression'), fc.boolean(), fc.string({ maxLength: 6, unit: fc.constantFrom('a', '%', '_', '\\\\%', 'b') }))
+      .tuple(
+        tie('expression'),
+        fc.boolean(),
+        fc.string({ maxLength: 6, unit: fc.constantFrom('a', '%', '_', '\\\\%', 'b') }),
+      )
       .map(([e, not, pattern]) => `(${e}) ${not ? 'NOT ' : ''}LIKE '${pattern}'`),
     fc
       .tuple(tie('expression'), fc.boolean(), fc.array(literal, { minLength: 1, maxLength: 4 }))
@@ -90,7 +94,23 @@ const event = fc.record(
 
 describe('CESQL under hostile input', () => {
   it('any text compiles or gives a located CesqlCompileError', () => {
-    const tokens = fc.constantFrom('(', ')', "'", '"', 'AND', 'NOT', 'LIKE', 'IN', 'EXISTS', ',', '-', '%', 'a', '1', ' ');
+    const tokens = fc.constantFrom(
+      '(',
+      ')',
+      "'",
+      '"',
+      'AND',
+      'NOT',
+      'LIKE',
+      'IN',
+      'EXISTS',
+      ',',
+      '-',
+      '%',
+      'a',
+      '1',
+      ' ',
+    );
     const text = fc.oneof(
       oddString(60),
       fc.array(tokens, { maxLength: 40 }).map((t) => t.join(' ')),

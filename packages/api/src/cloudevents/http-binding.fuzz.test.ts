@@ -33,7 +33,16 @@ function decodeOrReject(headers: Record<string, string | string[]>, body: Buffer
   }
 }
 
-const ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'dataschema', 'datacontenttype'];
+const ATTRIBUTES = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'dataschema',
+  'datacontenttype',
+];
 
 const headerName = fc.oneof(
   fc.constantFrom(...ATTRIBUTES).map((name) => `ce-${name}`),
@@ -100,13 +109,11 @@ const jsonishBody = fc.oneof(
   eventObject.map((o) => Buffer.from(JSON.stringify(o))),
   validObject.map((o) => Buffer.from(JSON.stringify(o))),
   fc.jsonValue({ maxDepth: 5 }).map((v) => Buffer.from(JSON.stringify(v) ?? '')),
-  fc
-    .tuple(fc.jsonValue({ maxDepth: 3 }), fc.nat(), oddString(3))
-    .map(([v, at, junk]) => {
-      const text = JSON.stringify(v) ?? '';
-      const cut = at % (text.length + 1);
-      return Buffer.from(text.slice(0, cut) + junk + text.slice(cut));
-    }),
+  fc.tuple(fc.jsonValue({ maxDepth: 3 }), fc.nat(), oddString(3)).map(([v, at, junk]) => {
+    const text = JSON.stringify(v) ?? '';
+    const cut = at % (text.length + 1);
+    return Buffer.from(text.slice(0, cut) + junk + text.slice(cut));
+  }),
   fc.constantFrom('', ' ', '{', '[', '"\\ud800"', '\uFEFF{}', '{"a":1}{"b":2}').map((s) => Buffer.from(s)),
   fc.integer({ min: 1, max: 5000 }).map((depth) => Buffer.from(`${'['.repeat(depth)}${']'.repeat(depth)}`)),
 );
@@ -116,15 +123,21 @@ const batchBody = fc.oneof(
     .array(fc.oneof(eventObject, validObject, fc.jsonValue({ maxDepth: 2 })), { maxLength: 6 })
     .map((a) => Buffer.from(JSON.stringify(a))),
   fc.array(validObject, { maxLength: 6 }).map((a) => Buffer.from(JSON.stringify(a))),
-  fc.array(fc.array(validObject, { maxLength: 2 }), { maxLength: 3 }).map((a) => Buffer.from(JSON.stringify(a))),
+  fc
+    .array(fc.array(validObject, { maxLength: 2 }), { maxLength: 3 })
+    .map((a) => Buffer.from(JSON.stringify(a))),
   jsonishBody,
 );
 
 describe('HTTP binding under hostile input', () => {
   it('binary mode: any header map and body decode or give an HttpBindingError', () => {
-    const headers = fc.dictionary(headerName, fc.oneof(headerValue, fc.array(headerValue, { maxLength: 3 })), {
-      maxKeys: 10,
-    });
+    const headers = fc.dictionary(
+      headerName,
+      fc.oneof(headerValue, fc.array(headerValue, { maxLength: 3 })),
+      {
+        maxKeys: 10,
+      },
+    );
     checkFuzz(
       'http-binding: binary headers',
       fc.tuple(headers, validObject, fc.boolean(), anyBody),
@@ -155,16 +168,19 @@ describe('HTTP binding under hostile input', () => {
   });
 
   it('percent-decoding never throws anything but an HttpBindingError, and inverts the encoding', () => {
-    checkFuzz('http-binding: percent-decoding', fc.tuple(headerValue, fc.string()), ([raw, text]) => {
-      try {
-        percentDecodeHeaderValue(raw, 'ce-x');
-      } catch (error) {
-        if (!(error instanceof HttpBindingError)) throw error;
-        expect(error.message).toContain('ce-x');
-      }
-      const wellFormed = text.isWellFormed() ? text : text.toWellFormed();
-      expect(percentDecodeHeaderValue(percentEncodeHeaderValue(wellFormed), 'ce-x')).toBe(wellFormed);
-    });
+    checkFuzz(
+      'http-binding: percent-decoding',
+      fc.tuple(headerValue, fc.string({ unit: 'grapheme' })),
+      ([raw, text]) => {
+        try {
+          percentDecodeHeaderValue(raw, 'ce-x');
+        } catch (error) {
+          if (!(error instanceof HttpBindingError)) throw error;
+          expect(error.message).toContain('ce-x');
+        }
+        expect(percentDecodeHeaderValue(percentEncodeHeaderValue(text), 'ce-x')).toBe(text);
+      },
+    );
   });
 
   it('a valid event round-trips in binary, structured and batch mode', () => {
@@ -190,10 +206,13 @@ describe('HTTP binding under hostile input', () => {
             data: Buffer.from(b),
           })),
           // JSON null is "no data" in the JSON format, so it cannot round-trip as data (documented).
-          fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== null).map((v) => ({
-            datacontenttype: 'application/json',
-            data: Buffer.from(JSON.stringify(v) ?? 'null'),
-          })),
+          fc
+            .jsonValue({ maxDepth: 3 })
+            .filter((v) => v !== null)
+            .map((v) => ({
+              datacontenttype: 'application/json',
+              data: Buffer.from(JSON.stringify(v) ?? 'null'),
+            })),
         ),
       })
       .map(({ payload, ...r }) => {
@@ -201,7 +220,9 @@ describe('HTTP binding under hostile input', () => {
         return { ...attributes, ...payload } as PlainEvent;
       })
       // 0.3 has no data_base64: its bytes travel as base64 text marked by datacontentencoding (documented).
-      .filter((event) => !(event.specversion === '0.3' && event.datacontenttype === 'application/octet-stream'))
+      .filter(
+        (event) => !(event.specversion === '0.3' && event.datacontenttype === 'application/octet-stream'),
+      )
       // The SDK's strict constructor is the reference for "valid".
       .filter((event) => {
         try {

@@ -5,7 +5,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFuzz, oddString } from '../../../../test/harness/fuzz.js';
-import { fromKafkaMessage, type KafkaBindingMessage, KafkaBindingError, toKafkaBinary } from './kafka-binding.js';
+import {
+  fromKafkaMessage,
+  KafkaBindingError,
+  type KafkaBindingMessage,
+  toKafkaBinary,
+} from './kafka-binding.js';
 import { toKafkaStructured } from './kafka-structured.js';
 
 function decodeOrReject(message: KafkaBindingMessage): void {

@@ -81,7 +81,9 @@ describe('Kafka binding: structured content mode (a KafkaSink with contentMode: 
   it('refuses a structured record with a member no binding can write, naming it', () => {
     const record = (members: Record<string, unknown>) => ({
       key: null,
-      value: Buffer.from(JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't', ...members })),
+      value: Buffer.from(
+        JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't', ...members }),
+      ),
       headers: { 'content-type': 'application/cloudevents+json' },
     });
     expect(() => fromKafkaMessage(record({ 'Bad-Name': 'x' }), 'orders/0@3')).toThrow(

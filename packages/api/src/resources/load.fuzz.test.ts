@@ -2,8 +2,8 @@
 // every failure is a problem located in the file (line and column), never an internal error.
 
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { checkFuzz, oddString } from '../../../../test/harness/fuzz.js';
 import { loadText } from './load.js';
 
@@ -13,11 +13,13 @@ function loadAndCheck(text: string): void {
     expect(problem.file).toBe('fuzz.yaml');
     expect(problem.line).toBeGreaterThanOrEqual(1);
     expect(problem.column).toBeGreaterThanOrEqual(0);
-    expect(problem.message).not.toMatch(/internal error|Maximum call stack|undefined is not|Cannot read prop/);
+    expect(problem.message).not.toMatch(
+      /internal error|Maximum call stack|undefined is not|Cannot read prop/,
+    );
   }
 }
 
-const KINDS = [
+const KINDS: readonly (readonly [string, string])[] = [
   ['eventing.knative.dev/v1', 'Broker'],
   ['eventing.knative.dev/v1', 'Trigger'],
   ['messaging.knative.dev/v1', 'Channel'],
@@ -26,7 +28,7 @@ const KINDS = [
   ['sources.knative.dev/v1', 'ApiServerSource'],
   ['serving.knative.dev/v1', 'Service'],
   ['v1', 'ConfigMap'],
-] as const;
+];
 
 /** Resource-shaped documents whose fields hold any JSON: the validators see every wrong type. */
 const manifest = fc
@@ -34,12 +36,24 @@ const manifest = fc
     kind: fc.constantFrom(...KINDS),
     name: fc.oneof(fc.constantFrom('ok', 'a-b'), oddString(10)),
     spec: fc.dictionary(
-      fc.constantFrom('broker', 'filter', 'filters', 'subscriber', 'delivery', 'schedule', 'template', 'sink', 'x'),
+      fc.constantFrom(
+        'broker',
+        'filter',
+        'filters',
+        'subscriber',
+        'delivery',
+        'schedule',
+        'template',
+        'sink',
+        'x',
+      ),
       fc.jsonValue({ maxDepth: 4 }),
       { maxKeys: 4 },
     ),
   })
-  .map(({ kind: [apiVersion, kind], name, spec }) => stringify({ apiVersion, kind, metadata: { name }, spec }));
+  .map(({ kind: [apiVersion, kind], name, spec }) =>
+    stringify({ apiVersion, kind, metadata: { name }, spec }),
+  );
 
 const yamlFragments = fc.constantFrom(
   '&a [1]',
@@ -65,13 +79,15 @@ describe('manifest loading under hostile YAML', () => {
     const text = fc.oneof(
       manifest,
       fc.array(manifest, { minLength: 1, maxLength: 3 }).map((docs) => docs.join('---\n')),
+      fc.tuple(manifest, fc.nat(), fc.oneof(yamlFragments, oddString(8))).map(([doc, at, junk]) => {
+        const cut = at % (doc.length + 1);
+        return doc.slice(0, cut) + junk + doc.slice(cut);
+      }),
       fc
-        .tuple(manifest, fc.nat(), fc.oneof(yamlFragments, oddString(8)))
-        .map(([doc, at, junk]) => {
-          const cut = at % (doc.length + 1);
-          return doc.slice(0, cut) + junk + doc.slice(cut);
-        }),
-      fc.array(fc.oneof(yamlFragments, oddString(10), fc.constantFrom('\n', '  ', '- ', 'a: ')), { maxLength: 20 }).map((parts) => parts.join('')),
+        .array(fc.oneof(yamlFragments, oddString(10), fc.constantFrom('\n', '  ', '- ', 'a: ')), {
+          maxLength: 20,
+        })
+        .map((parts) => parts.join('')),
     );
     checkFuzz('yaml: arbitrary manifests', text, loadAndCheck, 0.5);
   });
@@ -87,7 +103,11 @@ describe('manifest loading under hostile YAML', () => {
         ),
       fc.tuple(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 })).map(([levels, width]) => {
         const lines = Array.from({ length: levels }, (_, i) =>
-          i === 0 ? `  l0: &l0 [x]` : `  l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`,
+          i === 0
+            ? `  l0: &l0 [x]`
+            : `  l${i}: &l${i} [${Array(width)
+                .fill(`*l${i - 1}`)
+                .join(', ')}]`,
         );
         return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n${lines.join('\n')}\n`;
       }),

@@ -7,11 +7,19 @@ describe('KafkaSource record mapping', () => {
   // Found by foreign-messages.fuzz.test.ts: the mapping threw "RangeError: Invalid time value".
   it('maps a record whose timestamp is past the Date range to an event without time', () => {
     for (const timestamp of ['9223372036854775807', '8640000000000001']) {
-      const event = recordToEvent({ key: null, value: Buffer.from('x'), offset: '5', timestamp }, origin, 'string');
+      const event = recordToEvent(
+        { key: null, value: Buffer.from('x'), offset: '5', timestamp },
+        origin,
+        'string',
+      );
       expect(event.id).toBe('partition:0/offset:5');
       expect(event.time).toBeUndefined();
     }
-    const dated = recordToEvent({ key: null, value: null, offset: '6', timestamp: '8640000000000000' }, origin, 'string');
+    const dated = recordToEvent(
+      { key: null, value: null, offset: '6', timestamp: '8640000000000000' },
+      origin,
+      'string',
+    );
     expect(dated.time).toBe('+275760-09-13T00:00:00.000Z');
   });
 

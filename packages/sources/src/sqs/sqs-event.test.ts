@@ -47,7 +47,10 @@ describe('sqsMessageToEvent', () => {
 
   // Found by foreign-messages.fuzz.test.ts: datacontenttype "" made the event fail its send check.
   it('takes an empty content-type attribute as none', () => {
-    const result = sqsMessageToEvent({ MessageId: 'm-9', Body: '{"a":1}', MessageAttributes: { 'Content-Type': str('') } }, SOURCE);
+    const result = sqsMessageToEvent(
+      { MessageId: 'm-9', Body: '{"a":1}', MessageAttributes: { 'Content-Type': str('') } },
+      SOURCE,
+    );
     expect(result.event.datacontenttype).toBe('application/json');
   });
 
