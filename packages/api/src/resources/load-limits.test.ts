@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadText, MAX_ALIAS_EXPANSIONS } from './load.js';
+import { loadPaths, loadText, MAX_ALIAS_EXPANSIONS, MAX_MANIFEST_BYTES } from './load.js';
 
 describe('hostile YAML', () => {
   it('refuses an alias bomb with a located error instead of expanding it', () => {
@@ -45,5 +48,34 @@ ${lines.join('\n')}
       line: 4,
       message: 'YAML nested too deeply to read (collections inside collections, thousands of levels)',
     });
+  });
+
+  it('refuses a manifest file over 10 MiB without reading it, naming the file and the limit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-big-manifest-'));
+    try {
+      const big = join(dir, 'big.yaml');
+      const size = MAX_MANIFEST_BYTES + 1;
+      writeFileSync(big, `# ${'x'.repeat(size - 3)}\n`);
+      writeFileSync(
+        join(dir, 'ok.yaml'),
+        'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ok}\n',
+      );
+      const r = await loadPaths([dir]);
+      expect(r.resources.map((x) => x.name)).toEqual(['ok']);
+      expect(r.problems).toEqual([
+        expect.objectContaining({
+          severity: 'error',
+          code: 'io',
+          file: big,
+          line: 1,
+          message: `file is ${size} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes (10 MiB) for a manifest; split it into several files`,
+        }),
+      ]);
+      expect(loadText(`# ${'x'.repeat(size)}`, 'stdin').problems[0]?.message).toMatch(
+        /over the limit of 10485760 bytes/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

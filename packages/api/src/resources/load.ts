@@ -125,6 +125,19 @@ function who(d: DocContext): { name?: string; namespace?: string } {
  */
 export const MAX_ALIAS_EXPANSIONS = 1000;
 
+/**
+ * Largest manifest file read: a YAML parser holds several times a document's size, so a huge file
+ * (a log or a dump given by mistake, or on purpose) would exhaust memory before any error is shown.
+ */
+export const MAX_MANIFEST_BYTES = 10 * 1024 * 1024;
+
+function tooLarge(file: string, bytes: number): Problem {
+  return ioProblem(
+    file,
+    `file is ${bytes} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes (10 MiB) for a manifest; split it into several files`,
+  );
+}
+
 function processDocument(d: DocContext, raw: unknown): DocumentReport {
   const origin: Origin = { file: d.file, document: d.index, line: d.start.line, column: d.start.column };
   const obj =
@@ -269,6 +282,14 @@ function processDocument(d: DocContext, raw: unknown): DocumentReport {
 export function loadText(text: string, file: string, options: LoadOptions = {}): Omit<LoadResult, 'files'> {
   const problems: Problem[] = [];
   const documents: DocumentReport[] = [];
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_MANIFEST_BYTES) {
+    return {
+      documents: [{ origin: { file, document: 0, line: 1, column: 1 }, status: 'unparsable' }],
+      resources: [],
+      problems: [tooLarge(file, bytes)],
+    };
+  }
   const placeholderLines = findPlaceholderLines(text);
   if (placeholderLines.length > 0) {
     if (!options.stripPlaceholders) {
@@ -411,6 +432,12 @@ export async function loadPaths(paths: readonly string[], options: LoadOptions =
       result.files.push(file);
       let text: string;
       try {
+        // Checked before reading: the point is not to hold a huge file in memory at all.
+        const { size } = await stat(file);
+        if (size > MAX_MANIFEST_BYTES) {
+          result.problems.push(tooLarge(file, size));
+          continue;
+        }
         text = await readFile(file, 'utf8');
       } catch (e) {
         result.problems.push(ioProblem(file, `cannot read: ${(e as Error).message}`));
