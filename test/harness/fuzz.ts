@@ -1,7 +1,8 @@
 // The one knob and bookkeeping of the property/fuzz tests (`*.fuzz.test.ts`).
 //
-// EDDY_FUZZ_RUNS sets how many generated inputs each property gets: the default is CI-sized (the
-// whole fuzz subset stays well under a minute on a 2-core machine); bench/fuzz raises it to 100,000.
+// EDDY_FUZZ_RUNS sets how many generated inputs each parser gets, shared among its properties by
+// the `share` each passes to checkFuzz: the default is CI-sized (the whole fuzz subset stays well
+// under a minute on a 2-core machine); bench/fuzz raises it to 100,000.
 // With EDDY_FUZZ_REPORT=<dir>, each property also writes what it measured (inputs, slowest input,
 // memory before and after) to <dir>/<name>.json, which bench/fuzz turns into its table.
 
@@ -9,16 +10,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 
-const DEFAULT_RUNS = 200;
+const DEFAULT_RUNS = 1000;
 
-/** Generated inputs per property: EDDY_FUZZ_RUNS, else the CI-sized default. */
-export function fuzzRuns(scale = 1): number {
+/** Generated inputs for a property with `share` of its parser's EDDY_FUZZ_RUNS (else the CI-sized default). */
+export function fuzzRuns(share = 1): number {
   const raw = process.env.EDDY_FUZZ_RUNS;
   const runs = raw === undefined || raw === '' ? DEFAULT_RUNS : Number(raw);
   if (!Number.isSafeInteger(runs) || runs <= 0) {
     throw new RangeError(`EDDY_FUZZ_RUNS must be a positive integer, got "${raw}"`);
   }
-  return Math.max(1, Math.round(runs * scale));
+  return Math.max(1, Math.round(runs * share));
 }
 
 /** An input slower than this counts as a hang in the report (a real hang trips the test timeout). */
@@ -39,16 +40,16 @@ export interface FuzzReport {
 }
 
 /**
- * Checks `predicate` on `fuzzRuns(scale)` inputs from `arbitrary` (fails with fast-check's shrunk
+ * Checks `predicate` on `fuzzRuns(share)` inputs from `arbitrary` (fails with fast-check's shrunk
  * counterexample), timing every input. `name` is "<parser>: <property>", the key of the report.
  */
 export function checkFuzz<T>(
   name: string,
+  share: number,
   arbitrary: fc.Arbitrary<T>,
   predicate: (value: T) => void,
-  scale = 1,
 ): void {
-  const numRuns = fuzzRuns(scale);
+  const numRuns = fuzzRuns(share);
   let inputs = 0;
   let hangs = 0;
   let slowestMs = 0;

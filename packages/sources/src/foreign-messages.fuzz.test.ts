@@ -72,6 +72,7 @@ describe('source adapters under hostile foreign messages', () => {
   it('GitHub: any event name and payload becomes a valid event', () => {
     checkFuzz(
       'webhooks: github',
+      0.2,
       fc.record({
         // The X-GitHub-Event header: present (else 400) and anything; the repository comes from a validated spec.
         event: fc.oneof(
@@ -107,6 +108,7 @@ describe('source adapters under hostile foreign messages', () => {
     );
     checkFuzz(
       'webhooks: sqs',
+      0.2,
       fc.record({
         Body: fc.option(jsonishText, { nil: undefined }),
         // SQS always assigns a MessageId.
@@ -126,6 +128,7 @@ describe('source adapters under hostile foreign messages', () => {
   it('Pub/Sub: any data, attributes and ordering key', () => {
     checkFuzz(
       'webhooks: pubsub',
+      0.2,
       fc.record({
         id: fc.string({ minLength: 1, maxLength: 12 }),
         data: fc.oneof(
@@ -157,6 +160,7 @@ describe('source adapters under hostile foreign messages', () => {
     );
     checkFuzz(
       'webhooks: kafka source',
+      0.2,
       fc.record({
         key: fc.oneof(fc.constant(null), bytes, oddString()),
         value: fc.oneof(fc.constant(null), bytes, jsonishText),
@@ -188,6 +192,7 @@ describe('source adapters under hostile foreign messages', () => {
   it('ApiServerSource: any object the API server could send', () => {
     checkFuzz(
       'webhooks: apiserver',
+      0.2,
       fc.record({
         mode: fc.constantFrom('Reference', 'Resource') as fc.Arbitrary<'Reference' | 'Resource'>,
         action: fc.constantFrom('add', 'update', 'delete') as fc.Arbitrary<'add' | 'update' | 'delete'>,

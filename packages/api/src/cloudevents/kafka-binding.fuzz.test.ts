@@ -72,6 +72,7 @@ describe('Kafka binding under hostile records', () => {
   it('binary mode: odd, duplicate and non-UTF-8 headers, null key and value', () => {
     checkFuzz(
       'kafka-binding: binary records',
+      0.5,
       fc.record({
         base: validHeaders,
         extra: fc.dictionary(headerName, headerValue, { maxKeys: 8 }),
@@ -87,6 +88,7 @@ describe('Kafka binding under hostile records', () => {
   it('structured mode: any JSON value, broken members, null value', () => {
     checkFuzz(
       'kafka-binding: structured records',
+      0.5,
       fc.record({
         contentType: fc.constantFrom(
           'application/cloudevents+json',
