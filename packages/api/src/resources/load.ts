@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { lineAndColumn } from '../text/line-and-column.js';
 import { applyDefaults, DEFAULT_NAMESPACE } from './defaults.js';
 import { type FieldPath, formatPath } from './field-path.js';
 import { lookupKind, supportedKindsText } from './kinds.js';
@@ -130,6 +131,34 @@ export const MAX_ALIAS_EXPANSIONS = 1000;
  * (a log or a dump given by mistake, or on purpose) would exhaust memory before any error is shown.
  */
 export const MAX_MANIFEST_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Deepest nesting of flow collections (`[`, `{`) accepted. The YAML parser would reject thousands of
+ * levels anyway (its stack overflows), but only after up to seconds of work per document: a scan first
+ * keeps a hostile document cheap. Real manifests nest a few dozen levels.
+ */
+export const MAX_FLOW_DEPTH = 500;
+
+/** The offset where flow collections nest deeper than MAX_FLOW_DEPTH, if they do (quotes and comments skipped). */
+function flowTooDeepAt(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      // A quoted scalar: skip to its end (a backslash escapes in double quotes; '' is a quote in single).
+      for (i++; i < text.length && text[i] !== c; i++) if (c === '"' && text[i] === '\\') i++;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return undefined;
+}
+
+const TOO_DEEP = 'YAML nested too deeply to read (collections inside collections, thousands of levels)';
 
 function tooLarge(file: string, bytes: number): Problem {
   return ioProblem(
@@ -313,6 +342,16 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
     text = blankLines(text, placeholderLines);
   }
 
+  const deepAt = flowTooDeepAt(text);
+  if (deepAt !== undefined) {
+    const { line, column } = lineAndColumn(text, deepAt);
+    return {
+      documents: [{ origin: { file, document: 0, line: 1, column: 1 }, status: 'unparsable' }],
+      resources: [],
+      problems: [{ severity: 'error', code: 'yaml-syntax', file, line, column, path: '', message: TOO_DEEP }],
+    };
+  }
+
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const docs = Array.isArray(parsed) ? parsed : [];
@@ -337,7 +376,7 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
           column: pos.col,
           path: '',
           message: /Maximum call stack size exceeded/.test(err.message)
-            ? 'YAML nested too deeply to read (collections inside collections, thousands of levels)'
+            ? TOO_DEEP
             : `YAML syntax error: ${err.message.split('\n')[0]}`,
         });
       }
