@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Node } from './ast.js';
 import { CesqlCompileError } from './errors.js';
 import { compileCesql } from './index.js';
-import { MAX_NESTING, parse } from './parser.js';
+import { MAX_EXPRESSION_LENGTH, MAX_NESTING, parse } from './parser.js';
 
 /** Fully parenthesized rendering of a syntax tree, to assert grouping. */
 function show(node: Node): string {
@@ -243,5 +243,18 @@ describe('nesting limit: deep trees are a parse error, not a stack overflow', ()
     expect(e.reason).toBe(
       `expression nested too deeply (more than ${MAX_NESTING} levels of operators, parentheses or calls)`,
     );
+  });
+});
+
+describe('length limit', () => {
+  it('refuses an expression over MAX_EXPRESSION_LENGTH with the column where the limit is', () => {
+    const long = `a = '${'x'.repeat(MAX_EXPRESSION_LENGTH)}'`;
+    const e = compileError(long);
+    expect(e.kind).toBe('parse');
+    expect(e.column).toBe(MAX_EXPRESSION_LENGTH + 1);
+    expect(e.message).toBe(
+      `expression longer than the limit of ${MAX_EXPRESSION_LENGTH} characters (has ${long.length}) at column ${MAX_EXPRESSION_LENGTH + 1}`,
+    );
+    expect(() => parse(`a = '${'x'.repeat(MAX_EXPRESSION_LENGTH - 6)}'`)).not.toThrow();
   });
 });

@@ -25,6 +25,9 @@ const INT32_MAX = 2147483647;
  */
 export const MAX_NESTING = 1000;
 
+/** Longest expression accepted: bounds the lexer's work and the memory one filter holds (nesting is bounded above). */
+export const MAX_EXPRESSION_LENGTH = 1024 * 1024;
+
 const ATTRIBUTE_NAME = /^[A-Za-z0-9]+$/;
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z_]*$/;
 
@@ -432,6 +435,14 @@ function isLogical(operator: BinaryOperator): operator is LogicalOperator {
 
 /** Parses an expression into its syntax tree; throws CesqlCompileError (kind `parse`) on a syntax error. */
 export function parse(source: string): ParseResult {
+  if (source.length > MAX_EXPRESSION_LENGTH) {
+    throw new CesqlCompileError(
+      'parse',
+      `expression longer than the limit of ${MAX_EXPRESSION_LENGTH} characters (has ${source.length})`,
+      source,
+      MAX_EXPRESSION_LENGTH,
+    );
+  }
   const parser = new Parser(source, tokenize(source));
   const ast = parser.parseRoot();
   return { ast, warnings: parser.warnings };

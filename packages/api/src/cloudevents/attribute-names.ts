@@ -30,3 +30,9 @@ export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 export function isExtensionName(name: string): boolean {
   return EXTENSION_NAME.test(name) && !CONTEXT_ATTRIBUTE_NAMES.has(name);
 }
+
+/** Whether `value` is a legal extension attribute value in the JSON format: a string, a 32-bit integer or a boolean. */
+export function isExtensionValue(value: unknown): boolean {
+  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  return typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value <= 2 ** 31 - 1;
+}

@@ -32,7 +32,7 @@
 import { ValidationError } from 'cloudevents';
 import { validateCloudEvent } from 'cloudevents/dist/event/spec.js';
 import { lineAndColumn } from '../text/line-and-column.js';
-import { NON_HEADER_MEMBERS } from './attribute-names.js';
+import { isExtensionValue, NON_HEADER_MEMBERS } from './attribute-names.js';
 import { dataFromJsonMember, type PlainEvent } from './event.js';
 import { batchDataSpans, structuredDataSpan, type ValueSpan } from './json-data-span.js';
 import { jsonErrorPosition } from './json-error-position.js';
@@ -109,8 +109,6 @@ const STRING_ATTRIBUTES = new Set([
 ]);
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
@@ -326,11 +324,6 @@ export function eventFromObject(json: Record<string, unknown>, prefix: string, r
     attributes.data = dataFromJsonMember(data, rawData, attributes);
   }
   return buildEvent(attributes, where);
-}
-
-function isExtensionValue(value: unknown): boolean {
-  if (typeof value === 'string' || typeof value === 'boolean') return true;
-  return typeof value === 'number' && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
 }
 
 interface Where {

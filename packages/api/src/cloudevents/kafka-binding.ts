@@ -40,7 +40,7 @@
 // values read from headers are strings (headers carry no type). Nothing is added: a record
 // without a `time` attribute gives an event without `time`.
 
-import { NON_HEADER_MEMBERS } from './attribute-names.js';
+import { CONTEXT_ATTRIBUTE_NAMES, isExtensionValue, NON_HEADER_MEMBERS } from './attribute-names.js';
 import { dataFromJsonMember, type PlainEvent } from './event.js';
 import { structuredDataSpan } from './json-data-span.js';
 import { encodeDataBytes, mediaType, viewToBuffer } from './media-type.js';
@@ -263,7 +263,11 @@ function readStructured(
   const attributes: Record<string, unknown> = {};
   // The JSON format treats a null member as an absent attribute.
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (value !== null) attributes[name] = value;
+    if (value === null) continue;
+    // Checked here, not later: an event with an attribute no binding can write would be accepted
+    // from the topic and then fail every delivery.
+    if (name !== 'data' && name !== 'data_base64') checkStructuredMember(name, value, where);
+    attributes[name] = value;
   }
   if (attributes.data_base64 !== undefined) {
     if (attributes.data !== undefined) {
@@ -285,6 +289,22 @@ function readStructured(
     );
   }
   return attributes;
+}
+
+function checkStructuredMember(name: string, value: unknown, where: string): void {
+  if (!ATTRIBUTE_NAME.test(name)) {
+    throw new KafkaBindingError(
+      `${where} (structured mode): member "${name}" is not a valid CloudEvents attribute name (lower-case letters and digits only)`,
+    );
+  }
+  const context = CONTEXT_ATTRIBUTE_NAMES.has(name);
+  if (context ? typeof value !== 'string' : !isExtensionValue(value)) {
+    throw new KafkaBindingError(
+      `${where} (structured mode): attribute "${name}" must be ${
+        context ? 'a string' : 'a string, a 32-bit integer or a boolean'
+      }, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : JSON.stringify(value)}`,
+    );
+  }
 }
 
 /** Lower-cased header names, last value of repeated headers, Buffers read as UTF-8. */

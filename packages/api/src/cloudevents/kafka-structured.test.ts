@@ -76,4 +76,25 @@ describe('Kafka binding: structured content mode (a KafkaSink with contentMode: 
     expect(binary.value!.toString()).toBe('{"total":12.5,"items":[1,2]}');
     expect(toKafkaRecord(event, 'structured').headers['content-type']).toBe(KAFKA_STRUCTURED_CONTENT_TYPE);
   });
+
+  // Found by kafka-binding.fuzz.test.ts: such a record was accepted, then every delivery of it failed.
+  it('refuses a structured record with a member no binding can write, naming it', () => {
+    const record = (members: Record<string, unknown>) => ({
+      key: null,
+      value: Buffer.from(
+        JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't', ...members }),
+      ),
+      headers: { 'content-type': 'application/cloudevents+json' },
+    });
+    expect(() => fromKafkaMessage(record({ 'Bad-Name': 'x' }), 'orders/0@3')).toThrow(
+      'orders/0@3 (structured mode): member "Bad-Name" is not a valid CloudEvents attribute name (lower-case letters and digits only)',
+    );
+    expect(() => fromKafkaMessage(record({ region: { a: 1 } }), 'orders/0@3')).toThrow(
+      'orders/0@3 (structured mode): attribute "region" must be a string, a 32-bit integer or a boolean, got an object',
+    );
+    expect(() => fromKafkaMessage(record({ subject: 7 }), 'orders/0@3')).toThrow(
+      'attribute "subject" must be a string, got 7',
+    );
+    expect(fromKafkaMessage(record({ region: 'eu', count: 3, flag: true })).count).toBe(3);
+  });
 });

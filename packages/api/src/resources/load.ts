@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { lineAndColumn } from '../text/line-and-column.js';
 import { applyDefaults, DEFAULT_NAMESPACE } from './defaults.js';
 import { type FieldPath, formatPath } from './field-path.js';
 import { lookupKind, supportedKindsText } from './kinds.js';
@@ -124,6 +125,47 @@ function who(d: DocContext): { name?: string; namespace?: string } {
  * one nine times (a "billion laughs" document) would otherwise expand to gigabytes.
  */
 export const MAX_ALIAS_EXPANSIONS = 1000;
+
+/**
+ * Largest manifest file read: a YAML parser holds several times a document's size, so a huge file
+ * (a log or a dump given by mistake, or on purpose) would exhaust memory before any error is shown.
+ */
+export const MAX_MANIFEST_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Deepest nesting of flow collections (`[`, `{`) accepted. The YAML parser would reject thousands of
+ * levels anyway (its stack overflows), but only after up to seconds of work per document: a scan first
+ * keeps a hostile document cheap. Real manifests nest a few dozen levels.
+ */
+export const MAX_FLOW_DEPTH = 500;
+
+/** The offset where flow collections nest deeper than MAX_FLOW_DEPTH, if they do (quotes and comments skipped). */
+function flowTooDeepAt(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      // A quoted scalar: skip to its end (a backslash escapes in double quotes; '' is a quote in single).
+      for (i++; i < text.length && text[i] !== c; i++) if (c === '"' && text[i] === '\\') i++;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return undefined;
+}
+
+const TOO_DEEP = 'YAML nested too deeply to read (collections inside collections, thousands of levels)';
+
+function tooLarge(file: string, bytes: number): Problem {
+  return ioProblem(
+    file,
+    `file is ${bytes} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes (10 MiB) for a manifest; split it into several files`,
+  );
+}
 
 function processDocument(d: DocContext, raw: unknown): DocumentReport {
   const origin: Origin = { file: d.file, document: d.index, line: d.start.line, column: d.start.column };
@@ -269,6 +311,14 @@ function processDocument(d: DocContext, raw: unknown): DocumentReport {
 export function loadText(text: string, file: string, options: LoadOptions = {}): Omit<LoadResult, 'files'> {
   const problems: Problem[] = [];
   const documents: DocumentReport[] = [];
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_MANIFEST_BYTES) {
+    return {
+      documents: [{ origin: { file, document: 0, line: 1, column: 1 }, status: 'unparsable' }],
+      resources: [],
+      problems: [tooLarge(file, bytes)],
+    };
+  }
   const placeholderLines = findPlaceholderLines(text);
   if (placeholderLines.length > 0) {
     if (!options.stripPlaceholders) {
@@ -290,6 +340,16 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
       };
     }
     text = blankLines(text, placeholderLines);
+  }
+
+  const deepAt = flowTooDeepAt(text);
+  if (deepAt !== undefined) {
+    const { line, column } = lineAndColumn(text, deepAt);
+    return {
+      documents: [{ origin: { file, document: 0, line: 1, column: 1 }, status: 'unparsable' }],
+      resources: [],
+      problems: [{ severity: 'error', code: 'yaml-syntax', file, line, column, path: '', message: TOO_DEEP }],
+    };
   }
 
   const lineCounter = new LineCounter();
@@ -316,7 +376,7 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
           column: pos.col,
           path: '',
           message: /Maximum call stack size exceeded/.test(err.message)
-            ? 'YAML nested too deeply to read (collections inside collections, thousands of levels)'
+            ? TOO_DEEP
             : `YAML syntax error: ${err.message.split('\n')[0]}`,
         });
       }
@@ -411,6 +471,12 @@ export async function loadPaths(paths: readonly string[], options: LoadOptions =
       result.files.push(file);
       let text: string;
       try {
+        // Checked before reading: the point is not to hold a huge file in memory at all.
+        const { size } = await stat(file);
+        if (size > MAX_MANIFEST_BYTES) {
+          result.problems.push(tooLarge(file, size));
+          continue;
+        }
         text = await readFile(file, 'utf8');
       } catch (e) {
         result.problems.push(ioProblem(file, `cannot read: ${(e as Error).message}`));

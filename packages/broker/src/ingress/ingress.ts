@@ -32,6 +32,7 @@ import {
 import type { KafkaClientName } from '../eventlog/kafka-client.js';
 import { eventLogHealth } from '../probes/probes.js';
 import { admitBrokerTtl } from './broker-ttl.js';
+import { ClientErrors } from './client-errors.js';
 import { EventTypeRecorder, type EventTypeRecorderOptions } from './event-type-recorder.js';
 import { type IngressMetrics, ingressMetrics } from './ingress-metrics.js';
 import { KafkaSinkLogs } from './kafka-sink-logs.js';
@@ -49,6 +50,11 @@ import { withTraceContext } from './trace-context.js';
 /** Kafka's default record size limit (message.max.bytes / max.request.size), which bounds Knative's Kafka broker too. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+/** Events one batch-mode request may carry (Knative sets none; a bound keeps one request's work bounded). */
+export const DEFAULT_MAX_BATCH_EVENTS = 1000;
+/** Node's own default, made explicit: larger request headers are answered 431 by the HTTP parser. */
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+
 const DEFAULT_HEALTH_TIMEOUT_MS = 2_000;
 const ENSURE_RETRY_MIN_MS = 200;
 const ENSURE_RETRY_MAX_MS = 10_000;
@@ -62,6 +68,10 @@ export interface IngressOptions {
   logger?: pino.Logger;
   /** Largest accepted request body. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Most events one batch-mode request may carry; more is a 413. Default 1000. */
+  maxBatchEvents?: number;
+  /** Largest request head (request line and headers); larger is a 431 from the HTTP parser. Default 16 KiB. */
+  maxHeaderBytes?: number;
   /** Longest a request may take to arrive, headers and body; then 408 and the connection closed. Default 30 s. */
   requestTimeoutMs?: number;
   /** Default 127.0.0.1. */
@@ -125,6 +135,8 @@ export class Ingress {
   readonly #metrics: IngressMetrics;
   readonly #app: FastifyInstance;
   readonly #maxBodyBytes: number;
+  readonly #maxBatchEvents: number;
+  readonly #clientErrors: ClientErrors;
   /** The HTTP server, with its request deadline (made in the constructor, so a bad one fails there). */
   readonly #serverFactory: ReturnType<typeof requestTimeoutServer>;
   readonly #host: string;
@@ -151,7 +163,19 @@ export class Ingress {
         `createIngress: maxBodyBytes must be a positive integer, got ${options.maxBodyBytes}`,
       );
     }
-    this.#serverFactory = requestTimeoutServer(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    this.#maxBatchEvents = positiveInteger(
+      'maxBatchEvents',
+      options.maxBatchEvents,
+      DEFAULT_MAX_BATCH_EVENTS,
+    );
+    const maxHeaderBytes = positiveInteger(
+      'maxHeaderBytes',
+      options.maxHeaderBytes,
+      DEFAULT_MAX_HEADER_BYTES,
+    );
+    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#serverFactory = requestTimeoutServer(requestTimeoutMs, { maxHeaderSize: maxHeaderBytes });
+    this.#clientErrors = new ClientErrors({ maxHeaderBytes, requestTimeoutMs });
     this.#log = options.log;
     this.registry = options.registry ?? new Registry();
     this.#logger = options.logger ?? pino({ level: 'warn' });
@@ -299,7 +323,19 @@ export class Ingress {
       logger: false,
       bodyLimit: this.#maxBodyBytes,
       return503OnClosing: true,
-      serverFactory: this.#serverFactory,
+      serverFactory: (handler) => this.#serverFactory(this.#clientErrors.tracking(handler)),
+      clientErrorHandler: this.#clientErrors.handle,
+      // A path that does not percent-decode (`/%zz`) gets the ingress' `{error}` answer, not Fastify's.
+      frameworkErrors: (error, request, reply) =>
+        this.#fail(
+          { request, reply },
+          {
+            status: 400,
+            reason: 'bad_url',
+            outcome: 'rejected',
+            message: `${error.message}; not a valid request path`,
+          },
+        ),
     });
     // Every body is read as raw bytes, whatever its content type: the binding decides what it is.
     app.removeAllContentTypeParsers();
@@ -307,6 +343,7 @@ export class Ingress {
     app.addHook('onRequest', async (request) => {
       (request as TimedRequest).startedAt = process.hrtime.bigint();
     });
+
     app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
       const route = this.#routes.get(pathOf(request.url))?.route;
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
@@ -369,6 +406,13 @@ export class Ingress {
     let events: PlainEvent[];
     try {
       events = parseHttpRequest(request.headers, body).events;
+      if (events.length > this.#maxBatchEvents) {
+        const message = `batch of ${events.length} events exceeds the limit of ${this.#maxBatchEvents} events per request; split it`;
+        return this.#fail(
+          { request, reply, route },
+          { status: 413, reason: 'too_many_events', outcome: 'rejected', message, count: events.length },
+        );
+      }
     } catch (error) {
       if (error instanceof HttpBindingError) {
         return this.#fail(
@@ -556,6 +600,14 @@ function pathOf(url: string): string {
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const chosen = value ?? fallback;
+  if (!Number.isSafeInteger(chosen) || chosen <= 0) {
+    throw new RangeError(`createIngress: ${name} must be a positive integer, got ${value}`);
+  }
+  return chosen;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -91,7 +91,8 @@ export function recordToEvent(
     if (value === undefined || value === null) continue;
     const text = toBuffer(value).toString('utf8');
     if (header.toLowerCase() === 'content-type') {
-      event.datacontenttype = text.toLowerCase();
+      // An empty one says nothing; kept, it would make an event no sink accepts (datacontenttype "").
+      if (text !== '') event.datacontenttype = text.toLowerCase();
       continue;
     }
     const name = header.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -105,9 +106,14 @@ function toBuffer(value: Buffer | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 }
 
+const MAX_DATE_MILLIS = 8.64e15;
+
 function recordTime(timestamp: string | number | undefined): string | undefined {
   const millis = Number(timestamp);
-  if (timestamp === undefined || !Number.isFinite(millis) || millis < 0) return undefined;
+  // A producer may set any int64 timestamp; past JavaScript's Date range (±8.64e15 ms) it has no
+  // RFC 3339 form, so the event goes without `time`, as for a missing one.
+  if (timestamp === undefined || !Number.isFinite(millis) || millis < 0 || millis > MAX_DATE_MILLIS)
+    return undefined;
   return new Date(millis).toISOString();
 }
 

@@ -45,6 +45,15 @@ describe('sqsMessageToEvent', () => {
     });
   });
 
+  // Found by foreign-messages.fuzz.test.ts: datacontenttype "" made the event fail its send check.
+  it('takes an empty content-type attribute as none', () => {
+    const result = sqsMessageToEvent(
+      { MessageId: 'm-9', Body: '{"a":1}', MessageAttributes: { 'Content-Type': str('') } },
+      SOURCE,
+    );
+    expect(result.event.datacontenttype).toBe('application/json');
+  });
+
   it('a JSON body without specversion is plain data, not a CloudEvent', () => {
     const result = sqsMessageToEvent({ MessageId: 'm', Body: '{"id":"x","type":"y"}' }, SOURCE);
     expect(result).toMatchObject({

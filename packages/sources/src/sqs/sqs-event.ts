@@ -36,7 +36,8 @@ function attributeText(value: MessageAttributeValue): string | undefined {
 /** The message attribute `content-type` (any letter case), when set. */
 function contentTypeOf(attributes: Record<string, MessageAttributeValue>): string | undefined {
   for (const [name, value] of Object.entries(attributes)) {
-    if (name.toLowerCase() === 'content-type') return attributeText(value);
+    // An empty one says nothing; kept, it would make an event no sink accepts (datacontenttype "").
+    if (name.toLowerCase() === 'content-type') return attributeText(value) || undefined;
   }
   return undefined;
 }
