@@ -62,5 +62,22 @@ export { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutServer } from './request-time
 export { bearerMatches, sameSecret } from './secret-compare.js';
 export { type StatusReporter, type StatusReporterOptions, startStatusReporter } from './status-reporter.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
+export { type CertificateOptions, type CertificateSet, createCertificates } from './tls/certificates.js';
+export { type CertificateLogger, ServingCertificate } from './tls/serving-certificate.js';
+export {
+  checkTlsMaterial,
+  MIN_TLS_VERSION,
+  parseCertificates,
+  readTlsFiles,
+  secureContextOptions,
+  TLS_SECRET_KEYS,
+  TlsConfigError,
+  type TlsFiles,
+  type TlsLabels,
+  type TlsMaterial,
+  tlsFromSecretData,
+  trustAnchor,
+} from './tls/tls-material.js';
+export { describeTlsFailure, TrustedAgents } from './tls/trusted-agents.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
 export { workingDirectoryProblem } from './working-directory.js';

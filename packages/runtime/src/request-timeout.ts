@@ -3,22 +3,33 @@
 // holds its connection as long as it likes. Node then answers 408 and closes the connection.
 
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { ServingCertificate } from './tls/serving-certificate.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** A Fastify `serverFactory` whose server cuts requests not received whole within `requestTimeoutMs`. */
-export function requestTimeoutServer(requestTimeoutMs: number): (handler: RequestListener) => Server {
+/**
+ * A Fastify `serverFactory` whose server cuts requests not received whole within `requestTimeoutMs`;
+ * with `tls`, an HTTPS server presenting its (rotating) certificate.
+ */
+export function requestTimeoutServer(
+  requestTimeoutMs: number,
+  tls?: ServingCertificate,
+): (handler: RequestListener) => Server {
   if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs <= 0)
     throw new RangeError(`requestTimeoutMs must be a positive integer, got ${requestTimeoutMs}`);
-  return (handler) =>
-    createServer(
-      {
-        requestTimeout: requestTimeoutMs,
-        headersTimeout: Math.min(requestTimeoutMs, 60_000),
-        // Node checks deadlines every connectionsCheckingInterval (30 s by default): checking at
-        // least twice per timeout keeps the cut near the deadline.
-        connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeoutMs / 2))),
-      },
-      handler,
-    );
+  const deadlines = {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(requestTimeoutMs, 60_000),
+    // Node checks deadlines every connectionsCheckingInterval (30 s by default): checking at
+    // least twice per timeout keeps the cut near the deadline.
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeoutMs / 2))),
+  };
+  if (!tls) return (handler) => createServer(deadlines, handler);
+  return (handler) => {
+    const server = createHttpsServer({ ...deadlines, ...tls.serverOptions() }, handler);
+    tls.attach(server);
+    // An https.Server is an http.Server as far as Fastify and callers go.
+    return server as unknown as Server;
+  };
 }
