@@ -9,10 +9,12 @@ export interface AddressResolver {
   resolve(ref: KReference, namespace: string): string | undefined;
   /** Why `resolve` returned undefined, for status messages (optional). */
   describeFailure?(ref: KReference, namespace: string): string;
+  /** The PEM CAs that verify `ref`'s https address (Knative's `status.address.CACerts`), if it has them. */
+  caCerts?(ref: KReference, namespace: string): string | undefined;
 }
 
-/** What a lookup of a reference gives: its URL, or why it has none. */
-export type AddressLookup = { url: string } | { why: string };
+/** What a lookup of a reference gives: its URL (and the CAs that verify it when https), or why it has none. */
+export type AddressLookup = { url: string; caCerts?: string } | { why: string };
 
 /** An AddressResolver over one lookup function that says both the URL and why there is none. */
 export function resolverFromLookup(
@@ -27,10 +29,15 @@ export function resolverFromLookup(
       const r = lookup(ref, namespace);
       return 'why' in r ? r.why : '';
     },
+    caCerts: (ref, namespace) => {
+      const r = lookup(ref, namespace);
+      return 'url' in r ? r.caCerts : undefined;
+    },
   };
 }
 
-export type DestinationResult = { ok: true; url: string } | { ok: false; message: string };
+/** `caCerts`: the Destination's own `CACerts`, else those of the address its ref resolved to. */
+export type DestinationResult = { ok: true; url: string; caCerts?: string } | { ok: false; message: string };
 
 /** `Service default/display (serving.knative.dev/v1)` */
 export function describeRef(ref: KReference, namespace: string): string {
@@ -79,7 +86,7 @@ export function resolveDestination(
   if (!dest.ref) {
     const uri = dest.uri ?? '';
     if (!isAbsolute(uri)) return { ok: false, message: `URI ${JSON.stringify(uri)} is not absolute` };
-    return { ok: true, url: clusterLocalUri(uri, resolver) ?? uri };
+    return withCACerts({ ok: true, url: clusterLocalUri(uri, resolver) ?? uri }, dest.CACerts);
   }
   const ref = dest.ref;
   const url = resolver.resolve(ref, namespace);
@@ -87,13 +94,19 @@ export function resolveDestination(
     const why = resolver.describeFailure?.(ref, namespace) ?? 'not found or not addressable';
     return { ok: false, message: `${describeRef(ref, namespace)}: ${why}` };
   }
-  if (dest.uri === undefined || dest.uri === '') return { ok: true, url };
+  const caCerts = dest.CACerts ?? resolver.caCerts?.(ref, namespace);
+  if (dest.uri === undefined || dest.uri === '') return withCACerts({ ok: true, url }, caCerts);
   if (isAbsolute(dest.uri))
     return {
       ok: false,
       message: `absolute URI ${JSON.stringify(dest.uri)} is not allowed together with "ref"`,
     };
-  return { ok: true, url: appendRelativeUri(url, dest.uri) };
+  return withCACerts({ ok: true, url: appendRelativeUri(url, dest.uri) }, caCerts);
+}
+
+/** CAs matter only to an https URL: an http one never carries them into the contract. */
+function withCACerts(result: { ok: true; url: string }, caCerts: string | undefined): DestinationResult {
+  return caCerts !== undefined && result.url.startsWith('https:') ? { ...result, caCerts } : result;
 }
 
 const CLUSTER_LOCAL =

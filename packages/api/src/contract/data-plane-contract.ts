@@ -22,6 +22,8 @@ export interface ResolvedDelivery {
   retryAfterMaxMs?: number;
   /** Resolved dead-letter sink URL; undefined = drop (and count) after the last attempt. */
   deadLetterSink?: string;
+  /** PEM CAs (besides the system's) that verify an https `deadLetterSink` (its Destination's `CACerts`). */
+  deadLetterSinkCACerts?: string;
 }
 
 /** Trigger filtering, as written: a non-empty `filters` overrides `attributes`. */
@@ -31,7 +33,11 @@ export interface ResolvedFilter {
 }
 
 /** Where a subscriber's reply event goes. */
-export type ReplyTarget = { kind: 'topic'; topic: string } | { kind: 'url'; url: string } | { kind: 'drop' };
+export type ReplyTarget =
+  | { kind: 'topic'; topic: string }
+  /** `caCerts`: PEM CAs (besides the system's) that verify an https reply URL. */
+  | { kind: 'url'; url: string; caCerts?: string }
+  | { kind: 'drop' };
 
 /**
  * One consumer of a topic that delivers to one subscriber: a Trigger (filtering a broker's topic,
@@ -52,6 +58,8 @@ export interface DispatchRoute {
   group: string;
   filter?: ResolvedFilter;
   subscriber: string;
+  /** PEM CAs (besides the system's) that verify an https `subscriber` (the Destination's `CACerts`). */
+  subscriberCACerts?: string;
   /**
    * The object the subscriber URL was resolved from, when the Destination had a `ref` (namespace filled
    * in). Lets the autoscaler find the routes whose backlog belongs to a Service.

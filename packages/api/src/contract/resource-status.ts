@@ -12,14 +12,23 @@ export interface Condition {
   message?: string;
 }
 
+/** Knative's duck Addressable: `name` is `http` or `https` when TLS is on. */
+export interface StatusAddress {
+  name?: string;
+  url: string;
+  CACerts?: string;
+}
+
 /** The parts of Knative's status Eddy fills for Broker, Trigger, channels and Subscription. */
 export interface ResourceStatus {
   /** The `metadata.generation` this status was computed from (1 when the resource carries none). */
   observedGeneration: number;
   /** Sorted by type, as Knative stores them; always contains `Ready`. */
   conditions: Condition[];
-  /** Broker and channels: where to send events. */
-  address?: { url: string };
+  /** Broker and channels: where to send events (`CACerts`: the PEM that verifies an https one). */
+  address?: StatusAddress;
+  /** With TLS on (Knative's transport-encryption): every address, https first; permissive adds http. */
+  addresses?: StatusAddress[];
   /** Trigger: the resolved subscriber. */
   subscriberUri?: string;
   /** Broker, Trigger, channels: the resolved dead-letter sink of the delivery that applies. */

@@ -18,6 +18,7 @@ import { type ChannelState, channelUsable, findChannel, isChannelKind } from './
 import { parallelIngressName, sequenceChannelName } from './flows.js';
 import { kafkaSinkUrl } from './kafka-sinks.js';
 import { type Settings, show } from './options.js';
+import { ingressCACerts } from './tls-addresses.js';
 
 export function eventingResolver(
   brokers: Map<string, BrokerState>,
@@ -36,13 +37,13 @@ export function eventingResolver(
       const s = brokers.get(namespacedKey(ns, ref.name));
       if (!s) return { why: `Broker ${show(ref.name)} does not exist in namespace ${show(ns)}` };
       if (!brokerUsable(s)) return { why: 'the Broker is not ready' };
-      return { url: `${settings.brokerBase}${ingressPath(ns, ref.name)}` };
+      return { url: `${settings.brokerBase}${ingressPath(ns, ref.name)}`, ...ingressCACerts(settings) };
     }
     if (group === 'messaging.knative.dev' && isChannelKind(ref.kind)) {
       const s = findChannel(channels, ref.kind, ns, ref.name);
       if (!s) return { why: `${ref.kind} ${show(ref.name)} does not exist in namespace ${show(ns)}` };
       if (!channelUsable(s)) return { why: `the ${s.kind} is not ready` };
-      return { url: `${settings.channelBase}${ingressPath(ns, ref.name)}` };
+      return { url: `${settings.channelBase}${ingressPath(ns, ref.name)}`, ...ingressCACerts(settings) };
     }
     if (group === 'flows.knative.dev' && (ref.kind === 'Sequence' || ref.kind === 'Parallel')) {
       // A flow's address is its first channel's (a Sequence's step 0, a Parallel's ingress).
@@ -54,14 +55,14 @@ export function eventingResolver(
           why: `${ref.kind} ${show(ref.name)} does not exist in namespace ${show(ns)}, or its channels are not made yet`,
         };
       if (!channelUsable(s)) return { why: `its channel ${s.entry.name} is not ready` };
-      return { url: `${settings.channelBase}${ingressPath(ns, first)}` };
+      return { url: `${settings.channelBase}${ingressPath(ns, first)}`, ...ingressCACerts(settings) };
     }
     if (group === 'eventing.knative.dev' && ref.kind === 'KafkaSink') {
       if (!sinks.has(namespacedKey(ns, ref.name)))
         return {
           why: `KafkaSink ${show(ref.name)} does not exist in namespace ${show(ns)} or its auth Secret did not resolve`,
         };
-      return { url: kafkaSinkUrl(settings.brokerBase, ns, ref.name) };
+      return { url: kafkaSinkUrl(settings.brokerBase, ns, ref.name), ...ingressCACerts(settings) };
     }
     if (group === 'serving.knative.dev' && ref.kind === 'Service') {
       if (!services.has(namespacedKey(ns, ref.name)))

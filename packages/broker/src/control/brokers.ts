@@ -19,6 +19,7 @@ import {
 import { type DeliveryResult, markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Claim, settleClaims } from './name-claims.js';
 import { type Settings, show } from './options.js';
+import { ingressAddressFields } from './tls-addresses.js';
 import {
   type TopicSettingsResult,
   topicRouteFields,
@@ -121,7 +122,7 @@ export function reconcileBrokers(
     set.markTrue('Addressable');
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
     if (set.ready && s.settings.ok) {
-      status.address = { url };
+      Object.assign(status, ingressAddressFields(settings, url));
       routes.push({
         namespace: entry.namespace,
         name: entry.name,

@@ -86,6 +86,7 @@ export function resolveDelivery(
     const dls = resolveDestination(spec.deadLetterSink, namespace, resolver);
     if (!dls.ok) return { ok: false, field: 'deadLetterSink', message: dls.message };
     delivery.deadLetterSink = dls.url;
+    if (dls.caCerts !== undefined) delivery.deadLetterSinkCACerts = dls.caCerts;
   }
   return { ok: true, delivery };
 }

@@ -43,6 +43,17 @@ export interface ComputeContractOptions {
   values?: ValueLookupOptions;
   /** Whether each KafkaSink's topic is ready on its cluster (kafka-sinks.ts); absent = not checked. */
   kafkaSinkTopics?: KafkaSinkTopicStatus;
+  /**
+   * The ingress serves HTTPS (`brokerIngressUrl` is https): addresses carry `caCerts` as `CACerts`, and
+   * refs resolved to them carry it into the routes. `httpOrigin` (permissive transport encryption): the
+   * plain-HTTP listener too, listed in `status.addresses` and used as `status.address`, as Knative does.
+   */
+  ingressTls?: IngressTls;
+}
+
+export interface IngressTls {
+  caCerts: string;
+  httpOrigin?: string;
 }
 
 export const DEFAULT_PARTITIONS = 1;
@@ -61,6 +72,7 @@ export interface Settings {
   firstGeneration: number;
   serviceUrl: ComputeContractOptions['serviceUrl'];
   resolver: AddressResolver | undefined;
+  ingressTls: IngressTls | undefined;
 }
 
 export const show = (v: unknown) => JSON.stringify(v);
@@ -89,6 +101,7 @@ export function settingsFrom(options: ComputeContractOptions): Settings {
     firstGeneration: positiveIntOption('firstGeneration', options.firstGeneration, 1),
     serviceUrl: options.serviceUrl,
     resolver: options.resolver,
+    ingressTls: options.ingressTls,
   };
 }
 

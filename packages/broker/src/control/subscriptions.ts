@@ -18,7 +18,7 @@ import {
 import { type ChannelState, findChannel, isChannelKind } from './channels.js';
 import { markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Settings, show } from './options.js';
-import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
+import { caCertsField, consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
 
 export function reconcileSubscription(
   entry: ResourceEntry<Subscription>,
@@ -56,7 +56,7 @@ export function reconcileSubscription(
     const r = resolveDestination(sub.spec.reply, entry.namespace, resolver);
     if (r.ok) {
       physical.replyUri = r.url;
-      reply = { kind: 'url', url: r.url };
+      reply = { kind: 'url', url: r.url, ...(r.caCerts !== undefined ? { caCerts: r.caCerts } : {}) };
     } else failures.push(['ReplyResolveFailed', `failed to resolve spec.reply: ${r.message}`]);
   }
 
@@ -104,6 +104,7 @@ export function reconcileSubscription(
       topic: channelTopic(channel.entry.namespace, channel.entry.name),
       group: subscriptionGroup(entry.namespace, entry.name),
       subscriber: subscriber.url,
+      ...caCertsField(subscriber),
       ...subscriberRefField(sub.spec.subscriber, entry.namespace),
       reply,
       delivery: delivery.delivery,

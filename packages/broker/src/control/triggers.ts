@@ -18,7 +18,7 @@ import {
 import type { BrokerState } from './brokers.js';
 import { markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Settings, show } from './options.js';
-import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
+import { caCertsField, consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
 
 /** The route's `filter` field: present only when the Trigger filters. */
 function filterField(spec: Trigger['spec']): Pick<DispatchRoute, 'filter'> {
@@ -98,6 +98,7 @@ export function reconcileTrigger(
       group: triggerGroup(entry.namespace, entry.name),
       ...filterField(t.spec),
       subscriber: subscriber.url,
+      ...caCertsField(subscriber),
       ...subscriberRefField(t.spec.subscriber, entry.namespace),
       reply: { kind: 'topic', topic: broker.topic },
       delivery: delivery.delivery,

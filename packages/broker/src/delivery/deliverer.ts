@@ -13,10 +13,17 @@ import {
   parseRetryAfter,
   type ResolvedDelivery,
 } from '@eddy/api';
-import { DRAIN_LIMIT_BYTES, describeError, readBounded, sleep } from '@eddy/runtime';
+import {
+  DRAIN_LIMIT_BYTES,
+  describeError,
+  describeTlsFailure,
+  readBounded,
+  sleep,
+  TrustedAgents,
+} from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { deliveryMetrics } from './delivery-metrics.js';
 import { ERROR_DATA_MAX_BYTES, type LastFailure, withErrorExtensions } from './error-extensions.js';
 import {
@@ -123,6 +130,8 @@ interface AttemptOptions {
   /** Subscriber requests advertise and accept replies; dead-letter sink requests do not. */
   acceptReply: boolean;
   maxReplyBytes: number;
+  /** PEM CAs besides the system's that verify an https target (the Destination's CACerts). */
+  caCerts?: string | undefined;
 }
 
 function statusClass(status: number): string {
@@ -167,9 +176,9 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
   if (!(defaultTimeoutMs > 0)) throw new RangeError(`defaultTimeoutMs must be > 0, got ${defaultTimeoutMs}`);
   if (!(maxReplyBytes > 0)) throw new RangeError(`maxReplyBytes must be > 0, got ${maxReplyBytes}`);
   const metrics = deliveryMetrics(registry);
-  // One Agent keeps a keep-alive pool per origin; our own timer bounds each attempt, so
-  // undici's idle timeouts are off.
-  const agent = new Agent({
+  // One Agent keeps a keep-alive pool per origin (and one Agent per distinct CACerts set); our own
+  // timer bounds each attempt, so undici's idle timeouts are off.
+  const agents = new TrustedAgents({
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
     connections: options.connectionsPerOrigin ?? null,
     headersTimeout: 0,
@@ -253,6 +262,12 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
     const signal = AbortSignal.any([timeout.signal, opts.signal]);
     try {
+      let agent: Agent;
+      try {
+        agent = agents.for(opts.caCerts);
+      } catch (err) {
+        return { ok: false, error: describeError(err), retryable: false, statusClass: 'network_error' };
+      }
       const response = await agent.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
@@ -272,7 +287,17 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
           statusClass: 'timeout',
         };
       }
-      return { ok: false, error: describeError(err), retryable: true, statusClass: 'network_error' };
+      // A certificate that does not verify is retried like any connection failure (it may be rotated
+      // meanwhile), and says it was TLS so a dead-lettered event and the logs tell why.
+      const tlsFailure = describeTlsFailure(err, target.origin);
+      // A misconfigured CA is an operator's problem: said at warn, not only at debug as other failures.
+      if (tlsFailure) logger.warn({ target: target.origin, error: tlsFailure }, 'delivery refused: TLS');
+      return {
+        ok: false,
+        error: tlsFailure ?? describeError(err),
+        retryable: true,
+        statusClass: 'network_error',
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -291,8 +316,15 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     const request = requestFor(event, false);
     const timeoutMs = delivery.timeoutMs ?? defaultTimeoutMs;
     const maxAttempts = delivery.retry + 1;
+    const caCerts = delivery.deadLetterSinkCACerts;
     for (let n = 1; ; n++) {
-      const result = await attempt(target, request, { timeoutMs, signal, acceptReply: false, maxReplyBytes });
+      const result = await attempt(target, request, {
+        timeoutMs,
+        signal,
+        acceptReply: false,
+        maxReplyBytes,
+        caCerts,
+      });
       metrics.deadLetterAttempts.inc({ route, status_class: result.statusClass });
       if (result.ok) return undefined;
       logger.debug({ route, sink, attempt: n, error: result.error }, 'dead-letter sink attempt failed');
@@ -330,7 +362,13 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     }
     const target = parseTarget(route.subscriber, 'subscriber');
     const timeoutMs = delivery.timeoutMs ?? defaultTimeoutMs;
-    const opts: AttemptOptions = { timeoutMs, signal, acceptReply: true, maxReplyBytes };
+    const opts: AttemptOptions = {
+      timeoutMs,
+      signal,
+      acceptReply: true,
+      maxReplyBytes,
+      caCerts: route.subscriberCACerts,
+    };
 
     let last: (LastFailure & { error?: string }) | undefined = req.lastFailure
       ? { status: req.lastFailure.status, error: req.lastFailure.error }
@@ -404,7 +442,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       if (closed) return;
       closed = true;
       lifecycle.abort();
-      await agent.close();
+      await agents.close();
     },
   };
 }

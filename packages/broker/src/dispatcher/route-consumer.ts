@@ -617,7 +617,12 @@ export class RouteConsumer {
       case 'url': {
         const outcome = await this.#deps.deliverer.deliver({
           event: reply,
-          route: { ...route, subscriber: target.url, reply: { kind: 'drop' } },
+          route: {
+            ...route,
+            subscriber: target.url,
+            subscriberCACerts: target.caCerts,
+            reply: { kind: 'drop' },
+          },
           signal,
         });
         if (outcome.kind === 'aborted') return false;

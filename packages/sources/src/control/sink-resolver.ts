@@ -49,7 +49,8 @@ export function sinkResolver(input: SinkResolverInput): AddressResolver {
           why: `${ref.kind} ${JSON.stringify(ref.name)} does not exist in namespace ${JSON.stringify(ns)}`,
         };
       if (!status.address) return { why: `the ${ref.kind} is not ready` };
-      return { url: status.address.url };
+      const { url, CACerts } = status.address;
+      return CACerts !== undefined ? { url, caCerts: CACerts } : { url };
     }
     if (groupOf(ref.apiVersion) === 'serving.knative.dev' && ref.kind === 'Service') {
       if (!services.has(`${ns}/${ref.name}`))
