@@ -70,6 +70,8 @@ export function eventingResolver(
       if (!settings.serviceUrl)
         return { why: 'Services are not served by this control plane (no serviceUrl)' };
       const url = settings.serviceUrl(ns, ref.name);
+      // Eddy's router serves HTTPS with the ingress' certificate, so the same CA verifies it.
+      if (url?.startsWith('https:')) return { url, ...ingressCACerts(settings) };
       return url ? { url } : { why: 'the Service has no URL yet' };
     }
     if (settings.resolver) {

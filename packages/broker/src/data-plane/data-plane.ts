@@ -117,8 +117,7 @@ export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Pr
     if (ingress) {
       plane.url = await ingress.listen();
       plane.httpUrl = ingress.httpUrl;
-    }
-    else {
+    } else {
       const probes = await startProbeServer({
         host: options.ingress?.host ?? '127.0.0.1',
         port: options.ingress?.port ?? 0,

@@ -10,6 +10,7 @@ import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
 import { LOG_LEVELS, parseBrokers, parseLogLevel, parsePort } from './flags.js';
+import { devTlsFromFlags, TRANSPORT_ENCRYPTION } from './tls-flags.js';
 
 export interface DevCommandOptions {
   file: string[];
@@ -28,6 +29,11 @@ export interface DevCommandOptions {
   /** commander's negation of --no-service-output. */
   serviceOutput?: boolean;
   eventtypeAutoCreate?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsSecret?: string;
+  transportEncryption?: string;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -123,6 +129,11 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
   if (kubeconfig !== undefined && !existsSync(kubeconfig))
     throw new UsageError(`--kubeconfig: no such file: ${options.kubeconfig}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
+  const tls = await devTlsFromFlags(options, options.file);
+  if (tls && processes)
+    throw new UsageError(
+      '--tls-cert/--tls-secret with --kafka need --in-process (the ingress and serving processes take no certificate yet)',
+    );
   let server: DevServer;
   try {
     server = await startDevServer({
@@ -145,6 +156,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       sourceAdapters: options.sourceAdapter,
       ...(kubeconfig !== undefined ? { kubeconfig } : {}),
       ...(options.eventtypeAutoCreate ? { eventTypeAutoCreate: true } : {}),
+      ...(tls ? { tls } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -221,6 +233,23 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--eventtype-auto-create',
       "create an EventType for every new (type, source) a Broker or channel receives, as Knative's eventtype-auto-create feature (also on with `eventtype-auto-create: enabled` in ConfigMap knative-eventing/config-features)",
+    )
+    .option(
+      '--tls-cert <file>',
+      'serve the ingress and the router over HTTPS with this PEM certificate (reloaded when it changes)',
+    )
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--tls-ca <file>',
+      "the PEM CA that signed --tls-cert: the https addresses' CACerts (default the certificate itself)",
+    )
+    .option(
+      '--tls-secret <namespace/name>',
+      'instead of --tls-cert/--tls-key: a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) in the -f manifests',
+    )
+    .option(
+      '--transport-encryption <mode>',
+      `Knative's transport-encryption: ${TRANSPORT_ENCRYPTION.join(', ')} (default strict with a certificate: HTTPS only; permissive adds a plain-HTTP ingress port)`,
     )
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')

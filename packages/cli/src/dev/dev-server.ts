@@ -16,7 +16,13 @@ import {
   openEmbeddedEventLog,
   openKafkaEventLog,
 } from '@eddy/broker';
-import { cleanupStack, type MemberState, reportedCounters, sleep } from '@eddy/runtime';
+import {
+  cleanupStack,
+  type MemberState,
+  reportedCounters,
+  type ServingCertificate,
+  sleep,
+} from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
@@ -98,6 +104,14 @@ export interface DevServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Create EventTypes for the kinds of events the ingress sees (`--eventtype-auto-create`). Default false. */
   eventTypeAutoCreate?: boolean;
+  /** Serve the ingress and the router over HTTPS (`--tls-cert`/`--tls-key`); default plain HTTP. */
+  tls?: DevTls;
+}
+
+/** Knative's transport-encryption, once a certificate is given: `permissive` keeps plain HTTP too. */
+export interface DevTls {
+  certificate: ServingCertificate;
+  mode: 'strict' | 'permissive';
 }
 
 export interface DevServer {
@@ -190,6 +204,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     const metrics = new Registry();
     const port = options.port ?? 8080;
+    const tlsCertificate = options.tls?.certificate;
+    if (tlsCertificate) cleanups.push(() => tlsCertificate.close());
     let broker: Pick<BrokerDataPlane, 'url' | 'apply' | 'lag' | 'close'>;
     let inProcessBroker: BrokerDataPlane | undefined;
     let processes: BrokerProcesses | undefined;
@@ -214,7 +230,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           log,
           registry: metrics,
           logger,
-          ingress: { host, port, ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}) },
+          ingress: {
+            host,
+            port,
+            ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}),
+            ...(options.tls
+              ? {
+                  tls: options.tls.certificate,
+                  ...(options.tls.mode === 'permissive' ? { httpPort: 0 } : {}),
+                }
+              : {}),
+          },
         });
         broker = inProcessBroker;
       } catch (error) {
@@ -252,6 +278,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
             logger,
             host,
             port: routerPort,
+            ...(options.tls ? { tls: options.tls.certificate } : {}),
             ...(options.serviceOutput ? { onReplicaOutput: options.serviceOutput } : {}),
           });
         } catch (error) {
@@ -272,6 +299,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ...(options.sources ? { sources: options.sources } : {}),
       ...(options.sourceAdapters ? { sourceAdapters: options.sourceAdapters } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      ...(options.tls ? { tls: options.tls.certificate } : {}),
       ...(options.sourcesProcess
         ? { asProcess: options.sourcesProcess === true ? {} : options.sourcesProcess }
         : {}),
@@ -306,6 +334,14 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       logger,
       onStatusLine: print,
       replays: replayProgress,
+      ...(options.tls
+        ? {
+            ingressTls: () => ({
+              caCerts: options.tls?.certificate.caCerts ?? '',
+              ...(inProcessBroker?.httpUrl ? { httpOrigin: inProcessBroker.httpUrl } : {}),
+            }),
+          }
+        : {}),
     });
     cleanups.push(() => reconciler.close());
     // Runs first on shutdown: a reconcile pass waiting for a component process to take its contract
@@ -384,6 +420,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     print(
       `  ingress  ${broker.url}  (brokers at /<namespace>/<name>${processes ? `; ${processes.summary()}` : ''})`,
     );
+    if (inProcessBroker?.httpUrl)
+      print(`  ingress  ${inProcessBroker.httpUrl}  (plain HTTP too: transport-encryption permissive)`);
     if (servingPlane)
       print(
         `  router   ${servingPlane.url}  (services at /<namespace>/<name>${servingProcess ? `; serving runs as a process: ${servingProcess.summary()}` : ''})`,

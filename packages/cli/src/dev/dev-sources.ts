@@ -3,6 +3,7 @@
 // the runner the reconcile loop drives, whichever way the adapters run.
 
 import { namespacedKey, type ValueStore } from '@eddy/api';
+import type { ServingCertificate } from '@eddy/runtime';
 import type { ReplicaOutputLine } from '@eddy/serving';
 import {
   type ContainerOutputLine,
@@ -24,6 +25,8 @@ export interface DevSourcesOptions {
   sourceAdapters?: readonly string[];
   /** The kubeconfig for ApiServerSources (`eddy dev --kubeconfig`), passed to the sources process too. */
   kubeconfig?: string;
+  /** Webhook sources (GitHubSource) serve HTTPS with it, in this process. */
+  tls?: ServingCertificate;
   /**
    * Run the adapters in `eddy sources` processes (needs Kafka: eddy dev then runs processes): `members`
    * of them (default 1), each started with `extraArgs` too; `external`: started by someone else
@@ -93,6 +96,7 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
     values: o.values,
     ...env,
     ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
   });
   return { registry, runner, process: undefined };
 }

@@ -94,6 +94,8 @@ export interface ReconcilerOptions {
   firstContractGeneration?: number;
   /** What the ingresses observed, for EventTypes (auto-create, discovery data); none = statuses only. */
   eventTypes?: EventTypeDiscovery;
+  /** The ingress serves HTTPS: its CA (and plain-HTTP origin when permissive), read at every pass (certificates rotate). */
+  ingressTls?: () => { caCerts: string; httpOrigin?: string };
 }
 
 /** A replay progress source: computeContract's `replayProgress`, and a signal when it moved. */
@@ -306,6 +308,7 @@ export class Reconciler {
         ? { firstGeneration: this.#o.firstContractGeneration }
         : {}),
       brokerIngressUrl: this.#o.broker.url,
+      ...(this.#o.ingressTls ? { ingressTls: this.#o.ingressTls() } : {}),
       ...(serviceUrl ? { serviceUrl } : {}),
       now: this.#now().getTime(),
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),

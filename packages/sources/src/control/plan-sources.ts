@@ -59,6 +59,7 @@ export function planSource(
     name: resource.metadata.name,
     spec: resource.spec ?? {},
     sink: sink.url,
+    ...(sink.caCerts !== undefined ? { sinkCACerts: sink.caCerts } : {}),
     ...(resource.spec?.ceOverrides ? { ceOverrides: resource.spec.ceOverrides } : {}),
     ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
     ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
