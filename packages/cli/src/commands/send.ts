@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { getCACertificates } from 'node:tls';
 import { isExtensionName, isJsonMedia, mediaType, percentEncodeHeaderValue } from '@eddy/api';
+import { parseCertificates } from '@eddy/runtime';
 import type { Command } from 'commander';
 import { Agent, request } from 'undici';
 import { AdminClient, excerpt, networkCode, resourcePath } from '../admin/client.js';
@@ -32,6 +34,7 @@ export interface SendOptions extends ServerOptions, NamespaceOptions {
   dataFile?: string;
   contentType?: string;
   extension: string[];
+  cacert?: string;
 }
 
 /** A binary-mode CloudEvents HTTP request, ready to POST. */
@@ -134,6 +137,33 @@ export async function buildBinaryEvent(
   return { id, headers, body };
 }
 
+/**
+ * What verifies an https broker: the system's CAs, `--cacert`, and the CACerts its status publishes
+ * (read over the token-authenticated admin API, so as trusted as the control plane).
+ */
+async function trustFor(cacert: string | undefined, broker: StoredResource): Promise<{ ca?: string[] }> {
+  const extra: string[] = [];
+  if (cacert !== undefined) {
+    let pem: string;
+    try {
+      pem = await readFile(cacert, 'utf8');
+    } catch (e) {
+      throw new UsageError(
+        `--cacert ${cacert}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      );
+    }
+    try {
+      parseCertificates(pem, `--cacert ${cacert}`);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    extra.push(pem);
+  }
+  const published = (broker.status?.address as { CACerts?: unknown } | undefined)?.CACerts;
+  if (typeof published === 'string' && published !== '') extra.push(published);
+  return extra.length > 0 ? { ca: [...getCACertificates('default'), ...extra] } : {};
+}
+
 /** The broker's ingress URL from its status, or why there is none yet. */
 export function brokerAddress(broker: StoredResource): string {
   const url = broker.status?.address?.url;
@@ -160,7 +190,7 @@ export async function runSend(options: SendOptions, output: Output): Promise<num
   }
   const url = brokerAddress(broker);
   let res: Awaited<ReturnType<typeof request>>;
-  const agent = new Agent({ pipelining: 0 });
+  const agent = new Agent({ pipelining: 0, connect: await trustFor(options.cacert, broker) });
   try {
     res = await request(url, {
       method: 'POST',
@@ -198,6 +228,10 @@ export function registerSend(program: Command, output: Output, setExit: (code: n
       .option('--data <json|text>', 'the data; JSON is sent as application/json, anything else as text/plain')
       .option('--data-file <file>', 'read the data from a file (content type from its extension)')
       .option('--content-type <type>', 'datacontenttype, overriding the guess')
-      .option('--extension <name=value>', 'an extension attribute (repeatable)', collect, []),
+      .option('--extension <name=value>', 'an extension attribute (repeatable)', collect, [])
+      .option(
+        '--cacert <file>',
+        "PEM CA certificates that verify an https broker, besides the system's and the broker's status.address.CACerts",
+      ),
   ).action((opts: SendOptions) => runVerb(output, setExit, () => runSend(opts, output)));
 }
