@@ -261,7 +261,7 @@ describe('eddy dev --tls-cert (strict)', () => {
         '--data-dir',
         'strict',
         '--cacert',
-        'mesh.yaml',
+        'hello.mjs',
       ],
       { cwd: dir },
     );
