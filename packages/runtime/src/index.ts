@@ -64,6 +64,7 @@ export { type StatusReporter, type StatusReporterOptions, startStatusReporter } 
 export { sleep, TimeoutError, withTimeout } from './timers.js';
 export { type CertificateOptions, type CertificateSet, createCertificates } from './tls/certificates.js';
 export { type CertificateLogger, ServingCertificate } from './tls/serving-certificate.js';
+export { servingCertificateFromFlags, TLS_FLAGS, tlsFlagFiles } from './tls/tls-flags.js';
 export {
   checkTlsMaterial,
   MIN_TLS_VERSION,
