@@ -380,10 +380,7 @@ describe('eddy dev: bad TLS flags', () => {
     file('ok.key', eddyCerts.keyPem);
     const cases: [string[], string][] = [
       [['--tls-cert', 'nope.pem', '--tls-key', 'ok.key'], 'eddy: --tls-cert nope.pem: no such file'],
-      [
-        ['--tls-cert', 'junk.pem', '--tls-key', 'ok.key'],
-        'eddy: --tls-cert junk.pem: not a PEM certificate',
-      ],
+      [['--tls-cert', 'junk.pem', '--tls-key', 'ok.key'], 'eddy: --tls-cert junk.pem: not a PEM certificate'],
       [
         ['--tls-cert', 'ok.crt', '--tls-key', 'other.key'],
         'eddy: --tls-cert ok.crt and --tls-key other.key: cert and key do not match',

@@ -76,6 +76,11 @@ export interface ControllerOptions {
   /** The broker ingress's base URL as senders reach it: Brokers' status.address is `<it>/<ns>/<name>`. */
   ingressUrl: string;
   /**
+   * The PEM CA of the ingress' (https) certificate (`--ingress-ca`): Broker/Channel addresses carry it
+   * as CACerts, and Triggers to them trust it. Read at every pass (the file may rotate).
+   */
+  ingressCACerts?: () => string;
+  /**
    * The serving router's base URL as clients reach it (Services' status.url is `<it>/<ns>/<name>`):
    * with it, Services run (an `eddy serving --runtime kubernetes` process follows
    * /v1/contract/serving and makes each Revision a Deployment); without it they report
@@ -393,6 +398,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
         onStatusLine: print,
         replays,
         firstContractGeneration: Date.now() * 1000,
+        ...(o.ingressCACerts ? { ingressTls: () => ({ caCerts: o.ingressCACerts?.() ?? '' }) } : {}),
         ...(serving
           ? {
               serving: {
