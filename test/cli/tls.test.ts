@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { type CertificateSet, createCertificates } from '@eddy/runtime';
 import { Agent, request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   brokerSink,
   brokerYaml,
@@ -370,6 +370,64 @@ describe('eddy dev --transport-encryption permissive', () => {
       await dev.exited;
     }
   }, 60_000);
+});
+
+describe('eddy dev --kafka --tls-cert (component processes)', () => {
+  it('the ingress processes serve HTTPS; the dispatcher delivers to the verified https subscriber', async () => {
+    const topicSafe = `k${randomUUID().slice(0, 8)}`;
+    file(
+      'kafka-mesh.yaml',
+      [
+        brokerYaml(topicSafe),
+        `${triggerYaml('good', `{uri: "${subscriberUrl}/kafka", CACerts: ${JSON.stringify(subscriberCerts.caPem)}}`, topicSafe)}`,
+      ].join('---\n'),
+    );
+    file('k.crt', eddyCerts.certPem);
+    file('k.key', eddyCerts.keyPem);
+    const dev = spawnEddyDev(
+      [
+        '-f',
+        'kafka-mesh.yaml',
+        '--kafka',
+        inject('kafkaBrokers').join(','),
+        '--ingresses',
+        '1',
+        '--dispatchers',
+        '1',
+        '--port',
+        '0',
+        '--data-dir',
+        'kafka',
+        '--tls-cert',
+        'k.crt',
+        '--tls-key',
+        'k.key',
+      ],
+      dir,
+    );
+    try {
+      const ingress = urlOf(await dev.waitFor(/^ {2}ingress {2}https:\/\/127\.0\.0\.1:\d+/, 60_000));
+      expect(urlOf(await dev.waitFor(/^ {2}router {3}https:\/\/127\.0\.0\.1:\d+/, 60_000))).toMatch(
+        /^https:/,
+      );
+      await dev.waitFor(/^Trigger default\/good {2}Ready$/, 90_000);
+      const id = `kafka-${randomUUID()}`;
+      const target = `${ingress}/default/${topicSafe}`;
+      await waitFor(
+        'the ingress process accepting over HTTPS',
+        async () => (await post(target, trusting(eddyCerts.caPem), id).catch(() => 0)) === 202,
+        60_000,
+      );
+      await waitFor(
+        'the event at the https subscriber',
+        () => atSubscriber.some((s) => s.id === id && s.path === '/kafka'),
+        60_000,
+      );
+    } finally {
+      dev.child.kill('SIGINT');
+      await dev.exited;
+    }
+  }, 240_000);
 });
 
 describe('eddy dev: bad TLS flags', () => {

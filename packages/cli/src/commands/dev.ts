@@ -130,9 +130,9 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
     throw new UsageError(`--kubeconfig: no such file: ${options.kubeconfig}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
   const tls = await devTlsFromFlags(options, options.file);
-  if (tls && processes)
+  if (tls && processes && (!tls.files || tls.mode === 'permissive'))
     throw new UsageError(
-      '--tls-cert/--tls-secret with --kafka need --in-process (the ingress and serving processes take no certificate yet)',
+      '--kafka without --in-process runs the ingress, serving and sources as processes: they take --tls-cert/--tls-key files in strict mode (not --tls-secret, not permissive)',
     );
   let server: DevServer;
   try {

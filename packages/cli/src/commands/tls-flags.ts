@@ -111,9 +111,9 @@ export async function devTlsFromFlags(
     throw new UsageError(
       `--transport-encryption ${mode} needs a certificate: --tls-cert and --tls-key, or --tls-secret`,
     );
-  const certificate =
-    options.tlsSecret !== undefined
-      ? await certificateFromManifests(files, options.tlsSecret)
-      : certificateFromFiles(options);
-  return { certificate: certificate!, mode };
+  if (options.tlsSecret !== undefined)
+    return { certificate: await certificateFromManifests(files, options.tlsSecret), mode };
+  const certificate = certificateFromFiles(options)!;
+  const paths = { cert: resolve(options.tlsCert ?? ''), key: resolve(options.tlsKey ?? '') };
+  return { certificate, mode, files: paths };
 }

@@ -112,6 +112,8 @@ export interface DevServerOptions {
 export interface DevTls {
   certificate: ServingCertificate;
   mode: 'strict' | 'permissive';
+  /** Absolute paths of the certificate's files, for the component processes (`--kafka`); absent for a Secret's. */
+  files?: { cert: string; key: string };
 }
 
 export interface DevServer {
@@ -222,6 +224,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         logger,
         print,
+        ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
       });
       broker = processes;
     } else {
@@ -265,6 +268,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           kafka: options.kafka,
           ...(options.kafkaClient ? { kafkaClient: options.kafkaClient } : {}),
           ...(options.servingRouters !== undefined ? { routers: options.servingRouters } : {}),
+          ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
           logger,
           print,
           ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),
@@ -300,6 +304,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ...(options.sourceAdapters ? { sourceAdapters: options.sourceAdapters } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       ...(options.tls ? { tls: options.tls.certificate } : {}),
+      ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
       ...(options.sourcesProcess
         ? { asProcess: options.sourcesProcess === true ? {} : options.sourcesProcess }
         : {}),

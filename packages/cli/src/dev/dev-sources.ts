@@ -27,6 +27,8 @@ export interface DevSourcesOptions {
   kubeconfig?: string;
   /** Webhook sources (GitHubSource) serve HTTPS with it, in this process. */
   tls?: ServingCertificate;
+  /** ... and with these files in `eddy sources` processes. */
+  tlsFiles?: { cert: string; key: string };
   /**
    * Run the adapters in `eddy sources` processes (needs Kafka: eddy dev then runs processes): `members`
    * of them (default 1), each started with `extraArgs` too; `external`: started by someone else
@@ -77,11 +79,12 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
       print: o.print,
       ...(o.asProcess.members !== undefined ? { members: o.asProcess.members } : {}),
       ...(o.asProcess.external ? { external: true } : {}),
-      ...(o.asProcess.extraArgs || o.kubeconfig
+      ...(o.asProcess.extraArgs || o.kubeconfig || o.tlsFiles
         ? {
             extraArgs: [
               ...(o.asProcess.extraArgs ?? []),
               ...(o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : []),
+              ...(o.tlsFiles ? ['--tls-cert', o.tlsFiles.cert, '--tls-key', o.tlsFiles.key] : []),
             ],
           }
         : {}),
