@@ -4,9 +4,15 @@
 
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-// tsyringe (under @peculiar/x509) needs the Reflect metadata API before x509 loads.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+
+/**
+ * Loaded on first use: every process imports @eddy/runtime, few make certificates, and x509 (with
+ * tsyringe, which needs the Reflect metadata API loaded first) is slow to load.
+ */
+async function loadX509() {
+  await import('reflect-metadata');
+  return import('@peculiar/x509');
+}
 
 export interface CertificateSet {
   caPem: string;
@@ -29,6 +35,7 @@ export async function createCertificates(
   names: readonly string[],
   options: CertificateOptions,
 ): Promise<CertificateSet> {
+  const x509 = await loadX509();
   const subtle = webcrypto.subtle;
   const notBefore = new Date(Date.now() - 60_000); // clock skew between us and the client
   const notAfter = new Date(Date.now() + (options.validityDays ?? 365) * DAY_MS);
