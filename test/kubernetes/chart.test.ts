@@ -219,6 +219,37 @@ describe('helm lint and helm template', SLOW, () => {
     }
   });
 
+  it('tls.secretName: the ingress, router and sources serve HTTPS from the mounted Secret; the controller publishes https addresses with its ca.crt', async () => {
+    const objects = await template(
+      withKafka('tls.secretName=eddy-tls', 'metrics.serviceMonitor.enabled=true'),
+    );
+    for (const component of ['ingress', 'serving', 'sources']) {
+      const deployment = find(objects, 'Deployment', `eddy-${component}`)!;
+      const args = containerOf(deployment).args as string[];
+      expect(flagValue(args, '--tls-cert'), component).toBe('/etc/eddy/tls/tls.crt');
+      expect(flagValue(args, '--tls-key'), component).toBe('/etc/eddy/tls/tls.key');
+      expect(deployment.spec.template.spec.volumes).toContainEqual({
+        name: 'serving-tls',
+        secret: { secretName: 'eddy-tls' },
+      });
+    }
+    const ingress = find(objects, 'Deployment', 'eddy-ingress')!;
+    expect(containerOf(ingress).readinessProbe.httpGet).toEqual({
+      path: '/readyz',
+      port: 'https',
+      scheme: 'HTTPS',
+    });
+    expect(find(objects, 'Service', 'eddy-ingress')!.spec.ports).toEqual([
+      { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+    ]);
+    const controller = containerOf(find(objects, 'Deployment', 'eddy-controller')!).args as string[];
+    expect(flagValue(controller, '--ingress-url')).toBe('https://eddy-ingress.eddy-system.svc.cluster.local');
+    expect(flagValue(controller, '--router-url')).toBe('https://eddy-serving.eddy-system.svc.cluster.local');
+    expect(flagValue(controller, '--ingress-ca')).toBe('/etc/eddy/tls/ca.crt');
+    const plain = await template(withKafka());
+    expect(containerOf(find(plain, 'Deployment', 'eddy-ingress')!).args).not.toContain('--tls-cert');
+  });
+
   it('refuses to render without Kafka, or with Kafka settings that cannot work, saying what to set', async () => {
     const failing: [string[], string][] = [
       [[], 'kafka.bootstrapServers is required'],

@@ -106,6 +106,7 @@ ServiceMonitor. Every component is the same image with other arguments, so they 
   ports       list of (dict "name" "containerPort" "servicePort"), all in the Service
   extraContainerPorts  list of (dict "name" "containerPort") served behind another Service (optional)
   healthPort  the name of the port that serves /healthz, /readyz and /metrics
+  healthScheme  HTTPS when that port serves TLS (values tls.secretName); default HTTP
   apiAccess   whether the Pod gets a Kubernetes API token (only components with RBAC do)
   kafka       whether the component talks to Kafka (gets the kafka.* settings)
   volumes, volumeMounts  more of them (optional)
@@ -246,6 +247,9 @@ spec:
             httpGet:
               path: /healthz
               port: {{ .healthPort }}
+              {{- if eq (default "HTTP" .healthScheme) "HTTPS" }}
+              scheme: HTTPS
+              {{- end }}
             periodSeconds: 10
             timeoutSeconds: 3
             failureThreshold: 3
@@ -253,6 +257,9 @@ spec:
             httpGet:
               path: /readyz
               port: {{ .healthPort }}
+              {{- if eq (default "HTTP" .healthScheme) "HTTPS" }}
+              scheme: HTTPS
+              {{- end }}
             periodSeconds: 5
             timeoutSeconds: 3
             failureThreshold: 3
@@ -260,6 +267,9 @@ spec:
             httpGet:
               path: /healthz
               port: {{ .healthPort }}
+              {{- if eq (default "HTTP" .healthScheme) "HTTPS" }}
+              scheme: HTTPS
+              {{- end }}
             periodSeconds: 2
             failureThreshold: 60
           resources:
@@ -338,6 +348,15 @@ spec:
     - port: {{ .healthPort }}
       path: /metrics
       interval: {{ $root.Values.metrics.serviceMonitor.interval }}
+      {{- if eq (default "HTTP" .healthScheme) "HTTPS" }}
+      scheme: https
+      tlsConfig:
+        serverName: {{ include "eddy.serviceHost" . }}
+        ca:
+          secret:
+            name: {{ $root.Values.tls.secretName }}
+            key: ca.crt
+      {{- end }}
 {{- end }}
 {{- end -}}
 
@@ -350,4 +369,20 @@ SelfSubjectAccessReviews all go out as that account, not as this one).
 - apiGroups: [""]
   resources: [serviceaccounts]
   verbs: [impersonate]
+{{- end -}}
+
+{{/*
+The serving TLS Secret (values tls.secretName) as a volume, its mount and the flags that read it:
+a dict with "args", "volumes", "volumeMounts" (empty lists without TLS), for the components that
+serve HTTPS (ingress, serving's router, sources' webhook endpoints).
+*/}}
+{{- define "eddy.tls" -}}
+{{- if .Values.tls.secretName -}}
+{{- toJson (dict
+  "args" (list "--tls-cert" "/etc/eddy/tls/tls.crt" "--tls-key" "/etc/eddy/tls/tls.key")
+  "volumes" (list (dict "name" "serving-tls" "secret" (dict "secretName" .Values.tls.secretName)))
+  "volumeMounts" (list (dict "name" "serving-tls" "mountPath" "/etc/eddy/tls" "readOnly" true))) -}}
+{{- else -}}
+{{- toJson (dict "args" (list) "volumes" (list) "volumeMounts" (list)) -}}
+{{- end -}}
 {{- end -}}

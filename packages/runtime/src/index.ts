@@ -71,5 +71,23 @@ export {
 } from './sender-auth/token-verifier.js';
 export { type StatusReporter, type StatusReporterOptions, startStatusReporter } from './status-reporter.js';
 export { sleep, TimeoutError, withTimeout } from './timers.js';
+export { type CertificateOptions, type CertificateSet, createCertificates } from './tls/certificates.js';
+export { type CertificateLogger, ServingCertificate } from './tls/serving-certificate.js';
+export { servingCertificateFromFlags, TLS_FLAGS, tlsFlagFiles } from './tls/tls-flags.js';
+export {
+  checkTlsMaterial,
+  MIN_TLS_VERSION,
+  parseCertificates,
+  readTlsFiles,
+  secureContextOptions,
+  TLS_SECRET_KEYS,
+  TlsConfigError,
+  type TlsFiles,
+  type TlsLabels,
+  type TlsMaterial,
+  tlsFromSecretData,
+  trustAnchor,
+} from './tls/tls-material.js';
+export { describeTlsFailure, TrustedAgents } from './tls/trusted-agents.js';
 export { type WaitFor, type WaitOptions, waitFor, waitForWith } from './wait-for.js';
 export { workingDirectoryProblem } from './working-directory.js';

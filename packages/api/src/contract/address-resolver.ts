@@ -11,10 +11,15 @@ export interface AddressResolver {
   describeFailure?(ref: KReference, namespace: string): string;
   /** The OIDC audience of `ref`'s address (Knative's `status.address.audience`), when it has one. */
   audience?(ref: KReference, namespace: string): string | undefined;
+  /** The PEM CAs that verify `ref`'s https address (Knative's `status.address.CACerts`), if it has them. */
+  caCerts?(ref: KReference, namespace: string): string | undefined;
 }
 
-/** What a lookup of a reference gives: its URL (and OIDC audience, if any), or why it has none. */
-export type AddressLookup = { url: string; audience?: string } | { why: string };
+/**
+ * What a lookup of a reference gives: its URL (with its OIDC audience, if any, and the CAs that verify
+ * it when https), or why it has none.
+ */
+export type AddressLookup = { url: string; audience?: string; caCerts?: string } | { why: string };
 
 /** An AddressResolver over one lookup function that says both the URL and why there is none. */
 export function resolverFromLookup(
@@ -33,14 +38,21 @@ export function resolverFromLookup(
       const r = lookup(ref, namespace);
       return 'url' in r ? r.audience : undefined;
     },
+    caCerts: (ref, namespace) => {
+      const r = lookup(ref, namespace);
+      return 'url' in r ? r.caCerts : undefined;
+    },
   };
 }
 
 /**
- * A resolved Destination; `audience` is the OIDC audience a sender's token must name: the Destination's
- * own `audience`, else its ref's address audience (set only when authentication is on).
+ * A resolved Destination. `audience` is the OIDC audience a sender's token must name: the Destination's
+ * own `audience`, else its ref's address audience (set only when authentication is on). `caCerts`: the
+ * Destination's own `CACerts`, else those of the address its ref resolved to.
  */
-export type DestinationResult = { ok: true; url: string; audience?: string } | { ok: false; message: string };
+export type DestinationResult =
+  | { ok: true; url: string; audience?: string; caCerts?: string }
+  | { ok: false; message: string };
 
 /** `Service default/display (serving.knative.dev/v1)` */
 export function describeRef(ref: KReference, namespace: string): string {
@@ -89,7 +101,7 @@ export function resolveDestination(
   if (!dest.ref) {
     const uri = dest.uri ?? '';
     if (!isAbsolute(uri)) return { ok: false, message: `URI ${JSON.stringify(uri)} is not absolute` };
-    return withAudience(clusterLocalUri(uri, resolver) ?? uri, dest.audience);
+    return resolved(clusterLocalUri(uri, resolver) ?? uri, dest.audience, dest.CACerts);
   }
   const ref = dest.ref;
   const url = resolver.resolve(ref, namespace);
@@ -98,17 +110,24 @@ export function resolveDestination(
     return { ok: false, message: `${describeRef(ref, namespace)}: ${why}` };
   }
   const audience = dest.audience || resolver.audience?.(ref, namespace);
-  if (dest.uri === undefined || dest.uri === '') return withAudience(url, audience);
+  const caCerts = dest.CACerts ?? resolver.caCerts?.(ref, namespace);
+  if (dest.uri === undefined || dest.uri === '') return resolved(url, audience, caCerts);
   if (isAbsolute(dest.uri))
     return {
       ok: false,
       message: `absolute URI ${JSON.stringify(dest.uri)} is not allowed together with "ref"`,
     };
-  return withAudience(appendRelativeUri(url, dest.uri), audience);
+  return resolved(appendRelativeUri(url, dest.uri), audience, caCerts);
 }
 
-function withAudience(url: string, audience: string | undefined): DestinationResult {
-  return audience ? { ok: true, url, audience } : { ok: true, url };
+/** CAs matter only to an https URL: an http one never carries them into the contract. */
+function resolved(url: string, audience: string | undefined, caCerts: string | undefined): DestinationResult {
+  return {
+    ok: true,
+    url,
+    ...(audience ? { audience } : {}),
+    ...(caCerts !== undefined && url.startsWith('https:') ? { caCerts } : {}),
+  };
 }
 
 const CLUSTER_LOCAL =

@@ -24,6 +24,8 @@ export interface ResolvedDelivery {
   deadLetterSink?: string;
   /** OIDC audience of the dead-letter sink: requests to it carry a token for it (the route's `senderSubject`). */
   deadLetterSinkAudience?: string;
+  /** PEM CAs (besides the system's) that verify an https `deadLetterSink` (its Destination's `CACerts`). */
+  deadLetterSinkCACerts?: string;
 }
 
 /** Trigger filtering, as written: a non-empty `filters` overrides `attributes`. */
@@ -35,8 +37,11 @@ export interface ResolvedFilter {
 /** Where a subscriber's reply event goes. */
 export type ReplyTarget =
   | { kind: 'topic'; topic: string }
-  /** `audience`: the reply destination's OIDC audience (a token is attached). */
-  | { kind: 'url'; url: string; audience?: string }
+  /**
+   * `audience`: the reply destination's OIDC audience (a token is attached); `caCerts`: PEM CAs (besides
+   * the system's) that verify an https reply URL.
+   */
+  | { kind: 'url'; url: string; audience?: string; caCerts?: string }
   | { kind: 'drop' };
 
 /**
@@ -65,6 +70,8 @@ export interface DispatchRoute {
    * account (`system:serviceaccount:<ns>:<name>-oidc-<group>-<kind>`). Set when any audience is.
    */
   senderSubject?: string;
+  /** PEM CAs (besides the system's) that verify an https `subscriber` (the Destination's `CACerts`). */
+  subscriberCACerts?: string;
   /**
    * The object the subscriber URL was resolved from, when the Destination had a `ref` (namespace filled
    * in). Lets the autoscaler find the routes whose backlog belongs to a Service.

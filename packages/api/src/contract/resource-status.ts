@@ -12,6 +12,15 @@ export interface Condition {
   message?: string;
 }
 
+/** Knative's duck Addressable: `name` is `http` or `https` when TLS is on. */
+export interface StatusAddress {
+  name?: string;
+  url: string;
+  CACerts?: string;
+  /** The OIDC audience of tokens for it, when authentication is on (Knative's `audience`). */
+  audience?: string;
+}
+
 /** The parts of Knative's status Eddy fills for Broker, Trigger, channels and Subscription. */
 export interface ResourceStatus {
   /** The `metadata.generation` this status was computed from (1 when the resource carries none). */
@@ -22,13 +31,15 @@ export interface ResourceStatus {
   policies?: { apiVersion: string; name: string }[];
   /** EventPolicy: the subjects it allows, resolved. */
   from?: string[];
-  /** Broker and channels: where to send events (`audience`: the OIDC audience, when authentication is on). */
-  address?: { url: string; audience?: string };
   /** Trigger (Knative's fields): the subscriber's and dead-letter sink's OIDC audience. */
   subscriberAudience?: string;
   deadLetterSinkAudience?: string;
   /** Senders (Triggers, Subscriptions, sources) when authentication is on: the identity their tokens carry. */
   auth?: { serviceAccountName: string };
+  /** Broker and channels: where to send events (`CACerts`: the PEM that verifies an https one). */
+  address?: StatusAddress;
+  /** With TLS on (Knative's transport-encryption): every address, https first; permissive adds http. */
+  addresses?: StatusAddress[];
   /** Trigger: the resolved subscriber. */
   subscriberUri?: string;
   /** Broker, Trigger, channels: the resolved dead-letter sink of the delivery that applies. */

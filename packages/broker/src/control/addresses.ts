@@ -19,6 +19,7 @@ import { parallelIngressName, sequenceChannelName } from './flows.js';
 import { addressAudience } from './ingress-audience.js';
 import { kafkaSinkUrl } from './kafka-sinks.js';
 import { type Settings, show } from './options.js';
+import { ingressCACerts } from './tls-addresses.js';
 
 export function eventingResolver(
   brokers: Map<string, BrokerState>,
@@ -43,6 +44,7 @@ export function eventingResolver(
       return {
         url: `${settings.brokerBase}${ingressPath(ns, ref.name)}`,
         ...audience('Broker', ns, ref.name),
+        ...ingressCACerts(settings),
       };
     }
     if (group === 'messaging.knative.dev' && isChannelKind(ref.kind)) {
@@ -52,6 +54,7 @@ export function eventingResolver(
       return {
         url: `${settings.channelBase}${ingressPath(ns, ref.name)}`,
         ...audience(s.kind, ns, ref.name),
+        ...ingressCACerts(settings),
       };
     }
     if (group === 'flows.knative.dev' && (ref.kind === 'Sequence' || ref.kind === 'Parallel')) {
@@ -65,14 +68,22 @@ export function eventingResolver(
         };
       if (!channelUsable(s)) return { why: `its channel ${s.entry.name} is not ready` };
       // The ingress checks tokens against the channel the address really is.
-      return { url: `${settings.channelBase}${ingressPath(ns, first)}`, ...audience(s.kind, ns, first) };
+      return {
+        url: `${settings.channelBase}${ingressPath(ns, first)}`,
+        ...audience(s.kind, ns, first),
+        ...ingressCACerts(settings),
+      };
     }
     if (group === 'eventing.knative.dev' && ref.kind === 'KafkaSink') {
       if (!sinks.has(namespacedKey(ns, ref.name)))
         return {
           why: `KafkaSink ${show(ref.name)} does not exist in namespace ${show(ns)} or its auth Secret did not resolve`,
         };
-      return { url: kafkaSinkUrl(settings.brokerBase, ns, ref.name), ...audience('KafkaSink', ns, ref.name) };
+      return {
+        url: kafkaSinkUrl(settings.brokerBase, ns, ref.name),
+        ...audience('KafkaSink', ns, ref.name),
+        ...ingressCACerts(settings),
+      };
     }
     if (group === 'serving.knative.dev' && ref.kind === 'Service') {
       if (!services.has(namespacedKey(ns, ref.name)))
@@ -80,6 +91,8 @@ export function eventingResolver(
       if (!settings.serviceUrl)
         return { why: 'Services are not served by this control plane (no serviceUrl)' };
       const url = settings.serviceUrl(ns, ref.name);
+      // Eddy's router serves HTTPS with the ingress' certificate, so the same CA verifies it.
+      if (url?.startsWith('https:')) return { url, ...ingressCACerts(settings) };
       return url ? { url } : { why: 'the Service has no URL yet' };
     }
     if (settings.resolver) {

@@ -22,6 +22,7 @@ import { type DeliveryResult, markDeadLetterSink, markDeliveryParse, resolveDeli
 import { addressAudience } from './ingress-audience.js';
 import { type Claim, settleClaims } from './name-claims.js';
 import { type Settings, show, ttlField } from './options.js';
+import { ingressAddressFields } from './tls-addresses.js';
 import {
   type TopicSettingsResult,
   topicRouteFields,
@@ -137,7 +138,10 @@ export function reconcileBrokers(
     set.markTrue('Addressable');
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
     if (set.ready && s.settings.ok) {
-      status.address = { url, ...addressAudience(settings, 'Broker', entry.namespace, entry.name) };
+      Object.assign(
+        status,
+        ingressAddressFields(settings, url, addressAudience(settings, 'Broker', entry.namespace, entry.name)),
+      );
       routes.push({
         namespace: entry.namespace,
         name: entry.name,

@@ -23,6 +23,7 @@ import { type DeliveryResult, markDeadLetterSink, markDeliveryParse, resolveDeli
 import { addressAudience } from './ingress-audience.js';
 import { type Claim, settleClaims } from './name-claims.js';
 import type { Settings } from './options.js';
+import { ingressAddressFields } from './tls-addresses.js';
 import {
   type TopicSettings,
   type TopicSettingsResult,
@@ -175,10 +176,14 @@ export function reconcileChannels(
     set.markTrue('Addressable');
     const status: ResourceStatus = { observedGeneration: entry.generation, conditions: [] };
     if (set.ready && s.settings.ok) {
-      status.address = {
-        url: `${settings.channelBase}${ingressPath(entry.namespace, entry.name)}`,
-        ...addressAudience(settings, s.kind, entry.namespace, entry.name),
-      };
+      Object.assign(
+        status,
+        ingressAddressFields(
+          settings,
+          `${settings.channelBase}${ingressPath(entry.namespace, entry.name)}`,
+          addressAudience(settings, s.kind, entry.namespace, entry.name),
+        ),
+      );
       routes.push({
         namespace: entry.namespace,
         name: entry.name,

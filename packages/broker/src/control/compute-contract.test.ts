@@ -956,3 +956,67 @@ describe('options', () => {
     );
   });
 });
+
+describe('TLS: CACerts on addresses and routes', () => {
+  const CA = '-----BEGIN CERTIFICATE-----\nMIIBeddyCA\n-----END CERTIFICATE-----\n';
+  const SUB_CA = '-----BEGIN CERTIFICATE-----\nMIIBsubscriberCA\n-----END CERTIFICATE-----\n';
+  const tls = {
+    brokerIngressUrl: 'https://127.0.0.1:8443',
+    serviceUrl: (ns: string, name: string) => `https://127.0.0.1:8444/${ns}/${name}`,
+    ingressTls: { caCerts: CA },
+  };
+
+  it("refs to Eddy's https Broker and Service carry its CA; a uri carries its own CACerts; http carries none", () => {
+    const { contract, statuses } = compute(
+      load(
+        broker('default'),
+        broker('other', '  annotations: {}\n'),
+        service('display'),
+        trigger('to-display', `  broker: default\n${toService('display')}`),
+        trigger(
+          'to-broker',
+          `  broker: default\n  subscriber:\n    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: other}\n  delivery:\n    deadLetterSink: {uri: "https://dls.example/x", CACerts: ${JSON.stringify(SUB_CA)}}\n`,
+        ),
+        trigger(
+          'to-uri',
+          `  broker: default\n  subscriber: {uri: "https://sub.example/", CACerts: ${JSON.stringify(SUB_CA)}}\n`,
+        ),
+        trigger(
+          'to-http',
+          `  broker: default\n  subscriber: {uri: "http://sub.example/", CACerts: ${JSON.stringify(SUB_CA)}}\n`,
+        ),
+      ),
+      tls,
+    );
+    expect(route(contract, 'default/to-display')?.subscriberCACerts).toBe(CA);
+    expect(route(contract, 'default/to-broker')).toMatchObject({
+      subscriber: 'https://127.0.0.1:8443/default/other',
+      subscriberCACerts: CA,
+      delivery: { deadLetterSink: 'https://dls.example/x', deadLetterSinkCACerts: SUB_CA },
+    });
+    expect(route(contract, 'default/to-uri')?.subscriberCACerts).toBe(SUB_CA);
+    expect(route(contract, 'default/to-http')).not.toHaveProperty('subscriberCACerts');
+    const address = { name: 'https', url: 'https://127.0.0.1:8443/default/default', CACerts: CA };
+    expect(statusOf(statuses, 'Broker', 'default')).toMatchObject({ address, addresses: [address] });
+  });
+
+  it('permissive: status.address is the http one, status.addresses https then http', () => {
+    const { statuses } = compute(load(broker('default')), {
+      ...tls,
+      ingressTls: { caCerts: CA, httpOrigin: 'http://127.0.0.1:8080' },
+    });
+    const https = { name: 'https', url: 'https://127.0.0.1:8443/default/default', CACerts: CA };
+    const http = { name: 'http', url: 'http://127.0.0.1:8080/default/default' };
+    expect(statusOf(statuses, 'Broker', 'default')).toMatchObject({
+      address: http,
+      addresses: [https, http],
+    });
+  });
+
+  it('without TLS the address is the plain URL only', () => {
+    const { statuses } = compute(load(broker('default')));
+    const status = statusOf(statuses, 'Broker', 'default');
+    expect(status.address).toEqual({ url: 'http://127.0.0.1:8080/default/default' });
+    expect(status).not.toHaveProperty('addresses');
+  });
+});

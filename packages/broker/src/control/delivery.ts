@@ -87,6 +87,7 @@ export function resolveDelivery(
     if (!dls.ok) return { ok: false, field: 'deadLetterSink', message: dls.message };
     delivery.deadLetterSink = dls.url;
     if (dls.audience) delivery.deadLetterSinkAudience = dls.audience;
+    if (dls.caCerts !== undefined) delivery.deadLetterSinkCACerts = dls.caCerts;
   }
   return { ok: true, delivery };
 }

@@ -24,6 +24,7 @@ import {
 import { addressAudience } from './ingress-audience.js';
 import { kafkaSinkAuth } from './kafka-sink-auth.js';
 import { type Settings, show } from './options.js';
+import { ingressAddressFields } from './tls-addresses.js';
 
 /** What the caller knows of a sink's topic: undefined = not checked yet. */
 export interface KafkaSinkTopicState {
@@ -99,10 +100,14 @@ export function reconcileKafkaSinks(
           topic.message ?? `${cluster} is not ready`,
         );
       set.markTrue('Addressable');
-      status.address = {
-        url: kafkaSinkUrl(settings.brokerBase, entry.namespace, entry.name),
-        ...addressAudience(settings, 'KafkaSink', entry.namespace, entry.name),
-      };
+      Object.assign(
+        status,
+        ingressAddressFields(
+          settings,
+          kafkaSinkUrl(settings.brokerBase, entry.namespace, entry.name),
+          addressAudience(settings, 'KafkaSink', entry.namespace, entry.name),
+        ),
+      );
     }
     status.conditions = set.conditions();
     statuses.set(resourceKey('KafkaSink', entry.namespace, entry.name), status);

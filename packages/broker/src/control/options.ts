@@ -61,6 +61,17 @@ export interface ComputeContractOptions {
    * OIDC audience, senders to them attach tokens, statuses show `auth.serviceAccountName`.
    */
   authentication?: boolean;
+  /**
+   * The ingress serves HTTPS (`brokerIngressUrl` is https): addresses carry `caCerts` as `CACerts`, and
+   * refs resolved to them carry it into the routes. `httpOrigin` (permissive transport encryption): the
+   * plain-HTTP listener too, listed in `status.addresses` and used as `status.address`, as Knative does.
+   */
+  ingressTls?: IngressTls;
+}
+
+export interface IngressTls {
+  caCerts: string;
+  httpOrigin?: string;
 }
 
 export const DEFAULT_PARTITIONS = 1;
@@ -81,6 +92,7 @@ export interface Settings {
   serviceUrl: ComputeContractOptions['serviceUrl'];
   resolver: AddressResolver | undefined;
   authentication: boolean;
+  ingressTls: IngressTls | undefined;
 }
 
 export const show = (v: unknown) => JSON.stringify(v);
@@ -111,6 +123,7 @@ export function settingsFrom(options: ComputeContractOptions): Settings {
     serviceUrl: options.serviceUrl,
     resolver: options.resolver,
     authentication: options.authentication ?? false,
+    ingressTls: options.ingressTls,
   };
 }
 

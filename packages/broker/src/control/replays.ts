@@ -30,6 +30,7 @@ import {
 import type { ReplayProgress } from '../replay/replay-progress.js';
 import { resolveDelivery } from './delivery.js';
 import { type Settings, show } from './options.js';
+import { caCertsField } from './routes.js';
 
 export interface ReplayContext {
   brokers: readonly BrokerRoute[];
@@ -243,6 +244,7 @@ function targetsOf(
         topic,
         group: replayGroup(uid, 'destination'),
         subscriber: destination.url,
+        ...caCertsField(destination),
         reply: broker ? { kind: 'topic', topic } : { kind: 'drop' },
         delivery: delivery.delivery,
         ordering: 'unordered',

@@ -66,6 +66,11 @@ export function consumerAnnotations(
   return { ok: true, ordering, maxInFlight, startFrom };
 }
 
+/** The route's `subscriberCACerts` field (present only when the resolved https subscriber has CAs). */
+export function caCertsField(resolved: { caCerts?: string }): Pick<DispatchRoute, 'subscriberCACerts'> {
+  return resolved.caCerts !== undefined ? { subscriberCACerts: resolved.caCerts } : {};
+}
+
 /** The route's `subscriberRef` field (present only for a ref subscriber), namespace filled in. */
 export function subscriberRefField(
   dest: Destination,

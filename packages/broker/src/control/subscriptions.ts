@@ -18,7 +18,7 @@ import {
 import { type ChannelState, findChannel, isChannelKind } from './channels.js';
 import { markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Settings, show, ttlField } from './options.js';
-import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
+import { caCertsField, consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
 import { senderIdentity } from './sender-identity.js';
 
 export function reconcileSubscription(
@@ -60,7 +60,7 @@ export function reconcileSubscription(
     const r = resolveDestination(sub.spec.reply, entry.namespace, resolver);
     if (r.ok) {
       physical.replyUri = r.url;
-      reply = { kind: 'url', url: r.url };
+      reply = { kind: 'url', url: r.url, ...(r.caCerts !== undefined ? { caCerts: r.caCerts } : {}) };
       if (r.audience) {
         physical.replyAudience = r.audience;
         reply.audience = r.audience;
@@ -129,6 +129,7 @@ export function reconcileSubscription(
       group: subscriptionGroup(entry.namespace, entry.name),
       subscriber: subscriber.url,
       ...identity,
+      ...caCertsField(subscriber),
       ...subscriberRefField(sub.spec.subscriber, entry.namespace),
       reply,
       delivery: delivery.delivery,

@@ -18,7 +18,7 @@ import {
 import type { BrokerState } from './brokers.js';
 import { markDeadLetterSink, markDeliveryParse, resolveDelivery } from './delivery.js';
 import { type Settings, show, ttlField } from './options.js';
-import { consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
+import { caCertsField, consumerAnnotations, type PendingRoute, subscriberRefField } from './routes.js';
 import { senderIdentity } from './sender-identity.js';
 
 /** The route's `filter` field: present only when the Trigger filters. */
@@ -112,6 +112,7 @@ export function reconcileTrigger(
       ...filterField(t.spec),
       subscriber: subscriber.url,
       ...identity,
+      ...caCertsField(subscriber),
       ...subscriberRefField(t.spec.subscriber, entry.namespace),
       reply: { kind: 'topic', topic: broker.topic },
       delivery: delivery.delivery,

@@ -67,6 +67,8 @@ export interface ApplyResult {
 export interface BrokerDataPlane {
   /** Base URL of the ingress, e.g. http://127.0.0.1:8080 (brokers at /<ns>/<name>, channels at /channels/<ns>/<name>); a dispatcher's probe server. */
   readonly url: string;
+  /** With permissive TLS (an https `url`), the ingress' plain-HTTP base URL too. */
+  readonly httpUrl?: string | undefined;
   readonly component: DataPlaneComponent;
   readonly registry: Registry;
   /** Generation of the contract running now; undefined before the first apply(). */
@@ -112,8 +114,10 @@ export async function createBrokerDataPlane(options: BrokerDataPlaneOptions): Pr
   const parts: Parts = { logger, log: options.log, ingress, dispatcher, deliverer };
   const plane = new DataPlane(registry, component, parts, { topicWaitMs, deleteRemovedGroups });
   try {
-    if (ingress) plane.url = await ingress.listen();
-    else {
+    if (ingress) {
+      plane.url = await ingress.listen();
+      plane.httpUrl = ingress.httpUrl;
+    } else {
       const probes = await startProbeServer({
         host: options.ingress?.host ?? '127.0.0.1',
         port: options.ingress?.port ?? 0,
@@ -147,6 +151,7 @@ interface Parts {
 
 class DataPlane implements BrokerDataPlane {
   url = '';
+  httpUrl: string | undefined;
   #generation: number | undefined;
   /** Why routes of the last contract could not start (they keep retrying). */
   #routeFailure: string | undefined;

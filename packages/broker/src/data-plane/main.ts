@@ -30,6 +30,9 @@ import {
   processRegistry,
   readContractFile as readCheckedContractFile,
   runProcessMain,
+  servingCertificateFromFlags,
+  TLS_FLAGS,
+  tlsFlagFiles,
   UsageError,
   usageText,
   watchContract,
@@ -86,6 +89,7 @@ const OPTIONS = {
   'retry-state-topic': { value: '<name>', help: "the dispatcher's retry-state topic" },
   'kafka-session-timeout-ms': { value: '<ms>', help: 'Kafka consumer session (heartbeat = 1/5 of it)' },
   'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
+  ...TLS_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
 /** `--data-dir` -> `EDDY_BROKER_DATA_DIR`. */
@@ -116,6 +120,8 @@ export interface MainOptions {
   retryStateTopic?: string;
   kafkaSessionTimeoutMs?: number;
   watchIntervalMs: number;
+  /** The ingress serves HTTPS with these files (`--tls-cert`, `--tls-key`). */
+  tls?: { cert: string; key: string };
 }
 
 /**
@@ -158,6 +164,7 @@ export function parseMainArgs(
     retryStateTopic: flags.text('retry-state-topic'),
     kafkaSessionTimeoutMs: flags.int('kafka-session-timeout-ms', 1000, 3_600_000),
     watchIntervalMs: flags.int('watch-interval-ms', 50, 60_000) ?? 500,
+    ...tlsFlagFiles(flags.text('tls-cert'), flags.text('tls-key')),
   };
 }
 
@@ -217,6 +224,7 @@ export async function runDataPlane(
         port: options.port,
         reusePort: options.reusePort,
         kafkaSinkClient: options.kafkaClient,
+        ...(options.tls ? { tls: servingCertificateFromFlags(options.tls, logger) } : {}),
       },
       dispatcher: { retryStateTopic: options.retryStateTopic },
       ...(issuer ? { deliverer: { tokens: issuerTokens(issuer) } } : {}),

@@ -13,10 +13,18 @@ import {
   parseRetryAfter,
   type ResolvedDelivery,
 } from '@eddy/api';
-import { DRAIN_LIMIT_BYTES, describeError, readBounded, type SenderTokens, sleep } from '@eddy/runtime';
+import {
+  DRAIN_LIMIT_BYTES,
+  describeError,
+  describeTlsFailure,
+  readBounded,
+  type SenderTokens,
+  sleep,
+  TrustedAgents,
+} from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { deliveryMetrics } from './delivery-metrics.js';
 import { ERROR_DATA_MAX_BYTES, type LastFailure, withErrorExtensions } from './error-extensions.js';
 import {
@@ -131,6 +139,8 @@ interface AttemptOptions {
   /** The target's OIDC audience and the sender's subject: a token is attached. */
   audience?: string | undefined;
   subject?: string | undefined;
+  /** PEM CAs besides the system's that verify an https target (the Destination's CACerts). */
+  caCerts?: string | undefined;
 }
 
 function statusClass(status: number): string {
@@ -175,9 +185,9 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
   if (!(defaultTimeoutMs > 0)) throw new RangeError(`defaultTimeoutMs must be > 0, got ${defaultTimeoutMs}`);
   if (!(maxReplyBytes > 0)) throw new RangeError(`maxReplyBytes must be > 0, got ${maxReplyBytes}`);
   const metrics = deliveryMetrics(registry);
-  // One Agent keeps a keep-alive pool per origin; our own timer bounds each attempt, so
-  // undici's idle timeouts are off.
-  const agent = new Agent({
+  // One Agent keeps a keep-alive pool per origin (and one Agent per distinct CACerts set); our own
+  // timer bounds each attempt, so undici's idle timeouts are off.
+  const agents = new TrustedAgents({
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
     connections: options.connectionsPerOrigin ?? null,
     headersTimeout: 0,
@@ -267,6 +277,12 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
         const header = tokens.authorization(opts.subject, opts.audience);
         request.headers.authorization = typeof header === 'string' ? header : await header;
       }
+      let agent: Agent;
+      try {
+        agent = agents.for(opts.caCerts);
+      } catch (err) {
+        return { ok: false, error: describeError(err), retryable: false, statusClass: 'network_error' };
+      }
       const response = await agent.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
@@ -286,7 +302,17 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
           statusClass: 'timeout',
         };
       }
-      return { ok: false, error: describeError(err), retryable: true, statusClass: 'network_error' };
+      // A certificate that does not verify is retried like any connection failure (it may be rotated
+      // meanwhile), and says it was TLS so a dead-lettered event and the logs tell why.
+      const tlsFailure = describeTlsFailure(err, target.origin);
+      // A misconfigured CA is an operator's problem: said at warn, not only at debug as other failures.
+      if (tlsFailure) logger.warn({ target: target.origin, error: tlsFailure }, 'delivery refused: TLS');
+      return {
+        ok: false,
+        error: tlsFailure ?? describeError(err),
+        retryable: true,
+        statusClass: 'network_error',
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -305,6 +331,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     const request = requestFor(event, false);
     const timeoutMs = delivery.timeoutMs ?? defaultTimeoutMs;
     const maxAttempts = delivery.retry + 1;
+    const caCerts = delivery.deadLetterSinkCACerts;
     for (let n = 1; ; n++) {
       const result = await attempt(target, request, {
         timeoutMs,
@@ -313,6 +340,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
         maxReplyBytes,
         audience: delivery.deadLetterSinkAudience,
         subject: route.senderSubject,
+        caCerts,
       });
       metrics.deadLetterAttempts.inc({ route: route.id, status_class: result.statusClass });
       if (result.ok) return undefined;
@@ -361,6 +389,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       maxReplyBytes,
       audience: route.subscriberAudience,
       subject: route.senderSubject,
+      caCerts: route.subscriberCACerts,
     };
 
     let last: (LastFailure & { error?: string }) | undefined = req.lastFailure
@@ -435,7 +464,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       if (closed) return;
       closed = true;
       lifecycle.abort();
-      await agent.close();
+      await agents.close();
     },
   };
 }

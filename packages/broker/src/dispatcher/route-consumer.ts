@@ -636,6 +636,7 @@ export class RouteConsumer {
             ...route,
             subscriber: target.url,
             subscriberAudience: target.audience,
+            subscriberCACerts: target.caCerts,
             reply: { kind: 'drop' },
           },
           signal,

@@ -10,13 +10,16 @@
 // A KafkaSink's route is the same path with another log: a producer to the sink's own cluster
 // (kafka-sink-logs.ts), in the sink's content mode; its 202 also waits for the cluster's acks=all.
 
+import type { RequestListener, Server } from 'node:http';
 import type { BrokerRoute, ChannelRoute, KafkaSinkRoute, PlainEvent, SenderTrust } from '@eddy/api';
 import { HttpBindingError, parseHttpRequest } from '@eddy/api';
 import {
+  boundPort,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type ProbeResult,
   registerProbeRoutes,
   requestTimeoutServer,
+  type ServingCertificate,
   sleep,
 } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -90,6 +93,10 @@ export interface IngressOptions {
   kafkaSinkLogs?: KafkaSinkLogs;
   /** The Kafka client of this ingress' own pool of KafkaSink producers. Default DEFAULT_KAFKA_CLIENT. */
   kafkaSinkClient?: KafkaClientName;
+  /** Serve HTTPS with this certificate (rotated live); default plain HTTP. */
+  tls?: ServingCertificate;
+  /** With `tls`: plain HTTP as well on this port (0 = a free one), Knative's permissive transport encryption. */
+  httpPort?: number;
 }
 
 interface RouteState {
@@ -139,6 +146,12 @@ export class Ingress {
   readonly #clientErrors: ClientErrors;
   /** The HTTP server, with its request deadline (made in the constructor, so a bad one fails there). */
   readonly #serverFactory: ReturnType<typeof requestTimeoutServer>;
+  /** Permissive TLS: the plain-HTTP twin of the HTTPS server, answering with the same handler. */
+  readonly #plain: { factory: ReturnType<typeof requestTimeoutServer>; port: number } | undefined;
+  readonly #scheme: 'http' | 'https';
+  #handler: RequestListener | undefined;
+  #plainServer: Server | undefined;
+  #httpUrl: string | undefined;
   readonly #host: string;
   readonly #port: number;
   readonly #ensureTopics: boolean;
@@ -174,8 +187,23 @@ export class Ingress {
       DEFAULT_MAX_HEADER_BYTES,
     );
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.#serverFactory = requestTimeoutServer(requestTimeoutMs, { maxHeaderSize: maxHeaderBytes });
     this.#clientErrors = new ClientErrors({ maxHeaderBytes, requestTimeoutMs });
+    this.#scheme = options.tls ? 'https' : 'http';
+    const factory = requestTimeoutServer(requestTimeoutMs, {
+      maxHeaderSize: maxHeaderBytes,
+      tls: options.tls,
+    });
+    this.#serverFactory = (handler) => {
+      this.#handler = handler;
+      return factory(handler);
+    };
+    this.#plain =
+      options.tls && options.httpPort !== undefined
+        ? {
+            factory: requestTimeoutServer(requestTimeoutMs, { maxHeaderSize: maxHeaderBytes }),
+            port: options.httpPort,
+          }
+        : undefined;
     this.#log = options.log;
     this.registry = options.registry ?? new Registry();
     this.#logger = options.logger ?? pino({ level: 'warn' });
@@ -247,11 +275,25 @@ export class Ingress {
     const address = this.#app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.#port;
     const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
-    this.#listening = `http://${host}:${port}`;
+    this.#listening = `${this.#scheme}://${host}:${port}`;
     this.#logger.info(
       { url: this.#listening, log: this.#log.kind },
       `ingress listening on ${this.#listening}`,
     );
+    if (this.#plain && this.#handler) {
+      const plain = this.#plain.factory(this.#handler);
+      plain.on('clientError', this.#clientErrors.handle);
+      this.#plainServer = plain;
+      await new Promise<void>((resolve, reject) => {
+        plain.once('error', reject);
+        plain.listen({ host: this.#host, port: this.#plain?.port ?? 0, reusePort: this.#reusePort }, resolve);
+      });
+      this.#httpUrl = `http://${host}:${boundPort(plain.address(), this.#plain.port)}`;
+      this.#logger.info(
+        { url: this.#httpUrl },
+        `ingress listening on ${this.#httpUrl} (plain HTTP, permissive TLS)`,
+      );
+    }
     return this.#listening;
   }
 
@@ -260,12 +302,21 @@ export class Ingress {
     return this.#listening;
   }
 
+  /** With permissive TLS, the plain-HTTP base URL once listening. */
+  get httpUrl(): string | undefined {
+    return this.#httpUrl;
+  }
+
   /** Stops accepting connections and waits for requests in flight. Does not close the log. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const state of this.#routes.values()) state.retired = true;
-    await this.#app.close();
+    const plain = this.#plainServer;
+    await Promise.all([
+      this.#app.close(),
+      plain ? new Promise((resolve) => plain.close(resolve)) : undefined,
+    ]);
     if (this.#ownsSinkLogs) await this.#sinkLogs.close();
   }
 

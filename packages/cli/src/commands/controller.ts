@@ -2,9 +2,10 @@
 // until SIGINT/SIGTERM, or exits 1 when it loses the leader Lease (a restarted replica starts clean,
 // as controller-runtime's managers do).
 
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isKafkaClientName, KAFKA_CLIENTS, kafkaSecurityFromEnv } from '@eddy/broker';
-import { loadKubeConfig, OIDC_ISSUER_ENV, OIDC_SIGNING_KEY_ENV } from '@eddy/runtime';
+import { loadKubeConfig, OIDC_ISSUER_ENV, OIDC_SIGNING_KEY_ENV, parseCertificates } from '@eddy/runtime';
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Controller } from '../controller/controller.js';
@@ -26,6 +27,7 @@ interface ControllerCommandOptions {
   kafka?: string;
   kafkaClient?: string;
   ingressUrl?: string;
+  ingressCa?: string;
   routerUrl?: string;
   externalSources?: boolean;
   eventtypeAutoCreate?: boolean;
@@ -96,6 +98,35 @@ function parseSeconds(flag: string, text: string | undefined): number | undefine
   return Math.round(n * 1000);
 }
 
+/**
+ * `--ingress-ca`: checked now (a located error), then re-read at every reconcile pass so a rotated CA
+ * (a remounted Secret) is published without a restart; a file damaged later keeps the last good CA.
+ */
+function ingressCaFlag(file: string | undefined, ingressUrl: string): (() => string) | undefined {
+  if (file === undefined) return undefined;
+  if (!ingressUrl.startsWith('https:')) throw new UsageError('--ingress-ca needs an https --ingress-url');
+  const read = () => {
+    const pem = readFileSync(file, 'utf8');
+    parseCertificates(pem, `--ingress-ca ${file}`);
+    return pem;
+  };
+  let last: string;
+  try {
+    last = read();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `--ingress-ca ${file}: no such file` : (error as Error).message);
+  }
+  return () => {
+    try {
+      last = read();
+    } catch {
+      // Mid-rotation or briefly missing: the last good CA stays published.
+    }
+    return last;
+  };
+}
+
 /** A base URL flag (`--ingress-url`, `--router-url`): http(s), without its trailing slashes. */
 function parseBaseUrl(flag: string, text: string): string {
   try {
@@ -123,6 +154,7 @@ export async function runController(options: ControllerCommandOptions, output: O
       `--kafka-client must be ${KAFKA_CLIENTS.map((c) => `"${c}"`).join(' or ')}, got "${options.kafkaClient}"`,
     );
   const ingressUrl = parseIngressUrl(options.ingressUrl);
+  const ingressCACerts = ingressCaFlag(options.ingressCa, ingressUrl);
   const routerUrl =
     options.routerUrl === undefined ? undefined : parseBaseUrl('--router-url', options.routerUrl);
   const senderAuth = senderAuthFromFlags(options);
@@ -159,6 +191,7 @@ export async function runController(options: ControllerCommandOptions, output: O
         ? { kafkaClient: options.kafkaClient }
         : {}),
       ingressUrl,
+      ...(ingressCACerts ? { ingressCACerts } : {}),
       ...(routerUrl ? { routerUrl } : {}),
       ...(process.env.POD_NAME
         ? { ownPod: { name: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE ?? 'default' } }
@@ -233,6 +266,10 @@ export function registerController(program: Command, output: Output, setExit: (c
     .option('--kafka <brokers>', 'Kafka bootstrap servers (host:port,...) the data plane runs on')
     .option('--kafka-client <name>', `Kafka client library: ${KAFKA_CLIENTS.join(', ')}`)
     .option('--ingress-url <url>', "base URL of the broker ingress as senders reach it (Brokers' address)")
+    .option(
+      '--ingress-ca <file>',
+      "with an https --ingress-url: the PEM CA of the ingress' certificate, published as the addresses' CACerts (re-read when it changes)",
+    )
     .option(
       '--external-sources',
       'run no source adapter here: `eddy sources --contract <this>/v1/contract/sources --member-id sources-1` runs them',

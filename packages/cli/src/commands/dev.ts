@@ -18,6 +18,7 @@ import {
   parsePort,
   parseProgressDeadlineFlag,
 } from './flags.js';
+import { devTlsFromFlags, TRANSPORT_ENCRYPTION } from './tls-flags.js';
 
 export interface DevCommandOptions {
   file: string[];
@@ -40,6 +41,11 @@ export interface DevCommandOptions {
   oidcIssuer?: string[];
   brokerTtl?: string;
   progressDeadline?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsSecret?: string;
+  transportEncryption?: string;
 }
 
 /** `--ingresses`/`--dispatchers`/`--sources`/`--routers`: a count from 1 to 64; default one per core. */
@@ -138,6 +144,11 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
     throw new UsageError(`--kubeconfig: no such file: ${options.kubeconfig}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
   const senderAuth = senderAuthFromFlags(options);
+  const tls = await devTlsFromFlags(options, options.file);
+  if (tls && processes && (!tls.files || tls.mode === 'permissive'))
+    throw new UsageError(
+      '--kafka without --in-process runs the ingress, serving and sources as processes: they take --tls-cert/--tls-key files in strict mode (not --tls-secret, not permissive)',
+    );
   let server: DevServer;
   try {
     server = await startDevServer({
@@ -163,6 +174,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(senderAuth ? { senderAuth } : {}),
       ...(brokerTtl !== undefined ? { brokerTtl } : {}),
       ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
+      ...(tls ? { tls } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -249,6 +261,23 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--broker-ttl <n>',
       'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)',
+    )
+    .option(
+      '--tls-cert <file>',
+      'serve the ingress and the router over HTTPS with this PEM certificate (reloaded when it changes)',
+    )
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--tls-ca <file>',
+      "the PEM CA that signed --tls-cert: the https addresses' CACerts (default the certificate itself)",
+    )
+    .option(
+      '--tls-secret <namespace/name>',
+      'instead of --tls-cert/--tls-key: a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) in the -f manifests',
+    )
+    .option(
+      '--transport-encryption <mode>',
+      `Knative's transport-encryption: ${TRANSPORT_ENCRYPTION.join(', ')} (default strict with a certificate: HTTPS only; permissive adds a plain-HTTP ingress port)`,
     )
     .option('--no-service-output', "do not print the services' output (`<revision> | <line>`) on stdout")
     .option('--log-level <level>', `component logs (pino JSON) on stderr: ${LOG_LEVELS.join(', ')}`, 'error')

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { getCACertificates } from 'node:tls';
 import { isExtensionName, isJsonMedia, mediaType, percentEncodeHeaderValue } from '@eddy/api';
+import { parseCertificates } from '@eddy/runtime';
 import type { Command } from 'commander';
 import { Agent, request } from 'undici';
 import { AdminClient, excerpt, networkCode, resourcePath } from '../admin/client.js';
@@ -39,6 +41,7 @@ export interface SendOptions extends ServerOptions, NamespaceOptions {
   extension: string[];
   /** A bearer token to send instead of one from Eddy's issuer (`--token`, EDDY_SEND_TOKEN). */
   token?: string;
+  cacert?: string;
 }
 
 export const SEND_TOKEN_ENV = 'EDDY_SEND_TOKEN';
@@ -143,6 +146,33 @@ export async function buildBinaryEvent(
   return { id, headers, body };
 }
 
+/**
+ * What verifies an https broker: the system's CAs, `--cacert`, and the CACerts its status publishes
+ * (read over the token-authenticated admin API, so as trusted as the control plane).
+ */
+async function trustFor(cacert: string | undefined, broker: StoredResource): Promise<{ ca?: string[] }> {
+  const extra: string[] = [];
+  if (cacert !== undefined) {
+    let pem: string;
+    try {
+      pem = await readFile(cacert, 'utf8');
+    } catch (e) {
+      throw new UsageError(
+        `--cacert ${cacert}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      );
+    }
+    try {
+      parseCertificates(pem, `--cacert ${cacert}`);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    extra.push(pem);
+  }
+  const published = (broker.status?.address as { CACerts?: unknown } | undefined)?.CACerts;
+  if (typeof published === 'string' && published !== '') extra.push(published);
+  return extra.length > 0 ? { ca: [...getCACertificates('default'), ...extra] } : {};
+}
+
 /** The broker's ingress URL from its status, or why there is none yet. */
 export function brokerAddress(broker: StoredResource): string {
   const url = broker.status?.address?.url;
@@ -189,7 +219,7 @@ export async function runSend(options: SendOptions, output: Output): Promise<num
   const authorization = await sendAuthorization(options, client, broker);
   if (authorization !== undefined) event.headers.authorization = authorization;
   let res: Awaited<ReturnType<typeof request>>;
-  const agent = new Agent({ pipelining: 0 });
+  const agent = new Agent({ pipelining: 0, connect: await trustFor(options.cacert, broker) });
   try {
     res = await request(url, {
       method: 'POST',
@@ -231,6 +261,10 @@ export function registerSend(program: Command, output: Output, setExit: (code: n
       .option(
         '--token <jwt>',
         `send this bearer token (default $${SEND_TOKEN_ENV}; else, when the broker requires authentication, a token of Eddy's issuer for system:serviceaccount:<ns>:eddy-cli)`,
+      )
+      .option(
+        '--cacert <file>',
+        "PEM CA certificates that verify an https broker, besides the system's and the broker's status.address.CACerts",
       ),
   ).action((opts: SendOptions) => runVerb(output, setExit, () => runSend(opts, output)));
 }

@@ -84,6 +84,11 @@ export interface ControllerOptions {
   /** The broker ingress's base URL as senders reach it: Brokers' status.address is `<it>/<ns>/<name>`. */
   ingressUrl: string;
   /**
+   * The PEM CA of the ingress' (https) certificate (`--ingress-ca`): Broker/Channel addresses carry it
+   * as CACerts, and Triggers to them trust it. Read at every pass (the file may rotate).
+   */
+  ingressCACerts?: () => string;
+  /**
    * The serving router's base URL as clients reach it (Services' status.url is `<it>/<ns>/<name>`):
    * with it, Services run (an `eddy serving --runtime kubernetes` process follows
    * /v1/contract/serving and makes each Revision a Deployment); without it they report
@@ -428,6 +433,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
         replays,
         firstContractGeneration: Date.now() * 1000,
         ...(senderAuth ? { senderAuth } : {}),
+        ...(o.ingressCACerts ? { ingressTls: () => ({ caCerts: o.ingressCACerts?.() ?? '' }) } : {}),
         ...(serving
           ? {
               serving: {

@@ -18,11 +18,13 @@ import type { ComponentProcessStatus } from '../admin/protocol.js';
 import { type BrokerComponent, FeedBrokerPlane } from '../planes/feed-broker-plane.js';
 import {
   childLogLevel,
+  childUrl,
   freePort,
   processStatuses,
   type SupervisedComponentOptions,
   type SupervisedSpec,
   Supervisor,
+  tlsArgs,
 } from './supervisor.js';
 
 export type { BrokerComponent };
@@ -57,7 +59,7 @@ export class BrokerProcesses {
   private constructor(options: BrokerProcessesOptions, port: number) {
     this.#o = options;
     this.#port = port;
-    this.url = listenUrl(options.host, port);
+    this.url = childUrl(options, listenUrl(options.host, port));
     // Every process that runs now must run a new contract (one still starting counts: it is about to poll).
     this.#plane = new FeedBrokerPlane({
       url: this.url,
@@ -149,6 +151,7 @@ export class BrokerProcesses {
       String(child.component === 'ingress'),
       '--log-level',
       childLogLevel(o.logger),
+      ...(child.component === 'ingress' ? tlsArgs(o) : []),
       ...(o.extraArgs ?? []),
     ];
     return { args, env: { ...this.#env, EDDY_CONTRACT_TOKEN: this.#token ?? '' } };

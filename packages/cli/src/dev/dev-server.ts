@@ -26,6 +26,7 @@ import {
   OIDC_ISSUER_ENV,
   OIDC_SIGNING_KEY_ENV,
   reportedCounters,
+  type ServingCertificate,
   sleep,
 } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
@@ -122,6 +123,16 @@ export interface DevServerOptions {
   brokerTtl?: number;
   /** Progress deadline of revisions without `serving.knative.dev/progress-deadline` (`--progress-deadline`). Default 600 000. */
   progressDeadlineMs?: number;
+  /** Serve the ingress and the router over HTTPS (`--tls-cert`/`--tls-key`); default plain HTTP. */
+  tls?: DevTls;
+}
+
+/** Knative's transport-encryption, once a certificate is given: `permissive` keeps plain HTTP too. */
+export interface DevTls {
+  certificate: ServingCertificate;
+  mode: 'strict' | 'permissive';
+  /** Absolute paths of the certificate's files, for the component processes (`--kafka`); absent for a Secret's. */
+  files?: { cert: string; key: string };
 }
 
 export interface DevServer {
@@ -220,6 +231,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     const metrics = new Registry();
     const port = options.port ?? 8080;
+    const tlsCertificate = options.tls?.certificate;
+    if (tlsCertificate) cleanups.push(() => tlsCertificate.close());
     let broker: Pick<BrokerDataPlane, 'url' | 'apply' | 'lag' | 'close'>;
     let inProcessBroker: BrokerDataPlane | undefined;
     let processes: BrokerProcesses | undefined;
@@ -236,6 +249,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         log,
         logger,
         print,
+        ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
       });
       broker = processes;
     } else {
@@ -244,8 +258,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           log,
           registry: metrics,
           logger,
-          ingress: { host, port, ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}) },
           deliverer: { tokens },
+          ingress: {
+            host,
+            port,
+            ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}),
+            ...(options.tls
+              ? {
+                  tls: options.tls.certificate,
+                  ...(options.tls.mode === 'permissive' ? { httpPort: 0 } : {}),
+                }
+              : {}),
+          },
         });
         broker = inProcessBroker;
       } catch (error) {
@@ -270,6 +294,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           kafka: options.kafka,
           ...(options.kafkaClient ? { kafkaClient: options.kafkaClient } : {}),
           ...(options.servingRouters !== undefined ? { routers: options.servingRouters } : {}),
+          ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
           logger,
           print,
           ...(options.serviceOutput ? { serviceOutput: options.serviceOutput } : {}),
@@ -283,6 +308,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
             logger,
             host,
             port: routerPort,
+            ...(options.tls ? { tls: options.tls.certificate } : {}),
             ...(options.serviceOutput ? { onReplicaOutput: options.serviceOutput } : {}),
           });
         } catch (error) {
@@ -303,6 +329,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ...(options.sources ? { sources: options.sources } : {}),
       ...(options.sourceAdapters ? { sourceAdapters: options.sourceAdapters } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      ...(options.tls ? { tls: options.tls.certificate } : {}),
+      ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
       ...(options.sourcesProcess
         ? { asProcess: options.sourcesProcess === true ? {} : options.sourcesProcess }
         : {}),
@@ -346,6 +374,14 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       onStatusLine: print,
       replays: replayProgress,
       senderAuth: trustingEddyIssuer(options.senderAuth, issuer) ?? {},
+      ...(options.tls
+        ? {
+            ingressTls: () => ({
+              caCerts: options.tls?.certificate.caCerts ?? '',
+              ...(inProcessBroker?.httpUrl ? { httpOrigin: inProcessBroker.httpUrl } : {}),
+            }),
+          }
+        : {}),
     });
     cleanups.push(() => reconciler.close());
     // Runs first on shutdown: a reconcile pass waiting for a component process to take its contract
@@ -427,6 +463,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     print(
       `  ingress  ${broker.url}  (brokers at /<namespace>/<name>${processes ? `; ${processes.summary()}` : ''})`,
     );
+    if (inProcessBroker?.httpUrl)
+      print(`  ingress  ${inProcessBroker.httpUrl}  (plain HTTP too: transport-encryption permissive)`);
     if (servingPlane)
       print(
         `  router   ${servingPlane.url}  (services at /<namespace>/<name>${servingProcess ? `; serving runs as a process: ${servingProcess.summary()}` : ''})`,

@@ -3,7 +3,7 @@
 // the runner the reconcile loop drives, whichever way the adapters run.
 
 import { namespacedKey, type ValueStore } from '@eddy/api';
-import type { SenderTokens } from '@eddy/runtime';
+import type { SenderTokens, ServingCertificate } from '@eddy/runtime';
 import type { ReplicaOutputLine } from '@eddy/serving';
 import {
   type ContainerOutputLine,
@@ -25,6 +25,10 @@ export interface DevSourcesOptions {
   sourceAdapters?: readonly string[];
   /** The kubeconfig for ApiServerSources (`eddy dev --kubeconfig`), passed to the sources process too. */
   kubeconfig?: string;
+  /** Webhook sources (GitHubSource) serve HTTPS with it, in this process. */
+  tls?: ServingCertificate;
+  /** ... and with these files in `eddy sources` processes. */
+  tlsFiles?: { cert: string; key: string };
   /**
    * Run the adapters in `eddy sources` processes (needs Kafka: eddy dev then runs processes): `members`
    * of them (default 1), each started with `extraArgs` too; `external`: started by someone else
@@ -77,11 +81,12 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
       print: o.print,
       ...(o.asProcess.members !== undefined ? { members: o.asProcess.members } : {}),
       ...(o.asProcess.external ? { external: true } : {}),
-      ...(o.asProcess.extraArgs || o.kubeconfig
+      ...(o.asProcess.extraArgs || o.kubeconfig || o.tlsFiles
         ? {
             extraArgs: [
               ...(o.asProcess.extraArgs ?? []),
               ...(o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : []),
+              ...(o.tlsFiles ? ['--tls-cert', o.tlsFiles.cert, '--tls-key', o.tlsFiles.key] : []),
             ],
           }
         : {}),
@@ -97,6 +102,7 @@ export async function createDevSources(o: DevSourcesOptions): Promise<DevSources
     ...env,
     ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
     ...(o.tokens ? { tokens: o.tokens } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
   });
   return { registry, runner, process: undefined };
 }

@@ -29,7 +29,8 @@ export interface WatchOptions {
   debounceMs?: number;
 }
 
-async function collect(dir: string, out: string[]): Promise<void> {
+/** The manifest files under `dir`, recursively (hidden entries and node_modules skipped). */
+export async function collect(dir: string, out: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
     if (e.name.startsWith('.') || e.name === 'node_modules') continue;

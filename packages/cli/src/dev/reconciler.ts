@@ -100,6 +100,8 @@ export interface ReconcilerOptions {
   eventTypes?: EventTypeDiscovery;
   /** Sender authentication at the ingress (`--ingress-auth`, `--oidc-issuer`). */
   senderAuth?: SenderAuthOptions;
+  /** The ingress serves HTTPS: its CA (and plain-HTTP origin when permissive), read at every pass (certificates rotate). */
+  ingressTls?: () => { caCerts: string; httpOrigin?: string };
 }
 
 /** A replay progress source: computeContract's `replayProgress`, and a signal when it moved. */
@@ -313,6 +315,7 @@ export class Reconciler {
         : {}),
       brokerIngressUrl: this.#o.broker.url,
       ...(this.#o.brokerTtl !== undefined ? { brokerTtl: this.#o.brokerTtl } : {}),
+      ...(this.#o.ingressTls ? { ingressTls: this.#o.ingressTls() } : {}),
       ...(serviceUrl ? { serviceUrl } : {}),
       now: this.#now().getTime(),
       ...(this.#o.replays ? { replayProgress: this.#o.replays.progress } : {}),

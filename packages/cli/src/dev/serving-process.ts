@@ -30,11 +30,13 @@ import type { ComponentProcessStatus } from '../admin/protocol.js';
 import { FeedServingPlane, ROUTER_COMPONENT, SERVING_COMPONENT } from '../planes/feed-serving-plane.js';
 import {
   childLogLevel,
+  childUrl,
   freePort,
   processStatuses,
   type SupervisedComponentOptions,
   type SupervisedSpec,
   Supervisor,
+  tlsArgs,
 } from './supervisor.js';
 
 /** packages/cli/dist/main.js (the `eddy` command), from the sources too: what the supervisor spawns. */
@@ -86,7 +88,7 @@ export class RemoteServingPlane implements ServingDataPlane {
     this.#o = options;
     this.#port = port;
     this.#probePort = probePort;
-    this.url = listenUrl(options.host, port);
+    this.url = childUrl(options, listenUrl(options.host, port));
     this.#plane = new FeedServingPlane({
       url: this.url,
       logger: options.logger,
@@ -198,6 +200,7 @@ export class RemoteServingPlane implements ServingDataPlane {
       '--log-level',
       childLogLevel(o.logger),
       ...(this.#extraRouters > 0 ? ['--reuse-port', 'true', '--probe-port', String(this.#probePort)] : []),
+      ...tlsArgs(o),
       ...(o.extraArgs ?? []),
     ];
     return { args, env: { EDDY_CONTRACT_TOKEN: this.#token } };
@@ -225,6 +228,7 @@ export class RemoteServingPlane implements ServingDataPlane {
       'true',
       '--log-level',
       childLogLevel(o.logger),
+      ...tlsArgs(o),
     ];
     return { args, env: { EDDY_CONTRACT_TOKEN: this.#token } };
   }

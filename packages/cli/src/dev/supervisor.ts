@@ -29,6 +29,19 @@ export interface SupervisedComponentOptions {
   applyTimeoutMs?: number;
   /** Extra flags for every process (tests: shorter timeouts and ticks). */
   extraArgs?: string[];
+  /** The processes that serve HTTP to clients serve HTTPS with these files (`--tls-cert`, `--tls-key`). */
+  tlsFiles?: { cert: string; key: string };
+}
+
+/** `--tls-cert`/`--tls-key` for a child, none without TLS. */
+export function tlsArgs(options: SupervisedComponentOptions): string[] {
+  const f = options.tlsFiles;
+  return f ? ['--tls-cert', f.cert, '--tls-key', f.key] : [];
+}
+
+/** A child's listen URL: https when it serves TLS. */
+export function childUrl(options: SupervisedComponentOptions, url: string): string {
+  return options.tlsFiles ? url.replace(/^http:/, 'https:') : url;
 }
 
 /** The `--log-level` of a child: eddy dev's own, but never silent (the supervisor relays its warnings). */

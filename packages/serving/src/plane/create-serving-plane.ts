@@ -74,7 +74,14 @@ export async function createServingDataPlane(
   let router: Router;
   try {
     router =
-      options.router ?? (await createRouter({ host: options.host, port: options.port, logger, registry }));
+      options.router ??
+      (await createRouter({
+        host: options.host,
+        port: options.port,
+        logger,
+        registry,
+        ...(options.tls ? { tls: options.tls } : {}),
+      }));
   } catch (error) {
     if (options.runtime === undefined) await runtime.close();
     throw error;

@@ -35,7 +35,10 @@ import {
   processRegistry,
   requireFileContract,
   runProcessMain,
+  servingCertificateFromFlags,
   startProbeServer,
+  TLS_FLAGS,
+  tlsFlagFiles,
   UsageError,
   usageText,
   watchContract,
@@ -134,6 +137,7 @@ const OPTIONS = {
     value: '<file>',
     help: 'with --runtime kubernetes: the kubeconfig (default $KUBECONFIG, ~/.kube/config, else the in-cluster ServiceAccount)',
   },
+  ...TLS_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 type OptionName = keyof typeof OPTIONS;
 
@@ -173,6 +177,8 @@ export interface ServingMainOptions {
   maxReplicasCap: number;
   watchIntervalMs: number;
   runtime: (typeof RUNTIMES)[number];
+  /** The router serves HTTPS with these files (`--tls-cert`, `--tls-key`). */
+  tls?: { cert: string; key: string };
   kubeconfig?: string;
 }
 
@@ -268,6 +274,7 @@ export function parseServingArgs(
       o.int('max-replicas-cap', 1, 1000) ??
       (runtime === 'kubernetes' ? KUBERNETES_MAX_REPLICAS_CAP : DEFAULT_MAX_REPLICAS_CAP),
     watchIntervalMs: o.int('watch-interval-ms', 50, 60_000) ?? 500,
+    ...tlsFlagFiles(o.read('tls-cert')?.text, o.read('tls-key')?.text),
   };
 }
 
@@ -329,6 +336,7 @@ export async function runServing(
         reusePort: options.reusePort,
         logger,
         registry,
+        ...(options.tls ? { tls: servingCertificateFromFlags(options.tls, logger) } : {}),
       }),
       { id: memberId, routerTimeoutMs: options.routerTimeoutMs, logger, registry },
     );
@@ -463,6 +471,7 @@ export function servingMain(
               reusePort: options.reusePort,
               pushIntervalMs: options.pushIntervalMs,
               watchIntervalMs: options.watchIntervalMs,
+              ...(options.tls ? { tls: options.tls } : {}),
               ...(process.env.EDDY_CONTRACT_TOKEN ? { token: process.env.EDDY_CONTRACT_TOKEN } : {}),
             },
             logger,

@@ -19,6 +19,7 @@ import {
   type ProbeServer,
   processRegistry,
   requireFileContract,
+  servingCertificateFromFlags,
   startProbeServer,
   watchContract,
 } from '@eddy/runtime';
@@ -43,6 +44,8 @@ export interface ServingRouterOptions {
   watchIntervalMs: number;
   /** Bearer token of the contract feed and the primary. */
   token?: string;
+  /** Serve HTTPS with these files (`--tls-cert`, `--tls-key`). */
+  tls?: { cert: string; key: string };
 }
 
 export interface RunningServingRouter {
@@ -64,6 +67,7 @@ export async function runServingRouter(
     reusePort: options.reusePort,
     logger,
     registry,
+    ...(options.tls ? { tls: servingCertificateFromFlags(options.tls, logger) } : {}),
   });
   let applied: number | undefined;
   let applyError: string | undefined;

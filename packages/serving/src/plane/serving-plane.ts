@@ -3,6 +3,7 @@
 // it reports per-revision runtime status that the serving reconciler folds into Revision/Service status.
 
 import type { BacklogReader, Condition, ServingContract } from '@eddy/api';
+import type { ServingCertificate } from '@eddy/runtime';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Decision } from '../autoscaler/autoscaler.js';
@@ -25,6 +26,8 @@ export interface ServingDataPlaneOptions {
   /** Router listener; default 127.0.0.1:0. */
   host?: string;
   port?: number;
+  /** The default router serves HTTPS with this certificate. */
+  tls?: ServingCertificate;
   /** Autoscaler tick; default 1000 ms (Knative's is 2 s). */
   tickMs?: number;
   /** With the default process runtime: also called with every line a replica prints (see ProcessRuntimeOptions.onOutput). */

@@ -1,6 +1,7 @@
 // Factory of the serving router/activator (see router.ts for the contract and http-router.ts for the
 // request flow).
 
+import { requestTimeoutServer, type ServingCertificate } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { HttpRouter } from './http-router.js';
@@ -21,9 +22,18 @@ export interface CreateRouterOptions {
   connectTimeoutMs?: number;
   /** SO_REUSEPORT on the listener: other router processes may listen on the same port. Default false. */
   reusePort?: boolean;
+  /** Serve HTTPS with this certificate (rotated live); default plain HTTP. */
+  tls?: ServingCertificate;
+  /** Longest a request may take to arrive, headers and body; then 408 and the connection closed. Default 300 s. */
+  requestTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_QUEUE_PER_REVISION = 1000;
+/**
+ * Longer than the ingress' 30 s: a request waiting for a cold revision's first replica has its body
+ * read only once the replica is up, and Knative lets a revision answer for 300 s (timeoutSeconds).
+ */
+export const DEFAULT_ROUTER_REQUEST_TIMEOUT_MS = 300_000;
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -51,6 +61,10 @@ export async function createRouter(options: CreateRouterOptions = {}): Promise<R
     ),
     connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
     reusePort: options.reusePort ?? false,
+    serverFactory: requestTimeoutServer(options.requestTimeoutMs ?? DEFAULT_ROUTER_REQUEST_TIMEOUT_MS, {
+      tls: options.tls,
+    }),
+    ...(options.tls ? { tls: true } : {}),
   });
   try {
     await router.listen();

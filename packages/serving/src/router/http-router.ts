@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { namespacedKey } from '@eddy/api';
-import { boundPort, listenUrl } from '@eddy/runtime';
+import { boundPort, listenUrl, type requestTimeoutServer } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -58,6 +58,10 @@ export interface HttpRouterSettings {
   connectTimeoutMs: number;
   /** SO_REUSEPORT: several router processes share the port (the kernel spreads connections). */
   reusePort?: boolean;
+  /** The listener (HTTP or HTTPS, with the request deadline); default Node's plain HTTP server. */
+  serverFactory?: ReturnType<typeof requestTimeoutServer>;
+  /** The listener serves HTTPS: URLs are https. */
+  tls?: boolean;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -117,7 +121,12 @@ export class HttpRouter implements Router {
     this.#registry = settings.registry;
     this.#metrics = routerMetrics(settings.registry);
     this.#agent = new Agent({ connect: { timeout: settings.connectTimeoutMs } });
-    this.#app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: 'idle' });
+    this.#app = Fastify({
+      logger: false,
+      return503OnClosing: true,
+      forceCloseConnections: 'idle',
+      ...(settings.serverFactory ? { serverFactory: settings.serverFactory } : {}),
+    });
     // Bodies are never parsed: the raw request stream goes to the replica as it arrives.
     this.#app.removeAllContentTypeParsers();
     this.#app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
@@ -134,10 +143,8 @@ export class HttpRouter implements Router {
       port: this.#settings.port,
       ...(this.#settings.reusePort ? { reusePort: true } : {}),
     });
-    this.#listening = listenUrl(
-      this.#settings.host,
-      boundPort(this.#app.server.address(), this.#settings.port),
-    );
+    const url = listenUrl(this.#settings.host, boundPort(this.#app.server.address(), this.#settings.port));
+    this.#listening = this.#settings.tls ? url.replace(/^http:/, 'https:') : url;
     this.#demandTimer = setInterval(() => this.#renewDemand(), DEMAND_INTERVAL_MS / 4);
     this.#demandTimer.unref();
     this.#logger.info({ url: this.#listening }, `serving router listening on ${this.#listening}`);

@@ -69,6 +69,7 @@ export function planSource(
     spec: resource.spec ?? {},
     sink: sink.url,
     ...(sink.audience ? { sinkAudience: sink.audience } : {}),
+    ...(sink.caCerts !== undefined ? { sinkCACerts: sink.caCerts } : {}),
     ...(resource.spec?.ceOverrides ? { ceOverrides: resource.spec.ceOverrides } : {}),
     ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
     ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),

@@ -49,8 +49,12 @@ export function sinkResolver(input: SinkResolverInput): AddressResolver {
           why: `${ref.kind} ${JSON.stringify(ref.name)} does not exist in namespace ${JSON.stringify(ns)}`,
         };
       if (!status.address) return { why: `the ${ref.kind} is not ready` };
-      const { url, audience } = status.address;
-      return audience ? { url, audience } : { url };
+      const { url, audience, CACerts } = status.address;
+      return {
+        url,
+        ...(audience ? { audience } : {}),
+        ...(CACerts !== undefined ? { caCerts: CACerts } : {}),
+      };
     }
     if (groupOf(ref.apiVersion) === 'serving.knative.dev' && ref.kind === 'Service') {
       if (!services.has(`${ns}/${ref.name}`))

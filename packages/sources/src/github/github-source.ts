@@ -66,8 +66,8 @@ function listenOptions(
   return { host, port };
 }
 
-function endpointUrl(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+function endpointUrl(host: string, port: number, https: boolean): string {
+  return `${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 }
 
 async function startGitHub(
@@ -179,7 +179,7 @@ async function startGitHub(
   const app: FastifyInstance = Fastify({
     bodyLimit,
     logger: false,
-    serverFactory: requestTimeoutServer(DEFAULT_REQUEST_TIMEOUT_MS),
+    serverFactory: requestTimeoutServer(DEFAULT_REQUEST_TIMEOUT_MS, { tls: context.tls }),
   });
   // Keep the raw bytes of every body: the signature covers them, and the content type is judged
   // by the handler so that an unsupported one gets a clear 415.
@@ -204,7 +204,7 @@ async function startGitHub(
   await app.listen({ host, port });
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  const url = endpointUrl(host, boundPort);
+  const url = endpointUrl(host, boundPort, context.tls !== undefined);
   logger.info({ url, eventTypes: spec.eventTypes }, 'github webhook endpoint listening');
   context.setAddress(url);
   context.setHealth({ ready: true, reason: 'Listening', message: `webhook endpoint ${url}` });

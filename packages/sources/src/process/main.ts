@@ -39,8 +39,11 @@ import {
   readContractFile,
   readCounters,
   runProcessMain,
+  servingCertificateFromFlags,
   startProbeServer,
   startStatusReporter,
+  TLS_FLAGS,
+  tlsFlagFiles,
   UsageError,
   usageText,
   watchContract,
@@ -87,6 +90,7 @@ const OPTIONS = {
     value: '<ms>',
     help: "how often the sources' statuses are checked for a change to report (default 500)",
   },
+  ...TLS_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
 /** `--member-id` -> `EDDY_SOURCES_MEMBER_ID`. */
@@ -112,6 +116,8 @@ export interface SourcesMainOptions {
   kubeconfig: string | undefined;
   watchIntervalMs: number;
   statusIntervalMs: number;
+  /** Webhook endpoints (GitHubSource) serve HTTPS with these files (`--tls-cert`, `--tls-key`). */
+  tls?: { cert: string; key: string };
 }
 
 const list = (text: string | undefined) =>
@@ -140,6 +146,7 @@ export function parseSourcesArgs(
     kubeconfig: flags.text('kubeconfig'),
     watchIntervalMs: flags.int('watch-interval-ms', 50, 60_000) ?? 500,
     statusIntervalMs: flags.int('status-interval-ms', 50, 60_000) ?? 500,
+    ...tlsFlagFiles(flags.text('tls-cert'), flags.text('tls-key')),
   };
 }
 
@@ -191,6 +198,7 @@ export async function runSources(
     ...(issuer ? { tokens: issuerTokens(issuer) } : {}),
     ...(options.secretDirs.length ? { secretDirs: options.secretDirs } : {}),
     ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+    ...(options.tls ? { tls: servingCertificateFromFlags(options.tls, logger) } : {}),
   });
   const applier = new ContractApplier({
     runner,

@@ -4,6 +4,7 @@
 // CloudEvents. See README.md "Writing an adapter".
 
 import type { PlainEvent, ResolvedDelivery } from '@eddy/api';
+import type { ServingCertificate } from '@eddy/runtime';
 import type { Logger } from 'pino';
 import type { EmitError } from './emitter.js';
 
@@ -90,6 +91,8 @@ export interface SourceContext<Spec = unknown> {
    * `eddy sources --kubeconfig`), for adapters that talk to a Kubernetes API server; unset when none.
    */
   kubeconfig?: string;
+  /** The certificate adapters that listen for HTTP (webhooks) serve HTTPS with; unset = plain HTTP. */
+  tls?: ServingCertificate;
   /**
    * Reports health, which becomes the source's Ready condition. Call with `ready: false` and a
    * CamelCase `reason` when upstream is unreachable, and `ready: true` once it works again. If an
@@ -263,6 +266,8 @@ export interface SourceDefinition {
   sink: string;
   /** The sink's OIDC audience (Knative's `status.sinkAudience`): the emitter attaches a token for it. */
   sinkAudience?: string;
+  /** PEM CAs (besides the system's) that verify an https sink: the sink Destination's CACerts. */
+  sinkCACerts?: string;
   ceOverrides?: CeOverrides;
   annotations?: Record<string, string>;
   labels?: Record<string, string>;

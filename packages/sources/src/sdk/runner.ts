@@ -3,10 +3,15 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { apiGroup, oidcSenderSubject, type ValueStore } from '@eddy/api';
-import { type SenderTokens, TimeoutError, withTimeout } from '@eddy/runtime';
+import {
+  type SenderTokens,
+  type ServingCertificate,
+  TimeoutError,
+  TrustedAgents,
+  withTimeout,
+} from '@eddy/runtime';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { Agent } from 'undici';
 import type { RunningSource, SourceContext, SourceDefinition, SourceHealth } from './adapter.js';
 import { sourceAddress } from './address.js';
 import { createEmitter, type EmitterAuth } from './emitter.js';
@@ -62,6 +67,8 @@ export interface SourceRunnerOptions {
    * `eddy dev --kubeconfig`, `eddy sources --kubeconfig`. Handed to them as `context.kubeconfig`.
    */
   kubeconfig?: string;
+  /** Handed to adapters as `context.tls`: webhook endpoints serve HTTPS with it. Default plain HTTP. */
+  tls?: ServingCertificate;
 }
 
 export interface SourceRunner {
@@ -150,7 +157,8 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
   const logger = options.logger ?? pino({ level: 'warn' });
   const restartDelayMs = options.restartDelayMs ?? 1_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
-  const agent = new Agent({ keepAliveTimeout: 4_000 });
+  // One Agent per distinct sink CACerts set (a sink without them: the system's CAs).
+  const agents = new TrustedAgents({ keepAliveTimeout: 4_000 });
   const instances = new Map<string, Instance>();
   let closed = false;
 
@@ -203,6 +211,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
       labels: { ...(d.labels ?? {}) },
       sink: d.sink,
       ceOverrides: d.ceOverrides,
+      ...(options.tls ? { tls: options.tls } : {}),
       emitter: createEmitter({
         sink: d.sink,
         ceOverrides: d.ceOverrides,
@@ -210,7 +219,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
         acceptsBatch: d.sinkAcceptsBatch === true,
         ...emitterAuth(d, options.tokens, instance.logger),
         signal,
-        dispatcher: agent,
+        dispatcher: agents.for(d.sinkCACerts),
         logger: instance.logger,
         metrics: instance.metrics,
       }),
@@ -344,7 +353,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
       const all = [...instances.values()];
       instances.clear();
       await Promise.all(all.map((i) => stop(i)));
-      await agent.close();
+      await agents.close();
     },
   };
 }
