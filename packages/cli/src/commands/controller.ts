@@ -14,7 +14,9 @@ import type { Output } from '../output.js';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError } from '../usage-error.js';
 import { collect } from '../verb.js';
 import {
+  BROKER_TTL_HELP,
   LOG_LEVELS,
+  PROGRESS_DEADLINE_HELP,
   parseBrokers,
   parseBrokerTtl,
   parseLogLevel,
@@ -311,14 +313,8 @@ export function registerController(program: Command, output: Output, setExit: (c
     )
     .option('--ingress-auth <mode>', INGRESS_AUTH_HELP)
     .option('--oidc-issuer <url>', OIDC_ISSUER_HELP, collect, [])
-    .option(
-      '--progress-deadline <duration>',
-      'how long a revision may have no ready replica before it fails with ProgressDeadlineExceeded, unless it has the serving.knative.dev/progress-deadline annotation (Knative config-deployment progress-deadline; default 600s)',
-    )
-    .option(
-      '--broker-ttl <n>',
-      'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)',
-    )
+    .option('--progress-deadline <duration>', PROGRESS_DEADLINE_HELP)
+    .option('--broker-ttl <n>', BROKER_TTL_HELP)
     .option(
       '--oidc-signing-key <file>',
       `Eddy's OIDC signing key (PEM, ECDSA P-256; default $${OIDC_SIGNING_KEY_ENV}): the controller serves its discovery document and JWKS, and signs its senders' tokens`,

@@ -7,6 +7,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 /** A port flag: 0 to 65535; `fallback` when not given. */
 /** `--broker-ttl`: the reply hop limit of Brokers without `eddy.dev/broker-ttl` (README "Reply loops"). */
+export const PROGRESS_DEADLINE_HELP =
+  'how long a revision may have no ready replica before it fails with ProgressDeadlineExceeded, unless it has the serving.knative.dev/progress-deadline annotation (Knative config-deployment progress-deadline; default 600s)';
+export const BROKER_TTL_HELP =
+  'reply hop limit (knativebrokerttl) of Brokers without the eddy.dev/broker-ttl annotation, and of Subscriptions: 1 to 255 (default 255)';
+
 export function parseBrokerTtl(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const result = parseBrokerTtlAnnotation(text);
