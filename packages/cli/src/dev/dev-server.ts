@@ -16,11 +16,10 @@ import {
   openEmbeddedEventLog,
   openKafkaEventLog,
 } from '@eddy/broker';
-import { cleanupStack, type MemberState, reportedCounters, sleep } from '@eddy/runtime';
+import { cleanupStack, type MemberState, processRegistry, reportedCounters, sleep } from '@eddy/runtime';
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { ADMIN_FILE, type SourcesProcessInfo, type StatusResponse } from '../admin/protocol.js';
 import type { ReportedProcessCounters } from '../admin/topology-sampler.js';
 import { CLI_VERSION as VERSION } from '../version.js';
@@ -188,7 +187,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const replayProgress = new LogReplayProgressFeed(log, logger);
     cleanups.push(() => replayProgress.close());
 
-    const metrics = new Registry();
+    // With Node's process metrics (heap, event-loop lag), as each component process has under --kafka.
+    const metrics = processRegistry();
     const port = options.port ?? 8080;
     let broker: Pick<BrokerDataPlane, 'url' | 'apply' | 'lag' | 'close'>;
     let inProcessBroker: BrokerDataPlane | undefined;
