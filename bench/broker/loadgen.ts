@@ -36,6 +36,8 @@ export interface OpenLoopOptions {
    * end in this process. Default: no bound (a true open loop).
    */
   maxInFlight?: number;
+  /** While it says true nothing is sent (sending still stops at `seconds`). */
+  paused?: () => boolean;
 }
 
 export async function openLoop(
@@ -89,10 +91,11 @@ export async function openLoop(
     inFlight.add(p);
   };
   const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
-  const endUs = Number.isFinite(maxInFlight) ? startUs + seconds * 1e6 : Number.POSITIVE_INFINITY;
+  const bounded = Number.isFinite(maxInFlight) || options.paused !== undefined;
+  const endUs = bounded ? startUs + seconds * 1e6 : Number.POSITIVE_INFINITY;
   while (sent < total && nowUs() < endUs) {
     const due = Math.min(total, Math.floor(((nowUs() - startUs) * rate) / 1e6) + 1);
-    while (sent < due && inFlight.size < maxInFlight) send(sent++);
+    while (sent < due && inFlight.size < maxInFlight && !options.paused?.()) send(sent++);
     await new Promise((r) => setTimeout(r, 1));
   }
   const sendSeconds = (nowUs() - startUs) / 1e6;

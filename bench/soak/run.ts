@@ -96,7 +96,8 @@ try {
       results.push(result);
       writeFileSync(path.join(outDir, `samples-${mode}.json`), JSON.stringify(result));
       const title = `eddy dev soak, ${mode}: ${rate}/s target, ${Math.round(result.achievedRate)}/s acknowledged, ${minutes} min (${warmupMinutes} warm-up)`;
-      const svg = renderChart(title, panels(result), result.seconds, result.warmupSeconds);
+      const end = Math.max(result.seconds, ...result.samples.map((s) => s.t));
+      const svg = renderChart(title, panels(result), end, result.warmupSeconds);
       writeFileSync(path.join(outDir, `soak-${mode}.svg`), svg);
       if (!args['no-write']) {
         writeFileSync(path.join(import.meta.dirname, `soak-${mode}.svg`), svg);

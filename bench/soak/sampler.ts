@@ -107,27 +107,31 @@ export class Sampler {
         portOwners.set(port, [...(portOwners.get(port) ?? []), p.pid]);
     const shared = new Set([...portOwners].filter(([, owners]) => owners.length > 1).map(([port]) => port));
     const byUrl = new Map<string, number[]>();
-    for (const p of procs) {
-      const url = await this.#metricsUrl(p.pid, shared);
+    const urls = await Promise.all(procs.map((p) => this.#metricsUrl(p.pid, shared)));
+    procs.forEach((p, i) => {
+      const url = urls[i];
       if (url) byUrl.set(url, [...(byUrl.get(url) ?? []), p.pid]);
-    }
+    });
     const texts = new Map<number, string>();
-    for (const [url, pids] of byUrl) {
-      // One scrape per owner, more when the kernel keeps picking the same one of a shared port.
-      for (let attempt = 0; attempt < pids.length * 4 && pids.some((pid) => !texts.has(pid)); attempt++) {
-        const text = await getText(url);
-        if (!text) continue;
-        const cpu = metricValue(text, 'process_cpu_seconds_total');
-        const owner =
-          pids.length === 1
-            ? pids[0]
-            : pids.reduce((best, pid) =>
-                Math.abs(cpuSeconds(pid) - cpu) < Math.abs(cpuSeconds(best) - cpu) ? pid : best,
-              );
-        if (owner !== undefined && !texts.has(owner)) texts.set(owner, text);
-        if (pids.length === 1) break;
-      }
-    }
+    // In parallel: on a busy machine one slow process must not hold up the others' samples.
+    await Promise.all(
+      [...byUrl].map(async ([url, pids]) => {
+        // One scrape per owner, more when the kernel keeps picking the same one of a shared port.
+        for (let attempt = 0; attempt < pids.length * 4 && pids.some((pid) => !texts.has(pid)); attempt++) {
+          const text = await getText(url);
+          if (!text) continue;
+          const cpu = metricValue(text, 'process_cpu_seconds_total');
+          const owner =
+            pids.length === 1
+              ? pids[0]
+              : pids.reduce((best, pid) =>
+                  Math.abs(cpuSeconds(pid) - cpu) < Math.abs(cpuSeconds(best) - cpu) ? pid : best,
+                );
+          if (owner !== undefined && !texts.has(owner)) texts.set(owner, text);
+          if (pids.length === 1) break;
+        }
+      }),
+    );
     const components = procs.map(({ pid, label }) => {
       const text = texts.get(pid);
       return {

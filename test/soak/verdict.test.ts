@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { growthOf } from './verdict.ts';
+import { growthOf } from '../../bench/soak/verdict.ts';
 
 const series = (f: (t: number) => number) =>
   Array.from({ length: 121 }, (_, i) => ({ t: i * 10, v: f(i * 10) }));
