@@ -1,4 +1,4 @@
-// What /proc says about a process: resident memory, open descriptors, CPU time, children, and the TCP
+// What /proc says about a process: resident memory, open descriptors, children, and the TCP
 // ports it listens on (how the sampler finds each component's /metrics without being told).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -22,9 +22,6 @@ export function openFds(pid: number): number {
 
 interface Stat {
   ppid: number;
-  /** utime + stime, seconds (USER_HZ is 100 on Linux). */
-  cpuSeconds: number;
-  comm: string;
 }
 
 function stat(pid: number): Stat | undefined {
@@ -33,17 +30,11 @@ function stat(pid: number): Stat | undefined {
     // comm may contain spaces and parentheses: the fields start after the last ')'.
     const close = text.lastIndexOf(')');
     const fields = text.slice(close + 2).split(' ');
-    return {
-      ppid: Number(fields[1]),
-      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
-      comm: text.slice(text.indexOf('(') + 1, close),
-    };
+    return { ppid: Number(fields[1]) };
   } catch {
     return undefined;
   }
 }
-
-export const cpuSeconds = (pid: number): number => stat(pid)?.cpuSeconds ?? Number.NaN;
 
 /** All descendants of `root` (not root itself), with their command lines. */
 export function descendants(root: number): { pid: number; cmdline: string }[] {

@@ -3,11 +3,11 @@
 // from /proc, heap used and event-loop delay p99 from its own Prometheus /metrics. The metrics URL
 // is found, not configured: the ports the pid listens on (/proc/net/tcp), the first whose /metrics
 // has nodejs_heap_size_used_bytes. Ingresses share one port (SO_REUSEPORT), so a scrape of it may
-// land on any of them: each answer goes to the pid whose CPU time (/proc) is nearest its
-// process_cpu_seconds_total.
+// land on any of them: each answer goes to the pid whose RSS (/proc, read just after) is nearest its
+// process_resident_memory_bytes (CPU time would not do: prom-client counts it from its first scrape).
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { cpuSeconds, descendants, listeningPorts, openFds, rssBytes } from './proc.ts';
+import { descendants, listeningPorts, openFds, rssBytes } from './proc.ts';
 
 export interface ProcessSample {
   rssBytes: number;
@@ -120,12 +120,12 @@ export class Sampler {
         for (let attempt = 0; attempt < pids.length * 4 && pids.some((pid) => !texts.has(pid)); attempt++) {
           const text = await getText(url);
           if (!text) continue;
-          const cpu = metricValue(text, 'process_cpu_seconds_total');
+          const rss = metricValue(text, 'process_resident_memory_bytes');
           const owner =
             pids.length === 1
               ? pids[0]
               : pids.reduce((best, pid) =>
-                  Math.abs(cpuSeconds(pid) - cpu) < Math.abs(cpuSeconds(best) - cpu) ? pid : best,
+                  Math.abs(rssBytes(pid) - rss) < Math.abs(rssBytes(best) - rss) ? pid : best,
                 );
           if (owner !== undefined && !texts.has(owner)) texts.set(owner, text);
           if (pids.length === 1) break;
