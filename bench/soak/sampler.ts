@@ -41,13 +41,13 @@ export function getText(url: string, timeoutMs = 3000): Promise<string | undefin
   });
 }
 
-/** Sum of a metric's series in Prometheus text (NaN without any), optionally only series matching `labels`. */
-export function metricValue(text: string, name: string, labels?: RegExp): number {
+/** Sum of a metric's series in Prometheus text (NaN without any). */
+export function metricValue(text: string, name: string): number {
   let sum = Number.NaN;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
     const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name || (labels && !labels.test(m[2] ?? ''))) continue;
+    if (!m || m[1] !== name) continue;
     sum = (Number.isNaN(sum) ? 0 : sum) + Number(m[3]);
   }
   return sum;
@@ -92,8 +92,8 @@ export class Sampler {
     return url;
   }
 
-  /** One sample of every process, plus the metrics texts scraped (for the broker's lag). */
-  async sample(): Promise<{ components: ComponentSample[]; texts: string[] }> {
+  /** One sample of every process. */
+  async sample(): Promise<ComponentSample[]> {
     const procs = [
       { pid: this.#devPid, label: 'eddy dev' },
       ...descendants(this.#devPid).flatMap(({ pid, cmdline }) => {
@@ -145,9 +145,6 @@ export class Sampler {
         },
       };
     });
-    return {
-      components: components.filter((c) => !Number.isNaN(c.sample.rssBytes)),
-      texts: [...texts.values()],
-    };
+    return components.filter((c) => !Number.isNaN(c.sample.rssBytes));
   }
 }

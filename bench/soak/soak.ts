@@ -204,7 +204,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       sampling = true;
       try {
         const t = (Date.now() - started) / 1000;
-        const { components } = await sampler.sample();
+        const components = await sampler.sample();
         pollReceived();
         const dt = Math.max(t - last.t, 1e-3);
         const receivedPerSecond: Record<string, number> = {};
