@@ -188,7 +188,7 @@ export function renderMarkdown(
     for (const v of verdicts(r)) {
       const g = v.growth;
       out.push(
-        `| ${v.label} | ${one(mib(g.rssBytes.mean))} | ${pct(g.rssBytes.growth)} | ${one(mib(g.heapBytes.mean))} | ${pct(g.heapBytes.growth)} | ${one(g.fds.mean)} | ${pct(g.fds.growth)} | ${one(g.eventLoopP99Ms.mean)} | ${v.flat ? 'yes' : 'NO'} |`,
+        `| ${v.label} | ${one(mib(g.rssBytes.mean))} | ${pct(g.rssBytes.growth)} | ${one(mib(g.heapBytes.mean))} | ${pct(g.heapBytes.growth)} | ${one(g.fds.mean)} | ${pct(g.fds.growth)} | ${one(g.eventLoopP99Ms.mean)} | ${v.replica ? `${v.flat ? 'yes' : 'no'} (bench code, not judged)` : v.flat ? 'yes' : 'NO'} |`,
       );
     }
     const svg = svgPaths[r.mode];
