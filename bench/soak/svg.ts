@@ -55,6 +55,7 @@ export function renderChart(
   const x = (t: number) => LEFT + (t / Math.max(endSeconds, 1)) * PLOT_WIDTH;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
     `<text x="${LEFT}" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
   ];
