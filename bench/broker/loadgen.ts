@@ -25,11 +25,27 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+export interface OpenLoopOptions {
+  /** The CloudEvent id of event i; default `o-<start>-<i>`. */
+  id?: (i: number) => string;
+  /** Told each event's outcome (accepted = 2xx), for a caller that checks delivery per id. */
+  onResult?: (i: number, accepted: boolean) => void;
+  /**
+   * At most this many requests awaiting a response: a server slower than `rate` then gets fewer
+   * events (sending stops at `seconds` however many were sent) instead of a queue that grows without
+   * end in this process. Default: no bound (a true open loop).
+   */
+  maxInFlight?: number;
+  /** While it says true nothing is sent (sending still stops at `seconds`). */
+  paused?: () => boolean;
+}
+
 export async function openLoop(
   url: string,
   rate: number,
   seconds: number,
   connections = 64,
+  options: OpenLoopOptions = {},
 ): Promise<OpenLoopResult> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -51,7 +67,7 @@ export async function openLoop(
           'ce-specversion': '1.0',
           'ce-type': 'dev.eddy.bench.broker',
           'ce-source': '/bench/broker/openloop',
-          'ce-id': `o-${startUs}-${i}`,
+          'ce-id': options.id?.(i) ?? `o-${startUs}-${i}`,
           'ce-benchts': String(due),
         },
         body: BODY,
@@ -59,21 +75,27 @@ export async function openLoop(
       .then(
         async (res) => {
           await res.body.dump();
-          if (res.statusCode >= 200 && res.statusCode < 300) accepted++;
+          const ok = res.statusCode >= 200 && res.statusCode < 300;
+          if (ok) accepted++;
           else failed++;
           responseMs[i] = (nowUs() - due) / 1000;
+          options.onResult?.(i, ok);
         },
         () => {
           failed++;
           responseMs[i] = Number.NaN;
+          options.onResult?.(i, false);
         },
       )
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
-  while (sent < total) {
+  const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
+  const bounded = Number.isFinite(maxInFlight) || options.paused !== undefined;
+  const endUs = bounded ? startUs + seconds * 1e6 : Number.POSITIVE_INFINITY;
+  while (sent < total && nowUs() < endUs) {
     const due = Math.min(total, Math.floor(((nowUs() - startUs) * rate) / 1e6) + 1);
-    while (sent < due) send(sent++);
+    while (sent < due && inFlight.size < maxInFlight && !options.paused?.()) send(sent++);
     await new Promise((r) => setTimeout(r, 1));
   }
   const sendSeconds = (nowUs() - startUs) / 1e6;

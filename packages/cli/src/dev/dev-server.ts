@@ -25,6 +25,7 @@ import {
   type MemberState,
   OIDC_ISSUER_ENV,
   OIDC_SIGNING_KEY_ENV,
+  processRegistry,
   reportedCounters,
   type ServingCertificate,
   sleep,
@@ -32,7 +33,6 @@ import {
 import type { ReplicaOutputLine, ServingDataPlane } from '@eddy/serving';
 import type { SourceRegistry } from '@eddy/sources';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import {
   ADMIN_FILE,
   OIDC_SIGNING_KEY_FILE,
@@ -229,7 +229,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const replayProgress = new LogReplayProgressFeed(log, logger);
     cleanups.push(() => replayProgress.close());
 
-    const metrics = new Registry();
+    // With Node's process metrics (heap, event-loop lag), as each component process has under --kafka.
+    const metrics = processRegistry();
     const port = options.port ?? 8080;
     const tlsCertificate = options.tls?.certificate;
     if (tlsCertificate) cleanups.push(() => tlsCertificate.close());
