@@ -80,7 +80,7 @@ describe('eddy validate', () => {
         '  name: settings',
         '---',
         'apiVersion: eventing.knative.dev/v1alpha1',
-        'kind: EventPolicy',
+        'kind: EventTransform',
         'metadata:',
         '  name: steps',
         '---',
@@ -94,9 +94,9 @@ describe('eddy validate', () => {
     const r = await eddy('validate', '-f', join(dir, 'mixed.yaml'));
     expect(lines(r.stdout)).toEqual([
       `${dir}/mixed.yaml:2:7: warning: #0 Namespace settings: ignored: v1 Namespace is not an Eddy resource`,
-      `${dir}/mixed.yaml:7:7: warning: #1 EventPolicy steps: not supported by Eddy yet: eventing.knative.dev/v1alpha1 EventPolicy is parsed but not run`,
+      `${dir}/mixed.yaml:7:7: warning: #1 EventTransform steps: not supported by Eddy yet: eventing.knative.dev/v1alpha1 EventTransform is parsed but not run`,
       `skip  ${dir}/mixed.yaml#0  Namespace settings  (not an Eddy resource)`,
-      `skip  ${dir}/mixed.yaml#1  EventPolicy steps  (not supported by Eddy yet)`,
+      `skip  ${dir}/mixed.yaml#1  EventTransform steps  (not supported by Eddy yet)`,
       `ok    ${dir}/mixed.yaml#2  Broker default/default`,
       '1 resource valid in 1 file, 2 warnings',
     ]);
