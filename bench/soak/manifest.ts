@@ -2,6 +2,14 @@
 // service.ts processes, `auto` scaled by Knative's KPA annotations and `fixed` at two replicas.
 import path from 'node:path';
 
+/** The autoscaled Service: KPA on concurrency; each event held `delayMs` so there is concurrency to scale on. */
+export const AUTO = { target: 10, minScale: 1, maxScale: 8, delayMs: 20 } as const;
+/** The fixed Service's replicas. */
+export const FIXED_REPLICAS = 2;
+
+/** One line for reports: what the two Services are. */
+export const SERVICES_SETUP = `\`auto\` (KPA, concurrency target ${AUTO.target}, min ${AUTO.minScale}, max ${AUTO.maxScale}; each event held ${AUTO.delayMs} ms) and \`fixed\` (${FIXED_REPLICAS} replicas)`;
+
 export function manifest(namespace: string, receivedDir: string): string {
   const service = (
     name: string,
@@ -39,22 +47,25 @@ spec:
 `;
   return [
     `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n  namespace: ${namespace}\n`,
-    // 20 ms per event (a timer): at 2,000/s about 40 in flight, so KPA's concurrency target of 10
-    // asks for several replicas and scales within min..max as the load moves.
+    // 20 ms per event (a timer): at 2,000/s about 40 in flight; KPA aims at 70% of the target of 10,
+    // so about 6 replicas, with room to 8 for bursts, and it scales within min..max as the load moves.
     service(
       'auto',
       {
         'autoscaling.knative.dev/class': 'kpa.autoscaling.knative.dev',
         'autoscaling.knative.dev/metric': 'concurrency',
-        'autoscaling.knative.dev/target': '10',
-        'autoscaling.knative.dev/min-scale': '1',
-        'autoscaling.knative.dev/max-scale': '4',
+        'autoscaling.knative.dev/target': String(AUTO.target),
+        'autoscaling.knative.dev/min-scale': String(AUTO.minScale),
+        'autoscaling.knative.dev/max-scale': String(AUTO.maxScale),
       },
-      20,
+      AUTO.delayMs,
     ),
     service(
       'fixed',
-      { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '2' },
+      {
+        'autoscaling.knative.dev/min-scale': String(FIXED_REPLICAS),
+        'autoscaling.knative.dev/max-scale': String(FIXED_REPLICAS),
+      },
       0,
     ),
     trigger('auto'),

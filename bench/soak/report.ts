@@ -1,6 +1,7 @@
 // A soak result as verdicts (growth of each metric of each process after warm-up), the chart's
 // panels, and the markdown for bench/RESULTS.md.
 
+import { SERVICES_SETUP } from './manifest.ts';
 import { SERVICES, type SoakResult, type SoakSample } from './soak.ts';
 import type { Panel, Series } from './svg.ts';
 import { type Growth, growthOf } from './verdict.ts';
@@ -161,7 +162,7 @@ export function renderMarkdown(
     '',
     `Command: \`${command}\` (after \`pnpm run build\`).  `,
     `Machine: ${machine}.  `,
-    'Setup: `eddy dev` (the built CLI) on one Broker, two Triggers, two Services run as processes: `auto` (KPA, concurrency target 10, min 1, max 4; each event held 20 ms) and `fixed` (2 replicas). 1 KiB binary CloudEvents with unique ids, paced at the target rate, with at most 1,024 awaiting a 202 and at most 5 s of the target rate acknowledged but not yet at both Services (a slower pipeline gets fewer: the achieved rate is what was acknowledged). Every replica writes each id it gets before answering; lost = acknowledged and never received by a Service after the drain; duplicates = extra copies (at-least-once allows them).',
+    `Setup: \`eddy dev\` (the built CLI) on one Broker, two Triggers, two Services run as processes: ${SERVICES_SETUP}. 1 KiB binary CloudEvents with unique ids, paced at the target rate, with at most 1,024 awaiting a 202 and at most 5 s of the target rate acknowledged but not yet at both Services (a slower pipeline gets fewer: the achieved rate is what was acknowledged). Every replica writes each id it gets before answering; lost = acknowledged and never received by a Service after the drain; duplicates = extra copies (at-least-once allows them).`,
     `Verdict: per process, the least-squares slope of RSS and heap over the samples after warm-up, times the window, relative to the window's mean; flat when < ${pct(FLAT_LIMIT)}. Sampled every 10 s: RSS and fds from /proc, heap used and event-loop delay p99 from each process's /metrics.`,
     '',
     '| mode | minutes (warm-up) | target/s | acknowledged/s | sent | acknowledged | failed | auto: received / lost / dups | fixed: received / lost / dups | drain | auto replicas (max) | verdict |',

@@ -32,6 +32,7 @@ export { freshCall } from './fresh-call.js';
 export * from './identity/index.js';
 export { loadKubeConfig, withSharedConnections } from './kube-connections.js';
 export { Limiter } from './limiter.js';
+export { LinkedAbort } from './linked-abort.js';
 export { boundPort, listenUrl } from './listen-url.js';
 export { COMPONENT_NODE_FLAGS } from './node-flags.js';
 export {

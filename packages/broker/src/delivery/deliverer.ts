@@ -17,6 +17,7 @@ import {
   DRAIN_LIMIT_BYTES,
   describeError,
   describeTlsFailure,
+  LinkedAbort,
   readBounded,
   type SenderTokens,
   sleep,
@@ -268,9 +269,8 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     opts: AttemptOptions,
   ): Promise<AttemptResult> {
     if (opts.signal.aborted) throw new Aborted();
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
-    const signal = AbortSignal.any([timeout.signal, opts.signal]);
+    const scope = new LinkedAbort([opts.signal], opts.timeoutMs);
+    const signal = scope.signal;
     try {
       // Per attempt, so a retry hours later does not carry an expired token. Auth off: one branch.
       if (opts.audience !== undefined && tokens !== undefined && opts.subject !== undefined) {
@@ -294,7 +294,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       return await readResponse(response, opts);
     } catch (err) {
       if (opts.signal.aborted) throw new Aborted();
-      if (timeout.signal.aborted) {
+      if (scope.timedOut) {
         return {
           ok: false,
           error: `no complete response within ${opts.timeoutMs} ms`,
@@ -314,7 +314,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
         statusClass: 'network_error',
       };
     } finally {
-      clearTimeout(timer);
+      scope.dispose();
     }
   }
 
@@ -357,10 +357,19 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
 
   async function deliver(req: DeliveryRequest): Promise<DeliveryOutcome> {
     if (closed) throw new Error('deliverer is closed');
+    if (!req.signal) return deliverWithin(req, lifecycle.signal);
+    const scope = new LinkedAbort([req.signal, lifecycle.signal]);
+    try {
+      return await deliverWithin(req, scope.signal);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  async function deliverWithin(req: DeliveryRequest, signal: AbortSignal): Promise<DeliveryOutcome> {
     const { event, route } = req;
     const delivery = route.delivery;
     const routeLabel = route.id;
-    const signal = req.signal ? AbortSignal.any([req.signal, lifecycle.signal]) : lifecycle.signal;
     const maxAttempts = delivery.retry + 1;
     let attempts = Math.max(0, Math.floor(req.attemptsMade ?? 0));
     const finish = <O extends DeliveryOutcome>(outcome: O): O => {

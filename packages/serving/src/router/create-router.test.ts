@@ -319,6 +319,36 @@ describe('router forwarding', () => {
 });
 
 describe('router forwarding of methods and bodies', () => {
+  it('sends a small POST body again, whole, to another replica when the first refuses the connection', async () => {
+    const echo = await startUpstream('echo', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => res.writeHead(200).end(Buffer.concat(chunks)));
+    });
+    const dead = await startUpstream('dead');
+    await dead.close();
+    const router = await startRouter({ logger: pino({ level: 'silent' }) });
+    router.update(
+      [revision('hello-00001')],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    router.setReplicas('default', 'hello-00001', [
+      { id: 'dead', url: dead.url, ready: true },
+      { id: 'echo', url: echo.url, ready: true },
+    ]);
+    const body = Buffer.alloc(32 * 1024, 'e');
+    for (let i = 0; i < 4; i++) {
+      const response = await request(router.routeUrl('default', 'hello'), {
+        dispatcher: client,
+        method: 'POST',
+        body: Buffer.concat([Buffer.from(`event ${i} `), body]),
+      });
+      expect(response.statusCode).toBe(200);
+      expect(await response.body.text()).toBe(`event ${i} ${body.toString()}`);
+    }
+    expect(echo.seen).toHaveLength(4);
+  });
+
   it('passes methods, fixed-length bodies without content-type, HEAD and 204 through', async () => {
     const upstream = await startUpstream('body', (req, res) => {
       const chunks: Buffer[] = [];
