@@ -131,6 +131,17 @@ describe('eddy dev (spawned)', () => {
         },
         { timeoutMs: 60_000 },
       );
+      // The parent's own metrics (its heap, event loop) and probes beside the admin API, without the
+      // token as every component's probes; the admin endpoints still need it.
+      const metrics = await request(`${adminFile.url}/metrics`);
+      expect(metrics.statusCode).toBe(200);
+      expect(await metrics.body.text()).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
+      const health = await request(`${adminFile.url}/healthz`);
+      expect(health.statusCode).toBe(200);
+      await health.body.dump();
+      const anonymous = await request(`${adminFile.url}/v1/status`);
+      expect(anonymous.statusCode).toBe(401);
+      await anonymous.body.dump();
       // Older clients still find the first one alone.
       expect(((await status()) as { sourcesProcess?: Member }).sourcesProcess).toMatchObject({
         id: 'sources-1',

@@ -1,7 +1,8 @@
 // Eddy's own identity under `eddy dev`: deliveries whose destination has an OIDC `audience` carry
 // `Authorization: Bearer <jwt>` of Eddy's issuer, which a subscriber verifies with jose against the
 // discovery document and JWKS the admin API serves without a token (iss, aud, and the sender's Knative
-// OIDC subject); no audience, no header. A PingSource and a dead-letter sink likewise; `eddy send
+// OIDC subject); no audience, no header. A PingSource and a dead-letter sink likewise, and a
+// ContainerSource's own process through the token file Eddy keeps for it; `eddy send
 // --token` passes a given token; the admin token never shows in the logs; and under `--kafka` the
 // dispatcher process signs with the same key.
 
@@ -20,6 +21,7 @@ interface Received {
   path: string;
   authorization: string | undefined;
   type: string | undefined;
+  tokenFileMode: string | undefined;
 }
 
 /** An HTTP subscriber recording what arrives; `/fail` answers 500 (so delivery dead-letters). */
@@ -32,6 +34,7 @@ async function subscriber(): Promise<{ server: Server; url: string; received: Re
         path: req.url ?? '',
         authorization: req.headers.authorization,
         type: req.headers['ce-type'] as string | undefined,
+        tokenFileMode: req.headers['x-token-file-mode'] as string | undefined,
       });
       res.statusCode = req.url === '/fail' ? 500 : 202;
       res.end();
@@ -44,6 +47,24 @@ async function subscriber(): Promise<{ server: Server; url: string; received: Re
 
 const subject = (ns: string, name: string, group: string, kind: string) =>
   `system:serviceaccount:${ns}:${name}-oidc-${group}-${kind}`.toLowerCase();
+
+/**
+ * A ContainerSource's own code, as a user writes it for Knative: reads its token (Knative's /oidc/token,
+ * here the file K_OIDC_TOKEN_FILE names) and sends one event to K_SINK with it, then stays up.
+ */
+const CONTAINER_SENDER = `
+const { readFileSync, statSync } = require('node:fs');
+const file = process.env.K_OIDC_TOKEN_FILE ?? '/oidc/token';
+fetch(process.env.K_SINK, {
+  method: 'POST',
+  headers: {
+    'ce-specversion': '1.0', 'ce-id': 'c-1', 'ce-type': 'container.test', 'ce-source': '/container',
+    authorization: 'Bearer ' + readFileSync(file, 'utf8'),
+    'x-token-file-mode': (statSync(file).mode & 0o777).toString(8),
+  },
+  body: '{}',
+}).then(() => setInterval(() => {}, 60_000));
+`;
 
 function manifests(sub: string): string {
   return `
@@ -85,14 +106,30 @@ spec:
   schedule: "* * * * *"
   data: '{"hello": "ping"}'
   sink: { uri: ${sub}/ping, audience: my-ping }
-`;
+---${containerSource('default', sub)}`;
 }
 
 let dir: string;
 beforeAll(() => {
   buildCli();
   dir = mkdtempSync(join(tmpdir(), 'eddy-identity-'));
+  writeFileSync(senderScript(), CONTAINER_SENDER);
 });
+const senderScript = () => join(dir, 'container-sender.cjs');
+
+/** The ContainerSource running CONTAINER_SENDER, its sink with an audience. */
+const containerSource = (namespace: string, sub: string) => `
+apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: { name: own-sender, namespace: ${namespace} }
+spec:
+  template:
+    spec:
+      containers:
+        - name: sender
+          command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(senderScript())}]
+  sink: { uri: ${sub}/container, audience: my-container }
+`;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function stop(dev: RunningDev): Promise<void> {
@@ -162,6 +199,14 @@ describe('eddy dev: Eddy as an OIDC issuer', () => {
       });
       const pingClaims = await verify(admin.url, ping.authorization, 'my-ping');
       expect(pingClaims.sub).toBe(subject('default', 'pinger', 'sources.knative.dev', 'PingSource'));
+
+      // The ContainerSource's own process sent with the token Eddy wrote for it (a file only it reads).
+      const fromContainer = await at('/container');
+      expect(fromContainer.tokenFileMode).toBe('600');
+      const containerClaims = await verify(admin.url, fromContainer.authorization, 'my-container');
+      expect(containerClaims.sub).toBe(
+        subject('default', 'own-sender', 'sources.knative.dev', 'ContainerSource'),
+      );
 
       // The token endpoint needs the admin token; discovery and JWKS do not.
       const tokenUrl = `${admin.url}/v1/identity/token`;
@@ -337,7 +382,7 @@ spec:
     }
   }, 90_000);
 
-  it('--kafka: the dispatcher process signs with the same key (the key file reaches the child processes)', async () => {
+  it('--kafka: the dispatcher and sources processes sign with the same key (the key file reaches the child processes)', async () => {
     const brokers = inject('kafkaBrokers').join(',');
     const sub = await subscriber();
     const data = join(dir, 'kafka');
@@ -352,7 +397,7 @@ metadata: { name: with-audience, namespace: ${ns} }
 spec:
   broker: default
   subscriber: { uri: ${sub.url}/with, audience: my-sub }
-`,
+---${containerSource(ns, sub.url)}`,
     );
     const dev = spawnEddyDev(
       [
@@ -391,6 +436,14 @@ spec:
       const received = sub.received.find((r) => r.path === '/with');
       const payload = await verify(admin.url, received?.authorization, 'my-sub');
       expect(payload.sub).toBe(subject(ns, 'with-audience', 'eventing.knative.dev', 'Trigger'));
+      // The ContainerSource runs in the eddy sources process, which signs its token file with the key too.
+      const fromContainer = await waitFor(
+        'the ContainerSource event',
+        () => sub.received.find((r) => r.path === '/container'),
+        { timeoutMs: 60_000 },
+      );
+      const containerClaims = await verify(admin.url, fromContainer.authorization, 'my-container');
+      expect(containerClaims.sub).toBe(subject(ns, 'own-sender', 'sources.knative.dev', 'ContainerSource'));
       // The child processes' logs come through eddy dev's stderr: no admin/feed token there either.
       expect(dev.lines.join('\n')).not.toContain(admin.token);
       expect(dev.lines.join('\n')).not.toMatch(/Bearer ey/);

@@ -1,9 +1,9 @@
 /**
- * The soak bench's code (bench/soak) for 2.5 minutes in CI: `eddy dev` (the built CLI, embedded log)
+ * The soak bench's code (bench/soak) for 3 minutes in CI: `eddy dev` (the built CLI, embedded log)
  * with two Triggers to two Services run as processes, one autoscaled, under a paced load. Asserts:
  * every acknowledged event reached both Services (0 lost; duplicates are allowed, and counted), eddy
  * dev is alive at the end, each Eddy process was sampled with heap and event-loop delay from its
- * /metrics, and no Eddy process's RSS grew by half over the last 1.5 minutes (a generous bound: the
+ * /metrics, and no Eddy process's RSS grew by half over the last 2 minutes (a generous bound: the
  * 30-minute bench judges 5%). The rate is below the bench's 2,000/s so a shared CI machine keeps up.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'eddy-soak-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const RATE = 300;
-const SECONDS = 150;
+const SECONDS = 180;
 const WARMUP = 60;
 
 describe('soak (short)', () => {
@@ -57,5 +57,5 @@ describe('soak (short)', () => {
     }
     const svg = renderChart('soak', panels(r), r.seconds, r.warmupSeconds);
     expect(svg.match(/<polyline /g)?.length).toBeGreaterThan(10);
-  }, 240_000);
+  }, 330_000);
 });

@@ -173,6 +173,25 @@ describe('Replay', () => {
     expect(condition(status, 'Succeeded')).toMatchObject({ status: 'Unknown', reason: 'Suspended' });
   });
 
+  it("a Destination with an audience gets the Replay's own OIDC subject, so deliveries carry Eddy's token", () => {
+    const { plans } = compute([
+      ...load(...mesh),
+      replay(
+        '  broker: default\n  target: {destination: {uri: "http://127.0.0.1:9/d", audience: replay-sink}}\n',
+      ),
+    ]);
+    expect(plans[0]?.targets[0]).toMatchObject({
+      subscriberAudience: 'replay-sink',
+      senderSubject: 'system:serviceaccount:default:r1-oidc-eventing.eddy.dev-replay',
+    });
+    const plain = compute([
+      ...load(...mesh),
+      replay('  broker: default\n  target: {destination: {uri: "http://127.0.0.1:9/d"}}\n'),
+    ]);
+    expect(plain.plans[0]?.targets[0]).not.toHaveProperty('senderSubject');
+    expect(plain.plans[0]?.targets[0]).not.toHaveProperty('subscriberAudience');
+  });
+
   it('reports progress, and once every partition is at its end: Completed, out of the contract', () => {
     const inputs = [...load(...mesh), replay('  broker: default\n  target: {triggers: [orders]}\n')];
     const running: ReplayProgress = {

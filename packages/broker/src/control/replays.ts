@@ -31,6 +31,7 @@ import type { ReplayProgress } from '../replay/replay-progress.js';
 import { resolveDelivery } from './delivery.js';
 import { type Settings, show } from './options.js';
 import { caCertsField } from './routes.js';
+import { senderIdentity } from './sender-identity.js';
 
 export interface ReplayContext {
   brokers: readonly BrokerRoute[];
@@ -244,6 +245,17 @@ function targetsOf(
         topic,
         group: replayGroup(uid, 'destination'),
         subscriber: destination.url,
+        // Eddy sends these itself: with an audience on the destination (or its DLS) each delivery
+        // carries a token of Eddy's issuer for the Replay's own subject, as a Trigger's does.
+        ...senderIdentity(
+          'eventing.eddy.dev',
+          'Replay',
+          namespace,
+          name,
+          { subscriber: destination.audience, deadLetterSink: delivery.delivery.deadLetterSinkAudience },
+          ctx.settings.authentication,
+          undefined,
+        ),
         ...caCertsField(destination),
         reply: broker ? { kind: 'topic', topic } : { kind: 'drop' },
         delivery: delivery.delivery,

@@ -16,7 +16,10 @@ export interface RouteAudiences {
   reply?: string | undefined;
 }
 
-/** The route's `subscriberAudience` and `senderSubject` (only those set); fills `status.auth`. */
+/**
+ * The route's `subscriberAudience` and `senderSubject` (only those set); fills `status.auth` when given
+ * (a Replay's status has no such field).
+ */
 export function senderIdentity(
   group: string,
   kind: string,
@@ -24,9 +27,10 @@ export function senderIdentity(
   name: string,
   audiences: RouteAudiences,
   authentication: boolean,
-  status: ResourceStatus,
+  status: ResourceStatus | undefined,
 ): Pick<DispatchRoute, 'subscriberAudience' | 'senderSubject'> {
-  if (authentication) status.auth = { serviceAccountName: oidcServiceAccountName(group, kind, name) };
+  if (authentication && status)
+    status.auth = { serviceAccountName: oidcServiceAccountName(group, kind, name) };
   const fields: Pick<DispatchRoute, 'subscriberAudience' | 'senderSubject'> = {};
   if (audiences.subscriber) fields.subscriberAudience = audiences.subscriber;
   if (audiences.subscriber || audiences.deadLetterSink || audiences.reply)

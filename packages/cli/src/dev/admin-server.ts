@@ -20,9 +20,12 @@ import {
   type ContractFeed,
   type Generational,
   type Issuer,
+  PROBE_PATHS,
   registerFeedRoutes,
+  registerProbeRoutes,
 } from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Registry } from 'prom-client';
 import {
   DashboardSessions,
   isPublicDashboardRequest,
@@ -71,6 +74,12 @@ export interface AdminServerOptions {
   topology?: TopologySources;
   /** Eddy's OIDC issuer: discovery and JWKS (public) and POST /v1/identity/token. */
   issuer?: Issuer;
+  /**
+   * `eddy dev`'s own registry (its process metrics, and under --kafka what runs in it), served at
+   * /metrics with /healthz and /readyz, without the token as every component's probes are. Under
+   * --kafka the component processes serve their own; this is the parent's.
+   */
+  metrics?: Registry;
   host?: string;
   port?: number;
 }
@@ -138,6 +147,10 @@ function baseDirOf(request: ApplyRequest): string {
   return dir;
 }
 
+function isProbeRequest(url: string): boolean {
+  return (PROBE_PATHS as readonly string[]).includes(url.split('?')[0] ?? '');
+}
+
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { store } = options;
   const app: FastifyInstance = Fastify({
@@ -155,6 +168,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     if (
       isPublicDashboardRequest(request, dashboardAssets) ||
       (options.issuer && isPublicIdentityRequest(request)) ||
+      (options.metrics && isProbeRequest(request.url)) ||
       sessionMayRead(request, sessions)
     )
       return;
@@ -197,6 +211,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 
   app.get('/v1/status', async () => options.status());
+  if (options.metrics)
+    registerProbeRoutes(app, {
+      registry: options.metrics,
+      health: async () => ({ ok: true }),
+      ready: () => ({ ok: true }),
+    });
   if (options.issuer) registerIdentityRoutes(app, options.issuer);
 
   // Data-plane processes long-poll for a contract newer than theirs and POST their status.

@@ -443,6 +443,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           ...(servingProcess ? { serving: servingProcess.feed } : {}),
         },
         issuer,
+        metrics,
         host,
         port: options.adminPort ?? 0,
       });

@@ -1,5 +1,5 @@
 // ContainerSource in embedded mode: the first container of `spec.template` runs as a local process
-// with K_SINK / K_CE_OVERRIDES and sends events itself (the emitter is not used). A crashing process
+// with K_SINK / K_CE_OVERRIDES (and K_OIDC_TOKEN_FILE when the sink has an audience) and sends events itself (the emitter is not used). A crashing process
 // is restarted with backoff and reported as CrashLoop; containers are registered with a
 // ProcessGroupReaper, so they die with a SIGKILLed Eddy. README "ContainerSource".
 
@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import type { Container, ContainerSource } from '@eddy/api';
 import { ProcessGroupReaper, workingDirectoryProblem } from '@eddy/runtime';
 import type { CeOverrides, RunningSource, SourceAdapter, SourceContext } from '../sdk/adapter.js';
+import { OIDC_TOKEN_FILE_ENV, startOidcTokenFile } from './oidc-token-file.js';
 
 export type ContainerSourceSpec = ContainerSource['spec'];
 type EnvVar = NonNullable<Container['env']>[number];
@@ -113,10 +114,16 @@ export function createContainerSourceAdapter(
     const cwdProblem =
       container.workingDir === undefined ? undefined : workingDirectoryProblem(container.workingDir);
     if (cwdProblem) throw new TypeError(`spec.template.spec.containers[0].workingDir: ${cwdProblem}`);
+    const ownEnv = await resolveEnv(container.env ?? [], context);
+    // With an audience on the sink, the process gets its token as a file, as Knative mounts one at /oidc.
+    const tokenFile = context.sinkAuthorization
+      ? await startOidcTokenFile(context.sinkAuthorization, logger)
+      : undefined;
     const env = {
       ...inheritedEnv(),
-      ...(await resolveEnv(container.env ?? [], context)),
+      ...ownEnv,
       ...sourceContainerEnv(context.sink, context.ceOverrides),
+      ...(tokenFile ? { [OIDC_TOKEN_FILE_ENV]: tokenFile.path } : {}),
     };
     const lastLines: string[] = [];
     let child: ChildProcess | undefined;
@@ -218,13 +225,15 @@ export function createContainerSourceAdapter(
         clearTimeout(restartTimer);
         clearTimeout(stableTimer);
         const proc = child;
-        if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-        signalGroup(proc, 'SIGTERM');
-        const grace = setTimeout(() => signalGroup(proc, 'SIGKILL'), stopGraceMs);
-        await exited;
-        clearTimeout(grace);
-        // Children that ignored SIGTERM while their leader exited.
-        signalGroup(proc, 'SIGKILL');
+        if (proc && proc.exitCode === null && proc.signalCode === null) {
+          signalGroup(proc, 'SIGTERM');
+          const grace = setTimeout(() => signalGroup(proc, 'SIGKILL'), stopGraceMs);
+          await exited;
+          clearTimeout(grace);
+          // Children that ignored SIGTERM while their leader exited.
+          signalGroup(proc, 'SIGKILL');
+        }
+        await tokenFile?.close();
       },
     };
   }

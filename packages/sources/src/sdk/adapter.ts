@@ -76,6 +76,12 @@ export interface SourceContext<Spec = unknown> {
   ceOverrides?: CeOverrides;
   /** Sends CloudEvents to the sink; see CloudEventEmitter. */
   emitter: CloudEventEmitter;
+  /**
+   * `Bearer <jwt>` for the sink's OIDC audience, with this source's own subject (cached, renewed before
+   * it expires): for a source whose own code sends (ContainerSource). Present only when the sink has an
+   * audience and this process can sign; the emitter attaches the same token by itself.
+   */
+  sinkAuthorization?: () => string | Promise<string>;
   /** A pino child logger bound to kind/namespace/name. */
   logger: Logger;
   /** This source's metrics (delivered/failed are counted by the emitter). */

@@ -201,6 +201,7 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
     const signal = instance.controller.signal;
     // A new attempt starts without the address of a failed one.
     instance.address = undefined;
+    const { auth } = emitterAuth(d, options.tokens, instance.logger);
     const context: SourceContext = {
       apiVersion: d.apiVersion,
       kind: d.kind,
@@ -217,12 +218,13 @@ export function createSourceRunner(options: SourceRunnerOptions): SourceRunner {
         ceOverrides: d.ceOverrides,
         policy: d.delivery,
         acceptsBatch: d.sinkAcceptsBatch === true,
-        ...emitterAuth(d, options.tokens, instance.logger),
+        ...(auth ? { auth } : {}),
         signal,
         dispatcher: agents.for(d.sinkCACerts),
         logger: instance.logger,
         metrics: instance.metrics,
       }),
+      ...(auth ? { sinkAuthorization: () => auth.tokens.authorization(auth.subject, auth.audience) } : {}),
       logger: instance.logger,
       metrics: instance.metrics,
       signal,
