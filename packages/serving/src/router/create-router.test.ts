@@ -96,6 +96,19 @@ async function startRouter(options: Parameters<typeof createRouter>[0] = {}): Pr
   return router;
 }
 
+/** Route `hello` over two replicas: `dead` (its server closed: connections refused), then `live`. */
+async function routerWithDeadReplicaBefore(live: Upstream): Promise<{ router: Router; dead: Upstream }> {
+  const dead = await startUpstream('dead');
+  await dead.close();
+  const router = await startRouter({ logger: pino({ level: 'silent' }) });
+  router.update([revision('hello-00001')], [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])]);
+  router.setReplicas('default', 'hello-00001', [
+    { id: 'dead', url: dead.url, ready: true },
+    { id: live.name, url: live.url, ready: true },
+  ]);
+  return { router, dead };
+}
+
 function revision(name: string, extra: Partial<RouterRevision> = {}): RouterRevision {
   return { namespace: 'default', name, containerConcurrency: 0, timeoutMs: 10_000, ...extra };
 }
@@ -295,17 +308,7 @@ describe('router forwarding', () => {
 
   it('retries once on another replica when a replica refuses the connection, else answers 502', async () => {
     const good = await startUpstream('good');
-    const dead = await startUpstream('dead');
-    await dead.close();
-    const router = await startRouter({ logger: pino({ level: 'silent' }) });
-    router.update(
-      [revision('hello-00001')],
-      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
-    );
-    router.setReplicas('default', 'hello-00001', [
-      { id: 'dead', url: dead.url, ready: true },
-      { id: 'good', url: good.url, ready: true },
-    ]);
+    const { router, dead } = await routerWithDeadReplicaBefore(good);
     for (let i = 0; i < 6; i++) {
       const response = await get(router.routeUrl('default', 'hello'));
       expect(response.status).toBe(200);
@@ -325,17 +328,7 @@ describe('router forwarding of methods and bodies', () => {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => res.writeHead(200).end(Buffer.concat(chunks)));
     });
-    const dead = await startUpstream('dead');
-    await dead.close();
-    const router = await startRouter({ logger: pino({ level: 'silent' }) });
-    router.update(
-      [revision('hello-00001')],
-      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
-    );
-    router.setReplicas('default', 'hello-00001', [
-      { id: 'dead', url: dead.url, ready: true },
-      { id: 'echo', url: echo.url, ready: true },
-    ]);
+    const { router } = await routerWithDeadReplicaBefore(echo);
     const body = Buffer.alloc(32 * 1024, 'e');
     for (let i = 0; i < 4; i++) {
       const response = await request(router.routeUrl('default', 'hello'), {
