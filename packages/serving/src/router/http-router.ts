@@ -84,7 +84,10 @@ function requestHasBody(req: IncomingMessage): boolean {
  */
 const WHOLE_BODY_MAX_BYTES = 64 * 1024;
 
-/** A small body read whole; undefined when the request has none or it is chunked or large (streamed). */
+/**
+ * A small body read whole; undefined when the request has none or it is chunked or large (streamed).
+ * Listeners rather than readBounded's for-await: this runs on every proxied request.
+ */
 function wholeBody(req: IncomingMessage): Promise<Buffer> | undefined {
   if (req.headers['transfer-encoding'] !== undefined) return undefined;
   const length = Number(req.headers['content-length']);
@@ -523,14 +526,11 @@ export class HttpRouter implements Router {
     let lease = firstLease;
     let retried = false;
     try {
-      const whole = wholeBody(req);
       let buffered: Buffer | undefined;
-      if (whole) {
-        try {
-          buffered = await whole;
-        } catch {
-          return 499;
-        }
+      try {
+        buffered = await wholeBody(req);
+      } catch {
+        return 499;
       }
       for (;;) {
         const body = { started: false };

@@ -1,7 +1,8 @@
 // ContainerSource in embedded mode: the first container of `spec.template` runs as a local process
-// with K_SINK / K_CE_OVERRIDES (and K_OIDC_TOKEN_FILE when the sink has an audience) and sends events itself (the emitter is not used). A crashing process
-// is restarted with backoff and reported as CrashLoop; containers are registered with a
-// ProcessGroupReaper, so they die with a SIGKILLed Eddy. README "ContainerSource".
+// with K_SINK / K_CE_OVERRIDES (and K_OIDC_TOKEN_FILE when the sink has an audience) and sends events
+// itself (the emitter is not used). A crashing process is restarted with backoff and reported as
+// CrashLoop; containers are registered with a ProcessGroupReaper, so they die with a SIGKILLed Eddy.
+// README "ContainerSource".
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
