@@ -3,7 +3,7 @@
 // what is refused answers the right status with a readable reason and stores nothing.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -25,6 +25,7 @@ import {
   readHttpFeatureVectors,
   readYamlEventVectors,
 } from '../../../api/src/cloudevents/binding-vectors.conformance.js';
+import { trickleUntilClosed } from '../../../runtime/src/testing/trickling-sender.js';
 import { openEmbeddedEventLog } from '../eventlog/embedded/index.js';
 import type { EventLog, LogRecord } from '../eventlog/event-log.js';
 import { createKafkaEventLog } from '../eventlog/kafka/kafka-event-log.js';
@@ -663,23 +664,14 @@ describe('ingress: a sender that trickles its request (slowloris)', () => {
     try {
       await ingress.updateContract([route], []);
       const base = await ingress.listen();
-      const url = new URL(base);
-      const socket = connect(Number(url.port), url.hostname);
-      let answer = '';
-      socket.on('data', (chunk) => {
-        answer += chunk.toString();
-      });
-      const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
-      const started = Date.now();
-      socket.write(
-        `POST ${route.path} HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: slow-1\r\nce-source: /s\r\nce-type: t\r\ncontent-length: 100\r\n\r\n`,
-      );
       // One byte a second, never finishing: the sender holds the connection until the server cuts it.
-      const trickle = setInterval(() => socket.writable && socket.write('x'), 1_000);
-      const end = await closed;
-      clearInterval(trickle);
-      expect(answer).toMatch(/^HTTP\/1\.1 408/);
-      expect(end - started).toBeLessThan(5_000);
+      const slow = await trickleUntilClosed(
+        base,
+        `POST ${route.path} HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: slow-1\r\nce-source: /s\r\nce-type: t\r\ncontent-length: 100\r\n\r\n`,
+        1_000,
+      );
+      expect(slow.answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(slow.elapsedMs).toBeLessThan(5_000);
       expect(await endOffsets(log, route.topic)).toBe(0);
       const ok = await post(
         base,

@@ -2,10 +2,11 @@
 // closed, not a connection held forever) and HTTPS from a certificate.
 
 import { createServer } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createCertificates, ServingCertificate } from '@eddy/runtime';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { trickleUntilClosed } from '../../../runtime/src/testing/trickling-sender.js';
 import { createRouter } from './create-router.js';
 import type { Router } from './router.js';
 
@@ -40,19 +41,13 @@ describe('router listener', () => {
   }, async () => {
     const router = await startRouter({ requestTimeoutMs: 1_000 });
     const url = new URL(router.routeUrl('default', 'echo'));
-    const socket = connect(Number(url.port), url.hostname);
-    let answer = '';
-    socket.on('data', (chunk) => {
-      answer += chunk.toString();
-    });
-    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
-    const started = Date.now();
-    socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: x\r\ncontent-length: 100\r\n\r\n`);
-    const trickle = setInterval(() => socket.writable && socket.write('x'), 300);
-    const end = await closed;
-    clearInterval(trickle);
-    expect(answer).toContain('408');
-    expect(end - started).toBeLessThan(5_000);
+    const slow = await trickleUntilClosed(
+      router.routeUrl('default', 'echo'),
+      `POST ${url.pathname} HTTP/1.1\r\nHost: x\r\ncontent-length: 100\r\n\r\n`,
+      300,
+    );
+    expect(slow.answer).toContain('408');
+    expect(slow.elapsedMs).toBeLessThan(5_000);
     const ok = await request(router.routeUrl('default', 'echo'), { method: 'POST', body: 'fine' });
     expect(await ok.body.text()).toBe('got 4 bytes');
   });
