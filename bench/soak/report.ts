@@ -1,6 +1,7 @@
 // A soak result as verdicts (growth of each metric of each process after warm-up), the chart's
 // panels, and the markdown for bench/RESULTS.md.
 
+import { HEAP_AFTER_MAJOR_GC_METRIC } from '@eddy/runtime';
 import { SERVICES_SETUP } from './manifest.ts';
 import { SERVICES, type SoakResult, type SoakSample } from './soak.ts';
 import type { Panel, Series } from './svg.ts';
@@ -9,7 +10,7 @@ import { type Growth, growthOf } from './verdict.ts';
 /** Growth over the window above which a metric is "growing" (the acceptance's 5%). */
 export const FLAT_LIMIT = 0.05;
 
-const METRICS = ['rssBytes', 'heapBytes', 'fds', 'eventLoopP99Ms'] as const;
+const METRICS = ['rssBytes', 'heapBytes', 'heapAfterGcBytes', 'fds', 'eventLoopP99Ms'] as const;
 type Metric = (typeof METRICS)[number];
 
 export interface ProcessVerdict {
@@ -19,7 +20,9 @@ export interface ProcessVerdict {
   /** Window samples this process has. */
   samples: number;
   growth: Record<Metric, Growth>;
-  /** RSS and heap (when it has one) grew less than FLAT_LIMIT. */
+  /** Which heap reading was judged: after major GCs when the process reports it, else used heap. */
+  judgedHeap: 'heapAfterGcBytes' | 'heapBytes';
+  /** RSS and the judged heap (when it has one) grew less than FLAT_LIMIT. */
   flat: boolean;
 }
 
@@ -46,12 +49,18 @@ export function verdicts(r: SoakResult): ProcessVerdict[] {
           METRICS.map((m) => [m, growthOf(points(m), windowSeconds)]),
         ) as Record<Metric, Growth>;
         const memoryFlat = (g: Growth) => Number.isNaN(g.growth) || g.growth < FLAT_LIMIT;
+        // Used heap is a sawtooth whose height follows GC timing, not what is kept: the live heap (after
+        // a major GC) is judged where the process reports it.
+        const judgedHeap: ProcessVerdict['judgedHeap'] = Number.isNaN(growth.heapAfterGcBytes.growth)
+          ? 'heapBytes'
+          : 'heapAfterGcBytes';
         return {
           label,
           replica: isReplica(label),
           samples: points('rssBytes').length,
           growth,
-          flat: memoryFlat(growth.rssBytes) && memoryFlat(growth.heapBytes),
+          judgedHeap,
+          flat: memoryFlat(growth.rssBytes) && memoryFlat(growth[judgedHeap]),
         };
       })
       // A replica that lived through only part of the window (autoscaling) has no trend to judge.
@@ -72,7 +81,7 @@ export function failures(r: SoakResult): string[] {
   for (const v of verdicts(r))
     if (!v.replica && !v.flat)
       out.push(
-        `${r.mode}: ${v.label} memory grew after warm-up: RSS ${pct(v.growth.rssBytes.growth)}, heap ${pct(v.growth.heapBytes.growth)} (limit ${pct(FLAT_LIMIT)})`,
+        `${r.mode}: ${v.label} memory grew after warm-up: RSS ${pct(v.growth.rssBytes.growth)}, ${v.judgedHeap === 'heapAfterGcBytes' ? 'heap after major GC' : 'heap used'} ${pct(v.growth[v.judgedHeap].growth)} (limit ${pct(FLAT_LIMIT)})`,
       );
   if (!r.devAlive) out.push(`${r.mode}: eddy dev was not running at the end`);
   return out;
@@ -114,6 +123,11 @@ export function panels(r: SoakResult): Panel[] {
   return [
     { title: 'RSS per process', unit: 'MiB', series: componentSeries(r, 'rssBytes', mib) },
     { title: 'Heap used per process', unit: 'MiB', series: componentSeries(r, 'heapBytes', mib) },
+    {
+      title: 'Heap after the latest major GC per process (live heap)',
+      unit: 'MiB',
+      series: componentSeries(r, 'heapAfterGcBytes', mib),
+    },
     { title: 'Open file descriptors', unit: 'count', series: componentSeries(r, 'fds', (v) => v) },
     {
       title: 'Event-loop delay p99 per 10 s',
@@ -163,7 +177,7 @@ export function renderMarkdown(
     `Command: \`${command}\` (after \`pnpm run build\`).  `,
     `Machine: ${machine}.  `,
     `Setup: \`eddy dev\` (the built CLI) on one Broker, two Triggers, two Services run as processes: ${SERVICES_SETUP}. 1 KiB binary CloudEvents with unique ids, paced at the target rate, with at most 1,024 awaiting a 202 and at most 5 s of the target rate acknowledged but not yet at both Services (a slower pipeline gets fewer: the achieved rate is what was acknowledged). Every replica writes each id it gets before answering; lost = acknowledged and never received by a Service after the drain; duplicates = extra copies (at-least-once allows them).`,
-    `Verdict: per process, the least-squares slope of RSS and heap over the samples after warm-up, times the window, relative to the window's mean; flat when < ${pct(FLAT_LIMIT)}. Sampled every 10 s: RSS and fds from /proc, heap used and event-loop delay p99 from each process's /metrics.`,
+    `Verdict: per process, the least-squares slope of RSS and of the live heap over the samples after warm-up, times the window, relative to the window's mean; flat when < ${pct(FLAT_LIMIT)}. The live heap is the heap used just after the latest major GC (\`${HEAP_AFTER_MAJOR_GC_METRIC}\`, Eddy's processes); heap used, a sawtooth that follows GC timing, is shown but judged only for processes without it (the bench's replicas). Sampled every 10 s: RSS and fds from /proc, heaps and event-loop delay p99 from each process's /metrics.`,
     '',
     '| mode | minutes (warm-up) | target/s | acknowledged/s | sent | acknowledged | failed | auto: received / lost / dups | fixed: received / lost / dups | drain | auto replicas (max) | verdict |',
     '|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---|',
@@ -183,13 +197,13 @@ export function renderMarkdown(
       '',
       `${r.mode}, after warm-up (growth = slope x window / mean):`,
       '',
-      '| process | RSS MiB (mean) | RSS growth | heap MiB (mean) | heap growth | fds (mean) | fds growth | event-loop p99 ms (mean) | flat |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+      '| process | RSS MiB (mean) | RSS growth | heap used MiB (mean) | heap used growth | heap after major GC MiB (mean) | its growth | fds (mean) | fds growth | event-loop p99 ms (mean) | flat |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     );
     for (const v of verdicts(r)) {
       const g = v.growth;
       out.push(
-        `| ${v.label} | ${one(mib(g.rssBytes.mean))} | ${pct(g.rssBytes.growth)} | ${one(mib(g.heapBytes.mean))} | ${pct(g.heapBytes.growth)} | ${one(g.fds.mean)} | ${pct(g.fds.growth)} | ${one(g.eventLoopP99Ms.mean)} | ${v.replica ? `${v.flat ? 'yes' : 'no'} (bench code, not judged)` : v.flat ? 'yes' : 'NO'} |`,
+        `| ${v.label} | ${one(mib(g.rssBytes.mean))} | ${pct(g.rssBytes.growth)} | ${one(mib(g.heapBytes.mean))} | ${pct(g.heapBytes.growth)} | ${one(mib(g.heapAfterGcBytes.mean))} | ${pct(g.heapAfterGcBytes.growth)} | ${one(g.fds.mean)} | ${pct(g.fds.growth)} | ${one(g.eventLoopP99Ms.mean)} | ${v.replica ? `${v.flat ? 'yes' : 'no'} (bench code, not judged)` : v.flat ? 'yes' : 'NO'} |`,
       );
     }
     const svg = svgPaths[r.mode];

@@ -1,19 +1,25 @@
 // Every sample: each process under `eddy dev` (the dev process, under --kafka its ingress,
 // dispatcher, serving and sources processes, and the Services' replicas) by pid: RSS and open fds
-// from /proc, heap used and event-loop delay p99 from its own Prometheus /metrics. The metrics URL
-// is found, not configured: the ports the pid listens on (/proc/net/tcp), the first whose /metrics
+// from /proc, heap used (and after the latest major GC) and event-loop delay p99 from its own
+// Prometheus /metrics. The metrics URL is found, not configured: the ports the pid listens on (/proc/net/tcp), the first whose /metrics
 // has nodejs_heap_size_used_bytes. Ingresses share one port (SO_REUSEPORT), so a scrape of it may
 // land on any of them: each answer goes to the pid whose RSS (/proc, read just after) is nearest its
 // process_resident_memory_bytes (CPU time would not do: prom-client counts it from its first scrape).
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { HEAP_AFTER_MAJOR_GC_METRIC } from '@eddy/runtime';
 import { descendants, listeningPorts, openFds, rssBytes } from './proc.ts';
+
+/** The gauge reads 0 until the process's first major collection. */
+const afterGc = (v: number) => (v > 0 ? v : Number.NaN);
 
 export interface ProcessSample {
   rssBytes: number;
   fds: number;
   /** NaN when the process has no /metrics (or the scrape failed). */
   heapBytes: number;
+  /** Heap used just after the latest major GC (Eddy's processes); NaN when not reported or none yet. */
+  heapAfterGcBytes: number;
   eventLoopP99Ms: number;
 }
 
@@ -141,6 +147,7 @@ export class Sampler {
           rssBytes: rssBytes(pid),
           fds: openFds(pid),
           heapBytes: text ? metricValue(text, 'nodejs_heap_size_used_bytes') : Number.NaN,
+          heapAfterGcBytes: text ? afterGc(metricValue(text, HEAP_AFTER_MAJOR_GC_METRIC)) : Number.NaN,
           eventLoopP99Ms: text ? metricValue(text, 'nodejs_eventloop_lag_p99_seconds') * 1000 : Number.NaN,
         },
       };

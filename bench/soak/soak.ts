@@ -18,6 +18,8 @@ export interface SoakOptions {
   mode: SoakMode;
   /** Kafka bootstrap servers (mode kafka). */
   brokers?: string[];
+  /** More `eddy dev` arguments for this mode (e.g. `--ingresses 1`). */
+  devArgs?: string[];
   seconds: number;
   rate: number;
   warmupSeconds: number;
@@ -112,6 +114,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     if (!o.brokers?.length) throw new Error('soak: mode kafka needs brokers');
     args.push('--kafka', o.brokers.join(','));
   }
+  args.push(...(o.devArgs ?? []));
   log(`${o.mode}: eddy dev -f ${manifestFile} (output in ${devLog})`);
   const dev = spawnPeer(process.execPath, args, { outFile: devLog, label: `soak-eddy-dev-${o.mode}` });
   try {

@@ -29,6 +29,7 @@ export {
 export { describeError } from './describe-error.js';
 export { registerFeedRoutes } from './feed-routes.js';
 export { freshCall } from './fresh-call.js';
+export { HEAP_AFTER_MAJOR_GC_METRIC, registerHeapAfterMajorGc } from './heap-after-gc.js';
 export * from './identity/index.js';
 export { loadKubeConfig, withSharedConnections } from './kube-connections.js';
 export { Limiter } from './limiter.js';

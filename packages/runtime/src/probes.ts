@@ -6,6 +6,7 @@
 
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { registerHeapAfterMajorGc } from './heap-after-gc.js';
 import { boundPort, listenUrl } from './listen-url.js';
 
 /** A probe's answer: 200 when `ok`, else 503; the whole object is the JSON body. */
@@ -82,10 +83,12 @@ export async function startProbeServer(options: {
 
 /**
  * The registry of a component process: its own metrics plus Node's process metrics (RSS, heap
- * spaces, event-loop lag, GC), which is what tells a memory or latency problem apart.
+ * spaces, event-loop lag, GC, heap after the latest major GC), which is what tells a memory or
+ * latency problem apart.
  */
 export function processRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerHeapAfterMajorGc(registry);
   return registry;
 }

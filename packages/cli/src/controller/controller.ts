@@ -35,6 +35,7 @@ import {
   type IssuerTrust,
   issuerTokens,
   listenUrl,
+  processRegistry,
   readSigningKey,
   registerFeedRoutes,
 } from '@eddy/runtime';
@@ -42,7 +43,7 @@ import { reconcileServing } from '@eddy/serving';
 import type { KubeConfig } from '@kubernetes/client-node';
 import Fastify from 'fastify';
 import type pino from 'pino';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { registerIdentityRoutes } from '../admin/identity-routes.js';
 import { registerReadRoutes } from '../admin/read-routes.js';
 import { createDevSources } from '../dev/dev-sources.js';
@@ -207,8 +208,7 @@ export async function startController(o: ControllerOptions): Promise<Controller>
       onStoppedLeading: () => stepDown(),
     });
 
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics });
+    const metrics = processRegistry();
     const leaderGauge = new Gauge({
       name: 'eddy_controller_leader',
       help: '1 while this replica holds the leader Lease',
