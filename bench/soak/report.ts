@@ -2,7 +2,7 @@
 // panels, and the markdown for bench/RESULTS.md.
 
 import { HEAP_AFTER_MAJOR_GC_METRIC } from '@eddy/runtime';
-import { SERVICES_SETUP } from './manifest.ts';
+import { PARTITIONS, SERVICES_SETUP } from './manifest.ts';
 import { SERVICES, type SoakResult, type SoakSample } from './soak.ts';
 import type { Panel, Series } from './svg.ts';
 import { type Growth, growthOf } from './verdict.ts';
@@ -176,7 +176,7 @@ export function renderMarkdown(
     '',
     `Command: \`${command}\` (after \`pnpm run build\`).  `,
     `Machine: ${machine}.  `,
-    `Setup: \`eddy dev\` (the built CLI) on one Broker, two Triggers, two Services run as processes: ${SERVICES_SETUP}. 1 KiB binary CloudEvents with unique ids, paced at the target rate, with at most 1,024 awaiting a 202 and at most 5 s of the target rate acknowledged but not yet at both Services (a slower pipeline gets fewer: the achieved rate is what was acknowledged). Every replica writes each id it gets before answering; lost = acknowledged and never received by a Service after the drain; duplicates = extra copies (at-least-once allows them).`,
+    `Setup: \`eddy dev\` (the built CLI) on one Broker (topic partitions: embedded ${PARTITIONS.embedded}, Kafka ${PARTITIONS.kafka}, set by its \`spec.config\` ConfigMap), two Triggers, two Services run as processes: ${SERVICES_SETUP}. 1 KiB binary CloudEvents with unique ids, paced at the target rate, with at most 1,024 awaiting a 202 and at most 5 s of the target rate acknowledged but not yet at both Services (a slower pipeline gets fewer: the achieved rate is what was acknowledged). Every replica writes each id it gets before answering; lost = acknowledged and never received by a Service after the drain; duplicates = extra copies (at-least-once allows them).`,
     `Verdict: per process, the least-squares slope of RSS and of the live heap over the samples after warm-up, times the window, relative to the window's mean; flat when < ${pct(FLAT_LIMIT)}. The live heap is the heap used just after the latest major GC (\`${HEAP_AFTER_MAJOR_GC_METRIC}\`, Eddy's processes); heap used, a sawtooth that follows GC timing, is shown but judged only for processes without it (the bench's replicas). Sampled every 10 s: RSS and fds from /proc, heaps and event-loop delay p99 from each process's /metrics.`,
     '',
     '| mode | minutes (warm-up) | target/s | acknowledged/s | sent | acknowledged | failed | auto: received / lost / dups | fixed: received / lost / dups | drain | auto replicas (max) | verdict |',

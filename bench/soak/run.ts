@@ -31,7 +31,7 @@ if (args.help) {
   --minutes N                  load duration per mode (30)
   --rate N                     target events/s (2000)
   --warmup-minutes N           excluded from the verdict (default: a third of --minutes, i.e. 10 for 30)
-  --kafka-dev-args "ARGS"      more \`eddy dev\` arguments in Kafka mode, e.g. "--ingresses 1 --dispatchers 1" (default: none)
+  --kafka-dev-args="ARGS"     more \`eddy dev\` arguments in Kafka mode, e.g. "--ingresses 1 --dispatchers 1" (default: none)
   --out DIR                    samples, eddy dev logs, received ids, charts (default: a new temp dir)
   --check                      exit 1 on a lost event or an Eddy process whose memory grew >= 5% after warm-up
   --no-write                   do not append to bench/RESULTS.md nor replace bench/soak/soak-<mode>.svg`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { type PeerProcess, spawnPeer } from '../../test/harness/processes.ts';
 import { openLoop } from '../broker/loadgen.ts';
 import { sleep } from '../broker/procs.ts';
-import { manifest } from './manifest.ts';
+import { manifest, PARTITIONS } from './manifest.ts';
 import { ReceivedIds } from './received.ts';
 import { type ComponentSample, Sampler } from './sampler.ts';
 
@@ -97,7 +97,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   // A namespace of this run: a shared Kafka's other users keep their topics.
   const namespace = `soak-${o.mode}-${Date.now().toString(36)}`;
   const manifestFile = path.join(o.outDir, `soak-${o.mode}.yaml`);
-  writeFileSync(manifestFile, manifest(namespace, receivedDir));
+  writeFileSync(manifestFile, manifest(namespace, receivedDir, PARTITIONS[o.mode]));
   const devLog = path.join(o.outDir, `eddy-dev-${o.mode}.log`);
   writeFileSync(devLog, '');
   const args = [
