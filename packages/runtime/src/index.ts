@@ -31,6 +31,12 @@ export { registerFeedRoutes } from './feed-routes.js';
 export { freshCall } from './fresh-call.js';
 export { HEAP_AFTER_MAJOR_GC_METRIC, registerHeapAfterMajorGc } from './heap-after-gc.js';
 export * from './identity/index.js';
+export {
+  type InProcessAnswer,
+  type InProcessHandler,
+  InProcessOrigins,
+  type InProcessRequest,
+} from './in-process-http.js';
 export { loadKubeConfig, withSharedConnections } from './kube-connections.js';
 export { Limiter } from './limiter.js';
 export { LinkedAbort } from './linked-abort.js';

@@ -11,8 +11,9 @@ import {
   parseHttpRequest,
   type ResolvedDelivery,
 } from '@eddy/api';
-import { sleep } from '@eddy/runtime';
+import { type InProcessAnswer, InProcessOrigins, type InProcessRequest, sleep } from '@eddy/runtime';
 import { Registry } from 'prom-client';
+import { request as undiciRequest } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AttemptFailure, createDeliverer, type Deliverer, type DeliveryOutcome } from './deliverer.js';
 
@@ -827,5 +828,83 @@ describe('metrics', () => {
       await own.close();
       await twin.close();
     }
+  });
+});
+
+describe('origins served in this process (inProcess)', () => {
+  /**
+   * An origin nobody listens on, served in-process by forwarding to a real server: a delivery that
+   * reaches the server went through the handler (over the network it would be refused).
+   */
+  async function servedInProcess(handler: Handler) {
+    const backend = await startServer(handler);
+    const target = new URL(await closedPortUrl());
+    const origins = new InProcessOrigins();
+    const calls: InProcessRequest[] = [];
+    let refusal: InProcessAnswer | undefined;
+    origins.register(target.origin, async (request) => {
+      calls.push(request);
+      if (refusal) return refusal;
+      const response = await undiciRequest(`${new URL(backend.url).origin}${request.path}`, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: request.signal,
+      });
+      return { kind: 'response', response };
+    });
+    const local = createDeliverer({ registry: new Registry(), inProcess: origins });
+    return {
+      backend,
+      url: target.href,
+      calls,
+      local,
+      refuse: (answer: InProcessAnswer | undefined) => {
+        refusal = answer;
+      },
+      [Symbol.asyncDispose]: () => local.close(),
+    };
+  }
+
+  it('hands the request to the handler (headers, body, path) and reads its response, reply included', async () => {
+    const reply = { 'ce-specversion': '1.0', 'ce-id': 'r-1', 'ce-source': '/reply', 'ce-type': 'reply.t' };
+    await using served = await servedInProcess((_req, res) => res.writeHead(200, reply).end('answer'));
+    const outcome = await served.local.deliver({ event: testEvent(), route: route(served.url) });
+    expect(outcome).toMatchObject({ kind: 'delivered', status: 200, attempts: 1 });
+    expect((outcome as { reply?: PlainEvent }).reply).toMatchObject({ id: 'r-1', type: 'reply.t' });
+    expect(served.calls).toHaveLength(1);
+    expect(served.calls[0]).toMatchObject({ method: 'POST', path: '/gone', host: new URL(served.url).host });
+    expect(served.backend.received[0]!.headers['ce-id']).toBe('evt-1');
+    expect(served.backend.received[0]!.headers.prefer).toBe('reply');
+    expect(served.backend.received[0]!.body).toEqual(TEST_DATA);
+  });
+
+  it('treats a refusal as the same HTTP answer: retried per its status, then dead-lettered with it', async () => {
+    await using served = await servedInProcess(status(202));
+    const dls = await startServer(status(202));
+    served.refuse({
+      kind: 'refused',
+      status: 503,
+      message: 'revision default/x has no ready replica',
+      retryAfterSeconds: 1,
+    });
+    const outcome = await served.local.deliver({
+      event: testEvent(),
+      route: route(served.url, { retry: 2, backoffDelayMs: 5, deadLetterSink: dls.url }),
+    });
+    expect(outcome).toEqual({ kind: 'dead-lettered', status: 503, attempts: 3 });
+    const dead = dlsEvent(dls.received[0]!);
+    expect(dead.knativeerrorcode).toBe('503');
+    expect(Buffer.from(dead.knativeerrordata as string, 'base64').toString()).toBe(
+      'revision default/x has no ready replica\n',
+    );
+    served.refuse({ kind: 'refused', status: 404, message: 'no route' });
+    expect(
+      await served.local.deliver({ event: testEvent(), route: route(served.url, { retry: 3 }) }),
+    ).toMatchObject({
+      kind: 'dropped',
+      status: 404,
+      attempts: 4, // 404 is retried, as over HTTP (Knative's retry criteria)
+    });
   });
 });

@@ -17,6 +17,7 @@ import {
   DRAIN_LIMIT_BYTES,
   describeError,
   describeTlsFailure,
+  type InProcessOrigins,
   LinkedAbort,
   readBounded,
   type SenderTokens,
@@ -101,6 +102,11 @@ export interface DelivererOptions {
    * `Authorization: Bearer` with a token for that audience and its `senderSubject`. Absent: none sent.
    */
   tokens?: Pick<SenderTokens, 'authorization'>;
+  /**
+   * Origins served by this very process (eddy dev's router): a delivery to one is handed to its
+   * handler instead of going over loopback TCP, with the same answers.
+   */
+  inProcess?: InProcessOrigins;
 }
 
 export interface Deliverer {
@@ -251,6 +257,11 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       // The status is what counts; a body cut short by the timeout or a reset is just lost.
       if (opts.signal.aborted) throw new Aborted();
     }
+    return failureOf(status, headers, body);
+  }
+
+  /** An HTTP error answer as an attempt's result (retried or dead-lettered per the status). */
+  function failureOf(status: number, headers: HttpHeaderValues, body: Buffer): Failure {
     return {
       ok: false,
       status,
@@ -261,6 +272,30 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       retryAfterMs: parseRetryAfter(headers['retry-after']),
       statusClass: statusClass(status),
     };
+  }
+
+  /** The in-process handler's answer for `target`, undefined when its origin is not served here. */
+  async function answerInProcess(
+    target: URL,
+    request: EncodedHttpEvent,
+    signal: AbortSignal,
+    opts: AttemptOptions,
+  ): Promise<AttemptResult | undefined> {
+    const pending = options.inProcess?.request(target, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+      signal,
+    });
+    if (pending === undefined) return undefined;
+    const answer = await pending;
+    if (answer.kind === 'response') return await readResponse(answer.response, opts);
+    // Our own abort or deadline: attempt() tells which, as for a request over the network.
+    if (signal.aborted) throw new Aborted();
+    // What the front would have sent for this refusal (text/plain, Retry-After).
+    const headers: HttpHeaderValues = { 'content-type': 'text/plain; charset=utf-8' };
+    if (answer.retryAfterSeconds !== undefined) headers['retry-after'] = String(answer.retryAfterSeconds);
+    return failureOf(answer.status, headers, Buffer.from(`${answer.message}\n`));
   }
 
   async function attempt(
@@ -277,6 +312,8 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
         const header = tokens.authorization(opts.subject, opts.audience);
         request.headers.authorization = typeof header === 'string' ? header : await header;
       }
+      const local = await answerInProcess(target, request, signal, opts);
+      if (local !== undefined) return local;
       let agent: Agent;
       try {
         agent = agents.for(opts.caCerts);

@@ -20,6 +20,7 @@ import {
 import {
   cleanupStack,
   createIssuer,
+  InProcessOrigins,
   issuerTokens,
   loadOrCreateSigningKey,
   type MemberState,
@@ -236,6 +237,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     if (tlsCertificate) cleanups.push(() => tlsCertificate.close());
     let broker: Pick<BrokerDataPlane, 'url' | 'apply' | 'lag' | 'close'>;
     let inProcessBroker: BrokerDataPlane | undefined;
+    // The router, once it runs in this process too, serves the deliverer's requests without a socket.
+    const inProcessOrigins = new InProcessOrigins();
     let processes: BrokerProcesses | undefined;
     if (options.kafka && options.brokerProcesses) {
       processes = await BrokerProcesses.create({
@@ -259,7 +262,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           log,
           registry: metrics,
           logger,
-          deliverer: { tokens },
+          deliverer: { tokens, inProcess: inProcessOrigins },
           ingress: {
             host,
             port,
@@ -317,6 +320,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         }
       }
       const plane = servingPlane;
+      const handler = plane.inProcessHandler;
+      if (handler) cleanups.push(inProcessOrigins.register(plane.url, handler));
       cleanups.push(() => plane.close());
       cleanups.push(closeBroker);
     }

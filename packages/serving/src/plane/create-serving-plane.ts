@@ -4,7 +4,7 @@
 // decision; a request waiting at the activator triggers a decision at once.
 
 import { backlogInFlightLimit, namespacedKey, type ServingContract, type ServingRevision } from '@eddy/api';
-import { withTimeout } from '@eddy/runtime';
+import { type InProcessHandler, withTimeout } from '@eddy/runtime';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Autoscaler, Decision } from '../autoscaler/autoscaler.js';
@@ -137,6 +137,10 @@ class ServingPlane implements ServingDataPlane {
 
   get url(): string {
     return this.#router.url;
+  }
+
+  get inProcessHandler(): InProcessHandler | undefined {
+    return this.#router.requestInProcess?.bind(this.#router);
   }
 
   routeUrl(namespace: string, name: string): string {

@@ -3,7 +3,7 @@
 // it reports per-revision runtime status that the serving reconciler folds into Revision/Service status.
 
 import type { BacklogReader, Condition, ServingContract } from '@eddy/api';
-import type { ServingCertificate } from '@eddy/runtime';
+import type { InProcessHandler, ServingCertificate } from '@eddy/runtime';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Decision } from '../autoscaler/autoscaler.js';
@@ -59,6 +59,8 @@ export interface RevisionRuntimeStatus {
 
 export interface ServingDataPlane {
   readonly url: string;
+  /** Serves requests to `url` from components of this process without the network, when the router can. */
+  readonly inProcessHandler?: InProcessHandler | undefined;
   routeUrl(namespace: string, name: string): string;
   tagUrl(namespace: string, name: string, tag: string): string;
   /** Starts/updates/stops revisions and routes; an older generation is ignored. */

@@ -796,3 +796,120 @@ describe('router concurrency and activation', () => {
     expect((await waiting).body).toBe('fixed');
   });
 });
+
+describe('router requests from this process (requestInProcess)', () => {
+  /** A request as the deliverer makes it: a CloudEvent POST with a Buffer body. */
+  function inProcess(router: Router, url: string, signal = new AbortController().signal) {
+    const target = new URL(url);
+    const requestInProcess = router.requestInProcess?.bind(router);
+    if (!requestInProcess) throw new Error('this router serves no in-process requests');
+    return requestInProcess({
+      host: target.host,
+      path: `${target.pathname}${target.search}`,
+      method: 'POST',
+      headers: { 'ce-id': 'e-1', 'content-type': 'text/plain' },
+      body: Buffer.from('payload'),
+      signal,
+    });
+  }
+
+  it('routes, rewrites headers and limits concurrency as the listener does; the lease lasts until the body is read', async () => {
+    const upstream = await startUpstream('one', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => res.writeHead(200, { 'x-upstream': 'one' }).end(Buffer.concat(chunks)));
+    });
+    const router = await startRouter();
+    router.update(
+      [revision('hello-00001', { containerConcurrency: 1 })],
+      [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
+    );
+    router.setReplicas('default', 'hello-00001', [upstream.replica()]);
+
+    const first = await inProcess(router, `${router.routeUrl('default', 'hello')}/a?x=1`);
+    if (first.kind !== 'response') throw new Error(`refused: ${JSON.stringify(first)}`);
+    expect(first.response.statusCode).toBe(200);
+    expect(first.response.headers['x-upstream']).toBe('one');
+    const seen = upstream.seen[0]!;
+    expect(seen.url).toBe('/a?x=1');
+    expect(seen.headers['ce-id']).toBe('e-1');
+    expect(seen.headers['x-forwarded-prefix']).toBe('/default/hello');
+    expect(seen.headers['x-forwarded-host']).toBe(new URL(router.url).host);
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+
+    // containerConcurrency 1: the second waits while the first response's body is unread.
+    let secondDone = false;
+    const second = inProcess(router, router.routeUrl('default', 'hello')).then((answer) => {
+      secondDone = true;
+      return answer;
+    });
+    await sleep(200);
+    expect(secondDone).toBe(false);
+    expect(router.takeStats()[0]).toMatchObject({ inFlight: 1, queued: 1 });
+    expect(await first.response.body.text()).toBe('payload');
+    const answer = await second;
+    if (answer.kind !== 'response') throw new Error(`refused: ${JSON.stringify(answer)}`);
+    await answer.response.body.dump();
+    await waitFor('both leases released', () => router.takeStats()[0]?.inFlight === 0);
+    expect(upstream.maxActive).toBe(1);
+  });
+
+  it('refuses as the listener answers: unknown address 404, no target 503, timeout 504, dead replica 502, caller gone 499', async () => {
+    const router = await startRouter({ logger: pino({ level: 'silent' }) });
+    const stuck = await startUpstream('stuck', (req) => req.resume());
+    const dead = await startUpstream('dead');
+    await dead.close();
+    router.update(
+      [revision('slow-00001', { timeoutMs: 300 }), revision('gone-00001'), revision('cold-00001')],
+      [
+        route('slow', [{ revisionName: 'slow-00001', percent: 100 }]),
+        route('gone', [{ revisionName: 'gone-00001', percent: 100 }]),
+        route('cold', [{ revisionName: 'cold-00001', percent: 100 }]),
+        route('none', [{ revisionName: 'slow-00001', percent: 0, tag: 't' }]),
+      ],
+    );
+    router.setReplicas('default', 'slow-00001', [stuck.replica()]);
+    router.setReplicas('default', 'gone-00001', [{ id: 'dead', url: dead.url, ready: true }]);
+
+    expect(await inProcess(router, router.routeUrl('default', 'nope'))).toMatchObject({
+      kind: 'refused',
+      status: 404,
+      message: expect.stringContaining('no route, tag or revision "nope"'),
+    });
+    expect(await inProcess(router, router.routeUrl('default', 'none'))).toMatchObject({
+      kind: 'refused',
+      status: 503,
+      retryAfterSeconds: 1,
+    });
+    expect(await inProcess(router, router.routeUrl('default', 'slow'))).toMatchObject({
+      kind: 'refused',
+      status: 504,
+      message: 'revision default/slow-00001 did not answer within 300 ms',
+    });
+    expect(await inProcess(router, router.routeUrl('default', 'gone'))).toMatchObject({
+      kind: 'refused',
+      status: 502,
+      message: expect.stringContaining('replica dead of revision default/gone-00001 failed'),
+    });
+    const caller = new AbortController();
+    const waiting = inProcess(router, router.routeUrl('default', 'cold'), caller.signal);
+    await waitFor('queued at zero', () =>
+      router.takeStats().some((s) => s.revision === 'cold-00001' && s.queued === 1),
+    );
+    caller.abort(new Error('delivery timed out'));
+    expect(await waiting).toMatchObject({ kind: 'refused', status: 499 });
+    for (const stats of router.takeStats())
+      expect(stats, stats.revision).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+
+  it('sends the request again to another replica when the first refuses the connection', async () => {
+    const live = await startUpstream('live');
+    const { router } = await routerWithDeadReplicaBefore(live);
+    for (let i = 0; i < 4; i++) {
+      const answer = await inProcess(router, router.routeUrl('default', 'hello'));
+      if (answer.kind !== 'response') throw new Error(`refused: ${JSON.stringify(answer)}`);
+      expect(await answer.response.body.text()).toBe('live');
+    }
+    expect(live.seen).toHaveLength(4);
+  });
+});

@@ -11,7 +11,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { namespacedKey } from '@eddy/api';
-import { boundPort, listenUrl, type requestTimeoutServer } from '@eddy/runtime';
+import {
+  boundPort,
+  type InProcessAnswer,
+  type InProcessRequest,
+  LinkedAbort,
+  listenUrl,
+  type requestTimeoutServer,
+} from '@eddy/runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -161,6 +168,45 @@ function sendText(res: ServerResponse, status: number, message: string, retryAft
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   res.writeHead(status, headers);
   res.end(`${message}\n`);
+}
+
+/** An answer the router gives itself (text/plain, with Retry-After when set); 499 = the client left. */
+interface RouterAnswer {
+  status: number;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+interface RequestState {
+  clientGone: boolean;
+  timedOut: boolean;
+}
+
+const CLIENT_GONE: RouterAnswer = { status: 499, message: 'the client went away' };
+
+/** Why no replica could be leased, as the client is told. */
+function gateAnswer(error: GateError, spec: RouterRevision, state: RequestState): RouterAnswer {
+  if (state.clientGone) return CLIENT_GONE;
+  if (state.timedOut)
+    return {
+      status: 504,
+      message: `revision ${spec.namespace}/${spec.name} had no free replica within its timeout of ${spec.timeoutMs} ms`,
+    };
+  return {
+    status: error.status,
+    message: error.message,
+    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+  };
+}
+
+/** Whether a request that failed this way may go to another replica: it never reached this one. */
+function safeToResend(error: unknown, method: string, bodyStarted: boolean): boolean {
+  const code = errorCode(error);
+  return (
+    !bodyStarted &&
+    code !== undefined &&
+    (CONNECT_ERRORS.has(code) || (SOCKET_ERRORS.has(code) && IDEMPOTENT.has(method)))
+  );
 }
 
 export class HttpRouter implements Router {
@@ -472,19 +518,9 @@ export class HttpRouter implements Router {
         lease = await gate.acquire(deadline, upstream.signal);
       } catch (error) {
         if (!(error instanceof GateError)) throw error;
-        if (clientGone) {
-          code = 499;
-        } else if (timedOut) {
-          code = 504;
-          sendText(
-            res,
-            504,
-            `revision ${spec.namespace}/${spec.name} had no free replica within its timeout of ${spec.timeoutMs} ms`,
-          );
-        } else {
-          code = error.status;
-          sendText(res, error.status, error.message, error.retryAfterSeconds);
-        }
+        const answer = gateAnswer(error, spec, { clientGone, timedOut });
+        code = answer.status;
+        if (code !== 499) sendText(res, code, answer.message, answer.retryAfterSeconds);
         return;
       }
       code = await this.#forward(gate, lease, resolved, req, res, upstream.signal, () => ({
@@ -547,56 +583,19 @@ export class HttpRouter implements Router {
             bodyTimeout: spec.idleTimeoutMs ?? 0,
           });
         } catch (error) {
-          const { clientGone, timedOut } = state();
-          if (clientGone) return 499;
-          if (this.#closed) {
-            sendText(res, 503, 'the router is shutting down', RETRY_AFTER_SECONDS);
-            return 503;
-          }
-          if (timedOut) {
-            sendText(
-              res,
-              504,
-              `revision ${spec.namespace}/${spec.name} did not answer within ${spec.timeoutMs} ms`,
-            );
-            return 504;
-          }
-          const code = errorCode(error);
-          if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-            sendText(
-              res,
-              504,
-              `revision ${spec.namespace}/${spec.name} did not start its response within ${spec.responseStartTimeoutMs ?? spec.timeoutMs} ms`,
-            );
-            return 504;
-          }
-          const safe =
-            !body.started &&
-            code !== undefined &&
-            (CONNECT_ERRORS.has(code) || (SOCKET_ERRORS.has(code) && IDEMPOTENT.has(method)));
-          if (!retried && safe) {
-            const other = gate.tryAcquireOther(lease.slot);
+          const stop = this.#stopAnswer(error, spec, state());
+          if (!stop && !retried && safeToResend(error, method, body.started)) {
+            const other = this.#leaseElsewhere(gate, lease, error);
             if (other) {
-              this.#logger.warn(
-                { err: error, replica: lease.slot.replica.id, retryOn: other.slot.replica.id },
-                `serving router: replica ${lease.slot.replica.id} unreachable (${code}); retrying on ${other.slot.replica.id}`,
-              );
               lease.release();
               lease = other;
               retried = true;
               continue;
             }
           }
-          this.#logger.warn(
-            { err: error, replica: lease.slot.replica.id },
-            `serving router: replica ${lease.slot.replica.id} of ${spec.namespace}/${spec.name} failed: ${(error as Error).message}`,
-          );
-          sendText(
-            res,
-            502,
-            `replica ${lease.slot.replica.id} of revision ${spec.namespace}/${spec.name} failed: ${code ?? (error as Error).message}`,
-          );
-          return 502;
+          const answer = stop ?? this.#replicaFailed(error, spec, lease);
+          if (answer.status !== 499) sendText(res, answer.status, answer.message, answer.retryAfterSeconds);
+          return answer.status;
         }
 
         res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers));
@@ -617,6 +616,136 @@ export class HttpRouter implements Router {
       }
     } finally {
       lease.release();
+    }
+  }
+
+  /** The answer when a failed request is not to be tried again: the client left, shutdown, a timeout. */
+  #stopAnswer(error: unknown, spec: RouterRevision, state: RequestState): RouterAnswer | undefined {
+    if (state.clientGone) return CLIENT_GONE;
+    if (this.#closed)
+      return { status: 503, message: 'the router is shutting down', retryAfterSeconds: RETRY_AFTER_SECONDS };
+    if (state.timedOut)
+      return {
+        status: 504,
+        message: `revision ${spec.namespace}/${spec.name} did not answer within ${spec.timeoutMs} ms`,
+      };
+    if (errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT')
+      return {
+        status: 504,
+        message: `revision ${spec.namespace}/${spec.name} did not start its response within ${spec.responseStartTimeoutMs ?? spec.timeoutMs} ms`,
+      };
+    return undefined;
+  }
+
+  /** Another replica's lease for a request its first replica never saw; undefined when none is free. */
+  #leaseElsewhere(gate: RevisionGate, lease: Lease, error: unknown): Lease | undefined {
+    const other = gate.tryAcquireOther(lease.slot);
+    if (other)
+      this.#logger.warn(
+        { err: error, replica: lease.slot.replica.id, retryOn: other.slot.replica.id },
+        `serving router: replica ${lease.slot.replica.id} unreachable (${errorCode(error)}); retrying on ${other.slot.replica.id}`,
+      );
+    return other;
+  }
+
+  #replicaFailed(error: unknown, spec: RouterRevision, lease: Lease): RouterAnswer {
+    const code = errorCode(error);
+    this.#logger.warn(
+      { err: error, replica: lease.slot.replica.id },
+      `serving router: replica ${lease.slot.replica.id} of ${spec.namespace}/${spec.name} failed: ${(error as Error).message}`,
+    );
+    return {
+      status: 502,
+      message: `replica ${lease.slot.replica.id} of revision ${spec.namespace}/${spec.name} failed: ${code ?? (error as Error).message}`,
+    };
+  }
+
+  /**
+   * A request from a component of this process (eddy dev's deliverer), routed and limited exactly as
+   * one through the listener (address, traffic split, containerConcurrency, queueing, the revision's
+   * timeouts, X-Forwarded-* headers, stats and metrics), without the loopback hop in front. The lease
+   * is held until the caller has read or destroyed the response body, as the listener holds it until
+   * the response is relayed.
+   */
+  async requestInProcess(request: InProcessRequest): Promise<InProcessAnswer> {
+    const refused = (answer: RouterAnswer): InProcessAnswer => ({ kind: 'refused', ...answer });
+    const resolved = resolveAddress(this.#table, request.host, request.path);
+    if (!resolved)
+      return refused({ status: 404, message: describeUnknownAddress(request.host, request.path) });
+    const gate = this.#pickRevision(resolved);
+    if (typeof gate === 'string')
+      return refused({ status: 503, message: gate, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    const started = performance.now();
+    const spec = gate.spec;
+    const labels = { namespace: spec.namespace, revision: spec.name };
+    gate.arrived();
+    const upstream = new AbortController();
+    this.#upstreams.add(upstream);
+    const scope = new LinkedAbort([request.signal, upstream.signal], spec.timeoutMs);
+    const state = (): RequestState => ({ clientGone: request.signal.aborted, timedOut: scope.timedOut });
+    let code = 0;
+    let lease: Lease | undefined;
+    const done = (): void => {
+      lease?.release();
+      scope.dispose();
+      this.#upstreams.delete(upstream);
+      const codeLabel = { ...labels, code: String(code) };
+      this.#metrics.requests.inc(codeLabel);
+      this.#metrics.duration.observe(codeLabel, (performance.now() - started) / 1000);
+    };
+    let handedOff = false;
+    try {
+      try {
+        lease = await gate.acquire(Date.now() + spec.timeoutMs, scope.signal);
+      } catch (error) {
+        if (!(error instanceof GateError)) throw error;
+        const answer = gateAnswer(error, spec, state());
+        code = answer.status;
+        return refused(answer);
+      }
+      const headers = upstreamRequestHeaders(
+        [...Object.entries(request.headers).flat(), 'host', request.host],
+        { clientAddress: '127.0.0.1', protocol: 'http', prefix: resolved.prefix },
+      );
+      let retried = false;
+      for (;;) {
+        try {
+          const response = await this.#agent.request({
+            origin: lease.slot.replica.url,
+            path: resolved.forwardPath,
+            method: request.method as 'POST',
+            headers,
+            body: request.body,
+            signal: scope.signal,
+            headersTimeout: spec.responseStartTimeoutMs ?? spec.timeoutMs,
+            bodyTimeout: spec.idleTimeoutMs ?? 0,
+          });
+          code = response.statusCode;
+          response.body.once('close', done);
+          handedOff = true;
+          return { kind: 'response', response };
+        } catch (error) {
+          const stop = this.#stopAnswer(error, spec, state());
+          if (!stop && !retried && safeToResend(error, request.method, false)) {
+            const other = this.#leaseElsewhere(gate, lease, error);
+            if (other) {
+              lease.release();
+              lease = other;
+              retried = true;
+              continue;
+            }
+          }
+          const answer = stop ?? this.#replicaFailed(error, spec, lease);
+          code = answer.status;
+          return refused(answer);
+        }
+      }
+    } catch (error) {
+      this.#logger.error({ err: error, ...labels }, 'serving router: in-process request failed unexpectedly');
+      code = 500;
+      return refused({ status: 500, message: 'internal router error' });
+    } finally {
+      if (!handedOff) done();
     }
   }
 }

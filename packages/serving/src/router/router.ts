@@ -9,6 +9,7 @@
 //   revision:         <url>/<namespace>/<revision>/...      and Host: <revision>.<namespace>[...]
 // The path prefix is stripped before forwarding (the workload sees `/...`), and sent as X-Forwarded-Prefix.
 
+import type { InProcessAnswer, InProcessRequest } from '@eddy/runtime';
 import type { Replica } from '../runtime/runtime.js';
 import type { RouterShare } from './capacity-split.js';
 
@@ -66,6 +67,11 @@ export interface Router {
    * it sends each replica at most its share of containerConcurrency (capacity-split.ts). Default: alone.
    */
   setCapacityShare?(share: RouterShare): void;
+  /**
+   * Optional. A request from a component of this process, routed as one through the listener but
+   * without the hop in front of it (runtime's InProcessOrigins).
+   */
+  requestInProcess?(request: InProcessRequest): Promise<InProcessAnswer>;
   /** Per-revision stats since the last call (every revision in the table, zeros included). */
   takeStats(now?: number): RevisionStats[];
   close(): Promise<void>;
