@@ -583,17 +583,13 @@ export class HttpRouter implements Router {
             bodyTimeout: spec.idleTimeoutMs ?? 0,
           });
         } catch (error) {
-          const stop = this.#stopAnswer(error, spec, state());
-          if (!stop && !retried && safeToResend(error, method, body.started)) {
-            const other = this.#leaseElsewhere(gate, lease, error);
-            if (other) {
-              lease.release();
-              lease = other;
-              retried = true;
-              continue;
-            }
+          const next = this.#afterUpstreamFailure(error, gate, lease, state(), method, body.started, retried);
+          if ('retryOn' in next) {
+            lease = next.retryOn;
+            retried = true;
+            continue;
           }
-          const answer = stop ?? this.#replicaFailed(error, spec, lease);
+          const { answer } = next;
           if (answer.status !== 499) sendText(res, answer.status, answer.message, answer.retryAfterSeconds);
           return answer.status;
         }
@@ -637,15 +633,33 @@ export class HttpRouter implements Router {
     return undefined;
   }
 
-  /** Another replica's lease for a request its first replica never saw; undefined when none is free. */
-  #leaseElsewhere(gate: RevisionGate, lease: Lease, error: unknown): Lease | undefined {
-    const other = gate.tryAcquireOther(lease.slot);
-    if (other)
-      this.#logger.warn(
-        { err: error, replica: lease.slot.replica.id, retryOn: other.slot.replica.id },
-        `serving router: replica ${lease.slot.replica.id} unreachable (${errorCode(error)}); retrying on ${other.slot.replica.id}`,
-      );
-    return other;
+  /**
+   * After a request to a replica failed without a response: another replica's lease to send it to
+   * once (the failed one's released) when it is safe and one is free, else what the client is told.
+   */
+  #afterUpstreamFailure(
+    error: unknown,
+    gate: RevisionGate,
+    lease: Lease,
+    state: RequestState,
+    method: string,
+    bodyStarted: boolean,
+    retried: boolean,
+  ): { retryOn: Lease } | { answer: RouterAnswer } {
+    const spec = gate.spec;
+    const stop = this.#stopAnswer(error, spec, state);
+    if (!stop && !retried && safeToResend(error, method, bodyStarted)) {
+      const other = gate.tryAcquireOther(lease.slot);
+      if (other) {
+        this.#logger.warn(
+          { err: error, replica: lease.slot.replica.id, retryOn: other.slot.replica.id },
+          `serving router: replica ${lease.slot.replica.id} unreachable (${errorCode(error)}); retrying on ${other.slot.replica.id}`,
+        );
+        lease.release();
+        return { retryOn: other };
+      }
+    }
+    return { answer: stop ?? this.#replicaFailed(error, spec, lease) };
   }
 
   #replicaFailed(error: unknown, spec: RouterRevision, lease: Lease): RouterAnswer {
@@ -725,19 +739,22 @@ export class HttpRouter implements Router {
           handedOff = true;
           return { kind: 'response', response };
         } catch (error) {
-          const stop = this.#stopAnswer(error, spec, state());
-          if (!stop && !retried && safeToResend(error, request.method, false)) {
-            const other = this.#leaseElsewhere(gate, lease, error);
-            if (other) {
-              lease.release();
-              lease = other;
-              retried = true;
-              continue;
-            }
+          const next = this.#afterUpstreamFailure(
+            error,
+            gate,
+            lease,
+            state(),
+            request.method,
+            false,
+            retried,
+          );
+          if ('retryOn' in next) {
+            lease = next.retryOn;
+            retried = true;
+            continue;
           }
-          const answer = stop ?? this.#replicaFailed(error, spec, lease);
-          code = answer.status;
-          return refused(answer);
+          code = next.answer.status;
+          return refused(next.answer);
         }
       }
     } catch (error) {
