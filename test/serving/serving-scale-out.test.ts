@@ -135,7 +135,8 @@ async function startScaleOut(
         const ready = await text(`${router.probes}/readyz`);
         return ready.status === 200 && JSON.parse(ready.body).routers === options.routers + 1;
       },
-      { timeoutMs: 20_000, ignoreErrors: true, describe: () => router.process.output.slice(-5) },
+      // Generous: a process start on a loaded shared machine has taken more than 20 s (CI, 2026-12-07).
+      { timeoutMs: 45_000, ignoreErrors: true, describe: () => router.process.output.slice(-5) },
     );
   const stop = async () => {
     for (const m of [...routers, primary])
