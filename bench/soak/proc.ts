@@ -1,4 +1,4 @@
-// What /proc says about a process: resident memory, open descriptors, children, and the TCP
+// What /proc says about a process: resident memory, CPU time, open descriptors, children, and the TCP
 // ports it listens on (how the sampler finds each component's /metrics without being told).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -22,7 +22,12 @@ export function openFds(pid: number): number {
 
 interface Stat {
   ppid: number;
+  /** utime + stime, clock ticks. */
+  cpuTicks: number;
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on every Linux Node runs on). */
+const TICKS_PER_SECOND = 100;
 
 function stat(pid: number): Stat | undefined {
   try {
@@ -30,9 +35,31 @@ function stat(pid: number): Stat | undefined {
     // comm may contain spaces and parentheses: the fields start after the last ')'.
     const close = text.lastIndexOf(')');
     const fields = text.slice(close + 2).split(' ');
-    return { ppid: Number(fields[1]) };
+    // After ')': state ppid ... utime (index 11) stime (index 12).
+    return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
   } catch {
     return undefined;
+  }
+}
+
+/** CPU time the process used so far (user + system), seconds; NaN when it is gone. */
+export function cpuSeconds(pid: number): number {
+  const s = stat(pid);
+  return s ? s.cpuTicks / TICKS_PER_SECOND : Number.NaN;
+}
+
+/** CPU time every core spent busy (user, nice, system, irq, softirq, steal) since boot, seconds (/proc/stat). */
+export function machineBusySeconds(): number {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+    return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
   }
 }
 

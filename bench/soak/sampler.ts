@@ -1,5 +1,5 @@
 // Every sample: each process under `eddy dev` (the dev process, under --kafka its ingress,
-// dispatcher, serving and sources processes, and the Services' replicas) by pid: RSS and open fds
+// dispatcher, serving and sources processes, and the Services' replicas) by pid: RSS, CPU time and open fds
 // from /proc, heap used (and after the latest major GC) and event-loop delay p99 from its own
 // Prometheus /metrics. The metrics URL is found, not configured: the ports the pid listens on (/proc/net/tcp), the first whose /metrics
 // has nodejs_heap_size_used_bytes. Ingresses share one port (SO_REUSEPORT), so a scrape of it may
@@ -8,13 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { HEAP_AFTER_MAJOR_GC_METRIC } from '@eddy/runtime';
-import { descendants, listeningPorts, openFds, rssBytes } from './proc.ts';
+import { cpuSeconds, descendants, listeningPorts, openFds, rssBytes } from './proc.ts';
 
 /** The gauge reads 0 until the process's first major collection. */
 const afterGc = (v: number) => (v > 0 ? v : Number.NaN);
 
 export interface ProcessSample {
   rssBytes: number;
+  /** CPU time used since the process started (user + system), seconds: the report turns it into % of a core. */
+  cpuSeconds: number;
   fds: number;
   /** NaN when the process has no /metrics (or the scrape failed). */
   heapBytes: number;
@@ -145,6 +147,7 @@ export class Sampler {
         pid,
         sample: {
           rssBytes: rssBytes(pid),
+          cpuSeconds: cpuSeconds(pid),
           fds: openFds(pid),
           heapBytes: text ? metricValue(text, 'nodejs_heap_size_used_bytes') : Number.NaN,
           heapAfterGcBytes: text ? afterGc(metricValue(text, HEAP_AFTER_MAJOR_GC_METRIC)) : Number.NaN,

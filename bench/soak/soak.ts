@@ -9,6 +9,7 @@ import { type PeerProcess, spawnPeer } from '../../test/harness/processes.ts';
 import { openLoop } from '../broker/loadgen.ts';
 import { sleep } from '../broker/procs.ts';
 import { manifest, PARTITIONS } from './manifest.ts';
+import { machineBusySeconds } from './proc.ts';
 import { ReceivedIds } from './received.ts';
 import { type ComponentSample, Sampler } from './sampler.ts';
 
@@ -38,6 +39,8 @@ export interface SoakSample {
   /** Seconds since the load started. */
   t: number;
   components: ComponentSample[];
+  /** Cumulative CPU seconds: every core of the machine busy, and this bench process (load generator, sampler). */
+  cpu: { machineBusySeconds: number; benchSeconds: number };
   /** Over the last interval: events acknowledged (2xx) per second, and received per second per Service. */
   ackedPerSecond: number;
   failedPerSecond: number;
@@ -159,9 +162,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         const replicas = Object.fromEntries(
           SERVICES.map((s) => [s, components.filter((c) => c.label.startsWith(`${s} replica`)).length]),
         );
+        const bench = process.cpuUsage();
         const sample: SoakSample = {
           t,
           components,
+          cpu: { machineBusySeconds: machineBusySeconds(), benchSeconds: (bench.user + bench.system) / 1e6 },
           ackedPerSecond: (ackedCount - last.acked) / dt,
           failedPerSecond: (failedCount - last.failed) / dt,
           receivedPerSecond,

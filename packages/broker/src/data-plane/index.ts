@@ -9,6 +9,7 @@ export {
 } from './data-plane.js';
 export {
   DATA_PLANE_MAIN,
+  type DataPlaneExtras,
   dataPlaneMain,
   type MainOptions,
   parseMainArgs,

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { DataPlaneContract } from '@eddy/api';
 import {
   type FlagSpec,
+  type InProcessOrigins,
   isEntryPoint,
   issuerFromEnv,
   issuerTokens,
@@ -184,11 +185,18 @@ export interface RunningDataPlane {
 /** packages/broker/dist/data-plane/main.js, from the sources too: what a supervisor spawns. */
 export const DATA_PLANE_MAIN = fileURLToPath(new URL('../../dist/data-plane/main.js', import.meta.url));
 
+/** What a process that composes the data plane with other components gives it. */
+export interface DataPlaneExtras {
+  /** Origins served in this process (a serving router beside the dispatcher): deliveries skip the socket. */
+  inProcess?: InProcessOrigins;
+}
+
 /** Starts the data plane and follows its contract: what this entry point runs, as a function. */
 export async function runDataPlane(
   options: MainOptions,
   logger: pino.Logger,
   env: Readonly<Record<string, string | undefined>> = {},
+  extras: DataPlaneExtras = {},
 ): Promise<RunningDataPlane> {
   // A file must be readable at start (a typo should not give a process that waits forever); a feed
   // may come up after its processes, which wait (not ready) until it answers.
@@ -227,7 +235,10 @@ export async function runDataPlane(
         ...(options.tls ? { tls: servingCertificateFromFlags(options.tls, logger) } : {}),
       },
       dispatcher: { retryStateTopic: options.retryStateTopic },
-      ...(issuer ? { deliverer: { tokens: issuerTokens(issuer) } } : {}),
+      deliverer: {
+        ...(issuer ? { tokens: issuerTokens(issuer) } : {}),
+        ...(extras.inProcess ? { inProcess: extras.inProcess } : {}),
+      },
     });
   } catch (error) {
     await log.close();

@@ -9,6 +9,7 @@ import { servingMain } from '@eddy/serving';
 import { sourcesMain } from '@eddy/sources';
 import type { Command } from 'commander';
 import type { Output } from '../output.js';
+import { dispatcherMain } from './dispatcher-main.js';
 import { kafkaBacklog } from './kafka-backlog.js';
 
 const COMPONENTS = {
@@ -19,7 +20,8 @@ const COMPONENTS = {
   dispatcher: {
     description:
       'consumer groups -> subscribers: filters, retries, dead letters, replies (scale out on Kafka)',
-    main: (flags: string[]) => dataPlaneMain(['--component', 'dispatcher', ...flags], 'eddy dispatcher'),
+    // With --router-primary, a serving router in the same process takes its deliveries to Services.
+    main: (flags: string[]) => dispatcherMain(flags, 'eddy dispatcher'),
   },
   sources: {
     description: 'source adapters (PingSource, SqsSource, ContainerSource, ...) -> their sinks',

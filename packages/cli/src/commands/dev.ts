@@ -33,6 +33,8 @@ export interface DevCommandOptions {
   dispatchers?: string;
   sources?: string;
   routers?: string;
+  /** commander's negation of --no-dispatcher-routers. */
+  dispatcherRouters?: boolean;
   inProcess?: boolean;
   kafkaClient?: string;
   kubeconfig?: string;
@@ -67,9 +69,9 @@ function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined
   const counts =
     options.ingresses !== undefined || options.dispatchers !== undefined || options.sources !== undefined;
   if (!kafka) {
-    if (counts || options.inProcess || options.routers !== undefined)
+    if (counts || options.inProcess || options.routers !== undefined || options.dispatcherRouters === false)
       throw new UsageError(
-        '--ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        '--ingresses, --dispatchers, --sources, --routers, --no-dispatcher-routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       );
     return undefined;
   }
@@ -80,6 +82,8 @@ function brokerProcesses(options: DevCommandOptions, kafka: string[] | undefined
       );
     if (options.routers !== undefined)
       throw new UsageError('--in-process runs serving inside eddy dev, with one router: drop --routers');
+    if (options.dispatcherRouters === false)
+      throw new UsageError('--in-process runs no dispatcher processes: drop --no-dispatcher-routers');
     return undefined;
   }
   return {
@@ -158,13 +162,14 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       dataDir,
       // The broker and serving processes it starts inherit the same EDDY_KAFKA_* variables.
       ...(kafka ? { kafka, kafkaSecurity: kafkaSecurityFromEnv(process.env) } : {}),
-      // Serving and the sources run as processes whenever the broker does (serving's router is where
-      // every dispatcher delivers); --in-process keeps all of them here.
+      // Serving and the sources run as processes whenever the broker does (each dispatcher runs a
+      // router of its own for its deliveries); --in-process keeps all of them here.
       ...(processes
         ? {
             brokerProcesses: { ingresses: processes.ingresses, dispatchers: processes.dispatchers },
             servingProcess: true,
             servingRouters: routers,
+            dispatcherRouters: options.dispatcherRouters !== false,
             sourcesProcess: { members: processes.sources },
           }
         : {}),
@@ -222,6 +227,10 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option(
       '--routers <n>',
       'with --kafka: serving routers sharing the router port, the serving process and n-1 `eddy serving --role router` (default 1)',
+    )
+    .option(
+      '--no-dispatcher-routers',
+      "with --kafka: dispatchers send to Services through the router port's routers instead of a router of their own (by default each dispatcher process runs one and hands it its deliveries in process)",
     )
     .option(
       '--in-process',

@@ -3,7 +3,9 @@
 // the broker uses every core. Each follows the contract feed on the admin server; the ingresses share
 // one port (SO_REUSEPORT, the kernel spreads connections), the dispatchers share the Triggers'
 // consumer groups (Kafka spreads partitions). supervisor.ts runs them (restarts with backoff, status
-// lines, they die with eddy dev).
+// lines, they die with eddy dev). With serving as a process too, each dispatcher also runs a serving
+// router on the router port (`eddy dispatcher --router-*`): its deliveries to Services go straight
+// from that router to a replica, and the serving process's router carries only the other traffic.
 //
 // To the reconcile loop this is a broker data plane like the in-process one: apply() publishes the
 // contract and resolves once every live member runs it (bounded), lag() reads the consumer groups'
@@ -19,6 +21,7 @@ import { type BrokerComponent, FeedBrokerPlane } from '../planes/feed-broker-pla
 import {
   childLogLevel,
   childUrl,
+  EDDY_MAIN,
   freePort,
   processStatuses,
   type SupervisedComponentOptions,
@@ -28,6 +31,16 @@ import {
 } from './supervisor.js';
 
 export type { BrokerComponent };
+
+/** A serving router in each dispatcher process (`eddy dispatcher --router-*`, commands/dispatcher-main.ts). */
+export interface DispatcherRouters {
+  /** The serving primary's probe URL (its endpoints and stats). */
+  primary: string;
+  /** The serving contract feed (the same token as the broker's). */
+  contract: string;
+  /** The routers' shared port. */
+  port: number;
+}
 
 export interface BrokerProcessesOptions extends SupervisedComponentOptions {
   kafka: string[];
@@ -49,6 +62,7 @@ export class BrokerProcesses {
   /** More environment for the processes (the OIDC signing key's path and issuer URL). */
   #env: Readonly<Record<string, string>> = {};
   #token: string | undefined;
+  #routers: DispatcherRouters | undefined;
   #closed: Promise<void> | undefined;
 
   static async create(options: BrokerProcessesOptions): Promise<BrokerProcesses> {
@@ -86,12 +100,26 @@ export class BrokerProcesses {
     );
   }
 
-  /** Starts every process, following the feed at `feedUrl` with `token`. */
-  start(feedUrl: string, token: string, env: Readonly<Record<string, string>> = {}): void {
+  /**
+   * Starts every process, following the feed at `feedUrl` with `token`; with `routers`, each
+   * dispatcher runs a serving router on the router port and hands it its deliveries to Services.
+   */
+  start(
+    feedUrl: string,
+    token: string,
+    env: Readonly<Record<string, string>> = {},
+    routers?: DispatcherRouters,
+  ): void {
     this.#feedUrl = feedUrl;
     this.#token = token;
     this.#env = env;
+    this.#routers = routers;
     this.#supervisor.start();
+  }
+
+  /** Dispatcher processes running now (each with a serving router when started with routers). */
+  get runningDispatchers(): number {
+    return this.#supervisor.running('dispatcher');
   }
 
   /** One line per component: how many run, and restarts so far. */
@@ -131,10 +159,11 @@ export class BrokerProcesses {
 
   #command(child: SupervisedSpec): { args: string[]; env: Record<string, string> } {
     const o = this.#o;
+    const ingress = child.component === 'ingress';
+    const routers = ingress ? undefined : this.#routers;
     const args = [
-      DATA_PLANE_MAIN,
-      '--component',
-      child.component,
+      // A dispatcher with a router is the CLI's composition of the two (`eddy dispatcher --router-*`).
+      ...(routers ? [EDDY_MAIN, 'dispatcher'] : [DATA_PLANE_MAIN, '--component', child.component]),
       '--member-id',
       child.id,
       '--contract',
@@ -146,12 +175,23 @@ export class BrokerProcesses {
       '--host',
       o.host,
       '--port',
-      child.component === 'ingress' ? String(this.#port) : '0',
+      ingress ? String(this.#port) : '0',
       '--reuse-port',
-      String(child.component === 'ingress'),
+      String(ingress),
       '--log-level',
       childLogLevel(o.logger),
-      ...(child.component === 'ingress' ? tlsArgs(o) : []),
+      ...(ingress ? tlsArgs(o) : []),
+      ...(routers
+        ? [
+            '--router-primary',
+            routers.primary,
+            '--router-contract',
+            routers.contract,
+            '--router-port',
+            String(routers.port),
+            ...(o.tlsFiles ? ['--router-tls-cert', o.tlsFiles.cert, '--router-tls-key', o.tlsFiles.key] : []),
+          ]
+        : []),
       ...(o.extraArgs ?? []),
     ];
     return { args, env: { ...this.#env, EDDY_CONTRACT_TOKEN: this.#token ?? '' } };

@@ -84,6 +84,13 @@ export interface DevServerOptions {
    * others are `eddy serving --role router` processes (see serving-process.ts). Default 1.
    */
   servingRouters?: number;
+  /**
+   * With `brokerProcesses` and `servingProcess`: each dispatcher process runs a serving router on the
+   * router port too and hands it its deliveries to Services without a socket (`eddy dispatcher
+   * --router-*`): one proxied hop per delivery instead of two, and no single router process in the
+   * way of every delivery. Default true.
+   */
+  dispatcherRouters?: boolean;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default DEFAULT_KAFKA_CLIENT. */
   kafkaClient?: KafkaClientName;
   /**
@@ -287,6 +294,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const servingModule = options.serving === false ? undefined : (options.serving ?? defaultServing);
     let servingPlane: ServingDataPlane | undefined;
     let servingProcess: RemoteServingPlane | undefined;
+    const dispatchersRoute =
+      processes !== undefined && options.servingProcess === true && options.dispatcherRouters !== false;
     if (options.servingProcess && !options.kafka)
       throw new Error('servingProcess needs kafka: the serving process reads the backlog from Kafka');
     if (servingModule) {
@@ -298,6 +307,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           kafka: options.kafka,
           ...(options.kafkaClient ? { kafkaClient: options.kafkaClient } : {}),
           ...(options.servingRouters !== undefined ? { routers: options.servingRouters } : {}),
+          ...(dispatchersRoute && processes
+            ? { otherRouters: () => processes?.runningDispatchers ?? 0 }
+            : {}),
           ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
           logger,
           print,
@@ -458,7 +470,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     cleanups.push(() => admin.close());
     issuerUrl = admin.url;
     const oidcEnv = { [OIDC_SIGNING_KEY_ENV]: signingKeyFile, [OIDC_ISSUER_ENV]: issuer.url };
-    processes?.start(`${admin.url}/v1/contract/broker`, token, oidcEnv);
+    const primary = dispatchersRoute ? servingProcess?.primaryUrl : undefined;
+    processes?.start(
+      `${admin.url}/v1/contract/broker`,
+      token,
+      oidcEnv,
+      primary && servingProcess
+        ? { primary, contract: `${admin.url}/v1/contract/serving`, port: servingProcess.port }
+        : undefined,
+    );
     sourcesProcess?.start(`${admin.url}/v1/contract/sources`, token, oidcEnv);
     servingProcess?.start(`${admin.url}/v1/contract/serving`, token);
     writeAdminFile(dataDir, { url: admin.url, token, pid: process.pid, startedAt: new Date().toISOString() });

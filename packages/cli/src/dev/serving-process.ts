@@ -16,7 +16,6 @@
 // balancer): they follow the same feed, get the ready replicas from the primary's probe port (chosen
 // up front too) and push their concurrency to its autoscaler (serving/src/plane/router-process.ts).
 
-import { fileURLToPath } from 'node:url';
 import type { ServingContract } from '@eddy/api';
 import { type ContractFeed, listenUrl } from '@eddy/runtime';
 import {
@@ -31,6 +30,7 @@ import { FeedServingPlane, ROUTER_COMPONENT, SERVING_COMPONENT } from '../planes
 import {
   childLogLevel,
   childUrl,
+  EDDY_MAIN,
   freePort,
   processStatuses,
   type SupervisedComponentOptions,
@@ -38,9 +38,6 @@ import {
   Supervisor,
   tlsArgs,
 } from './supervisor.js';
-
-/** packages/cli/dist/main.js (the `eddy` command), from the sources too: what the supervisor spawns. */
-const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 const COMPONENT = SERVING_COMPONENT;
 const MEMBER_ID = 'serving-1';
@@ -55,6 +52,12 @@ export interface RemoteServingPlaneOptions extends SupervisedComponentOptions {
    * `eddy serving --role router` processes. `extraArgs` are the primary's.
    */
   routers?: number;
+  /**
+   * Routers other processes run on that port (eddy dev's dispatchers, `eddy dispatcher --router-*`),
+   * now: given, the primary shares the port and publishes its endpoints for them from the start,
+   * and apply() waits for them as for the extra routers.
+   */
+  otherRouters?(): number;
   /** Kafka bootstrap servers the process reads the backlog (consumer lag) from. */
   kafka: string[];
   kafkaClient?: string;
@@ -80,7 +83,7 @@ export class RemoteServingPlane implements ServingDataPlane {
     if (!Number.isInteger(routers) || routers < 1 || routers > 64)
       throw new RangeError(`RemoteServingPlane: routers must be an integer from 1 to 64, got ${routers}`);
     const port = options.port === 0 ? await freePort(options.host) : options.port;
-    const probePort = routers > 1 ? await freePort(options.host) : 0;
+    const probePort = routers > 1 || options.otherRouters ? await freePort(options.host) : 0;
     return new RemoteServingPlane(options, port, probePort);
   }
 
@@ -95,7 +98,7 @@ export class RemoteServingPlane implements ServingDataPlane {
       ...(options.applyTimeoutMs !== undefined ? { applyTimeoutMs: options.applyTimeoutMs } : {}),
       // The supervised primary is about to poll even before the feed has heard from it.
       expectedPrimaries: () => 1,
-      expectedRouters: () => this.#supervisor.running(ROUTER),
+      expectedRouters: () => this.#supervisor.running(ROUTER) + (options.otherRouters?.() ?? 0),
     });
     this.feed = this.#plane.feed;
     const routers: SupervisedSpec[] = [];
@@ -124,9 +127,19 @@ export class RemoteServingPlane implements ServingDataPlane {
     this.#supervisor.start();
   }
 
+  /** The router port (every router on it shares it). */
+  get port(): number {
+    return this.#port;
+  }
+
   /** The primary's probe URL its extra routers follow (its /v1/endpoints, /metrics); undefined without. */
   get primaryUrl(): string | undefined {
-    return this.#extraRouters > 0 ? listenUrl(this.#o.host, this.#probePort) : undefined;
+    return this.#sharesPort ? listenUrl(this.#o.host, this.#probePort) : undefined;
+  }
+
+  /** The router port has routers besides the primary's (extra ones, or other processes'). */
+  get #sharesPort(): boolean {
+    return this.#extraRouters > 0 || this.#o.otherRouters !== undefined;
   }
 
   /** `1/1 serving (1 restart)`, `1/1 serving, 2/2 routers` with extra routers. */
@@ -199,7 +212,7 @@ export class RemoteServingPlane implements ServingDataPlane {
       ...(o.kafkaClient ? ['--kafka-client', o.kafkaClient] : []),
       '--log-level',
       childLogLevel(o.logger),
-      ...(this.#extraRouters > 0 ? ['--reuse-port', 'true', '--probe-port', String(this.#probePort)] : []),
+      ...(this.#sharesPort ? ['--reuse-port', 'true', '--probe-port', String(this.#probePort)] : []),
       ...tlsArgs(o),
       ...(o.extraArgs ?? []),
     ];

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import {
   COMPONENT_NODE_FLAGS,
   type ContractFeed,
@@ -17,6 +18,9 @@ import {
 import type pino from 'pino';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
 import { processStatus } from './process-status.js';
+
+/** packages/cli/dist/main.js (the `eddy` command), from the sources too: what a child runs as `eddy <component>`. */
+export const EDDY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 /** What every supervised component (broker, serving, sources processes) is configured with. */
 export interface SupervisedComponentOptions {

@@ -1,0 +1,188 @@
+// `eddy dispatcher`: the broker's dispatcher (@eddy/broker's data-plane main, --component
+// dispatcher) and, with --router-primary, a serving router in the same process. That router is one
+// more `eddy serving --role router` on the routers' shared port (same serving contract, the primary's
+// endpoints, its share of each replica's capacity, stats pushed to the one autoscaler); the difference
+// is that this process's deliveries to the router port's origin are handed to it as a call, not sent
+// through a socket to whichever router the kernel picks. A Trigger's delivery to a Service then costs
+// one proxied request (router -> replica) instead of two, and no single serving process carries every
+// delivery (`eddy dev --kafka` runs its dispatchers this way). The two halves only meet here, in the
+// CLI, so neither package depends on the other.
+
+import { type MainOptions, parseMainArgs, runDataPlane, usage } from '@eddy/broker';
+import {
+  type FlagSpec,
+  InProcessOrigins,
+  parseFlags,
+  runProcessMain,
+  tlsFlagFiles,
+  UsageError,
+  usageText,
+} from '@eddy/runtime';
+import { type RunningServingRouter, runServingRouter } from '@eddy/serving';
+import pino from 'pino';
+
+const ROUTER_FLAGS = {
+  'router-primary': {
+    value: '<url>',
+    help: "run a serving router in this process and hand it this process's deliveries to Services: the serving primary's probe URL (its /v1/endpoints and /v1/stats)",
+  },
+  'router-contract': { value: '<file|url>', help: 'the serving contract (required with --router-primary)' },
+  'router-port': {
+    value: '<port>',
+    help: "the routers' shared port (SO_REUSEPORT; required with --router-primary): its origin is served in this process",
+  },
+  'router-probe-port': {
+    value: '<port>',
+    help: "the router's /healthz, /readyz, /metrics (default 0: a free one)",
+  },
+  'router-push-interval-ms': { value: '<ms>', help: 'how often its stats go to the primary (default 1000)' },
+  'router-tls-cert': { value: '<file>', help: 'the router port serves HTTPS with this PEM certificate' },
+  'router-tls-key': { value: '<file>', help: 'the PEM private key of --router-tls-cert' },
+} as const satisfies Record<string, FlagSpec>;
+type RouterFlag = keyof typeof ROUTER_FLAGS;
+
+const routerEnvName = (flag: string): string => `EDDY_DISPATCHER_${flag.toUpperCase().replaceAll('-', '_')}`;
+
+export interface DispatcherRouterOptions {
+  primary: string;
+  contract: string;
+  port: number;
+  probePort: number;
+  pushIntervalMs: number;
+  tls?: { cert: string; key: string };
+}
+
+export interface DispatcherMainOptions {
+  dispatcher: MainOptions;
+  router?: DispatcherRouterOptions;
+}
+
+/** The usage text: the dispatcher's flags, then the router's. */
+export function dispatcherUsage(program = 'eddy dispatcher'): string {
+  // usageText's first line is a synopsis and its last --help: the dispatcher's text has both.
+  const routerLines = usageText('', ROUTER_FLAGS, routerEnvName).split('\n').slice(1, -1);
+  return [
+    usage(program),
+    '',
+    'A serving router in the same process (what `eddy dev --kafka` runs):',
+    ...routerLines,
+  ].join('\n');
+}
+
+/** `--router-*` flags (with their values) apart from the rest, which are the dispatcher's. */
+function splitRouterFlags(argv: readonly string[]): { router: string[]; rest: string[] } {
+  const router: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    if (name === undefined || !(name in ROUTER_FLAGS)) {
+      rest.push(arg);
+      continue;
+    }
+    router.push(arg);
+    if (!arg.includes('=') && i + 1 < argv.length) router.push(argv[++i] ?? '');
+  }
+  return { router, rest };
+}
+
+/** Parses `eddy dispatcher`'s command line; throws UsageError naming the bad flag or variable. */
+export function parseDispatcherArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): DispatcherMainOptions {
+  const { router, rest } = splitRouterFlags(argv);
+  const dispatcher = parseMainArgs(['--component', 'dispatcher', ...rest], env);
+  const flags = parseFlags<RouterFlag>(router, ROUTER_FLAGS, env, routerEnvName);
+  const primary = flags.text('router-primary');
+  if (primary === undefined) {
+    const stray = (Object.keys(ROUTER_FLAGS) as RouterFlag[]).find((f) => flags.read(f) !== undefined);
+    if (stray) throw new UsageError(`${flags.read(stray)?.source} needs --router-primary <url>`);
+    return { dispatcher };
+  }
+  if (!/^https?:\/\/[^/]+/.test(primary))
+    throw new UsageError(`--router-primary must be an http(s) URL, got "${primary}"`);
+  const contract = flags.text('router-contract');
+  if (!contract) throw new UsageError('--router-primary needs --router-contract <file|url>');
+  const port = flags.int('router-port', 1, 65535);
+  if (port === undefined) throw new UsageError('--router-primary needs --router-port <port>');
+  const tls = tlsFlagFiles(flags.text('router-tls-cert'), flags.text('router-tls-key'));
+  return {
+    dispatcher,
+    router: {
+      primary,
+      contract,
+      port,
+      probePort: flags.int('router-probe-port', 0, 65535) ?? 0,
+      pushIntervalMs: flags.int('router-push-interval-ms', 50, 60_000) ?? 1000,
+      ...tls,
+    },
+  };
+}
+
+/** Starts the router (when asked) and then the dispatcher, which hands it its deliveries to the router port. */
+export async function runDispatcher(
+  options: DispatcherMainOptions,
+  logger: pino.Logger,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ reload(): Promise<void>; stop(): Promise<void> }> {
+  const d = options.dispatcher;
+  const r = options.router;
+  let router: RunningServingRouter | undefined;
+  const origins = new InProcessOrigins();
+  if (r) {
+    router = await runServingRouter(
+      {
+        contract: r.contract,
+        primary: r.primary,
+        // One router per dispatcher, named after it on the serving feed and in the capacity split.
+        id: d.memberId ?? `dispatcher-${process.pid}`,
+        host: d.host,
+        port: r.port,
+        probePort: r.probePort,
+        reusePort: true,
+        pushIntervalMs: r.pushIntervalMs,
+        watchIntervalMs: d.watchIntervalMs,
+        ...(r.tls ? { tls: r.tls } : {}),
+        ...(env.EDDY_CONTRACT_TOKEN ? { token: env.EDDY_CONTRACT_TOKEN } : {}),
+      },
+      logger,
+    );
+    const handler = router.router.requestInProcess?.bind(router.router);
+    if (handler) origins.register(router.router.url, handler);
+  }
+  let dispatcher: Awaited<ReturnType<typeof runDataPlane>>;
+  try {
+    dispatcher = await runDataPlane(d, logger, env, { inProcess: origins });
+  } catch (error) {
+    await router?.stop();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    reload: async () => {
+      await Promise.all([dispatcher.reload(), router?.reload()]);
+    },
+    // The dispatcher first: deliveries in flight finish through the router, then the router drains.
+    stop() {
+      stopping ??= (async () => {
+        await dispatcher.stop();
+        await router?.stop();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The process: `eddy dispatcher [--router-primary <url> ...]`. */
+export function dispatcherMain(argv: string[], program = 'eddy dispatcher'): Promise<void> {
+  return runProcessMain({
+    argv,
+    program,
+    usage: dispatcherUsage,
+    parse: parseDispatcherArgs,
+    logger: (options) => pino({ level: options.dispatcher.logLevel, base: { pid: process.pid } }),
+    name: 'dispatcher',
+    start: (options, logger) => runDispatcher(options, logger, process.env),
+  });
+}
