@@ -1,6 +1,9 @@
 // What /proc says about a process: resident memory, CPU time, open descriptors, children, and the TCP
-// ports it listens on (how the sampler finds each component's /metrics without being told).
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+// ports it listens on (how the sampler finds each component's /metrics without being told; the
+// tests' helper).
+import { readdirSync, readFileSync } from 'node:fs';
+
+export { listeningPorts } from '../../test/harness/listening-ports.ts';
 
 /** VmRSS, bytes; NaN when the process is gone. */
 export function rssBytes(pid: number): number {
@@ -88,35 +91,4 @@ export function descendants(root: number): { pid: number; cmdline: string }[] {
   };
   walk(root);
   return out;
-}
-
-/** The TCP ports `pid` listens on: its socket inodes matched against /proc/net/tcp{,6} LISTEN rows. */
-export function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m?.[1]) inodes.add(m[1]);
-      } catch {}
-    }
-  } catch {
-    return [];
-  }
-  const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // f[1] local address:port (hex), f[3] state (0A = LISTEN), f[9] inode.
-      if (f[3] === '0A' && f[9] && inodes.has(f[9]))
-        ports.add(Number.parseInt(f[1]?.split(':')[1] ?? '', 16));
-    }
-  }
-  return [...ports].sort((a, b) => a - b);
 }

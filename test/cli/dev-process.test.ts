@@ -124,7 +124,8 @@ describe('eddy dev (spawned)', () => {
             sources.every(
               (m, i) => m.id === `sources-${i + 1}` && m.shard === `${i}/2` && m.lastSeenMs !== undefined,
             ) &&
-            others.length === 3 &&
+            // ingress-1, dispatcher-1; serving-1 and dispatcher-1's router on the serving feed.
+            others.length === 4 &&
             // A SIGINT before they run their first contract waits out its apply timeout.
             others.every((m) => m.generation !== undefined)
           );
@@ -164,19 +165,27 @@ describe('eddy dev (spawned)', () => {
     const cases: [string[], string][] = [
       [
         ['--ingresses', '2'],
-        'eddy: --ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        'eddy: --ingresses, --dispatchers, --sources, --routers, --no-dispatcher-routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       ],
       [
         ['--sources', '2'],
-        'eddy: --ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        'eddy: --ingresses, --dispatchers, --sources, --routers, --no-dispatcher-routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       ],
       [
         ['--routers', '2'],
-        'eddy: --ingresses, --dispatchers, --sources, --routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+        'eddy: --ingresses, --dispatchers, --sources, --routers, --no-dispatcher-routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
+      ],
+      [
+        ['--no-dispatcher-routers'],
+        'eddy: --ingresses, --dispatchers, --sources, --routers, --no-dispatcher-routers and --in-process need --kafka (the embedded log has one writer: the eddy dev process)',
       ],
       [
         ['--kafka', '127.0.0.1:9', '--in-process', '--routers', '2'],
         'eddy: --in-process runs serving inside eddy dev, with one router: drop --routers',
+      ],
+      [
+        ['--kafka', '127.0.0.1:9', '--in-process', '--no-dispatcher-routers'],
+        'eddy: --in-process runs no dispatcher processes: drop --no-dispatcher-routers',
       ],
       [
         ['--kafka', '127.0.0.1:9', '--routers', '65'],

@@ -14,7 +14,6 @@ import {
   InProcessOrigins,
   parseFlags,
   runProcessMain,
-  tlsFlagFiles,
   UsageError,
   usageText,
 } from '@eddy/runtime';
@@ -106,7 +105,11 @@ export function parseDispatcherArgs(
   if (!contract) throw new UsageError('--router-primary needs --router-contract <file|url>');
   const port = flags.int('router-port', 1, 65535);
   if (port === undefined) throw new UsageError('--router-primary needs --router-port <port>');
-  const tls = tlsFlagFiles(flags.text('router-tls-cert'), flags.text('router-tls-key'));
+  const cert = flags.text('router-tls-cert');
+  const key = flags.text('router-tls-key');
+  if ((cert === undefined) !== (key === undefined))
+    throw new UsageError('--router-tls-cert and --router-tls-key go together: give both');
+  const tls = cert !== undefined && key !== undefined ? { tls: { cert, key } } : {};
   return {
     dispatcher,
     router: {

@@ -122,6 +122,11 @@ export class BrokerProcesses {
     return this.#supervisor.running('dispatcher');
   }
 
+  /** The pid of the process `id` (`dispatcher-1`) now; undefined while it is down. */
+  pid(id: string): number | undefined {
+    return this.#supervisor.pid(id);
+  }
+
   /** One line per component: how many run, and restarts so far. */
   summary(): string {
     return [this.#supervisor.summary('ingress', 'ingresses'), this.#supervisor.summary('dispatcher')].join(

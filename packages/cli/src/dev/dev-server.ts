@@ -308,7 +308,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           ...(options.kafkaClient ? { kafkaClient: options.kafkaClient } : {}),
           ...(options.servingRouters !== undefined ? { routers: options.servingRouters } : {}),
           ...(dispatchersRoute && processes
-            ? { otherRouters: () => processes?.runningDispatchers ?? 0 }
+            ? {
+                otherRouters: {
+                  running: () => processes?.runningDispatchers ?? 0,
+                  pid: (id: string) => processes?.pid(id),
+                },
+              }
             : {}),
           ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
           logger,

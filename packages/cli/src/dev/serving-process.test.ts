@@ -239,9 +239,12 @@ ${nodeTemplate(join(dir, 'sink.cjs'))}`.replace(
 
     const status = async () =>
       ((await admin(server, 'GET', '/v1/status')).body as unknown as StatusResponse).servingProcesses ?? [];
-    const [before] = await status();
+    const primary = async () => (await status()).find((m) => m.id === 'serving-1');
+    const before = await primary();
     expect(before).toMatchObject({ id: 'serving-1', component: 'serving' });
     expect(before?.generation).toBeGreaterThanOrEqual(1);
+    // The dispatcher's own router, on the same feed (it carried the delivery above).
+    expect((await status()).find((m) => m.id === 'dispatcher-1')).toMatchObject({ component: 'router' });
 
     // Killed without a chance to drain: restarted with a status line, it runs the contract again
     // (new replicas) and the Trigger delivers through it.
@@ -252,7 +255,7 @@ ${nodeTemplate(join(dir, 'sink.cjs'))}`.replace(
     await waitFor(
       'serving back with the contract',
       async () => {
-        const [now] = await status();
+        const now = await primary();
         return now !== undefined && now.pid !== before?.pid && (now.generation ?? 0) >= 1;
       },
       30_000,

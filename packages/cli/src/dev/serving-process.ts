@@ -53,11 +53,11 @@ export interface RemoteServingPlaneOptions extends SupervisedComponentOptions {
    */
   routers?: number;
   /**
-   * Routers other processes run on that port (eddy dev's dispatchers, `eddy dispatcher --router-*`),
-   * now: given, the primary shares the port and publishes its endpoints for them from the start,
-   * and apply() waits for them as for the extra routers.
+   * Routers other processes run on that port (eddy dev's dispatchers, `eddy dispatcher --router-*`):
+   * given, the primary shares the port and publishes its endpoints for them from the start, apply()
+   * waits for the `running()` ones as for the extra routers, and members() has their pids.
    */
-  otherRouters?(): number;
+  otherRouters?: { running(): number; pid(id: string): number | undefined };
   /** Kafka bootstrap servers the process reads the backlog (consumer lag) from. */
   kafka: string[];
   kafkaClient?: string;
@@ -98,7 +98,7 @@ export class RemoteServingPlane implements ServingDataPlane {
       ...(options.applyTimeoutMs !== undefined ? { applyTimeoutMs: options.applyTimeoutMs } : {}),
       // The supervised primary is about to poll even before the feed has heard from it.
       expectedPrimaries: () => 1,
-      expectedRouters: () => this.#supervisor.running(ROUTER) + (options.otherRouters?.() ?? 0),
+      expectedRouters: () => this.#supervisor.running(ROUTER) + (options.otherRouters?.running() ?? 0),
     });
     this.feed = this.#plane.feed;
     const routers: SupervisedSpec[] = [];
@@ -150,7 +150,11 @@ export class RemoteServingPlane implements ServingDataPlane {
 
   /** What the feed knows of the processes, the primary's and the routers' (for the admin API's status). */
   members(): ComponentProcessStatus[] {
-    return processStatuses(this.feed, this.#supervisor);
+    const other = this.#o.otherRouters;
+    return processStatuses(this.feed, this.#supervisor).map((m) => {
+      const pid = m.pid ?? other?.pid(m.id);
+      return pid === undefined ? m : { ...m, pid };
+    });
   }
 
   get #extraRouters(): number {

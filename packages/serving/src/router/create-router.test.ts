@@ -819,7 +819,8 @@ describe('router requests from this process (requestInProcess)', () => {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => res.writeHead(200, { 'x-upstream': 'one' }).end(Buffer.concat(chunks)));
     });
-    const router = await startRouter();
+    const registry = new Registry();
+    const router = await startRouter({ registry });
     router.update(
       [revision('hello-00001', { containerConcurrency: 1 })],
       [route('hello', [{ revisionName: 'hello-00001', percent: 100 }])],
@@ -852,6 +853,16 @@ describe('router requests from this process (requestInProcess)', () => {
     await answer.response.body.dump();
     await waitFor('both leases released', () => router.takeStats()[0]?.inFlight === 0);
     expect(upstream.maxActive).toBe(1);
+    // Counted as requests, and apart as in-process ones; a request through the listener is not one.
+    const listened = await request(router.routeUrl('default', 'hello'), { method: 'POST', body: 'x' });
+    await listened.body.dump();
+    const metrics = await registry.metrics();
+    expect(metrics).toContain(
+      'eddy_serving_requests_total{namespace="default",revision="hello-00001",code="200"} 3',
+    );
+    expect(metrics).toContain(
+      'eddy_serving_in_process_requests_total{namespace="default",revision="hello-00001"} 2',
+    );
   });
 
   it('refuses as the listener answers: unknown address 404, no target 503, timeout 504, dead replica 502, caller gone 499', async () => {

@@ -705,6 +705,7 @@ export class HttpRouter implements Router {
       this.#upstreams.delete(upstream);
       const codeLabel = { ...labels, code: String(code) };
       this.#metrics.requests.inc(codeLabel);
+      this.#metrics.inProcess.inc(labels);
       this.#metrics.duration.observe(codeLabel, (performance.now() - started) / 1000);
     };
     let handedOff = false;

@@ -8,6 +8,8 @@ type RevisionLabels = 'namespace' | 'revision';
 export interface RouterMetrics {
   /** Requests that resolved to a revision, by status code (499 = client went away). */
   requests: Counter<RevisionLabels | 'code'>;
+  /** Of them, those handed over by a component of this process (InProcessOrigins: no socket). */
+  inProcess: Counter<RevisionLabels>;
   /** Arrival to the end of the response (queueing included). */
   duration: Histogram<RevisionLabels | 'code'>;
   queueDepth: Gauge<RevisionLabels>;
@@ -27,6 +29,14 @@ export function routerMetrics(registry: Registry): RouterMetrics {
         name: 'eddy_serving_requests_total',
         help: 'Requests routed to a revision, by status code',
         labelNames: [...labelNames, 'code'],
+        registers: [registry],
+      }),
+    inProcess:
+      existing(registry, 'eddy_serving_in_process_requests_total') ??
+      new Counter({
+        name: 'eddy_serving_in_process_requests_total',
+        help: 'Requests routed to a revision that came from this process without a socket (a dispatcher beside the router)',
+        labelNames,
         registers: [registry],
       }),
     duration:
