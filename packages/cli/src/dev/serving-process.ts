@@ -15,6 +15,7 @@
 // that primary, all on the one router port (SO_REUSEPORT: the kernel spreads the connections, no load
 // balancer): they follow the same feed, get the ready replicas from the primary's probe port (chosen
 // up front too) and push their concurrency to its autoscaler (serving/src/plane/router-process.ts).
+// eddy dev's dispatcher processes run such a router each as well (`otherRouters`, broker-processes.ts).
 
 import type { ServingContract } from '@eddy/api';
 import { type ContractFeed, listenUrl } from '@eddy/runtime';
