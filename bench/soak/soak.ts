@@ -3,7 +3,7 @@
 // paced open-loop load of unique ids into the Broker's ingress, a sample of every process every
 // `sampleSeconds`, then a drain and the tally: per Service, acknowledged events never received
 // (lost) and extra copies (duplicates). Shared by bench/soak/run.ts and test/soak/soak.test.ts.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type PeerProcess, spawnPeer } from '../../test/harness/processes.ts';
 import { openLoop } from '../broker/loadgen.ts';
@@ -96,6 +96,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const log = o.log ?? (() => {});
   const sampleSeconds = o.sampleSeconds ?? 10;
   const receivedDir = path.join(o.outDir, `received-${o.mode}`);
+  // A reused --out must not count an earlier run's ids (received, and so never lost) nor its log.
+  for (const stale of [receivedDir, path.join(o.outDir, `data-${o.mode}`)])
+    rmSync(stale, { recursive: true, force: true });
   mkdirSync(receivedDir, { recursive: true });
   // A namespace of this run: a shared Kafka's other users keep their topics.
   const namespace = `soak-${o.mode}-${Date.now().toString(36)}`;
