@@ -4,7 +4,8 @@
 // dispatcher as a router on the serving feed (same pid), and the routers' own request counters
 // (eddy_serving_requests_total, on each process's metrics port) say who carried the events: the
 // dispatchers every one, each its own and as a call (eddy_serving_in_process_requests_total), the
-// serving process none. `--no-dispatcher-routers` is the control: then the
+// serving process none; a Service with containerConcurrency 1 goes through the serving process's router
+// (the dispatchers' routers take no share of a limit). `--no-dispatcher-routers` is the control: then the
 // serving process's router carries them, so the counting would see it if the shortcut broke.
 
 import { randomUUID } from 'node:crypto';
@@ -57,22 +58,29 @@ async function counted(pid: number, metric: string, revision: string, skip: numb
   return sum;
 }
 
+/** The two Services: `svc` unlimited (the dispatchers' routers take it), `limited` at containerConcurrency 1. */
+const SERVICES = ['svc', 'limited'] as const;
+
 /**
- * A Broker (2 partitions: both dispatchers get some), a Trigger to a Service, `EVENTS` events sent:
- * how many requests each process's router counted for the Service's revision, and the status.
+ * A Broker (2 partitions: both dispatchers get some), a Trigger to each Service, `EVENTS` events sent:
+ * how many requests each process's router counted for each Service's revision, and the status.
  */
 async function deliverThrough(args: string[]) {
   const name = `dr-${randomUUID().slice(0, 8)}`;
-  const out = join(dir, `${name}.ids`);
+  const out = (service: string) => join(dir, `${name}-${service}.ids`);
   const replica = join(dir, `${name}.mjs`);
   writeFileSync(replica, REPLICA);
+  const service = (svc: string) =>
+    `apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: ${svc}}\nspec:\n${nodeTemplate(
+      replica,
+      `          env: [{name: OUT, value: ${JSON.stringify(out(svc))}}]\n${svc === 'limited' ? '      containerConcurrency: 1\n' : ''}`,
+    )}`;
   writeFileSync(
     join(dir, `${name}.yaml`),
     [
       `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}-config}\ndata:\n  default.topic.partitions: "2"\n`,
       `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ${name}}\nspec:\n  config: {apiVersion: v1, kind: ConfigMap, name: ${name}-config}\n`,
-      `apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: svc}\nspec:\n${nodeTemplate(replica, `          env: [{name: OUT, value: ${JSON.stringify(out)}}]\n`)}`,
-      triggerYaml('to-svc', serviceSubscriber('svc'), name),
+      ...SERVICES.flatMap((svc) => [service(svc), triggerYaml(`to-${svc}`, serviceSubscriber(svc), name)]),
     ].join('---\n'),
   );
   const data = join(dir, `${name}-data`);
@@ -99,8 +107,10 @@ async function deliverThrough(args: string[]) {
     const routerPort = Number(
       new URL((await dev.waitFor(/^ {2}router {3}http:/)).split(/\s+/)[2] ?? '').port,
     );
-    await dev.waitFor(/^Trigger default\/to-svc {2}Ready$/, 90_000);
-    await dev.waitFor(/^Service default\/svc {2}Ready$/, 60_000);
+    for (const svc of SERVICES) {
+      await dev.waitFor(new RegExp(`^Trigger default/to-${svc} {2}Ready$`), 90_000);
+      await dev.waitFor(new RegExp(`^Service default/${svc} {2}Ready$`), 60_000);
+    }
     const admin = JSON.parse(readFileSync(join(data, 'admin.json'), 'utf8')) as {
       url: string;
       token: string;
@@ -120,12 +130,19 @@ async function deliverThrough(args: string[]) {
       await res.body.dump();
       expect(res.statusCode).toBe(202);
     }
-    const received = () =>
-      new Set(existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : []);
-    await waitFor('every event at the Service', () => ids.every((id) => received().has(id)), {
-      timeoutMs: 60_000,
-      describe: () => ({ received: received().size, output: dev.lines.slice(-20) }),
-    });
+    const received = (svc: string) =>
+      new Set(existsSync(out(svc)) ? readFileSync(out(svc), 'utf8').split('\n').filter(Boolean) : []);
+    await waitFor(
+      'every event at both Services',
+      () => SERVICES.every((svc) => ids.every((id) => received(svc).has(id))),
+      {
+        timeoutMs: 60_000,
+        describe: () => ({
+          received: SERVICES.map((svc) => received(svc).size),
+          output: dev.lines.slice(-20),
+        }),
+      },
+    );
 
     const body = await status();
     const pidOf = (members: Member[] | undefined, id: string) => members?.find((m) => m.id === id)?.pid;
@@ -133,17 +150,19 @@ async function deliverThrough(args: string[]) {
     const dispatchers = ['dispatcher-1', 'dispatcher-2'].map((id) => pidOf(body.brokerProcesses, id));
     expect(serving).toBeTypeOf('number');
     for (const pid of dispatchers) expect(pid).toBeTypeOf('number');
-    const revision = 'svc-00001';
-    const count = (pid: number | undefined, metric: string) =>
-      counted(pid ?? 0, metric, revision, routerPort);
-    const counts = {
-      serving: await count(serving, 'eddy_serving_requests_total'),
-      dispatchers: await Promise.all(dispatchers.map((pid) => count(pid, 'eddy_serving_requests_total'))),
-      // Handed to the router as a call, not through a socket to whichever router the kernel picked.
-      inProcess: await Promise.all(
-        dispatchers.map((pid) => count(pid, 'eddy_serving_in_process_requests_total')),
-      ),
+    const countsOf = async (svc: string) => {
+      const count = (pid: number | undefined, metric: string) =>
+        counted(pid ?? 0, metric, `${svc}-00001`, routerPort);
+      return {
+        serving: await count(serving, 'eddy_serving_requests_total'),
+        dispatchers: await Promise.all(dispatchers.map((pid) => count(pid, 'eddy_serving_requests_total'))),
+        // Handed to the router as a call, not through a socket.
+        inProcess: await Promise.all(
+          dispatchers.map((pid) => count(pid, 'eddy_serving_in_process_requests_total')),
+        ),
+      };
     };
+    const counts = { svc: await countsOf('svc'), limited: await countsOf('limited') };
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
     return { counts, status: body, dispatchers };
@@ -153,25 +172,33 @@ async function deliverThrough(args: string[]) {
 }
 
 describe('eddy dev --kafka: a serving router in each dispatcher process', () => {
-  it("delivers a Trigger's events to a Service through the dispatchers' routers, none through the serving process's", async () => {
+  it("delivers a Trigger's events to a Service through the dispatchers' routers, none through the serving process's; a limited one through the router port", async () => {
     const { counts, status, dispatchers } = await deliverThrough([]);
     // Each dispatcher runs a router on the serving feed, in the dispatcher's own process.
     const routers = (status.servingProcesses ?? []).filter((m) => m.component === 'router');
     expect(routers.map((m) => m.id).sort()).toEqual(['dispatcher-1', 'dispatcher-2']);
     expect(routers.map((m) => m.pid).sort()).toEqual([...dispatchers].sort());
-    expect(counts.serving).toBe(0);
+    const { svc, limited } = counts;
+    expect(svc.serving).toBe(0);
     // At least once each (a retried delivery counts twice).
-    expect(counts.dispatchers.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(EVENTS);
+    expect(svc.dispatchers.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(EVENTS);
     // Two partitions, two dispatchers: both carried some, each its own, in process.
-    for (const n of counts.dispatchers) expect(n).toBeGreaterThan(0);
-    expect(counts.inProcess).toEqual(counts.dispatchers);
+    for (const n of svc.dispatchers) expect(n).toBeGreaterThan(0);
+    expect(svc.inProcess).toEqual(svc.dispatchers);
+    // containerConcurrency 1: split among the routers on the router port, so the dispatchers' own
+    // routers (which take no share) decline it and the serving process's router carries every one.
+    expect(limited.serving).toBeGreaterThanOrEqual(EVENTS);
+    expect(limited.dispatchers).toEqual([0, 0]);
+    expect(limited.inProcess).toEqual([0, 0]);
   }, 240_000);
 
   it("--no-dispatcher-routers: the serving process's router carries them", async () => {
     const { counts, status } = await deliverThrough(['--no-dispatcher-routers']);
     expect((status.servingProcesses ?? []).map((m) => m.id)).toEqual(['serving-1']);
-    expect(counts.serving).toBeGreaterThanOrEqual(EVENTS);
-    expect(counts.dispatchers).toEqual([0, 0]);
-    expect(counts.inProcess).toEqual([0, 0]);
+    for (const svc of SERVICES) {
+      expect(counts[svc].serving).toBeGreaterThanOrEqual(EVENTS);
+      expect(counts[svc].dispatchers).toEqual([0, 0]);
+      expect(counts[svc].inProcess).toEqual([0, 0]);
+    }
   }, 240_000);
 });

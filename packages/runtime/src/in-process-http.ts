@@ -20,13 +20,15 @@ export interface InProcessRequest {
 }
 
 /**
- * What the handler answered: a response (its body must be read or destroyed, as an undici response's)
- * or a refusal the front would have sent as a short text/plain answer (no route, no capacity, a
- * replica that failed, a timeout).
+ * What the handler answered: a response (its body must be read or destroyed, as an undici response's),
+ * a refusal the front would have sent as a short text/plain answer (no route, no capacity, a
+ * replica that failed, a timeout), or that the caller should send it through the network after all.
  */
 export type InProcessAnswer =
   | { kind: 'response'; response: Dispatcher.ResponseData }
-  | { kind: 'refused'; status: number; message: string; retryAfterSeconds?: number };
+  | { kind: 'refused'; status: number; message: string; retryAfterSeconds?: number }
+  /** Not one this process serves (e.g. a router with no share of the revision's capacity): send it over the network. */
+  | { kind: 'declined' };
 
 export type InProcessHandler = (request: InProcessRequest) => Promise<InProcessAnswer>;
 

@@ -879,6 +879,26 @@ describe('origins served in this process (inProcess)', () => {
     expect(served.backend.received[0]!.body).toEqual(TEST_DATA);
   });
 
+  it('sends a request the handler declines over the network to the same address', async () => {
+    const listening = await startServer(status(202));
+    const origins = new InProcessOrigins();
+    let asked = 0;
+    origins.register(new URL(listening.url).origin, async () => {
+      asked++;
+      return { kind: 'declined' };
+    });
+    const local = createDeliverer({ registry: new Registry(), inProcess: origins });
+    try {
+      const outcome = await local.deliver({ event: testEvent(), route: route(listening.url) });
+      expect(outcome).toMatchObject({ kind: 'delivered', status: 202, attempts: 1 });
+      expect(asked).toBe(1);
+      expect(listening.received).toHaveLength(1);
+      expect(listening.received[0]!.headers['ce-id']).toBe('evt-1');
+    } finally {
+      await local.close();
+    }
+  });
+
   it('treats a refusal as the same HTTP answer: retried per its status, then dead-lettered with it', async () => {
     await using served = await servedInProcess(status(202));
     const dls = await startServer(status(202));

@@ -274,7 +274,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     };
   }
 
-  /** The in-process handler's answer for `target`, undefined when its origin is not served here. */
+  /** The in-process handler's answer for `target`; undefined when its origin is not served here or it declined. */
   async function answerInProcess(
     target: URL,
     request: EncodedHttpEvent,
@@ -290,6 +290,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     if (pending === undefined) return undefined;
     const answer = await pending;
     if (answer.kind === 'response') return await readResponse(answer.response, opts);
+    if (answer.kind === 'declined') return undefined;
     // Our own abort or deadline: attempt() tells which, as for a request over the network.
     if (signal.aborted) throw new Aborted();
     // What the front would have sent for this refusal (text/plain, Retry-After).

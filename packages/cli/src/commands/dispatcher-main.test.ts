@@ -15,8 +15,8 @@ const ROUTER = [
   'http://127.0.0.1:9101',
   '--router-contract',
   'http://127.0.0.1:9000/v1/contract/serving',
-  '--router-port',
-  '8081',
+  '--router-origin',
+  'http://127.0.0.1:8081',
 ];
 
 const usageError = (argv: string[], env: Record<string, string> = {}) => {
@@ -42,36 +42,44 @@ describe('eddy dispatcher: the dispatcher, and a serving router with --router-pr
     expect(o.router).toEqual({
       primary: 'http://127.0.0.1:9101',
       contract: 'http://127.0.0.1:9000/v1/contract/serving',
-      port: 8081,
+      origin: 'http://127.0.0.1:8081',
       probePort: 9102,
       pushIntervalMs: 1000,
     });
     const fromEnv = parseDispatcherArgs(BASE, {
       EDDY_DISPATCHER_ROUTER_PRIMARY: 'https://127.0.0.1:9101',
       EDDY_DISPATCHER_ROUTER_CONTRACT: 'c.json',
-      EDDY_DISPATCHER_ROUTER_PORT: '8443',
+      EDDY_DISPATCHER_ROUTER_ORIGIN: 'https://127.0.0.1:8443/ignored/path',
       EDDY_DISPATCHER_ROUTER_TLS_CERT: 'tls.crt',
       EDDY_DISPATCHER_ROUTER_TLS_KEY: 'tls.key',
     });
-    expect(fromEnv.router).toMatchObject({ port: 8443, tls: { cert: 'tls.crt', key: 'tls.key' } });
+    expect(fromEnv.router).toMatchObject({
+      origin: 'https://127.0.0.1:8443',
+      tls: { cert: 'tls.crt', key: 'tls.key' },
+    });
   });
 
   it('names the flag that is wrong or missing', () => {
-    expect(usageError([...BASE, '--router-port', '8081'])).toBe('--router-port needs --router-primary <url>');
+    expect(usageError([...BASE, '--router-origin', 'http://r:1'])).toBe(
+      '--router-origin needs --router-primary <url>',
+    );
     expect(usageError(BASE, { EDDY_DISPATCHER_ROUTER_CONTRACT: 'c.json' })).toBe(
       'EDDY_DISPATCHER_ROUTER_CONTRACT needs --router-primary <url>',
     );
-    expect(usageError([...BASE, '--router-primary', 'http://p:1', '--router-port', '8081'])).toBe(
+    expect(usageError([...BASE, '--router-primary', 'http://p:1', '--router-origin', 'http://r:1'])).toBe(
       '--router-primary needs --router-contract <file|url>',
     );
     expect(usageError([...BASE, '--router-primary', 'http://p:1', '--router-contract', 'c.json'])).toBe(
-      '--router-primary needs --router-port <port>',
+      '--router-primary needs --router-origin <url>',
     );
     expect(usageError([...BASE, ...ROUTER.slice(2), '--router-primary', 'p:1'])).toBe(
       '--router-primary must be an http(s) URL, got "p:1"',
     );
-    expect(usageError([...BASE, ...ROUTER.slice(0, 4), '--router-port', '0'])).toBe(
-      '--router-port must be an integer from 1 to 65535, got "0"',
+    expect(usageError([...BASE, ...ROUTER.slice(0, 4), '--router-origin', '127.0.0.1:8081'])).toBe(
+      '--router-origin must be an http(s) URL, got "127.0.0.1:8081"',
+    );
+    expect(usageError([...BASE, ...ROUTER, '--router-probe-port', '70000'])).toBe(
+      '--router-probe-port must be an integer from 0 to 65535, got "70000"',
     );
     expect(usageError([...BASE, ...ROUTER, '--router-tls-cert', 'tls.crt'])).toBe(
       '--router-tls-cert and --router-tls-key go together: give both',

@@ -1,12 +1,13 @@
 // `eddy dispatcher`: the broker's dispatcher (@eddy/broker's data-plane main, --component
-// dispatcher) and, with --router-primary, a serving router in the same process. That router is one
-// more `eddy serving --role router` on the routers' shared port (same serving contract, the primary's
-// endpoints, its share of each replica's capacity, stats pushed to the one autoscaler); the difference
-// is that this process's deliveries to the router port's origin are handed to it as a call, not sent
-// through a socket to whichever router the kernel picks. A Trigger's delivery to a Service then costs
-// one proxied request (router -> replica) instead of two, and no single serving process carries every
-// delivery (`eddy dev --kafka` runs its dispatchers this way). The two halves only meet here, in the
-// CLI, so neither package depends on the other.
+// dispatcher) and, with --router-primary, a serving router of its own in the same process. That router
+// follows the same serving contract and the primary's endpoints as an `eddy serving --role router`,
+// pushes its stats to the one autoscaler, and takes this process's deliveries to the router origin
+// (--router-origin) as calls, not through a socket to the router port: a Trigger's delivery to a
+// Service costs one proxied request (router -> replica) instead of two, and no single serving process
+// carries every delivery (`eddy dev --kafka` runs its dispatchers this way). It is not on the shared
+// router port and takes no share of containerConcurrency: a delivery to a revision with a limit is
+// declined and goes to the router port, whose routers split the limit among themselves. The two
+// halves only meet here, in the CLI, so neither package depends on the other.
 
 import { type MainOptions, parseMainArgs, runDataPlane, usage } from '@eddy/broker';
 import {
@@ -26,16 +27,19 @@ const ROUTER_FLAGS = {
     help: "run a serving router in this process and hand it this process's deliveries to Services: the serving primary's probe URL (its /v1/endpoints and /v1/stats)",
   },
   'router-contract': { value: '<file|url>', help: 'the serving contract (required with --router-primary)' },
-  'router-port': {
-    value: '<port>',
-    help: "the routers' shared port (SO_REUSEPORT; required with --router-primary): its origin is served in this process",
+  'router-origin': {
+    value: '<url>',
+    help: "the serving router's address as deliveries name it (http(s)://host:port; required with --router-primary): requests to it are served in this process",
   },
   'router-probe-port': {
     value: '<port>',
     help: "the router's /healthz, /readyz, /metrics (default 0: a free one)",
   },
   'router-push-interval-ms': { value: '<ms>', help: 'how often its stats go to the primary (default 1000)' },
-  'router-tls-cert': { value: '<file>', help: 'the router port serves HTTPS with this PEM certificate' },
+  'router-tls-cert': {
+    value: '<file>',
+    help: "the router's own listener serves HTTPS with this PEM certificate",
+  },
   'router-tls-key': { value: '<file>', help: 'the PEM private key of --router-tls-cert' },
 } as const satisfies Record<string, FlagSpec>;
 type RouterFlag = keyof typeof ROUTER_FLAGS;
@@ -45,7 +49,8 @@ const routerEnvName = (flag: string): string => `EDDY_DISPATCHER_${flag.toUpperC
 export interface DispatcherRouterOptions {
   primary: string;
   contract: string;
-  port: number;
+  /** The origin (`http://127.0.0.1:8081`) whose requests this process's router takes. */
+  origin: string;
   probePort: number;
   pushIntervalMs: number;
   tls?: { cert: string; key: string };
@@ -99,12 +104,17 @@ export function parseDispatcherArgs(
     if (stray) throw new UsageError(`${flags.read(stray)?.source} needs --router-primary <url>`);
     return { dispatcher };
   }
-  if (!/^https?:\/\/[^/]+/.test(primary))
-    throw new UsageError(`--router-primary must be an http(s) URL, got "${primary}"`);
+  const url = (flag: 'router-primary' | 'router-origin') => {
+    const given = flags.read(flag);
+    if (given && !/^https?:\/\/[^/]+/.test(given.text))
+      throw new UsageError(`${given.source} must be an http(s) URL, got "${given.text}"`);
+    return given?.text;
+  };
+  url('router-primary');
   const contract = flags.text('router-contract');
   if (!contract) throw new UsageError('--router-primary needs --router-contract <file|url>');
-  const port = flags.int('router-port', 1, 65535);
-  if (port === undefined) throw new UsageError('--router-primary needs --router-port <port>');
+  const origin = url('router-origin');
+  if (origin === undefined) throw new UsageError('--router-primary needs --router-origin <url>');
   const cert = flags.text('router-tls-cert');
   const key = flags.text('router-tls-key');
   if ((cert === undefined) !== (key === undefined))
@@ -115,7 +125,7 @@ export function parseDispatcherArgs(
     router: {
       primary,
       contract,
-      port,
+      origin: new URL(origin).origin,
       probePort: flags.int('router-probe-port', 0, 65535) ?? 0,
       pushIntervalMs: flags.int('router-push-interval-ms', 50, 60_000) ?? 1000,
       ...tls,
@@ -140,10 +150,12 @@ export async function runDispatcher(
         primary: r.primary,
         // One router per dispatcher, named after it on the serving feed and in the capacity split.
         id: d.memberId ?? `dispatcher-${process.pid}`,
+        // Its own listener (a free port): the shared router port is for the routers that share capacity.
         host: d.host,
-        port: r.port,
+        port: 0,
         probePort: r.probePort,
-        reusePort: true,
+        reusePort: false,
+        share: false,
         pushIntervalMs: r.pushIntervalMs,
         watchIntervalMs: d.watchIntervalMs,
         ...(r.tls ? { tls: r.tls } : {}),
@@ -152,7 +164,7 @@ export async function runDispatcher(
       logger,
     );
     const handler = router.router.requestInProcess?.bind(router.router);
-    if (handler) origins.register(router.router.url, handler);
+    if (handler) origins.register(r.origin, handler);
   }
   let dispatcher: Awaited<ReturnType<typeof runDataPlane>>;
   try {

@@ -4,8 +4,8 @@
 // one port (SO_REUSEPORT, the kernel spreads connections), the dispatchers share the Triggers'
 // consumer groups (Kafka spreads partitions). supervisor.ts runs them (restarts with backoff, status
 // lines, they die with eddy dev). With serving as a process too, each dispatcher also runs a serving
-// router on the router port (`eddy dispatcher --router-*`): its deliveries to Services go straight
-// from that router to a replica, and the serving process's router carries only the other traffic.
+// router of its own (`eddy dispatcher --router-*`): its deliveries to Services go straight from that
+// router to a replica (those to revisions with a containerConcurrency limit through the router port).
 //
 // To the reconcile loop this is a broker data plane like the in-process one: apply() publishes the
 // contract and resolves once every live member runs it (bounded), lag() reads the consumer groups'
@@ -38,8 +38,8 @@ export interface DispatcherRouters {
   primary: string;
   /** The serving contract feed (the same token as the broker's). */
   contract: string;
-  /** The routers' shared port. */
-  port: number;
+  /** The router's address as deliveries name it (the router port's URL). */
+  origin: string;
 }
 
 export interface BrokerProcessesOptions extends SupervisedComponentOptions {
@@ -102,7 +102,7 @@ export class BrokerProcesses {
 
   /**
    * Starts every process, following the feed at `feedUrl` with `token`; with `routers`, each
-   * dispatcher runs a serving router on the router port and hands it its deliveries to Services.
+   * dispatcher runs a serving router of its own and hands it its deliveries to Services.
    */
   start(
     feedUrl: string,
@@ -192,8 +192,8 @@ export class BrokerProcesses {
             routers.primary,
             '--router-contract',
             routers.contract,
-            '--router-port',
-            String(routers.port),
+            '--router-origin',
+            routers.origin,
             ...(o.tlsFiles ? ['--router-tls-cert', o.tlsFiles.cert, '--router-tls-key', o.tlsFiles.key] : []),
           ]
         : []),

@@ -85,10 +85,10 @@ export interface DevServerOptions {
    */
   servingRouters?: number;
   /**
-   * With `brokerProcesses` and `servingProcess`: each dispatcher process runs a serving router on the
-   * router port too and hands it its deliveries to Services without a socket (`eddy dispatcher
-   * --router-*`): one proxied hop per delivery instead of two, and no single router process in the
-   * way of every delivery. Default true.
+   * With `brokerProcesses` and `servingProcess`: each dispatcher process runs a serving router of its
+   * own and hands it its deliveries to Services without a socket (`eddy dispatcher --router-*`): one
+   * proxied hop per delivery instead of two, and no single router process in the way of every
+   * delivery (revisions with a containerConcurrency limit still go through the router port). Default true.
    */
   dispatcherRouters?: boolean;
   /** With `kafka`: the Kafka client library of the event log (and of the broker processes). Default DEFAULT_KAFKA_CLIENT. */
@@ -481,7 +481,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       token,
       oidcEnv,
       primary && servingProcess
-        ? { primary, contract: `${admin.url}/v1/contract/serving`, port: servingProcess.port }
+        ? { primary, contract: `${admin.url}/v1/contract/serving`, origin: servingProcess.url }
         : undefined,
     );
     sourcesProcess?.start(`${admin.url}/v1/contract/sources`, token, oidcEnv);

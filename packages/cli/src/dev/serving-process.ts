@@ -15,7 +15,8 @@
 // that primary, all on the one router port (SO_REUSEPORT: the kernel spreads the connections, no load
 // balancer): they follow the same feed, get the ready replicas from the primary's probe port (chosen
 // up front too) and push their concurrency to its autoscaler (serving/src/plane/router-process.ts).
-// eddy dev's dispatcher processes run such a router each as well (`otherRouters`, broker-processes.ts).
+// eddy dev's dispatcher processes each run a router of their own too, off the router port
+// (`otherRouters`, broker-processes.ts).
 
 import type { ServingContract } from '@eddy/api';
 import { type ContractFeed, listenUrl } from '@eddy/runtime';
@@ -54,9 +55,9 @@ export interface RemoteServingPlaneOptions extends SupervisedComponentOptions {
    */
   routers?: number;
   /**
-   * Routers other processes run on that port (eddy dev's dispatchers, `eddy dispatcher --router-*`):
-   * given, the primary shares the port and publishes its endpoints for them from the start, apply()
-   * waits for the `running()` ones as for the extra routers, and members() has their pids.
+   * Routers other processes run (eddy dev's dispatchers, `eddy dispatcher --router-*`, not on the
+   * router port): given, the primary publishes its endpoints for them from the start, apply() waits
+   * for the `running()` ones as for the extra routers, and members() has their pids.
    */
   otherRouters?: { running(): number; pid(id: string): number | undefined };
   /** Kafka bootstrap servers the process reads the backlog (consumer lag) from. */
@@ -128,19 +129,9 @@ export class RemoteServingPlane implements ServingDataPlane {
     this.#supervisor.start();
   }
 
-  /** The router port (every router on it shares it). */
-  get port(): number {
-    return this.#port;
-  }
-
   /** The primary's probe URL its extra routers follow (its /v1/endpoints, /metrics); undefined without. */
   get primaryUrl(): string | undefined {
-    return this.#sharesPort ? listenUrl(this.#o.host, this.#probePort) : undefined;
-  }
-
-  /** The router port has routers besides the primary's (extra ones, or other processes'). */
-  get #sharesPort(): boolean {
-    return this.#extraRouters > 0 || this.#o.otherRouters !== undefined;
+    return this.#probePort > 0 ? listenUrl(this.#o.host, this.#probePort) : undefined;
   }
 
   /** `1/1 serving (1 restart)`, `1/1 serving, 2/2 routers` with extra routers. */
@@ -217,7 +208,8 @@ export class RemoteServingPlane implements ServingDataPlane {
       ...(o.kafkaClient ? ['--kafka-client', o.kafkaClient] : []),
       '--log-level',
       childLogLevel(o.logger),
-      ...(this.#sharesPort ? ['--reuse-port', 'true', '--probe-port', String(this.#probePort)] : []),
+      ...(this.#extraRouters > 0 ? ['--reuse-port', 'true'] : []),
+      ...(this.#probePort > 0 ? ['--probe-port', String(this.#probePort)] : []),
       ...tlsArgs(o),
       ...(o.extraArgs ?? []),
     ];

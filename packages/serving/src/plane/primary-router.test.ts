@@ -98,6 +98,33 @@ describe('PrimaryRouter', () => {
     expect(router.routers()).toEqual(['serving-1']);
   });
 
+  it('sums the stats of a router that takes no share, and splits containerConcurrency among the others only', async () => {
+    const registry = new Registry();
+    const router = new PrimaryRouter(await createRouter({ logger: quiet }), {
+      id: 'serving-1',
+      routerTimeoutMs: 5_000,
+      logger: quiet,
+      registry,
+    });
+    onTestFinished(() => router.close());
+    router.acceptStats({ router: 'dispatcher-1', stats: [stat(4)], share: false });
+    router.acceptStats({ router: 'router-2', stats: [stat(1)] });
+    expect(router.routers()).toEqual(['router-2', 'serving-1']);
+    await sleep(0);
+    expect(current(router).routers).toEqual(['router-2', 'serving-1']);
+    expect(router.takeStats().find((s) => s.revision === 'svc-00001')?.concurrency).toBe(5);
+    // Every router whose traffic counts, sharing or not.
+    expect(await registry.metrics()).toMatch(/^eddy_serving_routers 3$/m);
+    // A router that starts sharing (the same id, now pushing share true) joins the split.
+    router.acceptStats({ router: 'dispatcher-1', stats: [stat(4)] });
+    expect(router.routers()).toEqual(['dispatcher-1', 'router-2', 'serving-1']);
+    router.acceptStats({ router: 'dispatcher-1', stats: [], share: false });
+    expect(router.routers()).toEqual(['router-2', 'serving-1']);
+    expect(() => router.acceptStats({ router: 'r', stats: [], share: 'no' })).toThrow(
+      'stats push: "share" must be a boolean',
+    );
+  });
+
   it('serves the feed and the stats with its token; a bad push is 400 naming the field', async () => {
     const router = await primary();
     const app = Fastify();

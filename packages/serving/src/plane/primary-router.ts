@@ -5,7 +5,8 @@
 //   - takes the routers' stats pushes, and gives the plane's tick its own router's window plus every
 //     fresh push (StatAggregator): the one KPA decider per revision sees the traffic of all routers;
 //   - passes a router's demand (a request waiting at zero) to the plane at once, as its own router's;
-//   - splits each replica's containerConcurrency among the live routers, its own router included.
+//   - splits each replica's containerConcurrency among the live routers, its own router included
+//     (not those that take no share: a dispatcher's own router, RouterStatsPush.share false).
 // With no extra router nothing changes: the sum is its own window, the share is the whole.
 
 import { namespacedKey } from '@eddy/api';
@@ -64,6 +65,8 @@ export class PrimaryRouter implements Router {
   #published = '';
   #publishQueued = false;
   #routers: string[];
+  /** Routers whose last push said they take no share of containerConcurrency (RouterStatsPush.share). */
+  readonly #unshared = new Set<string>();
 
   constructor(inner: Router, options: PrimaryRouterOptions) {
     this.#inner = inner;
@@ -90,7 +93,7 @@ export class PrimaryRouter implements Router {
     return this.#inner.url;
   }
 
-  /** The live routers now, sorted (this one included). */
+  /** The live routers that share containerConcurrency now, sorted (this one included). */
   routers(): string[] {
     return [...this.#routers];
   }
@@ -174,10 +177,17 @@ export class PrimaryRouter implements Router {
         `router ${push.router} pushed after ${push.windowMs} ms, longer than --router-timeout-ms ${this.#stats.staleMs}: it drops out between pushes (lower its --push-interval-ms or raise the timeout)`,
       );
     }
+    const shares = push.share !== false;
+    const shareChanged = shares === this.#unshared.has(push.router);
+    if (shares) this.#unshared.delete(push.router);
+    else this.#unshared.add(push.router);
     if (this.#stats.push(push.router, push.stats, now, push.windowMs)) {
-      this.#logger.info({ router: push.router }, `router ${push.router} joined; its stats count`);
+      this.#logger.info(
+        { router: push.router, share: shares },
+        `router ${push.router} joined; its stats count${shares ? '' : ' (it takes no share of containerConcurrency)'}`,
+      );
       this.#liveChanged(now);
-    }
+    } else if (shareChanged) this.#liveChanged(now);
     for (const { namespace, revision } of push.demand ?? [])
       for (const listener of this.#demandListeners) {
         try {
@@ -261,8 +271,10 @@ export class PrimaryRouter implements Router {
   }
 
   #liveChanged(now: number): void {
-    this.#routers = [...new Set([this.#id, ...this.#stats.live(now)])].sort();
-    this.#routersGauge.set(this.#routers.length);
+    const live = this.#stats.live(now);
+    // Every live router's traffic counts; containerConcurrency is split among those that take a share.
+    this.#routers = [...new Set([this.#id, ...live.filter((r) => !this.#unshared.has(r))])].sort();
+    this.#routersGauge.set(new Set([this.#id, ...live]).size);
     this.#inner.setCapacityShare?.(shareOf(this.#id, this.#routers));
     this.#schedulePublish();
   }

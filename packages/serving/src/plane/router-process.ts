@@ -46,6 +46,12 @@ export interface ServingRouterOptions {
   token?: string;
   /** Serve HTTPS with these files (`--tls-cert`, `--tls-key`). */
   tls?: { cert: string; key: string };
+  /**
+   * false: take no share of any replica's containerConcurrency (a dispatcher's own router, not on the
+   * shared port): it sends only to unlimited revisions and declines the others' in-process requests,
+   * and it is ready without the primary counting it among the sharing routers. Default true.
+   */
+  share?: boolean;
 }
 
 export interface RunningServingRouter {
@@ -69,6 +75,7 @@ export async function runServingRouter(
     registry,
     ...(options.tls ? { tls: servingCertificateFromFlags(options.tls, logger) } : {}),
   });
+  const shares = options.share !== false;
   let applied: number | undefined;
   let applyError: string | undefined;
   let endpoints: { generation: number; counted: boolean; routers: number } | undefined;
@@ -92,12 +99,12 @@ export async function runServingRouter(
           primary: pusher?.lastError === undefined ? 'reachable' : `unreachable: ${pusher.lastError}`,
         }),
         ready: () => ({
-          ok: applied !== undefined && endpoints?.counted === true && !primaryDown,
+          ok: applied !== undefined && (endpoints?.counted === true || !shares) && !primaryDown,
           generation: applied ?? null,
           endpoints: endpoints?.generation ?? null,
           routers: endpoints?.routers ?? null,
           ...(applyError !== undefined ? { error: applyError } : {}),
-          ...(endpoints && !endpoints.counted
+          ...(endpoints && !endpoints.counted && shares
             ? { waiting: 'the primary does not count this router yet' }
             : {}),
         }),
@@ -172,7 +179,7 @@ export async function runServingRouter(
           }
         known = seen;
         const counted = doc.routers.includes(options.id);
-        if (counted !== endpoints?.counted || doc.routers.length !== endpoints?.routers)
+        if (shares && (counted !== endpoints?.counted || doc.routers.length !== endpoints?.routers))
           logger.info(
             { routers: doc.routers, counted },
             counted
@@ -281,9 +288,16 @@ class StatsPusher {
     clearInterval(this.#timer);
     await this.#sending;
     // Best effort: counted out now rather than after the primary's timeout.
-    await this.#send({ router: this.#o.id, instance: this.#instance, stats: [], leaving: true }, 1_000).catch(
-      () => undefined,
-    );
+    await this.#send(
+      {
+        router: this.#o.id,
+        instance: this.#instance,
+        stats: [],
+        leaving: true,
+        ...(this.#o.share === false ? { share: false } : {}),
+      },
+      1_000,
+    ).catch(() => undefined);
   }
 
   #push(): void {
@@ -308,6 +322,7 @@ class StatsPusher {
     const body: RouterStatsPush = {
       router: this.#o.id,
       instance: this.#instance,
+      ...(this.#o.share === false ? { share: false } : {}),
       stats: this.#router.takeStats(now),
       windowMs: Math.max(1, now - this.#lastPushAt),
       ...(demand.length > 0 ? { demand } : {}),

@@ -49,6 +49,11 @@ export interface RouterStatsPush {
   demand?: { namespace: string; revision: string }[];
   /** The router is stopping: count it out now, not after the timeout. */
   leaving?: boolean;
+  /**
+   * false: the router takes no share of any replica's containerConcurrency (a dispatcher's own router,
+   * which sends only to unlimited revisions): its stats count, the split is among the others. Default true.
+   */
+  share?: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -87,6 +92,7 @@ export function checkStatsPush(body: unknown): RouterStatsPush {
     throw bad(`"windowMs" must be a number > 0, got ${JSON.stringify(body.windowMs)}`);
   if (body.leaving !== undefined && typeof body.leaving !== 'boolean')
     throw bad('"leaving" must be a boolean');
+  if (body.share !== undefined && typeof body.share !== 'boolean') throw bad('"share" must be a boolean');
   return body as unknown as RouterStatsPush;
 }
 

@@ -865,6 +865,37 @@ describe('router requests from this process (requestInProcess)', () => {
     );
   });
 
+  it('declines a limited revision when it has no share of containerConcurrency (the caller sends it through the network)', async () => {
+    const upstream = await startUpstream('one');
+    const registry = new Registry();
+    const router = await startRouter({ registry });
+    router.update(
+      [revision('limited-00001', { containerConcurrency: 1 }), revision('open-00001')],
+      [
+        route('limited', [{ revisionName: 'limited-00001', percent: 100 }]),
+        route('open', [{ revisionName: 'open-00001', percent: 100 }]),
+      ],
+    );
+    router.setReplicas('default', 'limited-00001', [upstream.replica()]);
+    router.setReplicas('default', 'open-00001', [upstream.replica()]);
+    // A router that takes no share (a dispatcher's own): index -1 among the sharing routers.
+    router.setCapacityShare?.({ index: -1, count: 1 });
+    expect(await inProcess(router, router.routeUrl('default', 'limited'))).toEqual({ kind: 'declined' });
+    const open = await inProcess(router, router.routeUrl('default', 'open'));
+    if (open.kind !== 'response') throw new Error(`not served: ${JSON.stringify(open)}`);
+    await open.response.body.dump();
+    expect(upstream.seen).toHaveLength(1);
+    // Declined is neither counted nor held.
+    expect(await registry.metrics()).not.toContain(
+      'eddy_serving_requests_total{namespace="default",revision="limited-00001"',
+    );
+    // With a share it serves the limited revision too.
+    router.setCapacityShare?.({ index: 0, count: 1 });
+    const limited = await inProcess(router, router.routeUrl('default', 'limited'));
+    if (limited.kind !== 'response') throw new Error(`not served: ${JSON.stringify(limited)}`);
+    await limited.response.body.dump();
+  });
+
   it('refuses as the listener answers: unknown address 404, no target 503, timeout 504, dead replica 502, caller gone 499', async () => {
     const router = await startRouter({ logger: pino({ level: 'silent' }) });
     const stuck = await startUpstream('stuck', (req) => req.resume());

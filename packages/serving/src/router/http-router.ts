@@ -689,8 +689,11 @@ export class HttpRouter implements Router {
     const gate = this.#pickRevision(resolved);
     if (typeof gate === 'string')
       return refused({ status: 503, message: gate, retryAfterSeconds: RETRY_AFTER_SECONDS });
-    const started = performance.now();
     const spec = gate.spec;
+    // A router with no share of containerConcurrency (one that takes none: a dispatcher's own; or not
+    // counted yet) could only hold a limited revision's requests: the routers that share it take them.
+    if (spec.containerConcurrency > 0 && this.#share.index < 0) return { kind: 'declined' };
+    const started = performance.now();
     const labels = { namespace: spec.namespace, revision: spec.name };
     gate.arrived();
     const upstream = new AbortController();
