@@ -32,6 +32,7 @@ import { request } from 'undici';
 import { freePorts } from '../../test/harness/free-ports.ts';
 import { type KafkaCluster, startKafka } from '../../test/harness/kafka.ts';
 import { type KubernetesCluster, startKubernetesControlPlane } from '../../test/harness/kubernetes.ts';
+import { tcpSocketRows } from '../../test/harness/listening-ports.ts';
 import { type PeerProcess, spawnPeer, waitForLogLine } from '../../test/harness/processes.ts';
 import { memoryOf, NODE, sleep } from '../broker/procs.ts';
 import { publishResults } from '../eventlog/measure.ts';
@@ -146,18 +147,7 @@ function socketInodes(pid: number | undefined): Set<string> {
 function connectedTo(port: number): Set<string> {
   const out = new Set<string>();
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[2]?.endsWith(`:${hex}`) && f[9] && f[9] !== '0') out.add(f[9]);
-    }
-  }
+  for (const f of tcpSocketRows()) if (f[2]?.endsWith(`:${hex}`) && f[9] && f[9] !== '0') out.add(f[9]);
   return out;
 }
 

@@ -16,6 +16,15 @@ export function listeningPorts(pid: number): number[] {
     return [];
   }
   const ports = new Set<number>();
+  // f[1] local address:port (hex), f[3] state (0A = LISTEN), f[9] inode.
+  for (const f of tcpSocketRows())
+    if (f[3] === '0A' && f[9] && inodes.has(f[9])) ports.add(Number.parseInt(f[1]?.split(':')[1] ?? '', 16));
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** Every row of /proc/net/tcp and /proc/net/tcp6 (headers left out), split into its fields. */
+export function tcpSocketRows(): string[][] {
+  const rows: string[][] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -23,12 +32,7 @@ export function listeningPorts(pid: number): number[] {
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // f[1] local address:port (hex), f[3] state (0A = LISTEN), f[9] inode.
-      if (f[3] === '0A' && f[9] && inodes.has(f[9]))
-        ports.add(Number.parseInt(f[1]?.split(':')[1] ?? '', 16));
-    }
+    for (const line of text.split('\n').slice(1)) if (line.trim()) rows.push(line.trim().split(/\s+/));
   }
-  return [...ports].sort((a, b) => a - b);
+  return rows;
 }
