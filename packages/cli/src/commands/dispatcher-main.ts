@@ -15,6 +15,7 @@ import {
   InProcessOrigins,
   parseFlags,
   runProcessMain,
+  tlsFlagFiles,
   UsageError,
   usageText,
 } from '@eddy/runtime';
@@ -115,11 +116,7 @@ export function parseDispatcherArgs(
   if (!contract) throw new UsageError('--router-primary needs --router-contract <file|url>');
   const origin = url('router-origin');
   if (origin === undefined) throw new UsageError('--router-primary needs --router-origin <url>');
-  const cert = flags.text('router-tls-cert');
-  const key = flags.text('router-tls-key');
-  if ((cert === undefined) !== (key === undefined))
-    throw new UsageError('--router-tls-cert and --router-tls-key go together: give both');
-  const tls = cert !== undefined && key !== undefined ? { tls: { cert, key } } : {};
+  const tls = tlsFlagFiles(flags.text('router-tls-cert'), flags.text('router-tls-key'), 'router-');
   return {
     dispatcher,
     router: {
@@ -133,7 +130,7 @@ export function parseDispatcherArgs(
   };
 }
 
-/** Starts the router (when asked) and then the dispatcher, which hands it its deliveries to the router port. */
+/** Starts the router (when asked) and then the dispatcher, which hands it its deliveries to the router origin. */
 export async function runDispatcher(
   options: DispatcherMainOptions,
   logger: pino.Logger,

@@ -13,14 +13,18 @@ export const TLS_FLAGS = {
   'tls-key': { value: '<file>', help: 'the PEM private key of --tls-cert' },
 } as const satisfies Record<string, FlagSpec>;
 
-/** Both flags or neither: `{ tls }` to spread into a process's options. @throws UsageError. */
+/**
+ * Both flags or neither: `{ tls }` to spread into a process's options. `prefix` names flags of the
+ * same pair for another listener (`router-` for `--router-tls-cert`/`--router-tls-key`). @throws UsageError.
+ */
 export function tlsFlagFiles(
   cert: string | undefined,
   key: string | undefined,
+  prefix = '',
 ): { tls?: { cert: string; key: string } } {
   if (cert === undefined && key === undefined) return {};
   if (cert === undefined || key === undefined)
-    throw new UsageError('--tls-cert and --tls-key go together: give both');
+    throw new UsageError(`--${prefix}tls-cert and --${prefix}tls-key go together: give both`);
   return { tls: { cert, key } };
 }
 
