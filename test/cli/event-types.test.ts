@@ -91,21 +91,31 @@ async function stop(dev: RunningDev): Promise<void> {
 }
 
 /** Sends two kinds of events to the broker and checks the two EventTypes auto-create made of them. */
-async function expectAutoCreated(url: string, dataDir: string, namespace: string): Promise<void> {
+async function expectAutoCreated(
+  url: string,
+  dataDir: string,
+  namespace: string,
+  dev: RunningDev,
+): Promise<void> {
   await send(url, 'order.created', '/orders');
   await send(url, 'order.created', '/orders');
   await send(url, 'payment.received', '/payments', 'https://schemas.example.com/payment');
   const created = knativeName('default', namespace, 'order.created', '/orders');
   const payment = knativeName('default', namespace, 'payment.received', '/payments');
+  let last: EventTypeJson[] = [];
   const items = await waitFor(
     'two auto-created EventTypes with their discovery data',
     async () => {
-      const all = await eventTypes(dataDir, namespace);
-      const found = all.filter((e) => e.metadata.name.startsWith('et-'));
+      last = await eventTypes(dataDir, namespace);
+      const found = last.filter((e) => e.metadata.name.startsWith('et-'));
       const seen = found.every((e) => e.status?.annotations?.['eddy.dev/last-seen'] !== undefined);
-      return found.length === 2 && seen ? all : undefined;
+      return found.length === 2 && seen ? last : undefined;
     },
-    30_000,
+    {
+      timeoutMs: 60_000,
+      describe: () =>
+        `EventTypes: ${JSON.stringify(last.map((e) => [e.metadata.name, e.status?.annotations]))}\n${dev.lines.join('\n')}`,
+    },
   );
   const byName = new Map(items.map((e) => [e.metadata.name, e]));
   expect(byName.get(created)?.metadata.ownerReferences).toEqual([
@@ -163,7 +173,7 @@ describe('EventTypes under eddy dev', () => {
       expect(described.stdout).toMatch(/Kind:\s+EventType \(eventing\.knative\.dev\/v1beta3\)/);
       expect(described.stdout).toMatch(/ReferenceExists\s+True/);
 
-      await expectAutoCreated(`http://127.0.0.1:${port}/default/default`, dataDir, 'default');
+      await expectAutoCreated(`http://127.0.0.1:${port}/default/default`, dataDir, 'default', dev);
 
       // Deleting the broker deletes the EventTypes it owns; the applied one loses its reference.
       writeFileSync(join(dir, 'registry.yaml'), manifests('default', false));
@@ -241,7 +251,7 @@ data:
     try {
       await dev.waitFor(new RegExp(`^EventType ${namespace}/order-created {2}Ready$`), 120_000);
       await dev.waitFor(new RegExp(`^Broker ${namespace}/default {2}Ready$`), 60_000);
-      await expectAutoCreated(`http://127.0.0.1:${port}/${namespace}/default`, dataDir, namespace);
+      await expectAutoCreated(`http://127.0.0.1:${port}/${namespace}/default`, dataDir, namespace, dev);
     } finally {
       await stop(dev);
     }

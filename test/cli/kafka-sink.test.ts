@@ -452,12 +452,17 @@ describe('KafkaSink under eddy dev --kafka --kafka-client kafkajs (ingress child
     ]);
     const url = await readyAddress('archive', dataDir);
     // The ingress processes get the sink from the contract feed: retried until they run it.
+    let last: { status: number; body: string } | undefined;
     await waitFor(
       'the ingress processes to accept the event',
-      async () =>
-        (await send(url, { mode: 'binary', id: 'k-1', type: 'dev.kafka', data: { n: 1 } })).status === 202 ||
-        undefined,
-      { timeoutMs: 60_000, describe: () => dev.lines.join('\n') },
+      async () => {
+        last = await send(url, { mode: 'binary', id: 'k-1', type: 'dev.kafka', data: { n: 1 } });
+        return last.status === 202 || undefined;
+      },
+      {
+        timeoutMs: 60_000,
+        describe: () => `last answer: ${last?.status} ${last?.body}\n${dev.lines.join('\n')}`,
+      },
     );
     const records = await readTopic({ brokers }, topic, 1);
     const event = sdkEvent(records[0]!);

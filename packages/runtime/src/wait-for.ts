@@ -42,6 +42,7 @@ async function pollUntil<T>(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    const started = Date.now();
     try {
       const value = await check();
       if (value) return value as Exclude<T, false | 0 | '' | null | undefined>;
@@ -60,6 +61,8 @@ async function pollUntil<T>(
       const error = lastError ? ` (last error: ${(lastError as Error).message})` : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${error}${shown}`);
     }
-    await sleep(o.intervalMs ?? defaults.intervalMs);
+    // A slow check (a CLI process spawned, a whole listing read) is not repeated back to back: on a
+    // small machine that polling would take the CPU from the very thing being waited for.
+    await sleep(Math.max(o.intervalMs ?? defaults.intervalMs, Date.now() - started));
   }
 }
