@@ -155,7 +155,15 @@ describe('charts/eddy files', SLOW, () => {
     const variants = [
       await template(withKafka()),
       await template(
-        withKafka('webhook.enabled=false', 'sources.enabled=false', 'controller.eventTypeAutoCreate=true'),
+        withKafka(
+          'webhook.enabled=false',
+          'sources.enabled=false',
+          'controller.eventTypeAutoCreate=true',
+          'ingress.requestLimits.maxBodyBytes=4194304',
+          'ingress.requestLimits.maxBatchEvents=50',
+          'ingress.requestLimits.maxHeaderBytes=32768',
+          'ingress.requestLimits.requestTimeoutMs=10000',
+        ),
       ),
     ];
     let checked = 0;
@@ -189,6 +197,17 @@ describe('charts/eddy files', SLOW, () => {
         .flatMap((d) => containerOf(d).args as string[]);
     expect(controllerArgs(variants[0] ?? [])).not.toContain('--eventtype-auto-create');
     expect(controllerArgs(variants[1] ?? [])).toContain('--eventtype-auto-create');
+    // ingress.requestLimits: each given limit as its flag, an integer (helm reads numbers as floats).
+    const ingressArgs = (objects: (typeof variants)[number]) =>
+      deployments(objects)
+        .filter((d) => d.metadata.name.endsWith('-ingress'))
+        .flatMap((d) => containerOf(d).args as string[]);
+    expect(ingressArgs(variants[0] ?? []).filter((a) => a.startsWith('--ingress-'))).toEqual([]);
+    const limited = ingressArgs(variants[1] ?? []);
+    expect(flagValue(limited, '--ingress-max-body-bytes')).toBe('4194304');
+    expect(flagValue(limited, '--ingress-max-batch-events')).toBe('50');
+    expect(flagValue(limited, '--ingress-max-header-bytes')).toBe('32768');
+    expect(flagValue(limited, '--ingress-request-timeout-ms')).toBe('10000');
   });
 });
 

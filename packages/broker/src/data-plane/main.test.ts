@@ -26,6 +26,7 @@ describe('data-plane process options', () => {
       retryStateTopic: undefined,
       kafkaSessionTimeoutMs: undefined,
       watchIntervalMs: 500,
+      limits: {},
     });
     expect(parseMainArgs(['--port', '9090', '--log', 'embedded', '--data-dir', 'd'], env)).toMatchObject({
       port: 9090,
@@ -36,6 +37,24 @@ describe('data-plane process options', () => {
       parseMainArgs(['--component', 'dispatcher', '--reuse-port', 'true', '--member-id', 'd-1'], env),
     ).toMatchObject({ component: 'dispatcher', reusePort: true, memberId: 'd-1' });
     expect(envName('kafka-session-timeout-ms')).toBe('EDDY_BROKER_KAFKA_SESSION_TIMEOUT_MS');
+  });
+
+  it("reads the ingress's request limits from --ingress-* flags or EDDY_BROKER_INGRESS_* variables; bounds name the source", () => {
+    const base = ['--contract', 'c', '--data-dir', 'd'];
+    expect(
+      parseMainArgs([...base, '--ingress-max-body-bytes', '2048', '--ingress-max-batch-events', '2'], {
+        EDDY_BROKER_INGRESS_MAX_HEADER_BYTES: '4096',
+        EDDY_BROKER_INGRESS_REQUEST_TIMEOUT_MS: '1500',
+      }).limits,
+    ).toEqual({ maxBodyBytes: 2048, maxBatchEvents: 2, maxHeaderBytes: 4096, requestTimeoutMs: 1500 });
+    expect(() => parseMainArgs([...base, '--ingress-max-body-bytes', '12'])).toThrow(
+      new UsageError('--ingress-max-body-bytes must be an integer from 1024 to 67108864, got "12"'),
+    );
+    expect(() => parseMainArgs(base, { EDDY_BROKER_INGRESS_REQUEST_TIMEOUT_MS: '5s' })).toThrow(
+      new UsageError(
+        'EDDY_BROKER_INGRESS_REQUEST_TIMEOUT_MS must be an integer from 1000 to 3600000, got "5s"',
+      ),
+    );
   });
 
   it('picks the Kafka client from --kafka-client or EDDY_BROKER_KAFKA_CLIENT, platformatic by default', () => {

@@ -50,6 +50,11 @@ import {
 import { kafkaSecurityFromEnv } from '../eventlog/kafka-common/kafka-security.js';
 import { reportDataPlaneStatus } from '../ingress/event-type-recorder.js';
 import {
+  INGRESS_LIMIT_FLAG_SPECS,
+  type IngressLimits,
+  ingressLimitsFrom,
+} from '../ingress/ingress-limits.js';
+import {
   type BrokerDataPlane,
   checkContract,
   createBrokerDataPlane,
@@ -90,6 +95,7 @@ const OPTIONS = {
   'retry-state-topic': { value: '<name>', help: "the dispatcher's retry-state topic" },
   'kafka-session-timeout-ms': { value: '<ms>', help: 'Kafka consumer session (heartbeat = 1/5 of it)' },
   'watch-interval-ms': { value: '<ms>', help: 'how often the contract file is polled (default 500)' },
+  ...INGRESS_LIMIT_FLAG_SPECS,
   ...TLS_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
@@ -121,6 +127,8 @@ export interface MainOptions {
   retryStateTopic?: string;
   kafkaSessionTimeoutMs?: number;
   watchIntervalMs: number;
+  /** The ingress's request limits given (`--ingress-max-body-bytes`...); the others keep their defaults. */
+  limits: IngressLimits;
   /** The ingress serves HTTPS with these files (`--tls-cert`, `--tls-key`). */
   tls?: { cert: string; key: string };
 }
@@ -165,6 +173,7 @@ export function parseMainArgs(
     retryStateTopic: flags.text('retry-state-topic'),
     kafkaSessionTimeoutMs: flags.int('kafka-session-timeout-ms', 1000, 3_600_000),
     watchIntervalMs: flags.int('watch-interval-ms', 50, 60_000) ?? 500,
+    limits: ingressLimitsFrom((spec) => flags.int(spec.flag, spec.min, spec.max)),
     ...tlsFlagFiles(flags.text('tls-cert'), flags.text('tls-key')),
   };
 }
@@ -232,6 +241,7 @@ export async function runDataPlane(
         port: options.port,
         reusePort: options.reusePort,
         kafkaSinkClient: options.kafkaClient,
+        ...options.limits,
         ...(options.tls ? { tls: servingCertificateFromFlags(options.tls, logger) } : {}),
       },
       dispatcher: { retryStateTopic: options.retryStateTopic },

@@ -11,6 +11,15 @@ export {
   reportDataPlaneStatus,
 } from './event-type-recorder.js';
 export { createIngress, DEFAULT_MAX_BODY_BYTES, Ingress, type IngressOptions } from './ingress.js';
+export {
+  INGRESS_LIMIT_FLAG_SPECS,
+  INGRESS_LIMIT_FLAGS,
+  type IngressLimitFlag,
+  type IngressLimitFlagName,
+  type IngressLimits,
+  ingressLimitArgs,
+  ingressLimitsFrom,
+} from './ingress-limits.js';
 export { KafkaSinkLogs, type KafkaSinkLogsOptions, kafkaSinkClusterKey } from './kafka-sink-logs.js';
 export { KafkaSinkTopics, type KafkaSinkTopicsOptions } from './kafka-sink-topics.js';
 export {

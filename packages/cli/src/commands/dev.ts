@@ -20,6 +20,7 @@ import {
   parsePort,
   parseProgressDeadlineFlag,
 } from './flags.js';
+import { addIngressLimitFlags, ingressLimitsFromFlags } from './ingress-limit-flags.js';
 import { devTlsFromFlags, TRANSPORT_ENCRYPTION } from './tls-flags.js';
 
 export interface DevCommandOptions {
@@ -150,6 +151,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
     throw new UsageError(`--kubeconfig: no such file: ${options.kubeconfig}`);
   const dataDir = options.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR;
   const senderAuth = senderAuthFromFlags(options);
+  const ingressLimits = ingressLimitsFromFlags(options);
   const tls = await devTlsFromFlags(options, options.file);
   if (tls && processes && (!tls.files || tls.mode === 'permissive'))
     throw new UsageError(
@@ -182,6 +184,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(brokerTtl !== undefined ? { brokerTtl } : {}),
       ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
       ...(tls ? { tls } : {}),
+      ...(Object.keys(ingressLimits).length > 0 ? { ingressLimits } : {}),
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.
@@ -200,7 +203,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
 }
 
 export function registerDev(program: Command, output: Output, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('dev')
     .description(
       'run Eddy locally: control plane, broker, sources and services in one process, applying the watched manifests live',
@@ -266,7 +269,8 @@ export function registerDev(program: Command, output: Output, setExit: (code: nu
     .option('--ingress-auth <mode>', INGRESS_AUTH_HELP)
     .option('--oidc-issuer <url>', OIDC_ISSUER_HELP, collect, [])
     .option('--progress-deadline <duration>', PROGRESS_DEADLINE_HELP)
-    .option('--broker-ttl <n>', BROKER_TTL_HELP)
+    .option('--broker-ttl <n>', BROKER_TTL_HELP);
+  addIngressLimitFlags(command)
     .option(
       '--tls-cert <file>',
       'serve the ingress and the router over HTTPS with this PEM certificate (reloaded when it changes)',

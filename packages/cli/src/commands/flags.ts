@@ -28,10 +28,20 @@ export function parseProgressDeadlineFlag(text: string | undefined): number | un
 }
 
 export function parsePort(text: string | undefined, fallback = 8080, flag = '--port'): number {
-  if (text === undefined) return fallback;
+  return parseIntFlag(flag, text, 0, 65535) ?? fallback;
+}
+
+/** An integer flag from `min` to `max`; undefined when not given. */
+export function parseIntFlag(
+  flag: string,
+  text: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535)
-    throw new UsageError(`${flag} must be an integer from 0 to 65535, got "${text}"`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
   return n;
 }
 

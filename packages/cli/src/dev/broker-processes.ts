@@ -14,7 +14,14 @@
 // is ../planes/feed-broker-plane.ts, this file adds the processes.
 
 import type { DataPlaneContract } from '@eddy/api';
-import { type ApplyOptions, type ApplyResult, DATA_PLANE_MAIN, type EventLog } from '@eddy/broker';
+import {
+  type ApplyOptions,
+  type ApplyResult,
+  DATA_PLANE_MAIN,
+  type EventLog,
+  type IngressLimits,
+  ingressLimitArgs,
+} from '@eddy/broker';
 import { listenUrl } from '@eddy/runtime';
 import type { ComponentProcessStatus } from '../admin/protocol.js';
 import { type BrokerComponent, FeedBrokerPlane } from '../planes/feed-broker-plane.js';
@@ -48,6 +55,8 @@ export interface BrokerProcessesOptions extends SupervisedComponentOptions {
   port: number;
   ingresses: number;
   dispatchers: number;
+  /** The ingresses' request limits that differ from the defaults (`--ingress-max-body-bytes`...). */
+  ingressLimits?: IngressLimits;
   /** The control plane's log client: lag and group deletion. */
   log: EventLog;
 }
@@ -185,7 +194,7 @@ export class BrokerProcesses {
       String(ingress),
       '--log-level',
       childLogLevel(o.logger),
-      ...(ingress ? tlsArgs(o) : []),
+      ...(ingress ? [...tlsArgs(o), ...ingressLimitArgs(o.ingressLimits ?? {})] : []),
       ...(routers
         ? [
             '--router-primary',

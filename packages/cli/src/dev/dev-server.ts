@@ -11,6 +11,7 @@ import {
   createBrokerDataPlane,
   DEFAULT_KAFKA_CLIENT,
   type EventLog,
+  type IngressLimits,
   type KafkaClientName,
   type KafkaSecurity,
   openEmbeddedEventLog,
@@ -133,6 +134,8 @@ export interface DevServerOptions {
   progressDeadlineMs?: number;
   /** Serve the ingress and the router over HTTPS (`--tls-cert`/`--tls-key`); default plain HTTP. */
   tls?: DevTls;
+  /** The broker ingress's request limits that differ from the defaults (in process or in its processes). */
+  ingressLimits?: IngressLimits;
 }
 
 /** Knative's transport-encryption, once a certificate is given: `permissive` keeps plain HTTP too. */
@@ -261,6 +264,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         logger,
         print,
         ...(options.tls?.files ? { tlsFiles: options.tls.files } : {}),
+        ...(options.ingressLimits ? { ingressLimits: options.ingressLimits } : {}),
       });
       broker = processes;
     } else {
@@ -274,6 +278,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
             host,
             port,
             ...(options.kafkaClient ? { kafkaSinkClient: options.kafkaClient } : {}),
+            ...options.ingressLimits,
             ...(options.tls
               ? {
                   tls: options.tls.certificate,
