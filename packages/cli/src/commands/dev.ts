@@ -57,8 +57,8 @@ export interface DevCommandOptions {
 /**
  * The default ingress and dispatcher processes: half the cores, at least one of each. Kafka and the
  * services' replicas share the machine under `eddy dev`; one of each per core oversubscribed a 2-core
- * host (the soak: 2+2 saturated both cores at ~1,700 ev/s, 1+1 carried ~2,000 ev/s at 171% of 200%;
- * bench/RESULTS.md "soak").
+ * host (the Kafka soak: 2+2 saturated both cores at 1,691 ev/s over 30 minutes, 1+1 carried 1,854 ev/s
+ * with the machine 172% of 200% busy; bench/RESULTS.md "soak, 2026-12-07 20:53Z").
  */
 const HALF_THE_CORES = Math.max(1, Math.floor(availableParallelism() / 2));
 
