@@ -21,7 +21,6 @@ export interface IngressLimitFlag extends FlagSpec {
   key: keyof IngressLimits;
   min: number;
   max: number;
-  help: string;
 }
 
 const MiB = 1024 * 1024;

@@ -189,7 +189,7 @@ export async function runDev(options: DevCommandOptions, output: Output): Promis
       ...(brokerTtl !== undefined ? { brokerTtl } : {}),
       ...(progressDeadlineMs !== undefined ? { progressDeadlineMs } : {}),
       ...(tls ? { tls } : {}),
-      ...(Object.keys(ingressLimits).length > 0 ? { ingressLimits } : {}),
+      ingressLimits,
       logger: pino({ level, base: { pid: process.pid } }, pino.destination(2)),
       print: (line) => output.out(line),
       // Like `docker compose up`: what the services print is what a newcomer wants to watch.

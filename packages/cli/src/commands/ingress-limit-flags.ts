@@ -2,14 +2,16 @@
 // commander options, read back with the CLI's integer check.
 
 import { INGRESS_LIMIT_FLAGS, type IngressLimits, ingressLimitsFrom } from '@eddy/broker';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseIntFlag } from './flags.js';
 
-/** `ingress-max-body-bytes` -> `ingressMaxBodyBytes`, the key commander stores it under. */
-const optionKey = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** Each flag as commander's Option (which knows the key it stores the value under). */
+const OPTIONS = new Map(
+  INGRESS_LIMIT_FLAGS.map((spec) => [spec.flag, new Option(`--${spec.flag} ${spec.value}`, spec.help)]),
+);
 
 export function addIngressLimitFlags(command: Command): Command {
-  for (const spec of INGRESS_LIMIT_FLAGS) command.option(`--${spec.flag} ${spec.value}`, spec.help);
+  for (const option of OPTIONS.values()) command.addOption(option);
   return command;
 }
 
@@ -17,7 +19,7 @@ export function addIngressLimitFlags(command: Command): Command {
 export function ingressLimitsFromFlags(options: object): IngressLimits {
   const given = options as Record<string, unknown>;
   return ingressLimitsFrom((spec) => {
-    const text = given[optionKey(spec.flag)];
+    const text = given[OPTIONS.get(spec.flag)?.attributeName() ?? ''];
     return parseIntFlag(`--${spec.flag}`, typeof text === 'string' ? text : undefined, spec.min, spec.max);
   });
 }
