@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,27 @@ describe('registerHeapAfterMajorGc', () => {
       await settle();
       expect(await gaugeValue(registry)).toBeGreaterThan(baseline + 30 * 2 ** 20);
       expect(kept.length).toBe(40);
+    } finally {
+      stop();
+    }
+  });
+
+  it('leaves out what was allocated between the collection and the reading (the young generation)', async () => {
+    const registry = new Registry();
+    const stop = registerHeapAfterMajorGc(registry);
+    try {
+      fullGc();
+      await settle();
+      const baseline = await gaugeValue(registry);
+      fullGc();
+      // Allocated after the collection and before the observer runs, and still alive when it does:
+      // about 1.5 MiB of small objects, in the young generation (well below a scavenge's trigger).
+      const young = Array.from({ length: 40_000 }, (_, i) => ({ i, half: i / 2 }));
+      const youngBytes = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size;
+      expect(youngBytes).toBeGreaterThan(2 ** 20);
+      await settle();
+      expect(await gaugeValue(registry)).toBeLessThan(baseline + 2 ** 19);
+      expect(young.length).toBe(40_000);
     } finally {
       stop();
     }

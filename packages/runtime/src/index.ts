@@ -38,6 +38,7 @@ export {
   type InProcessRequest,
 } from './in-process-http.js';
 export { loadKubeConfig, withSharedConnections } from './kube-connections.js';
+export { type LevelGauge, registeredLevelGauge } from './level-gauge.js';
 export { Limiter } from './limiter.js';
 export { LinkedAbort } from './linked-abort.js';
 export { boundPort, listenUrl } from './listen-url.js';

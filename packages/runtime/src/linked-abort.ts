@@ -28,18 +28,22 @@ function scopesFollowing(parent: AbortSignal): Set<AbortController> {
 /** Aborts `signal` when a parent aborts (with the parent's reason) or after `timeoutMs`; dispose() when done. */
 export class LinkedAbort {
   readonly #controller = new AbortController();
-  readonly #parents: readonly AbortSignal[];
+  /** The parents' sets this scope joined, kept so that leaving them needs no WeakMap lookup. */
+  readonly #joined: Set<AbortController>[] = [];
   readonly #timer: NodeJS.Timeout | undefined;
   #timedOut = false;
 
   constructor(parents: readonly AbortSignal[], timeoutMs?: number) {
-    this.#parents = parents;
     const already = parents.find((p) => p.aborted);
     if (already) {
       this.#controller.abort(already.reason);
       return;
     }
-    for (const parent of parents) scopesFollowing(parent).add(this.#controller);
+    for (const parent of parents) {
+      const scopes = scopesFollowing(parent);
+      scopes.add(this.#controller);
+      this.#joined.push(scopes);
+    }
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(() => {
         this.#timedOut = true;
@@ -61,6 +65,6 @@ export class LinkedAbort {
   /** Stops following the parents and the deadline; the signal keeps its state. */
   dispose(): void {
     clearTimeout(this.#timer);
-    for (const parent of this.#parents) scopesOf.get(parent)?.delete(this.#controller);
+    for (const scopes of this.#joined) scopes.delete(this.#controller);
   }
 }

@@ -2,6 +2,7 @@
 // Several dispatchers may share a registry (tests, a restarted dispatcher), so each metric is
 // looked up before it is created (registered-metric.ts).
 
+import { type LevelGauge, registeredLevelGauge } from '@eddy/runtime';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { registeredCounter, registeredGauge } from '../metrics/registered-metric.js';
 
@@ -23,8 +24,8 @@ export interface DispatchMetrics {
   replyLoopCuts: Counter<'route'>;
   /** Records not yet committed by the route's group, summed over partitions. */
   lag: Gauge<'route'>;
-  /** Events being filtered/delivered right now. */
-  inFlight: Gauge<'route'>;
+  /** Events being filtered/delivered right now (each route's consumer tracks its own count). */
+  inFlight: LevelGauge<'route'>;
   /** Forgets a removed route's series. */
   removeRoute(route: string): void;
 }
@@ -54,7 +55,7 @@ export function dispatchMetrics(registry: Registry): DispatchMetrics {
     'Records of the route topic not yet committed by its consumer group (sum over partitions)',
     ['route'],
   );
-  const inFlight = registeredGauge(
+  const inFlight = registeredLevelGauge(
     registry,
     'eddy_dispatch_in_flight',
     'Events of the route being filtered or delivered now',
@@ -69,7 +70,6 @@ export function dispatchMetrics(registry: Registry): DispatchMetrics {
     removeRoute(route) {
       // remove() matches complete label sets only, so every combination the dispatcher uses is listed.
       lag.remove({ route });
-      inFlight.remove({ route });
       replyLoopCuts.remove({ route });
       for (const outcome of EVENT_OUTCOMES) events.remove({ route, outcome });
       for (const target of REPLY_TARGETS) {

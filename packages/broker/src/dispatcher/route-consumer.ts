@@ -125,12 +125,14 @@ export class RouteConsumer {
   #stopped: Promise<void> | undefined;
   /** A cut reply loop is logged as a warning once per route, then at debug level. */
   #loopCutLogged = false;
+  readonly #untrackInFlight: () => void;
 
   constructor(settings: RouteSettings, deps: RouteConsumerDeps) {
     this.#settings = settings;
     this.#deps = deps;
     this.#topic = settings.route.topic;
     this.#group = settings.route.group;
+    this.#untrackInFlight = deps.metrics.inFlight.track({ route: settings.route.id }, () => this.#inFlight);
   }
 
   get route(): DispatchRoute {
@@ -204,6 +206,7 @@ export class RouteConsumer {
     await this.#flushCommits();
     await Promise.allSettled([...this.#clearing]);
     await this.#consumer?.close();
+    this.#untrackInFlight();
   }
 
   async #settle(): Promise<void> {
@@ -420,12 +423,10 @@ export class RouteConsumer {
 
   #take(): void {
     this.#inFlight++;
-    this.#deps.metrics.inFlight.set({ route: this.route.id }, this.#inFlight);
   }
 
   #release(): void {
     this.#inFlight--;
-    this.#deps.metrics.inFlight.set({ route: this.route.id }, this.#inFlight);
     this.#grant();
   }
 

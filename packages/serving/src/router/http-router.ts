@@ -217,6 +217,8 @@ export class HttpRouter implements Router {
   readonly #metrics: RouterMetrics;
   #table: RoutingTable = { labels: new Map(), clashes: [] };
   readonly #gates = new Map<string, RevisionGate>();
+  /** Stops reporting a gate's in-flight and queued requests, by revision key. */
+  readonly #untrackLevels = new Map<string, () => void>();
   readonly #splits = new Map<string, { signature: string; split: WeightedSplit<string> }>();
   readonly #replicaLists = new Map<string, readonly Replica[]>();
   readonly #failures = new Map<string, string>();
@@ -295,9 +297,8 @@ export class HttpRouter implements Router {
       this.#replicaLists.delete(revisionKey);
       this.#failures.delete(revisionKey);
       this.#lastDemand.delete(revisionKey);
-      const labels = { namespace: gate.spec.namespace, revision: gate.spec.name };
-      this.#metrics.queueDepth.remove(labels);
-      this.#metrics.inFlight.remove(labels);
+      this.#untrackLevels.get(revisionKey)?.();
+      this.#untrackLevels.delete(revisionKey);
     }
     for (const [revisionKey, spec] of wanted) {
       const existing = this.#gates.get(revisionKey);
@@ -306,17 +307,15 @@ export class HttpRouter implements Router {
         continue;
       }
       const labels = { namespace: spec.namespace, revision: spec.name };
-      const gate = new RevisionGate(
-        spec,
-        this.#settings.maxQueuePerRevision,
-        (inFlight, queued) => {
-          this.#metrics.inFlight.set(labels, inFlight);
-          this.#metrics.queueDepth.set(labels, queued);
-        },
-        () => this.#demand(spec.namespace, spec.name),
+      const gate = new RevisionGate(spec, this.#settings.maxQueuePerRevision, () =>
+        this.#demand(spec.namespace, spec.name),
       );
-      this.#metrics.inFlight.set(labels, 0);
-      this.#metrics.queueDepth.set(labels, 0);
+      const untrackInFlight = this.#metrics.inFlight.track(labels, () => gate.inFlight);
+      const untrackQueued = this.#metrics.queueDepth.track(labels, () => gate.queued);
+      this.#untrackLevels.set(revisionKey, () => {
+        untrackInFlight();
+        untrackQueued();
+      });
       const replicas = this.#replicaLists.get(revisionKey);
       if (replicas) gate.setReplicas(replicas);
       gate.setFailure(this.#failures.get(revisionKey));
@@ -392,6 +391,8 @@ export class HttpRouter implements Router {
     this.#closed = true;
     if (this.#demandTimer) clearInterval(this.#demandTimer);
     for (const gate of this.#gates.values()) gate.remove('the router is shutting down');
+    for (const untrack of this.#untrackLevels.values()) untrack();
+    this.#untrackLevels.clear();
     for (const controller of this.#upstreams) controller.abort(new Error('router closing'));
     await this.#app.close();
     await this.#agent.close();

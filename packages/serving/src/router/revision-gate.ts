@@ -68,18 +68,15 @@ export class RevisionGate {
   #lastSnapshot: number;
 
   readonly #maxQueue: number;
-  readonly #onLevels: (inFlight: number, queued: number) => void;
   readonly #onWaitingAtZero: () => void;
 
   constructor(
     public spec: RouterRevision,
     maxQueue: number,
-    onLevels: (inFlight: number, queued: number) => void,
     onWaitingAtZero: () => void,
     now: number = Date.now(),
   ) {
     this.#maxQueue = maxQueue;
-    this.#onLevels = onLevels;
     this.#onWaitingAtZero = onWaitingAtZero;
     this.#lastChange = now;
     this.#lastSnapshot = now;
@@ -223,9 +220,8 @@ export class RevisionGate {
           fail(error);
         };
       }
-      this.#changeLevels(() => {
-        this.#queuedCount++;
-      });
+      this.#accumulate(Date.now());
+      this.#queuedCount++;
       this.#queue.push(waiter);
       if (this.#ready.length === 0) this.#onWaitingAtZero();
     });
@@ -281,10 +277,9 @@ export class RevisionGate {
   #lease(slot: ReplicaSlot, fresh: boolean): Lease {
     // A queued request that gets a slot moves from queued to in flight in drain(); a fresh one adds to the level.
     if (fresh) {
-      this.#changeLevels(() => {
-        slot.inFlight++;
-        this.#inFlightCount++;
-      });
+      this.#accumulate(Date.now());
+      slot.inFlight++;
+      this.#inFlightCount++;
     }
     let released = false;
     return {
@@ -292,10 +287,9 @@ export class RevisionGate {
       release: () => {
         if (released) return;
         released = true;
-        this.#changeLevels(() => {
-          slot.inFlight--;
-          this.#inFlightCount--;
-        });
+        this.#accumulate(Date.now());
+        slot.inFlight--;
+        this.#inFlightCount--;
         if (slot.inFlight === 0 && !this.#ready.includes(slot)) this.#slots.delete(slot.replica.id);
         this.#drain();
       },
@@ -309,11 +303,10 @@ export class RevisionGate {
       const waiter = this.#queue.shift()!;
       waiter.done = true;
       clearTimeout(waiter.timer);
-      this.#changeLevels(() => {
-        this.#queuedCount--;
-        slot.inFlight++;
-        this.#inFlightCount++;
-      });
+      this.#accumulate(Date.now());
+      this.#queuedCount--;
+      slot.inFlight++;
+      this.#inFlightCount++;
       waiter.resolve(slot);
     }
   }
@@ -324,9 +317,8 @@ export class RevisionGate {
     clearTimeout(waiter.timer);
     const index = this.#queue.indexOf(waiter);
     if (index !== -1) this.#queue.splice(index, 1);
-    this.#changeLevels(() => {
-      this.#queuedCount--;
-    });
+    this.#accumulate(Date.now());
+    this.#queuedCount--;
     waiter.reject(error);
   }
 
@@ -335,11 +327,5 @@ export class RevisionGate {
       this.#area += (this.#inFlightCount + this.#queuedCount) * (now - this.#lastChange);
       this.#lastChange = now;
     }
-  }
-
-  #changeLevels(change: () => void): void {
-    this.#accumulate(Date.now());
-    change();
-    this.#onLevels(this.#inFlightCount, this.#queuedCount);
   }
 }

@@ -1,7 +1,8 @@
 // Prometheus metrics of the router. Metrics are looked up in the registry before being created, so
 // several routers (tests, a restarted plane) can share one registry.
 
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type LevelGauge, registeredLevelGauge } from '@eddy/runtime';
+import { Counter, Histogram, type Registry } from 'prom-client';
 
 type RevisionLabels = 'namespace' | 'revision';
 
@@ -12,8 +13,9 @@ export interface RouterMetrics {
   inProcess: Counter<RevisionLabels>;
   /** Arrival to the end of the response (queueing included). */
   duration: Histogram<RevisionLabels | 'code'>;
-  queueDepth: Gauge<RevisionLabels>;
-  inFlight: Gauge<RevisionLabels>;
+  /** Read from each revision's gate when scraped (level-gauge.ts). */
+  queueDepth: LevelGauge<RevisionLabels>;
+  inFlight: LevelGauge<RevisionLabels>;
 }
 
 function existing<T>(registry: Registry, name: string): T | undefined {
@@ -48,21 +50,17 @@ export function routerMetrics(registry: Registry): RouterMetrics {
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
         registers: [registry],
       }),
-    queueDepth:
-      existing(registry, 'eddy_serving_queue_depth') ??
-      new Gauge({
-        name: 'eddy_serving_queue_depth',
-        help: 'Requests waiting in the router for a replica of the revision',
-        labelNames,
-        registers: [registry],
-      }),
-    inFlight:
-      existing(registry, 'eddy_serving_in_flight') ??
-      new Gauge({
-        name: 'eddy_serving_in_flight',
-        help: 'Requests being served by replicas of the revision',
-        labelNames,
-        registers: [registry],
-      }),
+    queueDepth: registeredLevelGauge(
+      registry,
+      'eddy_serving_queue_depth',
+      'Requests waiting in the router for a replica of the revision',
+      labelNames,
+    ),
+    inFlight: registeredLevelGauge(
+      registry,
+      'eddy_serving_in_flight',
+      'Requests being served by replicas of the revision',
+      labelNames,
+    ),
   };
 }
