@@ -322,6 +322,7 @@ export class RevisionGate {
     waiter.reject(error);
   }
 
+  /** Runs before every change of the levels: the concurrency stat's area counts the old level up to now. */
   #accumulate(now: number): void {
     if (now > this.#lastChange) {
       this.#area += (this.#inFlightCount + this.#queuedCount) * (now - this.#lastChange);
