@@ -4,9 +4,7 @@
 // The young generation is left out: a major collection empties it, and what it holds when the
 // observer runs (entries are batched, later) is what was allocated since. Counted, that made the
 // reading jump by whatever had just been allocated, and a process with few major collections (eddy
-// dev's control plane: a few in half an hour) kept the jump until the next one. Its soak verdict
-// failed on such a step (+2 MiB at once) while heap snapshots of it, 10 minutes apart, grew by 0.9 MiB,
-// all of it compiled code (bench/RESULTS.md, "soak").
+// dev's control plane: a few in half an hour) kept the jump until the next one.
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { Gauge, type Registry } from 'prom-client';
@@ -39,7 +37,7 @@ export function registerHeapAfterMajorGc(registry: Registry): () => void {
 const YOUNG_SPACES = new Set(['new_space', 'new_large_object_space']);
 
 /** Bytes used in every heap space but the young generation's. */
-export function oldGenerationUsed(): number {
+function oldGenerationUsed(): number {
   let used = 0;
   for (const space of getHeapSpaceStatistics())
     if (!YOUNG_SPACES.has(space.space_name)) used += space.space_used_size;
